@@ -1,0 +1,68 @@
+//! The command line (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Make Flask and FastAPI APIs production-safe.
+///
+/// flaskguard audits a project's code, config and deploy files (`audit`), checks a
+/// live deployment from the outside (`scan`) and enforces the runtime controls as a
+/// gateway in front of gunicorn or uvicorn (`shield`). All three speak the control
+/// IDs of one checklist: see `flaskguard checklist` and `flaskguard explain ID`.
+///
+/// Exit codes: 0 clean, 1 findings at or above --fail-on, 2 usage, config or I/O error.
+#[derive(Debug, Parser)]
+#[command(
+    name = "flaskguard",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// When to colour output: auto (only on a terminal, and never with NO_COLOR set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
+    pub color: Color,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every control with its severity and which engines check or enforce it.
+    Checklist(ChecklistArgs),
+    /// Print the documentation of a control: what it checks, why, and how to fix it.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ChecklistArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ChecklistFormat::Text, value_name = "FORMAT")]
+    pub output_format: ChecklistFormat,
+    /// Write to this file (atomically) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChecklistFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A control ID, such as DBG001 (case does not matter).
+    #[arg(value_name = "ID")]
+    pub id: String,
+}

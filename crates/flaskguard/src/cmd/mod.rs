@@ -1,0 +1,2 @@
+pub mod checklist;
+pub mod explain;
