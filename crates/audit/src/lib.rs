@@ -1,0 +1,6 @@
+//! flaskguard audit: static analysis of Flask and FastAPI projects.
+
+pub mod discover;
+pub mod python;
+pub mod settings;
+pub mod source;
