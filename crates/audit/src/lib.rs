@@ -4,3 +4,4 @@ pub mod discover;
 pub mod python;
 pub mod settings;
 pub mod source;
+pub mod deploy;

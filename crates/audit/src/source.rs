@@ -8,6 +8,29 @@ use ruff_text_size::{TextRange, TextSize};
 /// that name a file by id sort deterministically.
 pub type FileId = u32;
 
+/// A place in one of the run's files: what every model value keeps, so a rule can
+/// point at the exact line and add related locations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span {
+    pub file: FileId,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(file: FileId, range: TextRange) -> Span {
+        Span {
+            file,
+            start: range.start().into(),
+            end: range.end().into(),
+        }
+    }
+
+    pub fn range(&self) -> TextRange {
+        TextRange::new(TextSize::new(self.start), TextSize::new(self.end.max(self.start)))
+    }
+}
+
 /// Start offsets of every line of a text, for offset -> line/column lookups.
 #[derive(Debug, Clone, Default)]
 pub struct LineIndex {
