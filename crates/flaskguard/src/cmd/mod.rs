@@ -1,2 +1,3 @@
+pub mod audit;
 pub mod checklist;
 pub mod explain;

@@ -1,0 +1,357 @@
+//! Configuration per app, resolved across files: `config.from_object(...)` with
+//! classes (and their bases), modules and dotted strings; `config.update`,
+//! `config[...] =`, `from_mapping`, `from_pyfile`, `app.secret_key =`; and what
+//! extensions write into the config at init. When the app picks its config by
+//! environment, the production choice is made here and recorded with its reason.
+
+mod production;
+
+use super::{extensions::ExtKind, index::Target, AppId, Project};
+use crate::{
+    python::{
+        facts::GuardId,
+        value::{CmpOp, Kind, Value},
+    },
+    source::{FileId, Span},
+};
+pub use production::ProductionChoice;
+pub(crate) use production::guard_truth;
+
+/// How a config value was set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigVia {
+    /// A class attribute of this class (dotted), loaded by `from_object`.
+    Class(String),
+    /// A module-level name of this module, loaded by `from_object` / `from_pyfile`.
+    Module(String),
+    /// `app.config.update(...)` / `from_mapping(...)`.
+    Update,
+    /// `app.config["KEY"] = ...`
+    Item,
+    /// `app.secret_key = ...`, `app.debug = ...`
+    Attribute,
+    /// Written by an extension at init (Talisman's cookie settings).
+    Extension(ExtKind),
+}
+
+#[derive(Debug, Clone)]
+pub struct ConfigEntry {
+    pub key: String,
+    pub value: Value,
+    /// The file `value` was written in.
+    pub file: FileId,
+    /// The statement or keyword that sets it.
+    pub span: Span,
+    pub via: ConfigVia,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AppConfig {
+    /// In the order they take effect: later entries override earlier ones.
+    pub entries: Vec<ConfigEntry>,
+    /// The class taken as production, when the app chooses by environment (or
+    /// loads a single class).
+    pub production: Option<ProductionChoice>,
+    /// Some configuration comes from somewhere that cannot be read statically
+    /// (an unresolvable `from_object`, `from_envvar`, `from_prefixed_env`):
+    /// rules about a key being *absent* should stay silent.
+    pub incomplete: bool,
+}
+
+impl AppConfig {
+    /// The entry in effect for a key.
+    pub fn get(&self, key: &str) -> Option<&ConfigEntry> {
+        self.entries.iter().rev().find(|e| e.key == key)
+    }
+
+    /// Every entry that sets a key, in order.
+    pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a ConfigEntry> + 'a {
+        self.entries.iter().filter(move |e| e.key == key)
+    }
+
+    /// A key's literal truthiness in effect; `Some(false)` when unset and Flask's
+    /// default is false (`DEBUG`, `TESTING`, `PROPAGATE_EXCEPTIONS`).
+    pub fn flag(&self, key: &str) -> Option<bool> {
+        match self.get(key) {
+            Some(e) => e.value.truthy(),
+            None if self.incomplete => None,
+            None => Some(false),
+        }
+    }
+}
+
+/// Flask attributes that are config keys.
+const APP_ATTRS: &[(&str, &str)] = &[
+    ("secret_key", "SECRET_KEY"),
+    ("debug", "DEBUG"),
+    ("testing", "TESTING"),
+    ("permanent_session_lifetime", "PERMANENT_SESSION_LIFETIME"),
+    ("session_cookie_name", "SESSION_COOKIE_NAME"),
+];
+
+/// One config operation on an app, before it is applied.
+struct Op<'a> {
+    file: FileId,
+    offset: u32,
+    guard: GuardId,
+    kind: OpKind<'a>,
+    span: Span,
+}
+
+enum OpKind<'a> {
+    FromObject(&'a Value),
+    Update(&'a [Value], &'a [(Option<String>, Value)]),
+    Set(String, &'a Value, ConfigVia),
+    Opaque,
+}
+
+pub fn resolve_configs(project: &mut Project, production_override: Option<&str>) {
+    let mut configs: Vec<AppConfig> = Vec::new();
+    for app in &project.apps {
+        configs.push(resolve_app(project, app.id, production_override));
+    }
+    for (app, cfg) in project.apps.iter_mut().zip(configs) {
+        app.config = cfg;
+    }
+}
+
+fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>) -> AppConfig {
+    let resolver = project.resolver();
+    let app_file = project.apps[app].site.file;
+    let mut ops: Vec<Op> = Vec::new();
+    for (file, facts) in project.python() {
+        for call in &facts.calls {
+            let c = call.call();
+            let r = resolver.resolve(file, &c.func);
+            let Target::Object(site) = r.target else { continue };
+            if project.app_at(site) != Some(app) {
+                continue;
+            }
+            let kind = match r.attrs.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+                ["config", "from_object"] => match c.param(0, "obj") {
+                    Some(v) => OpKind::FromObject(v),
+                    None => continue,
+                },
+                ["config", "update" | "from_mapping"] => OpKind::Update(&c.args, &c.kwargs),
+                ["config", "setdefault"] => match (c.arg(0).and_then(Value::as_str), c.arg(1)) {
+                    (Some(k), Some(v)) => OpKind::Set(k.to_string(), v, ConfigVia::Update),
+                    _ => continue,
+                },
+                ["config", "from_pyfile" | "from_envvar" | "from_prefixed_env" | "from_file"] => OpKind::Opaque,
+                _ => continue,
+            };
+            ops.push(Op {
+                file,
+                offset: call.range().start().into(),
+                guard: call.guard,
+                kind,
+                span: Span::new(file, call.range()),
+            });
+        }
+        for a in &facts.assigns {
+            let (base, key) = match &a.target.kind {
+                Kind::Subscript(base, key) => (base.as_ref(), key.as_str().map(str::to_string)),
+                Kind::Ref(_) => (&a.target, None),
+                _ => continue,
+            };
+            let r = resolver.resolve(file, base);
+            let Target::Object(site) = r.target else { continue };
+            if project.app_at(site) != Some(app) {
+                continue;
+            }
+            let attrs: Vec<&str> = r.attrs.iter().map(String::as_str).collect();
+            let (key, via) = match (attrs.as_slice(), key) {
+                (["config"], Some(k)) => (k, ConfigVia::Item),
+                ([attr], None) => match APP_ATTRS.iter().find(|(a, _)| a == attr) {
+                    Some((_, k)) => (k.to_string(), ConfigVia::Attribute),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            ops.push(Op {
+                file,
+                offset: a.range.start().into(),
+                guard: a.guard,
+                kind: OpKind::Set(key, &a.value, via),
+                span: Span::new(file, a.range),
+            });
+        }
+    }
+    // Operations in the app's own file (its factory) first, in source order; other
+    // files (a wsgi.py tweaking the config) after.
+    ops.sort_by_key(|o| (o.file != app_file, o.file, o.offset));
+
+    let mut cfg = AppConfig::default();
+    for op in ops {
+        if production::guard_truth(project, app, &cfg, op.file, op.guard) == Some(false) {
+            continue;
+        }
+        match op.kind {
+            OpKind::FromObject(v) => {
+                let choice = production::choose(project, op.file, v, op.span, production_override);
+                match choice {
+                    Some(choice) => {
+                        load_object(project, &choice.target, &mut cfg);
+                        if choice.target_is_class() || cfg.production.is_none() {
+                            cfg.production = Some(choice);
+                        }
+                    }
+                    None => cfg.incomplete = true,
+                }
+            }
+            OpKind::Update(args, kwargs) => {
+                for a in args {
+                    let (f, dict) = resolver.deref(op.file, a);
+                    match dict.as_dict() {
+                        Some(items) => {
+                            for (k, v) in items {
+                                match k.as_ref().and_then(Value::as_str) {
+                                    Some(k) => push(&mut cfg, k, v, f, Span::new(f, v.range), ConfigVia::Update),
+                                    None => cfg.incomplete = true,
+                                }
+                            }
+                        }
+                        None => cfg.incomplete = true,
+                    }
+                }
+                for (k, v) in kwargs {
+                    match k {
+                        Some(k) => push(&mut cfg, k, v, op.file, Span::new(op.file, v.range), ConfigVia::Update),
+                        None => cfg.incomplete = true,
+                    }
+                }
+            }
+            OpKind::Set(key, v, via) => push(&mut cfg, &key, v, op.file, op.span, via),
+            OpKind::Opaque => cfg.incomplete = true,
+        }
+    }
+    apply_extensions(project, app, &mut cfg);
+    cfg
+}
+
+fn push(cfg: &mut AppConfig, key: &str, v: &Value, file: FileId, span: Span, via: ConfigVia) {
+    cfg.entries.push(ConfigEntry {
+        key: key.to_string(),
+        value: v.clone(),
+        file,
+        span,
+        via,
+    });
+}
+
+/// Loads what `from_object` names: a class (bases first), or a module's
+/// upper-case names.
+fn load_object(project: &Project, target: &Target, cfg: &mut AppConfig) {
+    match target {
+        Target::Class(q) => load_class(project, q, cfg, 0),
+        Target::Module(m) => {
+            let Some(file) = project.index.module_file(m) else { return };
+            let Some(facts) = project.py.get(file as usize).and_then(Option::as_ref) else { return };
+            for g in &facts.globals {
+                if is_config_key(&g.name) {
+                    push(cfg, &g.name, &g.value, file, Span::new(file, g.range), ConfigVia::Module(m.clone()));
+                }
+            }
+        }
+        _ => cfg.incomplete = true,
+    }
+}
+
+fn load_class(project: &Project, q: &str, cfg: &mut AppConfig, depth: usize) {
+    if depth > 16 {
+        return;
+    }
+    let resolver = project.resolver();
+    let Some((file, class)) = resolver.class(q) else {
+        cfg.incomplete = true;
+        return;
+    };
+    for base in &class.bases {
+        match resolver.resolve(file, base).target {
+            Target::Class(b) if b != q => load_class(project, &b, cfg, depth + 1),
+            Target::External(e) if e == "object" => {}
+            _ => cfg.incomplete = true,
+        }
+    }
+    for a in &class.attrs {
+        if is_config_key(&a.name) {
+            push(cfg, &a.name, &a.value, file, Span::new(file, a.range), ConfigVia::Class(q.to_string()));
+        }
+    }
+}
+
+/// Flask only loads upper-case names from objects and modules.
+pub fn is_config_key(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// What extensions write into the config when they are initialised, as the
+/// installed versions do: Talisman 1.x sets `SESSION_COOKIE_HTTPONLY = True` at
+/// init unless told not to, always writes `SESSION_COOKIE_SAMESITE`, and sets
+/// `SESSION_COOKIE_SECURE` per request while `app.debug` is off.
+fn apply_extensions(project: &Project, app: AppId, cfg: &mut AppConfig) {
+    for ext in project.extensions_of(app, ExtKind::Talisman) {
+        let span = ext.init.unwrap_or(ext.span);
+        let file = span.file;
+        let literal = |b: bool| Value::new(span.range(), Kind::Bool(b));
+        // `if session_cookie_http_only: app.config['SESSION_COOKIE_HTTPONLY'] = True`
+        if ext.bool_opt("session_cookie_http_only") == Some(true) {
+            push(cfg, "SESSION_COOKIE_HTTPONLY", &literal(true), file, span, ConfigVia::Extension(ExtKind::Talisman));
+        }
+        // `app.config['SESSION_COOKIE_SAMESITE'] = session_cookie_samesite`, always.
+        let samesite = ext
+            .opt("session_cookie_samesite")
+            .map(|o| o.value.clone())
+            .unwrap_or_else(|| Value::new(span.range(), Kind::Str("Lax".into())));
+        push(cfg, "SESSION_COOKIE_SAMESITE", &samesite, file, span, ConfigVia::Extension(ExtKind::Talisman));
+        if cfg.flag("DEBUG") == Some(false) && ext.bool_opt("session_cookie_secure") == Some(true) {
+            push(cfg, "SESSION_COOKIE_SECURE", &literal(true), file, span, ConfigVia::Extension(ExtKind::Talisman));
+        }
+    }
+}
+
+/// Whether a comparison operand is a production environment name.
+pub fn is_production_name(s: &str) -> bool {
+    matches!(s.to_ascii_lowercase().as_str(), "production" | "prod" | "live" | "release")
+}
+
+/// Whether an environment name is not production.
+pub fn is_non_production_name(s: &str) -> bool {
+    matches!(
+        s.to_ascii_lowercase().as_str(),
+        "development" | "dev" | "develop" | "testing" | "test" | "tests" | "local" | "debug" | "ci"
+    )
+}
+
+/// Evaluates `env == "production"`-style comparisons for the production world.
+pub(crate) fn compare_env(left: &Value, rest: &[(CmpOp, Value)]) -> Option<bool> {
+    let [(op, right)] = rest else { return None };
+    let (name, other) = match (left.as_str(), right.as_str()) {
+        (Some(a), Some(b)) => {
+            if a == "__main__" || b == "__main__" {
+                return None;
+            }
+            return match op {
+                CmpOp::Eq => Some(a == b),
+                CmpOp::NotEq => Some(a != b),
+                _ => None,
+            };
+        }
+        (Some(s), None) => (s, right),
+        (None, Some(s)) => (s, left),
+        (None, None) => return None,
+    };
+    let _ = other;
+    let eq = if is_production_name(name) {
+        true
+    } else if is_non_production_name(name) {
+        false
+    } else {
+        return None;
+    };
+    match op {
+        CmpOp::Eq | CmpOp::Is => Some(eq),
+        CmpOp::NotEq | CmpOp::IsNot => Some(!eq),
+        _ => None,
+    }
+}
