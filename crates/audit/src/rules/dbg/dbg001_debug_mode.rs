@@ -112,17 +112,26 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 .with_fix("Remove `debug=True` (or read it from a setting that is off in production)."),
         );
     }
-    // DebuggedApplication wrapping in production code.
+    // DebuggedApplication wrapping in production code: an app we know, or an
+    // `app.wsgi_app` (library code wrapping an arbitrary WSGI callable it was
+    // handed is not an app's deployment).
     for ext in project.extensions.iter().filter(|e| e.kind == ExtKind::Debugger) {
         let Some(call) = project.resolver().call(ext.site) else { continue };
+        let wraps_wsgi_app = call
+            .call()
+            .param(0, "app")
+            .and_then(|a| a.reference())
+            .is_some_and(|r| r.attrs.last().map(String::as_str) == Some("wsgi_app"));
+        if ext.app.is_none() && !wraps_wsgi_app {
+            continue;
+        }
         if project.guard_in_production(ext.app, ext.site.file, call.guard) == Some(false) {
             continue;
         }
-        let evalex = ext.bool_opt("evalex") == Some(true);
-        let message = if evalex {
-            "the app is wrapped in Werkzeug's `DebuggedApplication(evalex=True)`: an interactive console for anyone who triggers an error"
-        } else {
-            "the app is wrapped in Werkzeug's `DebuggedApplication`: tracebacks with source and locals for anyone who triggers an error"
+        let message = match ext.bool_opt("evalex") {
+            Some(true) => "the app is wrapped in Werkzeug's `DebuggedApplication(evalex=True)`: an interactive console for anyone who triggers an error",
+            Some(false) => "the app is wrapped in Werkzeug's `DebuggedApplication`: tracebacks with source and locals for anyone who triggers an error",
+            None => "the app is wrapped in Werkzeug's `DebuggedApplication`: tracebacks, and a console when evalex is on, for anyone who triggers an error",
         };
         let mut f = ctx
             .finding(RULE.code, RULE.name, ext.span, message)
