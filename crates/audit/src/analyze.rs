@@ -49,13 +49,20 @@ pub fn analyze_all(files: &[Discovered], settings: &AuditSettings) -> Vec<FileRe
                         file: empty_file(id, d),
                         py: None,
                         deploy: DeployFacts::default(),
-                        diagnostics: vec![diag(DiagnosticLevel::Error, &d.rel, "internal error while analysing this file; it was skipped")],
+                        diagnostics: vec![diag(
+                            DiagnosticLevel::Error,
+                            &d.rel,
+                            "internal error while analysing this file; it was skipped",
+                        )],
                     },
                 }
             })
             .collect::<Vec<_>>()
     };
-    match rayon::ThreadPoolBuilder::new().stack_size(STACK_SIZE).build() {
+    match rayon::ThreadPoolBuilder::new()
+        .stack_size(STACK_SIZE)
+        .build()
+    {
         Ok(pool) => pool.install(work),
         Err(_) => work(),
     }
@@ -78,7 +85,12 @@ fn diag(level: DiagnosticLevel, rel: &str, message: impl Into<String>) -> Diagno
     }
 }
 
-fn analyze_one(id: FileId, d: &Discovered, settings: &AuditSettings, packages: &HashSet<String>) -> FileResult {
+fn analyze_one(
+    id: FileId,
+    d: &Discovered,
+    settings: &AuditSettings,
+    packages: &HashSet<String>,
+) -> FileResult {
     let mut result = FileResult {
         file: empty_file(id, d),
         py: None,
@@ -93,7 +105,11 @@ fn analyze_one(id: FileId, d: &Discovered, settings: &AuditSettings, packages: &
     let meta = match std::fs::metadata(&d.path) {
         Ok(m) => m,
         Err(e) => {
-            result.diagnostics.push(diag(DiagnosticLevel::Warning, &d.rel, format!("cannot read: {}", io_message(&e))));
+            result.diagnostics.push(diag(
+                DiagnosticLevel::Warning,
+                &d.rel,
+                format!("cannot read: {}", io_message(&e)),
+            ));
             return result;
         }
     };
@@ -101,14 +117,22 @@ fn analyze_one(id: FileId, d: &Discovered, settings: &AuditSettings, packages: &
         result.diagnostics.push(diag(
             DiagnosticLevel::Warning,
             &d.rel,
-            format!("skipped: {} bytes is over the {} MB limit", meta.len(), settings.max_file_size / (1024 * 1024)),
+            format!(
+                "skipped: {} bytes is over the {} MB limit",
+                meta.len(),
+                settings.max_file_size / (1024 * 1024)
+            ),
         ));
         return result;
     }
     let bytes = match std::fs::read(&d.path) {
         Ok(b) => b,
         Err(e) => {
-            result.diagnostics.push(diag(DiagnosticLevel::Warning, &d.rel, format!("cannot read: {}", io_message(&e))));
+            result.diagnostics.push(diag(
+                DiagnosticLevel::Warning,
+                &d.rel,
+                format!("cannot read: {}", io_message(&e)),
+            ));
             return result;
         }
     };
@@ -118,7 +142,10 @@ fn analyze_one(id: FileId, d: &Discovered, settings: &AuditSettings, packages: &
             result.diagnostics.push(diag(
                 DiagnosticLevel::Warning,
                 &d.rel,
-                format!("skipped: not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
+                format!(
+                    "skipped: not valid UTF-8 (at byte {})",
+                    e.utf8_error().valid_up_to()
+                ),
             ));
             return result;
         }
@@ -135,13 +162,25 @@ fn analyze_one(id: FileId, d: &Discovered, settings: &AuditSettings, packages: &
             match python::analyze(id, &source.text, &module, is_package) {
                 Ok(facts) => {
                     if d.kind == FileKind::GunicornConf {
-                        result.deploy.gunicorn.push(deploy::gunicorn::from_facts(id, &facts));
+                        result
+                            .deploy
+                            .gunicorn
+                            .push(deploy::gunicorn::from_facts(id, &facts));
                     }
                     result.py = Some(facts);
                 }
                 Err(e) => {
-                    let (line, col) = source.lines.position(&source.text, ruff_text_size::TextSize::new(e.offset));
-                    result.diagnostics.push(diag(DiagnosticLevel::Warning, &d.rel, format!("syntax error at {line}:{col}: {}; file not analysed", e.message)));
+                    let (line, col) = source
+                        .lines
+                        .position(&source.text, ruff_text_size::TextSize::new(e.offset));
+                    result.diagnostics.push(diag(
+                        DiagnosticLevel::Warning,
+                        &d.rel,
+                        format!(
+                            "syntax error at {line}:{col}: {}; file not analysed",
+                            e.message
+                        ),
+                    ));
                 }
             }
         }
@@ -150,15 +189,24 @@ fn analyze_one(id: FileId, d: &Discovered, settings: &AuditSettings, packages: &
         FileKind::Dockerfile => result.deploy = deploy::dockerfile::parse(&source),
         FileKind::Compose => match deploy::compose::parse(&source) {
             Ok(facts) => result.deploy = facts,
-            Err(e) => result.diagnostics.push(diag(DiagnosticLevel::Warning, &d.rel, format!("invalid YAML: {e}"))),
+            Err(e) => result.diagnostics.push(diag(
+                DiagnosticLevel::Warning,
+                &d.rel,
+                format!("invalid YAML: {e}"),
+            )),
         },
         FileKind::Nginx => result.deploy.nginx.push(deploy::nginx::parse(&source)),
         FileKind::Requirements => {
-            result.deploy.requirements = deploy::requirements::parse_requirements(&source).requirements;
+            result.deploy.requirements =
+                deploy::requirements::parse_requirements(&source).requirements;
         }
         FileKind::PyProject => match deploy::requirements::parse_pyproject(&source) {
             Ok(p) => result.deploy.pyprojects.push(p),
-            Err(e) => result.diagnostics.push(diag(DiagnosticLevel::Warning, &d.rel, format!("invalid TOML: {e}"))),
+            Err(e) => result.diagnostics.push(diag(
+                DiagnosticLevel::Warning,
+                &d.rel,
+                format!("invalid TOML: {e}"),
+            )),
         },
         _ => {}
     }

@@ -46,7 +46,10 @@ impl FileKind {
                 .skip(1)
                 .any(|c| matches!(c, Component::Normal(n) if n.eq_ignore_ascii_case(dir)))
         };
-        if lower == "gunicorn.conf.py" || lower == "gunicorn_conf.py" || lower == "gunicorn_config.py" {
+        if lower == "gunicorn.conf.py"
+            || lower == "gunicorn_conf.py"
+            || lower == "gunicorn_config.py"
+        {
             return Some(FileKind::GunicornConf);
         }
         if lower.ends_with(".py") || lower.ends_with(".pyw") {
@@ -61,7 +64,10 @@ impl FileKind {
         {
             return Some(FileKind::Template);
         }
-        if lower == ".env" || lower.starts_with(".env.") || (lower.ends_with(".env") && lower.len() > 4) {
+        if lower == ".env"
+            || lower.starts_with(".env.")
+            || (lower.ends_with(".env") && lower.len() > 4)
+        {
             return Some(FileKind::DotEnv);
         }
         if lower == "dockerfile"
@@ -79,7 +85,9 @@ impl FileKind {
         if yaml && (lower.starts_with("docker-compose") || lower.starts_with("compose")) {
             return Some(FileKind::Compose);
         }
-        if lower.ends_with(".txt") && (lower.starts_with("requirements") || parent_is("requirements")) {
+        if lower.ends_with(".txt")
+            && (lower.starts_with("requirements") || parent_is("requirements"))
+        {
             return Some(FileKind::Requirements);
         }
         if lower == "pyproject.toml" {
@@ -93,7 +101,12 @@ impl FileKind {
         }
         if lower == "nginx.conf"
             || lower.ends_with(".nginx")
-            || (lower.ends_with(".conf") && (parent_is("nginx") || parent_is("conf.d") || parent_is("sites-enabled") || parent_is("sites-available") || lower.contains("nginx")))
+            || (lower.ends_with(".conf")
+                && (parent_is("nginx")
+                    || parent_is("conf.d")
+                    || parent_is("sites-enabled")
+                    || parent_is("sites-available")
+                    || lower.contains("nginx")))
         {
             return Some(FileKind::Nginx);
         }
@@ -195,7 +208,10 @@ pub fn is_test_path(rel: &str) -> bool {
         if last {
             let stem = part.strip_suffix(".py").unwrap_or(part);
             return part.ends_with(".py")
-                && (stem.starts_with("test_") || stem.ends_with("_test") || stem == "conftest" || stem == "tests");
+                && (stem.starts_with("test_")
+                    || stem.ends_with("_test")
+                    || stem == "conftest"
+                    || stem == "tests");
         }
     }
     false
@@ -236,7 +252,11 @@ fn rel_string(root: &Path, path: &Path) -> String {
 }
 
 /// Walks `paths` and returns the files to analyse, sorted by relative path.
-pub fn discover(paths: &[PathBuf], root: &Path, settings: &AuditSettings) -> Result<Discovery, DiscoverError> {
+pub fn discover(
+    paths: &[PathBuf],
+    root: &Path,
+    settings: &AuditSettings,
+) -> Result<Discovery, DiscoverError> {
     let excludes = glob_set(&settings.exclude)?;
     let mut out = Discovery::default();
     let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
@@ -244,7 +264,9 @@ pub fn discover(paths: &[PathBuf], root: &Path, settings: &AuditSettings) -> Res
     for given in paths {
         let abs = normalize(&std::path::absolute(given).unwrap_or_else(|_| given.clone()));
         if std::fs::symlink_metadata(&abs).is_err() {
-            return Err(DiscoverError::Missing { path: given.clone() });
+            return Err(DiscoverError::Missing {
+                path: given.clone(),
+            });
         }
         let mut walk = WalkBuilder::new(&abs);
         walk.hidden(false)
@@ -265,7 +287,10 @@ pub fn discover(paths: &[PathBuf], root: &Path, settings: &AuditSettings) -> Res
             if ex.is_match(Path::new(name)) {
                 return false;
             }
-            let rel = entry.path().strip_prefix(&root_for_filter).unwrap_or(entry.path());
+            let rel = entry
+                .path()
+                .strip_prefix(&root_for_filter)
+                .unwrap_or(entry.path());
             !ex.is_match(rel)
         });
         for result in walk.build() {
@@ -277,7 +302,9 @@ pub fn discover(paths: &[PathBuf], root: &Path, settings: &AuditSettings) -> Res
                 }
             };
             let path = entry.path();
-            let Some(ft) = entry.file_type() else { continue };
+            let Some(ft) = entry.file_type() else {
+                continue;
+            };
             if ft.is_dir() {
                 dirs.insert(path.to_path_buf());
                 continue;
@@ -308,7 +335,9 @@ pub fn discover(paths: &[PathBuf], root: &Path, settings: &AuditSettings) -> Res
     }
     // .env files hidden by .gitignore, in every directory walked.
     for dir in &dirs {
-        let Ok(read) = std::fs::read_dir(dir) else { continue };
+        let Ok(read) = std::fs::read_dir(dir) else {
+            continue;
+        };
         let mut names: Vec<PathBuf> = read.flatten().map(|e| e.path()).collect();
         names.sort();
         for path in names {
@@ -339,7 +368,9 @@ fn walk_problem(root: &Path, err: &ignore::Error) -> WalkProblem {
     fn path_of(err: &ignore::Error) -> Option<&Path> {
         match err {
             ignore::Error::WithPath { path, .. } => Some(path),
-            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => path_of(err),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                path_of(err)
+            }
             ignore::Error::Loop { child, .. } => Some(child),
             _ => None,
         }
@@ -395,7 +426,13 @@ mod tests {
         std::fs::create_dir_all(&b).unwrap();
         std::fs::write(b.join("f.py"), "").unwrap();
         let root = common_root(&[a.clone(), b.join("f.py")]);
-        assert_eq!(root, normalize(&std::path::absolute(dir.path().join("a")).unwrap()));
-        assert_eq!(common_root(std::slice::from_ref(&a)), normalize(&std::path::absolute(&a).unwrap()));
+        assert_eq!(
+            root,
+            normalize(&std::path::absolute(dir.path().join("a")).unwrap())
+        );
+        assert_eq!(
+            common_root(std::slice::from_ref(&a)),
+            normalize(&std::path::absolute(&a).unwrap())
+        );
     }
 }

@@ -49,8 +49,13 @@ pub fn implementations() -> Vec<Implementation> {
 
 /// Audits `paths` (files or directories).
 pub fn run(paths: &[PathBuf], settings: &AuditSettings) -> Result<AuditOutcome, AuditError> {
-    let per_file = suppress::PerFileIgnores::new(&settings.per_file_ignores).map_err(AuditError::Settings)?;
-    let paths: Vec<PathBuf> = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
+    let per_file =
+        suppress::PerFileIgnores::new(&settings.per_file_ignores).map_err(AuditError::Settings)?;
+    let paths: Vec<PathBuf> = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
     let root = discover::common_root(&paths);
     let discovery = discover::discover(&paths, &root, settings)?;
 
@@ -81,16 +86,28 @@ pub fn run(paths: &[PathBuf], settings: &AuditSettings) -> Result<AuditOutcome, 
         project: &project,
         settings,
     };
-    let selected: Vec<rules::Rule> = rules::all().into_iter().filter(|r| settings.selector.enabled(r.code)).collect();
-    let findings: Vec<report::Finding> = selected.par_iter().flat_map_iter(|r| (r.check)(&ctx)).collect();
+    let selected: Vec<rules::Rule> = rules::all()
+        .into_iter()
+        .filter(|r| settings.selector.enabled(r.code))
+        .collect();
+    let findings: Vec<report::Finding> = selected
+        .par_iter()
+        .flat_map_iter(|r| (r.check)(&ctx))
+        .collect();
     report.findings = findings
         .into_iter()
         .filter(|f| {
-            let Some(loc) = f.location.file() else { return true };
+            let Some(loc) = f.location.file() else {
+                return true;
+            };
             if per_file.ignored(&loc.path, &f.control) {
                 return false;
             }
-            let text = project.files.iter().find(|pf| pf.source.rel == loc.path).map(|pf| pf.source.text.as_str());
+            let text = project
+                .files
+                .iter()
+                .find(|pf| pf.source.rel == loc.path)
+                .map(|pf| pf.source.text.as_str());
             !text.is_some_and(|t| suppress::suppressed_inline(t, loc.line, &f.control))
         })
         .collect();

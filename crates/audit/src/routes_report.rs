@@ -24,7 +24,11 @@ pub fn rows(project: &Project) -> Vec<RouteRow> {
         .routes
         .iter()
         .map(|r| {
-            let mut limits: Vec<String> = r.limits.iter().map(|(v, _)| v.as_str().map_or_else(|| v.render(), str::to_string)).collect();
+            let mut limits: Vec<String> = r
+                .limits
+                .iter()
+                .map(|(v, _)| v.as_str().map_or_else(|| v.render(), str::to_string))
+                .collect();
             if r.limit_exempt {
                 limits.push("exempt".into());
             }
@@ -35,11 +39,17 @@ pub fn rows(project: &Project) -> Vec<RouteRow> {
                 location: project.describe(r.def_span),
                 rate_limit: limits,
                 csrf_exempt: r.csrf_exempt.is_some(),
-                auth: r.auth.iter().map(|a| a.rsplit('.').next().unwrap_or(a).to_string()).collect(),
+                auth: r
+                    .auth
+                    .iter()
+                    .map(|a| a.rsplit('.').next().unwrap_or(a).to_string())
+                    .collect(),
             }
         })
         .collect();
-    rows.sort_by(|a, b| (&a.path, &a.methods, &a.location).cmp(&(&b.path, &b.methods, &b.location)));
+    rows.sort_by(|a, b| {
+        (&a.path, &a.methods, &a.location).cmp(&(&b.path, &b.methods, &b.location))
+    });
     rows
 }
 
@@ -55,7 +65,15 @@ pub fn json(project: &Project) -> String {
 
 pub fn table(project: &Project) -> String {
     let rows = rows(project);
-    let header = ["METHOD", "PATH", "ENDPOINT", "LOCATION", "RATE LIMIT", "CSRF EXEMPT", "AUTH"];
+    let header = [
+        "METHOD",
+        "PATH",
+        "ENDPOINT",
+        "LOCATION",
+        "RATE LIMIT",
+        "CSRF EXEMPT",
+        "AUTH",
+    ];
     let cells: Vec<[String; 7]> = rows
         .iter()
         .map(|r| {
@@ -64,9 +82,21 @@ pub fn table(project: &Project) -> String {
                 r.path.clone(),
                 r.endpoint.clone(),
                 r.location.clone(),
-                if r.rate_limit.is_empty() { "-".into() } else { r.rate_limit.join("; ") },
-                if r.csrf_exempt { "yes".into() } else { "-".into() },
-                if r.auth.is_empty() { "-".into() } else { r.auth.join(", ") },
+                if r.rate_limit.is_empty() {
+                    "-".into()
+                } else {
+                    r.rate_limit.join("; ")
+                },
+                if r.csrf_exempt {
+                    "yes".into()
+                } else {
+                    "-".into()
+                },
+                if r.auth.is_empty() {
+                    "-".into()
+                } else {
+                    r.auth.join(", ")
+                },
             ]
         })
         .collect();

@@ -27,7 +27,10 @@ impl Span {
     }
 
     pub fn range(&self) -> TextRange {
-        TextRange::new(TextSize::new(self.start), TextSize::new(self.end.max(self.start)))
+        TextRange::new(
+            TextSize::new(self.start),
+            TextSize::new(self.end.max(self.start)),
+        )
     }
 }
 
@@ -75,10 +78,7 @@ impl LineIndex {
     pub fn line_text<'a>(&self, text: &'a str, line: u32) -> Option<&'a str> {
         let i = (line as usize).checked_sub(1)?;
         let start = *self.starts.get(i)? as usize;
-        let end = self
-            .starts
-            .get(i + 1)
-            .map_or(text.len(), |&e| e as usize);
+        let end = self.starts.get(i + 1).map_or(text.len(), |&e| e as usize);
         let s = text.get(start..end)?;
         Some(s.trim_end_matches(['\n', '\r']))
     }
@@ -173,7 +173,10 @@ mod tests {
     fn locations_have_an_exclusive_end() {
         let f = SourceFile::new(0, "a.py".into(), "x = 1\n".into());
         let loc = f.location(TextRange::new(TextSize::new(0), TextSize::new(5)));
-        assert_eq!((loc.line, loc.column, loc.end_line, loc.end_column), (1, 1, 1, 6));
+        assert_eq!(
+            (loc.line, loc.column, loc.end_line, loc.end_column),
+            (1, 1, 1, 6)
+        );
         let empty = f.location(TextRange::empty(TextSize::new(2)));
         assert_eq!((empty.column, empty.end_column), (3, 4));
     }

@@ -41,8 +41,16 @@ pub fn parse_comment(line: &str) -> Option<Ignore> {
     match rest.strip_prefix('[') {
         Some(list) => {
             let end = list.find(']')?;
-            let codes: Vec<String> = list[..end].split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
-            Some(if codes.is_empty() { Ignore::All } else { Ignore::Codes(codes) })
+            let codes: Vec<String> = list[..end]
+                .split(',')
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect();
+            Some(if codes.is_empty() {
+                Ignore::All
+            } else {
+                Ignore::Codes(codes)
+            })
         }
         None => Some(Ignore::All),
     }
@@ -50,17 +58,23 @@ pub fn parse_comment(line: &str) -> Option<Ignore> {
 
 /// Whether a finding of `control` at 1-based `line` of `text` is suppressed inline.
 pub fn suppressed_inline(text: &str, line: u32, control: &str) -> bool {
-    let Some(idx) = (line as usize).checked_sub(1) else { return false };
+    let Some(idx) = (line as usize).checked_sub(1) else {
+        return false;
+    };
     let mut lines = text.lines();
     let above = if idx > 0 { lines.nth(idx - 1) } else { None };
-    let this = if idx > 0 { lines.next() } else { lines.next() };
-    if this.and_then(parse_comment).is_some_and(|i| i.covers(control)) {
+    let this = lines.next();
+    if this
+        .and_then(parse_comment)
+        .is_some_and(|i| i.covers(control))
+    {
         return true;
     }
     // The line above counts only when it is a comment of its own.
     above.is_some_and(|l| {
         let t = l.trim_start();
-        (t.starts_with('#') || t.starts_with("{#")) && parse_comment(t).is_some_and(|i| i.covers(control))
+        (t.starts_with('#') || t.starts_with("{#"))
+            && parse_comment(t).is_some_and(|i| i.covers(control))
     })
 }
 
@@ -74,8 +88,10 @@ impl PerFileIgnores {
     pub fn new(entries: &[(String, Vec<String>)]) -> Result<PerFileIgnores, String> {
         let mut out = Vec::new();
         for (glob, codes) in entries {
-            let g = Glob::new(glob).map_err(|e| format!("per-file-ignores: `{glob}`: {}", e.kind()))?;
-            let selector = Selector::new(codes, &[] as &[String]).map_err(|e| format!("per-file-ignores: `{glob}`: {e}"))?;
+            let g =
+                Glob::new(glob).map_err(|e| format!("per-file-ignores: `{glob}`: {}", e.kind()))?;
+            let selector = Selector::new(codes, &[] as &[String])
+                .map_err(|e| format!("per-file-ignores: `{glob}`: {e}"))?;
             out.push((g.compile_matcher(), selector));
         }
         Ok(PerFileIgnores { entries: out })
@@ -96,7 +112,10 @@ mod tests {
 
     #[test]
     fn comments() {
-        assert_eq!(parse_comment("x = 1  # flaskguard: ignore"), Some(Ignore::All));
+        assert_eq!(
+            parse_comment("x = 1  # flaskguard: ignore"),
+            Some(Ignore::All)
+        );
         assert_eq!(
             parse_comment("x  # noqa # flaskguard: ignore[DBG001, KEY]"),
             Some(Ignore::Codes(vec!["DBG001".into(), "KEY".into()]))
@@ -106,13 +125,20 @@ mod tests {
         assert!(suppressed_inline(text, 3, "KEY001"));
         assert!(!suppressed_inline(text, 3, "KEY002"));
         assert!(suppressed_inline(text, 4, "KEY002"));
-        assert!(!suppressed_inline(text, 5, "KEY002"), "a trailing comment covers its own line only");
+        assert!(
+            !suppressed_inline(text, 5, "KEY002"),
+            "a trailing comment covers its own line only"
+        );
         assert!(!suppressed_inline(text, 1, "KEY001"));
     }
 
     #[test]
     fn per_file() {
-        let p = PerFileIgnores::new(&[("scripts/*.py".into(), vec!["DBG".into()]), ("settings_dev.py".into(), vec!["KEY001".into()])]).unwrap();
+        let p = PerFileIgnores::new(&[
+            ("scripts/*.py".into(), vec!["DBG".into()]),
+            ("settings_dev.py".into(), vec!["KEY001".into()]),
+        ])
+        .unwrap();
         assert!(p.ignored("scripts/run.py", "DBG001"));
         assert!(!p.ignored("scripts/run.py", "KEY001"));
         assert!(p.ignored("app/settings_dev.py", "KEY001"));

@@ -14,7 +14,9 @@ use checklist::Severity;
 use regex::Regex;
 
 fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name)
 }
 
 /// `(path, line, ID)` of every `planted:` marker. In `.env` files the marker sits
@@ -34,11 +36,19 @@ fn planted(root: &Path) -> Vec<(String, u32, String)> {
             if name.ends_with(".md") || name == "expected-scan.toml" {
                 continue;
             }
-            let Ok(text) = std::fs::read_to_string(&path) else { continue };
-            let rel = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             let value_below = name == ".env" || name.starts_with(".env.");
             for (i, line) in text.lines().enumerate() {
-                let Some(caps) = re.captures(line) else { continue };
+                let Some(caps) = re.captures(line) else {
+                    continue;
+                };
                 let line_no = i as u32 + 1 + u32::from(value_below);
                 for id in caps[1].split(',') {
                     out.push((rel.clone(), line_no, id.trim().to_string()));
@@ -55,22 +65,36 @@ fn orders_weak_reports_every_planted_problem_with_a_rule() {
     let root = example("orders-weak");
     assert!(root.is_dir(), "examples/orders-weak is missing");
     let covered: BTreeSet<&str> = audit::rules::all().iter().map(|r| r.code).collect();
-    let markers: Vec<_> = planted(&root).into_iter().filter(|(_, _, id)| covered.contains(id.as_str())).collect();
-    assert!(markers.len() >= 20, "too few planted markers found: {markers:?}");
+    let markers: Vec<_> = planted(&root)
+        .into_iter()
+        .filter(|(_, _, id)| covered.contains(id.as_str()))
+        .collect();
+    assert!(
+        markers.len() >= 20,
+        "too few planted markers found: {markers:?}"
+    );
 
-    let outcome = audit::run(&[root.clone()], &AuditSettings::default()).unwrap();
+    let outcome = audit::run(std::slice::from_ref(&root), &AuditSettings::default()).unwrap();
     let found: BTreeSet<(String, u32, String)> = outcome
         .report
         .findings
         .iter()
-        .filter_map(|f| f.location.file().map(|l| (l.path.clone(), l.line, f.control.clone())))
+        .filter_map(|f| {
+            f.location
+                .file()
+                .map(|l| (l.path.clone(), l.line, f.control.clone()))
+        })
         .collect();
     let missing: Vec<String> = markers
         .iter()
         .filter(|m| !found.contains(*m))
         .map(|(p, l, id)| format!("{p}:{l} {id}"))
         .collect();
-    assert!(missing.is_empty(), "planted problems not reported:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "planted problems not reported:\n{}",
+        missing.join("\n")
+    );
 }
 
 #[test]
@@ -83,7 +107,11 @@ fn orders_hardened_has_nothing_of_medium_or_above() {
         .filter(|f| f.severity >= Severity::Medium)
         .map(|f| format!("{} {} {}", f.location.display(), f.control, f.message))
         .collect();
-    assert!(serious.is_empty(), "orders-hardened findings:\n{}", serious.join("\n"));
+    assert!(
+        serious.is_empty(),
+        "orders-hardened findings:\n{}",
+        serious.join("\n")
+    );
 }
 
 #[test]
@@ -93,17 +121,31 @@ fn the_model_of_orders_weak() {
     assert_eq!(p.apps.len(), 1);
     let app = &p.apps[0];
     assert_eq!(app.factory.as_deref(), Some("orders.create_app"));
-    let prod = app.config.production.as_ref().expect("a production config is chosen");
+    let prod = app
+        .config
+        .production
+        .as_ref()
+        .expect("a production config is chosen");
     assert_eq!(prod.name, "config.ProductionConfig");
     assert!(prod.reason.contains("\"production\""), "{}", prod.reason);
     assert_eq!(p.describe(prod.span), "config.py:59");
     // DEBUG comes from the base class, SECRET_KEY from ProductionConfig.
-    assert_eq!(p.describe(app.config.get("DEBUG").unwrap().span), "config.py:20");
-    assert_eq!(p.describe(app.config.get("SECRET_KEY").unwrap().span), "config.py:51");
+    assert_eq!(
+        p.describe(app.config.get("DEBUG").unwrap().span),
+        "config.py:20"
+    );
+    assert_eq!(
+        p.describe(app.config.get("SECRET_KEY").unwrap().span),
+        "config.py:51"
+    );
     // Talisman switched its HttpOnly override off; the config value stands.
     assert_eq!(app.config.flag("SESSION_COOKIE_HTTPONLY"), Some(false));
     // Blueprints registered with prefixes in another file.
-    let login = p.routes.iter().find(|r| r.endpoint == "auth.login").unwrap();
+    let login = p
+        .routes
+        .iter()
+        .find(|r| r.endpoint == "auth.login")
+        .unwrap();
     assert_eq!(login.path.as_deref(), Some("/api/auth/login"));
     assert_eq!(login.methods, ["POST"]);
     assert_eq!(p.describe(login.def_span), "orders/api/auth.py:26");
@@ -112,7 +154,11 @@ fn the_model_of_orders_weak() {
     assert_eq!(workers.min, 4);
     assert!(p.deployment.behind_proxy());
     // The limiter is bound to the app by init_app in another file.
-    let limiter = p.extensions.iter().find(|e| e.kind == audit::model::ExtKind::Limiter).unwrap();
+    let limiter = p
+        .extensions
+        .iter()
+        .find(|e| e.kind == audit::model::ExtKind::Limiter)
+        .unwrap();
     assert_eq!(limiter.app, Some(0));
     assert_eq!(p.describe(limiter.span), "orders/extensions.py:15");
 }
@@ -124,8 +170,12 @@ fn the_route_inventory_of_orders_hardened() {
     let login = rows.iter().find(|r| r.path == "/api/auth/login").unwrap();
     assert_eq!(login.methods, ["POST"]);
     assert_eq!(login.rate_limit, ["20 per hour"]);
-    let delete = rows.iter().find(|r| r.path == "/api/orders/<int:order_id>" && r.methods == ["DELETE"]).unwrap();
+    let delete = rows
+        .iter()
+        .find(|r| r.path == "/api/orders/<int:order_id>" && r.methods == ["DELETE"])
+        .unwrap();
     assert_eq!(delete.auth, ["admin_required"]);
-    let json: serde_json::Value = serde_json::from_str(&audit::routes_report::json(&outcome.project)).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&audit::routes_report::json(&outcome.project)).unwrap();
     assert_eq!(json["routes"].as_array().unwrap().len(), rows.len());
 }

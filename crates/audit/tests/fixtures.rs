@@ -42,7 +42,12 @@ fn run_case(case: &Path, control: &str) -> CaseResult {
         .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
     let mut got = BTreeSet::new();
     let mut rules = BTreeSet::new();
-    for f in outcome.report.findings.iter().filter(|f| f.control == control) {
+    for f in outcome
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.control == control)
+    {
         let loc = f.location.file().expect("audit findings are in files");
         got.insert(format!("{}:{} {}", loc.path, loc.line, f.control));
         rules.insert(f.check.clone());
@@ -57,7 +62,11 @@ fn every_fixture_case_fires_or_stays_silent_as_expected() {
     let mut fired_rules: BTreeSet<String> = BTreeSet::new();
     let mut cases_per_control: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for control_dir in sorted_dirs(&fixtures_dir()) {
-        let control = control_dir.file_name().unwrap().to_string_lossy().into_owned();
+        let control = control_dir
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         assert!(
             registry.iter().any(|r| r.code == control),
             "fixtures for {control}, which has no registered rule"
@@ -76,9 +85,17 @@ fn every_fixture_case_fires_or_stays_silent_as_expected() {
                     .filter(|l| !l.is_empty() && !l.starts_with('#'))
                     .map(String::from)
                     .collect();
-                assert!(!expected.is_empty(), "{}: a fire case expects findings", case.display());
+                assert!(
+                    !expected.is_empty(),
+                    "{}: a fire case expects findings",
+                    case.display()
+                );
                 for e in &expected {
-                    assert!(e.ends_with(&format!(" {control}")), "{}: `{e}` is not a {control} line", case.display());
+                    assert!(
+                        e.ends_with(&format!(" {control}")),
+                        "{}: `{e}` is not a {control} line",
+                        case.display()
+                    );
                 }
                 if result.got != expected {
                     failures.push(format!(
@@ -90,23 +107,38 @@ fn every_fixture_case_fires_or_stays_silent_as_expected() {
             } else if name.starts_with("silent_") {
                 counts.1 += 1;
                 if !result.got.is_empty() {
-                    failures.push(format!("{control}/{name}: expected no {control}, got {:?}", result.got));
+                    failures.push(format!(
+                        "{control}/{name}: expected no {control}, got {:?}",
+                        result.got
+                    ));
                 }
             } else {
-                failures.push(format!("{control}/{name}: case names start with fire_ or silent_"));
+                failures.push(format!(
+                    "{control}/{name}: case names start with fire_ or silent_"
+                ));
             }
         }
     }
     for rule in &registry {
         if !fired_rules.contains(rule.name) {
-            failures.push(format!("rule {} ({}) fires in no fixture case", rule.name, rule.code));
+            failures.push(format!(
+                "rule {} ({}) fires in no fixture case",
+                rule.name, rule.code
+            ));
         }
         match cases_per_control.get(rule.code) {
             Some((fire, silent)) if *fire > 0 && *silent > 0 => {}
-            _ => failures.push(format!("{} needs at least one fire_ and one silent_ case", rule.code)),
+            _ => failures.push(format!(
+                "{} needs at least one fire_ and one silent_ case",
+                rule.code
+            )),
         }
     }
-    assert!(failures.is_empty(), "fixture failures:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "fixture failures:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -114,14 +146,29 @@ fn every_rule_is_documented_in_ruff_shape() {
     let mut names = BTreeSet::new();
     for rule in audit::rules::all() {
         assert!(names.insert(rule.name), "duplicate rule name {}", rule.name);
-        assert!(checklist::get(rule.code).is_some(), "{} is not a control", rule.code);
         assert!(
-            rule.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+            checklist::get(rule.code).is_some(),
+            "{} is not a control",
+            rule.code
+        );
+        assert!(
+            rule.name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '-'),
             "{}: names are kebab-case",
             rule.name
         );
-        for section in ["## What it does", "## Why is this bad?", "## Example", "Use instead:"] {
-            assert!(rule.doc.contains(section), "{} lacks `{section}`", rule.name);
+        for section in [
+            "## What it does",
+            "## Why is this bad?",
+            "## Example",
+            "Use instead:",
+        ] {
+            assert!(
+                rule.doc.contains(section),
+                "{} lacks `{section}`",
+                rule.name
+            );
         }
     }
 }

@@ -38,7 +38,7 @@ pub enum Color {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Audit a project's source, config and deploy files (runs nothing).
-    Audit(AuditArgs),
+    Audit(Box<AuditArgs>),
     /// List every control with its severity and which engines check or enforce it.
     Checklist(ChecklistArgs),
     /// Print the documentation of a control: what it checks, why, and how to fix it.

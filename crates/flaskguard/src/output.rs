@@ -1,7 +1,6 @@
 //! Output handling shared by the report-producing commands (`audit`, `scan`): the
 //! common flags, merging them over the config file, rendering, writing, exit code.
 
-
 use std::{io::IsTerminal, path::PathBuf};
 
 use anyhow::Context;

@@ -40,12 +40,18 @@ impl Node {
         }
     }
     fn get(&self, key: &str) -> Option<&Node> {
-        self.items().into_iter().rev().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+        self.items()
+            .into_iter()
+            .rev()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
     }
     /// A mapping's items with `<<: *anchor` merges expanded (merged first, so the
     /// mapping's own keys win).
     fn items(&self) -> Vec<(&Node, &Node)> {
-        let Node::Map(items, _) = self else { return Vec::new() };
+        let Node::Map(items, _) = self else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         for (k, v) in items {
             if k.as_str() == Some("<<") {
@@ -56,14 +62,24 @@ impl Node {
                 }
             }
         }
-        out.extend(items.iter().filter(|(k, _)| k.as_str() != Some("<<")).map(|(k, v)| (k, v)));
+        out.extend(
+            items
+                .iter()
+                .filter(|(k, _)| k.as_str() != Some("<<"))
+                .map(|(k, v)| (k, v)),
+        );
         out
     }
     fn size(&self) -> usize {
         match self {
             Node::Scalar(..) => 1,
             Node::Seq(items, _) => 1 + items.iter().map(Node::size).sum::<usize>(),
-            Node::Map(items, _) => 1 + items.iter().map(|(k, v)| k.size() + v.size()).sum::<usize>(),
+            Node::Map(items, _) => {
+                1 + items
+                    .iter()
+                    .map(|(k, v)| k.size() + v.size())
+                    .sum::<usize>()
+            }
         }
     }
     fn as_str(&self) -> Option<&str> {
@@ -117,7 +133,10 @@ impl MarkedEventReceiver for Builder {
         let line = mark.line();
         match ev {
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                if self.skipped_depth > 0 || self.stack.len() >= MAX_DEPTH || self.nodes >= MAX_NODES {
+                if self.skipped_depth > 0
+                    || self.stack.len() >= MAX_DEPTH
+                    || self.nodes >= MAX_NODES
+                {
                     self.skipped_depth += 1;
                     return;
                 }
@@ -152,7 +171,12 @@ impl MarkedEventReceiver for Builder {
                 if self.skipped_depth > 0 {
                     return;
                 }
-                let found = self.anchors.iter().rev().find(|(a, _)| *a == id).map(|(_, n)| n);
+                let found = self
+                    .anchors
+                    .iter()
+                    .rev()
+                    .find(|(a, _)| *a == id)
+                    .map(|(_, n)| n);
                 let node = match found {
                     Some(n) if self.nodes + n.size() <= MAX_NODES => {
                         self.nodes += n.size();
@@ -188,13 +212,18 @@ pub fn parse(file: &SourceFile) -> Result<DeployFacts, String> {
             .get("deploy")
             .and_then(|d| d.get("replicas"))
             .or_else(|| svc.get("scale"))
-            .and_then(|n| n.as_str().and_then(|s| s.parse::<u32>().ok()).map(|r| (r, span_at(n.line()))));
+            .and_then(|n| {
+                n.as_str()
+                    .and_then(|s| s.parse::<u32>().ok())
+                    .map(|r| (r, span_at(n.line())))
+            });
         let lower_name = name.to_ascii_lowercase();
         let proxy_words = ["nginx", "traefik", "caddy", "haproxy", "envoy"];
-        let is_proxy = image
-            .as_deref()
-            .is_some_and(|i| proxy_words.iter().any(|w| i.to_ascii_lowercase().contains(w)))
-            || proxy_words.iter().any(|w| lower_name.contains(w));
+        let is_proxy = image.as_deref().is_some_and(|i| {
+            proxy_words
+                .iter()
+                .any(|w| i.to_ascii_lowercase().contains(w))
+        }) || proxy_words.iter().any(|w| lower_name.contains(w));
         out.services.push(Service {
             name: name.to_string(),
             image,
@@ -204,21 +233,29 @@ pub fn parse(file: &SourceFile) -> Result<DeployFacts, String> {
         });
         for field in ["command", "entrypoint"] {
             let Some(node) = svc.get(field) else { continue };
-            let origin = CommandOrigin::Compose { service: name.to_string() };
+            let origin = CommandOrigin::Compose {
+                service: name.to_string(),
+            };
             let cmd_span = span_at(node.line());
             match node {
                 Node::Scalar(s, _) => out.commands.extend(super::commands_of(s, cmd_span, origin)),
                 Node::Seq(items, _) => {
-                    let words: Vec<String> = items.iter().filter_map(|n| n.as_str().map(str::to_string)).collect();
+                    let words: Vec<String> = items
+                        .iter()
+                        .filter_map(|n| n.as_str().map(str::to_string))
+                        .collect();
                     if !words.is_empty() {
-                        out.commands.push(super::command_of_words(words, cmd_span, origin));
+                        out.commands
+                            .push(super::command_of_words(words, cmd_span, origin));
                     }
                 }
                 Node::Map(..) => {}
             }
         }
         if let Some(env) = svc.get("environment") {
-            let source = EnvSource::Compose { service: name.to_string() };
+            let source = EnvSource::Compose {
+                service: name.to_string(),
+            };
             match env {
                 Node::Map(..) => {
                     for (k, v) in env.items() {
@@ -279,7 +316,10 @@ mod tests {
         assert_eq!(d.services[0].replicas.map(|r| r.0), Some(3));
         assert!(d.services[1].is_proxy && !d.services[0].is_proxy);
         assert!(matches!(d.commands[0].server, Some(Server::Gunicorn(_))));
-        assert_eq!(f.line_of(ruff_text_size::TextSize::new(d.commands[0].span.start)), 6);
+        assert_eq!(
+            f.line_of(ruff_text_size::TextSize::new(d.commands[0].span.start)),
+            6
+        );
         let names: Vec<&str> = d.env.iter().map(|e| e.name.as_str()).collect();
         assert!(names.contains(&"SECRET_KEY") && names.contains(&"A"));
     }
@@ -290,7 +330,11 @@ mod tests {
         let _ = parse(&SourceFile::new(0, "compose.yml".into(), deep));
         let mut laughs = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 0..20 {
-            let prev = if i == 0 { "a".to_string() } else { format!("l{}", i - 1) };
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("l{}", i - 1)
+            };
             laughs.push_str(&format!("l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
         }
         let _ = parse(&SourceFile::new(0, "compose.yml".into(), laughs));

@@ -82,14 +82,24 @@ pub fn parse(file: &SourceFile) -> DeployFacts {
         match ins.keyword.as_str() {
             "FROM" => {
                 // A new stage: only the last one is what runs.
-                let image = ins.args.split_whitespace().find(|w| !w.starts_with("--")).unwrap_or("").to_string();
+                let image = ins
+                    .args
+                    .split_whitespace()
+                    .find(|w| !w.starts_with("--"))
+                    .unwrap_or("")
+                    .to_string();
                 df.from = Some((image, ins.span));
                 df.user = None;
                 df.has_cmd = false;
                 stage_env.clear();
                 stage_cmds.clear();
             }
-            "USER" => df.user = Some((ins.args.split_whitespace().next().unwrap_or("").to_string(), ins.span)),
+            "USER" => {
+                df.user = Some((
+                    ins.args.split_whitespace().next().unwrap_or("").to_string(),
+                    ins.span,
+                ))
+            }
             "ENV" => {
                 for (k, v) in env_pairs(&ins.args) {
                     stage_env.push(EnvFact {
@@ -110,7 +120,9 @@ pub fn parse(file: &SourceFile) -> DeployFacts {
                 // A later CMD/ENTRYPOINT replaces an earlier one of the same kind.
                 stage_cmds.retain(|c: &super::CommandFact| c.origin != origin);
                 match exec_form(&ins.args) {
-                    Some(words) if !words.is_empty() => stage_cmds.push(super::command_of_words(words, ins.span, origin)),
+                    Some(words) if !words.is_empty() => {
+                        stage_cmds.push(super::command_of_words(words, ins.span, origin))
+                    }
                     Some(_) => {}
                     None => stage_cmds.extend(super::commands_of(&ins.args, ins.span, origin)),
                 }
@@ -136,16 +148,24 @@ pub fn parse(file: &SourceFile) -> DeployFacts {
 
 /// `ENV A=1 B="two words"` or the legacy `ENV A 1`.
 fn env_pairs(args: &str) -> Vec<(String, String)> {
-    let words: Vec<String> = super::shell::split_commands(args).into_iter().flatten().collect();
+    let words: Vec<String> = super::shell::split_commands(args)
+        .into_iter()
+        .flatten()
+        .collect();
     if words.first().is_some_and(|w| w.contains('=')) {
         words
             .iter()
-            .filter_map(|w| w.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+            .filter_map(|w| {
+                w.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
             .collect()
     } else {
         let mut it = args.trim().splitn(2, char::is_whitespace);
         match (it.next(), it.next()) {
-            (Some(k), Some(v)) if !k.is_empty() => vec![(k.to_string(), super::dotenv::unquote(v.trim()))],
+            (Some(k), Some(v)) if !k.is_empty() => {
+                vec![(k.to_string(), super::dotenv::unquote(v.trim()))]
+            }
             _ => Vec::new(),
         }
     }
@@ -164,17 +184,40 @@ mod tests {
         let df = &d.dockerfiles[0];
         assert_eq!(df.from.as_ref().unwrap().0, "python:3.12-slim");
         assert!(df.user.is_none(), "USER of an earlier stage does not count");
-        let env: Vec<(&str, &str)> = d.env.iter().map(|e| (e.name.as_str(), e.value.as_str())).collect();
-        assert_eq!(env, [("FLASK_ENV", "development"), ("OTHER", "a b"), ("LEGACY", "value here")]);
-        assert!(matches!(&d.commands[0].server, Some(Server::Gunicorn(g)) if g.workers.as_deref() == Some("4")));
-        assert_eq!(f.line_of(ruff_text_size::TextSize::new(d.commands[0].span.start)), 7);
+        let env: Vec<(&str, &str)> = d
+            .env
+            .iter()
+            .map(|e| (e.name.as_str(), e.value.as_str()))
+            .collect();
+        assert_eq!(
+            env,
+            [
+                ("FLASK_ENV", "development"),
+                ("OTHER", "a b"),
+                ("LEGACY", "value here")
+            ]
+        );
+        assert!(
+            matches!(&d.commands[0].server, Some(Server::Gunicorn(g)) if g.workers.as_deref() == Some("4"))
+        );
+        assert_eq!(
+            f.line_of(ruff_text_size::TextSize::new(d.commands[0].span.start)),
+            7
+        );
     }
 
     #[test]
     fn shell_form_cmd() {
-        let f = SourceFile::new(0, "Dockerfile".into(), "FROM x\nUSER 1000\nCMD flask run --host 0.0.0.0\n".into());
+        let f = SourceFile::new(
+            0,
+            "Dockerfile".into(),
+            "FROM x\nUSER 1000\nCMD flask run --host 0.0.0.0\n".into(),
+        );
         let d = parse(&f);
-        assert!(matches!(d.commands[0].server, Some(Server::FlaskRun { .. })));
+        assert!(matches!(
+            d.commands[0].server,
+            Some(Server::FlaskRun { .. })
+        ));
         assert_eq!(d.dockerfiles[0].user.as_ref().unwrap().0, "1000");
     }
 }

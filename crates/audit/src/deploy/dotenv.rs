@@ -15,9 +15,15 @@ pub fn parse_dotenv(file: &SourceFile, gitignored: bool) -> DeployFacts {
             continue;
         }
         let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
-        let Some((key, value)) = line.split_once('=') else { continue };
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
         let key = key.trim();
-        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
+        if key.is_empty()
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        {
             continue;
         }
         out.env.push(EnvFact {
@@ -54,13 +60,21 @@ pub fn parse_procfile(file: &SourceFile) -> DeployFacts {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let Some((process, command)) = line.split_once(':') else { continue };
+        let Some((process, command)) = line.split_once(':') else {
+            continue;
+        };
         let process = process.trim();
         if process.is_empty() || process.contains(char::is_whitespace) {
             continue;
         }
         let span = line_span(file.id, &file.lines, &file.text, i as u32 + 1);
-        for cmd in super::commands_of(command, span, CommandOrigin::Procfile { process: process.to_string() }) {
+        for cmd in super::commands_of(
+            command,
+            span,
+            CommandOrigin::Procfile {
+                process: process.to_string(),
+            },
+        ) {
             for (k, v) in &cmd.env {
                 out.env.push(EnvFact {
                     name: k.clone(),
@@ -84,20 +98,43 @@ mod tests {
         let f = SourceFile::new(
             0,
             ".env".into(),
-            "# c\nexport FLASK_DEBUG=1\nSECRET_KEY=\"dev key\"\nX='a#b' \nY=z # note\nbad line\n".into(),
+            "# c\nexport FLASK_DEBUG=1\nSECRET_KEY=\"dev key\"\nX='a#b' \nY=z # note\nbad line\n"
+                .into(),
         );
         let d = parse_dotenv(&f, false);
-        let kv: Vec<(&str, &str)> = d.env.iter().map(|e| (e.name.as_str(), e.value.as_str())).collect();
-        assert_eq!(kv, [("FLASK_DEBUG", "1"), ("SECRET_KEY", "dev key"), ("X", "a#b"), ("Y", "z")]);
-        assert_eq!(f.line_of(ruff_text_size::TextSize::new(d.env[1].span.start)), 3);
+        let kv: Vec<(&str, &str)> = d
+            .env
+            .iter()
+            .map(|e| (e.name.as_str(), e.value.as_str()))
+            .collect();
+        assert_eq!(
+            kv,
+            [
+                ("FLASK_DEBUG", "1"),
+                ("SECRET_KEY", "dev key"),
+                ("X", "a#b"),
+                ("Y", "z")
+            ]
+        );
+        assert_eq!(
+            f.line_of(ruff_text_size::TextSize::new(d.env[1].span.start)),
+            3
+        );
     }
 
     #[test]
     fn reads_procfile_commands() {
-        let f = SourceFile::new(0, "Procfile".into(), "web: FLASK_ENV=development gunicorn -w 4 app:app\nworker: celery -A app worker\n".into());
+        let f = SourceFile::new(
+            0,
+            "Procfile".into(),
+            "web: FLASK_ENV=development gunicorn -w 4 app:app\nworker: celery -A app worker\n"
+                .into(),
+        );
         let d = parse_procfile(&f);
         assert_eq!(d.commands.len(), 2);
-        assert!(matches!(d.commands[0].origin, CommandOrigin::Procfile { ref process } if process == "web"));
+        assert!(
+            matches!(d.commands[0].origin, CommandOrigin::Procfile { ref process } if process == "web")
+        );
         assert_eq!(d.env[0].name, "FLASK_ENV");
     }
 }

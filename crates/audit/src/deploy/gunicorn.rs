@@ -96,14 +96,25 @@ fn eval_count(v: &Value, depth: usize) -> Option<(u32, bool)> {
             }
             if name == "int" || name == "max" || name == "min" {
                 if name == "max" {
-                    let vals: Vec<(u32, bool)> = c.args.iter().filter_map(|a| eval_count(a, depth + 1)).collect();
+                    let vals: Vec<(u32, bool)> = c
+                        .args
+                        .iter()
+                        .filter_map(|a| eval_count(a, depth + 1))
+                        .collect();
                     return vals.iter().map(|(n, _)| *n).max().map(|n| (n, false));
                 }
-                return c.args.first().and_then(|a| eval_count(a, depth + 1)).map(|(n, e)| (n, e && name == "int"));
+                return c
+                    .args
+                    .first()
+                    .and_then(|a| eval_count(a, depth + 1))
+                    .map(|(n, e)| (n, e && name == "int"));
             }
             // os.environ.get("WEB_CONCURRENCY", 4): the default is what runs when unset.
             let lookup = env_lookup(v)?;
-            lookup.default.and_then(|d| eval_count(d, depth + 1)).map(|(n, _)| (n, false))
+            lookup
+                .default
+                .and_then(|d| eval_count(d, depth + 1))
+                .map(|(n, _)| (n, false))
         }
         Kind::BinOp(op, a, b) => {
             let (x, ex) = eval_count(a, depth + 1)?;
@@ -117,7 +128,11 @@ fn eval_count(v: &Value, depth: usize) -> Option<(u32, bool)> {
             };
             Some((n, ex && ey))
         }
-        Kind::Or(vals) => vals.iter().rev().find_map(|v| eval_count(v, depth + 1)).map(|(n, _)| (n, false)),
+        Kind::Or(vals) => vals
+            .iter()
+            .rev()
+            .find_map(|v| eval_count(v, depth + 1))
+            .map(|(n, _)| (n, false)),
         _ => None,
     }
 }
@@ -134,11 +149,20 @@ mod tests {
         let conf = from_facts(0, &facts);
         let w = workers_of_value(&conf.workers.unwrap().0).unwrap();
         assert_eq!((w.min, w.exact), (3, false));
-        let facts = analyze(0, "import os\nworkers = int(os.environ.get('WEB_CONCURRENCY', 4))\n", "g", false).unwrap();
+        let facts = analyze(
+            0,
+            "import os\nworkers = int(os.environ.get('WEB_CONCURRENCY', 4))\n",
+            "g",
+            false,
+        )
+        .unwrap();
         let w = workers_of_value(&from_facts(0, &facts).workers.unwrap().0).unwrap();
         assert_eq!((w.min, w.exact), (4, false));
         assert_eq!(workers_of_arg("4").map(|w| w.min), Some(4));
-        assert_eq!(workers_of_arg("${WEB_CONCURRENCY:-2}").map(|w| w.min), Some(2));
+        assert_eq!(
+            workers_of_arg("${WEB_CONCURRENCY:-2}").map(|w| w.min),
+            Some(2)
+        );
         assert_eq!(workers_of_arg("$WORKERS"), None);
     }
 }

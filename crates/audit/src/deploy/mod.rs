@@ -73,7 +73,11 @@ pub enum EnvRole {
 impl EnvRole {
     pub fn of(file_name: &str) -> EnvRole {
         let lower = file_name.to_ascii_lowercase();
-        let has = |words: &[&str]| words.iter().any(|w| lower.split(['.', '-', '_']).any(|part| part == *w));
+        let has = |words: &[&str]| {
+            words
+                .iter()
+                .any(|w| lower.split(['.', '-', '_']).any(|part| part == *w))
+        };
         if has(&["example", "sample", "template", "dist", "defaults", "tpl"]) {
             EnvRole::Example
         } else if has(&["test", "testing", "ci"]) {
@@ -95,9 +99,14 @@ impl EnvRole {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnvSource {
-    DotEnv { role: EnvRole, gitignored: bool },
+    DotEnv {
+        role: EnvRole,
+        gitignored: bool,
+    },
     Dockerfile,
-    Compose { service: String },
+    Compose {
+        service: String,
+    },
     /// A `NAME=value` prefix on a command.
     Command,
 }

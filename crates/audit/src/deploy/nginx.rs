@@ -22,8 +22,13 @@ impl NginxConf {
     pub fn same_host(&self) -> bool {
         !self.proxy_pass.is_empty()
             && self.proxy_pass.iter().all(|(t, _)| {
-                let t = t.trim_start_matches("http://").trim_start_matches("https://");
-                t.starts_with("127.") || t.starts_with("localhost") || t.starts_with("unix:") || t.starts_with("[::1]")
+                let t = t
+                    .trim_start_matches("http://")
+                    .trim_start_matches("https://");
+                t.starts_with("127.")
+                    || t.starts_with("localhost")
+                    || t.starts_with("unix:")
+                    || t.starts_with("[::1]")
             })
     }
 }
@@ -43,17 +48,25 @@ pub fn parse(file: &SourceFile) -> NginxConf {
         for stmt in line.split(';') {
             let words: Vec<&str> = stmt.split_whitespace().collect();
             match words.as_slice() {
-                ["proxy_pass" | "uwsgi_pass" | "fastcgi_pass", target, ..] => conf.proxy_pass.push((target.to_string(), span())),
+                ["proxy_pass" | "uwsgi_pass" | "fastcgi_pass", target, ..] => {
+                    conf.proxy_pass.push((target.to_string(), span()))
+                }
                 ["proxy_set_header", name, ..] => {
                     let name = name.to_ascii_lowercase();
-                    if name == "x-forwarded-proto" || name == "x-forwarded-ssl" || name == "forwarded" {
+                    if name == "x-forwarded-proto"
+                        || name == "x-forwarded-ssl"
+                        || name == "forwarded"
+                    {
                         conf.forwards_proto.get_or_insert_with(span);
                     }
                     if name == "x-forwarded-for" || name == "forwarded" {
                         conf.forwards_for.get_or_insert_with(span);
                     }
                 }
-                ["listen", rest @ ..] if rest.contains(&"ssl") || rest.iter().any(|w| w.contains("443")) && rest.contains(&"ssl") => {
+                ["listen", rest @ ..]
+                    if rest.contains(&"ssl")
+                        || rest.iter().any(|w| w.contains("443")) && rest.contains(&"ssl") =>
+                {
                     conf.tls.get_or_insert_with(span);
                 }
                 ["ssl_certificate", ..] => {
@@ -80,6 +93,9 @@ mod tests {
         assert_eq!(c.proxy_pass.len(), 1);
         assert!(c.same_host());
         assert!(c.tls.is_some() && c.forwards_for.is_some());
-        assert!(c.forwards_proto.is_none(), "a commented-out directive does not count");
+        assert!(
+            c.forwards_proto.is_none(),
+            "a commented-out directive does not count"
+        );
     }
 }

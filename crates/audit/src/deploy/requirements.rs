@@ -58,7 +58,12 @@ pub fn parse_requirement(text: &str, span: Span, file: FileId) -> Option<Require
     if rest.starts_with('[') {
         rest = rest.find(']').map_or("", |i| rest[i + 1..].trim_start());
     }
-    let spec = rest.trim().trim_start_matches('(').trim_end_matches(')').trim().to_string();
+    let spec = rest
+        .trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .trim()
+        .to_string();
     let pinned = if spec.starts_with('@') {
         Some(spec.trim_start_matches('@').trim().to_string())
     } else {
@@ -87,7 +92,10 @@ pub fn parse_requirements(file: &SourceFile) -> RequirementsFile {
         if pending.is_empty() {
             start_line = line_no;
         }
-        let without_comment = match raw.find(" #").or_else(|| raw.trim_start().starts_with('#').then_some(0)) {
+        let without_comment = match raw
+            .find(" #")
+            .or_else(|| raw.trim_start().starts_with('#').then_some(0))
+        {
             Some(idx) => &raw[..idx],
             None => raw,
         };
@@ -106,7 +114,10 @@ pub fn parse_requirements(file: &SourceFile) -> RequirementsFile {
         if line.is_empty() {
             continue;
         }
-        if let Some(rest) = line.strip_prefix("-r").or_else(|| line.strip_prefix("--requirement")) {
+        if let Some(rest) = line
+            .strip_prefix("-r")
+            .or_else(|| line.strip_prefix("--requirement"))
+        {
             let target = rest.trim_start_matches('=').trim();
             out.includes.push((target.to_string(), span));
             continue;
@@ -125,7 +136,10 @@ pub fn parse_requirements(file: &SourceFile) -> RequirementsFile {
 }
 
 pub fn parse_pyproject(file: &SourceFile) -> Result<PyProject, String> {
-    let doc: toml::Table = file.text.parse().map_err(|e: toml::de::Error| e.message().to_string())?;
+    let doc: toml::Table = file
+        .text
+        .parse()
+        .map_err(|e: toml::de::Error| e.message().to_string())?;
     let mut deps = Vec::new();
     let span_of = |needle: &str| -> Span {
         match file.text.find(needle) {
@@ -138,10 +152,16 @@ pub fn parse_pyproject(file: &SourceFile) -> Result<PyProject, String> {
     };
     let project = doc.get("project");
     let mut pep621: Vec<&str> = Vec::new();
-    if let Some(list) = project.and_then(|p| p.get("dependencies")).and_then(|d| d.as_array()) {
+    if let Some(list) = project
+        .and_then(|p| p.get("dependencies"))
+        .and_then(|d| d.as_array())
+    {
         pep621.extend(list.iter().filter_map(|v| v.as_str()));
     }
-    if let Some(groups) = project.and_then(|p| p.get("optional-dependencies")).and_then(|d| d.as_table()) {
+    if let Some(groups) = project
+        .and_then(|p| p.get("optional-dependencies"))
+        .and_then(|d| d.as_table())
+    {
         for list in groups.values().filter_map(|v| v.as_array()) {
             pep621.extend(list.iter().filter_map(|v| v.as_str()));
         }
@@ -151,18 +171,28 @@ pub fn parse_pyproject(file: &SourceFile) -> Result<PyProject, String> {
             deps.push(r);
         }
     }
-    let poetry = doc.get("tool").and_then(|t| t.get("poetry")).and_then(|p| p.get("dependencies")).and_then(|d| d.as_table());
+    let poetry = doc
+        .get("tool")
+        .and_then(|t| t.get("poetry"))
+        .and_then(|p| p.get("dependencies"))
+        .and_then(|d| d.as_table());
     for (name, spec) in poetry.into_iter().flatten() {
         if name == "python" {
             continue;
         }
         let version = match spec {
             toml::Value::String(s) => s.clone(),
-            toml::Value::Table(t) => t.get("version").and_then(|v| v.as_str()).unwrap_or("").to_string(),
+            toml::Value::Table(t) => t
+                .get("version")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string(),
             _ => String::new(),
         };
         // Poetry's bare "1.2.3" means ==1.2.3; ^ and ~ are ranges.
-        let spec = if version.chars().next().is_some_and(|c| c.is_ascii_digit()) && !version.contains('*') {
+        let spec = if version.chars().next().is_some_and(|c| c.is_ascii_digit())
+            && !version.contains('*')
+        {
             format!("=={version}")
         } else {
             version
@@ -172,7 +202,10 @@ pub fn parse_pyproject(file: &SourceFile) -> Result<PyProject, String> {
             deps.push(r);
         }
     }
-    Ok(PyProject { file: file.id, deps })
+    Ok(PyProject {
+        file: file.id,
+        deps,
+    })
 }
 
 #[cfg(test)]
@@ -184,13 +217,26 @@ mod tests {
         let text = "# pinned\nFlask==3.0.3\nflask_limiter[redis]>=3.5 ; python_version > \"3.8\"\n-r base.txt\n--index-url https://x\ngunicorn==22.0.0 \\\n    --hash=sha256:abc\nrequests\nwerkzeug==3.*\n";
         let f = SourceFile::new(0, "requirements.txt".into(), text.into());
         let r = parse_requirements(&f);
-        let got: Vec<(&str, Option<&str>)> = r.requirements.iter().map(|r| (r.name.as_str(), r.pinned.as_deref())).collect();
+        let got: Vec<(&str, Option<&str>)> = r
+            .requirements
+            .iter()
+            .map(|r| (r.name.as_str(), r.pinned.as_deref()))
+            .collect();
         assert_eq!(
             got,
-            [("flask", Some("3.0.3")), ("flask-limiter", None), ("gunicorn", Some("22.0.0")), ("requests", None), ("werkzeug", None)]
+            [
+                ("flask", Some("3.0.3")),
+                ("flask-limiter", None),
+                ("gunicorn", Some("22.0.0")),
+                ("requests", None),
+                ("werkzeug", None)
+            ]
         );
         assert_eq!(r.includes[0].0, "base.txt");
-        assert_eq!(r.requirements[1].markers.as_deref(), Some("python_version > \"3.8\""));
+        assert_eq!(
+            r.requirements[1].markers.as_deref(),
+            Some("python_version > \"3.8\"")
+        );
         assert_eq!(f.line_of(TextSize::new(r.requirements[2].span.start)), 6);
     }
 
@@ -199,8 +245,14 @@ mod tests {
         let text = "[project]\nname = \"x\"\ndependencies = [\"flask==3.0.3\", \"redis>=5\"]\n[tool.poetry.dependencies]\npython = \"^3.11\"\ngunicorn = \"22.0.0\"\n";
         let f = SourceFile::new(0, "pyproject.toml".into(), text.into());
         let p = parse_pyproject(&f).unwrap();
-        let got: Vec<(&str, bool)> = p.deps.iter().map(|d| (d.name.as_str(), d.pinned.is_some())).collect();
+        let got: Vec<(&str, bool)> = p
+            .deps
+            .iter()
+            .map(|d| (d.name.as_str(), d.pinned.is_some()))
+            .collect();
         assert_eq!(got, [("flask", true), ("redis", false), ("gunicorn", true)]);
-        assert!(parse_pyproject(&SourceFile::new(0, "pyproject.toml".into(), "[x\n".into())).is_err());
+        assert!(
+            parse_pyproject(&SourceFile::new(0, "pyproject.toml".into(), "[x\n".into())).is_err()
+        );
     }
 }

@@ -83,11 +83,19 @@ pub enum Server {
     Gunicorn(GunicornArgs),
     Uvicorn(UvicornArgs),
     /// `flask run` (the Werkzeug development server).
-    FlaskRun { debug: bool, app: Option<String> },
+    FlaskRun {
+        debug: bool,
+        app: Option<String>,
+    },
     /// `python app.py` / `python -m app`: what runs depends on the script.
-    PythonScript { target: String, module: bool },
+    PythonScript {
+        target: String,
+        module: bool,
+    },
     /// `fastapi dev` (reloading development server) / `fastapi run`.
-    FastApiCli { dev: bool },
+    FastApiCli {
+        dev: bool,
+    },
     /// Any other program (nginx, celery, a shell script).
     Other(String),
 }
@@ -116,7 +124,22 @@ pub struct UvicornArgs {
 
 /// Wrappers that run the rest of the command line.
 const WRAPPERS: &[&str] = &[
-    "exec", "dumb-init", "tini", "gosu", "su-exec", "nohup", "env", "poetry", "pipenv", "uv", "pdm", "hatch", "rye", "newrelic-admin", "ddtrace-run", "opentelemetry-instrument",
+    "exec",
+    "dumb-init",
+    "tini",
+    "gosu",
+    "su-exec",
+    "nohup",
+    "env",
+    "poetry",
+    "pipenv",
+    "uv",
+    "pdm",
+    "hatch",
+    "rye",
+    "newrelic-admin",
+    "ddtrace-run",
+    "opentelemetry-instrument",
 ];
 
 /// Recognises the server a simple command starts. `env` receives `NAME=value`
@@ -126,7 +149,10 @@ pub fn server(words: &[String], env: &mut Vec<(String, String)>) -> Option<Serve
     loop {
         let w = words.get(i)?;
         if let Some((k, v)) = w.split_once('=') {
-            if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !k.starts_with('-') {
+            if !k.is_empty()
+                && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !k.starts_with('-')
+            {
                 env.push((k.to_string(), v.to_string()));
                 i += 1;
                 continue;
@@ -143,7 +169,9 @@ pub fn server(words: &[String], env: &mut Vec<(String, String)>) -> Option<Serve
                 }
                 if prog == "gosu" || prog == "su-exec" || prog == "newrelic-admin" {
                     i += 1;
-                    if prog == "newrelic-admin" && words.get(i).map(String::as_str) == Some("run-program") {
+                    if prog == "newrelic-admin"
+                        && words.get(i).map(String::as_str) == Some("run-program")
+                    {
                         i += 1;
                     }
                 }
@@ -153,7 +181,9 @@ pub fn server(words: &[String], env: &mut Vec<(String, String)>) -> Option<Serve
         }
         if matches!(prog, "sh" | "bash" | "dash" | "ash") {
             // `sh -c "..."`: the script is the next word after -c.
-            let c = words.iter().position(|w| w == "-c" || w == "-ec" || w == "-lc")?;
+            let c = words
+                .iter()
+                .position(|w| w == "-c" || w == "-ec" || w == "-lc")?;
             let script = words.get(c + 1)?;
             let mut last = None;
             for cmd in split_commands(script) {
@@ -172,7 +202,9 @@ pub fn server(words: &[String], env: &mut Vec<(String, String)>) -> Option<Serve
             while let Some(w) = rest.get(j) {
                 if w == "-m" {
                     let module = rest.get(j + 1)?;
-                    let tail: Vec<String> = std::iter::once(module.clone()).chain(rest[j + 2..].iter().cloned()).collect();
+                    let tail: Vec<String> = std::iter::once(module.clone())
+                        .chain(rest[j + 2..].iter().cloned())
+                        .collect();
                     return match module.as_str() {
                         "gunicorn" | "uvicorn" | "flask" => server(&tail, env),
                         _ => Some(Server::PythonScript {
@@ -210,7 +242,12 @@ fn program(word: &str) -> &str {
 }
 
 /// Reads `--opt value`, `--opt=value` and `-o value` / `-ovalue` forms.
-fn take_option<'a>(rest: &'a [String], j: &mut usize, long: &[&str], short: Option<&str>) -> Option<Option<&'a str>> {
+fn take_option<'a>(
+    rest: &'a [String],
+    j: &mut usize,
+    long: &[&str],
+    short: Option<&str>,
+) -> Option<Option<&'a str>> {
     let w = rest.get(*j)?.as_str();
     for l in long {
         if w == *l {
@@ -253,7 +290,11 @@ fn gunicorn_args(rest: &[String]) -> GunicornArgs {
             a.reload = true;
         } else if !rest[j].starts_with('-') && a.app.is_none() {
             a.app = Some(rest[j].clone());
-        } else if rest[j].starts_with("--") && !rest[j].contains('=') && rest.get(j + 1).is_some_and(|n| !n.starts_with('-')) && takes_value(&rest[j]) {
+        } else if rest[j].starts_with("--")
+            && !rest[j].contains('=')
+            && rest.get(j + 1).is_some_and(|n| !n.starts_with('-'))
+            && takes_value(&rest[j])
+        {
             j += 1;
         }
         j += 1;
@@ -266,7 +307,29 @@ fn gunicorn_args(rest: &[String]) -> GunicornArgs {
 fn takes_value(flag: &str) -> bool {
     !matches!(
         flag,
-        "--reload" | "--daemon" | "--preload" | "--proxy-headers" | "--no-proxy-headers" | "--access-logfile-" | "--factory" | "--no-access-log" | "--use-colors" | "--no-use-colors" | "--check-config" | "--print-config" | "--capture-output" | "--enable-stdio-inheritance" | "--no-sendfile" | "--reuse-port" | "--spew" | "--strip-header-spaces" | "--suppress-ragged-eofs" | "--server-header" | "--no-server-header" | "--date-header" | "--no-date-header"
+        "--reload"
+            | "--daemon"
+            | "--preload"
+            | "--proxy-headers"
+            | "--no-proxy-headers"
+            | "--access-logfile-"
+            | "--factory"
+            | "--no-access-log"
+            | "--use-colors"
+            | "--no-use-colors"
+            | "--check-config"
+            | "--print-config"
+            | "--capture-output"
+            | "--enable-stdio-inheritance"
+            | "--no-sendfile"
+            | "--reuse-port"
+            | "--spew"
+            | "--strip-header-spaces"
+            | "--suppress-ragged-eofs"
+            | "--server-header"
+            | "--no-server-header"
+            | "--date-header"
+            | "--no-date-header"
     )
 }
 
@@ -288,7 +351,11 @@ fn uvicorn_args(rest: &[String]) -> UvicornArgs {
             a.proxy_headers = Some(false);
         } else if !rest[j].starts_with('-') && a.app.is_none() {
             a.app = Some(rest[j].clone());
-        } else if rest[j].starts_with("--") && !rest[j].contains('=') && rest.get(j + 1).is_some_and(|n| !n.starts_with('-')) && takes_value(&rest[j]) {
+        } else if rest[j].starts_with("--")
+            && !rest[j].contains('=')
+            && rest.get(j + 1).is_some_and(|n| !n.starts_with('-'))
+            && takes_value(&rest[j])
+        {
             j += 1;
         }
         j += 1;
@@ -334,28 +401,84 @@ mod tests {
     fn splits_like_a_shell() {
         assert_eq!(
             split_commands(r#"cd /app && gunicorn -w 4 "app:create_app()" ; echo 'a b' # done"#),
-            vec![words(&["cd", "/app"]), words(&["gunicorn", "-w", "4", "app:create_app()"]), words(&["echo", "a b"])]
+            vec![
+                words(&["cd", "/app"]),
+                words(&["gunicorn", "-w", "4", "app:create_app()"]),
+                words(&["echo", "a b"])
+            ]
         );
-        assert_eq!(split_commands(r#"a "x \"y\"""#), vec![words(&["a", "x \"y\""])]);
+        assert_eq!(
+            split_commands(r#"a "x \"y\"""#),
+            vec![words(&["a", "x \"y\""])]
+        );
     }
 
     #[test]
     fn recognises_servers_through_wrappers() {
         let mut env = Vec::new();
-        let s = server(&words(&["FLASK_DEBUG=1", "flask", "--app", "orders", "run", "--host=0.0.0.0"]), &mut env).unwrap();
-        assert_eq!(s, Server::FlaskRun { debug: false, app: Some("orders".into()) });
+        let s = server(
+            &words(&[
+                "FLASK_DEBUG=1",
+                "flask",
+                "--app",
+                "orders",
+                "run",
+                "--host=0.0.0.0",
+            ]),
+            &mut env,
+        )
+        .unwrap();
+        assert_eq!(
+            s,
+            Server::FlaskRun {
+                debug: false,
+                app: Some("orders".into())
+            }
+        );
         assert_eq!(env, [("FLASK_DEBUG".to_string(), "1".to_string())]);
-        let s = server(&words(&["poetry", "run", "gunicorn", "--workers=4", "-b", "0.0.0.0:8000", "wsgi:app"]), &mut env).unwrap();
+        let s = server(
+            &words(&[
+                "poetry",
+                "run",
+                "gunicorn",
+                "--workers=4",
+                "-b",
+                "0.0.0.0:8000",
+                "wsgi:app",
+            ]),
+            &mut env,
+        )
+        .unwrap();
         let Server::Gunicorn(g) = s else { panic!() };
-        assert_eq!((g.workers.as_deref(), g.app.as_deref()), (Some("4"), Some("wsgi:app")));
-        let s = server(&words(&["sh", "-c", "alembic upgrade head && exec uvicorn main:app --reload --no-proxy-headers"]), &mut env).unwrap();
-        let Server::Uvicorn(u) = s else { panic!("{s:?}") };
+        assert_eq!(
+            (g.workers.as_deref(), g.app.as_deref()),
+            (Some("4"), Some("wsgi:app"))
+        );
+        let s = server(
+            &words(&[
+                "sh",
+                "-c",
+                "alembic upgrade head && exec uvicorn main:app --reload --no-proxy-headers",
+            ]),
+            &mut env,
+        )
+        .unwrap();
+        let Server::Uvicorn(u) = s else {
+            panic!("{s:?}")
+        };
         assert!(u.reload && u.proxy_headers == Some(false));
         assert_eq!(
             server(&words(&["python", "-u", "app.py"]), &mut env),
-            Some(Server::PythonScript { target: "app.py".into(), module: false })
+            Some(Server::PythonScript {
+                target: "app.py".into(),
+                module: false
+            })
         );
-        let s = server(&words(&["python", "-m", "gunicorn", "-w4", "app:app"]), &mut env).unwrap();
+        let s = server(
+            &words(&["python", "-m", "gunicorn", "-w4", "app:app"]),
+            &mut env,
+        )
+        .unwrap();
         assert!(matches!(s, Server::Gunicorn(g) if g.workers.as_deref() == Some("4")));
     }
 }

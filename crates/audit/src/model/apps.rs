@@ -19,8 +19,12 @@ pub fn find_apps(project: &mut Project) {
     for (file, facts) in project.python() {
         for call in &facts.calls {
             let r = resolver.resolve(file, &call.call().func);
-            let Some(name) = r.external_name() else { continue };
-            let Some(&(_, kind)) = APP_CTORS.iter().find(|(n, _)| *n == name) else { continue };
+            let Some(name) = r.external_name() else {
+                continue;
+            };
+            let Some(&(_, kind)) = APP_CTORS.iter().find(|(n, _)| *n == name) else {
+                continue;
+            };
             let factory = facts.function_of(call.scope).map(|f| f.qualified.clone());
             apps.push(App {
                 id: apps.len(),

@@ -4,7 +4,10 @@
 
 use super::Project;
 use crate::{
-    deploy::{gunicorn::{workers_of_arg, workers_of_value, WorkerCount}, Server},
+    deploy::{
+        gunicorn::{workers_of_arg, workers_of_value, WorkerCount},
+        Server,
+    },
     source::Span,
 };
 
@@ -82,8 +85,15 @@ impl Deployment {
 
     /// Several processes serve requests (workers or instances).
     pub fn processes(&self) -> Option<(u32, Span, String)> {
-        let w = self.workers.as_ref().filter(|(w, _, _)| w.min > 1).map(|(w, s, _)| (w.min, *s, w.how.clone()));
-        let i = self.instances.filter(|(n, _)| *n > 1).map(|(n, s)| (n, s, format!("{n} instances")));
+        let w = self
+            .workers
+            .as_ref()
+            .filter(|(w, _, _)| w.min > 1)
+            .map(|(w, s, _)| (w.min, *s, w.how.clone()));
+        let i = self
+            .instances
+            .filter(|(n, _)| *n > 1)
+            .map(|(n, s)| (n, s, format!("{n} instances")));
         match (w, i) {
             (Some(w), Some(i)) => Some(if w.0 >= i.0 { w } else { i }),
             (w, i) => w.or(i),
@@ -95,7 +105,11 @@ pub fn build(project: &mut Project) {
     let d = &project.deploy;
     let mut dep = Deployment::default();
     let consider = |w: WorkerCount, span: Span, src: WorkerSource, dep: &mut Deployment| {
-        if dep.workers.as_ref().is_none_or(|(cur, _, _)| w.min > cur.min) {
+        if dep
+            .workers
+            .as_ref()
+            .is_none_or(|(cur, _, _)| w.min > cur.min)
+        {
             dep.workers = Some((w, span, src));
         }
     };
@@ -117,7 +131,9 @@ pub fn build(project: &mut Project) {
                     consider(w, cmd.span, WorkerSource::CommandLine, &mut dep);
                 }
             }
-            Some(Server::FlaskRun { .. } | Server::PythonScript { .. } | Server::FastApiCli { .. }) => dep.web_commands.push(i),
+            Some(
+                Server::FlaskRun { .. } | Server::PythonScript { .. } | Server::FastApiCli { .. },
+            ) => dep.web_commands.push(i),
             _ => {}
         }
     }
@@ -130,7 +146,11 @@ pub fn build(project: &mut Project) {
         }
     }
     if dep.gunicorn {
-        for e in d.env.iter().filter(|e| e.name == "WEB_CONCURRENCY" && e.source.may_be_production()) {
+        for e in d
+            .env
+            .iter()
+            .filter(|e| e.name == "WEB_CONCURRENCY" && e.source.may_be_production())
+        {
             if let Some(w) = workers_of_arg(&e.value) {
                 consider(w, e.span, WorkerSource::WebConcurrency, &mut dep);
             }
@@ -155,7 +175,9 @@ pub fn build(project: &mut Project) {
         }
     }
     for n in &d.nginx {
-        let Some((_, span)) = n.proxy_pass.first() else { continue };
+        let Some((_, span)) = n.proxy_pass.first() else {
+            continue;
+        };
         dep.proxies.push(ProxyEvidence {
             kind: ProxyKind::Nginx,
             span: *span,

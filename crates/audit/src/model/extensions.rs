@@ -43,8 +43,14 @@ pub const EXT_CTORS: &[(&str, ExtKind)] = &[
     ("flask_talisman.talisman.Talisman", ExtKind::Talisman),
     ("flask_cors.CORS", ExtKind::Cors),
     ("flask_cors.extension.CORS", ExtKind::Cors),
-    ("fastapi.middleware.cors.CORSMiddleware", ExtKind::CorsMiddleware),
-    ("starlette.middleware.cors.CORSMiddleware", ExtKind::CorsMiddleware),
+    (
+        "fastapi.middleware.cors.CORSMiddleware",
+        ExtKind::CorsMiddleware,
+    ),
+    (
+        "starlette.middleware.cors.CORSMiddleware",
+        ExtKind::CorsMiddleware,
+    ),
     ("flask_limiter.Limiter", ExtKind::Limiter),
     ("flask_limiter.extension.Limiter", ExtKind::Limiter),
     ("slowapi.Limiter", ExtKind::SlowApi),
@@ -55,28 +61,59 @@ pub const EXT_CTORS: &[(&str, ExtKind)] = &[
     ("flask_seasurf.SeaSurf", ExtKind::SeaSurf),
     ("werkzeug.middleware.proxy_fix.ProxyFix", ExtKind::ProxyFix),
     ("werkzeug.contrib.fixers.ProxyFix", ExtKind::ProxyFix),
-    ("uvicorn.middleware.proxy_headers.ProxyHeadersMiddleware", ExtKind::ProxyHeaders),
-    ("flask_debugtoolbar.DebugToolbarExtension", ExtKind::DebugToolbar),
+    (
+        "uvicorn.middleware.proxy_headers.ProxyHeadersMiddleware",
+        ExtKind::ProxyHeaders,
+    ),
+    (
+        "flask_debugtoolbar.DebugToolbarExtension",
+        ExtKind::DebugToolbar,
+    ),
     ("werkzeug.debug.DebuggedApplication", ExtKind::Debugger),
     ("flask_session.Session", ExtKind::FlaskSession),
-    ("starlette.middleware.trustedhost.TrustedHostMiddleware", ExtKind::TrustedHost),
-    ("fastapi.middleware.trustedhost.TrustedHostMiddleware", ExtKind::TrustedHost),
-    ("starlette.middleware.httpsredirect.HTTPSRedirectMiddleware", ExtKind::HttpsRedirect),
-    ("fastapi.middleware.httpsredirect.HTTPSRedirectMiddleware", ExtKind::HttpsRedirect),
+    (
+        "starlette.middleware.trustedhost.TrustedHostMiddleware",
+        ExtKind::TrustedHost,
+    ),
+    (
+        "fastapi.middleware.trustedhost.TrustedHostMiddleware",
+        ExtKind::TrustedHost,
+    ),
+    (
+        "starlette.middleware.httpsredirect.HTTPSRedirectMiddleware",
+        ExtKind::HttpsRedirect,
+    ),
+    (
+        "fastapi.middleware.httpsredirect.HTTPSRedirectMiddleware",
+        ExtKind::HttpsRedirect,
+    ),
     ("flask_login.LoginManager", ExtKind::LoginManager),
     ("flask_jwt_extended.JWTManager", ExtKind::JwtManager),
-    ("starlette.middleware.sessions.SessionMiddleware", ExtKind::SessionMiddleware),
+    (
+        "starlette.middleware.sessions.SessionMiddleware",
+        ExtKind::SessionMiddleware,
+    ),
 ];
 
 impl ExtKind {
     pub fn of(dotted: &str) -> Option<ExtKind> {
-        EXT_CTORS.iter().find(|(n, _)| *n == dotted).map(|(_, k)| *k)
+        EXT_CTORS
+            .iter()
+            .find(|(n, _)| *n == dotted)
+            .map(|(_, k)| *k)
     }
 
     /// Positional parameters after the app (None: the position is the app).
     fn positional(self) -> &'static [Option<&'static str>] {
         match self {
-            ExtKind::ProxyFix => &[None, Some("x_for"), Some("x_proto"), Some("x_host"), Some("x_port"), Some("x_prefix")],
+            ExtKind::ProxyFix => &[
+                None,
+                Some("x_for"),
+                Some("x_proto"),
+                Some("x_host"),
+                Some("x_port"),
+                Some("x_prefix"),
+            ],
             ExtKind::Debugger => &[None, Some("evalex")],
             ExtKind::SlowApi => &[Some("key_func")],
             _ => &[None],
@@ -86,8 +123,18 @@ impl ExtKind {
     /// The library's default for a boolean option, where the rules need it.
     pub fn default_bool(self, option: &str) -> Option<bool> {
         match (self, option) {
-            (ExtKind::Talisman, "force_https" | "strict_transport_security" | "session_cookie_secure" | "session_cookie_http_only" | "x_content_type_options" | "strict_transport_security_include_subdomains") => Some(true),
-            (ExtKind::Talisman, "force_https_permanent" | "strict_transport_security_preload") => Some(false),
+            (
+                ExtKind::Talisman,
+                "force_https"
+                | "strict_transport_security"
+                | "session_cookie_secure"
+                | "session_cookie_http_only"
+                | "x_content_type_options"
+                | "strict_transport_security_include_subdomains",
+            ) => Some(true),
+            (ExtKind::Talisman, "force_https_permanent" | "strict_transport_security_preload") => {
+                Some(false)
+            }
             (ExtKind::Cors, "supports_credentials") => Some(false),
             (ExtKind::CorsMiddleware, "allow_credentials") => Some(false),
             (ExtKind::Debugger, "evalex") => Some(false),
@@ -146,7 +193,9 @@ pub fn find_extensions(project: &mut Project) {
         for call in &facts.calls {
             let c = call.call();
             let r = resolver.resolve(file, &c.func);
-            let Some(kind) = r.external_name().and_then(|n| ExtKind::of(&n)) else { continue };
+            let Some(kind) = r.external_name().and_then(|n| ExtKind::of(&n)) else {
+                continue;
+            };
             let mut ext = Extension {
                 id: exts.len(),
                 kind,
@@ -179,9 +228,17 @@ pub fn find_extensions(project: &mut Project) {
                     }
                 }
                 (Target::Object(site), [m]) if m == "add_middleware" => {
-                    let Some(app) = project.app_at(*site) else { continue };
+                    let Some(app) = project.app_at(*site) else {
+                        continue;
+                    };
                     let Some(cls) = c.args.first() else { continue };
-                    let Some(kind) = resolver.resolve(file, cls).external_name().and_then(|n| ExtKind::of(&n)) else { continue };
+                    let Some(kind) = resolver
+                        .resolve(file, cls)
+                        .external_name()
+                        .and_then(|n| ExtKind::of(&n))
+                    else {
+                        continue;
+                    };
                     let mut ext = Extension {
                         id: exts.len(),
                         kind,
@@ -206,13 +263,19 @@ pub fn find_extensions(project: &mut Project) {
             // app.wsgi_app = ProxyFix(app.wsgi_app, ...): bound by the constructor's
             // first argument already; nothing more to record here, except when
             // the wrapper object was built elsewhere.
-            let Some(t) = a.target.reference() else { continue };
+            let Some(t) = a.target.reference() else {
+                continue;
+            };
             if t.attrs.last().map(String::as_str) != Some("wsgi_app") {
                 continue;
             }
             let target = resolver.resolve(file, &a.target);
-            let Target::Object(app_site) = target.target else { continue };
-            let Some(app) = project.app_at(app_site) else { continue };
+            let Target::Object(app_site) = target.target else {
+                continue;
+            };
+            let Some(app) = project.app_at(app_site) else {
+                continue;
+            };
             let vr = resolver.resolve(file, &a.value);
             if let Target::Object(site) = vr.target {
                 if let Some(ext) = exts.iter_mut().find(|e| e.site == site) {
@@ -242,7 +305,14 @@ pub fn find_extensions(project: &mut Project) {
 }
 
 /// Reads an extension's arguments: the app (by position or `app=`) and options.
-fn absorb_args(project: &Project, ext: &mut Extension, file: FileId, args: &[Value], kwargs: &[(Option<String>, Value)], skip: usize) {
+fn absorb_args(
+    project: &Project,
+    ext: &mut Extension,
+    file: FileId,
+    args: &[Value],
+    kwargs: &[(Option<String>, Value)],
+    skip: usize,
+) {
     let positional = ext.kind.positional();
     for (i, a) in args.iter().enumerate().skip(skip) {
         match positional.get(i) {

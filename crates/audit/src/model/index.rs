@@ -84,15 +84,23 @@ impl Index {
             ix.modules.entry(f.module.clone()).or_insert(file);
             let imports = ix.imports.entry(f.module.clone()).or_default();
             for imp in f.imports.iter().filter(|i| i.scope == 0) {
-                imports.entry(imp.local.clone()).or_insert_with(|| imp.qualified.clone());
+                imports
+                    .entry(imp.local.clone())
+                    .or_insert_with(|| imp.qualified.clone());
             }
             for (i, g) in f.globals.iter().enumerate() {
                 let key = format!("{}.{}", f.module, g.name);
                 // Prefer the first binding that creates an object (the app, an
                 // extension); otherwise the last one.
                 let keep_existing = ix.globals.get(&key).is_some_and(|&(pf, pi)| {
-                    let existing = if pf == file { Some(f) } else { py[pf as usize].as_ref() };
-                    existing.and_then(|p| p.globals.get(pi)).is_some_and(|b| matches!(b.value.kind, Kind::Call(_)))
+                    let existing = if pf == file {
+                        Some(f)
+                    } else {
+                        py[pf as usize].as_ref()
+                    };
+                    existing
+                        .and_then(|p| p.globals.get(pi))
+                        .is_some_and(|b| matches!(b.value.kind, Kind::Call(_)))
                         || pf != file
                 });
                 if !keep_existing {
@@ -103,7 +111,9 @@ impl Index {
                 ix.classes.entry(c.qualified.clone()).or_insert((file, i));
             }
             for (i, func) in f.functions.iter().enumerate() {
-                ix.functions.entry(func.qualified.clone()).or_insert((file, i));
+                ix.functions
+                    .entry(func.qualified.clone())
+                    .or_insert((file, i));
             }
             for (i, c) in f.calls.iter().enumerate() {
                 ix.calls.insert(
@@ -123,7 +133,10 @@ impl Index {
                 if let Some(name) = c.call().func_name() {
                     let canonical = ix.canonical(&name, 0);
                     if ix.functions.contains_key(&canonical) {
-                        callers.entry(canonical).or_default().push((file as FileId, i));
+                        callers
+                            .entry(canonical)
+                            .or_default()
+                            .push((file as FileId, i));
                     }
                 }
             }
@@ -149,7 +162,9 @@ impl Index {
             if let Some(imports) = self.imports.get(prefix) {
                 if split < dotted.len() {
                     let rest = &dotted[split + 1..];
-                    let (first, tail) = rest.split_once('.').map_or((rest, None), |(a, b)| (a, Some(b)));
+                    let (first, tail) = rest
+                        .split_once('.')
+                        .map_or((rest, None), |(a, b)| (a, Some(b)));
                     if let Some(target) = imports.get(first) {
                         let next = match tail {
                             Some(t) => format!("{target}.{t}"),
@@ -245,10 +260,13 @@ impl<'a> Resolver<'a> {
                     self.dotted(&dotted, depth)
                 }
                 Root::Param { func, index, name } => {
-                    let arg = self.param_values(func, *index, name, depth).into_iter().next();
+                    let arg = self
+                        .param_values(func, *index, name, depth)
+                        .into_iter()
+                        .next();
                     match arg {
                         Some((f, value)) => {
-                            let mut res = self.resolve_at(f, &value, depth + 1);
+                            let mut res = self.resolve_at(f, value, depth + 1);
                             res.attrs.extend(r.attrs.iter().cloned());
                             res
                         }
@@ -309,7 +327,9 @@ impl<'a> Resolver<'a> {
                 };
             }
             if let Some((f, i)) = self.index.global(&prefix) {
-                let Some(binding) = self.facts(f).and_then(|p| p.globals.get(i)) else { break };
+                let Some(binding) = self.facts(f).and_then(|p| p.globals.get(i)) else {
+                    break;
+                };
                 let mut r = self.resolve_at(f, &binding.value, depth + 1);
                 if r.target == Target::Unknown {
                     return Resolved {
@@ -365,15 +385,25 @@ impl<'a> Resolver<'a> {
 
     /// What callers pass for a parameter (by position or keyword), then its
     /// default. Test files are not callers here (they are not in the facts).
-    pub fn param_values(&self, func: &str, index: usize, name: &str, depth: usize) -> Vec<(FileId, &'a Value)> {
+    pub fn param_values(
+        &self,
+        func: &str,
+        index: usize,
+        name: &str,
+        depth: usize,
+    ) -> Vec<(FileId, &'a Value)> {
         let mut out = Vec::new();
         if depth > MAX_HOPS {
             return out;
         }
-        let Some((ffile, fact)) = self.function(func) else { return out };
+        let Some((ffile, fact)) = self.function(func) else {
+            return out;
+        };
         let skip_self = usize::from(fact.method_of.is_some());
         for &(cfile, ci) in self.index.callers(func) {
-            let Some(call) = self.facts(cfile).and_then(|p| p.calls.get(ci)) else { continue };
+            let Some(call) = self.facts(cfile).and_then(|p| p.calls.get(ci)) else {
+                continue;
+            };
             let c = call.call();
             let arg = c
                 .kwarg(name)

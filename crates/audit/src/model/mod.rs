@@ -119,7 +119,12 @@ pub struct Project {
 }
 
 impl Project {
-    pub fn build(files: Vec<ProjectFile>, py: Vec<Option<PyFacts>>, deploy: DeployFacts, production_override: Option<&str>) -> Project {
+    pub fn build(
+        files: Vec<ProjectFile>,
+        py: Vec<Option<PyFacts>>,
+        deploy: DeployFacts,
+        production_override: Option<&str>,
+    ) -> Project {
         let index = Index::build(&py);
         let mut project = Project {
             files,
@@ -175,7 +180,10 @@ impl Project {
 
     /// Python facts with their file ids.
     pub fn python(&self) -> impl Iterator<Item = (FileId, &PyFacts)> {
-        self.py.iter().enumerate().filter_map(|(i, f)| f.as_ref().map(|f| (i as FileId, f)))
+        self.py
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.as_ref().map(|f| (i as FileId, f)))
     }
 
     /// The app an object (site) is, if any.
@@ -186,14 +194,16 @@ impl Project {
     /// The app a value in `file` refers to: resolved when possible; when the
     /// project has exactly one app, values that cannot be resolved are taken to be
     /// it only if `fallback` is set.
-    pub fn app_of(&self, file: FileId, v: &crate::python::value::Value, fallback: bool) -> Option<AppId> {
+    pub fn app_of(
+        &self,
+        file: FileId,
+        v: &crate::python::value::Value,
+        fallback: bool,
+    ) -> Option<AppId> {
         let r = self.resolver().resolve(file, v);
         match r.target {
-            Target::Object(site) if r.attrs.is_empty() => self.app_at(site).or_else(|| {
-                // `app = create_app()` resolved to the factory's object already;
-                // anything else is not an app.
-                None
-            }),
+            // `app = create_app()` is resolved to the factory's object already.
+            Target::Object(site) if r.attrs.is_empty() => self.app_at(site),
             Target::Unknown if fallback && self.apps.len() == 1 => Some(0),
             _ => None,
         }
@@ -202,7 +212,12 @@ impl Project {
     /// Whether the `if` conditions around a fact hold in production for `app`
     /// (`if app.debug:` with the production DEBUG, `if env == "production":`).
     /// None: unknown.
-    pub fn guard_in_production(&self, app: Option<AppId>, file: FileId, guard: crate::python::facts::GuardId) -> Option<bool> {
+    pub fn guard_in_production(
+        &self,
+        app: Option<AppId>,
+        file: FileId,
+        guard: crate::python::facts::GuardId,
+    ) -> Option<bool> {
         let empty = AppConfig::default();
         let (id, cfg) = match app.and_then(|a| self.apps.get(a)) {
             Some(a) => (a.id, &a.config),
@@ -220,7 +235,9 @@ impl Project {
     }
 
     pub fn extensions_of(&self, app: AppId, kind: ExtKind) -> impl Iterator<Item = &Extension> {
-        self.extensions.iter().filter(move |e| e.kind == kind && e.app == Some(app))
+        self.extensions
+            .iter()
+            .filter(move |e| e.kind == kind && e.app == Some(app))
     }
 
     pub fn has_extension(&self, kind: ExtKind) -> bool {

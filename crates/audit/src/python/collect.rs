@@ -8,8 +8,8 @@ use ruff_text_size::{Ranged, TextRange};
 
 use super::{
     facts::{
-        AssignFact, ClassAttr, ClassFact, FunctionFact, GlobalBinding, Guard, GuardId, ImportFact, Param, PyFacts,
-        RaiseFact, RaiseKind, Scope, ScopeId, ScopeKind,
+        AssignFact, ClassAttr, ClassFact, FunctionFact, GlobalBinding, Guard, GuardId, ImportFact,
+        Param, PyFacts, RaiseFact, RaiseKind, Scope, ScopeId, ScopeKind,
     },
     scope::{Frame, Scopes},
     value::{Kind, Value},
@@ -24,7 +24,15 @@ const MAX_RETURNS: usize = 16;
 /// Decorator method names that make a function an HTTP route (its parameters
 /// come from the URL or the request).
 pub const ROUTE_METHODS: [&str; 9] = [
-    "route", "get", "post", "put", "patch", "delete", "api_route", "websocket", "head",
+    "route",
+    "get",
+    "post",
+    "put",
+    "patch",
+    "delete",
+    "api_route",
+    "websocket",
+    "head",
 ];
 
 pub struct Collector {
@@ -45,7 +53,10 @@ impl Collector {
         let package = if is_package {
             module.to_string()
         } else {
-            module.rsplit_once('.').map(|(p, _)| p.to_string()).unwrap_or_default()
+            module
+                .rsplit_once('.')
+                .map(|(p, _)| p.to_string())
+                .unwrap_or_default()
         };
         let facts = PyFacts {
             module: module.to_string(),
@@ -103,7 +114,11 @@ impl Collector {
 
     fn new_guard_under(&mut self, parent: GuardId, test: Value, negated: bool) -> GuardId {
         let id = self.facts.guards.len() as GuardId;
-        self.facts.guards.push(Guard { parent, test, negated });
+        self.facts.guards.push(Guard {
+            parent,
+            test,
+            negated,
+        });
         id
     }
 
@@ -136,7 +151,11 @@ impl Collector {
                     if name == "*" {
                         continue;
                     }
-                    let local = alias.asname.as_ref().map_or(name, |a| a.id.as_str()).to_string();
+                    let local = alias
+                        .asname
+                        .as_ref()
+                        .map_or(name, |a| a.id.as_str())
+                        .to_string();
                     let qualified = if base.is_empty() {
                         name.to_string()
                     } else {
@@ -329,12 +348,22 @@ impl Collector {
             }
             Expr::List(l) => {
                 for elt in &l.elts {
-                    self.assign(elt, &Value::unknown(elt.range(), value.tainted), stmt_range, augmented);
+                    self.assign(
+                        elt,
+                        &Value::unknown(elt.range(), value.tainted),
+                        stmt_range,
+                        augmented,
+                    );
                 }
                 return;
             }
             Expr::Starred(s) => {
-                self.assign(&s.value, &Value::unknown(s.range, value.tainted), stmt_range, augmented);
+                self.assign(
+                    &s.value,
+                    &Value::unknown(s.range, value.tainted),
+                    stmt_range,
+                    augmented,
+                );
                 return;
             }
             _ => {}
@@ -343,10 +372,13 @@ impl Collector {
             Expr::Name(n) => {
                 let name = n.id.as_str();
                 match self.scopes.current().kind {
-                    ScopeKind::Module => super::scope::global(format!("{}.{name}", self.facts.module), n.range),
-                    ScopeKind::Class => {
-                        super::scope::global(format!("{}.{name}", self.scopes.current().qualified), n.range)
+                    ScopeKind::Module => {
+                        super::scope::global(format!("{}.{name}", self.facts.module), n.range)
                     }
+                    ScopeKind::Class => super::scope::global(
+                        format!("{}.{name}", self.scopes.current().qualified),
+                        n.range,
+                    ),
                     ScopeKind::Function => Value::new(
                         n.range,
                         Kind::Ref(super::value::Ref {
@@ -414,15 +446,22 @@ impl Collector {
             qualified: qualified.clone(),
             parent: Some(parent),
         });
-        self.scopes.frames.push(Frame::new(id, kind, qualified.clone()));
+        self.scopes
+            .frames
+            .push(Frame::new(id, kind, qualified.clone()));
         (id, qualified)
     }
 
     fn function(&mut self, f: &ast::StmtFunctionDef) {
-        let decorators: Vec<Value> = f.decorator_list.iter().map(|d| self.eval(&d.expression)).collect();
+        let decorators: Vec<Value> = f
+            .decorator_list
+            .iter()
+            .map(|d| self.eval(&d.expression))
+            .collect();
         let is_route = decorators.iter().any(is_route_decorator);
         let parent = self.scopes.current().scope;
-        let method_of = (self.scopes.current().kind == ScopeKind::Class).then(|| self.scopes.current().qualified.clone());
+        let method_of = (self.scopes.current().kind == ScopeKind::Class)
+            .then(|| self.scopes.current().qualified.clone());
         let mut params = Vec::new();
         for p in f.parameters.iter() {
             let default = p.default().map(|d| self.eval(d));
@@ -439,7 +478,8 @@ impl Collector {
         {
             let frame = self.scopes.current_mut();
             for (i, p) in params.iter().enumerate() {
-                let skip_self = method_of.is_some() && i == 0 && (p.name == "self" || p.name == "cls");
+                let skip_self =
+                    method_of.is_some() && i == 0 && (p.name == "self" || p.name == "cls");
                 let request_typed = p
                     .annotation
                     .as_ref()
@@ -456,7 +496,10 @@ impl Collector {
         self.guard = saved_guard;
         let returns = self.returns.pop().unwrap_or_default();
         self.scopes.frames.pop();
-        let start = f.decorator_list.first().map_or(f.range.start(), |d| d.range.start());
+        let start = f
+            .decorator_list
+            .first()
+            .map_or(f.range.start(), |d| d.range.start());
         let def_range = TextRange::new(f.name.range.start().max(start), f.range.end());
         self.facts.functions.push(FunctionFact {
             name: name.to_string(),
@@ -477,7 +520,11 @@ impl Collector {
     }
 
     fn class(&mut self, c: &ast::StmtClassDef) {
-        let decorators: Vec<Value> = c.decorator_list.iter().map(|d| self.eval(&d.expression)).collect();
+        let decorators: Vec<Value> = c
+            .decorator_list
+            .iter()
+            .map(|d| self.eval(&d.expression))
+            .collect();
         let mut bases = Vec::new();
         if let Some(args) = &c.arguments {
             for b in args.args.iter() {
@@ -522,7 +569,9 @@ impl Collector {
             }
             ScopeKind::Module | ScopeKind::Class => {
                 frame.bindings.remove(name);
-                frame.imports.insert(name.to_string(), qualified.to_string());
+                frame
+                    .imports
+                    .insert(name.to_string(), qualified.to_string());
             }
         }
     }
@@ -530,15 +579,23 @@ impl Collector {
 
 /// `@app.route(...)`, `@bp.post(...)`, `@router.get(...)`.
 pub fn is_route_decorator(v: &Value) -> bool {
-    let Some(call) = v.as_call() else { return false };
-    call.func_ref().is_some_and(|r| !r.attrs.is_empty() && ROUTE_METHODS.contains(&r.last_name()))
+    let Some(call) = v.as_call() else {
+        return false;
+    };
+    call.func_ref()
+        .is_some_and(|r| !r.attrs.is_empty() && ROUTE_METHODS.contains(&r.last_name()))
 }
 
 /// Types whose instances are the incoming request (FastAPI / Starlette / Flask).
 pub fn is_request_type(q: &str) -> bool {
     matches!(
         q,
-        "fastapi.Request" | "starlette.requests.Request" | "fastapi.requests.Request" | "flask.Request" | "werkzeug.Request" | "werkzeug.wrappers.Request"
+        "fastapi.Request"
+            | "starlette.requests.Request"
+            | "fastapi.requests.Request"
+            | "flask.Request"
+            | "werkzeug.Request"
+            | "werkzeug.wrappers.Request"
     )
 }
 

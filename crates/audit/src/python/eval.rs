@@ -83,13 +83,22 @@ impl Collector {
                 fold_binop(range, b.op, left, right)
             }
             Expr::BoolOp(b) => {
-                let values: Vec<Value> = b.values.iter().take(MAX_ITEMS).map(|v| self.eval_at(v, d)).collect();
+                let values: Vec<Value> = b
+                    .values
+                    .iter()
+                    .take(MAX_ITEMS)
+                    .map(|v| self.eval_at(v, d))
+                    .collect();
                 let tainted = values.iter().any(|v| v.tainted);
                 let kind = match b.op {
                     ast::BoolOp::Or => Kind::Or(values),
                     ast::BoolOp::And => Kind::And(values),
                 };
-                Value { range, kind, tainted }
+                Value {
+                    range,
+                    kind,
+                    tainted,
+                }
             }
             Expr::UnaryOp(u) => {
                 let operand = self.eval_at(&u.operand, d);
@@ -107,7 +116,9 @@ impl Collector {
                         None => Value::unknown(range, false),
                     },
                     (ast::UnaryOp::USub, Kind::Float(f)) => Value::new(range, Kind::Float(-f)),
-                    (ast::UnaryOp::UAdd, Kind::Int(_) | Kind::Float(_)) => Value { range, ..operand },
+                    (ast::UnaryOp::UAdd, Kind::Int(_) | Kind::Float(_)) => {
+                        Value { range, ..operand }
+                    }
                     _ => Value::unknown(range, operand.tainted),
                 }
             }
@@ -178,7 +189,9 @@ impl Collector {
             Expr::ListComp(c) => self.eval_comprehension(&c.elt, None, &c.generators, range, d),
             Expr::SetComp(c) => self.eval_comprehension(&c.elt, None, &c.generators, range, d),
             Expr::Generator(c) => self.eval_comprehension(&c.elt, None, &c.generators, range, d),
-            Expr::DictComp(c) => self.eval_comprehension(&c.value, c.key.as_deref(), &c.generators, range, d),
+            Expr::DictComp(c) => {
+                self.eval_comprehension(&c.value, c.key.as_deref(), &c.generators, range, d)
+            }
             Expr::Yield(y) => {
                 if let Some(v) = &y.value {
                     self.eval_at(v, d);
@@ -189,14 +202,25 @@ impl Collector {
                 self.eval_at(&y.value, d);
                 Value::unknown(range, false)
             }
-            Expr::TString(_) | Expr::EllipsisLiteral(_) | Expr::Slice(_) | Expr::IpyEscapeCommand(_) => {
-                Value::unknown(range, false)
-            }
+            Expr::TString(_)
+            | Expr::EllipsisLiteral(_)
+            | Expr::Slice(_)
+            | Expr::IpyEscapeCommand(_) => Value::unknown(range, false),
         }
     }
 
-    fn eval_seq(&mut self, elts: &[Expr], range: TextRange, d: usize, make: fn(Vec<Value>) -> Kind) -> Value {
-        let items: Vec<Value> = elts.iter().take(MAX_ITEMS).map(|e| self.eval_at(e, d)).collect();
+    fn eval_seq(
+        &mut self,
+        elts: &[Expr],
+        range: TextRange,
+        d: usize,
+        make: fn(Vec<Value>) -> Kind,
+    ) -> Value {
+        let items: Vec<Value> = elts
+            .iter()
+            .take(MAX_ITEMS)
+            .map(|e| self.eval_at(e, d))
+            .collect();
         let tainted = items.iter().any(|v| v.tainted);
         Value {
             range,
@@ -288,7 +312,8 @@ impl Collector {
             }
             kwargs.push((name, v));
         }
-        let tainted = func.tainted || args.iter().any(|a| a.tainted) || kwargs.iter().any(|(_, v)| v.tainted);
+        let tainted =
+            func.tainted || args.iter().any(|a| a.tainted) || kwargs.iter().any(|(_, v)| v.tainted);
         let value = Value {
             range,
             kind: Kind::Call(Box::new(Call {
@@ -312,7 +337,9 @@ impl Collector {
     /// big to substitute becomes a reference to the object it created.
     pub(super) fn binding_value(&self, v: &Value) -> Value {
         match &v.kind {
-            Kind::Call(_) if v.size(MAX_BOUND_CALL + 1) > MAX_BOUND_CALL => object_ref(self.file, v, Vec::new()),
+            Kind::Call(_) if v.size(MAX_BOUND_CALL + 1) > MAX_BOUND_CALL => {
+                object_ref(self.file, v, Vec::new())
+            }
             _ => v.clone(),
         }
     }
@@ -327,7 +354,9 @@ pub fn object_ref(file: crate::source::FileId, call: &Value, attrs: Vec<String>)
     let ctor = match &call.kind {
         Kind::Call(c) => match &c.func.kind {
             Kind::Ref(r) => r.qualified().unwrap_or_else(|| match &r.root {
-                Root::Obj { ctor, .. } if !r.attrs.is_empty() => format!("{ctor}().{}", r.attrs.join(".")),
+                Root::Obj { ctor, .. } if !r.attrs.is_empty() => {
+                    format!("{ctor}().{}", r.attrs.join("."))
+                }
                 _ => r.last_name().to_string(),
             }),
             _ => String::from("?"),
@@ -356,7 +385,9 @@ pub fn attribute(base: Value, attr: &str, range: TextRange) -> Value {
     match base.kind {
         Kind::Ref(mut r) => {
             r.attrs.push(attr.to_string());
-            let tainted = tainted || r.qualified().is_some_and(|q| super::scope::is_request_name(&q));
+            let tainted = tainted
+                || r.qualified()
+                    .is_some_and(|q| super::scope::is_request_name(&q));
             Value {
                 range,
                 kind: Kind::Ref(r),
@@ -380,11 +411,12 @@ pub fn attribute(base: Value, attr: &str, range: TextRange) -> Value {
 
 fn fold_binop(range: TextRange, op: Operator, left: Value, right: Value) -> Value {
     let folded = match (&left.kind, op, &right.kind) {
-        (Kind::Str(a), Operator::Add, Kind::Str(b)) if a.len() + b.len() <= MAX_STRING => Some(Kind::Str(format!("{a}{b}"))),
-        (Kind::Int(a), op, Kind::Int(b)) => fold_int(*a, op, *b).map(Kind::Int),
-        (Kind::Float(a), Operator::Mult, Kind::Int(b)) | (Kind::Int(b), Operator::Mult, Kind::Float(a)) => {
-            Some(Kind::Float(a * (*b as f64)))
+        (Kind::Str(a), Operator::Add, Kind::Str(b)) if a.len() + b.len() <= MAX_STRING => {
+            Some(Kind::Str(format!("{a}{b}")))
         }
+        (Kind::Int(a), op, Kind::Int(b)) => fold_int(*a, op, *b).map(Kind::Int),
+        (Kind::Float(a), Operator::Mult, Kind::Int(b))
+        | (Kind::Int(b), Operator::Mult, Kind::Float(a)) => Some(Kind::Float(a * (*b as f64))),
         _ => None,
     };
     if let Some(kind) = folded {

@@ -210,7 +210,9 @@ impl PyFacts {
         // Guards link to smaller ids only; the bound keeps a corrupt chain finite.
         let mut steps = 0;
         while id != 0 && steps < 256 {
-            let Some(g) = self.guards.get(id as usize) else { break };
+            let Some(g) = self.guards.get(id as usize) else {
+                break;
+            };
             out.push(g);
             id = g.parent;
             steps += 1;

@@ -33,7 +33,9 @@ pub fn is_request_derived(v: &Value) -> bool {
     }
     match &v.kind {
         Kind::Call(c) => {
-            if c.func_name().is_some_and(|q| SANITIZERS.contains(&q.as_str())) {
+            if c.func_name()
+                .is_some_and(|q| SANITIZERS.contains(&q.as_str()))
+            {
                 return false;
             }
             // A method on request data (`request.args.get("x")`) or a call fed
@@ -42,9 +44,12 @@ pub fn is_request_derived(v: &Value) -> bool {
                 || c.args.iter().any(is_request_derived)
                 || c.kwargs.iter().any(|(_, a)| is_request_derived(a))
         }
-        Kind::FString(parts) | Kind::List(parts) | Kind::Tuple(parts) | Kind::Set(parts) | Kind::Or(parts) | Kind::And(parts) => {
-            parts.iter().any(is_request_derived)
-        }
+        Kind::FString(parts)
+        | Kind::List(parts)
+        | Kind::Tuple(parts)
+        | Kind::Set(parts)
+        | Kind::Or(parts)
+        | Kind::And(parts) => parts.iter().any(is_request_derived),
         Kind::BinOp(_, a, b) => is_request_derived(a) || is_request_derived(b),
         Kind::Cond(parts) => is_request_derived(&parts[1]) || is_request_derived(&parts[2]),
         _ => true,
@@ -67,7 +72,11 @@ mod tests {
         facts
             .calls
             .iter()
-            .filter(|c| c.call().func_ref().is_some_and(|r| r.last_name() == func_suffix))
+            .filter(|c| {
+                c.call()
+                    .func_ref()
+                    .is_some_and(|r| r.last_name() == func_suffix)
+            })
             .flat_map(|c| c.call().args.clone())
             .collect()
     }

@@ -29,7 +29,11 @@ pub enum Root {
     /// `ctor` is the dotted name of what was called.
     Obj { site: Site, ctor: String },
     /// A parameter of the enclosing function.
-    Param { func: String, index: usize, name: String },
+    Param {
+        func: String,
+        index: usize,
+        name: String,
+    },
     /// A local name whose value is not tracked.
     Local(String),
 }
@@ -275,7 +279,13 @@ impl Value {
     /// collection of literals).
     pub fn is_literal(&self) -> bool {
         match &self.kind {
-            Kind::Str(_) | Kind::LongStr(_) | Kind::Bytes(_) | Kind::Int(_) | Kind::Float(_) | Kind::Bool(_) | Kind::None => true,
+            Kind::Str(_)
+            | Kind::LongStr(_)
+            | Kind::Bytes(_)
+            | Kind::Int(_)
+            | Kind::Float(_)
+            | Kind::Bool(_)
+            | Kind::None => true,
             Kind::List(v) | Kind::Tuple(v) | Kind::Set(v) => v.iter().all(Value::is_literal),
             Kind::Dict(d) => d
                 .iter()
@@ -293,7 +303,12 @@ impl Value {
             }
         };
         match &self.kind {
-            Kind::List(v) | Kind::Tuple(v) | Kind::Set(v) | Kind::FString(v) | Kind::Or(v) | Kind::And(v) => {
+            Kind::List(v)
+            | Kind::Tuple(v)
+            | Kind::Set(v)
+            | Kind::FString(v)
+            | Kind::Or(v)
+            | Kind::And(v) => {
                 for x in v {
                     add(x, &mut n);
                 }
@@ -340,9 +355,12 @@ impl Value {
     pub fn walk<'a>(&'a self, f: &mut dyn FnMut(&'a Value)) {
         f(self);
         match &self.kind {
-            Kind::List(v) | Kind::Tuple(v) | Kind::Set(v) | Kind::FString(v) | Kind::Or(v) | Kind::And(v) => {
-                v.iter().for_each(|x| x.walk(f))
-            }
+            Kind::List(v)
+            | Kind::Tuple(v)
+            | Kind::Set(v)
+            | Kind::FString(v)
+            | Kind::Or(v)
+            | Kind::And(v) => v.iter().for_each(|x| x.walk(f)),
             Kind::Dict(d) => {
                 for (k, v) in d {
                     if let Some(k) = k {
@@ -376,10 +394,13 @@ impl Value {
         match &self.kind {
             Kind::FString(parts) => parts.iter().any(|p| !matches!(p.kind, Kind::Str(_))),
             Kind::BinOp(BinOp::Add | BinOp::Mod, a, b) => {
-                let stringy = |v: &Value| matches!(v.kind, Kind::Str(_) | Kind::FString(_) | Kind::BinOp(..));
+                let stringy =
+                    |v: &Value| matches!(v.kind, Kind::Str(_) | Kind::FString(_) | Kind::BinOp(..));
                 stringy(a) || stringy(b)
             }
-            Kind::Call(c) => matches!(&c.func.kind, Kind::Attr(base, m) if m == "format" && matches!(base.kind, Kind::Str(_))),
+            Kind::Call(c) => {
+                matches!(&c.func.kind, Kind::Attr(base, m) if m == "format" && matches!(base.kind, Kind::Str(_)))
+            }
             _ => false,
         }
     }
@@ -439,7 +460,9 @@ impl Value {
             Kind::Ref(r) => {
                 match &r.root {
                     Root::Global(q) => out.push_str(q),
-                    Root::Obj { ctor, .. } => out.push_str(&format!("<{}()>", ctor.rsplit('.').next().unwrap_or(ctor))),
+                    Root::Obj { ctor, .. } => {
+                        out.push_str(&format!("<{}()>", ctor.rsplit('.').next().unwrap_or(ctor)))
+                    }
                     Root::Param { name, .. } | Root::Local(name) => out.push_str(name),
                 }
                 for a in &r.attrs {
@@ -509,14 +532,25 @@ pub fn env_lookup(v: &Value) -> Option<EnvLookup<'_>> {
             let name = c.func_name()?;
             let is_get = matches!(
                 name.as_str(),
-                "os.environ.get" | "os.getenv" | "os.environ.setdefault" | "environ.get" | "os.environb.get"
+                "os.environ.get"
+                    | "os.getenv"
+                    | "os.environ.setdefault"
+                    | "environ.get"
+                    | "os.environb.get"
             );
             if !is_get {
                 return None;
             }
-            let var = c.param(0, "key").and_then(Value::as_str).map(str::to_string);
+            let var = c
+                .param(0, "key")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             let default = c.param(1, "default");
-            Some(EnvLookup { var, default, required: false })
+            Some(EnvLookup {
+                var,
+                default,
+                required: false,
+            })
         }
         Kind::Subscript(base, key) => {
             if base.qualified().as_deref() != Some("os.environ") {
@@ -553,7 +587,10 @@ mod tests {
 
     #[test]
     fn truthiness_and_literals() {
-        assert_eq!(Value::new(r(), Kind::Str(String::new())).truthy(), Some(false));
+        assert_eq!(
+            Value::new(r(), Kind::Str(String::new())).truthy(),
+            Some(false)
+        );
         assert_eq!(Value::new(r(), Kind::Int(4)).truthy(), Some(true));
         assert_eq!(Value::unknown(r(), false).truthy(), None);
         let list = Value::new(r(), Kind::List(vec![Value::new(r(), Kind::Int(1))]));

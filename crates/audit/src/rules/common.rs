@@ -26,7 +26,10 @@ pub fn app_of_receiver(project: &Project, file: FileId, call: &Call) -> Option<A
 
 /// Dotted name of what a call calls, resolved through imports and re-exports.
 pub fn callee(project: &Project, file: FileId, call: &CallFact) -> Option<String> {
-    project.resolver().resolve(file, &call.call().func).external_name()
+    project
+        .resolver()
+        .resolve(file, &call.call().func)
+        .external_name()
 }
 
 /// A literal string a config value ends up as, and whether it is only the
@@ -41,7 +44,11 @@ pub struct SecretLiteral<'a> {
 /// Finds the literal in a secret-key value: a string, a name bound to one
 /// (across files), the default of an environment lookup, or the literal
 /// alternative of `os.environ.get(...) or "..."`.
-pub fn secret_literal<'a>(project: &'a Project, file: FileId, v: &'a Value) -> Option<SecretLiteral<'a>> {
+pub fn secret_literal<'a>(
+    project: &'a Project,
+    file: FileId,
+    v: &'a Value,
+) -> Option<SecretLiteral<'a>> {
     let (f, v) = project.resolver().deref(file, v);
     if let Some(s) = v.as_str() {
         return (!s.is_empty()).then_some(SecretLiteral {
@@ -54,13 +61,19 @@ pub fn secret_literal<'a>(project: &'a Project, file: FileId, v: &'a Value) -> O
     if let Some(l) = env_lookup(v) {
         let d = l.default?;
         let inner = secret_literal(project, f, d)?;
-        return Some(SecretLiteral { fallback: true, ..inner });
+        return Some(SecretLiteral {
+            fallback: true,
+            ..inner
+        });
     }
     if let Kind::Or(items) = &v.kind {
         let last = items.last()?;
         if items.len() > 1 && env_lookup(&items[0]).is_some() {
             let inner = secret_literal(project, f, last)?;
-            return Some(SecretLiteral { fallback: true, ..inner });
+            return Some(SecretLiteral {
+                fallback: true,
+                ..inner
+            });
         }
     }
     None
@@ -68,8 +81,14 @@ pub fn secret_literal<'a>(project: &'a Project, file: FileId, v: &'a Value) -> O
 
 /// Whether a class or module name says it is for development or tests only.
 pub fn is_dev_or_test_name(dotted: &str) -> bool {
-    let last = dotted.rsplit('.').next().unwrap_or(dotted).to_ascii_lowercase();
-    ["dev", "test", "local", "debug", "ci"].iter().any(|w| last.contains(w))
+    let last = dotted
+        .rsplit('.')
+        .next()
+        .unwrap_or(dotted)
+        .to_ascii_lowercase();
+    ["dev", "test", "local", "debug", "ci"]
+        .iter()
+        .any(|w| last.contains(w))
 }
 
 /// SECRET_KEY entries that reach production: every entry of every Flask app's
@@ -91,10 +110,19 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
             if is_dev_or_test_name(&class.qualified) {
                 continue;
             }
-            let Some(attr) = class.attr("SECRET_KEY") else { continue };
+            let Some(attr) = class.attr("SECRET_KEY") else {
+                continue;
+            };
             let span = crate::source::Span::new(file, attr.range);
             if seen.insert(span) {
-                out.push((None, SecretSite::ClassAttr { file, value: &attr.value, span }));
+                out.push((
+                    None,
+                    SecretSite::ClassAttr {
+                        file,
+                        value: &attr.value,
+                        span,
+                    },
+                ));
             }
         }
     }
@@ -133,14 +161,19 @@ impl SecretSite<'_> {
 }
 
 /// Calls in every audited file whose callee resolves to one of `names`.
-pub fn calls_to<'a>(project: &'a Project, names: &'a [&str]) -> impl Iterator<Item = (FileId, &'a PyFacts, &'a CallFact)> + 'a {
+pub fn calls_to<'a>(
+    project: &'a Project,
+    names: &'a [&str],
+) -> impl Iterator<Item = (FileId, &'a PyFacts, &'a CallFact)> + 'a {
     project.python().flat_map(move |(file, facts)| {
         facts
             .calls
             .iter()
             .filter(move |c| {
                 // Cheap pre-check on the last name before resolving.
-                let Some(r) = c.call().func.reference() else { return false };
+                let Some(r) = c.call().func.reference() else {
+                    return false;
+                };
                 let last = r.last_name();
                 names.iter().any(|n| n.rsplit('.').next() == Some(last))
                     && callee(project, file, c).is_some_and(|q| names.contains(&q.as_str()))

@@ -17,7 +17,13 @@ pub struct RuleContext<'a> {
 
 impl<'a> RuleContext<'a> {
     /// A finding at a span.
-    pub fn finding(&self, code: &str, rule: &str, span: Span, message: impl Into<String>) -> Finding {
+    pub fn finding(
+        &self,
+        code: &str,
+        rule: &str,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Finding {
         Finding::new(code, rule, message, self.project.location(span))
     }
 
@@ -33,8 +39,13 @@ impl<'a> RuleContext<'a> {
 
     /// The source text of a span, trimmed to one line and 120 characters.
     pub fn snippet(&self, span: Span) -> String {
-        let Some(f) = self.project.source(span.file) else { return String::new() };
-        let text = f.text.get(span.start as usize..span.end as usize).unwrap_or("");
+        let Some(f) = self.project.source(span.file) else {
+            return String::new();
+        };
+        let text = f
+            .text
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("");
         let first = text.lines().next().unwrap_or("").trim();
         if first.chars().count() > 120 {
             format!("{}…", first.chars().take(119).collect::<String>())

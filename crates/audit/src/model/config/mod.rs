@@ -14,8 +14,8 @@ use crate::{
     },
     source::{FileId, Span},
 };
-pub use production::ProductionChoice;
 pub(crate) use production::guard_truth;
+pub use production::ProductionChoice;
 
 /// How a config value was set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,11 +123,19 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
         for call in &facts.calls {
             let c = call.call();
             let r = resolver.resolve(file, &c.func);
-            let Target::Object(site) = r.target else { continue };
+            let Target::Object(site) = r.target else {
+                continue;
+            };
             if project.app_at(site) != Some(app) {
                 continue;
             }
-            let kind = match r.attrs.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+            let kind = match r
+                .attrs
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice()
+            {
                 ["config", "from_object"] => match c.param(0, "obj") {
                     Some(v) => OpKind::FromObject(v),
                     None => continue,
@@ -137,7 +145,9 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
                     (Some(k), Some(v)) => OpKind::Set(k.to_string(), v, ConfigVia::Update),
                     _ => continue,
                 },
-                ["config", "from_pyfile" | "from_envvar" | "from_prefixed_env" | "from_file"] => OpKind::Opaque,
+                ["config", "from_pyfile" | "from_envvar" | "from_prefixed_env" | "from_file"] => {
+                    OpKind::Opaque
+                }
                 _ => continue,
             };
             ops.push(Op {
@@ -155,7 +165,9 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
                 _ => continue,
             };
             let r = resolver.resolve(file, base);
-            let Target::Object(site) = r.target else { continue };
+            let Target::Object(site) = r.target else {
+                continue;
+            };
             if project.app_at(site) != Some(app) {
                 continue;
             }
@@ -206,7 +218,14 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
                         Some(items) => {
                             for (k, v) in items {
                                 match k.as_ref().and_then(Value::as_str) {
-                                    Some(k) => push(&mut cfg, k, v, f, Span::new(f, v.range), ConfigVia::Update),
+                                    Some(k) => push(
+                                        &mut cfg,
+                                        k,
+                                        v,
+                                        f,
+                                        Span::new(f, v.range),
+                                        ConfigVia::Update,
+                                    ),
                                     None => cfg.incomplete = true,
                                 }
                             }
@@ -216,7 +235,14 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
                 }
                 for (k, v) in kwargs {
                     match k {
-                        Some(k) => push(&mut cfg, k, v, op.file, Span::new(op.file, v.range), ConfigVia::Update),
+                        Some(k) => push(
+                            &mut cfg,
+                            k,
+                            v,
+                            op.file,
+                            Span::new(op.file, v.range),
+                            ConfigVia::Update,
+                        ),
                         None => cfg.incomplete = true,
                     }
                 }
@@ -245,11 +271,22 @@ fn load_object(project: &Project, target: &Target, cfg: &mut AppConfig) {
     match target {
         Target::Class(q) => load_class(project, q, cfg, 0),
         Target::Module(m) => {
-            let Some(file) = project.index.module_file(m) else { return };
-            let Some(facts) = project.py.get(file as usize).and_then(Option::as_ref) else { return };
+            let Some(file) = project.index.module_file(m) else {
+                return;
+            };
+            let Some(facts) = project.py.get(file as usize).and_then(Option::as_ref) else {
+                return;
+            };
             for g in &facts.globals {
                 if is_config_key(&g.name) {
-                    push(cfg, &g.name, &g.value, file, Span::new(file, g.range), ConfigVia::Module(m.clone()));
+                    push(
+                        cfg,
+                        &g.name,
+                        &g.value,
+                        file,
+                        Span::new(file, g.range),
+                        ConfigVia::Module(m.clone()),
+                    );
                 }
             }
         }
@@ -275,14 +312,24 @@ fn load_class(project: &Project, q: &str, cfg: &mut AppConfig, depth: usize) {
     }
     for a in &class.attrs {
         if is_config_key(&a.name) {
-            push(cfg, &a.name, &a.value, file, Span::new(file, a.range), ConfigVia::Class(q.to_string()));
+            push(
+                cfg,
+                &a.name,
+                &a.value,
+                file,
+                Span::new(file, a.range),
+                ConfigVia::Class(q.to_string()),
+            );
         }
     }
 }
 
 /// Flask only loads upper-case names from objects and modules.
 pub fn is_config_key(name: &str) -> bool {
-    name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// What extensions write into the config when they are initialised, as the
@@ -296,23 +343,47 @@ fn apply_extensions(project: &Project, app: AppId, cfg: &mut AppConfig) {
         let literal = |b: bool| Value::new(span.range(), Kind::Bool(b));
         // `if session_cookie_http_only: app.config['SESSION_COOKIE_HTTPONLY'] = True`
         if ext.bool_opt("session_cookie_http_only") == Some(true) {
-            push(cfg, "SESSION_COOKIE_HTTPONLY", &literal(true), file, span, ConfigVia::Extension(ExtKind::Talisman));
+            push(
+                cfg,
+                "SESSION_COOKIE_HTTPONLY",
+                &literal(true),
+                file,
+                span,
+                ConfigVia::Extension(ExtKind::Talisman),
+            );
         }
         // `app.config['SESSION_COOKIE_SAMESITE'] = session_cookie_samesite`, always.
         let samesite = ext
             .opt("session_cookie_samesite")
             .map(|o| o.value.clone())
             .unwrap_or_else(|| Value::new(span.range(), Kind::Str("Lax".into())));
-        push(cfg, "SESSION_COOKIE_SAMESITE", &samesite, file, span, ConfigVia::Extension(ExtKind::Talisman));
+        push(
+            cfg,
+            "SESSION_COOKIE_SAMESITE",
+            &samesite,
+            file,
+            span,
+            ConfigVia::Extension(ExtKind::Talisman),
+        );
         if cfg.flag("DEBUG") == Some(false) && ext.bool_opt("session_cookie_secure") == Some(true) {
-            push(cfg, "SESSION_COOKIE_SECURE", &literal(true), file, span, ConfigVia::Extension(ExtKind::Talisman));
+            push(
+                cfg,
+                "SESSION_COOKIE_SECURE",
+                &literal(true),
+                file,
+                span,
+                ConfigVia::Extension(ExtKind::Talisman),
+            );
         }
     }
 }
 
 /// Whether a comparison operand is a production environment name.
 pub fn is_production_name(s: &str) -> bool {
-    matches!(s.to_ascii_lowercase().as_str(), "production" | "prod" | "live" | "release")
+    matches!(
+        s.to_ascii_lowercase().as_str(),
+        "production" | "prod" | "live" | "release"
+    )
 }
 
 /// Whether an environment name is not production.

@@ -44,11 +44,24 @@ impl ProductionChoice {
 const MAX_DEPTH: usize = 8;
 
 /// The config object `from_object(v)` loads in production.
-pub fn choose(project: &Project, file: FileId, v: &Value, call: Span, override_name: Option<&str>) -> Option<ProductionChoice> {
+pub fn choose(
+    project: &Project,
+    file: FileId,
+    v: &Value,
+    call: Span,
+    override_name: Option<&str>,
+) -> Option<ProductionChoice> {
     choose_at(project, file, v, call, override_name, 0)
 }
 
-fn choose_at(project: &Project, file: FileId, v: &Value, call: Span, override_name: Option<&str>, depth: usize) -> Option<ProductionChoice> {
+fn choose_at(
+    project: &Project,
+    file: FileId,
+    v: &Value,
+    call: Span,
+    override_name: Option<&str>,
+    depth: usize,
+) -> Option<ProductionChoice> {
     if depth > MAX_DEPTH {
         return None;
     }
@@ -66,12 +79,24 @@ fn choose_at(project: &Project, file: FileId, v: &Value, call: Span, override_na
     }
     let (vf, v) = resolver.deref(file, v);
     if let Some(s) = v.as_str() {
-        return by_name(project, s, format!("named by the string \"{s}\""), Span::new(vf, v.range));
+        return by_name(
+            project,
+            s,
+            format!("named by the string \"{s}\""),
+            Span::new(vf, v.range),
+        );
     }
     if let Some(lookup) = env_lookup(v) {
-        let var = lookup.var.unwrap_or_else(|| "the environment variable".into());
+        let var = lookup
+            .var
+            .unwrap_or_else(|| "the environment variable".into());
         let default = lookup.default.and_then(Value::as_str)?;
-        return by_name(project, default, format!("the default of {var}"), Span::new(vf, v.range));
+        return by_name(
+            project,
+            default,
+            format!("the default of {var}"),
+            Span::new(vf, v.range),
+        );
     }
     // mapping[key] / mapping.get(key, fallback)
     let (mapping, key, fallback) = match &v.kind {
@@ -81,14 +106,32 @@ fn choose_at(project: &Project, file: FileId, v: &Value, call: Span, override_na
                 let mut base = r.clone();
                 base.attrs.pop();
                 let base_value = Value::new(c.func.range, Kind::Ref(base));
-                return choose_from_mapping(project, vf, &base_value, c.arg(0), c.arg(1), call, override_name, depth);
+                return choose_from_mapping(
+                    project,
+                    vf,
+                    &base_value,
+                    c.arg(0),
+                    c.arg(1),
+                    call,
+                    override_name,
+                    depth,
+                );
             }
             _ => (v, None, None),
         },
         _ => (v, None, None),
     };
     if key.is_some() {
-        return choose_from_mapping(project, vf, mapping, key, fallback, call, override_name, depth);
+        return choose_from_mapping(
+            project,
+            vf,
+            mapping,
+            key,
+            fallback,
+            call,
+            override_name,
+            depth,
+        );
     }
     let target = resolver.resolve(vf, v);
     if !target.attrs.is_empty() {
@@ -120,7 +163,12 @@ fn choose_from_mapping(
     let (mf, dict) = resolver.deref(file, mapping);
     let mapping_name = mapping.render();
     let items = dict.as_dict()?;
-    let entry = |k: &str| items.iter().find(|(key, _)| key.as_ref().and_then(Value::as_str) == Some(k)).map(|(_, v)| v);
+    let entry = |k: &str| {
+        items
+            .iter()
+            .find(|(key, _)| key.as_ref().and_then(Value::as_str) == Some(k))
+            .map(|(_, v)| v)
+    };
     let resolve_entry = |k: &str, reason: String| -> Option<ProductionChoice> {
         let v = entry(k)?;
         let mut c = choose_at(project, mf, v, Span::new(mf, v.range), None, depth + 1)?;
@@ -161,7 +209,8 @@ fn choose_from_mapping(
         });
     }
     if let Some((d, var)) = default {
-        if let Some(c) = resolve_entry(&d, format!("{mapping_name}[\"{d}\"], the default of {var}")) {
+        if let Some(c) = resolve_entry(&d, format!("{mapping_name}[\"{d}\"], the default of {var}"))
+        {
             return Some(c);
         }
     }
@@ -171,10 +220,18 @@ fn choose_from_mapping(
             return Some(c);
         }
     }
-    resolve_entry("default", format!("the \"default\" entry of {mapping_name}"))
+    resolve_entry(
+        "default",
+        format!("the \"default\" entry of {mapping_name}"),
+    )
 }
 
-fn by_name(project: &Project, dotted: &str, reason: String, span: Span) -> Option<ProductionChoice> {
+fn by_name(
+    project: &Project,
+    dotted: &str,
+    reason: String,
+    span: Span,
+) -> Option<ProductionChoice> {
     let resolver = project.resolver();
     let v = crate::python::value::Value::new(
         span.range(),
@@ -199,7 +256,9 @@ fn by_name(project: &Project, dotted: &str, reason: String, span: Span) -> Optio
 }
 
 fn matches_name(dotted: &str, wanted: &str) -> bool {
-    dotted == wanted || dotted.rsplit('.').next() == Some(wanted) || dotted.ends_with(&format!(".{wanted}"))
+    dotted == wanted
+        || dotted.rsplit('.').next() == Some(wanted)
+        || dotted.ends_with(&format!(".{wanted}"))
 }
 
 /// Among alternatives (a factory called with different configs), the one that
@@ -218,7 +277,13 @@ fn pick(options: Vec<ProductionChoice>, override_name: Option<&str>) -> Option<P
 }
 
 /// Whether the conditions around a statement hold in production (None: unknown).
-pub fn guard_truth(project: &Project, app: AppId, cfg: &AppConfig, file: FileId, guard: GuardId) -> Option<bool> {
+pub fn guard_truth(
+    project: &Project,
+    app: AppId,
+    cfg: &AppConfig,
+    file: FileId,
+    guard: GuardId,
+) -> Option<bool> {
     let facts = project.py.get(file as usize)?.as_ref()?;
     let mut all_true = true;
     for g in facts.guards_of(guard) {
@@ -232,7 +297,14 @@ pub fn guard_truth(project: &Project, app: AppId, cfg: &AppConfig, file: FileId,
     all_true.then_some(true)
 }
 
-fn test_truth(project: &Project, app: AppId, cfg: &AppConfig, file: FileId, v: &Value, depth: usize) -> Option<bool> {
+fn test_truth(
+    project: &Project,
+    app: AppId,
+    cfg: &AppConfig,
+    file: FileId,
+    v: &Value,
+    depth: usize,
+) -> Option<bool> {
     if depth > MAX_DEPTH {
         return None;
     }
@@ -240,7 +312,10 @@ fn test_truth(project: &Project, app: AppId, cfg: &AppConfig, file: FileId, v: &
         Kind::Compare(left, rest) => compare_env(left, rest),
         Kind::Not(inner) => test_truth(project, app, cfg, file, inner, depth + 1).map(|b| !b),
         Kind::And(vs) => {
-            let ts: Vec<Option<bool>> = vs.iter().map(|x| test_truth(project, app, cfg, file, x, depth + 1)).collect();
+            let ts: Vec<Option<bool>> = vs
+                .iter()
+                .map(|x| test_truth(project, app, cfg, file, x, depth + 1))
+                .collect();
             if ts.contains(&Some(false)) {
                 Some(false)
             } else if ts.iter().all(|t| *t == Some(true)) {
@@ -250,7 +325,10 @@ fn test_truth(project: &Project, app: AppId, cfg: &AppConfig, file: FileId, v: &
             }
         }
         Kind::Or(vs) => {
-            let ts: Vec<Option<bool>> = vs.iter().map(|x| test_truth(project, app, cfg, file, x, depth + 1)).collect();
+            let ts: Vec<Option<bool>> = vs
+                .iter()
+                .map(|x| test_truth(project, app, cfg, file, x, depth + 1))
+                .collect();
             if ts.contains(&Some(true)) {
                 Some(true)
             } else if ts.iter().all(|t| *t == Some(false)) {
@@ -265,18 +343,29 @@ fn test_truth(project: &Project, app: AppId, cfg: &AppConfig, file: FileId, v: &
 }
 
 /// `app.debug`, `app.testing`, `app.config["DEBUG"]`, `app.config.get("DEBUG")`.
-fn config_flag(project: &Project, app: AppId, cfg: &AppConfig, file: FileId, v: &Value) -> Option<bool> {
+fn config_flag(
+    project: &Project,
+    app: AppId,
+    cfg: &AppConfig,
+    file: FileId,
+    v: &Value,
+) -> Option<bool> {
     let resolver = project.resolver();
     let (base, key): (&Value, Option<String>) = match &v.kind {
         Kind::Subscript(b, k) => (b.as_ref(), k.as_str().map(str::to_string)),
         Kind::Call(c) => match c.func.reference() {
-            Some(r) if r.last_name() == "get" => (&c.func, c.arg(0).and_then(Value::as_str).map(str::to_string)),
+            Some(r) if r.last_name() == "get" => (
+                &c.func,
+                c.arg(0).and_then(Value::as_str).map(str::to_string),
+            ),
             _ => return None,
         },
         _ => (v, None),
     };
     let r = resolver.resolve(file, base);
-    let Target::Object(site) = r.target else { return None };
+    let Target::Object(site) = r.target else {
+        return None;
+    };
     if project.app_at(site) != Some(app) {
         return None;
     }

@@ -47,10 +47,11 @@ fn uses_flask_form(project: &Project) -> bool {
     project.python().any(|(file, facts)| {
         facts.classes.iter().any(|c| {
             c.bases.iter().any(|b| {
-                resolver
-                    .resolve(file, b)
-                    .external_name()
-                    .is_some_and(|n| n == "flask_wtf.FlaskForm" || n == "flask_wtf.form.FlaskForm" || n == "flask_wtf.Form")
+                resolver.resolve(file, b).external_name().is_some_and(|n| {
+                    n == "flask_wtf.FlaskForm"
+                        || n == "flask_wtf.form.FlaskForm"
+                        || n == "flask_wtf.Form"
+                })
             })
         })
     })
@@ -58,22 +59,33 @@ fn uses_flask_form(project: &Project) -> bool {
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
-    let login = project.extensions.iter().find(|e| e.kind == ExtKind::LoginManager).map(|e| e.span);
+    let login = project
+        .extensions
+        .iter()
+        .find(|e| e.kind == ExtKind::LoginManager)
+        .map(|e| e.span);
     let evidence: Option<(Span, &str)> = project
         .session_writes
         .first()
         .map(|s| (*s, "the session cookie is written here"))
         .or_else(|| login.map(|s| (s, "Flask-Login keeps the login in the session cookie")));
-    let Some((session_span, session_note)) = evidence else { return Vec::new() };
+    let Some((session_span, session_note)) = evidence else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for app in project.apps.iter().filter(|a| a.kind == AppKind::Flask) {
-        let mutations: Vec<_> = project.routes.iter().filter(|r| r.is_mutation() && (r.app == Some(app.id) || r.app.is_none())).collect();
-        let Some(first_mutation) = mutations.first() else { continue };
-        let protected = project
-            .extensions
+        let mutations: Vec<_> = project
+            .routes
             .iter()
-            .any(|e| matches!(e.kind, ExtKind::CsrfProtect | ExtKind::SeaSurf) && (e.app == Some(app.id) || e.app.is_none()))
-            || uses_flask_form(project);
+            .filter(|r| r.is_mutation() && (r.app == Some(app.id) || r.app.is_none()))
+            .collect();
+        let Some(first_mutation) = mutations.first() else {
+            continue;
+        };
+        let protected = project.extensions.iter().any(|e| {
+            matches!(e.kind, ExtKind::CsrfProtect | ExtKind::SeaSurf)
+                && (e.app == Some(app.id) || e.app.is_none())
+        }) || uses_flask_form(project);
         if !protected {
             out.push(
                 ctx.finding(
@@ -88,17 +100,32 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             );
             continue;
         }
-        if let Some(e) = app.config.get("WTF_CSRF_ENABLED").filter(|e| e.value.truthy() == Some(false)) {
-            out.push(ctx.with_production(
-                ctx.finding(RULE.code, RULE.name, e.span, "`WTF_CSRF_ENABLED = False` turns CSRF protection off in production")
+        if let Some(e) = app
+            .config
+            .get("WTF_CSRF_ENABLED")
+            .filter(|e| e.value.truthy() == Some(false))
+        {
+            out.push(
+                ctx.with_production(
+                    ctx.finding(
+                        RULE.code,
+                        RULE.name,
+                        e.span,
+                        "`WTF_CSRF_ENABLED = False` turns CSRF protection off in production",
+                    )
                     .with_fix("Remove WTF_CSRF_ENABLED = False from the production config.")
                     .with_related(ctx.at(session_span), session_note),
-                app,
-            ));
+                    app,
+                ),
+            );
         }
         for r in &mutations {
             let Some(span) = r.csrf_exempt else { continue };
-            if !r.auth.is_empty() && r.auth.iter().all(|a| a.contains("jwt") || a.contains("token")) {
+            if !r.auth.is_empty()
+                && r.auth
+                    .iter()
+                    .all(|a| a.contains("jwt") || a.contains("token"))
+            {
                 // Token-authenticated endpoints do not ride on the cookie.
                 continue;
             }

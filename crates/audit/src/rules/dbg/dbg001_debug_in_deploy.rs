@@ -62,23 +62,41 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             EnvSource::Command => "the start command".to_string(),
         };
         out.push(
-            ctx.finding(RULE.code, RULE.name, e.span, format!("`{}={}` in {where_} turns on debug mode", e.name, e.value))
-                .with_fix("Remove it from files that reach production; set it only in your local shell.")
-                .with_evidence(ctx.snippet(e.span)),
+            ctx.finding(
+                RULE.code,
+                RULE.name,
+                e.span,
+                format!("`{}={}` in {where_} turns on debug mode", e.name, e.value),
+            )
+            .with_fix(
+                "Remove it from files that reach production; set it only in your local shell.",
+            )
+            .with_evidence(ctx.snippet(e.span)),
         );
     }
     for cmd in &d.commands {
         let message = match &cmd.server {
-            Some(Server::FlaskRun { debug: true, .. }) => "`flask run --debug` serves the Werkzeug debugger",
+            Some(Server::FlaskRun { debug: true, .. }) => {
+                "`flask run --debug` serves the Werkzeug debugger"
+            }
             Some(Server::Uvicorn(u)) if u.reload => "`uvicorn --reload` is a development reloader",
-            Some(Server::Gunicorn(g)) if g.reload => "`gunicorn --reload` is a development reloader",
-            Some(Server::FastApiCli { dev: true }) => "`fastapi dev` is the development server with auto-reload",
+            Some(Server::Gunicorn(g)) if g.reload => {
+                "`gunicorn --reload` is a development reloader"
+            }
+            Some(Server::FastApiCli { dev: true }) => {
+                "`fastapi dev` is the development server with auto-reload"
+            }
             _ => continue,
         };
         out.push(
-            ctx.finding(RULE.code, RULE.name, cmd.span, format!("{message} ({})", cmd.origin.describe()))
-                .with_fix("Start production with gunicorn or uvicorn without debug or reload flags.")
-                .with_evidence(ctx.snippet(cmd.span)),
+            ctx.finding(
+                RULE.code,
+                RULE.name,
+                cmd.span,
+                format!("{message} ({})", cmd.origin.describe()),
+            )
+            .with_fix("Start production with gunicorn or uvicorn without debug or reload flags.")
+            .with_evidence(ctx.snippet(cmd.span)),
         );
     }
     out

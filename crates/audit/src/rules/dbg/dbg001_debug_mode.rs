@@ -53,7 +53,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     let mut out = Vec::new();
     // DEBUG in the production config.
     for app in project.apps.iter().filter(|a| a.kind == AppKind::Flask) {
-        let Some(entry) = app.config.get("DEBUG") else { continue };
+        let Some(entry) = app.config.get("DEBUG") else {
+            continue;
+        };
         if entry.value.truthy() != Some(true) {
             continue;
         }
@@ -66,17 +68,23 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     for (file, facts) in project.python() {
         for call in &facts.calls {
             let c = call.call();
-            let Some(r) = c.func.reference() else { continue };
+            let Some(r) = c.func.reference() else {
+                continue;
+            };
             match r.last_name() {
                 // app.run(debug=True)
                 "run" => {
-                    let Some(debug) = c.kwarg("debug") else { continue };
+                    let Some(debug) = c.kwarg("debug") else {
+                        continue;
+                    };
                     if debug.truthy() != Some(true) {
                         continue;
                     }
                     let app = common::app_of_receiver(project, file, c);
                     let recv_name = common::receiver(c).map(|v| v.render()).unwrap_or_default();
-                    if app.is_none() && !matches!(recv_name.rsplit('.').next(), Some("app" | "application")) {
+                    if app.is_none()
+                        && !matches!(recv_name.rsplit('.').next(), Some("app" | "application"))
+                    {
                         continue;
                     }
                     if project.guard_in_production(app, file, call.guard) == Some(false) {
@@ -93,10 +101,18 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                     if !common::resolves_to(project, file, &c.func, RUN_SIMPLE) {
                         continue;
                     }
-                    let Some(flag) = c.kwarg("use_debugger").filter(|v| v.truthy() == Some(true)) else { continue };
+                    let Some(flag) = c.kwarg("use_debugger").filter(|v| v.truthy() == Some(true))
+                    else {
+                        continue;
+                    };
                     out.push(
-                        ctx.finding(RULE.code, RULE.name, Span::new(file, flag.range), "`run_simple(use_debugger=True)` serves the Werkzeug debugger")
-                            .with_fix("Drop `use_debugger=True` outside local development."),
+                        ctx.finding(
+                            RULE.code,
+                            RULE.name,
+                            Span::new(file, flag.range),
+                            "`run_simple(use_debugger=True)` serves the Werkzeug debugger",
+                        )
+                        .with_fix("Drop `use_debugger=True` outside local development."),
                     );
                 }
                 _ => {}
@@ -105,18 +121,37 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     }
     // FastAPI(debug=True)
     for app in project.apps.iter().filter(|a| a.kind == AppKind::FastApi) {
-        let Some(call) = project.resolver().call(app.site) else { continue };
-        let Some(debug) = call.call().kwarg("debug").filter(|v| v.truthy() == Some(true)) else { continue };
+        let Some(call) = project.resolver().call(app.site) else {
+            continue;
+        };
+        let Some(debug) = call
+            .call()
+            .kwarg("debug")
+            .filter(|v| v.truthy() == Some(true))
+        else {
+            continue;
+        };
         out.push(
-            ctx.finding(RULE.code, RULE.name, Span::new(app.site.file, debug.range), "`FastAPI(debug=True)` returns tracebacks to clients")
-                .with_fix("Remove `debug=True` (or read it from a setting that is off in production)."),
+            ctx.finding(
+                RULE.code,
+                RULE.name,
+                Span::new(app.site.file, debug.range),
+                "`FastAPI(debug=True)` returns tracebacks to clients",
+            )
+            .with_fix("Remove `debug=True` (or read it from a setting that is off in production)."),
         );
     }
     // DebuggedApplication wrapping in production code: an app we know, or an
     // `app.wsgi_app` (library code wrapping an arbitrary WSGI callable it was
     // handed is not an app's deployment).
-    for ext in project.extensions.iter().filter(|e| e.kind == ExtKind::Debugger) {
-        let Some(call) = project.resolver().call(ext.site) else { continue };
+    for ext in project
+        .extensions
+        .iter()
+        .filter(|e| e.kind == ExtKind::Debugger)
+    {
+        let Some(call) = project.resolver().call(ext.site) else {
+            continue;
+        };
         let wraps_wsgi_app = call
             .call()
             .param(0, "app")
@@ -135,11 +170,20 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         };
         let mut f = ctx
             .finding(RULE.code, RULE.name, ext.span, message)
-            .with_fix("Never wrap the production app in DebuggedApplication; use error logging instead.")
+            .with_fix(
+                "Never wrap the production app in DebuggedApplication; use error logging instead.",
+            )
             .with_evidence(ctx.snippet(ext.span));
         if let Some(app) = ext.app.and_then(|a| project.apps.get(a)) {
-            if let Some(e) = app.config.get("DEBUG").filter(|e| e.value.truthy() == Some(true)) {
-                f = f.with_related(ctx.at(e.span), "debug is on in production here, so the wrapper is applied");
+            if let Some(e) = app
+                .config
+                .get("DEBUG")
+                .filter(|e| e.value.truthy() == Some(true))
+            {
+                f = f.with_related(
+                    ctx.at(e.span),
+                    "debug is on in production here, so the wrapper is applied",
+                );
             }
         }
         out.push(f);

@@ -42,8 +42,14 @@ or initialise the toolbar only in development.
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let mut out = Vec::new();
-    for ext in project.extensions.iter().filter(|e| e.kind == ExtKind::DebugToolbar) {
-        let Some(app) = ext.app.and_then(|a| project.apps.get(a)) else { continue };
+    for ext in project
+        .extensions
+        .iter()
+        .filter(|e| e.kind == ExtKind::DebugToolbar)
+    {
+        let Some(app) = ext.app.and_then(|a| project.apps.get(a)) else {
+            continue;
+        };
         if let Some(call) = project.resolver().call(ext.site) {
             if project.guard_in_production(Some(app.id), ext.site.file, call.guard) == Some(false) {
                 continue;
@@ -54,7 +60,11 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 .py
                 .get(init.file as usize)
                 .and_then(Option::as_ref)
-                .and_then(|f| f.calls.iter().find(|c| u32::from(c.range().start()) == init.start))
+                .and_then(|f| {
+                    f.calls
+                        .iter()
+                        .find(|c| u32::from(c.range().start()) == init.start)
+                })
                 .map(|c| c.guard);
             if let Some(g) = guard {
                 if project.guard_in_production(Some(app.id), init.file, g) == Some(false) {

@@ -41,16 +41,30 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let mut out = Vec::new();
     for &i in &project.deployment.web_commands {
-        let Some(cmd) = project.deploy.commands.get(i) else { continue };
+        let Some(cmd) = project.deploy.commands.get(i) else {
+            continue;
+        };
         match &cmd.server {
             Some(Server::FlaskRun { .. }) => out.push(
-                ctx.finding(RULE.code, RULE.name, cmd.span, format!("{} runs `flask run`, the Werkzeug development server", cmd.origin.describe()))
-                    .with_fix("Serve the app with gunicorn (or another production WSGI server).")
-                    .with_evidence(ctx.snippet(cmd.span)),
+                ctx.finding(
+                    RULE.code,
+                    RULE.name,
+                    cmd.span,
+                    format!(
+                        "{} runs `flask run`, the Werkzeug development server",
+                        cmd.origin.describe()
+                    ),
+                )
+                .with_fix("Serve the app with gunicorn (or another production WSGI server).")
+                .with_evidence(ctx.snippet(cmd.span)),
             ),
             Some(Server::PythonScript { target, module }) => {
-                let Some(script) = script_file(project, cmd.span.file, target, *module) else { continue };
-                let Some(run) = dev_server_call(project, script) else { continue };
+                let Some(script) = script_file(project, cmd.span.file, target, *module) else {
+                    continue;
+                };
+                let Some(run) = dev_server_call(project, script) else {
+                    continue;
+                };
                 out.push(
                     ctx.finding(
                         RULE.code,
@@ -75,7 +89,11 @@ fn script_file(project: &Project, from: FileId, target: &str, module: bool) -> O
         return project.index.module_file(target);
     }
     let target = target.trim_start_matches("./");
-    let dir = project.source(from)?.rel.rsplit_once('/').map(|(d, _)| d.to_string());
+    let dir = project
+        .source(from)?
+        .rel
+        .rsplit_once('/')
+        .map(|(d, _)| d.to_string());
     let wanted = match dir {
         Some(d) => format!("{d}/{target}"),
         None => target.to_string(),
@@ -84,7 +102,12 @@ fn script_file(project: &Project, from: FileId, target: &str, module: bool) -> O
         .files
         .iter()
         .find(|f| f.source.rel == wanted)
-        .or_else(|| project.files.iter().find(|f| f.source.rel.ends_with(&format!("/{target}"))))
+        .or_else(|| {
+            project
+                .files
+                .iter()
+                .find(|f| f.source.rel.ends_with(&format!("/{target}")))
+        })
         .map(|f| f.source.id)
 }
 

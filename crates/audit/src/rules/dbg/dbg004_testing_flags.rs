@@ -44,14 +44,25 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     let mut out = Vec::new();
     for app in ctx.project.apps.iter().filter(|a| a.kind == AppKind::Flask) {
         for key in ["PROPAGATE_EXCEPTIONS", "TESTING"] {
-            let Some(e) = app.config.get(key).filter(|e| e.value.truthy() == Some(true)) else { continue };
+            let Some(e) = app
+                .config
+                .get(key)
+                .filter(|e| e.value.truthy() == Some(true))
+            else {
+                continue;
+            };
             let why = if key == "TESTING" {
                 "turns off the safeguards of extensions and error handling"
             } else {
                 "lets exceptions bypass the app's error handlers"
             };
             let f = ctx
-                .finding(RULE.code, RULE.name, e.span, format!("`{key}` is on in the configuration production uses: it {why}"))
+                .finding(
+                    RULE.code,
+                    RULE.name,
+                    e.span,
+                    format!("`{key}` is on in the configuration production uses: it {why}"),
+                )
                 .with_fix(format!("Set {key} = False for production."))
                 .with_evidence(ctx.snippet(e.span));
             out.push(ctx.with_production(f, app));

@@ -42,7 +42,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let mut out = Vec::new();
     for (app, site) in common::secret_key_entries(project) {
-        let Some(lit) = common::secret_literal(project, site.file(), site.value()) else { continue };
+        let Some(lit) = common::secret_literal(project, site.file(), site.value()) else {
+            continue;
+        };
         let message = if lit.fallback {
             "the secret key falls back to a string literal written in the source"
         } else {
@@ -53,7 +55,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             .with_fix("Read SECRET_KEY from the environment or a secrets manager, with no literal fallback.")
             .with_evidence(ctx.snippet(site.span()));
         let lit_span = crate::source::Span::new(lit.file, lit.literal.range);
-        if lit.file != site.file() || !(site.span().start..=site.span().end).contains(&lit_span.start) {
+        if lit.file != site.file()
+            || !(site.span().start..=site.span().end).contains(&lit_span.start)
+        {
             f = f.with_related(ctx.at(lit_span), "the literal is defined here");
         }
         if let Some(app) = app.and_then(|a| project.apps.get(a)) {

@@ -47,8 +47,12 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let mut out = Vec::new();
     for (app, site) in common::secret_key_entries(project) {
-        let Some(lit) = common::secret_literal(project, site.file(), site.value()) else { continue };
-        let Some(why) = weakness(lit.value) else { continue };
+        let Some(lit) = common::secret_literal(project, site.file(), site.value()) else {
+            continue;
+        };
+        let Some(why) = weakness(lit.value) else {
+            continue;
+        };
         let mut f = ctx
             .finding(RULE.code, RULE.name, site.span(), format!("the secret key {}is weak: {why}", if lit.fallback { "fallback " } else { "" }))
             .with_fix("Use a random key of at least 32 bytes (secrets.token_hex(32)) from the environment, and rotate the current one.")
@@ -63,13 +67,18 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         out.push(f);
     }
     for e in &project.deploy.env {
-        if !ENV_NAMES.contains(&e.name.as_str()) || !e.source.may_be_production() || e.value.is_empty() {
+        if !ENV_NAMES.contains(&e.name.as_str())
+            || !e.source.may_be_production()
+            || e.value.is_empty()
+        {
             continue;
         }
         if e.value.starts_with('$') {
             continue;
         }
-        let Some(why) = weakness(&e.value) else { continue };
+        let Some(why) = weakness(&e.value) else {
+            continue;
+        };
         let where_ = match &e.source {
             EnvSource::DotEnv { .. } => "in the env file",
             EnvSource::Dockerfile => "in the Dockerfile",
@@ -77,9 +86,16 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             EnvSource::Command => "on the command line",
         };
         out.push(
-            ctx.finding(RULE.code, RULE.name, e.span, format!("`{}` {where_} is weak: {why}", e.name))
-                .with_fix("Generate a random key (secrets.token_hex(32)) and keep it out of committed files.")
-                .with_evidence(ctx.snippet(e.span)),
+            ctx.finding(
+                RULE.code,
+                RULE.name,
+                e.span,
+                format!("`{}` {where_} is weak: {why}", e.name),
+            )
+            .with_fix(
+                "Generate a random key (secrets.token_hex(32)) and keep it out of committed files.",
+            )
+            .with_evidence(ctx.snippet(e.span)),
         );
     }
     out

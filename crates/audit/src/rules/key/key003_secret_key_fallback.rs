@@ -98,7 +98,13 @@ fn fallback_of(v: &Value) -> Option<Fallback> {
     }
     if let Kind::Or(items) = &v.kind {
         if items.len() > 1 && env_lookup(&items[0]).is_some() {
-            return Some(if items.last().is_some_and(|x| matches!(x.kind, Kind::Str(_))) { Fallback::Literal } else { Fallback::Other });
+            return Some(
+                if items.last().is_some_and(|x| matches!(x.kind, Kind::Str(_))) {
+                    Fallback::Literal
+                } else {
+                    Fallback::Other
+                },
+            );
         }
     }
     None
@@ -111,14 +117,28 @@ fn has_startup_check(project: &Project) -> bool {
         let mut hit = false;
         v.walk(&mut |x| match &x.kind {
             Kind::Str(s) if s.contains("SECRET_KEY") => hit = true,
-            Kind::Ref(r) if r.attrs.iter().any(|a| a.eq_ignore_ascii_case("secret_key")) || r.qualified().is_some_and(|q| q.ends_with("SECRET_KEY")) => hit = true,
+            Kind::Ref(r)
+                if r.attrs.iter().any(|a| a.eq_ignore_ascii_case("secret_key"))
+                    || r.qualified().is_some_and(|q| q.ends_with("SECRET_KEY")) =>
+            {
+                hit = true
+            }
             _ => {}
         });
         hit
     };
     project.python().any(|(_, facts)| {
         let guarded = |g| facts.guards_of(g).iter().any(|g| mentions(&g.test));
-        facts.raises.iter().any(|r| guarded(r.guard) || r.value.as_ref().is_some_and(|v| matches!(r.kind, crate::python::facts::RaiseKind::Assert) && mentions(v)))
-            || facts.calls.iter().any(|c| c.call().func_name().is_some_and(|n| n == "sys.exit" || n == "exit") && guarded(c.guard))
+        facts.raises.iter().any(|r| {
+            guarded(r.guard)
+                || r.value.as_ref().is_some_and(|v| {
+                    matches!(r.kind, crate::python::facts::RaiseKind::Assert) && mentions(v)
+                })
+        }) || facts.calls.iter().any(|c| {
+            c.call()
+                .func_name()
+                .is_some_and(|n| n == "sys.exit" || n == "exit")
+                && guarded(c.guard)
+        })
     })
 }

@@ -68,19 +68,36 @@ const KEY_PREFIXES: &[(&str, usize)] = &[
 /// Names of env variables whose values are credentials.
 fn is_credential_name(name: &str) -> bool {
     let n = name.to_ascii_uppercase();
-    ["PASSWORD", "PASSWD", "TOKEN", "API_KEY", "APIKEY", "SECRET", "PRIVATE_KEY", "ACCESS_KEY"].iter().any(|w| n.contains(w))
+    [
+        "PASSWORD",
+        "PASSWD",
+        "TOKEN",
+        "API_KEY",
+        "APIKEY",
+        "SECRET",
+        "PRIVATE_KEY",
+        "ACCESS_KEY",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
 }
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let mut out = Vec::new();
     // .env files outside .gitignore.
-    let gitignore = project.files.iter().filter(|f| f.kind == FileKind::GitIgnore).min_by_key(|f| f.source.rel.matches('/').count());
+    let gitignore = project
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::GitIgnore)
+        .min_by_key(|f| f.source.rel.matches('/').count());
     for &(file, role, gitignored) in &project.deploy.dotenvs {
         if gitignored || role == EnvRole::Example {
             continue;
         }
-        let Some(pf) = project.file(file) else { continue };
+        let Some(pf) = project.file(file) else {
+            continue;
+        };
         let (span, message) = match gitignore {
             Some(gi) => (
                 Span::new(gi.source.id, gi.source.lines.line_range(&gi.source.text, 1).unwrap_or_default()),
@@ -99,20 +116,33 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     // Credentials inside committed env files and Dockerfiles.
     for e in &project.deploy.env {
         let committed = match &e.source {
-            EnvSource::DotEnv { role, gitignored } => !gitignored && *role != EnvRole::Example && *role != EnvRole::Test,
+            EnvSource::DotEnv { role, gitignored } => {
+                !gitignored && *role != EnvRole::Example && *role != EnvRole::Test
+            }
             EnvSource::Dockerfile => true,
             _ => false,
         };
         if !committed {
             continue;
         }
-        let credential = url_password(&e.value).map(|_| "a connection URL with a password")
-            .or_else(|| (is_credential_name(&e.name) && !e.name.contains("SECRET_KEY") && looks_secret(&e.value)).then_some("a credential"));
+        let credential = url_password(&e.value)
+            .map(|_| "a connection URL with a password")
+            .or_else(|| {
+                (is_credential_name(&e.name)
+                    && !e.name.contains("SECRET_KEY")
+                    && looks_secret(&e.value))
+                .then_some("a credential")
+            });
         let Some(what) = credential else { continue };
         out.push(
-            ctx.finding(RULE.code, RULE.name, e.span, format!("`{}` holds {what} in a committed file", e.name))
-                .with_fix("Move the value to the deployment's secret store and rotate it.")
-                .with_evidence(format!("{}=…", e.name)),
+            ctx.finding(
+                RULE.code,
+                RULE.name,
+                e.span,
+                format!("`{}` holds {what} in a committed file", e.name),
+            )
+            .with_fix("Move the value to the deployment's secret store and rotate it.")
+            .with_evidence(format!("{}=…", e.name)),
         );
     }
     // Literals in source code.
@@ -126,8 +156,15 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 continue;
             };
             out.push(
-                ctx.finding(RULE.code, RULE.name, Span::new(file, s.range), format!("the source contains {what}"))
-                    .with_fix("Read it from the environment or a secret store, and rotate the committed one."),
+                ctx.finding(
+                    RULE.code,
+                    RULE.name,
+                    Span::new(file, s.range),
+                    format!("the source contains {what}"),
+                )
+                .with_fix(
+                    "Read it from the environment or a secret store, and rotate the committed one.",
+                ),
             );
         }
     }
@@ -137,7 +174,11 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
 /// The password of `scheme://user:password@host`, when it is a real value.
 pub fn url_password(s: &str) -> Option<&str> {
     let (scheme, rest) = s.split_once("://")?;
-    if scheme.is_empty() || !scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')) {
+    if scheme.is_empty()
+        || !scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    {
         return None;
     }
     let at = rest.find('@')?;
@@ -156,9 +197,13 @@ fn looks_secret(v: &str) -> bool {
 /// A token with a known API-key prefix whose rest looks random.
 pub fn api_key(s: &str) -> bool {
     KEY_PREFIXES.iter().any(|(prefix, min_rest)| {
-        let Some(rest) = s.strip_prefix(prefix) else { return false };
+        let Some(rest) = s.strip_prefix(prefix) else {
+            return false;
+        };
         rest.len() >= *min_rest
-            && rest.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
             && !is_placeholder(rest)
             && entropy_bits(rest) / rest.chars().count() as f64 >= 3.0
     })
@@ -170,13 +215,22 @@ mod tests {
 
     #[test]
     fn urls_and_keys() {
-        assert_eq!(url_password("postgresql://orders:Orders2019!@db:5432/o"), Some("Orders2019!"));
-        assert_eq!(url_password("postgresql://orders:${DB_PASSWORD}@db/o"), None);
+        assert_eq!(
+            url_password("postgresql://orders:Orders2019!@db:5432/o"),
+            Some("Orders2019!")
+        );
+        assert_eq!(
+            url_password("postgresql://orders:${DB_PASSWORD}@db/o"),
+            None
+        );
         assert_eq!(url_password("redis://localhost:6379/0"), None);
         assert_eq!(url_password("https://user@example.com"), None);
         assert!(api_key("sk_live_4eC39HqLyjWDarjtT1zdp7dc"));
         assert!(!api_key("sk_live_xxxxxxxxxxxxxxxxxxxxxxxx"));
-        assert!(!api_key("AKIAIOSFODNN7EXAMPLE"), "AWS documentation example key");
+        assert!(
+            !api_key("AKIAIOSFODNN7EXAMPLE"),
+            "AWS documentation example key"
+        );
         assert!(api_key("AKIAZ7QH2M4KXW3PLR9T"));
         assert!(!api_key("AKIA"));
     }

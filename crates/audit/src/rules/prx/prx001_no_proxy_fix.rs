@@ -43,14 +43,19 @@ app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let dep = &project.deployment;
-    let Some(proxy) = dep.proxies.first() else { return Vec::new() };
+    let Some(proxy) = dep.proxies.first() else {
+        return Vec::new();
+    };
     let hops = dep.proxy_hops().unwrap_or(1);
     let mut out = Vec::new();
     for app in project.apps.iter().filter(|a| a.kind == AppKind::Flask) {
         let fixes: Vec<_> = project
             .extensions
             .iter()
-            .filter(|e| e.kind == ExtKind::ProxyFix && (e.app == Some(app.id) || (e.app.is_none() && project.apps.len() == 1)))
+            .filter(|e| {
+                e.kind == ExtKind::ProxyFix
+                    && (e.app == Some(app.id) || (e.app.is_none() && project.apps.len() == 1))
+            })
             .collect();
         if fixes.is_empty() {
             out.push(
@@ -78,7 +83,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         }
     }
     for &i in &dep.web_commands {
-        let Some(cmd) = project.deploy.commands.get(i) else { continue };
+        let Some(cmd) = project.deploy.commands.get(i) else {
+            continue;
+        };
         if let Some(Server::Uvicorn(u)) = &cmd.server {
             if u.proxy_headers == Some(false) {
                 out.push(

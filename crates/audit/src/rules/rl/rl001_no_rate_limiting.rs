@@ -37,12 +37,18 @@ limiter = Limiter(get_remote_address, app=app, default_limits=["200 per hour"],
 "#;
 
 fn has_limiter(project: &Project) -> bool {
-    project.extensions.iter().any(|e| matches!(e.kind, ExtKind::Limiter | ExtKind::SlowApi))
+    project
+        .extensions
+        .iter()
+        .any(|e| matches!(e.kind, ExtKind::Limiter | ExtKind::SlowApi))
 }
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
-    if project.apps.is_empty() || has_limiter(project) || project.deployment.proxies.iter().any(|p| p.rate_limits) {
+    if project.apps.is_empty()
+        || has_limiter(project)
+        || project.deployment.proxies.iter().any(|p| p.rate_limits)
+    {
         return Vec::new();
     }
     project

@@ -39,10 +39,18 @@ limiter = Limiter(key_func=get_remote_address, storage_uri="redis://redis:6379/0
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
-    let Some((n, span, how)) = project.deployment.processes() else { return Vec::new() };
+    let Some((n, span, how)) = project.deployment.processes() else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
-    for ext in project.extensions.iter().filter(|e| matches!(e.kind, ExtKind::Limiter | ExtKind::SlowApi)) {
-        let Storage::Memory(chosen) = storage_of(project, ext) else { continue };
+    for ext in project
+        .extensions
+        .iter()
+        .filter(|e| matches!(e.kind, ExtKind::Limiter | ExtKind::SlowApi))
+    {
+        let Storage::Memory(chosen) = storage_of(project, ext) else {
+            continue;
+        };
         let mut f = ctx
             .finding(
                 RULE.code,
@@ -51,7 +59,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 format!("the rate limiter keeps its counters in each process's memory while {n} processes serve requests ({how}): every limit is multiplied by {n}"),
             )
             .with_fix("Give the limiter shared storage: storage_uri=\"redis://...\" or RATELIMIT_STORAGE_URI in the production config.")
-            .with_related(ctx.at(span), format!("{how}"));
+            .with_related(ctx.at(span), how.clone());
         if let Some(c) = chosen {
             f = f.with_related(ctx.at(c), "memory storage chosen here");
         }

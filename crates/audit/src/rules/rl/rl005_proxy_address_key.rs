@@ -38,15 +38,24 @@ limiter = Limiter(key_func=get_remote_address)
 ```
 "#;
 
-const REMOTE_ADDRESS: &[&str] = &["flask_limiter.util.get_remote_address", "slowapi.util.get_remote_address", "flask_limiter.get_remote_address"];
+const REMOTE_ADDRESS: &[&str] = &[
+    "flask_limiter.util.get_remote_address",
+    "slowapi.util.get_remote_address",
+    "flask_limiter.get_remote_address",
+];
 
 /// Whether the app sees the real client address (ProxyFix with x_for >= 1).
 pub fn restores_client(project: &Project, app: Option<usize>) -> bool {
     project.extensions.iter().any(|e| {
         e.kind == ExtKind::ProxyFix
             && (e.app == app || e.app.is_none() || app.is_none())
-            && e.opt("x_for").and_then(|o| o.value.as_int()).is_none_or(|n| n >= 1)
-    }) || project.extensions.iter().any(|e| e.kind == ExtKind::ProxyHeaders)
+            && e.opt("x_for")
+                .and_then(|o| o.value.as_int())
+                .is_none_or(|n| n >= 1)
+    }) || project
+        .extensions
+        .iter()
+        .any(|e| e.kind == ExtKind::ProxyHeaders)
 }
 
 /// Whether uvicorn trusts the proxy's forwarded headers.
@@ -65,21 +74,39 @@ pub fn uvicorn_trusts_proxy(project: &Project) -> bool {
     if servers.iter().any(|u| u.proxy_headers == Some(false)) {
         return false;
     }
-    let allow_env = project.deploy.env.iter().any(|e| e.name == "FORWARDED_ALLOW_IPS");
+    let allow_env = project
+        .deploy
+        .env
+        .iter()
+        .any(|e| e.name == "FORWARDED_ALLOW_IPS");
     let allow_cli = servers.iter().any(|u| u.forwarded_allow_ips.is_some());
     // Trusted from 127.0.0.1 by default: enough when the proxy is on the same host.
-    allow_env || allow_cli || project.deployment.proxies.iter().all(|p| p.same_host == Some(true))
+    allow_env
+        || allow_cli
+        || project
+            .deployment
+            .proxies
+            .iter()
+            .all(|p| p.same_host == Some(true))
 }
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
-    let Some(proxy) = project.deployment.proxies.first() else { return Vec::new() };
+    let Some(proxy) = project.deployment.proxies.first() else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
-    for ext in project.extensions.iter().filter(|e| matches!(e.kind, ExtKind::Limiter | ExtKind::SlowApi)) {
+    for ext in project
+        .extensions
+        .iter()
+        .filter(|e| matches!(e.kind, ExtKind::Limiter | ExtKind::SlowApi))
+    {
         let keyed_by_address = match ext.opt("key_func") {
             Some(o) => {
                 let r = project.resolver().resolve(o.file, &o.value);
-                matches!(&r.target, Target::External(_)) && r.external_name().is_some_and(|n| REMOTE_ADDRESS.contains(&n.as_str()))
+                matches!(&r.target, Target::External(_))
+                    && r.external_name()
+                        .is_some_and(|n| REMOTE_ADDRESS.contains(&n.as_str()))
             }
             // flask-limiter before 3.0 defaulted to get_remote_address.
             None => ext.kind == ExtKind::Limiter && !ext.opaque,
@@ -87,12 +114,24 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         if !keyed_by_address {
             continue;
         }
-        let fastapi = ext.app.and_then(|a| project.apps.get(a)).map(|a| a.kind) == Some(AppKind::FastApi) || ext.kind == ExtKind::SlowApi;
-        let restored = if fastapi { uvicorn_trusts_proxy(project) } else { restores_client(project, ext.app) };
+        let fastapi = ext.app.and_then(|a| project.apps.get(a)).map(|a| a.kind)
+            == Some(AppKind::FastApi)
+            || ext.kind == ExtKind::SlowApi;
+        let restored = if fastapi {
+            uvicorn_trusts_proxy(project)
+        } else {
+            restores_client(project, ext.app)
+        };
         if restored {
             continue;
         }
-        let span = ext.opt("key_func").map_or(ext.span, |o| if o.span.start >= ext.span.start && o.span.end <= ext.span.end { ext.span } else { o.span });
+        let span = ext.opt("key_func").map_or(ext.span, |o| {
+            if o.span.start >= ext.span.start && o.span.end <= ext.span.end {
+                ext.span
+            } else {
+                o.span
+            }
+        });
         out.push(
             ctx.finding(
                 RULE.code,

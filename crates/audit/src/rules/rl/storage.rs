@@ -26,7 +26,11 @@ pub fn storage_of(project: &Project, ext: &Extension) -> Storage {
     if ext.kind == ExtKind::Limiter {
         let Some(app) = ext.app.and_then(|a| project.apps.get(a)) else {
             // Not bound to an app we know: its config is unknown.
-            return if project.apps.is_empty() { Storage::Memory(None) } else { Storage::Unknown };
+            return if project.apps.is_empty() {
+                Storage::Memory(None)
+            } else {
+                Storage::Unknown
+            };
         };
         for key in ["RATELIMIT_STORAGE_URI", "RATELIMIT_STORAGE_URL"] {
             if let Some(e) = app.config.get(key) {
@@ -40,10 +44,19 @@ pub fn storage_of(project: &Project, ext: &Extension) -> Storage {
     Storage::Memory(None)
 }
 
-fn of_value(project: &Project, file: crate::source::FileId, v: &Value, span: Option<Span>) -> Storage {
+fn of_value(
+    project: &Project,
+    file: crate::source::FileId,
+    v: &Value,
+    span: Option<Span>,
+) -> Storage {
     let (_, v) = project.resolver().deref(file, v);
     if let Some(s) = v.as_str() {
-        return if s.starts_with("memory://") { Storage::Memory(span) } else { Storage::Shared };
+        return if s.starts_with("memory://") {
+            Storage::Memory(span)
+        } else {
+            Storage::Shared
+        };
     }
     if matches!(v.kind, crate::python::value::Kind::None) {
         return Storage::Memory(span);

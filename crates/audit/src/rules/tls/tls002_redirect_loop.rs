@@ -48,7 +48,12 @@ or `force_https=False` and redirect at the proxy.
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
-    let Some(proxy) = project.deployment.proxies.iter().find(|p| p.tls == Some(true) && p.forwards_proto == Some(false)) else {
+    let Some(proxy) = project
+        .deployment
+        .proxies
+        .iter()
+        .find(|p| p.tls == Some(true) && p.forwards_proto == Some(false))
+    else {
         // Proxies that forward the scheme: only uvicorn's trust can break it.
         return https_redirect_untrusted(ctx);
     };
@@ -59,13 +64,21 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 if ext.bool_opt("force_https") != Some(true) {
                     continue;
                 }
-                let span = ext.opt("force_https").map(|o| o.span).or(ext.init).unwrap_or(ext.span);
+                let span = ext
+                    .opt("force_https")
+                    .map(|o| o.span)
+                    .or(ext.init)
+                    .unwrap_or(ext.span);
                 (span, "Talisman's `force_https`")
             }
             ExtKind::HttpsRedirect => (ext.span, "HTTPSRedirectMiddleware"),
             _ => continue,
         };
-        let masked = ext.app.and_then(|a| project.apps.get(a)).is_some_and(|a| a.config.flag("DEBUG") == Some(true)) && ext.kind == ExtKind::Talisman;
+        let masked = ext
+            .app
+            .and_then(|a| project.apps.get(a))
+            .is_some_and(|a| a.config.flag("DEBUG") == Some(true))
+            && ext.kind == ExtKind::Talisman;
         let mut message = format!(
             "{what} redirects every request to HTTPS, but {} terminates TLS and does not send X-Forwarded-Proto: the app sees plain HTTP and redirects forever",
             proxy.describe()
@@ -86,7 +99,14 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
 /// HTTPSRedirectMiddleware behind a TLS proxy that uvicorn does not trust.
 fn https_redirect_untrusted(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
-    let Some(proxy) = project.deployment.proxies.iter().find(|p| p.tls == Some(true) && p.forwards_proto != Some(false)) else { return Vec::new() };
+    let Some(proxy) = project
+        .deployment
+        .proxies
+        .iter()
+        .find(|p| p.tls == Some(true) && p.forwards_proto != Some(false))
+    else {
+        return Vec::new();
+    };
     if uvicorn_trusts_proxy(project) {
         return Vec::new();
     }
