@@ -196,3 +196,15 @@ fn hostile_files_are_diagnostics_not_failures() {
         "{diags:?}"
     );
 }
+
+#[test]
+fn explain_prints_the_audit_rule_docs() {
+    let (code, out, _) = run(&["explain", "DBG001"], None);
+    assert_eq!(code, 0);
+    assert!(out.contains("# audit rule `debug-mode-enabled`"), "{out}");
+    assert!(
+        out.contains("# audit rule `debug-enabled-in-deploy`"),
+        "{out}"
+    );
+    assert!(out.contains("### Why is this bad?"), "{out}");
+}
