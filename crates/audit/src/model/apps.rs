@@ -18,6 +18,12 @@ pub fn find_apps(project: &mut Project) {
     let mut apps = Vec::new();
     for (file, facts) in project.python() {
         for call in &facts.calls {
+            let Some(last) = call.call().last_name() else {
+                continue;
+            };
+            if !matches!(last, "Flask" | "Quart" | "FastAPI") {
+                continue;
+            }
             let r = resolver.resolve(file, &call.call().func);
             let Some(name) = r.external_name() else {
                 continue;

@@ -188,10 +188,18 @@ impl Extension {
 pub fn find_extensions(project: &mut Project) {
     let resolver = project.resolver();
     let mut exts: Vec<Extension> = Vec::new();
+    let ctor_names: rustc_hash::FxHashSet<&str> = EXT_CTORS
+        .iter()
+        .map(|(n, _)| n.rsplit('.').next().unwrap_or(n))
+        .collect();
     // Constructors.
     for (file, facts) in project.python() {
         for call in &facts.calls {
             let c = call.call();
+            let Some(last) = c.last_name() else { continue };
+            if !ctor_names.contains(last) {
+                continue;
+            }
             let r = resolver.resolve(file, &c.func);
             let Some(kind) = r.external_name().and_then(|n| ExtKind::of(&n)) else {
                 continue;
@@ -217,6 +225,9 @@ pub fn find_extensions(project: &mut Project) {
     for (file, facts) in project.python() {
         for call in &facts.calls {
             let c = call.call();
+            if !matches!(c.last_name(), Some("init_app" | "add_middleware")) {
+                continue;
+            }
             let r = resolver.resolve(file, &c.func);
             match (&r.target, r.attrs.as_slice()) {
                 (Target::Object(site), [m]) if m == "init_app" => {

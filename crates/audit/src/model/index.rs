@@ -4,7 +4,7 @@
 //! limiter` in a package's `__init__`), factories (`app = create_app()`) and
 //! function parameters (through the calls that pass them), each bounded in depth.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::{
     python::{
@@ -125,11 +125,24 @@ impl Index {
                 );
             }
         }
-        // Callers need name resolution, so they are indexed after the tables above.
-        let mut callers: HashMap<String, Vec<(FileId, usize)>> = HashMap::new();
+        // Callers need name resolution, so they are indexed after the tables above;
+        // only calls whose last name is a project function's can be one.
+        let function_names: rustc_hash::FxHashSet<&str> = ix
+            .functions
+            .keys()
+            .map(|q| q.rsplit('.').next().unwrap_or(q))
+            .collect();
+        let mut callers: HashMap<String, Vec<(FileId, usize)>> = HashMap::default();
         for (file, facts) in py.iter().enumerate() {
             let Some(f) = facts else { continue };
             for (i, c) in f.calls.iter().enumerate() {
+                if !c
+                    .call()
+                    .last_name()
+                    .is_some_and(|n| function_names.contains(n))
+                {
+                    continue;
+                }
                 if let Some(name) = c.call().func_name() {
                     let canonical = ix.canonical(&name, 0);
                     if ix.functions.contains_key(&canonical) {

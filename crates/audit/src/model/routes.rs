@@ -99,6 +99,9 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
     for (file, facts) in project.python() {
         for call in &facts.calls {
             let c = call.call();
+            if !matches!(c.last_name(), Some("Blueprint" | "APIRouter")) {
+                continue;
+            }
             let name = resolver.resolve(file, &c.func).external_name();
             let kind = match name.as_deref() {
                 Some("flask.Blueprint" | "flask.blueprints.Blueprint" | "quart.Blueprint") => {
@@ -405,13 +408,26 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
     for (file, facts) in project.python() {
         for a in &facts.assigns {
             if let Kind::Subscript(base, _) = &a.target.kind {
+                if base.reference().is_none_or(|r| r.last_name() != "session") {
+                    continue;
+                }
                 if is_session(resolver.resolve(file, base).external_name().as_deref()) {
                     writes.push(Span::new(file, a.range));
                 }
             }
         }
         for call in &facts.calls {
-            let name = resolver.resolve(file, &call.call().func).external_name();
+            let c = call.call();
+            let Some(r) = c.func.reference() else {
+                continue;
+            };
+            let candidate = r.last_name() == "login_user"
+                || (matches!(r.last_name(), "update" | "setdefault")
+                    && r.second_last_name() == Some("session"));
+            if !candidate {
+                continue;
+            }
+            let name = resolver.resolve(file, &c.func).external_name();
             match name.as_deref() {
                 Some("flask_login.login_user" | "flask_login.utils.login_user") => {
                     writes.push(Span::new(file, call.range()))

@@ -1,7 +1,7 @@
 //! The one pass over a module's statements. Scopes, guards and bindings are
 //! tracked here; expressions are evaluated by `eval.rs`.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange};
@@ -79,7 +79,7 @@ impl Collector {
             facts,
             scopes: Scopes {
                 frames: vec![Frame::new(0, ScopeKind::Module, module.to_string())],
-                module_names: HashSet::new(),
+                module_names: HashSet::default(),
                 module: module.to_string(),
             },
             guard: 0,
@@ -90,7 +90,7 @@ impl Collector {
     }
 
     pub fn collect(mut self, body: &[Stmt]) -> PyFacts {
-        let mut names = HashSet::new();
+        let mut names = HashSet::default();
         module_names(body, &mut names, 0);
         self.scopes.module_names = names;
         self.stmts(body);

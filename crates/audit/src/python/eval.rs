@@ -316,7 +316,7 @@ impl Collector {
             func.tainted || args.iter().any(|a| a.tainted) || kwargs.iter().any(|(_, v)| v.tainted);
         let value = Value {
             range,
-            kind: Kind::Call(Box::new(Call {
+            kind: Kind::Call(std::sync::Arc::new(Call {
                 func,
                 args,
                 kwargs,

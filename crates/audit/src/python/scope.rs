@@ -1,7 +1,7 @@
 //! Name resolution while collecting: the stack of scopes (module, classes,
 //! functions), what each binds, and how a name becomes a [`Value`].
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use ruff_text_size::TextRange;
 
@@ -32,9 +32,9 @@ impl Frame {
             scope,
             kind,
             qualified,
-            bindings: HashMap::new(),
-            imports: HashMap::new(),
-            params: HashMap::new(),
+            bindings: HashMap::default(),
+            imports: HashMap::default(),
+            params: HashMap::default(),
         }
     }
 }

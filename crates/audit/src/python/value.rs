@@ -56,6 +56,23 @@ impl Ref {
         }
     }
 
+    /// The name before the last one (`config` in `app.config.update`), looking
+    /// into a dotted global root too.
+    pub fn second_last_name(&self) -> Option<&str> {
+        match self.attrs.len() {
+            0 => match &self.root {
+                Root::Global(q) => q.rsplit('.').nth(1),
+                _ => None,
+            },
+            1 => Some(match &self.root {
+                Root::Global(q) => q.rsplit('.').next().unwrap_or(q),
+                Root::Obj { ctor, .. } => ctor.rsplit('.').next().unwrap_or(ctor),
+                Root::Param { name, .. } | Root::Local(name) => name,
+            }),
+            n => Some(&self.attrs[n - 2]),
+        }
+    }
+
     /// The last attribute, or the root's own name.
     pub fn last_name(&self) -> &str {
         if let Some(a) = self.attrs.last() {
@@ -129,6 +146,12 @@ impl Call {
         self.func.qualified()
     }
 
+    /// The last name of what is called (`from_object` in `app.config.from_object`):
+    /// a cheap filter before resolving.
+    pub fn last_name(&self) -> Option<&str> {
+        self.func.reference().map(Ref::last_name)
+    }
+
     /// The called reference (`app.run` → object `app`, attrs `[run]`).
     pub fn func_ref(&self) -> Option<&Ref> {
         self.func.reference()
@@ -160,7 +183,8 @@ pub enum Kind {
     /// Items; a `None` key is a `**spread`.
     Dict(Vec<(Option<Value>, Value)>),
     Ref(Ref),
-    Call(Box<Call>),
+    /// Shared: the same call is both a fact of its own and an argument of its parent.
+    Call(std::sync::Arc<Call>),
     /// An f-string: literal text as `Str` parts, interpolations as their values.
     FString(Vec<Value>),
     BinOp(BinOp, Box<Value>, Box<Value>),

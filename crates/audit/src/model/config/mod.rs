@@ -122,6 +122,10 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
     for (file, facts) in project.python() {
         for call in &facts.calls {
             let c = call.call();
+            // Only `<app>.config.<op>(...)` calls.
+            if c.func.reference().and_then(|r| r.second_last_name()) != Some("config") {
+                continue;
+            }
             let r = resolver.resolve(file, &c.func);
             let Target::Object(site) = r.target else {
                 continue;
@@ -159,6 +163,16 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
             });
         }
         for a in &facts.assigns {
+            let candidate = match &a.target.kind {
+                Kind::Subscript(base, _) => {
+                    base.reference().is_some_and(|r| r.last_name() == "config")
+                }
+                Kind::Ref(r) => APP_ATTRS.iter().any(|(attr, _)| *attr == r.last_name()),
+                _ => false,
+            };
+            if !candidate {
+                continue;
+            }
             let (base, key) = match &a.target.kind {
                 Kind::Subscript(base, key) => (base.as_ref(), key.as_str().map(str::to_string)),
                 Kind::Ref(_) => (&a.target, None),
