@@ -159,6 +159,16 @@ impl SignerParams {
         SignerParams::new(Self::FLASK_SALT, KeyDerivation::Hmac, DigestAlgorithm::Sha1)
     }
 
+    /// The same parameters with the salt cleared when the derivation ignores it
+    /// (`none`): two parameter sets sign alike exactly when their normalized forms
+    /// are equal.
+    pub fn normalized(&self) -> SignerParams {
+        match self.key_derivation {
+            KeyDerivation::None => SignerParams::new(Vec::new(), KeyDerivation::None, self.digest),
+            _ => self.clone(),
+        }
+    }
+
     /// Whether these are Flask's defaults.
     pub fn is_flask_default(&self) -> bool {
         *self == SignerParams::flask_default()

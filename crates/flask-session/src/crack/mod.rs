@@ -134,10 +134,7 @@ impl Cracker {
             .iter()
             .filter(|p| p.digest.output_len() == self.signature.len())
         {
-            let p = match p.key_derivation {
-                KeyDerivation::None => SignerParams::new(Vec::new(), KeyDerivation::None, p.digest),
-                _ => p.clone(),
-            };
+            let p = p.normalized();
             if !out.contains(&p) {
                 out.push(p);
             }
