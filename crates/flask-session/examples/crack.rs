@@ -42,7 +42,9 @@ fn parse_args() -> Result<Args, String> {
                 }
             }
             "--min-seconds" => {
-                min_seconds = value()?.parse().map_err(|e| format!("--min-seconds: {e}"))?;
+                min_seconds = value()?
+                    .parse()
+                    .map_err(|e| format!("--min-seconds: {e}"))?;
             }
             other => return Err(format!("unknown argument {other}")),
         }
@@ -62,7 +64,11 @@ fn run(args: Args) -> Result<(), String> {
     let load_seconds = load_start.elapsed().as_secs_f64();
 
     let cracker = Cracker::new(&args.cookie).map_err(|e| format!("cookie: {e}"))?;
-    let params = if args.all_params { default_params() } else { vec![SignerParams::flask_default()] };
+    let params = if args.all_params {
+        default_params()
+    } else {
+        vec![SignerParams::flask_default()]
+    };
     let applicable = cracker.applicable(&params);
 
     let start = Instant::now();
@@ -82,7 +88,15 @@ fn run(args: Args) -> Result<(), String> {
         Some(f) => {
             let set = applicable.iter().position(|p| *p == f.params).unwrap_or(0);
             let attempts = set * keys.len() + f.index + 1;
-            (attempts, format!("yes index={} params=\"{}\" key=\"{}\"", f.index, f.params, mask_key(&f.key)))
+            (
+                attempts,
+                format!(
+                    "yes index={} params=\"{}\" key=\"{}\"",
+                    f.index,
+                    f.params,
+                    mask_key(&f.key)
+                ),
+            )
         }
         None => (applicable.len() * keys.len(), "no".to_owned()),
     };
