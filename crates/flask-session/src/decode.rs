@@ -105,7 +105,7 @@ pub struct DecodedSession {
 
 impl DecodedSession {
     /// The session as readable JSON, Flask's type tags resolved
-    /// (see [`tagged_json`](crate::tagged_json)).
+    /// (see [`crate::tagged_json`]).
     pub fn value(&self) -> &Value {
         &self.value
     }
@@ -141,7 +141,7 @@ impl DecodedSession {
     }
 
     /// Keys whose names mark data that should not be readable in a cookie
-    /// (see [`sensitive`](crate::sensitive) for what counts and what does not).
+    /// (see [`crate::sensitive`] for what counts and what does not).
     pub fn sensitive_keys(&self) -> Vec<sensitive::SensitiveKey> {
         sensitive::find_sensitive(&self.value)
     }

@@ -5,11 +5,11 @@
 //! `cookie-session`, the `hmac` key derivation and SHA-1, around Flask's tagged JSON.
 //! This crate reads and writes that format byte for byte, and finds weak keys:
 //!
-//! - [`decode`]: what the cookie says, without the key ([`DecodedSession`], its
+//! - [`decode()`]: what the cookie says, without the key ([`DecodedSession`], its
 //!   readable value, issue time and [`sensitive keys`](DecodedSession::sensitive_keys)).
-//! - [`sign`] / [`sign_at`] / [`verify`]: what Flask would write and accept, under any
+//! - [`sign()`] / [`sign_at`] / [`verify`]: what Flask would write and accept, under any
 //!   [`SignerParams`] (salt, [`KeyDerivation`], [`DigestAlgorithm`]).
-//! - [`crack`] / [`Cracker`]: the key among candidates ([`builtin_wordlist`],
+//! - [`crack()`] / [`Cracker`]: the key among candidates ([`builtin_wordlist`],
 //!   [`Wordlist::load`]), in parallel, under [`default_params`].
 //! - [`mask_key`]: a found key as a report may show it.
 //!

@@ -91,7 +91,7 @@ impl Wordlist {
         self.lines.iter().map(|&(s, e)| &self.text[s..e])
     }
 
-    /// The keys as slices, ready for [`crate::crack`].
+    /// The keys as slices, ready for [`crate::crack()`].
     pub fn keys(&self) -> Vec<&[u8]> {
         self.iter().collect()
     }

@@ -9,7 +9,7 @@
 //! three are parameters ([`SignerParams`]).
 //!
 //! This module is the reference implementation built on the RustCrypto `hmac`, `sha1`
-//! and `sha2` crates; [`crate::crack`] has its own faster path and is tested against
+//! and `sha2` crates; [`crate::crack`](mod@crate::crack) has its own faster path and is tested against
 //! this one.
 
 mod params;
