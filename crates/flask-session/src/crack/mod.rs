@@ -143,7 +143,8 @@ impl Cracker {
     }
 
     /// Tries every candidate under every applicable parameter set (see the module
-    /// docs for the order). Uses rayon's global pool.
+    /// docs for the order). CPU-bound on rayon's global pool: from async code, call
+    /// it on a blocking thread (`tokio::task::spawn_blocking`).
     pub fn crack<K: AsRef<[u8]> + Sync>(
         &self,
         candidates: &[K],
