@@ -87,7 +87,7 @@ t0=$(now); "$VENV/bin/flask-unsign" --decode --cookie "$ABSENT" >/dev/null; t1=$
 STARTUP=$(calc "$t1 - $t0")
 printf 'start-up: %.2fs\n' "$STARTUP"
 
-declare -A FU_RATE OURS_FLASK OURS_ALL OURS_FOUND
+declare -A FU_RATE FU_SECS OURS_FLASK OURS_SECS OURS_ALL OURS_FOUND
 for case in absent near-end; do
   cookie=$([ "$case" = absent ] && echo "$ABSENT" || echo "$NEAR")
   echo "==> $case: flask-unsign"
@@ -98,7 +98,8 @@ for case in absent near-end; do
   t1=$(now)
   wall=$(calc "$t1 - $t0")
   attempts=$([ "$case" = absent ] && echo "$NKEYS" || echo "$((NKEYS - 99))")
-  FU_RATE[$case]=$(calc "$attempts / ($wall - $STARTUP)")
+  FU_SECS[$case]=$(calc "$wall - $STARTUP")
+  FU_RATE[$case]=$(calc "$attempts / ${FU_SECS[$case]}")
   printf 'wall %.2fs, %d keys tried, %.0f keys/s (start-up excluded); output: %s\n' \
     "$wall" "$attempts" "${FU_RATE[$case]}" "$(echo "$fu_out" | tail -n 1)"
 
@@ -106,6 +107,7 @@ for case in absent near-end; do
   line=$("$CRACK" --cookie "$cookie" --wordlist "$WORDLIST" --params flask --min-seconds 2)
   echo "$line"
   OURS_FLASK[$case]=$(sed -n 's/.* keys_per_sec=\([0-9]*\).*/\1/p' <<<"$line")
+  OURS_SECS[$case]=$(sed -n 's/.* seconds_per_round=\([0-9.]*\).*/\1/p' <<<"$line")
   OURS_FOUND[$case]=$(sed -n 's/.* found=\([a-z]*\).*/\1/p' <<<"$line")
   echo "==> $case: flaskguard (all 16 SHA-1 parameter sets)"
   line=$("$CRACK" --cookie "$cookie" --wordlist "$WORDLIST" --params all --min-seconds 2)
@@ -117,9 +119,11 @@ done
 [ "${OURS_FOUND[near-end]}" = yes ] || { echo "error: flaskguard missed the near-end key" >&2; exit 1; }
 
 echo
-echo "== session-crack: $NKEYS keys, $(nproc) cores =="
-printf '%-10s %16s %22s %8s %26s\n' case "flask-unsign k/s" "flaskguard k/s (flask)" ratio "flaskguard attempts/s (all)"
-for case in absent near-end; do
-  printf '%-10s %16.0f %22.0f %7.0fx %26.0f\n' "$case" "${FU_RATE[$case]}" "${OURS_FLASK[$case]}" \
-    "$(calc "${OURS_FLASK[$case]} / ${FU_RATE[$case]}")" "${OURS_ALL[$case]}"
-done
+echo "== session-crack: $NKEYS keys, $(nproc) cores, Flask's default parameters =="
+printf 'worst case (key absent, every key tried):\n'
+printf '  flask-unsign  %10.0f keys/s\n' "${FU_RATE[absent]}"
+printf '  flaskguard    %10.0f keys/s   (%.0fx)\n' "${OURS_FLASK[absent]}" "$(calc "${OURS_FLASK[absent]} / ${FU_RATE[absent]}")"
+printf '  flaskguard    %10.0f key x parameter-set attempts/s over all 16 SHA-1 sets\n' "${OURS_ALL[absent]}"
+printf 'key near the end (line %d), time to find it:\n' "$((NKEYS - 99))"
+printf '  flask-unsign  %10.3f s\n' "${FU_SECS[near-end]}"
+printf '  flaskguard    %10.3f s     (%.0fx)\n' "${OURS_SECS[near-end]}" "$(calc "${FU_SECS[near-end]} / ${OURS_SECS[near-end]}")"
