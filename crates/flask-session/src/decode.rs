@@ -10,6 +10,9 @@
 //!   written by itsdangerous before 1.0;
 //! - `signature`: base64url of the HMAC over `payload.timestamp`.
 //!
+//! Starlette's (FastAPI's) `SessionMiddleware` cookies, standard base64 of plain JSON
+//! under the same timestamp signer, decode too.
+//!
 //! [`decode`] reads all of it and never panics: input longer than
 //! [`MAX_COOKIE_LEN`] is refused, inflation stops at [`MAX_INFLATED_LEN`] (zip
 //! bombs), JSON nesting is limited by serde_json (128 levels), and a malformed

@@ -11,13 +11,14 @@
 //! [`default_params`] is the ordered list used when the app's choices are unknown:
 //! the four key derivations × five digests × these salts, most likely first:
 //!
-//! - `cookie-session`: Flask's `SecureCookieSessionInterface` (and Quart, Flask-
-//!   AppBuilder, Superset, Airflow, Redash, CTFd, which keep Flask's default);
+//! - `cookie-session`: Flask's `SecureCookieSessionInterface`, kept by Quart and by
+//!   Flask-AppBuilder apps such as Superset and Airflow's web UI;
 //! - `flask-session`: Flask-Session's signed server-side session IDs
 //!   (`SESSION_USE_SIGNER`, an untimed `sid.signature`);
 //! - `itsdangerous`: itsdangerous' `Serializer` default salt, for apps that sign
 //!   their own cookies with `URLSafeTimedSerializer(secret_key)`;
-//! - `itsdangerous.Signer`: the `Signer` default salt;
+//! - `itsdangerous.Signer`: the `Signer` default salt, also what Starlette's
+//!   (FastAPI's) `SessionMiddleware` signs with (`django-concat`, SHA-1);
 //! - `remember-salt`: Flask-Security's remember-me token (`SECURITY_REMEMBER_SALT`).
 //!
 //! The `none` derivation ignores the salt, so it appears once per digest.
