@@ -1,8 +1,6 @@
 //! Output handling shared by the report-producing commands (`audit`, `scan`): the
 //! common flags, merging them over the config file, rendering, writing, exit code.
 
-#![allow(dead_code)] // `finish`, `Resolved` and `ReportArgs` are for audit and scan, which land next.
-
 use std::{io::IsTerminal, path::PathBuf};
 
 use anyhow::Context;

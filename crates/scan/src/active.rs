@@ -1,7 +1,7 @@
 //! Intrusive probes, run only with `--active`. They send what an attacker would:
 //! a burst of failed logins, a 20 MiB body, cross-site POSTs carrying the session
 //! cookie, redirect parameters pointing off-site, spoofed forwarding headers,
-//! malformed JSON and forged tokens. They can lock accounts, fill logs, trip
+//! and forged tokens. They can lock accounts, fill logs, trip
 //! alerting and create rows in a database: point them only at deployments you
 //! are allowed to test.
 
@@ -75,7 +75,6 @@ pub async fn run_all(client: &Client, obs: &mut Observations) {
     cross_site(client, obs, logins.first().cloned()).await;
     redirects(client, obs, &logins).await;
     spoofing(client, obs).await;
-    malformed_json(client, obs, &logins).await;
     forged_tokens(client, obs).await;
 }
 
@@ -229,20 +228,6 @@ async fn spoofing(client: &Client, obs: &mut Observations) {
                 .header("x-forwarded-for", SPOOFED_IP)
                 .header("x-real-ip", SPOOFED_IP)
                 .header("forwarded", &format!("for={SPOOFED_IP}")),
-        })
-        .collect();
-    obs.exchanges.extend(run(client, probes).await);
-}
-
-/// INP001: a truncated JSON body to endpoints that read JSON.
-async fn malformed_json(client: &Client, obs: &mut Observations, logins: &[String]) {
-    let mut paths: Vec<String> = logins.to_vec();
-    paths.extend(obs.discovery.collections.iter().take(1).cloned());
-    let probes = paths
-        .iter()
-        .map(|p| Probe {
-            key: format!("badjson:{p}"),
-            request: post(obs, p, r#"{"email": "flaskguard-probe@"#.to_string(), "application/json"),
         })
         .collect();
     obs.exchanges.extend(run(client, probes).await);

@@ -81,6 +81,11 @@ impl Discovery {
         }
         if resp.is_html() || resp.is_json() {
             for link in links(&resp.text(), host) {
+                // The app itself points at it: a real endpoint even when GET
+                // answers 404 (POST-only routes shadowed by a catch-all static route).
+                if looks_like_login(&link) {
+                    self.login_paths.insert(link.clone());
+                }
                 self.links.insert(link);
             }
         }

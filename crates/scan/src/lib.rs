@@ -16,6 +16,7 @@ pub mod engine;
 pub mod observations;
 pub mod plan;
 pub mod score;
+pub mod settings;
 pub mod target;
 pub mod tls;
 

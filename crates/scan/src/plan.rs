@@ -164,7 +164,33 @@ pub fn second_round(target: &Target, discovery: &Discovery) -> Vec<Probe> {
             .header("access-control-request-headers", "x-flaskguard-probe, authorization");
         p.push(pre);
     }
-    for path in discovery.api_endpoints(2) {
+    // A 404 inside the API, where blueprint error handlers apply.
+    if let Some(api) = discovery.api_endpoints(1).first() {
+        let prefix = api.trim_end_matches('/').rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+        p.push(Probe {
+            key: "api404".into(),
+            request: HttpRequest::new(
+                &target.endpoint,
+                "GET",
+                &format!("{prefix}/{}", random_token()),
+            )
+            .header("accept", "application/json"),
+        });
+    }
+    // Malformed JSON to endpoints that take JSON: no app can act on a body it
+    // cannot parse, so this is safe in a passive scan.
+    let mut json_posts: Vec<String> = discovery.collections.iter().take(2).cloned().collect();
+    json_posts.extend(discovery.login_paths.iter().take(1).cloned());
+    for path in json_posts {
+        p.push(Probe {
+            key: format!("badjson:{path}"),
+            request: HttpRequest::new(&target.endpoint, "POST", &path)
+                .header("content-type", "application/json")
+                .header("accept", "application/json")
+                .body(r#"{"flaskguard": "#),
+        });
+    }
+    for path in discovery.api_endpoints(4) {
         let mut host = get(target, format!("host:{path}"), &path);
         host.request = host.request.header("host", EVIL_HOST);
         p.push(host);

@@ -146,7 +146,7 @@ fn traceback(obs: &Observations, v: &mut Verdicts) {
         let body = resp.text();
         let page = body.contains("The debugger caught an exception in your WSGI application")
             || (is_debugger_page(&body) && body.contains("Traceback"));
-        if page && e.key != "console" {
+        if page && resp.is_html() && e.key != "console" {
             let marker = around(&body, "<title>", 60).unwrap_or_else(|| excerpt(&body, 120));
             v.add(Traceback::Page, e.url())
                 .evidence(format!("HTTP {}: {}", resp.status, mask_secret(&marker)));

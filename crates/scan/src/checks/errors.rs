@@ -72,7 +72,7 @@ fn html_404(obs: &Observations, v: &mut Verdicts) {
     if !obs.is_json_api() {
         return;
     }
-    let Some(e) = obs.get("baseline-json") else { return };
+    let Some(e) = obs.get("api404").or_else(|| obs.get("baseline-json")) else { return };
     let Some(resp) = e.response() else { return };
     if resp.status != 404 {
         return;

@@ -95,13 +95,18 @@ fn reflection(resp: &crate::client::HttpResponse) -> Option<String> {
     if let Some(l) = resp.header("location").filter(|l| l.contains(EVIL_HOST)) {
         return Some(format!("HTTP {} Location: {}", resp.status, excerpt(l, 200)));
     }
+    // In a URL (a link, a form action, a script source), not just echoed text.
     let body = resp.text();
-    around(&body, EVIL_HOST, 60).map(|a| format!("HTTP {} body: {a}", resp.status))
+    let needle = format!("//{EVIL_HOST}");
+    around(&body, &needle, 60).map(|a| format!("HTTP {} body: {a}", resp.status))
 }
 
 fn host(obs: &Observations, v: &mut Verdicts) {
     let mut url = None;
-    for e in obs.with_prefix("host:") {
+    // API endpoints first: their absolute links are the usual victim.
+    let mut probes: Vec<&crate::observations::Exchange> = obs.with_prefix("host:").collect();
+    probes.sort_by_key(|e| e.key == "host:main");
+    for e in probes {
         url.get_or_insert_with(|| e.url());
         if let Some(ev) = e.response().and_then(reflection) {
             v.add(HostReflection::Reflected, e.url())

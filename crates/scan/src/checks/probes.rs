@@ -105,7 +105,7 @@ pub static CHECKS: &[CheckDef] = &[
     check!("cross-site-post", "CSR001", CrossSite, cross_site, active),
     check!("open-redirect", "INJ005", OpenRedirect, open_redirect, active),
     check!("spoofed-forwarded-for", "PRX001", Spoofing, spoofing, active),
-    check!("malformed-json", "INP001", BadJson, bad_json, active),
+    check!("malformed-json", "INP001", BadJson, bad_json),
     check!("jwt-forgery", "AUTH002", Jwt, jwt, active),
 ];
 
