@@ -33,7 +33,16 @@ fn example(name: &str) -> Option<PathBuf> {
 }
 
 fn scan_json(url: &str, extra: &[&str]) -> Value {
-    let mut args = vec!["scan", url, "--output-format", "json", "--fail-on", "never", "--budget", "60"];
+    let mut args = vec![
+        "scan",
+        url,
+        "--output-format",
+        "json",
+        "--fail-on",
+        "never",
+        "--budget",
+        "60",
+    ];
     args.extend_from_slice(extra);
     let (code, out, err) = flaskguard(&args);
     assert_eq!(code, 0, "scan failed: {err}");
@@ -75,8 +84,12 @@ fn expected(dir: &Path) -> Vec<(String, String, String)> {
 
 #[test]
 fn orders_weak_every_planted_problem_is_found() {
-    let Some(dir) = example("orders-weak") else { return };
-    let Some(app) = Gunicorn::start("orders-weak", &[]) else { return };
+    let Some(dir) = example("orders-weak") else {
+        return;
+    };
+    let Some(app) = Gunicorn::start("orders-weak", &[]) else {
+        return;
+    };
     let url = app.url();
     let passive = scan_json(&url, &[]);
     let active = scan_json(&url, &["--active"]);
@@ -109,8 +122,12 @@ fn orders_weak_every_planted_problem_is_found() {
 
 #[test]
 fn orders_hardened_has_nothing_medium_or_above_but_transport() {
-    let Some(_dir) = example("orders-hardened") else { return };
-    let Some(redis) = RedisServer::start() else { return };
+    let Some(_dir) = example("orders-hardened") else {
+        return;
+    };
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
     let redis_url = redis.url();
     let secret = "7f3c9a1e5b2d48c6a0f1e9d3b7c5a2e4f6d8b0c2a4e6f8d0b2c4e6a8f0d2b4c6";
     let env = [
@@ -119,7 +136,9 @@ fn orders_hardened_has_nothing_medium_or_above_but_transport() {
         ("SECRET_KEY", secret),
         ("ORDERS_ENV", "production"),
     ];
-    let Some(app) = Gunicorn::start("orders-hardened", &env) else { return };
+    let Some(app) = Gunicorn::start("orders-hardened", &env) else {
+        return;
+    };
     let report = scan_json(&app.url(), &[]);
     let serious: Vec<_> = findings(&report)
         .into_iter()
@@ -127,20 +146,36 @@ fn orders_hardened_has_nothing_medium_or_above_but_transport() {
         // Plain-HTTP loopback makes these true: no redirect to HTTPS, cookies over http.
         .filter(|(c, _, _, check)| !(c == "TLS001" || (c == "CKE001" && check.contains("secure"))))
         .collect();
-    assert!(serious.is_empty(), "hardened app has findings: {serious:?}\n{}", app.log_contents());
+    assert!(
+        serious.is_empty(),
+        "hardened app has findings: {serious:?}\n{}",
+        app.log_contents()
+    );
 }
 
 #[test]
 fn html_report_renders_in_headless_chromium() {
-    let Some(_dir) = example("orders-weak") else { return };
-    let Some(chromium) = testkit::which("chromium").or_else(|| testkit::which("chromium-browser")) else {
+    let Some(_dir) = example("orders-weak") else {
+        return;
+    };
+    let Some(chromium) = testkit::which("chromium").or_else(|| testkit::which("chromium-browser"))
+    else {
         E2e::missing("chromium is not installed");
         return;
     };
-    let Some(app) = Gunicorn::start("orders-weak", &[]) else { return };
+    let Some(app) = Gunicorn::start("orders-weak", &[]) else {
+        return;
+    };
     let tmp = tempfile::tempdir().expect("tempdir");
     let html = tmp.path().join("report.html");
-    let (code, _, err) = flaskguard(&["scan", &app.url(), "--output-format", "html", "-o", html.to_str().unwrap()]);
+    let (code, _, err) = flaskguard(&[
+        "scan",
+        &app.url(),
+        "--output-format",
+        "html",
+        "-o",
+        html.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1, "findings exit 1: {err}");
     let shot = tmp.path().join("shot.png");
     let chrome = |extra: &[&str]| {
@@ -165,11 +200,21 @@ fn html_report_renders_in_headless_chromium() {
     };
     chrome(&[&format!("--screenshot={}", shot.display())]);
     let png = std::fs::read(&shot).expect("screenshot written");
-    assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "screenshot is {} bytes", png.len());
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "screenshot is {} bytes",
+        png.len()
+    );
     let dom = chrome(&["--dump-dom"]);
-    assert!(dom.contains("id=\"grade\"") && dom.contains(">F</div>"), "grade missing");
+    assert!(
+        dom.contains("id=\"grade\"") && dom.contains(">F</div>"),
+        "grade missing"
+    );
     assert!(dom.contains("DBG001") && dom.contains("werkzeug-console-exposed"));
-    assert!(dom.contains("variables (values hidden): FLASK_DEBUG"), "evidence missing");
+    assert!(
+        dom.contains("variables (values hidden): FLASK_DEBUG"),
+        "evidence missing"
+    );
     assert!(dom.contains("How the score was computed"));
     // Attacker-controlled text stays text: no script element made it into the page.
     assert!(!dom.to_ascii_lowercase().contains("<script"));
@@ -179,12 +224,19 @@ fn html_report_renders_in_headless_chromium() {
 fn bad_input_is_a_one_line_error_with_exit_2() {
     let (code, _, err) = flaskguard(&["scan", "127.0.0.1:8000"]);
     assert_eq!(code, 2);
-    assert!(err.starts_with("flaskguard: error: 127.0.0.1:8000: unparsable URL") && err.lines().count() == 1, "{err}");
+    assert!(
+        err.starts_with("flaskguard: error: 127.0.0.1:8000: unparsable URL")
+            && err.lines().count() == 1,
+        "{err}"
+    );
     let port = testkit::free_port();
     let url = format!("http://127.0.0.1:{port}/");
     let (code, _, err) = flaskguard(&["scan", &url, "--timeout", "2"]);
     assert_eq!(code, 2);
-    assert!(err.contains(&url) && err.contains("cannot connect") && err.lines().count() == 1, "{err}");
+    assert!(
+        err.contains(&url) && err.contains("cannot connect") && err.lines().count() == 1,
+        "{err}"
+    );
     let (code, _, err) = flaskguard(&["scan", &url, "--wordlist", "/nonexistent/keys.txt"]);
     assert_eq!(code, 2);
     assert!(err.contains("/nonexistent/keys.txt"), "{err}");

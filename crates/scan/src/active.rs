@@ -23,8 +23,18 @@ pub const SPOOFED_IP: &str = "203.0.113.77";
 
 /// Parameters that commonly carry a post-login or post-logout destination.
 pub const REDIRECT_PARAMS: &[&str] = &[
-    "next", "url", "redirect", "redirect_uri", "redirect_to", "return", "return_to", "returnTo",
-    "continue", "dest", "destination", "goto",
+    "next",
+    "url",
+    "redirect",
+    "redirect_uri",
+    "redirect_to",
+    "return",
+    "return_to",
+    "returnTo",
+    "continue",
+    "dest",
+    "destination",
+    "goto",
 ];
 
 fn login_body(i: usize, form: bool) -> (String, &'static str) {
@@ -216,7 +226,13 @@ async fn redirects(client: &Client, obs: &mut Observations, logins: &[String]) {
 /// PRX001: a spoofed client address in every forwarding header; an app that
 /// trusts them echoes it (who-am-i endpoints, logs, rate-limit keys).
 async fn spoofing(client: &Client, obs: &mut Observations) {
-    let mut paths: Vec<String> = obs.discovery.json_endpoints.iter().take(6).cloned().collect();
+    let mut paths: Vec<String> = obs
+        .discovery
+        .json_endpoints
+        .iter()
+        .take(6)
+        .cloned()
+        .collect();
     paths.push(obs.target.path.clone());
     paths.dedup();
     let probes = paths
@@ -250,7 +266,13 @@ pub fn foreign_token() -> String {
 
 /// AUTH002: forged tokens on endpoints that answered 401 without one.
 async fn forged_tokens(client: &Client, obs: &mut Observations) {
-    let paths: Vec<String> = obs.discovery.auth_required.iter().take(3).cloned().collect();
+    let paths: Vec<String> = obs
+        .discovery
+        .auth_required
+        .iter()
+        .take(3)
+        .cloned()
+        .collect();
     let mut probes = Vec::new();
     for p in &paths {
         for (kind, token) in [("none", none_token()), ("foreign", foreign_token())] {

@@ -305,7 +305,11 @@ fn build(req: &HttpRequest) -> Result<Request<Full<Bytes>>, FetchError> {
     let method = Method::from_bytes(req.method.as_bytes())
         .map_err(|_| FetchError::Protocol(format!("invalid method {}", req.method)))?;
     let mut builder = Request::builder().method(method).uri(&req.path);
-    let has = |name: &str| req.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    let has = |name: &str| {
+        req.headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(name))
+    };
     if !has("host") {
         builder = builder.header("host", req.endpoint.authority());
     }

@@ -134,7 +134,10 @@ fn holds_list(body: &[u8]) -> bool {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
         return false;
     };
-    let is_list = |v: &serde_json::Value| v.as_array().is_some_and(|a| a.iter().all(|x| x.is_object()));
+    let is_list = |v: &serde_json::Value| {
+        v.as_array()
+            .is_some_and(|a| a.iter().all(|x| x.is_object()))
+    };
     match &value {
         serde_json::Value::Array(_) => is_list(&value),
         serde_json::Value::Object(map) => map.values().any(is_list),
@@ -189,7 +192,10 @@ fn same_origin_path(raw: &str, host: &str) -> Option<String> {
         .or_else(|| raw.strip_prefix("https://"))
     {
         let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        let h = authority.rsplit_once(':').map(|(h, _)| h).unwrap_or(authority);
+        let h = authority
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(authority);
         if !h.eq_ignore_ascii_case(host) {
             return None;
         }
@@ -206,9 +212,11 @@ fn same_origin_path(raw: &str, host: &str) -> Option<String> {
     let path = strip_query(path);
     // Static assets teach nothing about the API.
     let lower = path.to_ascii_lowercase();
-    let asset = [".css", ".js", ".png", ".jpg", ".svg", ".ico", ".woff", ".woff2", ".map", ".gif"]
-        .iter()
-        .any(|ext| lower.ends_with(ext));
+    let asset = [
+        ".css", ".js", ".png", ".jpg", ".svg", ".ico", ".woff", ".woff2", ".map", ".gif",
+    ]
+    .iter()
+    .any(|ext| lower.ends_with(ext));
     if asset || path.len() > 200 || path.contains("..") {
         return None;
     }
@@ -223,7 +231,10 @@ mod tests {
     fn finds_same_origin_links_in_html_and_json() {
         let html = r#"<a href="/orders/1/receipt">r</a><script src="/static/app.js"></script>
             <a href='https://other.example/x'>x</a><form action="/api/auth/login">"#;
-        assert_eq!(links(html, "127.0.0.1"), ["/orders/1/receipt", "/api/auth/login"]);
+        assert_eq!(
+            links(html, "127.0.0.1"),
+            ["/orders/1/receipt", "/api/auth/login"]
+        );
         let json = r#"{"links":{"self":"http://127.0.0.1:5000/api/","orders":"http://127.0.0.1:5000/api/orders?x=1","ext":"https://evil.example/"}}"#;
         let mut got = links(json, "127.0.0.1");
         got.sort();

@@ -127,7 +127,8 @@ fn learn(obs: &mut Observations) {
         let soft = obs.is_soft404(resp, &e.request.path);
         d.learn(&e.request.path, resp, soft, &host);
     }
-    d.login_paths.extend(obs.discovery.login_paths.iter().cloned());
+    d.login_paths
+        .extend(obs.discovery.login_paths.iter().cloned());
     obs.discovery = d;
 }
 
@@ -140,7 +141,9 @@ async fn follow_main(client: &Client, obs: &mut Observations) {
     };
     let mut visited = vec![current.url()];
     for _ in 0..MAX_HOPS {
-        let Some(resp) = current.response() else { return };
+        let Some(resp) = current.response() else {
+            return;
+        };
         if !resp.is_redirect() {
             break;
         }

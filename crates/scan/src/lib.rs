@@ -151,8 +151,13 @@ async fn run(
         diagnostics(&obs, &mut report);
         for v in &verdicts {
             if let Some(severity) = v.spec.severity {
-                let mut f = Finding::new(v.spec.control, v.spec.name, v.message(), Location::url(&v.url))
-                    .with_severity(severity);
+                let mut f = Finding::new(
+                    v.spec.control,
+                    v.spec.name,
+                    v.message(),
+                    Location::url(&v.url),
+                )
+                .with_severity(severity);
                 if !v.spec.fix.is_empty() {
                     f = f.with_fix(v.spec.fix);
                 }
@@ -162,7 +167,10 @@ async fn run(
                 report.findings.push(f);
             }
         }
-        scores.push(score::score(&verdicts, several.then_some(target.url.as_str())));
+        scores.push(score::score(
+            &verdicts,
+            several.then_some(target.url.as_str()),
+        ));
     }
     if failures.len() == targets.len() {
         return Err(ScanError::Unreachable(failures.join("; ")));
@@ -200,7 +208,12 @@ fn diagnostics(obs: &observations::Observations, report: &mut Report) {
         .filter(|e| matches!(&e.result, Err(err) if !matches!(err, client::FetchError::Budget)))
         .collect();
     if let Some(first) = failed.first() {
-        let err = first.result.as_ref().err().map(ToString::to_string).unwrap_or_default();
+        let err = first
+            .result
+            .as_ref()
+            .err()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         report.diagnostics.push(warn(format!(
             "{} probe(s) got no answer; first: {} {}: {err}",
             failed.len(),
@@ -215,7 +228,9 @@ fn diagnostics(obs: &observations::Observations, report: &mut Report) {
     }
     if let Some(chain) = &obs.redirects {
         if let Some(off) = &chain.off_host {
-            report.diagnostics.push(warn(format!("redirect to another host recorded, not followed: {off}")));
+            report.diagnostics.push(warn(format!(
+                "redirect to another host recorded, not followed: {off}"
+            )));
         }
     }
 }

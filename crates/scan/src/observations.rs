@@ -122,7 +122,9 @@ impl Observations {
 
     /// Exchanges whose key starts with `prefix`, in the order they were sent.
     pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a Exchange> + 'a {
-        self.exchanges.iter().filter(move |e| e.key.starts_with(prefix))
+        self.exchanges
+            .iter()
+            .filter(move |e| e.key.starts_with(prefix))
     }
 
     /// Every exchange that got a response.
@@ -139,9 +141,7 @@ impl Observations {
 
     /// Whether the answer to `path` looks like the catch-all page.
     pub fn is_soft404(&self, resp: &HttpResponse, path: &str) -> bool {
-        self.soft404
-            .as_ref()
-            .is_some_and(|s| s.matches(resp, path))
+        self.soft404.as_ref().is_some_and(|s| s.matches(resp, path))
     }
 
     /// The app answers JSON: its main page or any discovered endpoint does.
@@ -204,17 +204,16 @@ mod tests {
         assert!(s.matches(&resp(200, "<html>app shell for /.env</html>"), "/.env"));
         assert!(!s.matches(&resp(200, "SECRET_KEY=x\nDATABASE_URL=y\n"), "/.env"));
         assert!(!s.matches(&resp(404, "<html>app shell for /.env</html>"), "/.env"));
-        let real404 = Soft404 {
-            status: 404,
-            ..s
-        };
+        let real404 = Soft404 { status: 404, ..s };
         assert!(!real404.matches(&resp(404, "x"), "/x"));
     }
 
     #[test]
     fn excerpts_cut_on_char_boundaries() {
         assert_eq!(excerpt("héllo wörld", 5), "héllo…");
-        assert!(around("aaaa€needle€bbbb", "needle", 2).unwrap().contains("needle"));
+        assert!(around("aaaa€needle€bbbb", "needle", 2)
+            .unwrap()
+            .contains("needle"));
         assert_eq!(excerpt("a\n\n  b\tc", 10), "a b c");
     }
 }

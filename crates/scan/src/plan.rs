@@ -83,11 +83,7 @@ pub fn first_round(target: &Target, token: &str, extra_logins: &[String]) -> Vec
             "debugger-resource",
             "/?__debugger__=yes&cmd=resource&f=debugger.js",
         ),
-        get(
-            target,
-            "toolbar",
-            "/_debug_toolbar/static/css/toolbar.css",
-        ),
+        get(target, "toolbar", "/_debug_toolbar/static/css/toolbar.css"),
         with(target, "method:TRACE", "TRACE", "/"),
         with(target, "method:TRACK", "TRACK", "/"),
         with(target, "method:FLASKGUARD", "FLASKGUARD", &target.path),
@@ -161,12 +157,19 @@ pub fn second_round(target: &Target, discovery: &Discovery) -> Vec<Probe> {
             .request
             .header("origin", EVIL_ORIGIN)
             .header("access-control-request-method", "DELETE")
-            .header("access-control-request-headers", "x-flaskguard-probe, authorization");
+            .header(
+                "access-control-request-headers",
+                "x-flaskguard-probe, authorization",
+            );
         p.push(pre);
     }
     // A 404 inside the API, where blueprint error handlers apply.
     if let Some(api) = discovery.api_endpoints(1).first() {
-        let prefix = api.trim_end_matches('/').rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+        let prefix = api
+            .trim_end_matches('/')
+            .rsplit_once('/')
+            .map(|(p, _)| p)
+            .unwrap_or("");
         p.push(Probe {
             key: "api404".into(),
             request: HttpRequest::new(

@@ -137,7 +137,24 @@ mod tests {
 
     #[test]
     fn bands_match_the_observatory() {
-        let cases = [(135, "A+"), (100, "A+"), (99, "A"), (90, "A"), (85, "A-"), (84, "B+"), (70, "B"), (65, "B-"), (60, "C+"), (50, "C"), (45, "C-"), (40, "D+"), (30, "D"), (25, "D-"), (24, "F"), (0, "F")];
+        let cases = [
+            (135, "A+"),
+            (100, "A+"),
+            (99, "A"),
+            (90, "A"),
+            (85, "A-"),
+            (84, "B+"),
+            (70, "B"),
+            (65, "B-"),
+            (60, "C+"),
+            (50, "C"),
+            (45, "C-"),
+            (40, "D+"),
+            (30, "D"),
+            (25, "D-"),
+            (24, "F"),
+            (0, "F"),
+        ];
         for (s, g) in cases {
             assert_eq!(grade(s), g, "{s}");
         }
@@ -154,11 +171,17 @@ mod tests {
         // -40 only (the worst cookie result), and the +5 withheld below 90.
         assert_eq!(s.score, 60);
         assert_eq!(s.grade, "C+");
-        assert!(s.lines.iter().any(|l| l.modifier == 0 && l.reason.contains("withheld")));
+        assert!(s
+            .lines
+            .iter()
+            .any(|l| l.modifier == 0 && l.reason.contains("withheld")));
 
         let vs = vec![
             verdict(headers::Referrer::Private, Some("referrer-policy")),
-            verdict(headers::Corp::SameOrigin, Some("cross-origin-resource-policy")),
+            verdict(
+                headers::Corp::SameOrigin,
+                Some("cross-origin-resource-policy"),
+            ),
         ];
         let s = score(&vs, Some("http://x/"));
         assert_eq!((s.score, s.grade.as_str()), (115, "A+"));

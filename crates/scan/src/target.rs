@@ -101,7 +101,11 @@ impl Target {
         let https = match url.scheme() {
             "http" => false,
             "https" => true,
-            other => return Err(err(&format!("unsupported scheme `{other}` (use http or https)"))),
+            other => {
+                return Err(err(&format!(
+                    "unsupported scheme `{other}` (use http or https)"
+                )))
+            }
         };
         if !url.username().is_empty() || url.password().is_some() {
             return Err(err("credentials in the URL are not supported"));
@@ -112,7 +116,9 @@ impl Target {
             Some(url::Host::Ipv6(ip)) => ip.to_string(),
             None => return Err(err("the URL has no host")),
         };
-        let port = url.port_or_known_default().unwrap_or(if https { 443 } else { 80 });
+        let port = url
+            .port_or_known_default()
+            .unwrap_or(if https { 443 } else { 80 });
         let mut path = url.path().to_string();
         if path.is_empty() {
             path.push('/');
@@ -154,7 +160,13 @@ mod tests {
 
     #[test]
     fn refuses_bad_input_with_a_reason() {
-        for bad in ["example.com", "ftp://x/", "http://", "http://u:p@h/", "http://exa mple/"] {
+        for bad in [
+            "example.com",
+            "ftp://x/",
+            "http://",
+            "http://u:p@h/",
+            "http://exa mple/",
+        ] {
             let e = Target::parse(bad).unwrap_err();
             assert!(e.to_string().starts_with(bad), "{e}");
         }

@@ -58,10 +58,17 @@ fn slow_drip_times_out_with_a_clear_error() {
     });
     let start = Instant::now();
     let err = scan::scan(&options(&url)).unwrap_err();
-    assert!(start.elapsed() < Duration::from_secs(10), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
     let msg = err.to_string();
     assert!(matches!(err, ScanError::Unreachable(_)), "{msg}");
-    assert!(msg.contains(&url) && msg.contains("no complete response within 1000 ms"), "{msg}");
+    assert!(
+        msg.contains(&url) && msg.contains("no complete response within 1000 ms"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -69,7 +76,8 @@ fn a_100_mb_body_is_cut_at_the_cap() {
     let url = serve(|mut s| {
         read_head(&mut s);
         let size = 100 * 1024 * 1024;
-        let head = format!("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {size}\r\n\r\n");
+        let head =
+            format!("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {size}\r\n\r\n");
         if s.write_all(head.as_bytes()).is_err() {
             return;
         }
@@ -82,7 +90,11 @@ fn a_100_mb_body_is_cut_at_the_cap() {
     });
     let start = Instant::now();
     let report = scan::scan(&options(&url)).expect("scan");
-    assert!(start.elapsed() < Duration::from_secs(15), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        start.elapsed()
+    );
     let cut = report
         .diagnostics
         .iter()
@@ -114,7 +126,9 @@ fn a_redirect_loop_is_reported_not_followed_forever() {
 fn garbage_instead_of_http_is_a_clear_error() {
     let url = serve(|mut s| {
         read_head(&mut s);
-        let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let garbage: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
         let _ = s.write_all(&garbage);
     });
     let err = scan::scan(&options(&url)).unwrap_err();
@@ -138,11 +152,15 @@ fn an_unreachable_target_among_several_is_a_diagnostic() {
     assert!(report
         .diagnostics
         .iter()
-        .any(|d| d.source.as_deref() == Some(closed.as_str()) && d.message.contains("cannot connect")));
+        .any(|d| d.source.as_deref() == Some(closed.as_str())
+            && d.message.contains("cannot connect")));
     assert!(report.score.is_some());
     // Alone, it is an error naming the URL.
     let err = scan::scan(&options(&closed)).unwrap_err().to_string();
-    assert!(err.contains(&closed) && err.contains("cannot connect"), "{err}");
+    assert!(
+        err.contains(&closed) && err.contains("cannot connect"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -157,7 +175,8 @@ fn bad_input_fails_before_any_request() {
 
 /// A TLS server with a self-signed certificate, expired, for another name.
 fn bad_tls_server() -> String {
-    let mut params = rcgen::CertificateParams::new(vec!["expired.invalid".to_string()]).expect("params");
+    let mut params =
+        rcgen::CertificateParams::new(vec!["expired.invalid".to_string()]).expect("params");
     params.not_before = rcgen::date_time_ymd(2020, 1, 1);
     params.not_after = rcgen::date_time_ymd(2021, 1, 1);
     let key = rcgen::KeyPair::generate().expect("key");
@@ -179,7 +198,9 @@ fn bad_tls_server() -> String {
         for stream in listener.incoming().flatten() {
             let config = config.clone();
             std::thread::spawn(move || {
-                let Ok(conn) = rustls::ServerConnection::new(config) else { return };
+                let Ok(conn) = rustls::ServerConnection::new(config) else {
+                    return;
+                };
                 let mut tls = rustls::StreamOwned::new(conn, stream);
                 let mut buf = [0u8; 4096];
                 let _ = tls.read(&mut buf);
@@ -199,8 +220,18 @@ fn a_bad_certificate_is_reported_not_fatal() {
     let start = Instant::now();
     let report = scan::scan(&options(&url)).expect("scan over a bad certificate");
     assert!(start.elapsed() < Duration::from_secs(15));
-    let checks: Vec<&str> = report.findings.iter().filter(|f| f.control == "TLS003").map(|f| f.check.as_str()).collect();
-    for expected in ["certificate-self-signed", "certificate-expired", "certificate-wrong-host", "tls-legacy-protocols-not-tested"] {
+    let checks: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.control == "TLS003")
+        .map(|f| f.check.as_str())
+        .collect();
+    for expected in [
+        "certificate-self-signed",
+        "certificate-expired",
+        "certificate-wrong-host",
+        "tls-legacy-protocols-not-tested",
+    ] {
         assert!(checks.contains(&expected), "{expected} not in {checks:?}");
     }
     // HSTS cannot work over an invalid certificate; that is a score line, not a finding.

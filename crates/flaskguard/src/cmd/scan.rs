@@ -56,7 +56,11 @@ fn options(
     if targets.is_empty() {
         targets = settings.targets.clone();
     }
-    let seconds = |cli: Option<f64>, file: Option<f64>, key: &str, default: f64| -> anyhow::Result<Duration> {
+    let seconds = |cli: Option<f64>,
+                   file: Option<f64>,
+                   key: &str,
+                   default: f64|
+     -> anyhow::Result<Duration> {
         let (value, from) = match (cli, file) {
             (Some(v), _) => (v, format!("--{key}")),
             (None, Some(v)) => (v, format!("{source}: `scan.{key}`")),

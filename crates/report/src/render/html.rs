@@ -57,7 +57,10 @@ pub fn escape(s: &str) -> String {
 
 /// The CSP hash source of the inline stylesheet.
 pub fn style_hash() -> String {
-    format!("'sha256-{}'", STANDARD.encode(Sha256::digest(STYLE.as_bytes())))
+    format!(
+        "'sha256-{}'",
+        STANDARD.encode(Sha256::digest(STYLE.as_bytes()))
+    )
 }
 
 fn grade_class(grade: &str) -> &'static str {
@@ -92,7 +95,10 @@ pub(super) fn render(report: &Report) -> String {
         style_hash()
     ));
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    out.push_str(&format!("<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n", escape(&title)));
+    out.push_str(&format!(
+        "<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n",
+        escape(&title)
+    ));
 
     let summary = report.summary();
     out.push_str("<header>\n");
@@ -121,8 +127,15 @@ pub(super) fn render(report: &Report) -> String {
     if !report.diagnostics.is_empty() {
         out.push_str("<h2>Diagnostics</h2>\n");
         for d in &report.diagnostics {
-            let src = d.source.as_deref().map(|s| format!("{}: ", escape(s))).unwrap_or_default();
-            out.push_str(&format!("<div class=\"diag\">{src}{}</div>\n", escape(&d.message)));
+            let src = d
+                .source
+                .as_deref()
+                .map(|s| format!("{}: ", escape(s)))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "<div class=\"diag\">{src}{}</div>\n",
+                escape(&d.message)
+            ));
         }
     }
 
@@ -131,7 +144,7 @@ pub(super) fn render(report: &Report) -> String {
         out.push_str("<p>No findings.</p>\n");
     }
     let mut findings: Vec<_> = report.findings.iter().collect();
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     for f in findings {
         let sev = f.severity.to_string().to_ascii_lowercase();
         out.push_str(&format!(
@@ -141,14 +154,20 @@ pub(super) fn render(report: &Report) -> String {
             escape(&sev),
             escape(&f.message)
         ));
-        out.push_str(&format!("<div class=\"url\">{}</div>\n", escape(&f.location.display())));
+        out.push_str(&format!(
+            "<div class=\"url\">{}</div>\n",
+            escape(&f.location.display())
+        ));
         if let Some(e) = &f.evidence {
             out.push_str(&format!("<div class=\"ev\">{}</div>\n", escape(e)));
         }
         if let Some(fix) = &f.fix {
             out.push_str(&format!("<div class=\"fix\">Fix: {}</div>\n", escape(fix)));
         }
-        out.push_str(&format!("<div class=\"check\">{}</div>\n</section>\n", escape(&f.check)));
+        out.push_str(&format!(
+            "<div class=\"check\">{}</div>\n</section>\n",
+            escape(&f.check)
+        ));
     }
 
     if let Some(score) = &report.score {
@@ -185,8 +204,13 @@ mod tests {
         let mut r = Report::new("scan");
         r.targets.push("http://127.0.0.1/<x>".into());
         r.findings.push(
-            Finding::new("HDR007", "server-version-disclosed", "m", Location::url("http://h/\"><script>alert(1)</script>"))
-                .with_evidence("Server: <script>alert('x')</script>"),
+            Finding::new(
+                "HDR007",
+                "server-version-disclosed",
+                "m",
+                Location::url("http://h/\"><script>alert(1)</script>"),
+            )
+            .with_evidence("Server: <script>alert('x')</script>"),
         );
         r.score = Some(Score {
             score: 40,
@@ -204,8 +228,20 @@ mod tests {
         assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
         let hash = style_hash();
         assert!(html.contains(&format!("style-src {hash}")));
-        let inline = html.split("<style>").nth(1).unwrap().split("</style>").next().unwrap();
-        assert_eq!(format!("'sha256-{}'", STANDARD.encode(Sha256::digest(inline.as_bytes()))), hash);
+        let inline = html
+            .split("<style>")
+            .nth(1)
+            .unwrap()
+            .split("</style>")
+            .next()
+            .unwrap();
+        assert_eq!(
+            format!(
+                "'sha256-{}'",
+                STANDARD.encode(Sha256::digest(inline.as_bytes()))
+            ),
+            hash
+        );
         assert!(html.contains(">D+</div>"));
     }
 }

@@ -69,9 +69,27 @@ outcomes! {
 }
 
 pub static CHECKS: &[CheckDef] = &[
-    check!("cookie-secure", "CKE001", Secure, secure, observatory = "cookies"),
-    check!("cookie-httponly", "CKE002", HttpOnly, httponly, observatory = "cookies"),
-    check!("cookie-samesite", "CKE003", SameSite, samesite, observatory = "cookies"),
+    check!(
+        "cookie-secure",
+        "CKE001",
+        Secure,
+        secure,
+        observatory = "cookies"
+    ),
+    check!(
+        "cookie-httponly",
+        "CKE002",
+        HttpOnly,
+        httponly,
+        observatory = "cookies"
+    ),
+    check!(
+        "cookie-samesite",
+        "CKE003",
+        SameSite,
+        samesite,
+        observatory = "cookies"
+    ),
     check!("cookie-lifetime", "CKE006", Lifetime, lifetime),
 ];
 
@@ -130,9 +148,11 @@ impl SetCookie {
     /// Whether the name says it carries a session or a credential.
     pub fn is_session(&self) -> bool {
         let n = self.name.to_ascii_lowercase();
-        ["session", "sess", "sid", "auth", "token", "login", "remember", "jwt"]
-            .iter()
-            .any(|k| n.contains(k))
+        [
+            "session", "sess", "sid", "auth", "token", "login", "remember", "jwt",
+        ]
+        .iter()
+        .any(|k| n.contains(k))
     }
 
     /// Whether this Set-Cookie deletes the cookie (Max-Age 0 or an expiry in the past).
@@ -176,8 +196,18 @@ pub fn parse_http_date(s: &str) -> Option<i64> {
     let mut it = s.split_whitespace();
     let day: i64 = it.next()?.parse().ok()?;
     let month = match it.next()?.to_ascii_lowercase().get(..3)? {
-        "jan" => 1, "feb" => 2, "mar" => 3, "apr" => 4, "may" => 5, "jun" => 6,
-        "jul" => 7, "aug" => 8, "sep" => 9, "oct" => 10, "nov" => 11, "dec" => 12,
+        "jan" => 1,
+        "feb" => 2,
+        "mar" => 3,
+        "apr" => 4,
+        "may" => 5,
+        "jun" => 6,
+        "jul" => 7,
+        "aug" => 8,
+        "sep" => 9,
+        "oct" => 10,
+        "nov" => 11,
+        "dec" => 12,
         _ => return None,
     };
     let mut year: i64 = it.next()?.parse().ok()?;
@@ -206,7 +236,9 @@ pub fn all(obs: &Observations) -> Vec<SetCookie> {
     for (e, resp) in obs.answered() {
         let date = resp.header("date").and_then(parse_http_date);
         for raw in resp.headers_all("set-cookie") {
-            let Some(mut c) = SetCookie::parse(raw) else { continue };
+            let Some(mut c) = SetCookie::parse(raw) else {
+                continue;
+            };
             c.url = e.url();
             c.date = date;
             if c.is_deletion() || out.iter().any(|o| o.name == c.name) {
@@ -233,7 +265,9 @@ fn evidence(c: &SetCookie) -> String {
 
 fn secure(obs: &Observations, v: &mut Verdicts) {
     let cookies = all(obs);
-    let Some((page_url, _)) = super::page(obs) else { return };
+    let Some((page_url, _)) = super::page(obs) else {
+        return;
+    };
     if cookies.is_empty() {
         v.add(Secure::None, page_url);
         return;
@@ -257,7 +291,9 @@ fn secure(obs: &Observations, v: &mut Verdicts) {
         } else {
             format!("cookie `{}`", c.name)
         };
-        v.add(outcome, c.url.clone()).evidence(evidence(c)).detail(detail);
+        v.add(outcome, c.url.clone())
+            .evidence(evidence(c))
+            .detail(detail);
     }
     if !any {
         v.add(Secure::Ok, page_url);
@@ -308,7 +344,10 @@ fn samesite(obs: &Observations, v: &mut Verdicts) {
         return;
     }
     let perfect = cookies.iter().all(|c| {
-        c.secure && c.same_site_ok() && (!c.is_session() || c.http_only) && !c.url.starts_with("http://")
+        c.secure
+            && c.same_site_ok()
+            && (!c.is_session() || c.http_only)
+            && !c.url.starts_with("http://")
     });
     let outcome = if perfect {
         SameSite::AllSet
@@ -349,7 +388,9 @@ mod tests {
         let c = SetCookie::parse("theme=dark; SameSite=None").unwrap();
         assert!(!c.is_session() && !c.same_site_ok());
         assert!(SetCookie::parse("garbage").is_none());
-        assert!(SetCookie::parse("session=; Max-Age=0").unwrap().is_deletion());
+        assert!(SetCookie::parse("session=; Max-Age=0")
+            .unwrap()
+            .is_deletion());
     }
 
     #[test]

@@ -85,8 +85,20 @@ outcomes! {
 }
 
 pub static CHECKS: &[CheckDef] = &[
-    check!("cors-wildcard-origin", "COR001", Wildcard, wildcard, observatory = "cross-origin-resource-sharing"),
-    check!("cors-credentialed-reflection", "COR002", Credentialed, credentialed, observatory = "cross-origin-resource-sharing"),
+    check!(
+        "cors-wildcard-origin",
+        "COR001",
+        Wildcard,
+        wildcard,
+        observatory = "cross-origin-resource-sharing"
+    ),
+    check!(
+        "cors-credentialed-reflection",
+        "COR002",
+        Credentialed,
+        credentialed,
+        observatory = "cross-origin-resource-sharing"
+    ),
     check!("cors-null-origin", "COR002", NullOrigin, null_origin),
     check!("cors-suffix-bypass", "COR003", Suffix, suffix),
     check!("cors-prefix-bypass", "COR003", Prefix, prefix),
@@ -116,7 +128,8 @@ fn evidence(e: &Exchange, resp: &HttpResponse) -> String {
     let mut s = format!(
         "Origin: {} → Access-Control-Allow-Origin: {}",
         origin_of(e),
-        resp.header("access-control-allow-origin").unwrap_or("(none)")
+        resp.header("access-control-allow-origin")
+            .unwrap_or("(none)")
     );
     if let Some(c) = resp.header("access-control-allow-credentials") {
         s.push_str(&format!(", Access-Control-Allow-Credentials: {c}"));
@@ -144,20 +157,26 @@ fn first_url(obs: &Observations, kind: &str) -> Option<String> {
 
 fn wildcard(obs: &Observations, v: &mut Verdicts) {
     for (e, resp) in obs.answered() {
-        if resp.header("access-control-allow-origin").is_some_and(|a| a.trim() == "*") {
+        if resp
+            .header("access-control-allow-origin")
+            .is_some_and(|a| a.trim() == "*")
+        {
             v.add(Wildcard::Public, e.url()).evidence(evidence(e, resp));
             return;
         }
     }
     if let Some((e, resp)) = allowed(obs, "cors-evil") {
         if !credentials(resp) {
-            v.add(Wildcard::AnyOriginReflected, e.url()).evidence(evidence(e, resp));
+            v.add(Wildcard::AnyOriginReflected, e.url())
+                .evidence(evidence(e, resp));
             return;
         }
         // With credentials it is COR002's universal access.
         return;
     }
-    let Some(url) = first_url(obs, "cors-evil") else { return };
+    let Some(url) = first_url(obs, "cors-evil") else {
+        return;
+    };
     let any_cors = obs
         .answered()
         .any(|(_, r)| r.header("access-control-allow-origin").is_some());
@@ -172,7 +191,8 @@ fn wildcard(obs: &Observations, v: &mut Verdicts) {
 fn credentialed(obs: &Observations, v: &mut Verdicts) {
     match allowed(obs, "cors-evil") {
         Some((e, resp)) if credentials(resp) => {
-            v.add(Credentialed::Universal, e.url()).evidence(evidence(e, resp));
+            v.add(Credentialed::Universal, e.url())
+                .evidence(evidence(e, resp));
         }
         _ => {
             if let Some(url) = first_url(obs, "cors-evil") {

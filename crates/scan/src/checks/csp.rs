@@ -120,13 +120,24 @@ outcomes! {
 }
 
 pub static CHECKS: &[CheckDef] = &[
-    check!("csp-policy", "HDR002", CspObservatory, observatory, observatory = "content-security-policy"),
+    check!(
+        "csp-policy",
+        "HDR002",
+        CspObservatory,
+        observatory,
+        observatory = "content-security-policy"
+    ),
     check!("csp-unsafe-inline", "HDR002", InlineScript, inline),
     check!("csp-unsafe-eval", "HDR002", Eval, eval),
     check!("csp-wildcard-sources", "HDR002", Wildcard, wildcard),
     check!("csp-object-src", "HDR002", ObjectSrc, object_src),
     check!("csp-base-uri", "HDR002", BaseUri, base_uri),
-    check!("csp-frame-ancestors", "HDR002", FrameAncestors, frame_ancestors),
+    check!(
+        "csp-frame-ancestors",
+        "HDR002",
+        FrameAncestors,
+        frame_ancestors
+    ),
     check!("csp-report-only", "HDR002", ReportOnly, report_only),
 ];
 
@@ -147,7 +158,10 @@ impl Policy {
                 let mut parts = directive.split_ascii_whitespace();
                 let Some(name) = parts.next() else { continue };
                 let name = name.to_ascii_lowercase();
-                if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+                if !name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                {
                     return None;
                 }
                 let sources: Vec<String> = parts.map(|s| s.to_ascii_lowercase()).collect();
@@ -181,7 +195,10 @@ fn has_nonce_or_hash(sources: &[String]) -> bool {
 }
 
 fn is_broad(source: &str) -> bool {
-    matches!(source, "*" | "http:" | "https:" | "data:" | "blob:" | "filesystem:")
+    matches!(
+        source,
+        "*" | "http:" | "https:" | "data:" | "blob:" | "filesystem:"
+    )
 }
 
 fn is_http(source: &str) -> bool {
@@ -197,12 +214,26 @@ pub fn grade(policy: &Policy, https: bool) -> CspObservatory {
     let inline = script.iter().any(|s| s == "'unsafe-inline'") && !nonce;
     let unrestricted = policy.effective("script-src").is_none()
         || policy.effective("object-src").is_none()
-        || script.iter().any(|s| is_broad(s) || (s == "'unsafe-inline'" && !nonce))
-        || object.iter().any(|s| is_broad(s) && s != "data:" || s == "data:");
+        || script
+            .iter()
+            .any(|s| is_broad(s) || (s == "'unsafe-inline'" && !nonce))
+        || object
+            .iter()
+            .any(|s| is_broad(s));
     if inline || unrestricted {
         return CspObservatory::UnsafeInline;
     }
-    let active_dirs = ["default-src", "script-src", "object-src", "connect-src", "frame-src", "child-src", "worker-src", "style-src", "font-src"];
+    let active_dirs = [
+        "default-src",
+        "script-src",
+        "object-src",
+        "connect-src",
+        "frame-src",
+        "child-src",
+        "worker-src",
+        "style-src",
+        "font-src",
+    ];
     if https
         && active_dirs
             .iter()
@@ -212,7 +243,12 @@ pub fn grade(policy: &Policy, https: bool) -> CspObservatory {
     {
         return CspObservatory::InsecureScheme;
     }
-    if policy.directives.values().flatten().any(|s| s == "'unsafe-eval'") {
+    if policy
+        .directives
+        .values()
+        .flatten()
+        .any(|s| s == "'unsafe-eval'")
+    {
         return CspObservatory::UnsafeEval;
     }
     if https
@@ -227,7 +263,11 @@ pub fn grade(policy: &Policy, https: bool) -> CspObservatory {
     if style.iter().any(|s| s == "'unsafe-inline'" || is_broad(s)) {
         return CspObservatory::StyleOnly;
     }
-    if policy.directives.get("default-src").is_some_and(|d| d == &["'none'"]) {
+    if policy
+        .directives
+        .get("default-src")
+        .is_some_and(|d| d == &["'none'"])
+    {
         return CspObservatory::DefaultNone;
     }
     CspObservatory::NoUnsafe
@@ -263,7 +303,9 @@ fn observatory(obs: &Observations, v: &mut Verdicts) {
 
 /// Runs `f` on the parsed enforced policy, recording the header as evidence.
 fn with_policy<O: super::Outcome>(obs: &Observations, v: &mut Verdicts, f: impl Fn(&Policy) -> O) {
-    let Some((url, raw, Some(policy))) = enforced(obs) else { return };
+    let Some((url, raw, Some(policy))) = enforced(obs) else {
+        return;
+    };
     v.add(f(&policy), url)
         .evidence(format!("Content-Security-Policy: {raw}"));
 }
@@ -271,7 +313,10 @@ fn with_policy<O: super::Outcome>(obs: &Observations, v: &mut Verdicts, f: impl 
 fn inline(obs: &Observations, v: &mut Verdicts) {
     with_policy(obs, v, |p| {
         let script = p.effective("script-src").unwrap_or(&[]);
-        match (script.iter().any(|s| s == "'unsafe-inline'"), has_nonce_or_hash(script)) {
+        match (
+            script.iter().any(|s| s == "'unsafe-inline'"),
+            has_nonce_or_hash(script),
+        ) {
             (true, false) => InlineScript::Unsafe,
             (true, true) => InlineScript::Neutralised,
             _ => InlineScript::Ok,
@@ -281,7 +326,11 @@ fn inline(obs: &Observations, v: &mut Verdicts) {
 
 fn eval(obs: &Observations, v: &mut Verdicts) {
     with_policy(obs, v, |p| {
-        if p.effective("script-src").unwrap_or(&[]).iter().any(|s| s == "'unsafe-eval'") {
+        if p.effective("script-src")
+            .unwrap_or(&[])
+            .iter()
+            .any(|s| s == "'unsafe-eval'")
+        {
             Eval::Unsafe
         } else {
             Eval::Ok
@@ -360,16 +409,40 @@ mod tests {
 
     #[test]
     fn observatory_grades() {
-        assert_eq!(g("default-src 'none'"), "csp-implemented-with-no-unsafe-default-src-none");
+        assert_eq!(
+            g("default-src 'none'"),
+            "csp-implemented-with-no-unsafe-default-src-none"
+        );
         assert_eq!(g("default-src 'self'"), "csp-implemented-with-no-unsafe");
-        assert_eq!(g("default-src 'self'; script-src 'self' 'unsafe-inline'"), "csp-implemented-with-unsafe-inline");
-        assert_eq!(g("default-src 'self'; script-src 'self' 'unsafe-inline' 'nonce-abc'"), "csp-implemented-with-no-unsafe");
+        assert_eq!(
+            g("default-src 'self'; script-src 'self' 'unsafe-inline'"),
+            "csp-implemented-with-unsafe-inline"
+        );
+        assert_eq!(
+            g("default-src 'self'; script-src 'self' 'unsafe-inline' 'nonce-abc'"),
+            "csp-implemented-with-no-unsafe"
+        );
         assert_eq!(g("script-src 'self'"), "csp-implemented-with-unsafe-inline");
-        assert_eq!(g("default-src 'self'; script-src 'self' 'unsafe-eval'"), "csp-implemented-with-unsafe-eval");
-        assert_eq!(g("default-src 'self'; script-src https:"), "csp-implemented-with-unsafe-inline");
-        assert_eq!(g("default-src 'self'; style-src 'self' 'unsafe-inline'"), "csp-implemented-with-unsafe-inline-in-style-src-only");
-        assert_eq!(g("default-src 'self'; img-src http://cdn.example"), "csp-implemented-with-insecure-scheme-in-passive-content-only");
-        assert_eq!(g("default-src 'self' http://cdn.example"), "csp-implemented-with-insecure-scheme");
+        assert_eq!(
+            g("default-src 'self'; script-src 'self' 'unsafe-eval'"),
+            "csp-implemented-with-unsafe-eval"
+        );
+        assert_eq!(
+            g("default-src 'self'; script-src https:"),
+            "csp-implemented-with-unsafe-inline"
+        );
+        assert_eq!(
+            g("default-src 'self'; style-src 'self' 'unsafe-inline'"),
+            "csp-implemented-with-unsafe-inline-in-style-src-only"
+        );
+        assert_eq!(
+            g("default-src 'self'; img-src http://cdn.example"),
+            "csp-implemented-with-insecure-scheme-in-passive-content-only"
+        );
+        assert_eq!(
+            g("default-src 'self' http://cdn.example"),
+            "csp-implemented-with-insecure-scheme"
+        );
     }
 
     #[test]

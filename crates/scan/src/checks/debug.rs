@@ -87,8 +87,18 @@ pub static CHECKS: &[CheckDef] = &[
     check!("werkzeug-debugger-resource", "DBG001", Assets, assets),
     check!("werkzeug-traceback", "DBG001", Traceback, traceback),
     check!("werkzeug-pin-prompt", "DBG001", Pin, pin),
-    check!("debug-toolbar-assets", "DBG002", ToolbarAssets, toolbar_assets),
-    check!("debug-toolbar-markup", "DBG002", ToolbarMarkup, toolbar_markup),
+    check!(
+        "debug-toolbar-assets",
+        "DBG002",
+        ToolbarAssets,
+        toolbar_assets
+    ),
+    check!(
+        "debug-toolbar-markup",
+        "DBG002",
+        ToolbarMarkup,
+        toolbar_markup
+    ),
     check!("development-server", "DBG003", DevServer, dev_server),
 ];
 
@@ -106,18 +116,23 @@ fn mask_secret(s: &str) -> String {
 
 fn is_debugger_page(body: &str) -> bool {
     body.contains("Werkzeug Debugger")
-        || (body.contains("__debugger__") && (body.contains("EVALEX") || body.contains("CONSOLE_MODE")))
+        || (body.contains("__debugger__")
+            && (body.contains("EVALEX") || body.contains("CONSOLE_MODE")))
 }
 
 fn console(obs: &Observations, v: &mut Verdicts) {
     let Some(e) = obs.get("console") else { return };
     if let Some(resp) = e.response() {
         let body = resp.text();
-        let console = body.contains("CONSOLE_MODE = true") || (body.contains("Werkzeug") && body.contains("Console //"));
+        let console = body.contains("CONSOLE_MODE = true")
+            || (body.contains("Werkzeug") && body.contains("Console //"));
         if console && is_debugger_page(&body) && !obs.is_soft404(resp, "/console") {
             let marker = around(&body, "<title>", 50).unwrap_or_else(|| excerpt(&body, 120));
-            v.add(Console::Exposed, e.url())
-                .evidence(format!("HTTP {}: {}", resp.status, mask_secret(&marker)));
+            v.add(Console::Exposed, e.url()).evidence(format!(
+                "HTTP {}: {}",
+                resp.status,
+                mask_secret(&marker)
+            ));
             return;
         }
     }
@@ -125,16 +140,28 @@ fn console(obs: &Observations, v: &mut Verdicts) {
 }
 
 fn assets(obs: &Observations, v: &mut Verdicts) {
-    let Some(e) = obs.get("debugger-resource") else { return };
+    let Some(e) = obs.get("debugger-resource") else {
+        return;
+    };
     if let Some(resp) = e.response() {
         let body = resp.text();
-        let js = ["__debugger__", "CONSOLE_MODE", "EVALEX", "openShell", "docReady"]
-            .iter()
-            .filter(|m| body.contains(**m))
-            .count();
+        let js = [
+            "__debugger__",
+            "CONSOLE_MODE",
+            "EVALEX",
+            "openShell",
+            "docReady",
+        ]
+        .iter()
+        .filter(|m| body.contains(**m))
+        .count();
         if (200..300).contains(&resp.status) && js >= 2 && !resp.is_html() {
-            v.add(Assets::Served, e.url())
-                .evidence(format!("HTTP {} {}: {}", resp.status, resp.media_type(), excerpt(&body, 120)));
+            v.add(Assets::Served, e.url()).evidence(format!(
+                "HTTP {} {}: {}",
+                resp.status,
+                resp.media_type(),
+                excerpt(&body, 120)
+            ));
             return;
         }
     }
@@ -148,8 +175,11 @@ fn traceback(obs: &Observations, v: &mut Verdicts) {
             || (is_debugger_page(&body) && body.contains("Traceback"));
         if page && resp.is_html() && e.key != "console" {
             let marker = around(&body, "<title>", 60).unwrap_or_else(|| excerpt(&body, 120));
-            v.add(Traceback::Page, e.url())
-                .evidence(format!("HTTP {}: {}", resp.status, mask_secret(&marker)));
+            v.add(Traceback::Page, e.url()).evidence(format!(
+                "HTTP {}: {}",
+                resp.status,
+                mask_secret(&marker)
+            ));
             return;
         }
     }
@@ -178,8 +208,12 @@ fn toolbar_assets(obs: &Observations, v: &mut Verdicts) {
     if let Some(resp) = e.response() {
         let body = resp.text();
         if (200..300).contains(&resp.status) && body.contains("flDebug") && !resp.is_html() {
-            v.add(ToolbarAssets::Served, e.url())
-                .evidence(format!("HTTP {} {}: {}", resp.status, resp.media_type(), excerpt(&body, 100)));
+            v.add(ToolbarAssets::Served, e.url()).evidence(format!(
+                "HTTP {} {}: {}",
+                resp.status,
+                resp.media_type(),
+                excerpt(&body, 100)
+            ));
             return;
         }
     }
@@ -192,7 +226,10 @@ fn toolbar_markup(obs: &Observations, v: &mut Verdicts) {
             continue;
         }
         let body = resp.text();
-        if body.contains("id=\"flDebug\"") || body.contains("flDebugToolbar") || body.contains("_debug_toolbar/static") {
+        if body.contains("id=\"flDebug\"")
+            || body.contains("flDebugToolbar")
+            || body.contains("_debug_toolbar/static")
+        {
             let marker = around(&body, "flDebug", 60).unwrap_or_default();
             v.add(ToolbarMarkup::Injected, e.url()).evidence(marker);
             return;
@@ -207,7 +244,8 @@ fn dev_server(obs: &Observations, v: &mut Verdicts) {
     for (e, resp) in obs.answered() {
         if let Some(s) = resp.header("server") {
             if s.to_ascii_lowercase().contains("werkzeug/") {
-                v.add(DevServer::Werkzeug, e.url()).evidence(format!("Server: {s}"));
+                v.add(DevServer::Werkzeug, e.url())
+                    .evidence(format!("Server: {s}"));
                 return;
             }
         }
@@ -224,6 +262,9 @@ mod tests {
     #[test]
     fn masks_the_debugger_secret() {
         let s = r#"var CONSOLE_MODE = true, EVALEX = true, SECRET = "AbCdEf123";"#;
-        assert_eq!(mask_secret(s), r#"var CONSOLE_MODE = true, EVALEX = true, SECRET = "…";"#);
+        assert_eq!(
+            mask_secret(s),
+            r#"var CONSOLE_MODE = true, EVALEX = true, SECRET = "…";"#
+        );
     }
 }

@@ -62,17 +62,26 @@ outcomes! {
 pub static CHECKS: &[CheckDef] = &[
     check!("server-version", "HDR007", ServerHeader, server),
     check!("x-powered-by", "HDR007", PoweredBy, powered_by),
-    check!("subresource-integrity", "HDR002", Sri, sri, observatory = "subresource-integrity"),
+    check!(
+        "subresource-integrity",
+        "HDR002",
+        Sri,
+        sri,
+        observatory = "subresource-integrity"
+    ),
 ];
 
 /// Whether a product token list carries a version: `nginx/1.25.3`,
 /// `Werkzeug/2.2.2 Python/3.11.2`, `Apache 2.4`; not `gunicorn`, `cloudflare`.
 pub fn has_version(value: &str) -> bool {
-    value.split(|c: char| c.is_whitespace() || c == '(' || c == ')').any(|token| {
-        let version = token.split_once('/').map(|(_, v)| v).unwrap_or(token);
-        let mut chars = version.chars();
-        chars.next().is_some_and(|c| c.is_ascii_digit()) && (version.contains('.') || token.contains('/'))
-    })
+    value
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+        .any(|token| {
+            let version = token.split_once('/').map(|(_, v)| v).unwrap_or(token);
+            let mut chars = version.chars();
+            chars.next().is_some_and(|c| c.is_ascii_digit())
+                && (version.contains('.') || token.contains('/'))
+        })
 }
 
 fn server(obs: &Observations, v: &mut Verdicts) {
@@ -89,7 +98,9 @@ fn server(obs: &Observations, v: &mut Verdicts) {
         }
     }
     match seen {
-        Some((url, s)) => v.add(ServerHeader::ProductOnly, url).evidence(format!("Server: {s}")),
+        Some((url, s)) => v
+            .add(ServerHeader::ProductOnly, url)
+            .evidence(format!("Server: {s}")),
         None => match page(obs) {
             Some((url, _)) => v.add(ServerHeader::Absent, url),
             None => return,
@@ -122,7 +133,10 @@ pub fn scripts(html: &str) -> Vec<(String, bool)> {
     let mut from = 0;
     while let Some(at) = lower[from..].find("<script") {
         let start = from + at;
-        let end = lower[start..].find('>').map(|e| start + e).unwrap_or(lower.len());
+        let end = lower[start..]
+            .find('>')
+            .map(|e| start + e)
+            .unwrap_or(lower.len());
         let tag = &html[start..end];
         let tag_lower = &lower[start..end];
         if let Some(src_at) = tag_lower.find("src=") {
@@ -150,9 +164,11 @@ fn sri(obs: &Observations, v: &mut Verdicts) {
         .filter(|(src, _)| {
             let s = src.to_ascii_lowercase();
             let abs = s.starts_with("http://") || s.starts_with("https://") || s.starts_with("//");
-            abs && !s.split("//").nth(1).is_some_and(|rest| {
-                rest.split(['/', ':']).next() == Some(host.as_str())
-            })
+            let same_host = s
+                .split("//")
+                .nth(1)
+                .is_some_and(|rest| rest.split(['/', ':']).next() == Some(host.as_str()));
+            abs && !same_host
         })
         .collect();
     if scripts(&resp.text()).is_empty() {
@@ -163,7 +179,9 @@ fn sri(obs: &Observations, v: &mut Verdicts) {
         v.add(Sri::SameOrigin, url);
         return;
     }
-    let insecure = external.iter().any(|(s, _)| !s.to_ascii_lowercase().starts_with("https://"));
+    let insecure = external
+        .iter()
+        .any(|(s, _)| !s.to_ascii_lowercase().starts_with("https://"));
     let all_sri = external.iter().all(|(_, i)| *i);
     let outcome = match (insecure, all_sri) {
         (false, true) => Sri::AllSecure,
@@ -194,7 +212,15 @@ mod tests {
 
     #[test]
     fn finds_script_tags() {
-        let s = scripts(r#"<script src="https://cdn.example/x.js" integrity="sha384-x"></script><SCRIPT>inline</SCRIPT><script src='/app.js'>"#);
-        assert_eq!(s, [("https://cdn.example/x.js".to_string(), true), ("/app.js".to_string(), false)]);
+        let s = scripts(
+            r#"<script src="https://cdn.example/x.js" integrity="sha384-x"></script><SCRIPT>inline</SCRIPT><script src='/app.js'>"#,
+        );
+        assert_eq!(
+            s,
+            [
+                ("https://cdn.example/x.js".to_string(), true),
+                ("/app.js".to_string(), false)
+            ]
+        );
     }
 }

@@ -72,14 +72,19 @@ fn html_404(obs: &Observations, v: &mut Verdicts) {
     if !obs.is_json_api() {
         return;
     }
-    let Some(e) = obs.get("api404").or_else(|| obs.get("baseline-json")) else { return };
+    let Some(e) = obs.get("api404").or_else(|| obs.get("baseline-json")) else {
+        return;
+    };
     let Some(resp) = e.response() else { return };
     if resp.status != 404 {
         return;
     }
     if resp.is_html() {
-        v.add(Html404::Html, e.url())
-            .evidence(format!("HTTP 404 {}: {}", resp.media_type(), excerpt(&resp.text(), 100)));
+        v.add(Html404::Html, e.url()).evidence(format!(
+            "HTTP 404 {}: {}",
+            resp.media_type(),
+            excerpt(&resp.text(), 100)
+        ));
     } else {
         v.add(Html404::Json, e.url());
     }
@@ -93,15 +98,24 @@ fn html_405(obs: &Observations, v: &mut Verdicts) {
     // Wrong-method probes on API paths, and GETs of POST-only API endpoints.
     let candidates = obs
         .with_prefix("method405:")
-        .chain(obs.with_prefix("disc:").filter(|e| obs.discovery.login_paths.iter().any(|p| e.request.path.starts_with(p.as_str()))));
+        .chain(obs.with_prefix("disc:").filter(|e| {
+            obs.discovery
+                .login_paths
+                .iter()
+                .any(|p| e.request.path.starts_with(p.as_str()))
+        }));
     for e in candidates {
         let Some(resp) = e.response() else { continue };
         if resp.status != 405 {
             continue;
         }
         if resp.is_html() {
-            v.add(Html405::Html, e.url())
-                .evidence(format!("{} → HTTP 405 {}: {}", e.request.method, resp.media_type(), excerpt(&resp.text(), 100)));
+            v.add(Html405::Html, e.url()).evidence(format!(
+                "{} → HTTP 405 {}: {}",
+                e.request.method,
+                resp.media_type(),
+                excerpt(&resp.text(), 100)
+            ));
             return;
         }
         seen = Some(e.url());
@@ -125,8 +139,11 @@ fn stack_trace(obs: &Observations, v: &mut Verdicts) {
             None
         };
         if let Some(m) = marker {
-            v.add(StackTrace::Leaked, e.url())
-                .evidence(format!("HTTP {}: {}", resp.status, around(&body, m, 80).unwrap_or_default()));
+            v.add(StackTrace::Leaked, e.url()).evidence(format!(
+                "HTTP {}: {}",
+                resp.status,
+                around(&body, m, 80).unwrap_or_default()
+            ));
             return;
         }
     }
@@ -137,7 +154,13 @@ fn stack_trace(obs: &Observations, v: &mut Verdicts) {
 
 /// `File "/srv/app/orders/api.py", line 42` or a site-packages path.
 pub fn file_path(body: &str) -> Option<String> {
-    for marker in ["File \"/", "File &#34;/", "File &quot;/", "/site-packages/", "/dist-packages/"] {
+    for marker in [
+        "File \"/",
+        "File &#34;/",
+        "File &quot;/",
+        "/site-packages/",
+        "/dist-packages/",
+    ] {
         if let Some(at) = body.find(marker) {
             let rest = &body[at..];
             let end = rest.find(['\n', '<']).unwrap_or(rest.len()).min(160);
@@ -161,8 +184,11 @@ fn file_path_check(obs: &Observations, v: &mut Verdicts) {
             continue;
         }
         if let Some(p) = file_path(&resp.text()) {
-            v.add(FilePath::Leaked, e.url())
-                .evidence(format!("HTTP {}: {}", resp.status, excerpt(&p, 160)));
+            v.add(FilePath::Leaked, e.url()).evidence(format!(
+                "HTTP {}: {}",
+                resp.status,
+                excerpt(&p, 160)
+            ));
             return;
         }
     }
@@ -200,8 +226,11 @@ fn sql_error(obs: &Observations, v: &mut Verdicts) {
                 continue;
             }
             if body.contains(sig) {
-                v.add(SqlError::Leaked, e.url())
-                    .evidence(format!("HTTP {}: {}", resp.status, around(&body, sig, 80).unwrap_or_default()));
+                v.add(SqlError::Leaked, e.url()).evidence(format!(
+                    "HTTP {}: {}",
+                    resp.status,
+                    around(&body, sig, 80).unwrap_or_default()
+                ));
                 return;
             }
         }
@@ -218,7 +247,10 @@ mod tests {
     #[test]
     fn finds_file_paths() {
         let tb = "Traceback (most recent call last):\n  File \"/srv/app/orders/api.py\", line 42, in get\n";
-        assert_eq!(file_path(tb).unwrap(), "File \"/srv/app/orders/api.py\", line 42, in get");
+        assert_eq!(
+            file_path(tb).unwrap(),
+            "File \"/srv/app/orders/api.py\", line 42, in get"
+        );
         assert!(file_path("{\"error\":\"not found\"}").is_none());
     }
 }

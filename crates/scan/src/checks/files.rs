@@ -89,13 +89,24 @@ pub fn env_keys(body: &str) -> Vec<String> {
 }
 
 fn is_python(body: &str) -> bool {
-    let markers = ["import ", "def ", "class ", "from ", "SECRET_KEY", "app = ", "= os.environ", "os.getenv"];
+    let markers = [
+        "import ",
+        "def ",
+        "class ",
+        "from ",
+        "SECRET_KEY",
+        "app = ",
+        "= os.environ",
+        "os.getenv",
+    ];
     markers.iter().filter(|m| body.contains(**m)).count() >= 2
 }
 
 fn is_sql_dump(body: &str) -> bool {
     let upper = body.to_ascii_uppercase();
-    upper.contains("CREATE TABLE") || upper.contains("INSERT INTO") || upper.contains("DATABASE DUMP")
+    upper.contains("CREATE TABLE")
+        || upper.contains("INSERT INTO")
+        || upper.contains("DATABASE DUMP")
 }
 
 /// Each exposed-file probe whose path matches `paths` and whose content passes
@@ -147,7 +158,8 @@ fn env(obs: &Observations, v: &mut Verdicts) {
 fn git(obs: &Observations, v: &mut Verdicts) {
     let found: Vec<_> = hits(obs, &["/.git/HEAD", "/.git/config"], |body| {
         let t = body.trim();
-        let head = t.starts_with("ref: refs/") || (t.len() == 40 && t.chars().all(|c| c.is_ascii_hexdigit()));
+        let head = t.starts_with("ref: refs/")
+            || (t.len() == 40 && t.chars().all(|c| c.is_ascii_hexdigit()));
         let config = t.contains("[core]") && t.contains("repositoryformatversion");
         (head || config).then(|| excerpt(t.lines().next().unwrap_or(""), 80))
     })
@@ -156,7 +168,13 @@ fn git(obs: &Observations, v: &mut Verdicts) {
 }
 
 fn source(obs: &Observations, v: &mut Verdicts) {
-    let paths = ["/config.py", "/instance/config.py", "/settings.py", "/app.py", "/wsgi.py"];
+    let paths = [
+        "/config.py",
+        "/instance/config.py",
+        "/settings.py",
+        "/app.py",
+        "/wsgi.py",
+    ];
     let found: Vec<_> = hits(obs, &paths, |body| {
         is_python(body).then(|| {
             let secret = if body.contains("SECRET_KEY") {
@@ -177,7 +195,10 @@ fn backup(obs: &Observations, v: &mut Verdicts) {
         if is_sql_dump(body) {
             Some(format!("SQL dump, {} bytes", body.len()))
         } else if is_python(body) {
-            Some(format!("Python source backup, {} lines", body.lines().count()))
+            Some(format!(
+                "Python source backup, {} lines",
+                body.lines().count()
+            ))
         } else {
             None
         }
@@ -192,7 +213,9 @@ mod tests {
 
     #[test]
     fn dotenv_is_recognised_and_masked() {
-        let keys = env_keys("# c\nFLASK_DEBUG=1\nexport SECRET_KEY=change-me\n\nDATABASE_URL=postgres://u:p@h/db\n");
+        let keys = env_keys(
+            "# c\nFLASK_DEBUG=1\nexport SECRET_KEY=change-me\n\nDATABASE_URL=postgres://u:p@h/db\n",
+        );
         assert_eq!(keys, ["FLASK_DEBUG", "SECRET_KEY", "DATABASE_URL"]);
         assert!(env_keys("<html>not found</html>").is_empty());
         assert!(env_keys("").is_empty());

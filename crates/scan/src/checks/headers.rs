@@ -108,12 +108,36 @@ outcomes! {
 }
 
 pub static CHECKS: &[CheckDef] = &[
-    check!("x-frame-options", "HDR003", FrameOptions, frame_options, observatory = "x-frame-options"),
-    check!("x-content-type-options", "HDR004", Nosniff, nosniff, observatory = "x-content-type-options"),
-    check!("referrer-policy", "HDR005", Referrer, referrer, observatory = "referrer-policy"),
+    check!(
+        "x-frame-options",
+        "HDR003",
+        FrameOptions,
+        frame_options,
+        observatory = "x-frame-options"
+    ),
+    check!(
+        "x-content-type-options",
+        "HDR004",
+        Nosniff,
+        nosniff,
+        observatory = "x-content-type-options"
+    ),
+    check!(
+        "referrer-policy",
+        "HDR005",
+        Referrer,
+        referrer,
+        observatory = "referrer-policy"
+    ),
     check!("permissions-policy", "HDR006", Permissions, permissions),
     check!("cross-origin-opener-policy", "HDR009", Coop, coop),
-    check!("cross-origin-resource-policy", "HDR009", Corp, corp, observatory = "cross-origin-resource-policy"),
+    check!(
+        "cross-origin-resource-policy",
+        "HDR009",
+        Corp,
+        corp,
+        observatory = "cross-origin-resource-policy"
+    ),
 ];
 
 fn frame_options(obs: &Observations, v: &mut Verdicts) {
@@ -137,7 +161,8 @@ fn frame_options(obs: &Observations, v: &mut Verdicts) {
     } else {
         FrameOptions::Invalid
     };
-    v.add(outcome, url).evidence(format!("X-Frame-Options: {raw}"));
+    v.add(outcome, url)
+        .evidence(format!("X-Frame-Options: {raw}"));
 }
 
 fn nosniff(obs: &Observations, v: &mut Verdicts) {
@@ -158,13 +183,23 @@ fn nosniff(obs: &Observations, v: &mut Verdicts) {
 
 /// The policy in force: the last recognised token of a comma-separated list.
 pub fn referrer_verdict(raw: &str) -> Referrer {
-    const PRIVATE: &[&str] = &["no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"];
-    const UNSAFE: &[&str] = &["origin", "origin-when-cross-origin", "unsafe-url", "no-referrer-when-downgrade"];
+    const PRIVATE: &[&str] = &[
+        "no-referrer",
+        "same-origin",
+        "strict-origin",
+        "strict-origin-when-cross-origin",
+    ];
+    const UNSAFE: &[&str] = &[
+        "origin",
+        "origin-when-cross-origin",
+        "unsafe-url",
+        "no-referrer-when-downgrade",
+    ];
     let last = raw
         .split(',')
         .map(|t| t.trim().to_ascii_lowercase())
         .filter(|t| PRIVATE.contains(&t.as_str()) || UNSAFE.contains(&t.as_str()))
-        .last();
+        .next_back();
     match last {
         Some(t) if PRIVATE.contains(&t.as_str()) => Referrer::Private,
         Some(_) => Referrer::Unsafe,
@@ -243,8 +278,14 @@ mod tests {
 
     #[test]
     fn referrer_takes_the_last_known_token() {
-        assert_eq!(referrer_verdict("unsafe-url, strict-origin-when-cross-origin"), Referrer::Private);
-        assert_eq!(referrer_verdict("no-referrer, unsafe-url"), Referrer::Unsafe);
+        assert_eq!(
+            referrer_verdict("unsafe-url, strict-origin-when-cross-origin"),
+            Referrer::Private
+        );
+        assert_eq!(
+            referrer_verdict("no-referrer, unsafe-url"),
+            Referrer::Unsafe
+        );
         assert_eq!(referrer_verdict("bogus"), Referrer::Invalid);
         assert_eq!(referrer_verdict("no-referrer, bogus"), Referrer::Private);
     }

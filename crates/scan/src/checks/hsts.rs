@@ -75,9 +75,20 @@ outcomes! {
 }
 
 pub static CHECKS: &[CheckDef] = &[
-    check!("hsts-header", "HDR001", HstsHeader, header, observatory = "strict-transport-security"),
+    check!(
+        "hsts-header",
+        "HDR001",
+        HstsHeader,
+        header,
+        observatory = "strict-transport-security"
+    ),
     check!("hsts-max-age-one-year", "HDR001", HstsYear, year),
-    check!("hsts-include-subdomains", "HDR001", HstsSubdomains, subdomains),
+    check!(
+        "hsts-include-subdomains",
+        "HDR001",
+        HstsSubdomains,
+        subdomains
+    ),
     check!("hsts-preload", "HDR001", HstsPreload, preload),
 ];
 
@@ -102,7 +113,10 @@ pub fn parse(value: &str) -> Option<Hsts> {
             continue;
         }
         let (name, arg) = match directive.split_once('=') {
-            Some((n, a)) => (n.trim().to_ascii_lowercase(), Some(a.trim().trim_matches('"'))),
+            Some((n, a)) => (
+                n.trim().to_ascii_lowercase(),
+                Some(a.trim().trim_matches('"')),
+            ),
             None => (directive.to_ascii_lowercase(), None),
         };
         if seen.contains(&name) {
@@ -164,7 +178,9 @@ fn header(obs: &Observations, v: &mut Verdicts) {
 }
 
 fn year(obs: &Observations, v: &mut Verdicts) {
-    let Some((url, raw, h)) = parsed(obs) else { return };
+    let Some((url, raw, h)) = parsed(obs) else {
+        return;
+    };
     // Below six months is already the Observatory finding.
     if h.max_age < SIX_MONTHS {
         return;
@@ -179,7 +195,9 @@ fn year(obs: &Observations, v: &mut Verdicts) {
 }
 
 fn subdomains(obs: &Observations, v: &mut Verdicts) {
-    let Some((url, raw, h)) = parsed(obs) else { return };
+    let Some((url, raw, h)) = parsed(obs) else {
+        return;
+    };
     let outcome = if h.include_subdomains {
         HstsSubdomains::Ok
     } else {
@@ -190,7 +208,9 @@ fn subdomains(obs: &Observations, v: &mut Verdicts) {
 }
 
 fn preload(obs: &Observations, v: &mut Verdicts) {
-    let Some((url, raw, h)) = parsed(obs) else { return };
+    let Some((url, raw, h)) = parsed(obs) else {
+        return;
+    };
     let eligible = h.max_age >= ONE_YEAR && h.include_subdomains;
     let outcome = match (h.preload, eligible) {
         (true, true) => HstsPreload::Eligible,
@@ -208,7 +228,10 @@ mod tests {
     #[test]
     fn parses_rfc6797() {
         let h = parse("max-age=31536000; includeSubDomains; preload").unwrap();
-        assert_eq!((h.max_age, h.include_subdomains, h.preload), (31536000, true, true));
+        assert_eq!(
+            (h.max_age, h.include_subdomains, h.preload),
+            (31536000, true, true)
+        );
         assert_eq!(parse("MAX-AGE=\"300\"").unwrap().max_age, 300);
         assert!(parse("includeSubDomains").is_none());
         assert!(parse("max-age=1; max-age=2").is_none());

@@ -55,7 +55,12 @@ pub static CHECKS: &[CheckDef] = &[
     check!("trace-method", "INP007", Trace, trace),
     check!("unknown-method", "INP007", Unknown, unknown),
     check!("host-header-reflection", "PRX002", HostReflection, host),
-    check!("forwarded-host-reflection", "PRX002", ForwardedHost, forwarded_host),
+    check!(
+        "forwarded-host-reflection",
+        "PRX002",
+        ForwardedHost,
+        forwarded_host
+    ),
 ];
 
 fn trace(obs: &Observations, v: &mut Verdicts) {
@@ -65,9 +70,15 @@ fn trace(obs: &Observations, v: &mut Verdicts) {
         url.get_or_insert_with(|| e.url());
         let Some(resp) = e.response() else { continue };
         if (200..300).contains(&resp.status) {
-            let echoed = resp.text().contains(&format!("{} / HTTP", e.request.method));
-            v.add(Trace::Enabled, e.url())
-                .evidence(format!("{} / → HTTP {}{}", e.request.method, resp.status, if echoed { " (request echoed back)" } else { "" }));
+            let echoed = resp
+                .text()
+                .contains(&format!("{} / HTTP", e.request.method));
+            v.add(Trace::Enabled, e.url()).evidence(format!(
+                "{} / → HTTP {}{}",
+                e.request.method,
+                resp.status,
+                if echoed { " (request echoed back)" } else { "" }
+            ));
             return;
         }
     }
@@ -77,11 +88,15 @@ fn trace(obs: &Observations, v: &mut Verdicts) {
 }
 
 fn unknown(obs: &Observations, v: &mut Verdicts) {
-    let Some(e) = obs.get("method:FLASKGUARD") else { return };
+    let Some(e) = obs.get("method:FLASKGUARD") else {
+        return;
+    };
     let Some(resp) = e.response() else { return };
     if (200..300).contains(&resp.status) {
-        v.add(Unknown::Accepted, e.url())
-            .evidence(format!("FLASKGUARD {} → HTTP {}", e.request.path, resp.status));
+        v.add(Unknown::Accepted, e.url()).evidence(format!(
+            "FLASKGUARD {} → HTTP {}",
+            e.request.path, resp.status
+        ));
     } else {
         v.add(Unknown::Refused, e.url());
     }
@@ -93,7 +108,11 @@ fn reflection(resp: &crate::client::HttpResponse) -> Option<String> {
         return None;
     }
     if let Some(l) = resp.header("location").filter(|l| l.contains(EVIL_HOST)) {
-        return Some(format!("HTTP {} Location: {}", resp.status, excerpt(l, 200)));
+        return Some(format!(
+            "HTTP {} Location: {}",
+            resp.status,
+            excerpt(l, 200)
+        ));
     }
     // In a URL (a link, a form action, a script source), not just echoed text.
     let body = resp.text();

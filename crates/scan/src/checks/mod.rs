@@ -12,10 +12,10 @@ use checklist::Severity;
 use crate::observations::Observations;
 
 pub mod cookies;
-pub mod disclosure;
 pub mod cors;
 pub mod csp;
 pub mod debug;
+pub mod disclosure;
 pub mod errors;
 pub mod files;
 pub mod headers;

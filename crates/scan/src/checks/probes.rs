@@ -103,8 +103,20 @@ pub static CHECKS: &[CheckDef] = &[
     check!("login-rate-limit", "RL003", LoginLimit, login_limit, active),
     check!("oversized-body", "INP003", BodySize, body_size, active),
     check!("cross-site-post", "CSR001", CrossSite, cross_site, active),
-    check!("open-redirect", "INJ005", OpenRedirect, open_redirect, active),
-    check!("spoofed-forwarded-for", "PRX001", Spoofing, spoofing, active),
+    check!(
+        "open-redirect",
+        "INJ005",
+        OpenRedirect,
+        open_redirect,
+        active
+    ),
+    check!(
+        "spoofed-forwarded-for",
+        "PRX001",
+        Spoofing,
+        spoofing,
+        active
+    ),
     check!("malformed-json", "INP001", BadJson, bad_json),
     check!("jwt-forgery", "AUTH002", Jwt, jwt, active),
 ];
@@ -115,7 +127,9 @@ fn login_limit(obs: &Observations, v: &mut Verdicts) {
         return;
     }
     for path in &obs.discovery.login_paths {
-        let Some(fact) = obs.fact(&format!("burst:{path}")) else { continue };
+        let Some(fact) = obs.fact(&format!("burst:{path}")) else {
+            continue;
+        };
         let url = obs.target.url_for(path);
         let statuses: Vec<u16> = obs
             .with_prefix(&format!("burst:{path}:"))
@@ -130,8 +144,9 @@ fn login_limit(obs: &Observations, v: &mut Verdicts) {
                 .response(&format!("burst-spoofed:{path}"))
                 .is_some_and(|r| r.status != 429 && r.status < 500);
             if bypassed {
-                v.add(LoginLimit::Spoofable, url)
-                    .evidence(format!("{fact}; with X-Forwarded-For: {SPOOFED_IP} the next attempt was not limited"));
+                v.add(LoginLimit::Spoofable, url).evidence(format!(
+                    "{fact}; with X-Forwarded-For: {SPOOFED_IP} the next attempt was not limited"
+                ));
             } else {
                 v.add(LoginLimit::Limited, url).evidence(fact.to_string());
             }
@@ -192,7 +207,8 @@ fn rejected_for_csrf(status: u16, body: &str) -> bool {
 fn cross_site(obs: &Observations, v: &mut Verdicts) {
     for cross in obs.with_prefix("csrf-cross:") {
         let path = &cross.key["csrf-cross:".len()..];
-        let (Some(c), Some(s)) = (cross.response(), obs.response(&format!("csrf-same:{path}"))) else {
+        let (Some(c), Some(s)) = (cross.response(), obs.response(&format!("csrf-same:{path}")))
+        else {
             continue;
         };
         if matches!(c.status, 404 | 405 | 429) {
@@ -218,11 +234,17 @@ fn open_redirect(obs: &Observations, v: &mut Verdicts) {
     for e in obs.with_prefix("redirect:") {
         url.get_or_insert_with(|| e.url());
         let Some(r) = e.response() else { continue };
-        let Some(loc) = r.header("location").filter(|_| r.is_redirect()) else { continue };
-        let host = crate::engine::resolve(&e.request.endpoint, &e.request.path, loc).map(|(ep, _)| ep.host);
+        let Some(loc) = r.header("location").filter(|_| r.is_redirect()) else {
+            continue;
+        };
+        let host = crate::engine::resolve(&e.request.endpoint, &e.request.path, loc)
+            .map(|(ep, _)| ep.host);
         if host.as_deref() == Some(EVIL_HOST) {
-            v.add(OpenRedirect::OffSite, e.url())
-                .evidence(format!("HTTP {} Location: {}", r.status, excerpt(loc, 200)));
+            v.add(OpenRedirect::OffSite, e.url()).evidence(format!(
+                "HTTP {} Location: {}",
+                r.status,
+                excerpt(loc, 200)
+            ));
             return;
         }
     }
@@ -254,7 +276,12 @@ fn bad_json(obs: &Observations, v: &mut Verdicts) {
         if matches!(r.status, 404 | 405 | 429) {
             continue;
         }
-        let ev = format!("HTTP {} {}: {}", r.status, r.media_type(), excerpt(&r.text(), 100));
+        let ev = format!(
+            "HTTP {} {}: {}",
+            r.status,
+            r.media_type(),
+            excerpt(&r.text(), 100)
+        );
         if r.status >= 500 {
             v.add(BadJson::ServerError, e.url()).evidence(ev);
         } else if r.is_html() {
@@ -278,8 +305,11 @@ fn jwt(obs: &Observations, v: &mut Verdicts) {
         } else {
             Jwt::ForgedAccepted
         };
-        v.add(outcome, e.url())
-            .evidence(format!("without a token → 401; forged token → HTTP {}: {}", r.status, excerpt(&r.text(), 100)));
+        v.add(outcome, e.url()).evidence(format!(
+            "without a token → 401; forged token → HTTP {}: {}",
+            r.status,
+            excerpt(&r.text(), 100)
+        ));
         return;
     }
     if let Some(url) = url {

@@ -7,7 +7,9 @@
 
 use std::{path::Path, sync::Arc};
 
-use flask_session::{builtin_wordlist, default_params, mask_key, Cracker, DecodedSession, Wordlist};
+use flask_session::{
+    builtin_wordlist, default_params, mask_key, Cracker, DecodedSession, Wordlist,
+};
 
 use super::{check, cookies, outcomes, CheckDef, Verdicts};
 use crate::{observations::Observations, ScanError};
@@ -52,9 +54,11 @@ impl Candidates {
     /// Loads `--wordlist` (a missing, unreadable or empty file is an error naming it).
     pub fn load(path: Option<&Path>) -> Result<Candidates, ScanError> {
         let extra = match path {
-            Some(p) => Some(Arc::new(Wordlist::load(p).map_err(|e| ScanError::Wordlist {
-                path: p.display().to_string(),
-                reason: e.to_string(),
+            Some(p) => Some(Arc::new(Wordlist::load(p).map_err(|e| {
+                ScanError::Wordlist {
+                    path: p.display().to_string(),
+                    reason: e.to_string(),
+                }
             })?)),
             None => None,
         };
@@ -101,20 +105,28 @@ fn contents(obs: &Observations, v: &mut Verdicts) {
     };
     let sensitive = d.sensitive_keys();
     if sensitive.is_empty() {
-        v.add(Contents::Readable, c.url.clone()).evidence(describe(&c, &d));
+        v.add(Contents::Readable, c.url.clone())
+            .evidence(describe(&c, &d));
         return;
     }
     let list: Vec<String> = sensitive
         .iter()
         .map(|k| format!("{} ({}): {}", k.path, k.category.as_str(), k.preview))
         .collect();
-    v.add(Contents::Sensitive, c.url.clone())
-        .evidence(format!("{}; sensitive: {}", describe(&c, &d), list.join("; ")));
+    v.add(Contents::Sensitive, c.url.clone()).evidence(format!(
+        "{}; sensitive: {}",
+        describe(&c, &d),
+        list.join("; ")
+    ));
 }
 
 fn weak_key(obs: &Observations, v: &mut Verdicts) {
-    let Some((c, _)) = session_cookie(obs) else { return };
-    let Ok(cracker) = Cracker::new(&c.value) else { return };
+    let Some((c, _)) = session_cookie(obs) else {
+        return;
+    };
+    let Ok(cracker) = Cracker::new(&c.value) else {
+        return;
+    };
     let params = default_params();
     let keys = obs.session_keys.clone().unwrap_or_default();
     let found = cracker.crack(builtin_wordlist(), &params).or_else(|| {
@@ -128,7 +140,11 @@ fn weak_key(obs: &Observations, v: &mut Verdicts) {
                 c.name,
                 mask_key(&f.key),
                 f.params,
-                if f.params.is_flask_default() { ", Flask's defaults" } else { "" }
+                if f.params.is_flask_default() {
+                    ", Flask's defaults"
+                } else {
+                    ""
+                }
             ));
         }
         None => {

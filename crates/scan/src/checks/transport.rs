@@ -96,7 +96,13 @@ outcomes! {
 }
 
 pub static CHECKS: &[CheckDef] = &[
-    check!("http-to-https-redirect", "TLS001", Redirection, redirection, observatory = "redirection"),
+    check!(
+        "http-to-https-redirect",
+        "TLS001",
+        Redirection,
+        redirection,
+        observatory = "redirection"
+    ),
     check!("redirect-loop", "TLS002", Loop, redirect_loop),
     check!("certificate-trust", "TLS003", Trust, trust),
     check!("certificate-expiry", "TLS003", Expiry, expiry),
@@ -128,11 +134,19 @@ fn redirection(obs: &Observations, v: &mut Verdicts) {
         v.add(Redirection::Missing, first_url.clone()).evidence(ev);
         return;
     }
-    if chain.off_host.as_deref().is_some_and(|o| o.starts_with("https://")) && chain.hops.len() == 1 {
+    if chain
+        .off_host
+        .as_deref()
+        .is_some_and(|o| o.starts_with("https://"))
+        && chain.hops.len() == 1
+    {
         v.add(Redirection::OffHost, first_url.clone()).evidence(ev);
         return;
     }
-    let first_to_https = chain.hops.get(1).is_some_and(|(u, _, _)| u.starts_with("https://"));
+    let first_to_https = chain
+        .hops
+        .get(1)
+        .is_some_and(|(u, _, _)| u.starts_with("https://"));
     let final_https = chain
         .hops
         .last()
@@ -153,7 +167,11 @@ fn redirect_loop(obs: &Observations, v: &mut Verdicts) {
             v.add(Loop::Looped, url).evidence(ev);
             return;
         }
-        if chain.error.as_deref().is_some_and(|e| e.starts_with("more than")) {
+        if chain
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("more than"))
+        {
             v.add(Loop::TooMany, url).evidence(ev);
             return;
         }
@@ -218,7 +236,10 @@ fn expiry(obs: &Observations, v: &mut Verdicts) {
     let Some(c) = obs.certs.first() else { return };
     let now = now();
     let days = |t: i64| (t - now) / 86_400;
-    let ev = format!("not before {} / not after {} (Unix time)", c.not_before, c.not_after);
+    let ev = format!(
+        "not before {} / not after {} (Unix time)",
+        c.not_before, c.not_after
+    );
     let outcome = if c.parse_error.is_some() {
         return;
     } else if now > c.not_after {
@@ -256,12 +277,18 @@ fn hostname(obs: &Observations, v: &mut Verdicts) {
     v.add(outcome, url).evidence(format!(
         "host {}; certificate names: {}",
         c.server_name,
-        if c.names.is_empty() { "(none)".to_string() } else { c.names.join(", ") }
+        if c.names.is_empty() {
+            "(none)".to_string()
+        } else {
+            c.names.join(", ")
+        }
     ));
 }
 
 fn protocol(obs: &Observations, v: &mut Verdicts) {
-    let tls = obs.answered().find_map(|(e, r)| r.tls.as_ref().map(|t| (e.url(), t)));
+    let tls = obs
+        .answered()
+        .find_map(|(e, r)| r.tls.as_ref().map(|t| (e.url(), t)));
     let Some((url, info)) = tls else { return };
     v.add(Protocol::Modern, url.clone())
         .evidence(format!("{} {}", info.protocol, info.cipher));
