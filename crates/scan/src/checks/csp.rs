@@ -217,9 +217,7 @@ pub fn grade(policy: &Policy, https: bool) -> CspObservatory {
         || script
             .iter()
             .any(|s| is_broad(s) || (s == "'unsafe-inline'" && !nonce))
-        || object
-            .iter()
-            .any(|s| is_broad(s));
+        || object.iter().any(|s| is_broad(s));
     if inline || unrestricted {
         return CspObservatory::UnsafeInline;
     }
