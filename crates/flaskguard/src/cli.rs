@@ -46,7 +46,7 @@ pub enum Command {
     /// Passive by default: ordinary GET/HEAD/OPTIONS requests, a few unusual methods
     /// and crafted headers, a few dozen requests per target. --active adds intrusive
     /// probes. Requests only ever go to each target's own host.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
 }
 
 #[derive(Debug, Args)]

@@ -198,8 +198,7 @@ pub fn referrer_verdict(raw: &str) -> Referrer {
     let last = raw
         .split(',')
         .map(|t| t.trim().to_ascii_lowercase())
-        .filter(|t| PRIVATE.contains(&t.as_str()) || UNSAFE.contains(&t.as_str()))
-        .next_back();
+        .rfind(|t| PRIVATE.contains(&t.as_str()) || UNSAFE.contains(&t.as_str()));
     match last {
         Some(t) if PRIVATE.contains(&t.as_str()) => Referrer::Private,
         Some(_) => Referrer::Unsafe,

@@ -38,10 +38,10 @@ fn scan_column_from_checklist() -> Option<BTreeSet<String>> {
                 .is_some_and(|c| c.is_ascii_uppercase())
             && cells[1].len() <= 7
             && cells[1] != "ID"
+            && cells[6] != "—"
+            && !cells[6].is_empty()
         {
-            if cells[6] != "—" && !cells[6].is_empty() {
-                ids.insert(cells[1].to_string());
-            }
+            ids.insert(cells[1].to_string());
         }
     }
     Some(ids)
