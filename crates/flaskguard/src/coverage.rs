@@ -7,5 +7,6 @@ pub fn gather() -> anyhow::Result<Coverage> {
     #[allow(unused_mut)]
     let mut coverage = Coverage::new();
     coverage.register(audit::implementations())?;
+    coverage.register(scan::implementations())?;
     Ok(coverage)
 }

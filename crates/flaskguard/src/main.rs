@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => cmd::audit::run(&args, cli.color),
         Command::Checklist(args) => cmd::checklist::run(&args, cli.color),
         Command::Explain(args) => cmd::explain::run(&args),
+        Command::Scan(args) => cmd::scan::run(&args, cli.color),
     };
     match result {
         Ok(code) => ExitCode::from(code),
