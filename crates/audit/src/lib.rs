@@ -94,6 +94,11 @@ pub fn run(paths: &[PathBuf], settings: &AuditSettings) -> Result<AuditOutcome, 
         .par_iter()
         .flat_map_iter(|r| (r.check)(&ctx))
         .collect();
+    let texts: rustc_hash::FxHashMap<&str, &str> = project
+        .files
+        .iter()
+        .map(|pf| (pf.source.rel.as_str(), pf.source.text.as_str()))
+        .collect();
     report.findings = findings
         .into_iter()
         .filter(|f| {
@@ -103,11 +108,7 @@ pub fn run(paths: &[PathBuf], settings: &AuditSettings) -> Result<AuditOutcome, 
             if per_file.ignored(&loc.path, &f.control) {
                 return false;
             }
-            let text = project
-                .files
-                .iter()
-                .find(|pf| pf.source.rel == loc.path)
-                .map(|pf| pf.source.text.as_str());
+            let text = texts.get(loc.path.as_str()).copied();
             !text.is_some_and(|t| suppress::suppressed_inline(t, loc.line, &f.control))
         })
         .collect();

@@ -100,6 +100,11 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
     let mut seen = std::collections::HashSet::new();
     for app in &project.apps {
         for e in app.config.all("SECRET_KEY") {
+            // Values from the environment (from_prefixed_env) are not in the
+            // source; KEY002 judges env files on its own.
+            if e.via == crate::model::ConfigVia::Environment {
+                continue;
+            }
             if seen.insert(e.span) {
                 out.push((Some(app.id), SecretSite::Entry(e)));
             }

@@ -32,6 +32,8 @@ pub enum ConfigVia {
     Attribute,
     /// Written by an extension at init (Talisman's cookie settings).
     Extension(ExtKind),
+    /// `config.from_prefixed_env()`: a `FLASK_*` variable set by a deploy file.
+    Environment,
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +104,10 @@ enum OpKind<'a> {
     FromObject(&'a Value),
     Update(&'a [Value], &'a [(Option<String>, Value)]),
     Set(String, &'a Value, ConfigVia),
+    /// `from_pyfile("settings.py")`: the file name.
+    PyFile(String),
+    /// `from_prefixed_env(prefix)`.
+    PrefixedEnv(String),
     Opaque,
 }
 
@@ -149,9 +155,22 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
                     (Some(k), Some(v)) => OpKind::Set(k.to_string(), v, ConfigVia::Update),
                     _ => continue,
                 },
-                ["config", "from_pyfile" | "from_envvar" | "from_prefixed_env" | "from_file"] => {
-                    OpKind::Opaque
-                }
+                ["config", "from_pyfile"] => match c
+                    .param(0, "filename")
+                    .map(|v| resolver.deref(file, v).1)
+                    .and_then(Value::as_str)
+                {
+                    Some(name) => OpKind::PyFile(name.to_string()),
+                    None => OpKind::Opaque,
+                },
+                ["config", "from_prefixed_env"] => match c.param(0, "prefix") {
+                    None => OpKind::PrefixedEnv("FLASK".into()),
+                    Some(v) => match v.as_str() {
+                        Some(p) => OpKind::PrefixedEnv(p.to_string()),
+                        None => OpKind::Opaque,
+                    },
+                },
+                ["config", "from_envvar" | "from_file"] => OpKind::Opaque,
                 _ => continue,
             };
             ops.push(Op {
@@ -262,11 +281,102 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
                 }
             }
             OpKind::Set(key, v, via) => push(&mut cfg, &key, v, op.file, op.span, via),
+            OpKind::PyFile(name) => load_pyfile(project, app_file, &name, &mut cfg),
+            OpKind::PrefixedEnv(prefix) => load_prefixed_env(project, &prefix, &mut cfg),
             OpKind::Opaque => cfg.incomplete = true,
         }
     }
     apply_extensions(project, app, &mut cfg);
     cfg
+}
+
+/// `from_pyfile(name)`: a project Python file of that name, preferring one in
+/// the app's own directory (Flask resolves it against `app.root_path`).
+fn load_pyfile(project: &Project, app_file: FileId, name: &str, cfg: &mut AppConfig) {
+    let name = name.trim_start_matches("./");
+    let app_dir = project
+        .source(app_file)
+        .and_then(|f| f.rel.rsplit_once('/').map(|(d, _)| d.to_string()))
+        .unwrap_or_default();
+    let wanted = if app_dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{app_dir}/{name}")
+    };
+    let suffix = format!("/{name}");
+    let found = project
+        .files
+        .iter()
+        .find(|f| f.source.rel == wanted)
+        .or_else(|| {
+            project
+                .files
+                .iter()
+                .find(|f| f.source.rel == name || f.source.rel.ends_with(&suffix))
+        });
+    let Some(found) = found else {
+        cfg.incomplete = true;
+        return;
+    };
+    let file = found.source.id;
+    let Some(facts) = project.py.get(file as usize).and_then(Option::as_ref) else {
+        cfg.incomplete = true;
+        return;
+    };
+    let rel = found.source.rel.clone();
+    for g in &facts.globals {
+        if is_config_key(&g.name) {
+            let span = Span::new(file, g.range);
+            push(
+                cfg,
+                &g.name,
+                &g.value,
+                file,
+                span,
+                ConfigVia::Module(rel.clone()),
+            );
+        }
+    }
+}
+
+/// `from_prefixed_env()`: `FLASK_KEY=value` variables that deploy files set for
+/// production, converted like Flask does (`json.loads`, else the string). The
+/// process environment may hold more, so the config stays incomplete.
+fn load_prefixed_env(project: &Project, prefix: &str, cfg: &mut AppConfig) {
+    cfg.incomplete = true;
+    let head = format!("{prefix}_");
+    for e in project
+        .deploy
+        .env
+        .iter()
+        .filter(|e| e.source.may_be_production())
+    {
+        let Some(key) = e.name.strip_prefix(&head) else {
+            continue;
+        };
+        if key.is_empty() || key.contains("__") {
+            continue;
+        }
+        let kind = match serde_json::from_str::<serde_json::Value>(&e.value) {
+            Ok(serde_json::Value::Bool(b)) => Kind::Bool(b),
+            Ok(serde_json::Value::Number(n)) => match n.as_i64() {
+                Some(i) => Kind::Int(i),
+                None => Kind::Str(e.value.clone()),
+            },
+            Ok(serde_json::Value::Null) => Kind::None,
+            Ok(serde_json::Value::String(s)) => Kind::Str(s),
+            _ => Kind::Str(e.value.clone()),
+        };
+        let value = Value::new(e.span.range(), kind);
+        push(
+            cfg,
+            key,
+            &value,
+            e.span.file,
+            e.span,
+            ConfigVia::Environment,
+        );
+    }
 }
 
 fn push(cfg: &mut AppConfig, key: &str, v: &Value, file: FileId, span: Span, via: ConfigVia) {

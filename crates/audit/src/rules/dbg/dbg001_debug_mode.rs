@@ -56,7 +56,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let Some(entry) = app.config.get("DEBUG") else {
             continue;
         };
-        if entry.value.truthy() != Some(true) {
+        // FLASK_DEBUG read by from_prefixed_env: reported on its deploy file line
+        // by `debug-enabled-in-deploy`.
+        if entry.value.truthy() != Some(true) || entry.via == crate::model::ConfigVia::Environment {
             continue;
         }
         let f = ctx
