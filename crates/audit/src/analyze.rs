@@ -155,9 +155,14 @@ fn analyze_one(
         None => text,
     };
     let source = SourceFile::new(id, d.rel.clone(), text);
-    let audited = !d.is_test || settings.include_tests;
+    // Test code and test data (under tests/, test_*.py...) are read but yield no
+    // facts unless asked for.
+    if d.is_test && !settings.include_tests {
+        result.file.source = source;
+        return result;
+    }
     match d.kind {
-        FileKind::Python | FileKind::GunicornConf if audited => {
+        FileKind::Python | FileKind::GunicornConf => {
             let (module, is_package) = python::module_name(&d.rel, |dir| packages.contains(dir));
             match python::analyze(id, &source.text, &module, is_package) {
                 Ok(facts) => {

@@ -8,6 +8,7 @@
 mod analyze;
 pub mod deploy;
 pub mod discover;
+pub mod git;
 pub mod model;
 pub mod python;
 pub mod routes_report;
@@ -80,7 +81,8 @@ pub fn run(paths: &[PathBuf], settings: &AuditSettings) -> Result<AuditOutcome, 
         py.push(r.py);
         deploy.extend(r.deploy);
     }
-    let project = Project::build(files, py, deploy, settings.production_config.as_deref());
+    let mut project = Project::build(files, py, deploy, settings.production_config.as_deref());
+    project.git_tracked = git::tracked_files(&root);
 
     let ctx = rules::RuleContext {
         project: &project,

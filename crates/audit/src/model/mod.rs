@@ -116,6 +116,8 @@ pub struct Project {
     pub session_writes: Vec<Span>,
     pub deployment: Deployment,
     pub index: Index,
+    /// Paths git tracks, when the audited root is a git checkout.
+    pub git_tracked: Option<std::collections::BTreeSet<String>>,
 }
 
 impl Project {
@@ -138,6 +140,7 @@ impl Project {
             session_writes: Vec::new(),
             deployment: Deployment::default(),
             index,
+            git_tracked: None,
         };
         apps::find_apps(&mut project);
         extensions::find_extensions(&mut project);

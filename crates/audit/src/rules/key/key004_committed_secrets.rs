@@ -20,7 +20,9 @@ pub const RULE: Rule = Rule {
 const DOC: &str = r#"## What it does
 Finds secrets that end up in the repository:
 - a `.env` file that no `.gitignore` covers (reported on the `.gitignore`, or
-  on the `.env` file when there is none), and the credentials inside it;
+  on the `.env` file when there is none), or that git tracks although
+  `.gitignore` lists it (read from the index when the audited directory is a
+  git checkout), and the credentials inside it;
 - connection URLs with a password (`postgresql://user:password@host/db`) in
   source code and Dockerfiles;
 - API keys with well-known prefixes in source code (`sk_live_`, `AKIA`,
@@ -91,13 +93,37 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         .iter()
         .filter(|f| f.kind == FileKind::GitIgnore)
         .min_by_key(|f| f.source.rel.matches('/').count());
+    let tracked = |file: crate::source::FileId| {
+        let rel = project.file(file).map(|f| f.source.rel.as_str());
+        project
+            .git_tracked
+            .as_ref()
+            .is_some_and(|set| rel.is_some_and(|r| set.contains(r)))
+    };
     for &(file, role, gitignored) in &project.deploy.dotenvs {
-        if gitignored || role == EnvRole::Example {
+        if role == EnvRole::Example {
             continue;
         }
         let Some(pf) = project.file(file) else {
             continue;
         };
+        if gitignored {
+            // Listed in .gitignore, but committed before it was: still in git.
+            if tracked(file) {
+                let span = Span::new(
+                    file,
+                    pf.source
+                        .lines
+                        .line_range(&pf.source.text, 1)
+                        .unwrap_or_default(),
+                );
+                out.push(
+                    ctx.finding(RULE.code, RULE.name, span, format!("`{}` is committed to git although .gitignore lists it", pf.source.rel))
+                        .with_fix("Remove it from the repository (git rm --cached), purge it from history, and rotate its secrets."),
+                );
+            }
+            continue;
+        }
         let (span, message) = match gitignore {
             Some(gi) => (
                 Span::new(gi.source.id, gi.source.lines.line_range(&gi.source.text, 1).unwrap_or_default()),
@@ -117,7 +143,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     for e in &project.deploy.env {
         let committed = match &e.source {
             EnvSource::DotEnv { role, gitignored } => {
-                !gitignored && *role != EnvRole::Example && *role != EnvRole::Test
+                (!gitignored || tracked(e.span.file))
+                    && *role != EnvRole::Example
+                    && *role != EnvRole::Test
             }
             EnvSource::Dockerfile => true,
             _ => false,
