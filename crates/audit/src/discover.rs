@@ -99,15 +99,9 @@ impl FileKind {
         ) {
             return Some(FileKind::LockFile);
         }
-        if lower == "nginx.conf"
-            || lower.ends_with(".nginx")
-            || (lower.ends_with(".conf")
-                && (parent_is("nginx")
-                    || parent_is("conf.d")
-                    || parent_is("sites-enabled")
-                    || parent_is("sites-available")
-                    || lower.contains("nginx")))
-        {
+        // Any `.conf` may be an nginx site (`deploy/site.conf`); the nginx reader
+        // only finds facts in files with nginx directives.
+        if lower.ends_with(".nginx") || lower.ends_with(".conf") {
             return Some(FileKind::Nginx);
         }
         if lower == ".gitignore" {
@@ -402,6 +396,7 @@ mod tests {
         assert_eq!(k("requirements-dev.txt"), Some(FileKind::Requirements));
         assert_eq!(k("requirements/base.txt"), Some(FileKind::Requirements));
         assert_eq!(k("deploy/nginx/site.conf"), Some(FileKind::Nginx));
+        assert_eq!(k("deploy/site.conf"), Some(FileKind::Nginx));
         assert_eq!(k("notes.txt"), None);
     }
 
