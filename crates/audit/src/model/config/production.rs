@@ -161,7 +161,9 @@ fn choose_from_mapping(
 ) -> Option<ProductionChoice> {
     let resolver = project.resolver();
     let (mf, dict) = resolver.deref(file, mapping);
-    let mapping_name = mapping.render();
+    let mapping_name = mapping
+        .reference()
+        .map_or_else(|| mapping.render(), |r| r.last_name().to_string());
     let items = dict.as_dict()?;
     let entry = |k: &str| {
         items

@@ -215,7 +215,15 @@ pub fn url_password(s: &str) -> Option<&str> {
         return None;
     }
     let (_, password) = userinfo.split_once(':')?;
-    (!is_placeholder(password) && password.len() >= 4).then_some(password)
+    // Documentation placeholders (`scott:tiger`, `user:password`) and local
+    // development databases are not leaked credentials.
+    const DOC_PASSWORDS: &[&str] = &[
+        "password", "passwd", "pass", "pwd", "secret", "tiger", "xxx", "***", "pw",
+    ];
+    let host = rest[at + 1..].split(['/', ':', '?']).next().unwrap_or("");
+    let local = matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "0.0.0.0");
+    let doc = DOC_PASSWORDS.contains(&password.to_ascii_lowercase().as_str());
+    (!is_placeholder(password) && !doc && !local && password.len() >= 4).then_some(password)
 }
 
 fn looks_secret(v: &str) -> bool {
@@ -252,6 +260,18 @@ mod tests {
             None
         );
         assert_eq!(url_password("redis://localhost:6379/0"), None);
+        assert_eq!(
+            url_password("postgresql://scott:tiger@db.example/test"),
+            None
+        );
+        assert_eq!(
+            url_password("postgresql://app:Zx9-Qw8-Er7@localhost/app"),
+            None
+        );
+        assert_eq!(
+            url_password("amqp://svc:K7v-2qPz-91@mq.internal:5672/"),
+            Some("K7v-2qPz-91")
+        );
         assert_eq!(url_password("https://user@example.com"), None);
         assert!(api_key("sk_live_4eC39HqLyjWDarjtT1zdp7dc"));
         assert!(!api_key("sk_live_xxxxxxxxxxxxxxxxxxxxxxxx"));
