@@ -9,9 +9,10 @@ pub mod dotenv;
 pub mod gunicorn;
 pub mod nginx;
 pub mod requirements;
+pub mod server;
 pub mod shell;
 
-pub use shell::Server;
+pub use server::Server;
 
 use crate::source::{FileId, Span};
 
@@ -173,7 +174,7 @@ pub fn commands_of(line: &str, span: Span, origin: CommandOrigin) -> Vec<Command
 
 pub fn command_of_words(words: Vec<String>, span: Span, origin: CommandOrigin) -> CommandFact {
     let mut env = Vec::new();
-    let server = shell::server(&words, &mut env);
+    let server = server::server(&words, &mut env);
     CommandFact {
         words,
         server,

@@ -12,13 +12,15 @@
 //! cannot be known statically is `None`/unknown, and rules stay silent on it.
 
 mod apps;
+mod blueprints;
 mod config;
 mod deployment;
 mod extensions;
 pub mod index;
 mod routes;
+mod sessions;
 
-pub use config::{AppConfig, ConfigEntry, ConfigVia, ProductionChoice};
+pub use config::{is_config_key, AppConfig, ConfigEntry, ConfigVia, ProductionChoice};
 pub use deployment::{Deployment, ProxyEvidence, ProxyKind, WorkerSource};
 pub use extensions::{ExtKind, ExtOption, Extension};
 pub use routes::{Decorator, ErrorHandler, Route};

@@ -1,14 +1,12 @@
-//! Blueprints / routers, where they are registered (with their URL prefixes,
-//! across files), routes with their full path, methods, endpoint and decorators
-//! (rate limits, CSRF exemption, auth), error handlers, and cookie-session writes.
+//! Routes with their full path, methods, endpoint and decorators (rate limits,
+//! CSRF exemption, auth), and error handlers.
 
 use super::{
-    extensions::ExtKind, index::Target, AppId, Blueprint, BlueprintId, BlueprintKind, Parent,
-    Project, Registration,
+    extensions::ExtKind, index::Target, AppId, BlueprintId, BlueprintKind, Parent, Project,
 };
 use crate::{
     python::{
-        value::{Kind, Site, Value},
+        value::{Site, Value},
         ROUTE_METHODS,
     },
     source::{FileId, Span},
@@ -94,112 +92,7 @@ const AUTH_WORDS: &[&str] = &[
 
 pub fn find_blueprints_and_routes(project: &mut Project) {
     let resolver = project.resolver();
-    // Blueprints and routers.
-    let mut bps: Vec<Blueprint> = Vec::new();
-    for (file, facts) in project.python() {
-        for call in &facts.calls {
-            let c = call.call();
-            if !matches!(c.last_name(), Some("Blueprint" | "APIRouter")) {
-                continue;
-            }
-            let name = resolver.resolve(file, &c.func).external_name();
-            let kind = match name.as_deref() {
-                Some("flask.Blueprint" | "flask.blueprints.Blueprint" | "quart.Blueprint") => {
-                    BlueprintKind::Blueprint
-                }
-                Some("fastapi.APIRouter" | "fastapi.routing.APIRouter") => BlueprintKind::Router,
-                _ => continue,
-            };
-            let prefix_kw = if kind == BlueprintKind::Router {
-                "prefix"
-            } else {
-                "url_prefix"
-            };
-            bps.push(Blueprint {
-                id: bps.len(),
-                kind,
-                site: Site {
-                    file,
-                    offset: call.range().start().into(),
-                },
-                span: Span::new(file, call.range()),
-                name: c
-                    .param(0, "name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                prefix: c
-                    .kwarg(prefix_kw)
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                registrations: Vec::new(),
-            });
-        }
-    }
-    let parent_of = |file: FileId, v: &Value| -> Option<Parent> {
-        let r = resolver.resolve(file, v);
-        let Target::Object(site) = r.target else {
-            return None;
-        };
-        if !r.attrs.is_empty() {
-            return None;
-        }
-        if let Some(app) = project.app_at(site) {
-            return Some(Parent::App(app));
-        }
-        bps.iter()
-            .find(|b| b.site == site)
-            .map(|b| Parent::Blueprint(b.id))
-    };
-    // Registrations.
-    let mut regs: Vec<(BlueprintId, Registration)> = Vec::new();
-    for (file, facts) in project.python() {
-        for call in &facts.calls {
-            let c = call.call();
-            let Some(fr) = c.func.reference() else {
-                continue;
-            };
-            let method = fr.last_name();
-            if method != "register_blueprint" && method != "include_router" {
-                continue;
-            }
-            let mut recv = fr.clone();
-            recv.attrs.pop();
-            let Some(parent) = parent_of(file, &Value::new(c.func.range, Kind::Ref(recv))) else {
-                continue;
-            };
-            let Some(child) = c.param(
-                0,
-                if method == "include_router" {
-                    "router"
-                } else {
-                    "blueprint"
-                },
-            ) else {
-                continue;
-            };
-            let Some(Parent::Blueprint(child)) = parent_of(file, child) else {
-                continue;
-            };
-            let kw = if method == "include_router" {
-                "prefix"
-            } else {
-                "url_prefix"
-            };
-            regs.push((
-                child,
-                Registration {
-                    parent,
-                    prefix: c.kwarg(kw).and_then(Value::as_str).map(str::to_string),
-                    span: Span::new(file, call.range()),
-                },
-            ));
-        }
-    }
-    for (child, reg) in regs {
-        bps[child].registrations.push(reg);
-    }
-
+    let bps = super::blueprints::find_blueprints(project);
     // Routes and error handlers from decorators, and add_url_rule.
     let limiter_sites: Vec<Site> = project
         .extensions
@@ -391,105 +284,21 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
         match r.blueprint {
             None => r.path = Some(r.rule.clone()),
             Some(b) => {
-                if let Some((app, prefix)) = chain(&bps, b, 0) {
+                if let Some((app, prefix)) = super::blueprints::chain(&bps, b, 0) {
                     r.app = Some(app);
-                    r.path = Some(join_paths(&prefix, &r.rule));
+                    r.path = Some(super::blueprints::join_paths(&prefix, &r.rule));
                 }
             }
         }
     }
     for h in &mut handlers {
         if let Some(b) = h.blueprint {
-            h.app = chain(&bps, b, 0).map(|(a, _)| a);
+            h.app = super::blueprints::chain(&bps, b, 0).map(|(a, _)| a);
         }
     }
-    // Session cookie writes.
-    let mut writes = Vec::new();
-    for (file, facts) in project.python() {
-        for a in &facts.assigns {
-            if let Kind::Subscript(base, _) = &a.target.kind {
-                if base.reference().is_none_or(|r| r.last_name() != "session") {
-                    continue;
-                }
-                if is_session(resolver.resolve(file, base).external_name().as_deref()) {
-                    writes.push(Span::new(file, a.range));
-                }
-            }
-        }
-        for call in &facts.calls {
-            let c = call.call();
-            let Some(r) = c.func.reference() else {
-                continue;
-            };
-            let candidate = r.last_name() == "login_user"
-                || (matches!(r.last_name(), "update" | "setdefault")
-                    && r.second_last_name() == Some("session"));
-            if !candidate {
-                continue;
-            }
-            let name = resolver.resolve(file, &c.func).external_name();
-            match name.as_deref() {
-                Some("flask_login.login_user" | "flask_login.utils.login_user") => {
-                    writes.push(Span::new(file, call.range()))
-                }
-                Some(n)
-                    if n.starts_with("flask.session.")
-                        && (n.ends_with(".update") || n.ends_with(".setdefault")) =>
-                {
-                    writes.push(Span::new(file, call.range()))
-                }
-                _ => {}
-            }
-        }
-    }
+    let writes = super::sessions::find_session_writes(project);
     project.blueprints = bps;
     project.routes = routes;
     project.error_handlers = handlers;
     project.session_writes = writes;
-}
-
-fn is_session(name: Option<&str>) -> bool {
-    matches!(
-        name,
-        Some("flask.session" | "flask.globals.session" | "quart.session")
-    )
-}
-
-/// The app a blueprint ends up in and the prefix it gets on the way.
-fn chain(bps: &[Blueprint], b: BlueprintId, depth: usize) -> Option<(AppId, String)> {
-    if depth > 16 {
-        return None;
-    }
-    let bp = bps.get(b)?;
-    let reg = bp.registrations.first()?;
-    let own = match bp.kind {
-        // Flask: url_prefix at registration replaces the blueprint's own.
-        BlueprintKind::Blueprint => reg
-            .prefix
-            .clone()
-            .or_else(|| bp.prefix.clone())
-            .unwrap_or_default(),
-        // FastAPI: include_router(prefix=) is prepended to the router's prefix.
-        BlueprintKind::Router => join_paths(
-            reg.prefix.as_deref().unwrap_or(""),
-            bp.prefix.as_deref().unwrap_or(""),
-        ),
-    };
-    match reg.parent {
-        Parent::App(app) => Some((app, own)),
-        Parent::Blueprint(parent) => {
-            let (app, outer) = chain(bps, parent, depth + 1)?;
-            Some((app, join_paths(&outer, &own)))
-        }
-    }
-}
-
-fn join_paths(prefix: &str, rule: &str) -> String {
-    let p = prefix.trim_end_matches('/');
-    match (p.is_empty(), rule.is_empty()) {
-        (true, true) => "/".into(),
-        (true, false) => rule.to_string(),
-        (false, true) => p.to_string(),
-        (false, false) => format!("{p}/{}", rule.trim_start_matches('/')),
-    }
 }

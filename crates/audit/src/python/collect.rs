@@ -4,12 +4,11 @@
 use rustc_hash::FxHashSet as HashSet;
 
 use ruff_python_ast::{self as ast, Expr, Stmt};
-use ruff_text_size::{Ranged, TextRange};
+use ruff_text_size::TextRange;
 
 use super::{
     facts::{
-        AssignFact, ClassAttr, ClassFact, FunctionFact, GlobalBinding, Guard, GuardId, ImportFact,
-        Param, PyFacts, RaiseFact, RaiseKind, Scope, ScopeId, ScopeKind,
+        AssignFact, ClassAttr, Guard, GuardId, PyFacts, RaiseFact, RaiseKind, Scope, ScopeKind,
     },
     scope::{Frame, Scopes},
     value::{Kind, Value},
@@ -43,9 +42,9 @@ pub struct Collector {
     pub(super) guard: GuardId,
     depth: usize,
     /// Return values of the functions being collected, innermost last.
-    returns: Vec<Vec<Value>>,
+    pub(super) returns: Vec<Vec<Value>>,
     /// Class-body assignments of the classes being collected, innermost last.
-    class_attrs: Vec<Vec<ClassAttr>>,
+    pub(super) class_attrs: Vec<Vec<ClassAttr>>,
 }
 
 impl Collector {
@@ -97,7 +96,7 @@ impl Collector {
         self.facts
     }
 
-    fn stmts(&mut self, body: &[Stmt]) {
+    pub(super) fn stmts(&mut self, body: &[Stmt]) {
         if self.depth > MAX_STMT_DEPTH {
             return;
         }
@@ -300,279 +299,6 @@ impl Collector {
             | Stmt::Break(_)
             | Stmt::Continue(_)
             | Stmt::IpyEscapeCommand(_) => {}
-        }
-    }
-
-    /// The dotted base of `from <module> import ...`, resolving relative levels
-    /// against this module's package.
-    fn import_base(&self, module: Option<&str>, level: u32) -> String {
-        if level == 0 {
-            return module.unwrap_or_default().to_string();
-        }
-        let mut parts: Vec<&str> = self.package.split('.').filter(|s| !s.is_empty()).collect();
-        for _ in 1..level {
-            parts.pop();
-        }
-        if let Some(m) = module {
-            parts.push(m);
-        }
-        parts.join(".")
-    }
-
-    fn import(&mut self, local: String, qualified: String, range: TextRange) {
-        let scope = self.scopes.current().scope;
-        self.facts.imports.push(ImportFact {
-            local: local.clone(),
-            qualified: qualified.clone(),
-            range,
-            scope,
-        });
-        let frame = self.scopes.current_mut();
-        frame.bindings.remove(&local);
-        frame.params.remove(&local);
-        frame.imports.insert(local, qualified);
-    }
-
-    /// Records `target = value` and what the target names now hold.
-    fn assign(&mut self, target: &Expr, value: &Value, stmt_range: TextRange, augmented: bool) {
-        match target {
-            Expr::Tuple(t) => {
-                let items = value.as_seq().filter(|items| items.len() == t.elts.len());
-                for (i, elt) in t.elts.iter().enumerate() {
-                    let v = items
-                        .and_then(|items| items.get(i).cloned())
-                        .unwrap_or_else(|| Value::unknown(elt.range(), value.tainted));
-                    self.assign(elt, &v, stmt_range, augmented);
-                }
-                return;
-            }
-            Expr::List(l) => {
-                for elt in &l.elts {
-                    self.assign(
-                        elt,
-                        &Value::unknown(elt.range(), value.tainted),
-                        stmt_range,
-                        augmented,
-                    );
-                }
-                return;
-            }
-            Expr::Starred(s) => {
-                self.assign(
-                    &s.value,
-                    &Value::unknown(s.range, value.tainted),
-                    stmt_range,
-                    augmented,
-                );
-                return;
-            }
-            _ => {}
-        }
-        let target_value = match target {
-            Expr::Name(n) => {
-                let name = n.id.as_str();
-                match self.scopes.current().kind {
-                    ScopeKind::Module => {
-                        super::scope::global(format!("{}.{name}", self.facts.module), n.range)
-                    }
-                    ScopeKind::Class => super::scope::global(
-                        format!("{}.{name}", self.scopes.current().qualified),
-                        n.range,
-                    ),
-                    ScopeKind::Function => Value::new(
-                        n.range,
-                        Kind::Ref(super::value::Ref {
-                            root: super::value::Root::Local(name.to_string()),
-                            attrs: Vec::new(),
-                        }),
-                    ),
-                }
-            }
-            other => self.eval(other),
-        };
-        let scope_kind = self.scopes.current().kind;
-        let scope = self.scopes.current().scope;
-        self.facts.assigns.push(AssignFact {
-            scope,
-            guard: self.guard,
-            target: target_value,
-            value: value.clone(),
-            range: stmt_range,
-            augmented,
-        });
-        if let Expr::Name(n) = target {
-            let name = n.id.as_str();
-            let bound = self.binding_value(value);
-            match scope_kind {
-                ScopeKind::Module => self.facts.globals.push(GlobalBinding {
-                    name: name.to_string(),
-                    value: bound.clone(),
-                    range: stmt_range,
-                }),
-                ScopeKind::Class => {
-                    if let Some(attrs) = self.class_attrs.last_mut() {
-                        attrs.push(ClassAttr {
-                            name: name.to_string(),
-                            value: value.clone(),
-                            range: stmt_range,
-                        });
-                    }
-                }
-                ScopeKind::Function => {}
-            }
-            self.scopes.bind(name, &bound);
-        }
-    }
-
-    fn bind_unknown(&mut self, target: &Expr, tainted: bool) {
-        match target {
-            Expr::Name(n) => {
-                let v = Value::unknown(n.range, tainted);
-                self.scopes.bind(n.id.as_str(), &v);
-            }
-            Expr::Tuple(t) => t.elts.iter().for_each(|e| self.bind_unknown(e, tainted)),
-            Expr::List(l) => l.elts.iter().for_each(|e| self.bind_unknown(e, tainted)),
-            Expr::Starred(s) => self.bind_unknown(&s.value, tainted),
-            _ => {}
-        }
-    }
-
-    fn push_scope(&mut self, kind: ScopeKind, name: &str) -> (ScopeId, String) {
-        let parent = self.scopes.current().scope;
-        let qualified = format!("{}.{name}", self.scopes.current().qualified);
-        let id = self.facts.scopes.len() as ScopeId;
-        self.facts.scopes.push(Scope {
-            kind,
-            qualified: qualified.clone(),
-            parent: Some(parent),
-        });
-        self.scopes
-            .frames
-            .push(Frame::new(id, kind, qualified.clone()));
-        (id, qualified)
-    }
-
-    fn function(&mut self, f: &ast::StmtFunctionDef) {
-        let decorators: Vec<Value> = f
-            .decorator_list
-            .iter()
-            .map(|d| self.eval(&d.expression))
-            .collect();
-        let is_route = decorators.iter().any(is_route_decorator);
-        let parent = self.scopes.current().scope;
-        let method_of = (self.scopes.current().kind == ScopeKind::Class)
-            .then(|| self.scopes.current().qualified.clone());
-        let mut params = Vec::new();
-        for p in f.parameters.iter() {
-            let default = p.default().map(|d| self.eval(d));
-            let annotation = p.annotation().map(|a| self.eval(a));
-            params.push(Param {
-                name: p.name().id.to_string(),
-                default,
-                annotation,
-                range: p.range(),
-            });
-        }
-        let name = f.name.id.as_str();
-        let (scope, qualified) = self.push_scope(ScopeKind::Function, name);
-        {
-            let frame = self.scopes.current_mut();
-            for (i, p) in params.iter().enumerate() {
-                let skip_self =
-                    method_of.is_some() && i == 0 && (p.name == "self" || p.name == "cls");
-                let request_typed = p
-                    .annotation
-                    .as_ref()
-                    .and_then(Value::qualified)
-                    .is_some_and(|q| is_request_type(&q));
-                let tainted = !skip_self && (is_route || request_typed);
-                frame.params.insert(p.name.clone(), (i, tainted));
-            }
-        }
-        self.returns.push(Vec::new());
-        let saved_guard = self.guard;
-        self.guard = 0;
-        self.stmts(&f.body);
-        self.guard = saved_guard;
-        let returns = self.returns.pop().unwrap_or_default();
-        self.scopes.frames.pop();
-        let start = f
-            .decorator_list
-            .first()
-            .map_or(f.range.start(), |d| d.range.start());
-        let def_range = TextRange::new(f.name.range.start().max(start), f.range.end());
-        self.facts.functions.push(FunctionFact {
-            name: name.to_string(),
-            qualified: qualified.clone(),
-            name_range: f.name.range,
-            range: TextRange::new(start.min(f.range.start()), f.range.end()),
-            def_range,
-            decorators,
-            params,
-            returns,
-            is_async: f.is_async,
-            scope,
-            parent,
-            guard: self.guard,
-            method_of,
-        });
-        self.bind_definition(name, &qualified, f.range);
-    }
-
-    fn class(&mut self, c: &ast::StmtClassDef) {
-        let decorators: Vec<Value> = c
-            .decorator_list
-            .iter()
-            .map(|d| self.eval(&d.expression))
-            .collect();
-        let mut bases = Vec::new();
-        if let Some(args) = &c.arguments {
-            for b in args.args.iter() {
-                bases.push(self.eval(b));
-            }
-            for k in args.keywords.iter() {
-                self.eval(&k.value);
-            }
-        }
-        let name = c.name.id.as_str();
-        let (scope, qualified) = self.push_scope(ScopeKind::Class, name);
-        self.class_attrs.push(Vec::new());
-        let saved_guard = self.guard;
-        self.guard = 0;
-        self.stmts(&c.body);
-        self.guard = saved_guard;
-        let attrs = self.class_attrs.pop().unwrap_or_default();
-        self.scopes.frames.pop();
-        self.facts.classes.push(ClassFact {
-            name: name.to_string(),
-            qualified: qualified.clone(),
-            name_range: c.name.range,
-            range: c.range,
-            bases,
-            decorators,
-            attrs,
-            scope,
-            guard: self.guard,
-        });
-        self.bind_definition(name, &qualified, c.range);
-    }
-
-    /// `def f` / `class C` bind their name to their dotted path.
-    fn bind_definition(&mut self, name: &str, qualified: &str, _range: TextRange) {
-        let frame = self.scopes.current_mut();
-        frame.params.remove(name);
-        frame.imports.remove(name);
-        match frame.kind {
-            ScopeKind::Function => {
-                let v = super::scope::global(qualified.to_string(), TextRange::default());
-                frame.bindings.insert(name.to_string(), v);
-            }
-            ScopeKind::Module | ScopeKind::Class => {
-                frame.bindings.remove(name);
-                frame
-                    .imports
-                    .insert(name.to_string(), qualified.to_string());
-            }
         }
     }
 }

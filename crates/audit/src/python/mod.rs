@@ -6,9 +6,13 @@
 //! taint), [`value::env_lookup`] (environment lookups with their defaults) and
 //! [`taint`] (request-derived data).
 
+mod bindings;
 mod collect;
+mod defs;
+mod env;
 mod eval;
 pub mod facts;
+mod render;
 mod scope;
 pub mod taint;
 pub mod value;
