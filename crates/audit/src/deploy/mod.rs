@@ -113,9 +113,12 @@ pub enum EnvSource {
 }
 
 impl EnvSource {
+    /// Whether what this source sets may reach production. A `.env` that
+    /// .gitignore hides is a developer's local file: it does not ship with the
+    /// repository.
     pub fn may_be_production(&self) -> bool {
         match self {
-            EnvSource::DotEnv { role, .. } => role.may_be_production(),
+            EnvSource::DotEnv { role, gitignored } => role.may_be_production() && !gitignored,
             _ => true,
         }
     }
