@@ -48,6 +48,28 @@ fn hostile_project(dir: &Path) {
         s.push_str("pass\n");
         s
     });
+    // Resolution that branches: a factory returning calls to itself, a config
+    // chosen through parameters passed along a chain of many callers.
+    write(dir, "recursion.py", {
+        let mut s = String::from("from flask import Flask\n\ndef f(a):\n");
+        for i in 0..16 {
+            s.push_str(&format!("    if a == {i}:\n        return f(a)\n"));
+        }
+        s.push_str(
+            "    return Flask(__name__)\n\napp = f(1)\napp.config.from_object(app.config)\n",
+        );
+        for level in 0..10 {
+            s.push_str(&format!(
+                "\ndef g{level}(cfg):\n    return g{}(cfg)\n",
+                level + 1
+            ));
+            for caller in 0..20 {
+                s.push_str(&format!("g{level}('c{caller}')\n"));
+            }
+        }
+        s.push_str("\ndef g10(cfg):\n    app.config.from_object(cfg)\n");
+        s
+    });
     // Over the 10 MB cap.
     write(dir, "huge.py", "# padding\n".repeat(1_100_000));
     write(

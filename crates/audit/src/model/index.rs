@@ -16,6 +16,10 @@ use crate::{
 
 /// How deep resolution follows names, factories and parameters.
 const MAX_HOPS: usize = 12;
+/// Resolution steps one `resolve` may take.
+const MAX_STEPS: u32 = 1024;
+/// Call sites of a function considered for what its parameters hold.
+const MAX_CALLERS: usize = 16;
 
 /// What a value refers to once resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,6 +226,9 @@ impl Index {
 pub struct Resolver<'a> {
     pub py: &'a [Option<PyFacts>],
     pub index: &'a Index,
+    /// Steps left for the current `resolve`: resolution branches over return
+    /// values, so a budget keeps hostile recursion from exploding.
+    pub budget: std::cell::Cell<u32>,
 }
 
 impl<'a> Resolver<'a> {
@@ -246,13 +253,16 @@ impl<'a> Resolver<'a> {
 
     /// Resolves a value found in `file`.
     pub fn resolve(&self, file: FileId, v: &Value) -> Resolved {
+        self.budget.set(MAX_STEPS);
         self.resolve_at(file, v, 0)
     }
 
     fn resolve_at(&self, file: FileId, v: &Value, depth: usize) -> Resolved {
-        if depth > MAX_HOPS {
+        let left = self.budget.get();
+        if depth > MAX_HOPS || left == 0 {
             return Resolved::unknown();
         }
+        self.budget.set(left - 1);
         match &v.kind {
             Kind::Call(_) => self.object(
                 Site {
@@ -413,7 +423,9 @@ impl<'a> Resolver<'a> {
             return out;
         };
         let skip_self = usize::from(fact.method_of.is_some());
-        for &(cfile, ci) in self.index.callers(func) {
+        // A bounded number of call sites: choosing a production config fans out
+        // over them, level after level.
+        for &(cfile, ci) in self.index.callers(func).iter().take(MAX_CALLERS) {
             let Some(call) = self.facts(cfile).and_then(|p| p.calls.get(ci)) else {
                 continue;
             };

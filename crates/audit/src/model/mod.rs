@@ -156,6 +156,7 @@ impl Project {
         Resolver {
             py: &self.py,
             index: &self.index,
+            budget: std::cell::Cell::new(0),
         }
     }
 
