@@ -161,6 +161,15 @@ fn the_model_of_orders_weak() {
         .unwrap();
     assert_eq!(limiter.app, Some(0));
     assert_eq!(p.describe(limiter.span), "orders/extensions.py:15");
+    // flask-cors with `*` and credentials reflects any Origin.
+    let cors = p
+        .extensions
+        .iter()
+        .find(|e| e.kind == audit::model::ExtKind::Cors)
+        .unwrap();
+    let policy = audit::model::cors::policy(p, cors).unwrap();
+    assert_eq!(policy.reflects_any_origin_with_credentials(), Some(true));
+    assert_eq!(policy.allow_headers, Some(vec!["*".to_string()]));
 }
 
 #[test]

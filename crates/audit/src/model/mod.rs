@@ -14,6 +14,7 @@
 mod apps;
 mod blueprints;
 mod config;
+pub mod cors;
 mod deployment;
 mod extensions;
 pub mod index;
