@@ -16,35 +16,27 @@ pub const APP_CTORS: &[(&str, AppKind)] = &[
 pub fn find_apps(project: &mut Project) {
     let resolver = project.resolver();
     let mut apps = Vec::new();
-    for (file, facts) in project.python() {
-        for call in &facts.calls {
-            let Some(last) = call.call().last_name() else {
-                continue;
-            };
-            if !matches!(last, "Flask" | "Quart" | "FastAPI") {
-                continue;
-            }
-            let r = resolver.resolve(file, &call.call().func);
-            let Some(name) = r.external_name() else {
-                continue;
-            };
-            let Some(&(_, kind)) = APP_CTORS.iter().find(|(n, _)| *n == name) else {
-                continue;
-            };
-            let factory = facts.function_of(call.scope).map(|f| f.qualified.clone());
-            apps.push(App {
-                id: apps.len(),
-                kind,
-                site: Site {
-                    file,
-                    offset: call.range().start().into(),
-                },
-                span: Span::new(file, call.range()),
-                factory,
-                config: AppConfig::default(),
-                extensions: Vec::new(),
-            });
-        }
+    for (file, facts, call) in project.calls_named(&["Flask", "Quart", "FastAPI"]) {
+        let r = resolver.resolve(file, &call.call().func);
+        let Some(name) = r.external_name() else {
+            continue;
+        };
+        let Some(&(_, kind)) = APP_CTORS.iter().find(|(n, _)| *n == name) else {
+            continue;
+        };
+        let factory = facts.function_of(call.scope).map(|f| f.qualified.clone());
+        apps.push(App {
+            id: apps.len(),
+            kind,
+            site: Site {
+                file,
+                offset: call.range().start().into(),
+            },
+            span: Span::new(file, call.range()),
+            factory,
+            config: AppConfig::default(),
+            extensions: Vec::new(),
+        });
     }
     project.apps = apps;
 }

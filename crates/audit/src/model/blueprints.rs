@@ -13,45 +13,40 @@ pub(super) fn find_blueprints(project: &Project) -> Vec<Blueprint> {
     let resolver = project.resolver();
     // Blueprints and routers.
     let mut bps: Vec<Blueprint> = Vec::new();
-    for (file, facts) in project.python() {
-        for call in &facts.calls {
-            let c = call.call();
-            if !matches!(c.last_name(), Some("Blueprint" | "APIRouter")) {
-                continue;
+    for (file, _, call) in project.calls_named(&["Blueprint", "APIRouter"]) {
+        let c = call.call();
+        let name = resolver.resolve(file, &c.func).external_name();
+        let kind = match name.as_deref() {
+            Some("flask.Blueprint" | "flask.blueprints.Blueprint" | "quart.Blueprint") => {
+                BlueprintKind::Blueprint
             }
-            let name = resolver.resolve(file, &c.func).external_name();
-            let kind = match name.as_deref() {
-                Some("flask.Blueprint" | "flask.blueprints.Blueprint" | "quart.Blueprint") => {
-                    BlueprintKind::Blueprint
-                }
-                Some("fastapi.APIRouter" | "fastapi.routing.APIRouter") => BlueprintKind::Router,
-                _ => continue,
-            };
-            let prefix_kw = if kind == BlueprintKind::Router {
-                "prefix"
-            } else {
-                "url_prefix"
-            };
-            bps.push(Blueprint {
-                id: bps.len(),
-                kind,
-                site: Site {
-                    file,
-                    offset: call.range().start().into(),
-                },
-                span: Span::new(file, call.range()),
-                name: c
-                    .param(0, "name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                prefix: c
-                    .kwarg(prefix_kw)
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                registrations: Vec::new(),
-            });
-        }
+            Some("fastapi.APIRouter" | "fastapi.routing.APIRouter") => BlueprintKind::Router,
+            _ => continue,
+        };
+        let prefix_kw = if kind == BlueprintKind::Router {
+            "prefix"
+        } else {
+            "url_prefix"
+        };
+        bps.push(Blueprint {
+            id: bps.len(),
+            kind,
+            site: Site {
+                file,
+                offset: call.range().start().into(),
+            },
+            span: Span::new(file, call.range()),
+            name: c
+                .param(0, "name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            prefix: c
+                .kwarg(prefix_kw)
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            registrations: Vec::new(),
+        });
     }
     let parent_of = |file: FileId, v: &Value| -> Option<Parent> {
         let r = resolver.resolve(file, v);
@@ -70,48 +65,46 @@ pub(super) fn find_blueprints(project: &Project) -> Vec<Blueprint> {
     };
     // Registrations.
     let mut regs: Vec<(BlueprintId, Registration)> = Vec::new();
-    for (file, facts) in project.python() {
-        for call in &facts.calls {
-            let c = call.call();
-            let Some(fr) = c.func.reference() else {
-                continue;
-            };
-            let method = fr.last_name();
-            if method != "register_blueprint" && method != "include_router" {
-                continue;
-            }
-            let mut recv = fr.clone();
-            recv.attrs.pop();
-            let Some(parent) = parent_of(file, &Value::new(c.func.range, Kind::Ref(recv))) else {
-                continue;
-            };
-            let Some(child) = c.param(
-                0,
-                if method == "include_router" {
-                    "router"
-                } else {
-                    "blueprint"
-                },
-            ) else {
-                continue;
-            };
-            let Some(Parent::Blueprint(child)) = parent_of(file, child) else {
-                continue;
-            };
-            let kw = if method == "include_router" {
-                "prefix"
-            } else {
-                "url_prefix"
-            };
-            regs.push((
-                child,
-                Registration {
-                    parent,
-                    prefix: c.kwarg(kw).and_then(Value::as_str).map(str::to_string),
-                    span: Span::new(file, call.range()),
-                },
-            ));
+    for (file, _, call) in project.calls_named(&["register_blueprint", "include_router"]) {
+        let c = call.call();
+        let Some(fr) = c.func.reference() else {
+            continue;
+        };
+        let method = fr.last_name();
+        if method != "register_blueprint" && method != "include_router" {
+            continue;
         }
+        let mut recv = fr.clone();
+        recv.attrs.pop();
+        let Some(parent) = parent_of(file, &Value::new(c.func.range, Kind::Ref(recv))) else {
+            continue;
+        };
+        let Some(child) = c.param(
+            0,
+            if method == "include_router" {
+                "router"
+            } else {
+                "blueprint"
+            },
+        ) else {
+            continue;
+        };
+        let Some(Parent::Blueprint(child)) = parent_of(file, child) else {
+            continue;
+        };
+        let kw = if method == "include_router" {
+            "prefix"
+        } else {
+            "url_prefix"
+        };
+        regs.push((
+            child,
+            Registration {
+                parent,
+                prefix: c.kwarg(kw).and_then(Value::as_str).map(str::to_string),
+                span: Span::new(file, call.range()),
+            },
+        ));
     }
     for (child, reg) in regs {
         bps[child].registrations.push(reg);

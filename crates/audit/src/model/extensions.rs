@@ -95,6 +95,27 @@ pub const EXT_CTORS: &[(&str, ExtKind)] = &[
     ),
 ];
 
+/// The last names of [`EXT_CTORS`] (indexed in `model::calls`).
+pub const EXT_CTOR_NAMES: &[&str] = &[
+    "Talisman",
+    "CORS",
+    "CORSMiddleware",
+    "Limiter",
+    "CSRFProtect",
+    "CsrfProtect",
+    "SeaSurf",
+    "ProxyFix",
+    "ProxyHeadersMiddleware",
+    "DebugToolbarExtension",
+    "DebuggedApplication",
+    "Session",
+    "TrustedHostMiddleware",
+    "HTTPSRedirectMiddleware",
+    "LoginManager",
+    "JWTManager",
+    "SessionMiddleware",
+];
+
 impl ExtKind {
     pub fn of(dotted: &str) -> Option<ExtKind> {
         EXT_CTORS
@@ -188,88 +209,74 @@ impl Extension {
 pub fn find_extensions(project: &mut Project) {
     let resolver = project.resolver();
     let mut exts: Vec<Extension> = Vec::new();
-    let ctor_names: rustc_hash::FxHashSet<&str> = EXT_CTORS
-        .iter()
-        .map(|(n, _)| n.rsplit('.').next().unwrap_or(n))
-        .collect();
     // Constructors.
-    for (file, facts) in project.python() {
-        for call in &facts.calls {
-            let c = call.call();
-            let Some(last) = c.last_name() else { continue };
-            if !ctor_names.contains(last) {
-                continue;
+    for (file, _, call) in project.calls_named(EXT_CTOR_NAMES) {
+        let c = call.call();
+        let r = resolver.resolve(file, &c.func);
+        let Some(kind) = r.external_name().and_then(|n| ExtKind::of(&n)) else {
+            continue;
+        };
+        let mut ext = Extension {
+            id: exts.len(),
+            kind,
+            site: Site {
+                file,
+                offset: call.range().start().into(),
+            },
+            span: Span::new(file, call.range()),
+            app: None,
+            init: None,
+            options: Vec::new(),
+            opaque: c.spread,
+        };
+        absorb_args(project, &mut ext, file, &c.args, &c.kwargs, 0);
+        exts.push(ext);
+    }
+    // init_app and add_middleware.
+    for (file, _, call) in project.calls_named(&["init_app", "add_middleware"]) {
+        let c = call.call();
+        let r = resolver.resolve(file, &c.func);
+        match (&r.target, r.attrs.as_slice()) {
+            (Target::Object(site), [m]) if m == "init_app" => {
+                if let Some(ext) = exts.iter_mut().find(|e| e.site == *site) {
+                    ext.init = Some(Span::new(file, call.range()));
+                    ext.opaque |= c.spread;
+                    absorb_args(project, ext, file, &c.args, &c.kwargs, 0);
+                }
             }
-            let r = resolver.resolve(file, &c.func);
-            let Some(kind) = r.external_name().and_then(|n| ExtKind::of(&n)) else {
-                continue;
-            };
-            let mut ext = Extension {
-                id: exts.len(),
-                kind,
-                site: Site {
-                    file,
-                    offset: call.range().start().into(),
-                },
-                span: Span::new(file, call.range()),
-                app: None,
-                init: None,
-                options: Vec::new(),
-                opaque: c.spread,
-            };
-            absorb_args(project, &mut ext, file, &c.args, &c.kwargs, 0);
-            exts.push(ext);
+            (Target::Object(site), [m]) if m == "add_middleware" => {
+                let Some(app) = project.app_at(*site) else {
+                    continue;
+                };
+                let Some(cls) = c.args.first() else { continue };
+                let Some(kind) = resolver
+                    .resolve(file, cls)
+                    .external_name()
+                    .and_then(|n| ExtKind::of(&n))
+                else {
+                    continue;
+                };
+                let mut ext = Extension {
+                    id: exts.len(),
+                    kind,
+                    site: Site {
+                        file,
+                        offset: call.range().start().into(),
+                    },
+                    span: Span::new(file, call.range()),
+                    app: Some(app),
+                    init: Some(Span::new(file, call.range())),
+                    options: Vec::new(),
+                    opaque: c.spread,
+                };
+                absorb_args(project, &mut ext, file, &[], &c.kwargs, 1);
+                exts.push(ext);
+            }
+            _ => {}
         }
     }
-    // init_app, add_middleware and app.wsgi_app assignments.
+    // app.wsgi_app = <wrapper built elsewhere>.
     for (file, facts) in project.python() {
-        for call in &facts.calls {
-            let c = call.call();
-            if !matches!(c.last_name(), Some("init_app" | "add_middleware")) {
-                continue;
-            }
-            let r = resolver.resolve(file, &c.func);
-            match (&r.target, r.attrs.as_slice()) {
-                (Target::Object(site), [m]) if m == "init_app" => {
-                    if let Some(ext) = exts.iter_mut().find(|e| e.site == *site) {
-                        ext.init = Some(Span::new(file, call.range()));
-                        ext.opaque |= c.spread;
-                        let (args, kwargs) = (c.args.clone(), c.kwargs.clone());
-                        absorb_args(project, ext, file, &args, &kwargs, 0);
-                    }
-                }
-                (Target::Object(site), [m]) if m == "add_middleware" => {
-                    let Some(app) = project.app_at(*site) else {
-                        continue;
-                    };
-                    let Some(cls) = c.args.first() else { continue };
-                    let Some(kind) = resolver
-                        .resolve(file, cls)
-                        .external_name()
-                        .and_then(|n| ExtKind::of(&n))
-                    else {
-                        continue;
-                    };
-                    let mut ext = Extension {
-                        id: exts.len(),
-                        kind,
-                        site: Site {
-                            file,
-                            offset: call.range().start().into(),
-                        },
-                        span: Span::new(file, call.range()),
-                        app: Some(app),
-                        init: Some(Span::new(file, call.range())),
-                        options: Vec::new(),
-                        opaque: c.spread,
-                    };
-                    let kwargs = c.kwargs.clone();
-                    absorb_args(project, &mut ext, file, &[], &kwargs, 1);
-                    exts.push(ext);
-                }
-                _ => {}
-            }
-        }
         for a in &facts.assigns {
             // app.wsgi_app = ProxyFix(app.wsgi_app, ...): bound by the constructor's
             // first argument already; nothing more to record here, except when

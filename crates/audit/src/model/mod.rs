@@ -13,6 +13,7 @@
 
 mod apps;
 mod blueprints;
+pub mod calls;
 mod config;
 pub mod cors;
 mod deployment;
@@ -121,6 +122,8 @@ pub struct Project {
     pub index: Index,
     /// Paths git tracks, when the audited root is a git checkout.
     pub git_tracked: Option<std::collections::BTreeSet<String>>,
+    /// Calls bucketed by the last name of their callee.
+    pub calls: calls::CallIndex,
 }
 
 impl Project {
@@ -131,6 +134,7 @@ impl Project {
         production_override: Option<&str>,
     ) -> Project {
         let index = Index::build(&py);
+        let calls = calls::CallIndex::build(&py);
         let mut project = Project {
             files,
             py,
@@ -144,6 +148,7 @@ impl Project {
             deployment: Deployment::default(),
             index,
             git_tracked: None,
+            calls,
         };
         apps::find_apps(&mut project);
         extensions::find_extensions(&mut project);
@@ -186,6 +191,19 @@ impl Project {
     }
 
     /// Python facts with their file ids.
+    /// Calls whose callee's last name is one of `names` (which must be in
+    /// [`calls::INDEXED_NAMES`]), in file and fact order.
+    pub fn calls_named(
+        &self,
+        names: &[&str],
+    ) -> Vec<(FileId, &PyFacts, &crate::python::facts::CallFact)> {
+        debug_assert!(
+            names.iter().all(|n| calls::INDEXED_NAMES.contains(n)),
+            "{names:?}"
+        );
+        self.calls.named(&self.py, names)
+    }
+
     pub fn python(&self) -> impl Iterator<Item = (FileId, &PyFacts)> {
         self.py
             .iter()

@@ -19,32 +19,30 @@ pub(super) fn find_session_writes(project: &Project) -> Vec<Span> {
                 }
             }
         }
-        for call in &facts.calls {
-            let c = call.call();
-            let Some(r) = c.func.reference() else {
-                continue;
-            };
-            let candidate = r.last_name() == "login_user"
-                || (matches!(r.last_name(), "update" | "setdefault")
-                    && r.second_last_name() == Some("session"));
-            if !candidate {
-                continue;
+    }
+    for (file, _, call) in project.calls_named(&["login_user", "update", "setdefault"]) {
+        let c = call.call();
+        let Some(r) = c.func.reference() else {
+            continue;
+        };
+        if r.last_name() != "login_user" && r.second_last_name() != Some("session") {
+            continue;
+        }
+        let name = resolver.resolve(file, &c.func).external_name();
+        match name.as_deref() {
+            Some("flask_login.login_user" | "flask_login.utils.login_user") => {
+                writes.push(Span::new(file, call.range()))
             }
-            let name = resolver.resolve(file, &c.func).external_name();
-            match name.as_deref() {
-                Some("flask_login.login_user" | "flask_login.utils.login_user") => {
-                    writes.push(Span::new(file, call.range()))
-                }
-                Some(n)
-                    if n.starts_with("flask.session.")
-                        && (n.ends_with(".update") || n.ends_with(".setdefault")) =>
-                {
-                    writes.push(Span::new(file, call.range()))
-                }
-                _ => {}
+            Some(n)
+                if n.starts_with("flask.session.")
+                    && (n.ends_with(".update") || n.ends_with(".setdefault")) =>
+            {
+                writes.push(Span::new(file, call.range()))
             }
+            _ => {}
         }
     }
+    writes.sort();
     writes
 }
 

@@ -128,62 +128,71 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
     let resolver = project.resolver();
     let app_file = project.apps[app].site.file;
     let mut ops: Vec<Op> = Vec::new();
-    for (file, facts) in project.python() {
-        for call in &facts.calls {
-            let c = call.call();
-            // Only `<app>.config.<op>(...)` calls.
-            if c.func.reference().and_then(|r| r.second_last_name()) != Some("config") {
-                continue;
-            }
-            let r = resolver.resolve(file, &c.func);
-            let Target::Object(site) = r.target else {
-                continue;
-            };
-            if project.app_at(site) != Some(app) {
-                continue;
-            }
-            let kind = match r
-                .attrs
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .as_slice()
+    for (file, _, call) in project.calls_named(&[
+        "from_object",
+        "update",
+        "from_mapping",
+        "setdefault",
+        "from_pyfile",
+        "from_prefixed_env",
+        "from_envvar",
+        "from_file",
+    ]) {
+        let c = call.call();
+        // Only `<app>.config.<op>(...)` calls.
+        if c.func.reference().and_then(|r| r.second_last_name()) != Some("config") {
+            continue;
+        }
+        let r = resolver.resolve(file, &c.func);
+        let Target::Object(site) = r.target else {
+            continue;
+        };
+        if project.app_at(site) != Some(app) {
+            continue;
+        }
+        let kind = match r
+            .attrs
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["config", "from_object"] => match c.param(0, "obj") {
+                Some(v) => OpKind::FromObject(v),
+                None => continue,
+            },
+            ["config", "update" | "from_mapping"] => OpKind::Update(&c.args, &c.kwargs),
+            ["config", "setdefault"] => match (c.arg(0).and_then(Value::as_str), c.arg(1)) {
+                (Some(k), Some(v)) => OpKind::Set(k.to_string(), v, ConfigVia::Update),
+                _ => continue,
+            },
+            ["config", "from_pyfile"] => match c
+                .param(0, "filename")
+                .map(|v| resolver.deref(file, v).1)
+                .and_then(Value::as_str)
             {
-                ["config", "from_object"] => match c.param(0, "obj") {
-                    Some(v) => OpKind::FromObject(v),
-                    None => continue,
-                },
-                ["config", "update" | "from_mapping"] => OpKind::Update(&c.args, &c.kwargs),
-                ["config", "setdefault"] => match (c.arg(0).and_then(Value::as_str), c.arg(1)) {
-                    (Some(k), Some(v)) => OpKind::Set(k.to_string(), v, ConfigVia::Update),
-                    _ => continue,
-                },
-                ["config", "from_pyfile"] => match c
-                    .param(0, "filename")
-                    .map(|v| resolver.deref(file, v).1)
-                    .and_then(Value::as_str)
-                {
-                    Some(name) => OpKind::PyFile(name.to_string()),
+                Some(name) => OpKind::PyFile(name.to_string()),
+                None => OpKind::Opaque,
+            },
+            ["config", "from_prefixed_env"] => match c.param(0, "prefix") {
+                None => OpKind::PrefixedEnv("FLASK".into()),
+                Some(v) => match v.as_str() {
+                    Some(p) => OpKind::PrefixedEnv(p.to_string()),
                     None => OpKind::Opaque,
                 },
-                ["config", "from_prefixed_env"] => match c.param(0, "prefix") {
-                    None => OpKind::PrefixedEnv("FLASK".into()),
-                    Some(v) => match v.as_str() {
-                        Some(p) => OpKind::PrefixedEnv(p.to_string()),
-                        None => OpKind::Opaque,
-                    },
-                },
-                ["config", "from_envvar" | "from_file"] => OpKind::Opaque,
-                _ => continue,
-            };
-            ops.push(Op {
-                file,
-                offset: call.range().start().into(),
-                guard: call.guard,
-                kind,
-                span: Span::new(file, call.range()),
-            });
-        }
+            },
+            ["config", "from_envvar" | "from_file"] => OpKind::Opaque,
+            _ => continue,
+        };
+        ops.push(Op {
+            file,
+            offset: call.range().start().into(),
+            guard: call.guard,
+            kind,
+            span: Span::new(file, call.range()),
+        });
+    }
+    for (file, facts) in project.python() {
         for a in &facts.assigns {
             let candidate = match &a.target.kind {
                 Kind::Subscript(base, _) => {

@@ -67,58 +67,56 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             .with_evidence(ctx.snippet(entry.span));
         out.push(ctx.with_production(f, app));
     }
-    for (file, facts) in project.python() {
-        for call in &facts.calls {
-            let c = call.call();
-            let Some(r) = c.func.reference() else {
-                continue;
-            };
-            match r.last_name() {
-                // app.run(debug=True)
-                "run" => {
-                    let Some(debug) = c.kwarg("debug") else {
-                        continue;
-                    };
-                    if debug.truthy() != Some(true) {
-                        continue;
-                    }
-                    let app = common::app_of_receiver(project, file, c);
-                    let recv_name = common::receiver(c).map(|v| v.render()).unwrap_or_default();
-                    if app.is_none()
-                        && !matches!(recv_name.rsplit('.').next(), Some("app" | "application"))
-                    {
-                        continue;
-                    }
-                    if project.guard_in_production(app, file, call.guard) == Some(false) {
-                        continue;
-                    }
-                    let span = Span::new(file, debug.range);
-                    out.push(
-                        ctx.finding(RULE.code, RULE.name, span, "`app.run(debug=True)` starts the development server with the Werkzeug debugger")
-                            .with_fix("Remove `debug=True`; run production under gunicorn or uvicorn and use `flask run --debug` locally.")
-                            .with_evidence(ctx.snippet(Span::new(file, call.range()))),
-                    );
+    for (file, _, call) in project.calls_named(&["run", "run_simple"]) {
+        let c = call.call();
+        let Some(r) = c.func.reference() else {
+            continue;
+        };
+        match r.last_name() {
+            // app.run(debug=True)
+            "run" => {
+                let Some(debug) = c.kwarg("debug") else {
+                    continue;
+                };
+                if debug.truthy() != Some(true) {
+                    continue;
                 }
-                "run_simple" => {
-                    if !common::resolves_to(project, file, &c.func, RUN_SIMPLE) {
-                        continue;
-                    }
-                    let Some(flag) = c.kwarg("use_debugger").filter(|v| v.truthy() == Some(true))
-                    else {
-                        continue;
-                    };
-                    out.push(
-                        ctx.finding(
-                            RULE.code,
-                            RULE.name,
-                            Span::new(file, flag.range),
-                            "`run_simple(use_debugger=True)` serves the Werkzeug debugger",
-                        )
-                        .with_fix("Drop `use_debugger=True` outside local development."),
-                    );
+                let app = common::app_of_receiver(project, file, c);
+                let recv_name = common::receiver(c).map(|v| v.render()).unwrap_or_default();
+                if app.is_none()
+                    && !matches!(recv_name.rsplit('.').next(), Some("app" | "application"))
+                {
+                    continue;
                 }
-                _ => {}
+                if project.guard_in_production(app, file, call.guard) == Some(false) {
+                    continue;
+                }
+                let span = Span::new(file, debug.range);
+                out.push(
+                    ctx.finding(RULE.code, RULE.name, span, "`app.run(debug=True)` starts the development server with the Werkzeug debugger")
+                        .with_fix("Remove `debug=True`; run production under gunicorn or uvicorn and use `flask run --debug` locally.")
+                        .with_evidence(ctx.snippet(Span::new(file, call.range()))),
+                );
             }
+            "run_simple" => {
+                if !common::resolves_to(project, file, &c.func, RUN_SIMPLE) {
+                    continue;
+                }
+                let Some(flag) = c.kwarg("use_debugger").filter(|v| v.truthy() == Some(true))
+                else {
+                    continue;
+                };
+                out.push(
+                    ctx.finding(
+                        RULE.code,
+                        RULE.name,
+                        Span::new(file, flag.range),
+                        "`run_simple(use_debugger=True)` serves the Werkzeug debugger",
+                    )
+                    .with_fix("Drop `use_debugger=True` outside local development."),
+                );
+            }
+            _ => {}
         }
     }
     // FastAPI(debug=True)
