@@ -127,6 +127,31 @@ fn suppressions_and_config_section() {
 }
 
 #[test]
+fn production_config_setting_names_the_class_judged() {
+    let app = "import os\nfrom flask import Flask\n\nclass Base:\n    DEBUG = False\n\nclass Staging(Base):\n    DEBUG = True\n\nclass Live(Base):\n    pass\n\nconfigs = {'staging': Staging, 'live': Live, 'default': Live}\napp = Flask(__name__)\napp.config.from_object(configs[os.environ.get('ENV', 'default')])\n";
+    let dir = project(&[("app.py", app)]);
+    let (code, out, _) = run(
+        &["audit", "--select", "DBG001", "--color", "never"],
+        Some(dir.path()),
+    );
+    assert_eq!(code, 0, "the default entry (Live) is production: {out}");
+    std::fs::write(
+        dir.path().join("flaskguard.toml"),
+        "[audit]\nproduction-config = \"Staging\"\n",
+    )
+    .unwrap();
+    let (code, out, _) = run(
+        &["audit", "--select", "DBG001", "--color", "never"],
+        Some(dir.path()),
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("app.py:8:") && out.contains("Staging taken as production"),
+        "{out}"
+    );
+}
+
+#[test]
 fn tests_are_skipped_unless_asked_for() {
     let dir = project(&[("tests/test_app.py", DEBUG_APP)]);
     let (code, _, _) = run(&["audit"], Some(dir.path()));
