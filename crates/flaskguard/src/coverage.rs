@@ -6,5 +6,6 @@ use checklist::Coverage;
 pub fn gather() -> anyhow::Result<Coverage> {
     #[allow(unused_mut)]
     let mut coverage = Coverage::new();
+    coverage.register(shield::implementations())?;
     Ok(coverage)
 }

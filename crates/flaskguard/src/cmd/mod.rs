@@ -1,2 +1,3 @@
 pub mod checklist;
 pub mod explain;
+pub mod shield;

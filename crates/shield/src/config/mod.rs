@@ -331,7 +331,7 @@ impl Default for ErrorsSettings {
 pub struct TimeoutsSettings {
     /// A client must send its whole request head within this (slowloris).
     pub header_read: Dur,
-    /// Idle keep-alive connections are closed after this.
+    /// Idle upstream connections in the pool are closed after this.
     pub idle: Dur,
     pub upstream_connect: Dur,
     /// From sending the request to the upstream's response head.
@@ -415,8 +415,7 @@ impl Settings {
         h.hsts_preload.get_or_insert(false);
         h.frame_options.get_or_insert_with(|| "DENY".into());
         h.content_type_options.get_or_insert(true);
-        h.referrer_policy
-            .get_or_insert_with(|| if html { "strict-origin-when-cross-origin" } else { "no-referrer" }.into());
+        h.referrer_policy.get_or_insert_with(|| "strict-origin-when-cross-origin".into());
         h.permissions_policy
             .get_or_insert_with(|| "geolocation=(), microphone=(), camera=()".into());
         h.cross_origin_opener_policy.get_or_insert_with(|| "same-origin".into());
@@ -435,6 +434,25 @@ impl Settings {
         let mut root = toml::Table::new();
         let value = toml::Value::try_from(self.effective()).unwrap_or(toml::Value::Table(Default::default()));
         root.insert("shield".into(), value);
-        toml::to_string(&root).unwrap_or_default()
+        let mut out = toml::to_string(&root).unwrap_or_default();
+        // Optional keys that are unset do not appear in TOML; show them commented.
+        let eff = self.effective();
+        let unset: [(&str, bool, &str); 4] = [
+            ("[shield.tls]\n", eff.tls.cert.is_none(), "# cert = \"/etc/ssl/site.pem\"  (unset: no TLS)\n# key = \"/etc/ssl/site.key\"\n"),
+            ("[shield.tls]\n", eff.tls.redirect_listen.is_none(), "# redirect_listen = \"0.0.0.0:80\"  (unset: no plain-HTTP redirect listener)\n"),
+            ("[shield.admin]\n", eff.admin.listen.is_none(), "# listen = \"127.0.0.1:9901\"  (unset: no /metrics or /healthz)\n"),
+            ("[shield.headers]\n", eff.headers.csp_nonce_placeholder.is_none(), "# csp_nonce_placeholder = \"…\"  (unset: every <script>/<style> gets the nonce)\n"),
+        ];
+        for (table, is_unset, comment) in unset {
+            if is_unset {
+                if let Some(i) = out.find(table) {
+                    out.insert_str(i + table.len(), comment);
+                }
+            }
+        }
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out
     }
 }

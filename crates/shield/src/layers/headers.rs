@@ -249,7 +249,7 @@ mod tests {
         assert_eq!(h["content-security-policy"], "default-src 'none'; frame-ancestors 'none'");
         assert_eq!(h["x-frame-options"], "DENY");
         assert_eq!(h["x-content-type-options"], "nosniff");
-        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin");
         assert_eq!(h["permissions-policy"], "geolocation=(), microphone=(), camera=()");
         assert_eq!(h["cross-origin-opener-policy"], "same-origin");
         assert!(h.get("strict-transport-security").is_none(), "HSTS over plain HTTP");
