@@ -108,6 +108,8 @@ pub struct Context {
     pub authority: Option<String>,
     pub method: Method,
     pub uri: Uri,
+    /// Ambiguous framing seen in the raw request head (smuggling), refused by limits.
+    pub framing_problem: Option<&'static str>,
     /// The buffered body, when a layer asked for it.
     pub body: BodyView,
     /// Headers layers want on the response (rate-limit headers, CORS).
@@ -141,6 +143,7 @@ impl Context {
             authority: None,
             method,
             uri,
+            framing_problem: None,
             body: BodyView::NotRead,
             response_headers: Vec::new(),
             nonce: None,

@@ -38,10 +38,19 @@ static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
 /// What the server knows about the connection a request came on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ConnInfo {
     pub peer: SocketAddr,
     pub tls: bool,
+    /// The raw framing of each request head on this HTTP/1 connection, in order.
+    pub framing: Option<crate::server::sniff::FramingQueue>,
+}
+
+impl ConnInfo {
+    /// A connection without framing inspection (tests, HTTP/2).
+    pub fn plain(peer: SocketAddr, tls: bool) -> ConnInfo {
+        ConnInfo { peer, tls, framing: None }
+    }
 }
 
 /// Process-wide sinks shared by every pipeline generation.
@@ -184,6 +193,9 @@ impl Pipeline {
         let upgrade = is_upgrade(req.headers()).then(|| hyper::upgrade::on(&mut req));
         let (mut head, body) = req.into_parts();
         let mut cx = Context::new(conn.peer, conn.tls, head.method.clone(), head.uri.clone());
+        if let Some(q) = &conn.framing {
+            cx.framing_problem = q.lock().ok().and_then(|mut q| q.pop_front()).and_then(|f| f.problem());
+        }
         let mut body = BodyBuffer::new(body);
         let resp = match self.run_request_layers(&mut head, &mut cx, &mut body).await {
             Err(rejection) => self.rejected(rejection, &cx),
@@ -218,6 +230,9 @@ impl Pipeline {
     }
 
     async fn run_request_layers(&self, head: &mut request::Parts, cx: &mut Context, body: &mut BodyBuffer) -> Result<(), Rejection> {
+        if let Some(problem) = cx.framing_problem {
+            return Err(layers::limits::framing_rejection(problem));
+        }
         for layer in &self.request {
             loop {
                 match layer.check(head, cx) {

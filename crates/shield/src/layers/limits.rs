@@ -59,10 +59,13 @@ impl SizeLimits {
     }
 }
 
+/// The 400 for ambiguous framing (request smuggling); the connection is closed.
+pub fn framing_rejection(reason: &'static str) -> Rejection {
+    Rejection::new(StatusCode::BAD_REQUEST, "bad_framing", "the request framing is ambiguous", CONTROL, reason).closing()
+}
+
 fn framing(reason: &'static str) -> Flow {
-    Flow::Reject(
-        Rejection::new(StatusCode::BAD_REQUEST, "bad_framing", "the request framing is ambiguous", CONTROL, reason).closing(),
-    )
+    Flow::Reject(framing_rejection(reason))
 }
 
 impl RequestLayer for SizeLimits {

@@ -11,6 +11,7 @@
 //!   `timeouts.shutdown_grace`, close idle keep-alive connections, then return.
 
 mod admin;
+pub mod sniff;
 pub mod tls;
 
 use std::{
@@ -363,7 +364,11 @@ async fn accept_loop(listener: TcpListener, kind: Kind, state: Arc<State>) {
 async fn serve_tcp(tcp: TcpStream, peer: SocketAddr, kind: Kind, state: Arc<State>) {
     let _guard = state.enter();
     match kind {
-        Kind::Plain(role) => serve_http1(TokioIo::new(tcp), ConnInfo { peer, tls: false }, role, &state).await,
+        Kind::Plain(Role::Proxy) => {
+            let (io, framing) = sniff::Sniff::new(tcp);
+            serve_http1(TokioIo::new(io), ConnInfo { peer, tls: false, framing: Some(framing) }, Role::Proxy, &state).await
+        }
+        Kind::Plain(role) => serve_http1(TokioIo::new(tcp), ConnInfo { peer, tls: false, framing: None }, role, &state).await,
         Kind::Tls => {
             let Some(cfg) = state.tls.load_full() else { return };
             let timeout = state.pipeline.load().config.settings.timeouts.header_read.get();
@@ -372,11 +377,11 @@ async fn serve_tcp(tcp: TcpStream, peer: SocketAddr, kind: Kind, state: Arc<Stat
                 return;
             };
             let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-            let info = ConnInfo { peer, tls: true };
             if h2 {
-                serve_http2(TokioIo::new(stream), info, &state).await
+                serve_http2(TokioIo::new(stream), ConnInfo { peer, tls: true, framing: None }, &state).await
             } else {
-                serve_http1(TokioIo::new(stream), info, Role::Proxy, &state).await
+                let (io, framing) = sniff::Sniff::new(stream);
+                serve_http1(TokioIo::new(io), ConnInfo { peer, tls: true, framing: Some(framing) }, Role::Proxy, &state).await
             }
         }
     }
@@ -404,6 +409,7 @@ where
     let st = state.clone();
     let svc = service_fn(move |req| {
         let st = st.clone();
+        let info = info.clone();
         async move { Ok::<_, Infallible>(st.respond(req, info, role).await) }
     });
     let conn = b.serve_connection(io, svc).with_upgrades();
@@ -435,6 +441,7 @@ where
     let st = state.clone();
     let svc = service_fn(move |req| {
         let st = st.clone();
+        let info = info.clone();
         async move { Ok::<_, Infallible>(st.respond(req, info, Role::Proxy).await) }
     });
     let conn = b.serve_connection(io, svc);
