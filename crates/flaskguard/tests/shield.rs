@@ -26,7 +26,11 @@ fn bin() -> Command {
 fn check(dir: &Path, toml: &str) -> (i32, String, String) {
     let path = dir.join("flaskguard.toml");
     std::fs::write(&path, toml).unwrap();
-    let out = bin().args(["shield", "--check-config", "--config"]).arg(&path).output().unwrap();
+    let out = bin()
+        .args(["shield", "--check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -37,27 +41,54 @@ fn check(dir: &Path, toml: &str) -> (i32, String, String) {
 #[test]
 fn check_config_prints_the_effective_config_or_names_the_bad_key() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, out, _) = check(dir.path(), "[shield]\nlisten = \"127.0.0.1:8080\"\nupstream = \"http://127.0.0.1:8000\"\n");
+    let (code, out, _) = check(
+        dir.path(),
+        "[shield]\nlisten = \"127.0.0.1:8080\"\nupstream = \"http://127.0.0.1:8000\"\n",
+    );
     assert_eq!(code, 0);
     // Every default explicit, and it parses back as a valid [shield] section.
-    for key in ["hsts_max_age = 31536000", "max_body_bytes = 10485760", "preset = \"api\"", "header_read = \"10s\"", "same_site = \"Lax\""] {
+    for key in [
+        "hsts_max_age = 31536000",
+        "max_body_bytes = 10485760",
+        "preset = \"api\"",
+        "header_read = \"10s\"",
+        "same_site = \"Lax\"",
+    ] {
         assert!(out.contains(key), "missing {key}:\n{out}");
     }
     let (code, _, err) = check(dir.path(), &out);
     assert_eq!(code, 0, "the printed config does not load back: {err}");
 
     for (toml, key) in [
-        ("[shield.headers]\nhsts_max_age = 60\n", "shield.headers.hsts_max_age"),
-        ("[shield]\ntrusted_proxies = [\"0.0.0.0/0\"]\n", "shield.trusted_proxies[0]"),
-        ("[shield.methods]\nallow = [\"GET\", \"TRACE\"]\n", "shield.methods.allow[1]"),
+        (
+            "[shield.headers]\nhsts_max_age = 60\n",
+            "shield.headers.hsts_max_age",
+        ),
+        (
+            "[shield]\ntrusted_proxies = [\"0.0.0.0/0\"]\n",
+            "shield.trusted_proxies[0]",
+        ),
+        (
+            "[shield.methods]\nallow = [\"GET\", \"TRACE\"]\n",
+            "shield.methods.allow[1]",
+        ),
         ("[shield.limits]\nmax_bdy = 1\n", "shield.limits.max_bdy"),
         ("[shield]\nupstream = \"ftp://x\"\n", "shield.upstream"),
-        ("[shield.cookies]\nsame_site = \"None\"\n", "shield.cookies.same_site"),
-        ("[shield.timeouts]\nheader_read = \"soon\"\n", "shield.timeouts.header_read"),
+        (
+            "[shield.cookies]\nsame_site = \"None\"\n",
+            "shield.cookies.same_site",
+        ),
+        (
+            "[shield.timeouts]\nheader_read = \"soon\"\n",
+            "shield.timeouts.header_read",
+        ),
     ] {
         let (code, out, err) = check(dir.path(), toml);
         assert_eq!(code, 2, "{toml} accepted:\n{out}");
-        assert!(err.contains(&format!("`{key}`")) && err.contains("flaskguard.toml"), "{toml}: {err}");
+        assert!(
+            err.contains(&format!("`{key}`")) && err.contains("flaskguard.toml"),
+            "{toml}: {err}"
+        );
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 }
@@ -80,11 +111,23 @@ fn start(upstream: &str, extra: &str) -> Running {
     )
     .unwrap();
     let mut cmd = bin();
-    cmd.args(["shield", "--config"]).arg(&config).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    cmd.args(["shield", "--config"])
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     let proc = Proc::spawn("flaskguard shield", cmd).unwrap();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    assert!(wait_for_port(addr, Duration::from_secs(10)), "shield did not start");
-    Running { proc, addr, config, _dir: dir }
+    assert!(
+        wait_for_port(addr, Duration::from_secs(10)),
+        "shield did not start"
+    );
+    Running {
+        proc,
+        addr,
+        config,
+        _dir: dir,
+    }
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -105,12 +148,19 @@ fn sighup_under_load_drops_nothing_and_a_bad_config_keeps_the_old() {
     let stop = Arc::new(AtomicBool::new(false));
     let workers: Vec<_> = (0..4)
         .map(|w| {
-            let (failures, sent, stop, addr) = (failures.clone(), sent.clone(), stop.clone(), s.addr);
+            let (failures, sent, stop, addr) =
+                (failures.clone(), sent.clone(), stop.clone(), s.addr);
             std::thread::spawn(move || {
                 let mut i = 0;
                 while !stop.load(Ordering::SeqCst) && i < 400 {
                     let body = vec![(w * 31 + i) as u8; 1000 + i * 37];
-                    match http_request(addr, "POST", "/echo", &[("Content-Type", "application/octet-stream")], &body) {
+                    match http_request(
+                        addr,
+                        "POST",
+                        "/echo",
+                        &[("Content-Type", "application/octet-stream")],
+                        &body,
+                    ) {
                         Ok(r) if r.status == 200 && r.body == body => {}
                         other => {
                             eprintln!("worker {w} request {i}: {:?}", other.map(|r| r.status));
@@ -135,22 +185,42 @@ fn sighup_under_load_drops_nothing_and_a_bad_config_keeps_the_old() {
         w.join().unwrap();
     }
     assert!(hups >= 3);
-    assert_eq!(failures.load(Ordering::SeqCst), 0, "requests failed across {hups} SIGHUPs");
+    assert_eq!(
+        failures.load(Ordering::SeqCst),
+        0,
+        "requests failed across {hups} SIGHUPs"
+    );
 
     // A reload to a stricter config applies...
     let text = std::fs::read_to_string(&s.config).unwrap();
-    std::fs::write(&s.config, format!("{text}\n[shield.methods]\nallow = [\"GET\"]\n")).unwrap();
+    std::fs::write(
+        &s.config,
+        format!("{text}\n[shield.methods]\nallow = [\"GET\"]\n"),
+    )
+    .unwrap();
     s.proc.signal("HUP");
     let applied = (0..100).any(|_| {
         std::thread::sleep(Duration::from_millis(20));
-        http_request(s.addr, "POST", "/echo", &[], b"x").map(|r| r.status).ok() == Some(405)
+        http_request(s.addr, "POST", "/echo", &[], b"x")
+            .map(|r| r.status)
+            .ok()
+            == Some(405)
     });
     assert!(applied, "SIGHUP did not apply the new config");
     // ...and an invalid one is refused, the running config stays.
-    std::fs::write(&s.config, format!("{text}\n[shield.methods]\nallow = [\"TRACE\"]\n")).unwrap();
+    std::fs::write(
+        &s.config,
+        format!("{text}\n[shield.methods]\nallow = [\"TRACE\"]\n"),
+    )
+    .unwrap();
     s.proc.signal("HUP");
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(http_request(s.addr, "POST", "/echo", &[], b"x").unwrap().status, 405);
+    assert_eq!(
+        http_request(s.addr, "POST", "/echo", &[], b"x")
+            .unwrap()
+            .status,
+        405
+    );
     assert_eq!(http_get(s.addr, "/", &[]).unwrap().status, 200);
 }
 
@@ -162,13 +232,23 @@ fn sigterm_drains_in_flight_requests() {
     let slow = std::thread::spawn(move || http_get(addr, "/slow?ms=800", &[]).map(|r| r.status));
     std::thread::sleep(Duration::from_millis(200));
     s.proc.signal("TERM");
-    assert_eq!(slow.join().unwrap().unwrap(), 200, "the in-flight request was cut");
+    assert_eq!(
+        slow.join().unwrap().unwrap(),
+        200,
+        "the in-flight request was cut"
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while !s.proc.exited() {
-        assert!(Instant::now() < deadline, "shield did not exit after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "shield did not exit after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err(), "still accepting after SIGTERM");
+    assert!(
+        TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err(),
+        "still accepting after SIGTERM"
+    );
 }
 
 #[test]

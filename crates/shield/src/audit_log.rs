@@ -141,7 +141,9 @@ impl AuditLog {
         let audit = LineSink::open(audit_path)?;
         let access = match access_path {
             Some(p) if p == audit_path && p != "-" => {
-                return Err(std::io::Error::other("the access log must not share the audit log's file"))
+                return Err(std::io::Error::other(
+                    "the access log must not share the audit log's file",
+                ))
             }
             Some(p) => Some(LineSink::open(p)?),
             None => None,
@@ -149,7 +151,15 @@ impl AuditLog {
         Ok(AuditLog { audit, access })
     }
 
-    pub fn event(&self, cx: &Context, control: &str, action: &str, status: Option<u16>, reason: &str, original: Option<&str>) {
+    pub fn event(
+        &self,
+        cx: &Context,
+        control: &str,
+        action: &str,
+        status: Option<u16>,
+        reason: &str,
+        original: Option<&str>,
+    ) {
         let e = Event {
             time: now_rfc3339(),
             request_id: cx.request_id.to_string(),
@@ -184,7 +194,11 @@ impl AuditLog {
     }
 
     pub fn dropped(&self) -> u64 {
-        self.audit.dropped.load(Ordering::Relaxed) + self.access.as_ref().map_or(0, |a| a.dropped.load(Ordering::Relaxed))
+        self.audit.dropped.load(Ordering::Relaxed)
+            + self
+                .access
+                .as_ref()
+                .map_or(0, |a| a.dropped.load(Ordering::Relaxed))
     }
 }
 
@@ -197,8 +211,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.log");
         let log = AuditLog::open(path.to_str().unwrap(), None).unwrap();
-        let cx = Context::new("127.0.0.1:9".parse().unwrap(), false, http::Method::GET, "/console?x=1".parse().unwrap());
-        log.event(&cx, "DBG001", "block", Some(404), "Werkzeug debugger console", None);
+        let cx = Context::new(
+            "127.0.0.1:9".parse().unwrap(),
+            false,
+            http::Method::GET,
+            "/console?x=1".parse().unwrap(),
+        );
+        log.event(
+            &cx,
+            "DBG001",
+            "block",
+            Some(404),
+            "Werkzeug debugger console",
+            None,
+        );
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         loop {
             let text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -211,7 +237,10 @@ mod tests {
                 assert!(v["time"].as_str().unwrap().ends_with('Z'));
                 break;
             }
-            assert!(std::time::Instant::now() < deadline, "no audit line written");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no audit line written"
+            );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }

@@ -51,7 +51,12 @@ impl ReqBody {
 
     /// A streamed body limited to `limit` bytes after `prefix`. `overflow` is set
     /// when the limit is broken (only needed when the length is not declared).
-    pub fn streaming(prefix: Option<Bytes>, rest: Incoming, limit: u64, overflow: Option<Arc<AtomicBool>>) -> ReqBody {
+    pub fn streaming(
+        prefix: Option<Bytes>,
+        rest: Incoming,
+        limit: u64,
+        overflow: Option<Arc<AtomicBool>>,
+    ) -> ReqBody {
         let used = prefix.as_ref().map_or(0, |p| p.len() as u64);
         ReqBody {
             prefix: prefix.filter(|p| !p.is_empty()),
@@ -66,7 +71,10 @@ impl Body for ReqBody {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
         if let Some(p) = this.prefix.take() {
             return Poll::Ready(Some(Ok(Frame::data(p))));
@@ -129,7 +137,10 @@ pub enum ResBody {
     Empty,
     Full(Option<Bytes>),
     /// The upstream's body, possibly after a prefix shield read to inspect it.
-    Upstream { prefix: Option<Bytes>, rest: Incoming },
+    Upstream {
+        prefix: Option<Bytes>,
+        rest: Incoming,
+    },
     /// HTML rewritten on the fly to carry CSP nonces.
     Html(Box<NonceBody>),
 }
@@ -152,15 +163,24 @@ impl Body for ResBody {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.get_mut() {
             ResBody::Empty => Poll::Ready(None),
-            ResBody::Full(b) => Poll::Ready(b.take().filter(|b| !b.is_empty()).map(|b| Ok(Frame::data(b)))),
+            ResBody::Full(b) => Poll::Ready(
+                b.take()
+                    .filter(|b| !b.is_empty())
+                    .map(|b| Ok(Frame::data(b))),
+            ),
             ResBody::Upstream { prefix, rest } => {
                 if let Some(p) = prefix.take() {
                     return Poll::Ready(Some(Ok(Frame::data(p))));
                 }
-                Pin::new(rest).poll_frame(cx).map_err(|e| Box::new(e) as BoxError)
+                Pin::new(rest)
+                    .poll_frame(cx)
+                    .map_err(|e| Box::new(e) as BoxError)
             }
             ResBody::Html(h) => Pin::new(h.as_mut()).poll_frame(cx),
         }

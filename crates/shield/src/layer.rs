@@ -29,7 +29,8 @@ pub enum Flow {
 }
 
 /// The future of [`Flow::Wait`].
-pub type LayerFuture = Pin<Box<dyn Future<Output = Result<Vec<(HeaderName, HeaderValue)>, Rejection>> + Send>>;
+pub type LayerFuture =
+    Pin<Box<dyn Future<Output = Result<Vec<(HeaderName, HeaderValue)>, Rejection>> + Send>>;
 
 /// A control enforced on the request, in pipeline order.
 pub trait RequestLayer: Send + Sync + 'static {

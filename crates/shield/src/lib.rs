@@ -35,7 +35,11 @@ pub use server::{check, serve, Handle, Loader, StartError};
 pub fn implementations() -> Vec<checklist::Implementation> {
     layers::REGISTRY
         .iter()
-        .flat_map(|(name, controls)| controls.iter().map(move |c| checklist::Implementation::new(checklist::Engine::Shield, c, name)))
+        .flat_map(|(name, controls)| {
+            controls
+                .iter()
+                .map(move |c| checklist::Implementation::new(checklist::Engine::Shield, c, name))
+        })
         .collect()
 }
 

@@ -17,7 +17,9 @@ use std::{
 };
 
 use bytes::{Bytes, BytesMut};
-use http::{header, request, HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Version};
+use http::{
+    header, request, HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Version,
+};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
@@ -49,7 +51,11 @@ pub struct ConnInfo {
 impl ConnInfo {
     /// A connection without framing inspection (tests, HTTP/2).
     pub fn plain(peer: SocketAddr, tls: bool) -> ConnInfo {
-        ConnInfo { peer, tls, framing: None }
+        ConnInfo {
+            peer,
+            tls,
+            framing: None,
+        }
     }
 }
 
@@ -76,8 +82,14 @@ pub struct Pipeline {
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pipeline")
-            .field("request", &self.request.iter().map(|l| l.name()).collect::<Vec<_>>())
-            .field("response", &self.response.iter().map(|l| l.name()).collect::<Vec<_>>())
+            .field(
+                "request",
+                &self.request.iter().map(|l| l.name()).collect::<Vec<_>>(),
+            )
+            .field(
+                "response",
+                &self.response.iter().map(|l| l.name()).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -163,10 +175,21 @@ impl Pipeline {
         let s = &config.settings;
         let errors = ErrorSanitizer::new(&s.errors)?;
         let t = &s.timeouts;
-        if t.header_read.get().is_zero() || t.upstream_connect.get().is_zero() || t.upstream_response.get().is_zero() {
-            return Err(ConfigError::new("shield.timeouts", "timeouts must be longer than 0s"));
+        if t.header_read.get().is_zero()
+            || t.upstream_connect.get().is_zero()
+            || t.upstream_response.get().is_zero()
+        {
+            return Err(ConfigError::new(
+                "shield.timeouts",
+                "timeouts must be longer than 0s",
+            ));
         }
-        let upstream = Upstream::new(&config.upstream, t.upstream_connect.get(), t.upstream_response.get(), t.idle.get());
+        let upstream = Upstream::new(
+            &config.upstream,
+            t.upstream_connect.get(),
+            t.upstream_response.get(),
+            t.idle.get(),
+        );
         let nonce = s.headers.csp_nonce.unwrap_or(false);
         Ok(Pipeline {
             request,
@@ -194,7 +217,11 @@ impl Pipeline {
         let (mut head, body) = req.into_parts();
         let mut cx = Context::new(conn.peer, conn.tls, head.method.clone(), head.uri.clone());
         if let Some(q) = &conn.framing {
-            cx.framing_problem = q.lock().ok().and_then(|mut q| q.pop_front()).and_then(|f| f.problem());
+            cx.framing_problem = q
+                .lock()
+                .ok()
+                .and_then(|mut q| q.pop_front())
+                .and_then(|f| f.problem());
         }
         let mut body = BodyBuffer::new(body);
         let resp = match self.run_request_layers(&mut head, &mut cx, &mut body).await {
@@ -220,16 +247,34 @@ impl Pipeline {
             }
         }
         let resp = match layers::https_redirect::location(&cx, Some(self.config.listen.port())) {
-            Some(loc) => self.rejected(Rejection::redirect(loc, layers::https_redirect::CONTROL, "plain HTTP on the redirect listener"), &cx),
+            Some(loc) => self.rejected(
+                Rejection::redirect(
+                    loc,
+                    layers::https_redirect::CONTROL,
+                    "plain HTTP on the redirect listener",
+                ),
+                &cx,
+            ),
             None => self.rejected(
-                Rejection::new(StatusCode::BAD_REQUEST, "missing_host", "the request has no usable Host", layers::hosts::CONTROL, "no Host on the redirect listener"),
+                Rejection::new(
+                    StatusCode::BAD_REQUEST,
+                    "missing_host",
+                    "the request has no usable Host",
+                    layers::hosts::CONTROL,
+                    "no Host on the redirect listener",
+                ),
                 &cx,
             ),
         };
         self.finish(resp, &mut cx)
     }
 
-    async fn run_request_layers(&self, head: &mut request::Parts, cx: &mut Context, body: &mut BodyBuffer) -> Result<(), Rejection> {
+    async fn run_request_layers(
+        &self,
+        head: &mut request::Parts,
+        cx: &mut Context,
+        body: &mut BodyBuffer,
+    ) -> Result<(), Rejection> {
         if let Some(problem) = cx.framing_problem {
             return Err(layers::limits::framing_rejection(problem));
         }
@@ -258,14 +303,21 @@ impl Pipeline {
                         if body.len as u64 > self.limits.max_body {
                             return Err(layers::limits::too_large(self.limits.max_body));
                         }
-                        cx.body = if body.ended { BodyView::Buffered(body.joined()) } else { BodyView::TooLarge };
+                        cx.body = if body.ended {
+                            BodyView::Buffered(body.joined())
+                        } else {
+                            BodyView::TooLarge
+                        };
                     }
                 }
             }
         }
         // A chunked body's first chunk is read before anything goes upstream, so a
         // malformed chunk size is refused here instead of half-forwarded.
-        if matches!(cx.body, BodyView::NotRead) && head.headers.contains_key(header::TRANSFER_ENCODING) && body.fill(0).await.is_err() {
+        if matches!(cx.body, BodyView::NotRead)
+            && head.headers.contains_key(header::TRANSFER_ENCODING)
+            && body.fill(0).await.is_err()
+        {
             return Err(bad_body());
         }
         Ok(())
@@ -284,17 +336,25 @@ impl Pipeline {
                 .authority
                 .as_deref()
                 .and_then(|a| HeaderValue::from_str(a).ok())
-                .unwrap_or_else(|| HeaderValue::from_str(self.upstream.authority().as_str()).unwrap_or(HeaderValue::from_static("localhost")));
+                .unwrap_or_else(|| {
+                    HeaderValue::from_str(self.upstream.authority().as_str())
+                        .unwrap_or(HeaderValue::from_static("localhost"))
+                });
             head.headers.insert(header::HOST, host);
         }
-        head.headers.insert(X_REQUEST_ID.clone(), cx.request_id.header_value());
+        head.headers
+            .insert(X_REQUEST_ID.clone(), cx.request_id.header_value());
         if self.identity_upstream {
             head.headers.remove(header::ACCEPT_ENCODING);
         }
         head.uri = self.upstream.uri_for(&head.uri);
         head.version = Version::HTTP_11;
-        let overflow = (!head.headers.contains_key(header::CONTENT_LENGTH)).then(|| Arc::new(AtomicBool::new(false)));
-        let req = Request::from_parts(head, body.into_req_body(self.limits.max_body, overflow.clone()));
+        let overflow = (!head.headers.contains_key(header::CONTENT_LENGTH))
+            .then(|| Arc::new(AtomicBool::new(false)));
+        let req = Request::from_parts(
+            head,
+            body.into_req_body(self.limits.max_body, overflow.clone()),
+        );
         let resp = match self.upstream.send(req).await {
             Ok(r) => r,
             Err(e) => {
@@ -314,7 +374,14 @@ impl Pipeline {
         let (resp, sanitized) = self.errors.process(Response::from_parts(rh, rb), cx).await;
         if let Some(s) = sanitized {
             self.shared.metrics.event(s.control, "sanitize");
-            self.shared.audit.event(cx, s.control, "sanitize", Some(resp.status().as_u16()), &s.reason, Some(&s.original));
+            self.shared.audit.event(
+                cx,
+                s.control,
+                "sanitize",
+                Some(resp.status().as_u16()),
+                &s.reason,
+                Some(&s.original),
+            );
         }
         Ok(resp)
     }
@@ -324,11 +391,19 @@ impl Pipeline {
         let (status, code, message) = match &e {
             UpstreamError::Timeout(_) => {
                 m.upstream_timeouts.fetch_add(1, Ordering::Relaxed);
-                (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", "the application did not answer in time")
+                (
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "upstream_timeout",
+                    "the application did not answer in time",
+                )
             }
             UpstreamError::Unavailable(_) => {
                 m.upstream_errors.fetch_add(1, Ordering::Relaxed);
-                (StatusCode::BAD_GATEWAY, "upstream_unavailable", "the application is not reachable")
+                (
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unavailable",
+                    "the application is not reachable",
+                )
             }
         };
         eprintln!("flaskguard shield: request {}: {e}", cx.request_id);
@@ -339,7 +414,14 @@ impl Pipeline {
     fn rejected(&self, r: Rejection, cx: &Context) -> Response<ResBody> {
         if !r.control.is_empty() {
             self.shared.metrics.event(r.control, r.action);
-            self.shared.audit.event(cx, r.control, r.action, Some(r.status.as_u16()), &r.reason, None);
+            self.shared.audit.event(
+                cx,
+                r.control,
+                r.action,
+                Some(r.status.as_u16()),
+                &r.reason,
+                None,
+            );
         }
         r.into_response(cx.request_id, cx.method == http::Method::HEAD)
     }
@@ -355,16 +437,23 @@ impl Pipeline {
         for (k, v) in cx.response_headers.drain(..) {
             head.headers.append(k, v);
         }
-        head.headers.insert(X_REQUEST_ID.clone(), cx.request_id.header_value());
+        head.headers
+            .insert(X_REQUEST_ID.clone(), cx.request_id.header_value());
         if let Some(nonce) = cx.nonce.clone() {
             if cx.method != http::Method::HEAD && !matches!(body, ResBody::Empty) {
                 head.headers.remove(header::CONTENT_LENGTH);
-                body = ResBody::Html(Box::new(NonceBody::new(body, nonce, self.nonce_placeholder.clone())));
+                body = ResBody::Html(Box::new(NonceBody::new(
+                    body,
+                    nonce,
+                    self.nonce_placeholder.clone(),
+                )));
             }
         }
         for n in std::mem::take(&mut cx.events) {
             self.shared.metrics.event(n.control, n.action);
-            self.shared.audit.event(cx, n.control, n.action, None, &n.reason, None);
+            self.shared
+                .audit
+                .event(cx, n.control, n.action, None, &n.reason, None);
         }
         let status = head.status.as_u16();
         self.shared.metrics.response(status, cx.started.elapsed());
@@ -389,7 +478,10 @@ fn is_upgrade(h: &HeaderMap) -> bool {
         && h.get_all(header::CONNECTION)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")))
+            .any(|v| {
+                v.split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+            })
 }
 
 /// Removes headers meant for one hop only (RFC 9110 7.6.1), including those the
@@ -404,7 +496,10 @@ fn strip_hop_by_hop(h: &mut HeaderMap, keep_upgrade: bool) {
             .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
             .collect();
         for n in named {
-            if !(keep_upgrade && n == header::UPGRADE) && n != header::HOST && n != header::CONTENT_LENGTH {
+            if !(keep_upgrade && n == header::UPGRADE)
+                && n != header::HOST
+                && n != header::CONTENT_LENGTH
+            {
                 h.remove(&n);
             }
         }
@@ -425,10 +520,15 @@ fn strip_hop_by_hop(h: &mut HeaderMap, keep_upgrade: bool) {
 }
 
 /// Answers 101 to the client and splices the two upgraded connections.
-fn bridge_upgrade(mut upstream: Response<Incoming>, client: hyper::upgrade::OnUpgrade) -> Response<ResBody> {
+fn bridge_upgrade(
+    mut upstream: Response<Incoming>,
+    client: hyper::upgrade::OnUpgrade,
+) -> Response<ResBody> {
     let upstream_upgrade = hyper::upgrade::on(&mut upstream);
     tokio::spawn(async move {
-        let (Ok(c), Ok(u)) = tokio::join!(client, upstream_upgrade) else { return };
+        let (Ok(c), Ok(u)) = tokio::join!(client, upstream_upgrade) else {
+            return;
+        };
         let mut c = hyper_util::rt::TokioIo::new(c);
         let mut u = hyper_util::rt::TokioIo::new(u);
         let _ = tokio::io::copy_bidirectional(&mut c, &mut u).await;

@@ -63,7 +63,11 @@ impl Rejection {
     }
 
     /// A permanent redirect (308 keeps the method and body).
-    pub fn redirect(location: HeaderValue, control: &'static str, reason: impl Into<Cow<'static, str>>) -> Rejection {
+    pub fn redirect(
+        location: HeaderValue,
+        control: &'static str,
+        reason: impl Into<Cow<'static, str>>,
+    ) -> Rejection {
         Rejection {
             status: StatusCode::PERMANENT_REDIRECT,
             code: "redirect",
@@ -127,10 +131,17 @@ pub fn error_json(status: StatusCode, code: &str, message: &str, id: RequestId) 
 /// A response with a JSON body (or its headers only, for HEAD).
 pub fn json_response(status: StatusCode, body: Bytes, head_only: bool) -> Response<ResBody> {
     let len = body.len();
-    let mut resp = Response::new(if head_only { ResBody::empty() } else { ResBody::full(body) });
+    let mut resp = Response::new(if head_only {
+        ResBody::empty()
+    } else {
+        ResBody::full(body)
+    });
     *resp.status_mut() = status;
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
@@ -172,7 +183,12 @@ mod tests {
     #[test]
     fn error_shape() {
         let id = RequestId::next();
-        let b = error_json(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "no \"TRACE\"", id);
+        let b = error_json(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "no \"TRACE\"",
+            id,
+        );
         let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
         assert_eq!(v["error"]["status"], 405);
         assert_eq!(v["error"]["code"], "method_not_allowed");

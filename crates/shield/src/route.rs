@@ -37,7 +37,8 @@ impl Route {
             .split('|')
             .filter(|m| !m.is_empty())
             .map(|m| {
-                Method::from_bytes(m.to_ascii_uppercase().as_bytes()).map_err(|_| format!("`{m}` is not an HTTP method"))
+                Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+                    .map_err(|_| format!("`{m}` is not an HTTP method"))
             })
             .collect::<Result<Vec<_>, _>>()?;
         if !path.starts_with('/') {
@@ -52,13 +53,17 @@ impl Route {
                         return Err(format!("route `{text}`: `{{*…}}` must be the last segment"));
                     }
                     Segment::Rest
-                } else if inner.is_empty() || !inner.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                } else if inner.is_empty()
+                    || !inner.chars().all(|c| c.is_alphanumeric() || c == '_')
+                {
                     return Err(format!("route `{text}`: bad parameter `{seg}`"));
                 } else {
                     Segment::Param
                 }
             } else if seg.contains('{') || seg.contains('}') {
-                return Err(format!("route `{text}`: `{seg}`: a parameter must be a whole segment"));
+                return Err(format!(
+                    "route `{text}`: `{seg}`: a parameter must be a whole segment"
+                ));
             } else {
                 Segment::Literal((*seg).to_string())
             };
@@ -157,7 +162,9 @@ mod tests {
     fn bad_patterns_say_why() {
         assert!(Route::parse("orders").unwrap_err().contains("must start"));
         assert!(Route::parse("/a/{*x}/b").unwrap_err().contains("last"));
-        assert!(Route::parse("/a/x{id}").unwrap_err().contains("whole segment"));
+        assert!(Route::parse("/a/x{id}")
+            .unwrap_err()
+            .contains("whole segment"));
         assert!(Route::parse("G@T /a").is_err());
         let e = RouteSet::new(&["/ok", "bad"]).unwrap_err();
         assert_eq!(e.0, 1);

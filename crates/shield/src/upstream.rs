@@ -51,7 +51,11 @@ impl Connection for UpstreamIo {
 }
 
 impl hyper::rt::Read for UpstreamIo {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: hyper::rt::ReadBufCursor<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             UpstreamIo::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             UpstreamIo::Unix(s) => Pin::new(s).poll_read(cx, buf),
@@ -60,7 +64,11 @@ impl hyper::rt::Read for UpstreamIo {
 }
 
 impl hyper::rt::Write for UpstreamIo {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             UpstreamIo::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             UpstreamIo::Unix(s) => Pin::new(s).poll_write(cx, buf),
@@ -81,7 +89,11 @@ impl hyper::rt::Write for UpstreamIo {
         }
     }
 
-    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             UpstreamIo::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             UpstreamIo::Unix(s) => Pin::new(s).poll_write_vectored(cx, bufs),
@@ -116,12 +128,17 @@ impl tower_service::Service<Uri> for Connector {
                         s.set_nodelay(true)?;
                         Ok(UpstreamIo::Tcp(TokioIo::new(s)))
                     }
-                    Target::Unix(path) => Ok(UpstreamIo::Unix(TokioIo::new(UnixStream::connect(path).await?))),
+                    Target::Unix(path) => Ok(UpstreamIo::Unix(TokioIo::new(
+                        UnixStream::connect(path).await?,
+                    ))),
                 }
             };
             match tokio::time::timeout(limit, connect).await {
                 Ok(r) => r,
-                Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "upstream connect timed out")),
+                Err(_) => Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "upstream connect timed out",
+                )),
             }
         })
     }
@@ -146,14 +163,22 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    pub fn new(target: &UpstreamTarget, connect_timeout: Duration, response_timeout: Duration, idle: Duration) -> Upstream {
+    pub fn new(
+        target: &UpstreamTarget,
+        connect_timeout: Duration,
+        response_timeout: Duration,
+        idle: Duration,
+    ) -> Upstream {
         let (t, authority) = match target {
             UpstreamTarget::Tcp { authority } => {
                 let port = authority.port_u16().unwrap_or(80);
                 let host = authority.host();
                 (Target::Tcp(format!("{host}:{port}")), authority.clone())
             }
-            UpstreamTarget::Unix { path } => (Target::Unix(path.clone()), uri::Authority::from_static("localhost")),
+            UpstreamTarget::Unix { path } => (
+                Target::Unix(path.clone()),
+                uri::Authority::from_static("localhost"),
+            ),
         };
         let connector = Connector {
             target: Arc::new(t),
@@ -180,7 +205,10 @@ impl Upstream {
         let mut parts = uri::Parts::default();
         parts.scheme = Some(self.scheme.clone());
         parts.authority = Some(self.authority.clone());
-        parts.path_and_query = original.path_and_query().cloned().or_else(|| Some(uri::PathAndQuery::from_static("/")));
+        parts.path_and_query = original
+            .path_and_query()
+            .cloned()
+            .or_else(|| Some(uri::PathAndQuery::from_static("/")));
         Uri::from_parts(parts).unwrap_or_else(|_| Uri::from_static("/"))
     }
 

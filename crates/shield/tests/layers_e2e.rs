@@ -13,7 +13,8 @@ use support::{echo::Echo, settings_for, TestShield};
 use testkit::{http_get, http_request};
 
 fn json(body: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)))
+    serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)))
 }
 
 #[test]
@@ -22,15 +23,31 @@ fn security_headers_and_stripped_server() {
     let s = TestShield::start(settings_for(&echo.url()));
     let r = http_get(s.addr, "/anything", &[]).unwrap();
     assert_eq!(r.status, 200);
-    assert_eq!(r.header("content-security-policy"), Some("default-src 'none'; frame-ancestors 'none'"));
+    assert_eq!(
+        r.header("content-security-policy"),
+        Some("default-src 'none'; frame-ancestors 'none'")
+    );
     assert_eq!(r.header("x-frame-options"), Some("DENY"));
     assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
-    assert_eq!(r.header("referrer-policy"), Some("strict-origin-when-cross-origin"));
-    assert!(r.header("permissions-policy").unwrap().contains("camera=()"));
+    assert_eq!(
+        r.header("referrer-policy"),
+        Some("strict-origin-when-cross-origin")
+    );
+    assert!(r
+        .header("permissions-policy")
+        .unwrap()
+        .contains("camera=()"));
     assert_eq!(r.header("cross-origin-opener-policy"), Some("same-origin"));
-    assert!(r.header("server").is_none(), "Server leaked: {:?}", r.header("server"));
+    assert!(
+        r.header("server").is_none(),
+        "Server leaked: {:?}",
+        r.header("server")
+    );
     assert!(r.header("x-powered-by").is_none());
-    assert!(r.header("strict-transport-security").is_none(), "HSTS over plain HTTP");
+    assert!(
+        r.header("strict-transport-security").is_none(),
+        "HSTS over plain HTTP"
+    );
     assert_eq!(r.header("x-request-id").map(str::len), Some(16));
 }
 
@@ -39,29 +56,64 @@ fn spoofed_forwarded_for_is_not_believed_but_a_trusted_hop_is() {
     let echo = Echo::start();
     // Untrusted: nobody is a proxy.
     let s = TestShield::start(settings_for(&echo.url()));
-    let r = http_get(s.addr, "/headers", &[("X-Forwarded-For", "6.6.6.6"), ("X-Forwarded-Proto", "https"), ("Forwarded", "for=6.6.6.6")]).unwrap();
+    let r = http_get(
+        s.addr,
+        "/headers",
+        &[
+            ("X-Forwarded-For", "6.6.6.6"),
+            ("X-Forwarded-Proto", "https"),
+            ("Forwarded", "for=6.6.6.6"),
+        ],
+    )
+    .unwrap();
     let h = json(&r.body);
     assert_eq!(h["x-forwarded-for"], serde_json::json!(["127.0.0.1"]));
     assert_eq!(h["x-forwarded-proto"], serde_json::json!(["http"]));
     assert!(h.get("forwarded").is_none());
-    let line = s.wait_audit("\"PRX001\"").expect("audit line for the spoof");
+    let line = s
+        .wait_audit("\"PRX001\"")
+        .expect("audit line for the spoof");
     assert_eq!(line["action"], "strip");
 
     // One trusted hop (the test client plays the proxy on 127.0.0.1).
     let mut cfg = settings_for(&echo.url());
     cfg.trusted_proxies = shield::config::TrustedProxies::Cidrs(vec!["127.0.0.1/32".into()]);
     let t = TestShield::start(cfg);
-    let r = http_get(t.addr, "/headers", &[("X-Forwarded-For", "6.6.6.6, 198.51.100.7"), ("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "api.example.com")]).unwrap();
+    let r = http_get(
+        t.addr,
+        "/headers",
+        &[
+            ("X-Forwarded-For", "6.6.6.6, 198.51.100.7"),
+            ("X-Forwarded-Proto", "https"),
+            ("X-Forwarded-Host", "api.example.com"),
+        ],
+    )
+    .unwrap();
     let h = json(&r.body);
     assert_eq!(h["x-forwarded-for"], serde_json::json!(["198.51.100.7"]));
     assert_eq!(h["x-forwarded-proto"], serde_json::json!(["https"]));
-    assert_eq!(h["x-forwarded-host"], serde_json::json!(["api.example.com"]));
+    assert_eq!(
+        h["x-forwarded-host"],
+        serde_json::json!(["api.example.com"])
+    );
     // The trusted proxy said https: HSTS applies.
     assert!(r.header("strict-transport-security").is_some());
     // And a trusted `http` is redirected to HTTPS on the same host.
-    let r = http_get(t.addr, "/orders?x=1", &[("X-Forwarded-For", "198.51.100.7"), ("X-Forwarded-Proto", "http"), ("Host", "api.example.com")]).unwrap();
+    let r = http_get(
+        t.addr,
+        "/orders?x=1",
+        &[
+            ("X-Forwarded-For", "198.51.100.7"),
+            ("X-Forwarded-Proto", "http"),
+            ("Host", "api.example.com"),
+        ],
+    )
+    .unwrap();
     assert_eq!(r.status, 308);
-    assert_eq!(r.header("location"), Some("https://api.example.com/orders?x=1"));
+    assert_eq!(
+        r.header("location"),
+        Some("https://api.example.com/orders?x=1")
+    );
 }
 
 #[test]
@@ -75,22 +127,89 @@ fn hosts_methods_paths_traversal_limits_json() {
     let host = [("Host", "api.example.com:8080")];
     let before = echo.hits();
     let cases: Vec<(&str, &str, Vec<(&str, &str)>, Vec<u8>, u16, &str)> = vec![
-        ("GET", "/", vec![("Host", "evil.example")], vec![], 400, "host_not_allowed"),
-        ("TRACE", "/", host.to_vec(), vec![], 405, "method_not_allowed"),
+        (
+            "GET",
+            "/",
+            vec![("Host", "evil.example")],
+            vec![],
+            400,
+            "host_not_allowed",
+        ),
+        (
+            "TRACE",
+            "/",
+            host.to_vec(),
+            vec![],
+            405,
+            "method_not_allowed",
+        ),
         ("GET", "/console", host.to_vec(), vec![], 404, "not_found"),
-        ("GET", "/orders?__debugger__=yes&cmd=resource&f=debugger.js", host.to_vec(), vec![], 404, "not_found"),
-        ("GET", "/_debug_toolbar/static/css/toolbar.css", host.to_vec(), vec![], 404, "not_found"),
+        (
+            "GET",
+            "/orders?__debugger__=yes&cmd=resource&f=debugger.js",
+            host.to_vec(),
+            vec![],
+            404,
+            "not_found",
+        ),
+        (
+            "GET",
+            "/_debug_toolbar/static/css/toolbar.css",
+            host.to_vec(),
+            vec![],
+            404,
+            "not_found",
+        ),
         ("GET", "/.env", host.to_vec(), vec![], 404, "not_found"),
-        ("GET", "/.git/config", host.to_vec(), vec![], 404, "not_found"),
-        ("GET", "/files/..%2f..%2fetc/passwd", host.to_vec(), vec![], 400, "path_traversal"),
-        ("GET", "/files/%2e%2e/%2e%2e/etc/passwd", host.to_vec(), vec![], 400, "path_traversal"),
-        ("POST", "/orders", host.to_vec(), vec![b'x'; 1001], 413, "payload_too_large"),
-        ("POST", "/orders", [host[0], ("Content-Type", "application/json")].to_vec(), b"{\"qty\": ".to_vec(), 400, "invalid_json"),
+        (
+            "GET",
+            "/.git/config",
+            host.to_vec(),
+            vec![],
+            404,
+            "not_found",
+        ),
+        (
+            "GET",
+            "/files/..%2f..%2fetc/passwd",
+            host.to_vec(),
+            vec![],
+            400,
+            "path_traversal",
+        ),
+        (
+            "GET",
+            "/files/%2e%2e/%2e%2e/etc/passwd",
+            host.to_vec(),
+            vec![],
+            400,
+            "path_traversal",
+        ),
+        (
+            "POST",
+            "/orders",
+            host.to_vec(),
+            vec![b'x'; 1001],
+            413,
+            "payload_too_large",
+        ),
+        (
+            "POST",
+            "/orders",
+            [host[0], ("Content-Type", "application/json")].to_vec(),
+            b"{\"qty\": ".to_vec(),
+            400,
+            "invalid_json",
+        ),
     ];
     for (method, path, headers, body, status, code) in cases {
         let r = http_request(s.addr, method, path, &headers, &body).unwrap();
         assert_eq!(r.status, status, "{method} {path}: {}", r.text());
-        assert_eq!(r.header("content-type"), Some("application/json"), "{method} {path}");
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/json"),
+            "{method} {path}"
+        );
         let v = json(&r.body);
         assert_eq!(v["error"]["code"], code, "{method} {path}");
         assert_eq!(v["error"]["status"], status);
@@ -98,13 +217,22 @@ fn hosts_methods_paths_traversal_limits_json() {
         // Shield's own errors carry the security headers too.
         assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
     }
-    assert_eq!(echo.hits(), before, "a blocked request reached the upstream");
+    assert_eq!(
+        echo.hits(),
+        before,
+        "a blocked request reached the upstream"
+    );
     let allow = http_request(s.addr, "TRACE", "/", &host, b"").unwrap();
     assert!(allow.header("allow").unwrap().contains("GET"));
     // What passes does reach the app.
     for (method, path, ct, body) in [
         ("POST", "/orders", "application/json", &b"{\"qty\": 2}"[..]),
-        ("POST", "/hooks/7", "application/json", b"not json, but exempt"),
+        (
+            "POST",
+            "/hooks/7",
+            "application/json",
+            b"not json, but exempt",
+        ),
         ("GET", "/.well-known/security.txt", "text/plain", b""),
         ("POST", "/upload", "application/octet-stream", b"{{{{"),
     ] {
@@ -112,10 +240,25 @@ fn hosts_methods_paths_traversal_limits_json() {
         assert_eq!(r.status, 200, "{method} {path}: {}", r.text());
     }
     // Each block is an audit line with its control.
-    for control in ["PRX002", "INP007", "DBG001", "DBG002", "KEY004", "INP005", "INP003", "INP001"] {
-        let line = s.wait_audit(&format!("\"control\":\"{control}\"")).unwrap_or_else(|| panic!("no audit line for {control}:\n{}", s.audit_log()));
-        for field in ["time", "request_id", "client", "method", "path", "action", "reason"] {
-            assert!(line.get(field).is_some(), "{control} line lacks {field}: {line}");
+    for control in [
+        "PRX002", "INP007", "DBG001", "DBG002", "KEY004", "INP005", "INP003", "INP001",
+    ] {
+        let line = s
+            .wait_audit(&format!("\"control\":\"{control}\""))
+            .unwrap_or_else(|| panic!("no audit line for {control}:\n{}", s.audit_log()));
+        for field in [
+            "time",
+            "request_id",
+            "client",
+            "method",
+            "path",
+            "action",
+            "reason",
+        ] {
+            assert!(
+                line.get(field).is_some(),
+                "{control} line lacks {field}: {line}"
+            );
         }
     }
 }
@@ -139,23 +282,35 @@ fn header_and_uri_limits() {
 fn upstream_errors_are_sanitised() {
     let echo = Echo::start();
     let s = TestShield::start(settings_for(&echo.url()));
-    for (path, status, code) in [("/html-500", 500, "internal_error"), ("/text-500", 500, "internal_error"), ("/html-404", 404, "not_found")] {
+    for (path, status, code) in [
+        ("/html-500", 500, "internal_error"),
+        ("/text-500", 500, "internal_error"),
+        ("/html-404", 404, "not_found"),
+    ] {
         let r = http_get(s.addr, path, &[]).unwrap();
         assert_eq!(r.status, status, "{path}");
         assert_eq!(r.header("content-type"), Some("application/json"), "{path}");
         let text = r.text();
-        assert!(!text.contains("Traceback") && !text.contains("orders.py") && !text.contains("sqlite3"), "{path} leaked: {text}");
+        assert!(
+            !text.contains("Traceback") && !text.contains("orders.py") && !text.contains("sqlite3"),
+            "{path} leaked: {text}"
+        );
         let v = json(&r.body);
         assert_eq!(v["error"]["code"], code);
         assert_eq!(v["error"]["request_id"].as_str(), r.header("x-request-id"));
     }
     // The original goes to the audit log only.
-    let line = s.wait_audit("sqlite3.OperationalError").expect("original logged");
+    let line = s
+        .wait_audit("sqlite3.OperationalError")
+        .expect("original logged");
     assert_eq!(line["control"], "ERR003");
     assert_eq!(line["action"], "sanitize");
     // A JSON error of the app's own passes untouched.
     let r = http_get(s.addr, "/json-500", &[]).unwrap();
-    assert_eq!((r.status, r.text().as_str()), (500, r#"{"error": "database unavailable"}"#));
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (500, r#"{"error": "database unavailable"}"#)
+    );
     let r = http_get(s.addr, "/json-404", &[]).unwrap();
     assert_eq!(r.text(), r#"{"error": "no such order"}"#);
 }
@@ -169,12 +324,28 @@ fn html_preset_nonces_and_generic_pages() {
     let r = http_get(s.addr, "/page", &[("Accept-Encoding", "gzip")]).unwrap();
     assert_eq!(r.status, 200);
     let csp = r.header("content-security-policy").unwrap().to_string();
-    let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("nonce in CSP").to_string();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .expect("nonce in CSP")
+        .to_string();
     let page = r.text();
-    assert!(page.contains(&format!("<script nonce=\"{nonce}\">")), "{page}");
-    assert!(page.contains(&format!("<style nonce=\"{nonce}\">")), "{page}");
+    assert!(
+        page.contains(&format!("<script nonce=\"{nonce}\">")),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("<style nonce=\"{nonce}\">")),
+        "{page}"
+    );
     let r2 = http_get(s.addr, "/page", &[]).unwrap();
-    assert!(!r2.header("content-security-policy").unwrap().contains(&nonce), "nonce reused");
+    assert!(
+        !r2.header("content-security-policy")
+            .unwrap()
+            .contains(&nonce),
+        "nonce reused"
+    );
     let r = http_get(s.addr, "/html-500", &[]).unwrap();
     assert_eq!(r.status, 500);
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
@@ -187,7 +358,15 @@ fn cookies_are_hardened() {
     let mut cfg = settings_for(&echo.url());
     cfg.trusted_proxies = shield::config::TrustedProxies::Hops(1);
     let s = TestShield::start(cfg);
-    let r = http_get(s.addr, "/cookies", &[("X-Forwarded-For", "198.51.100.7"), ("X-Forwarded-Proto", "https")]).unwrap();
+    let r = http_get(
+        s.addr,
+        "/cookies",
+        &[
+            ("X-Forwarded-For", "198.51.100.7"),
+            ("X-Forwarded-Proto", "https"),
+        ],
+    )
+    .unwrap();
     let cookies = r.headers_all("set-cookie");
     assert_eq!(cookies.len(), 2, "{cookies:?}");
     let session = cookies.iter().find(|c| c.starts_with("session=")).unwrap();
@@ -196,7 +375,10 @@ fn cookies_are_hardened() {
     }
     assert!(!session.contains("7776000"));
     let theme = cookies.iter().find(|c| c.starts_with("theme=")).unwrap();
-    assert!(theme.contains("Secure") && theme.contains("SameSite=Lax") && !theme.contains("HttpOnly"), "{theme}");
+    assert!(
+        theme.contains("Secure") && theme.contains("SameSite=Lax") && !theme.contains("HttpOnly"),
+        "{theme}"
+    );
 }
 
 fn raw(addr: std::net::SocketAddr, request: &[u8]) -> (String, bool) {
@@ -262,7 +444,10 @@ fn slowloris_is_closed_within_the_header_timeout() {
     let took = start.elapsed();
     assert!(closed);
     // Bounded: well under the 4 s of dribbling (a resource bound, generous for load).
-    assert!(took < Duration::from_secs(4), "slowloris held the connection for {took:?}");
+    assert!(
+        took < Duration::from_secs(4),
+        "slowloris held the connection for {took:?}"
+    );
     assert_eq!(echo.hits(), 0);
 }
 
@@ -298,12 +483,20 @@ fn unix_socket_upstream_and_upgrade() {
     let sock = dir.path().join("app.sock");
     let _echo = Echo::start_unix(&sock);
     let s = TestShield::start(settings_for(&format!("unix:{}", sock.display())));
-    let r = http_request(s.addr, "POST", "/echo", &[("Content-Type", "application/octet-stream")], b"over a unix socket").unwrap();
+    let r = http_request(
+        s.addr,
+        "POST",
+        "/echo",
+        &[("Content-Type", "application/octet-stream")],
+        b"over a unix socket",
+    )
+    .unwrap();
     assert_eq!((r.status, r.text().as_str()), (200, "over a unix socket"));
     // An Upgrade passes once the request passes the layers, then bytes flow both ways.
     let mut c = TcpStream::connect(s.addr).unwrap();
     c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    c.write_all(b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n").unwrap();
+    c.write_all(b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+        .unwrap();
     let mut buf = vec![0u8; 4096];
     let n = c.read(&mut buf).unwrap();
     let head = String::from_utf8_lossy(&buf[..n]).to_string();
@@ -317,7 +510,10 @@ fn unix_socket_upstream_and_upgrade() {
     }
     assert_eq!(&got, b"ping");
     // A blocked path is not upgraded.
-    let (resp, _) = raw(s.addr, b"GET /console HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n");
+    let (resp, _) = raw(
+        s.addr,
+        b"GET /console HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n",
+    );
     assert!(resp.starts_with("HTTP/1.1 404"), "{resp}");
 }
 
@@ -325,12 +521,24 @@ fn unix_socket_upstream_and_upgrade() {
 fn reload_applies_new_config_and_refuses_a_bad_one() {
     let echo = Echo::start();
     let s = TestShield::start(settings_for(&echo.url()));
-    assert_eq!(http_request(s.addr, "PUT", "/x", &[], b"").unwrap().status, 200);
-    s.reload_with(|c| c.methods.allow = vec!["GET".into()]).unwrap();
-    assert_eq!(http_request(s.addr, "PUT", "/x", &[], b"").unwrap().status, 405);
-    let err = s.reload_with(|c| c.methods.allow = vec!["TRACE".into()]).unwrap_err();
+    assert_eq!(
+        http_request(s.addr, "PUT", "/x", &[], b"").unwrap().status,
+        200
+    );
+    s.reload_with(|c| c.methods.allow = vec!["GET".into()])
+        .unwrap();
+    assert_eq!(
+        http_request(s.addr, "PUT", "/x", &[], b"").unwrap().status,
+        405
+    );
+    let err = s
+        .reload_with(|c| c.methods.allow = vec!["TRACE".into()])
+        .unwrap_err();
     assert!(err.contains("shield.methods.allow[0]"), "{err}");
     // The old (GET-only) config is still running.
-    assert_eq!(http_request(s.addr, "PUT", "/x", &[], b"").unwrap().status, 405);
+    assert_eq!(
+        http_request(s.addr, "PUT", "/x", &[], b"").unwrap().status,
+        405
+    );
     assert_eq!(http_get(s.addr, "/x", &[]).unwrap().status, 200);
 }

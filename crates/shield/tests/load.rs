@@ -61,7 +61,11 @@ fn random_bodies_arrive_intact_while_the_config_reloads() {
     let echo = Echo::start();
     let shield = TestShield::start(settings_for(&echo.url()));
     let addr = shield.addr;
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let failures = Arc::new(AtomicUsize::new(0));
     let mismatches = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
@@ -76,7 +80,9 @@ fn random_bodies_arrive_intact_while_the_config_reloads() {
             let mut n = 0;
             while running2.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(100));
-                shield.reload_with(|c| c.limits.max_uri_bytes = 8192 + (n % 2)).expect("reload");
+                shield
+                    .reload_with(|c| c.limits.max_uri_bytes = 8192 + (n % 2))
+                    .expect("reload");
                 n += 1;
             }
             n
@@ -86,8 +92,14 @@ fn random_bodies_arrive_intact_while_the_config_reloads() {
             let next = Arc::new(AtomicUsize::new(0));
             let mut tasks = Vec::new();
             for worker in 0..CONCURRENCY {
-                let (client, next, failures, mismatches, done, total) =
-                    (client.clone(), next.clone(), failures.clone(), mismatches.clone(), done.clone(), total_bytes.clone());
+                let (client, next, failures, mismatches, done, total) = (
+                    client.clone(),
+                    next.clone(),
+                    failures.clone(),
+                    mismatches.clone(),
+                    done.clone(),
+                    total_bytes.clone(),
+                );
                 tasks.push(tokio::spawn(async move {
                     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (worker as u64 + 1));
                     loop {
@@ -103,7 +115,12 @@ fn random_bodies_arrive_intact_while_the_config_reloads() {
                             .header("content-type", "application/octet-stream")
                             .body(Full::new(Bytes::from(body)))
                             .unwrap();
-                        let resp = match tokio::time::timeout(Duration::from_secs(30), client.request(req)).await {
+                        let resp = match tokio::time::timeout(
+                            Duration::from_secs(30),
+                            client.request(req),
+                        )
+                        .await
+                        {
                             Ok(Ok(r)) => r,
                             other => {
                                 eprintln!("request {i} failed: {other:?}");
@@ -112,7 +129,11 @@ fn random_bodies_arrive_intact_while_the_config_reloads() {
                             }
                         };
                         let status = resp.status();
-                        let upstream_saw = resp.headers().get("x-body-sha256").and_then(|v| v.to_str().ok()).map(String::from);
+                        let upstream_saw = resp
+                            .headers()
+                            .get("x-body-sha256")
+                            .and_then(|v| v.to_str().ok())
+                            .map(String::from);
                         let echoed = match resp.into_body().collect().await {
                             Ok(b) => b.to_bytes(),
                             Err(e) => {
@@ -124,7 +145,9 @@ fn random_bodies_arrive_intact_while_the_config_reloads() {
                         if status != 200 {
                             eprintln!("request {i}: status {status}");
                             failures.fetch_add(1, Ordering::SeqCst);
-                        } else if upstream_saw.as_deref() != Some(want.as_str()) || sha256_hex(&echoed) != want {
+                        } else if upstream_saw.as_deref() != Some(want.as_str())
+                            || sha256_hex(&echoed) != want
+                        {
                             mismatches.fetch_add(1, Ordering::SeqCst);
                         }
                         done.fetch_add(1, Ordering::SeqCst);
@@ -144,7 +167,11 @@ fn random_bodies_arrive_intact_while_the_config_reloads() {
         total_bytes.load(Ordering::SeqCst) / 1_000_000
     );
     assert_eq!(failures.load(Ordering::SeqCst), 0, "failed requests");
-    assert_eq!(mismatches.load(Ordering::SeqCst), 0, "bodies changed in transit");
+    assert_eq!(
+        mismatches.load(Ordering::SeqCst),
+        0,
+        "bodies changed in transit"
+    );
     assert_eq!(done.load(Ordering::SeqCst), REQUESTS);
     assert!(reloads > 0, "no reload happened during the load");
     assert_eq!(echo.hits(), REQUESTS);

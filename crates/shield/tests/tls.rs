@@ -13,7 +13,9 @@ use support::{echo::Echo, settings_for, TestShield};
 use testkit::http_get;
 
 fn write_cert(dir: &Path, tag: &str) -> (std::path::PathBuf, std::path::PathBuf, Vec<u8>) {
-    let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+    let ck =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .unwrap();
     let cert = dir.join(format!("{tag}.pem"));
     let key = dir.join(format!("{tag}.key"));
     std::fs::write(&cert, ck.cert.pem()).unwrap();
@@ -21,18 +23,32 @@ fn write_cert(dir: &Path, tag: &str) -> (std::path::PathBuf, std::path::PathBuf,
     (cert, key, ck.cert.der().to_vec())
 }
 
-fn client(ca_pem: &Path, h2: bool) -> Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, Full<Bytes>> {
+fn client(
+    ca_pem: &Path,
+    h2: bool,
+) -> Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Full<Bytes>,
+> {
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(ca_pem).unwrap() {
         roots.add(c.unwrap()).unwrap();
     }
-    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let b = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(cfg).https_only();
-    let conn = if h2 { b.enable_http2().build() } else { b.enable_http1().build() };
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let b = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(cfg)
+        .https_only();
+    let conn = if h2 {
+        b.enable_http2().build()
+    } else {
+        b.enable_http1().build()
+    };
     let mut builder = Client::builder(TokioExecutor::new());
     if h2 {
         builder.http2_only(true);
@@ -52,7 +68,10 @@ fn http2_and_http1_over_tls_with_redirect_and_cert_reload() {
     cfg.tls.redirect_listen = Some(format!("127.0.0.1:{}", testkit::free_port()));
     let shield = TestShield::start(cfg);
     let port = shield.addr.port();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
 
     rt.block_on(async {
         for h2 in [true, false] {
@@ -62,17 +81,35 @@ fn http2_and_http1_over_tls_with_redirect_and_cert_reload() {
                 .body(Full::new(Bytes::from_static(b"over tls")))
                 .unwrap();
             let resp = c.request(req).await.expect("TLS request");
-            assert_eq!(resp.version(), if h2 { hyper::Version::HTTP_2 } else { hyper::Version::HTTP_11 });
+            assert_eq!(
+                resp.version(),
+                if h2 {
+                    hyper::Version::HTTP_2
+                } else {
+                    hyper::Version::HTTP_11
+                }
+            );
             assert_eq!(resp.status(), 200);
-            assert_eq!(resp.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
+            assert_eq!(
+                resp.headers()["strict-transport-security"],
+                "max-age=31536000; includeSubDomains"
+            );
             assert!(resp.headers().get("server").is_none());
             let body = resp.into_body().collect().await.unwrap().to_bytes();
             assert_eq!(&body[..], b"over tls");
         }
         // Headers the upstream got: it sees https and the client.
         let c = client(&cert, true);
-        let resp = c.request(hyper::Request::get(format!("https://127.0.0.1:{port}/headers")).body(Full::new(Bytes::new())).unwrap()).await.unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        let resp = c
+            .request(
+                hyper::Request::get(format!("https://127.0.0.1:{port}/headers"))
+                    .body(Full::new(Bytes::new()))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
         assert_eq!(v["x-forwarded-proto"], serde_json::json!(["https"]));
         assert_eq!(v["host"], serde_json::json!([format!("127.0.0.1:{port}")]));
     });
@@ -81,7 +118,10 @@ fn http2_and_http1_over_tls_with_redirect_and_cert_reload() {
     let redirect = shield.handle().redirect_addr.unwrap();
     let r = http_get(redirect, "/orders?page=2", &[("Host", "127.0.0.1")]).unwrap();
     assert_eq!(r.status, 308);
-    assert_eq!(r.header("location"), Some(format!("https://127.0.0.1:{port}/orders?page=2").as_str()));
+    assert_eq!(
+        r.header("location"),
+        Some(format!("https://127.0.0.1:{port}/orders?page=2").as_str())
+    );
     assert_eq!(echo.hits(), 3);
 
     // New certificate files + reload: new connections get the new certificate.
@@ -92,8 +132,17 @@ fn http2_and_http1_over_tls_with_redirect_and_cert_reload() {
     shield.handle().reload().unwrap();
     rt.block_on(async {
         let c = client(&cert2, true);
-        let resp = c.request(hyper::Request::get(format!("https://127.0.0.1:{port}/")).body(Full::new(Bytes::new())).unwrap()).await;
-        assert!(resp.is_ok(), "client trusting only the new certificate failed: {resp:?}");
+        let resp = c
+            .request(
+                hyper::Request::get(format!("https://127.0.0.1:{port}/"))
+                    .body(Full::new(Bytes::new()))
+                    .unwrap(),
+            )
+            .await;
+        assert!(
+            resp.is_ok(),
+            "client trusting only the new certificate failed: {resp:?}"
+        );
     });
 }
 

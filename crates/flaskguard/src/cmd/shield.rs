@@ -22,7 +22,8 @@ impl Source {
         let mut settings = match &self.file {
             Some(path) => {
                 let cfg = ConfigFile::load(path).map_err(|e| e.to_string())?;
-                cfg.section::<Settings>("shield").map_err(|e| e.to_string())?
+                cfg.section::<Settings>("shield")
+                    .map_err(|e| e.to_string())?
             }
             None => Settings::default(),
         };
@@ -38,7 +39,9 @@ impl Source {
     /// Names the file in validation errors (`flaskguard.toml: `shield.x`: ...`).
     fn describe(&self, err: String) -> String {
         match &self.file {
-            Some(p) if !err.starts_with(&p.display().to_string()) => format!("{}: {err}", p.display()),
+            Some(p) if !err.starts_with(&p.display().to_string()) => {
+                format!("{}: {err}", p.display())
+            }
             _ => err,
         }
     }
@@ -49,7 +52,9 @@ pub fn run(args: &ShieldArgs) -> anyhow::Result<u8> {
         Some(p) => Some(p.clone()),
         None => {
             let cwd = std::env::current_dir().context("cannot read the current directory")?;
-            ConfigFile::discover(&cwd)?.filter(|c| c.has_section("shield")).map(|c| c.path)
+            ConfigFile::discover(&cwd)?
+                .filter(|c| c.has_section("shield"))
+                .map(|c| c.path)
         }
     };
     let source = Source {

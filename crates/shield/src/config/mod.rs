@@ -139,6 +139,10 @@ pub struct BlockedPathsSettings {
     pub debug_toolbar: bool,
     /// Block every path segment starting with a dot (`/.env`, `/.git/config`).
     pub dotfiles: bool,
+    /// Block source, backup, database and deploy files (`/config.py`, `/app.py.bak`,
+    /// `/orders.db`, `/requirements.txt`, `/Dockerfile`): an app whose static folder
+    /// is its project root serves them otherwise.
+    pub source_files: bool,
     /// Path prefixes exempt from the dotfile rule.
     pub allow: Vec<String>,
     /// More blocked path prefixes (`/admin/`), or route patterns (`/internal/{name}`).
@@ -151,6 +155,7 @@ impl Default for BlockedPathsSettings {
             debugger: true,
             debug_toolbar: true,
             dotfiles: true,
+            source_files: true,
             allow: vec!["/.well-known/".into()],
             extra: Vec::new(),
         }
@@ -283,9 +288,11 @@ impl Default for CookiesSettings {
             http_only: true,
             same_site: "Lax".into(),
             max_age: Dur::from_secs(24 * 3600),
-            session_patterns: ["session", "sess", "sid", "token", "auth", "jwt", "remember", "login"]
-                .map(String::from)
-                .to_vec(),
+            session_patterns: [
+                "session", "sess", "sid", "token", "auth", "jwt", "remember", "login",
+            ]
+            .map(String::from)
+            .to_vec(),
             script_readable_patterns: ["csrf", "xsrf"].map(String::from).to_vec(),
         }
     }
@@ -415,33 +422,55 @@ impl Settings {
         h.hsts_preload.get_or_insert(false);
         h.frame_options.get_or_insert_with(|| "DENY".into());
         h.content_type_options.get_or_insert(true);
-        h.referrer_policy.get_or_insert_with(|| "strict-origin-when-cross-origin".into());
+        h.referrer_policy
+            .get_or_insert_with(|| "strict-origin-when-cross-origin".into());
         h.permissions_policy
             .get_or_insert_with(|| "geolocation=(), microphone=(), camera=()".into());
-        h.cross_origin_opener_policy.get_or_insert_with(|| "same-origin".into());
-        h.cross_origin_resource_policy.get_or_insert_with(|| "same-origin".into());
+        h.cross_origin_opener_policy
+            .get_or_insert_with(|| "same-origin".into());
+        h.cross_origin_resource_policy
+            .get_or_insert_with(|| "same-origin".into());
         h.override_upstream.get_or_insert(true);
         h.remove
             .get_or_insert_with(|| vec!["Server".into(), "X-Powered-By".into()]);
-        s.errors
-            .html_errors
-            .get_or_insert(if html { HtmlErrors::Page } else { HtmlErrors::Json });
+        s.errors.html_errors.get_or_insert(if html {
+            HtmlErrors::Page
+        } else {
+            HtmlErrors::Json
+        });
         s
     }
 
     /// The effective settings as TOML, under `[shield]`.
     pub fn to_toml(&self) -> String {
         let mut root = toml::Table::new();
-        let value = toml::Value::try_from(self.effective()).unwrap_or(toml::Value::Table(Default::default()));
+        let value = toml::Value::try_from(self.effective())
+            .unwrap_or(toml::Value::Table(Default::default()));
         root.insert("shield".into(), value);
         let mut out = toml::to_string(&root).unwrap_or_default();
         // Optional keys that are unset do not appear in TOML; show them commented.
         let eff = self.effective();
         let unset: [(&str, bool, &str); 4] = [
-            ("[shield.tls]\n", eff.tls.cert.is_none(), "# cert = \"/etc/ssl/site.pem\"  (unset: no TLS)\n# key = \"/etc/ssl/site.key\"\n"),
-            ("[shield.tls]\n", eff.tls.redirect_listen.is_none(), "# redirect_listen = \"0.0.0.0:80\"  (unset: no plain-HTTP redirect listener)\n"),
-            ("[shield.admin]\n", eff.admin.listen.is_none(), "# listen = \"127.0.0.1:9901\"  (unset: no /metrics or /healthz)\n"),
-            ("[shield.headers]\n", eff.headers.csp_nonce_placeholder.is_none(), "# csp_nonce_placeholder = \"…\"  (unset: every <script>/<style> gets the nonce)\n"),
+            (
+                "[shield.tls]\n",
+                eff.tls.cert.is_none(),
+                "# cert = \"/etc/ssl/site.pem\"  (unset: no TLS)\n# key = \"/etc/ssl/site.key\"\n",
+            ),
+            (
+                "[shield.tls]\n",
+                eff.tls.redirect_listen.is_none(),
+                "# redirect_listen = \"0.0.0.0:80\"  (unset: no plain-HTTP redirect listener)\n",
+            ),
+            (
+                "[shield.admin]\n",
+                eff.admin.listen.is_none(),
+                "# listen = \"127.0.0.1:9901\"  (unset: no /metrics or /healthz)\n",
+            ),
+            (
+                "[shield.headers]\n",
+                eff.headers.csp_nonce_placeholder.is_none(),
+                "# csp_nonce_placeholder = \"…\"  (unset: every <script>/<style> gets the nonce)\n",
+            ),
         ];
         for (table, is_unset, comment) in unset {
             if is_unset {

@@ -42,7 +42,11 @@ impl<'de> Deserialize<'de> for Dur {
         let text = String::deserialize(d)?;
         humantime::parse_duration(text.trim())
             .map(Dur)
-            .map_err(|e| de::Error::custom(format!("invalid duration `{text}` ({e}); write e.g. \"10s\", \"500ms\", \"2m\"")))
+            .map_err(|e| {
+                de::Error::custom(format!(
+                    "invalid duration `{text}` ({e}); write e.g. \"10s\", \"500ms\", \"2m\""
+                ))
+            })
     }
 }
 

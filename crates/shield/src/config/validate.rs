@@ -65,9 +65,12 @@ pub fn upstream(text: &str) -> Result<UpstreamTarget, ConfigError> {
         }
         return Ok(UpstreamTarget::Unix { path: path.into() });
     }
-    let uri: http::Uri = text
-        .parse()
-        .map_err(|_| ConfigError::new(KEY, format!("`{text}` is not a URL (http://127.0.0.1:8000 or unix:/path)")))?;
+    let uri: http::Uri = text.parse().map_err(|_| {
+        ConfigError::new(
+            KEY,
+            format!("`{text}` is not a URL (http://127.0.0.1:8000 or unix:/path)"),
+        )
+    })?;
     match uri.scheme_str() {
         Some("http") => {}
         Some("https") => {
@@ -79,14 +82,20 @@ pub fn upstream(text: &str) -> Result<UpstreamTarget, ConfigError> {
         _ => return Err(ConfigError::new(KEY, format!("`{text}` must start with http:// or unix:"))),
     }
     if uri.path_and_query().is_some_and(|p| p.as_str() != "/") {
-        return Err(ConfigError::new(KEY, "the upstream URL may not have a path or query"));
+        return Err(ConfigError::new(
+            KEY,
+            "the upstream URL may not have a path or query",
+        ));
     }
     let authority = uri
         .authority()
         .cloned()
         .ok_or_else(|| ConfigError::new(KEY, "the upstream URL needs a host"))?;
     if authority.as_str().contains('@') {
-        return Err(ConfigError::new(KEY, "the upstream URL may not carry credentials"));
+        return Err(ConfigError::new(
+            KEY,
+            "the upstream URL may not carry credentials",
+        ));
     }
     Ok(UpstreamTarget::Tcp { authority })
 }
@@ -100,8 +109,18 @@ pub fn validate(settings: &Settings) -> Result<Validated, ConfigError> {
     let tls = match (&s.tls.cert, &s.tls.key) {
         (Some(c), Some(k)) => Some((c.clone(), k.clone())),
         (None, None) => None,
-        (Some(_), None) => return Err(ConfigError::new("shield.tls.key", "`cert` is set but `key` is not")),
-        (None, Some(_)) => return Err(ConfigError::new("shield.tls.cert", "`key` is set but `cert` is not")),
+        (Some(_), None) => {
+            return Err(ConfigError::new(
+                "shield.tls.key",
+                "`cert` is set but `key` is not",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::new(
+                "shield.tls.cert",
+                "`key` is set but `cert` is not",
+            ))
+        }
     };
     let redirect_listen = s
         .tls
@@ -121,24 +140,43 @@ pub fn validate(settings: &Settings) -> Result<Validated, ConfigError> {
         .as_deref()
         .map(|a| addr("shield.admin.listen", a))
         .transpose()?;
-    for (key, other) in [("shield.admin.listen", admin_listen), ("shield.tls.redirect_listen", redirect_listen)] {
+    for (key, other) in [
+        ("shield.admin.listen", admin_listen),
+        ("shield.tls.redirect_listen", redirect_listen),
+    ] {
         if let Some(o) = other {
-            if o == listen || (o.port() == listen.port() && (o.ip().is_unspecified() || listen.ip().is_unspecified())) {
-                return Err(ConfigError::new(key, format!("{o} is the public listener's address; it must differ")));
+            if o == listen
+                || (o.port() == listen.port()
+                    && (o.ip().is_unspecified() || listen.ip().is_unspecified()))
+            {
+                return Err(ConfigError::new(
+                    key,
+                    format!("{o} is the public listener's address; it must differ"),
+                ));
             }
         }
     }
     if let (Some(a), Some(r)) = (admin_listen, redirect_listen) {
         if a == r {
-            return Err(ConfigError::new("shield.admin.listen", "must differ from shield.tls.redirect_listen"));
+            return Err(ConfigError::new(
+                "shield.admin.listen",
+                "must differ from shield.tls.redirect_listen",
+            ));
         }
     }
     if let UpstreamTarget::Tcp { authority } = &upstream {
         let port = authority.port_u16().unwrap_or(80);
-        let host = authority.host().trim_start_matches('[').trim_end_matches(']');
-        let same_host = host == listen.ip().to_string() || (host == "localhost" && listen.ip().is_loopback());
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let same_host =
+            host == listen.ip().to_string() || (host == "localhost" && listen.ip().is_loopback());
         if port == listen.port() && (same_host || listen.ip().is_unspecified()) {
-            return Err(ConfigError::new("shield.upstream", "points at shield's own listener (a loop)"));
+            return Err(ConfigError::new(
+                "shield.upstream",
+                "points at shield's own listener (a loop)",
+            ));
         }
     }
     let mut warnings = Vec::new();
@@ -148,7 +186,10 @@ pub fn validate(settings: &Settings) -> Result<Validated, ConfigError> {
         );
     }
     if s.headers.preset == Preset::Api && s.headers.csp_nonce == Some(true) {
-        warnings.push("shield.headers.csp_nonce is on under the api preset: only HTML responses get nonces".into());
+        warnings.push(
+            "shield.headers.csp_nonce is on under the api preset: only HTML responses get nonces"
+                .into(),
+        );
     }
     Ok(Validated {
         settings: s,
@@ -174,9 +215,21 @@ mod tests {
 
     #[test]
     fn upstream_forms() {
-        assert!(matches!(upstream("unix:/run/app.sock").unwrap(), UpstreamTarget::Unix { .. }));
-        assert!(matches!(upstream("http://127.0.0.1:8000").unwrap(), UpstreamTarget::Tcp { .. }));
-        for bad in ["ftp://x", "https://x", "http://x/app", "unix:", "nonsense value"] {
+        assert!(matches!(
+            upstream("unix:/run/app.sock").unwrap(),
+            UpstreamTarget::Unix { .. }
+        ));
+        assert!(matches!(
+            upstream("http://127.0.0.1:8000").unwrap(),
+            UpstreamTarget::Tcp { .. }
+        ));
+        for bad in [
+            "ftp://x",
+            "https://x",
+            "http://x/app",
+            "unix:",
+            "nonsense value",
+        ] {
             let e = upstream(bad).unwrap_err();
             assert_eq!(e.key, "shield.upstream", "{bad}");
         }

@@ -32,26 +32,36 @@ impl CookieHardening {
         let same_site = match cfg.same_site.to_ascii_lowercase().as_str() {
             "lax" => "Lax",
             "strict" => "Strict",
-            _ => {
-                return Err(ConfigError::new(
-                    "shield.cookies.same_site",
-                    format!("`{}`: write Lax or Strict (None would send cookies on cross-site requests)", cfg.same_site),
-                ))
-            }
+            _ => return Err(ConfigError::new(
+                "shield.cookies.same_site",
+                format!(
+                    "`{}`: write Lax or Strict (None would send cookies on cross-site requests)",
+                    cfg.same_site
+                ),
+            )),
         };
         Ok(CookieHardening {
             secure: cfg.secure,
             http_only: cfg.http_only,
             same_site,
             max_age: (!cfg.max_age.get().is_zero()).then(|| cfg.max_age.get()),
-            session: cfg.session_patterns.iter().map(|p| p.to_ascii_lowercase()).collect(),
-            readable: cfg.script_readable_patterns.iter().map(|p| p.to_ascii_lowercase()).collect(),
+            session: cfg
+                .session_patterns
+                .iter()
+                .map(|p| p.to_ascii_lowercase())
+                .collect(),
+            readable: cfg
+                .script_readable_patterns
+                .iter()
+                .map(|p| p.to_ascii_lowercase())
+                .collect(),
         })
     }
 
     fn session_like(&self, name: &str) -> bool {
         let n = name.to_ascii_lowercase();
-        self.session.iter().any(|p| n.contains(p.as_str())) && !self.readable.iter().any(|p| n.contains(p.as_str()))
+        self.session.iter().any(|p| n.contains(p.as_str()))
+            && !self.readable.iter().any(|p| n.contains(p.as_str()))
     }
 
     /// The hardened cookie, or None when it is fine as it is.
@@ -62,7 +72,9 @@ impl CookieHardening {
         let mut max_age: Option<i64> = None;
         let mut expires: Option<SystemTime> = None;
         for attr in parts {
-            let (k, v) = attr.split_once('=').map_or((attr.trim(), ""), |(k, v)| (k.trim(), v.trim()));
+            let (k, v) = attr
+                .split_once('=')
+                .map_or((attr.trim(), ""), |(k, v)| (k.trim(), v.trim()));
             match k.to_ascii_lowercase().as_str() {
                 "secure" => secure = true,
                 "httponly" => http_only = true,
@@ -128,20 +140,27 @@ impl ResponseLayer for CookieHardening {
         }
         let https = cx.scheme == Scheme::Https;
         let now = SystemTime::now();
-        let old: Vec<HeaderValue> = head.headers.get_all(header::SET_COOKIE).iter().cloned().collect();
+        let old: Vec<HeaderValue> = head
+            .headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .cloned()
+            .collect();
         let mut changed = false;
         let new: Vec<HeaderValue> = old
             .into_iter()
-            .map(|v| match v.to_str().ok().and_then(|c| self.harden(c, https, now)) {
-                Some(h) => match HeaderValue::from_str(&h) {
-                    Ok(nv) => {
-                        changed = true;
-                        nv
-                    }
-                    Err(_) => v,
+            .map(
+                |v| match v.to_str().ok().and_then(|c| self.harden(c, https, now)) {
+                    Some(h) => match HeaderValue::from_str(&h) {
+                        Ok(nv) => {
+                            changed = true;
+                            nv
+                        }
+                        Err(_) => v,
+                    },
+                    None => v,
                 },
-                None => v,
-            })
+            )
             .collect();
         if changed {
             head.headers.remove(header::SET_COOKIE);
@@ -163,7 +182,13 @@ mod tests {
     #[test]
     fn flask_session_cookie_over_https() {
         let now = SystemTime::now();
-        let out = layer().harden("session=eyJ1Ijo1fQ.abc; Expires=Fri, 01 Jan 2100 00:00:00 GMT; Path=/", true, now).unwrap();
+        let out = layer()
+            .harden(
+                "session=eyJ1Ijo1fQ.abc; Expires=Fri, 01 Jan 2100 00:00:00 GMT; Path=/",
+                true,
+                now,
+            )
+            .unwrap();
         assert_eq!(out, "session=eyJ1Ijo1fQ.abc; Expires=Fri, 01 Jan 2100 00:00:00 GMT; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=86400");
     }
 
@@ -171,26 +196,55 @@ mod tests {
     fn caps_max_age_and_keeps_good_cookies() {
         let now = SystemTime::now();
         let l = layer();
-        let out = l.harden("remember_token=x; Max-Age=7776000; Secure; HttpOnly; SameSite=Strict", true, now).unwrap();
-        assert_eq!(out, "remember_token=x; Max-Age=86400; Secure; HttpOnly; SameSite=Strict");
-        assert!(l.harden("session=x; Secure; HttpOnly; SameSite=Lax", true, now).is_none());
+        let out = l
+            .harden(
+                "remember_token=x; Max-Age=7776000; Secure; HttpOnly; SameSite=Strict",
+                true,
+                now,
+            )
+            .unwrap();
+        assert_eq!(
+            out,
+            "remember_token=x; Max-Age=86400; Secure; HttpOnly; SameSite=Strict"
+        );
+        assert!(l
+            .harden("session=x; Secure; HttpOnly; SameSite=Lax", true, now)
+            .is_none());
         // Deleting a cookie stays a deletion.
-        assert!(l.harden("session=; Max-Age=0; Secure; HttpOnly; SameSite=Lax", true, now).is_none());
+        assert!(l
+            .harden(
+                "session=; Max-Age=0; Secure; HttpOnly; SameSite=Lax",
+                true,
+                now
+            )
+            .is_none());
     }
 
     #[test]
     fn plain_http_and_readable_cookies() {
         let now = SystemTime::now();
         let l = layer();
-        assert_eq!(l.harden("csrf_token=abc", false, now).unwrap(), "csrf_token=abc; SameSite=Lax");
-        assert_eq!(l.harden("theme=dark", true, now).unwrap(), "theme=dark; Secure; SameSite=Lax");
-        assert_eq!(l.harden("sid=1", false, now).unwrap(), "sid=1; HttpOnly; SameSite=Lax");
+        assert_eq!(
+            l.harden("csrf_token=abc", false, now).unwrap(),
+            "csrf_token=abc; SameSite=Lax"
+        );
+        assert_eq!(
+            l.harden("theme=dark", true, now).unwrap(),
+            "theme=dark; Secure; SameSite=Lax"
+        );
+        assert_eq!(
+            l.harden("sid=1", false, now).unwrap(),
+            "sid=1; HttpOnly; SameSite=Lax"
+        );
     }
 
     #[test]
     fn refuses_samesite_none() {
         let mut s = CookiesSettings::default();
         s.same_site = "None".into();
-        assert_eq!(CookieHardening::new(&s).unwrap_err().key, "shield.cookies.same_site");
+        assert_eq!(
+            CookieHardening::new(&s).unwrap_err().key,
+            "shield.cookies.same_site"
+        );
     }
 }

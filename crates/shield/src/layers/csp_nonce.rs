@@ -28,7 +28,9 @@ pub fn fresh_nonce() -> String {
         // No randomness: a nonce we cannot trust must not exist. Use one that is
         // unique per process at least (the CSP then still blocks injected inline code
         // lacking it).
-        b = crate::context::RequestId::next().to_hex()[..16].try_into().unwrap_or([0; 16]);
+        b = crate::context::RequestId::next().to_hex()[..16]
+            .try_into()
+            .unwrap_or([0; 16]);
     }
     base64::engine::general_purpose::STANDARD.encode(b)
 }
@@ -111,7 +113,10 @@ impl Body for NonceBody {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         loop {
             if let Some(b) = self.pop() {
                 return Poll::Ready(Some(Ok(Frame::data(b))));
@@ -154,7 +159,11 @@ mod tests {
     use super::*;
 
     async fn rewrite(html: &'static str, placeholder: Option<&str>) -> String {
-        let body = NonceBody::new(ResBody::full(Bytes::from_static(html.as_bytes())), "N0NCE".into(), placeholder.map(String::from));
+        let body = NonceBody::new(
+            ResBody::full(Bytes::from_static(html.as_bytes())),
+            "N0NCE".into(),
+            placeholder.map(String::from),
+        );
         let out = body.collect().await.unwrap().to_bytes();
         String::from_utf8(out.to_vec()).unwrap()
     }
@@ -170,8 +179,15 @@ mod tests {
 
     #[tokio::test]
     async fn placeholder_mode_only_marked_tags() {
-        let out = rewrite(r#"<script nonce="{{fg-nonce}}">ok()</script><script>evil()</script>"#, Some("{{fg-nonce}}")).await;
-        assert_eq!(out, r#"<script nonce="N0NCE">ok()</script><script>evil()</script>"#);
+        let out = rewrite(
+            r#"<script nonce="{{fg-nonce}}">ok()</script><script>evil()</script>"#,
+            Some("{{fg-nonce}}"),
+        )
+        .await;
+        assert_eq!(
+            out,
+            r#"<script nonce="N0NCE">ok()</script><script>evil()</script>"#
+        );
     }
 
     #[test]

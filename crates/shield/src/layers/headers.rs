@@ -41,9 +41,15 @@ impl CspTemplate {
             })
             .filter(|d| !d.is_empty())
             .collect();
-        let without_nonce = HeaderValue::from_str(&stripped.join("; ")).map_err(|_| "contains characters a header cannot carry".to_string())?;
-        let pieces = policy.contains("{nonce}").then(|| policy.split("{nonce}").map(str::to_string).collect());
-        Ok(CspTemplate { without_nonce, pieces })
+        let without_nonce = HeaderValue::from_str(&stripped.join("; "))
+            .map_err(|_| "contains characters a header cannot carry".to_string())?;
+        let pieces = policy
+            .contains("{nonce}")
+            .then(|| policy.split("{nonce}").map(str::to_string).collect());
+        Ok(CspTemplate {
+            without_nonce,
+            pieces,
+        })
     }
 
     fn with_nonce(&self, nonce: &str) -> Option<HeaderValue> {
@@ -65,7 +71,8 @@ pub struct SecurityHeaders {
 }
 
 fn value(key: &str, v: &str) -> Result<HeaderValue, ConfigError> {
-    HeaderValue::from_str(v).map_err(|_| ConfigError::new(key, "contains characters a header cannot carry"))
+    HeaderValue::from_str(v)
+        .map_err(|_| ConfigError::new(key, "contains characters a header cannot carry"))
 }
 
 /// Refuses policies that defeat the point of a CSP.
@@ -78,10 +85,15 @@ fn check_csp(policy: &str) -> Result<(), String> {
         if name == "script-src" || (name == "default-src" && !policy.contains("script-src")) {
             for s in &srcs {
                 let l = s.to_ascii_lowercase();
-                if l == "*" || l == "'unsafe-eval'" || l == "http:" || l == "https:" || l == "data:" {
+                if l == "*" || l == "'unsafe-eval'" || l == "http:" || l == "https:" || l == "data:"
+                {
                     return Err(format!("`{name} {s}` lets any script run; remove it"));
                 }
-                if l == "'unsafe-inline'" && !srcs.iter().any(|x| x.contains("nonce-") || x.contains("sha256-")) {
+                if l == "'unsafe-inline'"
+                    && !srcs
+                        .iter()
+                        .any(|x| x.contains("nonce-") || x.contains("sha256-"))
+                {
                     return Err(format!("`{name} 'unsafe-inline'` without a nonce or hash lets injected scripts run"));
                 }
             }
@@ -95,8 +107,10 @@ impl SecurityHeaders {
     pub fn new(h: &HeadersSettings) -> Result<SecurityHeaders, ConfigError> {
         const P: &str = "shield.headers";
         let policy = h.content_security_policy.clone().unwrap_or_default();
-        check_csp(&policy).map_err(|m| ConfigError::new(format!("{P}.content_security_policy"), m))?;
-        let csp = CspTemplate::new(&policy).map_err(|m| ConfigError::new(format!("{P}.content_security_policy"), m))?;
+        check_csp(&policy)
+            .map_err(|m| ConfigError::new(format!("{P}.content_security_policy"), m))?;
+        let csp = CspTemplate::new(&policy)
+            .map_err(|m| ConfigError::new(format!("{P}.content_security_policy"), m))?;
         let max_age = h.hsts_max_age.unwrap_or(31_536_000);
         if h.hsts.unwrap_or(true) && max_age < 31_536_000 && max_age != 0 {
             return Err(ConfigError::new(
@@ -105,7 +119,10 @@ impl SecurityHeaders {
             ));
         }
         if h.hsts_preload == Some(true) && h.hsts_include_subdomains != Some(true) {
-            return Err(ConfigError::new(format!("{P}.hsts_preload"), "preload requires hsts_include_subdomains = true"));
+            return Err(ConfigError::new(
+                format!("{P}.hsts_preload"),
+                "preload requires hsts_include_subdomains = true",
+            ));
         }
         let hsts = h.hsts.unwrap_or(true).then(|| {
             let mut v = format!("max-age={max_age}");
@@ -118,28 +135,62 @@ impl SecurityHeaders {
             HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("max-age=31536000"))
         });
         let mut fixed = Vec::new();
-        match h.frame_options.as_deref().map(str::to_ascii_uppercase).as_deref() {
+        match h
+            .frame_options
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
             Some("OFF") => {}
-            Some(v @ ("DENY" | "SAMEORIGIN")) => fixed.push((header::X_FRAME_OPTIONS, HeaderValue::from_static(if v == "DENY" { "DENY" } else { "SAMEORIGIN" }))),
-            Some(other) => return Err(ConfigError::new(format!("{P}.frame_options"), format!("`{other}`: write DENY, SAMEORIGIN or off"))),
+            Some(v @ ("DENY" | "SAMEORIGIN")) => fixed.push((
+                header::X_FRAME_OPTIONS,
+                HeaderValue::from_static(if v == "DENY" { "DENY" } else { "SAMEORIGIN" }),
+            )),
+            Some(other) => {
+                return Err(ConfigError::new(
+                    format!("{P}.frame_options"),
+                    format!("`{other}`: write DENY, SAMEORIGIN or off"),
+                ))
+            }
             None => fixed.push((header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"))),
         }
         if h.content_type_options.unwrap_or(true) {
-            fixed.push((header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")));
+            fixed.push((
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ));
         }
         if let Some(r) = h.referrer_policy.as_deref() {
             let bad = ["unsafe-url", "no-referrer-when-downgrade"];
             if bad.contains(&r.trim().to_ascii_lowercase().as_str()) {
-                return Err(ConfigError::new(format!("{P}.referrer_policy"), format!("`{r}` leaks full URLs to other sites (HDR005)")));
+                return Err(ConfigError::new(
+                    format!("{P}.referrer_policy"),
+                    format!("`{r}` leaks full URLs to other sites (HDR005)"),
+                ));
             }
             if !r.is_empty() {
-                fixed.push((header::REFERRER_POLICY, value(&format!("{P}.referrer_policy"), r)?));
+                fixed.push((
+                    header::REFERRER_POLICY,
+                    value(&format!("{P}.referrer_policy"), r)?,
+                ));
             }
         }
         for (key, name, v) in [
-            ("permissions_policy", &PERMISSIONS_POLICY, &h.permissions_policy),
-            ("cross_origin_opener_policy", &COOP, &h.cross_origin_opener_policy),
-            ("cross_origin_resource_policy", &CORP, &h.cross_origin_resource_policy),
+            (
+                "permissions_policy",
+                &PERMISSIONS_POLICY,
+                &h.permissions_policy,
+            ),
+            (
+                "cross_origin_opener_policy",
+                &COOP,
+                &h.cross_origin_opener_policy,
+            ),
+            (
+                "cross_origin_resource_policy",
+                &CORP,
+                &h.cross_origin_resource_policy,
+            ),
         ] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
                 fixed.push((name.clone(), value(&format!("{P}.{key}"), v)?));
@@ -147,23 +198,36 @@ impl SecurityHeaders {
         }
         let mut remove = Vec::new();
         for (i, r) in h.remove.clone().unwrap_or_default().iter().enumerate() {
-            remove.push(
-                HeaderName::from_bytes(r.trim().as_bytes()).map_err(|_| ConfigError::new(format!("{P}.remove[{i}]"), format!("`{r}` is not a header name")))?,
-            );
+            remove.push(HeaderName::from_bytes(r.trim().as_bytes()).map_err(|_| {
+                ConfigError::new(
+                    format!("{P}.remove[{i}]"),
+                    format!("`{r}` is not a header name"),
+                )
+            })?);
         }
         let nonce = h.csp_nonce.unwrap_or(false);
         if nonce && csp.pieces.is_none() && !policy.is_empty() {
-            return Err(ConfigError::new(format!("{P}.content_security_policy"), "csp_nonce is on but the policy has no `'nonce-{nonce}'` source"));
+            return Err(ConfigError::new(
+                format!("{P}.content_security_policy"),
+                "csp_nonce is on but the policy has no `'nonce-{nonce}'` source",
+            ));
         }
         if let Some(p) = &h.csp_nonce_placeholder {
             if p.len() < 8 {
-                return Err(ConfigError::new(format!("{P}.csp_nonce_placeholder"), "use at least 8 characters, so it cannot be guessed from markup"));
+                return Err(ConfigError::new(
+                    format!("{P}.csp_nonce_placeholder"),
+                    "use at least 8 characters, so it cannot be guessed from markup",
+                ));
             }
         }
         Ok(SecurityHeaders {
             fixed,
             hsts,
-            csp_name: if h.csp_report_only.unwrap_or(false) { CSP_REPORT_ONLY.clone() } else { header::CONTENT_SECURITY_POLICY },
+            csp_name: if h.csp_report_only.unwrap_or(false) {
+                CSP_REPORT_ONLY.clone()
+            } else {
+                header::CONTENT_SECURITY_POLICY
+            },
             csp,
             nonce,
             override_upstream: h.override_upstream.unwrap_or(true),
@@ -208,7 +272,10 @@ impl ResponseLayer for SecurityHeaders {
             }
         }
         let v = policy.unwrap_or_else(|| self.csp.without_nonce.clone());
-        if self.override_upstream || !(h.contains_key(header::CONTENT_SECURITY_POLICY) || h.contains_key(&CSP_REPORT_ONLY)) {
+        if self.override_upstream
+            || !(h.contains_key(header::CONTENT_SECURITY_POLICY)
+                || h.contains_key(&CSP_REPORT_ONLY))
+        {
             h.remove(header::CONTENT_SECURITY_POLICY);
             h.remove(&CSP_REPORT_ONLY);
             h.insert(self.csp_name.clone(), v);
@@ -237,7 +304,12 @@ mod tests {
             .body(())
             .unwrap()
             .into_parts();
-        let mut cx = Context::new("127.0.0.1:1".parse().unwrap(), https, Method::GET, "/".parse().unwrap());
+        let mut cx = Context::new(
+            "127.0.0.1:1".parse().unwrap(),
+            https,
+            Method::GET,
+            "/".parse().unwrap(),
+        );
         l.apply(&mut head, &mut cx);
         (head.headers, cx)
     }
@@ -246,17 +318,29 @@ mod tests {
     fn api_preset() {
         let l = layer(|_| {}).unwrap();
         let (h, cx) = run(&l, false, "application/json");
-        assert_eq!(h["content-security-policy"], "default-src 'none'; frame-ancestors 'none'");
+        assert_eq!(
+            h["content-security-policy"],
+            "default-src 'none'; frame-ancestors 'none'"
+        );
         assert_eq!(h["x-frame-options"], "DENY");
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin");
-        assert_eq!(h["permissions-policy"], "geolocation=(), microphone=(), camera=()");
+        assert_eq!(
+            h["permissions-policy"],
+            "geolocation=(), microphone=(), camera=()"
+        );
         assert_eq!(h["cross-origin-opener-policy"], "same-origin");
-        assert!(h.get("strict-transport-security").is_none(), "HSTS over plain HTTP");
+        assert!(
+            h.get("strict-transport-security").is_none(),
+            "HSTS over plain HTTP"
+        );
         assert!(h.get("server").is_none() && h.get("x-powered-by").is_none());
         assert!(cx.nonce.is_none());
         let (h, _) = run(&l, true, "application/json");
-        assert_eq!(h["strict-transport-security"], "max-age=31536000; includeSubDomains");
+        assert_eq!(
+            h["strict-transport-security"],
+            "max-age=31536000; includeSubDomains"
+        );
     }
 
     #[test]
@@ -273,13 +357,21 @@ mod tests {
         assert!(h.get("content-security-policy").is_none());
         let (h, cx) = run(&l, false, "application/json");
         assert!(cx.nonce.is_none());
-        assert!(!h["content-security-policy-report-only"].to_str().unwrap().contains("nonce"));
+        assert!(!h["content-security-policy-report-only"]
+            .to_str()
+            .unwrap()
+            .contains("nonce"));
     }
 
     #[test]
     fn refuses_weak_settings() {
-        assert_eq!(layer(|h| h.hsts_max_age = Some(300)).unwrap_err().key, "shield.headers.hsts_max_age");
-        let e = layer(|h| h.content_security_policy = Some("script-src 'self' 'unsafe-inline'".into())).unwrap_err();
+        assert_eq!(
+            layer(|h| h.hsts_max_age = Some(300)).unwrap_err().key,
+            "shield.headers.hsts_max_age"
+        );
+        let e =
+            layer(|h| h.content_security_policy = Some("script-src 'self' 'unsafe-inline'".into()))
+                .unwrap_err();
         assert_eq!(e.key, "shield.headers.content_security_policy");
         assert!(layer(|h| h.referrer_policy = Some("unsafe-url".into())).is_err());
         assert!(layer(|h| h.frame_options = Some("ALLOW-FROM x".into())).is_err());

@@ -44,11 +44,17 @@ impl AllowedHosts {
             };
             let valid = !name.is_empty()
                 && (name.starts_with('[') && name.ends_with(']')
-                    || name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_'));
+                    || name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_'));
             if !valid || name.contains('*') {
                 return Err(ConfigError::new(key, format!("`{h}` is not a host name (write `api.example.com` or `*.example.com`, no port or scheme)")));
             }
-            patterns.push(if wild { Pattern::Suffix(format!(".{name}")) } else { Pattern::Exact(name.to_string()) });
+            patterns.push(if wild {
+                Pattern::Suffix(format!(".{name}"))
+            } else {
+                Pattern::Exact(name.to_string())
+            });
         }
         Ok(AllowedHosts { patterns })
     }
@@ -106,7 +112,12 @@ mod tests {
 
     #[test]
     fn rejects_bad_entries() {
-        assert_eq!(AllowedHosts::new(&["ok".into(), "*".into()]).unwrap_err().key, "shield.allowed_hosts[1]");
+        assert_eq!(
+            AllowedHosts::new(&["ok".into(), "*".into()])
+                .unwrap_err()
+                .key,
+            "shield.allowed_hosts[1]"
+        );
         assert!(AllowedHosts::new(&["https://x".into()]).is_err());
         assert!(AllowedHosts::new(&["x:80".into()]).is_err());
     }

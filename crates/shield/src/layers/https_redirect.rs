@@ -44,7 +44,11 @@ impl RequestLayer for HttpsRedirect {
             return Flow::Continue;
         }
         match location(cx, self.https_port) {
-            Some(loc) => Flow::Reject(Rejection::redirect(loc, CONTROL, "trusted proxy reports plain HTTP")),
+            Some(loc) => Flow::Reject(Rejection::redirect(
+                loc,
+                CONTROL,
+                "trusted proxy reports plain HTTP",
+            )),
             None => Flow::Continue,
         }
     }

@@ -27,8 +27,9 @@ pub struct JsonBodyCheck {
 
 impl JsonBodyCheck {
     pub fn new(cfg: &JsonBodySettings, max_body: u64) -> Result<JsonBodyCheck, ConfigError> {
-        let exempt = RouteSet::new(&cfg.exempt_routes)
-            .map_err(|(i, m)| ConfigError::new(format!("shield.json_body.exempt_routes[{i}]"), m))?;
+        let exempt = RouteSet::new(&cfg.exempt_routes).map_err(|(i, m)| {
+            ConfigError::new(format!("shield.json_body.exempt_routes[{i}]"), m)
+        })?;
         Ok(JsonBodyCheck {
             exempt,
             limit: usize::try_from(max_body).unwrap_or(usize::MAX),
@@ -38,12 +39,18 @@ impl JsonBodyCheck {
 
 /// Whether the request says its body is JSON.
 pub fn declares_json(headers: &HeaderMap) -> bool {
-    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
     let mime = ct.split(';').next().unwrap_or("").trim();
     mime.eq_ignore_ascii_case("application/json")
-        || mime.len() > 5 && mime.get(mime.len() - 5..).is_some_and(|s| s.eq_ignore_ascii_case("+json"))
+        || mime.len() > 5
+            && mime
+                .get(mime.len() - 5..)
+                .is_some_and(|s| s.eq_ignore_ascii_case("+json"))
 }
 
 fn has_body(headers: &HeaderMap) -> bool {
@@ -94,7 +101,13 @@ mod tests {
 
     use super::*;
 
-    fn check(l: &JsonBodyCheck, method: &str, path: &str, ct: &str, body: &'static [u8]) -> Option<u16> {
+    fn check(
+        l: &JsonBodyCheck,
+        method: &str,
+        path: &str,
+        ct: &str,
+        body: &'static [u8],
+    ) -> Option<u16> {
         let (mut head, _) = http::Request::builder()
             .method(method)
             .uri(path)
@@ -103,7 +116,12 @@ mod tests {
             .body(())
             .unwrap()
             .into_parts();
-        let mut cx = Context::new("127.0.0.1:1".parse().unwrap(), false, Method::POST, "/".parse().unwrap());
+        let mut cx = Context::new(
+            "127.0.0.1:1".parse().unwrap(),
+            false,
+            Method::POST,
+            "/".parse().unwrap(),
+        );
         loop {
             match l.check(&mut head, &mut cx) {
                 Flow::Continue => return None,
@@ -116,12 +134,37 @@ mod tests {
 
     #[test]
     fn rejects_bad_json_unless_exempt() {
-        let l = JsonBodyCheck::new(&JsonBodySettings { enabled: true, exempt_routes: vec!["POST /hooks/{id}".into()] }, 1000).unwrap();
-        assert_eq!(check(&l, "POST", "/orders", "application/json", b"{\"a\": "), Some(400));
-        assert_eq!(check(&l, "POST", "/orders", "application/json; charset=utf-8", b"{\"a\": [1, 2]}"), None);
-        assert_eq!(check(&l, "POST", "/orders", "application/vnd.api+json", b"nope"), Some(400));
+        let l = JsonBodyCheck::new(
+            &JsonBodySettings {
+                enabled: true,
+                exempt_routes: vec!["POST /hooks/{id}".into()],
+            },
+            1000,
+        )
+        .unwrap();
+        assert_eq!(
+            check(&l, "POST", "/orders", "application/json", b"{\"a\": "),
+            Some(400)
+        );
+        assert_eq!(
+            check(
+                &l,
+                "POST",
+                "/orders",
+                "application/json; charset=utf-8",
+                b"{\"a\": [1, 2]}"
+            ),
+            None
+        );
+        assert_eq!(
+            check(&l, "POST", "/orders", "application/vnd.api+json", b"nope"),
+            Some(400)
+        );
         assert_eq!(check(&l, "POST", "/orders", "text/plain", b"nope"), None);
-        assert_eq!(check(&l, "POST", "/hooks/7", "application/json", b"nope"), None);
+        assert_eq!(
+            check(&l, "POST", "/hooks/7", "application/json", b"nope"),
+            None
+        );
         assert_eq!(check(&l, "PUT", "/orders", "application/json", b""), None);
     }
 }

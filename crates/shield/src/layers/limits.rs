@@ -33,16 +33,28 @@ impl SizeLimits {
     pub fn new(cfg: &LimitsSettings) -> Result<SizeLimits, ConfigError> {
         const GIB: u64 = 1024 * 1024 * 1024;
         if cfg.max_body_bytes == 0 || cfg.max_body_bytes > 4 * GIB {
-            return Err(ConfigError::new("shield.limits.max_body_bytes", "must be between 1 byte and 4 GiB"));
+            return Err(ConfigError::new(
+                "shield.limits.max_body_bytes",
+                "must be between 1 byte and 4 GiB",
+            ));
         }
         if !(1024..=1024 * 1024).contains(&cfg.max_header_bytes) {
-            return Err(ConfigError::new("shield.limits.max_header_bytes", "must be between 1 KiB and 1 MiB"));
+            return Err(ConfigError::new(
+                "shield.limits.max_header_bytes",
+                "must be between 1 KiB and 1 MiB",
+            ));
         }
         if !(8..=1000).contains(&cfg.max_headers) {
-            return Err(ConfigError::new("shield.limits.max_headers", "must be between 8 and 1000"));
+            return Err(ConfigError::new(
+                "shield.limits.max_headers",
+                "must be between 8 and 1000",
+            ));
         }
         if !(256..=1024 * 1024).contains(&cfg.max_uri_bytes) {
-            return Err(ConfigError::new("shield.limits.max_uri_bytes", "must be between 256 bytes and 1 MiB"));
+            return Err(ConfigError::new(
+                "shield.limits.max_uri_bytes",
+                "must be between 256 bytes and 1 MiB",
+            ));
         }
         Ok(SizeLimits {
             max_body: cfg.max_body_bytes,
@@ -61,7 +73,14 @@ impl SizeLimits {
 
 /// The 400 for ambiguous framing (request smuggling); the connection is closed.
 pub fn framing_rejection(reason: &'static str) -> Rejection {
-    Rejection::new(StatusCode::BAD_REQUEST, "bad_framing", "the request framing is ambiguous", CONTROL, reason).closing()
+    Rejection::new(
+        StatusCode::BAD_REQUEST,
+        "bad_framing",
+        "the request framing is ambiguous",
+        CONTROL,
+        reason,
+    )
+    .closing()
 }
 
 fn framing(reason: &'static str) -> Flow {
@@ -85,13 +104,20 @@ impl RequestLayer for SizeLimits {
             ));
         }
         let count = head.headers.len();
-        let bytes: usize = head.headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
+        let bytes: usize = head
+            .headers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 4)
+            .sum();
         if count > self.max_headers || bytes > self.max_header_bytes {
             return Flow::Reject(
                 Rejection::new(
                     StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                     "headers_too_large",
-                    format!("at most {} header fields and {} bytes of headers", self.max_headers, self.max_header_bytes),
+                    format!(
+                        "at most {} header fields and {} bytes of headers",
+                        self.max_headers, self.max_header_bytes
+                    ),
                     CONTROL,
                     format!("{count} header fields, {bytes} bytes"),
                 )
@@ -110,7 +136,11 @@ impl RequestLayer for SizeLimits {
                 return framing("both Content-Length and Transfer-Encoding");
             }
             let only_chunked = te.iter().count() == 1
-                && te.iter().next().and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim().eq_ignore_ascii_case("chunked"));
+                && te
+                    .iter()
+                    .next()
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("chunked"));
             if !only_chunked {
                 return framing("a transfer coding other than `chunked`");
             }
@@ -156,7 +186,12 @@ mod tests {
 
     fn run(l: &SizeLimits, req: http::Request<()>) -> Option<Rejection> {
         let (mut head, _) = req.into_parts();
-        let mut cx = Context::new("127.0.0.1:1".parse().unwrap(), false, Method::GET, "/".parse().unwrap());
+        let mut cx = Context::new(
+            "127.0.0.1:1".parse().unwrap(),
+            false,
+            Method::GET,
+            "/".parse().unwrap(),
+        );
         match l.check(&mut head, &mut cx) {
             Flow::Reject(r) => Some(r),
             _ => None,
@@ -165,25 +200,53 @@ mod tests {
 
     #[test]
     fn limits_and_framing() {
-        let l = SizeLimits::new(&LimitsSettings { max_body_bytes: 100, max_header_bytes: 2048, max_headers: 10, max_uri_bytes: 300 }).unwrap();
-        let ok = http::Request::post("/a").header("content-length", "100").body(()).unwrap();
+        let l = SizeLimits::new(&LimitsSettings {
+            max_body_bytes: 100,
+            max_header_bytes: 2048,
+            max_headers: 10,
+            max_uri_bytes: 300,
+        })
+        .unwrap();
+        let ok = http::Request::post("/a")
+            .header("content-length", "100")
+            .body(())
+            .unwrap();
         assert!(run(&l, ok).is_none());
-        let big = http::Request::post("/a").header("content-length", "101").body(()).unwrap();
+        let big = http::Request::post("/a")
+            .header("content-length", "101")
+            .body(())
+            .unwrap();
         assert_eq!(run(&l, big).unwrap().status, 413);
-        let long = http::Request::get(format!("/{}", "a".repeat(400))).body(()).unwrap();
+        let long = http::Request::get(format!("/{}", "a".repeat(400)))
+            .body(())
+            .unwrap();
         assert_eq!(run(&l, long).unwrap().status, 414);
         let mut many = http::Request::get("/");
         for i in 0..11 {
             many = many.header(format!("x-h{i}"), "v");
         }
         assert_eq!(run(&l, many.body(()).unwrap()).unwrap().status, 431);
-        let fat = http::Request::get("/").header("x", "v".repeat(3000)).body(()).unwrap();
+        let fat = http::Request::get("/")
+            .header("x", "v".repeat(3000))
+            .body(())
+            .unwrap();
         assert_eq!(run(&l, fat).unwrap().status, 431);
-        let both = http::Request::post("/").header("content-length", "3").header("transfer-encoding", "chunked").body(()).unwrap();
+        let both = http::Request::post("/")
+            .header("content-length", "3")
+            .header("transfer-encoding", "chunked")
+            .body(())
+            .unwrap();
         assert!(run(&l, both).unwrap().close);
-        let dup = http::Request::post("/").header("content-length", "3").header("content-length", "3").body(()).unwrap();
+        let dup = http::Request::post("/")
+            .header("content-length", "3")
+            .header("content-length", "3")
+            .body(())
+            .unwrap();
         assert_eq!(run(&l, dup).unwrap().code, "bad_framing");
-        let gz = http::Request::post("/").header("transfer-encoding", "gzip, chunked").body(()).unwrap();
+        let gz = http::Request::post("/")
+            .header("transfer-encoding", "gzip, chunked")
+            .body(())
+            .unwrap();
         assert_eq!(run(&l, gz).unwrap().code, "bad_framing");
     }
 
@@ -191,6 +254,9 @@ mod tests {
     fn refuses_nonsense() {
         let mut s = LimitsSettings::default();
         s.max_body_bytes = 0;
-        assert_eq!(SizeLimits::new(&s).unwrap_err().key, "shield.limits.max_body_bytes");
+        assert_eq!(
+            SizeLimits::new(&s).unwrap_err().key,
+            "shield.limits.max_body_bytes"
+        );
     }
 }

@@ -36,13 +36,21 @@ pub const REGISTRY: &[(&str, &[&str])] = &[
     ("json_body", &["INP001"]),
     ("errors", &["ERR002", "ERR003", "DBG001"]),
     ("cookies", &["CKE001", "CKE002", "CKE003", "CKE006"]),
-    ("headers", &["HDR001", "HDR002", "HDR003", "HDR004", "HDR005", "HDR006", "HDR007", "HDR009", "INJ002"]),
+    (
+        "headers",
+        &[
+            "HDR001", "HDR002", "HDR003", "HDR004", "HDR005", "HDR006", "HDR007", "HDR009",
+            "INJ002",
+        ],
+    ),
     ("audit_log", &["OPS003"]),
 ];
 
 /// The request layers, in order. The limits layer is also returned on its own: the
 /// pipeline needs its body limit while streaming.
-pub fn request_stack(v: &Validated) -> Result<(Vec<Box<dyn RequestLayer>>, limits::SizeLimits), ConfigError> {
+pub fn request_stack(
+    v: &Validated,
+) -> Result<(Vec<Box<dyn RequestLayer>>, limits::SizeLimits), ConfigError> {
     let s = &v.settings;
     let limits = limits::SizeLimits::new(&s.limits)?;
     let mut stack: Vec<Box<dyn RequestLayer>> = vec![
@@ -55,7 +63,9 @@ pub fn request_stack(v: &Validated) -> Result<(Vec<Box<dyn RequestLayer>>, limit
         }));
     }
     stack.push(Box::new(methods::MethodAllowList::new(&s.methods)?));
-    stack.push(Box::new(blocked_paths::BlockedPaths::new(&s.blocked_paths)?));
+    stack.push(Box::new(blocked_paths::BlockedPaths::new(
+        &s.blocked_paths,
+    )?));
     if s.traversal.enabled {
         stack.push(Box::new(traversal::TraversalGuard));
     }

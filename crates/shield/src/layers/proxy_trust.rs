@@ -46,7 +46,10 @@ impl ClientResolver {
         let trust = match cfg {
             TrustedProxies::Hops(0) => Trust::Nobody,
             TrustedProxies::Hops(n) if *n > 16 => {
-                return Err(ConfigError::new(KEY, format!("{n} hops is not a real proxy chain (at most 16)")))
+                return Err(ConfigError::new(
+                    KEY,
+                    format!("{n} hops is not a real proxy chain (at most 16)"),
+                ))
             }
             TrustedProxies::Hops(n) => Trust::Hops(*n as usize),
             TrustedProxies::Cidrs(list) if list.is_empty() => Trust::Nobody,
@@ -56,7 +59,12 @@ impl ClientResolver {
                     let net = text
                         .parse::<IpNet>()
                         .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
-                        .map_err(|_| ConfigError::new(format!("{KEY}[{i}]"), format!("`{text}` is not an address or CIDR")))?;
+                        .map_err(|_| {
+                            ConfigError::new(
+                                format!("{KEY}[{i}]"),
+                                format!("`{text}` is not an address or CIDR"),
+                            )
+                        })?;
                     if net.prefix_len() == 0 {
                         return Err(ConfigError::new(
                             format!("{KEY}[{i}]"),
@@ -95,7 +103,11 @@ impl ClientResolver {
                 cx.client_ip = canonical(hop.addr);
                 if !cx.own_tls {
                     if let Some(p) = hop.proto.as_deref() {
-                        cx.scheme = if p.eq_ignore_ascii_case("https") { Scheme::Https } else { Scheme::Http };
+                        cx.scheme = if p.eq_ignore_ascii_case("https") {
+                            Scheme::Https
+                        } else {
+                            Scheme::Http
+                        };
                         cx.proto_from_proxy = true;
                     }
                 }
@@ -105,11 +117,19 @@ impl ClientResolver {
             cx.note(
                 CONTROL,
                 "strip",
-                format!("forwarding headers from untrusted peer {} removed", cx.peer.ip()),
+                format!(
+                    "forwarding headers from untrusted peer {} removed",
+                    cx.peer.ip()
+                ),
             );
         }
         let authority = fwd_host
-            .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string))
+            .or_else(|| {
+                headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .map(str::to_string)
+            })
             .or_else(|| uri_authority.map(str::to_string));
         if let Some(a) = authority {
             let a = a.trim().to_ascii_lowercase();
@@ -122,7 +142,11 @@ impl ClientResolver {
             X_FORWARDED_PROTO.clone(),
             HeaderValue::from_static(cx.scheme.as_str()),
         );
-        if let Some(v) = cx.authority.as_deref().and_then(|a| HeaderValue::from_str(a).ok()) {
+        if let Some(v) = cx
+            .authority
+            .as_deref()
+            .and_then(|a| HeaderValue::from_str(a).ok())
+        {
             headers.insert(X_FORWARDED_HOST.clone(), v);
         }
     }
@@ -179,7 +203,14 @@ fn has_forwarding(h: &HeaderMap) -> bool {
 }
 
 fn strip(h: &mut HeaderMap) {
-    for name in [&X_FORWARDED_FOR, &X_FORWARDED_PROTO, &X_FORWARDED_HOST, &X_FORWARDED_PORT, &X_FORWARDED_PREFIX, &X_REAL_IP] {
+    for name in [
+        &X_FORWARDED_FOR,
+        &X_FORWARDED_PROTO,
+        &X_FORWARDED_HOST,
+        &X_FORWARDED_PORT,
+        &X_FORWARDED_PREFIX,
+        &X_REAL_IP,
+    ] {
         h.remove(name);
     }
     h.remove(header::FORWARDED);
@@ -219,7 +250,11 @@ fn xff_hops(h: &HeaderMap) -> Vec<Hop> {
 /// RFC 7239 `Forwarded: for=192.0.2.60;proto=https;host=example.com, for="[2001:db8::1]"`.
 fn forwarded_hops(h: &HeaderMap) -> Vec<Hop> {
     let mut hops = Vec::new();
-    for value in h.get_all(header::FORWARDED).iter().filter_map(|v| v.to_str().ok()) {
+    for value in h
+        .get_all(header::FORWARDED)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+    {
         for element in split_unquoted(value, ',') {
             let mut hop = Hop {
                 addr: IpAddr::from([0, 0, 0, 0]),
@@ -228,7 +263,9 @@ fn forwarded_hops(h: &HeaderMap) -> Vec<Hop> {
             };
             let mut addr = None;
             for pair in split_unquoted(element, ';') {
-                let Some((k, v)) = pair.split_once('=') else { continue };
+                let Some((k, v)) = pair.split_once('=') else {
+                    continue;
+                };
                 let v = v.trim().trim_matches('"');
                 match k.trim().to_ascii_lowercase().as_str() {
                     "for" => addr = parse_node(v),
@@ -312,13 +349,21 @@ mod tests {
     use super::*;
 
     fn cx(peer: &str) -> Context {
-        Context::new(peer.parse().unwrap(), false, Method::GET, "/".parse().unwrap())
+        Context::new(
+            peer.parse().unwrap(),
+            false,
+            Method::GET,
+            "/".parse().unwrap(),
+        )
     }
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.append(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
         }
         h
     }
@@ -347,7 +392,11 @@ mod tests {
 
     #[test]
     fn cidr_mode_skips_trusted_hops_from_the_right() {
-        let r = ClientResolver::new(&TrustedProxies::Cidrs(vec!["10.0.0.0/8".into(), "127.0.0.1".into()])).unwrap();
+        let r = ClientResolver::new(&TrustedProxies::Cidrs(vec![
+            "10.0.0.0/8".into(),
+            "127.0.0.1".into(),
+        ]))
+        .unwrap();
         let mut h = headers(&[
             ("host", "internal:8000"),
             ("x-forwarded-for", "6.6.6.6, 198.51.100.7"),
@@ -400,7 +449,11 @@ mod tests {
 
     #[test]
     fn refuses_trust_everyone() {
-        let e = ClientResolver::new(&TrustedProxies::Cidrs(vec!["10.0.0.0/8".into(), "0.0.0.0/0".into()])).unwrap_err();
+        let e = ClientResolver::new(&TrustedProxies::Cidrs(vec![
+            "10.0.0.0/8".into(),
+            "0.0.0.0/0".into(),
+        ]))
+        .unwrap_err();
         assert_eq!(e.key, "shield.trusted_proxies[1]");
         assert!(ClientResolver::new(&TrustedProxies::Cidrs(vec!["nope".into()])).is_err());
     }

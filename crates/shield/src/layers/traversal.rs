@@ -107,7 +107,14 @@ mod tests {
         ] {
             assert!(inspect(p).is_some(), "{p}");
         }
-        for p in ["/", "/orders/1", "/files/a..b", "/files/...", "/q%20x", "/a.b/c"] {
+        for p in [
+            "/",
+            "/orders/1",
+            "/files/a..b",
+            "/files/...",
+            "/q%20x",
+            "/a.b/c",
+        ] {
             assert!(inspect(p).is_none(), "{p}");
         }
     }

@@ -107,7 +107,10 @@ struct State {
 }
 
 /// Everything a config produces before it goes live.
-fn prepare(settings: &Settings, shared: &Shared) -> Result<(Pipeline, Option<Arc<rustls::ServerConfig>>), String> {
+fn prepare(
+    settings: &Settings,
+    shared: &Shared,
+) -> Result<(Pipeline, Option<Arc<rustls::ServerConfig>>), String> {
     let v = validate(settings).map_err(|e| e.to_string())?;
     let tls = match &v.tls {
         Some((c, k)) => Some(tls::load(c, k).map_err(|e| e.to_string())?),
@@ -171,7 +174,9 @@ impl Handle {
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
-    TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })
 }
 
 /// Starts shield: loads and validates the config, opens the logs, binds every
@@ -180,7 +185,10 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
 pub async fn serve(loader: Loader, signals: bool) -> Result<Handle, StartError> {
     let settings = loader().map_err(StartError::Config)?;
     let eff = settings.effective();
-    let access = eff.access_log.enabled.then_some(eff.access_log.path.as_str());
+    let access = eff
+        .access_log
+        .enabled
+        .then_some(eff.access_log.path.as_str());
     let audit = AuditLog::open(&eff.audit_log.path, access).map_err(|source| StartError::Log {
         path: eff.audit_log.path.clone(),
         source,
@@ -205,7 +213,10 @@ pub async fn serve(loader: Loader, signals: bool) -> Result<Handle, StartError> 
     };
     let local = |l: &TcpListener, fallback: SocketAddr| l.local_addr().unwrap_or(fallback);
     let addr = local(&public, v.listen);
-    let redirect_addr = redirect.as_ref().zip(v.redirect_listen).map(|(l, a)| local(l, a));
+    let redirect_addr = redirect
+        .as_ref()
+        .zip(v.redirect_listen)
+        .map(|(l, a)| local(l, a));
     let admin_addr = admin.as_ref().zip(v.admin_listen).map(|(l, a)| local(l, a));
     let (stop, _) = watch::channel(false);
     let has_tls = tls.is_some();
@@ -218,7 +229,15 @@ pub async fn serve(loader: Loader, signals: bool) -> Result<Handle, StartError> 
         stop,
         shutdown_requested: Notify::new(),
     });
-    tokio::spawn(accept_loop(public, if has_tls { Kind::Tls } else { Kind::Plain(Role::Proxy) }, state.clone()));
+    tokio::spawn(accept_loop(
+        public,
+        if has_tls {
+            Kind::Tls
+        } else {
+            Kind::Plain(Role::Proxy)
+        },
+        state.clone(),
+    ));
     if let Some(l) = redirect {
         tokio::spawn(accept_loop(l, Kind::Plain(Role::Redirect), state.clone()));
     }
@@ -232,8 +251,12 @@ pub async fn serve(loader: Loader, signals: bool) -> Result<Handle, StartError> 
         "flaskguard shield: listening on {}://{addr} -> {}{}{}",
         if has_tls { "https" } else { "http" },
         v.settings.upstream,
-        redirect_addr.map(|a| format!(", redirecting http://{a}")).unwrap_or_default(),
-        admin_addr.map(|a| format!(", admin on http://{a}")).unwrap_or_default(),
+        redirect_addr
+            .map(|a| format!(", redirecting http://{a}"))
+            .unwrap_or_default(),
+        admin_addr
+            .map(|a| format!(", admin on http://{a}"))
+            .unwrap_or_default(),
     );
     Ok(Handle {
         addr,
@@ -252,10 +275,16 @@ impl State {
             Ok((p, tls)) => {
                 let old = self.pipeline.load();
                 let (o, n) = (&old.config, &p.config);
-                if o.listen != n.listen || o.admin_listen != n.admin_listen || o.redirect_listen != n.redirect_listen || o.tls.is_some() != n.tls.is_some() {
+                if o.listen != n.listen
+                    || o.admin_listen != n.admin_listen
+                    || o.redirect_listen != n.redirect_listen
+                    || o.tls.is_some() != n.tls.is_some()
+                {
                     eprintln!("flaskguard shield: warning: listener changes (listen, admin.listen, tls) take effect on restart only");
                 }
-                if o.settings.audit_log != n.settings.audit_log || o.settings.access_log != n.settings.access_log {
+                if o.settings.audit_log != n.settings.audit_log
+                    || o.settings.access_log != n.settings.access_log
+                {
                     eprintln!("flaskguard shield: warning: log destination changes take effect on restart only");
                 }
                 if o.tls.is_some() && tls.is_some() {
@@ -268,7 +297,9 @@ impl State {
             }
             Err(e) => {
                 m.reloads_failed.fetch_add(1, Ordering::Relaxed);
-                eprintln!("flaskguard shield: reload refused, keeping the running configuration: {e}");
+                eprintln!(
+                    "flaskguard shield: reload refused, keeping the running configuration: {e}"
+                );
                 Err(e)
             }
         }
@@ -276,7 +307,14 @@ impl State {
 
     async fn drain(&self) {
         let _ = self.stop.send(true);
-        let grace = self.pipeline.load().config.settings.timeouts.shutdown_grace.get();
+        let grace = self
+            .pipeline
+            .load()
+            .config
+            .settings
+            .timeouts
+            .shutdown_grace
+            .get();
         let drained = async {
             loop {
                 let idle = self.conns.idle.notified();
@@ -299,14 +337,22 @@ impl State {
 
     fn enter(&self) -> ConnGuard<'_> {
         self.conns.open.fetch_add(1, Ordering::AcqRel);
-        self.shared.metrics.connections.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .metrics
+            .connections
+            .fetch_add(1, Ordering::Relaxed);
         ConnGuard {
             conns: &self.conns,
             metrics: &self.shared.metrics,
         }
     }
 
-    async fn respond(&self, req: Request<Incoming>, info: ConnInfo, role: Role) -> Response<ResBody> {
+    async fn respond(
+        &self,
+        req: Request<Incoming>,
+        info: ConnInfo,
+        role: Role,
+    ) -> Response<ResBody> {
         match role {
             Role::Proxy => {
                 let p = self.pipeline.load_full();
@@ -321,7 +367,11 @@ impl State {
 fn spawn_signal_handlers(state: Arc<State>) {
     use tokio::signal::unix::{signal, SignalKind};
     tokio::spawn(async move {
-        let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (signal(SignalKind::hangup()), signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::hangup()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
             eprintln!("flaskguard shield: warning: cannot install signal handlers");
             return;
         };
@@ -366,22 +416,72 @@ async fn serve_tcp(tcp: TcpStream, peer: SocketAddr, kind: Kind, state: Arc<Stat
     match kind {
         Kind::Plain(Role::Proxy) => {
             let (io, framing) = sniff::Sniff::new(tcp);
-            serve_http1(TokioIo::new(io), ConnInfo { peer, tls: false, framing: Some(framing) }, Role::Proxy, &state).await
+            serve_http1(
+                TokioIo::new(io),
+                ConnInfo {
+                    peer,
+                    tls: false,
+                    framing: Some(framing),
+                },
+                Role::Proxy,
+                &state,
+            )
+            .await
         }
-        Kind::Plain(role) => serve_http1(TokioIo::new(tcp), ConnInfo { peer, tls: false, framing: None }, role, &state).await,
+        Kind::Plain(role) => {
+            serve_http1(
+                TokioIo::new(tcp),
+                ConnInfo {
+                    peer,
+                    tls: false,
+                    framing: None,
+                },
+                role,
+                &state,
+            )
+            .await
+        }
         Kind::Tls => {
-            let Some(cfg) = state.tls.load_full() else { return };
-            let timeout = state.pipeline.load().config.settings.timeouts.header_read.get();
+            let Some(cfg) = state.tls.load_full() else {
+                return;
+            };
+            let timeout = state
+                .pipeline
+                .load()
+                .config
+                .settings
+                .timeouts
+                .header_read
+                .get();
             let acceptor = tokio_rustls::TlsAcceptor::from(cfg);
             let Ok(Ok(stream)) = tokio::time::timeout(timeout, acceptor.accept(tcp)).await else {
                 return;
             };
             let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
             if h2 {
-                serve_http2(TokioIo::new(stream), ConnInfo { peer, tls: true, framing: None }, &state).await
+                serve_http2(
+                    TokioIo::new(stream),
+                    ConnInfo {
+                        peer,
+                        tls: true,
+                        framing: None,
+                    },
+                    &state,
+                )
+                .await
             } else {
                 let (io, framing) = sniff::Sniff::new(stream);
-                serve_http1(TokioIo::new(io), ConnInfo { peer, tls: true, framing: Some(framing) }, Role::Proxy, &state).await
+                serve_http1(
+                    TokioIo::new(io),
+                    ConnInfo {
+                        peer,
+                        tls: true,
+                        framing: Some(framing),
+                    },
+                    Role::Proxy,
+                    &state,
+                )
+                .await
             }
         }
     }
@@ -398,7 +498,11 @@ where
     let (header_read, buf, max_headers) = {
         let p = state.pipeline.load();
         let l = p.limits();
-        (p.config.settings.timeouts.header_read.get(), l.parser_buffer(), (l.max_headers * 2).max(100))
+        (
+            p.config.settings.timeouts.header_read.get(),
+            l.parser_buffer(),
+            (l.max_headers * 2).max(100),
+        )
     };
     let mut b = http1::Builder::new();
     b.timer(TokioTimer::new())

@@ -85,7 +85,11 @@ impl<S> Sniff<S> {
                 Mode::Body(n) => {
                     let k = (n.min(data.len() as u64)) as usize;
                     data = &data[k..];
-                    self.mode = if n - k as u64 == 0 { Mode::Head } else { Mode::Body(n - k as u64) };
+                    self.mode = if n - k as u64 == 0 {
+                        Mode::Head
+                    } else {
+                        Mode::Body(n - k as u64)
+                    };
                 }
                 Mode::Head => {
                     let before = self.head.len();
@@ -137,9 +141,15 @@ fn analyze(head: &[u8]) -> (Framing, Mode) {
     let mut f = Framing::default();
     let mut length: Option<u64> = None;
     let mut upgrade = false;
-    for line in head.split(|b| *b == b'\n').skip_while(|l| l.is_empty() || *l == b"\r").skip(1) {
+    for line in head
+        .split(|b| *b == b'\n')
+        .skip_while(|l| l.is_empty() || *l == b"\r")
+        .skip(1)
+    {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let Some(colon) = memchr::memchr(b':', line) else { continue };
+        let Some(colon) = memchr::memchr(b':', line) else {
+            continue;
+        };
         let name = line[..colon].trim_ascii();
         let value = line[colon + 1..].trim_ascii();
         if name.eq_ignore_ascii_case(b"content-length") {
@@ -165,7 +175,11 @@ fn analyze(head: &[u8]) -> (Framing, Mode) {
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Sniff<S> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = r {
@@ -179,7 +193,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for Sniff<S> {
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Sniff<S> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
@@ -191,7 +209,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Sniff<S> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 
-    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
 
@@ -223,8 +245,14 @@ mod tests {
         assert_eq!(got[0].problem(), None);
         assert_eq!(got[1].problem(), None);
         assert_eq!(got[2].problem(), Some("several Content-Length headers"));
-        let got = feed_all(&[b"POST / HTTP/1.1\r\nContent-Length: 4\r\n", b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"]);
-        assert_eq!(got[0].problem(), Some("both Content-Length and Transfer-Encoding"));
+        let got = feed_all(&[
+            b"POST / HTTP/1.1\r\nContent-Length: 4\r\n",
+            b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        ]);
+        assert_eq!(
+            got[0].problem(),
+            Some("both Content-Length and Transfer-Encoding")
+        );
     }
 
     #[test]

@@ -23,7 +23,10 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 pub struct Echo {
@@ -47,7 +50,10 @@ impl Echo {
         listener.set_nonblocking(true).unwrap();
         let h = hits.clone();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 let listener = tokio::net::UnixListener::from_std(listener).unwrap();
                 let mut stop_rx = stop_rx;
@@ -65,7 +71,12 @@ impl Echo {
                 }
             });
         });
-        Echo { addr: "0.0.0.0:0".parse().unwrap(), hits, stop: Some(stop), thread: Some(thread) }
+        Echo {
+            addr: "0.0.0.0:0".parse().unwrap(),
+            hits,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
     }
 
     pub fn start_on(addr: SocketAddr) -> Echo {
@@ -76,7 +87,11 @@ impl Echo {
         let addr = std_listener.local_addr().unwrap();
         let h = hits.clone();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
                 let mut stop_rx = stop_rx;
@@ -96,7 +111,12 @@ impl Echo {
             });
             rt.shutdown_timeout(Duration::from_millis(100));
         });
-        Echo { addr, hits, stop: Some(stop), thread: Some(thread) }
+        Echo {
+            addr,
+            hits,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
     }
 
     pub fn url(&self) -> String {
@@ -128,12 +148,17 @@ fn resp(status: u16, ct: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> 
     let mut r = Response::new(Full::new(body.into()));
     *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
     r.headers_mut().insert("content-type", ct.parse().unwrap());
-    r.headers_mut().insert("server", "Werkzeug/2.2.2 Python/3.11.2".parse().unwrap());
-    r.headers_mut().insert("x-powered-by", "Flask".parse().unwrap());
+    r.headers_mut()
+        .insert("server", "Werkzeug/2.2.2 Python/3.11.2".parse().unwrap());
+    r.headers_mut()
+        .insert("x-powered-by", "Flask".parse().unwrap());
     r
 }
 
-async fn handle(mut req: Request<Incoming>, hits: Arc<AtomicUsize>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(
+    mut req: Request<Incoming>,
+    hits: Arc<AtomicUsize>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     hits.fetch_add(1, Ordering::SeqCst);
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();

@@ -24,17 +24,32 @@ impl TestShield {
         }
         if settings.audit_log.path == "-" {
             settings.audit_log.path = std::env::temp_dir()
-                .join(format!("shield-audit-{}-{}.log", std::process::id(), rand::random::<u32>()))
+                .join(format!(
+                    "shield-audit-{}-{}.log",
+                    std::process::id(),
+                    rand::random::<u32>()
+                ))
                 .display()
                 .to_string();
         }
         let settings = Arc::new(std::sync::Mutex::new(settings));
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         let s = settings.clone();
         let loader: shield::Loader = Arc::new(move || Ok(s.lock().unwrap().clone()));
-        let handle = rt.block_on(shield::serve(loader, false)).expect("shield starts");
+        let handle = rt
+            .block_on(shield::serve(loader, false))
+            .expect("shield starts");
         let addr = handle.addr;
-        TestShield { handle: Some(handle), addr, rt: Some(rt), settings }
+        TestShield {
+            handle: Some(handle),
+            addr,
+            rt: Some(rt),
+            settings,
+        }
     }
 
     pub fn handle(&self) -> &Handle {
@@ -82,5 +97,8 @@ impl Drop for TestShield {
 
 /// Settings pointing at an upstream, everything else default.
 pub fn settings_for(upstream: &str) -> Settings {
-    Settings { upstream: upstream.into(), ..Settings::default() }
+    Settings {
+        upstream: upstream.into(),
+        ..Settings::default()
+    }
 }
