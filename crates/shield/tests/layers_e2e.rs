@@ -116,6 +116,16 @@ fn spoofed_forwarded_for_is_not_believed_but_a_trusted_hop_is() {
     );
 }
 
+/// method, path, headers, body, expected status, expected error code
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    Vec<(&'a str, &'a str)>,
+    Vec<u8>,
+    u16,
+    &'a str,
+);
+
 #[test]
 fn hosts_methods_paths_traversal_limits_json() {
     let echo = Echo::start();
@@ -126,7 +136,7 @@ fn hosts_methods_paths_traversal_limits_json() {
     let s = TestShield::start(cfg);
     let host = [("Host", "api.example.com:8080")];
     let before = echo.hits();
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>, Vec<u8>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "GET",
             "/",

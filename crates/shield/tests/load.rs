@@ -51,7 +51,7 @@ fn size_of(i: usize, rng: &mut Rng) -> usize {
     match i {
         0 => 0,
         1 => 5 * 1024 * 1024,
-        _ if i % 50 == 0 => 1024 * 1024 + (rng.next() % (4 * 1024 * 1024)) as usize,
+        _ if i.is_multiple_of(50) => 1024 * 1024 + (rng.next() % (4 * 1024 * 1024)) as usize,
         _ => (rng.next() % (64 * 1024 + 1)) as usize,
     }
 }

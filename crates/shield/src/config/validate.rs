@@ -243,8 +243,10 @@ mod tests {
         let mut s = Settings::default();
         s.admin.listen = Some(s.listen.clone());
         assert_eq!(validate(&s).unwrap_err().key, "shield.admin.listen");
-        let mut s = Settings::default();
-        s.upstream = "http://127.0.0.1:8080".into();
+        let s = Settings {
+            upstream: "http://127.0.0.1:8080".into(),
+            ..Settings::default()
+        };
         assert_eq!(validate(&s).unwrap_err().key, "shield.upstream");
         let mut s = Settings::default();
         s.tls.redirect_listen = Some("127.0.0.1:8081".into());

@@ -221,8 +221,10 @@ mod tests {
     use super::*;
 
     fn layer() -> BlockedPaths {
-        let mut s = BlockedPathsSettings::default();
-        s.extra = vec!["/internal".into(), "DELETE /orders/{id}".into()];
+        let s = BlockedPathsSettings {
+            extra: vec!["/internal".into(), "DELETE /orders/{id}".into()],
+            ..BlockedPathsSettings::default()
+        };
         BlockedPaths::new(&s).unwrap()
     }
 
@@ -268,8 +270,10 @@ mod tests {
 
     #[test]
     fn refuses_allowing_git() {
-        let mut s = BlockedPathsSettings::default();
-        s.allow = vec!["/.git/".into()];
+        let s = BlockedPathsSettings {
+            allow: vec!["/.git/".into()],
+            ..BlockedPathsSettings::default()
+        };
         assert_eq!(
             BlockedPaths::new(&s).unwrap_err().key,
             "shield.blocked_paths.allow[0]"

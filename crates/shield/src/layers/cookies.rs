@@ -32,13 +32,15 @@ impl CookieHardening {
         let same_site = match cfg.same_site.to_ascii_lowercase().as_str() {
             "lax" => "Lax",
             "strict" => "Strict",
-            _ => return Err(ConfigError::new(
-                "shield.cookies.same_site",
-                format!(
+            _ => {
+                return Err(ConfigError::new(
+                    "shield.cookies.same_site",
+                    format!(
                     "`{}`: write Lax or Strict (None would send cookies on cross-site requests)",
                     cfg.same_site
                 ),
-            )),
+                ))
+            }
         };
         Ok(CookieHardening {
             secure: cfg.secure,
@@ -240,8 +242,10 @@ mod tests {
 
     #[test]
     fn refuses_samesite_none() {
-        let mut s = CookiesSettings::default();
-        s.same_site = "None".into();
+        let s = CookiesSettings {
+            same_site: "None".into(),
+            ..CookiesSettings::default()
+        };
         assert_eq!(
             CookieHardening::new(&s).unwrap_err().key,
             "shield.cookies.same_site"

@@ -252,8 +252,10 @@ mod tests {
 
     #[test]
     fn refuses_nonsense() {
-        let mut s = LimitsSettings::default();
-        s.max_body_bytes = 0;
+        let s = LimitsSettings {
+            max_body_bytes: 0,
+            ..LimitsSettings::default()
+        };
         assert_eq!(
             SizeLimits::new(&s).unwrap_err().key,
             "shield.limits.max_body_bytes"
