@@ -44,6 +44,8 @@ static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection"
 pub struct ConnInfo {
     pub peer: SocketAddr,
     pub tls: bool,
+    /// The worker thread serving the connection (selects its upstream pool).
+    pub worker: usize,
     /// The raw framing of each request head on this HTTP/1 connection, in order.
     pub framing: Option<crate::server::sniff::FramingQueue>,
 }
@@ -54,6 +56,7 @@ impl ConnInfo {
         ConnInfo {
             peer,
             tls,
+            worker: 0,
             framing: None,
         }
     }
@@ -64,6 +67,9 @@ impl ConnInfo {
 pub struct Shared {
     pub audit: Arc<AuditLog>,
     pub metrics: Arc<Metrics>,
+    /// Worker threads; each gets its own upstream pool, so a request and its
+    /// upstream connection stay on one thread.
+    pub workers: usize,
 }
 
 pub struct Pipeline {
@@ -71,7 +77,7 @@ pub struct Pipeline {
     response: Vec<Box<dyn ResponseLayer>>,
     errors: ErrorSanitizer,
     limits: SizeLimits,
-    upstream: Upstream,
+    upstreams: Vec<Upstream>,
     nonce_placeholder: Option<String>,
     /// Ask the upstream for uncompressed bodies (needed to rewrite HTML).
     identity_upstream: bool,
@@ -137,6 +143,29 @@ impl BodyBuffer {
         Ok(())
     }
 
+    /// Reads and discards the rest of a refused body in the background (bounded in
+    /// bytes and time) so the client, still sending, gets to read the error instead
+    /// of a connection reset: the "lingering close" of nginx.
+    fn linger(&mut self) {
+        const MAX_BYTES: usize = 64 * 1024 * 1024;
+        const MAX_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+        let Some(mut rest) = self.rest.take() else {
+            return;
+        };
+        tokio::spawn(async move {
+            let drain = async {
+                let mut seen = 0usize;
+                while let Some(Ok(frame)) = rest.frame().await {
+                    seen += frame.data_ref().map_or(0, |d| d.len());
+                    if seen > MAX_BYTES {
+                        break;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(MAX_TIME, drain).await;
+        });
+    }
+
     /// The buffered bytes as one `Bytes` (no copy for a single chunk).
     fn joined(&mut self) -> Bytes {
         if self.chunks.len() > 1 {
@@ -184,19 +213,23 @@ impl Pipeline {
                 "timeouts must be longer than 0s",
             ));
         }
-        let upstream = Upstream::new(
-            &config.upstream,
-            t.upstream_connect.get(),
-            t.upstream_response.get(),
-            t.idle.get(),
-        );
+        let upstreams = (0..shared.workers.max(1))
+            .map(|_| {
+                Upstream::new(
+                    &config.upstream,
+                    t.upstream_connect.get(),
+                    t.upstream_response.get(),
+                    t.idle.get(),
+                )
+            })
+            .collect();
         let nonce = s.headers.csp_nonce.unwrap_or(false);
         Ok(Pipeline {
             request,
             response,
             errors,
             limits,
-            upstream,
+            upstreams,
             nonce_placeholder: s.headers.csp_nonce_placeholder.clone(),
             identity_upstream: nonce,
             config,
@@ -225,8 +258,16 @@ impl Pipeline {
         }
         let mut body = BodyBuffer::new(body);
         let resp = match self.run_request_layers(&mut head, &mut cx, &mut body).await {
-            Err(rejection) => self.rejected(rejection, &cx),
-            Ok(()) => match self.forward(head, body, &mut cx, upgrade).await {
+            Err(rejection) => {
+                if rejection.close {
+                    body.linger();
+                }
+                self.rejected(rejection, &cx)
+            }
+            Ok(()) => match self
+                .forward(head, body, &mut cx, upgrade, conn.worker)
+                .await
+            {
                 Ok(resp) => resp,
                 Err(rejection) => self.rejected(rejection, &cx),
             },
@@ -329,7 +370,9 @@ impl Pipeline {
         body: BodyBuffer,
         cx: &mut Context,
         upgrade: Option<hyper::upgrade::OnUpgrade>,
+        worker: usize,
     ) -> Result<Response<ResBody>, Rejection> {
+        let upstream = &self.upstreams[worker % self.upstreams.len()];
         strip_hop_by_hop(&mut head.headers, upgrade.is_some());
         if !head.headers.contains_key(header::HOST) {
             let host = cx
@@ -337,7 +380,7 @@ impl Pipeline {
                 .as_deref()
                 .and_then(|a| HeaderValue::from_str(a).ok())
                 .unwrap_or_else(|| {
-                    HeaderValue::from_str(self.upstream.authority().as_str())
+                    HeaderValue::from_str(upstream.authority().as_str())
                         .unwrap_or(HeaderValue::from_static("localhost"))
                 });
             head.headers.insert(header::HOST, host);
@@ -347,15 +390,15 @@ impl Pipeline {
         if self.identity_upstream {
             head.headers.remove(header::ACCEPT_ENCODING);
         }
-        head.uri = self.upstream.uri_for(&head.uri);
+        head.uri = upstream.uri_for(&head.uri);
         head.version = Version::HTTP_11;
-        let overflow = (!head.headers.contains_key(header::CONTENT_LENGTH))
+        let overflow = (!body.ended && !head.headers.contains_key(header::CONTENT_LENGTH))
             .then(|| Arc::new(AtomicBool::new(false)));
         let req = Request::from_parts(
             head,
             body.into_req_body(self.limits.max_body, overflow.clone()),
         );
-        let resp = match self.upstream.send(req).await {
+        let resp = match upstream.send(req).await {
             Ok(r) => r,
             Err(e) => {
                 if overflow.is_some_and(|o| o.load(Ordering::Relaxed)) {

@@ -80,9 +80,10 @@ pub fn run(args: &ShieldArgs) -> anyhow::Result<u8> {
             Err(e) => Err(anyhow::Error::msg(source.describe(e))),
         };
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // The main thread accepts connections and handles signals; shield runs its own
+    // worker threads (one single-threaded runtime per core) for the traffic.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .thread_name("shield")
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {

@@ -60,6 +60,8 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot start the worker threads: {0}")]
+    Workers(#[source] std::io::Error),
     #[error("cannot open log `{path}`: {source}")]
     Log {
         path: String,
@@ -104,6 +106,62 @@ struct State {
     conns: Conns,
     stop: watch::Sender<bool>,
     shutdown_requested: Notify,
+    workers: Workers,
+}
+
+/// A connection handed from the accept loop to a worker thread.
+struct Accepted {
+    tcp: std::net::TcpStream,
+    peer: SocketAddr,
+    kind: Kind,
+    state: Arc<State>,
+}
+
+/// Worker threads, each with a single-threaded runtime (like nginx's worker
+/// processes): a connection, its requests and their upstream connections all run on
+/// one thread, so a proxied request needs no cross-thread wake-up. The accept loop
+/// deals connections out in turn.
+struct Workers {
+    senders: std::sync::Mutex<Vec<tokio::sync::mpsc::UnboundedSender<Accepted>>>,
+    next: AtomicUsize,
+}
+
+impl Workers {
+    fn start(n: usize) -> std::io::Result<Workers> {
+        let mut senders = Vec::with_capacity(n);
+        for i in 0..n {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Accepted>();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            std::thread::Builder::new()
+                .name(format!("shield-worker-{i}"))
+                .spawn(move || {
+                    rt.block_on(async move {
+                        while let Some(a) = rx.recv().await {
+                            match TcpStream::from_std(a.tcp) {
+                                Ok(tcp) => {
+                                    tokio::spawn(serve_tcp(tcp, a.peer, a.kind, a.state, i));
+                                }
+                                Err(e) => eprintln!("flaskguard shield: worker {i}: {e}"),
+                            }
+                        }
+                    });
+                })?;
+            senders.push(tx);
+        }
+        Ok(Workers {
+            senders: std::sync::Mutex::new(senders),
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// Closes the hand-off channels: each worker ends once its queue is empty.
+    fn close(&self) {
+        if let Ok(mut s) = self.senders.lock() {
+            s.clear();
+        }
+    }
 }
 
 /// Everything a config produces before it goes live.
@@ -126,6 +184,7 @@ pub fn check(settings: &Settings) -> Result<Validated, String> {
     let shared = Shared {
         audit: Arc::new(AuditLog::new_discarding()),
         metrics: Arc::new(Metrics::new()),
+        workers: 1,
     };
     let (p, _) = prepare(settings, &shared)?;
     Ok(p.config.clone())
@@ -193,9 +252,11 @@ pub async fn serve(loader: Loader, signals: bool) -> Result<Handle, StartError> 
         path: eff.audit_log.path.clone(),
         source,
     })?;
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let shared = Shared {
         audit: Arc::new(audit),
         metrics: Arc::new(Metrics::new()),
+        workers,
     };
     let (pipeline, tls) = prepare(&settings, &shared).map_err(StartError::Config)?;
     let v = pipeline.config.clone();
@@ -228,6 +289,7 @@ pub async fn serve(loader: Loader, signals: bool) -> Result<Handle, StartError> 
         conns: Conns::default(),
         stop,
         shutdown_requested: Notify::new(),
+        workers: Workers::start(workers).map_err(StartError::Workers)?,
     });
     tokio::spawn(accept_loop(
         public,
@@ -333,6 +395,24 @@ impl State {
                 grace
             );
         }
+        self.workers.close();
+    }
+
+    fn dispatch(self: &Arc<Self>, tcp: TcpStream, peer: SocketAddr, kind: Kind) {
+        let Ok(tcp) = tcp.into_std() else { return };
+        let Ok(senders) = self.workers.senders.lock() else {
+            return;
+        };
+        if senders.is_empty() {
+            return;
+        }
+        let i = self.workers.next.fetch_add(1, Ordering::Relaxed) % senders.len();
+        let _ = senders[i].send(Accepted {
+            tcp,
+            peer,
+            kind,
+            state: self.clone(),
+        });
     }
 
     fn enter(&self) -> ConnGuard<'_> {
@@ -399,7 +479,7 @@ async fn accept_loop(listener: TcpListener, kind: Kind, state: Arc<State>) {
             accepted = listener.accept() => match accepted {
                 Ok((tcp, peer)) => {
                     let _ = tcp.set_nodelay(true);
-                    tokio::spawn(serve_tcp(tcp, peer, kind, state.clone()));
+                    state.dispatch(tcp, peer, kind);
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
@@ -411,7 +491,7 @@ async fn accept_loop(listener: TcpListener, kind: Kind, state: Arc<State>) {
     }
 }
 
-async fn serve_tcp(tcp: TcpStream, peer: SocketAddr, kind: Kind, state: Arc<State>) {
+async fn serve_tcp(tcp: TcpStream, peer: SocketAddr, kind: Kind, state: Arc<State>, worker: usize) {
     let _guard = state.enter();
     match kind {
         Kind::Plain(Role::Proxy) => {
@@ -421,6 +501,7 @@ async fn serve_tcp(tcp: TcpStream, peer: SocketAddr, kind: Kind, state: Arc<Stat
                 ConnInfo {
                     peer,
                     tls: false,
+                    worker,
                     framing: Some(framing),
                 },
                 Role::Proxy,
@@ -434,6 +515,7 @@ async fn serve_tcp(tcp: TcpStream, peer: SocketAddr, kind: Kind, state: Arc<Stat
                 ConnInfo {
                     peer,
                     tls: false,
+                    worker,
                     framing: None,
                 },
                 role,
@@ -464,6 +546,7 @@ async fn serve_tcp(tcp: TcpStream, peer: SocketAddr, kind: Kind, state: Arc<Stat
                     ConnInfo {
                         peer,
                         tls: true,
+                        worker,
                         framing: None,
                     },
                     &state,
@@ -476,6 +559,7 @@ async fn serve_tcp(tcp: TcpStream, peer: SocketAddr, kind: Kind, state: Arc<Stat
                     ConnInfo {
                         peer,
                         tls: true,
+                        worker,
                         framing: Some(framing),
                     },
                     Role::Proxy,
