@@ -100,8 +100,11 @@ run() {
   local t0 t1 out reqs rps p50 p99
   wrk -t "$THREADS" -c "$CONNECTIONS" -d 2s "$@" "$url" >/dev/null 2>&1 || true
   t0=$(ticks $pids)
+  local s0=0 s1=0
+  [ -n "${SPLIT_PIDS:-}" ] && s0=$(ticks $SPLIT_PIDS)
   out=$(wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency "$@" "$url")
   t1=$(ticks $pids)
+  [ -n "${SPLIT_PIDS:-}" ] && s1=$(ticks $SPLIT_PIDS)
   reqs=$(echo "$out" | awk '/requests in/ {print $1}')
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$out" | awk '$1=="50%" {print $2}')
@@ -110,7 +113,11 @@ run() {
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $4}')
   local cpu
   cpu=$(awk -v d=$((t1 - t0)) -v r="$reqs" -v t="$TCK" 'BEGIN { printf "%.1f", d * 1e6 / t / r }')
-  printf '%-46s %10s req/s  p50 %8s  p99 %8s  CPU %8s us/req%s\n' "$name" "$rps" "$p50" "$p99" "$cpu" "${non2xx:+  ($non2xx non-2xx!)}"
+  local split=""
+  if [ -n "${SPLIT_PIDS:-}" ]; then
+    split=$(awk -v d=$((s1 - s0)) -v r="$reqs" -v t="$TCK" -v l="$SPLIT_LABEL" 'BEGIN { printf "  (%s: %.1f)", l, d * 1e6 / t / r }')
+  fi
+  printf '%-46s %10s req/s  p50 %8s  p99 %8s  CPU %8s us/req%s%s\n' "$name" "$rps" "$p50" "$p99" "$cpu" "$split" "${non2xx:+  ($non2xx non-2xx!)}"
   printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$rps" "$p50" "$p99" "$cpu" >> "$RESULTS"
 }
 LAT=$WORK/latency.tsv
@@ -234,7 +241,8 @@ CONF
   S2=$!
   PIDS+=("$S2")
   wait_port "$SH2"
-  run "(d2) plain Flask behind shield (both)" "http://127.0.0.1:$SH2/api/orders" "$(tree "$G_PID") $S2" "${AUTH[@]}"
+  SPLIT_PIDS=$S2 SPLIT_LABEL="shield's part" \
+    run "(d2) plain Flask behind shield (both)" "http://127.0.0.1:$SH2/api/orders" "$(tree "$G_PID") $S2" "${AUTH[@]}"
   kill "$S2"
   gunicorn_stop
 

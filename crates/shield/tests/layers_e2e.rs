@@ -552,3 +552,32 @@ fn reload_applies_new_config_and_refuses_a_bad_one() {
     );
     assert_eq!(http_get(s.addr, "/x", &[]).unwrap().status, 200);
 }
+
+#[test]
+fn metrics_and_health_only_on_the_admin_listener() {
+    let echo = Echo::start();
+    let mut cfg = settings_for(&echo.url());
+    cfg.admin.listen = Some("127.0.0.1:0".into());
+    let s = TestShield::start(cfg);
+    let admin = s.handle().admin_addr.expect("admin listener");
+    assert_eq!(http_get(s.addr, "/", &[]).unwrap().status, 200);
+    assert_eq!(http_get(s.addr, "/console", &[]).unwrap().status, 404);
+    let h = http_get(admin, "/healthz", &[]).unwrap();
+    assert_eq!((h.status, h.text().trim()), (200, r#"{"status":"ok"}"#));
+    let m = http_get(admin, "/metrics", &[]).unwrap();
+    assert_eq!(m.status, 200);
+    let text = m.text();
+    assert!(
+        text.contains("shield_responses_total{class=\"2xx\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("shield_security_events_total{control=\"DBG001\",action=\"block\"} 1"),
+        "{text}"
+    );
+    // The public listener never serves them: /metrics there is the app's.
+    let before = echo.hits();
+    let r = http_get(s.addr, "/metrics", &[]).unwrap();
+    assert_eq!(r.text(), r#"{"ok": true}"#);
+    assert_eq!(echo.hits(), before + 1);
+}

@@ -144,7 +144,7 @@ pub fn validate(settings: &Settings) -> Result<Validated, ConfigError> {
         ("shield.admin.listen", admin_listen),
         ("shield.tls.redirect_listen", redirect_listen),
     ] {
-        if let Some(o) = other {
+        if let Some(o) = other.filter(|o| o.port() != 0) {
             if o == listen
                 || (o.port() == listen.port()
                     && (o.ip().is_unspecified() || listen.ip().is_unspecified()))
