@@ -246,6 +246,27 @@ CONF
   kill "$S2"
   gunicorn_stop
 
+  # The same over a unix socket (gunicorn --bind unix:): no TCP handshake per request,
+  # which matters because gunicorn's sync workers close every connection.
+  SOCK=$WORK/gunicorn.sock
+  (cd examples/orders-hardened && BENCH_MODE=plain RATELIMIT_STORAGE_URI=memory:// GUNICORN_BIND=unix:$SOCK \
+    exec "$VENV/bin/gunicorn" -c gunicorn.conf.py --pythonpath "$ROOT/bench" --access-logfile /dev/null orders_bench_wsgi:app) \
+    >"$WORK/gunicorn-unix.log" 2>&1 &
+  G_PID=$!
+  PIDS+=("$G_PID")
+  for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+  sleep 1
+  SH3=$(free_port)
+  sed -e "s|^listen = .*|listen = \"127.0.0.1:$SH3\"|" -e "s|^upstream = .*|upstream = \"unix:$SOCK\"|" "$WORK/orders.toml" > "$WORK/orders-unix.toml"
+  "$FG" shield --config "$WORK/orders-unix.toml" 2>"$WORK/shield3.err" &
+  S3=$!
+  PIDS+=("$S3")
+  wait_port "$SH3"
+  SPLIT_PIDS=$S3 SPLIT_LABEL="shield's part" \
+    run "(d2u) plain Flask behind shield, unix socket" "http://127.0.0.1:$SH3/api/orders" "$(tree "$G_PID") $S3" "${AUTH[@]}"
+  kill "$S3"
+  gunicorn_stop
+
   gunicorn_start extensions memory://
   run "(d3) Talisman+CORS+Limiter(memory)+CSRF" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_PID")" "${AUTH[@]}"
   gunicorn_stop
@@ -277,8 +298,9 @@ if [ -n "$d1" ]; then
   d2=$(field "(d2) plain Flask behind shield (both)" 5)
   d3=$(field "(d3) Talisman+CORS+Limiter(memory)+CSRF" 5)
   d4=$(field "(d4) Talisman+CORS+Limiter(Redis)+CSRF" 5)
-  awk -v d1="$d1" -v d2="$d2" -v d3="$d3" -v d4="$d4" 'BEGIN {
-    printf "  shield + plain Flask / plain Flask:    %.2fx  (target <= 1.10)\n", d2 / d1
+  d2u=$(field "(d2u) plain Flask behind shield, unix socket" 5)
+  awk -v d1="$d1" -v d2="$d2" -v d2u="$d2u" -v d3="$d3" -v d4="$d4" 'BEGIN {
+    printf "  shield + plain Flask / plain Flask:    %.2fx over TCP, %.2fx over a unix socket  (target <= 1.10)\n", d2 / d1, d2u / d1
     printf "  in-process extensions (memory) / plain: %.2fx\n", d3 / d1
     printf "  in-process extensions (Redis) / plain:  %.2fx\n", d4 / d1 }'
 fi

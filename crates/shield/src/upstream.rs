@@ -34,6 +34,9 @@ pub struct Connector {
 
 #[derive(Debug)]
 enum Target {
+    /// An IP address: connect without a lookup.
+    Addr(std::net::SocketAddr),
+    /// A host name, looked up on each new connection (it may move).
     Tcp(String),
     Unix(PathBuf),
 }
@@ -123,6 +126,11 @@ impl tower_service::Service<Uri> for Connector {
         Box::pin(async move {
             let connect = async {
                 match &*target {
+                    Target::Addr(addr) => {
+                        let s = TcpStream::connect(addr).await?;
+                        s.set_nodelay(true)?;
+                        Ok(UpstreamIo::Tcp(TokioIo::new(s)))
+                    }
                     Target::Tcp(addr) => {
                         let s = TcpStream::connect(addr.as_str()).await?;
                         s.set_nodelay(true)?;
@@ -173,7 +181,12 @@ impl Upstream {
             UpstreamTarget::Tcp { authority } => {
                 let port = authority.port_u16().unwrap_or(80);
                 let host = authority.host();
-                (Target::Tcp(format!("{host}:{port}")), authority.clone())
+                let text = format!("{host}:{port}");
+                let target = match text.parse::<std::net::SocketAddr>() {
+                    Ok(a) => Target::Addr(a),
+                    Err(_) => Target::Tcp(text),
+                };
+                (target, authority.clone())
             }
             UpstreamTarget::Unix { path } => (
                 Target::Unix(path.clone()),
