@@ -1,25 +1,19 @@
-//! The upstream app: a pooled HTTP/1.1 client (hyper-util) over TCP or a unix
-//! socket, with connect and response timeouts.
+//! The upstream app: pooled HTTP/1.1 connections (hyper's client `conn` API, one
+//! pool per worker thread) over TCP or a unix socket, with connect and response
+//! timeouts.
 
 use std::{
-    future::Future,
     io,
     path::PathBuf,
     pin::Pin,
-    sync::Arc,
+    sync::{Arc, Mutex},
     task::{Context, Poll},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use http::{uri, Request, Response, Uri};
-use hyper::body::Incoming;
-use hyper_util::{
-    client::legacy::{
-        connect::{Connected, Connection},
-        Client,
-    },
-    rt::{TokioExecutor, TokioIo, TokioTimer},
-};
+use hyper::{body::Incoming, client::conn::http1::SendRequest};
+use hyper_util::rt::TokioIo;
 use tokio::net::{TcpStream, UnixStream};
 
 use crate::{body::ReqBody, config::validate::UpstreamTarget};
@@ -45,12 +39,6 @@ enum Target {
 pub enum UpstreamIo {
     Tcp(TokioIo<TcpStream>),
     Unix(TokioIo<UnixStream>),
-}
-
-impl Connection for UpstreamIo {
-    fn connected(&self) -> Connected {
-        Connected::new()
-    }
 }
 
 impl hyper::rt::Read for UpstreamIo {
@@ -111,44 +99,32 @@ impl hyper::rt::Write for UpstreamIo {
     }
 }
 
-impl tower_service::Service<Uri> for Connector {
-    type Response = UpstreamIo;
-    type Error = io::Error;
-    type Future = Pin<Box<dyn Future<Output = io::Result<UpstreamIo>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), io::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _uri: Uri) -> Self::Future {
-        let target = self.target.clone();
-        let limit = self.connect_timeout;
-        Box::pin(async move {
-            let connect = async {
-                match &*target {
-                    Target::Addr(addr) => {
-                        let s = TcpStream::connect(addr).await?;
-                        s.set_nodelay(true)?;
-                        Ok(UpstreamIo::Tcp(TokioIo::new(s)))
-                    }
-                    Target::Tcp(addr) => {
-                        let s = TcpStream::connect(addr.as_str()).await?;
-                        s.set_nodelay(true)?;
-                        Ok(UpstreamIo::Tcp(TokioIo::new(s)))
-                    }
-                    Target::Unix(path) => Ok(UpstreamIo::Unix(TokioIo::new(
-                        UnixStream::connect(path).await?,
-                    ))),
+impl Connector {
+    async fn open(&self) -> io::Result<UpstreamIo> {
+        let connect = async {
+            match &*self.target {
+                Target::Addr(addr) => {
+                    let s = TcpStream::connect(addr).await?;
+                    s.set_nodelay(true)?;
+                    Ok(UpstreamIo::Tcp(TokioIo::new(s)))
                 }
-            };
-            match tokio::time::timeout(limit, connect).await {
-                Ok(r) => r,
-                Err(_) => Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "upstream connect timed out",
-                )),
+                Target::Tcp(addr) => {
+                    let s = TcpStream::connect(addr.as_str()).await?;
+                    s.set_nodelay(true)?;
+                    Ok(UpstreamIo::Tcp(TokioIo::new(s)))
+                }
+                Target::Unix(path) => Ok(UpstreamIo::Unix(TokioIo::new(
+                    UnixStream::connect(path).await?,
+                ))),
             }
-        })
+        };
+        match tokio::time::timeout(self.connect_timeout, connect).await {
+            Ok(r) => r,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "upstream connect timed out",
+            )),
+        }
     }
 }
 
@@ -161,14 +137,26 @@ pub enum UpstreamError {
     Timeout(Duration),
 }
 
-/// The pooled client.
-#[derive(Debug, Clone)]
+/// The upstream connections of one worker thread: a small LIFO pool of HTTP/1
+/// connections (hyper's `client::conn`), each driven by a task on the same thread.
+///
+/// A connection goes back to the pool as soon as its response head arrives; it is
+/// taken again only once hyper says it is ready (the previous body finished), so
+/// there is no per-request task or channel just to return it. A request that could
+/// not be written on a pooled connection (the app closed it meanwhile) is retried
+/// once on a new one.
+#[derive(Debug)]
 pub struct Upstream {
-    client: Client<Connector, ReqBody>,
+    connector: Connector,
+    idle: Mutex<Vec<(SendRequest<ReqBody>, Instant)>>,
+    idle_timeout: Duration,
     scheme: uri::Scheme,
     authority: uri::Authority,
     response_timeout: Duration,
 }
+
+/// Idle connections kept per worker.
+const MAX_IDLE: usize = 512;
 
 impl Upstream {
     pub fn new(
@@ -193,26 +181,51 @@ impl Upstream {
                 uri::Authority::from_static("localhost"),
             ),
         };
-        let connector = Connector {
-            target: Arc::new(t),
-            connect_timeout,
-        };
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(idle)
-            .pool_max_idle_per_host(1024)
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .http1_preserve_header_case(false)
-            .set_host(false)
-            .build(connector);
         Upstream {
-            client,
+            connector: Connector {
+                target: Arc::new(t),
+                connect_timeout,
+            },
+            idle: Mutex::new(Vec::new()),
+            idle_timeout: idle,
             scheme: uri::Scheme::HTTP,
             authority,
             response_timeout,
         }
     }
 
+    /// A pooled connection that can take a request now.
+    fn checkout(&self) -> Option<SendRequest<ReqBody>> {
+        let mut idle = self.idle.lock().ok()?;
+        let now = Instant::now();
+        idle.retain(|(s, since)| !s.is_closed() && now.duration_since(*since) < self.idle_timeout);
+        let i = idle.iter().rposition(|(s, _)| s.is_ready())?;
+        Some(idle.swap_remove(i).0)
+    }
+
+    fn checkin(&self, sender: SendRequest<ReqBody>) {
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < MAX_IDLE {
+                idle.push((sender, Instant::now()));
+            }
+        }
+    }
+
+    async fn connect(&self) -> Result<SendRequest<ReqBody>, UpstreamError> {
+        let io = self
+            .connector
+            .open()
+            .await
+            .map_err(|e| UpstreamError::Unavailable(format!("connect: {e}")))?;
+        let (sender, conn) = hyper::client::conn::http1::Builder::new()
+            .handshake(io)
+            .await
+            .map_err(|e| UpstreamError::Unavailable(chain(&e)))?;
+        tokio::spawn(async move {
+            let _ = conn.with_upgrades().await;
+        });
+        Ok(sender)
+    }
     /// The URI the upstream gets: its authority, the client's path and query.
     pub fn uri_for(&self, original: &Uri) -> Uri {
         let mut parts = uri::Parts::default();
@@ -231,19 +244,45 @@ impl Upstream {
     }
 
     pub async fn send(&self, req: Request<ReqBody>) -> Result<Response<Incoming>, UpstreamError> {
-        match tokio::time::timeout(self.response_timeout, self.client.request(req)).await {
-            Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(e)) => {
-                let mut msg = e.to_string();
-                let mut src = std::error::Error::source(&e);
-                while let Some(s) = src {
-                    msg.push_str(": ");
-                    msg.push_str(&s.to_string());
-                    src = s.source();
-                }
-                Err(UpstreamError::Unavailable(msg))
-            }
+        match tokio::time::timeout(self.response_timeout, self.exchange(req)).await {
+            Ok(r) => r,
             Err(_) => Err(UpstreamError::Timeout(self.response_timeout)),
         }
     }
+
+    async fn exchange(&self, req: Request<ReqBody>) -> Result<Response<Incoming>, UpstreamError> {
+        let mut req = req;
+        if let Some(mut sender) = self.checkout() {
+            match sender.try_send_request(req).await {
+                Ok(resp) => {
+                    self.checkin(sender);
+                    return Ok(resp);
+                }
+                Err(mut e) => match e.take_message() {
+                    // Not written: the pooled connection was gone. Try a new one.
+                    Some(r) => req = r,
+                    None => return Err(UpstreamError::Unavailable(chain(e.error()))),
+                },
+            }
+        }
+        let mut sender = self.connect().await?;
+        match sender.send_request(req).await {
+            Ok(resp) => {
+                self.checkin(sender);
+                Ok(resp)
+            }
+            Err(e) => Err(UpstreamError::Unavailable(chain(&e))),
+        }
+    }
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
 }
