@@ -251,8 +251,25 @@ fn sigterm_drains_in_flight_requests() {
     );
 }
 
+/// 2,000 client sockets here and 2,000 in shield: raise the soft descriptor limit to
+/// the hard one (shield, a child, inherits it).
+fn raise_fd_limit() {
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed in.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
 #[test]
 fn two_thousand_idle_connections_hold_bounded_memory() {
+    raise_fd_limit();
     let echo = Echo::start();
     let s = start(&echo.url(), "");
     let pid = s.proc.id();
