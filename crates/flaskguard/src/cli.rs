@@ -41,11 +41,47 @@ pub enum Command {
     Checklist(ChecklistArgs),
     /// Print the documentation of a control: what it checks, why, and how to fix it.
     Explain(ExplainArgs),
+    /// Check a live deployment from the outside and grade it (see docs/scan-scoring.md).
+    ///
+    /// Passive by default: ordinary GET/HEAD/OPTIONS requests, a few unusual methods
+    /// and crafted headers, a few dozen requests per target. --active adds intrusive
+    /// probes. Requests only ever go to each target's own host.
+    Scan(Box<ScanArgs>),
     /// Run the gateway in front of gunicorn/uvicorn that enforces the runtime controls.
     ///
     /// Every protection is on with safe defaults; `[shield]` in flaskguard.toml tunes
     /// them. SIGHUP reloads the config (and TLS certificates), SIGTERM drains and stops.
     Shield(ShieldArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Target URLs (http:// or https://).
+    #[arg(value_name = "URL")]
+    pub urls: Vec<String>,
+    /// Read more target URLs from FILE, one per line (blank lines and # comments ignored).
+    #[arg(long, value_name = "FILE")]
+    pub targets: Option<PathBuf>,
+    /// Also run INTRUSIVE probes: a burst of failed logins, a 20 MiB body, cross-site POSTs with the session cookie, open-redirect parameters, spoofed X-Forwarded-For, malformed JSON, forged JWTs. They can lock accounts, trip alerts and write to the database: only against deployments you may test.
+    #[arg(long)]
+    pub active: bool,
+    /// A login endpoint to test for rate limiting (repeatable), e.g. /api/auth/login.
+    #[arg(long = "login-path", value_name = "PATH")]
+    pub login_paths: Vec<String>,
+    /// More candidate keys for the Flask session cookie, one per line.
+    #[arg(long, value_name = "FILE")]
+    pub wordlist: Option<PathBuf>,
+    /// At most N requests in flight [default: 8].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Per-request timeout in seconds [default: 10].
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Time budget for the whole scan in seconds [default: 120].
+    #[arg(long, value_name = "SECS")]
+    pub budget: Option<f64>,
+    #[command(flatten)]
+    pub report: crate::output::ReportArgs,
 }
 
 #[derive(Debug, Args)]

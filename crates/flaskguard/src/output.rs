@@ -1,8 +1,6 @@
 //! Output handling shared by the report-producing commands (`audit`, `scan`): the
 //! common flags, merging them over the config file, rendering, writing, exit code.
 
-#![allow(dead_code)] // `finish`, `Resolved` and `ReportArgs` are for audit and scan, which land next.
-
 use std::{io::IsTerminal, path::PathBuf};
 
 use anyhow::Context;
@@ -16,7 +14,7 @@ use crate::{cli::Color, exit};
 /// command's config section.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ReportArgs {
-    /// Output format: text, json, sarif or github [default: text].
+    /// Output format: text, json, sarif, github or html [default: text].
     #[arg(long, value_name = "FORMAT")]
     pub output_format: Option<String>,
     /// Write the report to FILE (atomically) instead of standard output.

@@ -1,3 +1,4 @@
 pub mod checklist;
 pub mod explain;
+pub mod scan;
 pub mod shield;

@@ -1,6 +1,7 @@
 //! Renderers: one module per output format.
 
 mod github;
+pub mod html;
 mod json;
 mod sarif;
 mod text;
@@ -16,10 +17,11 @@ pub enum Format {
     Json,
     Sarif,
     Github,
+    Html,
 }
 
 impl Format {
-    pub const NAMES: [&'static str; 4] = ["text", "json", "sarif", "github"];
+    pub const NAMES: [&'static str; 5] = ["text", "json", "sarif", "github", "html"];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -27,6 +29,7 @@ impl Format {
             Format::Json => "json",
             Format::Sarif => "sarif",
             Format::Github => "github",
+            Format::Html => "html",
         }
     }
 }
@@ -38,7 +41,7 @@ impl fmt::Display for Format {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown output format `{0}` (expected one of: text, json, sarif, github)")]
+#[error("unknown output format `{0}` (expected one of: text, json, sarif, github, html)")]
 pub struct ParseFormatError(pub String);
 
 impl FromStr for Format {
@@ -50,6 +53,7 @@ impl FromStr for Format {
             "json" => Ok(Format::Json),
             "sarif" => Ok(Format::Sarif),
             "github" => Ok(Format::Github),
+            "html" => Ok(Format::Html),
             _ => Err(ParseFormatError(s.to_string())),
         }
     }
@@ -70,6 +74,7 @@ pub fn render(report: &Report, format: Format, options: &RenderOptions) -> Strin
         Format::Json => json::render(report),
         Format::Sarif => sarif::render(report),
         Format::Github => github::render(report),
+        Format::Html => html::render(report),
     }
 }
 

@@ -1,0 +1,249 @@
+//! `flaskguard scan` end to end: the real binary against the example apps under
+//! gunicorn on 127.0.0.1, the HTML report rendered by headless Chromium, and bad
+//! input on the command line.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use serde_json::Value;
+use testkit::{E2e, Gunicorn, RedisServer};
+
+fn flaskguard(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_flaskguard"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn example(name: &str) -> Option<PathBuf> {
+    let dir = testkit::repo_root().join("examples").join(name);
+    if !dir.is_dir() {
+        E2e::missing(&format!("examples/{name} is not in this checkout"));
+        return None;
+    }
+    Some(dir)
+}
+
+fn scan_json(url: &str, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "scan",
+        url,
+        "--output-format",
+        "json",
+        "--fail-on",
+        "never",
+        "--budget",
+        "60",
+    ];
+    args.extend_from_slice(extra);
+    let (code, out, err) = flaskguard(&args);
+    assert_eq!(code, 0, "scan failed: {err}");
+    serde_json::from_str(&out).expect("json report")
+}
+
+fn findings(report: &Value) -> Vec<(String, String, String, String)> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["control"].as_str().unwrap_or("").to_string(),
+                f["severity"].as_str().unwrap_or("").to_string(),
+                f["location"]["url"].as_str().unwrap_or("").to_string(),
+                f["check"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The (id, mode) pairs of an example's expected-scan.toml.
+fn expected(dir: &Path) -> Vec<(String, String, String)> {
+    let text = std::fs::read_to_string(dir.join("expected-scan.toml")).expect("expected-scan.toml");
+    let doc: toml::Table = text.parse().expect("expected-scan.toml parses");
+    doc.get("finding")
+        .and_then(|f| f.as_array())
+        .map(|list| {
+            list.iter()
+                .map(|f| {
+                    let s = |k: &str| f.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                    (s("id"), s("mode"), s("path"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn orders_weak_every_planted_problem_is_found() {
+    let Some(dir) = example("orders-weak") else {
+        return;
+    };
+    let Some(app) = Gunicorn::start("orders-weak", &[]) else {
+        return;
+    };
+    let url = app.url();
+    let passive = scan_json(&url, &[]);
+    let active = scan_json(&url, &["--active"]);
+    let (p, a) = (findings(&passive), findings(&active));
+    let mut missing = Vec::new();
+    for (id, mode, path) in expected(&dir) {
+        let got = if mode == "active" { &a } else { &p };
+        if !got.iter().any(|(c, ..)| *c == id) {
+            missing.push(format!("{id} ({mode}, {path})"));
+        }
+    }
+    assert!(missing.is_empty(), "not found: {missing:?}\npassive: {p:?}");
+    // The Flask-specific problems generic header checkers miss, by name.
+    let checks: Vec<&str> = a.iter().map(|f| f.3.as_str()).collect();
+    for name in [
+        "werkzeug-console-exposed",
+        "stack-trace-leak",
+        "html-404-on-json-api",
+        "login-not-rate-limited",
+        "exposed-env-file",
+        "cors-null-origin-with-credentials",
+        "session-secret-key-weak",
+    ] {
+        assert!(checks.contains(&name), "{name} not in {checks:?}");
+    }
+    let score = &passive["score"];
+    assert_eq!(score["grade"], "F", "{score}");
+    assert!(!score["lines"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn orders_hardened_has_nothing_medium_or_above_but_transport() {
+    let Some(_dir) = example("orders-hardened") else {
+        return;
+    };
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let redis_url = redis.url();
+    let secret = "7f3c9a1e5b2d48c6a0f1e9d3b7c5a2e4f6d8b0c2a4e6f8d0b2c4e6a8f0d2b4c6";
+    let env = [
+        ("REDIS_URL", redis_url.as_str()),
+        ("RATELIMIT_STORAGE_URI", redis_url.as_str()),
+        ("SECRET_KEY", secret),
+        ("ORDERS_ENV", "production"),
+    ];
+    let Some(app) = Gunicorn::start("orders-hardened", &env) else {
+        return;
+    };
+    let report = scan_json(&app.url(), &[]);
+    let serious: Vec<_> = findings(&report)
+        .into_iter()
+        .filter(|(_, sev, ..)| matches!(sev.as_str(), "medium" | "high" | "critical"))
+        // Plain-HTTP loopback makes these true: no redirect to HTTPS, cookies over http.
+        .filter(|(c, _, _, check)| !(c == "TLS001" || (c == "CKE001" && check.contains("secure"))))
+        .collect();
+    assert!(
+        serious.is_empty(),
+        "hardened app has findings: {serious:?}\n{}",
+        app.log_contents()
+    );
+}
+
+#[test]
+fn html_report_renders_in_headless_chromium() {
+    let Some(_dir) = example("orders-weak") else {
+        return;
+    };
+    let Some(chromium) = testkit::which("chromium").or_else(|| testkit::which("chromium-browser"))
+    else {
+        E2e::missing("chromium is not installed");
+        return;
+    };
+    let Some(app) = Gunicorn::start("orders-weak", &[]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let html = tmp.path().join("report.html");
+    let (code, _, err) = flaskguard(&[
+        "scan",
+        &app.url(),
+        "--output-format",
+        "html",
+        "-o",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "findings exit 1: {err}");
+    let shot = tmp.path().join("shot.png");
+    let chrome = |extra: &[&str]| {
+        let profile = tempfile::tempdir().expect("profile");
+        let mut cmd = Command::new(&chromium);
+        cmd.args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,2000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(format!("file://{}", html.display()));
+        let out = cmd.output().expect("chromium runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    chrome(&[&format!("--screenshot={}", shot.display())]);
+    let png = std::fs::read(&shot).expect("screenshot written");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "screenshot is {} bytes",
+        png.len()
+    );
+    let dom = chrome(&["--dump-dom"]);
+    assert!(
+        dom.contains("id=\"grade\"") && dom.contains(">F</div>"),
+        "grade missing"
+    );
+    assert!(dom.contains("DBG001") && dom.contains("werkzeug-console-exposed"));
+    assert!(
+        dom.contains("variables (values hidden): FLASK_DEBUG"),
+        "evidence missing"
+    );
+    assert!(dom.contains("How the score was computed"));
+    // Attacker-controlled text stays text: no script element made it into the page.
+    assert!(!dom.to_ascii_lowercase().contains("<script"));
+}
+
+#[test]
+fn bad_input_is_a_one_line_error_with_exit_2() {
+    let (code, _, err) = flaskguard(&["scan", "127.0.0.1:8000"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("flaskguard: error: 127.0.0.1:8000: unparsable URL")
+            && err.lines().count() == 1,
+        "{err}"
+    );
+    let port = testkit::free_port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let (code, _, err) = flaskguard(&["scan", &url, "--timeout", "2"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(&url) && err.contains("cannot connect") && err.lines().count() == 1,
+        "{err}"
+    );
+    let (code, _, err) = flaskguard(&["scan", &url, "--wordlist", "/nonexistent/keys.txt"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/nonexistent/keys.txt"), "{err}");
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("flaskguard.toml");
+    std::fs::write(&cfg, "[scan]\nbudjet = 3\n").unwrap();
+    let (code, _, err) = flaskguard(&["scan", &url, "--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("scan.budjet"), "{err}");
+}
