@@ -11,11 +11,15 @@
 //!   `timeouts.shutdown_grace`, close idle keep-alive connections, then return.
 
 mod admin;
+mod conn;
 pub mod sniff;
 pub mod tls;
+mod workers;
+
+use conn::serve_tcp;
+use workers::{Accepted, Workers};
 
 use std::{
-    convert::Infallible,
     net::SocketAddr,
     sync::{
         atomic::{AtomicUsize, Ordering},
@@ -25,13 +29,7 @@ use std::{
 };
 
 use arc_swap::{ArcSwap, ArcSwapOption};
-use hyper::{
-    body::Incoming,
-    server::conn::{http1, http2},
-    service::service_fn,
-    Request, Response,
-};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper::{body::Incoming, Request, Response};
 use tokio::{
     net::{TcpListener, TcpStream},
     sync::{watch, Notify},
@@ -107,61 +105,6 @@ struct State {
     stop: watch::Sender<bool>,
     shutdown_requested: Notify,
     workers: Workers,
-}
-
-/// A connection handed from the accept loop to a worker thread.
-struct Accepted {
-    tcp: std::net::TcpStream,
-    peer: SocketAddr,
-    kind: Kind,
-    state: Arc<State>,
-}
-
-/// Worker threads, each with a single-threaded runtime (like nginx's worker
-/// processes): a connection, its requests and their upstream connections all run on
-/// one thread, so a proxied request needs no cross-thread wake-up. The accept loop
-/// deals connections out in turn.
-struct Workers {
-    senders: std::sync::Mutex<Vec<tokio::sync::mpsc::UnboundedSender<Accepted>>>,
-    next: AtomicUsize,
-}
-
-impl Workers {
-    fn start(n: usize) -> std::io::Result<Workers> {
-        let mut senders = Vec::with_capacity(n);
-        for i in 0..n {
-            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Accepted>();
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            std::thread::Builder::new()
-                .name(format!("shield-worker-{i}"))
-                .spawn(move || {
-                    rt.block_on(async move {
-                        while let Some(a) = rx.recv().await {
-                            match TcpStream::from_std(a.tcp) {
-                                Ok(tcp) => {
-                                    tokio::spawn(serve_tcp(tcp, a.peer, a.kind, a.state, i));
-                                }
-                                Err(e) => eprintln!("flaskguard shield: worker {i}: {e}"),
-                            }
-                        }
-                    });
-                })?;
-            senders.push(tx);
-        }
-        Ok(Workers {
-            senders: std::sync::Mutex::new(senders),
-            next: AtomicUsize::new(0),
-        })
-    }
-
-    /// Closes the hand-off channels: each worker ends once its queue is empty.
-    fn close(&self) {
-        if let Ok(mut s) = self.senders.lock() {
-            s.clear();
-        }
-    }
 }
 
 /// Everything a config produces before it goes live.
@@ -487,158 +430,6 @@ async fn accept_loop(listener: TcpListener, kind: Kind, state: Arc<State>) {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }
-        }
-    }
-}
-
-async fn serve_tcp(tcp: TcpStream, peer: SocketAddr, kind: Kind, state: Arc<State>, worker: usize) {
-    let _guard = state.enter();
-    match kind {
-        Kind::Plain(Role::Proxy) => {
-            let (io, framing) = sniff::Sniff::new(tcp);
-            serve_http1(
-                TokioIo::new(io),
-                ConnInfo {
-                    peer,
-                    tls: false,
-                    worker,
-                    framing: Some(framing),
-                },
-                Role::Proxy,
-                &state,
-            )
-            .await
-        }
-        Kind::Plain(role) => {
-            serve_http1(
-                TokioIo::new(tcp),
-                ConnInfo {
-                    peer,
-                    tls: false,
-                    worker,
-                    framing: None,
-                },
-                role,
-                &state,
-            )
-            .await
-        }
-        Kind::Tls => {
-            let Some(cfg) = state.tls.load_full() else {
-                return;
-            };
-            let timeout = state
-                .pipeline
-                .load()
-                .config
-                .settings
-                .timeouts
-                .header_read
-                .get();
-            let acceptor = tokio_rustls::TlsAcceptor::from(cfg);
-            let Ok(Ok(stream)) = tokio::time::timeout(timeout, acceptor.accept(tcp)).await else {
-                return;
-            };
-            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-            if h2 {
-                serve_http2(
-                    TokioIo::new(stream),
-                    ConnInfo {
-                        peer,
-                        tls: true,
-                        worker,
-                        framing: None,
-                    },
-                    &state,
-                )
-                .await
-            } else {
-                let (io, framing) = sniff::Sniff::new(stream);
-                serve_http1(
-                    TokioIo::new(io),
-                    ConnInfo {
-                        peer,
-                        tls: true,
-                        worker,
-                        framing: Some(framing),
-                    },
-                    Role::Proxy,
-                    &state,
-                )
-                .await
-            }
-        }
-    }
-}
-
-async fn serve_http1<I>(io: I, info: ConnInfo, role: Role, state: &Arc<State>)
-where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let mut stop = state.stop.subscribe();
-    if *stop.borrow_and_update() {
-        return;
-    }
-    let (header_read, buf, max_headers) = {
-        let p = state.pipeline.load();
-        let l = p.limits();
-        (
-            p.config.settings.timeouts.header_read.get(),
-            l.parser_buffer(),
-            (l.max_headers * 2).max(100),
-        )
-    };
-    let mut b = http1::Builder::new();
-    b.timer(TokioTimer::new())
-        .header_read_timeout(header_read)
-        .max_buf_size(buf)
-        .max_headers(max_headers)
-        .keep_alive(true);
-    let st = state.clone();
-    let svc = service_fn(move |req| {
-        let st = st.clone();
-        let info = info.clone();
-        async move { Ok::<_, Infallible>(st.respond(req, info, role).await) }
-    });
-    let conn = b.serve_connection(io, svc).with_upgrades();
-    tokio::pin!(conn);
-    tokio::select! {
-        _ = conn.as_mut() => {}
-        _ = stop.changed() => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
-        }
-    }
-}
-
-async fn serve_http2<I>(io: I, info: ConnInfo, state: &Arc<State>)
-where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let mut stop = state.stop.subscribe();
-    if *stop.borrow_and_update() {
-        return;
-    }
-    let buf = state.pipeline.load().limits().parser_buffer();
-    let mut b = http2::Builder::new(TokioExecutor::new());
-    b.timer(TokioTimer::new())
-        .max_header_list_size(buf as u32)
-        .max_concurrent_streams(256)
-        .keep_alive_interval(Some(Duration::from_secs(30)))
-        .keep_alive_timeout(Duration::from_secs(20));
-    let st = state.clone();
-    let svc = service_fn(move |req| {
-        let st = st.clone();
-        let info = info.clone();
-        async move { Ok::<_, Infallible>(st.respond(req, info, Role::Proxy).await) }
-    });
-    let conn = b.serve_connection(io, svc);
-    tokio::pin!(conn);
-    tokio::select! {
-        _ = conn.as_mut() => {}
-        _ = stop.changed() => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
         }
     }
 }

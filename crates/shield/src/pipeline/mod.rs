@@ -16,16 +16,18 @@ use std::{
     },
 };
 
-use bytes::{Bytes, BytesMut};
-use http::{
-    header, request, HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Version,
-};
-use http_body_util::BodyExt;
+use http::{header, request, HeaderName, HeaderValue, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
+
+mod body_buffer;
+mod hop;
+
+use body_buffer::BodyBuffer;
+use hop::{bridge_upgrade, is_upgrade, strip_hop_by_hop};
 
 use crate::{
     audit_log::AuditLog,
-    body::{ReqBody, ResBody},
+    body::ResBody,
     config::{ConfigError, Validated},
     context::{BodyView, Context},
     layer::{Flow, RequestLayer, ResponseLayer},
@@ -36,8 +38,6 @@ use crate::{
 };
 
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
-static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
 /// What the server knows about the connection a request came on.
 #[derive(Debug, Clone)]
@@ -97,93 +97,6 @@ impl std::fmt::Debug for Pipeline {
                 &self.response.iter().map(|l| l.name()).collect::<Vec<_>>(),
             )
             .finish()
-    }
-}
-
-/// The body as read so far: chunks a layer asked for, then the unread stream.
-struct BodyBuffer {
-    rest: Option<Incoming>,
-    chunks: Vec<Bytes>,
-    len: usize,
-    ended: bool,
-}
-
-impl BodyBuffer {
-    fn new(body: Incoming) -> BodyBuffer {
-        let ended = http_body::Body::is_end_stream(&body);
-        BodyBuffer {
-            rest: (!ended).then_some(body),
-            chunks: Vec::new(),
-            len: 0,
-            ended,
-        }
-    }
-
-    /// Reads until more than `limit` bytes are buffered or the body ends.
-    async fn fill(&mut self, limit: usize) -> Result<(), hyper::Error> {
-        while !self.ended && self.len <= limit {
-            let Some(rest) = self.rest.as_mut() else {
-                self.ended = true;
-                break;
-            };
-            match rest.frame().await {
-                None => {
-                    self.ended = true;
-                    self.rest = None;
-                }
-                Some(Err(e)) => return Err(e),
-                Some(Ok(frame)) => {
-                    if let Ok(d) = frame.into_data() {
-                        self.len += d.len();
-                        self.chunks.push(d);
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Reads and discards the rest of a refused body in the background (bounded in
-    /// bytes and time) so the client, still sending, gets to read the error instead
-    /// of a connection reset: the "lingering close" of nginx.
-    fn linger(&mut self) {
-        const MAX_BYTES: usize = 64 * 1024 * 1024;
-        const MAX_TIME: std::time::Duration = std::time::Duration::from_secs(5);
-        let Some(mut rest) = self.rest.take() else {
-            return;
-        };
-        tokio::spawn(async move {
-            let drain = async {
-                let mut seen = 0usize;
-                while let Some(Ok(frame)) = rest.frame().await {
-                    seen += frame.data_ref().map_or(0, |d| d.len());
-                    if seen > MAX_BYTES {
-                        break;
-                    }
-                }
-            };
-            let _ = tokio::time::timeout(MAX_TIME, drain).await;
-        });
-    }
-
-    /// The buffered bytes as one `Bytes` (no copy for a single chunk).
-    fn joined(&mut self) -> Bytes {
-        if self.chunks.len() > 1 {
-            let mut all = BytesMut::with_capacity(self.len);
-            for c in self.chunks.drain(..) {
-                all.extend_from_slice(&c);
-            }
-            self.chunks.push(all.freeze());
-        }
-        self.chunks.first().cloned().unwrap_or_default()
-    }
-
-    fn into_req_body(mut self, limit: u64, overflow: Option<Arc<AtomicBool>>) -> ReqBody {
-        let prefix = (!self.chunks.is_empty()).then(|| self.joined());
-        match self.rest.take() {
-            Some(rest) if !self.ended => ReqBody::streaming(prefix, rest, limit, overflow),
-            _ => ReqBody::full(prefix.unwrap_or_default()),
-        }
     }
 }
 
@@ -514,93 +427,4 @@ fn bad_body() -> Rejection {
         "malformed request body (chunk framing)",
     )
     .closing()
-}
-
-fn is_upgrade(h: &HeaderMap) -> bool {
-    h.contains_key(header::UPGRADE)
-        && h.get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| {
-                v.split(',')
-                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
-            })
-}
-
-/// Removes headers meant for one hop only (RFC 9110 7.6.1), including those the
-/// `Connection` header names. An upgrade keeps `Connection: upgrade` and `Upgrade`.
-fn strip_hop_by_hop(h: &mut HeaderMap, keep_upgrade: bool) {
-    if h.contains_key(header::CONNECTION) {
-        let named: Vec<HeaderName> = h
-            .get_all(header::CONNECTION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
-            .collect();
-        for n in named {
-            if !(keep_upgrade && n == header::UPGRADE)
-                && n != header::HOST
-                && n != header::CONTENT_LENGTH
-            {
-                h.remove(&n);
-            }
-        }
-        h.remove(header::CONNECTION);
-    }
-    for n in [&KEEP_ALIVE, &PROXY_CONNECTION] {
-        h.remove(n);
-    }
-    h.remove(header::TE);
-    h.remove(header::TRAILER);
-    h.remove(header::TRANSFER_ENCODING);
-    h.remove(header::PROXY_AUTHORIZATION);
-    if keep_upgrade {
-        h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-    } else {
-        h.remove(header::UPGRADE);
-    }
-}
-
-/// Answers 101 to the client and splices the two upgraded connections.
-fn bridge_upgrade(
-    mut upstream: Response<Incoming>,
-    client: hyper::upgrade::OnUpgrade,
-) -> Response<ResBody> {
-    let upstream_upgrade = hyper::upgrade::on(&mut upstream);
-    tokio::spawn(async move {
-        let (Ok(c), Ok(u)) = tokio::join!(client, upstream_upgrade) else {
-            return;
-        };
-        let mut c = hyper_util::rt::TokioIo::new(c);
-        let mut u = hyper_util::rt::TokioIo::new(u);
-        let _ = tokio::io::copy_bidirectional(&mut c, &mut u).await;
-    });
-    let (head, _) = upstream.into_parts();
-    Response::from_parts(head, ResBody::empty())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hop_by_hop_headers_go() {
-        let mut h = HeaderMap::new();
-        h.insert("connection", "keep-alive, x-secret".parse().unwrap());
-        h.insert("x-secret", "1".parse().unwrap());
-        h.insert("keep-alive", "timeout=5".parse().unwrap());
-        h.insert("te", "trailers".parse().unwrap());
-        h.insert("upgrade", "websocket".parse().unwrap());
-        h.insert("x-keep", "1".parse().unwrap());
-        strip_hop_by_hop(&mut h, false);
-        assert_eq!(h.len(), 1, "{h:?}");
-        let mut h = HeaderMap::new();
-        h.insert("connection", "Upgrade".parse().unwrap());
-        h.insert("upgrade", "websocket".parse().unwrap());
-        assert!(is_upgrade(&h));
-        strip_hop_by_hop(&mut h, true);
-        assert_eq!(h["upgrade"], "websocket");
-        assert_eq!(h["connection"], "upgrade");
-    }
 }
