@@ -49,6 +49,11 @@ pub enum Command {
     /// and crafted headers, a few dozen requests per target. --active adds intrusive
     /// probes. Requests only ever go to each target's own host.
     Scan(Box<ScanArgs>),
+    /// Run the gateway in front of gunicorn/uvicorn that enforces the runtime controls.
+    ///
+    /// Every protection is on with safe defaults; `[shield]` in flaskguard.toml tunes
+    /// them. SIGHUP reloads the config (and TLS certificates), SIGTERM drains and stops.
+    Shield(ShieldArgs),
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +84,24 @@ pub struct ScanArgs {
     pub budget: Option<f64>,
     #[command(flatten)]
     pub report: crate::output::ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ShieldArgs {
+    /// Configuration file (default: flaskguard.toml, .flaskguard.toml or pyproject.toml
+    /// with [tool.flaskguard], found from the current directory upward).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Public listener address, overriding `shield.listen` (e.g. 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// The app, overriding `shield.upstream`: http://127.0.0.1:8000 or unix:/path/to/sock.
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+    /// Validate the configuration, print it with every default made explicit, and
+    /// exit (0 valid, 2 invalid).
+    #[arg(long)]
+    pub check_config: bool,
 }
 
 #[derive(Debug, Args)]

@@ -8,5 +8,6 @@ pub fn gather() -> anyhow::Result<Coverage> {
     let mut coverage = Coverage::new();
     coverage.register(audit::implementations())?;
     coverage.register(scan::implementations())?;
+    coverage.register(shield::implementations())?;
     Ok(coverage)
 }

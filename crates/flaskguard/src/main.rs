@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         Command::Checklist(args) => cmd::checklist::run(&args, cli.color),
         Command::Explain(args) => cmd::explain::run(&args),
         Command::Scan(args) => cmd::scan::run(&args, cli.color),
+        Command::Shield(args) => cmd::shield::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

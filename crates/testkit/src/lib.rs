@@ -125,17 +125,43 @@ impl Proc {
             .status();
     }
 
-    /// Stops the whole process group now.
+    /// Stops the whole process group now: every member by its own pid. (Signalling
+    /// the group with a negative pid is not used: some sandboxes treat `kill(-pgid)`
+    /// like `kill(-1)` and take down every process of the user.)
     pub fn kill(&mut self) {
         let pid = self.child.id();
-        let _ = Command::new("kill")
-            .arg("-KILL")
-            .arg(format!("-{pid}"))
-            .stderr(Stdio::null())
-            .status();
+        let members = group_members(pid);
         let _ = self.child.kill();
+        for member in members.into_iter().filter(|m| *m != pid) {
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(member.to_string())
+                .stderr(Stdio::null())
+                .status();
+        }
         let _ = self.child.wait();
     }
+}
+
+/// The pids whose process group is `pgid`, from /proc.
+fn group_members(pgid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                // Fields after the `(comm)`: state ppid pgrp ...
+                .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.to_string()))
+                .and_then(|rest| {
+                    rest.split_whitespace()
+                        .nth(2)
+                        .and_then(|g| g.parse::<u32>().ok())
+                })
+                == Some(pgid)
+        })
+        .collect()
 }
 
 impl Drop for Proc {

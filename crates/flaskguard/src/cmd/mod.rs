@@ -2,3 +2,4 @@ pub mod audit;
 pub mod checklist;
 pub mod explain;
 pub mod scan;
+pub mod shield;

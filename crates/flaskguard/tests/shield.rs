@@ -1,0 +1,300 @@
+//! `flaskguard shield` as a real process: config checking, signals (SIGHUP reload
+//! under load, SIGTERM drain), and the memory held by idle connections.
+
+#[path = "../../shield/tests/support/echo.rs"]
+mod echo;
+
+use std::{
+    io::Write,
+    net::{SocketAddr, TcpStream},
+    path::Path,
+    process::{Command, Stdio},
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use echo::Echo;
+use testkit::{free_port, http_get, http_request, wait_for_port, Proc};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_flaskguard"))
+}
+
+fn check(dir: &Path, toml: &str) -> (i32, String, String) {
+    let path = dir.join("flaskguard.toml");
+    std::fs::write(&path, toml).unwrap();
+    let out = bin()
+        .args(["shield", "--check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_config_prints_the_effective_config_or_names_the_bad_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, _) = check(
+        dir.path(),
+        "[shield]\nlisten = \"127.0.0.1:8080\"\nupstream = \"http://127.0.0.1:8000\"\n",
+    );
+    assert_eq!(code, 0);
+    // Every default explicit, and it parses back as a valid [shield] section.
+    for key in [
+        "hsts_max_age = 31536000",
+        "max_body_bytes = 10485760",
+        "preset = \"api\"",
+        "header_read = \"10s\"",
+        "same_site = \"Lax\"",
+    ] {
+        assert!(out.contains(key), "missing {key}:\n{out}");
+    }
+    let (code, _, err) = check(dir.path(), &out);
+    assert_eq!(code, 0, "the printed config does not load back: {err}");
+
+    for (toml, key) in [
+        (
+            "[shield.headers]\nhsts_max_age = 60\n",
+            "shield.headers.hsts_max_age",
+        ),
+        (
+            "[shield]\ntrusted_proxies = [\"0.0.0.0/0\"]\n",
+            "shield.trusted_proxies[0]",
+        ),
+        (
+            "[shield.methods]\nallow = [\"GET\", \"TRACE\"]\n",
+            "shield.methods.allow[1]",
+        ),
+        ("[shield.limits]\nmax_bdy = 1\n", "shield.limits.max_bdy"),
+        ("[shield]\nupstream = \"ftp://x\"\n", "shield.upstream"),
+        (
+            "[shield.cookies]\nsame_site = \"None\"\n",
+            "shield.cookies.same_site",
+        ),
+        (
+            "[shield.timeouts]\nheader_read = \"soon\"\n",
+            "shield.timeouts.header_read",
+        ),
+    ] {
+        let (code, out, err) = check(dir.path(), toml);
+        assert_eq!(code, 2, "{toml} accepted:\n{out}");
+        assert!(
+            err.contains(&format!("`{key}`")) && err.contains("flaskguard.toml"),
+            "{toml}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+struct Running {
+    proc: Proc,
+    addr: SocketAddr,
+    config: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn start(upstream: &str, extra: &str) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = dir.path().join("flaskguard.toml");
+    let audit = dir.path().join("audit.log");
+    std::fs::write(
+        &config,
+        format!("[shield]\nlisten = \"127.0.0.1:{port}\"\nupstream = \"{upstream}\"\n{extra}\n[shield.audit_log]\npath = \"{}\"\n", audit.display()),
+    )
+    .unwrap();
+    let mut cmd = bin();
+    cmd.args(["shield", "--config"])
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let proc = Proc::spawn("flaskguard shield", cmd).unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    assert!(
+        wait_for_port(addr, Duration::from_secs(10)),
+        "shield did not start"
+    );
+    Running {
+        proc,
+        addr,
+        config,
+        _dir: dir,
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn sighup_under_load_drops_nothing_and_a_bad_config_keeps_the_old() {
+    let echo = Echo::start();
+    let s = start(&echo.url(), "");
+    let failures = Arc::new(AtomicUsize::new(0));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let (failures, sent, stop, addr) =
+                (failures.clone(), sent.clone(), stop.clone(), s.addr);
+            std::thread::spawn(move || {
+                let mut i = 0;
+                while !stop.load(Ordering::SeqCst) && i < 400 {
+                    let body = vec![(w * 31 + i) as u8; 1000 + i * 37];
+                    match http_request(
+                        addr,
+                        "POST",
+                        "/echo",
+                        &[("Content-Type", "application/octet-stream")],
+                        &body,
+                    ) {
+                        Ok(r) if r.status == 200 && r.body == body => {}
+                        other => {
+                            eprintln!("worker {w} request {i}: {:?}", other.map(|r| r.status));
+                            failures.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                    sent.fetch_add(1, Ordering::SeqCst);
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut hups = 0;
+    while sent.load(Ordering::SeqCst) < 1200 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        s.proc.signal("HUP");
+        hups += 1;
+    }
+    stop.store(true, Ordering::SeqCst);
+    for w in workers {
+        w.join().unwrap();
+    }
+    assert!(hups >= 3);
+    assert_eq!(
+        failures.load(Ordering::SeqCst),
+        0,
+        "requests failed across {hups} SIGHUPs"
+    );
+
+    // A reload to a stricter config applies...
+    let text = std::fs::read_to_string(&s.config).unwrap();
+    std::fs::write(
+        &s.config,
+        format!("{text}\n[shield.methods]\nallow = [\"GET\"]\n"),
+    )
+    .unwrap();
+    s.proc.signal("HUP");
+    let applied = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        http_request(s.addr, "POST", "/echo", &[], b"x")
+            .map(|r| r.status)
+            .ok()
+            == Some(405)
+    });
+    assert!(applied, "SIGHUP did not apply the new config");
+    // ...and an invalid one is refused, the running config stays.
+    std::fs::write(
+        &s.config,
+        format!("{text}\n[shield.methods]\nallow = [\"TRACE\"]\n"),
+    )
+    .unwrap();
+    s.proc.signal("HUP");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        http_request(s.addr, "POST", "/echo", &[], b"x")
+            .unwrap()
+            .status,
+        405
+    );
+    assert_eq!(http_get(s.addr, "/", &[]).unwrap().status, 200);
+}
+
+#[test]
+fn sigterm_drains_in_flight_requests() {
+    let echo = Echo::start();
+    let mut s = start(&echo.url(), "");
+    let addr = s.addr;
+    let slow = std::thread::spawn(move || http_get(addr, "/slow?ms=800", &[]).map(|r| r.status));
+    std::thread::sleep(Duration::from_millis(200));
+    s.proc.signal("TERM");
+    assert_eq!(
+        slow.join().unwrap().unwrap(),
+        200,
+        "the in-flight request was cut"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !s.proc.exited() {
+        assert!(
+            Instant::now() < deadline,
+            "shield did not exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err(),
+        "still accepting after SIGTERM"
+    );
+}
+
+/// 2,000 client sockets here and 2,000 in shield: raise the soft descriptor limit to
+/// the hard one (shield, a child, inherits it).
+fn raise_fd_limit() {
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed in.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+#[test]
+fn two_thousand_idle_connections_hold_bounded_memory() {
+    raise_fd_limit();
+    let echo = Echo::start();
+    let s = start(&echo.url(), "");
+    let pid = s.proc.id();
+    // Warm up (pool, runtime threads), then measure.
+    for _ in 0..20 {
+        assert_eq!(http_get(s.addr, "/", &[]).unwrap().status, 200);
+    }
+    let before = rss_kib(pid);
+    let mut conns = Vec::with_capacity(2000);
+    for i in 0..2000 {
+        let mut c = TcpStream::connect(s.addr).unwrap_or_else(|e| panic!("connection {i}: {e}"));
+        // Half of them start a request and stall (slowloris-like), half say nothing.
+        if i % 2 == 0 {
+            c.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n").unwrap();
+        }
+        conns.push(c);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let after = rss_kib(pid);
+    let per_conn = (after.saturating_sub(before)) * 1024 / 2000;
+    eprintln!("RSS {before} KiB -> {after} KiB with 2000 idle connections ({per_conn} B each)");
+    // A resource bound, not a timing: about 24 KiB per idle connection is measured
+    // (hyper's read and write buffers); 64 KiB flags a leak or a runaway buffer.
+    assert!(per_conn < 64 * 1024, "{per_conn} bytes per idle connection");
+    // And the proxy still serves.
+    assert_eq!(http_get(s.addr, "/", &[]).unwrap().status, 200);
+    drop(conns);
+}

@@ -1,0 +1,487 @@
+//! The `[shield]` section of flaskguard.toml: what the user writes.
+//!
+//! Every key is snake_case (like `allowed_hosts` and `trusted_proxies`) and every
+//! sub-table belongs to one layer. Unknown keys are errors naming the key path
+//! (`shield.headers.hsts_maxage`). [`Settings`] is the raw, serde form; it is turned
+//! into the runtime form by [`validate`](crate::config::validate), which refuses
+//! invalid and dangerous combinations naming the key, and into the *effective*
+//! settings (every default and preset made explicit) for `--check-config`.
+
+mod units;
+pub mod validate;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use units::Dur;
+pub use validate::{ConfigError, Validated};
+
+/// `[shield]`.
+///
+/// Field order matters for printing: TOML needs plain values before sub-tables.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// The public listener, `host:port`.
+    pub listen: String,
+    /// `http://host:port` or `unix:/path/to/gunicorn.sock`.
+    pub upstream: String,
+    /// Host names a request may address (with or without port; `*.example.com`
+    /// matches subdomains). Empty: every host is allowed, with a warning at start.
+    pub allowed_hosts: Vec<String>,
+    /// Which peers may speak for the client: CIDRs / addresses, or a hop count.
+    pub trusted_proxies: TrustedProxies,
+    pub tls: TlsSettings,
+    pub methods: MethodsSettings,
+    pub blocked_paths: BlockedPathsSettings,
+    pub traversal: TraversalSettings,
+    pub limits: LimitsSettings,
+    pub json_body: JsonBodySettings,
+    pub headers: HeadersSettings,
+    pub cookies: CookiesSettings,
+    pub errors: ErrorsSettings,
+    pub timeouts: TimeoutsSettings,
+    pub audit_log: AuditLogSettings,
+    pub access_log: AccessLogSettings,
+    pub admin: AdminSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".into(),
+            upstream: "http://127.0.0.1:8000".into(),
+            allowed_hosts: Vec::new(),
+            trusted_proxies: TrustedProxies::default(),
+            tls: TlsSettings::default(),
+            methods: MethodsSettings::default(),
+            blocked_paths: BlockedPathsSettings::default(),
+            traversal: TraversalSettings::default(),
+            limits: LimitsSettings::default(),
+            json_body: JsonBodySettings::default(),
+            headers: HeadersSettings::default(),
+            cookies: CookiesSettings::default(),
+            errors: ErrorsSettings::default(),
+            timeouts: TimeoutsSettings::default(),
+            audit_log: AuditLogSettings::default(),
+            access_log: AccessLogSettings::default(),
+            admin: AdminSettings::default(),
+        }
+    }
+}
+
+/// `trusted_proxies = ["10.0.0.0/8", "127.0.0.1"]` or `trusted_proxies = 1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TrustedProxies {
+    /// The number of proxies in front of shield; the peer is the last of them.
+    Hops(u32),
+    /// Peers (and forwarded hops) inside these networks are proxies.
+    Cidrs(Vec<String>),
+}
+
+impl Default for TrustedProxies {
+    fn default() -> Self {
+        TrustedProxies::Cidrs(Vec::new())
+    }
+}
+
+/// `[shield.tls]`: TLS termination (TLS001-TLS003).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSettings {
+    /// PEM certificate chain. With `key`, the public listener speaks TLS.
+    pub cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: Option<PathBuf>,
+    /// A plain-HTTP listener that only redirects to HTTPS (e.g. `0.0.0.0:80`).
+    pub redirect_listen: Option<String>,
+    /// Redirect to HTTPS when a trusted proxy says the client spoke plain HTTP.
+    pub redirect_http: bool,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings {
+            cert: None,
+            key: None,
+            redirect_listen: None,
+            redirect_http: true,
+        }
+    }
+}
+
+/// `[shield.methods]` (INP007).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MethodsSettings {
+    pub allow: Vec<String>,
+}
+
+impl Default for MethodsSettings {
+    fn default() -> Self {
+        MethodsSettings {
+            allow: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
+
+/// `[shield.blocked_paths]` (DBG001, DBG002, KEY004).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BlockedPathsSettings {
+    /// Block `/console` and any request with `__debugger__` in its query.
+    pub debugger: bool,
+    /// Block `/_debug_toolbar/`.
+    pub debug_toolbar: bool,
+    /// Block every path segment starting with a dot (`/.env`, `/.git/config`).
+    pub dotfiles: bool,
+    /// Block source, backup, database and deploy files (`/config.py`, `/app.py.bak`,
+    /// `/orders.db`, `/requirements.txt`, `/Dockerfile`): an app whose static folder
+    /// is its project root serves them otherwise.
+    pub source_files: bool,
+    /// Path prefixes exempt from the dotfile rule.
+    pub allow: Vec<String>,
+    /// More blocked path prefixes (`/admin/`), or route patterns (`/internal/{name}`).
+    pub extra: Vec<String>,
+}
+
+impl Default for BlockedPathsSettings {
+    fn default() -> Self {
+        BlockedPathsSettings {
+            debugger: true,
+            debug_toolbar: true,
+            dotfiles: true,
+            source_files: true,
+            allow: vec!["/.well-known/".into()],
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// `[shield.traversal]` (INP005).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TraversalSettings {
+    pub enabled: bool,
+}
+
+impl Default for TraversalSettings {
+    fn default() -> Self {
+        TraversalSettings { enabled: true }
+    }
+}
+
+/// `[shield.limits]` (INP003).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSettings {
+    /// Largest request body, bytes (413).
+    pub max_body_bytes: u64,
+    /// Largest header block (names, values and separators), bytes (431).
+    pub max_header_bytes: usize,
+    /// Most header fields in one request (431).
+    pub max_headers: usize,
+    /// Longest request target (path and query), bytes (414).
+    pub max_uri_bytes: usize,
+}
+
+impl Default for LimitsSettings {
+    fn default() -> Self {
+        LimitsSettings {
+            max_body_bytes: 10 * 1024 * 1024,
+            max_header_bytes: 32 * 1024,
+            max_headers: 100,
+            max_uri_bytes: 8 * 1024,
+        }
+    }
+}
+
+/// `[shield.json_body]` (INP001).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JsonBodySettings {
+    /// Reject bodies declared JSON that do not parse.
+    pub enabled: bool,
+    /// Routes not checked: `"POST /webhooks/{id}"` or `"/raw/{*rest}"` (any method).
+    pub exempt_routes: Vec<String>,
+}
+
+impl Default for JsonBodySettings {
+    fn default() -> Self {
+        JsonBodySettings {
+            enabled: true,
+            exempt_routes: Vec::new(),
+        }
+    }
+}
+
+/// Which set of defaults the response layers use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Preset {
+    /// A JSON API: `default-src 'none'`, HTML error pages become JSON.
+    #[default]
+    Api,
+    /// Server-rendered pages: a nonce-based CSP injected into `<script>`/`<style>`.
+    Html,
+}
+
+/// `[shield.headers]` (HDR001-HDR007, HDR009). Unset keys take the preset's value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct HeadersSettings {
+    pub preset: Preset,
+    /// The policy; `{nonce}` stands for the per-request nonce.
+    pub content_security_policy: Option<String>,
+    /// Send `Content-Security-Policy-Report-Only` instead (observe before enforcing).
+    pub csp_report_only: Option<bool>,
+    /// Inject a fresh nonce into every `<script>` and `<style>` of HTML responses.
+    pub csp_nonce: Option<bool>,
+    /// With this set, only tags whose `nonce` attribute equals it get the real nonce
+    /// (so markup injected into a page cannot borrow one).
+    pub csp_nonce_placeholder: Option<String>,
+    pub hsts: Option<bool>,
+    pub hsts_max_age: Option<u64>,
+    pub hsts_include_subdomains: Option<bool>,
+    pub hsts_preload: Option<bool>,
+    /// `DENY`, `SAMEORIGIN`, or `off`.
+    pub frame_options: Option<String>,
+    pub content_type_options: Option<bool>,
+    pub referrer_policy: Option<String>,
+    pub permissions_policy: Option<String>,
+    pub cross_origin_opener_policy: Option<String>,
+    pub cross_origin_resource_policy: Option<String>,
+    /// Replace the upstream's own values of these headers (shield's policy wins).
+    pub override_upstream: Option<bool>,
+    /// Response headers removed (HDR007).
+    pub remove: Option<Vec<String>>,
+}
+
+/// `[shield.cookies]` (CKE001-CKE003, CKE006), applied to upstream `Set-Cookie`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CookiesSettings {
+    pub enabled: bool,
+    /// Add `Secure` to every cookie on HTTPS responses.
+    pub secure: bool,
+    /// Add `HttpOnly` to session-like cookies.
+    pub http_only: bool,
+    /// `Lax` or `Strict`, added where a cookie has no SameSite.
+    pub same_site: String,
+    /// Cap `Max-Age`/`Expires` of session-like cookies (`0s`: no cap).
+    pub max_age: Dur,
+    /// A cookie is session-like when its lower-cased name contains one of these.
+    pub session_patterns: Vec<String>,
+    /// ...unless it contains one of these (CSRF tokens must stay readable by scripts).
+    pub script_readable_patterns: Vec<String>,
+}
+
+impl Default for CookiesSettings {
+    fn default() -> Self {
+        CookiesSettings {
+            enabled: true,
+            secure: true,
+            http_only: true,
+            same_site: "Lax".into(),
+            max_age: Dur::from_secs(24 * 3600),
+            session_patterns: [
+                "session", "sess", "sid", "token", "auth", "jwt", "remember", "login",
+            ]
+            .map(String::from)
+            .to_vec(),
+            script_readable_patterns: ["csrf", "xsrf"].map(String::from).to_vec(),
+        }
+    }
+}
+
+/// What an upstream HTML error page becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HtmlErrors {
+    /// A JSON error with the same status.
+    Json,
+    /// A plain generic HTML page with the same status.
+    Page,
+    /// Passed through (5xx with tracebacks are still replaced).
+    Keep,
+}
+
+/// `[shield.errors]` (ERR002, ERR003, DBG001).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ErrorsSettings {
+    /// Replace upstream 5xx bodies carrying HTML, tracebacks or debugger markers.
+    pub sanitize: bool,
+    /// What 4xx/5xx HTML pages become; unset follows the preset (api: json, html: page).
+    pub html_errors: Option<HtmlErrors>,
+    /// How much of an upstream error body is read to look for tracebacks and logged.
+    pub inspect_bytes: usize,
+}
+
+impl Default for ErrorsSettings {
+    fn default() -> Self {
+        ErrorsSettings {
+            sanitize: true,
+            html_errors: None,
+            inspect_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// `[shield.timeouts]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeoutsSettings {
+    /// A client must send its whole request head within this (slowloris).
+    pub header_read: Dur,
+    /// Idle upstream connections in the pool are closed after this.
+    pub idle: Dur,
+    pub upstream_connect: Dur,
+    /// From sending the request to the upstream's response head.
+    pub upstream_response: Dur,
+    /// SIGTERM: in-flight requests get this long to finish.
+    pub shutdown_grace: Dur,
+}
+
+impl Default for TimeoutsSettings {
+    fn default() -> Self {
+        TimeoutsSettings {
+            header_read: Dur::from_secs(10),
+            idle: Dur::from_secs(60),
+            upstream_connect: Dur::from_secs(3),
+            upstream_response: Dur::from_secs(60),
+            shutdown_grace: Dur::from_secs(30),
+        }
+    }
+}
+
+/// `[shield.audit_log]` (OPS003).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditLogSettings {
+    /// `-` for standard output, or a file (appended).
+    pub path: String,
+}
+
+impl Default for AuditLogSettings {
+    fn default() -> Self {
+        AuditLogSettings { path: "-".into() }
+    }
+}
+
+/// `[shield.access_log]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccessLogSettings {
+    pub enabled: bool,
+    pub path: String,
+}
+
+impl Default for AccessLogSettings {
+    fn default() -> Self {
+        AccessLogSettings {
+            enabled: false,
+            path: "-".into(),
+        }
+    }
+}
+
+/// `[shield.admin]`: `/metrics` and `/healthz`, never on the public listener.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSettings {
+    /// e.g. `127.0.0.1:9901`; unset: no admin listener.
+    pub listen: Option<String>,
+}
+
+impl Settings {
+    /// The settings with every preset-dependent default filled in, as printed by
+    /// `--check-config`.
+    pub fn effective(&self) -> Settings {
+        let mut s = self.clone();
+        let html = s.headers.preset == Preset::Html;
+        let h = &mut s.headers;
+        h.content_security_policy.get_or_insert_with(|| {
+            if html {
+                "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; \
+                 object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+                    .into()
+            } else {
+                "default-src 'none'; frame-ancestors 'none'".into()
+            }
+        });
+        h.csp_report_only.get_or_insert(false);
+        h.csp_nonce.get_or_insert(html);
+        h.hsts.get_or_insert(true);
+        h.hsts_max_age.get_or_insert(31_536_000);
+        h.hsts_include_subdomains.get_or_insert(true);
+        h.hsts_preload.get_or_insert(false);
+        h.frame_options.get_or_insert_with(|| "DENY".into());
+        h.content_type_options.get_or_insert(true);
+        h.referrer_policy
+            .get_or_insert_with(|| "strict-origin-when-cross-origin".into());
+        h.permissions_policy
+            .get_or_insert_with(|| "geolocation=(), microphone=(), camera=()".into());
+        h.cross_origin_opener_policy
+            .get_or_insert_with(|| "same-origin".into());
+        h.cross_origin_resource_policy
+            .get_or_insert_with(|| "same-origin".into());
+        h.override_upstream.get_or_insert(true);
+        h.remove
+            .get_or_insert_with(|| vec!["Server".into(), "X-Powered-By".into()]);
+        s.errors.html_errors.get_or_insert(if html {
+            HtmlErrors::Page
+        } else {
+            HtmlErrors::Json
+        });
+        s
+    }
+
+    /// The effective settings as TOML, under `[shield]`.
+    pub fn to_toml(&self) -> String {
+        let mut root = toml::Table::new();
+        let value = toml::Value::try_from(self.effective())
+            .unwrap_or(toml::Value::Table(Default::default()));
+        root.insert("shield".into(), value);
+        let mut out = toml::to_string(&root).unwrap_or_default();
+        // Optional keys that are unset do not appear in TOML; show them commented.
+        let eff = self.effective();
+        let unset: [(&str, bool, &str); 4] = [
+            (
+                "[shield.tls]\n",
+                eff.tls.cert.is_none(),
+                "# cert = \"/etc/ssl/site.pem\"  (unset: no TLS)\n# key = \"/etc/ssl/site.key\"\n",
+            ),
+            (
+                "[shield.tls]\n",
+                eff.tls.redirect_listen.is_none(),
+                "# redirect_listen = \"0.0.0.0:80\"  (unset: no plain-HTTP redirect listener)\n",
+            ),
+            (
+                "[shield.admin]\n",
+                eff.admin.listen.is_none(),
+                "# listen = \"127.0.0.1:9901\"  (unset: no /metrics or /healthz)\n",
+            ),
+            (
+                "[shield.headers]\n",
+                eff.headers.csp_nonce_placeholder.is_none(),
+                "# csp_nonce_placeholder = \"…\"  (unset: every <script>/<style> gets the nonce)\n",
+            ),
+        ];
+        for (table, is_unset, comment) in unset {
+            if is_unset {
+                if let Some(i) = out.find(table) {
+                    out.insert_str(i + table.len(), comment);
+                }
+            }
+        }
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out
+    }
+}

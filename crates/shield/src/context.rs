@@ -1,0 +1,189 @@
+//! What the pipeline knows about one request while it passes the layers.
+
+use std::{
+    fmt,
+    net::{IpAddr, SocketAddr},
+    sync::atomic::{AtomicU64, Ordering},
+    time::Instant,
+};
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method, Uri};
+
+/// A request id: 16 hex digits from a per-process random prefix and a counter, so
+/// ids are unique across restarts without a random draw per request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RequestId(u64);
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+static ID_SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+impl RequestId {
+    pub fn next() -> RequestId {
+        let seed = *ID_SEED.get_or_init(|| {
+            let mut b = [0u8; 8];
+            let _ = getrandom::fill(&mut b);
+            u64::from_le_bytes(b)
+        });
+        let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        // An odd multiplier is a bijection on u64: distinct counters, distinct ids.
+        RequestId(seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+
+    /// The id as 16 lower-case hex digits, without allocating.
+    pub fn to_hex(self) -> [u8; 16] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 16];
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = HEX[((self.0 >> (60 - 4 * i)) & 0xf) as usize];
+        }
+        out
+    }
+
+    pub fn header_value(self) -> HeaderValue {
+        HeaderValue::from_bytes(&self.to_hex()).unwrap_or(HeaderValue::from_static("0"))
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// The scheme the client used (shield's own TLS, or what a trusted proxy says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+/// The request body as far as layers are concerned.
+#[derive(Debug, Clone, Default)]
+pub enum BodyView {
+    /// Not read (yet): it will stream to the upstream.
+    #[default]
+    NotRead,
+    /// Read whole, at most the largest limit any layer asked for.
+    Buffered(Bytes),
+    /// Longer than the limit a layer asked for; its first bytes are kept and the rest
+    /// still streams.
+    TooLarge,
+}
+
+/// Per-request state shared by the layers. Request layers fill it (proxy_trust sets
+/// the client and scheme); response layers read it.
+#[derive(Debug)]
+pub struct Context {
+    pub request_id: RequestId,
+    /// The TCP peer (a proxy when one is in front).
+    pub peer: SocketAddr,
+    /// The real client, resolved by proxy_trust (the peer until then).
+    pub client_ip: IpAddr,
+    /// The scheme the client used.
+    pub scheme: Scheme,
+    /// Whether shield itself terminated TLS for this request.
+    pub own_tls: bool,
+    /// Whether `scheme` comes from a trusted proxy's `X-Forwarded-Proto`/`Forwarded`.
+    pub proto_from_proxy: bool,
+    /// The host the client addressed, lower-case, without port (set by proxy_trust
+    /// from `Host`/`:authority`, or a trusted `X-Forwarded-Host`).
+    pub host: Option<String>,
+    /// The host with port as sent (for redirects).
+    pub authority: Option<String>,
+    pub method: Method,
+    pub uri: Uri,
+    /// Ambiguous framing seen in the raw request head (smuggling), refused by limits.
+    pub framing_problem: Option<&'static str>,
+    /// The buffered body, when a layer asked for it.
+    pub body: BodyView,
+    /// Headers layers want on the response (rate-limit headers, CORS).
+    pub response_headers: Vec<(HeaderName, HeaderValue)>,
+    /// The CSP nonce of this response, when one is used.
+    pub nonce: Option<String>,
+    /// Security events noted by layers that let the request pass (stripped spoofed
+    /// headers, hardened cookies); the pipeline writes them to the audit log.
+    pub events: Vec<Note>,
+    pub started: Instant,
+}
+
+/// A security event that did not block the request.
+#[derive(Debug, Clone)]
+pub struct Note {
+    pub control: &'static str,
+    pub action: &'static str,
+    pub reason: String,
+}
+
+impl Context {
+    pub fn new(peer: SocketAddr, own_tls: bool, method: Method, uri: Uri) -> Context {
+        Context {
+            request_id: RequestId::next(),
+            peer,
+            client_ip: peer.ip(),
+            scheme: if own_tls { Scheme::Https } else { Scheme::Http },
+            own_tls,
+            proto_from_proxy: false,
+            host: None,
+            authority: None,
+            method,
+            uri,
+            framing_problem: None,
+            body: BodyView::NotRead,
+            response_headers: Vec::new(),
+            nonce: None,
+            events: Vec::new(),
+            started: Instant::now(),
+        }
+    }
+
+    /// Records a security event for the audit log.
+    pub fn note(&mut self, control: &'static str, action: &'static str, reason: impl Into<String>) {
+        self.events.push(Note {
+            control,
+            action,
+            reason: reason.into(),
+        });
+    }
+
+    pub fn path(&self) -> &str {
+        self.uri.path()
+    }
+
+    /// The buffered body, if a layer asked for it and it fit.
+    pub fn body_bytes(&self) -> Option<&Bytes> {
+        match &self.body {
+            BodyView::Buffered(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_distinct_hex() {
+        let a = RequestId::next();
+        let b = RequestId::next();
+        assert_ne!(a, b);
+        assert_eq!(a.to_string().len(), 16);
+        assert_eq!(std::str::from_utf8(&a.to_hex()).unwrap(), a.to_string());
+    }
+}

@@ -1,0 +1,51 @@
+//! The layer interface: how a control plugs into the pipeline.
+//!
+//! A [`RequestLayer`] looks at the request head and the [`Context`] and decides:
+//! go on, answer now with a JSON error ([`Rejection`]), read the body first
+//! ([`Flow::NeedBody`]: the pipeline buffers it once, bounded, and asks again), or
+//! wait for an asynchronous decision ([`Flow::Wait`], e.g. a Redis round trip).
+//! A [`ResponseLayer`] edits the response head (headers, cookies) in place.
+//!
+//! Decisions that need no I/O return without allocating; only `Wait` boxes a future.
+//! See LAYERS.md for the order and how to add one.
+
+use std::{future::Future, pin::Pin};
+
+use http::{request, response, HeaderName, HeaderValue};
+
+use crate::{context::Context, reply::Rejection};
+
+/// What a request layer decided.
+pub enum Flow {
+    /// Pass the request on to the next layer.
+    Continue,
+    /// Answer now; the request never reaches the upstream.
+    Reject(Rejection),
+    /// Buffer the body (at most `limit` bytes) into [`Context::body`], then call
+    /// this layer again. The body is read once, whichever layers ask.
+    NeedBody { limit: usize },
+    /// An asynchronous decision. Its output: headers for the response, or a rejection.
+    Wait(LayerFuture),
+}
+
+/// The future of [`Flow::Wait`].
+pub type LayerFuture =
+    Pin<Box<dyn Future<Output = Result<Vec<(HeaderName, HeaderValue)>, Rejection>> + Send>>;
+
+/// A control enforced on the request, in pipeline order.
+pub trait RequestLayer: Send + Sync + 'static {
+    /// The layer's name (as registered for checklist coverage and in metrics).
+    fn name(&self) -> &'static str;
+
+    /// Decides on one request. May edit the head (proxy_trust rewrites forwarding
+    /// headers; cookie sealing would decrypt `Cookie`).
+    fn check(&self, head: &mut request::Parts, cx: &mut Context) -> Flow;
+}
+
+/// A control applied to the response head, in pipeline order.
+pub trait ResponseLayer: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+
+    /// Edits the response head. `cx` is the request's context (client, scheme, route).
+    fn apply(&self, head: &mut response::Parts, cx: &mut Context);
+}

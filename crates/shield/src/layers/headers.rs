@@ -1,0 +1,379 @@
+//! HDR001-HDR007, HDR009: security headers on every response, shield's own included.
+//!
+//! Every value is built once from the config; per request the layer only inserts
+//! prebuilt `HeaderValue`s (cheap reference-counted clones). HSTS goes only on
+//! HTTPS responses (own TLS or a trusted proxy's `https`). Under the `html` preset
+//! an HTML response gets a fresh nonce in its CSP, and `csp_nonce` puts the same
+//! nonce into the page's `<script>`/`<style>` tags while it streams.
+
+use http::{header, response, HeaderName, HeaderValue};
+
+use crate::{
+    config::{ConfigError, HeadersSettings},
+    context::{Context, Scheme},
+    layer::ResponseLayer,
+    layers::csp_nonce,
+};
+
+static PERMISSIONS_POLICY: HeaderName = HeaderName::from_static("permissions-policy");
+static COOP: HeaderName = HeaderName::from_static("cross-origin-opener-policy");
+static CORP: HeaderName = HeaderName::from_static("cross-origin-resource-policy");
+static CSP_REPORT_ONLY: HeaderName = HeaderName::from_static("content-security-policy-report-only");
+
+/// The CSP, split around `{nonce}` so a per-request value is one concatenation.
+#[derive(Debug, Clone)]
+struct CspTemplate {
+    /// The policy without nonce sources, for responses that carry no nonce.
+    without_nonce: HeaderValue,
+    /// The policy's pieces between `{nonce}` placeholders (None: no placeholder).
+    pieces: Option<Vec<String>>,
+}
+
+impl CspTemplate {
+    fn new(policy: &str) -> Result<CspTemplate, String> {
+        let stripped: Vec<String> = policy
+            .split(';')
+            .map(|d| {
+                d.split_whitespace()
+                    .filter(|src| !src.contains("{nonce}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .filter(|d| !d.is_empty())
+            .collect();
+        let without_nonce = HeaderValue::from_str(&stripped.join("; "))
+            .map_err(|_| "contains characters a header cannot carry".to_string())?;
+        let pieces = policy
+            .contains("{nonce}")
+            .then(|| policy.split("{nonce}").map(str::to_string).collect());
+        Ok(CspTemplate {
+            without_nonce,
+            pieces,
+        })
+    }
+
+    fn with_nonce(&self, nonce: &str) -> Option<HeaderValue> {
+        let pieces = self.pieces.as_ref()?;
+        HeaderValue::from_str(&pieces.join(nonce)).ok()
+    }
+}
+
+/// The security-headers layer.
+#[derive(Debug, Clone)]
+pub struct SecurityHeaders {
+    fixed: Vec<(HeaderName, HeaderValue)>,
+    hsts: Option<HeaderValue>,
+    csp_name: HeaderName,
+    csp: CspTemplate,
+    nonce: bool,
+    override_upstream: bool,
+    remove: Vec<HeaderName>,
+}
+
+fn value(key: &str, v: &str) -> Result<HeaderValue, ConfigError> {
+    HeaderValue::from_str(v)
+        .map_err(|_| ConfigError::new(key, "contains characters a header cannot carry"))
+}
+
+/// Refuses policies that defeat the point of a CSP.
+fn check_csp(policy: &str) -> Result<(), String> {
+    for directive in policy.split(';') {
+        let mut words = directive.split_whitespace();
+        let Some(name) = words.next() else { continue };
+        let name = name.to_ascii_lowercase();
+        let srcs: Vec<&str> = words.collect();
+        if name == "script-src" || (name == "default-src" && !policy.contains("script-src")) {
+            for s in &srcs {
+                let l = s.to_ascii_lowercase();
+                if l == "*" || l == "'unsafe-eval'" || l == "http:" || l == "https:" || l == "data:"
+                {
+                    return Err(format!("`{name} {s}` lets any script run; remove it"));
+                }
+                if l == "'unsafe-inline'"
+                    && !srcs
+                        .iter()
+                        .any(|x| x.contains("nonce-") || x.contains("sha256-"))
+                {
+                    return Err(format!("`{name} 'unsafe-inline'` without a nonce or hash lets injected scripts run"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+impl SecurityHeaders {
+    /// Builds from *effective* settings (presets resolved).
+    pub fn new(h: &HeadersSettings) -> Result<SecurityHeaders, ConfigError> {
+        const P: &str = "shield.headers";
+        let policy = h.content_security_policy.clone().unwrap_or_default();
+        check_csp(&policy)
+            .map_err(|m| ConfigError::new(format!("{P}.content_security_policy"), m))?;
+        let csp = CspTemplate::new(&policy)
+            .map_err(|m| ConfigError::new(format!("{P}.content_security_policy"), m))?;
+        let max_age = h.hsts_max_age.unwrap_or(31_536_000);
+        if h.hsts.unwrap_or(true) && max_age < 31_536_000 && max_age != 0 {
+            return Err(ConfigError::new(
+                format!("{P}.hsts_max_age"),
+                format!("{max_age} is shorter than a year (31536000), the minimum HDR001 asks for; set hsts = false to turn HSTS off"),
+            ));
+        }
+        if h.hsts_preload == Some(true) && h.hsts_include_subdomains != Some(true) {
+            return Err(ConfigError::new(
+                format!("{P}.hsts_preload"),
+                "preload requires hsts_include_subdomains = true",
+            ));
+        }
+        let hsts = h.hsts.unwrap_or(true).then(|| {
+            let mut v = format!("max-age={max_age}");
+            if h.hsts_include_subdomains == Some(true) {
+                v.push_str("; includeSubDomains");
+            }
+            if h.hsts_preload == Some(true) {
+                v.push_str("; preload");
+            }
+            HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("max-age=31536000"))
+        });
+        let mut fixed = Vec::new();
+        match h
+            .frame_options
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
+            Some("OFF") => {}
+            Some(v @ ("DENY" | "SAMEORIGIN")) => fixed.push((
+                header::X_FRAME_OPTIONS,
+                HeaderValue::from_static(if v == "DENY" { "DENY" } else { "SAMEORIGIN" }),
+            )),
+            Some(other) => {
+                return Err(ConfigError::new(
+                    format!("{P}.frame_options"),
+                    format!("`{other}`: write DENY, SAMEORIGIN or off"),
+                ))
+            }
+            None => fixed.push((header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"))),
+        }
+        if h.content_type_options.unwrap_or(true) {
+            fixed.push((
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ));
+        }
+        if let Some(r) = h.referrer_policy.as_deref() {
+            let bad = ["unsafe-url", "no-referrer-when-downgrade"];
+            if bad.contains(&r.trim().to_ascii_lowercase().as_str()) {
+                return Err(ConfigError::new(
+                    format!("{P}.referrer_policy"),
+                    format!("`{r}` leaks full URLs to other sites (HDR005)"),
+                ));
+            }
+            if !r.is_empty() {
+                fixed.push((
+                    header::REFERRER_POLICY,
+                    value(&format!("{P}.referrer_policy"), r)?,
+                ));
+            }
+        }
+        for (key, name, v) in [
+            (
+                "permissions_policy",
+                &PERMISSIONS_POLICY,
+                &h.permissions_policy,
+            ),
+            (
+                "cross_origin_opener_policy",
+                &COOP,
+                &h.cross_origin_opener_policy,
+            ),
+            (
+                "cross_origin_resource_policy",
+                &CORP,
+                &h.cross_origin_resource_policy,
+            ),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                fixed.push((name.clone(), value(&format!("{P}.{key}"), v)?));
+            }
+        }
+        let mut remove = Vec::new();
+        for (i, r) in h.remove.clone().unwrap_or_default().iter().enumerate() {
+            remove.push(HeaderName::from_bytes(r.trim().as_bytes()).map_err(|_| {
+                ConfigError::new(
+                    format!("{P}.remove[{i}]"),
+                    format!("`{r}` is not a header name"),
+                )
+            })?);
+        }
+        let nonce = h.csp_nonce.unwrap_or(false);
+        if nonce && csp.pieces.is_none() && !policy.is_empty() {
+            return Err(ConfigError::new(
+                format!("{P}.content_security_policy"),
+                "csp_nonce is on but the policy has no `'nonce-{nonce}'` source",
+            ));
+        }
+        if let Some(p) = &h.csp_nonce_placeholder {
+            if p.len() < 8 {
+                return Err(ConfigError::new(
+                    format!("{P}.csp_nonce_placeholder"),
+                    "use at least 8 characters, so it cannot be guessed from markup",
+                ));
+            }
+        }
+        Ok(SecurityHeaders {
+            fixed,
+            hsts,
+            csp_name: if h.csp_report_only.unwrap_or(false) {
+                CSP_REPORT_ONLY.clone()
+            } else {
+                header::CONTENT_SECURITY_POLICY
+            },
+            csp,
+            nonce,
+            override_upstream: h.override_upstream.unwrap_or(true),
+            remove,
+        })
+    }
+
+    fn put(&self, headers: &mut http::HeaderMap, name: &HeaderName, v: HeaderValue) {
+        if self.override_upstream || !headers.contains_key(name) {
+            headers.insert(name.clone(), v);
+        }
+    }
+}
+
+impl ResponseLayer for SecurityHeaders {
+    fn name(&self) -> &'static str {
+        "headers"
+    }
+
+    fn apply(&self, head: &mut response::Parts, cx: &mut Context) {
+        let h = &mut head.headers;
+        for name in &self.remove {
+            h.remove(name);
+        }
+        for (name, v) in &self.fixed {
+            self.put(h, name, v.clone());
+        }
+        if cx.scheme == Scheme::Https {
+            if let Some(v) = &self.hsts {
+                self.put(h, &header::STRICT_TRANSPORT_SECURITY, v.clone());
+            }
+        }
+        if self.csp.without_nonce.is_empty() {
+            return;
+        }
+        let mut policy = None;
+        if self.nonce && csp_nonce::can_rewrite(h) {
+            let n = csp_nonce::fresh_nonce();
+            policy = self.csp.with_nonce(&n);
+            if policy.is_some() {
+                cx.nonce = Some(n);
+            }
+        }
+        let v = policy.unwrap_or_else(|| self.csp.without_nonce.clone());
+        if self.override_upstream
+            || !(h.contains_key(header::CONTENT_SECURITY_POLICY)
+                || h.contains_key(&CSP_REPORT_ONLY))
+        {
+            h.remove(header::CONTENT_SECURITY_POLICY);
+            h.remove(&CSP_REPORT_ONLY);
+            h.insert(self.csp_name.clone(), v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::{Method, Response};
+
+    use super::*;
+    use crate::config::{Preset, Settings};
+
+    fn layer(f: impl FnOnce(&mut HeadersSettings)) -> Result<SecurityHeaders, ConfigError> {
+        let mut s = Settings::default();
+        f(&mut s.headers);
+        SecurityHeaders::new(&s.effective().headers)
+    }
+
+    fn run(l: &SecurityHeaders, https: bool, ct: &str) -> (http::HeaderMap, Context) {
+        let (mut head, _) = Response::builder()
+            .header("content-type", ct)
+            .header("server", "gunicorn/20.1.0")
+            .header("x-powered-by", "Flask")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let mut cx = Context::new(
+            "127.0.0.1:1".parse().unwrap(),
+            https,
+            Method::GET,
+            "/".parse().unwrap(),
+        );
+        l.apply(&mut head, &mut cx);
+        (head.headers, cx)
+    }
+
+    #[test]
+    fn api_preset() {
+        let l = layer(|_| {}).unwrap();
+        let (h, cx) = run(&l, false, "application/json");
+        assert_eq!(
+            h["content-security-policy"],
+            "default-src 'none'; frame-ancestors 'none'"
+        );
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "strict-origin-when-cross-origin");
+        assert_eq!(
+            h["permissions-policy"],
+            "geolocation=(), microphone=(), camera=()"
+        );
+        assert_eq!(h["cross-origin-opener-policy"], "same-origin");
+        assert!(
+            h.get("strict-transport-security").is_none(),
+            "HSTS over plain HTTP"
+        );
+        assert!(h.get("server").is_none() && h.get("x-powered-by").is_none());
+        assert!(cx.nonce.is_none());
+        let (h, _) = run(&l, true, "application/json");
+        assert_eq!(
+            h["strict-transport-security"],
+            "max-age=31536000; includeSubDomains"
+        );
+    }
+
+    #[test]
+    fn html_preset_nonce_and_report_only() {
+        let l = layer(|h| {
+            h.preset = Preset::Html;
+            h.csp_report_only = Some(true);
+        })
+        .unwrap();
+        let (h, cx) = run(&l, false, "text/html; charset=utf-8");
+        let n = cx.nonce.unwrap();
+        let v = h["content-security-policy-report-only"].to_str().unwrap();
+        assert!(v.contains(&format!("'nonce-{n}'")), "{v}");
+        assert!(h.get("content-security-policy").is_none());
+        let (h, cx) = run(&l, false, "application/json");
+        assert!(cx.nonce.is_none());
+        assert!(!h["content-security-policy-report-only"]
+            .to_str()
+            .unwrap()
+            .contains("nonce"));
+    }
+
+    #[test]
+    fn refuses_weak_settings() {
+        assert_eq!(
+            layer(|h| h.hsts_max_age = Some(300)).unwrap_err().key,
+            "shield.headers.hsts_max_age"
+        );
+        let e =
+            layer(|h| h.content_security_policy = Some("script-src 'self' 'unsafe-inline'".into()))
+                .unwrap_err();
+        assert_eq!(e.key, "shield.headers.content_security_policy");
+        assert!(layer(|h| h.referrer_policy = Some("unsafe-url".into())).is_err());
+        assert!(layer(|h| h.frame_options = Some("ALLOW-FROM x".into())).is_err());
+    }
+}

@@ -1,0 +1,264 @@
+//! INP003: request size limits, and request framing a proxy must not pass on.
+//!
+//! URI length (414), header block size and count (431) and a declared body length
+//! over the limit (413) are refused before anything reaches the upstream; a body
+//! without a declared length is counted while it streams (see `body::ReqBody`).
+//! Ambiguous framing (`Content-Length` with `Transfer-Encoding`, several
+//! `Content-Length` values, a transfer coding other than `chunked`) is the stuff of
+//! request smuggling: refused with 400 and the connection closed.
+//! hyper's own parser already refuses obs-fold, bad chunk sizes and heads larger
+//! than its buffer.
+
+use http::{header, request, StatusCode};
+
+use crate::{
+    config::{ConfigError, LimitsSettings},
+    context::Context,
+    layer::{Flow, RequestLayer},
+    reply::Rejection,
+};
+
+pub const CONTROL: &str = "INP003";
+
+/// The INP003 layer.
+#[derive(Debug, Clone)]
+pub struct SizeLimits {
+    pub max_body: u64,
+    pub max_header_bytes: usize,
+    pub max_headers: usize,
+    pub max_uri: usize,
+}
+
+impl SizeLimits {
+    pub fn new(cfg: &LimitsSettings) -> Result<SizeLimits, ConfigError> {
+        const GIB: u64 = 1024 * 1024 * 1024;
+        if cfg.max_body_bytes == 0 || cfg.max_body_bytes > 4 * GIB {
+            return Err(ConfigError::new(
+                "shield.limits.max_body_bytes",
+                "must be between 1 byte and 4 GiB",
+            ));
+        }
+        if !(1024..=1024 * 1024).contains(&cfg.max_header_bytes) {
+            return Err(ConfigError::new(
+                "shield.limits.max_header_bytes",
+                "must be between 1 KiB and 1 MiB",
+            ));
+        }
+        if !(8..=1000).contains(&cfg.max_headers) {
+            return Err(ConfigError::new(
+                "shield.limits.max_headers",
+                "must be between 8 and 1000",
+            ));
+        }
+        if !(256..=1024 * 1024).contains(&cfg.max_uri_bytes) {
+            return Err(ConfigError::new(
+                "shield.limits.max_uri_bytes",
+                "must be between 256 bytes and 1 MiB",
+            ));
+        }
+        Ok(SizeLimits {
+            max_body: cfg.max_body_bytes,
+            max_header_bytes: cfg.max_header_bytes,
+            max_headers: cfg.max_headers,
+            max_uri: cfg.max_uri_bytes,
+        })
+    }
+
+    /// The buffer hyper may use for a request head: large enough that our own limit
+    /// (with its JSON answer) fires first.
+    pub fn parser_buffer(&self) -> usize {
+        (self.max_header_bytes + self.max_uri + 1024).max(16 * 1024) * 2
+    }
+}
+
+/// The 400 for ambiguous framing (request smuggling); the connection is closed.
+pub fn framing_rejection(reason: &'static str) -> Rejection {
+    Rejection::new(
+        StatusCode::BAD_REQUEST,
+        "bad_framing",
+        "the request framing is ambiguous",
+        CONTROL,
+        reason,
+    )
+    .closing()
+}
+
+fn framing(reason: &'static str) -> Flow {
+    Flow::Reject(framing_rejection(reason))
+}
+
+impl RequestLayer for SizeLimits {
+    fn name(&self) -> &'static str {
+        "limits"
+    }
+
+    fn check(&self, head: &mut request::Parts, _cx: &mut Context) -> Flow {
+        let uri_len = head.uri.path_and_query().map_or(1, |p| p.as_str().len());
+        if uri_len > self.max_uri {
+            return Flow::Reject(Rejection::new(
+                StatusCode::URI_TOO_LONG,
+                "uri_too_long",
+                format!("the request target is longer than {} bytes", self.max_uri),
+                CONTROL,
+                format!("URI of {uri_len} bytes"),
+            ));
+        }
+        let count = head.headers.len();
+        let bytes: usize = head
+            .headers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 4)
+            .sum();
+        if count > self.max_headers || bytes > self.max_header_bytes {
+            return Flow::Reject(
+                Rejection::new(
+                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    "headers_too_large",
+                    format!(
+                        "at most {} header fields and {} bytes of headers",
+                        self.max_headers, self.max_header_bytes
+                    ),
+                    CONTROL,
+                    format!("{count} header fields, {bytes} bytes"),
+                )
+                .closing(),
+            );
+        }
+        let te = head.headers.get_all(header::TRANSFER_ENCODING);
+        let has_te = te.iter().next().is_some();
+        let mut cls = head.headers.get_all(header::CONTENT_LENGTH).iter();
+        let cl = cls.next();
+        if cls.next().is_some() {
+            return framing("several Content-Length headers");
+        }
+        if has_te {
+            if cl.is_some() {
+                return framing("both Content-Length and Transfer-Encoding");
+            }
+            let only_chunked = te.iter().count() == 1
+                && te
+                    .iter()
+                    .next()
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("chunked"));
+            if !only_chunked {
+                return framing("a transfer coding other than `chunked`");
+            }
+        }
+        if let Some(cl) = cl {
+            let Some(n) = cl.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()) else {
+                return framing("Content-Length is not a number");
+            };
+            if n > self.max_body {
+                return Flow::Reject(
+                    Rejection::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        format!("the request body is larger than {} bytes", self.max_body),
+                        CONTROL,
+                        format!("declared body of {n} bytes"),
+                    )
+                    .closing(),
+                );
+            }
+        }
+        Flow::Continue
+    }
+}
+
+/// The 413 for a body that broke the limit while streaming or being buffered.
+pub fn too_large(max: u64) -> Rejection {
+    Rejection::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the request body is larger than {max} bytes"),
+        CONTROL,
+        "body exceeded the limit while streaming",
+    )
+    .closing()
+}
+
+#[cfg(test)]
+mod tests {
+    use http::Method;
+
+    use super::*;
+
+    fn run(l: &SizeLimits, req: http::Request<()>) -> Option<Rejection> {
+        let (mut head, _) = req.into_parts();
+        let mut cx = Context::new(
+            "127.0.0.1:1".parse().unwrap(),
+            false,
+            Method::GET,
+            "/".parse().unwrap(),
+        );
+        match l.check(&mut head, &mut cx) {
+            Flow::Reject(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn limits_and_framing() {
+        let l = SizeLimits::new(&LimitsSettings {
+            max_body_bytes: 100,
+            max_header_bytes: 2048,
+            max_headers: 10,
+            max_uri_bytes: 300,
+        })
+        .unwrap();
+        let ok = http::Request::post("/a")
+            .header("content-length", "100")
+            .body(())
+            .unwrap();
+        assert!(run(&l, ok).is_none());
+        let big = http::Request::post("/a")
+            .header("content-length", "101")
+            .body(())
+            .unwrap();
+        assert_eq!(run(&l, big).unwrap().status, 413);
+        let long = http::Request::get(format!("/{}", "a".repeat(400)))
+            .body(())
+            .unwrap();
+        assert_eq!(run(&l, long).unwrap().status, 414);
+        let mut many = http::Request::get("/");
+        for i in 0..11 {
+            many = many.header(format!("x-h{i}"), "v");
+        }
+        assert_eq!(run(&l, many.body(()).unwrap()).unwrap().status, 431);
+        let fat = http::Request::get("/")
+            .header("x", "v".repeat(3000))
+            .body(())
+            .unwrap();
+        assert_eq!(run(&l, fat).unwrap().status, 431);
+        let both = http::Request::post("/")
+            .header("content-length", "3")
+            .header("transfer-encoding", "chunked")
+            .body(())
+            .unwrap();
+        assert!(run(&l, both).unwrap().close);
+        let dup = http::Request::post("/")
+            .header("content-length", "3")
+            .header("content-length", "3")
+            .body(())
+            .unwrap();
+        assert_eq!(run(&l, dup).unwrap().code, "bad_framing");
+        let gz = http::Request::post("/")
+            .header("transfer-encoding", "gzip, chunked")
+            .body(())
+            .unwrap();
+        assert_eq!(run(&l, gz).unwrap().code, "bad_framing");
+    }
+
+    #[test]
+    fn refuses_nonsense() {
+        let s = LimitsSettings {
+            max_body_bytes: 0,
+            ..LimitsSettings::default()
+        };
+        assert_eq!(
+            SizeLimits::new(&s).unwrap_err().key,
+            "shield.limits.max_body_bytes"
+        );
+    }
+}

@@ -1,0 +1,101 @@
+//! The request body as the pipeline holds it: what layers asked to read, then the
+//! unread rest of the client's stream.
+
+use std::sync::{atomic::AtomicBool, Arc};
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+
+use crate::body::ReqBody;
+
+/// The body as read so far: chunks a layer asked for, then the unread stream.
+pub(super) struct BodyBuffer {
+    rest: Option<Incoming>,
+    chunks: Vec<Bytes>,
+    pub(super) len: usize,
+    pub(super) ended: bool,
+}
+
+impl BodyBuffer {
+    pub(super) fn new(body: Incoming) -> BodyBuffer {
+        let ended = http_body::Body::is_end_stream(&body);
+        BodyBuffer {
+            rest: (!ended).then_some(body),
+            chunks: Vec::new(),
+            len: 0,
+            ended,
+        }
+    }
+
+    /// Reads until more than `limit` bytes are buffered or the body ends.
+    pub(super) async fn fill(&mut self, limit: usize) -> Result<(), hyper::Error> {
+        while !self.ended && self.len <= limit {
+            let Some(rest) = self.rest.as_mut() else {
+                self.ended = true;
+                break;
+            };
+            match rest.frame().await {
+                None => {
+                    self.ended = true;
+                    self.rest = None;
+                }
+                Some(Err(e)) => return Err(e),
+                Some(Ok(frame)) => {
+                    if let Ok(d) = frame.into_data() {
+                        self.len += d.len();
+                        self.chunks.push(d);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads and discards the rest of a refused body in the background (bounded in
+    /// bytes and time) so the client, still sending, gets to read the error instead
+    /// of a connection reset: the "lingering close" of nginx.
+    pub(super) fn linger(&mut self) {
+        const MAX_BYTES: usize = 64 * 1024 * 1024;
+        const MAX_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+        let Some(mut rest) = self.rest.take() else {
+            return;
+        };
+        tokio::spawn(async move {
+            let drain = async {
+                let mut seen = 0usize;
+                while let Some(Ok(frame)) = rest.frame().await {
+                    seen += frame.data_ref().map_or(0, |d| d.len());
+                    if seen > MAX_BYTES {
+                        break;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(MAX_TIME, drain).await;
+        });
+    }
+
+    /// The buffered bytes as one `Bytes` (no copy for a single chunk).
+    pub(super) fn joined(&mut self) -> Bytes {
+        if self.chunks.len() > 1 {
+            let mut all = BytesMut::with_capacity(self.len);
+            for c in self.chunks.drain(..) {
+                all.extend_from_slice(&c);
+            }
+            self.chunks.push(all.freeze());
+        }
+        self.chunks.first().cloned().unwrap_or_default()
+    }
+
+    pub(super) fn into_req_body(
+        mut self,
+        limit: u64,
+        overflow: Option<Arc<AtomicBool>>,
+    ) -> ReqBody {
+        let prefix = (!self.chunks.is_empty()).then(|| self.joined());
+        match self.rest.take() {
+            Some(rest) if !self.ended => ReqBody::streaming(prefix, rest, limit, overflow),
+            _ => ReqBody::full(prefix.unwrap_or_default()),
+        }
+    }
+}

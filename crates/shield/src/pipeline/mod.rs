@@ -1,0 +1,430 @@
+//! The ordered request and response layers around one upstream call.
+//!
+//! request  -> [request layers, in order] -> upstream
+//! response <- [error sanitising] <- [response layers: cookies, headers] <- CSP nonce
+//!             rewriting <- audit log and metrics
+//!
+//! A [`Pipeline`] is built from a validated config and is immutable; a reload builds
+//! a new one and swaps it in (see `server`), so requests in flight finish on the
+//! pipeline they started with.
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+};
+
+use http::{header, request, HeaderName, HeaderValue, Request, Response, StatusCode, Version};
+use hyper::body::Incoming;
+
+mod body_buffer;
+mod hop;
+
+use body_buffer::BodyBuffer;
+use hop::{bridge_upgrade, is_upgrade, strip_hop_by_hop};
+
+use crate::{
+    audit_log::AuditLog,
+    body::ResBody,
+    config::{ConfigError, Validated},
+    context::{BodyView, Context},
+    layer::{Flow, RequestLayer, ResponseLayer},
+    layers::{self, csp_nonce::NonceBody, errors::ErrorSanitizer, limits::SizeLimits},
+    metrics::Metrics,
+    reply::Rejection,
+    upstream::{Upstream, UpstreamError},
+};
+
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What the server knows about the connection a request came on.
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    pub peer: SocketAddr,
+    pub tls: bool,
+    /// The worker thread serving the connection (selects its upstream pool).
+    pub worker: usize,
+    /// The raw framing of each request head on this HTTP/1 connection, in order.
+    pub framing: Option<crate::server::sniff::FramingQueue>,
+}
+
+impl ConnInfo {
+    /// A connection without framing inspection (tests, HTTP/2).
+    pub fn plain(peer: SocketAddr, tls: bool) -> ConnInfo {
+        ConnInfo {
+            peer,
+            tls,
+            worker: 0,
+            framing: None,
+        }
+    }
+}
+
+/// Process-wide sinks shared by every pipeline generation.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    pub audit: Arc<AuditLog>,
+    pub metrics: Arc<Metrics>,
+    /// Worker threads; each gets its own upstream pool, so a request and its
+    /// upstream connection stay on one thread.
+    pub workers: usize,
+}
+
+pub struct Pipeline {
+    request: Vec<Box<dyn RequestLayer>>,
+    response: Vec<Box<dyn ResponseLayer>>,
+    errors: ErrorSanitizer,
+    limits: SizeLimits,
+    upstreams: Vec<Upstream>,
+    nonce_placeholder: Option<String>,
+    /// Ask the upstream for uncompressed bodies (needed to rewrite HTML).
+    identity_upstream: bool,
+    pub config: Validated,
+    shared: Shared,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field(
+                "request",
+                &self.request.iter().map(|l| l.name()).collect::<Vec<_>>(),
+            )
+            .field(
+                "response",
+                &self.response.iter().map(|l| l.name()).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+struct InFlight<'a>(&'a Metrics);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Pipeline {
+    /// Builds every layer from the config; any invalid setting is an error naming
+    /// its key. Builds no connection.
+    pub fn build(config: Validated, shared: Shared) -> Result<Pipeline, ConfigError> {
+        let (request, limits) = layers::request_stack(&config)?;
+        let response = layers::response_stack(&config)?;
+        let s = &config.settings;
+        let errors = ErrorSanitizer::new(&s.errors)?;
+        let t = &s.timeouts;
+        if t.header_read.get().is_zero()
+            || t.upstream_connect.get().is_zero()
+            || t.upstream_response.get().is_zero()
+        {
+            return Err(ConfigError::new(
+                "shield.timeouts",
+                "timeouts must be longer than 0s",
+            ));
+        }
+        let upstreams = (0..shared.workers.max(1))
+            .map(|_| {
+                Upstream::new(
+                    &config.upstream,
+                    t.upstream_connect.get(),
+                    t.upstream_response.get(),
+                    t.idle.get(),
+                )
+            })
+            .collect();
+        let nonce = s.headers.csp_nonce.unwrap_or(false);
+        Ok(Pipeline {
+            request,
+            response,
+            errors,
+            limits,
+            upstreams,
+            nonce_placeholder: s.headers.csp_nonce_placeholder.clone(),
+            identity_upstream: nonce,
+            config,
+            shared,
+        })
+    }
+
+    pub fn limits(&self) -> &SizeLimits {
+        &self.limits
+    }
+
+    /// Handles one request end to end.
+    pub async fn handle(&self, mut req: Request<Incoming>, conn: ConnInfo) -> Response<ResBody> {
+        let metrics = &self.shared.metrics;
+        metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+        let _guard = InFlight(metrics);
+        let upgrade = is_upgrade(req.headers()).then(|| hyper::upgrade::on(&mut req));
+        let (mut head, body) = req.into_parts();
+        let mut cx = Context::new(conn.peer, conn.tls, head.method.clone(), head.uri.clone());
+        if let Some(q) = &conn.framing {
+            cx.framing_problem = q
+                .lock()
+                .ok()
+                .and_then(|mut q| q.pop_front())
+                .and_then(|f| f.problem());
+        }
+        let mut body = BodyBuffer::new(body);
+        let resp = match self.run_request_layers(&mut head, &mut cx, &mut body).await {
+            Err(rejection) => {
+                if rejection.close {
+                    body.linger();
+                }
+                self.rejected(rejection, &cx)
+            }
+            Ok(()) => match self
+                .forward(head, body, &mut cx, upgrade, conn.worker)
+                .await
+            {
+                Ok(resp) => resp,
+                Err(rejection) => self.rejected(rejection, &cx),
+            },
+        };
+        self.finish(resp, &mut cx)
+    }
+
+    /// The plain listener beside shield's own TLS: client resolution and the host
+    /// check, then a 308 to the same URL over HTTPS (TLS001).
+    pub fn redirect_to_https(&self, req: Request<Incoming>, conn: ConnInfo) -> Response<ResBody> {
+        let (mut head, _) = req.into_parts();
+        let mut cx = Context::new(conn.peer, false, head.method.clone(), head.uri.clone());
+        // proxy_trust and hosts are the first two layers.
+        for layer in self.request.iter().take(2) {
+            if let Flow::Reject(r) = layer.check(&mut head, &mut cx) {
+                let resp = self.rejected(r, &cx);
+                return self.finish(resp, &mut cx);
+            }
+        }
+        let resp = match layers::https_redirect::location(&cx, Some(self.config.listen.port())) {
+            Some(loc) => self.rejected(
+                Rejection::redirect(
+                    loc,
+                    layers::https_redirect::CONTROL,
+                    "plain HTTP on the redirect listener",
+                ),
+                &cx,
+            ),
+            None => self.rejected(
+                Rejection::new(
+                    StatusCode::BAD_REQUEST,
+                    "missing_host",
+                    "the request has no usable Host",
+                    layers::hosts::CONTROL,
+                    "no Host on the redirect listener",
+                ),
+                &cx,
+            ),
+        };
+        self.finish(resp, &mut cx)
+    }
+
+    async fn run_request_layers(
+        &self,
+        head: &mut request::Parts,
+        cx: &mut Context,
+        body: &mut BodyBuffer,
+    ) -> Result<(), Rejection> {
+        if let Some(problem) = cx.framing_problem {
+            return Err(layers::limits::framing_rejection(problem));
+        }
+        for layer in &self.request {
+            loop {
+                match layer.check(head, cx) {
+                    Flow::Continue => break,
+                    Flow::Reject(r) => return Err(r),
+                    Flow::Wait(fut) => {
+                        cx.response_headers.extend(fut.await?);
+                        break;
+                    }
+                    Flow::NeedBody { limit } => {
+                        if matches!(cx.body, BodyView::Buffered(_)) {
+                            // Already whole: asking again is a layer bug, not a loop.
+                            break;
+                        }
+                        let max = usize::try_from(self.limits.max_body).unwrap_or(usize::MAX);
+                        let want = limit.min(max);
+                        if matches!(cx.body, BodyView::TooLarge) && body.len > want {
+                            break;
+                        }
+                        if body.fill(want).await.is_err() {
+                            return Err(bad_body());
+                        }
+                        if body.len as u64 > self.limits.max_body {
+                            return Err(layers::limits::too_large(self.limits.max_body));
+                        }
+                        cx.body = if body.ended {
+                            BodyView::Buffered(body.joined())
+                        } else {
+                            BodyView::TooLarge
+                        };
+                    }
+                }
+            }
+        }
+        // A chunked body's first chunk is read before anything goes upstream, so a
+        // malformed chunk size is refused here instead of half-forwarded.
+        if matches!(cx.body, BodyView::NotRead)
+            && head.headers.contains_key(header::TRANSFER_ENCODING)
+            && body.fill(0).await.is_err()
+        {
+            return Err(bad_body());
+        }
+        Ok(())
+    }
+
+    async fn forward(
+        &self,
+        mut head: request::Parts,
+        body: BodyBuffer,
+        cx: &mut Context,
+        upgrade: Option<hyper::upgrade::OnUpgrade>,
+        worker: usize,
+    ) -> Result<Response<ResBody>, Rejection> {
+        let upstream = &self.upstreams[worker % self.upstreams.len()];
+        strip_hop_by_hop(&mut head.headers, upgrade.is_some());
+        if !head.headers.contains_key(header::HOST) {
+            let host = cx
+                .authority
+                .as_deref()
+                .and_then(|a| HeaderValue::from_str(a).ok())
+                .unwrap_or_else(|| {
+                    HeaderValue::from_str(upstream.authority().as_str())
+                        .unwrap_or(HeaderValue::from_static("localhost"))
+                });
+            head.headers.insert(header::HOST, host);
+        }
+        head.headers
+            .insert(X_REQUEST_ID.clone(), cx.request_id.header_value());
+        if self.identity_upstream {
+            head.headers.remove(header::ACCEPT_ENCODING);
+        }
+        head.uri = upstream.uri_for(&head.uri);
+        head.version = Version::HTTP_11;
+        let overflow = (!body.ended && !head.headers.contains_key(header::CONTENT_LENGTH))
+            .then(|| Arc::new(AtomicBool::new(false)));
+        let req = Request::from_parts(
+            head,
+            body.into_req_body(self.limits.max_body, overflow.clone()),
+        );
+        let resp = match upstream.send(req).await {
+            Ok(r) => r,
+            Err(e) => {
+                if overflow.is_some_and(|o| o.load(Ordering::Relaxed)) {
+                    return Err(layers::limits::too_large(self.limits.max_body));
+                }
+                return Err(self.upstream_failure(e, cx));
+            }
+        };
+        if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+            if let Some(client_side) = upgrade {
+                return Ok(bridge_upgrade(resp, client_side));
+            }
+        }
+        let (mut rh, rb) = resp.into_parts();
+        strip_hop_by_hop(&mut rh.headers, false);
+        let (resp, sanitized) = self.errors.process(Response::from_parts(rh, rb), cx).await;
+        if let Some(s) = sanitized {
+            self.shared.metrics.event(s.control, "sanitize");
+            self.shared.audit.event(
+                cx,
+                s.control,
+                "sanitize",
+                Some(resp.status().as_u16()),
+                &s.reason,
+                Some(&s.original),
+            );
+        }
+        Ok(resp)
+    }
+
+    fn upstream_failure(&self, e: UpstreamError, cx: &Context) -> Rejection {
+        let m = &self.shared.metrics;
+        let (status, code, message) = match &e {
+            UpstreamError::Timeout(_) => {
+                m.upstream_timeouts.fetch_add(1, Ordering::Relaxed);
+                (
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "upstream_timeout",
+                    "the application did not answer in time",
+                )
+            }
+            UpstreamError::Unavailable(_) => {
+                m.upstream_errors.fetch_add(1, Ordering::Relaxed);
+                (
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unavailable",
+                    "the application is not reachable",
+                )
+            }
+        };
+        eprintln!("flaskguard shield: request {}: {e}", cx.request_id);
+        // Not a security control: no audit line (control left empty).
+        Rejection::new(status, code, message, "", e.to_string())
+    }
+
+    fn rejected(&self, r: Rejection, cx: &Context) -> Response<ResBody> {
+        if !r.control.is_empty() {
+            self.shared.metrics.event(r.control, r.action);
+            self.shared.audit.event(
+                cx,
+                r.control,
+                r.action,
+                Some(r.status.as_u16()),
+                &r.reason,
+                None,
+            );
+        }
+        r.into_response(cx.request_id, cx.method == http::Method::HEAD)
+    }
+
+    /// Response layers, request id, nonce rewriting, logs and metrics.
+    fn finish(&self, resp: Response<ResBody>, cx: &mut Context) -> Response<ResBody> {
+        let (mut head, mut body) = resp.into_parts();
+        if head.status != StatusCode::SWITCHING_PROTOCOLS {
+            for layer in &self.response {
+                layer.apply(&mut head, cx);
+            }
+        }
+        for (k, v) in cx.response_headers.drain(..) {
+            head.headers.append(k, v);
+        }
+        head.headers
+            .insert(X_REQUEST_ID.clone(), cx.request_id.header_value());
+        if let Some(nonce) = cx.nonce.clone() {
+            if cx.method != http::Method::HEAD && !matches!(body, ResBody::Empty) {
+                head.headers.remove(header::CONTENT_LENGTH);
+                body = ResBody::Html(Box::new(NonceBody::new(
+                    body,
+                    nonce,
+                    self.nonce_placeholder.clone(),
+                )));
+            }
+        }
+        for n in std::mem::take(&mut cx.events) {
+            self.shared.metrics.event(n.control, n.action);
+            self.shared
+                .audit
+                .event(cx, n.control, n.action, None, &n.reason, None);
+        }
+        let status = head.status.as_u16();
+        self.shared.metrics.response(status, cx.started.elapsed());
+        self.shared.audit.access(cx, status);
+        Response::from_parts(head, body)
+    }
+}
+
+fn bad_body() -> Rejection {
+    Rejection::new(
+        StatusCode::BAD_REQUEST,
+        "bad_framing",
+        "the request body is malformed",
+        layers::limits::CONTROL,
+        "malformed request body (chunk framing)",
+    )
+    .closing()
+}

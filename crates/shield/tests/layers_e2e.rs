@@ -1,0 +1,583 @@
+//! shield in front of a real upstream (the echo server): every layer, through real
+//! sockets on 127.0.0.1.
+
+mod support;
+
+use std::{
+    io::{Read, Write},
+    net::TcpStream,
+    time::Duration,
+};
+
+use support::{echo::Echo, settings_for, TestShield};
+use testkit::{http_get, http_request};
+
+fn json(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(body)))
+}
+
+#[test]
+fn security_headers_and_stripped_server() {
+    let echo = Echo::start();
+    let s = TestShield::start(settings_for(&echo.url()));
+    let r = http_get(s.addr, "/anything", &[]).unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("content-security-policy"),
+        Some("default-src 'none'; frame-ancestors 'none'")
+    );
+    assert_eq!(r.header("x-frame-options"), Some("DENY"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(
+        r.header("referrer-policy"),
+        Some("strict-origin-when-cross-origin")
+    );
+    assert!(r
+        .header("permissions-policy")
+        .unwrap()
+        .contains("camera=()"));
+    assert_eq!(r.header("cross-origin-opener-policy"), Some("same-origin"));
+    assert!(
+        r.header("server").is_none(),
+        "Server leaked: {:?}",
+        r.header("server")
+    );
+    assert!(r.header("x-powered-by").is_none());
+    assert!(
+        r.header("strict-transport-security").is_none(),
+        "HSTS over plain HTTP"
+    );
+    assert_eq!(r.header("x-request-id").map(str::len), Some(16));
+}
+
+#[test]
+fn spoofed_forwarded_for_is_not_believed_but_a_trusted_hop_is() {
+    let echo = Echo::start();
+    // Untrusted: nobody is a proxy.
+    let s = TestShield::start(settings_for(&echo.url()));
+    let r = http_get(
+        s.addr,
+        "/headers",
+        &[
+            ("X-Forwarded-For", "6.6.6.6"),
+            ("X-Forwarded-Proto", "https"),
+            ("Forwarded", "for=6.6.6.6"),
+        ],
+    )
+    .unwrap();
+    let h = json(&r.body);
+    assert_eq!(h["x-forwarded-for"], serde_json::json!(["127.0.0.1"]));
+    assert_eq!(h["x-forwarded-proto"], serde_json::json!(["http"]));
+    assert!(h.get("forwarded").is_none());
+    let line = s
+        .wait_audit("\"PRX001\"")
+        .expect("audit line for the spoof");
+    assert_eq!(line["action"], "strip");
+
+    // One trusted hop (the test client plays the proxy on 127.0.0.1).
+    let mut cfg = settings_for(&echo.url());
+    cfg.trusted_proxies = shield::config::TrustedProxies::Cidrs(vec!["127.0.0.1/32".into()]);
+    let t = TestShield::start(cfg);
+    let r = http_get(
+        t.addr,
+        "/headers",
+        &[
+            ("X-Forwarded-For", "6.6.6.6, 198.51.100.7"),
+            ("X-Forwarded-Proto", "https"),
+            ("X-Forwarded-Host", "api.example.com"),
+        ],
+    )
+    .unwrap();
+    let h = json(&r.body);
+    assert_eq!(h["x-forwarded-for"], serde_json::json!(["198.51.100.7"]));
+    assert_eq!(h["x-forwarded-proto"], serde_json::json!(["https"]));
+    assert_eq!(
+        h["x-forwarded-host"],
+        serde_json::json!(["api.example.com"])
+    );
+    // The trusted proxy said https: HSTS applies.
+    assert!(r.header("strict-transport-security").is_some());
+    // And a trusted `http` is redirected to HTTPS on the same host.
+    let r = http_get(
+        t.addr,
+        "/orders?x=1",
+        &[
+            ("X-Forwarded-For", "198.51.100.7"),
+            ("X-Forwarded-Proto", "http"),
+            ("Host", "api.example.com"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(r.status, 308);
+    assert_eq!(
+        r.header("location"),
+        Some("https://api.example.com/orders?x=1")
+    );
+}
+
+/// method, path, headers, body, expected status, expected error code
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    Vec<(&'a str, &'a str)>,
+    Vec<u8>,
+    u16,
+    &'a str,
+);
+
+#[test]
+fn hosts_methods_paths_traversal_limits_json() {
+    let echo = Echo::start();
+    let mut cfg = settings_for(&echo.url());
+    cfg.allowed_hosts = vec!["api.example.com".into()];
+    cfg.limits.max_body_bytes = 1000;
+    cfg.json_body.exempt_routes = vec!["POST /hooks/{id}".into()];
+    let s = TestShield::start(cfg);
+    let host = [("Host", "api.example.com:8080")];
+    let before = echo.hits();
+    let cases: Vec<Case> = vec![
+        (
+            "GET",
+            "/",
+            vec![("Host", "evil.example")],
+            vec![],
+            400,
+            "host_not_allowed",
+        ),
+        (
+            "TRACE",
+            "/",
+            host.to_vec(),
+            vec![],
+            405,
+            "method_not_allowed",
+        ),
+        ("GET", "/console", host.to_vec(), vec![], 404, "not_found"),
+        (
+            "GET",
+            "/orders?__debugger__=yes&cmd=resource&f=debugger.js",
+            host.to_vec(),
+            vec![],
+            404,
+            "not_found",
+        ),
+        (
+            "GET",
+            "/_debug_toolbar/static/css/toolbar.css",
+            host.to_vec(),
+            vec![],
+            404,
+            "not_found",
+        ),
+        ("GET", "/.env", host.to_vec(), vec![], 404, "not_found"),
+        (
+            "GET",
+            "/.git/config",
+            host.to_vec(),
+            vec![],
+            404,
+            "not_found",
+        ),
+        (
+            "GET",
+            "/files/..%2f..%2fetc/passwd",
+            host.to_vec(),
+            vec![],
+            400,
+            "path_traversal",
+        ),
+        (
+            "GET",
+            "/files/%2e%2e/%2e%2e/etc/passwd",
+            host.to_vec(),
+            vec![],
+            400,
+            "path_traversal",
+        ),
+        (
+            "POST",
+            "/orders",
+            host.to_vec(),
+            vec![b'x'; 1001],
+            413,
+            "payload_too_large",
+        ),
+        (
+            "POST",
+            "/orders",
+            [host[0], ("Content-Type", "application/json")].to_vec(),
+            b"{\"qty\": ".to_vec(),
+            400,
+            "invalid_json",
+        ),
+    ];
+    for (method, path, headers, body, status, code) in cases {
+        let r = http_request(s.addr, method, path, &headers, &body).unwrap();
+        assert_eq!(r.status, status, "{method} {path}: {}", r.text());
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/json"),
+            "{method} {path}"
+        );
+        let v = json(&r.body);
+        assert_eq!(v["error"]["code"], code, "{method} {path}");
+        assert_eq!(v["error"]["status"], status);
+        assert_eq!(v["error"]["request_id"].as_str(), r.header("x-request-id"));
+        // Shield's own errors carry the security headers too.
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    }
+    assert_eq!(
+        echo.hits(),
+        before,
+        "a blocked request reached the upstream"
+    );
+    let allow = http_request(s.addr, "TRACE", "/", &host, b"").unwrap();
+    assert!(allow.header("allow").unwrap().contains("GET"));
+    // What passes does reach the app.
+    for (method, path, ct, body) in [
+        ("POST", "/orders", "application/json", &b"{\"qty\": 2}"[..]),
+        (
+            "POST",
+            "/hooks/7",
+            "application/json",
+            b"not json, but exempt",
+        ),
+        ("GET", "/.well-known/security.txt", "text/plain", b""),
+        ("POST", "/upload", "application/octet-stream", b"{{{{"),
+    ] {
+        let r = http_request(s.addr, method, path, &[host[0], ("Content-Type", ct)], body).unwrap();
+        assert_eq!(r.status, 200, "{method} {path}: {}", r.text());
+    }
+    // Each block is an audit line with its control.
+    for control in [
+        "PRX002", "INP007", "DBG001", "DBG002", "KEY004", "INP005", "INP003", "INP001",
+    ] {
+        let line = s
+            .wait_audit(&format!("\"control\":\"{control}\""))
+            .unwrap_or_else(|| panic!("no audit line for {control}:\n{}", s.audit_log()));
+        for field in [
+            "time",
+            "request_id",
+            "client",
+            "method",
+            "path",
+            "action",
+            "reason",
+        ] {
+            assert!(
+                line.get(field).is_some(),
+                "{control} line lacks {field}: {line}"
+            );
+        }
+    }
+}
+
+#[test]
+fn header_and_uri_limits() {
+    let echo = Echo::start();
+    let mut cfg = settings_for(&echo.url());
+    cfg.limits.max_uri_bytes = 1024;
+    cfg.limits.max_header_bytes = 4096;
+    let s = TestShield::start(cfg);
+    let r = http_get(s.addr, &format!("/{}", "a".repeat(2000)), &[]).unwrap();
+    assert_eq!(r.status, 414);
+    let big = "b".repeat(5000);
+    let r = http_get(s.addr, "/", &[("X-Big", &big)]).unwrap();
+    assert_eq!(r.status, 431);
+    assert_eq!(json(&r.body)["error"]["code"], "headers_too_large");
+}
+
+#[test]
+fn upstream_errors_are_sanitised() {
+    let echo = Echo::start();
+    let s = TestShield::start(settings_for(&echo.url()));
+    for (path, status, code) in [
+        ("/html-500", 500, "internal_error"),
+        ("/text-500", 500, "internal_error"),
+        ("/html-404", 404, "not_found"),
+    ] {
+        let r = http_get(s.addr, path, &[]).unwrap();
+        assert_eq!(r.status, status, "{path}");
+        assert_eq!(r.header("content-type"), Some("application/json"), "{path}");
+        let text = r.text();
+        assert!(
+            !text.contains("Traceback") && !text.contains("orders.py") && !text.contains("sqlite3"),
+            "{path} leaked: {text}"
+        );
+        let v = json(&r.body);
+        assert_eq!(v["error"]["code"], code);
+        assert_eq!(v["error"]["request_id"].as_str(), r.header("x-request-id"));
+    }
+    // The original goes to the audit log only.
+    let line = s
+        .wait_audit("sqlite3.OperationalError")
+        .expect("original logged");
+    assert_eq!(line["control"], "ERR003");
+    assert_eq!(line["action"], "sanitize");
+    // A JSON error of the app's own passes untouched.
+    let r = http_get(s.addr, "/json-500", &[]).unwrap();
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (500, r#"{"error": "database unavailable"}"#)
+    );
+    let r = http_get(s.addr, "/json-404", &[]).unwrap();
+    assert_eq!(r.text(), r#"{"error": "no such order"}"#);
+}
+
+#[test]
+fn html_preset_nonces_and_generic_pages() {
+    let echo = Echo::start();
+    let mut cfg = settings_for(&echo.url());
+    cfg.headers.preset = shield::config::Preset::Html;
+    let s = TestShield::start(cfg);
+    let r = http_get(s.addr, "/page", &[("Accept-Encoding", "gzip")]).unwrap();
+    assert_eq!(r.status, 200);
+    let csp = r.header("content-security-policy").unwrap().to_string();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .expect("nonce in CSP")
+        .to_string();
+    let page = r.text();
+    assert!(
+        page.contains(&format!("<script nonce=\"{nonce}\">")),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("<style nonce=\"{nonce}\">")),
+        "{page}"
+    );
+    let r2 = http_get(s.addr, "/page", &[]).unwrap();
+    assert!(
+        !r2.header("content-security-policy")
+            .unwrap()
+            .contains(&nonce),
+        "nonce reused"
+    );
+    let r = http_get(s.addr, "/html-500", &[]).unwrap();
+    assert_eq!(r.status, 500);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    assert!(!r.text().contains("Traceback"));
+}
+
+#[test]
+fn cookies_are_hardened() {
+    let echo = Echo::start();
+    let mut cfg = settings_for(&echo.url());
+    cfg.trusted_proxies = shield::config::TrustedProxies::Hops(1);
+    let s = TestShield::start(cfg);
+    let r = http_get(
+        s.addr,
+        "/cookies",
+        &[
+            ("X-Forwarded-For", "198.51.100.7"),
+            ("X-Forwarded-Proto", "https"),
+        ],
+    )
+    .unwrap();
+    let cookies = r.headers_all("set-cookie");
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    let session = cookies.iter().find(|c| c.starts_with("session=")).unwrap();
+    for flag in ["Secure", "HttpOnly", "SameSite=Lax", "Max-Age=86400"] {
+        assert!(session.contains(flag), "{session} lacks {flag}");
+    }
+    assert!(!session.contains("7776000"));
+    let theme = cookies.iter().find(|c| c.starts_with("theme=")).unwrap();
+    assert!(
+        theme.contains("Secure") && theme.contains("SameSite=Lax") && !theme.contains("HttpOnly"),
+        "{theme}"
+    );
+}
+
+fn raw(addr: std::net::SocketAddr, request: &[u8]) -> (String, bool) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(request).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let closed = loop {
+        match s.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(_) => break false,
+        }
+    };
+    (String::from_utf8_lossy(&out).into_owned(), closed)
+}
+
+#[test]
+fn request_smuggling_is_refused_and_the_connection_closed() {
+    let echo = Echo::start();
+    let s = TestShield::start(settings_for(&echo.url()));
+    let attempts: [&[u8]; 6] = [
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabcGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 40\r\n\r\nabc",
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nX-Folded: a\r\n b\r\nContent-Length: 3\r\n\r\nabc",
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    ];
+    for (i, a) in attempts.iter().enumerate() {
+        let (resp, closed) = raw(s.addr, a);
+        assert!(resp.starts_with("HTTP/1.1 400"), "attempt {i}: {resp}");
+        assert!(closed, "attempt {i}: connection left open");
+        assert!(!resp.contains("smuggled"), "attempt {i}");
+    }
+    assert_eq!(echo.hits(), 0, "a smuggling attempt reached the upstream");
+}
+
+#[test]
+fn slowloris_is_closed_within_the_header_timeout() {
+    let echo = Echo::start();
+    let mut cfg = settings_for(&echo.url());
+    cfg.timeouts.header_read = shield::config::Dur::from_millis(500);
+    let s = TestShield::start(cfg);
+    let mut c = TcpStream::connect(s.addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let start = std::time::Instant::now();
+    c.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n").unwrap();
+    // Dribble a header byte now and then; the server must still cut us off.
+    let mut closed = false;
+    for _ in 0..40 {
+        std::thread::sleep(Duration::from_millis(100));
+        if c.write_all(b"X").is_err() {
+            closed = true;
+            break;
+        }
+    }
+    let mut buf = [0u8; 512];
+    if !closed {
+        closed = matches!(c.read(&mut buf), Ok(_) | Err(_));
+    }
+    let took = start.elapsed();
+    assert!(closed);
+    // Bounded: well under the 4 s of dribbling (a resource bound, generous for load).
+    assert!(
+        took < Duration::from_secs(4),
+        "slowloris held the connection for {took:?}"
+    );
+    assert_eq!(echo.hits(), 0);
+}
+
+#[test]
+fn upstream_down_is_502_json_at_once() {
+    let mut echo = Echo::start();
+    let url = echo.url();
+    let s = TestShield::start(settings_for(&url));
+    assert_eq!(http_get(s.addr, "/", &[]).unwrap().status, 200);
+    echo.kill();
+    let start = std::time::Instant::now();
+    let r = http_get(s.addr, "/", &[]).unwrap();
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert_eq!(json(&r.body)["error"]["code"], "upstream_unavailable");
+    // Connection refused is immediate, far inside the 3 s connect timeout.
+    assert!(start.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn upstream_response_timeout_is_504() {
+    let echo = Echo::start();
+    let mut cfg = settings_for(&echo.url());
+    cfg.timeouts.upstream_response = shield::config::Dur::from_millis(300);
+    let s = TestShield::start(cfg);
+    let r = http_get(s.addr, "/slow?ms=3000", &[]).unwrap();
+    assert_eq!(r.status, 504);
+    assert_eq!(json(&r.body)["error"]["code"], "upstream_timeout");
+}
+
+#[test]
+fn unix_socket_upstream_and_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("app.sock");
+    let _echo = Echo::start_unix(&sock);
+    let s = TestShield::start(settings_for(&format!("unix:{}", sock.display())));
+    let r = http_request(
+        s.addr,
+        "POST",
+        "/echo",
+        &[("Content-Type", "application/octet-stream")],
+        b"over a unix socket",
+    )
+    .unwrap();
+    assert_eq!((r.status, r.text().as_str()), (200, "over a unix socket"));
+    // An Upgrade passes once the request passes the layers, then bytes flow both ways.
+    let mut c = TcpStream::connect(s.addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    c.write_all(b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = c.read(&mut buf).unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    c.write_all(b"ping").unwrap();
+    let mut got = Vec::new();
+    while got.len() < 4 {
+        let n = c.read(&mut buf).unwrap();
+        assert!(n > 0);
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(&got, b"ping");
+    // A blocked path is not upgraded.
+    let (resp, _) = raw(
+        s.addr,
+        b"GET /console HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n",
+    );
+    assert!(resp.starts_with("HTTP/1.1 404"), "{resp}");
+}
+
+#[test]
+fn reload_applies_new_config_and_refuses_a_bad_one() {
+    let echo = Echo::start();
+    let s = TestShield::start(settings_for(&echo.url()));
+    assert_eq!(
+        http_request(s.addr, "PUT", "/x", &[], b"").unwrap().status,
+        200
+    );
+    s.reload_with(|c| c.methods.allow = vec!["GET".into()])
+        .unwrap();
+    assert_eq!(
+        http_request(s.addr, "PUT", "/x", &[], b"").unwrap().status,
+        405
+    );
+    let err = s
+        .reload_with(|c| c.methods.allow = vec!["TRACE".into()])
+        .unwrap_err();
+    assert!(err.contains("shield.methods.allow[0]"), "{err}");
+    // The old (GET-only) config is still running.
+    assert_eq!(
+        http_request(s.addr, "PUT", "/x", &[], b"").unwrap().status,
+        405
+    );
+    assert_eq!(http_get(s.addr, "/x", &[]).unwrap().status, 200);
+}
+
+#[test]
+fn metrics_and_health_only_on_the_admin_listener() {
+    let echo = Echo::start();
+    let mut cfg = settings_for(&echo.url());
+    cfg.admin.listen = Some("127.0.0.1:0".into());
+    let s = TestShield::start(cfg);
+    let admin = s.handle().admin_addr.expect("admin listener");
+    assert_eq!(http_get(s.addr, "/", &[]).unwrap().status, 200);
+    assert_eq!(http_get(s.addr, "/console", &[]).unwrap().status, 404);
+    let h = http_get(admin, "/healthz", &[]).unwrap();
+    assert_eq!((h.status, h.text().trim()), (200, r#"{"status":"ok"}"#));
+    let m = http_get(admin, "/metrics", &[]).unwrap();
+    assert_eq!(m.status, 200);
+    let text = m.text();
+    assert!(
+        text.contains("shield_responses_total{class=\"2xx\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("shield_security_events_total{control=\"DBG001\",action=\"block\"} 1"),
+        "{text}"
+    );
+    // The public listener never serves them: /metrics there is the app's.
+    let before = echo.hits();
+    let r = http_get(s.addr, "/metrics", &[]).unwrap();
+    assert_eq!(r.text(), r#"{"ok": true}"#);
+    assert_eq!(echo.hits(), before + 1);
+}
