@@ -56,6 +56,9 @@ pub const INDEXED_NAMES: &[&str] = &[
     "login_user",
     "run",
     "run_simple",
+    // routes and handlers registered by call
+    "add_url_rule",
+    "register_error_handler",
 ];
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ mod extensions;
 pub mod index;
 mod routes;
 mod sessions;
+mod url_rules;
 
 pub use config::{is_config_key, AppConfig, ConfigEntry, ConfigVia, ProductionChoice};
 pub use deployment::{Deployment, ProxyEvidence, ProxyKind, WorkerSource};

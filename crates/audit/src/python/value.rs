@@ -141,6 +141,13 @@ impl Call {
         self.kwarg(name).or_else(|| self.args.get(index))
     }
 
+    /// The object a method is called on: `app` in `app.run(...)`.
+    pub fn receiver(&self) -> Option<Value> {
+        let mut recv = self.func.reference()?.clone();
+        recv.attrs.pop()?;
+        Some(Value::new(self.func.range, Kind::Ref(recv)))
+    }
+
     /// The dotted name of what is called, when it is a global reference.
     pub fn func_name(&self) -> Option<String> {
         self.func.qualified()

@@ -12,10 +12,7 @@ use crate::{
 
 /// The object a method is called on: `app` in `app.run(...)`.
 pub fn receiver(call: &Call) -> Option<Value> {
-    let r = call.func.reference()?;
-    let mut recv = r.clone();
-    recv.attrs.pop()?;
-    Some(Value::new(call.func.range, Kind::Ref(recv)))
+    call.receiver()
 }
 
 /// The app a method call is made on (`app.run`), resolved across files.
