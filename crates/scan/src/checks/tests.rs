@@ -224,6 +224,44 @@ fn hsts_is_judged_only_over_https() {
 }
 
 #[test]
+fn cookie_flags_are_judged_not_the_scan_transport() {
+    // Over plain HTTP (a staging port, gunicorn behind its proxy) a Secure
+    // cookie is fine for CKE001: the plain-HTTP answer is TLS001's finding.
+    let secure = response(
+        200,
+        &[(
+            "set-cookie",
+            "session=abc; Secure; HttpOnly; SameSite=Lax; Path=/",
+        )],
+        "{}",
+    );
+    let obs = observations("http://127.0.0.1:5000/", vec![("main", "/", secure)]);
+    let n = names(&obs);
+    assert!(
+        n.contains(&"cookies-secure-with-httponly-sessions"),
+        "{n:?}"
+    );
+    assert!(!findings(&obs).iter().any(|(n, _)| n.starts_with("cookies")));
+    // Without the flag it is a finding on either transport, and HSTS on the
+    // page does not excuse a cookie that came over plain HTTP.
+    let plain = response(
+        200,
+        &[("set-cookie", "session=abc; HttpOnly; SameSite=Lax")],
+        "{}",
+    );
+    let obs = observations("http://127.0.0.1:5000/", vec![("main", "/", plain)]);
+    assert!(names(&obs).contains(&"cookies-session-without-secure-flag"));
+    let mut headers = HARDENED.to_vec();
+    headers.retain(|(k, _)| *k != "set-cookie");
+    headers.push(("set-cookie", "theme=dark; SameSite=Lax"));
+    let obs = observations(
+        "https://a.example/",
+        vec![("main", "/", response(200, &headers, "{}"))],
+    );
+    assert!(names(&obs).contains(&"cookies-without-secure-flag-but-protected-by-hsts"));
+}
+
+#[test]
 fn deprecated_headers_are_never_required_and_products_are_not_versions() {
     let obs = observations(
         "https://a.example/",
@@ -359,4 +397,53 @@ fn tracebacks_sql_errors_and_debugger_pages() {
         .find(|v| v.spec.name == "werkzeug-debugger-traceback")
         .unwrap();
     assert!(!dbg.evidence.as_deref().unwrap_or("").contains("s3cr3t"));
+}
+
+/// docs/scan-scoring.md's table of every outcome, row for row as the registry
+/// would write it (order aside), so the documentation cannot drift from the code.
+#[test]
+fn scoring_doc_lists_every_outcome_as_the_code_defines_it() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/scan-scoring.md");
+    let doc = std::fs::read_to_string(&path).expect("docs/scan-scoring.md");
+    let documented: BTreeSet<String> = doc
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(str::to_string)
+        .collect();
+    let mut expected = BTreeSet::new();
+    for c in registry() {
+        for o in (c.outcomes)() {
+            let severity = o
+                .severity
+                .map_or("pass".to_string(), |s| s.as_str().to_ascii_lowercase());
+            expected.insert(format!(
+                "| `{}`{} | {} | {} | `{}` | {} | {:+} | {} | {} |",
+                c.name,
+                if c.active { " (active)" } else { "" },
+                c.control,
+                c.observatory_test.unwrap_or("—"),
+                o.name,
+                severity,
+                o.modifier,
+                o.table.as_str(),
+                o.message
+            ));
+        }
+    }
+    let missing: Vec<&String> = expected.difference(&documented).collect();
+    let stale: Vec<&String> = documented.difference(&expected).collect();
+    assert!(
+        missing.is_empty() && stale.is_empty(),
+        "docs/scan-scoring.md is out of step with the checks.\nmissing rows:\n{}\nstale rows:\n{}",
+        missing
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        stale
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
