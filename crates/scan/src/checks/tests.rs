@@ -447,3 +447,55 @@ fn scoring_doc_lists_every_outcome_as_the_code_defines_it() {
             .join("\n")
     );
 }
+
+/// `--wordlist` is tried whole: a key on the last line of a 56,000-line list is
+/// found (under Flask's parameters), and a key on no line is reported as not
+/// guessed, with every candidate counted.
+#[test]
+fn the_whole_word_list_is_tried() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.txt");
+    let keys: Vec<String> = (0..56_000)
+        .map(|i| format!("candidate-key-{i:05}"))
+        .collect();
+    std::fs::write(&path, keys.join("\n") + "\n").unwrap();
+    let candidates = session::Candidates::load(Some(&path)).unwrap();
+    let scan = |key: &[u8]| {
+        let cookie = flask_session::sign_at(
+            &serde_json::json!({"user_id": 7}),
+            key,
+            &flask_session::SignerParams::flask_default(),
+            1_700_000_000,
+        );
+        let header = format!("session={cookie}; HttpOnly; Path=/");
+        let mut obs = observations(
+            "http://127.0.0.1:5000/",
+            vec![("main", "/", response(200, &[("set-cookie", &header)], "{}"))],
+        );
+        obs.session_keys = Some(candidates.clone());
+        run_all(&obs)
+            .into_iter()
+            .find(|v| v.check == "session-weak-key")
+            .expect("the weak-key check ran")
+    };
+    let last = scan(b"candidate-key-55999");
+    assert_eq!(last.spec.name, "session-secret-key-weak");
+    assert!(
+        last.evidence
+            .as_deref()
+            .unwrap()
+            .contains("ca…99 (19 chars)"),
+        "{:?}",
+        last.evidence
+    );
+    let absent = scan(b"candidate-key-56000");
+    assert_eq!(absent.spec.name, "session-secret-key-not-guessed");
+    assert!(
+        absent
+            .message()
+            .contains(&format!("{} candidates tried", candidates.len())),
+        "{}",
+        absent.message()
+    );
+    assert!(candidates.len() > 56_000);
+}
