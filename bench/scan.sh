@@ -43,6 +43,7 @@ if [ ! -x "$WEAK_VENV/bin/gunicorn" ]; then
   exit 2
 fi
 
+echo "==> $(nproc) cores, load average at start $(cut -d" " -f1-3 /proc/loadavg)"
 echo "==> building flaskguard (release)"
 cargo build --release --locked -q -p flaskguard
 FG=$ROOT/target/release/flaskguard
@@ -253,4 +254,4 @@ scan_key "A with --wordlist" "$URL_lastkey" --wordlist "$WORDLIST"
 # Every key under all 16 SHA-1 parameter sets: CPU above wall time is the parallelism.
 scan_key "B with --wordlist (key absent)" "$URL_trace" --wordlist "$WORDLIST"
 echo
-echo "bench/scan.sh: $(date -u +%Y-%m-%d), $(nproc) cores; outputs in bench/out/scan"
+echo "bench/scan.sh: $(date -u +%Y-%m-%d), $(nproc) cores, load average $(cut -d" " -f1-3 /proc/loadavg); outputs in bench/out/scan"
