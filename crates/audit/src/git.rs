@@ -14,6 +14,8 @@ use std::{
 
 /// Index files larger than this are not read.
 const MAX_INDEX: u64 = 256 * 1024 * 1024;
+/// Longest path accepted in an index entry.
+const MAX_PATH: usize = 4096;
 
 /// The paths (relative to the work tree, `/`-separated) tracked by the git
 /// checkout whose work tree is `root`, or None when `root` is not one.
@@ -95,6 +97,11 @@ pub fn parse_index(b: &[u8]) -> Option<BTreeSet<String>> {
             pos = start + (len + 8) / 8 * 8;
             path
         };
+        // Git's paths are bounded by the file system's; a longer one is not an
+        // index (and prefix compression could otherwise grow paths without bound).
+        if path.len() > MAX_PATH {
+            return None;
+        }
         out.insert(String::from_utf8_lossy(&path).into_owned());
         previous = path;
     }

@@ -134,8 +134,8 @@ impl Project {
         deploy: DeployFacts,
         production_override: Option<&str>,
     ) -> Project {
-        let index = Index::build(&py);
-        let calls = calls::CallIndex::build(&py);
+        // Independent passes over every file's facts.
+        let (index, calls) = rayon::join(|| Index::build(&py), || calls::CallIndex::build(&py));
         let mut project = Project {
             files,
             py,

@@ -93,6 +93,7 @@ impl Collector {
         module_names(body, &mut names, 0);
         self.scopes.module_names = names;
         self.stmts(body);
+        self.facts.shrink_to_fit();
         self.facts
     }
 

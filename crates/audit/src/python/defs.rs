@@ -37,7 +37,7 @@ impl Collector {
         let parent = self.scopes.current().scope;
         let method_of = (self.scopes.current().kind == ScopeKind::Class)
             .then(|| self.scopes.current().qualified.clone());
-        let mut params = Vec::new();
+        let mut params = Vec::with_capacity(f.parameters.len());
         for p in f.parameters.iter() {
             let default = p.default().map(|d| self.eval(d));
             let annotation = p.annotation().map(|a| self.eval(a));
@@ -100,7 +100,7 @@ impl Collector {
             .iter()
             .map(|d| self.eval(&d.expression))
             .collect();
-        let mut bases = Vec::new();
+        let mut bases = Vec::with_capacity(c.arguments.as_ref().map_or(0, |a| a.args.len()));
         if let Some(args) = &c.arguments {
             for b in args.args.iter() {
                 bases.push(self.eval(b));

@@ -204,6 +204,21 @@ pub struct PyFacts {
 }
 
 impl PyFacts {
+    /// Drops the spare capacity of every list: the facts of all files are kept
+    /// for the whole run, and growth by doubling leaves up to half unused.
+    pub fn shrink_to_fit(&mut self) {
+        self.scopes.shrink_to_fit();
+        self.guards.shrink_to_fit();
+        self.calls.shrink_to_fit();
+        self.assigns.shrink_to_fit();
+        self.classes.shrink_to_fit();
+        self.functions.shrink_to_fit();
+        self.raises.shrink_to_fit();
+        self.globals.shrink_to_fit();
+        self.imports.shrink_to_fit();
+        self.strings.shrink_to_fit();
+    }
+
     /// The guards of a fact, innermost first.
     pub fn guards_of(&self, mut id: GuardId) -> Vec<&Guard> {
         let mut out = Vec::new();

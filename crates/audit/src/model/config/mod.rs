@@ -198,7 +198,10 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
                 Kind::Subscript(base, _) => {
                     base.reference().is_some_and(|r| r.last_name() == "config")
                 }
-                Kind::Ref(r) => APP_ATTRS.iter().any(|(attr, _)| *attr == r.last_name()),
+                Kind::Ref(r) => {
+                    let last = r.last_name();
+                    APP_ATTRS.iter().any(|(attr, _)| *attr == last)
+                }
                 _ => false,
             };
             if !candidate {
