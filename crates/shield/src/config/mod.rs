@@ -7,6 +7,7 @@
 //! invalid and dangerous combinations naming the key, and into the *effective*
 //! settings (every default and preset made explicit) for `--check-config`.
 
+pub mod policy;
 mod units;
 pub mod validate;
 
@@ -14,6 +15,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use policy::{
+    AuthRuleSettings, CorsRouteSettings, CorsSettings, CsrfMode, CsrfSettings, OnStorageError,
+    RateLimitHeaders, RateLimitSettings, RuleSettings, SealMode, SealSettings, StringList,
+};
 pub use units::Dur;
 pub use validate::{ConfigError, Validated};
 
@@ -45,6 +50,10 @@ pub struct Settings {
     pub audit_log: AuditLogSettings,
     pub access_log: AccessLogSettings,
     pub admin: AdminSettings,
+    pub rate_limit: RateLimitSettings,
+    pub cors: CorsSettings,
+    pub csrf: CsrfSettings,
+    pub seal: SealSettings,
 }
 
 impl Default for Settings {
@@ -67,6 +76,10 @@ impl Default for Settings {
             audit_log: AuditLogSettings::default(),
             access_log: AccessLogSettings::default(),
             admin: AdminSettings::default(),
+            rate_limit: RateLimitSettings::default(),
+            cors: CorsSettings::default(),
+            csrf: CsrfSettings::default(),
+            seal: SealSettings::default(),
         }
     }
 }
