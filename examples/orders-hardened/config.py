@@ -15,6 +15,14 @@ def _env_list(name):
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
 
+def _env_count(name, default):
+    """Non-negative integer environment variable; a bad value stops the app."""
+    raw = os.environ.get(name, str(default)).strip()
+    if not raw.isdigit():
+        raise RuntimeError(f"{name} must be a whole number >= 0, got {raw!r}")
+    return int(raw)
+
+
 class Config:
     # No fallback value: a missing key stops the app in create_app().
     SECRET_KEY = os.environ.get("SECRET_KEY")
@@ -38,6 +46,12 @@ class Config:
     # Only these Host values are answered (400 otherwise). With ProxyFix the
     # host is the one nginx forwards in X-Forwarded-Host.
     TRUSTED_HOSTS = _env_list("ALLOWED_HOSTS") or None
+
+    # Reverse proxies in front of gunicorn that set X-Forwarded-For/-Proto/-Host:
+    # 1 for the nginx of deploy/, 0 when clients reach gunicorn directly.
+    # ProxyFix trusts exactly this many hops; one more lets any client pick its
+    # own address (and so its own rate-limit bucket), scheme and host.
+    PROXY_HOPS = _env_count("PROXY_HOPS", 1)
 
     # Browser origins allowed to call the API with credentials. Empty: no CORS.
     CORS_ORIGINS = _env_list("CORS_ORIGINS")

@@ -2,7 +2,7 @@
 import os
 
 # Loopback by default: only the reverse proxy should reach gunicorn, because
-# the app trusts one hop of X-Forwarded-* headers (ProxyFix).
+# the app trusts PROXY_HOPS hops of X-Forwarded-* headers (ProxyFix).
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Rate-limit counters live in Redis, so every worker shares them.

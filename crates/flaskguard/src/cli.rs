@@ -37,6 +37,8 @@ pub enum Color {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Audit a project's source, config and deploy files (runs nothing).
+    Audit(Box<AuditArgs>),
     /// List every control with its severity and which engines check or enforce it.
     Checklist(ChecklistArgs),
     /// Print the documentation of a control: what it checks, why, and how to fix it.
@@ -124,4 +126,29 @@ pub struct ExplainArgs {
     /// A control ID, such as DBG001 (case does not matter).
     #[arg(value_name = "ID")]
     pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Files or directories to audit [default: .]
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub report: crate::output::ReportArgs,
+    /// Print the route inventory (method, path, endpoint, location, rate limit, CSRF
+    /// exemption, auth) instead of findings: a table, or JSON with `--output-format json`.
+    #[arg(long)]
+    pub routes: bool,
+    /// An OSV advisory export (a JSON file or a directory of them) for DEP002.
+    #[arg(long, value_name = "DIR|FILE")]
+    pub advisories: Option<PathBuf>,
+    /// Glob patterns to exclude instead of the default list; comma-separated.
+    #[arg(long, value_name = "GLOBS", value_delimiter = ',')]
+    pub exclude: Option<Vec<String>>,
+    /// Glob patterns to exclude on top of the default list; comma-separated.
+    #[arg(long, value_name = "GLOBS", value_delimiter = ',')]
+    pub extend_exclude: Option<Vec<String>>,
+    /// Audit test code too (tests/, test_*.py, *_test.py, conftest.py).
+    #[arg(long)]
+    pub include_tests: bool,
 }

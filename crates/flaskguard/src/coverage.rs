@@ -6,6 +6,7 @@ use checklist::Coverage;
 pub fn gather() -> anyhow::Result<Coverage> {
     #[allow(unused_mut)]
     let mut coverage = Coverage::new();
+    coverage.register(audit::implementations())?;
     coverage.register(scan::implementations())?;
     coverage.register(shield::implementations())?;
     Ok(coverage)

@@ -25,6 +25,7 @@ pub mod exit {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Audit(args) => cmd::audit::run(&args, cli.color),
         Command::Checklist(args) => cmd::checklist::run(&args, cli.color),
         Command::Explain(args) => cmd::explain::run(&args),
         Command::Scan(args) => cmd::scan::run(&args, cli.color),

@@ -32,6 +32,16 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
     if path.is_dir() {
         return Err(err(std::io::Error::other("is a directory")));
     }
+    // A device or a pipe (`-o /dev/null`, `-o /dev/stdout`) is written in place:
+    // renaming a temporary file over it would replace the device node itself.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(err)?;
+        f.write_all(contents).map_err(err)?;
+        return Ok(());
+    }
     let mut tmp = tempfile::Builder::new()
         .prefix(".flaskguard-")
         .suffix(".tmp")
@@ -85,6 +95,21 @@ mod tests {
         let path = dir.path().join("no/such/dir/report.json");
         let e = write_atomic(&path, b"x").unwrap_err();
         assert!(e.to_string().contains("report.json"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_is_written_in_place_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let null = Path::new("/dev/null");
+        if !std::fs::metadata(null).is_ok_and(|m| m.file_type().is_char_device()) {
+            return;
+        }
+        write_atomic(null, b"discarded").unwrap();
+        assert!(std::fs::metadata(null)
+            .unwrap()
+            .file_type()
+            .is_char_device());
     }
 
     #[test]

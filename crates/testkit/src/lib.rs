@@ -6,6 +6,7 @@
 //! - [`Gunicorn`]: runs one of `examples/` under gunicorn from its venv (made by
 //!   `scripts/test` under `.venv/<example>`, or `$FLASKGUARD_VENVS/<example>`).
 //! - [`RedisServer`]: a throwaway `redis-server` on a free port, no persistence.
+//! - [`Proc`]: a child process killed with its process group on drop.
 //!
 //! Loopback only: nothing here binds or connects anywhere but 127.0.0.1.
 
@@ -13,9 +14,12 @@ use std::{
     io::{Read, Write},
     net::{SocketAddr, TcpListener, TcpStream},
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
+
+mod process;
+pub use process::Proc;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -85,88 +89,6 @@ pub fn venv(example: &str) -> PathBuf {
     match std::env::var_os("FLASKGUARD_VENVS") {
         Some(dir) => PathBuf::from(dir).join(example),
         None => repo_root().join(".venv").join(example),
-    }
-}
-
-/// A child process killed (with its process group) on drop.
-pub struct Proc {
-    child: Child,
-    pub name: String,
-}
-
-impl Proc {
-    pub fn spawn(name: &str, mut cmd: Command) -> std::io::Result<Proc> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::process::CommandExt;
-            cmd.process_group(0);
-        }
-        let child = cmd.spawn()?;
-        Ok(Proc {
-            child,
-            name: name.to_string(),
-        })
-    }
-
-    pub fn id(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Whether the process has exited.
-    pub fn exited(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(Some(_)))
-    }
-
-    /// Sends a signal to the process (not its group).
-    pub fn signal(&self, sig: &str) {
-        let _ = Command::new("kill")
-            .arg(format!("-{sig}"))
-            .arg(self.child.id().to_string())
-            .status();
-    }
-
-    /// Stops the whole process group now: every member by its own pid. (Signalling
-    /// the group with a negative pid is not used: some sandboxes treat `kill(-pgid)`
-    /// like `kill(-1)` and take down every process of the user.)
-    pub fn kill(&mut self) {
-        let pid = self.child.id();
-        let members = group_members(pid);
-        let _ = self.child.kill();
-        for member in members.into_iter().filter(|m| *m != pid) {
-            let _ = Command::new("kill")
-                .arg("-KILL")
-                .arg(member.to_string())
-                .stderr(Stdio::null())
-                .status();
-        }
-        let _ = self.child.wait();
-    }
-}
-
-/// The pids whose process group is `pgid`, from /proc.
-fn group_members(pgid: u32) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                // Fields after the `(comm)`: state ppid pgrp ...
-                .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.to_string()))
-                .and_then(|rest| {
-                    rest.split_whitespace()
-                        .nth(2)
-                        .and_then(|g| g.parse::<u32>().ok())
-                })
-                == Some(pgid)
-        })
-        .collect()
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

@@ -54,10 +54,13 @@ def create_app(config_name=None):
     app.config.from_object(config[config_name])
     _require_settings(app)
 
-    # Exactly one proxy (nginx) sits in front of gunicorn: trust one hop of
-    # X-Forwarded-For/-Proto/-Host, so request.remote_addr, request.scheme and
-    # request.host describe the real client.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    # Trust X-Forwarded-For/-Proto/-Host exactly as far as real proxies go
+    # (PROXY_HOPS: nginx in production), so request.remote_addr, request.scheme
+    # and request.host describe the real client. With no proxy in front, the
+    # headers come from the client and are ignored.
+    hops = app.config["PROXY_HOPS"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     for folder in ("UPLOAD_DIR", "EXPORT_DIR"):
         os.makedirs(app.config[folder], exist_ok=True)

@@ -9,6 +9,6 @@ cors = CORS()
 csrf = CSRFProtect()
 # Storage (RATELIMIT_STORAGE_URI) and default limits (RATELIMIT_DEFAULT) come
 # from the app config. get_remote_address is the real client address because
-# create_app() installs ProxyFix for the one proxy in front of gunicorn.
+# create_app() installs ProxyFix for the PROXY_HOPS proxies in front of gunicorn.
 limiter = Limiter(key_func=get_remote_address)
 talisman = Talisman()

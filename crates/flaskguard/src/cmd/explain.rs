@@ -42,6 +42,13 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
     );
     out.push_str(control.doc().trim_end());
     out.push('\n');
+    // The audit rules' own documentation (Ruff's shape), one section per rule.
+    for rule in audit::rules::all().iter().filter(|r| r.code == control.id) {
+        out.push_str(&format!("\n# audit rule `{}`\n\n", rule.name));
+        let doc = format!("\n{}", rule.doc.trim()).replace("\n## ", "\n### ");
+        out.push_str(doc.trim_start());
+        out.push('\n');
+    }
     report::emit(&out, None)?;
     Ok(exit::CLEAN)
 }

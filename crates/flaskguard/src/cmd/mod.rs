@@ -1,3 +1,4 @@
+pub mod audit;
 pub mod checklist;
 pub mod explain;
 pub mod scan;

@@ -2,6 +2,13 @@
 //! scan. The Observatory's cookie verdicts (and modifiers) are reproduced; its
 //! "session cookie" is a cookie whose name says it carries a session or a
 //! credential, as Flask's `session` and Flask-Login's `remember_token` do.
+//!
+//! These checks judge the flags, as the Observatory does, not the transport the
+//! scan happened to use: a cookie marked `Secure` passes CKE001 even when the
+//! scan reached the app over plain HTTP (a staging port, gunicorn behind its
+//! proxy). Browsers never send a `Secure` cookie over plain HTTP and refuse to
+//! store one set by a non-secure origin, so the flag does its job; the plain-HTTP
+//! answer itself is TLS001's finding.
 
 use super::{check, hsts, outcomes, CheckDef, Verdicts};
 use crate::observations::{excerpt, Observations};
@@ -9,10 +16,10 @@ use crate::observations::{excerpt, Observations};
 outcomes! {
     pub enum Secure for "CKE001" {
         SessionInsecure = "cookies-session-without-secure-flag" [High, -40, Observatory]
-            "A session cookie is set without Secure (or over plain HTTP), so it travels in clear text",
+            "A session cookie is set without Secure, so browsers also send it over plain HTTP, in clear text",
             "Set SESSION_COOKIE_SECURE = True and REMEMBER_COOKIE_SECURE = True (and `secure=True` in set_cookie).";
         Insecure = "cookies-without-secure-flag" [Medium, -20, Observatory]
-            "A cookie is set without Secure (or over plain HTTP)",
+            "A cookie is set without Secure, so browsers also send it over plain HTTP",
             "Pass `secure=True` to set_cookie for every cookie.";
         SessionHsts = "cookies-session-without-secure-flag-but-protected-by-hsts" [Medium, -10, Observatory]
             "A session cookie lacks Secure; HSTS keeps browsers on HTTPS, but the flag is still missing",
@@ -272,28 +279,21 @@ fn secure(obs: &Observations, v: &mut Verdicts) {
         v.add(Secure::None, page_url);
         return;
     }
+    // HSTS only protects cookies the browser received over HTTPS.
     let hsts = hsts_protects(obs);
     let mut any = false;
-    for c in &cookies {
-        let over_http = c.url.starts_with("http://");
-        if c.secure && !over_http {
-            continue;
-        }
+    for c in cookies.iter().filter(|c| !c.secure) {
         any = true;
-        let outcome = match (c.is_session(), hsts && !over_http) {
+        let protected = hsts && c.url.starts_with("https://");
+        let outcome = match (c.is_session(), protected) {
             (true, false) => Secure::SessionInsecure,
             (false, false) => Secure::Insecure,
             (true, true) => Secure::SessionHsts,
             (false, true) => Secure::InsecureHsts,
         };
-        let detail = if c.secure {
-            format!("cookie `{}` set over plain HTTP", c.name)
-        } else {
-            format!("cookie `{}`", c.name)
-        };
         v.add(outcome, c.url.clone())
             .evidence(evidence(c))
-            .detail(detail);
+            .detail(format!("cookie `{}`", c.name));
     }
     if !any {
         v.add(Secure::Ok, page_url);
@@ -343,12 +343,9 @@ fn samesite(obs: &Observations, v: &mut Verdicts) {
     if any {
         return;
     }
-    let perfect = cookies.iter().all(|c| {
-        c.secure
-            && c.same_site_ok()
-            && (!c.is_session() || c.http_only)
-            && !c.url.starts_with("http://")
-    });
+    let perfect = cookies
+        .iter()
+        .all(|c| c.secure && c.same_site_ok() && (!c.is_session() || c.http_only));
     let outcome = if perfect {
         SameSite::AllSet
     } else {

@@ -260,4 +260,6 @@ pub fn page(obs: &Observations) -> Option<(String, &crate::client::HttpResponse)
 }
 
 #[cfg(test)]
+mod registry_tests;
+#[cfg(test)]
 mod tests;

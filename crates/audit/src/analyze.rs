@@ -1,0 +1,230 @@
+//! Reading and analysing each discovered file, in parallel: read (size cap,
+//! UTF-8), parse Python once into facts, parse deploy files. Problems become
+//! diagnostics; a panic in one file's analysis is caught and reported as a
+//! diagnostic so the run continues.
+
+use std::{
+    collections::HashSet,
+    panic::{catch_unwind, AssertUnwindSafe},
+};
+
+use rayon::prelude::*;
+use report::{Diagnostic, DiagnosticLevel};
+
+use crate::{
+    deploy::{self, DeployFacts},
+    discover::{Discovered, FileKind},
+    model::ProjectFile,
+    python::{self, PyFacts},
+    settings::AuditSettings,
+    source::{FileId, SourceFile},
+};
+
+/// What one file yields.
+pub struct FileResult {
+    pub file: ProjectFile,
+    pub py: Option<PyFacts>,
+    pub deploy: DeployFacts,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Stack for analysis threads: syntax trees of long statements are deep.
+const STACK_SIZE: usize = 64 * 1024 * 1024;
+
+pub fn analyze_all(files: &[Discovered], settings: &AuditSettings) -> Vec<FileResult> {
+    let packages: HashSet<String> = files
+        .iter()
+        .filter(|f| f.rel.ends_with("/__init__.py"))
+        .filter_map(|f| f.rel.rsplit_once('/').map(|(dir, _)| dir.to_string()))
+        .collect();
+    let work = || {
+        files
+            .par_iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let id = i as FileId;
+                match catch_unwind(AssertUnwindSafe(|| analyze_one(id, d, settings, &packages))) {
+                    Ok(r) => r,
+                    Err(_) => FileResult {
+                        file: empty_file(id, d),
+                        py: None,
+                        deploy: DeployFacts::default(),
+                        diagnostics: vec![diag(
+                            DiagnosticLevel::Error,
+                            &d.rel,
+                            "internal error while analysing this file; it was skipped",
+                        )],
+                    },
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    match rayon::ThreadPoolBuilder::new()
+        .stack_size(STACK_SIZE)
+        .build()
+    {
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
+    }
+}
+
+fn empty_file(id: FileId, d: &Discovered) -> ProjectFile {
+    ProjectFile {
+        source: SourceFile::new(id, d.rel.clone(), String::new()),
+        kind: d.kind,
+        is_test: d.is_test,
+        gitignored: d.gitignored,
+    }
+}
+
+fn diag(level: DiagnosticLevel, rel: &str, message: impl Into<String>) -> Diagnostic {
+    Diagnostic {
+        level,
+        source: Some(rel.to_string()),
+        message: message.into(),
+    }
+}
+
+fn analyze_one(
+    id: FileId,
+    d: &Discovered,
+    settings: &AuditSettings,
+    packages: &HashSet<String>,
+) -> FileResult {
+    let mut result = FileResult {
+        file: empty_file(id, d),
+        py: None,
+        deploy: DeployFacts::default(),
+        diagnostics: Vec::new(),
+    };
+    // Lock files only need to exist.
+    if d.kind == FileKind::LockFile {
+        result.deploy.lockfiles.push(id);
+        return result;
+    }
+    let meta = match std::fs::metadata(&d.path) {
+        Ok(m) => m,
+        Err(e) => {
+            result.diagnostics.push(diag(
+                DiagnosticLevel::Warning,
+                &d.rel,
+                format!("cannot read: {}", io_message(&e)),
+            ));
+            return result;
+        }
+    };
+    if meta.len() > settings.max_file_size {
+        result.diagnostics.push(diag(
+            DiagnosticLevel::Warning,
+            &d.rel,
+            format!(
+                "skipped: {} bytes is over the {} MB limit",
+                meta.len(),
+                settings.max_file_size / (1024 * 1024)
+            ),
+        ));
+        return result;
+    }
+    let bytes = match std::fs::read(&d.path) {
+        Ok(b) => b,
+        Err(e) => {
+            result.diagnostics.push(diag(
+                DiagnosticLevel::Warning,
+                &d.rel,
+                format!("cannot read: {}", io_message(&e)),
+            ));
+            return result;
+        }
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            result.diagnostics.push(diag(
+                DiagnosticLevel::Warning,
+                &d.rel,
+                format!(
+                    "skipped: not valid UTF-8 (at byte {})",
+                    e.utf8_error().valid_up_to()
+                ),
+            ));
+            return result;
+        }
+    };
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(t) => t.to_string(),
+        None => text,
+    };
+    let source = SourceFile::new(id, d.rel.clone(), text);
+    // Test code and test data (under tests/, test_*.py...) are read but yield no
+    // facts unless asked for.
+    if d.is_test && !settings.include_tests {
+        result.file.source = source;
+        return result;
+    }
+    match d.kind {
+        FileKind::Python | FileKind::GunicornConf => {
+            let (module, is_package) = python::module_name(&d.rel, |dir| packages.contains(dir));
+            match python::analyze(id, &source.text, &module, is_package) {
+                Ok(facts) => {
+                    if d.kind == FileKind::GunicornConf {
+                        result
+                            .deploy
+                            .gunicorn
+                            .push(deploy::gunicorn::from_facts(id, &facts));
+                    }
+                    result.py = Some(facts);
+                }
+                Err(e) => {
+                    let (line, col) = source
+                        .lines
+                        .position(&source.text, ruff_text_size::TextSize::new(e.offset));
+                    result.diagnostics.push(diag(
+                        DiagnosticLevel::Warning,
+                        &d.rel,
+                        format!(
+                            "syntax error at {line}:{col}: {}; file not analysed",
+                            e.message
+                        ),
+                    ));
+                }
+            }
+        }
+        FileKind::DotEnv => result.deploy = deploy::dotenv::parse_dotenv(&source, d.gitignored),
+        FileKind::Procfile => result.deploy = deploy::dotenv::parse_procfile(&source),
+        FileKind::Dockerfile => result.deploy = deploy::dockerfile::parse(&source),
+        FileKind::Compose => match deploy::compose::parse(&source) {
+            Ok(facts) => result.deploy = facts,
+            Err(e) => result.diagnostics.push(diag(
+                DiagnosticLevel::Warning,
+                &d.rel,
+                format!("invalid YAML: {e}"),
+            )),
+        },
+        FileKind::Nginx => result.deploy.nginx.push(deploy::nginx::parse(&source)),
+        FileKind::Requirements => {
+            result.deploy.requirements =
+                deploy::requirements::parse_requirements(&source).requirements;
+        }
+        FileKind::PyProject => match deploy::requirements::parse_pyproject(&source) {
+            Ok(p) => result.deploy.pyprojects.push(p),
+            Err(e) => result.diagnostics.push(diag(
+                DiagnosticLevel::Warning,
+                &d.rel,
+                format!("invalid TOML: {e}"),
+            )),
+        },
+        _ => {}
+    }
+    result.file.source = source;
+    result
+}
+
+fn io_message(e: &std::io::Error) -> String {
+    // The OS message without the "(os error N)" suffix, so output is the same
+    // everywhere.
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}

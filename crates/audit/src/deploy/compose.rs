@@ -1,0 +1,343 @@
+//! docker-compose / compose YAML: services with their image, command, environment
+//! and replica count. YAML is read event by event (yaml-rust2) into a small tree
+//! that keeps each node's line; nesting depth and alias expansion are bounded so a
+//! hostile file cannot exhaust the stack or memory.
+
+use yaml_rust2::{
+    parser::{Event, MarkedEventReceiver, Parser},
+    scanner::Marker,
+};
+
+use super::{line_span, CommandOrigin, DeployFacts, EnvFact, EnvSource};
+use crate::source::{SourceFile, Span};
+
+const MAX_DEPTH: usize = 64;
+const MAX_NODES: usize = 200_000;
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: String,
+    pub image: Option<String>,
+    /// The service's key line.
+    pub span: Span,
+    /// `deploy.replicas` or `scale`.
+    pub replicas: Option<(u32, Span)>,
+    /// An nginx / traefik / caddy / haproxy / envoy service: a reverse proxy.
+    pub is_proxy: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    Scalar(String, usize),
+    Seq(Vec<Node>, usize),
+    Map(Vec<(Node, Node)>, usize),
+}
+
+impl Node {
+    fn line(&self) -> usize {
+        match self {
+            Node::Scalar(_, l) | Node::Seq(_, l) | Node::Map(_, l) => *l,
+        }
+    }
+    fn get(&self, key: &str) -> Option<&Node> {
+        self.items()
+            .into_iter()
+            .rev()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
+    }
+    /// A mapping's items with `<<: *anchor` merges expanded (merged first, so the
+    /// mapping's own keys win).
+    fn items(&self) -> Vec<(&Node, &Node)> {
+        let Node::Map(items, _) = self else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (k, v) in items {
+            if k.as_str() == Some("<<") {
+                match v {
+                    Node::Map(..) => out.extend(v.items()),
+                    Node::Seq(maps, _) => maps.iter().for_each(|m| out.extend(m.items())),
+                    Node::Scalar(..) => {}
+                }
+            }
+        }
+        out.extend(
+            items
+                .iter()
+                .filter(|(k, _)| k.as_str() != Some("<<"))
+                .map(|(k, v)| (k, v)),
+        );
+        out
+    }
+    fn size(&self) -> usize {
+        match self {
+            Node::Scalar(..) => 1,
+            Node::Seq(items, _) => 1 + items.iter().map(Node::size).sum::<usize>(),
+            Node::Map(items, _) => {
+                1 + items
+                    .iter()
+                    .map(|(k, v)| k.size() + v.size())
+                    .sum::<usize>()
+            }
+        }
+    }
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Node::Scalar(s, _) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<(Node, Option<usize>)>,
+    /// Events nested deeper than MAX_DEPTH are dropped; this counts how deep.
+    skipped_depth: usize,
+    anchors: Vec<(usize, Node)>,
+    nodes: usize,
+    root: Option<Node>,
+}
+
+impl Builder {
+    fn push_value(&mut self, node: Node, anchor: usize) {
+        if anchor > 0 && self.nodes < MAX_NODES {
+            self.anchors.push((anchor, node.clone()));
+        }
+        match self.stack.last_mut() {
+            Some((Node::Seq(items, _), _)) => items.push(node),
+            Some((Node::Map(items, _), pending)) => match pending.take() {
+                Some(_) => {
+                    if let Some((k, _)) = items.pop() {
+                        items.push((k, node));
+                    }
+                }
+                None => {
+                    items.push((node, Node::Scalar(String::new(), 0)));
+                    *pending = Some(items.len() - 1);
+                }
+            },
+            Some((Node::Scalar(..), _)) => {}
+            None => {
+                if self.root.is_none() {
+                    self.root = Some(node);
+                }
+            }
+        }
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        let line = mark.line();
+        match ev {
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if self.skipped_depth > 0
+                    || self.stack.len() >= MAX_DEPTH
+                    || self.nodes >= MAX_NODES
+                {
+                    self.skipped_depth += 1;
+                    return;
+                }
+                self.nodes += 1;
+                let node = if matches!(ev, Event::SequenceStart(..)) {
+                    Node::Seq(Vec::new(), line)
+                } else {
+                    Node::Map(Vec::new(), line)
+                };
+                self.stack.push((node, (anchor > 0).then_some(anchor)));
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if self.skipped_depth > 0 {
+                    self.skipped_depth -= 1;
+                    if self.skipped_depth == 0 {
+                        self.push_value(Node::Scalar(String::new(), line), 0);
+                    }
+                    return;
+                }
+                if let Some((node, anchor)) = self.stack.pop() {
+                    self.push_value(node, anchor.unwrap_or(0));
+                }
+            }
+            Event::Scalar(s, _, anchor, _) => {
+                if self.skipped_depth > 0 {
+                    return;
+                }
+                self.nodes += 1;
+                self.push_value(Node::Scalar(s, line), anchor);
+            }
+            Event::Alias(id) => {
+                if self.skipped_depth > 0 {
+                    return;
+                }
+                let found = self
+                    .anchors
+                    .iter()
+                    .rev()
+                    .find(|(a, _)| *a == id)
+                    .map(|(_, n)| n);
+                let node = match found {
+                    Some(n) if self.nodes + n.size() <= MAX_NODES => {
+                        self.nodes += n.size();
+                        n.clone()
+                    }
+                    _ => Node::Scalar(String::new(), line),
+                };
+                self.nodes += 1;
+                self.push_value(node, 0);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Parses a compose file; a YAML error is returned as its message.
+pub fn parse(file: &SourceFile) -> Result<DeployFacts, String> {
+    let mut b = Builder::default();
+    let mut parser = Parser::new_from_str(&file.text);
+    parser.load(&mut b, false).map_err(|e| e.to_string())?;
+    let mut out = DeployFacts::default();
+    let Some(root) = b.root else { return Ok(out) };
+    let Some(services) = root.get("services") else {
+        return Ok(out);
+    };
+    let services = services.items();
+    let span_at = |line: usize| line_span(file.id, &file.lines, &file.text, line.max(1) as u32);
+    for (key, svc) in services {
+        let Some(name) = key.as_str() else { continue };
+        let span = span_at(key.line());
+        let image = svc.get("image").and_then(Node::as_str).map(str::to_string);
+        let replicas = svc
+            .get("deploy")
+            .and_then(|d| d.get("replicas"))
+            .or_else(|| svc.get("scale"))
+            .and_then(|n| {
+                n.as_str()
+                    .and_then(|s| s.parse::<u32>().ok())
+                    .map(|r| (r, span_at(n.line())))
+            });
+        let lower_name = name.to_ascii_lowercase();
+        let proxy_words = ["nginx", "traefik", "caddy", "haproxy", "envoy"];
+        let is_proxy = image.as_deref().is_some_and(|i| {
+            proxy_words
+                .iter()
+                .any(|w| i.to_ascii_lowercase().contains(w))
+        }) || proxy_words.iter().any(|w| lower_name.contains(w));
+        out.services.push(Service {
+            name: name.to_string(),
+            image,
+            span,
+            replicas,
+            is_proxy,
+        });
+        for field in ["command", "entrypoint"] {
+            let Some(node) = svc.get(field) else { continue };
+            let origin = CommandOrigin::Compose {
+                service: name.to_string(),
+            };
+            let cmd_span = span_at(node.line());
+            match node {
+                Node::Scalar(s, _) => out.commands.extend(super::commands_of(s, cmd_span, origin)),
+                Node::Seq(items, _) => {
+                    let words: Vec<String> = items
+                        .iter()
+                        .filter_map(|n| n.as_str().map(str::to_string))
+                        .collect();
+                    if !words.is_empty() {
+                        out.commands
+                            .push(super::command_of_words(words, cmd_span, origin));
+                    }
+                }
+                Node::Map(..) => {}
+            }
+        }
+        if let Some(env) = svc.get("environment") {
+            let source = EnvSource::Compose {
+                service: name.to_string(),
+            };
+            match env {
+                Node::Map(..) => {
+                    for (k, v) in env.items() {
+                        if let Some(k) = k.as_str() {
+                            out.env.push(EnvFact {
+                                name: k.to_string(),
+                                value: v.as_str().unwrap_or_default().to_string(),
+                                span: span_at(k_line(k, v)),
+                                source: source.clone(),
+                            });
+                        }
+                    }
+                }
+                Node::Seq(items, _) => {
+                    for item in items {
+                        if let Some((k, v)) = item.as_str().and_then(|s| s.split_once('=')) {
+                            out.env.push(EnvFact {
+                                name: k.trim().to_string(),
+                                value: v.trim().to_string(),
+                                span: span_at(item.line()),
+                                source: source.clone(),
+                            });
+                        }
+                    }
+                }
+                Node::Scalar(..) => {}
+            }
+        }
+    }
+    for cmd in &out.commands.clone() {
+        for (k, v) in &cmd.env {
+            out.env.push(EnvFact {
+                name: k.clone(),
+                value: v.clone(),
+                span: cmd.span,
+                source: EnvSource::Command,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn k_line(_k: &str, v: &Node) -> usize {
+    v.line()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::Server;
+
+    #[test]
+    fn reads_services() {
+        let text = "x-env: &env\n  FLASK_DEBUG: \"1\"\nservices:\n  web:\n    build: .\n    command: gunicorn -w 4 wsgi:app\n    environment:\n      <<: *env\n      SECRET_KEY: dev\n    deploy:\n      replicas: 3\n  proxy:\n    image: nginx:1.27\n    environment:\n      - A=b\n";
+        let f = SourceFile::new(0, "docker-compose.yml".into(), text.into());
+        let d = parse(&f).unwrap();
+        assert_eq!(d.services.len(), 2);
+        assert_eq!(d.services[0].replicas.map(|r| r.0), Some(3));
+        assert!(d.services[1].is_proxy && !d.services[0].is_proxy);
+        assert!(matches!(d.commands[0].server, Some(Server::Gunicorn(_))));
+        assert_eq!(
+            f.line_of(ruff_text_size::TextSize::new(d.commands[0].span.start)),
+            6
+        );
+        let names: Vec<&str> = d.env.iter().map(|e| e.name.as_str()).collect();
+        assert!(names.contains(&"SECRET_KEY") && names.contains(&"A"));
+    }
+
+    #[test]
+    fn hostile_yaml_is_bounded() {
+        let deep = format!("services: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+        let _ = parse(&SourceFile::new(0, "compose.yml".into(), deep));
+        let mut laughs = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 0..20 {
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("l{}", i - 1)
+            };
+            laughs.push_str(&format!("l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        let _ = parse(&SourceFile::new(0, "compose.yml".into(), laughs));
+        assert!(parse(&SourceFile::new(0, "compose.yml".into(), "a: [\n".into())).is_err());
+    }
+}

@@ -1,0 +1,223 @@
+//! Dockerfiles: the final stage's base image, USER, ENV, CMD and ENTRYPOINT
+//! (exec and shell forms), with line continuations and comments.
+
+use super::{line_span, CommandOrigin, DeployFacts, EnvFact, EnvSource};
+use crate::source::{FileId, SourceFile, Span};
+
+#[derive(Debug, Clone)]
+pub struct Dockerfile {
+    pub file: FileId,
+    /// The final stage's `FROM` image.
+    pub from: Option<(String, Span)>,
+    /// The last `USER` of the final stage.
+    pub user: Option<(String, Span)>,
+    pub has_cmd: bool,
+}
+
+/// One instruction with its (joined) arguments and the span of its first line.
+struct Instruction {
+    keyword: String,
+    args: String,
+    span: Span,
+}
+
+fn instructions(file: &SourceFile) -> Vec<Instruction> {
+    let mut out = Vec::new();
+    let mut current: Option<Instruction> = None;
+    for (i, raw) in file.text.lines().enumerate() {
+        let line_no = i as u32 + 1;
+        let trimmed = raw.trim();
+        if trimmed.starts_with('#') {
+            continue;
+        }
+        let (body, continues) = match trimmed.strip_suffix('\\') {
+            Some(b) => (b, true),
+            None => (trimmed, false),
+        };
+        match current.as_mut() {
+            Some(ins) => {
+                ins.args.push(' ');
+                ins.args.push_str(body.trim());
+            }
+            None => {
+                if body.is_empty() {
+                    continue;
+                }
+                let (kw, rest) = body.split_once(char::is_whitespace).unwrap_or((body, ""));
+                current = Some(Instruction {
+                    keyword: kw.to_ascii_uppercase(),
+                    args: rest.trim().to_string(),
+                    span: line_span(file.id, &file.lines, &file.text, line_no),
+                });
+            }
+        }
+        if !continues {
+            out.extend(current.take());
+        }
+    }
+    out.extend(current);
+    out
+}
+
+/// `["a", "b"]` (exec form) as words, or None for shell form.
+fn exec_form(args: &str) -> Option<Vec<String>> {
+    let t = args.trim();
+    if !t.starts_with('[') {
+        return None;
+    }
+    serde_json::from_str::<Vec<String>>(t).ok()
+}
+
+pub fn parse(file: &SourceFile) -> DeployFacts {
+    let mut out = DeployFacts::default();
+    let mut df = Dockerfile {
+        file: file.id,
+        from: None,
+        user: None,
+        has_cmd: false,
+    };
+    let mut stage_env: Vec<EnvFact> = Vec::new();
+    let mut stage_cmds = Vec::new();
+    for ins in instructions(file) {
+        match ins.keyword.as_str() {
+            "FROM" => {
+                // A new stage: only the last one is what runs.
+                let image = ins
+                    .args
+                    .split_whitespace()
+                    .find(|w| !w.starts_with("--"))
+                    .unwrap_or("")
+                    .to_string();
+                df.from = Some((image, ins.span));
+                df.user = None;
+                df.has_cmd = false;
+                stage_env.clear();
+                stage_cmds.clear();
+            }
+            "USER" => {
+                df.user = Some((
+                    ins.args.split_whitespace().next().unwrap_or("").to_string(),
+                    ins.span,
+                ))
+            }
+            "ENV" => {
+                for (k, v) in env_pairs(&ins.args) {
+                    stage_env.push(EnvFact {
+                        name: k,
+                        value: v,
+                        span: ins.span,
+                        source: EnvSource::Dockerfile,
+                    });
+                }
+            }
+            "CMD" | "ENTRYPOINT" => {
+                let origin = if ins.keyword == "CMD" {
+                    df.has_cmd = true;
+                    CommandOrigin::DockerCmd
+                } else {
+                    CommandOrigin::DockerEntrypoint
+                };
+                // A later CMD/ENTRYPOINT replaces an earlier one of the same kind.
+                stage_cmds.retain(|c: &super::CommandFact| c.origin != origin);
+                match exec_form(&ins.args) {
+                    Some(words) if !words.is_empty() => {
+                        stage_cmds.push(super::command_of_words(words, ins.span, origin))
+                    }
+                    Some(_) => {}
+                    None => stage_cmds.extend(super::commands_of(&ins.args, ins.span, origin)),
+                }
+            }
+            _ => {}
+        }
+    }
+    for cmd in &stage_cmds {
+        for (k, v) in &cmd.env {
+            stage_env.push(EnvFact {
+                name: k.clone(),
+                value: v.clone(),
+                span: cmd.span,
+                source: EnvSource::Command,
+            });
+        }
+    }
+    out.env = stage_env;
+    out.commands = stage_cmds;
+    out.dockerfiles.push(df);
+    out
+}
+
+/// `ENV A=1 B="two words"` or the legacy `ENV A 1`.
+fn env_pairs(args: &str) -> Vec<(String, String)> {
+    let words: Vec<String> = super::shell::split_commands(args)
+        .into_iter()
+        .flatten()
+        .collect();
+    if words.first().is_some_and(|w| w.contains('=')) {
+        words
+            .iter()
+            .filter_map(|w| {
+                w.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect()
+    } else {
+        let mut it = args.trim().splitn(2, char::is_whitespace);
+        match (it.next(), it.next()) {
+            (Some(k), Some(v)) if !k.is_empty() => {
+                vec![(k.to_string(), super::dotenv::unquote(v.trim()))]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::Server;
+
+    #[test]
+    fn final_stage_user_env_and_cmd() {
+        let text = "FROM python:3.12 AS build\nUSER app\nFROM python:3.12-slim\nENV FLASK_ENV=development \\\n    OTHER=\"a b\"\nENV LEGACY value here\nCMD [\"gunicorn\", \"-w\", \"4\", \"wsgi:app\"]\n";
+        let f = SourceFile::new(3, "Dockerfile".into(), text.into());
+        let d = parse(&f);
+        let df = &d.dockerfiles[0];
+        assert_eq!(df.from.as_ref().unwrap().0, "python:3.12-slim");
+        assert!(df.user.is_none(), "USER of an earlier stage does not count");
+        let env: Vec<(&str, &str)> = d
+            .env
+            .iter()
+            .map(|e| (e.name.as_str(), e.value.as_str()))
+            .collect();
+        assert_eq!(
+            env,
+            [
+                ("FLASK_ENV", "development"),
+                ("OTHER", "a b"),
+                ("LEGACY", "value here")
+            ]
+        );
+        assert!(
+            matches!(&d.commands[0].server, Some(Server::Gunicorn(g)) if g.workers.as_deref() == Some("4"))
+        );
+        assert_eq!(
+            f.line_of(ruff_text_size::TextSize::new(d.commands[0].span.start)),
+            7
+        );
+    }
+
+    #[test]
+    fn shell_form_cmd() {
+        let f = SourceFile::new(
+            0,
+            "Dockerfile".into(),
+            "FROM x\nUSER 1000\nCMD flask run --host 0.0.0.0\n".into(),
+        );
+        let d = parse(&f);
+        assert!(matches!(
+            d.commands[0].server,
+            Some(Server::FlaskRun { .. })
+        ));
+        assert_eq!(d.dockerfiles[0].user.as_ref().unwrap().0, "1000");
+    }
+}

@@ -1,0 +1,215 @@
+//! Deployment files: .env, Dockerfile, Procfile, compose YAML, gunicorn.conf.py,
+//! requirements, pyproject.toml and nginx confs, each read into plain facts that
+//! keep their [`Span`]s. The project model combines them into deployment facts
+//! (worker counts, proxies, container user, entrypoints).
+
+pub mod compose;
+pub mod dockerfile;
+pub mod dotenv;
+pub mod gunicorn;
+pub mod nginx;
+pub mod requirements;
+pub mod server;
+pub mod shell;
+
+pub use server::Server;
+
+use crate::source::{FileId, Span};
+
+/// Where a command line was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandOrigin {
+    DockerCmd,
+    DockerEntrypoint,
+    Procfile { process: String },
+    Compose { service: String },
+}
+
+impl CommandOrigin {
+    pub fn describe(&self) -> String {
+        match self {
+            CommandOrigin::DockerCmd => "Dockerfile CMD".into(),
+            CommandOrigin::DockerEntrypoint => "Dockerfile ENTRYPOINT".into(),
+            CommandOrigin::Procfile { process } => format!("Procfile `{process}` process"),
+            CommandOrigin::Compose { service } => format!("compose service `{service}` command"),
+        }
+    }
+
+    /// Whether this is the web-serving process (`web:` in a Procfile; any
+    /// Dockerfile or compose command).
+    pub fn is_web(&self) -> bool {
+        match self {
+            CommandOrigin::Procfile { process } => process == "web",
+            _ => true,
+        }
+    }
+}
+
+/// One simple command that starts a process.
+#[derive(Debug, Clone)]
+pub struct CommandFact {
+    pub words: Vec<String>,
+    pub server: Option<Server>,
+    /// `NAME=value` prefixes of the command.
+    pub env: Vec<(String, String)>,
+    pub span: Span,
+    pub origin: CommandOrigin,
+}
+
+/// What an env file is for, from its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvRole {
+    /// `.env.production`, `.env.prod`, `prod.env`.
+    Production,
+    /// `.env.development`, `.env.dev`, `.env.local`.
+    Development,
+    /// `.env.test`, `.env.testing`, `.env.ci`.
+    Test,
+    /// `.env.example`, `.env.sample`, `.env.template`, `.env.dist`.
+    Example,
+    /// Plain `.env`: used wherever the app runs.
+    Unspecified,
+}
+
+impl EnvRole {
+    pub fn of(file_name: &str) -> EnvRole {
+        let lower = file_name.to_ascii_lowercase();
+        let has = |words: &[&str]| {
+            words
+                .iter()
+                .any(|w| lower.split(['.', '-', '_']).any(|part| part == *w))
+        };
+        if has(&["example", "sample", "template", "dist", "defaults", "tpl"]) {
+            EnvRole::Example
+        } else if has(&["test", "testing", "ci"]) {
+            EnvRole::Test
+        } else if has(&["dev", "development", "local"]) {
+            EnvRole::Development
+        } else if has(&["prod", "production", "live"]) {
+            EnvRole::Production
+        } else {
+            EnvRole::Unspecified
+        }
+    }
+
+    /// Whether what the file sets may reach production.
+    pub fn may_be_production(self) -> bool {
+        matches!(self, EnvRole::Production | EnvRole::Unspecified)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvSource {
+    DotEnv {
+        role: EnvRole,
+        gitignored: bool,
+    },
+    Dockerfile,
+    Compose {
+        service: String,
+    },
+    /// A `NAME=value` prefix on a command.
+    Command,
+}
+
+impl EnvSource {
+    /// Whether what this source sets may reach production. A `.env` that
+    /// .gitignore hides is a developer's local file: it does not ship with the
+    /// repository.
+    pub fn may_be_production(&self) -> bool {
+        match self {
+            EnvSource::DotEnv { role, gitignored } => role.may_be_production() && !gitignored,
+            _ => true,
+        }
+    }
+}
+
+/// An environment variable set by a deploy file.
+#[derive(Debug, Clone)]
+pub struct EnvFact {
+    pub name: String,
+    pub value: String,
+    pub span: Span,
+    pub source: EnvSource,
+}
+
+/// Everything read from the deploy files of a run.
+#[derive(Debug, Clone, Default)]
+pub struct DeployFacts {
+    pub env: Vec<EnvFact>,
+    pub commands: Vec<CommandFact>,
+    pub dockerfiles: Vec<dockerfile::Dockerfile>,
+    pub services: Vec<compose::Service>,
+    pub nginx: Vec<nginx::NginxConf>,
+    pub gunicorn: Vec<gunicorn::GunicornConf>,
+    pub requirements: Vec<requirements::Requirement>,
+    pub pyprojects: Vec<requirements::PyProject>,
+    pub lockfiles: Vec<FileId>,
+    pub procfiles: Vec<FileId>,
+    /// Every .env file: (file, role, hidden by .gitignore).
+    pub dotenvs: Vec<(FileId, EnvRole, bool)>,
+}
+
+impl DeployFacts {
+    pub fn extend(&mut self, other: DeployFacts) {
+        self.env.extend(other.env);
+        self.commands.extend(other.commands);
+        self.dockerfiles.extend(other.dockerfiles);
+        self.services.extend(other.services);
+        self.nginx.extend(other.nginx);
+        self.gunicorn.extend(other.gunicorn);
+        self.requirements.extend(other.requirements);
+        self.pyprojects.extend(other.pyprojects);
+        self.lockfiles.extend(other.lockfiles);
+        self.procfiles.extend(other.procfiles);
+        self.dotenvs.extend(other.dotenvs);
+    }
+}
+
+/// Builds the command facts of one command line (which may hold several simple
+/// commands joined by `&&` or `;`).
+pub fn commands_of(line: &str, span: Span, origin: CommandOrigin) -> Vec<CommandFact> {
+    shell::split_commands(line)
+        .into_iter()
+        .map(|words| command_of_words(words, span, origin.clone()))
+        .collect()
+}
+
+pub fn command_of_words(words: Vec<String>, span: Span, origin: CommandOrigin) -> CommandFact {
+    let mut env = Vec::new();
+    let server = server::server(&words, &mut env);
+    CommandFact {
+        words,
+        server,
+        env,
+        span,
+        origin,
+    }
+}
+
+/// A line's span in a file (for line-based formats).
+pub fn line_span(file: FileId, lines: &crate::source::LineIndex, text: &str, line: u32) -> Span {
+    match lines.line_range(text, line) {
+        Some(r) => Span::new(file, r),
+        None => Span {
+            file,
+            start: 0,
+            end: 0,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_roles_from_names() {
+        assert_eq!(EnvRole::of(".env"), EnvRole::Unspecified);
+        assert_eq!(EnvRole::of(".env.production"), EnvRole::Production);
+        assert_eq!(EnvRole::of(".env.example"), EnvRole::Example);
+        assert_eq!(EnvRole::of(".env.local"), EnvRole::Development);
+        assert_eq!(EnvRole::of("test.env"), EnvRole::Test);
+        assert_eq!(EnvRole::of(".env.prod.example"), EnvRole::Example);
+    }
+}

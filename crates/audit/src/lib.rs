@@ -1,0 +1,119 @@
+//! flaskguard audit: static analysis of Flask and FastAPI projects.
+//!
+//! `discover` finds the files, `analyze` reads and parses each one once (in
+//! parallel) into facts, `model` builds the project model from all of them, and
+//! `rules` turn the model into findings; `suppress` drops what the user
+//! silenced. Nothing is executed.
+
+mod analyze;
+pub mod deploy;
+pub mod discover;
+pub mod git;
+pub mod model;
+pub mod python;
+pub mod routes_report;
+pub mod rules;
+pub mod settings;
+pub mod source;
+pub mod suppress;
+
+use std::path::PathBuf;
+
+use checklist::{Engine, Implementation};
+use rayon::prelude::*;
+use report::{Diagnostic, DiagnosticLevel, Report};
+
+pub use model::Project;
+pub use settings::{AuditConfig, AuditSettings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(transparent)]
+    Discover(#[from] discover::DiscoverError),
+    #[error("{0}")]
+    Settings(String),
+}
+
+/// The result of a run: the report, and the model (for `--routes`).
+pub struct AuditOutcome {
+    pub report: Report,
+    pub project: Project,
+}
+
+/// Every rule as a checklist implementation (for coverage).
+pub fn implementations() -> Vec<Implementation> {
+    rules::all()
+        .into_iter()
+        .map(|r| Implementation::new(Engine::Audit, r.code, r.name))
+        .collect()
+}
+
+/// Audits `paths` (files or directories).
+pub fn run(paths: &[PathBuf], settings: &AuditSettings) -> Result<AuditOutcome, AuditError> {
+    let per_file =
+        suppress::PerFileIgnores::new(&settings.per_file_ignores).map_err(AuditError::Settings)?;
+    let paths: Vec<PathBuf> = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let root = discover::common_root(&paths);
+    let discovery = discover::discover(&paths, &root, settings)?;
+
+    let mut report = Report::new("audit");
+    report.root = Some(root.clone());
+    report.targets = paths.iter().map(|p| p.display().to_string()).collect();
+    for p in &discovery.problems {
+        report.diagnostics.push(Diagnostic {
+            level: DiagnosticLevel::Warning,
+            source: p.rel.clone(),
+            message: p.message.clone(),
+        });
+    }
+
+    let results = analyze::analyze_all(&discovery.files, settings);
+    let mut files = Vec::with_capacity(results.len());
+    let mut py = Vec::with_capacity(results.len());
+    let mut deploy = deploy::DeployFacts::default();
+    for r in results {
+        report.diagnostics.extend(r.diagnostics);
+        files.push(r.file);
+        py.push(r.py);
+        deploy.extend(r.deploy);
+    }
+    let mut project = Project::build(files, py, deploy, settings.production_config.as_deref());
+    project.git_tracked = git::tracked_files(&root);
+
+    let ctx = rules::RuleContext {
+        project: &project,
+        settings,
+    };
+    let selected: Vec<rules::Rule> = rules::all()
+        .into_iter()
+        .filter(|r| settings.selector.enabled(r.code))
+        .collect();
+    let findings: Vec<report::Finding> = selected
+        .par_iter()
+        .flat_map_iter(|r| (r.check)(&ctx))
+        .collect();
+    let texts: rustc_hash::FxHashMap<&str, &str> = project
+        .files
+        .iter()
+        .map(|pf| (pf.source.rel.as_str(), pf.source.text.as_str()))
+        .collect();
+    report.findings = findings
+        .into_iter()
+        .filter(|f| {
+            let Some(loc) = f.location.file() else {
+                return true;
+            };
+            if per_file.ignored(&loc.path, &f.control) {
+                return false;
+            }
+            let text = texts.get(loc.path.as_str()).copied();
+            !text.is_some_and(|t| suppress::suppressed_inline(t, loc.line, &f.control))
+        })
+        .collect();
+    report.sort();
+    Ok(AuditOutcome { report, project })
+}

@@ -1,0 +1,152 @@
+//! Blueprints and routers, and where they are registered: with their URL
+//! prefixes, across files, also nested blueprints.
+
+use super::{
+    index::Target, AppId, Blueprint, BlueprintId, BlueprintKind, Parent, Project, Registration,
+};
+use crate::{
+    python::value::{Kind, Site, Value},
+    source::{FileId, Span},
+};
+
+pub(super) fn find_blueprints(project: &Project) -> Vec<Blueprint> {
+    let resolver = project.resolver();
+    // Blueprints and routers.
+    let mut bps: Vec<Blueprint> = Vec::new();
+    for (file, _, call) in project.calls_named(&["Blueprint", "APIRouter"]) {
+        let c = call.call();
+        let name = resolver.resolve(file, &c.func).external_name();
+        let kind = match name.as_deref() {
+            Some("flask.Blueprint" | "flask.blueprints.Blueprint" | "quart.Blueprint") => {
+                BlueprintKind::Blueprint
+            }
+            Some("fastapi.APIRouter" | "fastapi.routing.APIRouter") => BlueprintKind::Router,
+            _ => continue,
+        };
+        let prefix_kw = if kind == BlueprintKind::Router {
+            "prefix"
+        } else {
+            "url_prefix"
+        };
+        bps.push(Blueprint {
+            id: bps.len(),
+            kind,
+            site: Site {
+                file,
+                offset: call.range().start().into(),
+            },
+            span: Span::new(file, call.range()),
+            name: c
+                .param(0, "name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            prefix: c
+                .kwarg(prefix_kw)
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            registrations: Vec::new(),
+        });
+    }
+    let parent_of = |file: FileId, v: &Value| -> Option<Parent> {
+        let r = resolver.resolve(file, v);
+        let Target::Object(site) = r.target else {
+            return None;
+        };
+        if !r.attrs.is_empty() {
+            return None;
+        }
+        if let Some(app) = project.app_at(site) {
+            return Some(Parent::App(app));
+        }
+        bps.iter()
+            .find(|b| b.site == site)
+            .map(|b| Parent::Blueprint(b.id))
+    };
+    // Registrations.
+    let mut regs: Vec<(BlueprintId, Registration)> = Vec::new();
+    for (file, _, call) in project.calls_named(&["register_blueprint", "include_router"]) {
+        let c = call.call();
+        let Some(fr) = c.func.reference() else {
+            continue;
+        };
+        let method = fr.last_name();
+        if method != "register_blueprint" && method != "include_router" {
+            continue;
+        }
+        let mut recv = fr.clone();
+        recv.attrs.pop();
+        let Some(parent) = parent_of(file, &Value::new(c.func.range, Kind::Ref(recv))) else {
+            continue;
+        };
+        let Some(child) = c.param(
+            0,
+            if method == "include_router" {
+                "router"
+            } else {
+                "blueprint"
+            },
+        ) else {
+            continue;
+        };
+        let Some(Parent::Blueprint(child)) = parent_of(file, child) else {
+            continue;
+        };
+        let kw = if method == "include_router" {
+            "prefix"
+        } else {
+            "url_prefix"
+        };
+        regs.push((
+            child,
+            Registration {
+                parent,
+                prefix: c.kwarg(kw).and_then(Value::as_str).map(str::to_string),
+                span: Span::new(file, call.range()),
+            },
+        ));
+    }
+    for (child, reg) in regs {
+        bps[child].registrations.push(reg);
+    }
+    bps
+}
+
+/// The app a blueprint ends up in and the prefix it gets on the way.
+pub(super) fn chain(bps: &[Blueprint], b: BlueprintId, depth: usize) -> Option<(AppId, String)> {
+    if depth > 16 {
+        return None;
+    }
+    let bp = bps.get(b)?;
+    let reg = bp.registrations.first()?;
+    let own = match bp.kind {
+        // Flask: url_prefix at registration replaces the blueprint's own.
+        BlueprintKind::Blueprint => reg
+            .prefix
+            .clone()
+            .or_else(|| bp.prefix.clone())
+            .unwrap_or_default(),
+        // FastAPI: include_router(prefix=) is prepended to the router's prefix.
+        BlueprintKind::Router => join_paths(
+            reg.prefix.as_deref().unwrap_or(""),
+            bp.prefix.as_deref().unwrap_or(""),
+        ),
+    };
+    match reg.parent {
+        Parent::App(app) => Some((app, own)),
+        Parent::Blueprint(parent) => {
+            let (app, outer) = chain(bps, parent, depth + 1)?;
+            Some((app, join_paths(&outer, &own)))
+        }
+    }
+}
+
+pub(super) fn join_paths(prefix: &str, rule: &str) -> String {
+    let p = prefix.trim_end_matches('/');
+    match (p.is_empty(), rule.is_empty()) {
+        (true, true) => "/".into(),
+        (true, false) => rule.to_string(),
+        (false, true) => p.to_string(),
+        (false, false) => format!("{p}/{}", rule.trim_start_matches('/')),
+    }
+}

@@ -1,0 +1,133 @@
+//! Calls by the last name of what they call, indexed once: the model builders
+//! and rules look for a few dozen names (`Flask`, `init_app`, `from_object`,
+//! `register_blueprint`...) among hundreds of thousands of calls, so one pass
+//! buckets them instead of every builder scanning every call.
+
+use rustc_hash::FxHashMap;
+
+use crate::{
+    python::facts::{CallFact, PyFacts},
+    source::FileId,
+};
+
+/// The names worth indexing. A name missing here is simply not indexed:
+/// [`CallIndex::named`] then finds nothing for it, so add it when a builder or
+/// rule needs it.
+pub const INDEXED_NAMES: &[&str] = &[
+    // apps
+    "Flask",
+    "Quart",
+    "FastAPI",
+    // extensions and middleware
+    "Talisman",
+    "CORS",
+    "CORSMiddleware",
+    "Limiter",
+    "CSRFProtect",
+    "CsrfProtect",
+    "SeaSurf",
+    "ProxyFix",
+    "ProxyHeadersMiddleware",
+    "DebugToolbarExtension",
+    "DebuggedApplication",
+    "Session",
+    "TrustedHostMiddleware",
+    "HTTPSRedirectMiddleware",
+    "LoginManager",
+    "JWTManager",
+    "SessionMiddleware",
+    "init_app",
+    "add_middleware",
+    // blueprints and routers
+    "Blueprint",
+    "APIRouter",
+    "register_blueprint",
+    "include_router",
+    // configuration
+    "from_object",
+    "update",
+    "from_mapping",
+    "setdefault",
+    "from_pyfile",
+    "from_prefixed_env",
+    "from_envvar",
+    "from_file",
+    // sessions and servers
+    "login_user",
+    "run",
+    "run_simple",
+    // routes and handlers registered by call
+    "add_url_rule",
+    "register_error_handler",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::INDEXED_NAMES;
+    use crate::model::extensions::{EXT_CTORS, EXT_CTOR_NAMES};
+
+    #[test]
+    fn every_extension_constructor_is_indexed() {
+        let mut from_table: Vec<&str> = EXT_CTORS
+            .iter()
+            .map(|(n, _)| n.rsplit('.').next().unwrap())
+            .collect();
+        from_table.sort_unstable();
+        from_table.dedup();
+        let mut listed = EXT_CTOR_NAMES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(from_table, listed);
+        assert!(listed.iter().all(|n| INDEXED_NAMES.contains(n)));
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct CallIndex {
+    by_name: FxHashMap<&'static str, Vec<(FileId, u32)>>,
+}
+
+impl CallIndex {
+    pub fn build(py: &[Option<PyFacts>]) -> CallIndex {
+        let wanted: FxHashMap<&str, &'static str> =
+            INDEXED_NAMES.iter().map(|n| (*n, *n)).collect();
+        let mut by_name: FxHashMap<&'static str, Vec<(FileId, u32)>> = FxHashMap::default();
+        for (file, facts) in py.iter().enumerate() {
+            let Some(facts) = facts else { continue };
+            for (i, call) in facts.calls.iter().enumerate() {
+                let Some(last) = call.call().last_name() else {
+                    continue;
+                };
+                if let Some(name) = wanted.get(last) {
+                    by_name
+                        .entry(name)
+                        .or_default()
+                        .push((file as FileId, i as u32));
+                }
+            }
+        }
+        CallIndex { by_name }
+    }
+
+    /// Calls whose callee's last name is one of `names`, in file and source
+    /// order.
+    pub fn named<'a>(
+        &self,
+        py: &'a [Option<PyFacts>],
+        names: &[&str],
+    ) -> Vec<(FileId, &'a PyFacts, &'a CallFact)> {
+        let mut hits: Vec<(FileId, u32)> = names
+            .iter()
+            .filter_map(|n| self.by_name.get(n))
+            .flatten()
+            .copied()
+            .collect();
+        hits.sort_unstable();
+        hits.dedup();
+        hits.into_iter()
+            .filter_map(|(file, i)| {
+                let facts = py.get(file as usize)?.as_ref()?;
+                Some((file, facts, facts.calls.get(i as usize)?))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,352 @@
+//! Configuration per app, resolved across files: `config.from_object(...)` with
+//! classes (and their bases), modules and dotted strings; `config.update`,
+//! `config[...] =`, `from_mapping`, `from_pyfile`, `app.secret_key =`; and what
+//! extensions write into the config at init. When the app picks its config by
+//! environment, the production choice is made here and recorded with its reason.
+
+mod production;
+mod sources;
+
+use super::{extensions::ExtKind, index::Target, AppId, Project};
+use crate::{
+    python::{
+        facts::GuardId,
+        value::{CmpOp, Kind, Value},
+    },
+    source::{FileId, Span},
+};
+pub(crate) use production::guard_truth;
+pub use production::ProductionChoice;
+pub use sources::is_config_key;
+use sources::{apply_extensions, load_object, load_prefixed_env, load_pyfile, push};
+
+/// How a config value was set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigVia {
+    /// A class attribute of this class (dotted), loaded by `from_object`.
+    Class(String),
+    /// A module-level name of this module, loaded by `from_object` / `from_pyfile`.
+    Module(String),
+    /// `app.config.update(...)` / `from_mapping(...)`.
+    Update,
+    /// `app.config["KEY"] = ...`
+    Item,
+    /// `app.secret_key = ...`, `app.debug = ...`
+    Attribute,
+    /// Written by an extension at init (Talisman's cookie settings).
+    Extension(ExtKind),
+    /// `config.from_prefixed_env()`: a `FLASK_*` variable set by a deploy file.
+    Environment,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConfigEntry {
+    pub key: String,
+    pub value: Value,
+    /// The file `value` was written in.
+    pub file: FileId,
+    /// The statement or keyword that sets it.
+    pub span: Span,
+    pub via: ConfigVia,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AppConfig {
+    /// In the order they take effect: later entries override earlier ones.
+    pub entries: Vec<ConfigEntry>,
+    /// The class taken as production, when the app chooses by environment (or
+    /// loads a single class).
+    pub production: Option<ProductionChoice>,
+    /// Some configuration comes from somewhere that cannot be read statically
+    /// (an unresolvable `from_object`, `from_envvar`, `from_prefixed_env`):
+    /// rules about a key being *absent* should stay silent.
+    pub incomplete: bool,
+}
+
+impl AppConfig {
+    /// The entry in effect for a key.
+    pub fn get(&self, key: &str) -> Option<&ConfigEntry> {
+        self.entries.iter().rev().find(|e| e.key == key)
+    }
+
+    /// Every entry that sets a key, in order.
+    pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a ConfigEntry> + 'a {
+        self.entries.iter().filter(move |e| e.key == key)
+    }
+
+    /// A key's literal truthiness in effect; `Some(false)` when unset and Flask's
+    /// default is false (`DEBUG`, `TESTING`, `PROPAGATE_EXCEPTIONS`).
+    pub fn flag(&self, key: &str) -> Option<bool> {
+        match self.get(key) {
+            Some(e) => e.value.truthy(),
+            None if self.incomplete => None,
+            None => Some(false),
+        }
+    }
+}
+
+/// Flask attributes that are config keys.
+const APP_ATTRS: &[(&str, &str)] = &[
+    ("secret_key", "SECRET_KEY"),
+    ("debug", "DEBUG"),
+    ("testing", "TESTING"),
+    ("permanent_session_lifetime", "PERMANENT_SESSION_LIFETIME"),
+    ("session_cookie_name", "SESSION_COOKIE_NAME"),
+];
+
+/// One config operation on an app, before it is applied.
+struct Op<'a> {
+    file: FileId,
+    offset: u32,
+    guard: GuardId,
+    kind: OpKind<'a>,
+    span: Span,
+}
+
+enum OpKind<'a> {
+    FromObject(&'a Value),
+    Update(&'a [Value], &'a [(Option<String>, Value)]),
+    Set(String, &'a Value, ConfigVia),
+    /// `from_pyfile("settings.py")`: the file name.
+    PyFile(String),
+    /// `from_prefixed_env(prefix)`.
+    PrefixedEnv(String),
+    Opaque,
+}
+
+pub fn resolve_configs(project: &mut Project, production_override: Option<&str>) {
+    let mut configs: Vec<AppConfig> = Vec::new();
+    for app in &project.apps {
+        configs.push(resolve_app(project, app.id, production_override));
+    }
+    for (app, cfg) in project.apps.iter_mut().zip(configs) {
+        app.config = cfg;
+    }
+}
+
+fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>) -> AppConfig {
+    let resolver = project.resolver();
+    let app_file = project.apps[app].site.file;
+    let mut ops: Vec<Op> = Vec::new();
+    for (file, _, call) in project.calls_named(&[
+        "from_object",
+        "update",
+        "from_mapping",
+        "setdefault",
+        "from_pyfile",
+        "from_prefixed_env",
+        "from_envvar",
+        "from_file",
+    ]) {
+        let c = call.call();
+        // Only `<app>.config.<op>(...)` calls.
+        if c.func.reference().and_then(|r| r.second_last_name()) != Some("config") {
+            continue;
+        }
+        let r = resolver.resolve(file, &c.func);
+        let Target::Object(site) = r.target else {
+            continue;
+        };
+        if project.app_at(site) != Some(app) {
+            continue;
+        }
+        let kind = match r
+            .attrs
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["config", "from_object"] => match c.param(0, "obj") {
+                Some(v) => OpKind::FromObject(v),
+                None => continue,
+            },
+            ["config", "update" | "from_mapping"] => OpKind::Update(&c.args, &c.kwargs),
+            ["config", "setdefault"] => match (c.arg(0).and_then(Value::as_str), c.arg(1)) {
+                (Some(k), Some(v)) => OpKind::Set(k.to_string(), v, ConfigVia::Update),
+                _ => continue,
+            },
+            ["config", "from_pyfile"] => match c
+                .param(0, "filename")
+                .map(|v| resolver.deref(file, v).1)
+                .and_then(Value::as_str)
+            {
+                Some(name) => OpKind::PyFile(name.to_string()),
+                None => OpKind::Opaque,
+            },
+            ["config", "from_prefixed_env"] => match c.param(0, "prefix") {
+                None => OpKind::PrefixedEnv("FLASK".into()),
+                Some(v) => match v.as_str() {
+                    Some(p) => OpKind::PrefixedEnv(p.to_string()),
+                    None => OpKind::Opaque,
+                },
+            },
+            ["config", "from_envvar" | "from_file"] => OpKind::Opaque,
+            _ => continue,
+        };
+        ops.push(Op {
+            file,
+            offset: call.range().start().into(),
+            guard: call.guard,
+            kind,
+            span: Span::new(file, call.range()),
+        });
+    }
+    for (file, facts) in project.python() {
+        for a in &facts.assigns {
+            let candidate = match &a.target.kind {
+                Kind::Subscript(base, _) => {
+                    base.reference().is_some_and(|r| r.last_name() == "config")
+                }
+                Kind::Ref(r) => APP_ATTRS.iter().any(|(attr, _)| *attr == r.last_name()),
+                _ => false,
+            };
+            if !candidate {
+                continue;
+            }
+            let (base, key) = match &a.target.kind {
+                Kind::Subscript(base, key) => (base.as_ref(), key.as_str().map(str::to_string)),
+                Kind::Ref(_) => (&a.target, None),
+                _ => continue,
+            };
+            let r = resolver.resolve(file, base);
+            let Target::Object(site) = r.target else {
+                continue;
+            };
+            if project.app_at(site) != Some(app) {
+                continue;
+            }
+            let attrs: Vec<&str> = r.attrs.iter().map(String::as_str).collect();
+            let (key, via) = match (attrs.as_slice(), key) {
+                (["config"], Some(k)) => (k, ConfigVia::Item),
+                ([attr], None) => match APP_ATTRS.iter().find(|(a, _)| a == attr) {
+                    Some((_, k)) => (k.to_string(), ConfigVia::Attribute),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            ops.push(Op {
+                file,
+                offset: a.range.start().into(),
+                guard: a.guard,
+                kind: OpKind::Set(key, &a.value, via),
+                span: Span::new(file, a.range),
+            });
+        }
+    }
+    // Operations in the app's own file (its factory) first, in source order; other
+    // files (a wsgi.py tweaking the config) after.
+    ops.sort_by_key(|o| (o.file != app_file, o.file, o.offset));
+
+    let mut cfg = AppConfig::default();
+    for op in ops {
+        if production::guard_truth(project, app, &cfg, op.file, op.guard) == Some(false) {
+            continue;
+        }
+        match op.kind {
+            OpKind::FromObject(v) => {
+                let choice = production::choose(project, op.file, v, op.span, production_override);
+                match choice {
+                    Some(choice) => {
+                        load_object(project, &choice.target, &mut cfg);
+                        if choice.target_is_class() || cfg.production.is_none() {
+                            cfg.production = Some(choice);
+                        }
+                    }
+                    None => cfg.incomplete = true,
+                }
+            }
+            OpKind::Update(args, kwargs) => {
+                for a in args {
+                    let (f, dict) = resolver.deref(op.file, a);
+                    match dict.as_dict() {
+                        Some(items) => {
+                            for (k, v) in items {
+                                match k.as_ref().and_then(Value::as_str) {
+                                    Some(k) => push(
+                                        &mut cfg,
+                                        k,
+                                        v,
+                                        f,
+                                        Span::new(f, v.range),
+                                        ConfigVia::Update,
+                                    ),
+                                    None => cfg.incomplete = true,
+                                }
+                            }
+                        }
+                        None => cfg.incomplete = true,
+                    }
+                }
+                for (k, v) in kwargs {
+                    match k {
+                        Some(k) => push(
+                            &mut cfg,
+                            k,
+                            v,
+                            op.file,
+                            Span::new(op.file, v.range),
+                            ConfigVia::Update,
+                        ),
+                        None => cfg.incomplete = true,
+                    }
+                }
+            }
+            OpKind::Set(key, v, via) => push(&mut cfg, &key, v, op.file, op.span, via),
+            OpKind::PyFile(name) => load_pyfile(project, app_file, &name, &mut cfg),
+            OpKind::PrefixedEnv(prefix) => load_prefixed_env(project, &prefix, &mut cfg),
+            OpKind::Opaque => cfg.incomplete = true,
+        }
+    }
+    apply_extensions(project, app, &mut cfg);
+    cfg
+}
+
+/// Whether a comparison operand is a production environment name.
+pub fn is_production_name(s: &str) -> bool {
+    matches!(
+        s.to_ascii_lowercase().as_str(),
+        "production" | "prod" | "live" | "release"
+    )
+}
+
+/// Whether an environment name is not production.
+pub fn is_non_production_name(s: &str) -> bool {
+    matches!(
+        s.to_ascii_lowercase().as_str(),
+        "development" | "dev" | "develop" | "testing" | "test" | "tests" | "local" | "debug" | "ci"
+    )
+}
+
+/// Evaluates `env == "production"`-style comparisons for the production world.
+pub(crate) fn compare_env(left: &Value, rest: &[(CmpOp, Value)]) -> Option<bool> {
+    let [(op, right)] = rest else { return None };
+    let (name, other) = match (left.as_str(), right.as_str()) {
+        (Some(a), Some(b)) => {
+            if a == "__main__" || b == "__main__" {
+                return None;
+            }
+            return match op {
+                CmpOp::Eq => Some(a == b),
+                CmpOp::NotEq => Some(a != b),
+                _ => None,
+            };
+        }
+        (Some(s), None) => (s, right),
+        (None, Some(s)) => (s, left),
+        (None, None) => return None,
+    };
+    let _ = other;
+    let eq = if is_production_name(name) {
+        true
+    } else if is_non_production_name(name) {
+        false
+    } else {
+        return None;
+    };
+    match op {
+        CmpOp::Eq | CmpOp::Is => Some(eq),
+        CmpOp::NotEq | CmpOp::IsNot => Some(!eq),
+        _ => None,
+    }
+}

@@ -1,0 +1,382 @@
+//! Which configuration production uses, and whether a condition holds in
+//! production.
+//!
+//! Apps pick their config by environment in a few shapes: a dict of classes keyed
+//! by environment name (`config[os.getenv("APP_ENV", "default")]`), a dotted
+//! string from the environment with a default, a factory parameter, or
+//! `if env == "production":` branches. Production is what matters: the entry
+//! keyed `production` (or `prod`) wins, then the environment default, then
+//! `default`. The choice keeps its reason and location for messages.
+
+use super::{compare_env, AppConfig};
+use crate::{
+    model::{index::Target, AppId, Project},
+    python::{
+        facts::GuardId,
+        value::{env_lookup, Kind, Value},
+    },
+    source::{FileId, Span},
+};
+
+/// The configuration object taken as production.
+#[derive(Debug, Clone)]
+pub struct ProductionChoice {
+    pub target: Target,
+    /// Dotted name of the class or module.
+    pub name: String,
+    /// Why it was taken ("the `production` entry of `config`").
+    pub reason: String,
+    /// Where it was chosen (the `from_object` call or the mapping entry).
+    pub span: Span,
+}
+
+impl ProductionChoice {
+    pub fn target_is_class(&self) -> bool {
+        matches!(self.target, Target::Class(_))
+    }
+
+    /// `ProductionConfig`
+    pub fn short_name(&self) -> &str {
+        self.name.rsplit('.').next().unwrap_or(&self.name)
+    }
+}
+
+const MAX_DEPTH: usize = 8;
+
+/// The config object `from_object(v)` loads in production.
+pub fn choose(
+    project: &Project,
+    file: FileId,
+    v: &Value,
+    call: Span,
+    override_name: Option<&str>,
+) -> Option<ProductionChoice> {
+    choose_at(project, file, v, call, override_name, 0)
+}
+
+fn choose_at(
+    project: &Project,
+    file: FileId,
+    v: &Value,
+    call: Span,
+    override_name: Option<&str>,
+    depth: usize,
+) -> Option<ProductionChoice> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    let resolver = project.resolver();
+    // A factory parameter: what callers pass, or its default.
+    if let Some(r) = v.reference() {
+        if let crate::python::value::Root::Param { func, index, name } = &r.root {
+            let options: Vec<ProductionChoice> = resolver
+                .param_values(func, *index, name, 0)
+                .into_iter()
+                .filter_map(|(f, a)| choose_at(project, f, a, call, override_name, depth + 1))
+                .collect();
+            return pick(options, override_name);
+        }
+    }
+    let (vf, v) = resolver.deref(file, v);
+    if let Some(s) = v.as_str() {
+        return by_name(
+            project,
+            s,
+            format!("named by the string \"{s}\""),
+            Span::new(vf, v.range),
+        );
+    }
+    if let Some(lookup) = env_lookup(v) {
+        let var = lookup
+            .var
+            .unwrap_or_else(|| "the environment variable".into());
+        let default = lookup.default.and_then(Value::as_str)?;
+        return by_name(
+            project,
+            default,
+            format!("the default of {var}"),
+            Span::new(vf, v.range),
+        );
+    }
+    // mapping[key] / mapping.get(key, fallback)
+    let (mapping, key, fallback) = match &v.kind {
+        Kind::Subscript(m, k) => (m.as_ref(), Some(k.as_ref()), None),
+        Kind::Call(c) => match &c.func.kind {
+            Kind::Ref(r) if r.attrs.last().map(String::as_str) == Some("get") => {
+                let mut base = r.clone();
+                base.attrs.pop();
+                let base_value = Value::new(c.func.range, Kind::Ref(base));
+                return choose_from_mapping(
+                    project,
+                    vf,
+                    &base_value,
+                    c.arg(0),
+                    c.arg(1),
+                    call,
+                    override_name,
+                    depth,
+                );
+            }
+            _ => (v, None, None),
+        },
+        _ => (v, None, None),
+    };
+    if key.is_some() {
+        return choose_from_mapping(
+            project,
+            vf,
+            mapping,
+            key,
+            fallback,
+            call,
+            override_name,
+            depth,
+        );
+    }
+    let target = resolver.resolve(vf, v);
+    if !target.attrs.is_empty() {
+        return None;
+    }
+    match target.target {
+        Target::Class(ref q) | Target::Module(ref q) => Some(ProductionChoice {
+            name: q.clone(),
+            target: target.target.clone(),
+            reason: "the config the app loads".into(),
+            span: call,
+        }),
+        _ => None,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn choose_from_mapping(
+    project: &Project,
+    file: FileId,
+    mapping: &Value,
+    key: Option<&Value>,
+    fallback: Option<&Value>,
+    call: Span,
+    override_name: Option<&str>,
+    depth: usize,
+) -> Option<ProductionChoice> {
+    let resolver = project.resolver();
+    let (mf, dict) = resolver.deref(file, mapping);
+    let mapping_name = mapping
+        .reference()
+        .map_or_else(|| mapping.render(), |r| r.last_name().to_string());
+    let items = dict.as_dict()?;
+    let entry = |k: &str| {
+        items
+            .iter()
+            .find(|(key, _)| key.as_ref().and_then(Value::as_str) == Some(k))
+            .map(|(_, v)| v)
+    };
+    let resolve_entry = |k: &str, reason: String| -> Option<ProductionChoice> {
+        let v = entry(k)?;
+        let mut c = choose_at(project, mf, v, Span::new(mf, v.range), None, depth + 1)?;
+        c.reason = reason;
+        Some(c)
+    };
+    if let Some(name) = override_name {
+        for (_, v) in items {
+            if let Some(c) = choose_at(project, mf, v, Span::new(mf, v.range), None, depth + 1) {
+                if matches_name(&c.name, name) {
+                    return Some(ProductionChoice {
+                        reason: "named by the production-config setting".into(),
+                        ..c
+                    });
+                }
+            }
+        }
+    }
+    if let Some(k) = key.and_then(Value::as_str) {
+        return resolve_entry(k, format!("{mapping_name}[\"{k}\"]"));
+    }
+    for k in ["production", "prod", "Production", "PRODUCTION", "live"] {
+        if let Some(c) = resolve_entry(k, format!("the \"{k}\" entry of {mapping_name}")) {
+            return Some(c);
+        }
+    }
+    // The environment default in the key expression (`os.getenv("ENV", "x")`).
+    let mut default = None;
+    if let Some(k) = key {
+        k.walk(&mut |x| {
+            if default.is_none() {
+                if let Some(l) = env_lookup(x) {
+                    if let Some(d) = l.default.and_then(Value::as_str) {
+                        default = Some((d.to_string(), l.var.clone().unwrap_or_default()));
+                    }
+                }
+            }
+        });
+    }
+    if let Some((d, var)) = default {
+        if let Some(c) = resolve_entry(&d, format!("{mapping_name}[\"{d}\"], the default of {var}"))
+        {
+            return Some(c);
+        }
+    }
+    if let Some(fb) = fallback {
+        if let Some(mut c) = choose_at(project, file, fb, call, None, depth + 1) {
+            c.reason = format!("the fallback of {mapping_name}.get()");
+            return Some(c);
+        }
+    }
+    resolve_entry(
+        "default",
+        format!("the \"default\" entry of {mapping_name}"),
+    )
+}
+
+fn by_name(
+    project: &Project,
+    dotted: &str,
+    reason: String,
+    span: Span,
+) -> Option<ProductionChoice> {
+    let resolver = project.resolver();
+    let v = crate::python::value::Value::new(
+        span.range(),
+        Kind::Ref(crate::python::value::Ref {
+            root: crate::python::value::Root::Global(dotted.to_string()),
+            attrs: Vec::new(),
+        }),
+    );
+    let r = resolver.resolve(span.file, &v);
+    if !r.attrs.is_empty() {
+        return None;
+    }
+    match r.target {
+        Target::Class(ref q) | Target::Module(ref q) => Some(ProductionChoice {
+            name: q.clone(),
+            target: r.target.clone(),
+            reason,
+            span,
+        }),
+        _ => None,
+    }
+}
+
+fn matches_name(dotted: &str, wanted: &str) -> bool {
+    dotted == wanted
+        || dotted.rsplit('.').next() == Some(wanted)
+        || dotted.ends_with(&format!(".{wanted}"))
+}
+
+/// Among alternatives (a factory called with different configs), the one that
+/// is production by override or by name.
+fn pick(options: Vec<ProductionChoice>, override_name: Option<&str>) -> Option<ProductionChoice> {
+    if let Some(name) = override_name {
+        if let Some(c) = options.iter().find(|c| matches_name(&c.name, name)) {
+            return Some(c.clone());
+        }
+    }
+    let prod = options.iter().find(|c| {
+        let n = c.short_name().to_ascii_lowercase();
+        n.contains("prod") || n.contains("live")
+    });
+    prod.or_else(|| options.first()).cloned()
+}
+
+/// Whether the conditions around a statement hold in production (None: unknown).
+pub fn guard_truth(
+    project: &Project,
+    app: AppId,
+    cfg: &AppConfig,
+    file: FileId,
+    guard: GuardId,
+) -> Option<bool> {
+    let facts = project.py.get(file as usize)?.as_ref()?;
+    let mut all_true = true;
+    for g in facts.guards_of(guard) {
+        let t = test_truth(project, app, cfg, file, &g.test, 0).map(|t| t != g.negated);
+        match t {
+            Some(false) => return Some(false),
+            Some(true) => {}
+            None => all_true = false,
+        }
+    }
+    all_true.then_some(true)
+}
+
+fn test_truth(
+    project: &Project,
+    app: AppId,
+    cfg: &AppConfig,
+    file: FileId,
+    v: &Value,
+    depth: usize,
+) -> Option<bool> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    match &v.kind {
+        Kind::Compare(left, rest) => compare_env(left, rest),
+        Kind::Not(inner) => test_truth(project, app, cfg, file, inner, depth + 1).map(|b| !b),
+        Kind::And(vs) => {
+            let ts: Vec<Option<bool>> = vs
+                .iter()
+                .map(|x| test_truth(project, app, cfg, file, x, depth + 1))
+                .collect();
+            if ts.contains(&Some(false)) {
+                Some(false)
+            } else if ts.iter().all(|t| *t == Some(true)) {
+                Some(true)
+            } else {
+                None
+            }
+        }
+        Kind::Or(vs) => {
+            let ts: Vec<Option<bool>> = vs
+                .iter()
+                .map(|x| test_truth(project, app, cfg, file, x, depth + 1))
+                .collect();
+            if ts.contains(&Some(true)) {
+                Some(true)
+            } else if ts.iter().all(|t| *t == Some(false)) {
+                Some(false)
+            } else {
+                None
+            }
+        }
+        Kind::Bool(_) | Kind::Int(_) | Kind::None => v.truthy(),
+        _ => config_flag(project, app, cfg, file, v),
+    }
+}
+
+/// `app.debug`, `app.testing`, `app.config["DEBUG"]`, `app.config.get("DEBUG")`.
+fn config_flag(
+    project: &Project,
+    app: AppId,
+    cfg: &AppConfig,
+    file: FileId,
+    v: &Value,
+) -> Option<bool> {
+    let resolver = project.resolver();
+    let (base, key): (&Value, Option<String>) = match &v.kind {
+        Kind::Subscript(b, k) => (b.as_ref(), k.as_str().map(str::to_string)),
+        Kind::Call(c) => match c.func.reference() {
+            Some(r) if r.last_name() == "get" => (
+                &c.func,
+                c.arg(0).and_then(Value::as_str).map(str::to_string),
+            ),
+            _ => return None,
+        },
+        _ => (v, None),
+    };
+    let r = resolver.resolve(file, base);
+    let Target::Object(site) = r.target else {
+        return None;
+    };
+    if project.app_at(site) != Some(app) {
+        return None;
+    }
+    let attrs: Vec<&str> = r.attrs.iter().map(String::as_str).collect();
+    let key = match (attrs.as_slice(), key) {
+        (["debug"], None) => "DEBUG".to_string(),
+        (["testing"], None) => "TESTING".to_string(),
+        (["config"], Some(k)) | (["config", "get"], Some(k)) => k,
+        _ => return None,
+    };
+    cfg.flag(&key)
+}

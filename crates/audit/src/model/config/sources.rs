@@ -1,0 +1,229 @@
+//! Where configuration values come from: classes (with their bases), modules,
+//! `from_pyfile` files, `FLASK_*` variables for `from_prefixed_env`, and what
+//! extensions write at init.
+
+use super::{AppConfig, ConfigEntry, ConfigVia};
+use crate::{
+    model::{extensions::ExtKind, index::Target, AppId, Project},
+    python::value::{Kind, Value},
+    source::{FileId, Span},
+};
+
+/// `from_pyfile(name)`: a project Python file of that name, preferring one in
+/// the app's own directory (Flask resolves it against `app.root_path`).
+pub(super) fn load_pyfile(project: &Project, app_file: FileId, name: &str, cfg: &mut AppConfig) {
+    let name = name.trim_start_matches("./");
+    let app_dir = project
+        .source(app_file)
+        .and_then(|f| f.rel.rsplit_once('/').map(|(d, _)| d.to_string()))
+        .unwrap_or_default();
+    let wanted = if app_dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{app_dir}/{name}")
+    };
+    let suffix = format!("/{name}");
+    let found = project
+        .files
+        .iter()
+        .find(|f| f.source.rel == wanted)
+        .or_else(|| {
+            project
+                .files
+                .iter()
+                .find(|f| f.source.rel == name || f.source.rel.ends_with(&suffix))
+        });
+    let Some(found) = found else {
+        cfg.incomplete = true;
+        return;
+    };
+    let file = found.source.id;
+    let Some(facts) = project.py.get(file as usize).and_then(Option::as_ref) else {
+        cfg.incomplete = true;
+        return;
+    };
+    let rel = found.source.rel.clone();
+    for g in &facts.globals {
+        if is_config_key(&g.name) {
+            let span = Span::new(file, g.range);
+            push(
+                cfg,
+                &g.name,
+                &g.value,
+                file,
+                span,
+                ConfigVia::Module(rel.clone()),
+            );
+        }
+    }
+}
+
+/// `from_prefixed_env()`: `FLASK_KEY=value` variables that deploy files set for
+/// production, converted like Flask does (`json.loads`, else the string). The
+/// process environment may hold more, so the config stays incomplete.
+pub(super) fn load_prefixed_env(project: &Project, prefix: &str, cfg: &mut AppConfig) {
+    cfg.incomplete = true;
+    let head = format!("{prefix}_");
+    for e in project
+        .deploy
+        .env
+        .iter()
+        .filter(|e| e.source.may_be_production())
+    {
+        let Some(key) = e.name.strip_prefix(&head) else {
+            continue;
+        };
+        if key.is_empty() || key.contains("__") {
+            continue;
+        }
+        let kind = match serde_json::from_str::<serde_json::Value>(&e.value) {
+            Ok(serde_json::Value::Bool(b)) => Kind::Bool(b),
+            Ok(serde_json::Value::Number(n)) => match n.as_i64() {
+                Some(i) => Kind::Int(i),
+                None => Kind::Str(e.value.clone()),
+            },
+            Ok(serde_json::Value::Null) => Kind::None,
+            Ok(serde_json::Value::String(s)) => Kind::Str(s),
+            _ => Kind::Str(e.value.clone()),
+        };
+        let value = Value::new(e.span.range(), kind);
+        push(
+            cfg,
+            key,
+            &value,
+            e.span.file,
+            e.span,
+            ConfigVia::Environment,
+        );
+    }
+}
+
+pub(super) fn push(
+    cfg: &mut AppConfig,
+    key: &str,
+    v: &Value,
+    file: FileId,
+    span: Span,
+    via: ConfigVia,
+) {
+    cfg.entries.push(ConfigEntry {
+        key: key.to_string(),
+        value: v.clone(),
+        file,
+        span,
+        via,
+    });
+}
+
+/// Loads what `from_object` names: a class (bases first), or a module's
+/// upper-case names.
+pub(super) fn load_object(project: &Project, target: &Target, cfg: &mut AppConfig) {
+    match target {
+        Target::Class(q) => load_class(project, q, cfg, 0),
+        Target::Module(m) => {
+            let Some(file) = project.index.module_file(m) else {
+                return;
+            };
+            let Some(facts) = project.py.get(file as usize).and_then(Option::as_ref) else {
+                return;
+            };
+            for g in &facts.globals {
+                if is_config_key(&g.name) {
+                    push(
+                        cfg,
+                        &g.name,
+                        &g.value,
+                        file,
+                        Span::new(file, g.range),
+                        ConfigVia::Module(m.clone()),
+                    );
+                }
+            }
+        }
+        _ => cfg.incomplete = true,
+    }
+}
+
+fn load_class(project: &Project, q: &str, cfg: &mut AppConfig, depth: usize) {
+    if depth > 16 {
+        return;
+    }
+    let resolver = project.resolver();
+    let Some((file, class)) = resolver.class(q) else {
+        cfg.incomplete = true;
+        return;
+    };
+    for base in &class.bases {
+        match resolver.resolve(file, base).target {
+            Target::Class(b) if b != q => load_class(project, &b, cfg, depth + 1),
+            Target::External(e) if e == "object" => {}
+            _ => cfg.incomplete = true,
+        }
+    }
+    for a in &class.attrs {
+        if is_config_key(&a.name) {
+            push(
+                cfg,
+                &a.name,
+                &a.value,
+                file,
+                Span::new(file, a.range),
+                ConfigVia::Class(q.to_string()),
+            );
+        }
+    }
+}
+
+/// Flask only loads upper-case names from objects and modules.
+pub fn is_config_key(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// What extensions write into the config when they are initialised, as the
+/// installed versions do: Talisman 1.x sets `SESSION_COOKIE_HTTPONLY = True` at
+/// init unless told not to, always writes `SESSION_COOKIE_SAMESITE`, and sets
+/// `SESSION_COOKIE_SECURE` per request while `app.debug` is off.
+pub(super) fn apply_extensions(project: &Project, app: AppId, cfg: &mut AppConfig) {
+    for ext in project.extensions_of(app, ExtKind::Talisman) {
+        let span = ext.init.unwrap_or(ext.span);
+        let file = span.file;
+        let literal = |b: bool| Value::new(span.range(), Kind::Bool(b));
+        // `if session_cookie_http_only: app.config['SESSION_COOKIE_HTTPONLY'] = True`
+        if ext.bool_opt("session_cookie_http_only") == Some(true) {
+            push(
+                cfg,
+                "SESSION_COOKIE_HTTPONLY",
+                &literal(true),
+                file,
+                span,
+                ConfigVia::Extension(ExtKind::Talisman),
+            );
+        }
+        // `app.config['SESSION_COOKIE_SAMESITE'] = session_cookie_samesite`, always.
+        let samesite = ext
+            .opt("session_cookie_samesite")
+            .map(|o| o.value.clone())
+            .unwrap_or_else(|| Value::new(span.range(), Kind::Str("Lax".into())));
+        push(
+            cfg,
+            "SESSION_COOKIE_SAMESITE",
+            &samesite,
+            file,
+            span,
+            ConfigVia::Extension(ExtKind::Talisman),
+        );
+        if cfg.flag("DEBUG") == Some(false) && ext.bool_opt("session_cookie_secure") == Some(true) {
+            push(
+                cfg,
+                "SESSION_COOKIE_SECURE",
+                &literal(true),
+                file,
+                span,
+                ConfigVia::Extension(ExtKind::Talisman),
+            );
+        }
+    }
+}

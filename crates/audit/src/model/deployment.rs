@@ -1,0 +1,207 @@
+//! Deployment facts: which server runs the web process and with how many
+//! workers, how many instances, what sits in front (nginx confs, proxy services in
+//! compose, a Procfile platform's router), and the container user.
+
+use super::Project;
+use crate::{
+    deploy::{
+        gunicorn::{workers_of_arg, workers_of_value, WorkerCount},
+        Server,
+    },
+    source::Span,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerSource {
+    /// `gunicorn -w N` / `uvicorn --workers N`
+    CommandLine,
+    /// `workers = ...` in gunicorn.conf.py
+    GunicornConf,
+    /// `WEB_CONCURRENCY`, gunicorn's default worker count
+    WebConcurrency,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProxyKind {
+    /// An nginx conf that proxies to the app.
+    Nginx,
+    /// A reverse-proxy service in compose (nginx, traefik, caddy...).
+    ComposeService(String),
+    /// A Procfile: platforms that run Procfiles (Heroku and alikes) route every
+    /// request through their TLS-terminating router, which sets X-Forwarded-*.
+    PlatformRouter,
+}
+
+/// Evidence that requests reach the app through a reverse proxy.
+#[derive(Debug, Clone)]
+pub struct ProxyEvidence {
+    pub kind: ProxyKind,
+    pub span: Span,
+    /// Terminates TLS (None: unknown).
+    pub tls: Option<bool>,
+    pub forwards_proto: Option<bool>,
+    pub forwards_for: Option<bool>,
+    /// The proxy runs on the app's host (loopback): servers trust it by default.
+    pub same_host: Option<bool>,
+    /// Rate limits requests itself (`limit_req`).
+    pub rate_limits: bool,
+}
+
+impl ProxyEvidence {
+    pub fn describe(&self) -> String {
+        match &self.kind {
+            ProxyKind::Nginx => "nginx".into(),
+            ProxyKind::ComposeService(s) => format!("the `{s}` proxy service"),
+            ProxyKind::PlatformRouter => "the platform router (Procfile)".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Deployment {
+    /// Indexes into `deploy.commands` of processes that serve the web app.
+    pub web_commands: Vec<usize>,
+    /// gunicorn runs the app (a command or a gunicorn.conf.py says so).
+    pub gunicorn: bool,
+    /// The largest known worker count of any server setup.
+    pub workers: Option<(WorkerCount, Span, WorkerSource)>,
+    /// Several instances (`deploy.replicas`, `scale`).
+    pub instances: Option<(u32, Span)>,
+    pub proxies: Vec<ProxyEvidence>,
+    /// The final Dockerfile stage's USER.
+    pub container_user: Option<(String, Span)>,
+}
+
+impl Deployment {
+    pub fn behind_proxy(&self) -> bool {
+        !self.proxies.is_empty()
+    }
+
+    /// How many proxy hops are known to sit in front (each kind of evidence is
+    /// taken as the same single layer: nginx in compose is one hop).
+    pub fn proxy_hops(&self) -> Option<u32> {
+        (!self.proxies.is_empty()).then_some(1)
+    }
+
+    /// Several processes serve requests (workers or instances).
+    pub fn processes(&self) -> Option<(u32, Span, String)> {
+        let w = self
+            .workers
+            .as_ref()
+            .filter(|(w, _, _)| w.min > 1)
+            .map(|(w, s, _)| (w.min, *s, w.how.clone()));
+        let i = self
+            .instances
+            .filter(|(n, _)| *n > 1)
+            .map(|(n, s)| (n, s, format!("{n} instances")));
+        match (w, i) {
+            (Some(w), Some(i)) => Some(if w.0 >= i.0 { w } else { i }),
+            (w, i) => w.or(i),
+        }
+    }
+}
+
+pub fn build(project: &mut Project) {
+    let d = &project.deploy;
+    let mut dep = Deployment::default();
+    let consider = |w: WorkerCount, span: Span, src: WorkerSource, dep: &mut Deployment| {
+        if dep
+            .workers
+            .as_ref()
+            .is_none_or(|(cur, _, _)| w.min > cur.min)
+        {
+            dep.workers = Some((w, span, src));
+        }
+    };
+    for (i, cmd) in d.commands.iter().enumerate() {
+        if !cmd.origin.is_web() {
+            continue;
+        }
+        match &cmd.server {
+            Some(Server::Gunicorn(g)) => {
+                dep.web_commands.push(i);
+                dep.gunicorn = true;
+                if let Some(w) = g.workers.as_deref().and_then(workers_of_arg) {
+                    consider(w, cmd.span, WorkerSource::CommandLine, &mut dep);
+                }
+            }
+            Some(Server::Uvicorn(u)) => {
+                dep.web_commands.push(i);
+                if let Some(w) = u.workers.as_deref().and_then(workers_of_arg) {
+                    consider(w, cmd.span, WorkerSource::CommandLine, &mut dep);
+                }
+            }
+            Some(
+                Server::FlaskRun { .. } | Server::PythonScript { .. } | Server::FastApiCli { .. },
+            ) => dep.web_commands.push(i),
+            _ => {}
+        }
+    }
+    for conf in &d.gunicorn {
+        dep.gunicorn = true;
+        if let Some((v, span)) = &conf.workers {
+            if let Some(w) = workers_of_value(v) {
+                consider(w, *span, WorkerSource::GunicornConf, &mut dep);
+            }
+        }
+    }
+    if dep.gunicorn {
+        for e in d
+            .env
+            .iter()
+            .filter(|e| e.name == "WEB_CONCURRENCY" && e.source.may_be_production())
+        {
+            if let Some(w) = workers_of_arg(&e.value) {
+                consider(w, e.span, WorkerSource::WebConcurrency, &mut dep);
+            }
+        }
+    }
+    for s in &d.services {
+        if let Some((n, span)) = s.replicas {
+            if !s.is_proxy && dep.instances.is_none_or(|(cur, _)| n > cur) {
+                dep.instances = Some((n, span));
+            }
+        }
+        if s.is_proxy {
+            dep.proxies.push(ProxyEvidence {
+                kind: ProxyKind::ComposeService(s.name.clone()),
+                span: s.span,
+                tls: None,
+                forwards_proto: None,
+                forwards_for: None,
+                same_host: Some(false),
+                rate_limits: false,
+            });
+        }
+    }
+    for n in &d.nginx {
+        let Some((_, span)) = n.proxy_pass.first() else {
+            continue;
+        };
+        dep.proxies.push(ProxyEvidence {
+            kind: ProxyKind::Nginx,
+            span: *span,
+            tls: Some(n.tls.is_some()),
+            forwards_proto: Some(n.forwards_proto.is_some()),
+            forwards_for: Some(n.forwards_for.is_some()),
+            same_host: Some(n.same_host()),
+            rate_limits: n.limit_req.is_some(),
+        });
+    }
+    if let Some(&file) = d.procfiles.first() {
+        let web = d.commands.iter().find(|c| matches!(&c.origin, crate::deploy::CommandOrigin::Procfile { process } if process == "web") && c.span.file == file);
+        if let Some(web) = web {
+            dep.proxies.push(ProxyEvidence {
+                kind: ProxyKind::PlatformRouter,
+                span: web.span,
+                tls: Some(true),
+                forwards_proto: Some(true),
+                forwards_for: Some(true),
+                same_host: Some(false),
+                rate_limits: false,
+            });
+        }
+    }
+    dep.container_user = d.dockerfiles.iter().rev().find_map(|df| df.user.clone());
+    project.deployment = dep;
+}

@@ -1,0 +1,445 @@
+//! Symbols across files: which module a dotted name lives in, what a module-level
+//! name is bound to, where classes and functions are defined, and which call
+//! created an object. Resolution follows re-exports (`from .extensions import
+//! limiter` in a package's `__init__`), factories (`app = create_app()`) and
+//! function parameters (through the calls that pass them), each bounded in depth.
+
+use rustc_hash::FxHashMap as HashMap;
+
+use crate::{
+    python::{
+        facts::{CallFact, ClassFact, FunctionFact, PyFacts},
+        value::{Kind, Root, Site, Value},
+    },
+    source::FileId,
+};
+
+/// How deep resolution follows names, factories and parameters.
+const MAX_HOPS: usize = 12;
+/// Resolution steps one `resolve` may take.
+const MAX_STEPS: u32 = 1024;
+/// Call sites of a function considered for what its parameters hold.
+const MAX_CALLERS: usize = 16;
+
+/// What a value refers to once resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The object created by the call at this site (an app, a blueprint, an extension).
+    Object(Site),
+    /// A class defined in the project (dotted name).
+    Class(String),
+    /// A function defined in the project (dotted name).
+    Function(String),
+    /// A module of the project.
+    Module(String),
+    /// Something outside the project: `flask.Flask`, `os.environ`.
+    External(String),
+    Unknown,
+}
+
+/// A resolved value with the attribute path left over (`limiter.limit` ->
+/// the Limiter object and `["limit"]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub target: Target,
+    pub attrs: Vec<String>,
+}
+
+impl Resolved {
+    fn unknown() -> Resolved {
+        Resolved {
+            target: Target::Unknown,
+            attrs: Vec::new(),
+        }
+    }
+
+    /// The dotted name of an external target with its attributes.
+    pub fn external_name(&self) -> Option<String> {
+        match &self.target {
+            Target::External(q) if self.attrs.is_empty() => Some(q.clone()),
+            Target::External(q) => Some(format!("{q}.{}", self.attrs.join("."))),
+            Target::Class(q) | Target::Function(q) if self.attrs.is_empty() => Some(q.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// Lookup tables over every analysed Python file.
+#[derive(Debug, Default)]
+pub struct Index {
+    modules: HashMap<String, FileId>,
+    /// module -> local name -> imported dotted name (module-level imports).
+    imports: HashMap<String, HashMap<String, String>>,
+    /// `module.name` -> (file, index into globals) of the binding to use.
+    globals: HashMap<String, (FileId, usize)>,
+    classes: HashMap<String, (FileId, usize)>,
+    functions: HashMap<String, (FileId, usize)>,
+    calls: HashMap<Site, usize>,
+    /// Function dotted name -> calls of it (file, call index), for parameters.
+    callers: HashMap<String, Vec<(FileId, usize)>>,
+}
+
+impl Index {
+    pub fn build(py: &[Option<PyFacts>]) -> Index {
+        let mut ix = Index::default();
+        for (file, facts) in py.iter().enumerate() {
+            let Some(f) = facts else { continue };
+            let file = file as FileId;
+            ix.modules.entry(f.module.clone()).or_insert(file);
+            let imports = ix.imports.entry(f.module.clone()).or_default();
+            for imp in f.imports.iter().filter(|i| i.scope == 0) {
+                imports
+                    .entry(imp.local.clone())
+                    .or_insert_with(|| imp.qualified.clone());
+            }
+            for (i, g) in f.globals.iter().enumerate() {
+                let key = format!("{}.{}", f.module, g.name);
+                // Prefer the first binding that creates an object (the app, an
+                // extension); otherwise the last one.
+                let keep_existing = ix.globals.get(&key).is_some_and(|&(pf, pi)| {
+                    let existing = if pf == file {
+                        Some(f)
+                    } else {
+                        py[pf as usize].as_ref()
+                    };
+                    existing
+                        .and_then(|p| p.globals.get(pi))
+                        .is_some_and(|b| matches!(b.value.kind, Kind::Call(_)))
+                        || pf != file
+                });
+                if !keep_existing {
+                    ix.globals.insert(key, (file, i));
+                }
+            }
+            for (i, c) in f.classes.iter().enumerate() {
+                ix.classes.entry(c.qualified.clone()).or_insert((file, i));
+            }
+            for (i, func) in f.functions.iter().enumerate() {
+                ix.functions
+                    .entry(func.qualified.clone())
+                    .or_insert((file, i));
+            }
+            for (i, c) in f.calls.iter().enumerate() {
+                ix.calls.insert(
+                    Site {
+                        file,
+                        offset: c.value.range.start().into(),
+                    },
+                    i,
+                );
+            }
+        }
+        // Callers need name resolution, so they are indexed after the tables above;
+        // only calls whose last name is a project function's can be one.
+        let function_names: rustc_hash::FxHashSet<&str> = ix
+            .functions
+            .keys()
+            .map(|q| q.rsplit('.').next().unwrap_or(q))
+            .collect();
+        let mut callers: HashMap<String, Vec<(FileId, usize)>> = HashMap::default();
+        for (file, facts) in py.iter().enumerate() {
+            let Some(f) = facts else { continue };
+            for (i, c) in f.calls.iter().enumerate() {
+                if !c
+                    .call()
+                    .last_name()
+                    .is_some_and(|n| function_names.contains(n))
+                {
+                    continue;
+                }
+                if let Some(name) = c.call().func_name() {
+                    let canonical = ix.canonical(&name, 0);
+                    if ix.functions.contains_key(&canonical) {
+                        callers
+                            .entry(canonical)
+                            .or_default()
+                            .push((file as FileId, i));
+                    }
+                }
+            }
+        }
+        ix.callers = callers;
+        ix
+    }
+
+    pub fn module_file(&self, module: &str) -> Option<FileId> {
+        self.modules.get(module).copied()
+    }
+
+    /// Follows re-exports: `orders.limiter` -> `orders.extensions.limiter` when
+    /// orders/__init__.py does `from .extensions import limiter`.
+    pub fn canonical(&self, dotted: &str, depth: usize) -> String {
+        if depth > MAX_HOPS {
+            return dotted.to_string();
+        }
+        // The longest prefix that is a project module.
+        let mut split = dotted.len();
+        loop {
+            let prefix = &dotted[..split];
+            if let Some(imports) = self.imports.get(prefix) {
+                if split < dotted.len() {
+                    let rest = &dotted[split + 1..];
+                    let (first, tail) = rest
+                        .split_once('.')
+                        .map_or((rest, None), |(a, b)| (a, Some(b)));
+                    if let Some(target) = imports.get(first) {
+                        let next = match tail {
+                            Some(t) => format!("{target}.{t}"),
+                            None => target.clone(),
+                        };
+                        if next != dotted {
+                            return self.canonical(&next, depth + 1);
+                        }
+                    }
+                }
+                return dotted.to_string();
+            }
+            match prefix.rfind('.') {
+                Some(i) => split = i,
+                None => return dotted.to_string(),
+            }
+        }
+    }
+
+    pub fn class(&self, dotted: &str) -> Option<(FileId, usize)> {
+        self.classes.get(dotted).copied()
+    }
+
+    pub fn function(&self, dotted: &str) -> Option<(FileId, usize)> {
+        self.functions.get(dotted).copied()
+    }
+
+    pub fn call_at(&self, site: Site) -> Option<usize> {
+        self.calls.get(&site).copied()
+    }
+
+    pub fn callers(&self, function: &str) -> &[(FileId, usize)] {
+        self.callers.get(function).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn global(&self, dotted: &str) -> Option<(FileId, usize)> {
+        self.globals.get(dotted).copied()
+    }
+}
+
+/// Resolution needs the facts as well as the index.
+pub struct Resolver<'a> {
+    pub py: &'a [Option<PyFacts>],
+    pub index: &'a Index,
+    /// Steps left for the current `resolve`: resolution branches over return
+    /// values, so a budget keeps hostile recursion from exploding.
+    pub budget: std::cell::Cell<u32>,
+}
+
+impl<'a> Resolver<'a> {
+    pub fn facts(&self, file: FileId) -> Option<&'a PyFacts> {
+        self.py.get(file as usize)?.as_ref()
+    }
+
+    pub fn call(&self, site: Site) -> Option<&'a CallFact> {
+        let i = self.index.call_at(site)?;
+        self.facts(site.file)?.calls.get(i)
+    }
+
+    pub fn class(&self, dotted: &str) -> Option<(FileId, &'a ClassFact)> {
+        let (f, i) = self.index.class(dotted)?;
+        Some((f, self.facts(f)?.classes.get(i)?))
+    }
+
+    pub fn function(&self, dotted: &str) -> Option<(FileId, &'a FunctionFact)> {
+        let (f, i) = self.index.function(dotted)?;
+        Some((f, self.facts(f)?.functions.get(i)?))
+    }
+
+    /// Resolves a value found in `file`.
+    pub fn resolve(&self, file: FileId, v: &Value) -> Resolved {
+        self.budget.set(MAX_STEPS);
+        self.resolve_at(file, v, 0)
+    }
+
+    fn resolve_at(&self, file: FileId, v: &Value, depth: usize) -> Resolved {
+        let left = self.budget.get();
+        if depth > MAX_HOPS || left == 0 {
+            return Resolved::unknown();
+        }
+        self.budget.set(left - 1);
+        match &v.kind {
+            Kind::Call(_) => self.object(
+                Site {
+                    file,
+                    offset: v.range.start().into(),
+                },
+                Vec::new(),
+                depth,
+            ),
+            Kind::Ref(r) => match &r.root {
+                Root::Obj { site, .. } => self.object(*site, r.attrs.clone(), depth),
+                Root::Global(q) => {
+                    let dotted = if r.attrs.is_empty() {
+                        q.clone()
+                    } else {
+                        format!("{q}.{}", r.attrs.join("."))
+                    };
+                    self.dotted(&dotted, depth)
+                }
+                Root::Param { func, index, name } => {
+                    let arg = self
+                        .param_values(func, *index, name, depth)
+                        .into_iter()
+                        .next();
+                    match arg {
+                        Some((f, value)) => {
+                            let mut res = self.resolve_at(f, value, depth + 1);
+                            res.attrs.extend(r.attrs.iter().cloned());
+                            res
+                        }
+                        None => Resolved::unknown(),
+                    }
+                }
+                Root::Local(_) => Resolved::unknown(),
+            },
+            _ => Resolved::unknown(),
+        }
+    }
+
+    /// An object, following factories: the object made by `create_app()` is the
+    /// one `create_app` returns.
+    fn object(&self, site: Site, attrs: Vec<String>, depth: usize) -> Resolved {
+        let Some(call) = self.call(site) else {
+            return Resolved {
+                target: Target::Object(site),
+                attrs,
+            };
+        };
+        let func = self.resolve_at(site.file, &call.call().func, depth + 1);
+        if let (Target::Function(f), true) = (&func.target, func.attrs.is_empty()) {
+            if let Some((ffile, fact)) = self.function(f) {
+                for ret in &fact.returns {
+                    let mut r = self.resolve_at(ffile, ret, depth + 1);
+                    if matches!(r.target, Target::Object(_)) {
+                        r.attrs.extend(attrs);
+                        return r;
+                    }
+                }
+            }
+        }
+        Resolved {
+            target: Target::Object(site),
+            attrs,
+        }
+    }
+
+    /// Resolves a dotted name: the longest prefix that names a project module,
+    /// class, function or global binding; the rest are attributes.
+    fn dotted(&self, dotted: &str, depth: usize) -> Resolved {
+        let canonical = self.index.canonical(dotted, 0);
+        let parts: Vec<&str> = canonical.split('.').collect();
+        for n in (1..=parts.len()).rev() {
+            let prefix = parts[..n].join(".");
+            let attrs: Vec<String> = parts[n..].iter().map(|s| s.to_string()).collect();
+            if self.index.class(&prefix).is_some() {
+                return Resolved {
+                    target: Target::Class(prefix),
+                    attrs,
+                };
+            }
+            if self.index.function(&prefix).is_some() {
+                return Resolved {
+                    target: Target::Function(prefix),
+                    attrs,
+                };
+            }
+            if let Some((f, i)) = self.index.global(&prefix) {
+                let Some(binding) = self.facts(f).and_then(|p| p.globals.get(i)) else {
+                    break;
+                };
+                let mut r = self.resolve_at(f, &binding.value, depth + 1);
+                if r.target == Target::Unknown {
+                    return Resolved {
+                        target: Target::External(prefix),
+                        attrs,
+                    };
+                }
+                r.attrs.extend(attrs);
+                return r;
+            }
+            if self.index.module_file(&prefix).is_some() {
+                return Resolved {
+                    target: Target::Module(prefix),
+                    attrs,
+                };
+            }
+        }
+        Resolved {
+            target: Target::External(canonical),
+            attrs: Vec::new(),
+        }
+    }
+
+    /// The value a module-level name is bound to (`config.config` -> its dict).
+    pub fn global_value(&self, dotted: &str) -> Option<(FileId, &'a Value)> {
+        let canonical = self.index.canonical(dotted, 0);
+        let (f, i) = self.index.global(&canonical)?;
+        Some((f, &self.facts(f)?.globals.get(i)?.value))
+    }
+
+    /// Follows a value to a literal-ish value: a global name to what it is bound
+    /// to, a parameter to what callers pass (or its default).
+    pub fn deref(&self, file: FileId, v: &'a Value) -> (FileId, &'a Value) {
+        let mut cur = (file, v);
+        for _ in 0..MAX_HOPS {
+            let Some(r) = cur.1.reference() else { break };
+            match &r.root {
+                Root::Global(q) if r.attrs.is_empty() => match self.global_value(q) {
+                    Some(next) => cur = next,
+                    None => break,
+                },
+                Root::Param { func, index, name } if r.attrs.is_empty() => {
+                    match self.param_values(func, *index, name, 0).into_iter().next() {
+                        Some(next) => cur = next,
+                        None => break,
+                    }
+                }
+                _ => break,
+            }
+        }
+        cur
+    }
+
+    /// What callers pass for a parameter (by position or keyword), then its
+    /// default. Test files are not callers here (they are not in the facts).
+    pub fn param_values(
+        &self,
+        func: &str,
+        index: usize,
+        name: &str,
+        depth: usize,
+    ) -> Vec<(FileId, &'a Value)> {
+        let mut out = Vec::new();
+        if depth > MAX_HOPS {
+            return out;
+        }
+        let Some((ffile, fact)) = self.function(func) else {
+            return out;
+        };
+        let skip_self = usize::from(fact.method_of.is_some());
+        // A bounded number of call sites: choosing a production config fans out
+        // over them, level after level.
+        for &(cfile, ci) in self.index.callers(func).iter().take(MAX_CALLERS) {
+            let Some(call) = self.facts(cfile).and_then(|p| p.calls.get(ci)) else {
+                continue;
+            };
+            let c = call.call();
+            let arg = c
+                .kwarg(name)
+                .or_else(|| index.checked_sub(skip_self).and_then(|i| c.args.get(i)));
+            if let Some(a) = arg {
+                out.push((cfile, a));
+            }
+        }
+        if let Some(d) = fact.params.get(index).and_then(|p| p.default.as_ref()) {
+            out.push((ffile, d));
+        }
+        out
+    }
+}

@@ -1,0 +1,272 @@
+//! The project model: built once from every file's facts, plain data, read by
+//! the rules.
+//!
+//! - [`App`]s (Flask / FastAPI, also made by factories), their [`AppConfig`]
+//!   (resolved across files and classes, the production class chosen with a
+//!   recorded reason), [`Extension`]s with their options, [`Blueprint`]s and
+//!   where they are registered, [`Route`]s with full paths and decorators,
+//!   [`ErrorHandler`]s, where the session cookie is written;
+//! - [`Deployment`]: servers and worker counts, proxies in front, the container.
+//!
+//! Every value keeps its [`Span`] so rules can point at the exact line. What
+//! cannot be known statically is `None`/unknown, and rules stay silent on it.
+
+mod apps;
+mod blueprints;
+pub mod calls;
+mod config;
+pub mod cors;
+mod deployment;
+mod extensions;
+pub mod index;
+mod routes;
+mod sessions;
+mod url_rules;
+
+pub use config::{is_config_key, AppConfig, ConfigEntry, ConfigVia, ProductionChoice};
+pub use deployment::{Deployment, ProxyEvidence, ProxyKind, WorkerSource};
+pub use extensions::{ExtKind, ExtOption, Extension};
+pub use routes::{Decorator, ErrorHandler, Route};
+
+use crate::{
+    deploy::DeployFacts,
+    discover::FileKind,
+    python::{facts::PyFacts, value::Site},
+    source::{FileId, SourceFile, Span},
+};
+use index::{Index, Resolver, Target};
+
+pub type AppId = usize;
+pub type BlueprintId = usize;
+pub type ExtId = usize;
+
+/// One file of the run.
+#[derive(Debug, Clone)]
+pub struct ProjectFile {
+    pub source: SourceFile,
+    pub kind: FileKind,
+    pub is_test: bool,
+    pub gitignored: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppKind {
+    Flask,
+    FastApi,
+}
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub id: AppId,
+    pub kind: AppKind,
+    /// The `Flask(...)` / `FastAPI(...)` call (absence findings point here).
+    pub site: Site,
+    pub span: Span,
+    /// The factory function that creates it (`orders.create_app`).
+    pub factory: Option<String>,
+    pub config: AppConfig,
+    /// Wrappers assigned to `app.wsgi_app` (ProxyFix, DebuggedApplication) are
+    /// extensions of kind ProxyFix / Debugger bound to this app.
+    pub extensions: Vec<ExtId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlueprintKind {
+    /// flask.Blueprint
+    Blueprint,
+    /// fastapi.APIRouter
+    Router,
+}
+
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub parent: Parent,
+    /// `url_prefix=` / `prefix=` at registration.
+    pub prefix: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parent {
+    App(AppId),
+    Blueprint(BlueprintId),
+}
+
+#[derive(Debug, Clone)]
+pub struct Blueprint {
+    pub id: BlueprintId,
+    pub kind: BlueprintKind,
+    pub site: Site,
+    pub span: Span,
+    /// The blueprint's name (endpoint prefix).
+    pub name: String,
+    /// `url_prefix=` (Blueprint) / `prefix=` (APIRouter) at creation.
+    pub prefix: Option<String>,
+    pub registrations: Vec<Registration>,
+}
+
+/// The whole model.
+#[derive(Debug)]
+pub struct Project {
+    pub files: Vec<ProjectFile>,
+    /// Facts per file id (None: not Python, test code not audited, or unparsable).
+    pub py: Vec<Option<PyFacts>>,
+    pub deploy: DeployFacts,
+    pub apps: Vec<App>,
+    pub blueprints: Vec<Blueprint>,
+    pub extensions: Vec<Extension>,
+    pub routes: Vec<Route>,
+    pub error_handlers: Vec<ErrorHandler>,
+    /// Writes to the cookie session (`session[...] = ...`, `login_user(...)`).
+    pub session_writes: Vec<Span>,
+    pub deployment: Deployment,
+    pub index: Index,
+    /// Paths git tracks, when the audited root is a git checkout.
+    pub git_tracked: Option<std::collections::BTreeSet<String>>,
+    /// Calls bucketed by the last name of their callee.
+    pub calls: calls::CallIndex,
+}
+
+impl Project {
+    pub fn build(
+        files: Vec<ProjectFile>,
+        py: Vec<Option<PyFacts>>,
+        deploy: DeployFacts,
+        production_override: Option<&str>,
+    ) -> Project {
+        let index = Index::build(&py);
+        let calls = calls::CallIndex::build(&py);
+        let mut project = Project {
+            files,
+            py,
+            deploy,
+            apps: Vec::new(),
+            blueprints: Vec::new(),
+            extensions: Vec::new(),
+            routes: Vec::new(),
+            error_handlers: Vec::new(),
+            session_writes: Vec::new(),
+            deployment: Deployment::default(),
+            index,
+            git_tracked: None,
+            calls,
+        };
+        apps::find_apps(&mut project);
+        extensions::find_extensions(&mut project);
+        config::resolve_configs(&mut project, production_override);
+        routes::find_blueprints_and_routes(&mut project);
+        deployment::build(&mut project);
+        project
+    }
+
+    pub fn resolver(&self) -> Resolver<'_> {
+        Resolver {
+            py: &self.py,
+            index: &self.index,
+            budget: std::cell::Cell::new(0),
+        }
+    }
+
+    pub fn file(&self, id: FileId) -> Option<&ProjectFile> {
+        self.files.get(id as usize)
+    }
+
+    pub fn source(&self, id: FileId) -> Option<&SourceFile> {
+        self.file(id).map(|f| &f.source)
+    }
+
+    /// A report location for a span.
+    pub fn location(&self, span: Span) -> report::Location {
+        match self.source(span.file) {
+            Some(f) => report::Location::File(f.location(span.range())),
+            None => report::Location::File(report::FileLocation::point("?", 1, 1)),
+        }
+    }
+
+    /// `path:line` of a span, for messages and related locations.
+    pub fn describe(&self, span: Span) -> String {
+        match self.source(span.file) {
+            Some(f) => format!("{}:{}", f.rel, f.line_of(span.range().start())),
+            None => "?".into(),
+        }
+    }
+
+    /// Python facts with their file ids.
+    /// Calls whose callee's last name is one of `names` (which must be in
+    /// [`calls::INDEXED_NAMES`]), in file and fact order.
+    pub fn calls_named(
+        &self,
+        names: &[&str],
+    ) -> Vec<(FileId, &PyFacts, &crate::python::facts::CallFact)> {
+        debug_assert!(
+            names.iter().all(|n| calls::INDEXED_NAMES.contains(n)),
+            "{names:?}"
+        );
+        self.calls.named(&self.py, names)
+    }
+
+    pub fn python(&self) -> impl Iterator<Item = (FileId, &PyFacts)> {
+        self.py
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.as_ref().map(|f| (i as FileId, f)))
+    }
+
+    /// The app an object (site) is, if any.
+    pub fn app_at(&self, site: Site) -> Option<AppId> {
+        self.apps.iter().find(|a| a.site == site).map(|a| a.id)
+    }
+
+    /// The app a value in `file` refers to: resolved when possible; when the
+    /// project has exactly one app, values that cannot be resolved are taken to be
+    /// it only if `fallback` is set.
+    pub fn app_of(
+        &self,
+        file: FileId,
+        v: &crate::python::value::Value,
+        fallback: bool,
+    ) -> Option<AppId> {
+        let r = self.resolver().resolve(file, v);
+        match r.target {
+            // `app = create_app()` is resolved to the factory's object already.
+            Target::Object(site) if r.attrs.is_empty() => self.app_at(site),
+            Target::Unknown if fallback && self.apps.len() == 1 => Some(0),
+            _ => None,
+        }
+    }
+
+    /// Whether the `if` conditions around a fact hold in production for `app`
+    /// (`if app.debug:` with the production DEBUG, `if env == "production":`).
+    /// None: unknown.
+    pub fn guard_in_production(
+        &self,
+        app: Option<AppId>,
+        file: FileId,
+        guard: crate::python::facts::GuardId,
+    ) -> Option<bool> {
+        let empty = AppConfig::default();
+        let (id, cfg) = match app.and_then(|a| self.apps.get(a)) {
+            Some(a) => (a.id, &a.config),
+            None => (usize::MAX, &empty),
+        };
+        config::guard_truth(self, id, cfg, file, guard)
+    }
+
+    /// The single app of the project, when there is exactly one.
+    pub fn only_app(&self) -> Option<&App> {
+        match self.apps.as_slice() {
+            [a] => Some(a),
+            _ => None,
+        }
+    }
+
+    pub fn extensions_of(&self, app: AppId, kind: ExtKind) -> impl Iterator<Item = &Extension> {
+        self.extensions
+            .iter()
+            .filter(move |e| e.kind == kind && e.app == Some(app))
+    }
+
+    pub fn has_extension(&self, kind: ExtKind) -> bool {
+        self.extensions.iter().any(|e| e.kind == kind)
+    }
+}

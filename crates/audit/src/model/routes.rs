@@ -1,0 +1,305 @@
+//! Routes with their full path, methods, endpoint and decorators (rate limits,
+//! CSRF exemption, auth), and error handlers.
+
+use super::{
+    extensions::ExtKind, index::Target, AppId, BlueprintId, BlueprintKind, Parent, Project,
+};
+use crate::{
+    python::{
+        value::{Site, Value},
+        ROUTE_METHODS,
+    },
+    source::{FileId, Span},
+};
+
+/// A decorator on a view function, resolved.
+#[derive(Debug, Clone)]
+pub struct Decorator {
+    /// Dotted name of what decorates (`flask_login.login_required`,
+    /// `orders.security.role_required`), or the method for object decorators
+    /// (`limiter.limit`).
+    pub name: String,
+    pub value: Value,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub app: Option<AppId>,
+    pub blueprint: Option<BlueprintId>,
+    /// Upper-case HTTP methods (`GET` when none are given).
+    pub methods: Vec<String>,
+    /// The rule as declared on the decorator.
+    pub rule: String,
+    /// The full path with registration prefixes, when they are known.
+    pub path: Option<String>,
+    pub endpoint: String,
+    /// Dotted name of the view function.
+    pub function: String,
+    pub file: FileId,
+    /// The `def` line of the view (route-level findings point here).
+    pub def_span: Span,
+    /// The route decorator.
+    pub span: Span,
+    pub decorators: Vec<Decorator>,
+    /// `@limiter.limit(...)` / `@limiter.shared_limit(...)` values.
+    pub limits: Vec<(Value, Span)>,
+    /// `@limiter.exempt`
+    pub limit_exempt: bool,
+    /// `@csrf.exempt`
+    pub csrf_exempt: Option<Span>,
+    /// Auth decorators or dependencies (`login_required`, `jwt_required`, roles).
+    pub auth: Vec<String>,
+}
+
+impl Route {
+    /// POST, PUT, PATCH or DELETE.
+    pub fn is_mutation(&self) -> bool {
+        self.methods
+            .iter()
+            .any(|m| matches!(m.as_str(), "POST" | "PUT" | "PATCH" | "DELETE"))
+    }
+
+    pub fn display_path(&self) -> &str {
+        self.path.as_deref().unwrap_or(&self.rule)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ErrorHandler {
+    pub app: Option<AppId>,
+    pub blueprint: Option<BlueprintId>,
+    /// The status code or exception class.
+    pub key: Value,
+    pub function: String,
+    pub file: FileId,
+    pub span: Span,
+}
+
+/// Words in a decorator or dependency name that mean "requires authentication".
+const AUTH_WORDS: &[&str] = &[
+    "login_required",
+    "auth",
+    "jwt_required",
+    "token_required",
+    "role",
+    "permission",
+    "admin_required",
+    "current_user",
+    "verify_token",
+    "fresh_jwt_required",
+];
+
+pub fn find_blueprints_and_routes(project: &mut Project) {
+    let resolver = project.resolver();
+    let bps = super::blueprints::find_blueprints(project);
+    // Routes and error handlers from decorators, and add_url_rule.
+    let limiter_sites: Vec<Site> = project
+        .extensions
+        .iter()
+        .filter(|e| matches!(e.kind, ExtKind::Limiter | ExtKind::SlowApi))
+        .map(|e| e.site)
+        .collect();
+    let csrf_sites: Vec<Site> = project
+        .extensions
+        .iter()
+        .filter(|e| matches!(e.kind, ExtKind::CsrfProtect | ExtKind::SeaSurf))
+        .map(|e| e.site)
+        .collect();
+    let mut routes = Vec::new();
+    let mut handlers = Vec::new();
+    for (file, facts) in project.python() {
+        for func in &facts.functions {
+            let mut decorators = Vec::new();
+            let mut limits = Vec::new();
+            let mut limit_exempt = false;
+            let mut csrf_exempt = None;
+            let mut auth = Vec::new();
+            let mut route_decos = Vec::new();
+            for d in &func.decorators {
+                let span = Span::new(file, d.range);
+                let callee = d.as_call().map_or(d, |c| &c.func);
+                let r = resolver.resolve(file, callee);
+                let name = match (&r.target, r.attrs.as_slice()) {
+                    (Target::Object(site), [m]) => {
+                        if limiter_sites.contains(site) {
+                            match m.as_str() {
+                                "limit" | "shared_limit" => limits.push((
+                                    d.as_call()
+                                        .and_then(|c| c.arg(0))
+                                        .cloned()
+                                        .unwrap_or_else(|| d.clone()),
+                                    span,
+                                )),
+                                "exempt" => limit_exempt = true,
+                                _ => {}
+                            }
+                        } else if csrf_sites.contains(site) && m == "exempt" {
+                            csrf_exempt = Some(span);
+                        } else if ROUTE_METHODS.contains(&m.as_str())
+                            || m == "errorhandler"
+                            || m == "app_errorhandler"
+                            || m == "exception_handler"
+                        {
+                            route_decos.push((*site, m.clone(), d));
+                        }
+                        m.clone()
+                    }
+                    _ => r.external_name().unwrap_or_else(|| callee.render()),
+                };
+                let last = name
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or(&name)
+                    .to_ascii_lowercase();
+                if AUTH_WORDS.iter().any(|w| last.contains(w)) {
+                    auth.push(name.clone());
+                }
+                decorators.push(Decorator {
+                    name,
+                    value: d.clone(),
+                    span,
+                });
+            }
+            // FastAPI dependencies: Depends(get_current_user) in parameters.
+            for p in &func.params {
+                let Some(call) = p.default.as_ref().and_then(Value::as_call) else {
+                    continue;
+                };
+                if !call
+                    .func_name()
+                    .is_some_and(|n| n.ends_with("Depends") || n.ends_with("Security"))
+                {
+                    continue;
+                }
+                if let Some(dep) = call.arg(0) {
+                    let dep_name = dep.render();
+                    if AUTH_WORDS
+                        .iter()
+                        .any(|w| dep_name.to_ascii_lowercase().contains(w))
+                        || call.func_name().is_some_and(|n| n.ends_with("Security"))
+                    {
+                        auth.push(dep_name);
+                    }
+                }
+            }
+            for (site, method, deco) in route_decos {
+                let owner = project.app_at(site).map(Parent::App).or_else(|| {
+                    bps.iter()
+                        .find(|b| b.site == site)
+                        .map(|b| Parent::Blueprint(b.id))
+                });
+                let Some(owner) = owner else { continue };
+                let (app, blueprint) = match owner {
+                    Parent::App(a) => (Some(a), None),
+                    Parent::Blueprint(b) => (None, Some(b)),
+                };
+                let call = deco.as_call();
+                if matches!(
+                    method.as_str(),
+                    "errorhandler" | "app_errorhandler" | "exception_handler"
+                ) {
+                    handlers.push(super::ErrorHandler {
+                        app,
+                        blueprint,
+                        key: call
+                            .and_then(|c| c.arg(0))
+                            .cloned()
+                            .unwrap_or_else(|| deco.clone()),
+                        function: func.qualified.clone(),
+                        file,
+                        span: Span::new(file, deco.range),
+                    });
+                    continue;
+                }
+                let rule = call
+                    .and_then(|c| c.param(0, if method == "route" { "rule" } else { "path" }))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let methods = match method.as_str() {
+                    "route" | "api_route" => call
+                        .and_then(|c| c.kwarg("methods"))
+                        .and_then(Value::as_seq)
+                        .map(|m| {
+                            m.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_ascii_uppercase)
+                                .collect()
+                        })
+                        .unwrap_or_else(|| vec!["GET".to_string()]),
+                    "websocket" => vec!["WEBSOCKET".to_string()],
+                    m => vec![m.to_ascii_uppercase()],
+                };
+                let mut route_auth = auth.clone();
+                if let Some(deps) = call
+                    .and_then(|c| c.kwarg("dependencies"))
+                    .and_then(Value::as_seq)
+                {
+                    for d in deps {
+                        let text = d.render();
+                        if AUTH_WORDS
+                            .iter()
+                            .any(|w| text.to_ascii_lowercase().contains(w))
+                        {
+                            route_auth.push(text);
+                        }
+                    }
+                }
+                let endpoint_name = call
+                    .and_then(|c| c.kwarg("endpoint"))
+                    .and_then(Value::as_str)
+                    .unwrap_or(&func.name)
+                    .to_string();
+                let endpoint = match blueprint {
+                    Some(b)
+                        if bps[b].kind == BlueprintKind::Blueprint && !bps[b].name.is_empty() =>
+                    {
+                        format!("{}.{endpoint_name}", bps[b].name)
+                    }
+                    _ => endpoint_name,
+                };
+                routes.push(super::Route {
+                    app,
+                    blueprint,
+                    methods,
+                    rule,
+                    path: None,
+                    endpoint,
+                    function: func.qualified.clone(),
+                    file,
+                    def_span: Span::new(file, func.name_range),
+                    span: Span::new(file, deco.range),
+                    decorators: decorators.clone(),
+                    limits: limits.clone(),
+                    limit_exempt,
+                    csrf_exempt,
+                    auth: route_auth,
+                });
+            }
+        }
+    }
+    super::url_rules::find(project, &bps, AUTH_WORDS, &mut routes, &mut handlers);
+    // Full paths and owning apps through the registration chain.
+    for r in &mut routes {
+        match r.blueprint {
+            None => r.path = Some(r.rule.clone()),
+            Some(b) => {
+                if let Some((app, prefix)) = super::blueprints::chain(&bps, b, 0) {
+                    r.app = Some(app);
+                    r.path = Some(super::blueprints::join_paths(&prefix, &r.rule));
+                }
+            }
+        }
+    }
+    for h in &mut handlers {
+        if let Some(b) = h.blueprint {
+            h.app = super::blueprints::chain(&bps, b, 0).map(|(a, _)| a);
+        }
+    }
+    let writes = super::sessions::find_session_writes(project);
+    project.blueprints = bps;
+    project.routes = routes;
+    project.error_handlers = handlers;
+    project.session_writes = writes;
+}

@@ -1,0 +1,154 @@
+//! What statements bind: imports (relative ones resolved against the package),
+//! assignments (recorded as facts, then bound for later reads), loop and
+//! `with` targets.
+
+use ruff_python_ast::Expr;
+use ruff_text_size::{Ranged, TextRange};
+
+use super::{
+    collect::Collector,
+    facts::{AssignFact, ClassAttr, GlobalBinding, ImportFact, ScopeKind},
+    value::{Kind, Value},
+};
+
+impl Collector {
+    /// The dotted base of `from <module> import ...`, resolving relative levels
+    /// against this module's package.
+    pub(super) fn import_base(&self, module: Option<&str>, level: u32) -> String {
+        if level == 0 {
+            return module.unwrap_or_default().to_string();
+        }
+        let mut parts: Vec<&str> = self.package.split('.').filter(|s| !s.is_empty()).collect();
+        for _ in 1..level {
+            parts.pop();
+        }
+        if let Some(m) = module {
+            parts.push(m);
+        }
+        parts.join(".")
+    }
+
+    pub(super) fn import(&mut self, local: String, qualified: String, range: TextRange) {
+        let scope = self.scopes.current().scope;
+        self.facts.imports.push(ImportFact {
+            local: local.clone(),
+            qualified: qualified.clone(),
+            range,
+            scope,
+        });
+        let frame = self.scopes.current_mut();
+        frame.bindings.remove(&local);
+        frame.params.remove(&local);
+        frame.imports.insert(local, qualified);
+    }
+
+    /// Records `target = value` and what the target names now hold.
+    pub(super) fn assign(
+        &mut self,
+        target: &Expr,
+        value: &Value,
+        stmt_range: TextRange,
+        augmented: bool,
+    ) {
+        match target {
+            Expr::Tuple(t) => {
+                let items = value.as_seq().filter(|items| items.len() == t.elts.len());
+                for (i, elt) in t.elts.iter().enumerate() {
+                    let v = items
+                        .and_then(|items| items.get(i).cloned())
+                        .unwrap_or_else(|| Value::unknown(elt.range(), value.tainted));
+                    self.assign(elt, &v, stmt_range, augmented);
+                }
+                return;
+            }
+            Expr::List(l) => {
+                for elt in &l.elts {
+                    self.assign(
+                        elt,
+                        &Value::unknown(elt.range(), value.tainted),
+                        stmt_range,
+                        augmented,
+                    );
+                }
+                return;
+            }
+            Expr::Starred(s) => {
+                self.assign(
+                    &s.value,
+                    &Value::unknown(s.range, value.tainted),
+                    stmt_range,
+                    augmented,
+                );
+                return;
+            }
+            _ => {}
+        }
+        let target_value = match target {
+            Expr::Name(n) => {
+                let name = n.id.as_str();
+                match self.scopes.current().kind {
+                    ScopeKind::Module => {
+                        super::scope::global(format!("{}.{name}", self.facts.module), n.range)
+                    }
+                    ScopeKind::Class => super::scope::global(
+                        format!("{}.{name}", self.scopes.current().qualified),
+                        n.range,
+                    ),
+                    ScopeKind::Function => Value::new(
+                        n.range,
+                        Kind::Ref(super::value::Ref {
+                            root: super::value::Root::Local(name.to_string()),
+                            attrs: Vec::new(),
+                        }),
+                    ),
+                }
+            }
+            other => self.eval(other),
+        };
+        let scope_kind = self.scopes.current().kind;
+        let scope = self.scopes.current().scope;
+        self.facts.assigns.push(AssignFact {
+            scope,
+            guard: self.guard,
+            target: target_value,
+            value: value.clone(),
+            range: stmt_range,
+            augmented,
+        });
+        if let Expr::Name(n) = target {
+            let name = n.id.as_str();
+            let bound = self.binding_value(value);
+            match scope_kind {
+                ScopeKind::Module => self.facts.globals.push(GlobalBinding {
+                    name: name.to_string(),
+                    value: bound.clone(),
+                    range: stmt_range,
+                }),
+                ScopeKind::Class => {
+                    if let Some(attrs) = self.class_attrs.last_mut() {
+                        attrs.push(ClassAttr {
+                            name: name.to_string(),
+                            value: value.clone(),
+                            range: stmt_range,
+                        });
+                    }
+                }
+                ScopeKind::Function => {}
+            }
+            self.scopes.bind(name, &bound);
+        }
+    }
+
+    pub(super) fn bind_unknown(&mut self, target: &Expr, tainted: bool) {
+        match target {
+            Expr::Name(n) => {
+                let v = Value::unknown(n.range, tainted);
+                self.scopes.bind(n.id.as_str(), &v);
+            }
+            Expr::Tuple(t) => t.elts.iter().for_each(|e| self.bind_unknown(e, tainted)),
+            Expr::List(l) => l.elts.iter().for_each(|e| self.bind_unknown(e, tainted)),
+            Expr::Starred(s) => self.bind_unknown(&s.value, tainted),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,469 @@
+//! Expression evaluation: turns a ruff expression into a [`Value`], folding
+//! literals, resolving names, and recording every call it meets as a fact.
+
+use ruff_python_ast::{self as ast, Expr, InterpolatedStringElement, Number, Operator};
+use ruff_text_size::{Ranged, TextRange};
+
+use super::{
+    collect::Collector,
+    facts::{CallFact, StrLit},
+    value::{BinOp, Call, CmpOp, Kind, Ref, Root, Value},
+};
+
+/// Deeper expressions evaluate to unknown (hostile input cannot exhaust the stack).
+const MAX_DEPTH: usize = 48;
+/// Collections keep this many items; the rest are dropped.
+const MAX_ITEMS: usize = 256;
+/// Longer string literals are kept as their length only.
+const MAX_STRING: usize = 4096;
+
+impl Collector {
+    pub fn eval(&mut self, expr: &Expr) -> Value {
+        self.eval_at(expr, 0)
+    }
+
+    pub(super) fn eval_at(&mut self, expr: &Expr, depth: usize) -> Value {
+        let range = expr.range();
+        if depth > MAX_DEPTH {
+            return Value::unknown(range, false);
+        }
+        let d = depth + 1;
+        match expr {
+            Expr::StringLiteral(s) => {
+                let text = s.value.to_str();
+                if text.len() > MAX_STRING {
+                    return Value::new(range, Kind::LongStr(text.len()));
+                }
+                if (12..=1024).contains(&text.len()) && !text.contains(char::is_whitespace) {
+                    let scope = self.scopes.current().scope;
+                    self.facts.strings.push(StrLit {
+                        value: text.to_string(),
+                        range,
+                        scope,
+                    });
+                }
+                Value::new(range, Kind::Str(text.to_string()))
+            }
+            Expr::BytesLiteral(b) => Value::new(range, Kind::Bytes(b.value.bytes().count())),
+            Expr::NumberLiteral(n) => match &n.value {
+                Number::Int(i) => match i.as_i64() {
+                    Some(i) => Value::new(range, Kind::Int(i)),
+                    None => Value::unknown(range, false),
+                },
+                Number::Float(f) => Value::new(range, Kind::Float(*f)),
+                Number::Complex { .. } => Value::unknown(range, false),
+            },
+            Expr::BooleanLiteral(b) => Value::new(range, Kind::Bool(b.value)),
+            Expr::NoneLiteral(_) => Value::new(range, Kind::None),
+            Expr::FString(f) => self.eval_fstring(f, range, d),
+            Expr::Name(n) => self.scopes.resolve(n.id.as_str(), range),
+            Expr::Attribute(a) => {
+                let base = self.eval_at(&a.value, d);
+                if matches!(base.kind, Kind::Call(_)) {
+                    let mut v = object_ref(self.file, &base, vec![a.attr.id.to_string()]);
+                    v.range = range;
+                    return v;
+                }
+                attribute(base, a.attr.id.as_str(), range)
+            }
+            Expr::Call(c) => self.eval_call(c, range, d),
+            Expr::Subscript(s) => {
+                let base = self.eval_at(&s.value, d);
+                let index = self.eval_at(&s.slice, d);
+                let tainted = base.tainted;
+                Value {
+                    range,
+                    kind: Kind::Subscript(Box::new(base), Box::new(index)),
+                    tainted,
+                }
+            }
+            Expr::BinOp(b) => {
+                let left = self.eval_at(&b.left, d);
+                let right = self.eval_at(&b.right, d);
+                fold_binop(range, b.op, left, right)
+            }
+            Expr::BoolOp(b) => {
+                let values: Vec<Value> = b
+                    .values
+                    .iter()
+                    .take(MAX_ITEMS)
+                    .map(|v| self.eval_at(v, d))
+                    .collect();
+                let tainted = values.iter().any(|v| v.tainted);
+                let kind = match b.op {
+                    ast::BoolOp::Or => Kind::Or(values),
+                    ast::BoolOp::And => Kind::And(values),
+                };
+                Value {
+                    range,
+                    kind,
+                    tainted,
+                }
+            }
+            Expr::UnaryOp(u) => {
+                let operand = self.eval_at(&u.operand, d);
+                match (u.op, &operand.kind) {
+                    (ast::UnaryOp::Not, _) => {
+                        let tainted = operand.tainted;
+                        Value {
+                            range,
+                            kind: Kind::Not(Box::new(operand)),
+                            tainted,
+                        }
+                    }
+                    (ast::UnaryOp::USub, Kind::Int(i)) => match i.checked_neg() {
+                        Some(n) => Value::new(range, Kind::Int(n)),
+                        None => Value::unknown(range, false),
+                    },
+                    (ast::UnaryOp::USub, Kind::Float(f)) => Value::new(range, Kind::Float(-f)),
+                    (ast::UnaryOp::UAdd, Kind::Int(_) | Kind::Float(_)) => {
+                        Value { range, ..operand }
+                    }
+                    _ => Value::unknown(range, operand.tainted),
+                }
+            }
+            Expr::Compare(c) => {
+                let left = self.eval_at(&c.left, d);
+                let mut tainted = left.tainted;
+                let mut rest = Vec::new();
+                for (op, right) in c.ops.iter().zip(c.comparators.iter()).take(MAX_ITEMS) {
+                    let v = self.eval_at(right, d);
+                    tainted |= v.tainted;
+                    rest.push((cmp_op(*op), v));
+                }
+                Value {
+                    range,
+                    kind: Kind::Compare(Box::new(left), rest),
+                    tainted,
+                }
+            }
+            Expr::If(i) => {
+                let test = self.eval_at(&i.test, d);
+                let body = self.eval_at(&i.body, d);
+                let orelse = self.eval_at(&i.orelse, d);
+                let tainted = body.tainted || orelse.tainted;
+                Value {
+                    range,
+                    kind: Kind::Cond(Box::new([test, body, orelse])),
+                    tainted,
+                }
+            }
+            Expr::List(l) => self.eval_seq(&l.elts, range, d, Kind::List),
+            Expr::Tuple(t) => self.eval_seq(&t.elts, range, d, Kind::Tuple),
+            Expr::Set(s) => self.eval_seq(&s.elts, range, d, Kind::Set),
+            Expr::Dict(dict) => {
+                let mut items = Vec::new();
+                let mut tainted = false;
+                for item in dict.items.iter().take(MAX_ITEMS) {
+                    let key = item.key.as_ref().map(|k| self.eval_at(k, d));
+                    let value = self.eval_at(&item.value, d);
+                    tainted |= value.tainted || key.as_ref().is_some_and(|k| k.tainted);
+                    items.push((key, value));
+                }
+                Value {
+                    range,
+                    kind: Kind::Dict(items),
+                    tainted,
+                }
+            }
+            Expr::Await(a) => {
+                let v = self.eval_at(&a.value, d);
+                Value { range, ..v }
+            }
+            Expr::Starred(s) => {
+                let v = self.eval_at(&s.value, d);
+                Value::unknown(range, v.tainted)
+            }
+            Expr::Named(n) => {
+                let v = self.eval_at(&n.value, d);
+                if let Expr::Name(name) = n.target.as_ref() {
+                    let bound = self.binding_value(&v);
+                    self.scopes.bind(name.id.as_str(), &bound);
+                }
+                v
+            }
+            Expr::Lambda(l) => {
+                let v = self.eval_at(&l.body, d);
+                Value::unknown(range, v.tainted)
+            }
+            Expr::ListComp(c) => self.eval_comprehension(&c.elt, None, &c.generators, range, d),
+            Expr::SetComp(c) => self.eval_comprehension(&c.elt, None, &c.generators, range, d),
+            Expr::Generator(c) => self.eval_comprehension(&c.elt, None, &c.generators, range, d),
+            Expr::DictComp(c) => {
+                self.eval_comprehension(&c.value, c.key.as_deref(), &c.generators, range, d)
+            }
+            Expr::Yield(y) => {
+                if let Some(v) = &y.value {
+                    self.eval_at(v, d);
+                }
+                Value::unknown(range, false)
+            }
+            Expr::YieldFrom(y) => {
+                self.eval_at(&y.value, d);
+                Value::unknown(range, false)
+            }
+            Expr::TString(_)
+            | Expr::EllipsisLiteral(_)
+            | Expr::Slice(_)
+            | Expr::IpyEscapeCommand(_) => Value::unknown(range, false),
+        }
+    }
+
+    fn eval_seq(
+        &mut self,
+        elts: &[Expr],
+        range: TextRange,
+        d: usize,
+        make: fn(Vec<Value>) -> Kind,
+    ) -> Value {
+        let items: Vec<Value> = elts
+            .iter()
+            .take(MAX_ITEMS)
+            .map(|e| self.eval_at(e, d))
+            .collect();
+        let tainted = items.iter().any(|v| v.tainted);
+        Value {
+            range,
+            kind: make(items),
+            tainted,
+        }
+    }
+
+    fn eval_comprehension(
+        &mut self,
+        elt: &Expr,
+        value: Option<&Expr>,
+        generators: &[ast::Comprehension],
+        range: TextRange,
+        d: usize,
+    ) -> Value {
+        let mut tainted = false;
+        for g in generators {
+            let iter = self.eval_at(&g.iter, d);
+            tainted |= iter.tainted;
+            for cond in &g.ifs {
+                self.eval_at(cond, d);
+            }
+        }
+        tainted |= self.eval_at(elt, d).tainted;
+        if let Some(v) = value {
+            tainted |= self.eval_at(v, d).tainted;
+        }
+        Value::unknown(range, tainted)
+    }
+
+    fn eval_fstring(&mut self, f: &ast::ExprFString, range: TextRange, d: usize) -> Value {
+        let mut parts = Vec::new();
+        let mut tainted = false;
+        for part in f.value.iter() {
+            match part {
+                ast::FStringPart::Literal(lit) => {
+                    parts.push(Value::new(lit.range, Kind::Str(lit.value.to_string())));
+                }
+                ast::FStringPart::FString(fs) => {
+                    for element in fs.elements.iter() {
+                        match element {
+                            InterpolatedStringElement::Literal(lit) => {
+                                parts.push(Value::new(lit.range, Kind::Str(lit.value.to_string())));
+                            }
+                            InterpolatedStringElement::Interpolation(i) => {
+                                let v = self.eval_at(&i.expression, d);
+                                tainted |= v.tainted;
+                                parts.push(v);
+                            }
+                        }
+                        if parts.len() >= MAX_ITEMS {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if parts.iter().all(|p| matches!(p.kind, Kind::Str(_))) {
+            let s: String = parts.iter().filter_map(Value::as_str).collect();
+            return Value::new(range, Kind::Str(s));
+        }
+        Value {
+            range,
+            kind: Kind::FString(parts),
+            tainted,
+        }
+    }
+
+    fn eval_call(&mut self, c: &ast::ExprCall, range: TextRange, d: usize) -> Value {
+        let func = self.eval_at(&c.func, d);
+        let mut args = Vec::new();
+        let mut kwargs = Vec::new();
+        let mut spread = false;
+        for a in c.arguments.args.iter().take(MAX_ITEMS) {
+            if let Expr::Starred(s) = a {
+                spread = true;
+                let v = self.eval_at(&s.value, d);
+                args.push(Value::unknown(a.range(), v.tainted));
+                continue;
+            }
+            args.push(self.eval_at(a, d));
+        }
+        for k in c.arguments.keywords.iter().take(MAX_ITEMS) {
+            let v = self.eval_at(&k.value, d);
+            let name = k.arg.as_ref().map(|a| a.id.to_string());
+            if name.is_none() {
+                spread = true;
+            }
+            kwargs.push((name, v));
+        }
+        let tainted =
+            func.tainted || args.iter().any(|a| a.tainted) || kwargs.iter().any(|(_, v)| v.tainted);
+        let value = Value {
+            range,
+            kind: Kind::Call(std::sync::Arc::new(Call {
+                func,
+                args,
+                kwargs,
+                spread,
+            })),
+            tainted,
+        };
+        let scope = self.scopes.current().scope;
+        self.facts.calls.push(CallFact {
+            scope,
+            guard: self.guard,
+            value: value.clone(),
+        });
+        value
+    }
+
+    /// What a name bound to `v` holds: the value itself, except that a call too
+    /// big to substitute becomes a reference to the object it created.
+    pub(super) fn binding_value(&self, v: &Value) -> Value {
+        match &v.kind {
+            Kind::Call(_) if v.size(MAX_BOUND_CALL + 1) > MAX_BOUND_CALL => {
+                object_ref(self.file, v, Vec::new())
+            }
+            _ => v.clone(),
+        }
+    }
+}
+
+/// Calls bigger than this are bound as object references rather than copied.
+const MAX_BOUND_CALL: usize = super::scope::MAX_SUBSTITUTED_SIZE;
+
+/// The object a call creates, named by its call site: `Flask(__name__)` read back
+/// through a name or used as `app.config` is the same object wherever it appears.
+pub fn object_ref(file: crate::source::FileId, call: &Value, attrs: Vec<String>) -> Value {
+    let ctor = match &call.kind {
+        Kind::Call(c) => match &c.func.kind {
+            Kind::Ref(r) => r.qualified().unwrap_or_else(|| match &r.root {
+                Root::Obj { ctor, .. } if !r.attrs.is_empty() => {
+                    format!("{ctor}().{}", r.attrs.join("."))
+                }
+                _ => r.last_name().to_string(),
+            }),
+            _ => String::from("?"),
+        },
+        _ => String::from("?"),
+    };
+    Value {
+        range: call.range,
+        kind: Kind::Ref(Ref {
+            root: Root::Obj {
+                site: super::value::Site {
+                    file,
+                    offset: u32::from(call.range.start()),
+                },
+                ctor,
+            },
+            attrs,
+        }),
+        tainted: call.tainted,
+    }
+}
+
+/// `base.attr`: extends a reference, or wraps anything else.
+pub fn attribute(base: Value, attr: &str, range: TextRange) -> Value {
+    let tainted = base.tainted;
+    match base.kind {
+        Kind::Ref(mut r) => {
+            r.attrs.push(attr.to_string());
+            let tainted = tainted
+                || r.qualified()
+                    .is_some_and(|q| super::scope::is_request_name(&q));
+            Value {
+                range,
+                kind: Kind::Ref(r),
+                tainted,
+            }
+        }
+        other => Value {
+            range,
+            kind: Kind::Attr(
+                Box::new(Value {
+                    range: base.range,
+                    kind: other,
+                    tainted,
+                }),
+                attr.to_string(),
+            ),
+            tainted,
+        },
+    }
+}
+
+fn fold_binop(range: TextRange, op: Operator, left: Value, right: Value) -> Value {
+    let folded = match (&left.kind, op, &right.kind) {
+        (Kind::Str(a), Operator::Add, Kind::Str(b)) if a.len() + b.len() <= MAX_STRING => {
+            Some(Kind::Str(format!("{a}{b}")))
+        }
+        (Kind::Int(a), op, Kind::Int(b)) => fold_int(*a, op, *b).map(Kind::Int),
+        (Kind::Float(a), Operator::Mult, Kind::Int(b))
+        | (Kind::Int(b), Operator::Mult, Kind::Float(a)) => Some(Kind::Float(a * (*b as f64))),
+        _ => None,
+    };
+    if let Some(kind) = folded {
+        return Value::new(range, kind);
+    }
+    let tainted = left.tainted || right.tainted;
+    let op = match op {
+        Operator::Add => BinOp::Add,
+        Operator::Sub => BinOp::Sub,
+        Operator::Mult => BinOp::Mult,
+        Operator::Div => BinOp::Div,
+        Operator::FloorDiv => BinOp::FloorDiv,
+        Operator::Mod => BinOp::Mod,
+        Operator::Pow => BinOp::Pow,
+        _ => BinOp::Other,
+    };
+    Value {
+        range,
+        kind: Kind::BinOp(op, Box::new(left), Box::new(right)),
+        tainted,
+    }
+}
+
+fn fold_int(a: i64, op: Operator, b: i64) -> Option<i64> {
+    match op {
+        Operator::Add => a.checked_add(b),
+        Operator::Sub => a.checked_sub(b),
+        Operator::Mult => a.checked_mul(b),
+        Operator::FloorDiv if b != 0 => Some(a.div_euclid(b)),
+        Operator::Mod if b != 0 => Some(a.rem_euclid(b)),
+        Operator::Pow if (0..64).contains(&b) => a.checked_pow(b as u32),
+        Operator::LShift if (0..63).contains(&b) => a.checked_shl(b as u32),
+        _ => None,
+    }
+}
+
+fn cmp_op(op: ast::CmpOp) -> CmpOp {
+    match op {
+        ast::CmpOp::Eq => CmpOp::Eq,
+        ast::CmpOp::NotEq => CmpOp::NotEq,
+        ast::CmpOp::Lt => CmpOp::Lt,
+        ast::CmpOp::LtE => CmpOp::LtE,
+        ast::CmpOp::Gt => CmpOp::Gt,
+        ast::CmpOp::GtE => CmpOp::GtE,
+        ast::CmpOp::Is => CmpOp::Is,
+        ast::CmpOp::IsNot => CmpOp::IsNot,
+        ast::CmpOp::In => CmpOp::In,
+        ast::CmpOp::NotIn => CmpOp::NotIn,
+    }
+}

@@ -1,0 +1,246 @@
+//! What one pass over a Python file records: the facts the project model and the
+//! rules read. Plain data, no syntax tree; each fact keeps its byte range.
+
+use ruff_text_size::TextRange;
+
+use super::value::{Call, Value};
+
+/// Index into [`PyFacts::scopes`]; 0 is the module.
+pub type ScopeId = u32;
+/// Index into [`PyFacts::guards`]; 0 is "unconditional".
+pub type GuardId = u32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeKind {
+    Module,
+    Function,
+    Class,
+}
+
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub kind: ScopeKind,
+    /// Dotted name: `orders.create_app`, `orders.config.ProductionConfig`.
+    pub qualified: String,
+    pub parent: Option<ScopeId>,
+}
+
+/// One `if` condition a fact sits under, linked to the conditions around it.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    pub parent: GuardId,
+    pub test: Value,
+    /// In the `else` (or a later `elif`) of `test`.
+    pub negated: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct CallFact {
+    pub scope: ScopeId,
+    pub guard: GuardId,
+    /// A [`super::value::Kind::Call`] value.
+    pub value: Value,
+}
+
+impl CallFact {
+    pub fn call(&self) -> &Call {
+        match &self.value.kind {
+            super::value::Kind::Call(c) => c,
+            _ => unreachable_call(),
+        }
+    }
+
+    pub fn range(&self) -> TextRange {
+        self.value.range
+    }
+}
+
+#[cold]
+fn unreachable_call() -> &'static Call {
+    // CallFact values are built from calls only; a static empty call keeps this
+    // total without a panic path.
+    static EMPTY: std::sync::OnceLock<Call> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| Call {
+        func: Value::unknown(TextRange::default(), false),
+        args: Vec::new(),
+        kwargs: Vec::new(),
+        spread: false,
+    })
+}
+
+/// `target = value` (also annotated and augmented assignments, and `:=`).
+#[derive(Debug, Clone)]
+pub struct AssignFact {
+    pub scope: ScopeId,
+    pub guard: GuardId,
+    /// The target as a reference or subscript value (`app.config["X"]`).
+    pub target: Value,
+    pub value: Value,
+    /// The whole statement.
+    pub range: TextRange,
+    pub augmented: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClassAttr {
+    pub name: String,
+    pub value: Value,
+    /// The assignment statement.
+    pub range: TextRange,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClassFact {
+    pub name: String,
+    pub qualified: String,
+    pub name_range: TextRange,
+    pub range: TextRange,
+    pub bases: Vec<Value>,
+    pub decorators: Vec<Value>,
+    /// Class-body assignments in source order.
+    pub attrs: Vec<ClassAttr>,
+    pub scope: ScopeId,
+    pub guard: GuardId,
+}
+
+impl ClassFact {
+    /// The last assignment of an attribute in the class body itself.
+    pub fn attr(&self, name: &str) -> Option<&ClassAttr> {
+        self.attrs.iter().rev().find(|a| a.name == name)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub name: String,
+    pub default: Option<Value>,
+    pub annotation: Option<Value>,
+    pub range: TextRange,
+}
+
+#[derive(Debug, Clone)]
+pub struct FunctionFact {
+    pub name: String,
+    pub qualified: String,
+    pub name_range: TextRange,
+    /// From the first decorator (or `def`) to the end of the body.
+    pub range: TextRange,
+    /// The `def` line onwards, without decorators.
+    pub def_range: TextRange,
+    pub decorators: Vec<Value>,
+    pub params: Vec<Param>,
+    /// Evaluated `return` values (up to a cap).
+    pub returns: Vec<Value>,
+    pub is_async: bool,
+    /// The function's own scope.
+    pub scope: ScopeId,
+    /// Where it is defined.
+    pub parent: ScopeId,
+    pub guard: GuardId,
+    /// Defined directly in a class body.
+    pub method_of: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RaiseKind {
+    Raise,
+    Assert,
+}
+
+/// A `raise` or `assert`, with the conditions around it: startup checks
+/// ("refuse to start without SECRET_KEY") are found from these.
+#[derive(Debug, Clone)]
+pub struct RaiseFact {
+    pub kind: RaiseKind,
+    pub scope: ScopeId,
+    pub guard: GuardId,
+    /// The exception raised, or the asserted test.
+    pub value: Option<Value>,
+    pub range: TextRange,
+}
+
+/// A module-level binding (`app = Flask(__name__)`, `SECRET = "x"`), so other
+/// modules can resolve `from orders import app`.
+#[derive(Debug, Clone)]
+pub struct GlobalBinding {
+    pub name: String,
+    pub value: Value,
+    pub range: TextRange,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImportFact {
+    /// The name bound in this module.
+    pub local: String,
+    /// What it refers to: `flask_talisman.Talisman`, `orders.config`.
+    pub qualified: String,
+    pub range: TextRange,
+    pub scope: ScopeId,
+}
+
+/// A string literal that may be a credential (long, no whitespace) or a URL.
+#[derive(Debug, Clone)]
+pub struct StrLit {
+    pub value: String,
+    pub range: TextRange,
+    pub scope: ScopeId,
+}
+
+/// Everything one pass over a Python file found.
+#[derive(Debug, Clone, Default)]
+pub struct PyFacts {
+    /// The dotted module name (`orders.config`).
+    pub module: String,
+    pub scopes: Vec<Scope>,
+    pub guards: Vec<Guard>,
+    pub calls: Vec<CallFact>,
+    pub assigns: Vec<AssignFact>,
+    pub classes: Vec<ClassFact>,
+    pub functions: Vec<FunctionFact>,
+    pub raises: Vec<RaiseFact>,
+    pub globals: Vec<GlobalBinding>,
+    pub imports: Vec<ImportFact>,
+    pub strings: Vec<StrLit>,
+}
+
+impl PyFacts {
+    /// The guards of a fact, innermost first.
+    pub fn guards_of(&self, mut id: GuardId) -> Vec<&Guard> {
+        let mut out = Vec::new();
+        // Guards link to smaller ids only; the bound keeps a corrupt chain finite.
+        let mut steps = 0;
+        while id != 0 && steps < 256 {
+            let Some(g) = self.guards.get(id as usize) else {
+                break;
+            };
+            out.push(g);
+            id = g.parent;
+            steps += 1;
+        }
+        out
+    }
+
+    /// The enclosing function of a scope (itself when it is one).
+    pub fn function_of(&self, mut scope: ScopeId) -> Option<&FunctionFact> {
+        let mut steps = 0;
+        loop {
+            let s = self.scopes.get(scope as usize)?;
+            if s.kind == ScopeKind::Function {
+                return self.functions.iter().find(|f| f.scope == scope);
+            }
+            scope = s.parent?;
+            steps += 1;
+            if steps > 256 {
+                return None;
+            }
+        }
+    }
+
+    pub fn function(&self, qualified: &str) -> Option<&FunctionFact> {
+        self.functions.iter().find(|f| f.qualified == qualified)
+    }
+
+    pub fn class(&self, qualified: &str) -> Option<&ClassFact> {
+        self.classes.iter().find(|c| c.qualified == qualified)
+    }
+}

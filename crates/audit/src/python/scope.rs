@@ -1,0 +1,150 @@
+//! Name resolution while collecting: the stack of scopes (module, classes,
+//! functions), what each binds, and how a name becomes a [`Value`].
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+
+use ruff_text_size::TextRange;
+
+use super::{
+    facts::{ScopeId, ScopeKind},
+    value::{Kind, Ref, Root, Value},
+};
+
+/// Values bigger than this are not substituted for the names bound to them
+/// (keeps `x = x + x` chains from growing without bound).
+pub const MAX_SUBSTITUTED_SIZE: usize = 32;
+
+#[derive(Debug)]
+pub struct Frame {
+    pub scope: ScopeId,
+    pub kind: ScopeKind,
+    pub qualified: String,
+    /// Names whose value is substituted where they are read.
+    pub bindings: HashMap<String, Value>,
+    pub imports: HashMap<String, String>,
+    /// Parameter name -> (index, request-derived).
+    pub params: HashMap<String, (usize, bool)>,
+}
+
+impl Frame {
+    pub fn new(scope: ScopeId, kind: ScopeKind, qualified: String) -> Frame {
+        Frame {
+            scope,
+            kind,
+            qualified,
+            bindings: HashMap::default(),
+            imports: HashMap::default(),
+            params: HashMap::default(),
+        }
+    }
+}
+
+/// The scopes enclosing the statement being collected.
+#[derive(Debug)]
+pub struct Scopes {
+    pub frames: Vec<Frame>,
+    /// The module's own top-level names (defined anywhere at module level), so a
+    /// function can refer to a name defined below it.
+    pub module_names: HashSet<String>,
+    pub module: String,
+}
+
+impl Scopes {
+    pub fn current(&self) -> &Frame {
+        // The module frame is pushed first and never popped.
+        &self.frames[self.frames.len() - 1]
+    }
+
+    pub fn current_mut(&mut self) -> &mut Frame {
+        let n = self.frames.len() - 1;
+        &mut self.frames[n]
+    }
+
+    /// Resolves a name read at `range`.
+    pub fn resolve(&self, name: &str, range: TextRange) -> Value {
+        let innermost = self.frames.len() - 1;
+        for (i, frame) in self.frames.iter().enumerate().rev() {
+            // A class body's names are visible in the class body only.
+            if frame.kind == ScopeKind::Class && i != innermost {
+                continue;
+            }
+            if let Some(v) = frame.bindings.get(name) {
+                let mut v = v.clone();
+                if let Kind::Ref(_) = v.kind {
+                    v.range = range;
+                }
+                return v;
+            }
+            if let Some(&(index, tainted)) = frame.params.get(name) {
+                return Value {
+                    range,
+                    kind: Kind::Ref(Ref {
+                        root: Root::Param {
+                            func: frame.qualified.clone(),
+                            index,
+                            name: name.to_string(),
+                        },
+                        attrs: Vec::new(),
+                    }),
+                    tainted,
+                };
+            }
+            if let Some(q) = frame.imports.get(name) {
+                return global(q.clone(), range);
+            }
+            if frame.kind == ScopeKind::Module && self.module_names.contains(name) {
+                return global(format!("{}.{name}", self.module), range);
+            }
+        }
+        if name == "__name__" {
+            return Value::new(range, Kind::Str(self.module.clone()));
+        }
+        global(name.to_string(), range)
+    }
+
+    /// Records what a name now holds, in the current frame.
+    pub fn bind(&mut self, name: &str, value: &Value) {
+        let kind = self.current().kind;
+        let frame = self.current_mut();
+        frame.params.remove(name);
+        frame.imports.remove(name);
+        let keep = match kind {
+            // Module and class names are read through their dotted name, except
+            // literal constants, which are folded where they are used.
+            ScopeKind::Module | ScopeKind::Class => {
+                value.is_literal() && value.size(MAX_SUBSTITUTED_SIZE + 1) <= MAX_SUBSTITUTED_SIZE
+            }
+            ScopeKind::Function => true,
+        };
+        if !keep {
+            frame.bindings.remove(name);
+            return;
+        }
+        let stored = if value.size(MAX_SUBSTITUTED_SIZE + 1) <= MAX_SUBSTITUTED_SIZE {
+            value.clone()
+        } else {
+            Value::unknown(value.range, value.tainted)
+        };
+        frame.bindings.insert(name.to_string(), stored);
+    }
+}
+
+pub fn global(q: String, range: TextRange) -> Value {
+    let tainted = is_request_name(&q);
+    Value {
+        range,
+        kind: Kind::Ref(Ref {
+            root: Root::Global(q),
+            attrs: Vec::new(),
+        }),
+        tainted,
+    }
+}
+
+/// Whether a dotted global is the request (or part of it).
+pub fn is_request_name(q: &str) -> bool {
+    const SOURCES: [&str; 3] = ["flask.request", "quart.request", "flask.globals.request"];
+    SOURCES
+        .iter()
+        .any(|s| q == *s || (q.starts_with(s) && q.as_bytes().get(s.len()) == Some(&b'.')))
+}

@@ -1,0 +1,152 @@
+use super::{
+    analyze, module_name,
+    value::{Kind, Root},
+};
+
+fn facts(src: &str) -> super::PyFacts {
+    analyze(0, src, "pkg.mod", false).expect("parses")
+}
+
+#[test]
+fn imports_resolve_to_dotted_names() {
+    let f = facts(
+        "from flask_talisman import Talisman as T\nimport os.path\nimport flask\nfrom .config import Prod\nfrom .. import ext\nT(app)\nos.path.join('a')\nflask.Flask(__name__)\nProd()\next.x()\n",
+    );
+    let names: Vec<String> = f
+        .calls
+        .iter()
+        .filter_map(|c| c.call().func_name())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "flask_talisman.Talisman",
+            "os.path.join",
+            "flask.Flask",
+            "pkg.config.Prod",
+            "ext.x"
+        ]
+    );
+    // `from .. import ext` from pkg.mod (package pkg) goes above pkg.
+    assert_eq!(f.calls[4].call().func_name().as_deref(), Some("ext.x"));
+}
+
+#[test]
+fn literals_fold_and_constants_substitute() {
+    let f = facts(
+        "KB = 1024\nMAX = 10 * KB * KB\nNAME = 'a' + 'b'\nconfigure(MAX, NAME, -3, [1, 'x'], {'k': True}, None)\n",
+    );
+    let call = f.calls[0].call();
+    assert_eq!(call.args[0].as_int(), Some(10 * 1024 * 1024));
+    assert_eq!(call.args[1].as_str(), Some("ab"));
+    assert_eq!(call.args[2].as_int(), Some(-3));
+    assert!(call.args[3].is_literal());
+    assert_eq!(
+        call.args[4].dict_get("k").and_then(|v| v.as_bool()),
+        Some(true)
+    );
+    assert!(matches!(call.args[5].kind, Kind::None));
+}
+
+#[test]
+fn objects_are_identified_by_their_creation_site() {
+    let f = facts(
+        "from flask import Flask\ndef create_app():\n    app = Flask(__name__)\n    app.config['DEBUG'] = True\n    return app\n",
+    );
+    let assign = &f
+        .assigns
+        .iter()
+        .find(|a| matches!(a.target.kind, Kind::Subscript(..)))
+        .unwrap();
+    let Kind::Subscript(base, key) = &assign.target.kind else {
+        unreachable!()
+    };
+    assert_eq!(key.as_str(), Some("DEBUG"));
+    let r = base.reference().unwrap();
+    assert!(matches!(&r.root, Root::Obj { ctor, .. } if ctor == "flask.Flask"));
+    assert_eq!(r.attrs, ["config"]);
+    let func = f.function("pkg.mod.create_app").unwrap();
+    assert_eq!(
+        func.returns[0].as_call().unwrap().func_name().as_deref(),
+        Some("flask.Flask")
+    );
+}
+
+#[test]
+fn module_level_objects_are_read_by_dotted_name() {
+    let f = facts("from flask import Flask\napp = Flask(__name__)\napp.run(debug=True)\n");
+    let run = f
+        .calls
+        .iter()
+        .find(|c| c.call().func_ref().is_some_and(|r| r.last_name() == "run"))
+        .unwrap();
+    assert_eq!(run.call().func_name().as_deref(), Some("pkg.mod.app.run"));
+    assert_eq!(
+        run.call().kwarg("debug").and_then(|v| v.as_bool()),
+        Some(true)
+    );
+    assert_eq!(
+        f.globals[0].value.as_call().unwrap().func_name().as_deref(),
+        Some("flask.Flask")
+    );
+}
+
+#[test]
+fn guards_record_conditions() {
+    let f = facts(
+        "import os\nenv = os.environ.get('APP_ENV', 'production')\nif env == 'production':\n    a()\nelif env == 'dev':\n    b()\nelse:\n    c()\n",
+    );
+    let guards = |name: &str| {
+        let call = f
+            .calls
+            .iter()
+            .find(|c| c.call().func_name().as_deref() == Some(name))
+            .unwrap();
+        f.guards_of(call.guard)
+            .iter()
+            .map(|g| g.negated)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(guards("a"), [false]);
+    assert_eq!(guards("b"), [false, true]);
+    assert_eq!(guards("c"), [true, true]);
+}
+
+#[test]
+fn classes_keep_bases_and_attributes() {
+    let f = facts(
+        "class Config:\n    DEBUG = False\n    SECRET_KEY = 'x' * 2\nclass Prod(Config):\n    DEBUG = False\n",
+    );
+    let prod = f.class("pkg.mod.Prod").unwrap();
+    assert_eq!(prod.bases[0].qualified().as_deref(), Some("pkg.mod.Config"));
+    let config = f.class("pkg.mod.Config").unwrap();
+    assert_eq!(
+        config.attr("SECRET_KEY").unwrap().value.render(),
+        "'x' ∘ 2".replace('\'', "\"")
+    );
+}
+
+#[test]
+fn module_names_follow_packages() {
+    let pkgs = ["app", "app/api"];
+    let is_pkg = |d: &str| pkgs.contains(&d);
+    assert_eq!(
+        module_name("app/api/views.py", is_pkg),
+        ("app.api.views".into(), false)
+    );
+    assert_eq!(module_name("app/__init__.py", is_pkg), ("app".into(), true));
+    assert_eq!(
+        module_name("examples/weak/app/config.py", |d| d == "examples/weak/app"),
+        ("app.config".into(), false)
+    );
+    assert_eq!(module_name("wsgi.py", is_pkg), ("wsgi".into(), false));
+}
+
+#[test]
+fn deep_nesting_does_not_overflow() {
+    let deep = format!("x = {}1{}\n", "(".repeat(5000), ")".repeat(5000));
+    let _ = analyze(0, &deep, "m", false);
+    let chain = format!("x = {}1\n", "1 + ".repeat(20000));
+    let f = analyze(0, &chain, "m", false).unwrap();
+    assert_eq!(f.assigns.len(), 1);
+}

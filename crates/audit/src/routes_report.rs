@@ -1,0 +1,126 @@
+//! `audit --routes`: the route inventory with each route's protections, as a
+//! table or JSON.
+
+use serde::Serialize;
+
+use crate::model::Project;
+
+#[derive(Debug, Serialize)]
+pub struct RouteRow {
+    pub methods: Vec<String>,
+    pub path: String,
+    pub endpoint: String,
+    /// `file:line` of the view function.
+    pub location: String,
+    /// `@limiter.limit` values (`"5 per minute"`), `exempt`, or empty.
+    pub rate_limit: Vec<String>,
+    pub csrf_exempt: bool,
+    pub auth: Vec<String>,
+}
+
+/// Every route, sorted by path then method.
+pub fn rows(project: &Project) -> Vec<RouteRow> {
+    let mut rows: Vec<RouteRow> = project
+        .routes
+        .iter()
+        .map(|r| {
+            let mut limits: Vec<String> = r
+                .limits
+                .iter()
+                .map(|(v, _)| v.as_str().map_or_else(|| v.render(), str::to_string))
+                .collect();
+            if r.limit_exempt {
+                limits.push("exempt".into());
+            }
+            RouteRow {
+                methods: r.methods.clone(),
+                path: r.display_path().to_string(),
+                endpoint: r.endpoint.clone(),
+                location: project.describe(r.def_span),
+                rate_limit: limits,
+                csrf_exempt: r.csrf_exempt.is_some(),
+                auth: r
+                    .auth
+                    .iter()
+                    .map(|a| a.rsplit('.').next().unwrap_or(a).to_string())
+                    .collect(),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        (&a.path, &a.methods, &a.location).cmp(&(&b.path, &b.methods, &b.location))
+    });
+    rows
+}
+
+pub fn json(project: &Project) -> String {
+    let mut s = serde_json::to_string_pretty(&serde_json::json!({
+        "schema": "flaskguard-routes/v1",
+        "routes": rows(project),
+    }))
+    .unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+pub fn table(project: &Project) -> String {
+    let rows = rows(project);
+    let header = [
+        "METHOD",
+        "PATH",
+        "ENDPOINT",
+        "LOCATION",
+        "RATE LIMIT",
+        "CSRF EXEMPT",
+        "AUTH",
+    ];
+    let cells: Vec<[String; 7]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.methods.join(","),
+                r.path.clone(),
+                r.endpoint.clone(),
+                r.location.clone(),
+                if r.rate_limit.is_empty() {
+                    "-".into()
+                } else {
+                    r.rate_limit.join("; ")
+                },
+                if r.csrf_exempt {
+                    "yes".into()
+                } else {
+                    "-".into()
+                },
+                if r.auth.is_empty() {
+                    "-".into()
+                } else {
+                    r.auth.join(", ")
+                },
+            ]
+        })
+        .collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cols: Vec<&str>| {
+        let mut s = String::new();
+        for (i, (c, w)) in cols.iter().zip(&widths).enumerate() {
+            if i + 1 == cols.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(header.to_vec());
+    for row in &cells {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out.push_str(&format!("\n{} routes\n", cells.len()));
+    out
+}

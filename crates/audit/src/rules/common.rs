@@ -1,0 +1,195 @@
+//! Helpers shared by rules: receivers of method calls, secret-key values, and
+//! which code is production code.
+
+use crate::{
+    model::{index::Target, AppId, ConfigEntry, Project},
+    python::{
+        facts::{CallFact, PyFacts},
+        value::{env_lookup, Call, Kind, Value},
+    },
+    source::FileId,
+};
+
+/// The object a method is called on: `app` in `app.run(...)`.
+pub fn receiver(call: &Call) -> Option<Value> {
+    call.receiver()
+}
+
+/// The app a method call is made on (`app.run`), resolved across files.
+pub fn app_of_receiver(project: &Project, file: FileId, call: &Call) -> Option<AppId> {
+    let recv = receiver(call)?;
+    project.app_of(file, &recv, false)
+}
+
+/// Dotted name of what a call calls, resolved through imports and re-exports.
+pub fn callee(project: &Project, file: FileId, call: &CallFact) -> Option<String> {
+    project
+        .resolver()
+        .resolve(file, &call.call().func)
+        .external_name()
+}
+
+/// A literal string a config value ends up as, and whether it is only the
+/// fallback of an environment lookup (`os.getenv("SECRET_KEY", "dev")`).
+pub struct SecretLiteral<'a> {
+    pub value: &'a str,
+    pub literal: &'a Value,
+    pub file: FileId,
+    pub fallback: bool,
+}
+
+/// Finds the literal in a secret-key value: a string, a name bound to one
+/// (across files), the default of an environment lookup, or the literal
+/// alternative of `os.environ.get(...) or "..."`.
+pub fn secret_literal<'a>(
+    project: &'a Project,
+    file: FileId,
+    v: &'a Value,
+) -> Option<SecretLiteral<'a>> {
+    let (f, v) = project.resolver().deref(file, v);
+    if let Some(s) = v.as_str() {
+        return (!s.is_empty()).then_some(SecretLiteral {
+            value: s,
+            literal: v,
+            file: f,
+            fallback: false,
+        });
+    }
+    if let Some(l) = env_lookup(v) {
+        let d = l.default?;
+        let inner = secret_literal(project, f, d)?;
+        return Some(SecretLiteral {
+            fallback: true,
+            ..inner
+        });
+    }
+    if let Kind::Or(items) = &v.kind {
+        let last = items.last()?;
+        if items.len() > 1 && env_lookup(&items[0]).is_some() {
+            let inner = secret_literal(project, f, last)?;
+            return Some(SecretLiteral {
+                fallback: true,
+                ..inner
+            });
+        }
+    }
+    None
+}
+
+/// Whether a class or module name says it is for development or tests only.
+pub fn is_dev_or_test_name(dotted: &str) -> bool {
+    let last = dotted
+        .rsplit('.')
+        .next()
+        .unwrap_or(dotted)
+        .to_ascii_lowercase();
+    ["dev", "test", "local", "debug", "ci"]
+        .iter()
+        .any(|w| last.contains(w))
+}
+
+/// SECRET_KEY entries that reach production: every entry of every Flask app's
+/// production config (overridden base-class values included: they are committed
+/// all the same), and SECRET_KEY attributes of config classes no app loads,
+/// unless they are named for development or tests.
+pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'_>)> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for app in &project.apps {
+        for e in app.config.all("SECRET_KEY") {
+            // Values from the environment (from_prefixed_env) are not in the
+            // source; KEY002 judges env files on its own.
+            if e.via == crate::model::ConfigVia::Environment {
+                continue;
+            }
+            if seen.insert(e.span) {
+                out.push((Some(app.id), SecretSite::Entry(e)));
+            }
+        }
+    }
+    for (file, facts) in project.python() {
+        for class in &facts.classes {
+            if is_dev_or_test_name(&class.qualified) {
+                continue;
+            }
+            let Some(attr) = class.attr("SECRET_KEY") else {
+                continue;
+            };
+            let span = crate::source::Span::new(file, attr.range);
+            if seen.insert(span) {
+                out.push((
+                    None,
+                    SecretSite::ClassAttr {
+                        file,
+                        value: &attr.value,
+                        span,
+                    },
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Where a secret key is set.
+pub enum SecretSite<'a> {
+    Entry(&'a ConfigEntry),
+    ClassAttr {
+        file: FileId,
+        value: &'a Value,
+        span: crate::source::Span,
+    },
+}
+
+impl SecretSite<'_> {
+    pub fn file(&self) -> FileId {
+        match self {
+            SecretSite::Entry(e) => e.file,
+            SecretSite::ClassAttr { file, .. } => *file,
+        }
+    }
+    pub fn value(&self) -> &Value {
+        match self {
+            SecretSite::Entry(e) => &e.value,
+            SecretSite::ClassAttr { value, .. } => value,
+        }
+    }
+    pub fn span(&self) -> crate::source::Span {
+        match self {
+            SecretSite::Entry(e) => e.span,
+            SecretSite::ClassAttr { span, .. } => *span,
+        }
+    }
+}
+
+/// Calls in every audited file whose callee resolves to one of `names`.
+pub fn calls_to<'a>(
+    project: &'a Project,
+    names: &'a [&str],
+) -> impl Iterator<Item = (FileId, &'a PyFacts, &'a CallFact)> + 'a {
+    project.python().flat_map(move |(file, facts)| {
+        facts
+            .calls
+            .iter()
+            .filter(move |c| {
+                // Cheap pre-check on the last name before resolving.
+                let Some(r) = c.call().func.reference() else {
+                    return false;
+                };
+                let last = r.last_name();
+                names.iter().any(|n| n.rsplit('.').next() == Some(last))
+                    && callee(project, file, c).is_some_and(|q| names.contains(&q.as_str()))
+            })
+            .map(move |c| (file, facts, c))
+    })
+}
+
+/// Whether a value resolves to one of the given external names.
+pub fn resolves_to(project: &Project, file: FileId, v: &Value, names: &[&str]) -> bool {
+    let r = project.resolver().resolve(file, v);
+    match (&r.target, r.external_name()) {
+        (_, Some(q)) => names.contains(&q.as_str()),
+        (Target::Unknown, None) => false,
+        _ => false,
+    }
+}

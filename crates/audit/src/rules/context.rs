@@ -1,0 +1,68 @@
+//! What a rule sees, and helpers for building findings from model spans.
+
+use report::{Finding, Location};
+
+use crate::{
+    model::{App, Project},
+    settings::AuditSettings,
+    source::Span,
+};
+
+/// The input of every rule: the model (which holds every file's facts), and the
+/// settings of the run.
+pub struct RuleContext<'a> {
+    pub project: &'a Project,
+    pub settings: &'a AuditSettings,
+}
+
+impl<'a> RuleContext<'a> {
+    /// A finding at a span.
+    pub fn finding(
+        &self,
+        code: &str,
+        rule: &str,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding::new(code, rule, message, self.project.location(span))
+    }
+
+    /// A related location for a finding.
+    pub fn at(&self, span: Span) -> Location {
+        self.project.location(span)
+    }
+
+    /// `path:line`.
+    pub fn describe(&self, span: Span) -> String {
+        self.project.describe(span)
+    }
+
+    /// The source text of a span, trimmed to one line and 120 characters.
+    pub fn snippet(&self, span: Span) -> String {
+        let Some(f) = self.project.source(span.file) else {
+            return String::new();
+        };
+        let text = f
+            .text
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("");
+        let first = text.lines().next().unwrap_or("").trim();
+        if first.chars().count() > 120 {
+            format!("{}…", first.chars().take(119).collect::<String>())
+        } else {
+            first.to_string()
+        }
+    }
+
+    /// Adds "ProductionConfig taken as production at orders/__init__.py:20" to a
+    /// finding about production configuration.
+    pub fn with_production(&self, finding: Finding, app: &App) -> Finding {
+        match &app.config.production {
+            Some(p) => finding.with_related(
+                self.at(p.span),
+                format!("{} taken as production ({})", p.short_name(), p.reason),
+            ),
+            None => finding,
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! CSR001 `csrf-unprotected`: cookie sessions with state-changing routes and no CSRF protection.
+
+use report::Finding;
+
+use crate::{
+    model::{AppKind, ExtKind, Project},
+    rules::{Rule, RuleContext},
+    source::Span,
+};
+
+pub const RULE: Rule = Rule {
+    code: "CSR001",
+    name: "csrf-unprotected",
+    doc: DOC,
+    check,
+};
+
+const DOC: &str = r#"## What it does
+For a Flask app whose authentication rides on the session cookie (the code
+writes `session[...]`, or uses Flask-Login) and that has state-changing routes
+(POST, PUT, PATCH, DELETE), reports:
+- no `CSRFProtect` (Flask-WTF) or `SeaSurf`, and no `FlaskForm` (at the
+  `Flask(...)` line);
+- `WTF_CSRF_ENABLED = False` in the production config;
+- `@csrf.exempt` on a state-changing route.
+
+## Why is this bad?
+Browsers attach the session cookie to requests that other sites trigger. A
+form or `fetch` on any page a logged-in user visits can then create, change or
+delete data as that user. `SameSite=Lax` does not cover every case (top-level
+POST within two minutes in some browsers, same-site subdomains).
+
+## Example
+```python
+app = Flask(__name__)
+session["user_id"] = user.id
+```
+
+Use instead:
+```python
+csrf = CSRFProtect(app)  # and send the token (X-CSRFToken) from the frontend
+```
+"#;
+
+fn uses_flask_form(project: &Project) -> bool {
+    let resolver = project.resolver();
+    project.python().any(|(file, facts)| {
+        facts.classes.iter().any(|c| {
+            c.bases.iter().any(|b| {
+                resolver.resolve(file, b).external_name().is_some_and(|n| {
+                    n == "flask_wtf.FlaskForm"
+                        || n == "flask_wtf.form.FlaskForm"
+                        || n == "flask_wtf.Form"
+                })
+            })
+        })
+    })
+}
+
+fn check(ctx: &RuleContext) -> Vec<Finding> {
+    let project = ctx.project;
+    let login = project
+        .extensions
+        .iter()
+        .find(|e| e.kind == ExtKind::LoginManager)
+        .map(|e| e.span);
+    let evidence: Option<(Span, &str)> = project
+        .session_writes
+        .first()
+        .map(|s| (*s, "the session cookie is written here"))
+        .or_else(|| login.map(|s| (s, "Flask-Login keeps the login in the session cookie")));
+    let Some((session_span, session_note)) = evidence else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for app in project.apps.iter().filter(|a| a.kind == AppKind::Flask) {
+        let mutations: Vec<_> = project
+            .routes
+            .iter()
+            .filter(|r| r.is_mutation() && (r.app == Some(app.id) || r.app.is_none()))
+            .collect();
+        let Some(first_mutation) = mutations.first() else {
+            continue;
+        };
+        let protected = project.extensions.iter().any(|e| {
+            matches!(e.kind, ExtKind::CsrfProtect | ExtKind::SeaSurf)
+                && (e.app == Some(app.id) || e.app.is_none())
+        }) || uses_flask_form(project);
+        if !protected {
+            out.push(
+                ctx.finding(
+                    RULE.code,
+                    RULE.name,
+                    app.span,
+                    format!("the app keeps logins in the session cookie and has {} state-changing routes, but no CSRF protection", mutations.len()),
+                )
+                .with_fix("Initialise Flask-WTF's CSRFProtect (or SeaSurf) and send its token with every unsafe request.")
+                .with_related(ctx.at(session_span), session_note)
+                .with_related(ctx.at(first_mutation.def_span), format!("{} {} changes state", first_mutation.methods.join("/"), first_mutation.display_path())),
+            );
+            continue;
+        }
+        if let Some(e) = app
+            .config
+            .get("WTF_CSRF_ENABLED")
+            .filter(|e| e.value.truthy() == Some(false))
+        {
+            out.push(
+                ctx.with_production(
+                    ctx.finding(
+                        RULE.code,
+                        RULE.name,
+                        e.span,
+                        "`WTF_CSRF_ENABLED = False` turns CSRF protection off in production",
+                    )
+                    .with_fix("Remove WTF_CSRF_ENABLED = False from the production config.")
+                    .with_related(ctx.at(session_span), session_note),
+                    app,
+                ),
+            );
+        }
+        for r in &mutations {
+            let Some(span) = r.csrf_exempt else { continue };
+            if !r.auth.is_empty()
+                && r.auth
+                    .iter()
+                    .all(|a| a.contains("jwt") || a.contains("token"))
+            {
+                // Token-authenticated endpoints do not ride on the cookie.
+                continue;
+            }
+            out.push(
+                ctx.finding(RULE.code, RULE.name, span, format!("`{} {}` is exempt from CSRF protection although it changes state and sessions ride on cookies", r.methods.join("/"), r.display_path()))
+                    .with_fix("Remove @csrf.exempt, or authenticate this route with a header token instead of the session cookie.")
+                    .with_related(ctx.at(session_span), session_note),
+            );
+        }
+    }
+    out
+}

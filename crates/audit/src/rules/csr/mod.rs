@@ -1,0 +1,3 @@
+//! CSR — cross-site request forgery.
+
+pub mod csr001_no_csrf;

@@ -1,0 +1,103 @@
+//! DBG001 `debug-enabled-in-deploy`: deploy files turn on debug mode or reloading.
+
+use report::Finding;
+
+use crate::{
+    deploy::{EnvSource, Server},
+    rules::{Rule, RuleContext},
+};
+
+pub const RULE: Rule = Rule {
+    code: "DBG001",
+    name: "debug-enabled-in-deploy",
+    doc: DOC,
+    check,
+};
+
+const DOC: &str = r#"## What it does
+Finds debug mode switched on by the deployment rather than the code:
+`FLASK_DEBUG=1` or `FLASK_ENV=development` in `.env` (not `.env.example` or
+`.env.development`), Dockerfile `ENV`, compose `environment` or a command
+prefix; `flask run --debug`; `uvicorn --reload` and `fastapi dev` as the
+container or Procfile command.
+
+## Why is this bad?
+`FLASK_DEBUG=1` makes `flask run` start the Werkzeug debugger (a remote Python
+console), and many apps read it to set `DEBUG`. Reloaders watch the file system
+and restart workers: a development convenience that does not belong in a
+production process.
+
+## Example
+```dockerfile
+ENV FLASK_DEBUG=1
+CMD flask --app wsgi --debug run --host=0.0.0.0
+```
+
+Use instead:
+```dockerfile
+CMD ["gunicorn", "--workers", "4", "--bind", "0.0.0.0:8000", "wsgi:app"]
+```
+"#;
+
+fn check(ctx: &RuleContext) -> Vec<Finding> {
+    let d = &ctx.project.deploy;
+    let mut out = Vec::new();
+    for e in &d.env {
+        if !e.source.may_be_production() {
+            continue;
+        }
+        let v = e.value.trim().to_ascii_lowercase();
+        let on = match e.name.as_str() {
+            "FLASK_DEBUG" | "QUART_DEBUG" => matches!(v.as_str(), "1" | "true" | "yes" | "on"),
+            "FLASK_ENV" => v == "development",
+            _ => false,
+        };
+        if !on {
+            continue;
+        }
+        let where_ = match &e.source {
+            EnvSource::DotEnv { .. } => "the .env file".to_string(),
+            EnvSource::Dockerfile => "the Dockerfile".to_string(),
+            EnvSource::Compose { service } => format!("compose service `{service}`"),
+            EnvSource::Command => "the start command".to_string(),
+        };
+        out.push(
+            ctx.finding(
+                RULE.code,
+                RULE.name,
+                e.span,
+                format!("`{}={}` in {where_} turns on debug mode", e.name, e.value),
+            )
+            .with_fix(
+                "Remove it from files that reach production; set it only in your local shell.",
+            )
+            .with_evidence(ctx.snippet(e.span)),
+        );
+    }
+    for cmd in &d.commands {
+        let message = match &cmd.server {
+            Some(Server::FlaskRun { debug: true, .. }) => {
+                "`flask run --debug` serves the Werkzeug debugger"
+            }
+            Some(Server::Uvicorn(u)) if u.reload => "`uvicorn --reload` is a development reloader",
+            Some(Server::Gunicorn(g)) if g.reload => {
+                "`gunicorn --reload` is a development reloader"
+            }
+            Some(Server::FastApiCli { dev: true }) => {
+                "`fastapi dev` is the development server with auto-reload"
+            }
+            _ => continue,
+        };
+        out.push(
+            ctx.finding(
+                RULE.code,
+                RULE.name,
+                cmd.span,
+                format!("{message} ({})", cmd.origin.describe()),
+            )
+            .with_fix("Start production with gunicorn or uvicorn without debug or reload flags.")
+            .with_evidence(ctx.snippet(cmd.span)),
+        );
+    }
+    out
+}

@@ -1,0 +1,102 @@
+//! KEY002 `weak-secret-key`: a secret key that is short, low-entropy or well known.
+
+use report::Finding;
+
+use super::strength::weakness;
+use crate::{
+    deploy::EnvSource,
+    rules::{common, Rule, RuleContext},
+    source::Span,
+};
+
+pub const RULE: Rule = Rule {
+    code: "KEY002",
+    name: "weak-secret-key",
+    doc: DOC,
+    check,
+};
+
+const DOC: &str = r#"## What it does
+Judges the value the secret key gets — in code (the same places as KEY001,
+fallbacks included) and in `.env`, Dockerfile and compose files
+(`SECRET_KEY`, `FLASK_SECRET_KEY`) — and reports it when it is in a list of
+well-known defaults (`dev`, `secret`, `change-me`, `dev-secret-key-1234`, ...),
+is a placeholder, is shorter than 32 characters, or carries less than about 128
+bits of entropy. Example and development env files are not judged.
+
+## Why is this bad?
+A guessable key is as good as a published one: tools such as `flask-unsign`
+brute-force session cookies against word lists of exactly these values, then
+forge sessions.
+
+## Example
+```text
+SECRET_KEY=change-me
+```
+
+Use instead:
+```text
+SECRET_KEY=<output of: python -c "import secrets; print(secrets.token_hex(32))">
+```
+kept out of the repository.
+"#;
+
+const ENV_NAMES: &[&str] = &["SECRET_KEY", "FLASK_SECRET_KEY", "APP_SECRET_KEY"];
+
+fn check(ctx: &RuleContext) -> Vec<Finding> {
+    let project = ctx.project;
+    let mut out = Vec::new();
+    for (app, site) in common::secret_key_entries(project) {
+        let Some(lit) = common::secret_literal(project, site.file(), site.value()) else {
+            continue;
+        };
+        let Some(why) = weakness(lit.value) else {
+            continue;
+        };
+        let mut f = ctx
+            .finding(RULE.code, RULE.name, site.span(), format!("the secret key {}is weak: {why}", if lit.fallback { "fallback " } else { "" }))
+            .with_fix("Use a random key of at least 32 bytes (secrets.token_hex(32)) from the environment, and rotate the current one.")
+            .with_evidence(ctx.snippet(site.span()));
+        let lit_span = Span::new(lit.file, lit.literal.range);
+        if lit.file != site.file() {
+            f = f.with_related(ctx.at(lit_span), "the value is defined here");
+        }
+        if let Some(app) = app.and_then(|a| project.apps.get(a)) {
+            f = ctx.with_production(f, app);
+        }
+        out.push(f);
+    }
+    for e in &project.deploy.env {
+        if !ENV_NAMES.contains(&e.name.as_str())
+            || !e.source.may_be_production()
+            || e.value.is_empty()
+        {
+            continue;
+        }
+        if e.value.starts_with('$') {
+            continue;
+        }
+        let Some(why) = weakness(&e.value) else {
+            continue;
+        };
+        let where_ = match &e.source {
+            EnvSource::DotEnv { .. } => "in the env file",
+            EnvSource::Dockerfile => "in the Dockerfile",
+            EnvSource::Compose { .. } => "in compose",
+            EnvSource::Command => "on the command line",
+        };
+        out.push(
+            ctx.finding(
+                RULE.code,
+                RULE.name,
+                e.span,
+                format!("`{}` {where_} is weak: {why}", e.name),
+            )
+            .with_fix(
+                "Generate a random key (secrets.token_hex(32)) and keep it out of committed files.",
+            )
+            .with_evidence(ctx.snippet(e.span)),
+        );
+    }
+    out
+}

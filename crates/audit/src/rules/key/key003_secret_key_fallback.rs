@@ -1,0 +1,144 @@
+//! KEY003 `secret-key-fallback`: the app starts without a real secret key.
+
+use report::Finding;
+
+use crate::{
+    model::Project,
+    python::value::{env_lookup, Kind, Value},
+    rules::{common, Rule, RuleContext},
+};
+
+pub const RULE: Rule = Rule {
+    code: "KEY003",
+    name: "secret-key-fallback",
+    doc: DOC,
+    check,
+};
+
+const DOC: &str = r#"## What it does
+Finds secret keys read from the environment with a fallback
+(`os.getenv("SECRET_KEY", "dev")`, `os.environ.get(...)` with a default,
+`os.environ.get(...) or "..."`), and keys read without a default where nothing
+checks at startup that one was set (a `raise`/`assert` on `SECRET_KEY`).
+`os.environ["SECRET_KEY"]` is a check: it fails at startup when missing.
+
+## Why is this bad?
+When the variable is missing in production — a typo, a new host, a secret
+store outage — the app silently runs with the fallback, a key everyone can
+read in the source. Without any key, sessions fail at run time instead of the
+deploy failing loudly.
+
+## Example
+```python
+SECRET_KEY = os.getenv("SECRET_KEY", "change-me")
+```
+
+Use instead:
+```python
+SECRET_KEY = os.environ.get("SECRET_KEY")
+...
+if not app.config["SECRET_KEY"] and not app.testing:
+    raise RuntimeError("SECRET_KEY environment variable is required")
+```
+"#;
+
+fn check(ctx: &RuleContext) -> Vec<Finding> {
+    let project = ctx.project;
+    let mut out = Vec::new();
+    let checked = has_startup_check(project);
+    for (app, site) in common::secret_key_entries(project) {
+        let (file, v) = project.resolver().deref(site.file(), site.value());
+        let message = match fallback_of(v) {
+            Some(Fallback::Literal) => "the secret key falls back to a built-in value when SECRET_KEY is not set, instead of refusing to start",
+            Some(Fallback::Other) => "the secret key falls back to another value when SECRET_KEY is not set, instead of refusing to start",
+            None => {
+                // Read without a default: fine when the app checks it at startup.
+                let Some(lookup) = env_lookup(v) else { continue };
+                if lookup.required || checked {
+                    continue;
+                }
+                // Only the value in effect matters for the missing-check case.
+                let in_effect = app
+                    .and_then(|a| project.apps.get(a))
+                    .and_then(|a| a.config.get("SECRET_KEY"))
+                    .is_none_or(|e| e.span == site.span());
+                if !in_effect {
+                    continue;
+                }
+                "the secret key is read from the environment but nothing stops the app from starting without it"
+            }
+        };
+        let _ = file;
+        let mut f = ctx
+            .finding(RULE.code, RULE.name, site.span(), message)
+            .with_fix("Drop the fallback and refuse to start when SECRET_KEY is missing (outside TESTING).")
+            .with_evidence(ctx.snippet(site.span()));
+        if let Some(app) = app.and_then(|a| project.apps.get(a)) {
+            f = ctx.with_production(f, app);
+        }
+        out.push(f);
+    }
+    out
+}
+
+enum Fallback {
+    Literal,
+    Other,
+}
+
+fn fallback_of(v: &Value) -> Option<Fallback> {
+    if let Some(l) = env_lookup(v) {
+        let d = l.default?;
+        return match &d.kind {
+            Kind::None => None,
+            Kind::Str(s) if s.is_empty() => None,
+            Kind::Str(_) => Some(Fallback::Literal),
+            _ => Some(Fallback::Other),
+        };
+    }
+    if let Kind::Or(items) = &v.kind {
+        if items.len() > 1 && env_lookup(&items[0]).is_some() {
+            return Some(
+                if items.last().is_some_and(|x| matches!(x.kind, Kind::Str(_))) {
+                    Fallback::Literal
+                } else {
+                    Fallback::Other
+                },
+            );
+        }
+    }
+    None
+}
+
+/// Whether any audited code raises, asserts or exits under a condition that
+/// mentions the secret key.
+fn has_startup_check(project: &Project) -> bool {
+    let mentions = |v: &Value| {
+        let mut hit = false;
+        v.walk(&mut |x| match &x.kind {
+            Kind::Str(s) if s.contains("SECRET_KEY") => hit = true,
+            Kind::Ref(r)
+                if r.attrs.iter().any(|a| a.eq_ignore_ascii_case("secret_key"))
+                    || r.qualified().is_some_and(|q| q.ends_with("SECRET_KEY")) =>
+            {
+                hit = true
+            }
+            _ => {}
+        });
+        hit
+    };
+    project.python().any(|(_, facts)| {
+        let guarded = |g| facts.guards_of(g).iter().any(|g| mentions(&g.test));
+        facts.raises.iter().any(|r| {
+            guarded(r.guard)
+                || r.value.as_ref().is_some_and(|v| {
+                    matches!(r.kind, crate::python::facts::RaiseKind::Assert) && mentions(v)
+                })
+        }) || facts.calls.iter().any(|c| {
+            c.call()
+                .func_name()
+                .is_some_and(|n| n == "sys.exit" || n == "exit")
+                && guarded(c.guard)
+        })
+    })
+}

@@ -1,0 +1,62 @@
+//! The rule framework and the registry of every rule.
+//!
+//! A rule is a pure function from the [`RuleContext`] (the project model, every
+//! file's facts, the settings) to findings, with its control ID, a kebab-case
+//! name, and its documentation in Ruff's shape. Rules live one per file under
+//! `rules/<area>/`; [`all`] lists them and drives `implementations()`,
+//! `--select`/`--ignore` and the fixture tests. See CONTRIBUTING-RULES.md.
+
+pub mod common;
+pub mod context;
+mod csr;
+mod dbg;
+mod key;
+mod prx;
+mod rl;
+mod tls;
+
+pub use context::RuleContext;
+
+use report::Finding;
+
+/// One rule.
+#[derive(Clone, Copy)]
+pub struct Rule {
+    /// The control it checks (`DBG001`).
+    pub code: &'static str,
+    /// Kebab-case name, unique across rules (`debug-mode-enabled`).
+    pub name: &'static str,
+    /// User documentation: `## What it does`, `## Why is this bad?`,
+    /// `## Example`, `Use instead:` (and optionally `## References`).
+    pub doc: &'static str,
+    pub check: fn(&RuleContext) -> Vec<Finding>,
+}
+
+impl std::fmt::Debug for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.code, self.name)
+    }
+}
+
+/// Every rule, in registry order (by control, then name).
+pub fn all() -> Vec<Rule> {
+    let mut rules = vec![
+        dbg::dbg001_debug_mode::RULE,
+        dbg::dbg001_debug_in_deploy::RULE,
+        dbg::dbg002_debug_toolbar::RULE,
+        dbg::dbg003_dev_server::RULE,
+        dbg::dbg004_testing_flags::RULE,
+        key::key001_hardcoded_secret_key::RULE,
+        key::key002_weak_secret_key::RULE,
+        key::key003_secret_key_fallback::RULE,
+        key::key004_committed_secrets::RULE,
+        rl::rl001_no_rate_limiting::RULE,
+        rl::rl002_memory_storage::RULE,
+        rl::rl005_proxy_address_key::RULE,
+        prx::prx001_no_proxy_fix::RULE,
+        csr::csr001_no_csrf::RULE,
+        tls::tls002_redirect_loop::RULE,
+    ];
+    rules.sort_by_key(|r| (r.code, r.name));
+    rules
+}

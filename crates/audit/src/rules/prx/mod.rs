@@ -1,0 +1,3 @@
+//! PRX — proxies and hosts.
+
+pub mod prx001_no_proxy_fix;

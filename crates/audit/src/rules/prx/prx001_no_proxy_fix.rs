@@ -1,0 +1,100 @@
+//! PRX001 `proxy-headers-not-handled`: behind a proxy without ProxyFix, or trusting too many hops.
+
+use report::Finding;
+
+use crate::{
+    deploy::Server,
+    model::{AppKind, ExtKind},
+    rules::{Rule, RuleContext},
+};
+
+pub const RULE: Rule = Rule {
+    code: "PRX001",
+    name: "proxy-headers-not-handled",
+    doc: DOC,
+    check,
+};
+
+const DOC: &str = r#"## What it does
+When the deployment puts a reverse proxy in front of the app (an nginx conf
+that proxies to it, a proxy service in compose, a Procfile platform's router),
+reports a Flask app with no `ProxyFix` (at its `Flask(...)` line), a
+`ProxyFix` whose `x_for` trusts more hops than the proxies in front, and a
+uvicorn started with `--no-proxy-headers`.
+
+## Why is this bad?
+Without ProxyFix, `request.remote_addr` is the proxy, `request.scheme` is
+`http` and `url_for(_external=True)` builds wrong links; code that reads
+`X-Forwarded-For` by hand trusts whatever a client sends. With too large an
+`x_for`, the app believes a client-supplied `X-Forwarded-For` entry.
+
+## Example
+```python
+app = Flask(__name__)  # behind nginx
+```
+
+Use instead:
+```python
+app = Flask(__name__)
+app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+```
+"#;
+
+fn check(ctx: &RuleContext) -> Vec<Finding> {
+    let project = ctx.project;
+    let dep = &project.deployment;
+    let Some(proxy) = dep.proxies.first() else {
+        return Vec::new();
+    };
+    let hops = dep.proxy_hops().unwrap_or(1);
+    let mut out = Vec::new();
+    for app in project.apps.iter().filter(|a| a.kind == AppKind::Flask) {
+        let fixes: Vec<_> = project
+            .extensions
+            .iter()
+            .filter(|e| {
+                e.kind == ExtKind::ProxyFix
+                    && (e.app == Some(app.id) || (e.app.is_none() && project.apps.len() == 1))
+            })
+            .collect();
+        if fixes.is_empty() {
+            out.push(
+                ctx.finding(
+                    RULE.code,
+                    RULE.name,
+                    app.span,
+                    format!("the app runs behind {} but does not apply ProxyFix: client address, scheme and host are the proxy's", proxy.describe()),
+                )
+                .with_fix("Add app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1), one hop per proxy in front.")
+                .with_related(ctx.at(proxy.span), format!("{} in front of the app", proxy.describe())),
+            );
+            continue;
+        }
+        for fix in fixes {
+            let Some(o) = fix.opt("x_for") else { continue };
+            let Some(n) = o.value.as_int() else { continue };
+            if n > i64::from(hops) {
+                out.push(
+                    ctx.finding(RULE.code, RULE.name, o.span, format!("ProxyFix trusts {n} X-Forwarded-For hops but {hops} proxy sits in front: clients can spoof their address"))
+                        .with_fix(format!("Set x_for={hops}, the number of proxies in front of the app."))
+                        .with_related(ctx.at(proxy.span), format!("{} in front of the app", proxy.describe())),
+                );
+            }
+        }
+    }
+    for &i in &dep.web_commands {
+        let Some(cmd) = project.deploy.commands.get(i) else {
+            continue;
+        };
+        if let Some(Server::Uvicorn(u)) = &cmd.server {
+            if u.proxy_headers == Some(false) {
+                out.push(
+                    ctx.finding(RULE.code, RULE.name, cmd.span, format!("uvicorn runs with --no-proxy-headers behind {}: client address and scheme are the proxy's", proxy.describe()))
+                        .with_fix("Drop --no-proxy-headers and set --forwarded-allow-ips to the proxy's address.")
+                        .with_related(ctx.at(proxy.span), format!("{} in front of the app", proxy.describe())),
+                );
+            }
+        }
+    }
+    out
+}

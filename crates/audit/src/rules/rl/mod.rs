@@ -1,0 +1,6 @@
+//! RL — rate limiting.
+
+pub mod rl001_no_rate_limiting;
+pub mod rl002_memory_storage;
+pub mod rl005_proxy_address_key;
+pub mod storage;

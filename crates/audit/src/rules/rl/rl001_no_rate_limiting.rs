@@ -1,0 +1,62 @@
+//! RL001 `no-rate-limiting`: the app has no rate limiting at all.
+
+use report::Finding;
+
+use crate::{
+    model::{ExtKind, Project},
+    rules::{Rule, RuleContext},
+};
+
+pub const RULE: Rule = Rule {
+    code: "RL001",
+    name: "no-rate-limiting",
+    doc: DOC,
+    check,
+};
+
+const DOC: &str = r#"## What it does
+Reports an app (at its `Flask(...)` / `FastAPI(...)` line) when the project
+initialises no rate limiter — neither flask-limiter nor slowapi — and no proxy
+in front limits requests (nginx `limit_req`).
+
+## Why is this bad?
+Without limits, login and token endpoints can be brute-forced, expensive
+endpoints exhausted, and scrapers take everything, at the speed of the
+attacker's bandwidth.
+
+## Example
+```python
+app = Flask(__name__)
+```
+
+Use instead:
+```python
+limiter = Limiter(get_remote_address, app=app, default_limits=["200 per hour"],
+                  storage_uri=os.environ["RATELIMIT_STORAGE_URI"])
+```
+"#;
+
+fn has_limiter(project: &Project) -> bool {
+    project
+        .extensions
+        .iter()
+        .any(|e| matches!(e.kind, ExtKind::Limiter | ExtKind::SlowApi))
+}
+
+fn check(ctx: &RuleContext) -> Vec<Finding> {
+    let project = ctx.project;
+    if project.apps.is_empty()
+        || has_limiter(project)
+        || project.deployment.proxies.iter().any(|p| p.rate_limits)
+    {
+        return Vec::new();
+    }
+    project
+        .apps
+        .iter()
+        .map(|app| {
+            ctx.finding(RULE.code, RULE.name, app.span, "the app has no rate limiting: no flask-limiter or slowapi, and no limits at a proxy")
+                .with_fix("Add flask-limiter (slowapi for FastAPI) with default limits and shared (Redis) storage, and stricter limits on login and mutation routes.")
+        })
+        .collect()
+}

@@ -1,0 +1,3 @@
+//! TLS — transport.
+
+pub mod tls002_redirect_loop;

@@ -1,0 +1,110 @@
+//! Routes and handlers the model finds: decorators, `add_url_rule` with
+//! functions and class-based views, FastAPI routers with prefixes, error handlers.
+
+use audit::{model::Project, AuditSettings};
+
+fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Project) {
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, text) in files {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let outcome = audit::run(&[dir.path().to_path_buf()], &AuditSettings::default()).unwrap();
+    (dir, outcome.project)
+}
+
+const VIEWS: &str = r#"from flask import Blueprint
+from flask.views import MethodView
+from flask_login import login_required
+
+bp = Blueprint("items", __name__, url_prefix="/items")
+
+
+@login_required
+def list_items():
+    return []
+
+
+class ItemAPI(MethodView):
+    def get(self, item_id):
+        return {}
+
+    def delete(self, item_id):
+        return "", 204
+
+
+def not_found(e):
+    return {"error": "not found"}, 404
+
+
+bp.add_url_rule("/", view_func=list_items)
+bp.add_url_rule("/<int:item_id>", view_func=ItemAPI.as_view("item"))
+"#;
+
+const APP: &str = r#"from flask import Flask
+
+from views import bp, not_found
+
+app = Flask(__name__)
+app.register_blueprint(bp, url_prefix="/api/items")
+app.register_error_handler(404, not_found)
+"#;
+
+#[test]
+fn add_url_rule_routes_and_registered_handlers() {
+    let (_d, p) = project(&[("views.py", VIEWS), ("app.py", APP)]);
+    let list = p
+        .routes
+        .iter()
+        .find(|r| r.endpoint == "items.list_items")
+        .expect("function view");
+    assert_eq!(list.path.as_deref(), Some("/api/items/"));
+    assert_eq!(list.methods, ["GET"]);
+    assert_eq!(list.auth, ["flask_login.login_required"]);
+    assert_eq!(p.describe(list.def_span), "views.py:9");
+    let item = p
+        .routes
+        .iter()
+        .find(|r| r.endpoint == "items.item")
+        .expect("class view");
+    assert_eq!(item.path.as_deref(), Some("/api/items/<int:item_id>"));
+    assert_eq!(item.methods, ["GET", "DELETE"]);
+    assert!(item.is_mutation());
+    assert_eq!(p.describe(item.def_span), "views.py:13");
+    let handler = p
+        .error_handlers
+        .iter()
+        .find(|h| h.key.as_int() == Some(404))
+        .expect("handler");
+    assert_eq!(handler.function, "views.not_found");
+    assert_eq!(handler.app, Some(0));
+}
+
+#[test]
+fn fastapi_router_prefixes_and_dependencies() {
+    let main = r#"from fastapi import APIRouter, Depends, FastAPI
+
+from auth import get_current_user
+
+router = APIRouter(prefix="/orders")
+
+
+@router.post("/{order_id}/cancel")
+def cancel(order_id: int, user=Depends(get_current_user)):
+    return {}
+
+
+app = FastAPI()
+app.include_router(router, prefix="/api/v1")
+"#;
+    let (_d, p) = project(&[
+        ("main.py", main),
+        ("auth.py", "def get_current_user():\n    return None\n"),
+    ]);
+    let r = &p.routes[0];
+    assert_eq!(r.path.as_deref(), Some("/api/v1/orders/{order_id}/cancel"));
+    assert_eq!(r.methods, ["POST"]);
+    assert_eq!(r.auth, ["auth.get_current_user"]);
+    assert_eq!(r.app, Some(0));
+}
