@@ -36,6 +36,13 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Whether a failed call deserves one immediate retry: the connection was stale (a
+/// server that restarted, or another worker saw it come back). The manager starts
+/// reconnecting on such an error, and the retry waits for the new connection.
+pub fn retryable(e: &redis::RedisError) -> bool {
+    e.is_io_error() || e.is_connection_dropped() || e.is_unrecoverable_error()
+}
+
 /// Lazily created connections, one per worker.
 pub struct PerWorker {
     client: redis::Client,

@@ -11,8 +11,9 @@
 //! counter is fully replenished (`PX` = the GCRA horizon).
 //!
 //! Each worker thread has its own `ConnectionManager` (a multiplexed connection that
-//! reconnects by itself), created lazily on that thread's runtime. Every call is
-//! bounded by `redis_timeout`. [`Health`] keeps the outage state: the first failure
+//! reconnects by itself), created lazily on that thread's runtime. Every decision
+//! is bounded by `redis_timeout`, one immediate retry on a stale connection
+//! included. [`Health`] keeps the outage state: the first failure
 //! marks the storage down (the layer logs `storage_down` once); while down, one
 //! request per `redis_retry_interval` tries Redis again and the rest decide locally
 //! without waiting; the first success marks it up (`storage_recovered`, once).
@@ -26,7 +27,7 @@ use std::{
 };
 
 use super::memory::{now_us, CellRef};
-use crate::redis_conn::PerWorker;
+use crate::redis_conn::{retryable, PerWorker};
 
 /// The decision script. ARGV holds (interval, window, cost) per key, in µs.
 /// Returns `{allowed, now, tat_1, …, tat_n}` with `-1` for an absent counter, so the
@@ -194,7 +195,13 @@ impl RedisStore {
             for a in &args {
                 inv.arg(*a);
             }
-            let reply: Vec<i64> = match tokio::time::timeout(timeout, inv.invoke_async(&mut conn)).await {
+            let run = async {
+                match inv.invoke_async::<Vec<i64>>(&mut conn).await {
+                    Err(e) if retryable(&e) => inv.invoke_async::<Vec<i64>>(&mut conn).await,
+                    other => other,
+                }
+            };
+            let reply = match tokio::time::timeout(timeout, run).await {
                 Ok(Ok(v)) => v,
                 Ok(Err(e)) => return Err(e.to_string()),
                 Err(_) => return Err(format!("no answer within {timeout:?}")),

@@ -17,7 +17,7 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use sha2::{Digest, Sha256};
 
-use crate::redis_conn::PerWorker;
+use crate::redis_conn::{retryable, PerWorker};
 
 /// How long a replaced id keeps working (requests already sent with it).
 pub const GRACE: Duration = Duration::from_secs(30);
@@ -97,7 +97,13 @@ impl ServerStore {
             for k in &keys {
                 cmd.arg(k);
             }
-            bounded(timeout, cmd.query_async::<Vec<Option<String>>>(&mut c)).await
+            bounded(timeout, async {
+                match cmd.query_async::<Vec<Option<String>>>(&mut c).await {
+                    Err(e) if retryable(&e) => cmd.query_async(&mut c).await,
+                    other => other,
+                }
+            })
+            .await
         }
     }
 
@@ -129,7 +135,13 @@ impl ServerStore {
             if let Some(o) = &old {
                 p.cmd("PEXPIRE").arg(o).arg(GRACE.as_millis() as u64).ignore();
             }
-            bounded(timeout, p.query_async::<()>(&mut c)).await
+            bounded(timeout, async {
+                match p.query_async::<()>(&mut c).await {
+                    Err(e) if retryable(&e) => p.query_async(&mut c).await,
+                    other => other,
+                }
+            })
+            .await
         }
     }
 
@@ -144,7 +156,13 @@ impl ServerStore {
         let timeout = self.conns.timeout;
         async move {
             let mut c = conn?;
-            bounded(timeout, c.del::<_, ()>(k)).await
+            bounded(timeout, async {
+                match c.del::<_, ()>(&k).await {
+                    Err(e) if retryable(&e) => c.del(&k).await,
+                    other => other,
+                }
+            })
+            .await
         }
     }
 }
