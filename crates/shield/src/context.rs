@@ -203,7 +203,7 @@ impl Context {
     }
 
     pub fn has_deferred(&self) -> bool {
-        self.before_send.lock().map_or(false, |v| !v.is_empty())
+        self.before_send.lock().is_ok_and(|v| !v.is_empty())
     }
 
     /// Records a security event for the audit log.

@@ -36,8 +36,10 @@ pub enum Flow {
 }
 
 /// What an asynchronous decision does once it is known: runs synchronously with the
-/// request head and context, like `check`.
-pub type Resume = Box<dyn FnOnce(&mut request::Parts, &mut Context) -> Result<(), Rejection> + Send>;
+/// request head and context, like `check`. (The rejection is boxed: it is the rare
+/// path, and keeps the result small.)
+pub type Resume =
+    Box<dyn FnOnce(&mut request::Parts, &mut Context) -> Result<(), Box<Rejection>> + Send>;
 
 /// The future of [`Flow::Wait`].
 pub type LayerFuture = Pin<Box<dyn Future<Output = Resume> + Send>>;

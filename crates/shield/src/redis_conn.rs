@@ -93,7 +93,10 @@ mod tests {
         assert!(client("memory").is_err());
         assert!(client("http://x").is_err());
         assert!(client("redis://127.0.0.1:6379/0").is_ok());
-        assert_eq!(redact("redis://user:secret@host:6379/0"), "redis://user:***@host:6379/0");
+        assert_eq!(
+            redact("redis://user:secret@host:6379/0"),
+            "redis://user:***@host:6379/0"
+        );
         assert_eq!(redact("redis://secret@host"), "redis://***@host");
         assert_eq!(redact("redis://host:6379"), "redis://host:6379");
         assert!(!client("ftp://u:pw@x").unwrap_err().contains("pw"));

@@ -46,7 +46,10 @@ fn send(shield: &TestShield, method: &str, path: &str, headers: &[(&str, &str)])
 fn orders_weak(dir: &std::path::Path) -> Option<Gunicorn> {
     Gunicorn::start(
         "orders-weak",
-        &[("WEB_CONCURRENCY", "2"), ("ORDERS_DB", dir.join("orders.db").to_str().unwrap())],
+        &[
+            ("WEB_CONCURRENCY", "2"),
+            ("ORDERS_DB", dir.join("orders.db").to_str().unwrap()),
+        ],
     )
 }
 
@@ -57,8 +60,18 @@ fn cors_matrix_over_a_permissive_app() {
         return;
     };
     // Without shield, the app reflects anything with credentials.
-    let direct = http_request(app.addr, "GET", "/api/orders", &[("Origin", "https://evil.example")], b"").unwrap();
-    assert_eq!(direct.header("access-control-allow-origin"), Some("https://evil.example"));
+    let direct = http_request(
+        app.addr,
+        "GET",
+        "/api/orders",
+        &[("Origin", "https://evil.example")],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(
+        direct.header("access-control-allow-origin"),
+        Some("https://evil.example")
+    );
     let shield = start(&app, CsrfMode::Enforce);
 
     // Simple requests: only allowed origins are answered, never reflected otherwise.
@@ -67,22 +80,36 @@ fn cors_matrix_over_a_permissive_app() {
         ("https://eu.partner.example", true),
         ("https://evil.example", false),
         ("null", false),
-        ("https://app.example.com.evil.test", false),      // suffix bypass
-        ("https://evil-app.example.com", false),           // prefix bypass
+        ("https://app.example.com.evil.test", false), // suffix bypass
+        ("https://evil-app.example.com", false),      // prefix bypass
         ("https://partner.example.evil.test", false),
         ("https://evilpartner.example", false),
-        ("http://app.example.com", false),                 // scheme
+        ("http://app.example.com", false), // scheme
     ] {
         let r = send(&shield, "GET", "/api/orders", &[("Origin", origin)]);
         assert_eq!(r.status, 200, "{origin}");
-        assert_eq!(r.header("access-control-allow-origin"), allowed.then_some(origin), "{origin}");
-        assert_eq!(r.header("access-control-allow-credentials"), allowed.then_some("true"), "{origin}");
-        assert!(r.headers_all("vary").iter().any(|v| v.contains("Origin")), "{origin}: Vary");
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            allowed.then_some(origin),
+            "{origin}"
+        );
+        assert_eq!(
+            r.header("access-control-allow-credentials"),
+            allowed.then_some("true"),
+            "{origin}"
+        );
+        assert!(
+            r.headers_all("vary").iter().any(|v| v.contains("Origin")),
+            "{origin}: Vary"
+        );
     }
 
     // Preflights are answered by shield; the app never sees them.
     let pre = |origin: &str, method: &str, headers: &str| {
-        let mut h = vec![("Origin", origin), ("Access-Control-Request-Method", method)];
+        let mut h = vec![
+            ("Origin", origin),
+            ("Access-Control-Request-Method", method),
+        ];
         if !headers.is_empty() {
             h.push(("Access-Control-Request-Headers", headers));
         }
@@ -92,7 +119,10 @@ fn cors_matrix_over_a_permissive_app() {
     assert_eq!(ok.status, 204);
     assert_eq!(ok.header("access-control-allow-origin"), Some(APP));
     assert_eq!(ok.header("access-control-allow-credentials"), Some("true"));
-    assert!(ok.header("access-control-allow-methods").unwrap().contains("PUT"));
+    assert!(ok
+        .header("access-control-allow-methods")
+        .unwrap()
+        .contains("PUT"));
     assert_eq!(ok.header("access-control-max-age"), Some("600"));
     assert!(ok.body.is_empty());
     for (origin, method, headers) in [
@@ -111,11 +141,19 @@ fn cors_matrix_over_a_permissive_app() {
     assert!(shield.wait_audit("not in the allow-list").is_some());
 
     // The public route: `*`, no credentials, and no cookies either way.
-    let r = send(&shield, "GET", "/api/", &[("Origin", "https://anyone.test"), ("Cookie", "session=x")]);
+    let r = send(
+        &shield,
+        "GET",
+        "/api/",
+        &[("Origin", "https://anyone.test"), ("Cookie", "session=x")],
+    );
     assert_eq!(r.status, 200);
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
     assert!(r.header("access-control-allow-credentials").is_none());
-    assert!(r.header("set-cookie").is_none(), "the guest session cookie was stripped");
+    assert!(
+        r.header("set-cookie").is_none(),
+        "the guest session cookie was stripped"
+    );
     // Elsewhere the app's guest cookie still flows.
     let r = send(&shield, "GET", "/api/orders", &[]);
     assert!(r.header("set-cookie").is_some());
@@ -130,28 +168,93 @@ fn csrf_matrix_and_log_only_rollout() {
     let shield = start(&app, CsrfMode::Enforce);
     let post = |headers: &[(&str, &str)]| send(&shield, "POST", "/api/orders", headers).status;
     // Same origin, or typed by the user: allowed.
-    assert_eq!(post(&[("Sec-Fetch-Site", "same-origin"), ("Origin", "http://shop.example.com")]), 201);
+    assert_eq!(
+        post(&[
+            ("Sec-Fetch-Site", "same-origin"),
+            ("Origin", "http://shop.example.com")
+        ]),
+        201
+    );
     assert_eq!(post(&[("Sec-Fetch-Site", "none")]), 201);
     // Non-browser clients: no Sec-Fetch-Site, no Origin.
     assert_eq!(post(&[]), 201);
     // Old browsers: no Sec-Fetch-Site, Origin equal to the host.
     assert_eq!(post(&[("Origin", "http://shop.example.com")]), 201);
     // Same-site (a sibling subdomain) and cross-site: refused.
-    let r = send(&shield, "POST", "/api/orders", &[("Sec-Fetch-Site", "same-site"), ("Origin", "https://blog.example.com")]);
+    let r = send(
+        &shield,
+        "POST",
+        "/api/orders",
+        &[
+            ("Sec-Fetch-Site", "same-site"),
+            ("Origin", "https://blog.example.com"),
+        ],
+    );
     assert_eq!(r.status, 403);
     let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(v["error"]["code"], "cross_origin_request");
     assert!(r.header("vary").unwrap().contains("Sec-Fetch-Site"));
-    assert_eq!(post(&[("Sec-Fetch-Site", "cross-site"), ("Origin", "https://evil.example")]), 403);
-    assert_eq!(send(&shield, "DELETE", "/api/orders/2", &[("Sec-Fetch-Site", "cross-site")]).status, 403);
-    assert_eq!(send(&shield, "PUT", "/api/orders/2", &[("Origin", "https://evil.example")]).status, 403);
-    // A trusted origin (the CORS allow-list, patterns included) may write.
-    assert_eq!(post(&[("Sec-Fetch-Site", "cross-site"), ("Origin", APP)]), 201);
-    assert_eq!(post(&[("Sec-Fetch-Site", "cross-site"), ("Origin", "https://eu.partner.example")]), 201);
-    // GET is never affected; the bypass route is not checked.
-    assert_eq!(send(&shield, "GET", "/api/orders", &[("Sec-Fetch-Site", "cross-site")]).status, 200);
     assert_eq!(
-        send(&shield, "POST", "/api/orders/1/cancel", &[("Sec-Fetch-Site", "cross-site"), ("Origin", "https://evil.example")]).status,
+        post(&[
+            ("Sec-Fetch-Site", "cross-site"),
+            ("Origin", "https://evil.example")
+        ]),
+        403
+    );
+    assert_eq!(
+        send(
+            &shield,
+            "DELETE",
+            "/api/orders/2",
+            &[("Sec-Fetch-Site", "cross-site")]
+        )
+        .status,
+        403
+    );
+    assert_eq!(
+        send(
+            &shield,
+            "PUT",
+            "/api/orders/2",
+            &[("Origin", "https://evil.example")]
+        )
+        .status,
+        403
+    );
+    // A trusted origin (the CORS allow-list, patterns included) may write.
+    assert_eq!(
+        post(&[("Sec-Fetch-Site", "cross-site"), ("Origin", APP)]),
+        201
+    );
+    assert_eq!(
+        post(&[
+            ("Sec-Fetch-Site", "cross-site"),
+            ("Origin", "https://eu.partner.example")
+        ]),
+        201
+    );
+    // GET is never affected; the bypass route is not checked.
+    assert_eq!(
+        send(
+            &shield,
+            "GET",
+            "/api/orders",
+            &[("Sec-Fetch-Site", "cross-site")]
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        send(
+            &shield,
+            "POST",
+            "/api/orders/1/cancel",
+            &[
+                ("Sec-Fetch-Site", "cross-site"),
+                ("Origin", "https://evil.example")
+            ]
+        )
+        .status,
         200
     );
     let line = shield.wait_audit("\"CSR001\"").expect("audit line");
@@ -160,7 +263,15 @@ fn csrf_matrix_and_log_only_rollout() {
 
     // log_only: the same cross-site POST goes through and is logged.
     let shield = start(&app, CsrfMode::LogOnly);
-    let r = send(&shield, "POST", "/api/orders", &[("Sec-Fetch-Site", "cross-site"), ("Origin", "https://evil.example")]);
+    let r = send(
+        &shield,
+        "POST",
+        "/api/orders",
+        &[
+            ("Sec-Fetch-Site", "cross-site"),
+            ("Origin", "https://evil.example"),
+        ],
+    );
     assert_eq!(r.status, 201);
     let line = shield.wait_audit("\"log_only\"").expect("log_only line");
     assert_eq!(line["control"], "CSR001");

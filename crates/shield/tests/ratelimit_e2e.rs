@@ -31,8 +31,10 @@ where
                     break;
                 }
                 let (m, p, h, b) = make(i);
-                let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                let r = http_request(addr, &m, &p, &h, &b).unwrap_or_else(|e| panic!("request {i}: {e}"));
+                let h: Vec<(&str, &str)> =
+                    h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let r = http_request(addr, &m, &p, &h, &b)
+                    .unwrap_or_else(|e| panic!("request {i}: {e}"));
                 out.lock().unwrap().push(r);
             });
         }
@@ -75,28 +77,51 @@ fn four_gunicorn_workers_behind_one_shield_pass_exactly_n() {
         return;
     };
     let mut s = settings_for(&app.url());
-    s.rate_limit.rules = vec![rule("orders-list", "GET /api/orders", "12 per minute", &["ip"])];
+    s.rate_limit.rules = vec![rule(
+        "orders-list",
+        "GET /api/orders",
+        "12 per minute",
+        &["ip"],
+    )];
     let shield = TestShield::start(s);
     let rs = burst(shield.addr, 40, 8, |_| get("/api/orders"));
-    assert_eq!(count(&rs, 200), 12, "statuses: {:?}", rs.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert_eq!(
+        count(&rs, 200),
+        12,
+        "statuses: {:?}",
+        rs.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
     assert_eq!(count(&rs, 429), 28);
     let ok = rs.iter().find(|r| r.status == 200).unwrap();
     assert_eq!(
         ok.header("ratelimit-policy"),
         Some("\"global\";q=1200;w=60, \"orders-list\";q=12;w=60")
     );
-    assert!(ok.header("ratelimit").unwrap().contains("\"orders-list\";r="));
+    assert!(ok
+        .header("ratelimit")
+        .unwrap()
+        .contains("\"orders-list\";r="));
     let limited = rs.iter().find(|r| r.status == 429).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&limited.body).unwrap();
     assert_eq!(v["error"]["code"], "rate_limited");
     assert_eq!(limited.header("content-type"), Some("application/json"));
     let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=5).contains(&retry), "Retry-After {retry}");
-    assert!(limited.header("ratelimit").unwrap().contains("\"orders-list\";r=0;"));
-    let line = shield.wait_audit("\"RL004\"").expect("audit line for the 429");
+    assert!(limited
+        .header("ratelimit")
+        .unwrap()
+        .contains("\"orders-list\";r=0;"));
+    let line = shield
+        .wait_audit("\"RL004\"")
+        .expect("audit line for the 429");
     assert_eq!(line["status"], 429);
     // Other routes are not limited by that rule.
-    assert_eq!(http_request(shield.addr, "GET", "/api/", &[], b"").unwrap().status, 200);
+    assert_eq!(
+        http_request(shield.addr, "GET", "/api/", &[], b"")
+            .unwrap()
+            .status,
+        200
+    );
 }
 
 fn login(email: &str, ip: &str) -> (String, String, Vec<(String, String)>, Vec<u8>) {
@@ -122,38 +147,60 @@ fn login_is_limited_per_ip_and_per_account() {
     s.trusted_proxies = shield::config::TrustedProxies::Cidrs(vec!["127.0.0.1".into()]);
     let shield = TestShield::start(s);
     // One IP rotating accounts (credential stuffing): the IP counter stops it.
-    let rs = burst(shield.addr, 14, 4, |i| login(&format!("user{i}@example.com"), "203.0.113.7"));
+    let rs = burst(shield.addr, 14, 4, |i| {
+        login(&format!("user{i}@example.com"), "203.0.113.7")
+    });
     assert_eq!(count(&rs, 401), 10, "the app saw exactly the first 10");
     assert_eq!(count(&rs, 429), 4);
     // Many IPs on one account (distributed guessing): the account counter stops it,
     // whatever the case and spacing of the e-mail.
     let rs = burst(shield.addr, 14, 4, |i| {
-        let email = ["alice@example.com", "Alice@Example.COM", " alice@example.com "][i % 3];
+        let email = [
+            "alice@example.com",
+            "Alice@Example.COM",
+            " alice@example.com ",
+        ][i % 3];
         login(email, &format!("198.51.100.{}", i + 1))
     });
     assert_eq!(count(&rs, 401), 10);
     assert_eq!(count(&rs, 429), 4);
     let limited = rs.iter().find(|r| r.status == 429).unwrap();
     let rl = limited.header("ratelimit").unwrap();
-    assert!(rl.contains("\"auth.body.email|username|login|user.60\";r=0"), "{rl}");
+    assert!(
+        rl.contains("\"auth.body.email|username|login|user.60\";r=0"),
+        "{rl}"
+    );
     let line = shield.wait_audit("\"RL003\"").expect("audit line");
     // No account identifier in the log.
-    assert!(!shield.audit_log().contains("alice@"), "the e-mail was logged");
+    assert!(
+        !shield.audit_log().contains("alice@"),
+        "the e-mail was logged"
+    );
     assert_eq!(line["status"], 429);
     // Another account from a fresh IP still gets through.
     let r = http_request(
         shield.addr,
         "POST",
         "/api/auth/login",
-        &[("Content-Type", "application/json"), ("X-Forwarded-For", "192.0.2.99")],
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Forwarded-For", "192.0.2.99"),
+        ],
         br#"{"email": "alice@example.com", "password": "password123"}"#,
     );
-    assert_eq!(r.unwrap().status, 429, "alice's account is still locked for this minute");
+    assert_eq!(
+        r.unwrap().status,
+        429,
+        "alice's account is still locked for this minute"
+    );
     let r = http_request(
         shield.addr,
         "POST",
         "/api/auth/login",
-        &[("Content-Type", "application/json"), ("X-Forwarded-For", "192.0.2.99")],
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Forwarded-For", "192.0.2.99"),
+        ],
         br#"{"email": "bob@example.com", "password": "hunter2"}"#,
     )
     .unwrap();
@@ -192,21 +239,37 @@ fn two_instances_share_one_redis_and_counters_survive_a_restart() {
         }
     });
     let statuses = statuses.into_inner().unwrap();
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 10, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        10,
+        "{statuses:?}"
+    );
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 20);
     // A restarted instance finds the counter where the others left it.
     drop(a);
     let a2 = TestShield::start(redis_settings(&echo.url(), &redis.url()));
-    assert_eq!(http_request(a2.addr, "GET", "/limited", &[], b"").unwrap().status, 429);
+    assert_eq!(
+        http_request(a2.addr, "GET", "/limited", &[], b"")
+            .unwrap()
+            .status,
+        429
+    );
     assert_eq!(echo.hits(), 10);
 }
 
 fn redis_keys(url: &str) -> usize {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let client = redis::Client::open(url).unwrap();
         let mut c = client.get_multiplexed_async_connection().await.unwrap();
-        let keys: Vec<String> = redis::cmd("KEYS").arg("fg:rl:*").query_async(&mut c).await.unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("fg:rl:*")
+            .query_async(&mut c)
+            .await
+            .unwrap();
         keys.len()
     })
 }
@@ -223,18 +286,37 @@ fn redis_down_fails_open_locally_and_recovers() {
     s.rate_limit.rules = vec![rule("limited", "GET /limited", "5 per minute", &["ip"])];
     let shield = TestShield::start(s);
     for _ in 0..3 {
-        assert_eq!(http_request(shield.addr, "GET", "/limited", &[], b"").unwrap().status, 200);
+        assert_eq!(
+            http_request(shield.addr, "GET", "/limited", &[], b"")
+                .unwrap()
+                .status,
+            200
+        );
     }
     assert!(redis_keys(&url) >= 2, "counters live in Redis");
 
     drop(redis);
     // Requests keep flowing, limited by this instance's local counters (fresh: 5).
     let statuses: Vec<u16> = (0..10)
-        .map(|_| http_request(shield.addr, "GET", "/limited", &[], b"").unwrap().status)
+        .map(|_| {
+            http_request(shield.addr, "GET", "/limited", &[], b"")
+                .unwrap()
+                .status
+        })
         .collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 5, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 5, "{statuses:?}");
-    let down = shield.wait_audit("storage_down").expect("storage_down logged");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        5,
+        "{statuses:?}"
+    );
+    let down = shield
+        .wait_audit("storage_down")
+        .expect("storage_down logged");
     assert_eq!(down["control"], "RL002");
 
     let redis = RedisServer::start_on(port).expect("redis restarts");
@@ -245,13 +327,21 @@ fn redis_down_fails_open_locally_and_recovers() {
         std::thread::sleep(Duration::from_millis(100));
     }
     // Shared limiting again: decisions write to Redis.
-    assert_eq!(http_request(shield.addr, "GET", "/limited", &[], b"").unwrap().status, 200);
+    assert_eq!(
+        http_request(shield.addr, "GET", "/limited", &[], b"")
+            .unwrap()
+            .status,
+        200
+    );
     assert!(redis_keys(&redis.url()) >= 2, "counters are back in Redis");
     let log = shield.audit_log();
     assert_eq!(log.matches("storage_down").count(), 1, "{log}");
     assert_eq!(log.matches("storage_recovered").count(), 1, "{log}");
     let m = shield.handle().metrics().render();
-    assert!(m.contains("shield_security_events_total{control=\"RL002\",action=\"local_fallback\"}"), "{m}");
+    assert!(
+        m.contains("shield_security_events_total{control=\"RL002\",action=\"local_fallback\"}"),
+        "{m}"
+    );
 }
 
 #[test]

@@ -35,7 +35,13 @@ fn session_cookie(r: &RawResponse) -> Option<String> {
     r.headers_all("set-cookie")
         .into_iter()
         .find(|c| c.starts_with("session="))
-        .map(|c| c.split(';').next().unwrap().trim_start_matches("session=").to_string())
+        .map(|c| {
+            c.split(';')
+                .next()
+                .unwrap()
+                .trim_start_matches("session=")
+                .to_string()
+        })
 }
 
 fn login(addr: std::net::SocketAddr) -> RawResponse {
@@ -50,7 +56,14 @@ fn login(addr: std::net::SocketAddr) -> RawResponse {
 }
 
 fn whoami(addr: std::net::SocketAddr, cookie: &str) -> serde_json::Value {
-    let r = http_request(addr, "GET", "/api/auth/whoami", &[("Cookie", &format!("session={cookie}"))], b"").unwrap();
+    let r = http_request(
+        addr,
+        "GET",
+        "/api/auth/whoami",
+        &[("Cookie", &format!("session={cookie}"))],
+        b"",
+    )
+    .unwrap();
     assert_eq!(r.status, 200, "{}", r.text());
     serde_json::from_slice(&r.body).unwrap()
 }
@@ -67,7 +80,10 @@ fn scan_ids(url: &str) -> Vec<String> {
 fn orders_weak(dir: &std::path::Path) -> Option<Gunicorn> {
     Gunicorn::start(
         "orders-weak",
-        &[("WEB_CONCURRENCY", "2"), ("ORDERS_DB", dir.join("orders.db").to_str().unwrap())],
+        &[
+            ("WEB_CONCURRENCY", "2"),
+            ("ORDERS_DB", dir.join("orders.db").to_str().unwrap()),
+        ],
     )
 }
 
@@ -85,41 +101,73 @@ fn a_sealed_flask_session_works_and_reveals_nothing() {
     assert!(cookie.starts_with("fg1.2026a."), "{cookie}");
     // The session works through shield.
     let me = whoami(shield.addr, &cookie);
-    assert_eq!((me["user_id"].as_i64(), me["role"].as_str()), (Some(1), Some("admin")));
+    assert_eq!(
+        (me["user_id"].as_i64(), me["role"].as_str()),
+        (Some(1), Some("admin"))
+    );
 
     // The browser-side value decodes to nothing readable and cracks under no key.
     assert!(flask_session::decode(&cookie).is_err());
-    assert!(flask_session::crack(&cookie, flask_session::builtin_wordlist(), &flask_session::default_params()).is_none());
+    assert!(flask_session::crack(
+        &cookie,
+        flask_session::builtin_wordlist(),
+        &flask_session::default_params()
+    )
+    .is_none());
     // The app's own cookie, for contrast, is readable and signed with a weak key.
     let direct = login(app.addr);
     let plain = session_cookie(&direct).unwrap();
-    assert!(flask_session::decode(&plain).unwrap().keys().contains(&"api_token"));
+    assert!(flask_session::decode(&plain)
+        .unwrap()
+        .keys()
+        .contains(&"api_token"));
 
     // flaskguard scan: the app alone shows CKE004 and KEY002; through shield, neither.
     let alone = scan_ids(&app.url());
-    assert!(alone.iter().any(|c| c == "KEY002") && alone.iter().any(|c| c == "CKE004"), "{alone:?}");
+    assert!(
+        alone.iter().any(|c| c == "KEY002") && alone.iter().any(|c| c == "CKE004"),
+        "{alone:?}"
+    );
     let shielded = scan_ids(&format!("http://{}", shield.addr));
-    assert!(!shielded.iter().any(|c| c == "KEY002" || c == "CKE004"), "{shielded:?}");
+    assert!(
+        !shielded.iter().any(|c| c == "KEY002" || c == "CKE004"),
+        "{shielded:?}"
+    );
 
     // Tampered, foreign or forged cookies: an empty session, never an error page.
     let mut bytes = cookie.clone().into_bytes();
     let i = bytes.len() - 5;
     bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(bytes).unwrap();
-    for bad in [tampered.as_str(), plain.as_str(), "fg1.2026a.AAAA", "fg1.other.abcd"] {
+    for bad in [
+        tampered.as_str(),
+        plain.as_str(),
+        "fg1.2026a.AAAA",
+        "fg1.other.abcd",
+    ] {
         let me = whoami(shield.addr, bad);
         assert!(me["user_id"].is_null(), "{bad}: {me}");
-        assert_eq!(me["role"], "guest", "{bad}: the app started a fresh guest session");
+        assert_eq!(
+            me["role"], "guest",
+            "{bad}: the app started a fresh guest session"
+        );
     }
     assert!(shield.wait_audit("\"CKE004\"").is_some());
 }
 
 fn redis_keys(url: &str, pattern: &str) -> Vec<String> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let client = redis::Client::open(url).unwrap();
         let mut c = client.get_multiplexed_async_connection().await.unwrap();
-        redis::cmd("KEYS").arg(pattern).query_async(&mut c).await.unwrap()
+        redis::cmd("KEYS")
+            .arg(pattern)
+            .query_async(&mut c)
+            .await
+            .unwrap()
     })
 }
 
@@ -147,7 +195,10 @@ fn server_side_sessions_live_in_redis_and_revoke_at_once() {
     assert!(!redis_keys(&redis.url(), "fg:sess:*").is_empty());
 
     // Revocation: delete the session's key, the next request has no session.
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let client = redis::Client::open(redis.url()).unwrap();
     let n = rt
         .block_on(shield::layers::seal::server::revoke_all(&client, "fg:sess"))

@@ -223,9 +223,14 @@ impl Default for CorsSettings {
             allow_headers: ["Content-Type", "Authorization", "X-Requested-With"]
                 .map(String::from)
                 .to_vec(),
-            expose_headers: ["RateLimit", "RateLimit-Policy", "Retry-After", "X-Request-Id"]
-                .map(String::from)
-                .to_vec(),
+            expose_headers: [
+                "RateLimit",
+                "RateLimit-Policy",
+                "Retry-After",
+                "X-Request-Id",
+            ]
+            .map(String::from)
+            .to_vec(),
             allow_credentials: false,
             max_age: Dur::from_secs(600),
             routes: Vec::new(),
@@ -342,7 +347,10 @@ mod tests {
         let t: T = toml::from_str("a = \"x\"\nb = [\"y\", \"z\"]").unwrap();
         assert_eq!(t.a.0, ["x"]);
         assert_eq!(t.b.0, ["y", "z"]);
-        let e = toml::from_str::<T>("a = 1\nb = []").err().unwrap().to_string();
+        let e = toml::from_str::<T>("a = 1\nb = []")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("a string or a list of strings"), "{e}");
     }
 }

@@ -102,8 +102,8 @@ impl CsrfProtection {
             Some(l) => ("shield.csrf.trusted_origins", l.as_slice()),
             None => ("shield.cors.allow_origins", cors_origins),
         };
-        let trusted = AllowOrigin::new(list)
-            .map_err(|(i, e)| ConfigError::new(format!("{key}[{i}]"), e))?;
+        let trusted =
+            AllowOrigin::new(list).map_err(|(i, e)| ConfigError::new(format!("{key}[{i}]"), e))?;
         if trusted.any {
             return Err(ConfigError::new(
                 format!("{key}[0]"),
@@ -114,12 +114,13 @@ impl CsrfProtection {
             .map_err(|(i, e)| ConfigError::new(format!("shield.csrf.bypass_routes[{i}]"), e))?;
         let mut layer = CsrfLayer::new();
         for o in trusted.exact() {
-            layer = layer.add_trusted_origin(o).map_err(|e| {
-                ConfigError::new(format!("{key}"), format!("`{o}`: {e}"))
-            })?;
+            layer = layer
+                .add_trusted_origin(o)
+                .map_err(|e| ConfigError::new(key, format!("`{o}`: {e}")))?;
         }
         if !bypass.is_empty() {
-            layer = layer.with_insecure_bypass(move |m: &Method, u: &Uri| bypass.matches(m, u.path()));
+            layer =
+                layer.with_insecure_bypass(move |m: &Method, u: &Uri| bypass.matches(m, u.path()));
         }
         Ok(CsrfProtection {
             svc: layer.layer(Pass),
@@ -214,7 +215,10 @@ impl RequestLayer for CsrfProtection {
                 CONTROL,
                 reason,
             )
-            .with_header(header::VARY, HeaderValue::from_static("Origin, Sec-Fetch-Site")),
+            .with_header(
+                header::VARY,
+                HeaderValue::from_static("Origin, Sec-Fetch-Site"),
+            ),
         )
     }
 }
@@ -242,31 +246,109 @@ mod tests {
 
     #[test]
     fn the_go_algorithm() {
-        let l = layer(&["https://partner.example", "https://*.corp.example"], &["POST /hooks/{name}"]);
+        let l = layer(
+            &["https://partner.example", "https://*.corp.example"],
+            &["POST /hooks/{name}"],
+        );
         let host = Some("shop.example");
         for (method, path, headers, want) in [
             ("GET", "/", &[("sec-fetch-site", "cross-site")][..], None),
-            ("OPTIONS", "/", &[("sec-fetch-site", "cross-site")][..], None),
+            (
+                "OPTIONS",
+                "/",
+                &[("sec-fetch-site", "cross-site")][..],
+                None,
+            ),
             ("POST", "/", &[("sec-fetch-site", "same-origin")][..], None),
             ("POST", "/", &[("sec-fetch-site", "none")][..], None),
-            ("POST", "/", &[("sec-fetch-site", "same-site"), ("origin", "https://a.shop.example")][..], Some(Refusal::CrossOrigin)),
-            ("POST", "/", &[("sec-fetch-site", "cross-site"), ("origin", "https://evil.example")][..], Some(Refusal::CrossOrigin)),
-            ("DELETE", "/x", &[("sec-fetch-site", "cross-site"), ("origin", "https://evil.example")][..], Some(Refusal::CrossOrigin)),
-            ("POST", "/", &[("sec-fetch-site", "cross-site"), ("origin", "https://partner.example")][..], None),
-            ("POST", "/", &[("sec-fetch-site", "cross-site"), ("origin", "https://eu.corp.example")][..], None),
-            ("POST", "/", &[("sec-fetch-site", "cross-site"), ("origin", "https://corp.example.evil.test")][..], Some(Refusal::CrossOrigin)),
-            ("POST", "/hooks/stripe", &[("sec-fetch-site", "cross-site")][..], None),
+            (
+                "POST",
+                "/",
+                &[
+                    ("sec-fetch-site", "same-site"),
+                    ("origin", "https://a.shop.example"),
+                ][..],
+                Some(Refusal::CrossOrigin),
+            ),
+            (
+                "POST",
+                "/",
+                &[
+                    ("sec-fetch-site", "cross-site"),
+                    ("origin", "https://evil.example"),
+                ][..],
+                Some(Refusal::CrossOrigin),
+            ),
+            (
+                "DELETE",
+                "/x",
+                &[
+                    ("sec-fetch-site", "cross-site"),
+                    ("origin", "https://evil.example"),
+                ][..],
+                Some(Refusal::CrossOrigin),
+            ),
+            (
+                "POST",
+                "/",
+                &[
+                    ("sec-fetch-site", "cross-site"),
+                    ("origin", "https://partner.example"),
+                ][..],
+                None,
+            ),
+            (
+                "POST",
+                "/",
+                &[
+                    ("sec-fetch-site", "cross-site"),
+                    ("origin", "https://eu.corp.example"),
+                ][..],
+                None,
+            ),
+            (
+                "POST",
+                "/",
+                &[
+                    ("sec-fetch-site", "cross-site"),
+                    ("origin", "https://corp.example.evil.test"),
+                ][..],
+                Some(Refusal::CrossOrigin),
+            ),
+            (
+                "POST",
+                "/hooks/stripe",
+                &[("sec-fetch-site", "cross-site")][..],
+                None,
+            ),
             ("POST", "/", &[][..], None),
             ("POST", "/", &[("origin", "https://shop.example")][..], None),
             ("POST", "/", &[("origin", "http://shop.example")][..], None),
-            ("POST", "/", &[("origin", "https://evil.example")][..], Some(Refusal::OriginMismatch)),
-            ("POST", "/", &[("origin", "null")][..], Some(Refusal::OriginMismatch)),
+            (
+                "POST",
+                "/",
+                &[("origin", "https://evil.example")][..],
+                Some(Refusal::OriginMismatch),
+            ),
+            (
+                "POST",
+                "/",
+                &[("origin", "null")][..],
+                Some(Refusal::OriginMismatch),
+            ),
         ] {
-            assert_eq!(l.verdict(&head(method, path, headers), host), want, "{method} {path} {headers:?}");
+            assert_eq!(
+                l.verdict(&head(method, path, headers), host),
+                want,
+                "{method} {path} {headers:?}"
+            );
         }
         // Without a known host, an Origin cannot be same-host.
         assert_eq!(
-            l.verdict(&head("POST", "/", &[("origin", "https://shop.example")]), None),
+            l.verdict(
+                &head("POST", "/", &[("origin", "https://shop.example")]),
+                None
+            ),
             Some(Refusal::OriginMismatch)
         );
     }
@@ -293,7 +375,12 @@ mod tests {
         };
         let l = CsrfProtection::new(&s, &[]).unwrap();
         let mut h = head("POST", "/", &[("sec-fetch-site", "cross-site")]);
-        let mut cx = Context::new("127.0.0.1:1".parse().unwrap(), false, Method::POST, "/".parse().unwrap());
+        let mut cx = Context::new(
+            "127.0.0.1:1".parse().unwrap(),
+            false,
+            Method::POST,
+            "/".parse().unwrap(),
+        );
         assert!(matches!(l.check(&mut h, &mut cx), Flow::Continue));
         assert_eq!(cx.events[0].action, "log_only");
     }

@@ -68,10 +68,7 @@ pub const REGISTRY: &[(&str, &[&str])] = &[
     ),
     ("csrf", &["CSR001"]),
     ("cors", &["COR001", "COR002", "COR003"]),
-    (
-        "ratelimit",
-        &["RL001", "RL002", "RL003", "RL004", "RL005"],
-    ),
+    ("ratelimit", &["RL001", "RL002", "RL003", "RL004", "RL005"]),
     ("seal", &["CKE004"]),
     ("audit_log", &["OPS003"]),
 ];
@@ -83,14 +80,20 @@ pub fn build(v: &Validated, env: &BuildEnv<'_>) -> Result<Stacks, ConfigError> {
     let cors = cors::Cors::new(&s.cors)?;
     let csrf = csrf::CsrfProtection::new(&s.csrf, &s.cors.allow_origins)?;
     let rate = ratelimit::RateLimit::new(&s.rate_limit, env.limiter.clone(), env.workers)?;
-    let redis_default = (s.rate_limit.storage.trim() != "memory").then_some(s.rate_limit.storage.trim());
+    let redis_default =
+        (s.rate_limit.storage.trim() != "memory").then_some(s.rate_limit.storage.trim());
     let seal = seal::Seal::new(
         &s.seal,
         env.env,
         redis_default,
         env.workers,
         s.rate_limit.redis_timeout.get(),
-    )?;
+    )?
+    .map(|seal| {
+        let cap = (s.cookies.enabled && !s.cookies.max_age.get().is_zero())
+            .then(|| s.cookies.max_age.get());
+        seal.with_ttl_cap(cap)
+    });
     let (mut request, limits) = request_stack(v)?;
     if s.csrf.enabled {
         request.push(Box::new(csrf));

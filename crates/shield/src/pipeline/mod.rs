@@ -289,7 +289,7 @@ impl Pipeline {
                     Flow::Reject(r) => return Err(r),
                     Flow::Wait(fut) => {
                         let resume = fut.await;
-                        resume(head, cx)?;
+                        resume(head, cx).map_err(|r| *r)?;
                         break;
                     }
                     Flow::NeedBody { limit } => {

@@ -34,7 +34,11 @@ impl AllowMethods {
         if list.is_empty() {
             return Err((0, "at least one method".into()));
         }
-        let text = list.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+        let text = list
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
         Ok(AllowMethods {
             header: HeaderValue::from_str(&text).map_err(|_| (0, "bad method list".to_string()))?,
             list,
@@ -78,8 +82,16 @@ impl AllowHeaders {
         } else if list.is_empty() {
             None
         } else {
-            Some(HeaderValue::from_str(&items.iter().map(|s| s.trim()).collect::<Vec<_>>().join(", "))
-                .map_err(|_| (0, "bad header list".to_string()))?)
+            Some(
+                HeaderValue::from_str(
+                    &items
+                        .iter()
+                        .map(|s| s.trim())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )
+                .map_err(|_| (0, "bad header list".to_string()))?,
+            )
         };
         Ok(AllowHeaders { any, list, header })
     }
@@ -106,9 +118,15 @@ pub fn expose(items: &[String]) -> Result<Option<HeaderValue>, (usize, String)> 
     if items.is_empty() {
         return Ok(None);
     }
-    HeaderValue::from_str(&items.iter().map(|s| s.trim()).collect::<Vec<_>>().join(", "))
-        .map(Some)
-        .map_err(|_| (0, "bad header list".into()))
+    HeaderValue::from_str(
+        &items
+            .iter()
+            .map(|s| s.trim())
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
+    .map(Some)
+    .map_err(|_| (0, "bad header list".into()))
 }
 
 #[cfg(test)]
@@ -136,6 +154,9 @@ mod tests {
         assert!(!h.allows("content-type, x-secret"));
         assert!(AllowHeaders::new(&s(&["*"])).unwrap().allows("x-anything"));
         assert!(AllowHeaders::new(&s(&["bad header"])).is_err());
-        assert_eq!(expose(&s(&["RateLimit", "X-Request-Id"])).unwrap().unwrap(), "RateLimit, X-Request-Id");
+        assert_eq!(
+            expose(&s(&["RateLimit", "X-Request-Id"])).unwrap().unwrap(),
+            "RateLimit, X-Request-Id"
+        );
     }
 }

@@ -202,10 +202,23 @@ mod tests {
 
     #[test]
     fn normalises_like_a_browser() {
-        assert_eq!(normalize("HTTPS://App.Example.COM:443").unwrap(), "https://app.example.com");
-        assert_eq!(normalize("http://a.test:8080").unwrap(), "http://a.test:8080");
+        assert_eq!(
+            normalize("HTTPS://App.Example.COM:443").unwrap(),
+            "https://app.example.com"
+        );
+        assert_eq!(
+            normalize("http://a.test:8080").unwrap(),
+            "http://a.test:8080"
+        );
         assert_eq!(normalize("http://[::1]:80").unwrap(), "http://[::1]");
-        for bad in ["app.example.com", "ftp://x", "https://x/path", "https://u@x", "https://x:99999", "https://x?q"] {
+        for bad in [
+            "app.example.com",
+            "ftp://x",
+            "https://x/path",
+            "https://u@x",
+            "https://x:99999",
+            "https://x?q",
+        ] {
             assert!(normalize(bad).is_err(), "{bad}");
         }
     }
@@ -236,10 +249,16 @@ mod tests {
 
     #[test]
     fn refusals() {
-        assert!(AllowOrigin::new(&["null"]).unwrap_err().1.contains("never allowed"));
+        assert!(AllowOrigin::new(&["null"])
+            .unwrap_err()
+            .1
+            .contains("never allowed"));
         assert!(AllowOrigin::new(&["https://*.com"]).is_err());
         assert!(AllowOrigin::new(&["https://a.*.com"]).is_err());
-        assert_eq!(AllowOrigin::new(&["https://ok.test", "*"]).unwrap_err().0, 0);
+        assert_eq!(
+            AllowOrigin::new(&["https://ok.test", "*"]).unwrap_err().0,
+            0
+        );
         assert!(AllowOrigin::new(&["*"]).unwrap().any);
         assert!(AllowOrigin::new::<&str>(&[]).unwrap().is_empty());
     }

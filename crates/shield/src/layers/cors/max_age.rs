@@ -10,7 +10,9 @@ pub const MAX: u64 = 24 * 3600;
 pub fn header(d: Dur) -> Result<HeaderValue, String> {
     let secs = d.get().as_secs();
     if secs > MAX {
-        return Err(format!("{d} is longer than browsers keep a preflight (at most 24h)"));
+        return Err(format!(
+            "{d} is longer than browsers keep a preflight (at most 24h)"
+        ));
     }
     Ok(HeaderValue::from(secs))
 }

@@ -140,7 +140,8 @@ fn build(
         headers: h,
         expose: allow_methods::expose(expose).map_err(at(format!("{key}.expose_headers")))?,
         credentials,
-        max_age: max_age::header(max_age).map_err(|e| ConfigError::new(format!("{key}.max_age"), e))?,
+        max_age: max_age::header(max_age)
+            .map_err(|e| ConfigError::new(format!("{key}.max_age"), e))?,
         cookies,
     })
 }
@@ -180,10 +181,17 @@ impl Cors {
     }
 }
 
-fn route(s: &CorsSettings, i: usize, r: &CorsRouteSettings) -> Result<(RouteSet, Policy), ConfigError> {
+fn route(
+    s: &CorsSettings,
+    i: usize,
+    r: &CorsRouteSettings,
+) -> Result<(RouteSet, Policy), ConfigError> {
     let key = format!("shield.cors.routes[{i}]");
     if r.routes.is_empty() {
-        return Err(ConfigError::new(format!("{key}.routes"), "at least one route"));
+        return Err(ConfigError::new(
+            format!("{key}.routes"),
+            "at least one route",
+        ));
     }
     let set = RouteSet::new(&r.routes).map_err(at(format!("{key}.routes")))?;
     let p = build(
@@ -209,10 +217,17 @@ fn route(s: &CorsSettings, i: usize, r: &CorsRouteSettings) -> Result<(RouteSet,
 #[derive(Debug, Clone)]
 pub struct CorsRequest(Cors);
 
-fn refuse(code: &'static str, message: &'static str, control: &'static str, reason: String) -> Rejection {
+fn refuse(
+    code: &'static str,
+    message: &'static str,
+    control: &'static str,
+    reason: String,
+) -> Rejection {
     Rejection::new(StatusCode::FORBIDDEN, code, message, control, reason).with_header(
         header::VARY,
-        HeaderValue::from_static("Origin, Access-Control-Request-Method, Access-Control-Request-Headers"),
+        HeaderValue::from_static(
+            "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+        ),
     )
 }
 
@@ -229,9 +244,8 @@ impl RequestLayer for CorsRequest {
     fn check(&self, head: &mut request::Parts, cx: &mut Context) -> Flow {
         let ps = &self.0.policies;
         let origin = head.headers.get(header::ORIGIN).cloned();
-        let preflight = head.method == Method::OPTIONS
-            && origin.is_some()
-            && head.headers.contains_key(&ACRM);
+        let preflight =
+            head.method == Method::OPTIONS && origin.is_some() && head.headers.contains_key(&ACRM);
         let (idx, p) = if preflight {
             let asked = head
                 .headers
@@ -262,8 +276,15 @@ impl RequestLayer for CorsRequest {
             return Flow::Reject(refuse(
                 "cors_origin_not_allowed",
                 "this origin may not call this API",
-                if p.origins.is_empty() { CONTROL } else { CONTROL_PATTERNS },
-                format!("preflight from origin `{}` not in the allow-list", shown(origin.as_bytes())),
+                if p.origins.is_empty() {
+                    CONTROL
+                } else {
+                    CONTROL_PATTERNS
+                },
+                format!(
+                    "preflight from origin `{}` not in the allow-list",
+                    shown(origin.as_bytes())
+                ),
             ));
         };
         let method = head.headers.get(&ACRM).map_or(&b""[..], |m| m.as_bytes());
@@ -287,26 +308,41 @@ impl RequestLayer for CorsRequest {
                 "cors_headers_not_allowed",
                 "these request headers may not be sent cross-origin",
                 CONTROL_PATTERNS,
-                format!("preflight asks for headers `{}`", shown(asked_headers.as_bytes())),
+                format!(
+                    "preflight asks for headers `{}`",
+                    shown(asked_headers.as_bytes())
+                ),
             ));
         }
         let mut h = vec![
             (
                 header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                if p.origins.any { HeaderValue::from_static("*") } else { allowed },
+                if p.origins.any {
+                    HeaderValue::from_static("*")
+                } else {
+                    allowed
+                },
             ),
-            (header::ACCESS_CONTROL_ALLOW_METHODS, p.methods.header.clone()),
+            (
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                p.methods.header.clone(),
+            ),
             (header::ACCESS_CONTROL_MAX_AGE, p.max_age.clone()),
             (
                 header::VARY,
-                HeaderValue::from_static("Origin, Access-Control-Request-Method, Access-Control-Request-Headers"),
+                HeaderValue::from_static(
+                    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+                ),
             ),
         ];
         if let Some(ah) = &p.headers.header {
             h.push((header::ACCESS_CONTROL_ALLOW_HEADERS, ah.clone()));
         }
         if p.credentials {
-            h.push((header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true")));
+            h.push((
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            ));
         }
         Flow::Reject(Rejection::no_content(h))
     }
@@ -345,17 +381,27 @@ impl ResponseLayer for CorsResponse {
         let p = self.0.policies.get(v.policy);
         strip_upstream(&mut head.headers);
         if !p.cookies && head.headers.remove(header::SET_COOKIE).is_some() {
-            cx.note(CONTROL, "strip", "Set-Cookie removed on a cookies = false route");
+            cx.note(
+                CONTROL,
+                "strip",
+                "Set-Cookie removed on a cookies = false route",
+            );
         }
         let h = &mut head.headers;
         if p.origins.any {
-            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            );
         } else if !p.origins.is_empty() {
             vary::add(h, &["Origin"]);
             let Some(o) = &v.origin else { return };
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o.clone());
             if p.credentials {
-                h.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+                h.insert(
+                    header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                    HeaderValue::from_static("true"),
+                );
             }
         } else {
             return;

@@ -41,9 +41,15 @@ mod tests {
         let mut h = HeaderMap::new();
         add(&mut h, &["Origin"]);
         assert_eq!(h.get(header::VARY).unwrap(), "Origin");
-        h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding, origin"));
+        h.insert(
+            header::VARY,
+            HeaderValue::from_static("Accept-Encoding, origin"),
+        );
         add(&mut h, &["Origin", "Access-Control-Request-Method"]);
-        assert_eq!(h.get(header::VARY).unwrap(), "Accept-Encoding, origin, Access-Control-Request-Method");
+        assert_eq!(
+            h.get(header::VARY).unwrap(),
+            "Accept-Encoding, origin, Access-Control-Request-Method"
+        );
         h.insert(header::VARY, HeaderValue::from_static("*"));
         add(&mut h, &["Origin"]);
         assert_eq!(h.get(header::VARY).unwrap(), "*");

@@ -199,7 +199,7 @@ mod tests {
     #[test]
     fn at_most_2n_minus_1_in_any_window() {
         let g = per_minute(5); // T = 12 s
-        // Every 100 ms for two minutes: count the passes in each 60 s window.
+                               // Every 100 ms for two minutes: count the passes in each 60 s window.
         let times: Vec<u64> = (0..1200).map(|i| i * SEC / 10).collect();
         let passed: Vec<u64> = times
             .iter()

@@ -153,7 +153,12 @@ enum Parsed {
 }
 
 fn is_json(ct: &str) -> bool {
-    let ct = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let ct = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     ct == "application/json" || ct.ends_with("+json")
 }
 
@@ -274,21 +279,30 @@ impl KeySpec {
                 Part::Query(name) => query_value(head, name)
                     .map(|v| out.extend_from_slice(v.as_bytes()))
                     .is_some(),
-                Part::Json(path) => push(out, body_value(body.get(head, cx), |p| match p {
-                    Parsed::Json(v) => json_field(v, path),
-                    _ => None,
-                })),
-                Part::Form(name) => push(out, body_value(body.get(head, cx), |p| match p {
-                    Parsed::Form(f) => form_field(f, name),
-                    _ => None,
-                })),
-                Part::Body(names) => push(out, body_value(body.get(head, cx), |p| match p {
-                    Parsed::Json(v) => names
-                        .iter()
-                        .find_map(|n| json_field(v, std::slice::from_ref(n))),
-                    Parsed::Form(f) => names.iter().find_map(|n| form_field(f, n)),
-                    _ => None,
-                })),
+                Part::Json(path) => push(
+                    out,
+                    body_value(body.get(head, cx), |p| match p {
+                        Parsed::Json(v) => json_field(v, path),
+                        _ => None,
+                    }),
+                ),
+                Part::Form(name) => push(
+                    out,
+                    body_value(body.get(head, cx), |p| match p {
+                        Parsed::Form(f) => form_field(f, name),
+                        _ => None,
+                    }),
+                ),
+                Part::Body(names) => push(
+                    out,
+                    body_value(body.get(head, cx), |p| match p {
+                        Parsed::Json(v) => names
+                            .iter()
+                            .find_map(|n| json_field(v, std::slice::from_ref(n))),
+                        Parsed::Form(f) => names.iter().find_map(|n| form_field(f, n)),
+                        _ => None,
+                    }),
+                ),
             };
             if !found {
                 return false;
@@ -384,15 +398,33 @@ mod tests {
     #[test]
     fn account_fields_are_folded() {
         let h = req(&[("content-type", "application/json")], "/login");
-        let a = value("json:email", &h, &cx("1.2.3.4", Some(br#"{"email":" Alice@Example.COM "}"#)));
-        let b = value("json:email", &h, &cx("1.2.3.4", Some(br#"{"email":"alice@example.com"}"#)));
+        let a = value(
+            "json:email",
+            &h,
+            &cx("1.2.3.4", Some(br#"{"email":" Alice@Example.COM "}"#)),
+        );
+        let b = value(
+            "json:email",
+            &h,
+            &cx("1.2.3.4", Some(br#"{"email":"alice@example.com"}"#)),
+        );
         assert_eq!(a, b);
         assert_eq!(a.unwrap(), b"alice@example.com");
-        let f = req(&[("content-type", "application/x-www-form-urlencoded")], "/login");
-        let c = value("body:email|username", &f, &cx("1.2.3.4", Some(b"username=Bob&x=1")));
+        let f = req(
+            &[("content-type", "application/x-www-form-urlencoded")],
+            "/login",
+        );
+        let c = value(
+            "body:email|username",
+            &f,
+            &cx("1.2.3.4", Some(b"username=Bob&x=1")),
+        );
         assert_eq!(c.unwrap(), b"bob");
         let q = req(&[], "/reset?email=ALICE%40example.com");
-        assert_eq!(value("query:email", &q, &cx("1.2.3.4", None)).unwrap(), b"alice@example.com");
+        assert_eq!(
+            value("query:email", &q, &cx("1.2.3.4", None)).unwrap(),
+            b"alice@example.com"
+        );
     }
 
     #[test]

@@ -76,9 +76,8 @@ fn window(text: &str) -> Option<Duration> {
 /// Parses one limit (`"10 per minute"`, `"10/minute"`, `"5/30s"`).
 pub fn parse_one(text: &str) -> Result<Limit, String> {
     let t = text.trim();
-    let bad = || {
-        format!("`{t}` is not a limit; write e.g. \"10 per minute\", \"200/hour\" or \"5/30s\"")
-    };
+    let bad =
+        || format!("`{t}` is not a limit; write e.g. \"10 per minute\", \"200/hour\" or \"5/30s\"");
     let (n, w) = if let Some((n, w)) = t.split_once('/') {
         (n, w)
     } else {
@@ -162,7 +161,9 @@ mod tests {
 
     #[test]
     fn refusals_say_why() {
-        assert!(parse_one("ten per minute").unwrap_err().contains("not a limit"));
+        assert!(parse_one("ten per minute")
+            .unwrap_err()
+            .contains("not a limit"));
         assert!(parse_one("10 per fortnight").is_err());
         assert!(parse_one("0/minute").unwrap_err().contains("0"));
         assert!(parse_one("10/0s").is_err());

@@ -175,7 +175,7 @@ impl Inner {
         allowed: bool,
         outcomes: &[CellOutcome],
         cx: &mut Context,
-    ) -> Result<(), Rejection> {
+    ) -> Result<(), Box<Rejection>> {
         let policy = match rule {
             Some(i) => self.rules.rules[i].policy.clone(),
             None => self.rules.global.policy.clone(),
@@ -222,7 +222,7 @@ impl Inner {
         )
         .with_header(header::RETRY_AFTER, headers::retry_after(worst.retry_after));
         r.headers.extend(out);
-        Err(r)
+        Err(Box::new(r))
     }
 
     fn storage_unavailable(&self) -> Rejection {
@@ -242,14 +242,14 @@ impl Inner {
         rule: Option<usize>,
         cells: &[Cell],
         cx: &mut Context,
-    ) -> Result<(), Rejection> {
+    ) -> Result<(), Box<Rejection>> {
         match self.on_error {
             OnStorageError::FailOpen => {
                 cx.count(STORAGE_CONTROL, "local_fallback");
                 let (ok, o) = self.local(cells);
                 self.apply(rule, cells, ok, &o, cx)
             }
-            OnStorageError::FailClosed => Err(self.storage_unavailable()),
+            OnStorageError::FailClosed => Err(Box::new(self.storage_unavailable())),
         }
     }
 }
@@ -278,13 +278,13 @@ impl RequestLayer for RateLimit {
             let (ok, o) = inner.local(&cells);
             return match inner.apply(rule_idx, &cells, ok, &o, cx) {
                 Ok(()) => Flow::Continue,
-                Err(r) => Flow::Reject(r),
+                Err(r) => Flow::Reject(*r),
             };
         };
         if !redis.health.should_try(redis.retry_interval) {
             return match inner.fallback(rule_idx, &cells, cx) {
                 Ok(()) => Flow::Continue,
-                Err(r) => Flow::Reject(r),
+                Err(r) => Flow::Reject(*r),
             };
         }
         let refs: Vec<CellRef> = cells.iter().map(|c| c.store).collect();
@@ -292,7 +292,8 @@ impl RequestLayer for RateLimit {
         let inner = self.inner.clone();
         Flow::Wait(Box::pin(async move {
             let answer = ask.await;
-            let resume: Resume = Box::new(move |_head, cx| decided(&inner, rule_idx, &cells, answer, cx));
+            let resume: Resume =
+                Box::new(move |_head, cx| decided(&inner, rule_idx, &cells, answer, cx));
             resume
         }))
     }
@@ -305,7 +306,7 @@ fn decided(
     cells: &[Cell],
     answer: Result<redis::Answer, String>,
     cx: &mut Context,
-) -> Result<(), Rejection> {
+) -> Result<(), Box<Rejection>> {
     let Some(store) = &inner.redis else {
         return Ok(());
     };

@@ -218,10 +218,7 @@ fn parse_answer(reply: &[i64], n: usize) -> Result<Answer, String> {
     Ok(Answer {
         allowed: reply[0] == 1,
         now: reply[1] as u64,
-        tats: reply[2..]
-            .iter()
-            .map(|&t| u64::try_from(t).ok())
-            .collect(),
+        tats: reply[2..].iter().map(|&t| u64::try_from(t).ok()).collect(),
     })
 }
 

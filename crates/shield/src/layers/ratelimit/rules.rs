@@ -69,9 +69,7 @@ impl Rule {
         match &self.matcher {
             Matcher::Always => true,
             Matcher::Routes(r) => r.matches(method, path),
-            Matcher::Auth { methods, words } => {
-                methods.contains(method) && auth_path(path, words)
-            }
+            Matcher::Auth { methods, words } => methods.contains(method) && auth_path(path, words),
         }
     }
 }
@@ -317,7 +315,11 @@ fn user_rule(
     global: &[usize],
 ) -> Result<Rule, ConfigError> {
     let key = format!("shield.rate_limit.rules[{i}]");
-    let name = rule_name(&format!("{key}.name"), r.name.as_deref(), format!("rule{i}"))?;
+    let name = rule_name(
+        &format!("{key}.name"),
+        r.name.as_deref(),
+        format!("rule{i}"),
+    )?;
     if r.routes.is_empty() {
         return Err(ConfigError::new(
             format!("{key}.routes"),
@@ -328,7 +330,10 @@ fn user_rule(
         .map_err(|(j, e)| ConfigError::new(format!("{key}.routes[{j}]"), e))?;
     let cost = u64::from(r.cost.unwrap_or(1));
     if cost == 0 {
-        return Err(ConfigError::new(format!("{key}.cost"), "cost must be at least 1"));
+        return Err(ConfigError::new(
+            format!("{key}.cost"),
+            "cost must be at least 1",
+        ));
     }
     b.rule(
         (&key, "limit", "keys"),
@@ -385,11 +390,26 @@ mod tests {
         let r = Rules::new(&s).unwrap();
         let (_, rule) = r.find(&Method::POST, "/api/auth/login").unwrap();
         assert_eq!(rule.name, "login");
-        let names: Vec<&str> = rule.counters.iter().map(|&i| r.counters[i].name.as_str()).collect();
-        assert_eq!(names, ["login.ip.60", "login.ip.3600", "login.json.email.60", "login.json.email.3600"]);
+        let names: Vec<&str> = rule
+            .counters
+            .iter()
+            .map(|&i| r.counters[i].name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "login.ip.60",
+                "login.ip.3600",
+                "login.json.email.60",
+                "login.json.email.3600"
+            ]
+        );
         assert_eq!(r.counters[rule.counters[2]].control, "RL003");
         let p = rule.policy.to_str().unwrap();
-        assert!(p.starts_with("\"global\";q=1200;w=60, \"login.ip.60\";q=5;w=60"), "{p}");
+        assert!(
+            p.starts_with("\"global\";q=1200;w=60, \"login.ip.60\";q=5;w=60"),
+            "{p}"
+        );
     }
 
     #[test]
@@ -407,12 +427,48 @@ mod tests {
             limit: StringList::of(&["1/minute"]),
             ..RuleSettings::default()
         };
-        assert_eq!(bad(RuleSettings { routes: StringList::default(), ..base.clone() }), "shield.rate_limit.rules[0].routes");
-        assert_eq!(bad(RuleSettings { limit: StringList::of(&["1/minute", "soon"]), ..base.clone() }), "shield.rate_limit.rules[0].limit[1]");
-        assert_eq!(bad(RuleSettings { keys: StringList::of(&["ip", "mac"]), ..base.clone() }), "shield.rate_limit.rules[0].keys[1]");
-        assert_eq!(bad(RuleSettings { cost: Some(2), ..base.clone() }), "shield.rate_limit.rules[0].cost");
-        assert_eq!(bad(RuleSettings { name: Some("a b".into()), ..base.clone() }), "shield.rate_limit.rules[0].name");
-        assert_eq!(bad(RuleSettings { routes: StringList::of(&["nope"]), ..base }), "shield.rate_limit.rules[0].routes[0]");
+        assert_eq!(
+            bad(RuleSettings {
+                routes: StringList::default(),
+                ..base.clone()
+            }),
+            "shield.rate_limit.rules[0].routes"
+        );
+        assert_eq!(
+            bad(RuleSettings {
+                limit: StringList::of(&["1/minute", "soon"]),
+                ..base.clone()
+            }),
+            "shield.rate_limit.rules[0].limit[1]"
+        );
+        assert_eq!(
+            bad(RuleSettings {
+                keys: StringList::of(&["ip", "mac"]),
+                ..base.clone()
+            }),
+            "shield.rate_limit.rules[0].keys[1]"
+        );
+        assert_eq!(
+            bad(RuleSettings {
+                cost: Some(2),
+                ..base.clone()
+            }),
+            "shield.rate_limit.rules[0].cost"
+        );
+        assert_eq!(
+            bad(RuleSettings {
+                name: Some("a b".into()),
+                ..base.clone()
+            }),
+            "shield.rate_limit.rules[0].name"
+        );
+        assert_eq!(
+            bad(RuleSettings {
+                routes: StringList::of(&["nope"]),
+                ..base
+            }),
+            "shield.rate_limit.rules[0].routes[0]"
+        );
         let e = Rules::new(&RateLimitSettings {
             global_limit: StringList::of(&["lots"]),
             ..RateLimitSettings::default()

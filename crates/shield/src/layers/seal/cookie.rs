@@ -67,14 +67,18 @@ mod tests {
     #[test]
     fn cookie_pairs() {
         let p = pairs(["a=1; session=x.y.z", "flag; b = 2"].into_iter());
-        assert_eq!(p, [("a", "1"), ("session", "x.y.z"), ("flag", ""), ("b", "2")]);
+        assert_eq!(
+            p,
+            [("a", "1"), ("session", "x.y.z"), ("flag", ""), ("b", "2")]
+        );
     }
 
     #[test]
     fn set_cookie_parts_and_lifetimes() {
         let now = SystemTime::now();
         let (n, v, a) =
-            split_set_cookie("session=\"abc\"; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/").unwrap();
+            split_set_cookie("session=\"abc\"; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/")
+                .unwrap();
         assert_eq!((n, v), ("session", "abc"));
         assert!(is_deletion(v, a, now));
         let (_, v, a) = split_set_cookie("session=abc; Max-Age=3600; Path=/").unwrap();

@@ -178,7 +178,9 @@ mod tests {
     fn round_trip_and_binding() {
         let k = Keys::parse(&format!("new:{K2}, old:{K1}")).unwrap();
         assert_eq!(k.current(), "new");
-        let sealed = k.seal(TAG_VALUE, "session", b"eyJyb2xlIjoiYWRtaW4ifQ.x.y").unwrap();
+        let sealed = k
+            .seal(TAG_VALUE, "session", b"eyJyb2xlIjoiYWRtaW4ifQ.x.y")
+            .unwrap();
         assert!(sealed.starts_with("fg1.new."));
         assert!(!sealed.contains("eyJyb2xl"));
         assert_eq!(
@@ -188,9 +190,15 @@ mod tests {
         // Another cookie name, another tag, a relabelled key id: refused.
         assert!(k.open(TAG_VALUE, "remember", &sealed).is_none());
         assert!(k.open(TAG_SERVER, "session", &sealed).is_none());
-        assert!(k.open(TAG_VALUE, "session", &sealed.replacen(".new.", ".old.", 1)).is_none());
+        assert!(k
+            .open(TAG_VALUE, "session", &sealed.replacen(".new.", ".old.", 1))
+            .is_none());
         // Two seals of the same value differ (random nonce).
-        assert_ne!(sealed, k.seal(TAG_VALUE, "session", b"eyJyb2xlIjoiYWRtaW4ifQ.x.y").unwrap());
+        assert_ne!(
+            sealed,
+            k.seal(TAG_VALUE, "session", b"eyJyb2xlIjoiYWRtaW4ifQ.x.y")
+                .unwrap()
+        );
     }
 
     #[test]
@@ -200,8 +208,17 @@ mod tests {
         let mut bytes = sealed.clone().into_bytes();
         let last = bytes.len() - 3;
         bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
-        assert!(k.open(TAG_VALUE, "session", std::str::from_utf8(&bytes).unwrap()).is_none());
-        for junk in ["", "fg1", "fg1.a.", "fg1.a.!!!", "fg1.zz.AAAA", "plain-flask-cookie.abc.def"] {
+        assert!(k
+            .open(TAG_VALUE, "session", std::str::from_utf8(&bytes).unwrap())
+            .is_none());
+        for junk in [
+            "",
+            "fg1",
+            "fg1.a.",
+            "fg1.a.!!!",
+            "fg1.zz.AAAA",
+            "plain-flask-cookie.abc.def",
+        ] {
             assert!(k.open(TAG_VALUE, "session", junk).is_none(), "{junk}");
         }
     }
@@ -218,7 +235,13 @@ mod tests {
 
     #[test]
     fn key_errors_never_show_the_key() {
-        for bad in ["", "nokey", "a:short", "a b:AAAA", &format!("a:{K1},a:{K2}")] {
+        for bad in [
+            "",
+            "nokey",
+            "a:short",
+            "a b:AAAA",
+            &format!("a:{K1},a:{K2}"),
+        ] {
             let e = Keys::parse(bad).unwrap_err();
             assert!(!e.contains("AAEC") && !e.contains("ICEi"), "{e}");
         }

@@ -18,6 +18,7 @@
 
 pub mod cookie;
 pub mod crypto;
+pub mod revoke;
 pub mod server;
 
 use std::{sync::Arc, time::SystemTime};
@@ -45,6 +46,9 @@ struct Inner {
     names: Vec<String>,
     keys: Keys,
     server: Option<ServerStore>,
+    /// Cookie hardening's lifetime cap (it runs after sealing): a server-side session
+    /// lives no longer in Redis than its cookie in the browser.
+    ttl_cap: Option<std::time::Duration>,
 }
 
 /// Sealing, both halves.
@@ -70,7 +74,8 @@ impl Seal {
         for (i, n) in s.cookies.iter().enumerate() {
             let n = n.trim();
             let valid = !n.is_empty()
-                && n.bytes().all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
+                && n.bytes()
+                    .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
             if !valid {
                 return Err(ConfigError::new(
                     format!("shield.seal.cookies[{i}]"),
@@ -114,8 +119,17 @@ impl Seal {
                 names,
                 keys,
                 server,
+                ttl_cap: None,
             }),
         }))
+    }
+
+    /// Caps server-side session lifetimes (cookie hardening's `max_age`).
+    pub fn with_ttl_cap(mut self, cap: Option<std::time::Duration>) -> Seal {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.ttl_cap = cap;
+        }
+        self
     }
 
     pub fn request_layer(&self) -> SealOpen {
@@ -297,13 +311,12 @@ impl ResponseLayer for SealClose {
                 None => seal.inner.keys.seal(TAG_VALUE, name, value.as_bytes()),
                 Some(store) => server::new_id().and_then(|id| {
                     let sealed = seal.inner.keys.seal(TAG_SERVER, name, &id)?;
-                    let task = store.store(
-                        cx.worker,
-                        id,
-                        value.to_string(),
-                        cookie::lifetime(attrs, now),
-                        old,
-                    );
+                    let ttl = match (cookie::lifetime(attrs, now), seal.inner.ttl_cap) {
+                        (Some(t), Some(cap)) => Some(t.min(cap)),
+                        (None, cap) => cap,
+                        (t, None) => t,
+                    };
+                    let task = store.store(cx.worker, id, value.to_string(), ttl, old);
                     cx.defer(Box::pin(async move {
                         task.await.map_err(|e| {
                             Rejection::new(
@@ -320,7 +333,11 @@ impl ResponseLayer for SealClose {
             };
             let Some(sealed) = sealed else {
                 // No randomness or a cipher failure: never send the plain value.
-                cx.note(CONTROL, "strip", format!("cookie `{name}` could not be sealed: not sent"));
+                cx.note(
+                    CONTROL,
+                    "strip",
+                    format!("cookie `{name}` could not be sealed: not sent"),
+                );
                 changed = true;
                 continue;
             };
@@ -334,7 +351,11 @@ impl ResponseLayer for SealClose {
             }
             match HeaderValue::from_str(&line) {
                 Ok(h) => out.push(h),
-                Err(_) => cx.note(CONTROL, "strip", format!("cookie `{name}`: unusable attributes, not sent")),
+                Err(_) => cx.note(
+                    CONTROL,
+                    "strip",
+                    format!("cookie `{name}`: unusable attributes, not sent"),
+                ),
             }
             changed = true;
         }

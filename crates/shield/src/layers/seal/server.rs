@@ -54,15 +54,13 @@ pub struct ServerStore {
     pub default_ttl: Duration,
 }
 
-fn bounded<T>(
+async fn bounded<T>(
     timeout: Duration,
     f: impl std::future::Future<Output = redis::RedisResult<T>>,
-) -> impl std::future::Future<Output = Result<T, String>> {
-    async move {
-        match tokio::time::timeout(timeout, f).await {
-            Ok(r) => r.map_err(|e| e.to_string()),
-            Err(_) => Err(format!("no answer within {timeout:?}")),
-        }
+) -> Result<T, String> {
+    match tokio::time::timeout(timeout, f).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("no answer within {timeout:?}")),
     }
 }
 
@@ -133,7 +131,10 @@ impl ServerStore {
                 .arg(ttl.as_millis() as u64)
                 .ignore();
             if let Some(o) = &old {
-                p.cmd("PEXPIRE").arg(o).arg(GRACE.as_millis() as u64).ignore();
+                p.cmd("PEXPIRE")
+                    .arg(o)
+                    .arg(GRACE.as_millis() as u64)
+                    .ignore();
             }
             bounded(timeout, async {
                 match p.query_async::<()>(&mut c).await {

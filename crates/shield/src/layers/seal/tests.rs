@@ -17,14 +17,20 @@ fn seal() -> Seal {
 }
 
 fn cx() -> Context {
-    Context::new("127.0.0.1:1".parse().unwrap(), false, Method::GET, "/".parse().unwrap())
+    Context::new(
+        "127.0.0.1:1".parse().unwrap(),
+        false,
+        Method::GET,
+        "/".parse().unwrap(),
+    )
 }
 
 /// The response half on a `Set-Cookie`, returning the `Set-Cookie` lines.
 fn close(s: &Seal, set_cookies: &[&str]) -> Vec<String> {
     let mut r = Response::new(());
     for c in set_cookies {
-        r.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(c).unwrap());
+        r.headers_mut()
+            .append(header::SET_COOKIE, HeaderValue::from_str(c).unwrap());
     }
     let (mut head, _) = r.into_parts();
     s.response_layer().apply(&mut head, &mut cx());
@@ -44,9 +50,14 @@ fn open(s: &Seal, cookie: &str) -> (Option<String>, Vec<&'static str>) {
         .unwrap()
         .into_parts();
     let mut c = cx();
-    assert!(matches!(s.request_layer().check(&mut head, &mut c), Flow::Continue));
+    assert!(matches!(
+        s.request_layer().check(&mut head, &mut c),
+        Flow::Continue
+    ));
     (
-        head.headers.get(header::COOKIE).map(|v| v.to_str().unwrap().to_string()),
+        head.headers
+            .get(header::COOKIE)
+            .map(|v| v.to_str().unwrap().to_string()),
         c.events.iter().map(|e| e.action).collect(),
     )
 }
@@ -55,13 +66,23 @@ fn open(s: &Seal, cookie: &str) -> (Option<String>, Vec<&'static str>) {
 fn seals_on_the_way_out_and_opens_on_the_way_in() {
     let s = seal();
     let flask = "eyJyb2xlIjoiZ3Vlc3QifQ.ZVPxAA.kKgxJDvKVC3LSmhF0o_BBGA1MVY";
-    let out = close(&s, &[&format!("session={flask}; HttpOnly; Path=/"), "theme=dark; Path=/"]);
+    let out = close(
+        &s,
+        &[
+            &format!("session={flask}; HttpOnly; Path=/"),
+            "theme=dark; Path=/",
+        ],
+    );
     assert_eq!(out.len(), 2);
     assert!(out[0].starts_with("session=fg1.k1."), "{}", out[0]);
     assert!(out[0].ends_with("; HttpOnly; Path=/"));
     assert!(!out[0].contains("eyJ"), "the browser sees only ciphertext");
     assert_eq!(out[1], "theme=dark; Path=/", "other cookies untouched");
-    let sealed = out[0].split(';').next().unwrap().trim_start_matches("session=");
+    let sealed = out[0]
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("session=");
     let (seen, notes) = open(&s, &format!("theme=dark; session={sealed}"));
     assert_eq!(seen.unwrap(), format!("theme=dark; session={flask}"));
     assert!(notes.is_empty());
@@ -71,7 +92,12 @@ fn seals_on_the_way_out_and_opens_on_the_way_in() {
 fn tampered_foreign_and_plain_cookies_are_dropped() {
     let s = seal();
     let out = close(&s, &["session=abc; Path=/"]);
-    let sealed = out[0].split(';').next().unwrap().trim_start_matches("session=").to_string();
+    let sealed = out[0]
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("session=")
+        .to_string();
     let mut tampered = sealed.clone().into_bytes();
     let i = tampered.len() - 2;
     tampered[i] = if tampered[i] == b'x' { b'y' } else { b'x' };
@@ -120,7 +146,9 @@ fn config_errors() {
     };
     let env = |_: &str| Some(KEYS.to_string());
     assert_eq!(
-        Seal::new(&server, &env, None, 1, std::time::Duration::from_millis(1)).unwrap_err().key,
+        Seal::new(&server, &env, None, 1, std::time::Duration::from_millis(1))
+            .unwrap_err()
+            .key,
         "shield.seal.redis"
     );
     let bad_name = SealSettings {
@@ -128,10 +156,24 @@ fn config_errors() {
         ..SealSettings::default()
     };
     assert_eq!(
-        Seal::new(&bad_name, &env, None, 1, std::time::Duration::from_millis(1)).unwrap_err().key,
+        Seal::new(
+            &bad_name,
+            &env,
+            None,
+            1,
+            std::time::Duration::from_millis(1)
+        )
+        .unwrap_err()
+        .key,
         "shield.seal.cookies[0]"
     );
-    assert!(Seal::new(&SealSettings::default(), &env_none, None, 1, std::time::Duration::from_millis(1))
-        .unwrap()
-        .is_none());
+    assert!(Seal::new(
+        &SealSettings::default(),
+        &env_none,
+        None,
+        1,
+        std::time::Duration::from_millis(1)
+    )
+    .unwrap()
+    .is_none());
 }
