@@ -2,7 +2,8 @@
 //! body or the query string, or a combination.
 //!
 //! ```text
-//! ip                        the client address (after trusted proxies, PRX001)
+//! ip                        the client address (after trusted proxies, PRX001);
+//!                           IPv6 clients by their /64 network
 //! header:X-Api-Key          a request header's value
 //! cookie:session            a cookie's value
 //! query:email               a query-string parameter
@@ -240,10 +241,15 @@ fn query_value(head: &request::Parts, name: &str) -> Option<String> {
         .map(|(_, v)| fold(&v))
 }
 
-fn ip_bytes(ip: IpAddr) -> Vec<u8> {
+/// An IPv4 address whole; an IPv6 address by its /64 network: one subscriber gets a
+/// whole /64 and could otherwise rotate through 2^64 addresses, one counter each.
+fn ip_bytes(ip: IpAddr, out: &mut Vec<u8>) {
     match ip {
-        IpAddr::V4(v4) => v4.octets().to_vec(),
-        IpAddr::V6(v6) => v6.octets().to_vec(),
+        IpAddr::V4(v4) => out.extend_from_slice(&v4.octets()),
+        IpAddr::V6(v6) => {
+            out.push(6);
+            out.extend_from_slice(&v6.octets()[..8]);
+        }
     }
 }
 
@@ -263,7 +269,7 @@ impl KeySpec {
             }
             let found = match part {
                 Part::Ip => {
-                    out.extend_from_slice(&ip_bytes(cx.client_ip));
+                    ip_bytes(cx.client_ip, out);
                     true
                 }
                 Part::Header(name) => match head.headers.get(name) {
@@ -447,6 +453,16 @@ mod tests {
         c.body = BodyView::TooLarge;
         let v = value("json:email", &h, &c).unwrap();
         assert_eq!(v, TOO_LARGE.as_bytes());
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_their_64() {
+        let h = req(&[], "/");
+        let a = value("ip", &h, &cx("[2001:db8:1:2::1]", None));
+        let b = value("ip", &h, &cx("[2001:db8:1:2:ffff::9]", None));
+        let c = value("ip", &h, &cx("[2001:db8:1:3::1]", None));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
     }
 
     #[test]

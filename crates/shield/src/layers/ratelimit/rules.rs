@@ -76,22 +76,24 @@ impl Rule {
 
 /// Whether a path names an authentication endpoint: one of `words` equals a
 /// segment (or a run of segments), compared case-insensitively and without an
-/// extension (`/api/v1/Login.json`).
+/// extension (`/api/v1/Login.json`). Allocates nothing.
 fn auth_path(path: &str, words: &[Vec<String>]) -> bool {
-    let segs: Vec<String> = path
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            let s = s.to_ascii_lowercase();
-            match s.rsplit_once('.') {
-                Some((stem, ext)) if !stem.is_empty() && ext.len() <= 5 => stem.to_string(),
-                _ => s,
-            }
+    fn stem(seg: &str) -> &str {
+        match seg.rsplit_once('.') {
+            Some((stem, ext)) if !stem.is_empty() && ext.len() <= 5 => stem,
+            _ => seg,
+        }
+    }
+    let segs = || path.split('/').filter(|s| !s.is_empty());
+    segs().enumerate().any(|(i, _)| {
+        words.iter().any(|w| {
+            let mut run = segs().skip(i);
+            w.iter().all(|word| {
+                run.next()
+                    .is_some_and(|s| stem(s).eq_ignore_ascii_case(word))
+            })
         })
-        .collect();
-    words
-        .iter()
-        .any(|w| segs.windows(w.len()).any(|run| run == w.as_slice()))
+    })
 }
 
 /// Every rule of `[shield.rate_limit]`, compiled.
