@@ -2,6 +2,10 @@ use http::{Method, Request, Response};
 
 use super::*;
 use crate::config::{CorsRouteSettings, Dur, StringList};
+use crate::{
+    context::Context,
+    layer::{Flow, RequestLayer, ResponseLayer},
+};
 
 fn cors(origins: &[&str], credentials: bool) -> Cors {
     Cors::new(&CorsSettings {

@@ -31,10 +31,11 @@
 use std::net::IpAddr;
 
 use http::{header, request, HeaderName};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::context::{BodyView, Context};
+pub use super::body::BodyCache;
+use super::body::{body_value, fold, form_field, json_field, push, Parsed};
+use crate::context::Context;
 
 /// Where one part of a key comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,93 +137,6 @@ impl KeySpec {
     }
 }
 
-/// The body, parsed at most once per request for all keys that read it.
-#[derive(Default)]
-pub struct BodyCache {
-    parsed: Option<Parsed>,
-}
-
-enum Parsed {
-    Json(Value),
-    Form(Vec<(String, String)>),
-    /// Read but neither JSON nor a form.
-    Other,
-    /// Over the read limit.
-    TooLarge,
-    /// Not read (no rule asked for it).
-    Absent,
-}
-
-fn is_json(ct: &str) -> bool {
-    let ct = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    ct == "application/json" || ct.ends_with("+json")
-}
-
-fn is_form(ct: &str) -> bool {
-    ct.split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-}
-
-impl BodyCache {
-    fn get(&mut self, head: &request::Parts, cx: &Context) -> &Parsed {
-        self.parsed.get_or_insert_with(|| {
-            let ct = head
-                .headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            match &cx.body {
-                BodyView::NotRead => Parsed::Absent,
-                BodyView::TooLarge => Parsed::TooLarge,
-                BodyView::Buffered(b) if is_json(ct) => serde_json::from_slice(b)
-                    .map(Parsed::Json)
-                    .unwrap_or(Parsed::Other),
-                BodyView::Buffered(b) if is_form(ct) => Parsed::Form(
-                    form_urlencoded::parse(b)
-                        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                        .collect(),
-                ),
-                BodyView::Buffered(_) => Parsed::Other,
-            }
-        })
-    }
-}
-
-/// Account identifiers compare trimmed and case-folded.
-fn fold(s: &str) -> String {
-    s.trim().to_lowercase()
-}
-
-fn json_field(v: &Value, path: &[String]) -> Option<String> {
-    let mut cur = v;
-    for p in path {
-        cur = cur.get(p.as_str())?;
-    }
-    match cur {
-        Value::String(s) if !s.trim().is_empty() => Some(fold(s)),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn form_field(pairs: &[(String, String)], name: &str) -> Option<String> {
-    pairs
-        .iter()
-        .find(|(k, v)| k == name && !v.trim().is_empty())
-        .map(|(_, v)| fold(v))
-}
-
-/// The marker value of "body too large to read": one shared counter.
-const TOO_LARGE: &str = "\u{0}body-too-large";
-
 fn cookie_value<'a>(head: &'a request::Parts, name: &str) -> Option<&'a str> {
     head.headers
         .get_all(header::COOKIE)
@@ -318,24 +232,6 @@ impl KeySpec {
     }
 }
 
-fn body_value(p: &Parsed, f: impl Fn(&Parsed) -> Option<String>) -> Option<String> {
-    match p {
-        Parsed::TooLarge => Some(TOO_LARGE.to_string()),
-        Parsed::Absent | Parsed::Other => None,
-        other => f(other),
-    }
-}
-
-fn push(out: &mut Vec<u8>, v: Option<String>) -> bool {
-    match v {
-        Some(v) => {
-            out.extend_from_slice(v.as_bytes());
-            true
-        }
-        None => false,
-    }
-}
-
 /// A counter's identity: SHA-256 over the counter (rule, key, limit) and the
 /// value, truncated to 128 bits. Stable across instances and restarts.
 pub fn counter_id(counter: &[u8], value: &[u8]) -> [u8; 16] {
@@ -356,6 +252,7 @@ mod tests {
     use http::Method;
 
     use super::*;
+    use crate::context::BodyView;
 
     fn req(headers: &[(&str, &str)], uri: &str) -> request::Parts {
         let mut b = http::Request::builder().method("POST").uri(uri);
@@ -452,7 +349,7 @@ mod tests {
         let mut c = cx("1.2.3.4", None);
         c.body = BodyView::TooLarge;
         let v = value("json:email", &h, &c).unwrap();
-        assert_eq!(v, TOO_LARGE.as_bytes());
+        assert_eq!(v, super::super::body::TOO_LARGE.as_bytes());
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //! answered 503 (`fail_closed`). Refusals are 429 JSON with `Retry-After`.
 
 pub mod algorithm;
+mod auth;
+mod body;
 pub mod headers;
 pub mod keys;
 pub mod limits;
