@@ -62,16 +62,19 @@ CONF
 RESULTS=$WORK/results.tsv
 : > "$RESULTS"
 # run NAME URL "PIDS" [wrk -H args...]: prints and records req/s, p50, p99, CPU us/req.
+# SPLIT_PIDS/SPLIT_LABEL (and SPLIT2_…) show the part of some of the pids.
 run() {
   local name=$1 url=$2 pids=$3; shift 3
   local t0 t1 out reqs rps p50 p99
   wrk -t "$THREADS" -c "$CONNECTIONS" -d 2s "$@" "$url" >/dev/null 2>&1 || true
   t0=$(ticks $pids)
-  local s0=0 s1=0
+  local s0=0 s1=0 u0=0 u1=0
   [ -n "${SPLIT_PIDS:-}" ] && s0=$(ticks $SPLIT_PIDS)
+  [ -n "${SPLIT2_PIDS:-}" ] && u0=$(ticks $SPLIT2_PIDS)
   out=$(wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency "$@" "$url")
   t1=$(ticks $pids)
   [ -n "${SPLIT_PIDS:-}" ] && s1=$(ticks $SPLIT_PIDS)
+  [ -n "${SPLIT2_PIDS:-}" ] && u1=$(ticks $SPLIT2_PIDS)
   reqs=$(echo "$out" | awk '/requests in/ {print $1}')
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$out" | awk '$1=="50%" {print $2}')
@@ -83,6 +86,9 @@ run() {
   local split=""
   if [ -n "${SPLIT_PIDS:-}" ]; then
     split=$(awk -v d=$((s1 - s0)) -v r="$reqs" -v t="$TCK" -v l="$SPLIT_LABEL" 'BEGIN { printf "  (%s: %.1f)", l, d * 1e6 / t / r }')
+  fi
+  if [ -n "${SPLIT2_PIDS:-}" ]; then
+    split="$split$(awk -v d=$((u1 - u0)) -v r="$reqs" -v t="$TCK" -v l="$SPLIT2_LABEL" 'BEGIN { printf " (%s: %.1f)", l, d * 1e6 / t / r }')"
   fi
   printf '%-46s %10s req/s  p50 %8s  p99 %8s  CPU %8s us/req%s%s\n' "$name" "$rps" "$p50" "$p99" "$cpu" "$split" "${non2xx:+  ($non2xx non-2xx!)}"
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$rps" "$p50" "$p99" "$cpu" "$reqs" >> "$RESULTS"

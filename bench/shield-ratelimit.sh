@@ -95,7 +95,7 @@ shield_start q1 "http://127.0.0.1:$UP" memory
 run "(q1) shield, memory -> nginx 200" "http://127.0.0.1:$SH_PORT/api/orders" "$SH_PID"
 shield_stop
 shield_start q2 "http://127.0.0.1:$UP" "$REDIS_URL"
-SPLIT_PIDS=$REDIS_PID SPLIT_LABEL="redis" \
+SPLIT_PIDS=$SH_PID SPLIT_LABEL="shield" SPLIT2_PIDS=$REDIS_PID SPLIT2_LABEL="redis" \
   counted "(q2) shield, Redis -> nginx 200" "http://127.0.0.1:$SH_PORT/api/orders" "$SH_PID $REDIS_PID"
 shield_stop
 
@@ -131,7 +131,7 @@ SPLIT_PIDS=$SH_PID SPLIT_LABEL="shield" \
   run "(r1) shield (memory) + plain Flask" "http://127.0.0.1:$SH_PORT/api/orders" "$G_TREE $SH_PID" "${AUTH[@]}"
 shield_stop
 shield_start r2 "http://127.0.0.1:$G_PORT" "$REDIS_URL"
-SPLIT_PIDS="$SH_PID $REDIS_PID" SPLIT_LABEL="shield+redis" \
+SPLIT_PIDS=$SH_PID SPLIT_LABEL="shield" SPLIT2_PIDS=$REDIS_PID SPLIT2_LABEL="redis" \
   counted "(r2) shield (Redis) + plain Flask" "http://127.0.0.1:$SH_PORT/api/orders" "$G_TREE $SH_PID $REDIS_PID" "${AUTH[@]}"
 shield_stop
 gunicorn_stop
@@ -140,7 +140,7 @@ SOCK=$WORK/rl-gunicorn.sock
 gunicorn_start plain memory:// "unix:$SOCK"
 G_TREE=$(tree "$G_PID")
 shield_start r2u "unix:$SOCK" "$REDIS_URL"
-SPLIT_PIDS="$SH_PID $REDIS_PID" SPLIT_LABEL="shield+redis" \
+SPLIT_PIDS=$SH_PID SPLIT_LABEL="shield" SPLIT2_PIDS=$REDIS_PID SPLIT2_LABEL="redis" \
   counted "(r2u) shield (Redis) + plain Flask, unix" "http://127.0.0.1:$SH_PORT/api/orders" "$G_TREE $SH_PID $REDIS_PID" "${AUTH[@]}"
 shield_stop
 gunicorn_stop

@@ -105,6 +105,12 @@ impl RateLimit {
                 "a non-empty prefix without braces or spaces",
             ));
         }
+        if s.body_limit < 1024 {
+            return Err(ConfigError::new(
+                "shield.rate_limit.body_limit",
+                "at least 1024 bytes (a login body with its fields)",
+            ));
+        }
         if s.max_keys < 1000 {
             return Err(ConfigError::new(
                 "shield.rate_limit.max_keys",
@@ -118,7 +124,7 @@ impl RateLimit {
                 redis,
                 on_error: s.on_storage_error,
                 headers: s.headers,
-                body_limit: s.body_limit.max(1024),
+                body_limit: s.body_limit,
             }),
         })
     }
