@@ -357,3 +357,6 @@ fn decided(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
