@@ -93,6 +93,10 @@ mod tests {
         assert!(client("memory").is_err());
         assert!(client("http://x").is_err());
         assert!(client("redis://127.0.0.1:6379/0").is_ok());
+        assert!(
+            client("rediss://127.0.0.1:6380/0").is_ok(),
+            "TLS is built in"
+        );
         assert_eq!(
             redact("redis://user:secret@host:6379/0"),
             "redis://user:***@host:6379/0"
