@@ -10,8 +10,10 @@ pub mod common;
 pub mod context;
 mod csr;
 mod dbg;
+mod hdr;
 mod key;
 mod prx;
+pub mod responses;
 mod rl;
 mod tls;
 
@@ -56,6 +58,12 @@ pub fn all() -> Vec<Rule> {
         prx::prx001_no_proxy_fix::RULE,
         csr::csr001_no_csrf::RULE,
         tls::tls002_redirect_loop::RULE,
+        hdr::hdr001_hsts::RULE,
+        hdr::hdr002_csp::RULE,
+        hdr::hdr003_frame_options::RULE,
+        hdr::hdr004_nosniff::RULE,
+        hdr::hdr005_referrer_policy::RULE,
+        hdr::hdr008_no_header_mechanism::RULE,
     ];
     rules.sort_by_key(|r| (r.code, r.name));
     rules
