@@ -6,6 +6,7 @@
 //! `rules/<area>/`; [`all`] lists them and drives `implementations()`,
 //! `--select`/`--ignore` and the fixture tests. See CONTRIBUTING-RULES.md.
 
+mod cke;
 pub mod common;
 pub mod context;
 mod csr;
@@ -58,6 +59,12 @@ pub fn all() -> Vec<Rule> {
         prx::prx001_no_proxy_fix::RULE,
         csr::csr001_no_csrf::RULE,
         tls::tls002_redirect_loop::RULE,
+        cke::cke001_cookie_not_secure::RULE,
+        cke::cke002_cookie_not_httponly::RULE,
+        cke::cke003_cookie_samesite::RULE,
+        cke::cke004_sensitive_session_data::RULE,
+        cke::cke005_session_not_regenerated::RULE,
+        cke::cke006_session_lifetime::RULE,
         hdr::hdr001_hsts::RULE,
         hdr::hdr002_csp::RULE,
         hdr::hdr003_frame_options::RULE,
