@@ -69,6 +69,8 @@ pub const INDEXED_NAMES: &[&str] = &[
     "clear",
     "regenerate",
     "timedelta",
+    // CORS per view
+    "cross_origin",
 ];
 
 #[cfg(test)]

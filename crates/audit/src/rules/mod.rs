@@ -9,6 +9,7 @@
 mod cke;
 pub mod common;
 pub mod context;
+mod cor;
 mod csr;
 mod dbg;
 mod hdr;
@@ -65,6 +66,9 @@ pub fn all() -> Vec<Rule> {
         cke::cke004_sensitive_session_data::RULE,
         cke::cke005_session_not_regenerated::RULE,
         cke::cke006_session_lifetime::RULE,
+        cor::cor001_wildcard_origin::RULE,
+        cor::cor002_credentials_any_origin::RULE,
+        cor::cor003_loose_origin_patterns::RULE,
         hdr::hdr001_hsts::RULE,
         hdr::hdr002_csp::RULE,
         hdr::hdr003_frame_options::RULE,
