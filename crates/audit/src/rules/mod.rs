@@ -12,6 +12,7 @@ pub mod context;
 mod cor;
 mod csr;
 mod dbg;
+mod err;
 mod hdr;
 mod key;
 mod prx;
@@ -58,6 +59,7 @@ pub fn all() -> Vec<Rule> {
         rl::rl002_memory_storage::RULE,
         rl::rl005_proxy_address_key::RULE,
         prx::prx001_no_proxy_fix::RULE,
+        prx::prx002_host_not_restricted::RULE,
         csr::csr001_no_csrf::RULE,
         tls::tls002_redirect_loop::RULE,
         cke::cke001_cookie_not_secure::RULE,
@@ -69,6 +71,8 @@ pub fn all() -> Vec<Rule> {
         cor::cor001_wildcard_origin::RULE,
         cor::cor002_credentials_any_origin::RULE,
         cor::cor003_loose_origin_patterns::RULE,
+        err::err001_exception_text::RULE,
+        err::err002_no_json_errors::RULE,
         hdr::hdr001_hsts::RULE,
         hdr::hdr002_csp::RULE,
         hdr::hdr003_frame_options::RULE,
