@@ -3,8 +3,8 @@
 use report::Finding;
 
 use super::{
-    entry_value, flask_apps, is_auth_cookie, login_manager_covers, remember_me, session_evidence,
-    set_cookies,
+    entry_value, flask_apps, is_auth_cookie, is_csrf_cookie, login_manager_covers, remember_me,
+    session_evidence, set_cookies,
 };
 use crate::{
     model::{ConfigVia, ExtKind},
@@ -134,7 +134,8 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         );
     }
     for c in set_cookies(project) {
-        if c.clears {
+        // A CSRF token is no login: CKE001 is about session and auth cookies.
+        if c.clears || c.name.as_deref().is_some_and(is_csrf_cookie) {
             continue;
         }
         let secure = c.kwarg(project, "secure").map(|v| v.truthy());

@@ -232,17 +232,22 @@ pub fn duration_seconds(project: &Project, file: FileId, v: &Value) -> Option<f6
     }
 }
 
-/// "90 days", "12 hours", "45 minutes".
+/// "90 days", "1 day", "12 hours", "45 minutes".
 pub fn human_duration(seconds: f64) -> String {
     let s = seconds.round() as i64;
-    if s % 86_400 == 0 && s >= 86_400 {
-        format!("{} days", s / 86_400)
+    let (n, unit) = if s % 86_400 == 0 && s >= 86_400 {
+        (s / 86_400, "day")
     } else if s % 3_600 == 0 && s >= 3_600 {
-        format!("{} hours", s / 3_600)
+        (s / 3_600, "hour")
     } else if s % 60 == 0 && s >= 60 {
-        format!("{} minutes", s / 60)
+        (s / 60, "minute")
     } else {
-        format!("{s} seconds")
+        (s, "second")
+    };
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
     }
 }
 
@@ -267,5 +272,6 @@ mod tests {
         assert_eq!(human_duration(90.0 * 86_400.0), "90 days");
         assert_eq!(human_duration(7_200.0), "2 hours");
         assert_eq!(human_duration(1_800.0), "30 minutes");
+        assert_eq!(human_duration(86_400.0), "1 day");
     }
 }

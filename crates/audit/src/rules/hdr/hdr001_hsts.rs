@@ -4,7 +4,7 @@
 use checklist::Severity;
 use report::Finding;
 
-use super::{header_library, nginx_header, talisman_covers, talismans};
+use super::{header_library, mentioned_header, nginx_header, talisman_covers, talismans};
 use crate::rules::{Rule, RuleContext};
 
 pub const RULE: Rule = Rule {
@@ -29,8 +29,8 @@ Reports, for flask-talisman:
 
 It also reports an app (at its `Flask(...)` / `FastAPI(...)` line) when
 nothing in the repository sets `Strict-Transport-Security`: no Talisman, no
-code that writes the header, no header package (`secure`, `secweb`), and no
-nginx `add_header Strict-Transport-Security`. A response hook that sets
+code that writes (or names) the header, no header package (`secure`,
+`secweb`), and no nginx `add_header Strict-Transport-Security`. A response hook that sets
 headers whose names are not literals counts as setting it.
 
 ## Why is this bad?
@@ -114,7 +114,8 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     // Nothing sets the header at all.
     let elsewhere = project.header_writes.iter().any(|w| {
         w.name.as_deref() == Some("strict-transport-security") || (w.in_hook && w.name.is_none())
-    }) || header_library(project).is_some()
+    }) || mentioned_header(project, &["strict-transport-security"]).is_some()
+        || header_library(project).is_some()
         || nginx_hsts.is_some();
     if elsewhere {
         return out;

@@ -26,6 +26,8 @@ no mechanism that sets security headers:
   response — in an `after_request` hook, a FastAPI `@app.middleware("http")`, a
   `BaseHTTPMiddleware`, or anywhere else — and no response hook that writes
   headers whose names are not literals (a loop over a dict of headers);
+- no string literal naming a security header (code that hands a dict of
+  headers to its server, as Tornado transforms do);
 - no nginx conf in the repository that adds a security header with
   `add_header`: headers set by the proxy are a valid mechanism, and counted
   when the proxy's configuration is committed. A proxy or CDN configured

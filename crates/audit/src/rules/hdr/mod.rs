@@ -68,9 +68,24 @@ pub fn nginx_header<'a>(project: &'a Project, names: &[&str]) -> Option<(Span, &
     })
 }
 
+/// A string literal in the code that names one of `names` (lower case): code
+/// that passes header names around (a dict of headers handed to a server,
+/// Tornado transforms) most likely sets them.
+pub fn mentioned_header(project: &Project, names: &[&str]) -> Option<(Span, String)> {
+    project.python().find_map(|(file, facts)| {
+        facts.strings.iter().find_map(|s| {
+            let lower = s.value.to_ascii_lowercase();
+            names
+                .contains(&lower.as_str())
+                .then(|| (Span::new(file, s.range), s.value.clone()))
+        })
+    })
+}
+
 /// Where the code or the proxy sets security headers by itself, if anywhere:
 /// a write of a security header, a hook that writes headers whose names are
-/// not literal, a header library, or nginx `add_header`.
+/// not literal, a security header's name in the code, a header library, or
+/// nginx `add_header`.
 pub fn other_header_mechanism(project: &Project) -> Option<(Span, String)> {
     if let Some(w) = project
         .header_writes
@@ -82,6 +97,9 @@ pub fn other_header_mechanism(project: &Project) -> Option<(Span, String)> {
             None => "a response hook sets headers".to_string(),
         };
         return Some((w.span, what));
+    }
+    if let Some((span, name)) = mentioned_header(project, SECURITY_HEADERS) {
+        return Some((span, format!("the code names `{name}`")));
     }
     if let Some((span, lib)) = header_library(project) {
         return Some((span, format!("the `{lib}` package")));

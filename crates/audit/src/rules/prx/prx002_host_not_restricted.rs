@@ -32,8 +32,9 @@ requests for any `Host`:
   version is not known;
 - `TRUSTED_HOSTS` when the project declares a Flask older than 3.1, which
   ignores that key (reported at the setting);
-- a FastAPI app without Starlette's `TrustedHostMiddleware`, or with
-  `allowed_hosts=["*"]`.
+- a FastAPI app without Starlette's `TrustedHostMiddleware` (or a middleware
+  of the project's own named for hosts, such as `HostValidationMiddleware`), or
+  with `allowed_hosts=["*"]`.
 
 An nginx conf in the repository with a catch-all `default_server` that
 refuses unknown names (`return 444`) counts as a restriction. Configuration
@@ -157,6 +158,20 @@ fn host_check_hook(project: &Project) -> bool {
     })
 }
 
+/// A middleware of the project's own that checks hosts, by its name
+/// (`app.add_middleware(HostValidationMiddleware, ...)`).
+fn host_middleware(project: &Project) -> bool {
+    project
+        .calls_named(&["add_middleware"])
+        .into_iter()
+        .any(|(_, _, c)| {
+            c.call().arg(0).and_then(Value::reference).is_some_and(|r| {
+                r.last_name() != "TrustedHostMiddleware"
+                    && r.last_name().to_ascii_lowercase().contains("host")
+            })
+        })
+}
+
 /// `Flask(__name__, host_matching=True, static_host=...)`: routes match by host.
 fn host_matching(project: &Project, site: crate::python::value::Site) -> bool {
     project
@@ -183,13 +198,14 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     }
     let flask_3_1 = declared_at_least(project, "flask", &FLASK_3_1);
     let hook = host_check_hook(project);
+    let custom_middleware = host_middleware(project);
     let mut out = Vec::new();
     for app in &project.apps {
         if app.kind == AppKind::FastApi {
             let trusted: Vec<_> = project
                 .extensions_of(app.id, ExtKind::TrustedHost)
                 .collect();
-            if trusted.is_empty() {
+            if trusted.is_empty() && !custom_middleware {
                 out.push(
                     ctx.finding(RULE.code, RULE.name, app.span, "the app answers requests for any Host header: no TrustedHostMiddleware")
                         .with_fix("app.add_middleware(TrustedHostMiddleware, allowed_hosts=[\"api.example.com\"])"),
