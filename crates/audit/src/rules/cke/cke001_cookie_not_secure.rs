@@ -3,8 +3,8 @@
 use report::Finding;
 
 use super::{
-    entry_value, flask_apps, is_auth_cookie, is_csrf_cookie, login_manager_covers, remember_me,
-    session_evidence, set_cookies,
+    custom_cookie_handling, entry_value, flask_apps, is_auth_cookie, is_csrf_cookie,
+    login_manager_covers, remember_me, session_evidence, set_cookies,
 };
 use crate::{
     model::{ConfigVia, ExtKind},
@@ -34,7 +34,9 @@ and elsewhere:
   and `secure=False` on a cookie whose name is not a literal;
 - Starlette's `SessionMiddleware` without `https_only=True`.
 
-Values that are not literals are not judged.
+Values that are not literals are not judged. A project that sets cookie
+flags its own way (a response class overriding `set_cookie`, its own
+`app.session_interface`) is not reported for unset settings.
 
 ## Why is this bad?
 A cookie without `Secure` goes out with every plain-HTTP request to the host.
@@ -58,8 +60,9 @@ resp.set_cookie("refresh_token", token, secure=True, httponly=True, samesite="La
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let mut out = Vec::new();
-    let sessions = session_evidence(project);
-    let remember = remember_me(project);
+    // With cookie flags set by the project's own code, "unset" says nothing.
+    let sessions = session_evidence(project).filter(|_| !custom_cookie_handling(project));
+    let remember = remember_me(project).filter(|_| !custom_cookie_handling(project));
     for app in flask_apps(project) {
         let cfg = &app.config;
         match cfg.get("SESSION_COOKIE_SECURE") {

@@ -4,7 +4,8 @@
 use report::Finding;
 
 use super::{
-    entry_value, flask_apps, is_auth_cookie, login_manager_covers, session_evidence, set_cookies,
+    custom_cookie_handling, entry_value, flask_apps, is_auth_cookie, login_manager_covers,
+    session_evidence, set_cookies,
 };
 use crate::{
     model::{ConfigVia, ExtKind},
@@ -29,7 +30,9 @@ Reports, for the production configuration of a Flask app:
 - `REMEMBER_COOKIE_SAMESITE` set to `None` or `"None"` with Flask-Login;
 
 and `set_cookie` of a session or login cookie with `samesite=None` or
-`"None"`, and Starlette's `SessionMiddleware(same_site="none")`.
+`"None"`, and Starlette's `SessionMiddleware(same_site="none")`. A project
+that sets cookie flags its own way (a response class overriding `set_cookie`,
+its own `app.session_interface`) is not reported for the unset setting.
 
 ## Why is this bad?
 A cookie without `SameSite` (or with `SameSite=None`) goes along with requests
@@ -62,7 +65,8 @@ const FIX: &str = "Use SameSite=Lax (or Strict): SESSION_COOKIE_SAMESITE = \"Lax
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let mut out = Vec::new();
-    let sessions = session_evidence(project);
+    // With cookie flags set by the project's own code, "unset" says nothing.
+    let sessions = session_evidence(project).filter(|_| !custom_cookie_handling(project));
     for app in flask_apps(project) {
         match app.config.get("SESSION_COOKIE_SAMESITE") {
             Some(e) => {

@@ -59,6 +59,23 @@ pub fn login_manager_covers(project: &Project, app: crate::model::AppId) -> bool
         .any(|e| e.kind == ExtKind::LoginManager && e.app.is_none_or(|a| a == app))
 }
 
+/// The project sets cookie flags its own way: a response class that overrides
+/// `set_cookie`, or its own `app.session_interface`. Findings about a flag
+/// being *unset* in the config are then unreliable.
+pub fn custom_cookie_handling(project: &Project) -> bool {
+    project.python().any(|(_, facts)| {
+        facts
+            .functions
+            .iter()
+            .any(|f| f.method_of.is_some() && f.name == "set_cookie")
+            || facts.assigns.iter().any(|a| {
+                a.target
+                    .reference()
+                    .is_some_and(|r| !r.attrs.is_empty() && r.last_name() == "session_interface")
+            })
+    })
+}
+
 /// Words in a cookie name that say it carries a login or a credential.
 const AUTH_COOKIE_WORDS: &[&str] = &[
     "session",

@@ -159,16 +159,22 @@ fn host_check_hook(project: &Project) -> bool {
 }
 
 /// A middleware of the project's own that checks hosts, by its name
-/// (`app.add_middleware(HostValidationMiddleware, ...)`).
-fn host_middleware(project: &Project) -> bool {
+/// (`app.add_middleware(HostValidationMiddleware, ...)`), added to `app` or to
+/// an app we cannot resolve.
+fn host_middleware(project: &Project, app: crate::model::AppId) -> bool {
     project
         .calls_named(&["add_middleware"])
         .into_iter()
-        .any(|(_, _, c)| {
-            c.call().arg(0).and_then(Value::reference).is_some_and(|r| {
+        .any(|(file, _, c)| {
+            let call = c.call();
+            let named_for_hosts = call.arg(0).and_then(Value::reference).is_some_and(|r| {
                 r.last_name() != "TrustedHostMiddleware"
                     && r.last_name().to_ascii_lowercase().contains("host")
-            })
+            });
+            named_for_hosts
+                && call
+                    .receiver()
+                    .is_none_or(|recv| project.app_of(file, &recv, false).is_none_or(|a| a == app))
         })
 }
 
@@ -198,14 +204,13 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     }
     let flask_3_1 = declared_at_least(project, "flask", &FLASK_3_1);
     let hook = host_check_hook(project);
-    let custom_middleware = host_middleware(project);
     let mut out = Vec::new();
     for app in &project.apps {
         if app.kind == AppKind::FastApi {
             let trusted: Vec<_> = project
                 .extensions_of(app.id, ExtKind::TrustedHost)
                 .collect();
-            if trusted.is_empty() && !custom_middleware {
+            if trusted.is_empty() && !host_middleware(project, app.id) {
                 out.push(
                     ctx.finding(RULE.code, RULE.name, app.span, "the app answers requests for any Host header: no TrustedHostMiddleware")
                         .with_fix("app.add_middleware(TrustedHostMiddleware, allowed_hosts=[\"api.example.com\"])"),
