@@ -43,6 +43,8 @@ pub struct Collector {
     depth: usize,
     /// Return values of the functions being collected, innermost last.
     pub(super) returns: Vec<Vec<Value>>,
+    /// The guard of each of those return values.
+    pub(super) return_guards: Vec<Vec<GuardId>>,
     /// Class-body assignments of the classes being collected, innermost last.
     pub(super) class_attrs: Vec<Vec<ClassAttr>>,
 }
@@ -84,6 +86,7 @@ impl Collector {
             guard: 0,
             depth: 0,
             returns: Vec::new(),
+            return_guards: Vec::new(),
             class_attrs: Vec::new(),
         }
     }
@@ -198,6 +201,9 @@ impl Collector {
                 if let Some(list) = self.returns.last_mut() {
                     if list.len() < MAX_RETURNS {
                         list.push(v);
+                        if let Some(guards) = self.return_guards.last_mut() {
+                            guards.push(self.guard);
+                        }
                     }
                 }
             }

@@ -131,6 +131,8 @@ pub struct FunctionFact {
     pub params: Vec<Param>,
     /// Evaluated `return` values (up to a cap).
     pub returns: Vec<Value>,
+    /// The `if` conditions around each return value (same order as `returns`).
+    pub return_guards: Vec<GuardId>,
     pub is_async: bool,
     /// The function's own scope.
     pub scope: ScopeId,

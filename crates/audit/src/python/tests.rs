@@ -150,3 +150,15 @@ fn deep_nesting_does_not_overflow() {
     let f = analyze(0, &chain, "m", false).unwrap();
     assert_eq!(f.assigns.len(), 1);
 }
+
+#[test]
+fn return_values_keep_their_guards() {
+    let f = facts("def handler(e):\n    if DEBUG:\n        return str(e)\n    return 'generic'\n");
+    let func = &f.functions[0];
+    assert_eq!(func.returns.len(), 2);
+    assert_eq!(func.return_guards.len(), 2);
+    let debug = f.guards_of(func.return_guards[0]);
+    assert_eq!(debug.len(), 1);
+    assert!(!debug[0].negated);
+    assert!(f.guards_of(func.return_guards[1]).is_empty());
+}

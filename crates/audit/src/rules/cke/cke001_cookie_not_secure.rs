@@ -138,7 +138,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     }
     for c in set_cookies(project) {
         // A CSRF token is no login: CKE001 is about session and auth cookies.
-        if c.clears || c.name.as_deref().is_some_and(is_csrf_cookie) {
+        if c.no_secret || c.name.as_deref().is_some_and(is_csrf_cookie) {
             continue;
         }
         let secure = c.kwarg(project, "secure").map(|v| v.truthy());

@@ -70,7 +70,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         }
     }
     for c in set_cookies(project) {
-        if c.clears {
+        if c.no_secret {
             continue;
         }
         let Some(name) = &c.name else { continue };

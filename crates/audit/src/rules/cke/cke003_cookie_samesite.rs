@@ -129,7 +129,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         }
     }
     for c in set_cookies(project) {
-        if c.clears || !c.name.as_deref().is_some_and(is_auth_cookie) {
+        if c.no_secret || !c.name.as_deref().is_some_and(is_auth_cookie) {
             continue;
         }
         if c.kwarg(project, "samesite").is_some_and(is_none) {

@@ -95,7 +95,7 @@ fn calls_named(facts: &PyFacts, func: &FunctionFact, names: &[&str]) -> bool {
     own_calls(facts, func).any(|c| c.call().last_name().is_some_and(|n| names.contains(&n)))
 }
 
-/// The earliest offset at which the view clears or regenerates the session.
+/// The earliest offset at which the view no_secret or regenerates the session.
 fn clears_at(project: &Project, file: FileId, facts: &PyFacts, func: &FunctionFact) -> Option<u32> {
     own_calls(facts, func)
         .filter(|c| {

@@ -138,8 +138,9 @@ pub struct SetCookie<'a> {
     pub name: Option<String>,
     /// `**kwargs` hide some arguments.
     pub opaque: bool,
-    /// Clears the cookie (`set_cookie("x", "", expires=0)`).
-    pub clears: bool,
+    /// Clears the cookie (`set_cookie("x", "", expires=0)`), or holds a literal
+    /// (`"true"`): no session or credential either way.
+    pub no_secret: bool,
 }
 
 impl SetCookie<'_> {
@@ -187,7 +188,10 @@ pub fn set_cookies(project: &Project) -> Vec<SetCookie<'_>> {
                 call,
                 name,
                 opaque: c.spread,
-                clears: expired || value.is_some_and(|v| v.as_str() == Some("")),
+                no_secret: expired
+                    || value.is_some_and(|v| {
+                        matches!(v.kind, Kind::Str(_) | Kind::Int(_) | Kind::Bool(_))
+                    }),
             }
         })
         .collect()

@@ -5,7 +5,10 @@ use report::Finding;
 
 use super::{handler_function, HandlerKind};
 use crate::{
-    python::value::{BinOp, Kind, Root, Value},
+    python::{
+        facts::{GuardId, PyFacts},
+        value::{BinOp, Kind, Root, Value},
+    },
     rules::{Rule, RuleContext},
     source::{FileId, Span},
 };
@@ -32,7 +35,9 @@ FastAPI's `@app.exception_handler`) return and reports:
 Handlers for HTTP errors (`404`, `NotFound`, `HTTPException`, FastAPI's
 `HTTPException`, validation errors) and for the project's own exception
 classes carry messages written for clients and are not reported for `str(e)`.
-Values built in local variables are followed into the `return`.
+Values built in local variables are followed into the `return`; returns
+that only happen in debug mode (`if app.debug:` / `if config.DEBUG:` around
+them) are not reported.
 
 ## Why is this bad?
 Exception text describes internals: SQL and table names, file paths, host
@@ -124,6 +129,28 @@ fn leaks(
     });
 }
 
+/// Whether a value names debug mode (`DEBUG`, `app.debug`, `config["DEBUG"]`,
+/// `config.get("DEBUG")`).
+fn names_debug(v: &Value) -> bool {
+    let mut found = false;
+    v.walk(&mut |x| {
+        found |= match &x.kind {
+            Kind::Ref(r) => r.last_name().eq_ignore_ascii_case("debug"),
+            Kind::Str(s) => s == "DEBUG",
+            _ => false,
+        };
+    });
+    found
+}
+
+/// Whether a statement runs only in debug mode (`if app.debug:` around it).
+fn debug_only(facts: &PyFacts, guard: GuardId) -> bool {
+    facts
+        .guards_of(guard)
+        .iter()
+        .any(|g| !g.negated && names_debug(&g.test) && !matches!(g.test.kind, Kind::Not(_)))
+}
+
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let mut out = Vec::new();
@@ -133,8 +160,15 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let Some((file, func, param)) = handler_function(project, h) else {
             continue;
         };
+        let Some(facts) = project.py.get(file as usize).and_then(Option::as_ref) else {
+            continue;
+        };
         let mut found = Vec::new();
-        for r in &func.returns {
+        for (i, r) in func.returns.iter().enumerate() {
+            let guard = func.return_guards.get(i).copied().unwrap_or(0);
+            if debug_only(facts, guard) {
+                continue;
+            }
             leaks(r, file, &func.qualified, &param, kind, &mut found);
         }
         for (span, what) in found {

@@ -65,6 +65,10 @@ fn external_kind(q: &str) -> HandlerKind {
             _ => HandlerKind::Http,
         };
     }
+    // Token errors (PyJWT, Flask-JWT-Extended) describe the client's token.
+    if q.starts_with("jwt.") || q.starts_with("flask_jwt_extended.") {
+        return HandlerKind::Http;
+    }
     if last.ends_with("HTTPException")
         || last.ends_with("ValidationError")
         || last == "CSRFError"

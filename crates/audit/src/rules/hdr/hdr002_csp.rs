@@ -30,8 +30,9 @@ or a `Content-Security-Policy` header the code sets — whose script directive
   `'unsafe-inline'`);
 - holds `*` or a scheme-only source (`https:`, `http:`, `data:`, `blob:`),
   unless `'strict-dynamic'` with a nonce or hash makes browsers ignore them;
-- is missing altogether (neither `script-src` nor `default-src`), in an app
-  that renders HTML.
+- is missing altogether (neither `script-src` nor `default-src`) in
+  Talisman's policy, in an app that renders HTML (a header the code sets on
+  one response may be about framing only and is not judged for this).
 
 Talisman's default policy, `default-src 'self'; object-src 'none'`, is sound:
 only scripts from the site itself run, inline ones do not. Leaving the option
@@ -108,7 +109,6 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             PolicyValue::Unknown => {}
         }
     }
-    let html = html_route(project, None).map(|(_, span)| span);
     for w in &project.header_writes {
         if w.name.as_deref() != Some("content-security-policy") {
             continue;
@@ -119,7 +119,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let (f, v) = project.resolver().deref(w.file, value);
         let Some(s) = v.as_str() else { continue };
         let policy = csp::parse_str(s, Span::new(f, v.range));
-        push_weaknesses(&mut out, &policy, &[], html);
+        // A header set for one response may be about framing only
+        // (`frame-ancestors 'self'`): judge the script sources it lists.
+        push_weaknesses(&mut out, &policy, &[], None);
     }
     out
 }
