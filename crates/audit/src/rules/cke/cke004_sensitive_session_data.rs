@@ -106,11 +106,10 @@ fn server_side_sessions(project: &Project) -> bool {
                 a.target
                     .reference()
                     .is_some_and(|r| r.last_name() == "session_interface" && !r.attrs.is_empty())
-                    && !a
-                        .value
+                    && a.value
                         .as_call()
                         .and_then(|c| c.last_name())
-                        .is_some_and(|n| n == "SecureCookieSessionInterface")
+                        .is_none_or(|n| n != "SecureCookieSessionInterface")
             })
     })
 }

@@ -63,8 +63,7 @@ fn unsafe_policy(value: &str) -> Option<String> {
                 .trim_matches(|c| c == '"' || c == '\'')
                 .to_ascii_lowercase()
         })
-        .filter(|t| KNOWN.contains(&t.as_str()))
-        .next_back()?;
+        .rfind(|t| KNOWN.contains(&t.as_str()))?;
     matches!(
         effective.as_str(),
         "unsafe-url" | "no-referrer-when-downgrade"
