@@ -8,7 +8,8 @@ use ruff_text_size::TextRange;
 
 use super::{
     facts::{
-        AssignFact, ClassAttr, Guard, GuardId, PyFacts, RaiseFact, RaiseKind, Scope, ScopeKind,
+        AssignFact, ClassAttr, ExceptFact, Guard, GuardId, PyFacts, RaiseFact, RaiseKind, Scope,
+        ScopeKind,
     },
     scope::{Frame, Scopes},
     value::{Kind, Value},
@@ -251,8 +252,25 @@ impl Collector {
                 self.stmts(&t.body);
                 for handler in &t.handlers {
                     let ast::ExceptHandler::ExceptHandler(h) = handler;
-                    if let Some(ty) = &h.type_ {
-                        self.eval(ty);
+                    let ty = h.type_.as_ref().map(|ty| self.eval(ty));
+                    if let Some(name) = &h.name {
+                        // `except E as e:` binds `e` to the caught exception: a
+                        // local whose value is not tracked, but recognisable.
+                        let caught = Value::new(
+                            name.range,
+                            Kind::Ref(super::value::Ref {
+                                root: super::value::Root::Local(name.id.to_string()),
+                                attrs: Vec::new(),
+                            }),
+                        );
+                        self.scopes.bind(name.id.as_str(), &caught);
+                        let scope = self.scopes.current().scope;
+                        self.facts.excepts.push(ExceptFact {
+                            scope,
+                            name: name.id.to_string(),
+                            types: ty,
+                            range: h.range,
+                        });
                     }
                     self.stmts(&h.body);
                 }

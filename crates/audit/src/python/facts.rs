@@ -161,6 +161,18 @@ pub struct RaiseFact {
     pub range: TextRange,
 }
 
+/// An `except E as e:` clause: inside `range`, the name `e` reads as
+/// `Root::Local(e)`.
+#[derive(Debug, Clone)]
+pub struct ExceptFact {
+    pub scope: ScopeId,
+    pub name: String,
+    /// The exception type (or tuple of types) caught, when given.
+    pub types: Option<Value>,
+    /// The whole handler clause.
+    pub range: TextRange,
+}
+
 /// A module-level binding (`app = Flask(__name__)`, `SECRET = "x"`), so other
 /// modules can resolve `from orders import app`.
 #[derive(Debug, Clone)]
@@ -203,6 +215,7 @@ pub struct PyFacts {
     pub globals: Vec<GlobalBinding>,
     pub imports: Vec<ImportFact>,
     pub strings: Vec<StrLit>,
+    pub excepts: Vec<ExceptFact>,
 }
 
 impl PyFacts {

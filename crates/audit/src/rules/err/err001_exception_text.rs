@@ -5,6 +5,7 @@ use report::Finding;
 
 use super::{handler_function, HandlerKind};
 use crate::{
+    model::Project,
     python::{
         facts::{GuardId, PyFacts},
         value::{BinOp, Kind, Root, Value},
@@ -30,7 +31,12 @@ FastAPI's `@app.exception_handler`) return and reports:
   meant for clients: `Exception`, built-in and library exceptions
   (`sqlite3.Error`, `SQLAlchemyError`...);
 - `e.original_exception` (the exception behind a 500) in a handler for 500,
-  `InternalServerError` or `HTTPException`.
+  `InternalServerError` or `HTTPException`;
+- the same exception text returned by a route view from its own
+  `except Exception as e:` (also `OSError`, and database, cache and HTTP
+  client errors: `sqlite3`, `sqlalchemy`, `psycopg`, `pymongo`, `redis`,
+  `requests`...). Views that catch narrower exceptions (`ValueError`,
+  `KeyError`) usually answer with input errors and are not reported.
 
 Handlers for HTTP errors (`404`, `NotFound`, `HTTPException`, FastAPI's
 `HTTPException`, validation errors) and for the project's own exception
@@ -79,16 +85,34 @@ fn param_attrs<'v>(v: &'v Value, func: &str, param: &str) -> Option<&'v [String]
     }
 }
 
+/// Recognises the handler's exception parameter.
+fn param_matcher<'p>(
+    func: &'p str,
+    param: &'p str,
+) -> impl for<'a> Fn(&'a Value) -> Option<&'a [String]> + 'p {
+    move |v| param_attrs(v, func, param)
+}
+
+/// Recognises `e` of an `except ... as e:` clause.
+fn local_matcher(name: &str) -> impl for<'a> Fn(&'a Value) -> Option<&'a [String]> + '_ {
+    move |v| {
+        let r = v.reference()?;
+        matches!(&r.root, Root::Local(n) if n == name).then_some(r.attrs.as_slice())
+    }
+}
+
 /// Every leak in a returned value: (span, what leaks).
+/// `exc_attrs` says whether a value is the exception (with its attribute
+/// path), `param` names it in messages.
 fn leaks(
     v: &Value,
     file: FileId,
-    func: &str,
+    exc_attrs: &dyn for<'a> Fn(&'a Value) -> Option<&'a [String]>,
     param: &str,
     kind: HandlerKind,
     out: &mut Vec<(Span, String)>,
 ) {
-    let is_e = |v: &Value| param_attrs(v, func, param).is_some_and(<[String]>::is_empty);
+    let is_e = |v: &Value| exc_attrs(v).is_some_and(<[String]>::is_empty);
     v.walk(&mut |x| {
         let found: Option<String> = match &x.kind {
             Kind::Call(c) => match c.func_name().as_deref() {
@@ -114,7 +138,7 @@ fn leaks(
             {
                 Some(format!("\"...\" % {param}"))
             }
-            Kind::Ref(_) => match param_attrs(x, func, param) {
+            Kind::Ref(_) => match exc_attrs(x) {
                 Some([a]) if a == "args" && kind.text() => Some(format!("{param}.args")),
                 Some([a, ..]) if a == "original_exception" && kind.original() => {
                     Some(format!("{param}.original_exception"))
@@ -169,7 +193,8 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             if debug_only(facts, guard) {
                 continue;
             }
-            leaks(r, file, &func.qualified, &param, kind, &mut found);
+            let exc = param_matcher(&func.qualified, &param);
+            leaks(r, file, &exc, &param, kind, &mut found);
         }
         for (span, what) in found {
             if !seen.insert(span) {
@@ -180,6 +205,92 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                     .with_fix("Log the exception (app.logger.exception(...)) and return a generic message with the status code.")
                     .with_related(ctx.at(h.span), "registered here"),
             );
+        }
+    }
+    out.extend(view_leaks(ctx, &mut seen));
+    out
+}
+
+/// Exception types whose text is about internals when a view catches them:
+/// everything (`Exception`), OS errors (paths), and database, cache and HTTP
+/// client libraries.
+fn reveals_internals(project: &Project, file: FileId, types: &Value) -> bool {
+    if let Some(items) = types.as_seq() {
+        return items.iter().any(|t| reveals_internals(project, file, t));
+    }
+    let Some(name) = project.resolver().resolve(file, types).external_name() else {
+        return false;
+    };
+    const LIBRARIES: &[&str] = &[
+        "sqlite3.",
+        "sqlalchemy.",
+        "psycopg2.",
+        "psycopg.",
+        "pymysql.",
+        "MySQLdb.",
+        "pymongo.",
+        "redis.",
+        "requests.",
+        "httpx.",
+        "botocore.",
+        "subprocess.",
+    ];
+    matches!(
+        name.as_str(),
+        "Exception" | "BaseException" | "OSError" | "IOError" | "EnvironmentError"
+    ) || LIBRARIES.iter().any(|l| name.starts_with(l))
+}
+
+/// Route views that return the text of an exception they caught:
+/// `except Exception as e: return {"error": str(e)}, 500`.
+fn view_leaks(ctx: &RuleContext, seen: &mut std::collections::HashSet<Span>) -> Vec<Finding> {
+    let project = ctx.project;
+    let mut out = Vec::new();
+    let mut views = std::collections::HashSet::new();
+    for route in &project.routes {
+        if !views.insert(route.function.as_str()) {
+            continue;
+        }
+        let Some((file, func)) = project.resolver().function(&route.function) else {
+            continue;
+        };
+        let Some(facts) = project.py.get(file as usize).and_then(Option::as_ref) else {
+            continue;
+        };
+        let excepts: Vec<_> = facts
+            .excepts
+            .iter()
+            .filter(|e| {
+                facts
+                    .function_of(e.scope)
+                    .is_some_and(|f| f.scope == func.scope)
+                    && e.types
+                        .as_ref()
+                        .is_some_and(|t| reveals_internals(project, file, t))
+            })
+            .collect();
+        if excepts.is_empty() {
+            continue;
+        }
+        for (i, r) in func.returns.iter().enumerate() {
+            let guard = func.return_guards.get(i).copied().unwrap_or(0);
+            if debug_only(facts, guard) {
+                continue;
+            }
+            for e in excepts.iter().filter(|e| e.range.contains_range(r.range)) {
+                let mut found = Vec::new();
+                let exc = local_matcher(&e.name);
+                leaks(r, file, &exc, &e.name, HandlerKind::Exception, &mut found);
+                for (span, what) in found {
+                    if !seen.insert(span) {
+                        continue;
+                    }
+                    out.push(
+                        ctx.finding(RULE.code, RULE.name, span, format!("the view `{}` sends `{what}` of an exception it caught to the client: exception text reveals internals", func.name))
+                            .with_fix("Log the exception (current_app.logger.exception(...)) and return a generic message with the status code."),
+                    );
+                }
+            }
         }
     }
     out
