@@ -59,6 +59,18 @@ pub const INDEXED_NAMES: &[&str] = &[
     // routes and handlers registered by call
     "add_url_rule",
     "register_error_handler",
+    // hooks registered by call
+    "after_request",
+    "after_app_request",
+    "before_request",
+    "before_app_request",
+    // cookies and the session
+    "set_cookie",
+    "clear",
+    "regenerate",
+    "timedelta",
+    // CORS per view
+    "cross_origin",
 ];
 
 #[cfg(test)]

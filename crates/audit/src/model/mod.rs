@@ -18,6 +18,7 @@ mod config;
 pub mod cors;
 mod deployment;
 mod extensions;
+pub mod headers;
 pub mod index;
 mod routes;
 mod sessions;
@@ -119,6 +120,8 @@ pub struct Project {
     pub error_handlers: Vec<ErrorHandler>,
     /// Writes to the cookie session (`session[...] = ...`, `login_user(...)`).
     pub session_writes: Vec<Span>,
+    /// Response headers the code sets (`resp.headers[...] = ...`).
+    pub header_writes: Vec<headers::HeaderWrite>,
     pub deployment: Deployment,
     pub index: Index,
     /// Paths git tracks, when the audited root is a git checkout.
@@ -146,6 +149,7 @@ impl Project {
             routes: Vec::new(),
             error_handlers: Vec::new(),
             session_writes: Vec::new(),
+            header_writes: Vec::new(),
             deployment: Deployment::default(),
             index,
             git_tracked: None,
@@ -155,6 +159,7 @@ impl Project {
         extensions::find_extensions(&mut project);
         config::resolve_configs(&mut project, production_override);
         routes::find_blueprints_and_routes(&mut project);
+        project.header_writes = headers::find_header_writes(&project);
         deployment::build(&mut project);
         project
     }

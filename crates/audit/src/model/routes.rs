@@ -74,6 +74,10 @@ pub struct ErrorHandler {
     pub function: String,
     pub file: FileId,
     pub span: Span,
+    /// Handles errors of the whole app: registered on the app, or with a
+    /// blueprint's `app_errorhandler`. A blueprint's own handlers never see
+    /// the 404 and 405 raised while routing.
+    pub app_wide: bool,
 }
 
 /// Words in a decorator or dependency name that mean "requires authentication".
@@ -209,6 +213,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                         function: func.qualified.clone(),
                         file,
                         span: Span::new(file, deco.range),
+                        app_wide: app.is_some() || method == "app_errorhandler",
                     });
                     continue;
                 }

@@ -56,6 +56,7 @@ pub(super) fn find(
                 function,
                 file,
                 span,
+                app_wide: app.is_some(),
             });
             continue;
         }

@@ -8,7 +8,8 @@ use ruff_text_size::TextRange;
 
 use super::{
     facts::{
-        AssignFact, ClassAttr, Guard, GuardId, PyFacts, RaiseFact, RaiseKind, Scope, ScopeKind,
+        AssignFact, ClassAttr, ExceptFact, Guard, GuardId, PyFacts, RaiseFact, RaiseKind, Scope,
+        ScopeKind,
     },
     scope::{Frame, Scopes},
     value::{Kind, Value},
@@ -43,6 +44,8 @@ pub struct Collector {
     depth: usize,
     /// Return values of the functions being collected, innermost last.
     pub(super) returns: Vec<Vec<Value>>,
+    /// The guard of each of those return values.
+    pub(super) return_guards: Vec<Vec<GuardId>>,
     /// Class-body assignments of the classes being collected, innermost last.
     pub(super) class_attrs: Vec<Vec<ClassAttr>>,
 }
@@ -84,6 +87,7 @@ impl Collector {
             guard: 0,
             depth: 0,
             returns: Vec::new(),
+            return_guards: Vec::new(),
             class_attrs: Vec::new(),
         }
     }
@@ -198,6 +202,9 @@ impl Collector {
                 if let Some(list) = self.returns.last_mut() {
                     if list.len() < MAX_RETURNS {
                         list.push(v);
+                        if let Some(guards) = self.return_guards.last_mut() {
+                            guards.push(self.guard);
+                        }
                     }
                 }
             }
@@ -245,8 +252,25 @@ impl Collector {
                 self.stmts(&t.body);
                 for handler in &t.handlers {
                     let ast::ExceptHandler::ExceptHandler(h) = handler;
-                    if let Some(ty) = &h.type_ {
-                        self.eval(ty);
+                    let ty = h.type_.as_ref().map(|ty| self.eval(ty));
+                    if let Some(name) = &h.name {
+                        // `except E as e:` binds `e` to the caught exception: a
+                        // local whose value is not tracked, but recognisable.
+                        let caught = Value::new(
+                            name.range,
+                            Kind::Ref(super::value::Ref {
+                                root: super::value::Root::Local(name.id.to_string()),
+                                attrs: Vec::new(),
+                            }),
+                        );
+                        self.scopes.bind(name.id.as_str(), &caught);
+                        let scope = self.scopes.current().scope;
+                        self.facts.excepts.push(ExceptFact {
+                            scope,
+                            name: name.id.to_string(),
+                            types: ty,
+                            range: h.range,
+                        });
                     }
                     self.stmts(&h.body);
                 }

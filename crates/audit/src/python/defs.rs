@@ -65,11 +65,13 @@ impl Collector {
             }
         }
         self.returns.push(Vec::new());
+        self.return_guards.push(Vec::new());
         let saved_guard = self.guard;
         self.guard = 0;
         self.stmts(&f.body);
         self.guard = saved_guard;
         let returns = self.returns.pop().unwrap_or_default();
+        let return_guards = self.return_guards.pop().unwrap_or_default();
         self.scopes.frames.pop();
         let start = f
             .decorator_list
@@ -85,6 +87,7 @@ impl Collector {
             decorators,
             params,
             returns,
+            return_guards,
             is_async: f.is_async,
             scope,
             parent,

@@ -131,6 +131,8 @@ pub struct FunctionFact {
     pub params: Vec<Param>,
     /// Evaluated `return` values (up to a cap).
     pub returns: Vec<Value>,
+    /// The `if` conditions around each return value (same order as `returns`).
+    pub return_guards: Vec<GuardId>,
     pub is_async: bool,
     /// The function's own scope.
     pub scope: ScopeId,
@@ -156,6 +158,18 @@ pub struct RaiseFact {
     pub guard: GuardId,
     /// The exception raised, or the asserted test.
     pub value: Option<Value>,
+    pub range: TextRange,
+}
+
+/// An `except E as e:` clause: inside `range`, the name `e` reads as
+/// `Root::Local(e)`.
+#[derive(Debug, Clone)]
+pub struct ExceptFact {
+    pub scope: ScopeId,
+    pub name: String,
+    /// The exception type (or tuple of types) caught, when given.
+    pub types: Option<Value>,
+    /// The whole handler clause.
     pub range: TextRange,
 }
 
@@ -201,6 +215,7 @@ pub struct PyFacts {
     pub globals: Vec<GlobalBinding>,
     pub imports: Vec<ImportFact>,
     pub strings: Vec<StrLit>,
+    pub excepts: Vec<ExceptFact>,
 }
 
 impl PyFacts {

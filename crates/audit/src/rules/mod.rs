@@ -6,12 +6,17 @@
 //! `rules/<area>/`; [`all`] lists them and drives `implementations()`,
 //! `--select`/`--ignore` and the fixture tests. See CONTRIBUTING-RULES.md.
 
+mod cke;
 pub mod common;
 pub mod context;
+mod cor;
 mod csr;
 mod dbg;
+mod err;
+mod hdr;
 mod key;
 mod prx;
+pub mod responses;
 mod rl;
 mod tls;
 
@@ -54,8 +59,26 @@ pub fn all() -> Vec<Rule> {
         rl::rl002_memory_storage::RULE,
         rl::rl005_proxy_address_key::RULE,
         prx::prx001_no_proxy_fix::RULE,
+        prx::prx002_host_not_restricted::RULE,
         csr::csr001_no_csrf::RULE,
         tls::tls002_redirect_loop::RULE,
+        cke::cke001_cookie_not_secure::RULE,
+        cke::cke002_cookie_not_httponly::RULE,
+        cke::cke003_cookie_samesite::RULE,
+        cke::cke004_sensitive_session_data::RULE,
+        cke::cke005_session_not_regenerated::RULE,
+        cke::cke006_session_lifetime::RULE,
+        cor::cor001_wildcard_origin::RULE,
+        cor::cor002_credentials_any_origin::RULE,
+        cor::cor003_loose_origin_patterns::RULE,
+        err::err001_exception_text::RULE,
+        err::err002_no_json_errors::RULE,
+        hdr::hdr001_hsts::RULE,
+        hdr::hdr002_csp::RULE,
+        hdr::hdr003_frame_options::RULE,
+        hdr::hdr004_nosniff::RULE,
+        hdr::hdr005_referrer_policy::RULE,
+        hdr::hdr008_no_header_mechanism::RULE,
     ];
     rules.sort_by_key(|r| (r.code, r.name));
     rules
