@@ -12,12 +12,14 @@
 //! cannot be known statically is `None`/unknown, and rules stay silent on it.
 
 mod apps;
+mod auth;
 mod blueprints;
 pub mod calls;
 mod config;
 pub mod cors;
 mod deployment;
 mod extensions;
+pub mod flow;
 pub mod index;
 mod routes;
 mod sessions;
@@ -155,6 +157,7 @@ impl Project {
         extensions::find_extensions(&mut project);
         config::resolve_configs(&mut project, production_override);
         routes::find_blueprints_and_routes(&mut project);
+        auth::find_auth(&mut project);
         deployment::build(&mut project);
         project
     }

@@ -39,6 +39,7 @@ impl Collector {
         let frame = self.scopes.current_mut();
         frame.bindings.remove(&local);
         frame.params.remove(&local);
+        frame.request_params.remove(&local);
         frame.imports.insert(local, qualified);
     }
 

@@ -69,6 +69,7 @@ impl Collector {
                 parent: 0,
                 test: Value::unknown(TextRange::default(), false),
                 negated: false,
+                scope: 0,
             }],
             ..PyFacts::default()
         };
@@ -113,10 +114,12 @@ impl Collector {
 
     fn new_guard_under(&mut self, parent: GuardId, test: Value, negated: bool) -> GuardId {
         let id = self.facts.guards.len() as GuardId;
+        let scope = self.scopes.current().scope;
         self.facts.guards.push(Guard {
             parent,
             test,
             negated,
+            scope,
         });
         id
     }

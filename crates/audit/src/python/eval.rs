@@ -6,7 +6,8 @@ use ruff_text_size::{Ranged, TextRange};
 
 use super::{
     collect::Collector,
-    facts::{CallFact, StrLit},
+    facts::{CallFact, RequestRead, StrLit},
+    scope::{is_request_object, SERVER_ATTRS},
     value::{BinOp, Call, CmpOp, Kind, Ref, Root, Value},
 };
 
@@ -64,7 +65,21 @@ impl Collector {
                     v.range = range;
                     return v;
                 }
-                attribute(base, a.attr.id.as_str(), range)
+                let attr = a.attr.id.as_str();
+                let on_request = self.is_request_object(&base);
+                let mut v = attribute(base, attr, range);
+                if on_request {
+                    self.facts.request_reads.push(RequestRead {
+                        attr: attr.to_string(),
+                        range,
+                        scope: self.scopes.current().scope,
+                        guard: self.guard,
+                    });
+                    if SERVER_ATTRS.contains(&attr) {
+                        v.tainted = false;
+                    }
+                }
+                v
             }
             Expr::Call(c) => self.eval_call(c, range, d),
             Expr::Subscript(s) => {
@@ -331,6 +346,26 @@ impl Collector {
             value: value.clone(),
         });
         value
+    }
+
+    /// Whether `v` is the request object itself: `flask.request`, or a parameter
+    /// typed `Request` of an enclosing function.
+    fn is_request_object(&self, v: &Value) -> bool {
+        let Some(r) = v.reference() else {
+            return false;
+        };
+        if !r.attrs.is_empty() {
+            return false;
+        }
+        match &r.root {
+            Root::Global(q) => is_request_object(q),
+            Root::Param { func, name, .. } => self
+                .scopes
+                .frames
+                .iter()
+                .any(|f| &f.qualified == func && f.request_params.contains(name)),
+            _ => false,
+        }
     }
 
     /// What a name bound to `v` holds: the value itself, except that a call too
