@@ -170,7 +170,7 @@ impl CallIndex {
         for (file, facts) in py.iter().enumerate() {
             let Some(facts) = facts else { continue };
             for (i, call) in facts.calls.iter().enumerate() {
-                let Some(last) = call.call().last_name() else {
+                let Some(last) = call.call().callee_name() else {
                     continue;
                 };
                 if let Some(name) = wanted.get(last) {

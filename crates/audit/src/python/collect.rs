@@ -181,6 +181,16 @@ impl Collector {
             Stmt::AugAssign(a) => {
                 let value = self.eval(&a.value);
                 let target = self.eval(&a.target);
+                // `q += f" AND x = '{x}'"` in a function: the name now holds the
+                // combined value (module and class names keep their first binding).
+                if let (Expr::Name(n), ScopeKind::Function) =
+                    (a.target.as_ref(), self.scopes.current().kind)
+                {
+                    let combined =
+                        super::eval::fold_binop(a.range, a.op, target.clone(), value.clone());
+                    let bound = self.binding_value(&combined);
+                    self.scopes.bind(n.id.as_str(), &bound);
+                }
                 let scope = self.scopes.current().scope;
                 self.facts.assigns.push(AssignFact {
                     scope,

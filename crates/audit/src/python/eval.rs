@@ -444,7 +444,7 @@ pub fn attribute(base: Value, attr: &str, range: TextRange) -> Value {
     }
 }
 
-fn fold_binop(range: TextRange, op: Operator, left: Value, right: Value) -> Value {
+pub(super) fn fold_binop(range: TextRange, op: Operator, left: Value, right: Value) -> Value {
     let folded = match (&left.kind, op, &right.kind) {
         (Kind::Str(a), Operator::Add, Kind::Str(b)) if a.len() + b.len() <= MAX_STRING => {
             Some(Kind::Str(format!("{a}{b}")))

@@ -32,9 +32,13 @@ def view():
     cursor.execute("SELECT %s" % n)
     cursor.execute("SELECT " + ",".join(request.form.getlist("c")))
     cursor.execute("SELECT {}".format(request.json["x"]))
+    q2 = "SELECT * FROM t WHERE 1=1"
+    q2 += " AND name = '" + name + "'"
+    cursor.execute(q2)
 "#;
     let args = call_args(src, "execute");
-    assert_eq!(args.len(), 5);
+    assert_eq!(args.len(), 6);
+    assert!(is_request_built_string(&args[5]), "augmented assignment");
     assert!(is_request_built_string(&args[0]));
     assert!(!is_request_derived(&args[1]));
     assert!(!is_request_built_string(&args[2]), "int() sanitises");

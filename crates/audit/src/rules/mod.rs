@@ -10,8 +10,10 @@ pub mod common;
 pub mod context;
 mod csr;
 mod dbg;
+mod inj;
 mod key;
 mod prx;
+pub mod request_data;
 mod rl;
 mod tls;
 
@@ -56,6 +58,7 @@ pub fn all() -> Vec<Rule> {
         prx::prx001_no_proxy_fix::RULE,
         csr::csr001_no_csrf::RULE,
         tls::tls002_redirect_loop::RULE,
+        inj::inj001_sql_injection::RULE,
     ];
     rules.sort_by_key(|r| (r.code, r.name));
     rules
