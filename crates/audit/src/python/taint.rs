@@ -210,6 +210,7 @@ fn derived_at(v: &Value, sink: Sink, flow: &mut dyn Flow, depth: usize) -> bool 
         Kind::Ref(r) => match &r.root {
             Root::Param { .. } if !v.tainted => flow.param(r),
             Root::Obj { site, .. } => flow.object(*site, v.tainted),
+            Root::Global(_) if sink == Sink::Redirect && is_own_url(r) => false,
             _ => v.tainted,
         },
         Kind::Call(c) => call_derived(c, sink, flow, d),
@@ -288,9 +289,24 @@ fn call_derived(c: &Call, sink: Sink, flow: &mut dyn Flow, d: usize) -> bool {
         }
         Kind::Ref(r) if !r.attrs.is_empty() || matches!(r.root, Root::Global(_)) => {
             if let Root::Global(_) = r.root {
-                // `request.args.get`: a method of the request itself.
+                // `request.args.get`: a method of request data.
                 if c.func.tainted {
-                    return true;
+                    let mut recv = r.clone();
+                    if recv.attrs.pop().is_some() {
+                        let tainted = recv
+                            .qualified()
+                            .is_some_and(|q| super::scope::is_request_name(&q));
+                        let recv = Value {
+                            range: c.func.range,
+                            kind: Kind::Ref(recv),
+                            tainted,
+                        };
+                        if derived_at(&recv, sink, flow, d) {
+                            return true;
+                        }
+                    } else {
+                        return true;
+                    }
                 }
                 // `COLUMNS.get(key)`, `os.environ.get(name)`.
                 if LOOKUPS.contains(&last) && name.as_deref().is_some_and(|n| n.contains('.')) {
@@ -316,6 +332,31 @@ fn call_derived(c: &Call, sink: Sink, flow: &mut dyn Flow, d: usize) -> bool {
     }
     let fed = args(flow);
     flow.opaque_call(c, fed)
+}
+
+/// URLs of the request itself (`request.url`, `request.path`) and the page it
+/// came from (`request.referrer`): redirecting there does not send users to a
+/// site an attacker picks through a link to this one.
+fn is_own_url(r: &Ref) -> bool {
+    const OWN: &[&str] = &[
+        "url",
+        "base_url",
+        "path",
+        "full_path",
+        "script_root",
+        "url_root",
+        "host_url",
+        "root_url",
+        "root_path",
+        "referrer",
+    ];
+    r.qualified().is_some_and(|q| {
+        super::scope::REQUEST_OBJECTS.iter().any(|o| {
+            q.strip_prefix(o)
+                .and_then(|rest| rest.strip_prefix('.'))
+                .is_some_and(|rest| OWN.contains(&rest.split('.').next().unwrap_or(rest)))
+        })
+    })
 }
 
 /// Whether a dotted callee is a sanitiser for `sink`.

@@ -59,6 +59,9 @@ pub fn all() -> Vec<Rule> {
         csr::csr001_no_csrf::RULE,
         tls::tls002_redirect_loop::RULE,
         inj::inj001_sql_injection::RULE,
+        inj::inj003_template_injection::RULE,
+        inj::inj004_shell_injection::RULE,
+        inj::inj005_open_redirect::RULE,
     ];
     rules.sort_by_key(|r| (r.code, r.name));
     rules
