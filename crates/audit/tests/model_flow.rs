@@ -83,3 +83,21 @@ fn request_data_crosses_calls_and_stops_at_rows_and_numbers() {
     );
     assert_eq!(got[3], None, "the caller passes int(...)");
 }
+
+#[test]
+fn chained_calls_that_start_together_are_told_apart() {
+    let app = r#"from flask import Flask, request
+
+app = Flask(__name__)
+
+
+@app.post("/up")
+def up():
+    cur.execute("SELECT * FROM files WHERE name = '" + request.files.get("f").filename + "'")
+    cur.execute("SELECT * FROM files WHERE size = '" + get_size().strip() + "'")
+    return ""
+"#;
+    let (_d, p) = project(&[("app.py", app)]);
+    let got = sinks(&p, Sink::Sql);
+    assert_eq!(got, [Some(Origin::Direct), None]);
+}

@@ -131,11 +131,11 @@ impl Flow for ProjectFlow<'_> {
         false
     }
 
-    fn object(&mut self, site: Site, tainted: bool) -> bool {
+    fn object(&mut self, site: Site, ctor: &str, tainted: bool) -> bool {
         if !tainted || self.depth >= MAX_DEPTH || !self.step() {
             return false;
         }
-        let Some(call) = self.project.resolver().call(site) else {
+        let Some(call) = self.project.resolver().creating_call(site, ctor) else {
             return tainted;
         };
         let mut inner = self.nested(site.file);
@@ -201,8 +201,8 @@ impl Flow for Summary<'_, '_> {
         }
     }
 
-    fn object(&mut self, site: Site, tainted: bool) -> bool {
-        self.inner.object(site, tainted)
+    fn object(&mut self, site: Site, ctor: &str, tainted: bool) -> bool {
+        self.inner.object(site, ctor, tainted)
     }
 
     fn opaque_call(&mut self, call: &Call, fed: bool) -> bool {

@@ -386,18 +386,7 @@ const MAX_BOUND_CALL: usize = super::scope::MAX_SUBSTITUTED_SIZE;
 /// The object a call creates, named by its call site: `Flask(__name__)` read back
 /// through a name or used as `app.config` is the same object wherever it appears.
 pub fn object_ref(file: crate::source::FileId, call: &Value, attrs: Vec<String>) -> Value {
-    let ctor = match &call.kind {
-        Kind::Call(c) => match &c.func.kind {
-            Kind::Ref(r) => r.qualified().unwrap_or_else(|| match &r.root {
-                Root::Obj { ctor, .. } if !r.attrs.is_empty() => {
-                    format!("{ctor}().{}", r.attrs.join("."))
-                }
-                _ => r.last_name().to_string(),
-            }),
-            _ => String::from("?"),
-        },
-        _ => String::from("?"),
-    };
+    let ctor = object_ctor(call);
     Value {
         range: call.range,
         kind: Kind::Ref(Ref {
@@ -411,6 +400,24 @@ pub fn object_ref(file: crate::source::FileId, call: &Value, attrs: Vec<String>)
             attrs,
         }),
         tainted: call.tainted,
+    }
+}
+
+/// How [`object_ref`] names what created an object (`flask.Flask`,
+/// `pkg.db.get_db().cursor`): with the site, it tells apart chained calls that
+/// start at the same offset (`Path(p).read_text()`).
+pub fn object_ctor(call: &Value) -> String {
+    match &call.kind {
+        Kind::Call(c) => match &c.func.kind {
+            Kind::Ref(r) => r.qualified().unwrap_or_else(|| match &r.root {
+                Root::Obj { ctor, .. } if !r.attrs.is_empty() => {
+                    format!("{ctor}().{}", r.attrs.join("."))
+                }
+                _ => r.last_name().to_string(),
+            }),
+            _ => String::from("?"),
+        },
+        _ => String::from("?"),
     }
 }
 

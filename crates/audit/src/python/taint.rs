@@ -177,7 +177,7 @@ pub trait Flow {
     }
     /// An object a call created (`f = request.files.get("f")` read as `f.filename`),
     /// flagged `tainted` by the collector: whether it is request data.
-    fn object(&mut self, _site: Site, tainted: bool) -> bool {
+    fn object(&mut self, _site: Site, _ctor: &str, tainted: bool) -> bool {
         tainted
     }
     /// A call of something that is neither a sanitiser, a pass-through nor a
@@ -209,7 +209,7 @@ fn derived_at(v: &Value, sink: Sink, flow: &mut dyn Flow, depth: usize) -> bool 
     match &v.kind {
         Kind::Ref(r) => match &r.root {
             Root::Param { .. } if !v.tainted => flow.param(r),
-            Root::Obj { site, .. } => flow.object(*site, v.tainted),
+            Root::Obj { site, ctor } => flow.object(*site, ctor, v.tainted),
             Root::Global(_) if sink == Sink::Redirect && is_own_url(r) => false,
             _ => v.tainted,
         },
@@ -256,6 +256,14 @@ fn call_derived(c: &Call, sink: Sink, flow: &mut dyn Flow, d: usize) -> bool {
     let known = name.as_deref().is_some_and(is_known_sanitizer);
     if !known && is_sanitizer_name(last, sink) {
         return false;
+    }
+    // Data whose signature itsdangerous checked before handing it on.
+    if sink == Sink::Deserialize {
+        if let Some(Root::Obj { ctor, .. }) = c.func_ref().map(|r| &r.root) {
+            if ctor.starts_with("itsdangerous.") {
+                return false;
+            }
+        }
     }
     // `request.args.get("n", type=int)`: Werkzeug converts (and drops bad values).
     if c.kwarg("type")

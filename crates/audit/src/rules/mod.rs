@@ -11,6 +11,7 @@ pub mod context;
 mod csr;
 mod dbg;
 mod inj;
+mod inp;
 mod key;
 mod prx;
 pub mod request_data;
@@ -62,6 +63,10 @@ pub fn all() -> Vec<Rule> {
         inj::inj003_template_injection::RULE,
         inj::inj004_shell_injection::RULE,
         inj::inj005_open_redirect::RULE,
+        inp::inp002_no_schema::RULE,
+        inp::inp004_unsafe_upload::RULE,
+        inp::inp005_path_traversal::RULE,
+        inp::inp006_unsafe_deserialization::RULE,
     ];
     rules.sort_by_key(|r| (r.code, r.name));
     rules

@@ -67,3 +67,38 @@ pub fn built_elsewhere(project: &Project, file: FileId, v: &Value, sink: Span) -
         .then_some(built)
         .filter(|b| line(*b) != line(sink))
 }
+
+/// The version a requirement is pinned to (`==1.7.1` → `[1, 7, 1]`), from the
+/// requirements files or pyproject dependencies; None when unpinned or absent.
+pub fn pinned_version(project: &Project, package: &str) -> Option<Vec<u64>> {
+    let wanted = crate::deploy::requirements::normalize_name(package);
+    project
+        .deploy
+        .requirements
+        .iter()
+        .chain(project.deploy.pyprojects.iter().flat_map(|p| p.deps.iter()))
+        .filter(|r| r.name == wanted)
+        .find_map(|r| r.pinned.as_deref())
+        .map(|v| {
+            v.split('.')
+                .map(|p| {
+                    p.chars()
+                        .take_while(char::is_ascii_digit)
+                        .collect::<String>()
+                        .parse()
+                        .unwrap_or(0)
+                })
+                .collect()
+        })
+}
+
+/// Whether `version` is below `bound` (`[5, 4]`).
+pub fn version_below(version: &[u64], bound: &[u64]) -> bool {
+    for (i, b) in bound.iter().enumerate() {
+        let v = version.get(i).copied().unwrap_or(0);
+        if v != *b {
+            return v < *b;
+        }
+    }
+    false
+}
