@@ -60,6 +60,7 @@ pub fn all() -> Vec<Rule> {
         csr::csr001_no_csrf::RULE,
         tls::tls002_redirect_loop::RULE,
         inj::inj001_sql_injection::RULE,
+        inj::inj002_unescaped_markup::RULE,
         inj::inj003_template_injection::RULE,
         inj::inj004_shell_injection::RULE,
         inj::inj005_open_redirect::RULE,
