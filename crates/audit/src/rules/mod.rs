@@ -6,6 +6,7 @@
 //! `rules/<area>/`; [`all`] lists them and drives `implementations()`,
 //! `--select`/`--ignore` and the fixture tests. See CONTRIBUTING-RULES.md.
 
+pub mod auth;
 pub mod common;
 pub mod context;
 mod csr;
@@ -68,6 +69,9 @@ pub fn all() -> Vec<Rule> {
         inp::inp004_unsafe_upload::RULE,
         inp::inp005_path_traversal::RULE,
         inp::inp006_unsafe_deserialization::RULE,
+        auth::auth001_weak_password_hash::RULE,
+        auth::auth002_jwt::RULE,
+        auth::auth003_unauthenticated_mutation::RULE,
     ];
     rules.sort_by_key(|r| (r.code, r.name));
     rules
