@@ -101,6 +101,25 @@ impl<'a> ProjectFlow<'a> {
 }
 
 impl Flow for ProjectFlow<'_> {
+    fn route_param(&mut self, r: &Ref, sink: Sink) -> bool {
+        if sink != Sink::Path {
+            return true;
+        }
+        let Root::Param { func, name, .. } = &r.root else {
+            return true;
+        };
+        let mut rules = self
+            .project
+            .routes
+            .iter()
+            .filter(|rt| &rt.function == func)
+            .peekable();
+        // Only a variable every rule gives a converter without `/` is safe.
+        rules.peek().is_none()
+            || rules
+                .any(|rt| converter(&rt.rule, name).is_none_or(|c| c == "path" || c.contains(':')))
+    }
+
     fn param(&mut self, r: &Ref) -> bool {
         let Root::Param { func, index, name } = &r.root else {
             return false;
@@ -205,7 +224,51 @@ impl Flow for Summary<'_, '_> {
         self.inner.object(site, ctor, tainted)
     }
 
+    fn route_param(&mut self, r: &Ref, sink: Sink) -> bool {
+        self.inner.route_param(r, sink)
+    }
+
     fn opaque_call(&mut self, call: &Call, fed: bool) -> bool {
         self.inner.opaque_call(call, fed)
+    }
+}
+
+/// The converter of a variable in a route rule: `<path:name>` → `path`,
+/// `<name>` → `string`, FastAPI `{name:path}` → `path`, `{name}` → `string`;
+/// None when the rule does not name the variable (a query or body parameter).
+pub fn converter<'a>(rule: &'a str, name: &str) -> Option<&'a str> {
+    for (open, close) in [('<', '>'), ('{', '}')] {
+        let mut rest = rule;
+        while let Some(i) = rest.find(open) {
+            let after = &rest[i + 1..];
+            let Some(j) = after.find(close) else { break };
+            let inner = &after[..j];
+            let (conv, var) = match (open, inner.rsplit_once(':'), inner.split_once(':')) {
+                ('<', Some((c, v)), _) => (c, v),
+                ('{', _, Some((v, c))) => (c, v),
+                _ => ("string", inner),
+            };
+            if var.trim() == name {
+                return Some(conv.split('(').next().unwrap_or(conv).trim());
+            }
+            rest = &after[j + 1..];
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::converter;
+
+    #[test]
+    fn converters_of_flask_and_fastapi_rules() {
+        assert_eq!(converter("/f/<path:name>", "name"), Some("path"));
+        assert_eq!(converter("/f/<name>", "name"), Some("string"));
+        assert_eq!(converter("/f/<int:id>/<slug>", "slug"), Some("string"));
+        assert_eq!(converter("/f/<any(css,js):folder>", "folder"), Some("any"));
+        assert_eq!(converter("/f/{name:path}", "name"), Some("path"));
+        assert_eq!(converter("/f/{name}", "name"), Some("string"));
+        assert_eq!(converter("/f", "name"), None);
     }
 }

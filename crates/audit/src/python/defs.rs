@@ -191,8 +191,9 @@ fn url_converters(decorators: &[Value]) -> Vec<(String, String)> {
     out
 }
 
-/// Converters whose values cannot carry text: `int`, `float`, `uuid`.
-const NUMERIC_CONVERTERS: [&str; 3] = ["int", "float", "uuid"];
+/// Converters whose values cannot carry attacker text: `int`, `float`, `uuid`,
+/// and `any(a, b)` (one of the listed words).
+const NUMERIC_CONVERTERS: [&str; 4] = ["int", "float", "uuid", "any"];
 
 /// Annotations of values that cannot carry attacker text (FastAPI validates them)
 /// or that are not request data at all.

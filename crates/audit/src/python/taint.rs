@@ -82,6 +82,10 @@ const SINK_SANITIZERS: &[(Sink, &[&str])] = &[
             "os.path.basename",
             "posixpath.basename",
             "ntpath.basename",
+            // `head, tail = os.path.split(p)`: the tail holds no separator, and
+            // unpacking cannot tell the two apart.
+            "os.path.split",
+            "posixpath.split",
             "werkzeug.security.safe_join",
             "werkzeug.utils.safe_join",
             "flask.safe_join",
@@ -175,6 +179,12 @@ pub trait Flow {
     fn param(&mut self, _r: &Ref) -> bool {
         false
     }
+    /// A parameter of a route handler that carries request text: whether it can
+    /// do harm at `sink` (a URL variable without the `path` converter cannot
+    /// hold a `/`).
+    fn route_param(&mut self, _r: &Ref, _sink: Sink) -> bool {
+        true
+    }
     /// An object a call created (`f = request.files.get("f")` read as `f.filename`),
     /// flagged `tainted` by the collector: whether it is request data.
     fn object(&mut self, _site: Site, _ctor: &str, tainted: bool) -> bool {
@@ -209,6 +219,7 @@ fn derived_at(v: &Value, sink: Sink, flow: &mut dyn Flow, depth: usize) -> bool 
     match &v.kind {
         Kind::Ref(r) => match &r.root {
             Root::Param { .. } if !v.tainted => flow.param(r),
+            Root::Param { .. } if r.attrs.is_empty() => flow.route_param(r, sink),
             Root::Obj { site, ctor } => flow.object(*site, ctor, v.tainted),
             Root::Global(_) if sink == Sink::Redirect && is_own_url(r) => false,
             _ => v.tainted,
@@ -369,7 +380,11 @@ fn is_own_url(r: &Ref) -> bool {
 
 /// Whether a dotted callee is a sanitiser for `sink`.
 pub fn is_sanitizer(name: &str, sink: Sink) -> bool {
-    if SANITIZERS.contains(&name) || name.starts_with("hashlib.") || name.starts_with("hmac.") {
+    if SANITIZERS.contains(&name)
+        || name.starts_with("hashlib.")
+        || name.starts_with("hmac.")
+        || name.starts_with("math.")
+    {
         return true;
     }
     SINK_SANITIZERS

@@ -147,12 +147,18 @@ fn fast_hashes(ctx: &RuleContext, out: &mut Vec<Finding>) {
     }
 }
 
-/// A SHA-1 of the password sent to the Pwned Passwords range API.
+/// A SHA-1 of the password sent to the Pwned Passwords range API, or an old
+/// digest checked once to move the account to a strong hash
+/// (`_verify_and_upgrade_from_sha1`).
 fn checks_breaches(facts: &PyFacts, scope: ScopeId) -> bool {
     let func = facts.function_of(scope);
     func.is_some_and(|f| {
         let n = f.name.to_ascii_lowercase();
-        n.contains("pwned") || n.contains("breach") || n.contains("leaked")
+        [
+            "pwned", "breach", "leaked", "upgrade", "legacy", "migrat", "rehash",
+        ]
+        .iter()
+        .any(|w| n.contains(w))
     }) || facts.strings.iter().any(|s| {
         func.is_some_and(|f| facts.scope_within(s.scope, f.scope))
             && s.value.contains("pwnedpasswords")
@@ -219,6 +225,14 @@ pub fn weak_method(method: &str) -> Option<String> {
 /// `user.password == request.form["password"]`, `compare_digest(row["password"], pw)`.
 fn plaintext_comparisons(ctx: &RuleContext, out: &mut Vec<Finding>) {
     let project = ctx.project;
+    let hashing = hashing_attributes(project);
+    let stored_password = |v: &Value| {
+        stored_password(v)
+            && !v
+                .reference()
+                .and_then(|r| r.attrs.last())
+                .is_some_and(|a| hashing.contains(a.as_str()))
+    };
     for (file, facts) in project.python() {
         let submitted = |v: &Value| -> bool {
             request_origin(project, file, v, Sink::Any).is_some() && mentions_password(v).is_some()
@@ -281,6 +295,35 @@ fn plaintext_comparisons(ctx: &RuleContext, out: &mut Vec<Finding>) {
             }
         }
     }
+}
+
+/// Password attributes whose comparison hashes: properties and hybrid
+/// properties (`@property def password`), sqlalchemy-utils `PasswordType`
+/// columns and other `Password...(...)` descriptors.
+fn hashing_attributes(project: &crate::model::Project) -> std::collections::HashSet<&str> {
+    let mut out = std::collections::HashSet::new();
+    for (_, facts) in project.python() {
+        for f in &facts.functions {
+            if f.method_of.is_some() && !f.decorators.is_empty() && is_password_like(&f.name) {
+                out.insert(f.name.as_str());
+            }
+        }
+        for c in &facts.classes {
+            for a in &c.attrs {
+                let mut descriptor = false;
+                a.value.walk(&mut |x| {
+                    descriptor |= x
+                        .as_call()
+                        .and_then(|c| c.callee_name())
+                        .is_some_and(|n| n.contains("Password"));
+                });
+                if descriptor && is_password_like(&a.name) {
+                    out.insert(a.name.as_str());
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ passed to a DB-API cursor or connection (`execute`, `executemany`,
   functions that return what they are given, and up to three calls deep into
   helpers that receive it (`find_user(request.args["email"])`);
 - **medium** when the text puts a value the code does not control (a function
-  parameter, a database row, something unknown) in a value position (`=
+  parameter or a database row) in a value position (`=
   '{email}'`, `LIKE '%{q}%'`, `IN ({ids})`): the audit cannot see where that
   value comes from, and quoting by hand is the shape of injection.
 

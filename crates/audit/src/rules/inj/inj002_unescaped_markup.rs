@@ -36,10 +36,13 @@ Finds places where Jinja's escaping is switched off for data users control:
   forms, JSON, route variables) or read from a database (`fetchone()`,
   `Model.query...`, `db.session.execute(...)`, `get_or_404`, also inside
   project helpers). `request.*|safe` in a template is always reported.
-- `{% autoescape false %}` blocks that print variables;
+- `{% autoescape false %}` blocks that print variables (not inside a
+  `{% block subject %}` or a text/plain block of an e-mail);
 - `Markup(...)` (markupsafe, flask, jinja2) built from request data, e.g.
   `Markup(f"<b>{request.args['name']}</b>")`;
-- `jinja2.Environment(autoescape=False)` and `app.jinja_env.autoescape = False`.
+- `jinja2.Environment(autoescape=False)` (unless it renders LaTeX, SQL, YAML or
+  text: custom delimiters or a loader path that says so) and
+  `app.jinja_env.autoescape = False`.
 
 Silent: `|safe` on values the view builds from literals and constants, on
 values passed through a sanitiser (`bleach.clean`, `nh3.clean`, `escape`),
@@ -138,6 +141,9 @@ fn autoescape_off_in_code(ctx: &RuleContext, out: &mut Vec<Finding>) {
         let Some(opt) = call.call().kwarg("autoescape") else {
             continue;
         };
+        if renders_other_than_html(&call.value) {
+            continue;
+        }
         if opt.truthy() == Some(false) {
             out.push(
                 ctx.finding(
@@ -171,6 +177,36 @@ fn autoescape_off_in_code(ctx: &RuleContext, out: &mut Vec<Finding>) {
             }
         }
     }
+}
+
+/// An Environment for LaTeX, SQL, YAML or text: custom delimiters, or a
+/// loader path that says so.
+fn renders_other_than_html(env: &Value) -> bool {
+    let Some(c) = env.as_call() else {
+        return false;
+    };
+    let custom_syntax = c.kwargs.iter().any(|(k, _)| {
+        k.as_deref()
+            .is_some_and(|k| k.ends_with("_start_string") || k.starts_with("line_"))
+    });
+    let mut other = false;
+    env.walk(&mut |x| {
+        if let Some(s) = x.as_str() {
+            let l = s.to_ascii_lowercase();
+            other |= [
+                "latex",
+                ".tex",
+                "sql",
+                "yaml",
+                ".txt",
+                "text_templates",
+                "plain",
+            ]
+            .iter()
+            .any(|w| l.contains(w));
+        }
+    });
+    custom_syntax || other
 }
 
 /// What a template variable is bound to inside the template itself.
@@ -268,7 +304,18 @@ fn in_templates(ctx: &RuleContext, out: &mut Vec<Finding>) {
     let reach = templates::sites_by_template(&tpls, &sites);
     for (i, t) in tpls.iter().enumerate() {
         let aliases = aliases(&t.tags);
+        // Open `{% block %}` names: an e-mail subject or a text part is not HTML.
+        let mut blocks: Vec<&str> = Vec::new();
         for (j, tag) in t.tags.iter().enumerate() {
+            if let Tag::Statement { body, .. } = tag {
+                match jinja::keyword(body) {
+                    "block" => blocks.push(jinja::keyword(body["block".len()..].trim())),
+                    "endblock" => {
+                        blocks.pop();
+                    }
+                    _ => {}
+                }
+            }
             match tag {
                 Tag::Output { expr, start, end } => {
                     let (base, filters) = jinja::filters(expr);
@@ -290,6 +337,13 @@ fn in_templates(ctx: &RuleContext, out: &mut Vec<Finding>) {
                     }
                     let arg = body["autoescape".len()..].trim();
                     if !arg.eq_ignore_ascii_case("false") {
+                        continue;
+                    }
+                    let text_block = blocks.iter().any(|b| {
+                        let b = b.to_ascii_lowercase();
+                        b.contains("subject") || b.contains("text") || b.contains("plain")
+                    });
+                    if text_block {
                         continue;
                     }
                     if prints_variables(&t.tags[j + 1..]) {

@@ -35,9 +35,8 @@ These count as validation and keep the rule silent: passing the target through
 `is_safe_url`, `url_has_allowed_host_and_scheme`, `validate_redirect`);
 parsing it in the view (`urlparse(next).netloc`, `urlsplit`, Werkzeug's
 `url_parse`); comparing it with an allow-list (`if next in ALLOWED:`);
-`startswith` with a full origin or a `//` check. A target whose literal prefix
-pins the host (`"/orders/" + id`, `f"https://app.example.com/{path}"`) is
-silent, and so are `request.referrer` and the request's own URL.
+`startswith` with a full origin or a `//` check. A target whose start pins the host (`"/orders/" + id`,
+`f"https://app.example.com/{path}"`, `url_for(...) + "?" + query`) is silent, and so are `request.referrer` and the request's own URL.
 `startswith("/")` alone is not validation: `//evil.example` passes it.
 
 ## Why is this bad?
@@ -128,8 +127,13 @@ fn host_pinned(target: &Value) -> bool {
     let Some(parts) = pieces(target) else {
         return false;
     };
-    let Some(Piece::Lit(prefix)) = parts.first() else {
-        return false;
+    let prefix = match parts.first() {
+        Some(Piece::Lit(prefix)) => prefix,
+        // `f"{url_for('dashboard')}?{request.query_string}"`
+        Some(Piece::Val { value, .. }) => {
+            return value.as_call().and_then(|c| c.callee_name()) == Some("url_for");
+        }
+        None => return false,
     };
     if let Some(rest) = prefix
         .strip_prefix("https://")

@@ -238,7 +238,7 @@ pub fn in_value_position(preceding: &str) -> bool {
 }
 
 /// Whether a value in built SQL could hold text the code does not control: a
-/// parameter, a row, something unknown. Literals, module constants, numbers
+/// parameter or a row. Literals, module constants, numbers
 /// (`int(...)`, `len(...)`) and calls fed only such values are controlled.
 ///
 /// `numeric_param` says whether a parameter is known to hold a number (a route
@@ -269,6 +269,14 @@ pub fn uncontrolled(v: &Value, numeric_param: &dyn Fn(&Ref) -> bool, depth: usiz
             {
                 return false;
             }
+            // `max(1, n)`, `min(limit, 100)`: a number whenever a number goes in.
+            if matches!(name.as_deref(), Some("max" | "min"))
+                && c.args
+                    .iter()
+                    .any(|a| matches!(a.kind, Kind::Int(_) | Kind::Float(_)))
+            {
+                return false;
+            }
             let receiver = match &c.func.kind {
                 Kind::Attr(base, _) => uncontrolled(base, d),
                 Kind::Ref(r) if !matches!(r.root, Root::Global(_)) => true,
@@ -288,7 +296,9 @@ pub fn uncontrolled(v: &Value, numeric_param: &dyn Fn(&Ref) -> bool, depth: usiz
         Kind::Cond(parts) => uncontrolled(&parts[1], d) || uncontrolled(&parts[2], d),
         Kind::Subscript(base, _) | Kind::Attr(base, _) => uncontrolled(base, d),
         Kind::Dict(items) => items.iter().any(|(_, v)| uncontrolled(v, d)),
-        Kind::Unknown => true,
+        // Comprehensions, loop variables, values too big to keep: the audit
+        // knows nothing of them, so it says nothing (precision first).
+        Kind::Unknown => false,
         _ => false,
     }
 }

@@ -22,7 +22,7 @@ pub const RULE: Rule = Rule {
 
 const DOC: &str = r#"## What it does
 For every route, finds reads of the request body (`request.get_json()`,
-`request.json`, `request.form`; `await request.json()` / `form()` / `body()`
+`request.json`, `request.form`; `await request.json()` / `form()`
 on a FastAPI or Starlette `Request`) in a view that validates nothing. The
 finding is on the first read, with the others as related locations.
 
@@ -65,7 +65,7 @@ def create_user():
 "#;
 
 /// Request attributes that read a body.
-const BODY_READS: &[&str] = &["get_json", "json", "form", "body"];
+const BODY_READS: &[&str] = &["get_json", "json", "form"];
 
 /// Decorators (last name) that validate the body before the view runs.
 const VALIDATING_DECORATORS: &[&str] = &[

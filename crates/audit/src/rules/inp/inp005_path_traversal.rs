@@ -143,9 +143,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             let Some(origin) = request_origin(project, file, path, Sink::Path) else {
                 continue;
             };
-            if only_slashless_route_variables(project, path)
-                || checks_containment(project, file, facts, call.scope)
-            {
+            if checks_containment(project, file, facts, call.scope) {
                 continue;
             }
             let span = Span::new(file, call.range());
@@ -216,64 +214,6 @@ fn is_file_object(v: &Value) -> bool {
     }
 }
 
-/// Whether the only request data in a path are route variables that cannot
-/// hold a `/` (Flask's default `string` converter, FastAPI's `{name}`).
-fn only_slashless_route_variables(project: &Project, path: &Value) -> bool {
-    let mut params = 0;
-    let mut other = false;
-    path.walk(&mut |v| {
-        if !v.tainted || other {
-            return;
-        }
-        match &v.kind {
-            Kind::Ref(r) => match &r.root {
-                Root::Param { func, name, .. } if r.attrs.is_empty() => {
-                    let slashless =
-                        project
-                            .routes
-                            .iter()
-                            .filter(|rt| &rt.function == func)
-                            .all(|rt| {
-                                converter(&rt.rule, name).is_some_and(|c| c != "path" && c != "any")
-                            });
-                    if slashless && project.routes.iter().any(|rt| &rt.function == func) {
-                        params += 1;
-                    } else {
-                        other = true;
-                    }
-                }
-                _ => other = true,
-            },
-            Kind::Unknown => other = true,
-            _ => {}
-        }
-    });
-    params > 0 && !other
-}
-
-/// The converter of a variable in a rule: `<path:name>` → `path`, `<name>` →
-/// `string`, FastAPI `{name:path}` → `path`, `{name}` → `string`.
-fn converter<'a>(rule: &'a str, name: &str) -> Option<&'a str> {
-    for (open, close) in [('<', '>'), ('{', '}')] {
-        let mut rest = rule;
-        while let Some(i) = rest.find(open) {
-            let after = &rest[i + 1..];
-            let Some(j) = after.find(close) else { break };
-            let inner = &after[..j];
-            let (conv, var) = match (open, inner.rsplit_once(':'), inner.split_once(':')) {
-                ('<', Some((c, v)), _) => (c, v),
-                ('{', _, Some((v, c))) => (c, v),
-                _ => ("string", inner),
-            };
-            if var.trim() == name {
-                return Some(conv.split('(').next().unwrap_or(conv).trim());
-            }
-            rest = &after[j + 1..];
-        }
-    }
-    None
-}
-
 /// Whether the view checks that a path stays inside a directory.
 fn checks_containment(project: &Project, file: FileId, facts: &PyFacts, scope: ScopeId) -> bool {
     let Some(func) = facts.function_of(scope) else {
@@ -309,19 +249,4 @@ fn checks_containment(project: &Project, file: FileId, facts: &PyFacts, scope: S
                 });
                 dots
             })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::converter;
-
-    #[test]
-    fn converters_of_flask_and_fastapi_rules() {
-        assert_eq!(converter("/f/<path:name>", "name"), Some("path"));
-        assert_eq!(converter("/f/<name>", "name"), Some("string"));
-        assert_eq!(converter("/f/<int:id>/<slug>", "slug"), Some("string"));
-        assert_eq!(converter("/f/{name:path}", "name"), Some("path"));
-        assert_eq!(converter("/f/{name}", "name"), Some("string"));
-        assert_eq!(converter("/f", "name"), None);
-    }
 }
