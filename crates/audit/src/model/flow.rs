@@ -108,16 +108,29 @@ impl Flow for ProjectFlow<'_> {
         let Root::Param { func, name, .. } = &r.root else {
             return true;
         };
-        let mut rules = self
-            .project
-            .routes
+        // The rules of the handler's own route decorators (also of blueprint
+        // classes the model does not know).
+        let Some((_, f)) = self.project.resolver().function(func) else {
+            return true;
+        };
+        let rules: Vec<&str> = f
+            .decorators
             .iter()
-            .filter(|rt| &rt.function == func)
-            .peekable();
+            .filter(|d| crate::python::is_route_decorator(d))
+            .filter_map(|d| d.as_call()?.param(0, "rule").and_then(Value::as_str))
+            .chain(
+                self.project
+                    .routes
+                    .iter()
+                    .filter(|rt| &rt.function == func)
+                    .map(|rt| rt.rule.as_str()),
+            )
+            .collect();
         // Only a variable every rule gives a converter without `/` is safe.
-        rules.peek().is_none()
+        rules.is_empty()
             || rules
-                .any(|rt| converter(&rt.rule, name).is_none_or(|c| c == "path" || c.contains(':')))
+                .iter()
+                .any(|rule| converter(rule, name).is_none_or(|c| c == "path"))
     }
 
     fn param(&mut self, r: &Ref) -> bool {

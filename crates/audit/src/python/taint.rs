@@ -400,7 +400,7 @@ fn is_known_sanitizer(name: &str) -> bool {
 }
 
 /// Project or library helpers named for what they do: `sanitize_html`,
-/// `escape_string`, `quote_identifier`, `safe_path`, `secure_name`,
+/// `escape_string`, `quote_identifier`, `literal_string`, `safe_path`, `secure_name`,
 /// `validate_next`. Their result is taken as cleaned (precision first).
 pub fn is_sanitizer_name(last: &str, sink: Sink) -> bool {
     let l = last.to_ascii_lowercase();
@@ -412,7 +412,7 @@ pub fn is_sanitizer_name(last: &str, sink: Sink) -> bool {
         return l == "unsign" || l.contains("verify");
     }
     [
-        "sanitiz", "sanitis", "escape", "quote", "safe", "valid", "clean", "secure",
+        "sanitiz", "sanitis", "escape", "quote", "safe", "valid", "clean", "secure", "literal",
     ]
     .iter()
     .any(|w| l.contains(w))
