@@ -108,3 +108,100 @@ app.include_router(router, prefix="/api/v1")
     assert_eq!(r.auth, ["auth.get_current_user"]);
     assert_eq!(r.app, Some(0));
 }
+
+#[test]
+fn auth_from_guards_custom_decorators_and_router_dependencies() {
+    let app = r#"from functools import wraps
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, status
+from flask import Blueprint, Flask, abort, g, jsonify, session
+
+app = Flask(__name__)
+admin = Blueprint("admin", __name__)
+public = Blueprint("public", __name__)
+
+
+def needs_staff(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not g.get("staff"):
+            return jsonify(error="staff only"), 403
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def cached(view):
+    return view
+
+
+@admin.before_request
+def check_login():
+    if "user_id" not in session:
+        abort(401)
+
+
+@admin.post("/purge")
+def purge():
+    return ""
+
+
+@public.post("/a")
+@needs_staff
+def a():
+    return ""
+
+
+@public.post("/b")
+@cached
+def b():
+    return ""
+
+
+@needs_staff
+@public.post("/c")
+def c():
+    return ""
+
+
+app.register_blueprint(admin, url_prefix="/admin")
+app.register_blueprint(public)
+
+
+def current_user(token: str = ""):
+    if not token:
+        raise HTTPException(status_code=status.HTTP_401_UNAUTHORIZED)
+    return token
+
+
+router = APIRouter(dependencies=[Depends(current_user)])
+
+
+@router.delete("/items/{item_id}")
+def delete_item(item_id: int):
+    return {}
+
+
+api = FastAPI()
+api.include_router(router)
+"#;
+    let (_d, p) = project(&[("app.py", app)]);
+    let auth = |endpoint: &str| {
+        p.routes
+            .iter()
+            .find(|r| r.endpoint == endpoint)
+            .unwrap_or_else(|| panic!("{endpoint}"))
+            .auth
+            .clone()
+    };
+    assert_eq!(auth("admin.purge"), ["before_request check_login"]);
+    assert_eq!(auth("public.a"), ["app.needs_staff"]);
+    assert!(
+        auth("public.b").is_empty(),
+        "a decorator that checks nothing"
+    );
+    assert!(
+        auth("public.c").is_empty(),
+        "above the route decorator, the check wraps an unregistered function"
+    );
+    assert_eq!(auth("delete_item"), ["app.current_user"]);
+}

@@ -189,6 +189,19 @@ fn routes_as_table_and_json() {
         .unwrap()
         .iter()
         .any(|r| r["path"] == "/api/orders" && r["methods"][0] == "POST"));
+    // Unauthenticated state-changing routes (AUTH003) are marked.
+    let weak = example("orders-weak");
+    let (_, out, _) = run(&["audit", weak.to_str().unwrap(), "--routes"], None);
+    let import = out
+        .lines()
+        .find(|l| l.contains("/api/orders/import"))
+        .unwrap_or_default();
+    assert!(import.ends_with("NONE"), "{out}");
+    let login = out
+        .lines()
+        .find(|l| l.contains("/api/auth/login"))
+        .unwrap_or_default();
+    assert!(!login.ends_with("NONE"), "login is public by design: {out}");
 }
 
 #[test]

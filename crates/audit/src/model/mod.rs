@@ -12,12 +12,14 @@
 //! cannot be known statically is `None`/unknown, and rules stay silent on it.
 
 mod apps;
+mod auth;
 mod blueprints;
 pub mod calls;
 mod config;
 pub mod cors;
 mod deployment;
 mod extensions;
+pub mod flow;
 pub mod headers;
 pub mod index;
 mod routes;
@@ -160,6 +162,7 @@ impl Project {
         config::resolve_configs(&mut project, production_override);
         routes::find_blueprints_and_routes(&mut project);
         project.header_writes = headers::find_header_writes(&project);
+        auth::find_auth(&mut project);
         deployment::build(&mut project);
         project
     }

@@ -81,7 +81,7 @@ pub struct ErrorHandler {
 }
 
 /// Words in a decorator or dependency name that mean "requires authentication".
-const AUTH_WORDS: &[&str] = &[
+pub(super) const AUTH_WORDS: &[&str] = &[
     "login_required",
     "auth",
     "jwt_required",
@@ -157,7 +157,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                     .unwrap_or(&name)
                     .to_ascii_lowercase();
                 if AUTH_WORDS.iter().any(|w| last.contains(w)) {
-                    auth.push(name.clone());
+                    auth.push((name.clone(), Some(span)));
                 }
                 decorators.push(Decorator {
                     name,
@@ -183,7 +183,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                         .any(|w| dep_name.to_ascii_lowercase().contains(w))
                         || call.func_name().is_some_and(|n| n.ends_with("Security"))
                     {
-                        auth.push(dep_name);
+                        auth.push((dep_name, None));
                     }
                 }
             }
@@ -236,7 +236,13 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                     "websocket" => vec!["WEBSOCKET".to_string()],
                     m => vec![m.to_ascii_uppercase()],
                 };
-                let mut route_auth = auth.clone();
+                // A decorator above the route decorator wraps the function after
+                // it was registered: the registered view runs without it.
+                let mut route_auth: Vec<String> = auth
+                    .iter()
+                    .filter(|(_, s)| s.is_none_or(|s| s.start > u32::from(deco.range.start())))
+                    .map(|(n, _)| n.clone())
+                    .collect();
                 if let Some(deps) = call
                     .and_then(|c| c.kwarg("dependencies"))
                     .and_then(Value::as_seq)

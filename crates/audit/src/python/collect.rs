@@ -72,6 +72,7 @@ impl Collector {
                 parent: 0,
                 test: Value::unknown(TextRange::default(), false),
                 negated: false,
+                scope: 0,
             }],
             ..PyFacts::default()
         };
@@ -117,10 +118,12 @@ impl Collector {
 
     fn new_guard_under(&mut self, parent: GuardId, test: Value, negated: bool) -> GuardId {
         let id = self.facts.guards.len() as GuardId;
+        let scope = self.scopes.current().scope;
         self.facts.guards.push(Guard {
             parent,
             test,
             negated,
+            scope,
         });
         id
     }
@@ -182,6 +185,16 @@ impl Collector {
             Stmt::AugAssign(a) => {
                 let value = self.eval(&a.value);
                 let target = self.eval(&a.target);
+                // `q += f" AND x = '{x}'"` in a function: the name now holds the
+                // combined value (module and class names keep their first binding).
+                if let (Expr::Name(n), ScopeKind::Function) =
+                    (a.target.as_ref(), self.scopes.current().kind)
+                {
+                    let combined =
+                        super::eval::fold_binop(a.range, a.op, target.clone(), value.clone());
+                    let bound = self.binding_value(&combined);
+                    self.scopes.bind(n.id.as_str(), &bound);
+                }
                 let scope = self.scopes.current().scope;
                 self.facts.assigns.push(AssignFact {
                     scope,

@@ -32,6 +32,8 @@ pub struct Guard {
     pub test: Value,
     /// In the `else` (or a later `elif`) of `test`.
     pub negated: bool,
+    /// The scope the `if` statement is in.
+    pub scope: ScopeId,
 }
 
 #[derive(Debug, Clone)]
@@ -192,6 +194,20 @@ pub struct ImportFact {
     pub scope: ScopeId,
 }
 
+/// A read of an attribute of the incoming request: `request.get_json` (in
+/// `request.get_json()`), `request.form`, `request.files`; for FastAPI and
+/// Starlette, attributes of a parameter typed `Request` (`await request.json()`).
+/// One fact per place in the source, so a rule can point at every read.
+#[derive(Debug, Clone)]
+pub struct RequestRead {
+    /// The attribute read (`get_json`, `json`, `form`, `args`...).
+    pub attr: String,
+    /// The `request.<attr>` expression.
+    pub range: TextRange,
+    pub scope: ScopeId,
+    pub guard: GuardId,
+}
+
 /// A string literal that may be a credential (long, no whitespace) or a URL.
 #[derive(Debug, Clone)]
 pub struct StrLit {
@@ -216,6 +232,7 @@ pub struct PyFacts {
     pub imports: Vec<ImportFact>,
     pub strings: Vec<StrLit>,
     pub excepts: Vec<ExceptFact>,
+    pub request_reads: Vec<RequestRead>,
 }
 
 impl PyFacts {
@@ -249,6 +266,20 @@ impl PyFacts {
                 return None;
             }
         }
+    }
+
+    /// Whether `scope` is `ancestor` or nested inside it.
+    pub fn scope_within(&self, mut scope: ScopeId, ancestor: ScopeId) -> bool {
+        for _ in 0..256 {
+            if scope == ancestor {
+                return true;
+            }
+            match self.scopes.get(scope as usize).and_then(|s| s.parent) {
+                Some(p) => scope = p,
+                None => return false,
+            }
+        }
+        false
     }
 
     pub fn function(&self, qualified: &str) -> Option<&FunctionFact> {

@@ -6,6 +6,7 @@
 //! `rules/<area>/`; [`all`] lists them and drives `implementations()`,
 //! `--select`/`--ignore` and the fixture tests. See CONTRIBUTING-RULES.md.
 
+pub mod auth;
 mod cke;
 pub mod common;
 pub mod context;
@@ -14,8 +15,11 @@ mod csr;
 mod dbg;
 mod err;
 mod hdr;
+mod inj;
+mod inp;
 mod key;
 mod prx;
+pub mod request_data;
 pub mod responses;
 mod rl;
 mod tls;
@@ -79,6 +83,18 @@ pub fn all() -> Vec<Rule> {
         hdr::hdr004_nosniff::RULE,
         hdr::hdr005_referrer_policy::RULE,
         hdr::hdr008_no_header_mechanism::RULE,
+        inj::inj001_sql_injection::RULE,
+        inj::inj002_unescaped_markup::RULE,
+        inj::inj003_template_injection::RULE,
+        inj::inj004_shell_injection::RULE,
+        inj::inj005_open_redirect::RULE,
+        inp::inp002_no_schema::RULE,
+        inp::inp004_unsafe_upload::RULE,
+        inp::inp005_path_traversal::RULE,
+        inp::inp006_unsafe_deserialization::RULE,
+        auth::auth001_weak_password_hash::RULE,
+        auth::auth002_jwt::RULE,
+        auth::auth003_unauthenticated_mutation::RULE,
     ];
     rules.sort_by_key(|r| (r.code, r.name));
     rules
