@@ -59,6 +59,15 @@ pub const INDEXED_NAMES: &[&str] = &[
     // routes and handlers registered by call
     "add_url_rule",
     "register_error_handler",
+    // request bodies
+    "get_json",
+    // rate limits applied by call, and request hooks
+    "limit",
+    "shared_limit",
+    "exempt",
+    "check",
+    "before_request",
+    "before_app_request",
 ];
 
 #[cfg(test)]

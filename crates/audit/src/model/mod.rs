@@ -19,6 +19,7 @@ pub mod cors;
 mod deployment;
 mod extensions;
 pub mod index;
+mod limits;
 mod routes;
 mod sessions;
 mod url_rules;

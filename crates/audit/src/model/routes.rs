@@ -297,6 +297,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
             h.app = super::blueprints::chain(&bps, b, 0).map(|(a, _)| a);
         }
     }
+    super::limits::find(project, &bps, &mut routes);
     let writes = super::sessions::find_session_writes(project);
     project.blueprints = bps;
     project.routes = routes;

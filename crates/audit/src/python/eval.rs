@@ -64,7 +64,9 @@ impl Collector {
                     v.range = range;
                     return v;
                 }
-                attribute(base, a.attr.id.as_str(), range)
+                let v = attribute(base, a.attr.id.as_str(), range);
+                self.record_request_attr(&v);
+                v
             }
             Expr::Call(c) => self.eval_call(c, range, d),
             Expr::Subscript(s) => {
@@ -331,6 +333,28 @@ impl Collector {
             value: value.clone(),
         });
         value
+    }
+
+    /// Records `request.<attr>` where the request is the framework's global.
+    fn record_request_attr(&mut self, v: &Value) {
+        if !v.tainted {
+            return;
+        }
+        let Some(q) = v.qualified() else { return };
+        let Some((base, attr)) = q.rsplit_once('.') else {
+            return;
+        };
+        if matches!(
+            base,
+            "flask.request" | "quart.request" | "flask.globals.request"
+        ) {
+            let scope = self.scopes.current().scope;
+            self.facts.request_attrs.push(super::facts::RequestAttr {
+                attr: attr.to_string(),
+                range: v.range,
+                scope,
+            });
+        }
     }
 
     /// What a name bound to `v` holds: the value itself, except that a call too

@@ -186,6 +186,16 @@ pub struct StrLit {
     pub scope: ScopeId,
 }
 
+/// A read of an attribute of the request object: `request.json`,
+/// `request.get_json` (the method, before it is called), `request.form`.
+#[derive(Debug, Clone)]
+pub struct RequestAttr {
+    /// The attribute right after the request (`json` in `request.json["a"]`).
+    pub attr: String,
+    pub range: TextRange,
+    pub scope: ScopeId,
+}
+
 /// Everything one pass over a Python file found.
 #[derive(Debug, Clone, Default)]
 pub struct PyFacts {
@@ -201,6 +211,8 @@ pub struct PyFacts {
     pub globals: Vec<GlobalBinding>,
     pub imports: Vec<ImportFact>,
     pub strings: Vec<StrLit>,
+    /// Reads of `flask.request.<attr>` (and Quart's request).
+    pub request_attrs: Vec<RequestAttr>,
 }
 
 impl PyFacts {

@@ -150,3 +150,16 @@ fn deep_nesting_does_not_overflow() {
     let f = analyze(0, &chain, "m", false).unwrap();
     assert_eq!(f.assigns.len(), 1);
 }
+
+#[test]
+fn request_attribute_reads_are_recorded() {
+    let f = facts(
+        "import flask\nfrom flask import request as rq\ndef view():\n    a = rq.json['x']\n    b = rq.get_json(silent=True)\n    c = flask.request.form.get('y')\n    d = other.json\n",
+    );
+    let attrs: Vec<&str> = f.request_attrs.iter().map(|r| r.attr.as_str()).collect();
+    assert_eq!(attrs, ["json", "get_json", "form"]);
+    assert!(
+        f.request_attrs.iter().all(|r| r.scope != 0),
+        "inside the view"
+    );
+}
