@@ -47,9 +47,9 @@ fn settings_for(case: &Path) -> AuditSettings {
         .map(|n| case.join(n))
         .find(|p| p.exists());
     AuditSettings {
-        advisories: Some(own.unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/advisories")
-        })),
+        advisories: Some(
+            own.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/advisories")),
+        ),
         ..AuditSettings::default()
     }
 }

@@ -94,10 +94,18 @@ fn finding(ctx: &RuleContext, r: &Requirement, extra: Option<&str>) -> Finding {
             "`{}` is not pinned: each install gets the newest release",
             r.name
         ),
-        _ => format!(
-            "`{}{}` is not pinned to one version: each install may get a different release",
-            r.name, r.spec
-        ),
+        _ => {
+            // Poetry's `^3.4` / `~3.4` read better apart from the name.
+            let sep = if r.spec.starts_with('^') || (r.spec.starts_with('~') && !r.spec.starts_with("~=")) {
+                " "
+            } else {
+                ""
+            };
+            format!(
+                "`{}{sep}{}` is not pinned to one version: each install may get a different release",
+                r.name, r.spec
+            )
+        }
     };
     let message = match extra {
         Some(e) => format!("{what} {e}"),

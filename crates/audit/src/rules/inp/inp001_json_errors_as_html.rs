@@ -34,7 +34,9 @@ A handler counts when it is registered for 400 / `BadRequest` (and 415 /
 `UnsupportedMediaType` where the pinned Werkzeug or Flask is 2.3 or later),
 for `HTTPException`, or for `Exception`, on the app or a blueprint, and does
 not return an HTML template. When the Werkzeug version is unknown, a 400
-handler is enough to stay silent.
+handler is enough to stay silent. Methods of Flask-RESTful / Flask-RESTX
+`Resource` classes, and projects using Flask-Smorest's `Api`, are not
+reported: those frameworks answer HTTP errors with JSON themselves.
 
 ## Why is this bad?
 API clients that parse every answer as JSON fail on the HTML page with an
@@ -140,6 +142,43 @@ fn raises_415(project: &Project) -> Option<bool> {
         .filter(|new| *new)
 }
 
+/// Resource classes whose framework answers HTTP errors raised in them with
+/// JSON (Flask-RESTful's and Flask-RESTX's `Api.handle_error`).
+const JSON_RESOURCES: &[&str] = &[
+    "flask_restful.Resource",
+    "flask_restx.Resource",
+    "flask_restplus.Resource",
+];
+
+/// Whether a class is (or derives, within a few levels, from) such a resource.
+fn is_json_resource(project: &Project, class: &str, depth: usize) -> bool {
+    if depth > 4 {
+        return false;
+    }
+    let resolver = project.resolver();
+    let Some((file, c)) = resolver.class(class) else {
+        return false;
+    };
+    c.bases.iter().any(|b| {
+        let r = resolver.resolve(file, b);
+        match (&r.target, r.external_name()) {
+            (_, Some(n)) if JSON_RESOURCES.contains(&n.as_str()) => true,
+            (crate::model::index::Target::Class(q), _) => is_json_resource(project, q, depth + 1),
+            _ => false,
+        }
+    })
+}
+
+/// Flask-Smorest's `Api` registers a JSON handler for every HTTP error.
+fn json_error_api(project: &Project) -> bool {
+    project.python().any(|(_, facts)| {
+        facts
+            .imports
+            .iter()
+            .any(|i| i.qualified == "flask_smorest.Api" || i.qualified == "flask_smorest")
+    })
+}
+
 /// The app a fact inside a view belongs to.
 fn app_of_scope(project: &Project, facts: &PyFacts, scope: ScopeId) -> Option<AppId> {
     let f = facts.function_of(scope)?;
@@ -159,6 +198,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         .map(|a| a.id)
         .collect();
     if flask_apps.is_empty() {
+        return Vec::new();
+    }
+    if json_error_api(project) {
         return Vec::new();
     }
     let new_werkzeug = raises_415(project);
@@ -208,6 +250,13 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for (facts, scope, span, what, content_type) in sites {
+        let in_resource = facts
+            .function_of(scope)
+            .and_then(|f| f.method_of.as_deref())
+            .is_some_and(|class| is_json_resource(project, class, 0));
+        if in_resource {
+            continue;
+        }
         let apps: Vec<AppId> = match app_of_scope(project, facts, scope) {
             Some(a) => vec![a],
             None => flask_apps.clone(),

@@ -10,7 +10,9 @@ use crate::{
     source::Span,
 };
 
-/// Path segments (lower case, without `-`, `_`, `.`) of authentication endpoints.
+/// Path segments (lower case, without `-`, `_`, `.`) of authentication
+/// endpoints, among the last two static segments of the path (`/auth/login`,
+/// `/users/register`, `/signup/verify`).
 const AUTH_SEGMENTS: &[&str] = &[
     "login",
     "signin",
@@ -18,13 +20,31 @@ const AUTH_SEGMENTS: &[&str] = &[
     "register",
     "registration",
     "signup",
-    "token",
-    "tokens",
     "forgot",
     "forgotpassword",
     "resetpassword",
     "passwordreset",
     "authenticate",
+];
+
+/// `token` and `auth` are also prefixes and domain nouns (`/token/assign` of an
+/// OTP server, `/auth/logout`): they name a credential endpoint only as the
+/// last static segment (`/oauth/token`, `/api/tokens`, `POST /auth`) or
+/// before `refresh`.
+const TOKEN_SEGMENTS: &[&str] = &["token", "tokens", "auth"];
+
+/// Last segments and view-name words of actions that end or undo something
+/// (`/register/<id>/terminate`, `cancel_registration`): not guessable.
+const ENDING_WORDS: &[&str] = &[
+    "terminate",
+    "cancel",
+    "delete",
+    "remove",
+    "revoke",
+    "logout",
+    "unregister",
+    "status",
+    "info",
 ];
 
 /// Words of view names (split at `_` and case changes) that name one.
@@ -35,9 +55,14 @@ const AUTH_WORDS: &[&str] = &[
     "register",
     "registration",
     "signup",
-    "token",
     "forgot",
     "authenticate",
+];
+
+/// Verbs that make `token` in a view name a token endpoint (`get_token`,
+/// `issue_token`, `access_token`), unlike `add_token` or `remove_token`.
+const TOKEN_VERBS: &[&str] = &[
+    "get", "issue", "obtain", "create", "new", "refresh", "request", "generate", "access", "auth",
 ];
 
 /// Calls in a view that check a password, log a user in or issue a token.
@@ -79,6 +104,9 @@ fn words_say_auth(w: &[String]) -> bool {
             .any(|p| p[0] == a && b.contains(&p[1].as_str()))
     };
     w.iter().any(|x| AUTH_WORDS.contains(&x.as_str()))
+        || w.windows(2).any(|p| {
+            TOKEN_VERBS.contains(&p[0].as_str()) && matches!(p[1].as_str(), "token" | "tokens")
+        })
         || pair("sign", &["in", "up"])
         || pair("log", &["in", "on"])
         || ((has("reset") || has("forgot") || has("recover"))
@@ -110,11 +138,31 @@ pub fn auth_reason(project: &Project, route: &Route) -> Option<String> {
         (p[0] == "password" && matches!(p[1].as_str(), "reset" | "forgot" | "recover"))
             || (matches!(p[0].as_str(), "reset" | "forgot" | "recover") && p[1] == "password")
     });
-    if password_pair || compact.iter().any(|s| AUTH_SEGMENTS.contains(&s.as_str())) {
+    let static_segments: Vec<&String> = compact.iter().filter(|s| !s.is_empty()).collect();
+    if static_segments
+        .last()
+        .is_some_and(|s| ENDING_WORDS.contains(&s.as_str()))
+    {
+        return None;
+    }
+    let last_two = &static_segments[static_segments.len().saturating_sub(2)..];
+    let token = match static_segments.as_slice() {
+        [.., last] if TOKEN_SEGMENTS.contains(&last.as_str()) => true,
+        [.., t, r] => TOKEN_SEGMENTS.contains(&t.as_str()) && r.as_str() == "refresh",
+        _ => false,
+    };
+    if password_pair || token || last_two.iter().any(|s| AUTH_SEGMENTS.contains(&s.as_str())) {
         return Some("by its path".to_string());
     }
     let name = route.function.rsplit('.').next().unwrap_or(&route.function);
-    if words_say_auth(&words(name)) {
+    let name_words = words(name);
+    if name_words
+        .iter()
+        .any(|w| ENDING_WORDS.contains(&w.as_str()))
+    {
+        return None;
+    }
+    if words_say_auth(&name_words) {
         return Some(format!("by its view's name `{name}`"));
     }
     // What the view does, for routes anyone can call.
@@ -306,5 +354,10 @@ mod tests {
         assert!(!says("reset_counter"));
         assert!(!says("create_order"));
         assert!(!says("blogin"));
+        assert!(says("get_token"));
+        assert!(says("get_auth_token"));
+        assert!(says("refresh_access_token"));
+        assert!(!says("add_token"));
+        assert!(!says("token"));
     }
 }
