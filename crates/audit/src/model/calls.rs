@@ -59,6 +59,12 @@ pub const INDEXED_NAMES: &[&str] = &[
     // routes and handlers registered by call
     "add_url_rule",
     "register_error_handler",
+    // Flask-RESTful / Flask-RESTX resources
+    "Api",
+    "Namespace",
+    "namespace",
+    "add_namespace",
+    "add_resource",
     // request bodies
     "get_json",
     // rate limits applied by call, and request hooks

@@ -3,8 +3,9 @@
 //! (`add_url_rule(..., view_func=limiter.limit("5/minute")(login))`,
 //! `login = limiter.limit(...)(login)`) or to a whole blueprint
 //! (`limiter.limit("30/minute")(auth_bp)`), `limiter.exempt(bp)` — and the
-//! decorators of views registered with `add_url_rule` (function decorators, a
-//! `MethodView`'s `decorators = [...]` and its methods' decorators).
+//! decorators of views registered with `add_url_rule` and of class-based views
+//! (a `MethodView`'s or `Resource`'s `decorators` / `method_decorators` and its
+//! methods' decorators).
 
 use super::{index::Target, Blueprint, Project, Route};
 use crate::{
@@ -85,46 +86,45 @@ pub(super) fn find(project: &Project, bps: &[Blueprint], routes: &mut [Route]) {
             view = wrapper.arg(0);
         }
         let Some(view) = view else { continue };
-        let target = match view.as_call().filter(|c| c.last_name() == Some("as_view")) {
-            Some(av) => av.receiver().map(|c| resolver.resolve(file, &c).target),
-            None => Some(resolver.resolve(file, view).target),
+        // Class views (`as_view`) are read with every class-based route below.
+        let Target::Function(q) = resolver.resolve(file, view).target else {
+            continue;
         };
-        match target {
-            Some(Target::Function(q)) => {
-                if let Some((ffile, f)) = resolver.function(&q) {
-                    for d in &f.decorators {
-                        if let Some(deco) = limiter_decorator(project, &limiters, ffile, d) {
-                            apply(route, deco, Span::new(ffile, d.range));
-                        }
-                    }
+        if let Some((ffile, f)) = resolver.function(&q) {
+            for d in &f.decorators {
+                if let Some(deco) = limiter_decorator(project, &limiters, ffile, d) {
+                    apply(route, deco, Span::new(ffile, d.range));
                 }
             }
-            Some(Target::Class(q)) => {
-                let Some((cfile, class)) = resolver.class(&q) else {
-                    continue;
-                };
-                // `decorators = [limiter.limit("5/minute")]` on a View class.
-                if let Some(items) = class.attr("decorators").and_then(|a| a.value.as_seq()) {
-                    for d in items {
-                        if let Some(deco) = limiter_decorator(project, &limiters, cfile, d) {
-                            apply(route, deco, Span::new(cfile, d.range));
-                        }
-                    }
-                }
-                let methods = resolver
-                    .facts(cfile)
-                    .into_iter()
-                    .flat_map(|f| f.functions.iter())
-                    .filter(|f| f.method_of.as_deref() == Some(q.as_str()));
-                for m in methods {
-                    for d in &m.decorators {
-                        if let Some(deco) = limiter_decorator(project, &limiters, cfile, d) {
-                            apply(route, deco, Span::new(cfile, d.range));
-                        }
-                    }
+        }
+    }
+    // Class-based views (MethodView, Flask-RESTful / RESTX resources):
+    // `decorators = [...]`, `method_decorators = [...]`, and the methods' own
+    // decorators.
+    for route in routes.iter_mut() {
+        let qualified = route.function.clone();
+        let Some((cfile, class)) = resolver.class(&qualified) else {
+            continue;
+        };
+        for attr in ["decorators", "method_decorators"] {
+            let items = class.attr(attr).and_then(|a| a.value.as_seq());
+            for d in items.into_iter().flatten() {
+                if let Some(deco) = limiter_decorator(project, &limiters, cfile, d) {
+                    apply(route, deco, Span::new(cfile, d.range));
                 }
             }
-            _ => {}
+        }
+        let methods = resolver
+            .facts(cfile)
+            .into_iter()
+            .flat_map(|f| f.functions.iter())
+            .filter(|f| f.method_of.as_deref() == Some(qualified.as_str()));
+        for m in methods {
+            for d in &m.decorators {
+                if let Some(deco) = limiter_decorator(project, &limiters, cfile, d) {
+                    apply(route, deco, Span::new(cfile, d.range));
+                }
+            }
         }
     }
     // limiter.limit(...)(target) and limiter.exempt(target) calls.

@@ -20,6 +20,7 @@ mod deployment;
 mod extensions;
 pub mod index;
 mod limits;
+mod resources;
 mod routes;
 mod sessions;
 mod url_rules;

@@ -11,8 +11,8 @@ use crate::{
 };
 
 /// Path segments (lower case, without `-`, `_`, `.`) of authentication
-/// endpoints, among the last two static segments of the path (`/auth/login`,
-/// `/users/register`, `/signup/verify`).
+/// endpoints, as the last static segment of the path (`/auth/login`,
+/// `/users/register`) or before a sign-in step (`/signup/verify`).
 const AUTH_SEGMENTS: &[&str] = &[
     "login",
     "signin",
@@ -32,6 +32,36 @@ const AUTH_SEGMENTS: &[&str] = &[
 /// last static segment (`/oauth/token`, `/api/tokens`, `POST /auth`) or
 /// before `refresh`.
 const TOKEN_SEGMENTS: &[&str] = &["token", "tokens", "auth"];
+
+/// What may follow an auth word as the last segment and still be part of
+/// signing in or up (`/signup/verify`, `/login/otp`, `/password/reset` is
+/// matched on its own).
+const AUTH_STEPS: &[&str] = &[
+    "confirm",
+    "verify",
+    "verification",
+    "complete",
+    "submit",
+    "code",
+    "otp",
+    "mfa",
+    "2fa",
+    "totp",
+    "resend",
+    "request",
+    "start",
+    "finish",
+    "email",
+    "challenge",
+    "callback",
+];
+
+/// Verbs that make `token` in a view name a managed object (`attach_token`,
+/// `assign_token`): the path's `/token` is then not a credential endpoint.
+const TOKEN_OBJECT_VERBS: &[&str] = &[
+    "attach", "add", "remove", "assign", "unassign", "delete", "list", "set", "enable", "disable",
+    "update", "edit", "import", "export", "copy", "init", "enroll", "lost", "describe",
+];
 
 /// Last segments and view-name words of actions that end or undo something
 /// (`/register/<id>/terminate`, `cancel_registration`): not guessable.
@@ -145,15 +175,6 @@ pub fn auth_reason(project: &Project, route: &Route) -> Option<String> {
     {
         return None;
     }
-    let last_two = &static_segments[static_segments.len().saturating_sub(2)..];
-    let token = match static_segments.as_slice() {
-        [.., last] if TOKEN_SEGMENTS.contains(&last.as_str()) => true,
-        [.., t, r] => TOKEN_SEGMENTS.contains(&t.as_str()) && r.as_str() == "refresh",
-        _ => false,
-    };
-    if password_pair || token || last_two.iter().any(|s| AUTH_SEGMENTS.contains(&s.as_str())) {
-        return Some("by its path".to_string());
-    }
     let name = route.function.rsplit('.').next().unwrap_or(&route.function);
     let name_words = words(name);
     if name_words
@@ -161,6 +182,25 @@ pub fn auth_reason(project: &Project, route: &Route) -> Option<String> {
         .any(|w| ENDING_WORDS.contains(&w.as_str()))
     {
         return None;
+    }
+    let token_object = name_words.windows(2).any(|p| {
+        TOKEN_OBJECT_VERBS.contains(&p[0].as_str()) && matches!(p[1].as_str(), "token" | "tokens")
+    });
+    let token = !token_object
+        && match static_segments.as_slice() {
+            [.., last] if TOKEN_SEGMENTS.contains(&last.as_str()) => true,
+            [.., t, r] => TOKEN_SEGMENTS.contains(&t.as_str()) && r.as_str() == "refresh",
+            _ => false,
+        };
+    let auth_segment = match static_segments.as_slice() {
+        [.., last] if AUTH_SEGMENTS.contains(&last.as_str()) => true,
+        [.., word, step] => {
+            AUTH_SEGMENTS.contains(&word.as_str()) && AUTH_STEPS.contains(&step.as_str())
+        }
+        _ => false,
+    };
+    if password_pair || token || auth_segment {
+        return Some("by its path".to_string());
     }
     if words_say_auth(&name_words) {
         return Some(format!("by its view's name `{name}`"));
