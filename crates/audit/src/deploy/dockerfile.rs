@@ -23,6 +23,9 @@ pub struct Dockerfile {
     /// The final stage runs Python: a Python base image, pip/poetry/uv installs,
     /// or a Python command (its own or an earlier stage's it builds on).
     pub python: bool,
+    /// The final stage installs or runs a privilege-dropping launcher (`gosu`,
+    /// `su-exec`, `setpriv`...): an entrypoint script may switch users.
+    pub drops_privileges: bool,
 }
 
 impl Dockerfile {
@@ -48,6 +51,23 @@ struct Stage {
     base: String,
     user: Option<(String, Span)>,
     python: bool,
+    drops_privileges: bool,
+}
+
+/// Launchers that start a command as another user.
+fn mentions_privilege_drop(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    [
+        "gosu",
+        "su-exec",
+        "setpriv",
+        "runuser",
+        "chpst",
+        "s6-setuidgid",
+        "setuidgid",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
 }
 
 /// Words in base images, RUN and CMD lines that mean the stage is Python.
@@ -140,6 +160,7 @@ pub fn parse(file: &SourceFile) -> DeployFacts {
         entrypoint: None,
         base_image: None,
         python: false,
+        drops_privileges: false,
     };
     let mut stage_env: Vec<EnvFact> = Vec::new();
     let mut stage_cmds = Vec::new();
@@ -173,6 +194,7 @@ pub fn parse(file: &SourceFile) -> DeployFacts {
                         python: mentions_python(&image),
                         base: image.clone(),
                         user: None,
+                        drops_privileges: false,
                     },
                 };
                 stages.push(stage);
@@ -194,6 +216,7 @@ pub fn parse(file: &SourceFile) -> DeployFacts {
             "RUN" => {
                 if let Some(stage) = stages.last_mut() {
                     stage.python |= mentions_python(&ins.args);
+                    stage.drops_privileges |= mentions_privilege_drop(&ins.args);
                 }
             }
             "ENV" => {
@@ -217,6 +240,7 @@ pub fn parse(file: &SourceFile) -> DeployFacts {
                 };
                 if let Some(stage) = stages.last_mut() {
                     stage.python |= mentions_python(&ins.args);
+                    stage.drops_privileges |= mentions_privilege_drop(&ins.args);
                 }
                 // A later CMD/ENTRYPOINT replaces an earlier one of the same kind.
                 stage_cmds.retain(|c: &super::CommandFact| c.origin != origin);
@@ -245,6 +269,7 @@ pub fn parse(file: &SourceFile) -> DeployFacts {
         df.user = last.user.clone();
         df.base_image = Some(last.base.clone());
         df.python = last.python;
+        df.drops_privileges = last.drops_privileges;
     }
     out.env = stage_env;
     out.commands = stage_cmds;

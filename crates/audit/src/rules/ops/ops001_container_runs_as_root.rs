@@ -21,8 +21,10 @@ back. Multi-stage builds are judged by the final stage; a stage built `FROM`
 an earlier stage of the same file keeps that stage's `USER`. Base images known
 to run unprivileged (distroless `:nonroot`, `*-nonroot` tags, Chainguard
 images) and base images given by a build argument (`FROM ${BASE}`) are not
-reported. Images of other services (nginx, databases) drop privileges in their
-own entrypoints and are not judged.
+reported, nor a stage without `USER` that installs or runs a launcher that
+switches users (`gosu`, `su-exec`, `setpriv`, `runuser`): its entrypoint may
+drop privileges. Images of other services (nginx, databases) drop privileges
+in their own entrypoints and are not judged.
 
 ## Why is this bad?
 Root in the container is root for the shared kernel. Any code execution bug
@@ -63,7 +65,11 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let Some((_, from_span)) = &df.from else {
             continue;
         };
-        if !df.python || df.base_runs_unprivileged() || df.base_is_variable() {
+        if !df.python
+            || df.base_runs_unprivileged()
+            || df.base_is_variable()
+            || (df.user.is_none() && df.drops_privileges)
+        {
             continue;
         }
         let (span, message) = match &df.user {
