@@ -234,6 +234,14 @@ fn read_zip(file: std::fs::File, shown: &str) -> (Vec<Advisory>, Vec<Diagnostic>
 
 /// One advisory, an array of them, or `{"vulns": [...]}`.
 fn parse_json(bytes: &[u8], shown: &str) -> (Vec<Advisory>, Vec<Diagnostic>) {
+    // The common case, one record per file: straight into the record type
+    // (unknown fields skipped), without building a JSON tree first.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'{') {
+        if let Ok(raw) = serde_json::from_slice::<osv::RawRecord>(bytes) {
+            return records(vec![(shown.to_string(), Ok(raw))]);
+        }
+    }
     let value: serde_json::Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
         Err(e) => {
@@ -243,7 +251,7 @@ fn parse_json(bytes: &[u8], shown: &str) -> (Vec<Advisory>, Vec<Diagnostic>) {
             )
         }
     };
-    let records: Vec<(String, serde_json::Value)> = match value {
+    let items: Vec<(String, serde_json::Value)> = match value {
         serde_json::Value::Array(items) => items
             .into_iter()
             .enumerate()
@@ -263,10 +271,25 @@ fn parse_json(bytes: &[u8], shown: &str) -> (Vec<Advisory>, Vec<Diagnostic>) {
         }
         other => vec![(shown.to_string(), other)],
     };
+    records(
+        items
+            .into_iter()
+            .map(|(label, v)| {
+                let raw = serde_json::from_value::<osv::RawRecord>(v).map_err(|e| e.to_string());
+                (label, raw)
+            })
+            .collect(),
+    )
+}
+
+/// Advisories from parsed records; records that did not parse are diagnostics.
+fn records(
+    items: Vec<(String, Result<osv::RawRecord, String>)>,
+) -> (Vec<Advisory>, Vec<Diagnostic>) {
     let mut out = Vec::new();
     let mut diags = Vec::new();
-    for (label, v) in records {
-        let raw: osv::RawRecord = match serde_json::from_value(v) {
+    for (label, raw) in items {
+        let raw = match raw {
             Ok(r) => r,
             Err(e) => {
                 diags.push(diag(&label, format!("not an OSV advisory: {e}")));
