@@ -205,3 +205,76 @@ api.include_router(router)
     );
     assert_eq!(auth("delete_item"), ["app.current_user"]);
 }
+
+#[test]
+fn rest_framework_resources_are_routes() {
+    let (_dir, p) = project(&[(
+        "app.py",
+        r#"from flask import Blueprint, Flask
+from flask_restful import Api, Resource
+from flask_restx import Api as RxApi, Namespace, Resource as RxResource
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import login_required
+
+app = Flask(__name__)
+limiter = Limiter(get_remote_address, app=app)
+api = Api(app, prefix="/api")
+
+
+class Login(Resource):
+    decorators = [limiter.limit("5 per minute")]
+
+    def post(self):
+        return {}
+
+
+class Me(Resource):
+    method_decorators = [login_required]
+
+    def get(self):
+        return {}
+
+
+api.add_resource(Login, "/auth/login", "/login")
+api.add_resource(Me, "/me")
+
+bp = Blueprint("v2", __name__, url_prefix="/v2")
+rx = RxApi(bp)
+users = Namespace("users")
+rx.add_namespace(users)
+
+
+@users.route("/<int:uid>")
+class User(RxResource):
+    def put(self, uid):
+        return {}
+
+    def delete(self, uid):
+        return {}
+
+
+app.register_blueprint(bp)
+"#,
+    )]);
+    let find = |path: &str| {
+        p.routes
+            .iter()
+            .find(|r| r.path.as_deref() == Some(path))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{path}: {:?}",
+                    p.routes.iter().map(|r| &r.path).collect::<Vec<_>>()
+                )
+            })
+    };
+    let login = find("/api/auth/login");
+    assert_eq!(login.methods, ["POST"]);
+    assert_eq!(login.limits.len(), 1, "the class's decorators limit it");
+    assert_eq!(p.describe(login.def_span), "app.py:13");
+    assert!(find("/api/login").limits.len() == 1);
+    assert_eq!(find("/api/me").auth.len(), 1);
+    let user = find("/v2/users/<int:uid>");
+    assert_eq!(user.methods, ["PUT", "DELETE"]);
+    assert_eq!(user.app, Some(0));
+}

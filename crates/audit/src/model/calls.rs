@@ -153,6 +153,19 @@ pub const INDEXED_NAMES: &[&str] = &[
     "create_access_token",
     "create_refresh_token",
     "gensalt",
+    // Flask-RESTful / Flask-RESTX resources
+    "Api",
+    "Namespace",
+    "namespace",
+    "add_namespace",
+    "add_resource",
+    // request bodies
+    "get_json",
+    // rate limits applied by call, and request hooks
+    "limit",
+    "shared_limit",
+    "exempt",
+    "check",
 ];
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ mod extensions;
 pub mod flow;
 pub mod headers;
 pub mod index;
+mod limits;
+mod resources;
 mod routes;
 mod sessions;
 mod url_rules;

@@ -291,6 +291,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
         }
     }
     super::url_rules::find(project, &bps, AUTH_WORDS, &mut routes, &mut handlers);
+    super::resources::find(project, &bps, AUTH_WORDS, &mut routes);
     // Full paths and owning apps through the registration chain.
     for r in &mut routes {
         match r.blueprint {
@@ -308,6 +309,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
             h.app = super::blueprints::chain(&bps, b, 0).map(|(a, _)| a);
         }
     }
+    super::limits::find(project, &bps, &mut routes);
     let writes = super::sessions::find_session_writes(project);
     project.blueprints = bps;
     project.routes = routes;

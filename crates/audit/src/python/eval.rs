@@ -67,6 +67,10 @@ impl Collector {
                 }
                 let attr = a.attr.id.as_str();
                 let on_request = self.is_request_object(&base);
+                let global = on_request
+                    && base
+                        .reference()
+                        .is_some_and(|r| matches!(r.root, Root::Global(_)));
                 let mut v = attribute(base, attr, range);
                 if on_request {
                     self.facts.request_reads.push(RequestRead {
@@ -74,6 +78,7 @@ impl Collector {
                         range,
                         scope: self.scopes.current().scope,
                         guard: self.guard,
+                        global,
                     });
                     if SERVER_ATTRS.contains(&attr) {
                         v.tainted = false;
@@ -354,12 +359,10 @@ impl Collector {
         let Some(r) = v.reference() else {
             return false;
         };
-        if !r.attrs.is_empty() {
-            return false;
-        }
         match &r.root {
-            Root::Global(q) => is_request_object(q),
-            Root::Param { func, name, .. } => self
+            // `request`, and `flask.request` after `import flask`.
+            Root::Global(_) => r.qualified().is_some_and(|q| is_request_object(&q)),
+            Root::Param { func, name, .. } if r.attrs.is_empty() => self
                 .scopes
                 .frames
                 .iter()

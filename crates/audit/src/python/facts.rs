@@ -206,6 +206,9 @@ pub struct RequestRead {
     pub range: TextRange,
     pub scope: ScopeId,
     pub guard: GuardId,
+    /// The request is the framework's global (`flask.request`, Quart's), not
+    /// a `Request` parameter (FastAPI, Starlette).
+    pub global: bool,
 }
 
 /// A string literal that may be a credential (long, no whitespace) or a URL.

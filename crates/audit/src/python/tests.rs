@@ -182,3 +182,16 @@ fn caught_exceptions_are_recognisable_locals() {
     let arg = &ret.as_call().unwrap().args[0];
     assert!(matches!(&arg.reference().unwrap().root, Root::Local(n) if n == "e"));
 }
+
+#[test]
+fn request_attribute_reads_are_recorded() {
+    let f = facts(
+        "import flask\nfrom flask import request as rq\ndef view():\n    a = rq.json['x']\n    b = rq.get_json(silent=True)\n    c = flask.request.form.get('y')\n    d = other.json\n",
+    );
+    let attrs: Vec<&str> = f.request_reads.iter().map(|r| r.attr.as_str()).collect();
+    assert_eq!(attrs, ["json", "get_json", "form"]);
+    assert!(
+        f.request_reads.iter().all(|r| r.scope != 0),
+        "inside the view"
+    );
+}

@@ -13,11 +13,13 @@ pub mod context;
 mod cor;
 mod csr;
 mod dbg;
+pub(crate) mod dep;
 mod err;
 mod hdr;
 mod inj;
 mod inp;
 mod key;
+mod ops;
 mod prx;
 pub mod request_data;
 pub mod responses;
@@ -61,6 +63,8 @@ pub fn all() -> Vec<Rule> {
         key::key004_committed_secrets::RULE,
         rl::rl001_no_rate_limiting::RULE,
         rl::rl002_memory_storage::RULE,
+        rl::rl003_auth_route_limits::RULE,
+        rl::rl004_mutation_route_limits::RULE,
         rl::rl005_proxy_address_key::RULE,
         prx::prx001_no_proxy_fix::RULE,
         prx::prx002_host_not_restricted::RULE,
@@ -95,6 +99,12 @@ pub fn all() -> Vec<Rule> {
         auth::auth001_weak_password_hash::RULE,
         auth::auth002_jwt::RULE,
         auth::auth003_unauthenticated_mutation::RULE,
+        inp::inp001_json_errors_as_html::RULE,
+        inp::inp003_no_max_content_length::RULE,
+        dep::dep001_unpinned_dependencies::RULE,
+        dep::dep002_vulnerable_dependencies::RULE,
+        ops::ops001_container_runs_as_root::RULE,
+        ops::ops002_dev_server_all_interfaces::RULE,
     ];
     rules.sort_by_key(|r| (r.code, r.name));
     rules
