@@ -7,6 +7,11 @@
 #   (d) examples/orders-hardened GET /api/orders (bearer token), 2 gunicorn workers:
 #       plain Flask alone, plain Flask behind shield, and the app with flask-talisman +
 #       flask-cors + flask-limiter (+ CSRFProtect) in-process, memory then Redis storage
+#   then bench/shield-ratelimit.sh: rate limiting in shield (memory, Redis) against
+#   flask-limiter in-process (memory, Redis), and both with Redis down.
+#
+# shield runs with its defaults, rate limiting included (the global limit raised so
+# that wrk, one client, is not refused: every request is still counted and decided).
 #
 # For each: requests/s, p50/p99 latency (wrk --latency) and the CPU time per request
 # of the process under test (utime+stime from /proc over the run / requests). CPU per
@@ -37,105 +42,7 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-cargo build --release -q -p flaskguard
-FG=$ROOT/target/release/flaskguard
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for f in "$WORK"/*/nginx.pid; do [ -f "$f" ] && kill -QUIT "$(cat "$f")" 2>/dev/null || true; done
-  sleep 0.5
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "nothing on port $1" >&2; exit 1; }
-TCK=$(getconf CLK_TCK)
-
-# The pids of a process and all its descendants.
-tree() {
-  local out=$1 kids
-  kids=$(pgrep -P "$1" || true)
-  for k in $kids; do out="$out $(tree "$k")"; done
-  echo "$out"
-}
-# utime+stime of the given pids, in clock ticks.
-ticks() {
-  local sum=0 p f
-  for p in "$@"; do
-    f=$(cut -d')' -f2- "/proc/$p/stat" 2>/dev/null) || continue
-    set -- $f
-    sum=$((sum + ${12} + ${13}))
-  done
-  echo $sum
-}
-
-nginx_conf() { # dir, server block
-  mkdir -p "$1"
-  cat > "$1/nginx.conf" <<CONF
-worker_processes ${NGINX_WORKERS:-1};
-pid $1/nginx.pid;
-error_log $1/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  server_tokens off;
-  client_body_temp_path $1/body;
-  proxy_temp_path $1/proxy;
-  fastcgi_temp_path $1/fcgi;
-  uwsgi_temp_path $1/uwsgi;
-  scgi_temp_path $1/scgi;
-  $2
-}
-CONF
-  nginx -p "$1" -c "$1/nginx.conf"
-}
-
-RESULTS=$WORK/results.tsv
-: > "$RESULTS"
-# run NAME URL "PIDS" [wrk -H args...]: prints and records req/s, p50, p99, CPU us/req.
-run() {
-  local name=$1 url=$2 pids=$3; shift 3
-  local t0 t1 out reqs rps p50 p99
-  wrk -t "$THREADS" -c "$CONNECTIONS" -d 2s "$@" "$url" >/dev/null 2>&1 || true
-  t0=$(ticks $pids)
-  local s0=0 s1=0
-  [ -n "${SPLIT_PIDS:-}" ] && s0=$(ticks $SPLIT_PIDS)
-  out=$(wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency "$@" "$url")
-  t1=$(ticks $pids)
-  [ -n "${SPLIT_PIDS:-}" ] && s1=$(ticks $SPLIT_PIDS)
-  reqs=$(echo "$out" | awk '/requests in/ {print $1}')
-  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  p50=$(echo "$out" | awk '$1=="50%" {print $2}')
-  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-  local non2xx
-  non2xx=$(echo "$out" | awk '/Non-2xx/ {print $4}')
-  local cpu
-  cpu=$(awk -v d=$((t1 - t0)) -v r="$reqs" -v t="$TCK" 'BEGIN { printf "%.1f", d * 1e6 / t / r }')
-  local split=""
-  if [ -n "${SPLIT_PIDS:-}" ]; then
-    split=$(awk -v d=$((s1 - s0)) -v r="$reqs" -v t="$TCK" -v l="$SPLIT_LABEL" 'BEGIN { printf "  (%s: %.1f)", l, d * 1e6 / t / r }')
-  fi
-  printf '%-46s %10s req/s  p50 %8s  p99 %8s  CPU %8s us/req%s%s\n' "$name" "$rps" "$p50" "$p99" "$cpu" "$split" "${non2xx:+  ($non2xx non-2xx!)}"
-  printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$rps" "$p50" "$p99" "$cpu" >> "$RESULTS"
-}
-LAT=$WORK/latency.tsv
-: > "$LAT"
-# lat NAME URL: one connection, one request at a time, so p50/p99 show the time a
-# request spends in each hop rather than queueing behind 32 others on 2 cores.
-lat() {
-  local out p50 p99
-  out=$(wrk -t1 -c1 -d "${LATENCY_DURATION:-5s}" --latency "$2")
-  p50=$(echo "$out" | awk '$1=="50%" {print $2}')
-  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-  printf '%-46s one connection: p50 %8s  p99 %8s\n' "$1" "$p50" "$p99"
-  printf '%s\t%s\t%s\n' "$1" "$p50" "$p99" >> "$LAT"
-}
-to_us() { # wrk latency (123.45us, 1.23ms, 1.2s) -> microseconds
-  awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n*1000; else if (v ~ /s$/) print n*1e6; else print n }'
-}
-field() { awk -F'\t' -v n="$1" -v c="$2" '$1==n {print $c}' "$RESULTS"; }
+. "$ROOT/bench/shield-lib.sh"
 
 echo "flaskguard shield benchmark: wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) cores, $(nginx -v 2>&1 | sed 's/.*\///'), $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
 echo
@@ -155,6 +62,10 @@ upstream = "http://127.0.0.1:$UP"
 allowed_hosts = ["127.0.0.1"]
 [shield.audit_log]
 path = "$WORK/audit.log"
+# The default global limit (1200 per minute per client) would refuse wrk, one client
+# at thousands of requests per second: raise it, the limiter still decides each one.
+[shield.rate_limit]
+global_limit = ["1000000 per hour"]
 CONF
 "$FG" shield --config "$WORK/flaskguard.toml" 2>"$WORK/shield.err" &
 SHIELD_PID=$!
@@ -236,6 +147,8 @@ upstream = "http://127.0.0.1:$G_PORT"
 allowed_hosts = ["127.0.0.1"]
 [shield.audit_log]
 path = "$WORK/audit2.log"
+[shield.rate_limit]
+global_limit = ["1000000 per hour"]
 CONF
   "$FG" shield --config "$WORK/orders.toml" 2>"$WORK/shield2.err" &
   S2=$!
@@ -303,4 +216,9 @@ if [ -n "$d1" ]; then
     printf "  shield + plain Flask / plain Flask:    %.2fx over TCP, %.2fx over a unix socket  (target <= 1.10)\n", d2 / d1, d2u / d1
     printf "  in-process extensions (memory) / plain: %.2fx\n", d3 / d1
     printf "  in-process extensions (Redis) / plain:  %.2fx\n", d4 / d1 }'
+fi
+
+echo
+if [ "${SKIP_RATELIMIT:-}" != 1 ]; then
+  "$ROOT/bench/shield-ratelimit.sh"
 fi

@@ -97,10 +97,9 @@ fn analyze_one(
         deploy: DeployFacts::default(),
         diagnostics: Vec::new(),
     };
-    // Lock files only need to exist.
+    // A lock file counts for DEP001 even when it is too big to read for pins.
     if d.kind == FileKind::LockFile {
         result.deploy.lockfiles.push(id);
-        return result;
     }
     let meta = match std::fs::metadata(&d.path) {
         Ok(m) => m,
@@ -202,9 +201,16 @@ fn analyze_one(
         },
         FileKind::Nginx => result.deploy.nginx.push(deploy::nginx::parse(&source)),
         FileKind::Requirements => {
-            result.deploy.requirements =
-                deploy::requirements::parse_requirements(&source).requirements;
+            let parsed = deploy::requirements::parse_requirements(&source);
+            result.deploy.requirements = parsed.requirements;
+            result.deploy.requirement_refs = parsed.refs;
         }
+        FileKind::LockFile => match deploy::lockfile::parse(&source) {
+            Ok(pkgs) => result.deploy.locked = pkgs,
+            Err(e) => result
+                .diagnostics
+                .push(diag(DiagnosticLevel::Warning, &d.rel, e)),
+        },
         FileKind::PyProject => match deploy::requirements::parse_pyproject(&source) {
             Ok(p) => result.deploy.pyprojects.push(p),
             Err(e) => result.diagnostics.push(diag(
@@ -218,6 +224,56 @@ fn analyze_one(
     result.file.source = source;
     result
 }
+
+/// Requirements files named by `-r` / `-c` lines that the walk did not pick up
+/// by name (`-c constraints.txt`, `-r base.in`), inside the audited root:
+/// analysed as requirements files too, with ids after the others, until no new
+/// file is named (at most [`MAX_REFERENCED`]).
+pub fn follow_requirement_refs(
+    files: &mut Vec<Discovered>,
+    results: &mut Vec<FileResult>,
+    root: &std::path::Path,
+    settings: &AuditSettings,
+) {
+    let mut known: HashSet<std::path::PathBuf> = files.iter().map(|f| f.path.clone()).collect();
+    let mut done = 0;
+    let mut added = 0;
+    while done < results.len() {
+        let refs: Vec<(usize, String)> = results[done..]
+            .iter()
+            .flat_map(|r| r.deploy.requirement_refs.iter())
+            .map(|r| (r.from as usize, r.target.clone()))
+            .collect();
+        done = results.len();
+        for (from, target) in refs {
+            if added >= MAX_REFERENCED || target.contains('$') {
+                continue;
+            }
+            let Some(dir) = files.get(from).and_then(|f| f.path.parent()) else {
+                continue;
+            };
+            let path = crate::discover::normalize(&dir.join(&target));
+            if !path.is_file() || !path.starts_with(root) || !known.insert(path.clone()) {
+                continue;
+            }
+            let rel = crate::discover::rel_string(root, &path);
+            let d = Discovered {
+                is_test: crate::discover::is_test_path(&rel),
+                rel,
+                path,
+                kind: FileKind::Requirements,
+                gitignored: false,
+            };
+            let id = files.len() as FileId;
+            results.push(analyze_one(id, &d, settings, &HashSet::new()));
+            files.push(d);
+            added += 1;
+        }
+    }
+}
+
+/// Files added by following `-r` / `-c` references, at most.
+const MAX_REFERENCED: usize = 256;
 
 fn io_message(e: &std::io::Error) -> String {
     // The OS message without the "(os error N)" suffix, so output is the same

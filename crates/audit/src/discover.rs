@@ -29,7 +29,8 @@ pub enum FileKind {
     Compose,
     Requirements,
     PyProject,
-    /// poetry.lock, uv.lock, Pipfile.lock, pdm.lock: only their presence matters.
+    /// poetry.lock, uv.lock, Pipfile.lock, pdm.lock, pylock.toml, rye's
+    /// requirements.lock: read for the versions they pin.
     LockFile,
     Nginx,
     GitIgnore,
@@ -86,7 +87,9 @@ impl FileKind {
             return Some(FileKind::Compose);
         }
         if lower.ends_with(".txt")
-            && (lower.starts_with("requirements") || parent_is("requirements"))
+            && (lower.starts_with("requirements")
+                || lower.starts_with("constraints")
+                || parent_is("requirements"))
         {
             return Some(FileKind::Requirements);
         }
@@ -96,7 +99,9 @@ impl FileKind {
         if matches!(
             lower.as_str(),
             "poetry.lock" | "uv.lock" | "pipfile.lock" | "pdm.lock" | "pylock.toml"
-        ) {
+        ) || (lower.starts_with("requirements") && lower.ends_with(".lock"))
+            || (lower.starts_with("pylock.") && lower.ends_with(".toml"))
+        {
             return Some(FileKind::LockFile);
         }
         // Any `.conf` may be an nginx site (`deploy/site.conf`); the nginx reader
@@ -177,7 +182,7 @@ pub fn common_root(paths: &[PathBuf]) -> PathBuf {
 }
 
 /// Removes `.` and resolves `..` lexically (no symlink resolution).
-fn normalize(p: &Path) -> PathBuf {
+pub(crate) fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {
@@ -226,7 +231,7 @@ fn glob_set(patterns: &[String]) -> Result<GlobSet, DiscoverError> {
     })
 }
 
-fn rel_string(root: &Path, path: &Path) -> String {
+pub(crate) fn rel_string(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
     let parts: Vec<String> = rel
         .components()
@@ -400,6 +405,10 @@ mod tests {
         assert_eq!(k("compose.yml"), Some(FileKind::Compose));
         assert_eq!(k("requirements-dev.txt"), Some(FileKind::Requirements));
         assert_eq!(k("requirements/base.txt"), Some(FileKind::Requirements));
+        assert_eq!(k("constraints.txt"), Some(FileKind::Requirements));
+        assert_eq!(k("uv.lock"), Some(FileKind::LockFile));
+        assert_eq!(k("requirements-dev.lock"), Some(FileKind::LockFile));
+        assert_eq!(k("pylock.prod.toml"), Some(FileKind::LockFile));
         assert_eq!(k("deploy/nginx/site.conf"), Some(FileKind::Nginx));
         assert_eq!(k("deploy/site.conf"), Some(FileKind::Nginx));
         assert_eq!(k("notes.txt"), None);

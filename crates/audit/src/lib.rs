@@ -5,6 +5,7 @@
 //! `rules` turn the model into findings; `suppress` drops what the user
 //! silenced. Nothing is executed.
 
+pub mod advisories;
 mod analyze;
 pub mod deploy;
 pub mod discover;
@@ -71,7 +72,9 @@ pub fn run(paths: &[PathBuf], settings: &AuditSettings) -> Result<AuditOutcome, 
         });
     }
 
-    let results = analyze::analyze_all(&discovery.files, settings);
+    let mut discovered = discovery.files;
+    let mut results = analyze::analyze_all(&discovered, settings);
+    analyze::follow_requirement_refs(&mut discovered, &mut results, &root, settings);
     let mut files = Vec::with_capacity(results.len());
     let mut py = Vec::with_capacity(results.len());
     let mut deploy = deploy::DeployFacts::default();
@@ -84,9 +87,25 @@ pub fn run(paths: &[PathBuf], settings: &AuditSettings) -> Result<AuditOutcome, 
     let mut project = Project::build(files, py, deploy, settings.production_config.as_deref());
     project.git_tracked = git::tracked_files(&root);
 
+    let advisories = match &settings.advisories {
+        Some(path) if settings.selector.enabled("DEP002") => {
+            let (db, diagnostics) = advisories::load(path);
+            report.diagnostics.extend(diagnostics);
+            if db.is_empty() {
+                report.diagnostics.push(Diagnostic {
+                    level: DiagnosticLevel::Warning,
+                    source: Some(path.display().to_string()),
+                    message: "no PyPI advisory found: DEP002 has nothing to match".into(),
+                });
+            }
+            Some(db)
+        }
+        _ => None,
+    };
     let ctx = rules::RuleContext {
         project: &project,
         settings,
+        advisories: advisories.as_ref(),
     };
     let selected: Vec<rules::Rule> = rules::all()
         .into_iter()

@@ -16,6 +16,9 @@ pub struct RouteRow {
     pub rate_limit: Vec<String>,
     pub csrf_exempt: bool,
     pub auth: Vec<String>,
+    /// Changes state, is not public by design, and nothing authenticates it
+    /// (AUTH003).
+    pub auth_missing: bool,
 }
 
 /// Every route, sorted by path then method.
@@ -44,6 +47,9 @@ pub fn rows(project: &Project) -> Vec<RouteRow> {
                     .iter()
                     .map(|a| a.rsplit('.').next().unwrap_or(a).to_string())
                     .collect(),
+                auth_missing: crate::rules::auth::auth003_unauthenticated_mutation::unauthenticated(
+                    r,
+                ),
             }
         })
         .collect();
@@ -92,7 +98,9 @@ pub fn table(project: &Project) -> String {
                 } else {
                     "-".into()
                 },
-                if r.auth.is_empty() {
+                if r.auth_missing {
+                    "NONE".into()
+                } else if r.auth.is_empty() {
                     "-".into()
                 } else {
                     r.auth.join(", ")

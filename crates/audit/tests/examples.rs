@@ -74,7 +74,26 @@ fn orders_weak_reports_every_planted_problem_with_a_rule() {
         "too few planted markers found: {markers:?}"
     );
 
-    let outcome = audit::run(std::slice::from_ref(&root), &AuditSettings::default()).unwrap();
+    // As the README runs it: with the example's own OSV advisories (DEP002).
+    let settings = AuditSettings {
+        advisories: Some(root.join("advisories")),
+        ..AuditSettings::default()
+    };
+    let outcome = audit::run(std::slice::from_ref(&root), &settings).unwrap();
+    let advisory_problems: Vec<_> = outcome
+        .report
+        .diagnostics
+        .iter()
+        .filter(|d| {
+            d.source
+                .as_deref()
+                .is_some_and(|s| s.contains("advisories"))
+        })
+        .collect();
+    assert!(
+        advisory_problems.is_empty(),
+        "advisories not read: {advisory_problems:?}"
+    );
     let found: BTreeSet<(String, u32, String)> = outcome
         .report
         .findings
@@ -99,7 +118,13 @@ fn orders_weak_reports_every_planted_problem_with_a_rule() {
 
 #[test]
 fn orders_hardened_has_nothing_of_medium_or_above() {
-    let outcome = audit::run(&[example("orders-hardened")], &AuditSettings::default()).unwrap();
+    // The weak example's advisories cover the versions the hardened one moved
+    // past: none may match.
+    let settings = AuditSettings {
+        advisories: Some(example("orders-weak").join("advisories")),
+        ..AuditSettings::default()
+    };
+    let outcome = audit::run(&[example("orders-hardened")], &settings).unwrap();
     let serious: Vec<String> = outcome
         .report
         .findings

@@ -7,6 +7,10 @@
 //!
 //! Every registered rule must fire in at least one fire case, and every control
 //! with a rule must have at least one fire and one silent case.
+//!
+//! Cases run with OSV advisories (DEP002): the case's own `advisories`
+//! directory, `advisories.json` or `advisories.zip` when it has one, else the
+//! small synthetic set in `tests/advisories/`.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -37,8 +41,21 @@ struct CaseResult {
     rules: BTreeSet<String>,
 }
 
+fn settings_for(case: &Path) -> AuditSettings {
+    let own = ["advisories", "advisories.json", "advisories.zip"]
+        .iter()
+        .map(|n| case.join(n))
+        .find(|p| p.exists());
+    AuditSettings {
+        advisories: Some(
+            own.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/advisories")),
+        ),
+        ..AuditSettings::default()
+    }
+}
+
 fn run_case(case: &Path, control: &str) -> CaseResult {
-    let outcome = audit::run(&[case.to_path_buf()], &AuditSettings::default())
+    let outcome = audit::run(&[case.to_path_buf()], &settings_for(case))
         .unwrap_or_else(|e| panic!("{}: {e}", case.display()));
     let mut got = BTreeSet::new();
     let mut rules = BTreeSet::new();

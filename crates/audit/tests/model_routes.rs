@@ -108,3 +108,173 @@ app.include_router(router, prefix="/api/v1")
     assert_eq!(r.auth, ["auth.get_current_user"]);
     assert_eq!(r.app, Some(0));
 }
+
+#[test]
+fn auth_from_guards_custom_decorators_and_router_dependencies() {
+    let app = r#"from functools import wraps
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, status
+from flask import Blueprint, Flask, abort, g, jsonify, session
+
+app = Flask(__name__)
+admin = Blueprint("admin", __name__)
+public = Blueprint("public", __name__)
+
+
+def needs_staff(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not g.get("staff"):
+            return jsonify(error="staff only"), 403
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def cached(view):
+    return view
+
+
+@admin.before_request
+def check_login():
+    if "user_id" not in session:
+        abort(401)
+
+
+@admin.post("/purge")
+def purge():
+    return ""
+
+
+@public.post("/a")
+@needs_staff
+def a():
+    return ""
+
+
+@public.post("/b")
+@cached
+def b():
+    return ""
+
+
+@needs_staff
+@public.post("/c")
+def c():
+    return ""
+
+
+app.register_blueprint(admin, url_prefix="/admin")
+app.register_blueprint(public)
+
+
+def current_user(token: str = ""):
+    if not token:
+        raise HTTPException(status_code=status.HTTP_401_UNAUTHORIZED)
+    return token
+
+
+router = APIRouter(dependencies=[Depends(current_user)])
+
+
+@router.delete("/items/{item_id}")
+def delete_item(item_id: int):
+    return {}
+
+
+api = FastAPI()
+api.include_router(router)
+"#;
+    let (_d, p) = project(&[("app.py", app)]);
+    let auth = |endpoint: &str| {
+        p.routes
+            .iter()
+            .find(|r| r.endpoint == endpoint)
+            .unwrap_or_else(|| panic!("{endpoint}"))
+            .auth
+            .clone()
+    };
+    assert_eq!(auth("admin.purge"), ["before_request check_login"]);
+    assert_eq!(auth("public.a"), ["app.needs_staff"]);
+    assert!(
+        auth("public.b").is_empty(),
+        "a decorator that checks nothing"
+    );
+    assert!(
+        auth("public.c").is_empty(),
+        "above the route decorator, the check wraps an unregistered function"
+    );
+    assert_eq!(auth("delete_item"), ["app.current_user"]);
+}
+
+#[test]
+fn rest_framework_resources_are_routes() {
+    let (_dir, p) = project(&[(
+        "app.py",
+        r#"from flask import Blueprint, Flask
+from flask_restful import Api, Resource
+from flask_restx import Api as RxApi, Namespace, Resource as RxResource
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import login_required
+
+app = Flask(__name__)
+limiter = Limiter(get_remote_address, app=app)
+api = Api(app, prefix="/api")
+
+
+class Login(Resource):
+    decorators = [limiter.limit("5 per minute")]
+
+    def post(self):
+        return {}
+
+
+class Me(Resource):
+    method_decorators = [login_required]
+
+    def get(self):
+        return {}
+
+
+api.add_resource(Login, "/auth/login", "/login")
+api.add_resource(Me, "/me")
+
+bp = Blueprint("v2", __name__, url_prefix="/v2")
+rx = RxApi(bp)
+users = Namespace("users")
+rx.add_namespace(users)
+
+
+@users.route("/<int:uid>")
+class User(RxResource):
+    def put(self, uid):
+        return {}
+
+    def delete(self, uid):
+        return {}
+
+
+app.register_blueprint(bp)
+"#,
+    )]);
+    let find = |path: &str| {
+        p.routes
+            .iter()
+            .find(|r| r.path.as_deref() == Some(path))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{path}: {:?}",
+                    p.routes.iter().map(|r| &r.path).collect::<Vec<_>>()
+                )
+            })
+    };
+    let login = find("/api/auth/login");
+    assert_eq!(login.methods, ["POST"]);
+    assert_eq!(login.limits.len(), 1, "the class's decorators limit it");
+    assert_eq!(p.describe(login.def_span), "app.py:13");
+    assert!(find("/api/login").limits.len() == 1);
+    assert_eq!(find("/api/me").auth.len(), 1);
+    let user = find("/v2/users/<int:uid>");
+    assert_eq!(user.methods, ["PUT", "DELETE"]);
+    assert_eq!(user.app, Some(0));
+}

@@ -87,10 +87,11 @@ pub struct ScanArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = false)]
 pub struct ShieldArgs {
     /// Configuration file (default: flaskguard.toml, .flaskguard.toml or pyproject.toml
     /// with [tool.flaskguard], found from the current directory upward).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
     /// Public listener address, overriding `shield.listen` (e.g. 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
@@ -102,6 +103,28 @@ pub struct ShieldArgs {
     /// exit (0 valid, 2 invalid).
     #[arg(long)]
     pub check_config: bool,
+    #[command(subcommand)]
+    pub action: Option<ShieldAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShieldAction {
+    /// End server-side sessions now ([shield.seal] mode = "server").
+    ///
+    /// Give the cookie values as the browser holds them (`fgs1.…`, with or without
+    /// `session=`); the keys in the seal key variable open them. --all ends every
+    /// session. The next request with a revoked cookie reaches the app without one.
+    Revoke(RevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// Sealed session cookie values.
+    #[arg(value_name = "COOKIE", required_unless_present = "all")]
+    pub cookies: Vec<String>,
+    /// Revoke every session.
+    #[arg(long, conflicts_with = "cookies")]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

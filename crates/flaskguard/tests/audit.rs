@@ -90,7 +90,13 @@ fn text_output_defaults_to_the_current_directory() {
     assert_eq!(code, 1);
     assert!(out.contains("app.py:3:") && out.contains("DBG001"), "{out}");
     let (code, _, _) = run(
-        &["audit", "--ignore", "DBG,RL", "--color", "never"],
+        &[
+            "audit",
+            "--ignore",
+            "DBG,RL,HDR,PRX,INP",
+            "--color",
+            "never",
+        ],
         Some(dir.path()),
     );
     assert_eq!(code, 0);
@@ -107,11 +113,12 @@ fn suppressions_and_config_section() {
     let dir = project(&[
         ("app.py", "from flask import Flask\napp = Flask(__name__)\napp.run(debug=True)  # flaskguard: ignore[DBG001]\n"),
         ("scripts/dev.py", DEBUG_APP),
-        ("flaskguard.toml", "[audit]\nper-file-ignores = { \"scripts/*.py\" = [\"DBG\"] }\nignore = [\"RL001\"]\nfail-on = \"high\"\n"),
+        ("flaskguard.toml", "[audit]\nper-file-ignores = { \"scripts/*.py\" = [\"DBG\"] }\nignore = [\"RL001\", \"HDR001\"]\nfail-on = \"high\"\n"),
     ]);
     let (code, out, err) = run(&["audit", "--color", "never"], Some(dir.path()));
     assert_eq!(code, 0, "{out}{err}");
-    assert!(!out.contains("DBG001"), "{out}");
+    // (Other findings quote the suppressed line, comment included.)
+    assert!(!out.contains(": DBG001 ["), "{out}");
 
     std::fs::write(
         dir.path().join("flaskguard.toml"),
@@ -188,6 +195,19 @@ fn routes_as_table_and_json() {
         .unwrap()
         .iter()
         .any(|r| r["path"] == "/api/orders" && r["methods"][0] == "POST"));
+    // Unauthenticated state-changing routes (AUTH003) are marked.
+    let weak = example("orders-weak");
+    let (_, out, _) = run(&["audit", weak.to_str().unwrap(), "--routes"], None);
+    let import = out
+        .lines()
+        .find(|l| l.contains("/api/orders/import"))
+        .unwrap_or_default();
+    assert!(import.ends_with("NONE"), "{out}");
+    let login = out
+        .lines()
+        .find(|l| l.contains("/api/auth/login"))
+        .unwrap_or_default();
+    assert!(!login.ends_with("NONE"), "login is public by design: {out}");
 }
 
 #[test]
@@ -205,6 +225,82 @@ fn bad_arguments_exit_2_naming_the_path() {
     let (code, _, err) = run(&["audit", "--select", "DBG01"], Some(dir.path()));
     assert_eq!(code, 2);
     assert!(err.contains("DBG01"), "{err}");
+}
+
+#[test]
+fn advisories_from_the_command_line_and_the_config() {
+    let weak = example("orders-weak");
+    let advisories = weak.join("advisories");
+    let (code, out, err) = run(
+        &[
+            "audit",
+            weak.to_str().unwrap(),
+            "--advisories",
+            advisories.to_str().unwrap(),
+            "--select",
+            "DEP002",
+            "--output-format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let lines: Vec<u64> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["location"]["path"] == "requirements.txt")
+        .map(|f| f["location"]["line"].as_u64().unwrap())
+        .collect();
+    let requirements = std::fs::read_to_string(weak.join("requirements.txt")).unwrap();
+    let planted: Vec<u64> = requirements
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("planted: DEP002"))
+        .map(|(i, _)| i as u64 + 1)
+        .collect();
+    assert_eq!(planted.len(), 7);
+    for line in &planted {
+        assert!(
+            lines.contains(line),
+            "requirements.txt:{line} not reported: {lines:?}"
+        );
+    }
+    assert!(v["diagnostics"].as_array().unwrap().is_empty());
+
+    // `advisories =` in the config section, relative to the config file; a
+    // broken advisory file is a diagnostic naming it, not a failure.
+    let record = std::fs::read_to_string(advisories.join("GHSA-xg9f-g7g7-2323.json")).unwrap();
+    let dir = project(&[
+        ("app/requirements.txt", "Werkzeug==2.2.2\n"),
+        ("osv/nested/GHSA-xg9f-g7g7-2323.json", &record),
+        ("osv/broken.json", "{\"id\": "),
+        (
+            "flaskguard.toml",
+            "[audit]\nadvisories = \"osv\"\nselect = [\"DEP002\"]\n",
+        ),
+    ]);
+    let (code, out, err) = run(
+        &["audit", "app", "--output-format", "json"],
+        Some(dir.path()),
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let f = &v["findings"][0];
+    assert_eq!(f["control"], "DEP002");
+    assert!(
+        f["message"].as_str().unwrap().contains("CVE-2023-25577"),
+        "{f}"
+    );
+    assert!(f["fix"].as_str().unwrap().contains("2.2.3"), "{f}");
+    let diags = v["diagnostics"].as_array().unwrap();
+    assert!(
+        diags
+            .iter()
+            .any(|d| d["source"].as_str().unwrap().ends_with("broken.json")),
+        "{diags:?}"
+    );
 }
 
 #[test]

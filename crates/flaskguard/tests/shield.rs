@@ -53,6 +53,15 @@ fn check_config_prints_the_effective_config_or_names_the_bad_key() {
         "preset = \"api\"",
         "header_read = \"10s\"",
         "same_site = \"Lax\"",
+        "[shield.rate_limit]",
+        "global_limit = [\"1200 per minute\"]",
+        "[shield.rate_limit.auth]",
+        "[shield.cors]",
+        "allow_origins = []",
+        "[shield.csrf]",
+        "mode = \"enforce\"",
+        "[shield.seal]",
+        "keys_env = \"FLASKGUARD_SEAL_KEYS\"",
     ] {
         assert!(out.contains(key), "missing {key}:\n{out}");
     }
@@ -81,6 +90,34 @@ fn check_config_prints_the_effective_config_or_names_the_bad_key() {
         (
             "[shield.timeouts]\nheader_read = \"soon\"\n",
             "shield.timeouts.header_read",
+        ),
+        (
+            "[shield.rate_limit]\nglobal_limit = [\"lots\"]\n",
+            "shield.rate_limit.global_limit[0]",
+        ),
+        (
+            "[shield.rate_limit]\nstorage = \"memcached://x\"\n",
+            "shield.rate_limit.storage",
+        ),
+        (
+            "[[shield.rate_limit.rules]]\nroutes = \"DELETE /orders/{id}\"\nlimit = \"5/minute\"\nkeys = [\"ip\", \"json:\"]\n",
+            "shield.rate_limit.rules[0].keys[1]",
+        ),
+        (
+            "[shield.cors]\nallow_origins = [\"*\"]\nallow_credentials = true\n",
+            "shield.cors.allow_origins",
+        ),
+        (
+            "[shield.cors]\nallow_origins = [\"https://app.example\", \"null\"]\n",
+            "shield.cors.allow_origins[1]",
+        ),
+        (
+            "[shield.csrf]\nmode = \"off\"\n",
+            "shield.csrf.mode",
+        ),
+        (
+            "[shield.seal]\ncookies = [\"session\"]\nkeys_env = \"FLASKGUARD_TEST_NO_SUCH_VAR\"\n",
+            "shield.seal.keys_env",
         ),
     ] {
         let (code, out, err) = check(dir.path(), toml);
@@ -142,7 +179,8 @@ fn rss_kib(pid: u32) -> u64 {
 #[test]
 fn sighup_under_load_drops_nothing_and_a_bad_config_keeps_the_old() {
     let echo = Echo::start();
-    let s = start(&echo.url(), "");
+    // Thousands of requests from one client: the global rate limit would refuse them.
+    let s = start(&echo.url(), "[shield.rate_limit]\nenabled = false\n");
     let failures = Arc::new(AtomicUsize::new(0));
     let sent = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));

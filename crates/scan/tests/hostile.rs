@@ -89,9 +89,12 @@ fn a_100_mb_body_is_cut_at_the_cap() {
         }
     });
     let start = Instant::now();
-    let report = scan::scan(&options(&url)).expect("scan");
+    let opts = options(&url);
+    let report = scan::scan(&opts).expect("scan");
+    // Bounded by the scan's own budget (plus slack for a loaded CI machine running
+    // a debug build), not by a speed expectation: dozens of 1 MiB bodies are read.
     assert!(
-        start.elapsed() < Duration::from_secs(15),
+        start.elapsed() < opts.budget + Duration::from_secs(15),
         "{:?}",
         start.elapsed()
     );

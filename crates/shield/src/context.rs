@@ -88,7 +88,6 @@ pub enum BodyView {
 
 /// Per-request state shared by the layers. Request layers fill it (proxy_trust sets
 /// the client and scheme); response layers read it.
-#[derive(Debug)]
 pub struct Context {
     pub request_id: RequestId,
     /// The TCP peer (a proxy when one is in front).
@@ -120,6 +119,35 @@ pub struct Context {
     /// headers, hardened cookies); the pipeline writes them to the audit log.
     pub events: Vec<Note>,
     pub started: Instant,
+    /// The worker thread serving the request (selects per-worker connections).
+    pub worker: usize,
+    /// What the CORS request layer decided, for the CORS response layer.
+    pub cors: Option<crate::layers::cors::Verdict>,
+    /// Server-side sessions: the ids the request came with, per sealed cookie name.
+    pub session_ids: Vec<(String, String)>,
+    /// Asynchronous work response layers queued ([`Context::defer`]); the pipeline
+    /// finishes it before the response is sent. (A mutex only to keep the context
+    /// `Sync`: it is never contended.)
+    before_send: std::sync::Mutex<Vec<crate::layer::SendTask>>,
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("request_id", &self.request_id)
+            .field("peer", &self.peer)
+            .field("client_ip", &self.client_ip)
+            .field("scheme", &self.scheme)
+            .field("host", &self.host)
+            .field("method", &self.method)
+            .field("uri", &self.uri)
+            .field("body", &self.body)
+            .field("response_headers", &self.response_headers)
+            .field("events", &self.events)
+            .field("cors", &self.cors)
+            .field("deferred", &self.has_deferred())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A security event that did not block the request.
@@ -128,6 +156,8 @@ pub struct Note {
     pub control: &'static str,
     pub action: &'static str,
     pub reason: String,
+    /// Written to the audit log (false: only counted in the metrics).
+    pub audit: bool,
 }
 
 impl Context {
@@ -149,7 +179,31 @@ impl Context {
             nonce: None,
             events: Vec::new(),
             started: Instant::now(),
+            worker: 0,
+            cors: None,
+            session_ids: Vec::new(),
+            before_send: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// Queues work that must finish before the response is sent.
+    pub fn defer(&mut self, task: crate::layer::SendTask) {
+        match self.before_send.get_mut() {
+            Ok(v) => v.push(task),
+            Err(p) => p.into_inner().push(task),
+        }
+    }
+
+    /// The queued work, taken.
+    pub fn take_deferred(&mut self) -> Vec<crate::layer::SendTask> {
+        match self.before_send.get_mut() {
+            Ok(v) => std::mem::take(v),
+            Err(p) => std::mem::take(p.into_inner()),
+        }
+    }
+
+    pub fn has_deferred(&self) -> bool {
+        self.before_send.lock().is_ok_and(|v| !v.is_empty())
     }
 
     /// Records a security event for the audit log.
@@ -158,6 +212,18 @@ impl Context {
             control,
             action,
             reason: reason.into(),
+            audit: true,
+        });
+    }
+
+    /// Counts an event in the metrics without an audit line (frequent, expected
+    /// events such as a rate-limit decision served by the local fallback).
+    pub fn count(&mut self, control: &'static str, action: &'static str) {
+        self.events.push(Note {
+            control,
+            action,
+            reason: String::new(),
+            audit: false,
         });
     }
 

@@ -4,8 +4,9 @@
 //! ```text
 //! client -> server (HTTP/1.1, HTTP/2 over TLS) -> pipeline -> upstream (pooled, TCP or unix socket)
 //!   request layers:  proxy_trust -> hosts -> https_redirect -> methods -> blocked_paths
-//!                    -> traversal -> limits -> json_body -> (csrf -> cors -> rate limit)
-//!   response:        errors -> cookies -> headers (+ CSP nonces) -> audit log, metrics
+//!                    -> traversal -> limits -> json_body -> csrf -> cors -> rate limit -> seal
+//!   response:        errors -> cors -> seal -> cookies -> headers (+ CSP nonces)
+//!                    -> audit log, metrics
 //! ```
 //!
 //! - [`config`]: the `[shield]` section, its validation and the effective config.
@@ -22,6 +23,7 @@ pub mod layer;
 pub mod layers;
 pub mod metrics;
 pub mod pipeline;
+pub mod redis_conn;
 pub mod reply;
 pub mod route;
 pub mod server;

@@ -80,8 +80,31 @@ impl Rejection {
         }
     }
 
+    /// An answer shield gives itself without an error (a CORS preflight): 204 with
+    /// these headers, no body, no audit line.
+    pub fn no_content(headers: Vec<(HeaderName, HeaderValue)>) -> Rejection {
+        Rejection {
+            status: StatusCode::NO_CONTENT,
+            code: "no_content",
+            message: Cow::Borrowed(""),
+            control: "",
+            reason: Cow::Borrowed(""),
+            headers,
+            close: false,
+            action: "answer",
+        }
+    }
+
     /// Renders the response (JSON error; an empty body for redirects).
     pub fn into_response(self, id: RequestId, head_only: bool) -> Response<ResBody> {
+        if self.status == StatusCode::NO_CONTENT {
+            let mut resp = Response::new(ResBody::empty());
+            *resp.status_mut() = StatusCode::NO_CONTENT;
+            for (k, v) in self.headers {
+                resp.headers_mut().append(k, v);
+            }
+            return resp;
+        }
         let body = if self.status.is_redirection() {
             Bytes::new()
         } else {

@@ -1,5 +1,5 @@
 //! Deployment files: .env, Dockerfile, Procfile, compose YAML, gunicorn.conf.py,
-//! requirements, pyproject.toml and nginx confs, each read into plain facts that
+//! requirements, pyproject.toml, lock files and nginx confs, each read into plain facts that
 //! keep their [`Span`]s. The project model combines them into deployment facts
 //! (worker counts, proxies, container user, entrypoints).
 
@@ -7,7 +7,9 @@ pub mod compose;
 pub mod dockerfile;
 pub mod dotenv;
 pub mod gunicorn;
+pub mod lockfile;
 pub mod nginx;
+pub mod pyproject;
 pub mod requirements;
 pub mod server;
 pub mod shell;
@@ -144,7 +146,11 @@ pub struct DeployFacts {
     pub gunicorn: Vec<gunicorn::GunicornConf>,
     pub requirements: Vec<requirements::Requirement>,
     pub pyprojects: Vec<requirements::PyProject>,
+    /// `-r` / `-c` lines of requirements files.
+    pub requirement_refs: Vec<requirements::RequirementRef>,
     pub lockfiles: Vec<FileId>,
+    /// Every package version the lock files pin.
+    pub locked: Vec<lockfile::LockedPackage>,
     pub procfiles: Vec<FileId>,
     /// Every .env file: (file, role, hidden by .gitignore).
     pub dotenvs: Vec<(FileId, EnvRole, bool)>,
@@ -160,7 +166,9 @@ impl DeployFacts {
         self.gunicorn.extend(other.gunicorn);
         self.requirements.extend(other.requirements);
         self.pyprojects.extend(other.pyprojects);
+        self.requirement_refs.extend(other.requirement_refs);
         self.lockfiles.extend(other.lockfiles);
+        self.locked.extend(other.locked);
         self.procfiles.extend(other.procfiles);
         self.dotenvs.extend(other.dotenvs);
     }

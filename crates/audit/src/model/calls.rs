@@ -59,6 +59,113 @@ pub const INDEXED_NAMES: &[&str] = &[
     // routes and handlers registered by call
     "add_url_rule",
     "register_error_handler",
+    // hooks registered by call
+    "after_request",
+    "after_app_request",
+    "before_request",
+    "before_app_request",
+    // cookies and the session
+    "set_cookie",
+    "clear",
+    "regenerate",
+    "timedelta",
+    // CORS per view
+    "cross_origin",
+    // sinks of request data: SQL
+    "execute",
+    "executemany",
+    "executescript",
+    "exec_driver_sql",
+    "text",
+    "raw",
+    "read_sql",
+    "read_sql_query",
+    // templates and markup
+    "render_template",
+    "render_template_string",
+    "TemplateResponse",
+    "from_string",
+    "Template",
+    "Markup",
+    "Environment",
+    // commands
+    "system",
+    "popen",
+    "call",
+    "check_call",
+    "check_output",
+    "Popen",
+    "getoutput",
+    "getstatusoutput",
+    "create_subprocess_shell",
+    // redirects
+    "redirect",
+    "RedirectResponse",
+    // files
+    "send_file",
+    "send_from_directory",
+    "open",
+    "save",
+    "remove",
+    "unlink",
+    "rmdir",
+    "rename",
+    "listdir",
+    "scandir",
+    "rmtree",
+    "copy",
+    "copyfile",
+    "copy2",
+    "move",
+    "read_text",
+    "read_bytes",
+    "write_text",
+    "write_bytes",
+    "FileResponse",
+    // deserialisation
+    "loads",
+    "load",
+    "load_all",
+    "unsafe_load",
+    "unsafe_load_all",
+    "full_load",
+    "full_load_all",
+    "decode",
+    "read_pickle",
+    "Unpickler",
+    // password hashing and tokens
+    "md5",
+    "sha1",
+    "sha224",
+    "sha256",
+    "sha384",
+    "sha512",
+    "sha3_256",
+    "sha3_512",
+    "blake2b",
+    "blake2s",
+    "new",
+    "generate_password_hash",
+    "pbkdf2_hmac",
+    "hash",
+    "encrypt",
+    "encode",
+    "create_access_token",
+    "create_refresh_token",
+    "gensalt",
+    // Flask-RESTful / Flask-RESTX resources
+    "Api",
+    "Namespace",
+    "namespace",
+    "add_namespace",
+    "add_resource",
+    // request bodies
+    "get_json",
+    // rate limits applied by call, and request hooks
+    "limit",
+    "shared_limit",
+    "exempt",
+    "check",
 ];
 
 #[cfg(test)]
@@ -94,7 +201,7 @@ impl CallIndex {
         for (file, facts) in py.iter().enumerate() {
             let Some(facts) = facts else { continue };
             for (i, call) in facts.calls.iter().enumerate() {
-                let Some(last) = call.call().last_name() else {
+                let Some(last) = call.call().callee_name() else {
                     continue;
                 };
                 if let Some(name) = wanted.get(last) {

@@ -241,6 +241,24 @@ impl<'a> Resolver<'a> {
         self.facts(site.file)?.calls.get(i)
     }
 
+    /// The call that created an object, told apart by its constructor name
+    /// from other calls that start at the same offset (`Path(p)` and
+    /// `Path(p).read_text()`).
+    pub fn creating_call(&self, site: Site, ctor: &str) -> Option<&'a CallFact> {
+        let i = self.index.call_at(site)?;
+        let calls = &self.facts(site.file)?.calls;
+        let lo = i.saturating_sub(256);
+        calls
+            .get(lo..=i)?
+            .iter()
+            .rev()
+            .find(|c| {
+                u32::from(c.value.range.start()) == site.offset
+                    && crate::python::object_ctor(&c.value) == ctor
+            })
+            .or_else(|| calls.get(i))
+    }
+
     pub fn class(&self, dotted: &str) -> Option<(FileId, &'a ClassFact)> {
         let (f, i) = self.index.class(dotted)?;
         Some((f, self.facts(f)?.classes.get(i)?))

@@ -12,13 +12,18 @@
 //! cannot be known statically is `None`/unknown, and rules stay silent on it.
 
 mod apps;
+mod auth;
 mod blueprints;
 pub mod calls;
 mod config;
 pub mod cors;
 mod deployment;
 mod extensions;
+pub mod flow;
+pub mod headers;
 pub mod index;
+mod limits;
+mod resources;
 mod routes;
 mod sessions;
 mod url_rules;
@@ -119,6 +124,8 @@ pub struct Project {
     pub error_handlers: Vec<ErrorHandler>,
     /// Writes to the cookie session (`session[...] = ...`, `login_user(...)`).
     pub session_writes: Vec<Span>,
+    /// Response headers the code sets (`resp.headers[...] = ...`).
+    pub header_writes: Vec<headers::HeaderWrite>,
     pub deployment: Deployment,
     pub index: Index,
     /// Paths git tracks, when the audited root is a git checkout.
@@ -146,6 +153,7 @@ impl Project {
             routes: Vec::new(),
             error_handlers: Vec::new(),
             session_writes: Vec::new(),
+            header_writes: Vec::new(),
             deployment: Deployment::default(),
             index,
             git_tracked: None,
@@ -155,6 +163,8 @@ impl Project {
         extensions::find_extensions(&mut project);
         config::resolve_configs(&mut project, production_override);
         routes::find_blueprints_and_routes(&mut project);
+        project.header_writes = headers::find_header_writes(&project);
+        auth::find_auth(&mut project);
         deployment::build(&mut project);
         project
     }

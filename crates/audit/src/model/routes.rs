@@ -74,10 +74,14 @@ pub struct ErrorHandler {
     pub function: String,
     pub file: FileId,
     pub span: Span,
+    /// Handles errors of the whole app: registered on the app, or with a
+    /// blueprint's `app_errorhandler`. A blueprint's own handlers never see
+    /// the 404 and 405 raised while routing.
+    pub app_wide: bool,
 }
 
 /// Words in a decorator or dependency name that mean "requires authentication".
-const AUTH_WORDS: &[&str] = &[
+pub(super) const AUTH_WORDS: &[&str] = &[
     "login_required",
     "auth",
     "jwt_required",
@@ -153,7 +157,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                     .unwrap_or(&name)
                     .to_ascii_lowercase();
                 if AUTH_WORDS.iter().any(|w| last.contains(w)) {
-                    auth.push(name.clone());
+                    auth.push((name.clone(), Some(span)));
                 }
                 decorators.push(Decorator {
                     name,
@@ -179,7 +183,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                         .any(|w| dep_name.to_ascii_lowercase().contains(w))
                         || call.func_name().is_some_and(|n| n.ends_with("Security"))
                     {
-                        auth.push(dep_name);
+                        auth.push((dep_name, None));
                     }
                 }
             }
@@ -209,6 +213,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                         function: func.qualified.clone(),
                         file,
                         span: Span::new(file, deco.range),
+                        app_wide: app.is_some() || method == "app_errorhandler",
                     });
                     continue;
                 }
@@ -231,7 +236,13 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                     "websocket" => vec!["WEBSOCKET".to_string()],
                     m => vec![m.to_ascii_uppercase()],
                 };
-                let mut route_auth = auth.clone();
+                // A decorator above the route decorator wraps the function after
+                // it was registered: the registered view runs without it.
+                let mut route_auth: Vec<String> = auth
+                    .iter()
+                    .filter(|(_, s)| s.is_none_or(|s| s.start > u32::from(deco.range.start())))
+                    .map(|(n, _)| n.clone())
+                    .collect();
                 if let Some(deps) = call
                     .and_then(|c| c.kwarg("dependencies"))
                     .and_then(Value::as_seq)
@@ -280,6 +291,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
         }
     }
     super::url_rules::find(project, &bps, AUTH_WORDS, &mut routes, &mut handlers);
+    super::resources::find(project, &bps, AUTH_WORDS, &mut routes);
     // Full paths and owning apps through the registration chain.
     for r in &mut routes {
         match r.blueprint {
@@ -297,6 +309,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
             h.app = super::blueprints::chain(&bps, b, 0).map(|(a, _)| a);
         }
     }
+    super::limits::find(project, &bps, &mut routes);
     let writes = super::sessions::find_session_writes(project);
     project.blueprints = bps;
     project.routes = routes;

@@ -33,9 +33,11 @@ pub(super) fn find_session_writes(project: &Project) -> Vec<Span> {
             Some("flask_login.login_user" | "flask_login.utils.login_user") => {
                 writes.push(Span::new(file, call.range()))
             }
+            // `session.update()` with nothing to add writes nothing.
             Some(n)
                 if n.starts_with("flask.session.")
-                    && (n.ends_with(".update") || n.ends_with(".setdefault")) =>
+                    && (n.ends_with(".update") || n.ends_with(".setdefault"))
+                    && (!c.args.is_empty() || !c.kwargs.is_empty()) =>
             {
                 writes.push(Span::new(file, call.range()))
             }

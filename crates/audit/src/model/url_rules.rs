@@ -56,13 +56,23 @@ pub(super) fn find(
                 function,
                 file,
                 span,
+                app_wide: app.is_some(),
             });
             continue;
         }
         let Some(rule) = c.param(0, "rule").and_then(Value::as_str) else {
             continue;
         };
-        let view = c.param(2, "view_func");
+        let mut view = c.param(2, "view_func");
+        // `limiter.limit("5/minute")(login)`: the view is the wrapped function
+        // (`model::limits` reads the wrappers).
+        while let Some(inner) = view
+            .and_then(Value::as_call)
+            .filter(|w| w.func.as_call().is_some())
+            .and_then(|w| w.arg(0))
+        {
+            view = Some(inner);
+        }
         let mut endpoint = c
             .param(1, "endpoint")
             .and_then(Value::as_str)

@@ -39,6 +39,7 @@ impl Collector {
         let frame = self.scopes.current_mut();
         frame.bindings.remove(&local);
         frame.params.remove(&local);
+        frame.request_params.remove(&local);
         frame.imports.insert(local, qualified);
     }
 
@@ -53,10 +54,27 @@ impl Collector {
         match target {
             Expr::Tuple(t) => {
                 let items = value.as_seq().filter(|items| items.len() == t.elts.len());
+                let from_call = matches!(value.kind, Kind::Call(_));
                 for (i, elt) in t.elts.iter().enumerate() {
                     let v = items
                         .and_then(|items| items.get(i).cloned())
-                        .unwrap_or_else(|| Value::unknown(elt.range(), value.tainted));
+                        .unwrap_or_else(|| {
+                            // `head, tail = os.path.split(p)`: each name is an item of
+                            // the call's result, so what the call does (sanitises,
+                            // hands request data on) carries over.
+                            if from_call && !t.elts.iter().any(|e| matches!(e, Expr::Starred(_))) {
+                                Value {
+                                    range: elt.range(),
+                                    kind: Kind::Subscript(
+                                        Box::new(value.clone()),
+                                        Box::new(Value::new(elt.range(), Kind::Int(i as i64))),
+                                    ),
+                                    tainted: value.tainted,
+                                }
+                            } else {
+                                Value::unknown(elt.range(), value.tainted)
+                            }
+                        });
                     self.assign(elt, &v, stmt_range, augmented);
                 }
                 return;

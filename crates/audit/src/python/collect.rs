@@ -8,7 +8,8 @@ use ruff_text_size::TextRange;
 
 use super::{
     facts::{
-        AssignFact, ClassAttr, Guard, GuardId, PyFacts, RaiseFact, RaiseKind, Scope, ScopeKind,
+        AssignFact, ClassAttr, ExceptFact, Guard, GuardId, PyFacts, RaiseFact, RaiseKind, Scope,
+        ScopeKind,
     },
     scope::{Frame, Scopes},
     value::{Kind, Value},
@@ -43,6 +44,8 @@ pub struct Collector {
     depth: usize,
     /// Return values of the functions being collected, innermost last.
     pub(super) returns: Vec<Vec<Value>>,
+    /// The guard of each of those return values.
+    pub(super) return_guards: Vec<Vec<GuardId>>,
     /// Class-body assignments of the classes being collected, innermost last.
     pub(super) class_attrs: Vec<Vec<ClassAttr>>,
 }
@@ -69,6 +72,7 @@ impl Collector {
                 parent: 0,
                 test: Value::unknown(TextRange::default(), false),
                 negated: false,
+                scope: 0,
             }],
             ..PyFacts::default()
         };
@@ -84,6 +88,7 @@ impl Collector {
             guard: 0,
             depth: 0,
             returns: Vec::new(),
+            return_guards: Vec::new(),
             class_attrs: Vec::new(),
         }
     }
@@ -114,10 +119,12 @@ impl Collector {
 
     fn new_guard_under(&mut self, parent: GuardId, test: Value, negated: bool) -> GuardId {
         let id = self.facts.guards.len() as GuardId;
+        let scope = self.scopes.current().scope;
         self.facts.guards.push(Guard {
             parent,
             test,
             negated,
+            scope,
         });
         id
     }
@@ -179,6 +186,16 @@ impl Collector {
             Stmt::AugAssign(a) => {
                 let value = self.eval(&a.value);
                 let target = self.eval(&a.target);
+                // `q += f" AND x = '{x}'"` in a function: the name now holds the
+                // combined value (module and class names keep their first binding).
+                if let (Expr::Name(n), ScopeKind::Function) =
+                    (a.target.as_ref(), self.scopes.current().kind)
+                {
+                    let combined =
+                        super::eval::fold_binop(a.range, a.op, target.clone(), value.clone());
+                    let bound = self.binding_value(&combined);
+                    self.scopes.bind(n.id.as_str(), &bound);
+                }
                 let scope = self.scopes.current().scope;
                 self.facts.assigns.push(AssignFact {
                     scope,
@@ -199,6 +216,9 @@ impl Collector {
                 if let Some(list) = self.returns.last_mut() {
                     if list.len() < MAX_RETURNS {
                         list.push(v);
+                        if let Some(guards) = self.return_guards.last_mut() {
+                            guards.push(self.guard);
+                        }
                     }
                 }
             }
@@ -246,8 +266,25 @@ impl Collector {
                 self.stmts(&t.body);
                 for handler in &t.handlers {
                     let ast::ExceptHandler::ExceptHandler(h) = handler;
-                    if let Some(ty) = &h.type_ {
-                        self.eval(ty);
+                    let ty = h.type_.as_ref().map(|ty| self.eval(ty));
+                    if let Some(name) = &h.name {
+                        // `except E as e:` binds `e` to the caught exception: a
+                        // local whose value is not tracked, but recognisable.
+                        let caught = Value::new(
+                            name.range,
+                            Kind::Ref(super::value::Ref {
+                                root: super::value::Root::Local(name.id.to_string()),
+                                attrs: Vec::new(),
+                            }),
+                        );
+                        self.scopes.bind(name.id.as_str(), &caught);
+                        let scope = self.scopes.current().scope;
+                        self.facts.excepts.push(ExceptFact {
+                            scope,
+                            name: name.id.to_string(),
+                            types: ty,
+                            range: h.range,
+                        });
                     }
                     self.stmts(&h.body);
                 }

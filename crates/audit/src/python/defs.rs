@@ -51,6 +51,11 @@ impl Collector {
         let name = f.name.id.as_str();
         let (scope, qualified) = self.push_scope(ScopeKind::Function, name);
         {
+            let converters = if is_route {
+                url_converters(&decorators)
+            } else {
+                Vec::new()
+            };
             let frame = self.scopes.current_mut();
             for (i, p) in params.iter().enumerate() {
                 let skip_self =
@@ -60,16 +65,22 @@ impl Collector {
                     .as_ref()
                     .and_then(Value::qualified)
                     .is_some_and(|q| is_request_type(&q));
-                let tainted = !skip_self && (is_route || request_typed);
+                if request_typed {
+                    frame.request_params.insert(p.name.clone());
+                }
+                let tainted =
+                    !skip_self && (request_typed || is_route && carries_text(p, &converters));
                 frame.params.insert(p.name.clone(), (i, tainted));
             }
         }
         self.returns.push(Vec::new());
+        self.return_guards.push(Vec::new());
         let saved_guard = self.guard;
         self.guard = 0;
         self.stmts(&f.body);
         self.guard = saved_guard;
         let returns = self.returns.pop().unwrap_or_default();
+        let return_guards = self.return_guards.pop().unwrap_or_default();
         self.scopes.frames.pop();
         let start = f
             .decorator_list
@@ -85,6 +96,7 @@ impl Collector {
             decorators,
             params,
             returns,
+            return_guards,
             is_async: f.is_async,
             scope,
             parent,
@@ -136,6 +148,7 @@ impl Collector {
     pub(super) fn bind_definition(&mut self, name: &str, qualified: &str, _range: TextRange) {
         let frame = self.scopes.current_mut();
         frame.params.remove(name);
+        frame.request_params.remove(name);
         frame.imports.remove(name);
         match frame.kind {
             ScopeKind::Function => {
@@ -149,5 +162,135 @@ impl Collector {
                     .insert(name.to_string(), qualified.to_string());
             }
         }
+    }
+}
+
+/// `(name, converter)` of every variable in the rules of a function's route
+/// decorators: `<int:order_id>` is `("order_id", "int")`, `<name>` is
+/// `("name", "default")`.
+fn url_converters(decorators: &[Value]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for d in decorators.iter().filter(|d| is_route_decorator(d)) {
+        let Some(rule) = d
+            .as_call()
+            .and_then(|c| c.param(0, "rule").or_else(|| c.kwarg("path")))
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        let mut rest = rule;
+        while let Some(open) = rest.find('<') {
+            let after = &rest[open + 1..];
+            let Some(close) = after.find('>') else { break };
+            let inner = &after[..close];
+            let (conv, name) = match inner.rsplit_once(':') {
+                Some((c, n)) => (c.split('(').next().unwrap_or(c).trim(), n.trim()),
+                None => ("default", inner.trim()),
+            };
+            out.push((name.to_string(), conv.to_string()));
+            rest = &after[close + 1..];
+        }
+    }
+    out
+}
+
+/// Converters whose values cannot carry attacker text: `int`, `float`, `uuid`,
+/// and `any(a, b)` (one of the listed words).
+const NUMERIC_CONVERTERS: [&str; 4] = ["int", "float", "uuid", "any"];
+
+/// Annotations of values that cannot carry attacker text (FastAPI validates them)
+/// or that are not request data at all.
+const NON_TEXT_TYPES: &[&str] = &[
+    "int",
+    "float",
+    "bool",
+    "complex",
+    "None",
+    "uuid.UUID",
+    "datetime.datetime",
+    "datetime.date",
+    "datetime.time",
+    "datetime.timedelta",
+    "decimal.Decimal",
+    "pydantic.PositiveInt",
+    "pydantic.NonNegativeInt",
+    "pydantic.NegativeInt",
+    "pydantic.StrictInt",
+    "pydantic.StrictFloat",
+    "pydantic.StrictBool",
+    "pydantic.UUID4",
+    "pydantic.UUID1",
+    "fastapi.BackgroundTasks",
+    "starlette.background.BackgroundTasks",
+    "fastapi.Response",
+    "fastapi.responses.Response",
+    "starlette.responses.Response",
+    "fastapi.security.SecurityScopes",
+    "sqlalchemy.orm.Session",
+    "sqlalchemy.orm.session.Session",
+    "sqlalchemy.ext.asyncio.AsyncSession",
+    "sqlmodel.Session",
+];
+
+/// Whether a route handler's parameter carries request text: not a numeric URL
+/// variable, not a scalar or server-side FastAPI annotation, not a dependency.
+fn carries_text(p: &super::facts::Param, converters: &[(String, String)]) -> bool {
+    if p.default.as_ref().is_some_and(is_dependency) {
+        return false;
+    }
+    if p.annotation
+        .as_ref()
+        .is_some_and(|a| !annotation_carries_text(a, 0))
+    {
+        return false;
+    }
+    let convs: Vec<&str> = converters
+        .iter()
+        .filter(|(n, _)| *n == p.name)
+        .map(|(_, c)| c.as_str())
+        .collect();
+    convs.is_empty() || !convs.iter().all(|c| NUMERIC_CONVERTERS.contains(c))
+}
+
+/// `Depends(get_db)` / `Security(current_user)`.
+fn is_dependency(v: &Value) -> bool {
+    v.as_call()
+        .and_then(|c| c.func_name())
+        .is_some_and(|n| n.ends_with("Depends") || n.ends_with("Security"))
+}
+
+fn annotation_carries_text(a: &Value, depth: usize) -> bool {
+    use super::value::{BinOp, Kind};
+    if depth > 8 {
+        return true;
+    }
+    match &a.kind {
+        Kind::None => false,
+        Kind::Ref(_) => a
+            .qualified()
+            .is_none_or(|q| !NON_TEXT_TYPES.contains(&q.as_str())),
+        // `int | None`
+        Kind::BinOp(BinOp::Other, l, r) => {
+            annotation_carries_text(l, depth + 1) || annotation_carries_text(r, depth + 1)
+        }
+        Kind::Subscript(base, inner) => {
+            let outer = base.qualified().unwrap_or_default();
+            let items: Vec<&Value> = match inner.as_seq() {
+                Some(items) => items.iter().collect(),
+                None => vec![inner.as_ref()],
+            };
+            match outer.rsplit('.').next().unwrap_or("") {
+                // `Annotated[int, Query()]`, `Annotated[Session, Depends(get_db)]`
+                "Annotated" => {
+                    !items.iter().skip(1).any(|v| is_dependency(v))
+                        && items
+                            .first()
+                            .is_none_or(|v| annotation_carries_text(v, depth + 1))
+                }
+                "Optional" | "Union" => items.iter().any(|v| annotation_carries_text(v, depth + 1)),
+                _ => true,
+            }
+        }
+        _ => true,
     }
 }

@@ -6,7 +6,8 @@ use ruff_text_size::{Ranged, TextRange};
 
 use super::{
     collect::Collector,
-    facts::{CallFact, StrLit},
+    facts::{CallFact, RequestRead, StrLit},
+    scope::{is_request_object, SERVER_ATTRS},
     value::{BinOp, Call, CmpOp, Kind, Ref, Root, Value},
 };
 
@@ -64,7 +65,26 @@ impl Collector {
                     v.range = range;
                     return v;
                 }
-                attribute(base, a.attr.id.as_str(), range)
+                let attr = a.attr.id.as_str();
+                let on_request = self.is_request_object(&base);
+                let global = on_request
+                    && base
+                        .reference()
+                        .is_some_and(|r| matches!(r.root, Root::Global(_)));
+                let mut v = attribute(base, attr, range);
+                if on_request {
+                    self.facts.request_reads.push(RequestRead {
+                        attr: attr.to_string(),
+                        range,
+                        scope: self.scopes.current().scope,
+                        guard: self.guard,
+                        global,
+                    });
+                    if SERVER_ATTRS.contains(&attr) {
+                        v.tainted = false;
+                    }
+                }
+                v
             }
             Expr::Call(c) => self.eval_call(c, range, d),
             Expr::Subscript(s) => {
@@ -335,6 +355,24 @@ impl Collector {
         value
     }
 
+    /// Whether `v` is the request object itself: `flask.request`, or a parameter
+    /// typed `Request` of an enclosing function.
+    fn is_request_object(&self, v: &Value) -> bool {
+        let Some(r) = v.reference() else {
+            return false;
+        };
+        match &r.root {
+            // `request`, and `flask.request` after `import flask`.
+            Root::Global(_) => r.qualified().is_some_and(|q| is_request_object(&q)),
+            Root::Param { func, name, .. } if r.attrs.is_empty() => self
+                .scopes
+                .frames
+                .iter()
+                .any(|f| &f.qualified == func && f.request_params.contains(name)),
+            _ => false,
+        }
+    }
+
     /// What a name bound to `v` holds: the value itself, except that a call too
     /// big to substitute becomes a reference to the object it created.
     pub(super) fn binding_value(&self, v: &Value) -> Value {
@@ -353,18 +391,7 @@ const MAX_BOUND_CALL: usize = super::scope::MAX_SUBSTITUTED_SIZE;
 /// The object a call creates, named by its call site: `Flask(__name__)` read back
 /// through a name or used as `app.config` is the same object wherever it appears.
 pub fn object_ref(file: crate::source::FileId, call: &Value, attrs: Vec<String>) -> Value {
-    let ctor = match &call.kind {
-        Kind::Call(c) => match &c.func.kind {
-            Kind::Ref(r) => r.qualified().unwrap_or_else(|| match &r.root {
-                Root::Obj { ctor, .. } if !r.attrs.is_empty() => {
-                    format!("{ctor}().{}", r.attrs.join("."))
-                }
-                _ => r.last_name().to_string(),
-            }),
-            _ => String::from("?"),
-        },
-        _ => String::from("?"),
-    };
+    let ctor = object_ctor(call);
     Value {
         range: call.range,
         kind: Kind::Ref(Ref {
@@ -378,6 +405,24 @@ pub fn object_ref(file: crate::source::FileId, call: &Value, attrs: Vec<String>)
             attrs,
         }),
         tainted: call.tainted,
+    }
+}
+
+/// How [`object_ref`] names what created an object (`flask.Flask`,
+/// `pkg.db.get_db().cursor`): with the site, it tells apart chained calls that
+/// start at the same offset (`Path(p).read_text()`).
+pub fn object_ctor(call: &Value) -> String {
+    match &call.kind {
+        Kind::Call(c) => match &c.func.kind {
+            Kind::Ref(r) => r.qualified().unwrap_or_else(|| match &r.root {
+                Root::Obj { ctor, .. } if !r.attrs.is_empty() => {
+                    format!("{ctor}().{}", r.attrs.join("."))
+                }
+                _ => r.last_name().to_string(),
+            }),
+            _ => String::from("?"),
+        },
+        _ => String::from("?"),
     }
 }
 
@@ -413,7 +458,7 @@ pub fn attribute(base: Value, attr: &str, range: TextRange) -> Value {
     }
 }
 
-fn fold_binop(range: TextRange, op: Operator, left: Value, right: Value) -> Value {
+pub(super) fn fold_binop(range: TextRange, op: Operator, left: Value, right: Value) -> Value {
     let folded = match (&left.kind, op, &right.kind) {
         (Kind::Str(a), Operator::Add, Kind::Str(b)) if a.len() + b.len() <= MAX_STRING => {
             Some(Kind::Str(format!("{a}{b}")))

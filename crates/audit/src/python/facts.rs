@@ -32,6 +32,8 @@ pub struct Guard {
     pub test: Value,
     /// In the `else` (or a later `elif`) of `test`.
     pub negated: bool,
+    /// The scope the `if` statement is in.
+    pub scope: ScopeId,
 }
 
 #[derive(Debug, Clone)]
@@ -131,6 +133,8 @@ pub struct FunctionFact {
     pub params: Vec<Param>,
     /// Evaluated `return` values (up to a cap).
     pub returns: Vec<Value>,
+    /// The `if` conditions around each return value (same order as `returns`).
+    pub return_guards: Vec<GuardId>,
     pub is_async: bool,
     /// The function's own scope.
     pub scope: ScopeId,
@@ -159,6 +163,18 @@ pub struct RaiseFact {
     pub range: TextRange,
 }
 
+/// An `except E as e:` clause: inside `range`, the name `e` reads as
+/// `Root::Local(e)`.
+#[derive(Debug, Clone)]
+pub struct ExceptFact {
+    pub scope: ScopeId,
+    pub name: String,
+    /// The exception type (or tuple of types) caught, when given.
+    pub types: Option<Value>,
+    /// The whole handler clause.
+    pub range: TextRange,
+}
+
 /// A module-level binding (`app = Flask(__name__)`, `SECRET = "x"`), so other
 /// modules can resolve `from orders import app`.
 #[derive(Debug, Clone)]
@@ -176,6 +192,23 @@ pub struct ImportFact {
     pub qualified: String,
     pub range: TextRange,
     pub scope: ScopeId,
+}
+
+/// A read of an attribute of the incoming request: `request.get_json` (in
+/// `request.get_json()`), `request.form`, `request.files`; for FastAPI and
+/// Starlette, attributes of a parameter typed `Request` (`await request.json()`).
+/// One fact per place in the source, so a rule can point at every read.
+#[derive(Debug, Clone)]
+pub struct RequestRead {
+    /// The attribute read (`get_json`, `json`, `form`, `args`...).
+    pub attr: String,
+    /// The `request.<attr>` expression.
+    pub range: TextRange,
+    pub scope: ScopeId,
+    pub guard: GuardId,
+    /// The request is the framework's global (`flask.request`, Quart's), not
+    /// a `Request` parameter (FastAPI, Starlette).
+    pub global: bool,
 }
 
 /// A string literal that may be a credential (long, no whitespace) or a URL.
@@ -201,6 +234,8 @@ pub struct PyFacts {
     pub globals: Vec<GlobalBinding>,
     pub imports: Vec<ImportFact>,
     pub strings: Vec<StrLit>,
+    pub excepts: Vec<ExceptFact>,
+    pub request_reads: Vec<RequestRead>,
 }
 
 impl PyFacts {
@@ -249,6 +284,20 @@ impl PyFacts {
                 return None;
             }
         }
+    }
+
+    /// Whether `scope` is `ancestor` or nested inside it.
+    pub fn scope_within(&self, mut scope: ScopeId, ancestor: ScopeId) -> bool {
+        for _ in 0..256 {
+            if scope == ancestor {
+                return true;
+            }
+            match self.scopes.get(scope as usize).and_then(|s| s.parent) {
+                Some(p) => scope = p,
+                None => return false,
+            }
+        }
+        false
     }
 
     pub fn function(&self, qualified: &str) -> Option<&FunctionFact> {

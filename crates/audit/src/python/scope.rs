@@ -24,6 +24,8 @@ pub struct Frame {
     pub imports: HashMap<String, String>,
     /// Parameter name -> (index, request-derived).
     pub params: HashMap<String, (usize, bool)>,
+    /// Parameters typed as the request object (`request: Request`).
+    pub request_params: HashSet<String>,
 }
 
 impl Frame {
@@ -35,6 +37,7 @@ impl Frame {
             bindings: HashMap::default(),
             imports: HashMap::default(),
             params: HashMap::default(),
+            request_params: HashSet::default(),
         }
     }
 }
@@ -107,6 +110,7 @@ impl Scopes {
         let kind = self.current().kind;
         let frame = self.current_mut();
         frame.params.remove(name);
+        frame.request_params.remove(name);
         frame.imports.remove(name);
         let keep = match kind {
             // Module and class names are read through their dotted name, except
@@ -141,10 +145,45 @@ pub fn global(q: String, range: TextRange) -> Value {
     }
 }
 
-/// Whether a dotted global is the request (or part of it).
+/// The request object of Flask and Quart, by its dotted names.
+pub const REQUEST_OBJECTS: [&str; 3] = ["flask.request", "quart.request", "flask.globals.request"];
+
+/// Attributes of the request the server decides, not the client: the routed
+/// method and endpoint, flags and sizes. Reading them is not reading request data.
+pub const SERVER_ATTRS: &[&str] = &[
+    "method",
+    "endpoint",
+    "blueprint",
+    "blueprints",
+    "url_rule",
+    "routing_exception",
+    "is_json",
+    "is_secure",
+    "content_length",
+    "max_content_length",
+    "max_form_memory_size",
+    "max_form_parts",
+    "scheme",
+    "app",
+    "state",
+    "scope",
+];
+
+/// Whether a dotted global is the request (or request data in it).
 pub fn is_request_name(q: &str) -> bool {
-    const SOURCES: [&str; 3] = ["flask.request", "quart.request", "flask.globals.request"];
-    SOURCES
-        .iter()
-        .any(|s| q == *s || (q.starts_with(s) && q.as_bytes().get(s.len()) == Some(&b'.')))
+    REQUEST_OBJECTS.iter().any(|s| {
+        if q == *s {
+            return true;
+        }
+        let Some(rest) = q.strip_prefix(s).and_then(|r| r.strip_prefix('.')) else {
+            return false;
+        };
+        let first = rest.split('.').next().unwrap_or(rest);
+        !SERVER_ATTRS.contains(&first)
+    })
+}
+
+/// Whether a dotted global is the request object itself.
+pub fn is_request_object(q: &str) -> bool {
+    REQUEST_OBJECTS.contains(&q)
 }

@@ -150,3 +150,48 @@ fn deep_nesting_does_not_overflow() {
     let f = analyze(0, &chain, "m", false).unwrap();
     assert_eq!(f.assigns.len(), 1);
 }
+
+#[test]
+fn return_values_keep_their_guards() {
+    let f = facts("def handler(e):\n    if DEBUG:\n        return str(e)\n    return 'generic'\n");
+    let func = &f.functions[0];
+    assert_eq!(func.returns.len(), 2);
+    assert_eq!(func.return_guards.len(), 2);
+    let debug = f.guards_of(func.return_guards[0]);
+    assert_eq!(debug.len(), 1);
+    assert!(!debug[0].negated);
+    assert!(f.guards_of(func.return_guards[1]).is_empty());
+}
+
+#[test]
+fn caught_exceptions_are_recognisable_locals() {
+    let f = facts(
+        "def view():\n    e = 1\n    try:\n        work()\n    except (ValueError, Exception) as e:\n        return str(e)\n",
+    );
+    assert_eq!(f.excepts.len(), 1);
+    assert_eq!(f.excepts[0].name, "e");
+    assert_eq!(
+        f.excepts[0]
+            .types
+            .as_ref()
+            .and_then(|t| t.as_seq())
+            .map(<[_]>::len),
+        Some(2)
+    );
+    let ret = &f.functions[0].returns[0];
+    let arg = &ret.as_call().unwrap().args[0];
+    assert!(matches!(&arg.reference().unwrap().root, Root::Local(n) if n == "e"));
+}
+
+#[test]
+fn request_attribute_reads_are_recorded() {
+    let f = facts(
+        "import flask\nfrom flask import request as rq\ndef view():\n    a = rq.json['x']\n    b = rq.get_json(silent=True)\n    c = flask.request.form.get('y')\n    d = other.json\n",
+    );
+    let attrs: Vec<&str> = f.request_reads.iter().map(|r| r.attr.as_str()).collect();
+    assert_eq!(attrs, ["json", "get_json", "form"]);
+    assert!(
+        f.request_reads.iter().all(|r| r.scope != 0),
+        "inside the view"
+    );
+}

@@ -159,6 +159,15 @@ impl Call {
         self.func.reference().map(Ref::last_name)
     }
 
+    /// The name of what is called, also for a method of a value that is not a
+    /// reference (`execute` in `cur.execute(...)` where `cur` is untracked).
+    pub fn callee_name(&self) -> Option<&str> {
+        match &self.func.kind {
+            Kind::Attr(_, m) => Some(m),
+            _ => self.last_name(),
+        }
+    }
+
     /// The called reference (`app.run` → object `app`, attrs `[run]`).
     pub fn func_ref(&self) -> Option<&Ref> {
         self.func.reference()

@@ -8,11 +8,13 @@ use crate::{
     source::Span,
 };
 
-/// The input of every rule: the model (which holds every file's facts), and the
-/// settings of the run.
+/// The input of every rule: the model (which holds every file's facts), the
+/// settings of the run, and the advisories given with `--advisories` (read once
+/// when DEP002 runs).
 pub struct RuleContext<'a> {
     pub project: &'a Project,
     pub settings: &'a AuditSettings,
+    pub advisories: Option<&'a crate::advisories::AdvisoryDb>,
 }
 
 impl<'a> RuleContext<'a> {

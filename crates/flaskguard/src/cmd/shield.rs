@@ -6,7 +6,10 @@ use anyhow::Context as _;
 use config::ConfigFile;
 use shield::Settings;
 
-use crate::{cli::ShieldArgs, exit};
+use crate::{
+    cli::{RevokeArgs, ShieldAction, ShieldArgs},
+    exit,
+};
 
 /// Where the settings come from: a file (explicit or discovered) plus flags.
 #[derive(Debug, Clone)]
@@ -63,6 +66,9 @@ pub fn run(args: &ShieldArgs) -> anyhow::Result<u8> {
         upstream: args.upstream.clone(),
     };
     let settings = source.load().map_err(anyhow::Error::msg)?;
+    if let Some(ShieldAction::Revoke(r)) = &args.action {
+        return revoke(&settings, r, &source);
+    }
     if args.check_config {
         return match shield::check(&settings) {
             Ok(v) => {
@@ -95,5 +101,31 @@ pub fn run(args: &ShieldArgs) -> anyhow::Result<u8> {
         handle.wait().await;
         eprintln!("flaskguard shield: stopped");
         Ok(exit::CLEAN)
+    })
+}
+
+/// `flaskguard shield revoke`.
+fn revoke(settings: &Settings, args: &RevokeArgs, source: &Source) -> anyhow::Result<u8> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let env = |k: &str| std::env::var(k).ok();
+    let done = runtime
+        .block_on(shield::layers::seal::revoke::revoke(
+            settings,
+            &env,
+            &args.cookies,
+            args.all,
+        ))
+        .map_err(|e| anyhow::Error::msg(source.describe(e)))?;
+    for v in &done.not_ours {
+        eprintln!("flaskguard: warning: `{v}…` is not a session cookie of this shield (other keys, or altered)");
+    }
+    println!("revoked {} session(s)", done.deleted);
+    Ok(if done.not_ours.is_empty() {
+        exit::CLEAN
+    } else {
+        exit::ERROR
     })
 }

@@ -26,7 +26,7 @@ fn scan_column_from_checklist() -> Option<BTreeSet<String>> {
     .find_map(|p| std::fs::read_to_string(p).ok())?;
     let mut ids = BTreeSet::new();
     for line in text.lines() {
-        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let cells = table_cells(line);
         // | ID | sev | control | seeds | audit | scan | shield |
         if cells.len() >= 8
             && cells[1]
@@ -42,6 +42,26 @@ fn scan_column_from_checklist() -> Option<BTreeSet<String>> {
         }
     }
     Some(ids)
+}
+
+/// Splits a Markdown table row on `|`, except inside backtick code spans (titles
+/// such as "`|safe`/`Markup` only on trusted data" contain pipes).
+fn table_cells(line: &str) -> Vec<&str> {
+    let mut cells = Vec::new();
+    let mut in_code = false;
+    let mut start = 0;
+    for (i, c) in line.char_indices() {
+        match c {
+            '`' => in_code = !in_code,
+            '|' if !in_code => {
+                cells.push(line[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    cells.push(line[start..].trim());
+    cells
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //! invalid and dangerous combinations naming the key, and into the *effective*
 //! settings (every default and preset made explicit) for `--check-config`.
 
+pub mod policy;
 mod units;
 pub mod validate;
 
@@ -14,6 +15,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use policy::{
+    AuthRuleSettings, CorsRouteSettings, CorsSettings, CsrfMode, CsrfSettings, OnStorageError,
+    RateLimitHeaders, RateLimitSettings, RuleSettings, SealMode, SealSettings, StringList,
+};
 pub use units::Dur;
 pub use validate::{ConfigError, Validated};
 
@@ -45,6 +50,10 @@ pub struct Settings {
     pub audit_log: AuditLogSettings,
     pub access_log: AccessLogSettings,
     pub admin: AdminSettings,
+    pub rate_limit: RateLimitSettings,
+    pub cors: CorsSettings,
+    pub csrf: CsrfSettings,
+    pub seal: SealSettings,
 }
 
 impl Default for Settings {
@@ -67,6 +76,10 @@ impl Default for Settings {
             audit_log: AuditLogSettings::default(),
             access_log: AccessLogSettings::default(),
             admin: AdminSettings::default(),
+            rate_limit: RateLimitSettings::default(),
+            cors: CorsSettings::default(),
+            csrf: CsrfSettings::default(),
+            seal: SealSettings::default(),
         }
     }
 }
@@ -450,7 +463,7 @@ impl Settings {
         let mut out = toml::to_string(&root).unwrap_or_default();
         // Optional keys that are unset do not appear in TOML; show them commented.
         let eff = self.effective();
-        let unset: [(&str, bool, &str); 4] = [
+        let unset: [(&str, bool, &str); 7] = [
             (
                 "[shield.tls]\n",
                 eff.tls.cert.is_none(),
@@ -470,6 +483,21 @@ impl Settings {
                 "[shield.headers]\n",
                 eff.headers.csp_nonce_placeholder.is_none(),
                 "# csp_nonce_placeholder = \"…\"  (unset: every <script>/<style> gets the nonce)\n",
+            ),
+            (
+                "[shield.csrf]\n",
+                eff.csrf.trusted_origins.is_none(),
+                "# trusted_origins = [\"https://app.example.com\"]  (unset: shield.cors.allow_origins)\n",
+            ),
+            (
+                "[shield.seal]\n",
+                eff.seal.redis.is_none(),
+                "# redis = \"redis://127.0.0.1:6379/0\"  (mode = \"server\"; unset: shield.rate_limit.storage)\n",
+            ),
+            (
+                "[shield.rate_limit]\n",
+                eff.rate_limit.rules.is_empty(),
+                "# [[shield.rate_limit.rules]]  (none: the global limit and the auth rule apply)\n# name = \"orders-write\"\n# routes = [\"POST|PUT|DELETE /api/orders/{*rest}\"]\n# limit = [\"30 per minute\"]\n# keys = [\"ip\"]\n",
             ),
         ];
         for (table, is_unset, comment) in unset {

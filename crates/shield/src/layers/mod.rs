@@ -7,7 +7,9 @@
 
 pub mod blocked_paths;
 pub mod cookies;
+pub mod cors;
 pub mod csp_nonce;
+pub mod csrf;
 pub mod errors;
 pub mod headers;
 pub mod hosts;
@@ -16,12 +18,33 @@ pub mod json_body;
 pub mod limits;
 pub mod methods;
 pub mod proxy_trust;
+pub mod ratelimit;
+pub mod seal;
 pub mod traversal;
+
+use std::sync::Arc;
 
 use crate::{
     config::{ConfigError, Validated},
     layer::{RequestLayer, ResponseLayer},
 };
+
+/// What building the layers needs besides the config.
+pub struct BuildEnv<'a> {
+    /// The process-wide rate-limit counters (they outlive reloads).
+    pub limiter: Arc<ratelimit::memory::MemoryStore>,
+    /// Worker threads (one Redis connection each).
+    pub workers: usize,
+    /// Reads an environment variable (seal keys).
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// Both stacks, built from one config.
+pub struct Stacks {
+    pub request: Vec<Box<dyn RequestLayer>>,
+    pub limits: limits::SizeLimits,
+    pub response: Vec<Box<dyn ResponseLayer>>,
+}
 
 /// Which controls each layer enforces: `(layer name, control IDs)`.
 pub const REGISTRY: &[(&str, &[&str])] = &[
@@ -43,12 +66,61 @@ pub const REGISTRY: &[(&str, &[&str])] = &[
             "INJ002",
         ],
     ),
+    ("csrf", &["CSR001"]),
+    ("cors", &["COR001", "COR002", "COR003"]),
+    ("ratelimit", &["RL001", "RL002", "RL003", "RL004", "RL005"]),
+    ("seal", &["CKE004"]),
     ("audit_log", &["OPS003"]),
 ];
 
-/// The request layers, in order. The limits layer is also returned on its own: the
+/// Builds every layer. Layers with a request and a response half (CORS, sealing)
+/// are compiled once and shared by both.
+pub fn build(v: &Validated, env: &BuildEnv<'_>) -> Result<Stacks, ConfigError> {
+    let s = &v.settings;
+    let cors = cors::Cors::new(&s.cors)?;
+    let csrf = csrf::CsrfProtection::new(&s.csrf, &s.cors.allow_origins)?;
+    let rate = ratelimit::RateLimit::new(&s.rate_limit, env.limiter.clone(), env.workers)?;
+    let redis_default =
+        (s.rate_limit.storage.trim() != "memory").then_some(s.rate_limit.storage.trim());
+    let seal = seal::Seal::new(
+        &s.seal,
+        env.env,
+        redis_default,
+        env.workers,
+        s.rate_limit.redis_timeout.get(),
+    )?
+    .map(|seal| {
+        let cap = (s.cookies.enabled && !s.cookies.max_age.get().is_zero())
+            .then(|| s.cookies.max_age.get());
+        seal.with_ttl_cap(cap)
+    });
+    let (mut request, limits) = request_stack(v)?;
+    if s.csrf.enabled {
+        request.push(Box::new(csrf));
+    }
+    request.push(Box::new(cors.request_layer()));
+    if s.rate_limit.enabled {
+        request.push(Box::new(rate));
+    }
+    if let Some(seal) = &seal {
+        request.push(Box::new(seal.request_layer()));
+    }
+    let mut response: Vec<Box<dyn ResponseLayer>> = vec![Box::new(cors.response_layer())];
+    if let Some(seal) = &seal {
+        response.push(Box::new(seal.response_layer()));
+    }
+    response.extend(response_stack(v)?);
+    Ok(Stacks {
+        request,
+        limits,
+        response,
+    })
+}
+
+/// The request layers up to json_body, in order ([`build`] adds CSRF, CORS, the
+/// rate limit and sealing). The limits layer is also returned on its own: the
 /// pipeline needs its body limit while streaming.
-pub fn request_stack(
+fn request_stack(
     v: &Validated,
 ) -> Result<(Vec<Box<dyn RequestLayer>>, limits::SizeLimits), ConfigError> {
     let s = &v.settings;
@@ -74,12 +146,11 @@ pub fn request_stack(
     if s.json_body.enabled {
         stack.push(Box::new(json));
     }
-    // The next layers (CSRF, CORS, rate limit) go here, in that order.
     Ok((stack, limits))
 }
 
-/// The response layers that edit the head, in order (after error sanitising).
-pub fn response_stack(v: &Validated) -> Result<Vec<Box<dyn ResponseLayer>>, ConfigError> {
+/// The response layers after CORS and sealing: cookie hardening, headers.
+fn response_stack(v: &Validated) -> Result<Vec<Box<dyn ResponseLayer>>, ConfigError> {
     let s = &v.settings;
     let mut stack: Vec<Box<dyn ResponseLayer>> = Vec::new();
     if s.cookies.enabled {

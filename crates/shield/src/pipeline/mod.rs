@@ -70,6 +70,20 @@ pub struct Shared {
     /// Worker threads; each gets its own upstream pool, so a request and its
     /// upstream connection stay on one thread.
     pub workers: usize,
+    /// The in-memory rate-limit counters: one for the process, kept across reloads.
+    pub limiter: Arc<layers::ratelimit::memory::MemoryStore>,
+}
+
+impl Shared {
+    /// Sinks for a process: the limiter sized by `max_keys`.
+    pub fn new(audit: AuditLog, workers: usize, max_keys: usize) -> Shared {
+        Shared {
+            audit: Arc::new(audit),
+            metrics: Arc::new(Metrics::new()),
+            workers,
+            limiter: Arc::new(layers::ratelimit::memory::MemoryStore::new(max_keys)),
+        }
+    }
 }
 
 pub struct Pipeline {
@@ -112,8 +126,19 @@ impl Pipeline {
     /// Builds every layer from the config; any invalid setting is an error naming
     /// its key. Builds no connection.
     pub fn build(config: Validated, shared: Shared) -> Result<Pipeline, ConfigError> {
-        let (request, limits) = layers::request_stack(&config)?;
-        let response = layers::response_stack(&config)?;
+        let env = |k: &str| std::env::var(k).ok();
+        let layers::Stacks {
+            request,
+            limits,
+            response,
+        } = layers::build(
+            &config,
+            &layers::BuildEnv {
+                limiter: shared.limiter.clone(),
+                workers: shared.workers,
+                env: &env,
+            },
+        )?;
         let s = &config.settings;
         let errors = ErrorSanitizer::new(&s.errors)?;
         let t = &s.timeouts;
@@ -162,6 +187,7 @@ impl Pipeline {
         let upgrade = is_upgrade(req.headers()).then(|| hyper::upgrade::on(&mut req));
         let (mut head, body) = req.into_parts();
         let mut cx = Context::new(conn.peer, conn.tls, head.method.clone(), head.uri.clone());
+        cx.worker = conn.worker;
         if let Some(q) = &conn.framing {
             cx.framing_problem = q
                 .lock()
@@ -185,7 +211,27 @@ impl Pipeline {
                 Err(rejection) => self.rejected(rejection, &cx),
             },
         };
-        self.finish(resp, &mut cx)
+        let mut resp = self.finish(resp, &mut cx);
+        if cx.has_deferred() {
+            resp = self.run_send_tasks(resp, &mut cx).await;
+        }
+        self.log(&resp, &mut cx);
+        resp
+    }
+
+    /// Finishes the work response layers queued (server-side session writes). A
+    /// failure replaces the response with the rejection, itself finished.
+    async fn run_send_tasks(&self, resp: Response<ResBody>, cx: &mut Context) -> Response<ResBody> {
+        for task in cx.take_deferred() {
+            if let Err(r) = task.await {
+                let replaced = self.rejected(r, cx);
+                let out = self.finish(replaced, cx);
+                // A rejection sets no cookies, so nothing new was queued.
+                cx.take_deferred();
+                return out;
+            }
+        }
+        resp
     }
 
     /// The plain listener beside shield's own TLS: client resolution and the host
@@ -197,7 +243,9 @@ impl Pipeline {
         for layer in self.request.iter().take(2) {
             if let Flow::Reject(r) = layer.check(&mut head, &mut cx) {
                 let resp = self.rejected(r, &cx);
-                return self.finish(resp, &mut cx);
+                let resp = self.finish(resp, &mut cx);
+                self.log(&resp, &mut cx);
+                return resp;
             }
         }
         let resp = match layers::https_redirect::location(&cx, Some(self.config.listen.port())) {
@@ -220,7 +268,9 @@ impl Pipeline {
                 &cx,
             ),
         };
-        self.finish(resp, &mut cx)
+        let resp = self.finish(resp, &mut cx);
+        self.log(&resp, &mut cx);
+        resp
     }
 
     async fn run_request_layers(
@@ -238,7 +288,8 @@ impl Pipeline {
                     Flow::Continue => break,
                     Flow::Reject(r) => return Err(r),
                     Flow::Wait(fut) => {
-                        cx.response_headers.extend(fut.await?);
+                        let resume = fut.await;
+                        resume(head, cx).map_err(|r| *r)?;
                         break;
                     }
                     Flow::NeedBody { limit } => {
@@ -382,7 +433,7 @@ impl Pipeline {
         r.into_response(cx.request_id, cx.method == http::Method::HEAD)
     }
 
-    /// Response layers, request id, nonce rewriting, logs and metrics.
+    /// Response layers, request id, nonce rewriting.
     fn finish(&self, resp: Response<ResBody>, cx: &mut Context) -> Response<ResBody> {
         let (mut head, mut body) = resp.into_parts();
         if head.status != StatusCode::SWITCHING_PROTOCOLS {
@@ -405,16 +456,22 @@ impl Pipeline {
                 )));
             }
         }
+        Response::from_parts(head, body)
+    }
+
+    /// Audit lines for the events layers noted, metrics, the access log.
+    fn log(&self, resp: &Response<ResBody>, cx: &mut Context) {
         for n in std::mem::take(&mut cx.events) {
             self.shared.metrics.event(n.control, n.action);
-            self.shared
-                .audit
-                .event(cx, n.control, n.action, None, &n.reason, None);
+            if n.audit {
+                self.shared
+                    .audit
+                    .event(cx, n.control, n.action, None, &n.reason, None);
+            }
         }
-        let status = head.status.as_u16();
+        let status = resp.status().as_u16();
         self.shared.metrics.response(status, cx.started.elapsed());
         self.shared.audit.access(cx, status);
-        Response::from_parts(head, body)
     }
 }
 

@@ -124,11 +124,7 @@ fn prepare(
 /// Validates everything `serve` would, without binding or opening anything:
 /// addresses, upstream, TLS files, every layer. Returns the validated config.
 pub fn check(settings: &Settings) -> Result<Validated, String> {
-    let shared = Shared {
-        audit: Arc::new(AuditLog::new_discarding()),
-        metrics: Arc::new(Metrics::new()),
-        workers: 1,
-    };
+    let shared = Shared::new(AuditLog::new_discarding(), 1, 1000);
     let (p, _) = prepare(settings, &shared)?;
     Ok(p.config.clone())
 }
@@ -196,11 +192,7 @@ pub async fn serve(loader: Loader, signals: bool) -> Result<Handle, StartError> 
         source,
     })?;
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let shared = Shared {
-        audit: Arc::new(audit),
-        metrics: Arc::new(Metrics::new()),
-        workers,
-    };
+    let shared = Shared::new(audit, workers, eff.rate_limit.max_keys);
     let (pipeline, tls) = prepare(&settings, &shared).map_err(StartError::Config)?;
     let v = pipeline.config.clone();
     for w in &v.warnings {

@@ -144,14 +144,15 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
             continue;
         }
         let r = resolver.resolve(file, &c.func);
-        let Target::Object(site) = r.target else {
-            continue;
+        let attrs = match r.target {
+            Target::Object(site) if project.app_at(site) == Some(app) => r.attrs,
+            Target::Unknown => match unresolved_app_param(project, &c.func) {
+                Some(attrs) => attrs,
+                None => continue,
+            },
+            _ => continue,
         };
-        if project.app_at(site) != Some(app) {
-            continue;
-        }
-        let kind = match r
-            .attrs
+        let kind = match attrs
             .iter()
             .map(String::as_str)
             .collect::<Vec<_>>()
@@ -213,13 +214,15 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
                 _ => continue,
             };
             let r = resolver.resolve(file, base);
-            let Target::Object(site) = r.target else {
-                continue;
+            let attrs = match r.target {
+                Target::Object(site) if project.app_at(site) == Some(app) => r.attrs,
+                Target::Unknown => match unresolved_app_param(project, base) {
+                    Some(attrs) => attrs,
+                    None => continue,
+                },
+                _ => continue,
             };
-            if project.app_at(site) != Some(app) {
-                continue;
-            }
-            let attrs: Vec<&str> = r.attrs.iter().map(String::as_str).collect();
+            let attrs: Vec<&str> = attrs.iter().map(String::as_str).collect();
             let (key, via) = match (attrs.as_slice(), key) {
                 (["config"], Some(k)) => (k, ConfigVia::Item),
                 ([attr], None) => match APP_ATTRS.iter().find(|(a, _)| a == attr) {
@@ -303,6 +306,33 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
     }
     apply_extensions(project, app, &mut cfg);
     cfg
+}
+
+/// Parameter names that hold the app in setup helpers (`def configure(app):`).
+const APP_PARAM_NAMES: &[&str] = &["app", "application", "flask_app", "_app"];
+
+/// With a single app in the project, a receiver rooted at a parameter that
+/// nothing resolves (`self._setup(app)` calls, callbacks) but that is named
+/// or annotated as the app is taken to be it, as extensions initialised that
+/// way are: its attribute path (`["config", "update"]`).
+fn unresolved_app_param(project: &Project, v: &Value) -> Option<Vec<String>> {
+    if project.apps.len() != 1 {
+        return None;
+    }
+    let r = v.reference()?;
+    let crate::python::value::Root::Param { func, index, name } = &r.root else {
+        return None;
+    };
+    let annotated = project
+        .resolver()
+        .function(func)
+        .and_then(|(f, fact)| {
+            let p = fact.params.get(*index)?;
+            let a = p.annotation.as_ref()?;
+            project.resolver().resolve(f, a).external_name()
+        })
+        .is_some_and(|n| n == "flask.Flask" || n == "flask.app.Flask");
+    (annotated || APP_PARAM_NAMES.contains(&name.as_str())).then(|| r.attrs.clone())
 }
 
 /// Whether a comparison operand is a production environment name.

@@ -1,0 +1,350 @@
+//! Authentication that routes get beyond decorators named for it: project
+//! decorators and FastAPI dependencies whose body refuses anonymous callers,
+//! `before_request` guards of the app or a blueprint, and dependencies of a
+//! router, an `include_router` call or the FastAPI app. Each adds an entry to
+//! [`Route::auth`](super::Route) (`before_request require_login`).
+//!
+//! A function "refuses" when its body (nested functions included) answers 401
+//! or 403 (`abort(401)`, `return ..., 403`, `raise HTTPException(status_code=
+//! status.HTTP_401_UNAUTHORIZED)`, `raise Forbidden()`), calls
+//! `verify_jwt_in_request` / `login_manager.unauthorized()`, redirects to a login
+//! page, or wraps with a decorator named for authentication.
+
+use rustc_hash::FxHashMap;
+
+use super::{index::Target, routes::AUTH_WORDS, BlueprintId, BlueprintKind, Parent, Project};
+use crate::{
+    python::{
+        facts::PyFacts,
+        value::{Kind, Site, Value},
+    },
+    source::FileId,
+};
+
+/// Where a guard applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    App(usize),
+    Blueprint(BlueprintId),
+}
+
+pub(super) fn find_auth(project: &mut Project) {
+    let mut memo: FxHashMap<String, bool> = FxHashMap::default();
+    let mut added: Vec<Vec<String>> = vec![Vec::new(); project.routes.len()];
+    let resolver = project.resolver();
+    // Decorators and dependencies of each view.
+    for (i, route) in project.routes.iter().enumerate() {
+        for d in &route.decorators {
+            if d.span.start <= route.span.start || route.auth.contains(&d.name) {
+                continue;
+            }
+            let callee = d.value.as_call().map_or(&d.value, |c| &c.func);
+            if let Target::Function(q) = resolver.resolve(route.file, callee).target {
+                if refuses(project, &q, &mut memo) {
+                    added[i].push(d.name.clone());
+                }
+            }
+        }
+        let Some((ffile, view)) = resolver.function(&route.function) else {
+            continue;
+        };
+        for p in &view.params {
+            let deps = p
+                .default
+                .iter()
+                .chain(p.annotation.iter().flat_map(annotated_items));
+            for dep in deps {
+                if let Some(name) = dependency_auth(project, ffile, dep, &mut memo) {
+                    if !route.auth.contains(&name) {
+                        added[i].push(name);
+                    }
+                }
+            }
+        }
+    }
+    // Guards and dependencies that cover many routes.
+    let guards = guards(project, &mut memo);
+    for (i, route) in project.routes.iter().enumerate() {
+        let chain = blueprint_chain(project, route.blueprint);
+        for (scope, name) in &guards {
+            let covers = match scope {
+                Scope::App(a) => route.app == Some(*a),
+                Scope::Blueprint(b) => chain.contains(b),
+            };
+            if covers && !added[i].contains(name) {
+                added[i].push(name.clone());
+            }
+        }
+    }
+    for (route, extra) in project.routes.iter_mut().zip(added) {
+        route.auth.extend(extra);
+    }
+}
+
+/// The items of `Annotated[T, Depends(...)]`.
+fn annotated_items(a: &Value) -> impl Iterator<Item = &Value> {
+    let items = match &a.kind {
+        Kind::Subscript(base, inner)
+            if base
+                .qualified()
+                .is_some_and(|q| q.rsplit('.').next() == Some("Annotated")) =>
+        {
+            inner.as_seq().unwrap_or_default()
+        }
+        _ => &[],
+    };
+    items.iter()
+}
+
+/// `Depends(get_current_user)` that authenticates: named for it, `Security(...)`,
+/// or a project function that refuses anonymous callers.
+fn dependency_auth(
+    project: &Project,
+    file: FileId,
+    dep: &Value,
+    memo: &mut FxHashMap<String, bool>,
+) -> Option<String> {
+    let call = dep.as_call()?;
+    let ctor = call.func_name()?;
+    if !(ctor.ends_with("Depends") || ctor.ends_with("Security")) {
+        return None;
+    }
+    let target = call.param(0, "dependency")?;
+    let rendered = target.render();
+    if ctor.ends_with("Security") || has_auth_word(&rendered) {
+        return Some(rendered);
+    }
+    let r = project.resolver().resolve(file, target);
+    match r.target {
+        Target::Function(q) if r.attrs.is_empty() && refuses(project, &q, memo) => Some(rendered),
+        _ => None,
+    }
+}
+
+fn has_auth_word(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    AUTH_WORDS.iter().any(|w| lower.contains(w))
+}
+
+/// `before_request` guards that refuse anonymous callers, and router, app and
+/// `include_router` dependencies that authenticate.
+fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<(Scope, String)> {
+    let resolver = project.resolver();
+    let scope_of = |file: FileId, recv: &Value, app_wide: bool| -> Option<Scope> {
+        let r = resolver.resolve(file, recv);
+        let (Target::Object(site), true) = (r.target, r.attrs.is_empty()) else {
+            return None;
+        };
+        if let Some(app) = project.app_at(site) {
+            return Some(Scope::App(app));
+        }
+        let b = project.blueprints.iter().find(|b| b.site == site)?;
+        if app_wide {
+            let app = super::blueprints::chain(&project.blueprints, b.id, 0)?.0;
+            return Some(Scope::App(app));
+        }
+        Some(Scope::Blueprint(b.id))
+    };
+    let mut out = Vec::new();
+    // `@bp.before_request` on a function.
+    for (file, facts) in project.python() {
+        for f in &facts.functions {
+            for d in &f.decorators {
+                let Some(r) = d.reference() else { continue };
+                let hook = r.last_name();
+                if hook != "before_request" && hook != "before_app_request" {
+                    continue;
+                }
+                let mut recv = r.clone();
+                recv.attrs.pop();
+                let recv = Value::new(d.range, Kind::Ref(recv));
+                if let Some(scope) = scope_of(file, &recv, hook == "before_app_request") {
+                    if refuses(project, &f.qualified, memo) {
+                        out.push((scope, format!("before_request {}", f.name)));
+                    }
+                }
+            }
+        }
+    }
+    // `app.before_request(check)`.
+    for (file, _, call) in project.calls_named(&["before_request", "before_app_request"]) {
+        let c = call.call();
+        let (Some(recv), Some(func)) = (c.receiver(), c.arg(0)) else {
+            continue;
+        };
+        let app_wide = c.last_name() == Some("before_app_request");
+        let Some(scope) = scope_of(file, &recv, app_wide) else {
+            continue;
+        };
+        if let Target::Function(q) = resolver.resolve(file, func).target {
+            if refuses(project, &q, memo) {
+                let short = q.rsplit('.').next().unwrap_or(&q).to_string();
+                out.push((scope, format!("before_request {short}")));
+            }
+        }
+    }
+    // FastAPI: APIRouter(dependencies=[...]), include_router(..., dependencies=[...]),
+    // FastAPI(dependencies=[...]).
+    let deps_of = |site: Site| -> Vec<(FileId, &Value)> {
+        let Some(call) = resolver.call(site) else {
+            return Vec::new();
+        };
+        call.call()
+            .kwarg("dependencies")
+            .and_then(Value::as_seq)
+            .map(|d| d.iter().map(|v| (site.file, v)).collect())
+            .unwrap_or_default()
+    };
+    let mut add_deps = |scope: Scope, deps: Vec<(FileId, &Value)>, out: &mut Vec<_>| {
+        for (file, dep) in deps {
+            if let Some(name) = dependency_auth(project, file, dep, memo) {
+                out.push((scope, name));
+            }
+        }
+    };
+    for b in project
+        .blueprints
+        .iter()
+        .filter(|b| b.kind == BlueprintKind::Router)
+    {
+        add_deps(Scope::Blueprint(b.id), deps_of(b.site), &mut out);
+        for reg in &b.registrations {
+            let site = Site {
+                file: reg.span.file,
+                offset: reg.span.start,
+            };
+            add_deps(Scope::Blueprint(b.id), deps_of(site), &mut out);
+        }
+    }
+    for app in &project.apps {
+        add_deps(Scope::App(app.id), deps_of(app.site), &mut out);
+    }
+    out
+}
+
+/// A blueprint and the blueprints it is registered in.
+fn blueprint_chain(project: &Project, b: Option<BlueprintId>) -> Vec<BlueprintId> {
+    let mut out = Vec::new();
+    let mut cur = b;
+    while let Some(id) = cur {
+        if out.contains(&id) || out.len() > 16 {
+            break;
+        }
+        out.push(id);
+        cur = project
+            .blueprints
+            .get(id)
+            .and_then(|bp| bp.registrations.first())
+            .and_then(|r| match r.parent {
+                Parent::Blueprint(p) => Some(p),
+                Parent::App(_) => None,
+            });
+    }
+    out
+}
+
+/// Whether the project function `q` (nested functions included) refuses
+/// anonymous callers.
+pub(super) fn refuses(project: &Project, q: &str, memo: &mut FxHashMap<String, bool>) -> bool {
+    if let Some(&known) = memo.get(q) {
+        return known;
+    }
+    let resolver = project.resolver();
+    let result = resolver
+        .function(q)
+        .and_then(|(file, f)| Some((resolver.facts(file)?, f.scope)))
+        .is_some_and(|(facts, scope)| body_refuses(facts, scope));
+    memo.insert(q.to_string(), result);
+    result
+}
+
+fn body_refuses(facts: &PyFacts, scope: u32) -> bool {
+    let within = |s: u32| facts.scope_within(s, scope);
+    facts
+        .calls
+        .iter()
+        .filter(|c| within(c.scope))
+        .any(|c| denies(&c.value))
+        || facts
+            .raises
+            .iter()
+            .filter(|r| within(r.scope))
+            .filter_map(|r| r.value.as_ref())
+            .any(denies)
+        || facts.functions.iter().filter(|f| within(f.scope)).any(|f| {
+            f.returns.iter().any(denies)
+                || (f.scope != scope
+                    && f.decorators.iter().any(|d| {
+                        let callee = d.as_call().map_or(d, |c| &c.func);
+                        callee
+                            .reference()
+                            .is_some_and(|r| has_auth_word(r.last_name()))
+                    }))
+        })
+}
+
+/// Whether a value answers 401/403 or sends the caller to log in.
+fn denies(v: &Value) -> bool {
+    let mut found = false;
+    v.walk(&mut |x| {
+        if found {
+            return;
+        }
+        found = match &x.kind {
+            Kind::Int(401 | 403) => true,
+            Kind::Ref(r) => {
+                let last = r.last_name();
+                let upper = last.to_ascii_uppercase();
+                upper.contains("UNAUTHORIZED")
+                    || upper.contains("FORBIDDEN")
+                    || upper.contains("PERMISSIONDENIED")
+                    || upper.contains("NOTAUTHENTICATED")
+                    || upper.contains("AUTHENTICATIONFAILED")
+                    || matches!(
+                        last,
+                        "verify_jwt_in_request" | "unauthorized" | "unauthorized_callback"
+                    )
+            }
+            Kind::Call(c) => {
+                c.last_name() == Some("url_for")
+                    && c.arg(0).and_then(Value::as_str).is_some_and(|e| {
+                        let e = e.to_ascii_lowercase();
+                        e.contains("login") || e.contains("signin") || e.contains("sign_in")
+                    })
+            }
+            _ => false,
+        };
+    });
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::denies;
+    use crate::python::analyze;
+
+    #[test]
+    fn refusals_are_recognised() {
+        let src = r#"
+abort(401)
+raise HTTPException(status_code=status.HTTP_403_FORBIDDEN)
+redirect(url_for("auth.login", next=request.url))
+verify_jwt_in_request()
+abort(404)
+redirect(url_for("index"))
+"#;
+        let facts = analyze(0, src, "m", false).unwrap();
+        let top: Vec<bool> = facts
+            .calls
+            .iter()
+            .filter(|c| c.scope == 0)
+            .filter(|c| !matches!(c.call().last_name(), Some("url_for" | "HTTPException")))
+            .map(|c| denies(&c.value))
+            .collect();
+        assert_eq!(top, [true, true, true, false, false]);
+        assert!(facts
+            .raises
+            .iter()
+            .all(|r| r.value.as_ref().is_some_and(denies)));
+    }
+}

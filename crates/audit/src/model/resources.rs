@@ -1,0 +1,255 @@
+//! Routes of Flask-RESTful and Flask-RESTX (and Flask-RESTPlus) resources:
+//! `api.add_resource(Cls, "/a", "/b")`, `@api.resource("/a")` and
+//! `@ns.route("/a")` / `@api.route("/a")` on a `Resource` class, with the
+//! `Api`'s `prefix` and the namespace's `path` (`Namespace("users")`,
+//! `api.namespace("users", path=...)`, `api.add_namespace(ns, path=...)`), on
+//! the app or blueprint the `Api` was created with (or `init_app`ed to). The
+//! methods are the class's `get`/`post`/... methods; auth comes from its
+//! `decorators` / `method_decorators`.
+
+use super::{blueprints::join_paths, index::Target, Blueprint, Parent, Project, Route};
+use crate::{
+    python::value::{Site, Value},
+    source::{FileId, Span},
+};
+
+const APIS: &[&str] = &["flask_restful.Api", "flask_restx.Api", "flask_restplus.Api"];
+const NAMESPACES: &[&str] = &["flask_restx.Namespace", "flask_restplus.Namespace"];
+const VIEW_METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// An `Api` or a namespace: where its routes hang and the path it adds.
+#[derive(Debug, Clone)]
+struct Mount {
+    site: Site,
+    owner: Option<Parent>,
+    prefix: String,
+    /// A namespace's `Api`, once `add_namespace` / `api.namespace` says.
+    api: Option<Site>,
+}
+
+fn owner_of(project: &Project, bps: &[Blueprint], file: FileId, v: &Value) -> Option<Parent> {
+    let r = project.resolver().resolve(file, v);
+    let Target::Object(site) = r.target else {
+        return None;
+    };
+    if !r.attrs.is_empty() {
+        return None;
+    }
+    project.app_at(site).map(Parent::App).or_else(|| {
+        bps.iter()
+            .find(|b| b.site == site)
+            .map(|b| Parent::Blueprint(b.id))
+    })
+}
+
+fn site_of(project: &Project, file: FileId, v: &Value) -> Option<Site> {
+    let r = project.resolver().resolve(file, v);
+    match r.target {
+        Target::Object(site) if r.attrs.is_empty() => Some(site),
+        _ => None,
+    }
+}
+
+pub(super) fn find(
+    project: &Project,
+    bps: &[Blueprint],
+    auth_words: &[&str],
+    routes: &mut Vec<Route>,
+) {
+    let resolver = project.resolver();
+    let mut mounts: Vec<Mount> = Vec::new();
+    for (file, _, call) in project.calls_named(&["Api", "Namespace", "namespace"]) {
+        let c = call.call();
+        let site = Site {
+            file,
+            offset: call.range().start().into(),
+        };
+        let name = resolver.resolve(file, &c.func).external_name();
+        let str_kw = |k: &str| c.kwarg(k).and_then(Value::as_str).map(str::to_string);
+        if name.as_deref().is_some_and(|n| APIS.contains(&n)) {
+            let owner = c
+                .param(0, "app")
+                .and_then(|a| owner_of(project, bps, file, a));
+            mounts.push(Mount {
+                site,
+                owner,
+                prefix: str_kw("prefix").unwrap_or_default(),
+                api: None,
+            });
+        } else if name.as_deref().is_some_and(|n| NAMESPACES.contains(&n))
+            || c.last_name() == Some("namespace")
+        {
+            let path = str_kw("path").or_else(|| {
+                c.param(0, "name")
+                    .and_then(Value::as_str)
+                    .map(|n| format!("/{n}"))
+            });
+            let api = (c.last_name() == Some("namespace"))
+                .then(|| c.receiver().and_then(|r| site_of(project, file, &r)))
+                .flatten();
+            if c.last_name() == Some("namespace") && api.is_none() {
+                continue;
+            }
+            mounts.push(Mount {
+                site,
+                owner: None,
+                prefix: path.unwrap_or_default(),
+                api,
+            });
+        }
+    }
+    if mounts.is_empty() {
+        return;
+    }
+    // init_app(app) and add_namespace(ns, path=...).
+    for (file, _, call) in project.calls_named(&["init_app", "add_namespace"]) {
+        let c = call.call();
+        let Some(recv) = c.receiver().and_then(|r| site_of(project, file, &r)) else {
+            continue;
+        };
+        if !mounts.iter().any(|m| m.site == recv) {
+            continue;
+        }
+        if c.last_name() == Some("init_app") {
+            let owner = c
+                .param(0, "app")
+                .and_then(|a| owner_of(project, bps, file, a));
+            if let Some(m) = mounts.iter_mut().find(|m| m.site == recv) {
+                m.owner = m.owner.or(owner);
+            }
+        } else if let Some(ns) = c.arg(0).and_then(|n| site_of(project, file, n)) {
+            let path = c
+                .param(1, "path")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if let Some(m) = mounts.iter_mut().find(|m| m.site == ns) {
+                m.api = Some(recv);
+                if let Some(p) = path {
+                    m.prefix = p;
+                }
+            }
+        }
+    }
+    // The owner and full prefix of a mount (a namespace through its Api).
+    let resolve_mount = |site: Site| -> Option<(Option<Parent>, String)> {
+        let m = mounts.iter().find(|m| m.site == site)?;
+        match m.api.and_then(|a| mounts.iter().find(|x| x.site == a)) {
+            Some(api) => Some((api.owner, join_paths(&api.prefix, &m.prefix))),
+            None => Some((m.owner, m.prefix.clone())),
+        }
+    };
+    let add =
+        |routes: &mut Vec<Route>, mount: Site, class: &str, rules: Vec<String>, span: Span| {
+            let Some((owner, prefix)) = resolve_mount(mount) else {
+                return;
+            };
+            let Some((cfile, cls)) = resolver.class(class) else {
+                return;
+            };
+            let methods: Vec<String> = resolver
+                .facts(cfile)
+                .into_iter()
+                .flat_map(|f| f.functions.iter())
+                .filter(|f| {
+                    f.method_of.as_deref() == Some(class) && VIEW_METHODS.contains(&f.name.as_str())
+                })
+                .map(|f| f.name.to_ascii_uppercase())
+                .collect();
+            if methods.is_empty() {
+                return;
+            }
+            let mut auth = Vec::new();
+            for attr in ["decorators", "method_decorators"] {
+                for d in cls
+                    .attr(attr)
+                    .and_then(|a| a.value.as_seq())
+                    .into_iter()
+                    .flatten()
+                {
+                    let callee = d.as_call().map_or(d, |c| &c.func);
+                    let name = resolver
+                        .resolve(cfile, callee)
+                        .external_name()
+                        .unwrap_or_else(|| callee.render());
+                    let last = name
+                        .rsplit('.')
+                        .next()
+                        .unwrap_or(&name)
+                        .to_ascii_lowercase();
+                    if auth_words.iter().any(|w| last.contains(w)) {
+                        auth.push(name);
+                    }
+                }
+            }
+            let (app, blueprint) = match owner {
+                Some(Parent::App(a)) => (Some(a), None),
+                Some(Parent::Blueprint(b)) => (None, Some(b)),
+                None => (None, None),
+            };
+            for rule in rules {
+                routes.push(Route {
+                    app,
+                    blueprint,
+                    methods: methods.clone(),
+                    rule: join_paths(&prefix, &rule),
+                    path: None,
+                    endpoint: cls.name.to_ascii_lowercase(),
+                    function: class.to_string(),
+                    file: cfile,
+                    def_span: Span::new(cfile, cls.name_range),
+                    span,
+                    decorators: Vec::new(),
+                    limits: Vec::new(),
+                    limit_exempt: false,
+                    csrf_exempt: None,
+                    auth: auth.clone(),
+                });
+            }
+        };
+    // api.add_resource(Cls, "/a", "/b", ...)
+    for (file, _, call) in project.calls_named(&["add_resource"]) {
+        let c = call.call();
+        let Some(recv) = c.receiver().and_then(|r| site_of(project, file, &r)) else {
+            continue;
+        };
+        let Some(Target::Class(q)) = c.arg(0).map(|a| resolver.resolve(file, a).target) else {
+            continue;
+        };
+        let rules: Vec<String> = c.args[1..]
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect();
+        add(routes, recv, &q, rules, Span::new(file, call.range()));
+    }
+    // @api.resource("/a") / @ns.route("/a") on the class.
+    for (file, facts) in project.python() {
+        for class in &facts.classes {
+            for d in &class.decorators {
+                let Some(c) = d.as_call() else { continue };
+                if !matches!(c.last_name(), Some("resource" | "route")) {
+                    continue;
+                }
+                let Some(recv) = c.receiver().and_then(|r| site_of(project, file, &r)) else {
+                    continue;
+                };
+                if !mounts.iter().any(|m| m.site == recv) {
+                    continue;
+                }
+                let rules: Vec<String> = c
+                    .args
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect();
+                add(
+                    routes,
+                    recv,
+                    &class.qualified,
+                    rules,
+                    Span::new(file, d.range),
+                );
+            }
+        }
+    }
+}

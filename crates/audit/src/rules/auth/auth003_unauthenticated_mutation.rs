@@ -1,0 +1,162 @@
+//! AUTH003 `unauthenticated-mutation`: state-changing routes with no
+//! authentication.
+
+use checklist::Severity;
+use report::Finding;
+
+use crate::{
+    model::Route,
+    rules::{Rule, RuleContext},
+};
+
+pub const RULE: Rule = Rule {
+    code: "AUTH003",
+    name: "unauthenticated-mutation",
+    doc: DOC,
+    check,
+};
+
+const DOC: &str = r#"## What it does
+Lists POST, PUT, PATCH and DELETE routes that no authentication covers, for
+review (information level; also in `flaskguard audit --routes`, AUTH column
+`NONE`). A route counts as authenticated when it has:
+- a decorator named for it (`login_required`, `jwt_required`,
+  `roles_required`, `permission_required`, `auth.login_required`,
+  `admin_required`, `token_required`...), or a project decorator whose body
+  refuses anonymous callers (answers 401/403, `abort(401)`, raises
+  `Unauthorized`/`Forbidden`/`HTTPException(status_code=401)`, calls
+  `verify_jwt_in_request` or `login_manager.unauthorized()`, redirects to a
+  login page);
+- a `before_request` (or `before_app_request`) guard of its blueprint, a parent
+  blueprint or the app that does the same;
+- a FastAPI dependency that authenticates (`Depends(get_current_user)`,
+  `Security(...)`, a dependency function that raises 401/403), on the
+  endpoint, its router, `include_router(..., dependencies=...)` or the app.
+
+Routes that are public by design are left out: login, logout, registration,
+sign-up, token and refresh endpoints, password reset, e-mail confirmation,
+webhooks and OAuth callbacks (by path or function name).
+
+An authentication decorator placed *above* the route decorator is reported
+as **high**: `@app.route` registers the function it receives, so the check
+never runs.
+
+## Why is this bad?
+Missing authentication is rarely a decision; it is a forgotten decorator on
+the newest endpoint. An unauthenticated `DELETE /projects/<id>` lets anyone
+on the internet change data.
+
+## Example
+```python
+@app.post("/projects/<int:project_id>/archive")
+def archive_project(project_id):
+    ...
+```
+
+Use instead:
+```python
+@app.post("/projects/<int:project_id>/archive")
+@login_required
+def archive_project(project_id):
+    ...
+```
+"#;
+
+/// Words in a route's path or function that mark it public on purpose.
+const PUBLIC: &[&str] = &[
+    "login",
+    "logout",
+    "signin",
+    "sign_in",
+    "sign-in",
+    "signup",
+    "sign_up",
+    "sign-up",
+    "register",
+    "token",
+    "refresh",
+    "forgot",
+    "reset",
+    "confirm",
+    "activate",
+    "verify",
+    "webhook",
+    "callback",
+    "oauth",
+    "authorize",
+    "csrf",
+    "health",
+];
+
+/// Decorator names that mean "requires authentication".
+const AUTH_DECORATOR_WORDS: &[&str] = &[
+    "login_required",
+    "auth",
+    "jwt_required",
+    "token_required",
+    "role",
+    "permission",
+    "admin_required",
+];
+
+/// Whether a route changes state, is not public by design, and nothing
+/// authenticates it: what the route inventory marks `NONE`.
+pub fn unauthenticated(route: &Route) -> bool {
+    if !route.is_mutation() || !route.auth.is_empty() {
+        return false;
+    }
+    let function = route
+        .function
+        .rsplit('.')
+        .next()
+        .unwrap_or(&route.function)
+        .to_ascii_lowercase();
+    let path = route.display_path().to_ascii_lowercase();
+    !PUBLIC
+        .iter()
+        .any(|w| function.contains(w) || path.contains(w))
+}
+
+fn check(ctx: &RuleContext) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for route in ctx.project.routes.iter().filter(|r| unauthenticated(r)) {
+        let what = format!("{} {}", route.methods.join("/"), route.display_path());
+        // `@login_required` above `@app.post(...)`: registered without it.
+        let misplaced = route.decorators.iter().find(|d| {
+            d.span.start < route.span.start && {
+                let last = d
+                    .name
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or(&d.name)
+                    .to_ascii_lowercase();
+                AUTH_DECORATOR_WORDS.iter().any(|w| last.contains(w))
+            }
+        });
+        let f = match misplaced {
+            Some(d) => ctx
+                .finding(
+                    RULE.code,
+                    RULE.name,
+                    route.def_span,
+                    format!(
+                        "`{what}`: `@{}` sits above the route decorator, so the view is registered without it and anyone can call it",
+                        d.name.rsplit('.').next().unwrap_or(&d.name)
+                    ),
+                )
+                .with_severity(Severity::High)
+                .with_related(ctx.at(d.span), "this check wraps the function after it was registered")
+                .with_fix("Put the route decorator first (on top), then the authentication decorator."),
+            None => ctx
+                .finding(
+                    RULE.code,
+                    RULE.name,
+                    route.def_span,
+                    format!("`{what}` changes state and no authentication covers it (no auth decorator, before_request guard or dependency)"),
+                )
+                .with_fix("Add `@login_required` (or the app's auth decorator) below the route decorator, or guard the blueprint with a `before_request` check; leave it public only on purpose."),
+        };
+        out.push(f.with_related(ctx.at(route.span), "route registered here"));
+    }
+    out
+}

@@ -1,0 +1,59 @@
+//! COR001 `cors-wildcard-origin`: an API open to every origin.
+
+use report::Finding;
+
+use super::{allows_any_origin, catch_all_pattern, origins_span, sources};
+use crate::rules::{Rule, RuleContext};
+
+pub const RULE: Rule = Rule {
+    code: "COR001",
+    name: "cors-wildcard-origin",
+    doc: DOC,
+    check,
+};
+
+const DOC: &str = r#"## What it does
+Reports CORS policies that allow every origin:
+- flask-cors `CORS(app)` or `@cross_origin()` with no `origins` (its default
+  is `*`, unless the app config sets `CORS_ORIGINS`), `origins="*"`,
+  `resources={r"/*": {"origins": "*"}}` (any resource with `*`, or without
+  `origins`);
+- Starlette / FastAPI `CORSMiddleware(allow_origins=["*"])`;
+- an origin pattern that matches any host (`.*`, `https://.*`,
+  `allow_origin_regex="https?://.*"`).
+
+A bare `CORS()` that is never initialised is not reported.
+
+## Why is this bad?
+Every website a user visits can call the API from their browser and read the
+answers. For data behind IP allow-lists, intranet addresses or anything the
+browser adds implicitly, that is a leak; and a wildcard is one flag away from
+the credentialed variant (COR002). An explicit list documents who the API
+serves.
+
+## Example
+```python
+CORS(app)
+```
+
+Use instead:
+```python
+CORS(app, origins=["https://app.example.com"])
+```
+"#;
+
+fn check(ctx: &RuleContext) -> Vec<Finding> {
+    sources(ctx.project)
+        .into_iter()
+        .filter(allows_any_origin)
+        .map(|s| {
+            let message = match (catch_all_pattern(&s), s.policy.origins_span) {
+                (Some(p), _) => format!("{}: the origin pattern `{p}` matches every host, so any website can read the API's responses", s.library()),
+                (None, None) => "flask-cors with no `origins` allows every origin (`*` is its default): any website can read the API's responses".to_string(),
+                (None, Some(_)) => format!("{} allows every origin (`*`): any website can read the API's responses", s.library()),
+            };
+            ctx.finding(RULE.code, RULE.name, origins_span(&s), message)
+                .with_fix("List the origins that may call the API: origins=[\"https://app.example.com\"] (allow_origins=[...] for CORSMiddleware).")
+        })
+        .collect()
+}

@@ -1,0 +1,299 @@
+//! INP001 `json-body-errors-as-html`: strict JSON parsing in an app that answers
+//! parse errors with Flask's HTML error page.
+
+use std::{collections::HashSet, str::FromStr};
+
+use report::Finding;
+
+use crate::{
+    model::{AppId, AppKind, ErrorHandler, Project},
+    python::{
+        facts::{PyFacts, ScopeId},
+        value::{Kind, Value},
+    },
+    rules::{dep::pinned_version, Rule, RuleContext},
+    source::Span,
+};
+
+pub const RULE: Rule = Rule {
+    code: "INP001",
+    name: "json-body-errors-as-html",
+    doc: DOC,
+    check,
+};
+
+const DOC: &str = r#"## What it does
+Finds `request.get_json()` without `silent=True`, and `request.json`, in a
+Flask app that has no JSON error handler for what they raise, on the line of
+the call. Werkzeug raises 400 Bad Request for a malformed body and, since
+Werkzeug 2.3 (Flask 2.3), 415 Unsupported Media Type when the content type
+is not JSON (`get_json(force=True)` skips that check); Werkzeug 2.2 raised 400
+for both. Without a handler Flask renders both as an HTML page.
+
+A handler counts when it is registered for 400 / `BadRequest` (and 415 /
+`UnsupportedMediaType` where the pinned Werkzeug or Flask is 2.3 or later),
+for `HTTPException`, or for `Exception`, on the app or a blueprint, and does
+not return an HTML template. When the Werkzeug version is unknown, a 400
+handler is enough to stay silent. Methods of Flask-RESTful / Flask-RESTX
+`Resource` classes, and projects using Flask-Smorest's `Api`, are not
+reported: those frameworks answer HTTP errors with JSON themselves.
+
+## Why is this bad?
+API clients that parse every answer as JSON fail on the HTML page with an
+error of their own, monitoring sees two error formats, and in debug mode the
+page shows the decoder's message about the input.
+
+## Example
+```python
+data = request.get_json()
+```
+
+Use instead:
+```python
+data = request.get_json(silent=True)
+if not isinstance(data, dict):
+    return jsonify(error="Request body must be a JSON object"), 400
+```
+or register an `HTTPException` handler that answers JSON.
+"#;
+
+const GET_JSON: &[&str] = &[
+    "flask.request.get_json",
+    "quart.request.get_json",
+    "flask.globals.request.get_json",
+];
+
+/// What an app's error handlers answer in JSON.
+#[derive(Debug, Default, Clone, Copy)]
+struct Coverage {
+    bad_request: bool,
+    unsupported: bool,
+    /// A handler whose key could not be read: it may cover anything.
+    unknown: bool,
+}
+
+fn coverage(project: &Project, app: AppId) -> Coverage {
+    let mut c = Coverage::default();
+    let handlers = project
+        .error_handlers
+        .iter()
+        .filter(|h| h.app == Some(app) || (h.app.is_none() && project.apps.len() == 1));
+    for h in handlers {
+        if renders_html(project, h) {
+            continue;
+        }
+        let (f, key) = project.resolver().deref(h.file, &h.key);
+        match &key.kind {
+            Kind::Int(400) => c.bad_request = true,
+            Kind::Int(415) => c.unsupported = true,
+            Kind::Int(_) => {}
+            _ => {
+                let name = project.resolver().resolve(f, key).external_name();
+                match name.as_deref().map(|n| n.rsplit('.').next().unwrap_or(n)) {
+                    Some("BadRequest") => c.bad_request = true,
+                    Some("UnsupportedMediaType") => c.unsupported = true,
+                    Some("HTTPException" | "Exception" | "BaseException") => {
+                        c.bad_request = true;
+                        c.unsupported = true;
+                    }
+                    Some(_) => {}
+                    None => c.unknown = true,
+                }
+            }
+        }
+    }
+    c
+}
+
+/// A handler all of whose returns render a template or an HTML string.
+fn renders_html(project: &Project, h: &ErrorHandler) -> bool {
+    let Some((_, f)) = project.resolver().function(&h.function) else {
+        return false;
+    };
+    let html = |v: &Value| -> bool {
+        let v = match &v.kind {
+            Kind::Tuple(items) => match items.first() {
+                Some(first) => first,
+                None => return false,
+            },
+            _ => v,
+        };
+        match &v.kind {
+            Kind::Call(c) => c.last_name() == Some("render_template"),
+            Kind::Str(s) => s.trim_start().starts_with('<'),
+            _ => false,
+        }
+    };
+    !f.returns.is_empty() && f.returns.iter().all(html)
+}
+
+/// Whether the installed Werkzeug answers a non-JSON content type with 415.
+fn raises_415(project: &Project) -> Option<bool> {
+    let at_least_2_3 = |v: String| {
+        let v = pep440_rs::Version::from_str(&v).ok()?;
+        Some(v >= pep440_rs::Version::from_str("2.3").ok()?)
+    };
+    if let Some(v) = pinned_version(project, "werkzeug") {
+        return at_least_2_3(v);
+    }
+    // Flask 2.3 requires Werkzeug 2.3; an older Flask says nothing.
+    pinned_version(project, "flask")
+        .and_then(at_least_2_3)
+        .filter(|new| *new)
+}
+
+/// Resource classes whose framework answers HTTP errors raised in them with
+/// JSON (Flask-RESTful's and Flask-RESTX's `Api.handle_error`).
+const JSON_RESOURCES: &[&str] = &[
+    "flask_restful.Resource",
+    "flask_restx.Resource",
+    "flask_restplus.Resource",
+];
+
+/// Whether a class is (or derives, within a few levels, from) such a resource.
+fn is_json_resource(project: &Project, class: &str, depth: usize) -> bool {
+    if depth > 4 {
+        return false;
+    }
+    let resolver = project.resolver();
+    let Some((file, c)) = resolver.class(class) else {
+        return false;
+    };
+    c.bases.iter().any(|b| {
+        let r = resolver.resolve(file, b);
+        match (&r.target, r.external_name()) {
+            (_, Some(n)) if JSON_RESOURCES.contains(&n.as_str()) => true,
+            (crate::model::index::Target::Class(q), _) => is_json_resource(project, q, depth + 1),
+            _ => false,
+        }
+    })
+}
+
+/// Flask-Smorest's `Api` registers a JSON handler for every HTTP error.
+fn json_error_api(project: &Project) -> bool {
+    project.python().any(|(_, facts)| {
+        facts
+            .imports
+            .iter()
+            .any(|i| i.qualified == "flask_smorest.Api" || i.qualified == "flask_smorest")
+    })
+}
+
+/// The app a fact inside a view belongs to.
+fn app_of_scope(project: &Project, facts: &PyFacts, scope: ScopeId) -> Option<AppId> {
+    let f = facts.function_of(scope)?;
+    project
+        .routes
+        .iter()
+        .find(|r| r.function == f.qualified || f.method_of.as_deref() == Some(r.function.as_str()))
+        .and_then(|r| r.app)
+}
+
+fn check(ctx: &RuleContext) -> Vec<Finding> {
+    let project = ctx.project;
+    let flask_apps: Vec<AppId> = project
+        .apps
+        .iter()
+        .filter(|a| a.kind == AppKind::Flask)
+        .map(|a| a.id)
+        .collect();
+    if flask_apps.is_empty() {
+        return Vec::new();
+    }
+    if json_error_api(project) {
+        return Vec::new();
+    }
+    let new_werkzeug = raises_415(project);
+    // (facts, scope, span, what, checks the content type)
+    let mut sites: Vec<(&PyFacts, ScopeId, Span, &'static str, bool)> = Vec::new();
+    for (file, facts, call) in project.calls_named(&["get_json"]) {
+        let c = call.call();
+        if !c
+            .func_name()
+            .is_some_and(|q| GET_JSON.contains(&q.as_str()))
+        {
+            continue;
+        }
+        match c.param(1, "silent") {
+            None => {}
+            Some(v) if v.truthy() == Some(false) => {}
+            // silent=True, or a value we cannot read.
+            Some(_) => continue,
+        }
+        if c.spread {
+            continue;
+        }
+        let force = c.param(0, "force").and_then(Value::truthy);
+        if force.is_none() && c.param(0, "force").is_some() {
+            continue;
+        }
+        let span = Span::new(file, call.range());
+        sites.push((
+            facts,
+            call.scope,
+            span,
+            "request.get_json()",
+            force != Some(true),
+        ));
+    }
+    for (file, facts) in project.python() {
+        for a in facts
+            .request_reads
+            .iter()
+            .filter(|a| a.global && a.attr == "json")
+        {
+            sites.push((
+                facts,
+                a.scope,
+                Span::new(file, a.range),
+                "request.json",
+                true,
+            ));
+        }
+    }
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (facts, scope, span, what, content_type) in sites {
+        let in_resource = facts
+            .function_of(scope)
+            .and_then(|f| f.method_of.as_deref())
+            .is_some_and(|class| is_json_resource(project, class, 0));
+        if in_resource {
+            continue;
+        }
+        let apps: Vec<AppId> = match app_of_scope(project, facts, scope) {
+            Some(a) => vec![a],
+            None => flask_apps.clone(),
+        };
+        let covs: Vec<Coverage> = apps.iter().map(|&a| coverage(project, a)).collect();
+        if covs.iter().any(|c| c.unknown) {
+            continue;
+        }
+        let needs_415 = content_type && new_werkzeug == Some(true);
+        let missing_400 = covs.iter().all(|c| !c.bad_request);
+        let missing_415 = needs_415 && covs.iter().all(|c| !c.unsupported);
+        if !missing_400 && !missing_415 {
+            continue;
+        }
+        let line = ctx.project.describe(span);
+        if !seen.insert(line) {
+            continue;
+        }
+        let message = if missing_400 {
+            let extra = if needs_415 {
+                " (415 for a body that is not JSON)"
+            } else {
+                ""
+            };
+            format!("`{what}` raises 400 Bad Request on a malformed body{extra}, and the app has no JSON error handler for it: clients get Flask's HTML error page")
+        } else {
+            format!("`{what}` raises 415 Unsupported Media Type for a body that is not JSON (Werkzeug 2.3 and later), and the app's JSON handlers cover 400 but not 415: clients get an HTML error page")
+        };
+        out.push(
+            ctx.finding(RULE.code, RULE.name, span, message)
+                .with_fix("Use `request.get_json(silent=True)` and answer a missing or non-object body with a JSON 400, or register an `HTTPException` handler that returns JSON.")
+                .with_evidence(ctx.snippet(span)),
+        );
+    }
+    out
+}

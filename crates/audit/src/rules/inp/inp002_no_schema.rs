@@ -1,0 +1,276 @@
+//! INP002 `body-without-schema`: routes that read a JSON or form body with no
+//! schema validation.
+
+use report::Finding;
+
+use crate::{
+    model::{index::Target, Project, Route},
+    python::{
+        facts::{FunctionFact, PyFacts},
+        value::Value,
+    },
+    rules::{Rule, RuleContext},
+    source::{FileId, Span},
+};
+
+pub const RULE: Rule = Rule {
+    code: "INP002",
+    name: "body-without-schema",
+    doc: DOC,
+    check,
+};
+
+const DOC: &str = r#"## What it does
+For every route, finds reads of the request body (`request.get_json()`,
+`request.json`, `request.form`; `await request.json()` / `form()`
+on a FastAPI or Starlette `Request`) in a view that validates nothing. The
+finding is on the first read, with the others as related locations.
+
+A view counts as validated when it:
+- has a validating decorator: webargs `@use_args`/`@use_kwargs`, flask-smorest
+  `@blp.arguments`, APIFlask `@app.input`, flask-restx `@api.expect`,
+  flask-pydantic `@validate`, flask-expects-json `@expects_json`, flask-accepts
+  `@accepts`;
+- calls a validator: marshmallow `Schema().load(...)`/`validate`, pydantic
+  `Model(**data)`/`model_validate`/`parse_obj`/`TypeAdapter(...).validate_python`,
+  WTForms/Flask-WTF forms (`LoginForm()`, `validate_on_submit()`), jsonschema
+  `validate(...)`, webargs `parser.parse(...)`, flask-restful
+  `parser.parse_args()`, cerberus `Validator(...).validate(...)`;
+- or is a FastAPI endpoint that takes a pydantic model (FastAPI validates it
+  before the call; no raw reads, nothing to report).
+
+Bodies read in helpers that validate (`load_json(OrderSchema())`) are not in
+the view and are not reported. Query strings, uploads and raw bodies
+(`request.data`) are covered by other rules.
+
+## Why is this bad?
+Without a schema the client decides which fields exist and what types they
+have: `User(**request.get_json())` lets it set `is_admin`; a list where a
+string was expected reaches a query or a comparison nobody tested; missing
+fields become 500s.
+
+## Example
+```python
+@app.post("/users")
+def create_user():
+    user = User(**request.get_json())
+```
+
+Use instead:
+```python
+@app.post("/users")
+def create_user():
+    body = NewUser.model_validate(request.get_json(silent=True))
+```
+"#;
+
+/// Request attributes that read a body.
+const BODY_READS: &[&str] = &["get_json", "json", "form"];
+
+/// Decorators (last name) that validate the body before the view runs.
+const VALIDATING_DECORATORS: &[&str] = &[
+    "use_args",
+    "use_kwargs",
+    "arguments",
+    "input",
+    "expect",
+    "validate",
+    "expects_json",
+    "accepts",
+    "validate_json",
+    "validate_request",
+    "validate_body",
+    "body",
+    "json_schema",
+    "request_schema",
+];
+
+/// Methods (last name) that validate data.
+const VALIDATING_CALLS: &[&str] = &[
+    "load",
+    "loads",
+    "load_many",
+    "validate",
+    "validated",
+    "validate_on_submit",
+    "model_validate",
+    "model_validate_json",
+    "parse_obj",
+    "parse_raw",
+    "validate_python",
+    "validate_json",
+    "parse_args",
+    "is_valid",
+    "iter_errors",
+    "conform",
+];
+
+/// Modules whose `load`/`loads` parse without validating.
+const PARSERS: &[&str] = &[
+    "json",
+    "simplejson",
+    "orjson",
+    "ujson",
+    "pickle",
+    "yaml",
+    "marshal",
+    "toml",
+    "tomllib",
+    "flask.json",
+];
+
+/// Base classes that validate what they are built from.
+const VALIDATING_BASES: &[&str] = &[
+    "pydantic.BaseModel",
+    "pydantic.main.BaseModel",
+    "pydantic.v1.BaseModel",
+    "sqlmodel.SQLModel",
+    "marshmallow.Schema",
+    "marshmallow.schema.Schema",
+    "wtforms.Form",
+    "wtforms.form.Form",
+    "flask_wtf.FlaskForm",
+    "flask_wtf.Form",
+    "flask_wtf.form.FlaskForm",
+    "msgspec.Struct",
+    "cerberus.Validator",
+    "colander.MappingSchema",
+    "schematics.models.Model",
+];
+
+fn check(ctx: &RuleContext) -> Vec<Finding> {
+    let project = ctx.project;
+    let resolver = project.resolver();
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for route in &project.routes {
+        if !seen.insert(route.function.clone()) {
+            continue;
+        }
+        let Some((file, view)) = resolver.function(&route.function) else {
+            continue;
+        };
+        let Some(facts) = resolver.facts(file) else {
+            continue;
+        };
+        let reads: Vec<(Span, &str)> = facts
+            .request_reads
+            .iter()
+            .filter(|r| BODY_READS.contains(&r.attr.as_str()))
+            .filter(|r| facts.scope_within(r.scope, view.scope))
+            .map(|r| (Span::new(file, r.range), r.attr.as_str()))
+            .collect();
+        let Some(&(first, attr)) = reads.first() else {
+            continue;
+        };
+        if validated(project, route, file, facts, view) {
+            continue;
+        }
+        let call = if matches!(attr, "get_json" | "body") {
+            "()"
+        } else {
+            ""
+        };
+        let what = format!("{}{call}", ctx.snippet(first));
+        let mut f = ctx
+            .finding(
+                RULE.code,
+                RULE.name,
+                first,
+                format!(
+                    "`{} {}` reads the request body (`{what}`) without validating it against a schema",
+                    route.methods.join("/"),
+                    route.display_path()
+                ),
+            )
+            .with_fix("Validate the body with a schema before using it (marshmallow `Schema().load`, pydantic `Model.model_validate`, a WTForms form, webargs `@use_args`), rejecting unknown fields.");
+        for (other, _) in reads.iter().skip(1).take(3) {
+            f = f.with_related(ctx.at(*other), "the body is also read here");
+        }
+        out.push(f);
+    }
+    out
+}
+
+fn validated(
+    project: &Project,
+    route: &Route,
+    file: FileId,
+    facts: &PyFacts,
+    view: &FunctionFact,
+) -> bool {
+    let last = |name: &str| name.rsplit('.').next().unwrap_or(name).to_string();
+    if route
+        .decorators
+        .iter()
+        .any(|d| VALIDATING_DECORATORS.contains(&last(&d.name).as_str()))
+    {
+        return true;
+    }
+    let resolver = project.resolver();
+    facts
+        .calls
+        .iter()
+        .filter(|c| facts.scope_within(c.scope, view.scope))
+        .any(|c| {
+            let call = c.call();
+            let name = call.callee_name().unwrap_or_default();
+            if VALIDATING_CALLS.contains(&name) {
+                let module = call
+                    .func_name()
+                    .and_then(|q| q.rsplit_once('.').map(|(m, _)| m.to_string()));
+                let plain_parser = module.as_deref().is_some_and(|m| PARSERS.contains(&m));
+                if !plain_parser {
+                    return true;
+                }
+            }
+            if name == "parse"
+                && call.receiver().is_some_and(|r| {
+                    r.reference()
+                        .is_some_and(|r| r.last_name().to_ascii_lowercase().contains("parser"))
+                })
+            {
+                return true;
+            }
+            validating_class(project, file, &call.func, 0)
+                || resolver
+                    .resolve(file, &call.func)
+                    .external_name()
+                    .is_some_and(|n| {
+                        n == "jsonschema.validate" || n.starts_with("pydantic.TypeAdapter")
+                    })
+        })
+}
+
+/// Whether a value is a class (of the project or a library) that validates
+/// what it is built from: a pydantic model, a marshmallow schema, a WTForms form.
+fn validating_class(project: &Project, file: FileId, v: &Value, depth: usize) -> bool {
+    if depth > 6 {
+        return false;
+    }
+    let resolver = project.resolver();
+    let r = resolver.resolve(file, v);
+    match &r.target {
+        Target::Class(q) if r.attrs.is_empty() => {
+            let Some((cfile, class)) = resolver.class(q) else {
+                return false;
+            };
+            class
+                .bases
+                .iter()
+                .any(|b| validating_class(project, cfile, b, depth + 1))
+        }
+        Target::External(_) => r
+            .external_name()
+            .is_some_and(|n| VALIDATING_BASES.contains(&n.as_str())),
+        // `ma.Schema` where `ma = Marshmallow(app)` (flask-marshmallow).
+        Target::Object(site) => {
+            r.attrs.last().is_some_and(|a| a.ends_with("Schema"))
+                && resolver
+                    .call(*site)
+                    .and_then(|c| resolver.resolve(site.file, &c.call().func).external_name())
+                    .is_some_and(|n| n.starts_with("flask_marshmallow"))
+        }
+        _ => false,
+    }
+}

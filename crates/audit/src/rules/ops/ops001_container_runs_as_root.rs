@@ -1,0 +1,94 @@
+//! OPS001 `container-runs-as-root`: the app's container runs as root.
+
+use report::Finding;
+
+use crate::rules::{Rule, RuleContext};
+
+pub const RULE: Rule = Rule {
+    code: "OPS001",
+    name: "container-runs-as-root",
+    doc: DOC,
+    check,
+};
+
+const DOC: &str = r#"## What it does
+Finds Dockerfiles whose final stage runs Python (a Python base image, pip /
+Poetry / uv installs, or a Python server command) as root: no `USER`
+instruction — reported at the `CMD` line (else `ENTRYPOINT`, else the final
+`FROM`) — or a last `USER` of `root` / `0` (reported at that line), as when a
+`USER app` is followed by `USER root` to install something and never switched
+back. Multi-stage builds are judged by the final stage; a stage built `FROM`
+an earlier stage of the same file keeps that stage's `USER`. Base images known
+to run unprivileged (distroless `:nonroot`, `*-nonroot` tags, Chainguard
+images) and base images given by a build argument (`FROM ${BASE}`) are not
+reported, nor a stage without `USER` that installs or runs a launcher that
+switches users (`gosu`, `su-exec`, `setpriv`, `runuser`): its entrypoint may
+drop privileges. Images of other services (nginx, databases) drop privileges
+in their own entrypoints and are not judged.
+
+## Why is this bad?
+Root in the container is root for the shared kernel. Any code execution bug
+(debugger, deserialization, injection) then lets an attacker rewrite the app
+and its dependencies, read every mounted secret, and try container escapes
+from the best starting position.
+
+## Example
+```dockerfile
+FROM python:3.12-slim
+COPY . /app
+CMD ["gunicorn", "wsgi:app"]
+```
+
+Use instead:
+```dockerfile
+FROM python:3.12-slim
+RUN useradd --system --uid 10001 app
+COPY . /app
+USER 10001
+CMD ["gunicorn", "wsgi:app"]
+```
+"#;
+
+/// `root`, `0`, `root:root`, `0:0` (the user part decides).
+fn is_root(user: &str) -> bool {
+    let name = user.split(':').next().unwrap_or(user);
+    name == "root" || name == "0"
+}
+
+fn check(ctx: &RuleContext) -> Vec<Finding> {
+    let project = ctx.project;
+    let mut out = Vec::new();
+    for df in &project.deploy.dockerfiles {
+        if project.file(df.file).is_none_or(|f| f.is_test) {
+            continue;
+        }
+        let Some((_, from_span)) = &df.from else {
+            continue;
+        };
+        if !df.python
+            || df.base_runs_unprivileged()
+            || df.base_is_variable()
+            || (df.user.is_none() && df.drops_privileges)
+        {
+            continue;
+        }
+        let (span, message) = match &df.user {
+            Some((user, span)) if is_root(user) => (
+                *span,
+                format!("the container switches to `USER {user}` and runs the app as root"),
+            ),
+            Some(_) => continue,
+            None => (
+                df.cmd.or(df.entrypoint).unwrap_or(*from_span),
+                "the final stage sets no `USER`: the container runs the app as root".to_string(),
+            ),
+        };
+        out.push(
+            ctx.finding(RULE.code, RULE.name, span, message)
+                .with_fix("Create an unprivileged user (`RUN useradd --system --uid 10001 app`) and add `USER 10001` before CMD; keep the code owned by root and writable directories to a minimum.")
+                .with_related(ctx.at(*from_span), "final stage")
+                .with_evidence(ctx.snippet(span)),
+        );
+    }
+    out
+}

@@ -1,0 +1,108 @@
+//! RL003 `auth-route-without-limit`: a login, registration, password reset or
+//! token endpoint without a limit of its own.
+
+use std::collections::HashSet;
+
+use report::Finding;
+
+use super::route_limits::{auth_reason, default_limits, proxy_limit, HookLimits};
+use crate::{
+    model::ExtKind,
+    rules::{Rule, RuleContext},
+};
+
+pub const RULE: Rule = Rule {
+    code: "RL003",
+    name: "auth-route-without-limit",
+    doc: DOC,
+    check,
+};
+
+const DOC: &str = r#"## What it does
+Finds authentication endpoints — routes taking a body (POST, PUT, PATCH)
+whose path says so (`login`, `signin`/`sign-in`, `logon`, `token`,
+`oauth/token`, `register`, `signup`, `password/reset`, `forgot`...), whose
+view's name says so (`login`, `sign_up`, `LoginView`, `reset_password`,
+`login_for_access_token`), or whose view checks a password, logs a user in or
+issues a token (`check_password_hash`, `verify_password`, `bcrypt.checkpw`,
+`login_user`, `create_access_token`) — that have no limit of their own. The
+finding is on the view's `def` line.
+
+A limit of their own is a `@limiter.limit(...)` / `@limiter.shared_limit(...)`
+decorator (flask-limiter, or slowapi on FastAPI routes), `limiter.limit(...)`
+applied to the view or to its blueprint by call, a `decorators = [...]` entry
+of a class-based view, a `before_request` hook of the app or blueprint that
+calls the limiter (`limiter.check()`), or an nginx `location` matching the
+path with its own `limit_req`. The limiter's `default_limits` alone do not
+count: they are sized for ordinary traffic. `@limiter.exempt` on such a route
+is reported too. The route is reported even when the project has no limiter
+at all (RL001 reports that once for the app): this is where it matters most.
+
+## Why is this bad?
+Authentication endpoints are where guessing pays: an app-wide budget of
+hundreds of requests an hour still lets one client try thousands of passwords
+a day, and reset and registration endpoints without limits can flood inboxes
+and create accounts in bulk.
+
+## Example
+```python
+@app.post("/login")
+def login():
+    ...
+```
+
+Use instead:
+```python
+@app.post("/login")
+@limiter.limit("10 per minute")
+@limiter.limit("20 per hour", key_func=account_key)
+def login():
+    ...
+```
+"#;
+
+fn check(ctx: &RuleContext) -> Vec<Finding> {
+    let project = ctx.project;
+    let hooks = HookLimits::of(project);
+    let has_limiter = project
+        .extensions
+        .iter()
+        .any(|e| matches!(e.kind, ExtKind::Limiter | ExtKind::SlowApi));
+    let defaults = default_limits(project);
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for route in &project.routes {
+        if project.file(route.file).is_none_or(|f| f.is_test) {
+            continue;
+        }
+        let Some(reason) = auth_reason(project, route) else {
+            continue;
+        };
+        let limited = !route.limits.is_empty() || hooks.covers(route);
+        if (limited || proxy_limit(project, route).is_some()) && !route.limit_exempt {
+            continue;
+        }
+        if !seen.insert(route.def_span) {
+            continue;
+        }
+        let what = format!("`{} {}`", route.methods.join("|"), route.display_path());
+        let message = if route.limit_exempt {
+            format!("{what} is an authentication route ({reason}) exempt from rate limiting: passwords and codes can be guessed at full speed")
+        } else if !has_limiter {
+            format!("{what} is an authentication route ({reason}) with no rate limit: the project has no rate limiter")
+        } else if defaults.is_some() {
+            format!("{what} is an authentication route ({reason}) with only the limiter's default limits, sized for ordinary traffic")
+        } else {
+            format!("{what} is an authentication route ({reason}) without a limit of its own")
+        };
+        let mut f = ctx
+            .finding(RULE.code, RULE.name, route.def_span, message)
+            .with_fix("Add a tight per-route limit keyed by client IP, and one keyed by the account (`@limiter.limit(\"10 per minute\")`, `@limiter.limit(\"20 per hour\", key_func=account_key)`).")
+            .with_related(ctx.at(route.span), "route registered here");
+        if let Some(d) = defaults {
+            f = f.with_related(ctx.at(d), "default limits");
+        }
+        out.push(f);
+    }
+    out
+}

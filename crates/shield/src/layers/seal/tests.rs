@@ -1,0 +1,179 @@
+use http::{Method, Request, Response};
+
+use super::*;
+use crate::config::SealSettings;
+
+const KEYS: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+fn seal() -> Seal {
+    let s = SealSettings {
+        cookies: vec!["session".into()],
+        ..SealSettings::default()
+    };
+    let env = |k: &str| (k == "FLASKGUARD_SEAL_KEYS").then(|| KEYS.to_string());
+    Seal::new(&s, &env, None, 1, std::time::Duration::from_millis(100))
+        .unwrap()
+        .unwrap()
+}
+
+fn cx() -> Context {
+    Context::new(
+        "127.0.0.1:1".parse().unwrap(),
+        false,
+        Method::GET,
+        "/".parse().unwrap(),
+    )
+}
+
+/// The response half on a `Set-Cookie`, returning the `Set-Cookie` lines.
+fn close(s: &Seal, set_cookies: &[&str]) -> Vec<String> {
+    let mut r = Response::new(());
+    for c in set_cookies {
+        r.headers_mut()
+            .append(header::SET_COOKIE, HeaderValue::from_str(c).unwrap());
+    }
+    let (mut head, _) = r.into_parts();
+    s.response_layer().apply(&mut head, &mut cx());
+    head.headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect()
+}
+
+/// The request half on a `Cookie` header: what the app receives, and the notes.
+fn open(s: &Seal, cookie: &str) -> (Option<String>, Vec<&'static str>) {
+    let (mut head, _) = Request::builder()
+        .uri("/")
+        .header(header::COOKIE, cookie)
+        .body(())
+        .unwrap()
+        .into_parts();
+    let mut c = cx();
+    assert!(matches!(
+        s.request_layer().check(&mut head, &mut c),
+        Flow::Continue
+    ));
+    (
+        head.headers
+            .get(header::COOKIE)
+            .map(|v| v.to_str().unwrap().to_string()),
+        c.events.iter().map(|e| e.action).collect(),
+    )
+}
+
+#[test]
+fn seals_on_the_way_out_and_opens_on_the_way_in() {
+    let s = seal();
+    let flask = "eyJyb2xlIjoiZ3Vlc3QifQ.ZVPxAA.kKgxJDvKVC3LSmhF0o_BBGA1MVY";
+    let out = close(
+        &s,
+        &[
+            &format!("session={flask}; HttpOnly; Path=/"),
+            "theme=dark; Path=/",
+        ],
+    );
+    assert_eq!(out.len(), 2);
+    assert!(out[0].starts_with("session=fg1.k1."), "{}", out[0]);
+    assert!(out[0].ends_with("; HttpOnly; Path=/"));
+    assert!(!out[0].contains("eyJ"), "the browser sees only ciphertext");
+    assert_eq!(out[1], "theme=dark; Path=/", "other cookies untouched");
+    let sealed = out[0]
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("session=");
+    let (seen, notes) = open(&s, &format!("theme=dark; session={sealed}"));
+    assert_eq!(seen.unwrap(), format!("theme=dark; session={flask}"));
+    assert!(notes.is_empty());
+}
+
+#[test]
+fn tampered_foreign_and_plain_cookies_are_dropped() {
+    let s = seal();
+    let out = close(&s, &["session=abc; Path=/"]);
+    let sealed = out[0]
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("session=")
+        .to_string();
+    let mut tampered = sealed.clone().into_bytes();
+    let i = tampered.len() - 2;
+    tampered[i] = if tampered[i] == b'x' { b'y' } else { b'x' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let other_key = Keys::parse("k1:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=")
+        .unwrap()
+        .seal(TAG_VALUE, "session", b"abc")
+        .unwrap();
+    for bad in [
+        tampered.as_str(),
+        other_key.as_str(),
+        "eyJyb2xlIjoiYWRtaW4ifQ.ZVPxAA.forged",
+    ] {
+        let (seen, notes) = open(&s, &format!("a=1; session={bad}"));
+        assert_eq!(seen.as_deref(), Some("a=1"), "{bad}");
+        assert_eq!(notes, ["drop"]);
+    }
+    let (seen, _) = open(&s, &format!("session={sealed}"));
+    assert_eq!(seen.as_deref(), Some("session=abc"));
+    let (seen, _) = open(&s, "session=forged");
+    assert!(seen.is_none(), "no Cookie header left");
+}
+
+#[test]
+fn deletions_pass_unchanged() {
+    let s = seal();
+    let del = "session=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/";
+    assert_eq!(close(&s, &[del]), [del]);
+}
+
+#[test]
+fn config_errors() {
+    let env_none = |_: &str| None;
+    let on = SealSettings {
+        cookies: vec!["session".into()],
+        ..SealSettings::default()
+    };
+    let e = Seal::new(&on, &env_none, None, 1, std::time::Duration::from_millis(1)).unwrap_err();
+    assert_eq!(e.key, "shield.seal.keys_env");
+    let bad_env = |_: &str| Some("k1:c2hvcnQ=".to_string());
+    let e = Seal::new(&on, &bad_env, None, 1, std::time::Duration::from_millis(1)).unwrap_err();
+    assert!(e.message.contains("32"), "{}", e.message);
+    let server = SealSettings {
+        mode: crate::config::SealMode::Server,
+        ..on.clone()
+    };
+    let env = |_: &str| Some(KEYS.to_string());
+    assert_eq!(
+        Seal::new(&server, &env, None, 1, std::time::Duration::from_millis(1))
+            .unwrap_err()
+            .key,
+        "shield.seal.redis"
+    );
+    let bad_name = SealSettings {
+        cookies: vec!["a;b".into()],
+        ..SealSettings::default()
+    };
+    assert_eq!(
+        Seal::new(
+            &bad_name,
+            &env,
+            None,
+            1,
+            std::time::Duration::from_millis(1)
+        )
+        .unwrap_err()
+        .key,
+        "shield.seal.cookies[0]"
+    );
+    assert!(Seal::new(
+        &SealSettings::default(),
+        &env_none,
+        None,
+        1,
+        std::time::Duration::from_millis(1)
+    )
+    .unwrap()
+    .is_none());
+}
