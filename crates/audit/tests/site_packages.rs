@@ -25,11 +25,7 @@ fn python_files(dir: &Path, files: &mut Vec<PathBuf>) {
         let path = entry.path();
         if ft.is_dir() {
             python_files(&path, files);
-        } else if ft.is_file()
-            && path
-                .extension()
-                .is_some_and(|e| e == "py" || e == "pyw")
-        {
+        } else if ft.is_file() && path.extension().is_some_and(|e| e == "py" || e == "pyw") {
             files.push(path);
         }
     }
@@ -65,9 +61,7 @@ fn site_packages_audits_without_panics_and_deterministically() {
         exclude: Vec::new(),
         ..AuditSettings::default()
     };
-    let run = || {
-        audit::run(std::slice::from_ref(&site), &settings).expect("the run completes")
-    };
+    let run = || audit::run(std::slice::from_ref(&site), &settings).expect("the run completes");
     let first = run();
 
     let caught: Vec<_> = first

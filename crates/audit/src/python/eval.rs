@@ -498,9 +498,9 @@ fn fold_int(a: i64, op: Operator, b: i64) -> Option<i64> {
         Operator::Mod => floor_mod(a, b),
         Operator::Pow if (0..64).contains(&b) => a.checked_pow(b as u32),
         // Only when no bits are lost: Python's integers do not wrap.
-        Operator::LShift if (0..63).contains(&b) => a
-            .checked_shl(b as u32)
-            .filter(|r| r >> b as u32 == a),
+        Operator::LShift if (0..63).contains(&b) => {
+            a.checked_shl(b as u32).filter(|r| r >> b as u32 == a)
+        }
         _ => None,
     }
 }

@@ -242,16 +242,34 @@ impl PyFacts {
     /// Drops the spare capacity of every list: the facts of all files are kept
     /// for the whole run, and growth by doubling leaves up to half unused.
     pub fn shrink_to_fit(&mut self) {
-        self.scopes.shrink_to_fit();
-        self.guards.shrink_to_fit();
-        self.calls.shrink_to_fit();
-        self.assigns.shrink_to_fit();
-        self.classes.shrink_to_fit();
-        self.functions.shrink_to_fit();
-        self.raises.shrink_to_fit();
-        self.globals.shrink_to_fit();
-        self.imports.shrink_to_fit();
-        self.strings.shrink_to_fit();
+        // Destructured so that a new list cannot be forgotten here.
+        let PyFacts {
+            module: _,
+            scopes,
+            guards,
+            calls,
+            assigns,
+            classes,
+            functions,
+            raises,
+            globals,
+            imports,
+            strings,
+            excepts,
+            request_reads,
+        } = self;
+        scopes.shrink_to_fit();
+        guards.shrink_to_fit();
+        calls.shrink_to_fit();
+        assigns.shrink_to_fit();
+        classes.shrink_to_fit();
+        functions.shrink_to_fit();
+        raises.shrink_to_fit();
+        globals.shrink_to_fit();
+        imports.shrink_to_fit();
+        strings.shrink_to_fit();
+        excepts.shrink_to_fit();
+        request_reads.shrink_to_fit();
     }
 
     /// The guards of a fact, innermost first.

@@ -42,7 +42,10 @@ pub fn outcome(files: &Files, outcome: &AuditOutcome) -> Result<(), String> {
         let locations = std::iter::once(&f.location).chain(f.related.iter().map(|r| &r.location));
         for loc in locations {
             let Location::File(loc) = loc else {
-                return Err(format!("{} has a URL location in an audit: {loc:?}", f.control));
+                return Err(format!(
+                    "{} has a URL location in an audit: {loc:?}",
+                    f.control
+                ));
             };
             within(&lines, loc).map_err(|e| format!("{} {}: {e}", f.control, f.check))?;
         }
@@ -52,20 +55,33 @@ pub fn outcome(files: &Files, outcome: &AuditOutcome) -> Result<(), String> {
 
 fn within(lines: &HashMap<&str, Vec<u32>>, loc: &FileLocation) -> Result<(), String> {
     let Some(lens) = lines.get(loc.path.as_str()) else {
-        return Err(format!("location in a file the audit did not read: {loc:?}"));
+        return Err(format!(
+            "location in a file the audit did not read: {loc:?}"
+        ));
     };
     let len_of = |line: u32| -> Option<u32> { lens.get((line as usize).checked_sub(1)?).copied() };
     let Some(len) = len_of(loc.line) else {
-        return Err(format!("line {} of {} lines: {loc:?}", loc.line, lens.len()));
+        return Err(format!(
+            "line {} of {} lines: {loc:?}",
+            loc.line,
+            lens.len()
+        ));
     };
     if loc.column == 0 || loc.column > len + 1 {
-        return Err(format!("column {} on a line of {len} characters: {loc:?}", loc.column));
+        return Err(format!(
+            "column {} on a line of {len} characters: {loc:?}",
+            loc.column
+        ));
     }
     if (loc.end_line, loc.end_column) <= (loc.line, loc.column) {
         return Err(format!("the end is not after the start: {loc:?}"));
     }
     let Some(end_len) = len_of(loc.end_line) else {
-        return Err(format!("end line {} of {} lines: {loc:?}", loc.end_line, lens.len()));
+        return Err(format!(
+            "end line {} of {} lines: {loc:?}",
+            loc.end_line,
+            lens.len()
+        ));
     };
     // A point location (one past its column) may sit just after the line's end.
     let point = loc.end_line == loc.line && loc.end_column == loc.column + 1;

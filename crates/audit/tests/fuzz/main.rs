@@ -125,7 +125,10 @@ fn run(name: &str, weight: usize, make: impl Fn(&mut Rng, &Corpus) -> Files) {
     let only = env_number("FLASKGUARD_FUZZ_CASE").map(|n| n as usize);
     let corpus = Corpus::load();
     let dir = std::env::temp_dir().join(format!("flaskguard-fuzz-{name}-{}", std::process::id()));
-    eprintln!("fuzz {name}: {cases} cases, seed {seed}, written to {}", dir.display());
+    eprintln!(
+        "fuzz {name}: {cases} cases, seed {seed}, written to {}",
+        dir.display()
+    );
     let settings = AuditSettings::default();
     let mut stats = Stats::default();
     for case in 0..cases {
@@ -135,7 +138,9 @@ fn run(name: &str, weight: usize, make: impl Fn(&mut Rng, &Corpus) -> Files) {
         let mut rng = Rng::new(case_seed(seed, name, case));
         let files = make(&mut rng, &corpus);
         write_case(&dir, &files);
-        let failure = match catch_unwind(AssertUnwindSafe(|| audit::run(std::slice::from_ref(&dir), &settings))) {
+        let failure = match catch_unwind(AssertUnwindSafe(|| {
+            audit::run(std::slice::from_ref(&dir), &settings)
+        })) {
             Err(panic) => Some(format!("panic: {}", panic_message(&panic))),
             Ok(Err(e)) => Some(format!("the run failed: {e}")),
             Ok(Ok(first)) => check::outcome(&files, &first).err().or_else(|| {
@@ -185,13 +190,21 @@ fn case_seed(seed: u64, name: &str, case: usize) -> u64 {
     let tag = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
-    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ tag ^ (case as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93)
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ tag
+        ^ (case as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93)
 }
 
-fn deterministic(dir: &Path, settings: &AuditSettings, first: &audit::AuditOutcome) -> Option<String> {
-    let render = |r: &report::Report| report::render(r, Format::Json, &RenderOptions { color: false });
+fn deterministic(
+    dir: &Path,
+    settings: &AuditSettings,
+    first: &audit::AuditOutcome,
+) -> Option<String> {
+    let render =
+        |r: &report::Report| report::render(r, Format::Json, &RenderOptions { color: false });
     let second = audit::run(&[dir.to_path_buf()], settings).ok()?;
-    (render(&first.report) != render(&second.report)).then(|| "two runs, different output".to_string())
+    (render(&first.report) != render(&second.report))
+        .then(|| "two runs, different output".to_string())
 }
 
 fn write_case(dir: &Path, files: &Files) {

@@ -42,7 +42,9 @@ impl Corpus {
         }
         let sample = site_packages_sample();
         if sample.is_empty() {
-            eprintln!("fuzz: no site-packages of the orders-hardened venv; fixtures and examples only");
+            eprintln!(
+                "fuzz: no site-packages of the orders-hardened venv; fixtures and examples only"
+            );
         }
         files.extend(sample);
         assert!(
@@ -109,7 +111,11 @@ fn site_packages_sample() -> Files {
         .take(SAMPLE)
         .filter_map(|p| {
             let bytes = std::fs::read(&p).ok()?;
-            let rel = p.strip_prefix(&site).ok()?.to_string_lossy().replace('\\', "/");
+            let rel = p
+                .strip_prefix(&site)
+                .ok()?
+                .to_string_lossy()
+                .replace('\\', "/");
             Some((rel, bytes))
         })
         .collect()

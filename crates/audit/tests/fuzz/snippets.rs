@@ -198,7 +198,10 @@ fn generated_python(rng: &mut Rng) -> String {
     match rng.below(22) {
         0 => format!("x = {}1{}", "(".repeat(n), ")".repeat(n)),
         1 => format!("x = {}{}", "[".repeat(n), "]".repeat(n)),
-        2 => format!("x = {}", "{'a': ".repeat(n.min(5_000)) + "1" + &"}".repeat(n.min(5_000))),
+        2 => format!(
+            "x = {}",
+            "{'a': ".repeat(n.min(5_000)) + "1" + &"}".repeat(n.min(5_000))
+        ),
         3 => format!("x = {}1", "not ".repeat(n)),
         4 => format!("x = {}1", "-".repeat(n)),
         5 => format!("x = a{}", ".b".repeat(n)),
@@ -215,7 +218,16 @@ fn generated_python(rng: &mut Rng) -> String {
             let mut s = String::new();
             for d in 0..depth {
                 s.push_str(&" ".repeat(d));
-                s.push_str(["if x:\n", "def f(a):\n", "class C:\n", "for a in b:\n", "with a as b:\n", "try:\n"][d % 6]);
+                s.push_str(
+                    [
+                        "if x:\n",
+                        "def f(a):\n",
+                        "class C:\n",
+                        "for a in b:\n",
+                        "with a as b:\n",
+                        "try:\n",
+                    ][d % 6],
+                );
             }
             s.push_str(&" ".repeat(depth));
             s.push_str("app.run(debug=True)");
@@ -225,12 +237,22 @@ fn generated_python(rng: &mut Rng) -> String {
         15 => format!("x = {}", "9".repeat(n.min(20_000))),
         16 => format!("x = 1e{}", "9".repeat(n.min(1_000))),
         17 => format!("x = [{}]", "1, ".repeat(n)),
-        18 => format!("x = {{{}}}", (0..n.min(20_000)).map(|i| format!("'k{i}': {i}, ")).collect::<String>()),
+        18 => format!(
+            "x = {{{}}}",
+            (0..n.min(20_000))
+                .map(|i| format!("'k{i}': {i}, "))
+                .collect::<String>()
+        ),
         19 => format!("x = f'{}'", "{x}".repeat(n.min(20_000))),
-        20 => format!("x = {}", "f'{".repeat(n.min(200)) + "1" + &"}'".repeat(n.min(200))),
+        20 => format!(
+            "x = {}",
+            "f'{".repeat(n.min(200)) + "1" + &"}'".repeat(n.min(200))
+        ),
         _ => format!(
             "app.config.update({})",
-            (0..n.min(5_000)).map(|i| format!("K{i}=os.environ.get('K{i}', 'v'), ")).collect::<String>()
+            (0..n.min(5_000))
+                .map(|i| format!("K{i}=os.environ.get('K{i}', 'v'), "))
+                .collect::<String>()
         ),
     }
 }
