@@ -16,6 +16,7 @@ use crate::cli::{Cli, Command};
 /// syntax trees), where glibc's allocator spent a quarter of the run. Built with
 /// transparent huge pages off, so resident memory is what is used, not 2 MB
 /// pages partly filled.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
