@@ -265,7 +265,9 @@ fn plaintext_comparisons(ctx: &RuleContext, out: &mut Vec<Finding>) {
                 }
                 let pair = [(left.as_ref(), right), (right, left.as_ref())];
                 for (a, b) in pair {
-                    if stored_password(a) && submitted(b) && seen.insert(x.range) {
+                    // Two submitted values (`new == confirm`) are a
+                    // confirmation check, not a stored password.
+                    if stored_password(a) && !submitted(a) && submitted(b) && seen.insert(x.range) {
                         report(Span::new(file, x.range), a, out);
                         return;
                     }

@@ -8,10 +8,8 @@ use crate::python::value::{Kind, Root, Value};
 /// token about it).
 pub fn is_password_like(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    let tokens: Vec<&str> = lower
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|t| !t.is_empty())
-        .collect();
+    let words = words(name);
+    let tokens: Vec<&str> = words.iter().map(String::as_str).collect();
     const NOT: &[&str] = &[
         "hash", "hashed", "digest", "salt", "token", "reset", "policy", "length", "min", "max",
         "strength", "field", "label", "confirm", "expires", "changed", "hint", "url", "form",
@@ -29,6 +27,32 @@ pub fn is_password_like(name: &str) -> bool {
         || tokens
             .iter()
             .any(|t| matches!(*t, "pwd" | "pw" | "pass" | "passcode" | "pin"))
+}
+
+/// The lower-case words of a name: split at anything not alphanumeric and at
+/// camelCase humps (`confirmPassword` is `confirm`, `password`).
+fn words(name: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if !c.is_ascii_alphanumeric() {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_ascii_uppercase() && prev_lower && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        current.push(c.to_ascii_lowercase());
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
 }
 
 /// The password-like part of a value (`password`, `data["password"]`,
@@ -139,6 +163,8 @@ mod tests {
             "pin",
             "PASSWORD",
             "passphrase",
+            "newPassword",
+            "userPWD",
         ] {
             assert!(is_password_like(yes), "{yes}");
         }
@@ -153,6 +179,8 @@ mod tests {
             "compass",
             "password_salt",
             "bypass",
+            "confirmPassword",
+            "passwordHash",
         ] {
             assert!(!is_password_like(no), "{no}");
         }
