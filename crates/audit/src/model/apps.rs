@@ -1,8 +1,17 @@
 //! Finding the applications: every `Flask(...)` / `FastAPI(...)` call in audited
-//! code, with the factory function that makes it.
+//! code, and every call of a project class derived from one (`class
+//! SupersetApp(Flask)`), with the factory function that makes it.
+
+use std::collections::HashMap;
 
 use super::{config::AppConfig, App, AppKind, Project};
-use crate::{python::value::Site, source::Span};
+use crate::{
+    python::{
+        facts::{CallFact, PyFacts},
+        value::Site,
+    },
+    source::{FileId, Span},
+};
 
 /// Dotted names of application classes.
 pub const APP_CTORS: &[(&str, AppKind)] = &[
@@ -16,14 +25,27 @@ pub const APP_CTORS: &[(&str, AppKind)] = &[
 pub fn find_apps(project: &mut Project) {
     let resolver = project.resolver();
     let mut apps = Vec::new();
-    for (file, facts, call) in project.calls_named(&["Flask", "Quart", "FastAPI"]) {
+    let subclasses = derived_classes(project, APP_CTORS);
+    let mut calls = project.calls_named(&["Flask", "Quart", "FastAPI"]);
+    add_calls_of(project, &subclasses, &mut calls);
+    for (file, facts, call) in calls {
         let r = resolver.resolve(file, &call.call().func);
         let Some(name) = r.external_name() else {
             continue;
         };
-        let Some(&(_, kind)) = APP_CTORS.iter().find(|(n, _)| *n == name) else {
+        let kind = APP_CTORS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, k)| *k)
+            .or_else(|| subclasses.get(&name).copied());
+        let Some(kind) = kind else {
             continue;
         };
+        // `OAuth(Flask(__name__))`, `DispatcherMiddleware(Flask("dummy"), ...)`:
+        // an app made only to be handed to another object serves nothing itself.
+        if is_argument(facts, call.range()) {
+            continue;
+        }
         let factory = facts.function_of(call.scope).map(|f| f.qualified.clone());
         apps.push(App {
             id: apps.len(),
@@ -39,4 +61,80 @@ pub fn find_apps(project: &mut Project) {
         });
     }
     project.apps = apps;
+}
+
+/// Project classes derived, directly or through other project classes, from
+/// one of `roots` (dotted names of library classes): dotted name -> what the
+/// root says (`class SupersetApp(Flask)`, `class IndicoBlueprint(Blueprint)`).
+pub(super) fn derived_classes<K: Copy>(
+    project: &Project,
+    roots: &[(&str, K)],
+) -> HashMap<String, K> {
+    let resolver = project.resolver();
+    let mut out: HashMap<String, K> = HashMap::new();
+    // One round per level of inheritance, bounded.
+    for _ in 0..8 {
+        let mut changed = false;
+        for (file, facts) in project.python() {
+            for class in &facts.classes {
+                if out.contains_key(&class.qualified) {
+                    continue;
+                }
+                let kind = class.bases.iter().find_map(|b| {
+                    let name = resolver.resolve(file, b).external_name()?;
+                    roots
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, k)| *k)
+                        .or_else(|| out.get(&name).copied())
+                });
+                if let Some(kind) = kind {
+                    out.insert(class.qualified.clone(), kind);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    out
+}
+
+/// Adds the calls whose callee's last name is one of `classes`' (to be
+/// resolved by the caller), keeping `calls` in source order without repeats.
+pub(super) fn add_calls_of<'p, K>(
+    project: &'p Project,
+    classes: &HashMap<String, K>,
+    calls: &mut Vec<(FileId, &'p PyFacts, &'p CallFact)>,
+) {
+    if classes.is_empty() {
+        return;
+    }
+    let short: Vec<&str> = classes
+        .keys()
+        .map(|q| q.rsplit('.').next().unwrap_or(q))
+        .collect();
+    for (file, facts) in project.python() {
+        for call in &facts.calls {
+            if call.call().last_name().is_some_and(|n| short.contains(&n)) {
+                calls.push((file, facts, call));
+            }
+        }
+    }
+    calls.sort_by_key(|(file, _, call)| (*file, call.range().start()));
+    calls.dedup_by_key(|(file, _, call)| (*file, call.range().start()));
+}
+
+/// Whether the call at `range` is written directly as an argument of another call.
+fn is_argument(facts: &PyFacts, range: ruff_text_size::TextRange) -> bool {
+    // A name bound to the app carries the app's own range where it is used, so
+    // the argument must also lie inside the outer call.
+    facts.calls.iter().any(|c| {
+        let call = c.call();
+        c.range() != range
+            && c.range().contains_range(range)
+            && (call.args.iter().any(|a| a.range == range)
+                || call.kwargs.iter().any(|(_, v)| v.range == range))
+    })
 }

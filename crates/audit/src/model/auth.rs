@@ -45,6 +45,11 @@ pub(super) fn find_auth(project: &mut Project) {
                 }
             }
         }
+        if let Some(name) = class_view_auth(project, &route.function, &mut memo) {
+            if !route.auth.contains(&name) {
+                added[i].push(name);
+            }
+        }
         let Some((ffile, view)) = resolver.function(&route.function) else {
             continue;
         };
@@ -79,6 +84,57 @@ pub(super) fn find_auth(project: &mut Project) {
     for (route, extra) in project.routes.iter_mut().zip(added) {
         route.auth.extend(extra);
     }
+}
+
+/// A class-based view (`MethodView`, or a handler class of the project's own
+/// framework) that authenticates: a method of the class or of a project base
+/// class named for it (`_check_access`, `check_permissions`) or whose body
+/// refuses anonymous callers, or `decorators = [login_required]`.
+fn class_view_auth(
+    project: &Project,
+    class: &str,
+    memo: &mut FxHashMap<String, bool>,
+) -> Option<String> {
+    let resolver = project.resolver();
+    let mut queue = vec![class.to_string()];
+    let mut seen: Vec<String> = Vec::new();
+    while let Some(q) = queue.pop() {
+        if seen.contains(&q) || seen.len() > 16 {
+            continue;
+        }
+        let Some((file, fact)) = resolver.class(&q) else {
+            continue;
+        };
+        seen.push(q.clone());
+        let decorated = fact.attr("decorators").is_some_and(|a| {
+            a.value
+                .as_seq()
+                .unwrap_or_default()
+                .iter()
+                .any(|d| has_auth_word(&d.as_call().map_or(d, |c| &c.func).render()))
+        });
+        if decorated {
+            return Some(format!("{}.decorators", fact.name));
+        }
+        let facts = resolver.facts(file)?;
+        for f in facts
+            .functions
+            .iter()
+            .filter(|f| f.method_of.as_deref() == Some(q.as_str()))
+        {
+            let lower = f.name.to_ascii_lowercase();
+            let named = has_auth_word(&lower) || lower.contains("access");
+            if named || refuses(project, &f.qualified, memo) {
+                return Some(format!("{}.{}", fact.name, f.name));
+            }
+        }
+        for b in &fact.bases {
+            if let Target::Class(base) = resolver.resolve(file, b).target {
+                queue.push(base);
+            }
+        }
+    }
+    None
 }
 
 /// The items of `Annotated[T, Depends(...)]`.

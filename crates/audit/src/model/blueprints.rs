@@ -13,15 +13,29 @@ pub(super) fn find_blueprints(project: &Project) -> Vec<Blueprint> {
     let resolver = project.resolver();
     // Blueprints and routers.
     let mut bps: Vec<Blueprint> = Vec::new();
-    for (file, _, call) in project.calls_named(&["Blueprint", "APIRouter"]) {
+    const ROOTS: &[(&str, BlueprintKind)] = &[
+        ("flask.Blueprint", BlueprintKind::Blueprint),
+        ("flask.blueprints.Blueprint", BlueprintKind::Blueprint),
+        ("quart.Blueprint", BlueprintKind::Blueprint),
+        ("fastapi.APIRouter", BlueprintKind::Router),
+        ("fastapi.routing.APIRouter", BlueprintKind::Router),
+    ];
+    // Also project subclasses: `class IndicoBlueprint(Blueprint)`.
+    let subclasses = super::apps::derived_classes(project, ROOTS);
+    let mut calls = project.calls_named(&["Blueprint", "APIRouter"]);
+    super::apps::add_calls_of(project, &subclasses, &mut calls);
+    for (file, _, call) in calls {
         let c = call.call();
         let name = resolver.resolve(file, &c.func).external_name();
-        let kind = match name.as_deref() {
-            Some("flask.Blueprint" | "flask.blueprints.Blueprint" | "quart.Blueprint") => {
-                BlueprintKind::Blueprint
-            }
-            Some("fastapi.APIRouter" | "fastapi.routing.APIRouter") => BlueprintKind::Router,
-            _ => continue,
+        let kind = name.as_deref().and_then(|n| {
+            ROOTS
+                .iter()
+                .find(|(r, _)| *r == n)
+                .map(|(_, k)| *k)
+                .or_else(|| subclasses.get(n).copied())
+        });
+        let Some(kind) = kind else {
+            continue;
         };
         let prefix_kw = if kind == BlueprintKind::Router {
             "prefix"

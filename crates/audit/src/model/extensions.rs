@@ -209,11 +209,18 @@ impl Extension {
 pub fn find_extensions(project: &mut Project) {
     let resolver = project.resolver();
     let mut exts: Vec<Extension> = Vec::new();
-    // Constructors.
-    for (file, _, call) in project.calls_named(EXT_CTOR_NAMES) {
+    // Constructors, also of the project's subclasses (`class
+    // AppCSRF(CSRFProtect)`), which keep the extension's behaviour.
+    let subclasses = super::apps::derived_classes(project, EXT_CTORS);
+    let mut calls = project.calls_named(EXT_CTOR_NAMES);
+    super::apps::add_calls_of(project, &subclasses, &mut calls);
+    for (file, _, call) in calls {
         let c = call.call();
         let r = resolver.resolve(file, &c.func);
-        let Some(kind) = r.external_name().and_then(|n| ExtKind::of(&n)) else {
+        let Some(kind) = r
+            .external_name()
+            .and_then(|n| ExtKind::of(&n).or_else(|| subclasses.get(&n).copied()))
+        else {
             continue;
         };
         let mut ext = Extension {

@@ -121,7 +121,17 @@ pub(super) fn find(
                     }
                 }
                 None => {
-                    if let Target::Function(q) = resolver.resolve(file, view).target {
+                    let target = resolver.resolve(file, view).target;
+                    // A handler class given as the view, which a project's own
+                    // blueprint subclass turns into a view function.
+                    if let Target::Class(q) = &target {
+                        if let Some((cfile, class)) = resolver.class(q) {
+                            def_span = Span::new(cfile, class.name_range);
+                            endpoint = endpoint.or_else(|| Some(class.name.clone()));
+                            function = q.clone();
+                        }
+                    }
+                    if let Target::Function(q) = target {
                         if let Some((ffile, f)) = resolver.function(&q) {
                             def_span = Span::new(ffile, f.name_range);
                             endpoint = endpoint.or_else(|| Some(f.name.clone()));

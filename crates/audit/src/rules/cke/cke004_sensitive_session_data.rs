@@ -102,16 +102,7 @@ fn server_side_sessions(project: &Project) -> bool {
             .imports
             .iter()
             .any(|i| i.qualified.starts_with("flask_kvsession"))
-            || facts.assigns.iter().any(|a| {
-                a.target
-                    .reference()
-                    .is_some_and(|r| r.last_name() == "session_interface" && !r.attrs.is_empty())
-                    && a.value
-                        .as_call()
-                        .and_then(|c| c.last_name())
-                        .is_none_or(|n| n != "SecureCookieSessionInterface")
-            })
-    })
+    }) || super::custom_session_interface(project)
 }
 
 /// Where a session object is written: `flask.session` (cookie), or

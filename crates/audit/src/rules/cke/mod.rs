@@ -68,11 +68,28 @@ pub fn custom_cookie_handling(project: &Project) -> bool {
             .functions
             .iter()
             .any(|f| f.method_of.is_some() && f.name == "set_cookie")
-            || facts.assigns.iter().any(|a| {
-                a.target
-                    .reference()
-                    .is_some_and(|r| !r.attrs.is_empty() && r.last_name() == "session_interface")
-            })
+    }) || custom_session_interface(project)
+}
+
+/// A session interface other than Flask's cookie one: `app.session_interface =
+/// RedisSessionInterface()`, or `session_interface = ...` in the body of a
+/// `Flask` subclass.
+pub fn custom_session_interface(project: &Project) -> bool {
+    let not_cookie = |v: &Value| {
+        v.as_call()
+            .and_then(|c| c.last_name())
+            .is_none_or(|n| n != "SecureCookieSessionInterface")
+    };
+    project.python().any(|(_, facts)| {
+        facts.assigns.iter().any(|a| {
+            a.target
+                .reference()
+                .is_some_and(|r| !r.attrs.is_empty() && r.last_name() == "session_interface")
+                && not_cookie(&a.value)
+        }) || facts.classes.iter().any(|c| {
+            c.attr("session_interface")
+                .is_some_and(|a| not_cookie(&a.value))
+        })
     })
 }
 

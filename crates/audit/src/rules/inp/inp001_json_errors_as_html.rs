@@ -77,7 +77,9 @@ fn coverage(project: &Project, app: AppId) -> Coverage {
     let handlers = project
         .error_handlers
         .iter()
-        .filter(|h| h.app == Some(app) || (h.app.is_none() && project.apps.len() == 1));
+        // A handler whose app could not be traced (a blueprint registered in a
+        // loop, say) is taken to cover every app: precision first.
+        .filter(|h| h.app == Some(app) || h.app.is_none());
     for h in handlers {
         if renders_html(project, h) {
             continue;
