@@ -157,7 +157,7 @@ fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<(Scope, 
                 }
                 let mut recv = r.clone();
                 recv.attrs.pop();
-                let recv = Value::new(d.range, Kind::Ref(recv));
+                let recv = Value::new(d.range, Kind::Ref(Box::new(recv)));
                 if let Some(scope) = scope_of(file, &recv, hook == "before_app_request") {
                     if refuses(project, &f.qualified, memo) {
                         out.push((scope, format!("before_request {}", f.name)));

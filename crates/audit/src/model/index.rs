@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap as HashMap;
 use crate::{
     python::{
         facts::{CallFact, ClassFact, FunctionFact, PyFacts},
-        value::{Kind, Root, Site, Value},
+        value::{Kind, Name, Root, Site, Value},
     },
     source::FileId,
 };
@@ -291,10 +291,12 @@ impl<'a> Resolver<'a> {
                 depth,
             ),
             Kind::Ref(r) => match &r.root {
-                Root::Obj { site, .. } => self.object(*site, r.attrs.clone(), depth),
+                Root::Obj { site, .. } => {
+                    self.object(*site, r.attrs.iter().map(Name::to_string).collect(), depth)
+                }
                 Root::Global(q) => {
                     let dotted = if r.attrs.is_empty() {
-                        q.clone()
+                        q.to_string()
                     } else {
                         format!("{q}.{}", r.attrs.join("."))
                     };
@@ -302,13 +304,13 @@ impl<'a> Resolver<'a> {
                 }
                 Root::Param { func, index, name } => {
                     let arg = self
-                        .param_values(func, *index, name, depth)
+                        .param_values(func, *index as usize, name, depth)
                         .into_iter()
                         .next();
                     match arg {
                         Some((f, value)) => {
                             let mut res = self.resolve_at(f, value, depth + 1);
-                            res.attrs.extend(r.attrs.iter().cloned());
+                            res.attrs.extend(r.attrs.iter().map(Name::to_string));
                             res
                         }
                         None => Resolved::unknown(),
@@ -413,7 +415,11 @@ impl<'a> Resolver<'a> {
                     None => break,
                 },
                 Root::Param { func, index, name } if r.attrs.is_empty() => {
-                    match self.param_values(func, *index, name, 0).into_iter().next() {
+                    match self
+                        .param_values(func, *index as usize, name, 0)
+                        .into_iter()
+                        .next()
+                    {
                         Some(next) => cur = next,
                         None => break,
                     }

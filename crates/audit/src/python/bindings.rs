@@ -38,9 +38,9 @@ impl Collector {
         });
         let frame = self.scopes.current_mut();
         frame.bindings.remove(&local);
-        frame.params.remove(&local);
+        frame.params.remove(local.as_str());
         frame.request_params.remove(&local);
-        frame.imports.insert(local, qualified);
+        frame.imports.insert(local, qualified.as_str().into());
     }
 
     /// Records `target = value` and what the target names now hold.
@@ -106,18 +106,22 @@ impl Collector {
                 let name = n.id.as_str();
                 match self.scopes.current().kind {
                     ScopeKind::Module => {
-                        super::scope::global(format!("{}.{name}", self.facts.module), n.range)
+                        let q = self
+                            .scopes
+                            .names
+                            .get(&format!("{}.{name}", self.facts.module));
+                        super::scope::global(q, n.range)
                     }
-                    ScopeKind::Class => super::scope::global(
-                        format!("{}.{name}", self.scopes.current().qualified),
-                        n.range,
-                    ),
+                    ScopeKind::Class => {
+                        let q = format!("{}.{name}", self.scopes.current().qualified);
+                        super::scope::global(self.scopes.names.get(&q), n.range)
+                    }
                     ScopeKind::Function => Value::new(
                         n.range,
-                        Kind::Ref(super::value::Ref {
-                            root: super::value::Root::Local(name.to_string()),
+                        Kind::Ref(Box::new(super::value::Ref {
+                            root: super::value::Root::Local(self.scopes.names.get(name)),
                             attrs: Vec::new(),
-                        }),
+                        })),
                     ),
                 }
             }

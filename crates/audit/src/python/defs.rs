@@ -13,6 +13,7 @@ use super::{
 
 impl Collector {
     pub(super) fn push_scope(&mut self, kind: ScopeKind, name: &str) -> (ScopeId, String) {
+        // One shared copy of the scope's name for every reference to its parameters.
         let parent = self.scopes.current().scope;
         let qualified = format!("{}.{name}", self.scopes.current().qualified);
         let id = self.facts.scopes.len() as ScopeId;
@@ -23,7 +24,7 @@ impl Collector {
         });
         self.scopes
             .frames
-            .push(Frame::new(id, kind, qualified.clone()));
+            .push(Frame::new(id, kind, qualified.as_str().into()));
         (id, qualified)
     }
 
@@ -36,7 +37,7 @@ impl Collector {
         let is_route = decorators.iter().any(is_route_decorator);
         let parent = self.scopes.current().scope;
         let method_of = (self.scopes.current().kind == ScopeKind::Class)
-            .then(|| self.scopes.current().qualified.clone());
+            .then(|| self.scopes.current().qualified.to_string());
         let mut params = Vec::with_capacity(f.parameters.len());
         for p in f.parameters.iter() {
             let default = p.default().map(|d| self.eval(d));
@@ -56,7 +57,10 @@ impl Collector {
             } else {
                 Vec::new()
             };
-            let frame = self.scopes.current_mut();
+            let super::scope::Scopes { frames, names, .. } = &mut self.scopes;
+            let Some(frame) = frames.last_mut() else {
+                return;
+            };
             for (i, p) in params.iter().enumerate() {
                 let skip_self =
                     method_of.is_some() && i == 0 && (p.name == "self" || p.name == "cls");
@@ -70,7 +74,8 @@ impl Collector {
                 }
                 let tainted =
                     !skip_self && (request_typed || is_route && carries_text(p, &converters));
-                frame.params.insert(p.name.clone(), (i, tainted));
+                let key = names.get(&p.name);
+                frame.params.insert(key, (i as u32, tainted));
             }
         }
         self.returns.push(Vec::new());
@@ -152,14 +157,12 @@ impl Collector {
         frame.imports.remove(name);
         match frame.kind {
             ScopeKind::Function => {
-                let v = super::scope::global(qualified.to_string(), TextRange::default());
+                let v = super::scope::global(qualified.into(), TextRange::default());
                 frame.bindings.insert(name.to_string(), v);
             }
             ScopeKind::Module | ScopeKind::Class => {
                 frame.bindings.remove(name);
-                frame
-                    .imports
-                    .insert(name.to_string(), qualified.to_string());
+                frame.imports.insert(name.to_string(), qualified.into());
             }
         }
     }

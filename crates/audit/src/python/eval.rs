@@ -8,7 +8,7 @@ use super::{
     collect::Collector,
     facts::{CallFact, RequestRead, StrLit},
     scope::{is_request_object, SERVER_ATTRS},
-    value::{BinOp, Call, CmpOp, Kind, Ref, Root, Value},
+    value::{BinOp, Call, CmpOp, Kind, Name, Ref, Root, Value},
 };
 
 /// Deeper expressions evaluate to unknown (hostile input cannot exhaust the stack).
@@ -43,7 +43,7 @@ impl Collector {
                         scope,
                     });
                 }
-                Value::new(range, Kind::Str(text.to_string()))
+                Value::new(range, Kind::Str(self.scopes.names.get(text)))
             }
             Expr::BytesLiteral(b) => Value::new(range, Kind::Bytes(b.value.bytes().count())),
             Expr::NumberLiteral(n) => match &n.value {
@@ -61,7 +61,8 @@ impl Collector {
             Expr::Attribute(a) => {
                 let base = self.eval_at(&a.value, d);
                 if matches!(base.kind, Kind::Call(_)) {
-                    let mut v = object_ref(self.file, &base, vec![a.attr.id.to_string()]);
+                    let attr = self.scopes.names.get(&a.attr.id);
+                    let mut v = object_ref(self.file, &base, vec![attr]);
                     v.range = range;
                     return v;
                 }
@@ -71,7 +72,7 @@ impl Collector {
                     && base
                         .reference()
                         .is_some_and(|r| matches!(r.root, Root::Global(_)));
-                let mut v = attribute(base, attr, range);
+                let mut v = attribute(base, self.scopes.names.get(attr), range);
                 if on_request {
                     self.facts.request_reads.push(RequestRead {
                         attr: attr.to_string(),
@@ -111,8 +112,8 @@ impl Collector {
                     .collect();
                 let tainted = values.iter().any(|v| v.tainted);
                 let kind = match b.op {
-                    ast::BoolOp::Or => Kind::Or(values),
-                    ast::BoolOp::And => Kind::And(values),
+                    ast::BoolOp::Or => Kind::Or(values.into_boxed_slice()),
+                    ast::BoolOp::And => Kind::And(values.into_boxed_slice()),
                 };
                 Value {
                     range,
@@ -153,7 +154,7 @@ impl Collector {
                 }
                 Value {
                     range,
-                    kind: Kind::Compare(Box::new(left), rest),
+                    kind: Kind::Compare(Box::new(left), rest.into_boxed_slice()),
                     tainted,
                 }
             }
@@ -182,7 +183,7 @@ impl Collector {
                 }
                 Value {
                     range,
-                    kind: Kind::Dict(items),
+                    kind: Kind::Dict(items.into_boxed_slice()),
                     tainted,
                 }
             }
@@ -234,7 +235,7 @@ impl Collector {
         elts: &[Expr],
         range: TextRange,
         d: usize,
-        make: fn(Vec<Value>) -> Kind,
+        make: fn(Box<[Value]>) -> Kind,
     ) -> Value {
         let items: Vec<Value> = elts
             .iter()
@@ -244,7 +245,7 @@ impl Collector {
         let tainted = items.iter().any(|v| v.tainted);
         Value {
             range,
-            kind: make(items),
+            kind: make(items.into_boxed_slice()),
             tainted,
         }
     }
@@ -278,13 +279,17 @@ impl Collector {
         for part in f.value.iter() {
             match part {
                 ast::FStringPart::Literal(lit) => {
-                    parts.push(Value::new(lit.range, Kind::Str(lit.value.to_string())));
+                    parts.push(Value::new(
+                        lit.range,
+                        Kind::Str(self.scopes.names.get(&lit.value)),
+                    ));
                 }
                 ast::FStringPart::FString(fs) => {
                     for element in fs.elements.iter() {
                         match element {
                             InterpolatedStringElement::Literal(lit) => {
-                                parts.push(Value::new(lit.range, Kind::Str(lit.value.to_string())));
+                                let s = self.scopes.names.get(&lit.value);
+                                parts.push(Value::new(lit.range, Kind::Str(s)));
                             }
                             InterpolatedStringElement::Interpolation(i) => {
                                 let v = self.eval_at(&i.expression, d);
@@ -301,11 +306,11 @@ impl Collector {
         }
         if parts.iter().all(|p| matches!(p.kind, Kind::Str(_))) {
             let s: String = parts.iter().filter_map(Value::as_str).collect();
-            return Value::new(range, Kind::Str(s));
+            return Value::new(range, Kind::Str(self.scopes.names.get(&s)));
         }
         Value {
             range,
-            kind: Kind::FString(parts),
+            kind: Kind::FString(parts.into_boxed_slice()),
             tainted,
         }
     }
@@ -328,7 +333,7 @@ impl Collector {
         }
         for k in c.arguments.keywords.iter().take(MAX_ITEMS) {
             let v = self.eval_at(&k.value, d);
-            let name = k.arg.as_ref().map(|a| a.id.to_string());
+            let name = k.arg.as_ref().map(|a| self.scopes.names.get(&a.id));
             if name.is_none() {
                 spread = true;
             }
@@ -368,7 +373,7 @@ impl Collector {
                 .scopes
                 .frames
                 .iter()
-                .any(|f| &f.qualified == func && f.request_params.contains(name)),
+                .any(|f| &f.qualified == func && f.request_params.contains(name.as_str())),
             _ => false,
         }
     }
@@ -390,11 +395,11 @@ const MAX_BOUND_CALL: usize = super::scope::MAX_SUBSTITUTED_SIZE;
 
 /// The object a call creates, named by its call site: `Flask(__name__)` read back
 /// through a name or used as `app.config` is the same object wherever it appears.
-pub fn object_ref(file: crate::source::FileId, call: &Value, attrs: Vec<String>) -> Value {
-    let ctor = object_ctor(call);
+pub fn object_ref(file: crate::source::FileId, call: &Value, attrs: Vec<Name>) -> Value {
+    let ctor = object_ctor(call).into();
     Value {
         range: call.range,
-        kind: Kind::Ref(Ref {
+        kind: Kind::Ref(Box::new(Ref {
             root: Root::Obj {
                 site: super::value::Site {
                     file,
@@ -403,7 +408,7 @@ pub fn object_ref(file: crate::source::FileId, call: &Value, attrs: Vec<String>)
                 ctor,
             },
             attrs,
-        }),
+        })),
         tainted: call.tainted,
     }
 }
@@ -427,13 +432,13 @@ pub fn object_ctor(call: &Value) -> String {
 }
 
 /// `base.attr`: extends a reference, or wraps anything else.
-pub fn attribute(base: Value, attr: &str, range: TextRange) -> Value {
+pub fn attribute(base: Value, attr: Name, range: TextRange) -> Value {
     let tainted = base.tainted;
     match base.kind {
         Kind::Ref(mut r) => {
             // Most attribute paths are one or two names long.
             r.attrs.reserve_exact(1);
-            r.attrs.push(attr.to_string());
+            r.attrs.push(attr);
             let tainted = tainted
                 || r.qualified()
                     .is_some_and(|q| super::scope::is_request_name(&q));
@@ -451,7 +456,7 @@ pub fn attribute(base: Value, attr: &str, range: TextRange) -> Value {
                     kind: other,
                     tainted,
                 }),
-                attr.to_string(),
+                attr,
             ),
             tainted,
         },
@@ -461,7 +466,7 @@ pub fn attribute(base: Value, attr: &str, range: TextRange) -> Value {
 pub(super) fn fold_binop(range: TextRange, op: Operator, left: Value, right: Value) -> Value {
     let folded = match (&left.kind, op, &right.kind) {
         (Kind::Str(a), Operator::Add, Kind::Str(b)) if a.len() + b.len() <= MAX_STRING => {
-            Some(Kind::Str(format!("{a}{b}")))
+            Some(Kind::Str(format!("{a}{b}").into()))
         }
         (Kind::Int(a), op, Kind::Int(b)) => fold_int(*a, op, *b).map(Kind::Int),
         (Kind::Float(a), Operator::Mult, Kind::Int(b))

@@ -29,7 +29,8 @@ pub struct Scope {
 #[derive(Debug, Clone)]
 pub struct Guard {
     pub parent: GuardId,
-    pub test: Value,
+    /// Shared by the guard of the body and the guard of the `else`.
+    pub test: std::sync::Arc<Value>,
     /// In the `else` (or a later `elif`) of `test`.
     pub negated: bool,
     /// The scope the `if` statement is in.

@@ -40,7 +40,7 @@ fn collect<'a>(v: &'a Value, out: &mut Vec<Piece<'a>>, depth: usize) {
         return;
     }
     match &v.kind {
-        Kind::Str(s) => out.push(Piece::Lit(s.clone())),
+        Kind::Str(s) => out.push(Piece::Lit(s.to_string())),
         Kind::FString(parts) => {
             for p in parts {
                 collect(p, out, depth + 1);
