@@ -49,10 +49,12 @@ pub(super) fn find_auth(project: &mut Project) {
             continue;
         };
         for p in &view.params {
-            let deps = p
-                .default
-                .iter()
-                .chain(p.annotation.iter().flat_map(annotated_items));
+            let deps = p.default.as_deref().into_iter().chain(
+                p.annotation
+                    .as_deref()
+                    .into_iter()
+                    .flat_map(annotated_items),
+            );
             for dep in deps {
                 if let Some(name) = dependency_auth(project, ffile, dep, &mut memo) {
                     if !route.auth.contains(&name) {

@@ -167,7 +167,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
             }
             // FastAPI dependencies: Depends(get_current_user) in parameters.
             for p in &func.params {
-                let Some(call) = p.default.as_ref().and_then(Value::as_call) else {
+                let Some(call) = p.default.as_deref().and_then(Value::as_call) else {
                     continue;
                 };
                 if !call

@@ -40,8 +40,8 @@ impl Collector {
             .then(|| self.scopes.current().qualified.to_string());
         let mut params = Vec::with_capacity(f.parameters.len());
         for p in f.parameters.iter() {
-            let default = p.default().map(|d| self.eval(d));
-            let annotation = p.annotation().map(|a| self.eval(a));
+            let default = p.default().map(|d| Box::new(self.eval(d)));
+            let annotation = p.annotation().map(|a| Box::new(self.eval(a)));
             params.push(Param {
                 name: p.name().id.to_string(),
                 default,
@@ -66,7 +66,7 @@ impl Collector {
                     method_of.is_some() && i == 0 && (p.name == "self" || p.name == "cls");
                 let request_typed = p
                     .annotation
-                    .as_ref()
+                    .as_deref()
                     .and_then(Value::qualified)
                     .is_some_and(|q| is_request_type(&q));
                 if request_typed {
@@ -238,7 +238,7 @@ const NON_TEXT_TYPES: &[&str] = &[
 /// Whether a route handler's parameter carries request text: not a numeric URL
 /// variable, not a scalar or server-side FastAPI annotation, not a dependency.
 fn carries_text(p: &super::facts::Param, converters: &[(String, String)]) -> bool {
-    if p.default.as_ref().is_some_and(is_dependency) {
+    if p.default.as_deref().is_some_and(is_dependency) {
         return false;
     }
     if p.annotation

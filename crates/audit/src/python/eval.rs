@@ -62,7 +62,8 @@ impl Collector {
                 let base = self.eval_at(&a.value, d);
                 if matches!(base.kind, Kind::Call(_)) {
                     let attr = self.scopes.names.get(&a.attr.id);
-                    let mut v = object_ref(self.file, &base, vec![attr]);
+                    let ctor = self.scopes.names.get(&object_ctor(&base));
+                    let mut v = object_ref(self.file, &base, ctor, vec![attr]);
                     v.range = range;
                     return v;
                 }
@@ -154,7 +155,7 @@ impl Collector {
                 }
                 Value {
                     range,
-                    kind: Kind::Compare(Box::new(left), rest.into_boxed_slice()),
+                    kind: Kind::Compare(Box::new(left), Box::new(rest)),
                     tainted,
                 }
             }
@@ -345,8 +346,8 @@ impl Collector {
             range,
             kind: Kind::Call(std::sync::Arc::new(Call {
                 func,
-                args,
-                kwargs,
+                args: args.into_boxed_slice(),
+                kwargs: kwargs.into_boxed_slice(),
                 spread,
             })),
             tainted,
@@ -380,10 +381,11 @@ impl Collector {
 
     /// What a name bound to `v` holds: the value itself, except that a call too
     /// big to substitute becomes a reference to the object it created.
-    pub(super) fn binding_value(&self, v: &Value) -> Value {
+    pub(super) fn binding_value(&mut self, v: &Value) -> Value {
         match &v.kind {
             Kind::Call(_) if v.size(MAX_BOUND_CALL + 1) > MAX_BOUND_CALL => {
-                object_ref(self.file, v, Vec::new())
+                let ctor = self.scopes.names.get(&object_ctor(v));
+                object_ref(self.file, v, ctor, Vec::new())
             }
             _ => v.clone(),
         }
@@ -395,8 +397,12 @@ const MAX_BOUND_CALL: usize = super::scope::MAX_SUBSTITUTED_SIZE;
 
 /// The object a call creates, named by its call site: `Flask(__name__)` read back
 /// through a name or used as `app.config` is the same object wherever it appears.
-pub fn object_ref(file: crate::source::FileId, call: &Value, attrs: Vec<Name>) -> Value {
-    let ctor = object_ctor(call).into();
+pub fn object_ref(
+    file: crate::source::FileId,
+    call: &Value,
+    ctor: Name,
+    attrs: Vec<Name>,
+) -> Value {
     Value {
         range: call.range,
         kind: Kind::Ref(Box::new(Ref {
@@ -456,7 +462,7 @@ pub fn attribute(base: Value, attr: Name, range: TextRange) -> Value {
                     kind: other,
                     tainted,
                 }),
-                attr,
+                Box::new(attr),
             ),
             tainted,
         },

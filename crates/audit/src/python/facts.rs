@@ -65,8 +65,8 @@ fn unreachable_call() -> &'static Call {
     static EMPTY: std::sync::OnceLock<Call> = std::sync::OnceLock::new();
     EMPTY.get_or_init(|| Call {
         func: Value::unknown(TextRange::default(), false),
-        args: Vec::new(),
-        kwargs: Vec::new(),
+        args: Box::default(),
+        kwargs: Box::default(),
         spread: false,
     })
 }
@@ -116,8 +116,9 @@ impl ClassFact {
 #[derive(Debug, Clone)]
 pub struct Param {
     pub name: String,
-    pub default: Option<Value>,
-    pub annotation: Option<Value>,
+    /// Boxed: most parameters have neither.
+    pub default: Option<Box<Value>>,
+    pub annotation: Option<Box<Value>>,
     pub range: TextRange,
 }
 

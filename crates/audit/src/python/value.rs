@@ -117,9 +117,9 @@ pub enum CmpOp {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {
     pub func: Value,
-    pub args: Vec<Value>,
+    pub args: Box<[Value]>,
     /// Keyword arguments; `None` is a `**mapping` spread.
-    pub kwargs: Vec<(Option<Name>, Value)>,
+    pub kwargs: Box<[(Option<Name>, Value)]>,
     /// Whether a `*args` or `**kwargs` spread makes the argument list incomplete.
     pub spread: bool,
 }
@@ -183,7 +183,7 @@ pub struct Value {
     pub tainted: bool,
 }
 
-/// Kept small (a `Value` is 48 bytes): big or rare variants are boxed, lists
+/// Kept small (a `Value` is 40 bytes): big or rare variants are boxed, lists
 /// are boxed slices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
@@ -209,11 +209,12 @@ pub enum Kind {
     Or(Box<[Value]>),
     And(Box<[Value]>),
     Not(Box<Value>),
-    Compare(Box<Value>, Box<[(CmpOp, Value)]>),
+    /// The comparisons after the first operand (boxed: comparisons are rare).
+    Compare(Box<Value>, Box<Vec<(CmpOp, Value)>>),
     /// `body if test else orelse`: [test, body, orelse].
     Cond(Box<[Value; 3]>),
     /// An attribute of something that is not a reference (`"{}".format`).
-    Attr(Box<Value>, Name),
+    Attr(Box<Value>, Box<Name>),
     Subscript(Box<Value>, Box<Value>),
     Unknown,
 }
@@ -379,7 +380,7 @@ impl Value {
             Kind::Not(a) | Kind::Attr(a, _) => add(a, &mut n),
             Kind::Compare(a, rest) => {
                 add(a, &mut n);
-                for (_, v) in rest {
+                for (_, v) in rest.iter() {
                     add(v, &mut n);
                 }
             }
@@ -441,7 +442,7 @@ impl Value {
                 stringy(a) || stringy(b)
             }
             Kind::Call(c) => {
-                matches!(&c.func.kind, Kind::Attr(base, m) if m == "format" && matches!(base.kind, Kind::Str(_)))
+                matches!(&c.func.kind, Kind::Attr(base, m) if m.as_str() == "format" && matches!(base.kind, Kind::Str(_)))
             }
             _ => false,
         }
@@ -471,7 +472,7 @@ mod tests {
 
     #[test]
     fn values_stay_small() {
-        assert!(std::mem::size_of::<Value>() <= 48);
+        assert!(std::mem::size_of::<Value>() <= 40);
     }
 
     #[test]

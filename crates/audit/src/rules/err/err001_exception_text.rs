@@ -121,7 +121,7 @@ fn leaks(
                     Some(format!("{n}({param})"))
                 }
                 _ if kind.text()
-                    && matches!(&c.func.kind, Kind::Attr(base, m) if m == "format" && matches!(base.kind, Kind::Str(_)))
+                    && matches!(&c.func.kind, Kind::Attr(base, m) if m.as_str() == "format" && matches!(base.kind, Kind::Str(_)))
                     && c.args.iter().any(is_e) =>
                 {
                     Some(format!("\"...\".format({param})"))
