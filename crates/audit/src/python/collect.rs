@@ -198,7 +198,7 @@ impl Collector {
                     (a.target.as_ref(), self.scopes.current().kind)
                 {
                     let combined =
-                        super::eval::fold_binop(a.range, a.op, target.clone(), value.clone());
+                        super::fold::fold_binop(a.range, a.op, target.clone(), value.clone());
                     let bound = self.binding_value(&combined);
                     self.scopes.bind(n.id.as_str(), &bound);
                 }
