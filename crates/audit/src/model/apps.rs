@@ -24,7 +24,9 @@ pub fn find_apps(project: &mut Project) {
         let Some(&(_, kind)) = APP_CTORS.iter().find(|(n, _)| *n == name) else {
             continue;
         };
-        let factory = facts.function_of(call.scope).map(|f| f.qualified.clone());
+        let factory = facts
+            .function_of(call.scope)
+            .map(|f| f.qualified.to_string());
         apps.push(App {
             id: apps.len(),
             kind,

@@ -89,8 +89,8 @@ impl Index {
             let imports = ix.imports.entry(f.module.clone()).or_default();
             for imp in f.imports.iter().filter(|i| i.scope == 0) {
                 imports
-                    .entry(imp.local.clone())
-                    .or_insert_with(|| imp.qualified.clone());
+                    .entry(imp.local.to_string())
+                    .or_insert_with(|| imp.qualified.to_string());
             }
             for (i, g) in f.globals.iter().enumerate() {
                 let key = format!("{}.{}", f.module, g.name);
@@ -112,11 +112,13 @@ impl Index {
                 }
             }
             for (i, c) in f.classes.iter().enumerate() {
-                ix.classes.entry(c.qualified.clone()).or_insert((file, i));
+                ix.classes
+                    .entry(c.qualified.to_string())
+                    .or_insert((file, i));
             }
             for (i, func) in f.functions.iter().enumerate() {
                 ix.functions
-                    .entry(func.qualified.clone())
+                    .entry(func.qualified.to_string())
                     .or_insert((file, i));
             }
             for (i, c) in f.calls.iter().enumerate() {

@@ -124,7 +124,7 @@ pub(super) fn find(
                     if let Target::Function(q) = resolver.resolve(file, view).target {
                         if let Some((ffile, f)) = resolver.function(&q) {
                             def_span = Span::new(ffile, f.name_range);
-                            endpoint = endpoint.or_else(|| Some(f.name.clone()));
+                            endpoint = endpoint.or_else(|| Some(f.name.to_string()));
                             for d in &f.decorators {
                                 let callee = d.as_call().map_or(d, |c| &c.func);
                                 let name = resolver

@@ -30,8 +30,9 @@ impl Collector {
 
     pub(super) fn import(&mut self, local: String, qualified: String, range: TextRange) {
         let scope = self.scopes.current().scope;
+        let qualified = self.scopes.names.get(&qualified);
         self.facts.imports.push(ImportFact {
-            local: local.clone(),
+            local: self.scopes.names.get(&local),
             qualified: qualified.clone(),
             range,
             scope,
@@ -40,7 +41,7 @@ impl Collector {
         frame.bindings.remove(&local);
         frame.params.remove(local.as_str());
         frame.request_params.remove(&local);
-        frame.imports.insert(local, qualified.as_str().into());
+        frame.imports.insert(local, qualified);
     }
 
     /// Records `target = value` and what the target names now hold.
@@ -142,14 +143,15 @@ impl Collector {
             let bound = self.binding_value(value);
             match scope_kind {
                 ScopeKind::Module => self.facts.globals.push(GlobalBinding {
-                    name: name.to_string(),
+                    name: self.scopes.names.get(name),
                     value: bound.clone(),
                     range: stmt_range,
                 }),
                 ScopeKind::Class => {
+                    let name = self.scopes.names.get(name);
                     if let Some(attrs) = self.class_attrs.last_mut() {
                         attrs.push(ClassAttr {
-                            name: name.to_string(),
+                            name,
                             value: value.clone(),
                             range: stmt_range,
                         });

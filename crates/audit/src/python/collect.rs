@@ -64,7 +64,7 @@ impl Collector {
             module: module.to_string(),
             scopes: vec![Scope {
                 kind: ScopeKind::Module,
-                qualified: module.to_string(),
+                qualified: module.into(),
                 parent: None,
             }],
             // Guard 0 is the unconditional root; its content is never read.
@@ -288,7 +288,7 @@ impl Collector {
                         let scope = self.scopes.current().scope;
                         self.facts.excepts.push(ExceptFact {
                             scope,
-                            name: name.id.to_string(),
+                            name: self.scopes.names.get(&name.id),
                             types: ty,
                             range: h.range,
                         });

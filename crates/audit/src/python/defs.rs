@@ -8,14 +8,15 @@ use super::{
     collect::{is_request_type, is_route_decorator, Collector},
     facts::{ClassFact, FunctionFact, Param, Scope, ScopeId, ScopeKind},
     scope::Frame,
-    value::Value,
+    value::{Name, Value},
 };
 
 impl Collector {
-    pub(super) fn push_scope(&mut self, kind: ScopeKind, name: &str) -> (ScopeId, String) {
-        // One shared copy of the scope's name for every reference to its parameters.
+    /// One shared copy of the scope's name: its scope, frame, fact and every
+    /// reference to its parameters.
+    pub(super) fn push_scope(&mut self, kind: ScopeKind, name: &str) -> (ScopeId, Name) {
         let parent = self.scopes.current().scope;
-        let qualified = format!("{}.{name}", self.scopes.current().qualified);
+        let qualified = Name::from(format!("{}.{name}", self.scopes.current().qualified));
         let id = self.facts.scopes.len() as ScopeId;
         self.facts.scopes.push(Scope {
             kind,
@@ -24,7 +25,7 @@ impl Collector {
         });
         self.scopes
             .frames
-            .push(Frame::new(id, kind, qualified.as_str().into()));
+            .push(Frame::new(id, kind, qualified.clone()));
         (id, qualified)
     }
 
@@ -37,13 +38,13 @@ impl Collector {
         let is_route = decorators.iter().any(is_route_decorator);
         let parent = self.scopes.current().scope;
         let method_of = (self.scopes.current().kind == ScopeKind::Class)
-            .then(|| self.scopes.current().qualified.to_string());
+            .then(|| self.scopes.current().qualified.clone());
         let mut params = Vec::with_capacity(f.parameters.len());
         for p in f.parameters.iter() {
             let default = p.default().map(|d| Box::new(self.eval(d)));
             let annotation = p.annotation().map(|a| Box::new(self.eval(a)));
             params.push(Param {
-                name: p.name().id.to_string(),
+                name: self.scopes.names.get(&p.name().id),
                 default,
                 annotation,
                 range: p.range(),
@@ -70,7 +71,7 @@ impl Collector {
                     .and_then(Value::qualified)
                     .is_some_and(|q| is_request_type(&q));
                 if request_typed {
-                    frame.request_params.insert(p.name.clone());
+                    frame.request_params.insert(p.name.to_string());
                 }
                 let tainted =
                     !skip_self && (request_typed || is_route && carries_text(p, &converters));
@@ -93,7 +94,7 @@ impl Collector {
             .map_or(f.range.start(), |d| d.range.start());
         let def_range = TextRange::new(f.name.range.start().max(start), f.range.end());
         self.facts.functions.push(FunctionFact {
-            name: name.to_string(),
+            name: self.scopes.names.get(name),
             qualified: qualified.clone(),
             name_range: f.name.range,
             range: TextRange::new(start.min(f.range.start()), f.range.end()),
@@ -108,7 +109,7 @@ impl Collector {
             guard: self.guard,
             method_of,
         });
-        self.bind_definition(name, &qualified, f.range);
+        self.bind_definition(name, qualified, f.range);
     }
 
     pub(super) fn class(&mut self, c: &ast::StmtClassDef) {
@@ -136,7 +137,7 @@ impl Collector {
         let attrs = self.class_attrs.pop().unwrap_or_default();
         self.scopes.frames.pop();
         self.facts.classes.push(ClassFact {
-            name: name.to_string(),
+            name: self.scopes.names.get(name),
             qualified: qualified.clone(),
             name_range: c.name.range,
             range: c.range,
@@ -146,23 +147,23 @@ impl Collector {
             scope,
             guard: self.guard,
         });
-        self.bind_definition(name, &qualified, c.range);
+        self.bind_definition(name, qualified, c.range);
     }
 
     /// `def f` / `class C` bind their name to their dotted path.
-    pub(super) fn bind_definition(&mut self, name: &str, qualified: &str, _range: TextRange) {
+    pub(super) fn bind_definition(&mut self, name: &str, qualified: Name, _range: TextRange) {
         let frame = self.scopes.current_mut();
         frame.params.remove(name);
         frame.request_params.remove(name);
         frame.imports.remove(name);
         match frame.kind {
             ScopeKind::Function => {
-                let v = super::scope::global(qualified.into(), TextRange::default());
+                let v = super::scope::global(qualified, TextRange::default());
                 frame.bindings.insert(name.to_string(), v);
             }
             ScopeKind::Module | ScopeKind::Class => {
                 frame.bindings.remove(name);
-                frame.imports.insert(name.to_string(), qualified.into());
+                frame.imports.insert(name.to_string(), qualified);
             }
         }
     }

@@ -37,8 +37,9 @@ impl Collector {
                 }
                 if (12..=1024).contains(&text.len()) && !text.contains(char::is_whitespace) {
                     let scope = self.scopes.current().scope;
+                    let value = self.scopes.names.get(text);
                     self.facts.strings.push(StrLit {
-                        value: text.to_string(),
+                        value,
                         range,
                         scope,
                     });
@@ -75,8 +76,9 @@ impl Collector {
                         .is_some_and(|r| matches!(r.root, Root::Global(_)));
                 let mut v = attribute(base, self.scopes.names.get(attr), range);
                 if on_request {
+                    let name = self.scopes.names.get(attr);
                     self.facts.request_reads.push(RequestRead {
-                        attr: attr.to_string(),
+                        attr: name,
                         range,
                         scope: self.scopes.current().scope,
                         guard: self.guard,

@@ -3,7 +3,7 @@
 
 use ruff_text_size::TextRange;
 
-use super::value::{Call, Value};
+use super::value::{Call, Name, Value};
 
 /// Index into [`PyFacts::scopes`]; 0 is the module.
 pub type ScopeId = u32;
@@ -21,7 +21,7 @@ pub enum ScopeKind {
 pub struct Scope {
     pub kind: ScopeKind,
     /// Dotted name: `orders.create_app`, `orders.config.ProductionConfig`.
-    pub qualified: String,
+    pub qualified: Name,
     pub parent: Option<ScopeId>,
 }
 
@@ -86,7 +86,7 @@ pub struct AssignFact {
 
 #[derive(Debug, Clone)]
 pub struct ClassAttr {
-    pub name: String,
+    pub name: Name,
     pub value: Value,
     /// The assignment statement.
     pub range: TextRange,
@@ -94,8 +94,8 @@ pub struct ClassAttr {
 
 #[derive(Debug, Clone)]
 pub struct ClassFact {
-    pub name: String,
-    pub qualified: String,
+    pub name: Name,
+    pub qualified: Name,
     pub name_range: TextRange,
     pub range: TextRange,
     pub bases: Vec<Value>,
@@ -115,7 +115,7 @@ impl ClassFact {
 
 #[derive(Debug, Clone)]
 pub struct Param {
-    pub name: String,
+    pub name: Name,
     /// Boxed: most parameters have neither.
     pub default: Option<Box<Value>>,
     pub annotation: Option<Box<Value>>,
@@ -124,8 +124,8 @@ pub struct Param {
 
 #[derive(Debug, Clone)]
 pub struct FunctionFact {
-    pub name: String,
-    pub qualified: String,
+    pub name: Name,
+    pub qualified: Name,
     pub name_range: TextRange,
     /// From the first decorator (or `def`) to the end of the body.
     pub range: TextRange,
@@ -144,7 +144,7 @@ pub struct FunctionFact {
     pub parent: ScopeId,
     pub guard: GuardId,
     /// Defined directly in a class body.
-    pub method_of: Option<String>,
+    pub method_of: Option<Name>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,7 +170,7 @@ pub struct RaiseFact {
 #[derive(Debug, Clone)]
 pub struct ExceptFact {
     pub scope: ScopeId,
-    pub name: String,
+    pub name: Name,
     /// The exception type (or tuple of types) caught, when given.
     pub types: Option<Value>,
     /// The whole handler clause.
@@ -181,7 +181,7 @@ pub struct ExceptFact {
 /// modules can resolve `from orders import app`.
 #[derive(Debug, Clone)]
 pub struct GlobalBinding {
-    pub name: String,
+    pub name: Name,
     pub value: Value,
     pub range: TextRange,
 }
@@ -189,9 +189,9 @@ pub struct GlobalBinding {
 #[derive(Debug, Clone)]
 pub struct ImportFact {
     /// The name bound in this module.
-    pub local: String,
+    pub local: Name,
     /// What it refers to: `flask_talisman.Talisman`, `orders.config`.
-    pub qualified: String,
+    pub qualified: Name,
     pub range: TextRange,
     pub scope: ScopeId,
 }
@@ -203,7 +203,7 @@ pub struct ImportFact {
 #[derive(Debug, Clone)]
 pub struct RequestRead {
     /// The attribute read (`get_json`, `json`, `form`, `args`...).
-    pub attr: String,
+    pub attr: Name,
     /// The `request.<attr>` expression.
     pub range: TextRange,
     pub scope: ScopeId,
@@ -216,7 +216,7 @@ pub struct RequestRead {
 /// A string literal that may be a credential (long, no whitespace) or a URL.
 #[derive(Debug, Clone)]
 pub struct StrLit {
-    pub value: String,
+    pub value: Name,
     pub range: TextRange,
     pub scope: ScopeId,
 }
