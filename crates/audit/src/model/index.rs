@@ -69,14 +69,14 @@ impl Resolved {
 pub struct Index {
     modules: HashMap<String, FileId>,
     /// module -> local name -> imported dotted name (module-level imports).
-    imports: HashMap<String, HashMap<String, String>>,
+    imports: HashMap<String, HashMap<Name, Name>>,
     /// `module.name` -> (file, index into globals) of the binding to use.
     globals: HashMap<String, (FileId, usize)>,
-    classes: HashMap<String, (FileId, usize)>,
-    functions: HashMap<String, (FileId, usize)>,
+    classes: HashMap<Name, (FileId, usize)>,
+    functions: HashMap<Name, (FileId, usize)>,
     calls: HashMap<Site, usize>,
     /// Function dotted name -> calls of it (file, call index), for parameters.
-    callers: HashMap<String, Vec<(FileId, usize)>>,
+    callers: HashMap<Name, Vec<(FileId, usize)>>,
 }
 
 impl Index {
@@ -89,8 +89,8 @@ impl Index {
             let imports = ix.imports.entry(f.module.clone()).or_default();
             for imp in f.imports.iter().filter(|i| i.scope == 0) {
                 imports
-                    .entry(imp.local.to_string())
-                    .or_insert_with(|| imp.qualified.to_string());
+                    .entry(imp.local.clone())
+                    .or_insert_with(|| imp.qualified.clone());
             }
             for (i, g) in f.globals.iter().enumerate() {
                 let key = format!("{}.{}", f.module, g.name);
@@ -112,13 +112,11 @@ impl Index {
                 }
             }
             for (i, c) in f.classes.iter().enumerate() {
-                ix.classes
-                    .entry(c.qualified.to_string())
-                    .or_insert((file, i));
+                ix.classes.entry(c.qualified.clone()).or_insert((file, i));
             }
             for (i, func) in f.functions.iter().enumerate() {
                 ix.functions
-                    .entry(func.qualified.to_string())
+                    .entry(func.qualified.clone())
                     .or_insert((file, i));
             }
             for (i, c) in f.calls.iter().enumerate() {
@@ -138,7 +136,7 @@ impl Index {
             .keys()
             .map(|q| q.rsplit('.').next().unwrap_or(q))
             .collect();
-        let mut callers: HashMap<String, Vec<(FileId, usize)>> = HashMap::default();
+        let mut callers: HashMap<Name, Vec<(FileId, usize)>> = HashMap::default();
         for (file, facts) in py.iter().enumerate() {
             let Some(f) = facts else { continue };
             for (i, c) in f.calls.iter().enumerate() {
@@ -151,9 +149,9 @@ impl Index {
                 }
                 if let Some(name) = c.call().func_name() {
                     let canonical = ix.canonical(&name, 0);
-                    if ix.functions.contains_key(&canonical) {
+                    if let Some((key, _)) = ix.functions.get_key_value(canonical.as_str()) {
                         callers
-                            .entry(canonical)
+                            .entry(key.clone())
                             .or_default()
                             .push((file as FileId, i));
                     }
@@ -187,7 +185,7 @@ impl Index {
                     if let Some(target) = imports.get(first) {
                         let next = match tail {
                             Some(t) => format!("{target}.{t}"),
-                            None => target.clone(),
+                            None => target.to_string(),
                         };
                         if next != dotted {
                             return self.canonical(&next, depth + 1);
