@@ -85,8 +85,11 @@ impl Collector {
         self.guard = 0;
         self.stmts(&f.body);
         self.guard = saved_guard;
-        let returns = self.returns.pop().unwrap_or_default();
-        let return_guards = self.return_guards.pop().unwrap_or_default();
+        // Built by pushing: drop the spare capacity, the facts are kept to the end.
+        let mut returns = self.returns.pop().unwrap_or_default();
+        returns.shrink_to_fit();
+        let mut return_guards = self.return_guards.pop().unwrap_or_default();
+        return_guards.shrink_to_fit();
         self.scopes.frames.pop();
         let start = f
             .decorator_list
@@ -134,7 +137,8 @@ impl Collector {
         self.guard = 0;
         self.stmts(&c.body);
         self.guard = saved_guard;
-        let attrs = self.class_attrs.pop().unwrap_or_default();
+        let mut attrs = self.class_attrs.pop().unwrap_or_default();
+        attrs.shrink_to_fit();
         self.scopes.frames.pop();
         self.facts.classes.push(ClassFact {
             name: self.scopes.names.get(name),
