@@ -46,7 +46,9 @@ pub fn find_apps(project: &mut Project) {
         if is_argument(facts, call.range()) {
             continue;
         }
-        let factory = facts.function_of(call.scope).map(|f| f.qualified.clone());
+        let factory = facts
+            .function_of(call.scope)
+            .map(|f| f.qualified.to_string());
         apps.push(App {
             id: apps.len(),
             kind,
@@ -77,7 +79,7 @@ pub(super) fn derived_classes<K: Copy>(
         let mut changed = false;
         for (file, facts) in project.python() {
             for class in &facts.classes {
-                if out.contains_key(&class.qualified) {
+                if out.contains_key(class.qualified.as_str()) {
                     continue;
                 }
                 let kind = class.bases.iter().find_map(|b| {
@@ -89,7 +91,7 @@ pub(super) fn derived_classes<K: Copy>(
                         .or_else(|| out.get(&name).copied())
                 });
                 if let Some(kind) = kind {
-                    out.insert(class.qualified.clone(), kind);
+                    out.insert(class.qualified.to_string(), kind);
                     changed = true;
                 }
             }

@@ -54,10 +54,12 @@ pub(super) fn find_auth(project: &mut Project) {
             continue;
         };
         for p in &view.params {
-            let deps = p
-                .default
-                .iter()
-                .chain(p.annotation.iter().flat_map(annotated_items));
+            let deps = p.default.as_deref().into_iter().chain(
+                p.annotation
+                    .as_deref()
+                    .into_iter()
+                    .flat_map(annotated_items),
+            );
             for dep in deps {
                 if let Some(name) = dependency_auth(project, ffile, dep, &mut memo) {
                     if !route.auth.contains(&name) {
@@ -213,7 +215,7 @@ fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<(Scope, 
                 }
                 let mut recv = r.clone();
                 recv.attrs.pop();
-                let recv = Value::new(d.range, Kind::Ref(recv));
+                let recv = Value::new(d.range, Kind::Ref(Box::new(recv)));
                 if let Some(scope) = scope_of(file, &recv, hook == "before_app_request") {
                     if refuses(project, &f.qualified, memo) {
                         out.push((scope, format!("before_request {}", f.name)));

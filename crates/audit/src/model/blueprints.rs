@@ -90,7 +90,8 @@ pub(super) fn find_blueprints(project: &Project) -> Vec<Blueprint> {
         }
         let mut recv = fr.clone();
         recv.attrs.pop();
-        let Some(parent) = parent_of(file, &Value::new(c.func.range, Kind::Ref(recv))) else {
+        let Some(parent) = parent_of(file, &Value::new(c.func.range, Kind::Ref(Box::new(recv))))
+        else {
             continue;
         };
         let Some(child) = c.param(

@@ -61,7 +61,7 @@ impl CorsPolicy {
 
 fn strings(v: &Value) -> Option<Vec<String>> {
     match &v.kind {
-        Kind::Str(s) => Some(vec![s.clone()]),
+        Kind::Str(s) => Some(vec![s.to_string()]),
         _ => v.as_seq().map(|items| {
             items
                 .iter()

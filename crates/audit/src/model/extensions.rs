@@ -291,7 +291,7 @@ pub fn find_extensions(project: &mut Project) {
             let Some(t) = a.target.reference() else {
                 continue;
             };
-            if t.attrs.last().map(String::as_str) != Some("wsgi_app") {
+            if t.attrs.last().map(crate::python::value::Name::as_str) != Some("wsgi_app") {
                 continue;
             }
             let target = resolver.resolve(file, &a.target);
@@ -335,7 +335,7 @@ fn absorb_args(
     ext: &mut Extension,
     file: FileId,
     args: &[Value],
-    kwargs: &[(Option<String>, Value)],
+    kwargs: &[(Option<crate::python::value::Name>, Value)],
     skip: usize,
 ) {
     let positional = ext.kind.positional();

@@ -137,6 +137,7 @@ impl Flow for ProjectFlow<'_> {
         let Root::Param { func, index, name } = &r.root else {
             return false;
         };
+        let index = *index as usize;
         if self.depth >= MAX_DEPTH || !self.step() {
             return false;
         }
@@ -223,7 +224,7 @@ impl Flow for Summary<'_, '_> {
         match &r.root {
             Root::Param { func, index, name } if func == self.callee => {
                 let arg = self.call.kwarg(name).or_else(|| {
-                    index
+                    (*index as usize)
                         .checked_sub(self.skip_self)
                         .and_then(|i| self.call.args.get(i))
                 });

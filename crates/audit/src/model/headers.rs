@@ -160,7 +160,7 @@ fn is_hook(
     f: &FunctionFact,
     registered: &[String],
 ) -> bool {
-    if registered.contains(&f.qualified) {
+    if registered.iter().any(|r| *r == f.qualified) {
         return true;
     }
     let by_decorator = f.decorators.iter().any(|d| {

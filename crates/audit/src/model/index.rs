@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap as HashMap;
 use crate::{
     python::{
         facts::{CallFact, ClassFact, FunctionFact, PyFacts},
-        value::{Kind, Root, Site, Value},
+        value::{Kind, Name, Root, Site, Value},
     },
     source::FileId,
 };
@@ -69,14 +69,14 @@ impl Resolved {
 pub struct Index {
     modules: HashMap<String, FileId>,
     /// module -> local name -> imported dotted name (module-level imports).
-    imports: HashMap<String, HashMap<String, String>>,
+    imports: HashMap<String, HashMap<Name, Name>>,
     /// `module.name` -> (file, index into globals) of the binding to use.
     globals: HashMap<String, (FileId, usize)>,
-    classes: HashMap<String, (FileId, usize)>,
-    functions: HashMap<String, (FileId, usize)>,
+    classes: HashMap<Name, (FileId, usize)>,
+    functions: HashMap<Name, (FileId, usize)>,
     calls: HashMap<Site, usize>,
     /// Function dotted name -> calls of it (file, call index), for parameters.
-    callers: HashMap<String, Vec<(FileId, usize)>>,
+    callers: HashMap<Name, Vec<(FileId, usize)>>,
 }
 
 impl Index {
@@ -136,7 +136,7 @@ impl Index {
             .keys()
             .map(|q| q.rsplit('.').next().unwrap_or(q))
             .collect();
-        let mut callers: HashMap<String, Vec<(FileId, usize)>> = HashMap::default();
+        let mut callers: HashMap<Name, Vec<(FileId, usize)>> = HashMap::default();
         for (file, facts) in py.iter().enumerate() {
             let Some(f) = facts else { continue };
             for (i, c) in f.calls.iter().enumerate() {
@@ -149,9 +149,9 @@ impl Index {
                 }
                 if let Some(name) = c.call().func_name() {
                     let canonical = ix.canonical(&name, 0);
-                    if ix.functions.contains_key(&canonical) {
+                    if let Some((key, _)) = ix.functions.get_key_value(canonical.as_str()) {
                         callers
-                            .entry(canonical)
+                            .entry(key.clone())
                             .or_default()
                             .push((file as FileId, i));
                     }
@@ -185,7 +185,7 @@ impl Index {
                     if let Some(target) = imports.get(first) {
                         let next = match tail {
                             Some(t) => format!("{target}.{t}"),
-                            None => target.clone(),
+                            None => target.to_string(),
                         };
                         if next != dotted {
                             return self.canonical(&next, depth + 1);
@@ -291,10 +291,12 @@ impl<'a> Resolver<'a> {
                 depth,
             ),
             Kind::Ref(r) => match &r.root {
-                Root::Obj { site, .. } => self.object(*site, r.attrs.clone(), depth),
+                Root::Obj { site, .. } => {
+                    self.object(*site, r.attrs.iter().map(Name::to_string).collect(), depth)
+                }
                 Root::Global(q) => {
                     let dotted = if r.attrs.is_empty() {
-                        q.clone()
+                        q.to_string()
                     } else {
                         format!("{q}.{}", r.attrs.join("."))
                     };
@@ -302,13 +304,13 @@ impl<'a> Resolver<'a> {
                 }
                 Root::Param { func, index, name } => {
                     let arg = self
-                        .param_values(func, *index, name, depth)
+                        .param_values(func, *index as usize, name, depth)
                         .into_iter()
                         .next();
                     match arg {
                         Some((f, value)) => {
                             let mut res = self.resolve_at(f, value, depth + 1);
-                            res.attrs.extend(r.attrs.iter().cloned());
+                            res.attrs.extend(r.attrs.iter().map(Name::to_string));
                             res
                         }
                         None => Resolved::unknown(),
@@ -413,7 +415,11 @@ impl<'a> Resolver<'a> {
                     None => break,
                 },
                 Root::Param { func, index, name } if r.attrs.is_empty() => {
-                    match self.param_values(func, *index, name, 0).into_iter().next() {
+                    match self
+                        .param_values(func, *index as usize, name, 0)
+                        .into_iter()
+                        .next()
+                    {
                         Some(next) => cur = next,
                         None => break,
                     }

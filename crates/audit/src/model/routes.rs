@@ -167,7 +167,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
             }
             // FastAPI dependencies: Depends(get_current_user) in parameters.
             for p in &func.params {
-                let Some(call) = p.default.as_ref().and_then(Value::as_call) else {
+                let Some(call) = p.default.as_deref().and_then(Value::as_call) else {
                     continue;
                 };
                 if !call
@@ -210,7 +210,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                             .and_then(|c| c.arg(0))
                             .cloned()
                             .unwrap_or_else(|| deco.clone()),
-                        function: func.qualified.clone(),
+                        function: func.qualified.to_string(),
                         file,
                         span: Span::new(file, deco.range),
                         app_wide: app.is_some() || method == "app_errorhandler",
@@ -277,7 +277,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                     rule,
                     path: None,
                     endpoint,
-                    function: func.qualified.clone(),
+                    function: func.qualified.to_string(),
                     file,
                     def_span: Span::new(file, func.name_range),
                     span: Span::new(file, deco.range),

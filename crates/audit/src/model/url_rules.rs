@@ -127,14 +127,14 @@ pub(super) fn find(
                     if let Target::Class(q) = &target {
                         if let Some((cfile, class)) = resolver.class(q) {
                             def_span = Span::new(cfile, class.name_range);
-                            endpoint = endpoint.or_else(|| Some(class.name.clone()));
+                            endpoint = endpoint.or_else(|| Some(class.name.to_string()));
                             function = q.clone();
                         }
                     }
                     if let Target::Function(q) = target {
                         if let Some((ffile, f)) = resolver.function(&q) {
                             def_span = Span::new(ffile, f.name_range);
-                            endpoint = endpoint.or_else(|| Some(f.name.clone()));
+                            endpoint = endpoint.or_else(|| Some(f.name.to_string()));
                             for d in &f.decorators {
                                 let callee = d.as_call().map_or(d, |c| &c.func);
                                 let name = resolver

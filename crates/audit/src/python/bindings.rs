@@ -30,15 +30,16 @@ impl Collector {
 
     pub(super) fn import(&mut self, local: String, qualified: String, range: TextRange) {
         let scope = self.scopes.current().scope;
+        let qualified = self.scopes.names.get(&qualified);
         self.facts.imports.push(ImportFact {
-            local: local.clone(),
+            local: self.scopes.names.get(&local),
             qualified: qualified.clone(),
             range,
             scope,
         });
         let frame = self.scopes.current_mut();
         frame.bindings.remove(&local);
-        frame.params.remove(&local);
+        frame.params.remove(local.as_str());
         frame.request_params.remove(&local);
         frame.imports.insert(local, qualified);
     }
@@ -106,18 +107,22 @@ impl Collector {
                 let name = n.id.as_str();
                 match self.scopes.current().kind {
                     ScopeKind::Module => {
-                        super::scope::global(format!("{}.{name}", self.facts.module), n.range)
+                        let q = self
+                            .scopes
+                            .names
+                            .get(&format!("{}.{name}", self.facts.module));
+                        super::scope::global(q, n.range)
                     }
-                    ScopeKind::Class => super::scope::global(
-                        format!("{}.{name}", self.scopes.current().qualified),
-                        n.range,
-                    ),
+                    ScopeKind::Class => {
+                        let q = format!("{}.{name}", self.scopes.current().qualified);
+                        super::scope::global(self.scopes.names.get(&q), n.range)
+                    }
                     ScopeKind::Function => Value::new(
                         n.range,
-                        Kind::Ref(super::value::Ref {
-                            root: super::value::Root::Local(name.to_string()),
+                        Kind::Ref(Box::new(super::value::Ref {
+                            root: super::value::Root::Local(self.scopes.names.get(name)),
                             attrs: Vec::new(),
-                        }),
+                        })),
                     ),
                 }
             }
@@ -138,14 +143,15 @@ impl Collector {
             let bound = self.binding_value(value);
             match scope_kind {
                 ScopeKind::Module => self.facts.globals.push(GlobalBinding {
-                    name: name.to_string(),
+                    name: self.scopes.names.get(name),
                     value: bound.clone(),
                     range: stmt_range,
                 }),
                 ScopeKind::Class => {
+                    let name = self.scopes.names.get(name);
                     if let Some(attrs) = self.class_attrs.last_mut() {
                         attrs.push(ClassAttr {
-                            name: name.to_string(),
+                            name,
                             value: value.clone(),
                             range: stmt_range,
                         });

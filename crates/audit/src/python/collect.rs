@@ -64,13 +64,13 @@ impl Collector {
             module: module.to_string(),
             scopes: vec![Scope {
                 kind: ScopeKind::Module,
-                qualified: module.to_string(),
+                qualified: module.into(),
                 parent: None,
             }],
             // Guard 0 is the unconditional root; its content is never read.
             guards: vec![Guard {
                 parent: 0,
-                test: Value::unknown(TextRange::default(), false),
+                test: std::sync::Arc::new(Value::unknown(TextRange::default(), false)),
                 negated: false,
                 scope: 0,
             }],
@@ -81,9 +81,10 @@ impl Collector {
             package,
             facts,
             scopes: Scopes {
-                frames: vec![Frame::new(0, ScopeKind::Module, module.to_string())],
+                frames: vec![Frame::new(0, ScopeKind::Module, module.into())],
                 module_names: HashSet::default(),
                 module: module.to_string(),
+                names: Default::default(),
             },
             guard: 0,
             depth: 0,
@@ -113,11 +114,16 @@ impl Collector {
         self.depth -= 1;
     }
 
-    fn new_guard(&mut self, test: Value, negated: bool) -> GuardId {
+    fn new_guard(&mut self, test: std::sync::Arc<Value>, negated: bool) -> GuardId {
         self.new_guard_under(self.guard, test, negated)
     }
 
-    fn new_guard_under(&mut self, parent: GuardId, test: Value, negated: bool) -> GuardId {
+    fn new_guard_under(
+        &mut self,
+        parent: GuardId,
+        test: std::sync::Arc<Value>,
+        negated: bool,
+    ) -> GuardId {
         let id = self.facts.guards.len() as GuardId;
         let scope = self.scopes.current().scope;
         self.facts.guards.push(Guard {
@@ -192,7 +198,7 @@ impl Collector {
                     (a.target.as_ref(), self.scopes.current().kind)
                 {
                     let combined =
-                        super::eval::fold_binop(a.range, a.op, target.clone(), value.clone());
+                        super::fold::fold_binop(a.range, a.op, target.clone(), value.clone());
                     let bound = self.binding_value(&combined);
                     self.scopes.bind(n.id.as_str(), &bound);
                 }
@@ -224,6 +230,7 @@ impl Collector {
             }
             Stmt::If(i) => {
                 let test = self.eval(&i.test);
+                let test = std::sync::Arc::new(test);
                 let body_guard = self.new_guard(test.clone(), false);
                 self.with_guard(body_guard, &i.body);
                 let mut else_guard = self.new_guard(test, true);
@@ -232,7 +239,7 @@ impl Collector {
                         Some(t) => {
                             let saved = self.guard;
                             self.guard = else_guard;
-                            let test = self.eval(t);
+                            let test = std::sync::Arc::new(self.eval(t));
                             self.guard = saved;
                             let g = self.new_guard_under(else_guard, test.clone(), false);
                             self.with_guard(g, &clause.body);
@@ -272,16 +279,16 @@ impl Collector {
                         // local whose value is not tracked, but recognisable.
                         let caught = Value::new(
                             name.range,
-                            Kind::Ref(super::value::Ref {
-                                root: super::value::Root::Local(name.id.to_string()),
+                            Kind::Ref(Box::new(super::value::Ref {
+                                root: super::value::Root::Local(self.scopes.names.get(&name.id)),
                                 attrs: Vec::new(),
-                            }),
+                            })),
                         );
                         self.scopes.bind(name.id.as_str(), &caught);
                         let scope = self.scopes.current().scope;
                         self.facts.excepts.push(ExceptFact {
                             scope,
-                            name: name.id.to_string(),
+                            name: self.scopes.names.get(&name.id),
                             types: ty,
                             range: h.range,
                         });

@@ -8,13 +8,15 @@ use super::{
     collect::{is_request_type, is_route_decorator, Collector},
     facts::{ClassFact, FunctionFact, Param, Scope, ScopeId, ScopeKind},
     scope::Frame,
-    value::Value,
+    value::{Name, Value},
 };
 
 impl Collector {
-    pub(super) fn push_scope(&mut self, kind: ScopeKind, name: &str) -> (ScopeId, String) {
+    /// One shared copy of the scope's name: its scope, frame, fact and every
+    /// reference to its parameters.
+    pub(super) fn push_scope(&mut self, kind: ScopeKind, name: &str) -> (ScopeId, Name) {
         let parent = self.scopes.current().scope;
-        let qualified = format!("{}.{name}", self.scopes.current().qualified);
+        let qualified = Name::from(format!("{}.{name}", self.scopes.current().qualified));
         let id = self.facts.scopes.len() as ScopeId;
         self.facts.scopes.push(Scope {
             kind,
@@ -39,10 +41,10 @@ impl Collector {
             .then(|| self.scopes.current().qualified.clone());
         let mut params = Vec::with_capacity(f.parameters.len());
         for p in f.parameters.iter() {
-            let default = p.default().map(|d| self.eval(d));
-            let annotation = p.annotation().map(|a| self.eval(a));
+            let default = p.default().map(|d| Box::new(self.eval(d)));
+            let annotation = p.annotation().map(|a| Box::new(self.eval(a)));
             params.push(Param {
-                name: p.name().id.to_string(),
+                name: self.scopes.names.get(&p.name().id),
                 default,
                 annotation,
                 range: p.range(),
@@ -56,21 +58,25 @@ impl Collector {
             } else {
                 Vec::new()
             };
-            let frame = self.scopes.current_mut();
+            let super::scope::Scopes { frames, names, .. } = &mut self.scopes;
+            let Some(frame) = frames.last_mut() else {
+                return;
+            };
             for (i, p) in params.iter().enumerate() {
                 let skip_self =
                     method_of.is_some() && i == 0 && (p.name == "self" || p.name == "cls");
                 let request_typed = p
                     .annotation
-                    .as_ref()
+                    .as_deref()
                     .and_then(Value::qualified)
                     .is_some_and(|q| is_request_type(&q));
                 if request_typed {
-                    frame.request_params.insert(p.name.clone());
+                    frame.request_params.insert(p.name.to_string());
                 }
                 let tainted =
                     !skip_self && (request_typed || is_route && carries_text(p, &converters));
-                frame.params.insert(p.name.clone(), (i, tainted));
+                let key = names.get(&p.name);
+                frame.params.insert(key, (i as u32, tainted));
             }
         }
         self.returns.push(Vec::new());
@@ -79,8 +85,11 @@ impl Collector {
         self.guard = 0;
         self.stmts(&f.body);
         self.guard = saved_guard;
-        let returns = self.returns.pop().unwrap_or_default();
-        let return_guards = self.return_guards.pop().unwrap_or_default();
+        // Built by pushing: drop the spare capacity, the facts are kept to the end.
+        let mut returns = self.returns.pop().unwrap_or_default();
+        returns.shrink_to_fit();
+        let mut return_guards = self.return_guards.pop().unwrap_or_default();
+        return_guards.shrink_to_fit();
         self.scopes.frames.pop();
         let start = f
             .decorator_list
@@ -88,7 +97,7 @@ impl Collector {
             .map_or(f.range.start(), |d| d.range.start());
         let def_range = TextRange::new(f.name.range.start().max(start), f.range.end());
         self.facts.functions.push(FunctionFact {
-            name: name.to_string(),
+            name: self.scopes.names.get(name),
             qualified: qualified.clone(),
             name_range: f.name.range,
             range: TextRange::new(start.min(f.range.start()), f.range.end()),
@@ -103,7 +112,7 @@ impl Collector {
             guard: self.guard,
             method_of,
         });
-        self.bind_definition(name, &qualified, f.range);
+        self.bind_definition(name, qualified, f.range);
     }
 
     pub(super) fn class(&mut self, c: &ast::StmtClassDef) {
@@ -128,10 +137,11 @@ impl Collector {
         self.guard = 0;
         self.stmts(&c.body);
         self.guard = saved_guard;
-        let attrs = self.class_attrs.pop().unwrap_or_default();
+        let mut attrs = self.class_attrs.pop().unwrap_or_default();
+        attrs.shrink_to_fit();
         self.scopes.frames.pop();
         self.facts.classes.push(ClassFact {
-            name: name.to_string(),
+            name: self.scopes.names.get(name),
             qualified: qualified.clone(),
             name_range: c.name.range,
             range: c.range,
@@ -141,25 +151,23 @@ impl Collector {
             scope,
             guard: self.guard,
         });
-        self.bind_definition(name, &qualified, c.range);
+        self.bind_definition(name, qualified, c.range);
     }
 
     /// `def f` / `class C` bind their name to their dotted path.
-    pub(super) fn bind_definition(&mut self, name: &str, qualified: &str, _range: TextRange) {
+    pub(super) fn bind_definition(&mut self, name: &str, qualified: Name, _range: TextRange) {
         let frame = self.scopes.current_mut();
         frame.params.remove(name);
         frame.request_params.remove(name);
         frame.imports.remove(name);
         match frame.kind {
             ScopeKind::Function => {
-                let v = super::scope::global(qualified.to_string(), TextRange::default());
+                let v = super::scope::global(qualified, TextRange::default());
                 frame.bindings.insert(name.to_string(), v);
             }
             ScopeKind::Module | ScopeKind::Class => {
                 frame.bindings.remove(name);
-                frame
-                    .imports
-                    .insert(name.to_string(), qualified.to_string());
+                frame.imports.insert(name.to_string(), qualified);
             }
         }
     }
@@ -235,7 +243,7 @@ const NON_TEXT_TYPES: &[&str] = &[
 /// Whether a route handler's parameter carries request text: not a numeric URL
 /// variable, not a scalar or server-side FastAPI annotation, not a dependency.
 fn carries_text(p: &super::facts::Param, converters: &[(String, String)]) -> bool {
-    if p.default.as_ref().is_some_and(is_dependency) {
+    if p.default.as_deref().is_some_and(is_dependency) {
         return false;
     }
     if p.annotation

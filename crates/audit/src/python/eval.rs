@@ -1,14 +1,14 @@
 //! Expression evaluation: turns a ruff expression into a [`Value`], folding
 //! literals, resolving names, and recording every call it meets as a fact.
 
-use ruff_python_ast::{self as ast, Expr, InterpolatedStringElement, Number, Operator};
+use ruff_python_ast::{self as ast, Expr, InterpolatedStringElement, Number};
 use ruff_text_size::{Ranged, TextRange};
 
 use super::{
     collect::Collector,
     facts::{CallFact, RequestRead, StrLit},
     scope::{is_request_object, SERVER_ATTRS},
-    value::{BinOp, Call, CmpOp, Kind, Ref, Root, Value},
+    value::{Call, CmpOp, Kind, Name, Ref, Root, Value},
 };
 
 /// Deeper expressions evaluate to unknown (hostile input cannot exhaust the stack).
@@ -16,7 +16,7 @@ const MAX_DEPTH: usize = 48;
 /// Collections keep this many items; the rest are dropped.
 const MAX_ITEMS: usize = 256;
 /// Longer string literals are kept as their length only.
-const MAX_STRING: usize = 4096;
+pub(super) const MAX_STRING: usize = 4096;
 
 impl Collector {
     pub fn eval(&mut self, expr: &Expr) -> Value {
@@ -37,13 +37,14 @@ impl Collector {
                 }
                 if (12..=1024).contains(&text.len()) && !text.contains(char::is_whitespace) {
                     let scope = self.scopes.current().scope;
+                    let value = self.scopes.names.get(text);
                     self.facts.strings.push(StrLit {
-                        value: text.to_string(),
+                        value,
                         range,
                         scope,
                     });
                 }
-                Value::new(range, Kind::Str(text.to_string()))
+                Value::new(range, Kind::Str(self.scopes.names.get(text)))
             }
             Expr::BytesLiteral(b) => Value::new(range, Kind::Bytes(b.value.bytes().count())),
             Expr::NumberLiteral(n) => match &n.value {
@@ -61,7 +62,9 @@ impl Collector {
             Expr::Attribute(a) => {
                 let base = self.eval_at(&a.value, d);
                 if matches!(base.kind, Kind::Call(_)) {
-                    let mut v = object_ref(self.file, &base, vec![a.attr.id.to_string()]);
+                    let attr = self.scopes.names.get(&a.attr.id);
+                    let ctor = self.scopes.names.get(&object_ctor(&base));
+                    let mut v = object_ref(self.file, &base, ctor, vec![attr]);
                     v.range = range;
                     return v;
                 }
@@ -71,10 +74,11 @@ impl Collector {
                     && base
                         .reference()
                         .is_some_and(|r| matches!(r.root, Root::Global(_)));
-                let mut v = attribute(base, attr, range);
+                let mut v = attribute(base, self.scopes.names.get(attr), range);
                 if on_request {
+                    let name = self.scopes.names.get(attr);
                     self.facts.request_reads.push(RequestRead {
-                        attr: attr.to_string(),
+                        attr: name,
                         range,
                         scope: self.scopes.current().scope,
                         guard: self.guard,
@@ -100,7 +104,7 @@ impl Collector {
             Expr::BinOp(b) => {
                 let left = self.eval_at(&b.left, d);
                 let right = self.eval_at(&b.right, d);
-                fold_binop(range, b.op, left, right)
+                super::fold::fold_binop(range, b.op, left, right)
             }
             Expr::BoolOp(b) => {
                 let values: Vec<Value> = b
@@ -111,8 +115,8 @@ impl Collector {
                     .collect();
                 let tainted = values.iter().any(|v| v.tainted);
                 let kind = match b.op {
-                    ast::BoolOp::Or => Kind::Or(values),
-                    ast::BoolOp::And => Kind::And(values),
+                    ast::BoolOp::Or => Kind::Or(values.into_boxed_slice()),
+                    ast::BoolOp::And => Kind::And(values.into_boxed_slice()),
                 };
                 Value {
                     range,
@@ -153,7 +157,7 @@ impl Collector {
                 }
                 Value {
                     range,
-                    kind: Kind::Compare(Box::new(left), rest),
+                    kind: Kind::Compare(Box::new(left), Box::new(rest)),
                     tainted,
                 }
             }
@@ -182,7 +186,7 @@ impl Collector {
                 }
                 Value {
                     range,
-                    kind: Kind::Dict(items),
+                    kind: Kind::Dict(items.into_boxed_slice()),
                     tainted,
                 }
             }
@@ -234,7 +238,7 @@ impl Collector {
         elts: &[Expr],
         range: TextRange,
         d: usize,
-        make: fn(Vec<Value>) -> Kind,
+        make: fn(Box<[Value]>) -> Kind,
     ) -> Value {
         let items: Vec<Value> = elts
             .iter()
@@ -244,7 +248,7 @@ impl Collector {
         let tainted = items.iter().any(|v| v.tainted);
         Value {
             range,
-            kind: make(items),
+            kind: make(items.into_boxed_slice()),
             tainted,
         }
     }
@@ -278,13 +282,17 @@ impl Collector {
         for part in f.value.iter() {
             match part {
                 ast::FStringPart::Literal(lit) => {
-                    parts.push(Value::new(lit.range, Kind::Str(lit.value.to_string())));
+                    parts.push(Value::new(
+                        lit.range,
+                        Kind::Str(self.scopes.names.get(&lit.value)),
+                    ));
                 }
                 ast::FStringPart::FString(fs) => {
                     for element in fs.elements.iter() {
                         match element {
                             InterpolatedStringElement::Literal(lit) => {
-                                parts.push(Value::new(lit.range, Kind::Str(lit.value.to_string())));
+                                let s = self.scopes.names.get(&lit.value);
+                                parts.push(Value::new(lit.range, Kind::Str(s)));
                             }
                             InterpolatedStringElement::Interpolation(i) => {
                                 let v = self.eval_at(&i.expression, d);
@@ -301,11 +309,11 @@ impl Collector {
         }
         if parts.iter().all(|p| matches!(p.kind, Kind::Str(_))) {
             let s: String = parts.iter().filter_map(Value::as_str).collect();
-            return Value::new(range, Kind::Str(s));
+            return Value::new(range, Kind::Str(self.scopes.names.get(&s)));
         }
         Value {
             range,
-            kind: Kind::FString(parts),
+            kind: Kind::FString(parts.into_boxed_slice()),
             tainted,
         }
     }
@@ -328,7 +336,7 @@ impl Collector {
         }
         for k in c.arguments.keywords.iter().take(MAX_ITEMS) {
             let v = self.eval_at(&k.value, d);
-            let name = k.arg.as_ref().map(|a| a.id.to_string());
+            let name = k.arg.as_ref().map(|a| self.scopes.names.get(&a.id));
             if name.is_none() {
                 spread = true;
             }
@@ -340,8 +348,8 @@ impl Collector {
             range,
             kind: Kind::Call(std::sync::Arc::new(Call {
                 func,
-                args,
-                kwargs,
+                args: args.into_boxed_slice(),
+                kwargs: kwargs.into_boxed_slice(),
                 spread,
             })),
             tainted,
@@ -368,17 +376,18 @@ impl Collector {
                 .scopes
                 .frames
                 .iter()
-                .any(|f| &f.qualified == func && f.request_params.contains(name)),
+                .any(|f| &f.qualified == func && f.request_params.contains(name.as_str())),
             _ => false,
         }
     }
 
     /// What a name bound to `v` holds: the value itself, except that a call too
     /// big to substitute becomes a reference to the object it created.
-    pub(super) fn binding_value(&self, v: &Value) -> Value {
+    pub(super) fn binding_value(&mut self, v: &Value) -> Value {
         match &v.kind {
             Kind::Call(_) if v.size(MAX_BOUND_CALL + 1) > MAX_BOUND_CALL => {
-                object_ref(self.file, v, Vec::new())
+                let ctor = self.scopes.names.get(&object_ctor(v));
+                object_ref(self.file, v, ctor, Vec::new())
             }
             _ => v.clone(),
         }
@@ -390,11 +399,15 @@ const MAX_BOUND_CALL: usize = super::scope::MAX_SUBSTITUTED_SIZE;
 
 /// The object a call creates, named by its call site: `Flask(__name__)` read back
 /// through a name or used as `app.config` is the same object wherever it appears.
-pub fn object_ref(file: crate::source::FileId, call: &Value, attrs: Vec<String>) -> Value {
-    let ctor = object_ctor(call);
+pub fn object_ref(
+    file: crate::source::FileId,
+    call: &Value,
+    ctor: Name,
+    attrs: Vec<Name>,
+) -> Value {
     Value {
         range: call.range,
-        kind: Kind::Ref(Ref {
+        kind: Kind::Ref(Box::new(Ref {
             root: Root::Obj {
                 site: super::value::Site {
                     file,
@@ -403,7 +416,7 @@ pub fn object_ref(file: crate::source::FileId, call: &Value, attrs: Vec<String>)
                 ctor,
             },
             attrs,
-        }),
+        })),
         tainted: call.tainted,
     }
 }
@@ -427,13 +440,13 @@ pub fn object_ctor(call: &Value) -> String {
 }
 
 /// `base.attr`: extends a reference, or wraps anything else.
-pub fn attribute(base: Value, attr: &str, range: TextRange) -> Value {
+pub fn attribute(base: Value, attr: Name, range: TextRange) -> Value {
     let tainted = base.tainted;
     match base.kind {
         Kind::Ref(mut r) => {
             // Most attribute paths are one or two names long.
             r.attrs.reserve_exact(1);
-            r.attrs.push(attr.to_string());
+            r.attrs.push(attr);
             let tainted = tainted
                 || r.qualified()
                     .is_some_and(|q| super::scope::is_request_name(&q));
@@ -451,78 +464,10 @@ pub fn attribute(base: Value, attr: &str, range: TextRange) -> Value {
                     kind: other,
                     tainted,
                 }),
-                attr.to_string(),
+                Box::new(attr),
             ),
             tainted,
         },
-    }
-}
-
-pub(super) fn fold_binop(range: TextRange, op: Operator, left: Value, right: Value) -> Value {
-    let folded = match (&left.kind, op, &right.kind) {
-        (Kind::Str(a), Operator::Add, Kind::Str(b)) if a.len() + b.len() <= MAX_STRING => {
-            Some(Kind::Str(format!("{a}{b}")))
-        }
-        (Kind::Int(a), op, Kind::Int(b)) => fold_int(*a, op, *b).map(Kind::Int),
-        (Kind::Float(a), Operator::Mult, Kind::Int(b))
-        | (Kind::Int(b), Operator::Mult, Kind::Float(a)) => Some(Kind::Float(a * (*b as f64))),
-        _ => None,
-    };
-    if let Some(kind) = folded {
-        return Value::new(range, kind);
-    }
-    let tainted = left.tainted || right.tainted;
-    let op = match op {
-        Operator::Add => BinOp::Add,
-        Operator::Sub => BinOp::Sub,
-        Operator::Mult => BinOp::Mult,
-        Operator::Div => BinOp::Div,
-        Operator::FloorDiv => BinOp::FloorDiv,
-        Operator::Mod => BinOp::Mod,
-        Operator::Pow => BinOp::Pow,
-        _ => BinOp::Other,
-    };
-    Value {
-        range,
-        kind: Kind::BinOp(op, Box::new(left), Box::new(right)),
-        tainted,
-    }
-}
-
-fn fold_int(a: i64, op: Operator, b: i64) -> Option<i64> {
-    match op {
-        Operator::Add => a.checked_add(b),
-        Operator::Sub => a.checked_sub(b),
-        Operator::Mult => a.checked_mul(b),
-        Operator::FloorDiv => floor_div(a, b),
-        Operator::Mod => floor_mod(a, b),
-        Operator::Pow if (0..64).contains(&b) => a.checked_pow(b as u32),
-        // Only when no bits are lost: Python's integers do not wrap.
-        Operator::LShift if (0..63).contains(&b) => {
-            a.checked_shl(b as u32).filter(|r| r >> b as u32 == a)
-        }
-        _ => None,
-    }
-}
-
-/// Python's `//`: rounds toward negative infinity. None on division by zero and
-/// on overflow (`-2**63 // -1`).
-fn floor_div(a: i64, b: i64) -> Option<i64> {
-    let q = a.checked_div(b)?;
-    if a.checked_rem(b)? != 0 && ((a < 0) != (b < 0)) {
-        q.checked_sub(1)
-    } else {
-        Some(q)
-    }
-}
-
-/// Python's `%`: the result has the sign of the divisor.
-fn floor_mod(a: i64, b: i64) -> Option<i64> {
-    let r = a.checked_rem(b)?;
-    if r != 0 && ((r < 0) != (b < 0)) {
-        r.checked_add(b)
-    } else {
-        Some(r)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use ruff_text_size::TextRange;
 
-use super::value::{Call, Value};
+use super::value::{Call, Name, Value};
 
 /// Index into [`PyFacts::scopes`]; 0 is the module.
 pub type ScopeId = u32;
@@ -21,7 +21,7 @@ pub enum ScopeKind {
 pub struct Scope {
     pub kind: ScopeKind,
     /// Dotted name: `orders.create_app`, `orders.config.ProductionConfig`.
-    pub qualified: String,
+    pub qualified: Name,
     pub parent: Option<ScopeId>,
 }
 
@@ -29,7 +29,8 @@ pub struct Scope {
 #[derive(Debug, Clone)]
 pub struct Guard {
     pub parent: GuardId,
-    pub test: Value,
+    /// Shared by the guard of the body and the guard of the `else`.
+    pub test: std::sync::Arc<Value>,
     /// In the `else` (or a later `elif`) of `test`.
     pub negated: bool,
     /// The scope the `if` statement is in.
@@ -64,8 +65,8 @@ fn unreachable_call() -> &'static Call {
     static EMPTY: std::sync::OnceLock<Call> = std::sync::OnceLock::new();
     EMPTY.get_or_init(|| Call {
         func: Value::unknown(TextRange::default(), false),
-        args: Vec::new(),
-        kwargs: Vec::new(),
+        args: Box::default(),
+        kwargs: Box::default(),
         spread: false,
     })
 }
@@ -85,7 +86,7 @@ pub struct AssignFact {
 
 #[derive(Debug, Clone)]
 pub struct ClassAttr {
-    pub name: String,
+    pub name: Name,
     pub value: Value,
     /// The assignment statement.
     pub range: TextRange,
@@ -93,8 +94,8 @@ pub struct ClassAttr {
 
 #[derive(Debug, Clone)]
 pub struct ClassFact {
-    pub name: String,
-    pub qualified: String,
+    pub name: Name,
+    pub qualified: Name,
     pub name_range: TextRange,
     pub range: TextRange,
     pub bases: Vec<Value>,
@@ -114,16 +115,17 @@ impl ClassFact {
 
 #[derive(Debug, Clone)]
 pub struct Param {
-    pub name: String,
-    pub default: Option<Value>,
-    pub annotation: Option<Value>,
+    pub name: Name,
+    /// Boxed: most parameters have neither.
+    pub default: Option<Box<Value>>,
+    pub annotation: Option<Box<Value>>,
     pub range: TextRange,
 }
 
 #[derive(Debug, Clone)]
 pub struct FunctionFact {
-    pub name: String,
-    pub qualified: String,
+    pub name: Name,
+    pub qualified: Name,
     pub name_range: TextRange,
     /// From the first decorator (or `def`) to the end of the body.
     pub range: TextRange,
@@ -142,7 +144,7 @@ pub struct FunctionFact {
     pub parent: ScopeId,
     pub guard: GuardId,
     /// Defined directly in a class body.
-    pub method_of: Option<String>,
+    pub method_of: Option<Name>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,7 +170,7 @@ pub struct RaiseFact {
 #[derive(Debug, Clone)]
 pub struct ExceptFact {
     pub scope: ScopeId,
-    pub name: String,
+    pub name: Name,
     /// The exception type (or tuple of types) caught, when given.
     pub types: Option<Value>,
     /// The whole handler clause.
@@ -179,7 +181,7 @@ pub struct ExceptFact {
 /// modules can resolve `from orders import app`.
 #[derive(Debug, Clone)]
 pub struct GlobalBinding {
-    pub name: String,
+    pub name: Name,
     pub value: Value,
     pub range: TextRange,
 }
@@ -187,9 +189,9 @@ pub struct GlobalBinding {
 #[derive(Debug, Clone)]
 pub struct ImportFact {
     /// The name bound in this module.
-    pub local: String,
+    pub local: Name,
     /// What it refers to: `flask_talisman.Talisman`, `orders.config`.
-    pub qualified: String,
+    pub qualified: Name,
     pub range: TextRange,
     pub scope: ScopeId,
 }
@@ -201,7 +203,7 @@ pub struct ImportFact {
 #[derive(Debug, Clone)]
 pub struct RequestRead {
     /// The attribute read (`get_json`, `json`, `form`, `args`...).
-    pub attr: String,
+    pub attr: Name,
     /// The `request.<attr>` expression.
     pub range: TextRange,
     pub scope: ScopeId,
@@ -214,7 +216,7 @@ pub struct RequestRead {
 /// A string literal that may be a credential (long, no whitespace) or a URL.
 #[derive(Debug, Clone)]
 pub struct StrLit {
-    pub value: String,
+    pub value: Name,
     pub range: TextRange,
     pub scope: ScopeId,
 }

@@ -12,6 +12,8 @@ mod defs;
 mod env;
 mod eval;
 pub mod facts;
+mod fold;
+mod name;
 mod render;
 mod scope;
 pub mod taint;

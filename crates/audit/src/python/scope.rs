@@ -7,8 +7,30 @@ use ruff_text_size::TextRange;
 
 use super::{
     facts::{ScopeId, ScopeKind},
-    value::{Kind, Ref, Root, Value},
+    value::{Kind, Name, Ref, Root, Value},
 };
+
+/// One shared copy of each name and short text of a file: the values that
+/// mention `self`, `session` or `flask.request` share it.
+#[derive(Debug, Default)]
+pub struct Interner(HashSet<Name>);
+
+/// Longer texts are not worth a lookup (they are rarely repeated).
+const MAX_INTERNED: usize = 128;
+
+impl Interner {
+    pub fn get(&mut self, s: &str) -> Name {
+        if s.len() > MAX_INTERNED {
+            return Name::from(s);
+        }
+        if let Some(n) = self.0.get(s) {
+            return n.clone();
+        }
+        let n = Name::from(s);
+        self.0.insert(n.clone());
+        n
+    }
+}
 
 /// Values bigger than this are not substituted for the names bound to them
 /// (keeps `x = x + x` chains from growing without bound).
@@ -18,18 +40,18 @@ pub const MAX_SUBSTITUTED_SIZE: usize = 32;
 pub struct Frame {
     pub scope: ScopeId,
     pub kind: ScopeKind,
-    pub qualified: String,
+    pub qualified: Name,
     /// Names whose value is substituted where they are read.
     pub bindings: HashMap<String, Value>,
-    pub imports: HashMap<String, String>,
+    pub imports: HashMap<String, Name>,
     /// Parameter name -> (index, request-derived).
-    pub params: HashMap<String, (usize, bool)>,
+    pub params: HashMap<Name, (u32, bool)>,
     /// Parameters typed as the request object (`request: Request`).
     pub request_params: HashSet<String>,
 }
 
 impl Frame {
-    pub fn new(scope: ScopeId, kind: ScopeKind, qualified: String) -> Frame {
+    pub fn new(scope: ScopeId, kind: ScopeKind, qualified: Name) -> Frame {
         Frame {
             scope,
             kind,
@@ -50,6 +72,7 @@ pub struct Scopes {
     /// function can refer to a name defined below it.
     pub module_names: HashSet<String>,
     pub module: String,
+    pub names: Interner,
 }
 
 impl Scopes {
@@ -64,7 +87,7 @@ impl Scopes {
     }
 
     /// Resolves a name read at `range`.
-    pub fn resolve(&self, name: &str, range: TextRange) -> Value {
+    pub fn resolve(&mut self, name: &str, range: TextRange) -> Value {
         let innermost = self.frames.len() - 1;
         for (i, frame) in self.frames.iter().enumerate().rev() {
             // A class body's names are visible in the class body only.
@@ -78,17 +101,17 @@ impl Scopes {
                 }
                 return v;
             }
-            if let Some(&(index, tainted)) = frame.params.get(name) {
+            if let Some((key, &(index, tainted))) = frame.params.get_key_value(name) {
                 return Value {
                     range,
-                    kind: Kind::Ref(Ref {
+                    kind: Kind::Ref(Box::new(Ref {
                         root: Root::Param {
                             func: frame.qualified.clone(),
                             index,
-                            name: name.to_string(),
+                            name: key.clone(),
                         },
                         attrs: Vec::new(),
-                    }),
+                    })),
                     tainted,
                 };
             }
@@ -96,13 +119,14 @@ impl Scopes {
                 return global(q.clone(), range);
             }
             if frame.kind == ScopeKind::Module && self.module_names.contains(name) {
-                return global(format!("{}.{name}", self.module), range);
+                let q = self.names.get(&format!("{}.{name}", self.module));
+                return global(q, range);
             }
         }
         if name == "__name__" {
-            return Value::new(range, Kind::Str(self.module.clone()));
+            return Value::new(range, Kind::Str(self.names.get(&self.module)));
         }
-        global(name.to_string(), range)
+        global(self.names.get(name), range)
     }
 
     /// Records what a name now holds, in the current frame.
@@ -133,14 +157,14 @@ impl Scopes {
     }
 }
 
-pub fn global(q: String, range: TextRange) -> Value {
+pub fn global(q: Name, range: TextRange) -> Value {
     let tainted = is_request_name(&q);
     Value {
         range,
-        kind: Kind::Ref(Ref {
+        kind: Kind::Ref(Box::new(Ref {
             root: Root::Global(q),
             attrs: Vec::new(),
-        }),
+        })),
         tainted,
     }
 }

@@ -11,6 +11,10 @@ use ruff_text_size::TextRange;
 
 use crate::source::FileId;
 
+/// A name or short text shared between the values that mention it: cloning is
+/// a reference-count increment, and the collector interns identifiers per file.
+pub use super::name::Name;
+
 /// Where an object was created: the start of the call expression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Site {
@@ -24,18 +28,14 @@ pub enum Root {
     /// A dotted name resolved through imports and module scope: `flask.Flask`,
     /// `orders.config.ProductionConfig`, `os.environ`. Unresolvable names stay bare
     /// (`open`, `print`).
-    Global(String),
+    Global(Name),
     /// The object a call created (`app = Flask(__name__)` inside a function):
     /// `ctor` is the dotted name of what was called.
-    Obj { site: Site, ctor: String },
+    Obj { site: Site, ctor: Name },
     /// A parameter of the enclosing function.
-    Param {
-        func: String,
-        index: usize,
-        name: String,
-    },
+    Param { func: Name, index: u32, name: Name },
     /// A local name whose value is not tracked.
-    Local(String),
+    Local(Name),
 }
 
 /// A reference with an attribute path: `app.config.from_object` is the object
@@ -43,14 +43,14 @@ pub enum Root {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Ref {
     pub root: Root,
-    pub attrs: Vec<String>,
+    pub attrs: Vec<Name>,
 }
 
 impl Ref {
     /// The dotted name of a global reference with its attributes.
     pub fn qualified(&self) -> Option<String> {
         match &self.root {
-            Root::Global(q) if self.attrs.is_empty() => Some(q.clone()),
+            Root::Global(q) if self.attrs.is_empty() => Some(q.to_string()),
             Root::Global(q) => Some(format!("{q}.{}", self.attrs.join("."))),
             _ => None,
         }
@@ -117,9 +117,9 @@ pub enum CmpOp {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {
     pub func: Value,
-    pub args: Vec<Value>,
+    pub args: Box<[Value]>,
     /// Keyword arguments; `None` is a `**mapping` spread.
-    pub kwargs: Vec<(Option<String>, Value)>,
+    pub kwargs: Box<[(Option<Name>, Value)]>,
     /// Whether a `*args` or `**kwargs` spread makes the argument list incomplete.
     pub spread: bool,
 }
@@ -145,7 +145,7 @@ impl Call {
     pub fn receiver(&self) -> Option<Value> {
         let mut recv = self.func.reference()?.clone();
         recv.attrs.pop()?;
-        Some(Value::new(self.func.range, Kind::Ref(recv)))
+        Some(Value::new(self.func.range, Kind::Ref(Box::new(recv))))
     }
 
     /// The dotted name of what is called, when it is a global reference.
@@ -183,9 +183,11 @@ pub struct Value {
     pub tainted: bool,
 }
 
+/// Kept small (a `Value` is 40 bytes): big or rare variants are boxed, lists
+/// are boxed slices.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
-    Str(String),
+    Str(Name),
     /// A string literal too long to keep (its length in bytes).
     LongStr(usize),
     Bytes(usize),
@@ -193,25 +195,26 @@ pub enum Kind {
     Float(f64),
     Bool(bool),
     None,
-    List(Vec<Value>),
-    Tuple(Vec<Value>),
-    Set(Vec<Value>),
+    List(Box<[Value]>),
+    Tuple(Box<[Value]>),
+    Set(Box<[Value]>),
     /// Items; a `None` key is a `**spread`.
-    Dict(Vec<(Option<Value>, Value)>),
-    Ref(Ref),
+    Dict(Box<[(Option<Value>, Value)]>),
+    Ref(Box<Ref>),
     /// Shared: the same call is both a fact of its own and an argument of its parent.
     Call(std::sync::Arc<Call>),
     /// An f-string: literal text as `Str` parts, interpolations as their values.
-    FString(Vec<Value>),
+    FString(Box<[Value]>),
     BinOp(BinOp, Box<Value>, Box<Value>),
-    Or(Vec<Value>),
-    And(Vec<Value>),
+    Or(Box<[Value]>),
+    And(Box<[Value]>),
     Not(Box<Value>),
-    Compare(Box<Value>, Vec<(CmpOp, Value)>),
+    /// The comparisons after the first operand (boxed: comparisons are rare).
+    Compare(Box<Value>, Box<Vec<(CmpOp, Value)>>),
     /// `body if test else orelse`: [test, body, orelse].
     Cond(Box<[Value; 3]>),
     /// An attribute of something that is not a reference (`"{}".format`).
-    Attr(Box<Value>, String),
+    Attr(Box<Value>, Box<Name>),
     Subscript(Box<Value>, Box<Value>),
     Unknown,
 }
@@ -377,7 +380,7 @@ impl Value {
             Kind::Not(a) | Kind::Attr(a, _) => add(a, &mut n),
             Kind::Compare(a, rest) => {
                 add(a, &mut n);
-                for (_, v) in rest {
+                for (_, v) in rest.iter() {
                     add(v, &mut n);
                 }
             }
@@ -439,7 +442,7 @@ impl Value {
                 stringy(a) || stringy(b)
             }
             Kind::Call(c) => {
-                matches!(&c.func.kind, Kind::Attr(base, m) if m == "format" && matches!(base.kind, Kind::Str(_)))
+                matches!(&c.func.kind, Kind::Attr(base, m) if m.as_str() == "format" && matches!(base.kind, Kind::Str(_)))
             }
             _ => false,
         }
@@ -459,25 +462,27 @@ mod tests {
 
     #[test]
     fn truthiness_and_literals() {
-        assert_eq!(
-            Value::new(r(), Kind::Str(String::new())).truthy(),
-            Some(false)
-        );
+        assert_eq!(Value::new(r(), Kind::Str("".into())).truthy(), Some(false));
         assert_eq!(Value::new(r(), Kind::Int(4)).truthy(), Some(true));
         assert_eq!(Value::unknown(r(), false).truthy(), None);
-        let list = Value::new(r(), Kind::List(vec![Value::new(r(), Kind::Int(1))]));
+        let list = Value::new(r(), Kind::List(vec![Value::new(r(), Kind::Int(1))].into()));
         assert!(list.is_literal());
         assert_eq!(list.size(100), 2);
+    }
+
+    #[test]
+    fn values_stay_small() {
+        assert!(std::mem::size_of::<Value>() <= 40);
     }
 
     #[test]
     fn qualified_names_join_attrs() {
         let v = Value::new(
             r(),
-            Kind::Ref(Ref {
+            Kind::Ref(Box::new(Ref {
                 root: Root::Global("os".into()),
                 attrs: vec!["environ".into(), "get".into()],
-            }),
+            })),
         );
         assert_eq!(v.qualified().as_deref(), Some("os.environ.get"));
         assert_eq!(v.reference().unwrap().last_name(), "get");

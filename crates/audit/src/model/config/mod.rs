@@ -11,7 +11,7 @@ use super::{extensions::ExtKind, index::Target, AppId, Project};
 use crate::{
     python::{
         facts::GuardId,
-        value::{CmpOp, Kind, Value},
+        value::{CmpOp, Kind, Name, Value},
     },
     source::{FileId, Span},
 };
@@ -105,7 +105,7 @@ struct Op<'a> {
 
 enum OpKind<'a> {
     FromObject(&'a Value),
-    Update(&'a [Value], &'a [(Option<String>, Value)]),
+    Update(&'a [Value], &'a [(Option<Name>, Value)]),
     Set(String, &'a Value, ConfigVia),
     /// `from_pyfile("settings.py")`: the file name.
     PyFile(String),
@@ -327,12 +327,13 @@ fn unresolved_app_param(project: &Project, v: &Value) -> Option<Vec<String>> {
         .resolver()
         .function(func)
         .and_then(|(f, fact)| {
-            let p = fact.params.get(*index)?;
+            let p = fact.params.get(*index as usize)?;
             let a = p.annotation.as_ref()?;
             project.resolver().resolve(f, a).external_name()
         })
         .is_some_and(|n| n == "flask.Flask" || n == "flask.app.Flask");
-    (annotated || APP_PARAM_NAMES.contains(&name.as_str())).then(|| r.attrs.clone())
+    (annotated || APP_PARAM_NAMES.contains(&name.as_str()))
+        .then(|| r.attrs.iter().map(Name::to_string).collect())
 }
 
 /// Whether a comparison operand is a production environment name.

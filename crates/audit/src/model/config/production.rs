@@ -70,7 +70,7 @@ fn choose_at(
     if let Some(r) = v.reference() {
         if let crate::python::value::Root::Param { func, index, name } = &r.root {
             let options: Vec<ProductionChoice> = resolver
-                .param_values(func, *index, name, 0)
+                .param_values(func, *index as usize, name, 0)
                 .into_iter()
                 .filter_map(|(f, a)| choose_at(project, f, a, call, override_name, depth + 1))
                 .collect();
@@ -102,7 +102,9 @@ fn choose_at(
     let (mapping, key, fallback) = match &v.kind {
         Kind::Subscript(m, k) => (m.as_ref(), Some(k.as_ref()), None),
         Kind::Call(c) => match &c.func.kind {
-            Kind::Ref(r) if r.attrs.last().map(String::as_str) == Some("get") => {
+            Kind::Ref(r)
+                if r.attrs.last().map(crate::python::value::Name::as_str) == Some("get") =>
+            {
                 let mut base = r.clone();
                 base.attrs.pop();
                 let base_value = Value::new(c.func.range, Kind::Ref(base));
@@ -237,10 +239,10 @@ fn by_name(
     let resolver = project.resolver();
     let v = crate::python::value::Value::new(
         span.range(),
-        Kind::Ref(crate::python::value::Ref {
-            root: crate::python::value::Root::Global(dotted.to_string()),
+        Kind::Ref(Box::new(crate::python::value::Ref {
+            root: crate::python::value::Root::Global(dotted.into()),
             attrs: Vec::new(),
-        }),
+        })),
     );
     let r = resolver.resolve(span.file, &v);
     if !r.attrs.is_empty() {

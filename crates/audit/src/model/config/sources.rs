@@ -80,11 +80,11 @@ pub(super) fn load_prefixed_env(project: &Project, prefix: &str, cfg: &mut AppCo
             Ok(serde_json::Value::Bool(b)) => Kind::Bool(b),
             Ok(serde_json::Value::Number(n)) => match n.as_i64() {
                 Some(i) => Kind::Int(i),
-                None => Kind::Str(e.value.clone()),
+                None => Kind::Str(e.value.as_str().into()),
             },
             Ok(serde_json::Value::Null) => Kind::None,
-            Ok(serde_json::Value::String(s)) => Kind::Str(s),
-            _ => Kind::Str(e.value.clone()),
+            Ok(serde_json::Value::String(s)) => Kind::Str(s.into()),
+            _ => Kind::Str(e.value.as_str().into()),
         };
         let value = Value::new(e.span.range(), kind);
         push(

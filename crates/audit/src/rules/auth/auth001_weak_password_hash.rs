@@ -100,7 +100,7 @@ fn fast_hashes(ctx: &RuleContext, out: &mut Vec<Finding>) {
         let (algorithm, data) = if method == "update" {
             // `h = hashlib.sha256(); h.update(password.encode())`
             let ctor = match c.func_ref().map(|r| &r.root) {
-                Some(Root::Obj { ctor, .. }) if ctor.starts_with("hashlib.") => ctor.clone(),
+                Some(Root::Obj { ctor, .. }) if ctor.starts_with("hashlib.") => ctor.to_string(),
                 _ => continue,
             };
             (ctor, c.arg(0))

@@ -87,7 +87,7 @@ pub fn mentions_password(v: &Value) -> Option<String> {
             Kind::Subscript(_, key) if key.as_str().is_some_and(is_password_like) => {
                 Some(x.render())
             }
-            Kind::Attr(_, name) if is_password_like(name) => Some(name.clone()),
+            Kind::Attr(_, name) if is_password_like(name) => Some(name.to_string()),
             Kind::Call(c)
                 if c.callee_name() == Some("get")
                     && c.arg(0)

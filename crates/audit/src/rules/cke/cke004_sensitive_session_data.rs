@@ -159,7 +159,11 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         match c.last_name() {
             Some("setdefault") => keys.extend(c.arg(0).and_then(Value::as_str).map(str::to_string)),
             _ => {
-                keys.extend(c.kwargs.iter().filter_map(|(k, _)| k.clone()));
+                keys.extend(
+                    c.kwargs
+                        .iter()
+                        .filter_map(|(k, _)| k.as_ref().map(|k| k.to_string())),
+                );
                 if let Some(d) = c.arg(0).map(|a| project.resolver().deref(file, a).1) {
                     for (k, _) in d.as_dict().unwrap_or_default() {
                         keys.extend(k.as_ref().and_then(Value::as_str).map(str::to_string));

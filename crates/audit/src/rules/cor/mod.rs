@@ -87,7 +87,7 @@ pub fn sources(project: &Project) -> Vec<Source> {
             .iter()
             .filter_map(|(k, v)| {
                 Some(ExtOption {
-                    name: k.clone()?,
+                    name: k.as_ref()?.to_string(),
                     value: v.clone(),
                     file,
                     span: Span::new(file, v.range),

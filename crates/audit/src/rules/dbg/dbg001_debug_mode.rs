@@ -156,7 +156,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             .call()
             .param(0, "app")
             .and_then(|a| a.reference())
-            .is_some_and(|r| r.attrs.last().map(String::as_str) == Some("wsgi_app"));
+            .is_some_and(|r| r.attrs.last().map(|a| a.as_str()) == Some("wsgi_app"));
         if ext.app.is_none() && !wraps_wsgi_app {
             continue;
         }

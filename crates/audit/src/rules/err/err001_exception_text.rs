@@ -8,7 +8,7 @@ use crate::{
     model::Project,
     python::{
         facts::{GuardId, PyFacts},
-        value::{BinOp, Kind, Root, Value},
+        value::{BinOp, Kind, Name, Root, Value},
     },
     rules::{Rule, RuleContext},
     source::{FileId, Span},
@@ -77,7 +77,7 @@ const TRACEBACK: &[&str] = &[
 
 /// The attribute path on the handler's exception parameter (`e.args` ->
 /// `["args"]`), when the value is that parameter.
-fn param_attrs<'v>(v: &'v Value, func: &str, param: &str) -> Option<&'v [String]> {
+fn param_attrs<'v>(v: &'v Value, func: &str, param: &str) -> Option<&'v [Name]> {
     let r = v.reference()?;
     match &r.root {
         Root::Param { func: f, name, .. } if f == func && name == param => Some(&r.attrs),
@@ -89,12 +89,12 @@ fn param_attrs<'v>(v: &'v Value, func: &str, param: &str) -> Option<&'v [String]
 fn param_matcher<'p>(
     func: &'p str,
     param: &'p str,
-) -> impl for<'a> Fn(&'a Value) -> Option<&'a [String]> + 'p {
+) -> impl for<'a> Fn(&'a Value) -> Option<&'a [Name]> + 'p {
     move |v| param_attrs(v, func, param)
 }
 
 /// Recognises `e` of an `except ... as e:` clause.
-fn local_matcher(name: &str) -> impl for<'a> Fn(&'a Value) -> Option<&'a [String]> + '_ {
+fn local_matcher(name: &str) -> impl for<'a> Fn(&'a Value) -> Option<&'a [Name]> + '_ {
     move |v| {
         let r = v.reference()?;
         matches!(&r.root, Root::Local(n) if n == name).then_some(r.attrs.as_slice())
@@ -107,12 +107,12 @@ fn local_matcher(name: &str) -> impl for<'a> Fn(&'a Value) -> Option<&'a [String
 fn leaks(
     v: &Value,
     file: FileId,
-    exc_attrs: &dyn for<'a> Fn(&'a Value) -> Option<&'a [String]>,
+    exc_attrs: &dyn for<'a> Fn(&'a Value) -> Option<&'a [Name]>,
     param: &str,
     kind: HandlerKind,
     out: &mut Vec<(Span, String)>,
 ) {
-    let is_e = |v: &Value| exc_attrs(v).is_some_and(<[String]>::is_empty);
+    let is_e = |v: &Value| exc_attrs(v).is_some_and(<[Name]>::is_empty);
     v.walk(&mut |x| {
         let found: Option<String> = match &x.kind {
             Kind::Call(c) => match c.func_name().as_deref() {
@@ -121,7 +121,7 @@ fn leaks(
                     Some(format!("{n}({param})"))
                 }
                 _ if kind.text()
-                    && matches!(&c.func.kind, Kind::Attr(base, m) if m == "format" && matches!(base.kind, Kind::Str(_)))
+                    && matches!(&c.func.kind, Kind::Attr(base, m) if m.as_str() == "format" && matches!(base.kind, Kind::Str(_)))
                     && c.args.iter().any(is_e) =>
                 {
                     Some(format!("\"...\".format({param})"))

@@ -103,5 +103,5 @@ pub fn handler_function<'a>(
     } else {
         params.first()?
     };
-    Some((file, func, param.name.clone()))
+    Some((file, func, param.name.to_string()))
 }

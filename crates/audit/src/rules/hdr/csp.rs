@@ -163,7 +163,7 @@ pub fn script_weaknesses(policy: &Policy, nonce_in: &[String]) -> Vec<(ScriptWea
 pub fn string_list(project: &Project, file: FileId, v: &Value) -> Option<Vec<String>> {
     let (_, v) = project.resolver().deref(file, v);
     match &v.kind {
-        Kind::Str(s) => Some(vec![s.clone()]),
+        Kind::Str(s) => Some(vec![s.to_string()]),
         Kind::None => Some(Vec::new()),
         _ => v.as_seq().map(|items| {
             items

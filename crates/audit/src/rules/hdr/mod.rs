@@ -77,7 +77,7 @@ pub fn mentioned_header(project: &Project, names: &[&str]) -> Option<(Span, Stri
             let lower = s.value.to_ascii_lowercase();
             names
                 .contains(&lower.as_str())
-                .then(|| (Span::new(file, s.range), s.value.clone()))
+                .then(|| (Span::new(file, s.range), s.value.to_string()))
         })
     })
 }

@@ -40,7 +40,7 @@ fn collect<'a>(v: &'a Value, out: &mut Vec<Piece<'a>>, depth: usize) {
         return;
     }
     match &v.kind {
-        Kind::Str(s) => out.push(Piece::Lit(s.clone())),
+        Kind::Str(s) => out.push(Piece::Lit(s.to_string())),
         Kind::FString(parts) => {
             for p in parts {
                 collect(p, out, depth + 1);
@@ -58,7 +58,7 @@ fn collect<'a>(v: &'a Value, out: &mut Vec<Piece<'a>>, depth: usize) {
             percent(fmt.as_str().unwrap_or_default(), &items, rhs, out);
         }
         Kind::Call(c) => match &c.func.kind {
-            Kind::Attr(base, m) if m == "format" && base.as_str().is_some() => {
+            Kind::Attr(base, m) if m.as_str() == "format" && base.as_str().is_some() => {
                 brace(base.as_str().unwrap_or_default(), c, out);
             }
             _ => out.push(Piece::Val {

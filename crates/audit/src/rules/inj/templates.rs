@@ -241,7 +241,7 @@ fn stored(project: &Project, file: FileId, v: &Value, depth: usize) -> bool {
         }
         let chain: Vec<&str> = match &x.kind {
             Kind::Ref(r) => {
-                let mut c: Vec<&str> = r.attrs.iter().map(String::as_str).collect();
+                let mut c: Vec<&str> = r.attrs.iter().map(|a| a.as_str()).collect();
                 match &r.root {
                     Root::Obj { ctor, .. } => c.extend(ctor.split(['.', '(', ')'])),
                     Root::Global(q) if q == "flask.session" => return,

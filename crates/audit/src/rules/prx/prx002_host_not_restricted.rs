@@ -145,7 +145,7 @@ fn host_check_hook(project: &Project) -> bool {
         .collect();
     project.python().any(|(_, facts)| {
         facts.functions.iter().any(|f| {
-            let hook = registered.contains(&f.qualified)
+            let hook = registered.iter().any(|r| *r == f.qualified)
                 || f.decorators.iter().any(|d| {
                     let callee = d.as_call().map_or(d, |c| &c.func);
                     callee.reference().is_some_and(|r| {

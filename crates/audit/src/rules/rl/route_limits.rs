@@ -274,7 +274,7 @@ impl HookLimits {
                 continue;
             }
             if let Some(f) = facts.function_of(call.scope) {
-                limiting.insert(f.qualified.clone());
+                limiting.insert(f.qualified.to_string());
             }
         }
         if limiting.is_empty() {
@@ -294,7 +294,7 @@ impl HookLimits {
             for f in facts
                 .functions
                 .iter()
-                .filter(|f| limiting.contains(&f.qualified))
+                .filter(|f| limiting.contains(f.qualified.as_str()))
             {
                 for d in &f.decorators {
                     let r = resolver.resolve(file, d);
