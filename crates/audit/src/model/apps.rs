@@ -73,27 +73,43 @@ pub(super) fn derived_classes<K: Copy>(
     roots: &[(&str, K)],
 ) -> HashMap<String, K> {
     let resolver = project.resolver();
+    let resolver = &resolver;
+    // Each class's bases, resolved once: (class, base names).
+    let classes: Vec<(&str, Vec<String>)> = project
+        .python()
+        .flat_map(|(file, facts)| {
+            facts
+                .classes
+                .iter()
+                .filter(|c| !c.bases.is_empty())
+                .map(move |c| {
+                    let bases = c
+                        .bases
+                        .iter()
+                        .filter_map(|b| resolver.resolve(file, b).external_name())
+                        .collect();
+                    (c.qualified.as_str(), bases)
+                })
+        })
+        .collect();
     let mut out: HashMap<String, K> = HashMap::new();
     // One round per level of inheritance, bounded.
     for _ in 0..8 {
         let mut changed = false;
-        for (file, facts) in project.python() {
-            for class in &facts.classes {
-                if out.contains_key(class.qualified.as_str()) {
-                    continue;
-                }
-                let kind = class.bases.iter().find_map(|b| {
-                    let name = resolver.resolve(file, b).external_name()?;
-                    roots
-                        .iter()
-                        .find(|(n, _)| *n == name)
-                        .map(|(_, k)| *k)
-                        .or_else(|| out.get(&name).copied())
-                });
-                if let Some(kind) = kind {
-                    out.insert(class.qualified.to_string(), kind);
-                    changed = true;
-                }
+        for (class, bases) in &classes {
+            if out.contains_key(*class) {
+                continue;
+            }
+            let kind = bases.iter().find_map(|name| {
+                roots
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, k)| *k)
+                    .or_else(|| out.get(name).copied())
+            });
+            if let Some(kind) = kind {
+                out.insert(class.to_string(), kind);
+                changed = true;
             }
         }
         if !changed {
