@@ -166,19 +166,9 @@ pub(super) fn find(
                     .into_iter()
                     .flatten()
                 {
-                    let callee = d.as_call().map_or(d, |c| &c.func);
-                    let name = resolver
-                        .resolve(cfile, callee)
-                        .external_name()
-                        .unwrap_or_else(|| callee.render());
-                    let last = name
-                        .rsplit('.')
-                        .next()
-                        .unwrap_or(&name)
-                        .to_ascii_lowercase();
-                    if auth_words.iter().any(|w| last.contains(w)) {
-                        auth.push(name);
-                    }
+                    auth.extend(super::routes::auth_decorator(
+                        &resolver, cfile, d, auth_words,
+                    ));
                 }
             }
             let (app, blueprint) = match owner {

@@ -94,6 +94,27 @@ pub(super) const AUTH_WORDS: &[&str] = &[
     "fresh_jwt_required",
 ];
 
+/// The dotted name of a decorator (`login_required`, `auth.admin_required()`)
+/// when its last part carries one of `auth_words`.
+pub(super) fn auth_decorator(
+    resolver: &super::index::Resolver,
+    file: crate::source::FileId,
+    d: &crate::python::value::Value,
+    auth_words: &[&str],
+) -> Option<String> {
+    let callee = d.as_call().map_or(d, |c| &c.func);
+    let name = resolver
+        .resolve(file, callee)
+        .external_name()
+        .unwrap_or_else(|| callee.render());
+    let last = name
+        .rsplit('.')
+        .next()
+        .unwrap_or(&name)
+        .to_ascii_lowercase();
+    auth_words.iter().any(|w| last.contains(w)).then_some(name)
+}
+
 pub fn find_blueprints_and_routes(project: &mut Project) {
     let resolver = project.resolver();
     let bps = super::blueprints::find_blueprints(project);

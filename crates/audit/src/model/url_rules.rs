@@ -136,19 +136,9 @@ pub(super) fn find(
                             def_span = Span::new(ffile, f.name_range);
                             endpoint = endpoint.or_else(|| Some(f.name.to_string()));
                             for d in &f.decorators {
-                                let callee = d.as_call().map_or(d, |c| &c.func);
-                                let name = resolver
-                                    .resolve(ffile, callee)
-                                    .external_name()
-                                    .unwrap_or_else(|| callee.render());
-                                let last = name
-                                    .rsplit('.')
-                                    .next()
-                                    .unwrap_or(&name)
-                                    .to_ascii_lowercase();
-                                if auth_words.iter().any(|w| last.contains(w)) {
-                                    auth.push(name);
-                                }
+                                auth.extend(super::routes::auth_decorator(
+                                    &resolver, ffile, d, auth_words,
+                                ));
                             }
                         }
                         function = q;
