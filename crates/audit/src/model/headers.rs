@@ -60,6 +60,24 @@ impl HeaderWrite {
     }
 }
 
+impl Project {
+    /// The header writes of `name` (lower case) whose value is a string the
+    /// audit can read, through names bound to literals: (write, value).
+    pub fn header_values<'p>(
+        &'p self,
+        name: &'p str,
+    ) -> impl Iterator<Item = (&'p HeaderWrite, &'p str)> + 'p {
+        self.header_writes
+            .iter()
+            .filter(move |w| w.name.as_deref() == Some(name))
+            .filter_map(move |w| {
+                let value = w.value.as_ref()?;
+                let s = self.resolver().deref(w.file, value).1.as_str()?;
+                Some((w, s))
+            })
+    }
+}
+
 pub(super) fn find_header_writes(project: &Project) -> Vec<HeaderWrite> {
     let hooks = registered_hooks(project);
     let resolver = project.resolver();

@@ -100,18 +100,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 .with_fix("Use frame_options=\"DENY\" (or \"SAMEORIGIN\"), or list allowed embedders in a CSP frame-ancestors directive."),
         );
     }
-    for w in &project.header_writes {
-        if w.name.as_deref() != Some("x-frame-options") {
-            continue;
-        }
-        let Some(s) = w
-            .value
-            .as_ref()
-            .map(|v| project.resolver().deref(w.file, v).1)
-            .and_then(|v| v.as_str())
-        else {
-            continue;
-        };
+    for (w, s) in project.header_values("x-frame-options") {
         if !s.trim().to_ascii_uppercase().starts_with("ALLOW") || has_frame_ancestors(project, None)
         {
             continue;

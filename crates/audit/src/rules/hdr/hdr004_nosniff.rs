@@ -50,18 +50,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 .with_fix("Remove x_content_type_options=False."),
         );
     }
-    for w in &project.header_writes {
-        if w.name.as_deref() != Some("x-content-type-options") {
-            continue;
-        }
-        let Some(s) = w
-            .value
-            .as_ref()
-            .map(|v| project.resolver().deref(w.file, v).1)
-            .and_then(|v| v.as_str())
-        else {
-            continue;
-        };
+    for (w, s) in project.header_values("x-content-type-options") {
         if s.trim().eq_ignore_ascii_case("nosniff") {
             continue;
         }

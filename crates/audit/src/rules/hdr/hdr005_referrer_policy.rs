@@ -93,15 +93,8 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             out.push(finding(ctx, o.span, &p));
         }
     }
-    for w in &project.header_writes {
-        if w.name.as_deref() != Some("referrer-policy") {
-            continue;
-        }
-        let Some(value) = w.value.as_ref() else {
-            continue;
-        };
-        let (_, v) = project.resolver().deref(w.file, value);
-        if let Some(p) = v.as_str().and_then(unsafe_policy) {
+    for (w, s) in project.header_values("referrer-policy") {
+        if let Some(p) = unsafe_policy(s) {
             out.push(finding(ctx, w.span, &p));
         }
     }
