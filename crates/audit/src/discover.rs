@@ -272,8 +272,7 @@ pub fn discover(
             .follow_links(false)
             .require_git(false)
             .git_global(false)
-            .parents(true)
-            .sort_by_file_path(|a, b| a.cmp(b));
+            .parents(true);
         let ex = excludes.clone();
         let root_for_filter = root.to_path_buf();
         let given_abs = abs.clone();
@@ -292,7 +291,24 @@ pub fn discover(
                 .unwrap_or(entry.path());
             !ex.is_match(rel)
         });
-        for result in walk.build() {
+        // Walked in parallel; everything found is sorted below, so the order
+        // of the walk does not show.
+        let found: std::sync::Mutex<Vec<Result<ignore::DirEntry, ignore::Error>>> =
+            std::sync::Mutex::new(Vec::new());
+        walk.build_parallel().run(|| {
+            let found = &found;
+            Box::new(move |result| {
+                found
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(result);
+                ignore::WalkState::Continue
+            })
+        });
+        let found = found
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for result in found {
             let entry = match result {
                 Ok(e) => e,
                 Err(err) => {
@@ -333,16 +349,28 @@ pub fn discover(
         }
     }
     // .env files hidden by .gitignore, in every directory walked.
-    for dir in &dirs {
-        let Ok(read) = std::fs::read_dir(dir) else {
-            continue;
-        };
-        let mut names: Vec<PathBuf> = read.flatten().map(|e| e.path()).collect();
-        names.sort();
+    let dotenvs: Vec<Vec<PathBuf>> = {
+        use rayon::prelude::*;
+        dirs.par_iter()
+            .map(|dir| {
+                let Ok(read) = std::fs::read_dir(dir) else {
+                    return Vec::new();
+                };
+                // By name first: a stat for every file of every directory is
+                // most of this pass's cost on large trees.
+                let mut names: Vec<PathBuf> = read
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| FileKind::of(p) == Some(FileKind::DotEnv))
+                    .collect();
+                names.sort();
+                names
+            })
+            .collect()
+    };
+    for names in dotenvs {
         for path in names {
-            // By name first: a stat for every file of every directory is most of
-            // this pass's cost on large trees.
-            if FileKind::of(&path) != Some(FileKind::DotEnv) || seen.contains(&path) {
+            if seen.contains(&path) {
                 continue;
             }
             if !path.is_file() {
