@@ -68,6 +68,22 @@ pub fn built_elsewhere(project: &Project, file: FileId, v: &Value, sink: Span) -
         .filter(|b| line(*b) != line(sink))
 }
 
+/// Adds "<what> is built here" pointing at the line where `v` was built, when
+/// that is not the sink's line.
+pub fn with_built_here(
+    ctx: &RuleContext,
+    finding: Finding,
+    file: FileId,
+    v: &Value,
+    sink: Span,
+    what: &str,
+) -> Finding {
+    match built_elsewhere(ctx.project, file, v, sink) {
+        Some(b) => finding.with_related(ctx.at(b), format!("{what} is built here")),
+        None => finding,
+    }
+}
+
 /// The version a requirement is pinned to (`==1.7.1` → `[1, 7, 1]`), from the
 /// requirements files or pyproject dependencies; None when unpinned or absent.
 pub fn pinned_version(project: &Project, package: &str) -> Option<Vec<u64>> {

@@ -11,7 +11,7 @@ use crate::{
         value::{Ref, Root, Value},
     },
     rules::{
-        request_data::{built_elsewhere, callee, object_method_of, origin_words, with_origin},
+        request_data::{callee, object_method_of, origin_words, with_built_here, with_origin},
         Rule, RuleContext,
     },
     source::Span,
@@ -230,8 +230,6 @@ fn finish(
     let mut f = f
         .with_evidence(ctx.snippet(span))
         .with_fix("Keep the SQL text a literal and pass values as parameters: `cur.execute(\"... WHERE email = ?\", (email,))`, `text(\"... :email\")` with `{\"email\": email}`. Map identifiers (sort columns) through a fixed dict.");
-    if let Some(b) = built_elsewhere(ctx.project, file, sql, span) {
-        f = f.with_related(ctx.at(b), "the SQL text is built here");
-    }
+    f = with_built_here(ctx, f, file, sql, span, "the SQL text");
     f
 }

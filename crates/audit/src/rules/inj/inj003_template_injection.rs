@@ -11,7 +11,7 @@ use crate::{
         value::{Kind, Root},
     },
     rules::{
-        request_data::{built_elsewhere, callee, origin_words, with_origin},
+        request_data::{callee, origin_words, with_built_here, with_origin},
         Rule, RuleContext,
     },
     source::Span,
@@ -144,9 +144,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             .with_severity(Severity::High)
         };
         let mut finding = finding.with_fix(fix).with_evidence(ctx.snippet(span));
-        if let Some(b) = built_elsewhere(project, file, source, span) {
-            finding = finding.with_related(ctx.at(b), "the template source is built here");
-        }
+        finding = with_built_here(ctx, finding, file, source, span, "the template source");
         out.push(finding);
     }
     out

@@ -9,7 +9,7 @@ use crate::{
         value::{Call, Value},
     },
     rules::{
-        request_data::{built_elsewhere, callee, origin_words, with_origin},
+        request_data::{callee, origin_words, with_built_here, with_origin},
         Rule, RuleContext,
     },
     source::Span,
@@ -153,9 +153,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             .with_evidence(ctx.snippet(span))
             .with_fix("Pass the command as a list without `shell=True` (`subprocess.run([\"tar\", \"czf\", path, \"--\", name])`), validate the value against what it must be, and set a timeout.");
         f = with_origin(ctx, f, origin);
-        if let Some(b) = built_elsewhere(project, file, text, span) {
-            f = f.with_related(ctx.at(b), "the command line is built here");
-        }
+        f = with_built_here(ctx, f, file, text, span, "the command line");
         out.push(f);
     }
     out

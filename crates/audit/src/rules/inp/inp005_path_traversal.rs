@@ -10,7 +10,7 @@ use crate::{
         value::{CmpOp, Kind, Root, Value},
     },
     rules::{
-        request_data::{built_elsewhere, callee, origin_words, with_origin},
+        request_data::{callee, origin_words, with_built_here, with_origin},
         Rule, RuleContext,
     },
     source::{FileId, Span},
@@ -161,9 +161,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 .with_evidence(ctx.snippet(span))
                 .with_fix("Serve files with `send_from_directory(BASE, name)`, or resolve the path and check `resolved.is_relative_to(BASE)` before using it; better, look files up by id.");
             f = with_origin(ctx, f, origin);
-            if let Some(b) = built_elsewhere(project, file, path, span) {
-                f = f.with_related(ctx.at(b), "the path is built here");
-            }
+            f = with_built_here(ctx, f, file, path, span, "the path");
             out.push(f);
             break;
         }
