@@ -100,30 +100,22 @@ impl hyper::rt::Write for UpstreamIo {
 }
 
 impl Connector {
+    /// A new connection. Its time limit is the caller's (see [`Upstream::send`]).
     async fn open(&self) -> io::Result<UpstreamIo> {
-        let connect = async {
-            match &*self.target {
-                Target::Addr(addr) => {
-                    let s = TcpStream::connect(addr).await?;
-                    s.set_nodelay(true)?;
-                    Ok(UpstreamIo::Tcp(TokioIo::new(s)))
-                }
-                Target::Tcp(addr) => {
-                    let s = TcpStream::connect(addr.as_str()).await?;
-                    s.set_nodelay(true)?;
-                    Ok(UpstreamIo::Tcp(TokioIo::new(s)))
-                }
-                Target::Unix(path) => Ok(UpstreamIo::Unix(TokioIo::new(
-                    UnixStream::connect(path).await?,
-                ))),
+        match &*self.target {
+            Target::Addr(addr) => {
+                let s = TcpStream::connect(addr).await?;
+                s.set_nodelay(true)?;
+                Ok(UpstreamIo::Tcp(TokioIo::new(s)))
             }
-        };
-        match tokio::time::timeout(self.connect_timeout, connect).await {
-            Ok(r) => r,
-            Err(_) => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "upstream connect timed out",
-            )),
+            Target::Tcp(addr) => {
+                let s = TcpStream::connect(addr.as_str()).await?;
+                s.set_nodelay(true)?;
+                Ok(UpstreamIo::Tcp(TokioIo::new(s)))
+            }
+            Target::Unix(path) => Ok(UpstreamIo::Unix(TokioIo::new(
+                UnixStream::connect(path).await?,
+            ))),
         }
     }
 }
@@ -150,7 +142,6 @@ pub struct Upstream {
     connector: Connector,
     idle: Mutex<Vec<(SendRequest<ReqBody>, Instant)>>,
     idle_timeout: Duration,
-    scheme: uri::Scheme,
     authority: uri::Authority,
     response_timeout: Duration,
 }
@@ -188,7 +179,6 @@ impl Upstream {
             },
             idle: Mutex::new(Vec::new()),
             idle_timeout: idle,
-            scheme: uri::Scheme::HTTP,
             authority,
             response_timeout,
         }
@@ -226,16 +216,19 @@ impl Upstream {
         });
         Ok(sender)
     }
-    /// The URI the upstream gets: its authority, the client's path and query.
+
+    /// The request target the upstream gets: the client's path and query in origin
+    /// form (`/path?q`), as a server expects from a gateway. hyper's connection API
+    /// writes the URI as given, so an absolute URI here would reach the app as an
+    /// absolute-form target (`GET http://host/path`), which servers must accept but
+    /// parse on a slower path, and some mishandle.
     pub fn uri_for(&self, original: &Uri) -> Uri {
-        let mut parts = uri::Parts::default();
-        parts.scheme = Some(self.scheme.clone());
-        parts.authority = Some(self.authority.clone());
-        parts.path_and_query = original
-            .path_and_query()
-            .cloned()
-            .or_else(|| Some(uri::PathAndQuery::from_static("/")));
-        Uri::from_parts(parts).unwrap_or_else(|_| Uri::from_static("/"))
+        match original.path_and_query() {
+            Some(pq) if pq.as_str().starts_with('/') => Uri::from(pq.clone()),
+            // `OPTIONS *` and anything else without an origin-form path.
+            Some(pq) if pq.as_str() == "*" => Uri::from_static("*"),
+            _ => Uri::from_static("/"),
+        }
     }
 
     /// The upstream's authority (the `Host` for requests that arrived without one).
@@ -243,17 +236,29 @@ impl Upstream {
         &self.authority
     }
 
+    /// One exchange: a pooled connection or a new one, the request written and the
+    /// response head read, within `upstream_response` in all and `upstream_connect`
+    /// for a new connection.
+    ///
+    /// One timer serves both limits: it is set to the connect deadline and moved to
+    /// the response deadline once connected. A timer earlier than every other one
+    /// wakes the runtime's driver (an eventfd write and an extra turn of the event
+    /// loop), and a short connect timer per request always is the earliest: with
+    /// sync gunicorn workers, which close every connection, that was two extra
+    /// wake-ups per request.
     pub async fn send(&self, req: Request<ReqBody>) -> Result<Response<Incoming>, UpstreamError> {
-        match tokio::time::timeout(self.response_timeout, self.exchange(req)).await {
-            Ok(r) => r,
-            Err(_) => Err(UpstreamError::Timeout(self.response_timeout)),
-        }
-    }
-
-    async fn exchange(&self, req: Request<ReqBody>) -> Result<Response<Incoming>, UpstreamError> {
+        let start = tokio::time::Instant::now();
+        let deadline = start + self.response_timeout;
+        let timed_out = || UpstreamError::Timeout(self.response_timeout);
         let mut req = req;
         if let Some(mut sender) = self.checkout() {
-            match sender.try_send_request(req).await {
+            let sleep = tokio::time::sleep_until(deadline);
+            let sent = tokio::select! {
+                biased;
+                r = sender.try_send_request(req) => r,
+                _ = sleep => return Err(timed_out()),
+            };
+            match sent {
                 Ok(resp) => {
                     self.checkin(sender);
                     return Ok(resp);
@@ -265,8 +270,27 @@ impl Upstream {
                 },
             }
         }
-        let mut sender = self.connect().await?;
-        match sender.send_request(req).await {
+        let connect_deadline = (start + self.connector.connect_timeout).min(deadline);
+        let sleep = tokio::time::sleep_until(connect_deadline);
+        tokio::pin!(sleep);
+        let mut sender = tokio::select! {
+            biased;
+            r = self.connect() => r?,
+            _ = &mut sleep => {
+                return Err(if connect_deadline < deadline {
+                    UpstreamError::Unavailable("connect: upstream connect timed out".into())
+                } else {
+                    timed_out()
+                });
+            }
+        };
+        sleep.as_mut().reset(deadline);
+        let sent = tokio::select! {
+            biased;
+            r = sender.send_request(req) => r,
+            _ = &mut sleep => return Err(timed_out()),
+        };
+        match sent {
             Ok(resp) => {
                 self.checkin(sender);
                 Ok(resp)
@@ -285,4 +309,80 @@ fn chain(e: &dyn std::error::Error) -> String {
         src = s.source();
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A loopback listener that completes no more handshakes: its accept queue
+    /// (backlog 0) is filled by one connection nobody accepts, so the kernel drops
+    /// further SYNs and a new connect hangs until its time limit.
+    async fn full_listener() -> (tokio::net::TcpListener, tokio::net::TcpStream, String) {
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = sock.listen(0).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let filler = TcpStream::connect(addr).await.unwrap();
+        (listener, filler, format!("127.0.0.1:{}", addr.port()))
+    }
+
+    fn upstream(authority: &str, connect: Duration, response: Duration) -> Upstream {
+        let target = UpstreamTarget::Tcp {
+            authority: authority.parse().unwrap(),
+        };
+        Upstream::new(&target, connect, response, Duration::from_secs(60))
+    }
+
+    fn get() -> Request<ReqBody> {
+        Request::get("/").body(ReqBody::empty()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_connect_that_hangs_ends_at_the_connect_limit_then_the_response_limit() {
+        let (_l, _filler, authority) = full_listener().await;
+        // The connect limit comes first: the app is unreachable (502).
+        let u = upstream(
+            &authority,
+            Duration::from_millis(150),
+            Duration::from_secs(20),
+        );
+        let t = std::time::Instant::now();
+        match u.send(get()).await {
+            Err(UpstreamError::Unavailable(m)) => assert!(m.contains("connect"), "{m}"),
+            other => panic!("expected a connect failure, got {other:?}"),
+        }
+        assert!(t.elapsed() < Duration::from_secs(10));
+        // The response limit comes first: it is a timeout (504).
+        let u = upstream(
+            &authority,
+            Duration::from_secs(20),
+            Duration::from_millis(150),
+        );
+        match u.send(get()).await {
+            Err(UpstreamError::Timeout(d)) => assert_eq!(d, Duration::from_millis(150)),
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_target_sent_upstream_is_origin_form() {
+        let u = upstream(
+            "127.0.0.1:9",
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+        );
+        for (given, want) in [
+            ("http://a.example:8080/x/y?q=1", "/x/y?q=1"),
+            ("/x?q", "/x?q"),
+            ("http://a.example", "/"),
+            ("*", "*"),
+        ] {
+            assert_eq!(
+                u.uri_for(&given.parse().unwrap()).to_string(),
+                want,
+                "{given}"
+            );
+        }
+    }
 }

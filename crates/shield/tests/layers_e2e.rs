@@ -581,3 +581,40 @@ fn metrics_and_health_only_on_the_admin_listener() {
     assert_eq!(r.text(), r#"{"ok": true}"#);
     assert_eq!(echo.hits(), before + 1);
 }
+
+/// The upstream gets an origin-form target (`/path?query`) over TCP and over a
+/// unix socket, as a server expects from a gateway, never `GET http://host/path`.
+#[test]
+fn upstream_gets_origin_form_targets() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("app.sock");
+    let _unix = Echo::start_unix(&sock);
+    let tcp = Echo::start();
+    for upstream in [tcp.url(), format!("unix:{}", sock.display())] {
+        let s = TestShield::start(settings_for(&upstream));
+        for (sent, want) in [
+            ("/headers?a=1&b=two", "/headers?a=1&b=two"),
+            ("/headers", "/headers"),
+        ] {
+            let r = http_get(s.addr, sent, &[]).unwrap();
+            assert_eq!(r.status, 200, "{upstream} {sent}");
+            assert_eq!(
+                json(&r.body)[":target"],
+                serde_json::json!([want]),
+                "{upstream} {sent}"
+            );
+        }
+        // An absolute-form request from a client is passed on in origin form too.
+        let mut c = TcpStream::connect(s.addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        c.write_all(
+            b"GET http://127.0.0.1/headers?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+        let mut raw = Vec::new();
+        let _ = c.read_to_end(&mut raw);
+        let text = String::from_utf8_lossy(&raw);
+        assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+        assert!(text.contains(r#"":target":["/headers?x=1"]"#), "{text}");
+    }
+}

@@ -174,6 +174,9 @@ async fn handle(
         }
         "/headers" => {
             let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            // The request target exactly as it arrived: origin form is `/path?q`;
+            // an absolute-form target keeps its scheme and authority here.
+            map.insert(":target".into(), vec![req.uri().to_string()]);
             for (k, v) in req.headers() {
                 map.entry(k.as_str().to_string()).or_default().push(String::from_utf8_lossy(v.as_bytes()).into_owned());
             }
