@@ -109,3 +109,8 @@ to_us() { # wrk latency (123.45us, 1.23ms, 1.2s) -> microseconds
   awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n*1000; else if (v ~ /s$/) print n*1e6; else print n }'
 }
 field() { awk -F'\t' -v n="$1" -v c="$2" '$1==n {print $c}' "$RESULTS"; }
+# mfield NAME COLUMN: the median of a column over every run recorded under NAME.
+mfield() {
+  awk -F'\t' -v n="$1" -v c="$2" '$1==n {print $c}' "$RESULTS" | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}

@@ -5,8 +5,10 @@
 #   (b) the same through `flaskguard shield` with every default protection
 #   (c) the same through nginx 1.22 as a reverse proxy with equivalent add_header lines
 #   (d) examples/orders-hardened GET /api/orders (bearer token), 2 gunicorn workers:
-#       plain Flask alone, plain Flask behind shield, and the app with flask-talisman +
-#       flask-cors + flask-limiter (+ CSRFProtect) in-process, memory then Redis storage
+#       plain Flask alone, plain Flask behind shield (over TCP and over a unix socket)
+#       and behind nginx, in ROUNDS interleaved rounds (medians); the same with gthread
+#       keep-alive workers; and the app with flask-talisman + flask-cors +
+#       flask-limiter (+ CSRFProtect) in-process, memory then Redis storage
 #   then bench/shield-ratelimit.sh: rate limiting in shield (memory, Redis) against
 #   flask-limiter in-process (memory, Redis), and both with Redis down.
 #
@@ -19,11 +21,12 @@
 #
 # Needs root for apt-get (wrk, nginx-light, redis-server) when they are missing, and
 # the orders-hardened venv (scripts/test makes .venv/orders-hardened).
-#   DURATION=10s CONNECTIONS=32 bench/shield.sh
+#   DURATION=10s CONNECTIONS=32 ROUNDS=3 bench/shield.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 VENV=${FLASKGUARD_VENVS:-$ROOT/.venv}/orders-hardened
@@ -106,9 +109,11 @@ run "(a) upstream direct (nginx return 200)" "http://127.0.0.1:$UP/api/orders" "
 run "(b) through flaskguard shield" "http://127.0.0.1:$SH/api/orders" "$SHIELD_PID"
 run "(c) through nginx proxy + add_header" "http://127.0.0.1:$NP/api/orders" "$NP_PIDS"
 echo
-lat "(a) upstream direct" "http://127.0.0.1:$UP/api/orders"
-lat "(b) through flaskguard shield" "http://127.0.0.1:$SH/api/orders"
-lat "(c) through nginx proxy" "http://127.0.0.1:$NP/api/orders"
+for _ in $(seq "$ROUNDS"); do
+  lat "(a) upstream direct" "http://127.0.0.1:$UP/api/orders"
+  lat "(b) through flaskguard shield" "http://127.0.0.1:$SH/api/orders"
+  lat "(c) through nginx proxy" "http://127.0.0.1:$NP/api/orders"
+done
 echo
 
 # (d) orders-hardened
@@ -133,52 +138,111 @@ if [ -x "$VENV/bin/gunicorn" ]; then
   }
   gunicorn_stop() { kill "$G_PID" 2>/dev/null || true; wait "$G_PID" 2>/dev/null || true; }
 
-  gunicorn_start plain memory://
+  gunicorn_start_at() { # mode bind [extra gunicorn args...] -> sets G_PID
+    local mode=$1 bind=$2; shift 2
+    (cd examples/orders-hardened && BENCH_MODE=$mode RATELIMIT_STORAGE_URI=memory:// GUNICORN_BIND=$bind \
+      exec "$VENV/bin/gunicorn" -c gunicorn.conf.py "$@" --pythonpath "$ROOT/bench" --access-logfile /dev/null orders_bench_wsgi:app) \
+      >>"$WORK/gunicorn-$mode.log" 2>&1 &
+    G_PID=$!
+    PIDS+=("$G_PID")
+  }
+  shield_for() { # name port upstream -> starts shield, sets S_PID
+    cat > "$WORK/$1.toml" <<CONF
+[shield]
+listen = "127.0.0.1:$2"
+upstream = "$3"
+allowed_hosts = ["127.0.0.1"]
+[shield.audit_log]
+path = "$WORK/$1-audit.log"
+[shield.rate_limit]
+global_limit = ["1000000 per hour"]
+CONF
+    "$FG" shield --config "$WORK/$1.toml" 2>"$WORK/$1.err" &
+    S_PID=$!
+    PIDS+=("$S_PID")
+    wait_port "$2"
+  }
+
+  # Plain Flask with 2 sync workers (gunicorn's default worker, which closes every
+  # connection after its response), over TCP and over a unix socket, each with a
+  # proxy in front: shield, and nginx as the reference for "a proxy in this position".
+  G_PORT=$(free_port)
+  gunicorn_start_at plain "127.0.0.1:$G_PORT"
+  G_TCP=$G_PID
+  SOCK=$WORK/gunicorn.sock
+  gunicorn_start_at plain "unix:$SOCK"
+  G_UNIX=$G_PID
+  wait_port "$G_PORT"
+  for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+  sleep 1
   TOKEN=$(curl -s -X POST -H 'Content-Type: application/json' \
     -d '{"email":"alice@example.com","password":"bench-password-123"}' \
     "http://127.0.0.1:$G_PORT/api/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   AUTH=(-H "Authorization: Bearer $TOKEN")
-  run "(d1) plain Flask, gunicorn alone" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_PID")" "${AUTH[@]}"
   SH2=$(free_port)
-  cat > "$WORK/orders.toml" <<CONF
-[shield]
-listen = "127.0.0.1:$SH2"
-upstream = "http://127.0.0.1:$G_PORT"
-allowed_hosts = ["127.0.0.1"]
-[shield.audit_log]
-path = "$WORK/audit2.log"
-[shield.rate_limit]
-global_limit = ["1000000 per hour"]
-CONF
-  "$FG" shield --config "$WORK/orders.toml" 2>"$WORK/shield2.err" &
-  S2=$!
-  PIDS+=("$S2")
-  wait_port "$SH2"
-  SPLIT_PIDS=$S2 SPLIT_LABEL="shield's part" \
-    run "(d2) plain Flask behind shield (both)" "http://127.0.0.1:$SH2/api/orders" "$(tree "$G_PID") $S2" "${AUTH[@]}"
-  kill "$S2"
-  gunicorn_stop
-
-  # The same over a unix socket (gunicorn --bind unix:): no TCP handshake per request,
-  # which matters because gunicorn's sync workers close every connection.
-  SOCK=$WORK/gunicorn.sock
-  (cd examples/orders-hardened && BENCH_MODE=plain RATELIMIT_STORAGE_URI=memory:// GUNICORN_BIND=unix:$SOCK \
-    exec "$VENV/bin/gunicorn" -c gunicorn.conf.py --pythonpath "$ROOT/bench" --access-logfile /dev/null orders_bench_wsgi:app) \
-    >"$WORK/gunicorn-unix.log" 2>&1 &
-  G_PID=$!
-  PIDS+=("$G_PID")
-  for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
-  sleep 1
+  shield_for orders "$SH2" "http://127.0.0.1:$G_PORT"
+  S2=$S_PID
   SH3=$(free_port)
-  sed -e "s|^listen = .*|listen = \"127.0.0.1:$SH3\"|" -e "s|^upstream = .*|upstream = \"unix:$SOCK\"|" "$WORK/orders.toml" > "$WORK/orders-unix.toml"
-  "$FG" shield --config "$WORK/orders-unix.toml" 2>"$WORK/shield3.err" &
-  S3=$!
-  PIDS+=("$S3")
-  wait_port "$SH3"
-  SPLIT_PIDS=$S3 SPLIT_LABEL="shield's part" \
-    run "(d2u) plain Flask behind shield, unix socket" "http://127.0.0.1:$SH3/api/orders" "$(tree "$G_PID") $S3" "${AUTH[@]}"
-  kill "$S3"
-  gunicorn_stop
+  shield_for orders-unix "$SH3" "unix:$SOCK"
+  S3=$S_PID
+  NP2=$(free_port)
+  NGINX_WORKERS=2 nginx_conf "$WORK/proxy-flask" "
+  upstream flask { server 127.0.0.1:$G_PORT; }
+  server {
+    listen 127.0.0.1:$NP2;
+    location / {
+      proxy_pass http://flask;
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$remote_addr;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Forwarded-Host \$host;
+      proxy_set_header X-Request-Id \$request_id;
+      proxy_hide_header X-Powered-By;
+      add_header Content-Security-Policy \"default-src 'none'; frame-ancestors 'none'\" always;
+      add_header X-Frame-Options DENY always;
+      add_header X-Content-Type-Options nosniff always;
+      add_header Referrer-Policy strict-origin-when-cross-origin always;
+      add_header Permissions-Policy \"geolocation=(), microphone=(), camera=()\" always;
+      add_header Cross-Origin-Opener-Policy same-origin always;
+      add_header Cross-Origin-Resource-Policy same-origin always;
+      add_header X-Request-Id \$request_id always;
+    }
+  }"
+  wait_port "$NP2"
+  NP2_PIDS=$(tree "$(cat "$WORK/proxy-flask/nginx.pid")")
+  # Rounds, interleaved, so that a change in the machine's load hits every row alike;
+  # the ratios below use each row's median.
+  for round in $(seq "$ROUNDS"); do
+    [ "$ROUNDS" -gt 1 ] && echo "  round $round of $ROUNDS"
+    run "(d1) plain Flask, gunicorn alone" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_TCP")" "${AUTH[@]}"
+    SPLIT_PIDS=$S2 SPLIT_LABEL="shield's part" \
+      run "(d2) plain Flask behind shield (both)" "http://127.0.0.1:$SH2/api/orders" "$(tree "$G_TCP") $S2" "${AUTH[@]}"
+    SPLIT_PIDS=$S3 SPLIT_LABEL="shield's part" \
+      run "(d2u) plain Flask behind shield, unix socket" "http://127.0.0.1:$SH3/api/orders" "$(tree "$G_UNIX") $S3" "${AUTH[@]}"
+    SPLIT_PIDS=$NP2_PIDS SPLIT_LABEL="nginx's part" \
+      run "(d2n) plain Flask behind nginx (both)" "http://127.0.0.1:$NP2/api/orders" "$(tree "$G_TCP") $NP2_PIDS" "${AUTH[@]}"
+  done
+  kill "$S2" "$S3" "$G_TCP" "$G_UNIX" 2>/dev/null || true
+  kill -QUIT "$(cat "$WORK/proxy-flask/nginx.pid")" 2>/dev/null || true
+  wait "$G_TCP" "$G_UNIX" 2>/dev/null || true
+
+  # The same with gthread workers, which keep connections open (keep-alive), so
+  # shield reuses its upstream connections as it does in front of nginx in (b).
+  G_PORT=$(free_port)
+  gunicorn_start_at plain "127.0.0.1:$G_PORT" --worker-class gthread --threads 4 --keep-alive 75
+  G_KA=$G_PID
+  wait_port "$G_PORT"
+  sleep 1
+  SH4=$(free_port)
+  shield_for orders-ka "$SH4" "http://127.0.0.1:$G_PORT"
+  S4=$S_PID
+  for round in $(seq "$ROUNDS"); do
+    run "(d1k) plain Flask, gthread keep-alive, alone" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_KA")" "${AUTH[@]}"
+    SPLIT_PIDS=$S4 SPLIT_LABEL="shield's part" \
+      run "(d2k) the same behind shield (both)" "http://127.0.0.1:$SH4/api/orders" "$(tree "$G_KA") $S4" "${AUTH[@]}"
+  done
+  kill "$S4" "$G_KA" 2>/dev/null || true
+  wait "$G_KA" 2>/dev/null || true
 
   gunicorn_start extensions memory://
   run "(d3) Talisman+CORS+Limiter(memory)+CSRF" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_PID")" "${AUTH[@]}"
@@ -198,22 +262,33 @@ c=$(field "(c) through nginx proxy + add_header" 5)
 awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN {
   printf "  shield / nginx proxy CPU per request:  %.2fx  (target <= 1.0, at most 1.5 for now)\n", b / c
   printf "  nginx static reply CPU per request:    %.1f us\n", a }'
-lfield() { awk -F'\t' -v n="$1" -v c="$2" '$1==n {print $c}' "$LAT"; }
+# The median over the rounds of each latency figure, in microseconds.
+lfield() {
+  local v
+  for v in $(awk -F'\t' -v n="$1" -v c="$2" '$1==n {print $c}' "$LAT"); do to_us "$v"; done | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
 for q in 2 3; do
-  pa=$(to_us "$(lfield "(a) upstream direct" $q)")
-  pb=$(to_us "$(lfield "(b) through flaskguard shield" $q)")
-  pc=$(to_us "$(lfield "(c) through nginx proxy" $q)")
-  awk -v a="$pa" -v b="$pb" -v c="$pc" -v q="$([ $q = 2 ] && echo p50 || echo p99)" 'BEGIN {
-    printf "  %s added by shield (one connection):   %.0f us  (nginx proxy: %.0f us; target p99 < 1000)\n", q, b - a, c - a }'
+  pa=$(lfield "(a) upstream direct" $q)
+  pb=$(lfield "(b) through flaskguard shield" $q)
+  pc=$(lfield "(c) through nginx proxy" $q)
+  awk -v a="$pa" -v b="$pb" -v c="$pc" -v r="$ROUNDS" -v q="$([ $q = 2 ] && echo p50 || echo p99)" 'BEGIN {
+    printf "  %s added by shield (one connection, median of %d): %.0f us  (nginx proxy: %.0f us; target p99 < 1000)\n", q, r, b - a, c - a }'
 done
-d1=$(field "(d1) plain Flask, gunicorn alone" 5)
+d1=$(mfield "(d1) plain Flask, gunicorn alone" 5)
 if [ -n "$d1" ]; then
-  d2=$(field "(d2) plain Flask behind shield (both)" 5)
+  d2=$(mfield "(d2) plain Flask behind shield (both)" 5)
+  d2u=$(mfield "(d2u) plain Flask behind shield, unix socket" 5)
+  d2n=$(mfield "(d2n) plain Flask behind nginx (both)" 5)
   d3=$(field "(d3) Talisman+CORS+Limiter(memory)+CSRF" 5)
   d4=$(field "(d4) Talisman+CORS+Limiter(Redis)+CSRF" 5)
-  d2u=$(field "(d2u) plain Flask behind shield, unix socket" 5)
-  awk -v d1="$d1" -v d2="$d2" -v d2u="$d2u" -v d3="$d3" -v d4="$d4" 'BEGIN {
-    printf "  shield + plain Flask / plain Flask:    %.2fx over TCP, %.2fx over a unix socket  (target <= 1.10)\n", d2 / d1, d2u / d1
+  d1k=$(mfield "(d1k) plain Flask, gthread keep-alive, alone" 5)
+  d2k=$(mfield "(d2k) the same behind shield (both)" 5)
+  awk -v d1="$d1" -v d2="$d2" -v d2u="$d2u" -v d2n="$d2n" -v d3="$d3" -v d4="$d4" -v d1k="$d1k" -v d2k="$d2k" -v r="$ROUNDS" 'BEGIN {
+    printf "  (d) medians of %d rounds, CPU per request of app + proxy / app alone (target <= 1.10):\n", r
+    printf "    shield, sync workers over TCP:         %.2fx   (nginx in the same place: %.2fx)\n", d2 / d1, d2n / d1
+    printf "    shield, sync workers, unix socket:     %.2fx\n", d2u / d1
+    printf "    shield, gthread keep-alive workers:    %.2fx\n", d2k / d1k
     printf "  in-process extensions (memory) / plain: %.2fx\n", d3 / d1
     printf "  in-process extensions (Redis) / plain:  %.2fx\n", d4 / d1 }'
 fi
