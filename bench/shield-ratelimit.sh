@@ -13,12 +13,14 @@
 #
 # For each: req/s, p50/p99 and CPU time per request of everything that serves the
 # request (gunicorn's tree, shield, redis-server), with the parts split out, and the
-# Redis commands sent per request (a MONITOR sample).
-#   DURATION=10s CONNECTIONS=32 bench/shield-ratelimit.sh
+# Redis commands sent per request (a MONITOR sample). The (q) and (r) rows alternate
+# in ROUNDS rounds and the ratios use each row's median.
+#   DURATION=10s CONNECTIONS=32 ROUNDS=3 bench/shield-ratelimit.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 VENV=${FLASKGUARD_VENVS:-$ROOT/.venv}/orders-hardened
@@ -65,13 +67,13 @@ shield_stop() { kill "$SH_PID" 2>/dev/null || true; wait "$SH_PID" 2>/dev/null |
 
 CMDS=$WORK/commands.tsv
 : > "$CMDS"
-# counted NAME URL PIDS [wrk args]: `run`, then the Redis commands sent per request: a
-# sample of 100 requests under MONITOR, counting the commands clients sent (commands
-# a Lua script runs inside Redis show as "lua" and are not sent by the client).
-counted() {
+# count_commands NAME URL [curl args...]: the Redis commands sent per request: a
+# sample of 100 requests under MONITOR, apart from the timed runs, counting the
+# commands clients sent (commands a Lua script runs inside Redis show as "lua" and
+# are not sent by the client).
+count_commands() {
   local name=$1 url=$2 mon n
-  run "$@"
-  shift 3
+  shift 2
   mon=$WORK/monitor-$RANDOM.log
   redis-cli -p "$REDIS_PORT" monitor > "$mon" &
   local mpid=$!
@@ -92,14 +94,19 @@ UP=$(free_port)
 nginx_conf "$WORK/rl-up" "server { listen 127.0.0.1:$UP; location / { default_type application/json; return 200 '{\"ok\":true}'; } }"
 wait_port "$UP"
 shield_start q1 "http://127.0.0.1:$UP" memory
-run "(q1) shield, memory -> nginx 200" "http://127.0.0.1:$SH_PORT/api/orders" "$SH_PID"
-shield_stop
+Q1_PORT=$SH_PORT Q1_PID=$SH_PID
 shield_start q2 "http://127.0.0.1:$UP" "$REDIS_URL"
-SPLIT_PIDS=$SH_PID SPLIT_LABEL="shield" SPLIT2_PIDS=$REDIS_PID SPLIT2_LABEL="redis" \
-  counted "(q2) shield, Redis -> nginx 200" "http://127.0.0.1:$SH_PORT/api/orders" "$SH_PID $REDIS_PID"
-shield_stop
+Q2_PORT=$SH_PORT Q2_PID=$SH_PID
+# Interleaved rounds (medians below): the machine's load moves between runs.
+for _ in $(seq "$ROUNDS"); do
+  run "(q1) shield, memory -> nginx 200" "http://127.0.0.1:$Q1_PORT/api/orders" "$Q1_PID"
+  SPLIT_PIDS=$Q2_PID SPLIT_LABEL="shield" SPLIT2_PIDS=$REDIS_PID SPLIT2_LABEL="redis" \
+    run "(q2) shield, Redis -> nginx 200" "http://127.0.0.1:$Q2_PORT/api/orders" "$Q2_PID $REDIS_PID"
+done
+count_commands "(q2) shield, Redis -> nginx 200" "http://127.0.0.1:$Q2_PORT/api/orders"
+kill "$Q1_PID" "$Q2_PID" 2>/dev/null || true
+wait "$Q1_PID" "$Q2_PID" 2>/dev/null || true
 
-# (r) orders-hardened
 export SECRET_KEY=bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export ALLOWED_HOSTS=127.0.0.1 ORDERS_DEMO_PASSWORD=bench-password-123 CORS_ORIGINS=https://app.example
 export ORDERS_DB=$WORK/rl-orders.db DATABASE_PATH=$WORK/rl-orders.db WEB_CONCURRENCY=2
@@ -120,30 +127,32 @@ gunicorn_stop() { kill "$G_PID" 2>/dev/null || true; wait "$G_PID" 2>/dev/null |
 
 G_PORT=$(free_port)
 gunicorn_start plain memory:// "127.0.0.1:$G_PORT"
+G_TCP=$G_PID
+SOCK=$WORK/rl-gunicorn.sock
+gunicorn_start plain memory:// "unix:$SOCK"
+G_UNIX=$G_PID
 TOKEN=$(curl -s -X POST -H 'Content-Type: application/json' \
   -d '{"email":"alice@example.com","password":"bench-password-123"}' \
   "http://127.0.0.1:$G_PORT/api/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 AUTH=(-H "Authorization: Bearer $TOKEN")
-run "(r0) plain Flask, gunicorn alone" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_PID")" "${AUTH[@]}"
-G_TREE=$(tree "$G_PID")
 shield_start r1 "http://127.0.0.1:$G_PORT" memory
-SPLIT_PIDS=$SH_PID SPLIT_LABEL="shield" \
-  run "(r1) shield (memory) + plain Flask" "http://127.0.0.1:$SH_PORT/api/orders" "$G_TREE $SH_PID" "${AUTH[@]}"
-shield_stop
+R1_PORT=$SH_PORT R1_PID=$SH_PID
 shield_start r2 "http://127.0.0.1:$G_PORT" "$REDIS_URL"
-SPLIT_PIDS=$SH_PID SPLIT_LABEL="shield" SPLIT2_PIDS=$REDIS_PID SPLIT2_LABEL="redis" \
-  counted "(r2) shield (Redis) + plain Flask" "http://127.0.0.1:$SH_PORT/api/orders" "$G_TREE $SH_PID $REDIS_PID" "${AUTH[@]}"
-shield_stop
-gunicorn_stop
-
-SOCK=$WORK/rl-gunicorn.sock
-gunicorn_start plain memory:// "unix:$SOCK"
-G_TREE=$(tree "$G_PID")
+R2_PORT=$SH_PORT R2_PID=$SH_PID
 shield_start r2u "unix:$SOCK" "$REDIS_URL"
-SPLIT_PIDS=$SH_PID SPLIT_LABEL="shield" SPLIT2_PIDS=$REDIS_PID SPLIT2_LABEL="redis" \
-  counted "(r2u) shield (Redis) + plain Flask, unix" "http://127.0.0.1:$SH_PORT/api/orders" "$G_TREE $SH_PID $REDIS_PID" "${AUTH[@]}"
-shield_stop
-gunicorn_stop
+R2U_PORT=$SH_PORT R2U_PID=$SH_PID
+for _ in $(seq "$ROUNDS"); do
+  run "(r0) plain Flask, gunicorn alone" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_TCP")" "${AUTH[@]}"
+  SPLIT_PIDS=$R1_PID SPLIT_LABEL="shield" \
+    run "(r1) shield (memory) + plain Flask" "http://127.0.0.1:$R1_PORT/api/orders" "$(tree "$G_TCP") $R1_PID" "${AUTH[@]}"
+  SPLIT_PIDS=$R2_PID SPLIT_LABEL="shield" SPLIT2_PIDS=$REDIS_PID SPLIT2_LABEL="redis" \
+    run "(r2) shield (Redis) + plain Flask" "http://127.0.0.1:$R2_PORT/api/orders" "$(tree "$G_TCP") $R2_PID $REDIS_PID" "${AUTH[@]}"
+  SPLIT_PIDS=$R2U_PID SPLIT_LABEL="shield" SPLIT2_PIDS=$REDIS_PID SPLIT2_LABEL="redis" \
+    run "(r2u) shield (Redis) + plain Flask, unix" "http://127.0.0.1:$R2U_PORT/api/orders" "$(tree "$G_UNIX") $R2U_PID $REDIS_PID" "${AUTH[@]}"
+done
+count_commands "(r2) shield (Redis) + plain Flask" "http://127.0.0.1:$R2_PORT/api/orders" "${AUTH[@]}"
+kill "$R1_PID" "$R2_PID" "$R2U_PID" "$G_TCP" "$G_UNIX" 2>/dev/null || true
+wait "$R1_PID" "$R2_PID" "$R2U_PID" "$G_TCP" "$G_UNIX" 2>/dev/null || true
 
 G_PORT=$(free_port)
 gunicorn_start limiter memory:// "127.0.0.1:$G_PORT"
@@ -153,7 +162,8 @@ G_PORT=$(free_port)
 gunicorn_start limiter "$REDIS_URL" "127.0.0.1:$G_PORT"
 G_TREE=$(tree "$G_PID")
 SPLIT_PIDS=$REDIS_PID SPLIT_LABEL="redis" \
-  counted "(r4) flask-limiter (Redis) in-process" "http://127.0.0.1:$G_PORT/api/orders" "$G_TREE $REDIS_PID" "${AUTH[@]}"
+  run "(r4) flask-limiter (Redis) in-process" "http://127.0.0.1:$G_PORT/api/orders" "$G_TREE $REDIS_PID" "${AUTH[@]}"
+count_commands "(r4) flask-limiter (Redis) in-process" "http://127.0.0.1:$G_PORT/api/orders" "${AUTH[@]}"
 
 # (o) Redis down: a short run each, counting what was not a 2xx.
 outage() { # name url
@@ -177,14 +187,14 @@ shield_stop
 gunicorn_stop
 
 echo
-echo "ratios:"
+echo "ratios (medians of $ROUNDS rounds where rows repeat):"
 cmds() { awk -F'\t' -v n="$1" '$1==n && $3>0 {printf "%.2f", $2/$3}' "$CMDS"; }
-q1=$(field "(q1) shield, memory -> nginx 200" 2)
-q2=$(field "(q2) shield, Redis -> nginx 200" 2)
-r0=$(field "(r0) plain Flask, gunicorn alone" 5)
-r1=$(field "(r1) shield (memory) + plain Flask" 5)
-r2=$(field "(r2) shield (Redis) + plain Flask" 5)
-r2u=$(field "(r2u) shield (Redis) + plain Flask, unix" 5)
+q1=$(mfield "(q1) shield, memory -> nginx 200" 2)
+q2=$(mfield "(q2) shield, Redis -> nginx 200" 2)
+r0=$(mfield "(r0) plain Flask, gunicorn alone" 5)
+r1=$(mfield "(r1) shield (memory) + plain Flask" 5)
+r2=$(mfield "(r2) shield (Redis) + plain Flask" 5)
+r2u=$(mfield "(r2u) shield (Redis) + plain Flask, unix" 5)
 r3=$(field "(r3) flask-limiter (memory) in-process" 5)
 r4=$(field "(r4) flask-limiter (Redis) in-process" 5)
 awk -v q1="$q1" -v q2="$q2" 'BEGIN {
