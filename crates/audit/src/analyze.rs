@@ -135,7 +135,7 @@ fn analyze_one(
             return result;
         }
     };
-    let text = match String::from_utf8(bytes) {
+    let text = match crate::source::decode(bytes) {
         Ok(t) => t,
         Err(e) => {
             result.diagnostics.push(diag(
@@ -149,21 +149,17 @@ fn analyze_one(
             return result;
         }
     };
-    let text = match text.strip_prefix('\u{feff}') {
-        Some(t) => t.to_string(),
-        None => text,
-    };
     let source = SourceFile::new(id, d.rel.clone(), text);
     // Test code and test data (under tests/, test_*.py...) are read but yield no
     // facts unless asked for.
     if d.is_test && !settings.include_tests {
-        result.file.source = source;
+        result.file.source = keep_text_if_needed(source, d);
         return result;
     }
     match d.kind {
         FileKind::Python | FileKind::GunicornConf => {
             let (module, is_package) = python::module_name(&d.rel, |dir| packages.contains(dir));
-            match python::analyze(id, &source.text, &module, is_package) {
+            match python::analyze(id, source.text(), &module, is_package) {
                 Ok(facts) => {
                     if d.kind == FileKind::GunicornConf {
                         result
@@ -175,8 +171,8 @@ fn analyze_one(
                 }
                 Err(e) => {
                     let (line, col) = source
-                        .lines
-                        .position(&source.text, ruff_text_size::TextSize::new(e.offset));
+                        .lines()
+                        .position(source.text(), ruff_text_size::TextSize::new(e.offset));
                     result.diagnostics.push(diag(
                         DiagnosticLevel::Warning,
                         &d.rel,
@@ -221,8 +217,19 @@ fn analyze_one(
         },
         _ => {}
     }
-    result.file.source = source;
+    result.file.source = keep_text_if_needed(source, d);
     result
+}
+
+/// Drops the text of an analysed file unless the rules read it whole (the
+/// templates, scanned for Jinja tags): the run keeps every file to the end, and
+/// the texts were most of its memory. Rules that quote a released file have it
+/// read again.
+fn keep_text_if_needed(mut source: SourceFile, d: &Discovered) -> SourceFile {
+    if d.kind != FileKind::Template {
+        source.release_text(d.path.clone());
+    }
+    source
 }
 
 /// Requirements files named by `-r` / `-c` lines that the walk did not pick up

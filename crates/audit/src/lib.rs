@@ -115,10 +115,10 @@ pub fn run(paths: &[PathBuf], settings: &AuditSettings) -> Result<AuditOutcome, 
         .par_iter()
         .flat_map_iter(|r| (r.check)(&ctx))
         .collect();
-    let texts: rustc_hash::FxHashMap<&str, &str> = project
+    let sources: rustc_hash::FxHashMap<&str, &source::SourceFile> = project
         .files
         .iter()
-        .map(|pf| (pf.source.rel.as_str(), pf.source.text.as_str()))
+        .map(|pf| (pf.source.rel.as_str(), &pf.source))
         .collect();
     report.findings = findings
         .into_iter()
@@ -129,10 +129,19 @@ pub fn run(paths: &[PathBuf], settings: &AuditSettings) -> Result<AuditOutcome, 
             if per_file.ignored(&loc.path, &f.control) {
                 return false;
             }
-            let text = texts.get(loc.path.as_str()).copied();
-            !text.is_some_and(|t| suppress::suppressed_inline(t, loc.line, &f.control))
+            let source = sources.get(loc.path.as_str()).copied();
+            !source.is_some_and(|s| s.suppressed(loc.line, &f.control))
         })
         .collect();
+    for pf in &project.files {
+        if pf.source.reread_failed() {
+            report.diagnostics.push(Diagnostic {
+                level: DiagnosticLevel::Warning,
+                source: Some(pf.source.rel.clone()),
+                message: "changed or removed while being audited: its findings show no code".into(),
+            });
+        }
+    }
     report.sort();
     Ok(AuditOutcome { report, project })
 }

@@ -73,6 +73,15 @@ impl LineIndex {
         (line as u32 + 1, column as u32 + 1)
     }
 
+    /// [`LineIndex::position`] for a text of `len` bytes where every character
+    /// is one byte (ASCII), without the text.
+    pub fn byte_position(&self, len: u32, offset: TextSize) -> (u32, u32) {
+        let offset = u32::from(offset).min(len);
+        let line = self.line_of(offset);
+        let start = self.starts.get(line).copied().unwrap_or(0);
+        (line as u32 + 1, offset.saturating_sub(start) + 1)
+    }
+
     /// The text of a 1-based line, without its line ending.
     pub fn line_text<'a>(&self, text: &'a str, line: u32) -> Option<&'a str> {
         let i = (line as usize).checked_sub(1)?;
@@ -80,6 +89,17 @@ impl LineIndex {
         let end = self.starts.get(i + 1).map_or(text.len(), |&e| e as usize);
         let s = text.get(start..end)?;
         Some(s.trim_end_matches(['\n', '\r']))
+    }
+
+    /// The 1-based line holding a byte offset.
+    pub fn line_of_offset(&self, offset: u32) -> u32 {
+        self.line_of(offset) as u32 + 1
+    }
+
+    /// The byte offset where a 1-based line starts.
+    pub fn line_start(&self, line: u32) -> Option<usize> {
+        let i = (line as usize).checked_sub(1)?;
+        self.starts.get(i).map(|&s| s as usize)
     }
 
     pub fn line_count(&self) -> usize {
@@ -95,31 +115,155 @@ impl LineIndex {
     }
 }
 
-/// A file the audit read: its path relative to the report root and its text.
-#[derive(Debug, Clone)]
+/// A file the audit read: its path relative to the report root, its text and
+/// where its lines start.
+///
+/// The text of most files is needed only while the file is analysed: once its
+/// facts are taken, [`SourceFile::release_text`] drops it and keeps what the
+/// report needs without it (line starts, suppression comments, a hash). A rule
+/// that quotes the code of a released file has it read again from disk (once,
+/// on first use); a file that changed or vanished in between gives no text and
+/// is named by [`SourceFile::reread_failed`], never a panic.
+#[derive(Debug)]
 pub struct SourceFile {
     pub id: FileId,
     /// Relative to the report root, `/`-separated.
     pub rel: String,
-    pub text: String,
-    pub lines: LineIndex,
+    /// Empty once released.
+    text: String,
+    lines: LineIndex,
+    /// `# flaskguard: ignore` comments, by line.
+    ignores: Box<[crate::suppress::LineIgnore]>,
+    released: Option<Box<Released>>,
+}
+
+/// What a released file keeps to find its text again and check it is the same.
+#[derive(Debug)]
+struct Released {
+    path: std::path::PathBuf,
+    len: u32,
+    hash: u64,
+    ascii: bool,
+    /// The text read again, or `None` when it could not be read or differs.
+    reread: std::sync::OnceLock<Option<Box<str>>>,
+}
+
+impl Clone for SourceFile {
+    fn clone(&self) -> SourceFile {
+        SourceFile {
+            id: self.id,
+            rel: self.rel.clone(),
+            text: self.text.clone(),
+            lines: self.lines.clone(),
+            ignores: self.ignores.clone(),
+            released: self.released.as_ref().map(|r| {
+                Box::new(Released {
+                    path: r.path.clone(),
+                    len: r.len,
+                    hash: r.hash,
+                    ascii: r.ascii,
+                    reread: match r.reread.get() {
+                        Some(t) => std::sync::OnceLock::from(t.clone()),
+                        None => std::sync::OnceLock::new(),
+                    },
+                })
+            }),
+        }
+    }
+}
+
+/// The text of a file as the audit reads it: UTF-8 without a byte order mark.
+pub fn decode(bytes: Vec<u8>) -> Result<String, std::string::FromUtf8Error> {
+    let text = String::from_utf8(bytes)?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(t) => t.to_string(),
+        None => text,
+    })
+}
+
+fn hash_text(text: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(text.as_bytes());
+    h.finish()
 }
 
 impl SourceFile {
     pub fn new(id: FileId, rel: String, text: String) -> SourceFile {
         let lines = LineIndex::new(&text);
+        let ignores = crate::suppress::comments(&text, &lines);
         SourceFile {
             id,
             rel,
             text,
             lines,
+            ignores,
+            released: None,
+        }
+    }
+
+    /// Drops the text once the file is analysed; `path` is where to read it
+    /// again if a rule quotes it.
+    pub fn release_text(&mut self, path: std::path::PathBuf) {
+        let Ok(len) = u32::try_from(self.text.len()) else {
+            return;
+        };
+        self.released = Some(Box::new(Released {
+            path,
+            len,
+            hash: hash_text(&self.text),
+            ascii: self.text.is_ascii(),
+            reread: std::sync::OnceLock::new(),
+        }));
+        self.text = String::new();
+        self.lines.starts.shrink_to_fit();
+    }
+
+    /// The text of the file; empty when it was released and cannot be read
+    /// again as it was.
+    pub fn text(&self) -> &str {
+        match &self.released {
+            None => &self.text,
+            Some(r) => r.text().unwrap_or(""),
+        }
+    }
+
+    /// Whether the text was released and could not be read again unchanged.
+    pub fn reread_failed(&self) -> bool {
+        self.released
+            .as_ref()
+            .is_some_and(|r| matches!(r.reread.get(), Some(None)))
+    }
+
+    pub fn lines(&self) -> &LineIndex {
+        &self.lines
+    }
+
+    /// Whether a finding of `control` on 1-based `line` is silenced by a
+    /// `# flaskguard: ignore` comment on that line or alone on the line above.
+    pub fn suppressed(&self, line: u32, control: &str) -> bool {
+        crate::suppress::suppressed_at(&self.ignores, line, control)
+    }
+
+    /// 1-based line and character column of an offset.
+    fn position(&self, offset: TextSize) -> (u32, u32) {
+        match &self.released {
+            None => self.lines.position(&self.text, offset),
+            Some(r) => match r.ascii {
+                // Characters are bytes: no need for the text.
+                true => self.lines.byte_position(r.len, offset),
+                false => match r.text() {
+                    Some(text) => self.lines.position(text, offset),
+                    None => self.lines.byte_position(r.len, offset),
+                },
+            },
         }
     }
 
     /// A report location spanning `range`.
     pub fn location(&self, range: TextRange) -> report::FileLocation {
-        let (line, column) = self.lines.position(&self.text, range.start());
-        let (mut end_line, mut end_column) = self.lines.position(&self.text, range.end());
+        let (line, column) = self.position(range.start());
+        let (mut end_line, mut end_column) = self.position(range.end());
         if (end_line, end_column) <= (line, column) {
             end_line = line;
             end_column = column + 1;
@@ -135,7 +279,7 @@ impl SourceFile {
 
     /// A location covering the whole of a 1-based line (for line-based files).
     pub fn line_location(&self, line: u32) -> report::FileLocation {
-        match self.lines.line_range(&self.text, line) {
+        match self.lines.line_range(self.text(), line) {
             Some(r) if !r.is_empty() => self.location(r),
             _ => report::FileLocation::point(self.rel.clone(), line, 1),
         }
@@ -143,7 +287,24 @@ impl SourceFile {
 
     /// 1-based line of an offset.
     pub fn line_of(&self, offset: TextSize) -> u32 {
-        self.lines.position(&self.text, offset).0
+        let len = match &self.released {
+            None => self.text.len() as u32,
+            Some(r) => r.len,
+        };
+        self.lines.line_of(u32::from(offset).min(len)) as u32 + 1
+    }
+}
+
+impl Released {
+    fn text(&self) -> Option<&str> {
+        self.reread
+            .get_or_init(|| {
+                let bytes = std::fs::read(&self.path).ok()?;
+                let text = decode(bytes).ok()?;
+                (text.len() == self.len as usize && hash_text(&text) == self.hash)
+                    .then(|| text.into_boxed_str())
+            })
+            .as_deref()
     }
 }
 
@@ -178,5 +339,40 @@ mod tests {
         );
         let empty = f.location(TextRange::empty(TextSize::new(2)));
         assert_eq!((empty.column, empty.end_column), (3, 4));
+    }
+
+    #[test]
+    fn released_text_is_read_again_and_must_be_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.py");
+        let text = "x = 1\ny = 'é' + z  # flaskguard: ignore[KEY]\n";
+        std::fs::write(&path, format!("\u{feff}{text}")).unwrap();
+        let kept = SourceFile::new(0, "a.py".into(), text.into());
+        let mut f = kept.clone();
+        f.release_text(path.clone());
+        let r = TextRange::new(TextSize::new(16), TextSize::new(17));
+        assert_eq!(f.location(r), kept.location(r));
+        assert_eq!(f.line_of(TextSize::new(7)), 2);
+        assert!(f.suppressed(2, "KEY001") && !f.suppressed(1, "KEY001"));
+        assert_eq!(f.text(), text);
+        assert!(!f.reread_failed());
+
+        // Changed (same length) or removed before the text is asked for: no
+        // text, byte columns, and the file is named.
+        for change in [
+            Some("x = 2\ny = 'é' + z  # flaskguard: ignore[KEY]\n"),
+            None,
+        ] {
+            let mut f = kept.clone();
+            f.release_text(path.clone());
+            match change {
+                Some(t) => std::fs::write(&path, t).unwrap(),
+                None => std::fs::remove_file(&path).unwrap(),
+            }
+            assert_eq!(f.location(r).line, 2);
+            assert_eq!(f.text(), "");
+            assert!(f.reread_failed());
+            assert!(f.suppressed(2, "KEY001"));
+        }
     }
 }

@@ -13,7 +13,7 @@ pub enum Ignore {
 }
 
 impl Ignore {
-    fn covers(&self, control: &str) -> bool {
+    pub fn covers(&self, control: &str) -> bool {
         match self {
             Ignore::All => true,
             Ignore::Codes(codes) => codes.iter().any(|c| {
@@ -56,7 +56,71 @@ pub fn parse_comment(line: &str) -> Option<Ignore> {
     }
 }
 
-/// Whether a finding of `control` at 1-based `line` of `text` is suppressed inline.
+/// A line holding a suppression comment, found when the file is read so that
+/// suppressions do not need the text later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineIgnore {
+    /// 1-based.
+    pub line: u32,
+    /// The comment is alone on its line (so it also covers the line below).
+    pub alone: bool,
+    pub ignore: Ignore,
+}
+
+/// The suppression comments of a text, by line.
+pub fn comments(text: &str, lines: &crate::source::LineIndex) -> Box<[LineIgnore]> {
+    let mut out: Vec<LineIgnore> = Vec::new();
+    for at in memchr::memmem::find_iter(text.as_bytes(), "flaskguard:") {
+        let line = lines.line_of_offset(at as u32);
+        if out.last().is_some_and(|l| l.line == line) {
+            continue;
+        }
+        // The line as `str::lines` gives it: without "\n" or "\r\n".
+        let Some(start) = lines.line_start(line) else {
+            continue;
+        };
+        let end = memchr::memchr(b'\n', &text.as_bytes()[at..]).map_or(text.len(), |i| at + i);
+        let Some(raw) = text.get(start..end) else {
+            continue;
+        };
+        let raw = match end < text.len() {
+            true => raw.strip_suffix('\r').unwrap_or(raw),
+            false => raw,
+        };
+        if let Some(ignore) = parse_comment(raw) {
+            let t = raw.trim_start();
+            out.push(LineIgnore {
+                line,
+                alone: t.starts_with('#') || t.starts_with("{#"),
+                ignore,
+            });
+        }
+    }
+    out.into_boxed_slice()
+}
+
+/// Whether a finding of `control` at 1-based `line` is suppressed inline, given
+/// the file's [`comments`].
+pub fn suppressed_at(comments: &[LineIgnore], line: u32, control: &str) -> bool {
+    if line == 0 {
+        return false;
+    }
+    let at = |l: u32| {
+        comments
+            .binary_search_by_key(&l, |c| c.line)
+            .ok()
+            .map(|i| &comments[i])
+    };
+    if at(line).is_some_and(|c| c.ignore.covers(control)) {
+        return true;
+    }
+    // The line above counts only when it is a comment of its own.
+    line > 1 && at(line - 1).is_some_and(|c| c.alone && c.ignore.covers(control))
+}
+
+/// Whether a finding of `control` at 1-based `line` of `text` is suppressed
+/// inline, from the text itself: what [`suppressed_at`] must agree with.
+#[cfg(test)]
 pub fn suppressed_inline(text: &str, line: u32, control: &str) -> bool {
     let Some(idx) = (line as usize).checked_sub(1) else {
         return false;
@@ -130,6 +194,32 @@ mod tests {
             "a trailing comment covers its own line only"
         );
         assert!(!suppressed_inline(text, 1, "KEY001"));
+    }
+
+    #[test]
+    fn comment_index_agrees_with_the_text() {
+        let texts = [
+            "a = 1\n# flaskguard: ignore[KEY001]\nSECRET_KEY = 'x'\nb = 2  # flaskguard: ignore[KEY]\nc = 3\n",
+            "x = 1  # flaskguard: ignore\r\n  # flaskguard: ignore[DBG]\r\ny = 2\r\n",
+            "# flaskguard: ignore[INJ001]\n\n# flaskguard: ignore\nz = 'flaskguard: ignore' # flaskguard: ignore[KEY002]",
+            "{# flaskguard: ignore[INJ002] #}\n{{ x|safe }}\nflaskguard: ignore\n# flaskguard:ignore[\n",
+            "\u{e9}\u{e9} # flaskguard: ignore[KEY001, ,]\r\n# flaskguard: ignore[]\rq\n# flaskguard: ignore\r",
+            "",
+            "\n\n",
+        ];
+        for text in texts {
+            let idx = crate::source::LineIndex::new(text);
+            let found = super::comments(text, &idx);
+            for line in 0..8 {
+                for control in ["KEY001", "KEY002", "DBG001", "INJ001", "INJ002", "INJ"] {
+                    assert_eq!(
+                        suppressed_at(&found, line, control),
+                        suppressed_inline(text, line, control),
+                        "{text:?} line {line} {control}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

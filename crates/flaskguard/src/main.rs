@@ -20,6 +20,25 @@ use crate::cli::{Cli, Command};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Returns freed memory to the system after 10 ms instead of the second this
+/// build of mimalloc waits: the audit frees each file's text and syntax tree
+/// while it keeps the facts of every file, and the longer delay kept about 3 MB
+/// of freed pages resident at its peak. `MIMALLOC_PURGE_DELAY` still wins.
+#[cfg(feature = "mimalloc")]
+fn tune_allocator() {
+    // `mi_option_purge_delay` in mimalloc's `mi_option_t` (stable since 2.1:
+    // retired options keep their numbers).
+    const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+    unsafe extern "C" {
+        fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+    }
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: mimalloc's own setter, given a valid option number; options
+        // may be set at any time.
+        unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 10) };
+    }
+}
+
 /// Exit codes, the same for every command.
 pub mod exit {
     /// Nothing at or above `--fail-on` was found.
@@ -31,6 +50,8 @@ pub mod exit {
 }
 
 fn main() -> ExitCode {
+    #[cfg(feature = "mimalloc")]
+    tune_allocator();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Audit(args) => cmd::audit::run(&args, cli.color),

@@ -195,7 +195,7 @@ impl MarkedEventReceiver for Builder {
 /// Parses a compose file; a YAML error is returned as its message.
 pub fn parse(file: &SourceFile) -> Result<DeployFacts, String> {
     let mut b = Builder::default();
-    let mut parser = Parser::new_from_str(&file.text);
+    let mut parser = Parser::new_from_str(file.text());
     parser.load(&mut b, false).map_err(|e| e.to_string())?;
     let mut out = DeployFacts::default();
     let Some(root) = b.root else { return Ok(out) };
@@ -203,7 +203,7 @@ pub fn parse(file: &SourceFile) -> Result<DeployFacts, String> {
         return Ok(out);
     };
     let services = services.items();
-    let span_at = |line: usize| line_span(file.id, &file.lines, &file.text, line.max(1) as u32);
+    let span_at = |line: usize| line_span(file.id, file.lines(), file.text(), line.max(1) as u32);
     for (key, svc) in services {
         let Some(name) = key.as_str() else { continue };
         let span = span_at(key.line());

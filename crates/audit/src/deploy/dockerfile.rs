@@ -105,7 +105,7 @@ struct Instruction {
 fn instructions(file: &SourceFile) -> Vec<Instruction> {
     let mut out = Vec::new();
     let mut current: Option<Instruction> = None;
-    for (i, raw) in file.text.lines().enumerate() {
+    for (i, raw) in file.text().lines().enumerate() {
         let line_no = i as u32 + 1;
         let trimmed = raw.trim();
         if trimmed.starts_with('#') {
@@ -128,7 +128,7 @@ fn instructions(file: &SourceFile) -> Vec<Instruction> {
                 current = Some(Instruction {
                     keyword: kw.to_ascii_uppercase(),
                     args: rest.trim().to_string(),
-                    span: line_span(file.id, &file.lines, &file.text, line_no),
+                    span: line_span(file.id, file.lines(), file.text(), line_no),
                 });
             }
         }

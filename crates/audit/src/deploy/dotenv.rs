@@ -9,7 +9,7 @@ pub fn parse_dotenv(file: &SourceFile, gitignored: bool) -> DeployFacts {
     let role = EnvRole::of(name);
     let mut out = DeployFacts::default();
     out.dotenvs.push((file.id, role, gitignored));
-    for (i, raw) in file.text.lines().enumerate() {
+    for (i, raw) in file.text().lines().enumerate() {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -29,7 +29,7 @@ pub fn parse_dotenv(file: &SourceFile, gitignored: bool) -> DeployFacts {
         out.env.push(EnvFact {
             name: key.to_string(),
             value: unquote(value.trim()),
-            span: line_span(file.id, &file.lines, &file.text, i as u32 + 1),
+            span: line_span(file.id, file.lines(), file.text(), i as u32 + 1),
             source: EnvSource::DotEnv { role, gitignored },
         });
     }
@@ -55,7 +55,7 @@ pub fn unquote(v: &str) -> String {
 pub fn parse_procfile(file: &SourceFile) -> DeployFacts {
     let mut out = DeployFacts::default();
     out.procfiles.push(file.id);
-    for (i, raw) in file.text.lines().enumerate() {
+    for (i, raw) in file.text().lines().enumerate() {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -67,7 +67,7 @@ pub fn parse_procfile(file: &SourceFile) -> DeployFacts {
         if process.is_empty() || process.contains(char::is_whitespace) {
             continue;
         }
-        let span = line_span(file.id, &file.lines, &file.text, i as u32 + 1);
+        let span = line_span(file.id, file.lines(), file.text(), i as u32 + 1);
         for cmd in super::commands_of(
             command,
             span,

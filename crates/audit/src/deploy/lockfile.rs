@@ -59,12 +59,12 @@ fn toml_lock(file: &SourceFile) -> Vec<LockedPackage> {
             out.push(LockedPackage {
                 name: super::requirements::normalize_name(&name),
                 version,
-                span: line_span(file.id, &file.lines, &file.text, line),
+                span: line_span(file.id, file.lines(), file.text(), line),
                 file: file.id,
             });
         }
     };
-    for (i, line) in file.text.lines().enumerate() {
+    for (i, line) in file.text().lines().enumerate() {
         if line.starts_with('[') {
             let header = line.trim();
             if header == "[[package]]" || header == "[[packages]]" {
@@ -105,11 +105,11 @@ fn toml_lock(file: &SourceFile) -> Vec<LockedPackage> {
 
 fn pipfile_lock(file: &SourceFile) -> Result<Vec<LockedPackage>, String> {
     let doc: serde_json::Value =
-        serde_json::from_str(&file.text).map_err(|e| format!("invalid JSON: {e}"))?;
+        serde_json::from_str(file.text()).map_err(|e| format!("invalid JSON: {e}"))?;
     let Some(default) = doc.get("default").and_then(|d| d.as_object()) else {
         return Ok(Vec::new());
     };
-    let section_at = file.text.find("\"default\"").unwrap_or(0);
+    let section_at = file.text().find("\"default\"").unwrap_or(0);
     let mut out = Vec::new();
     for (name, entry) in default {
         let Some(version) = entry
@@ -120,14 +120,14 @@ fn pipfile_lock(file: &SourceFile) -> Result<Vec<LockedPackage>, String> {
             continue;
         };
         let needle = format!("\"{name}\"");
-        let at = file.text[section_at..]
+        let at = file.text()[section_at..]
             .find(&needle)
             .map_or(section_at, |i| section_at + i);
         let line = file.line_of(ruff_text_size::TextSize::new(at as u32));
         out.push(LockedPackage {
             name: super::requirements::normalize_name(name),
             version: version.trim().to_string(),
-            span: line_span(file.id, &file.lines, &file.text, line),
+            span: line_span(file.id, file.lines(), file.text(), line),
             file: file.id,
         });
     }

@@ -60,14 +60,14 @@ pub fn parse(file: &SourceFile) -> NginxConf {
     };
     // Open blocks, innermost last.
     let mut blocks: Vec<Block> = Vec::new();
-    for (i, raw) in file.text.lines().enumerate() {
+    for (i, raw) in file.text().lines().enumerate() {
         let line = raw
             .split('#')
             .next()
             .unwrap_or("")
             .replace('{', " { ;")
             .replace('}', " ; } ;");
-        let span = || line_span(file.id, &file.lines, &file.text, i as u32 + 1);
+        let span = || line_span(file.id, file.lines(), file.text(), i as u32 + 1);
         for stmt in line.split(';') {
             let words: Vec<&str> = stmt.split_whitespace().collect();
             let server = blocks.iter_mut().rev().find_map(|b| match b {

@@ -18,22 +18,22 @@ pub struct PyProject {
 
 pub fn parse_pyproject(file: &SourceFile) -> Result<PyProject, String> {
     let doc: toml::Table = file
-        .text
+        .text()
         .parse()
         .map_err(|e: toml::de::Error| e.message().to_string())?;
     let mut deps = Vec::new();
     // The line a dependency is written on: its first occurrence after `from`.
     let span_of = |needle: &str, from: usize| -> Span {
-        let start = from.min(file.text.len());
-        match file.text[start..].find(needle) {
+        let start = from.min(file.text().len());
+        match file.text()[start..].find(needle) {
             Some(i) => {
                 let line = file.line_of(TextSize::new((start + i) as u32));
-                line_span(file.id, &file.lines, &file.text, line)
+                line_span(file.id, file.lines(), file.text(), line)
             }
             None => Span::new(file.id, TextRange::default()),
         }
     };
-    let section = |header: &str| -> usize { file.text.find(&format!("[{header}]")).unwrap_or(0) };
+    let section = |header: &str| -> usize { file.text().find(&format!("[{header}]")).unwrap_or(0) };
     let project = doc.get("project");
     let mut pep621: Vec<(&str, Option<String>)> = Vec::new();
     if let Some(list) = project

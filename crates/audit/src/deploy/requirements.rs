@@ -223,7 +223,7 @@ pub fn parse_requirements(file: &SourceFile) -> RequirementsFile {
     let mut out = RequirementsFile::default();
     let mut pending = String::new();
     let mut start_line = 0u32;
-    for (i, raw) in file.text.lines().enumerate() {
+    for (i, raw) in file.text().lines().enumerate() {
         let line_no = i as u32 + 1;
         if pending.is_empty() {
             start_line = line_no;
@@ -251,7 +251,7 @@ pub fn parse_requirements(file: &SourceFile) -> RequirementsFile {
         if line.is_empty() {
             continue;
         }
-        let span = line_span(file.id, &file.lines, &file.text, start_line);
+        let span = line_span(file.id, file.lines(), file.text(), start_line);
         for (short, long, kind) in [
             ("-r", "--requirement", RefKind::Include),
             ("-c", "--constraint", RefKind::Constraint),

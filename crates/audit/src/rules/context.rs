@@ -45,7 +45,7 @@ impl<'a> RuleContext<'a> {
             return String::new();
         };
         let text = f
-            .text
+            .text()
             .get(span.start as usize..span.end as usize)
             .unwrap_or("");
         let first = text.lines().next().unwrap_or("").trim();

@@ -63,9 +63,9 @@ pub fn templates(project: &Project) -> Vec<Template<'_>> {
                 .collect();
             Template {
                 file: f.source.id,
-                text: &f.source.text,
+                text: f.source.text(),
                 names,
-                tags: jinja::scan(&f.source.text),
+                tags: jinja::scan(f.source.text()),
             }
         })
         .collect()

@@ -113,8 +113,8 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 let span = Span::new(
                     file,
                     pf.source
-                        .lines
-                        .line_range(&pf.source.text, 1)
+                        .lines()
+                        .line_range(pf.source.text(), 1)
                         .unwrap_or_default(),
                 );
                 out.push(
@@ -126,11 +126,11 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         }
         let (span, message) = match gitignore {
             Some(gi) => (
-                Span::new(gi.source.id, gi.source.lines.line_range(&gi.source.text, 1).unwrap_or_default()),
+                Span::new(gi.source.id, gi.source.lines().line_range(gi.source.text(), 1).unwrap_or_default()),
                 format!("`{}` is not listed in .gitignore, so it is committed with the secrets in it", pf.source.rel),
             ),
             None => (
-                Span::new(file, pf.source.lines.line_range(&pf.source.text, 1).unwrap_or_default()),
+                Span::new(file, pf.source.lines().line_range(pf.source.text(), 1).unwrap_or_default()),
                 format!("`{}` is not covered by any .gitignore, so it is committed with the secrets in it", pf.source.rel),
             ),
         };
