@@ -50,11 +50,15 @@ pub mod exit {
 }
 
 fn main() -> ExitCode {
-    #[cfg(feature = "mimalloc")]
-    tune_allocator();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Audit(args) => cmd::audit::run(&args, cli.color),
+        Command::Audit(args) => {
+            // The audit only: a long-running shield frees and reuses the same pages
+            // all the time, and purging them sooner would only add madvise calls.
+            #[cfg(feature = "mimalloc")]
+            tune_allocator();
+            cmd::audit::run(&args, cli.color)
+        }
         Command::Checklist(args) => cmd::checklist::run(&args, cli.color),
         Command::Explain(args) => cmd::explain::run(&args),
         Command::Scan(args) => cmd::scan::run(&args, cli.color),
