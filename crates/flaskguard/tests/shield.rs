@@ -62,6 +62,7 @@ fn check_config_prints_the_effective_config_or_names_the_bad_key() {
         "mode = \"enforce\"",
         "[shield.seal]",
         "keys_env = \"FLASKGUARD_SEAL_KEYS\"",
+        "# keys_file = ",
     ] {
         assert!(out.contains(key), "missing {key}:\n{out}");
     }
@@ -119,6 +120,10 @@ fn check_config_prints_the_effective_config_or_names_the_bad_key() {
             "[shield.seal]\ncookies = [\"session\"]\nkeys_env = \"FLASKGUARD_TEST_NO_SUCH_VAR\"\n",
             "shield.seal.keys_env",
         ),
+        (
+            "[shield.seal]\ncookies = [\"session\"]\nkeys_env = \"FLASKGUARD_TEST_NO_SUCH_VAR\"\nkeys_file = \"no-such-dir/seal-keys\"\n",
+            "shield.seal.keys_file",
+        ),
     ] {
         let (code, out, err) = check(dir.path(), toml);
         assert_eq!(code, 2, "{toml} accepted:\n{out}");
@@ -128,6 +133,36 @@ fn check_config_prints_the_effective_config_or_names_the_bad_key() {
         );
         assert_eq!(err.lines().count(), 1, "{err}");
     }
+}
+
+#[test]
+fn check_config_reads_the_seal_keys_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("seal-keys");
+    std::fs::write(
+        &keys,
+        "# rotated\nk1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let toml = format!(
+        "[shield.seal]\ncookies = [\"session\"]\nkeys_env = \"FLASKGUARD_TEST_NO_SUCH_VAR\"\nkeys_file = {:?}\n",
+        keys.display().to_string()
+    );
+    let (code, out, err) = check(dir.path(), &toml);
+    assert_eq!(code, 0, "{err}");
+    let line = format!("keys_file = {:?}", keys.display().to_string());
+    assert!(out.contains(&line), "missing {line}:\n{out}");
+    assert!(!out.contains("# keys_file"), "{out}");
+    // Readable by every user: refused, naming the key.
+    std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, _, err) = check(dir.path(), &toml);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("`shield.seal.keys_file`") && err.contains("every user"),
+        "{err}"
+    );
 }
 
 struct Running {

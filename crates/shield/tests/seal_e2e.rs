@@ -8,14 +8,16 @@
 //! - A tampered or foreign cookie leaves the app with an empty session, not an error.
 //! - Server-side mode: the cookie is an id, the value lives in Redis, and deleting
 //!   the key logs the session out at once.
+//! - Keys from `keys_file` rotate on reload: new key first, old cookies still open
+//!   until the old key is retired, and a bad file keeps the running keys.
 
 mod support;
 
 use std::sync::Once;
 
 use shield::config::{SealMode, Settings};
-use support::{settings_for, TestShield};
-use testkit::{http_request, Gunicorn, RawResponse, RedisServer};
+use support::{echo::Echo, settings_for, TestShield};
+use testkit::{http_get, http_request, Gunicorn, RawResponse, RedisServer};
 
 const KEYS: &str = "2026a:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
@@ -206,4 +208,105 @@ fn server_side_sessions_live_in_redis_and_revoke_at_once() {
     assert!(n >= 1);
     let me = whoami(shield.addr, &cookie);
     assert!(me["user_id"].is_null(), "{me}");
+}
+
+const KEY_A: &str = "a:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const KEY_B: &str = "b:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+
+fn write_keys(path: &std::path::Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// The session cookie the echo upstream sets (`/cookies`), as shield sealed it.
+fn sealed_session(addr: std::net::SocketAddr) -> String {
+    let r = http_get(addr, "/cookies", &[]).unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    session_cookie(&r).expect("a session cookie")
+}
+
+/// The `Cookie` header the upstream received for `session=<cookie>`.
+fn upstream_cookie(addr: std::net::SocketAddr, cookie: &str) -> Option<String> {
+    let r = http_get(
+        addr,
+        "/headers",
+        &[("Cookie", &format!("session={cookie}; theme=dark"))],
+    )
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    v["cookie"][0].as_str().map(str::to_string)
+}
+
+/// What the echo upstream's `/cookies` session cookie holds before sealing.
+const PLAIN: &str = "session=eyJ1IjoxfQ.sig; theme=dark";
+
+#[test]
+fn keys_from_a_file_rotate_on_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("seal-keys");
+    write_keys(&keys, &format!("{KEY_A}\n"));
+    let echo = Echo::start();
+    let mut s = settings_for(&echo.url());
+    s.seal.cookies = vec!["session".into()];
+    // Not set in this process: the file is the only source.
+    s.seal.keys_env = "FLASKGUARD_TEST_SEAL_KEYS_UNSET".into();
+    s.seal.keys_file = Some(keys.clone());
+    let shield = TestShield::start(s);
+
+    let a = sealed_session(shield.addr);
+    assert!(a.starts_with("fg1.a."), "{a}");
+    assert_eq!(upstream_cookie(shield.addr, &a).as_deref(), Some(PLAIN));
+
+    // Rotation, step 1: the new key first, the old one after it; SIGHUP.
+    write_keys(
+        &keys,
+        &format!("# 2026-05: b seals, a until its cookies expire\n{KEY_B}\n{KEY_A}\n"),
+    );
+    shield.handle().reload().unwrap();
+    assert_eq!(
+        upstream_cookie(shield.addr, &a).as_deref(),
+        Some(PLAIN),
+        "a cookie sealed with the old key no longer opens"
+    );
+    let b = sealed_session(shield.addr);
+    assert!(
+        b.starts_with("fg1.b."),
+        "new cookies are sealed with the new key: {b}"
+    );
+    assert_eq!(upstream_cookie(shield.addr, &b).as_deref(), Some(PLAIN));
+
+    // A broken file, or one every user can read: the reload is refused, naming
+    // the key, and the running keys stay.
+    write_keys(&keys, "b:not-a-key\n");
+    let e = shield.handle().reload().unwrap_err();
+    assert!(e.contains("shield.seal.keys_file"), "{e}");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        write_keys(&keys, KEY_B);
+        std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = shield.handle().reload().unwrap_err();
+        assert!(
+            e.contains("shield.seal.keys_file") && e.contains("every user"),
+            "{e}"
+        );
+    }
+    std::fs::remove_file(&keys).unwrap();
+    let e = shield.handle().reload().unwrap_err();
+    assert!(e.contains("shield.seal.keys_file"), "{e}");
+    assert_eq!(upstream_cookie(shield.addr, &a).as_deref(), Some(PLAIN));
+    assert!(sealed_session(shield.addr).starts_with("fg1.b."));
+
+    // Step 2: the old key retired. Its cookie is dropped: the app sees no session
+    // (the other cookies pass); the new one still opens.
+    write_keys(&keys, KEY_B);
+    shield.handle().reload().unwrap();
+    assert_eq!(
+        upstream_cookie(shield.addr, &a).as_deref(),
+        Some("theme=dark"),
+        "a cookie sealed with a retired key reached the app"
+    );
+    assert_eq!(upstream_cookie(shield.addr, &b).as_deref(), Some(PLAIN));
+    assert!(shield.wait_audit("retired key").is_some());
 }

@@ -1,9 +1,16 @@
 //! TLS termination (rustls, certificates from rcgen): HTTP/2 and HTTP/1.1 by ALPN,
-//! HSTS on HTTPS, the plain listener's redirect, and certificate reload.
+//! HSTS on HTTPS, the plain listener's redirect, certificate reload, and HTTP/2
+//! connections that never send a request (or stop sending them) being closed.
 
 mod support;
 
-use std::{path::Path, sync::Arc};
+use std::{
+    io::{ErrorKind, Read, Write},
+    net::TcpStream,
+    path::Path,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -23,6 +30,14 @@ fn write_cert(dir: &Path, tag: &str) -> (std::path::PathBuf, std::path::PathBuf,
     (cert, key, ck.cert.der().to_vec())
 }
 
+fn roots(ca_pem: &Path) -> rustls::RootCertStore {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(ca_pem).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    roots
+}
+
 fn client(
     ca_pem: &Path,
     h2: bool,
@@ -30,16 +45,12 @@ fn client(
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
     Full<Bytes>,
 > {
-    let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_file_iter(ca_pem).unwrap() {
-        roots.add(c.unwrap()).unwrap();
-    }
     let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .unwrap()
-    .with_root_certificates(roots)
+    .with_root_certificates(roots(ca_pem))
     .with_no_client_auth();
     let b = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(cfg)
@@ -156,4 +167,188 @@ fn bad_tls_files_are_refused_naming_the_key() {
     cfg.tls.key = Some(junk);
     let e = shield::check(&cfg).unwrap_err();
     assert!(e.contains("shield.tls.cert"), "{e}");
+}
+
+type RawTls = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+/// A TLS connection that negotiated HTTP/2 and has sent nothing yet.
+fn raw_h2(addr: std::net::SocketAddr, ca_pem: &Path) -> RawTls {
+    let mut cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots(ca_pem))
+    .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"h2".to_vec()];
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let conn = rustls::ClientConnection::new(Arc::new(cfg), name).unwrap();
+    let sock = TcpStream::connect(addr).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    while tls.conn.is_handshaking() {
+        tls.conn.complete_io(&mut tls.sock).expect("TLS handshake");
+    }
+    assert_eq!(tls.conn.alpn_protocol(), Some(&b"h2"[..]));
+    tls
+}
+
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// An HTTP/2 frame: 24-bit length, type, flags, stream id.
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len() as u32;
+    let mut f = len.to_be_bytes()[1..].to_vec();
+    f.extend([kind, flags]);
+    f.extend(stream.to_be_bytes());
+    f.extend(payload);
+    f
+}
+
+const SETTINGS: u8 = 0x4;
+const HEADERS: u8 = 0x1;
+const PING: u8 = 0x6;
+
+/// Reads (discarding the server's SETTINGS, PING acks, GOAWAY) until the server
+/// closes the connection, calling `between` every 100 ms; false if it is still
+/// open after `limit`.
+fn closed_within(tls: &mut RawTls, limit: Duration, mut between: impl FnMut(&mut RawTls)) -> bool {
+    tls.sock
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let deadline = Instant::now() + limit;
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        match tls.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => return true,
+        }
+        between(tls);
+    }
+    false
+}
+
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    done()
+}
+
+#[test]
+fn http2_connections_without_a_request_are_closed_after_header_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, _) = write_cert(dir.path(), "h2");
+    let echo = Echo::start();
+    let mut cfg = settings_for(&echo.url());
+    cfg.tls.cert = Some(cert.clone());
+    cfg.tls.key = Some(key);
+    cfg.timeouts.header_read = shield::config::Dur::from_millis(500);
+    let shield = TestShield::start(cfg);
+    // Generous bound (the timeout is 500 ms): a resource bound, not a speed claim.
+    let limit = Duration::from_secs(10);
+
+    // TLS and ALPN h2, then silence.
+    let mut silent = raw_h2(shield.addr, &cert);
+    assert!(
+        closed_within(&mut silent, limit, |_| {}),
+        "an h2 connection that sent nothing after TLS stayed open"
+    );
+
+    // The preface and SETTINGS, then nothing.
+    let mut preface = raw_h2(shield.addr, &cert);
+    preface.write_all(PREFACE).unwrap();
+    preface.write_all(&frame(SETTINGS, 0, 0, &[])).unwrap();
+    assert!(
+        closed_within(&mut preface, limit, |_| {}),
+        "an h2 connection that sent only the preface stayed open"
+    );
+
+    // Slowloris over h2: a HEADERS frame without END_HEADERS, never continued.
+    let mut partial = raw_h2(shield.addr, &cert);
+    partial.write_all(PREFACE).unwrap();
+    partial.write_all(&frame(SETTINGS, 0, 0, &[])).unwrap();
+    // :method GET, :scheme https (HPACK static table), and no END_HEADERS flag.
+    partial
+        .write_all(&frame(HEADERS, 0, 1, &[0x82, 0x87]))
+        .unwrap();
+    assert!(
+        closed_within(&mut partial, limit, |_| {}),
+        "an h2 connection with an unfinished HEADERS frame stayed open"
+    );
+
+    // Busy at the frame level (a PING every 100 ms, which h2 answers) but never a
+    // request: still closed.
+    let mut pinger = raw_h2(shield.addr, &cert);
+    pinger.write_all(PREFACE).unwrap();
+    pinger.write_all(&frame(SETTINGS, 0, 0, &[])).unwrap();
+    assert!(
+        closed_within(&mut pinger, limit, |t| {
+            let _ = t.write_all(&frame(PING, 0, 0, b"flaskgrd"));
+        }),
+        "an h2 connection sending only PINGs stayed open"
+    );
+
+    assert!(
+        wait_until(limit, || shield.handle().open_connections() == 0),
+        "{} connection(s) still open",
+        shield.handle().open_connections()
+    );
+    assert_eq!(echo.hits(), 0);
+}
+
+#[test]
+fn http2_requests_still_work_and_an_idle_connection_is_closed_after_idle() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, _) = write_cert(dir.path(), "h2");
+    let echo = Echo::start();
+    let mut cfg = settings_for(&echo.url());
+    cfg.tls.cert = Some(cert.clone());
+    cfg.tls.key = Some(key);
+    cfg.timeouts.header_read = shield::config::Dur::from_millis(500);
+    cfg.timeouts.idle = shield::config::Dur::from_secs(1);
+    let shield = TestShield::start(cfg);
+    let port = shield.addr.port();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let c = client(&cert, true);
+    rt.block_on(async {
+        // A request whose answer takes longer than both header_read and idle: an
+        // open stream keeps the connection alive.
+        for path in ["/echo", "/slow?ms=1500", "/echo"] {
+            let req = hyper::Request::post(format!("https://127.0.0.1:{port}{path}"))
+                .header("content-type", "application/octet-stream")
+                .body(Full::new(Bytes::from_static(b"h2")))
+                .unwrap();
+            let resp = c.request(req).await.expect("h2 request");
+            assert_eq!(resp.version(), hyper::Version::HTTP_2);
+            assert_eq!(resp.status(), 200, "{path}");
+            resp.into_body().collect().await.unwrap();
+        }
+    });
+    assert_eq!(echo.hits(), 3);
+    // One pooled connection served all three.
+    assert_eq!(shield.handle().open_connections(), 1);
+    // The client keeps it in its pool (90 s); shield closes it after `idle`. The
+    // client's runtime must run for it to see the GOAWAY and close its end.
+    let closed = rt.block_on(async {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::time::Instant::now() < deadline {
+            if shield.handle().open_connections() == 0 {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    });
+    assert!(closed, "an idle h2 connection stayed open");
+    drop(c);
 }

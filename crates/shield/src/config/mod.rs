@@ -463,7 +463,7 @@ impl Settings {
         let mut out = toml::to_string(&root).unwrap_or_default();
         // Optional keys that are unset do not appear in TOML; show them commented.
         let eff = self.effective();
-        let unset: [(&str, bool, &str); 7] = [
+        let unset: [(&str, bool, &str); 8] = [
             (
                 "[shield.tls]\n",
                 eff.tls.cert.is_none(),
@@ -488,6 +488,11 @@ impl Settings {
                 "[shield.csrf]\n",
                 eff.csrf.trusted_origins.is_none(),
                 "# trusted_origins = [\"https://app.example.com\"]  (unset: shield.cors.allow_origins)\n",
+            ),
+            (
+                "[shield.seal]\n",
+                eff.seal.keys_file.is_none(),
+                "# keys_file = \"/etc/flaskguard/seal-keys\"  (unset: the keys are in $keys_env)\n",
             ),
             (
                 "[shield.seal]\n",

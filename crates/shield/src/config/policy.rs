@@ -4,6 +4,8 @@
 //! Like the rest of the section these are the raw serde forms; each layer's
 //! constructor validates its table and reports errors with the full key path.
 
+use std::path::PathBuf;
+
 use serde::{de, Deserialize, Deserializer, Serialize};
 
 use super::Dur;
@@ -311,6 +313,11 @@ pub struct SealSettings {
     /// The environment variable holding the keys: `id:base64key[,id:base64key…]`,
     /// 32-byte keys, the first one seals, every one opens (rotation).
     pub keys_env: String,
+    /// A file holding the keys instead (same list; commas or newlines between
+    /// entries, `#` comment lines), re-read on every reload so keys rotate without
+    /// a restart. Not readable or writable by every user; the variable named by
+    /// `keys_env` must then be unset or empty.
+    pub keys_file: Option<PathBuf>,
     /// `server` mode: the Redis URL (default: `shield.rate_limit.storage` when that
     /// is Redis).
     pub redis: Option<String>,
@@ -326,6 +333,7 @@ impl Default for SealSettings {
             cookies: Vec::new(),
             mode: SealMode::Cookie,
             keys_env: "FLASKGUARD_SEAL_KEYS".into(),
+            keys_file: None,
             redis: None,
             server_ttl: Dur::from_secs(24 * 3600),
             key_prefix: "fg:sess".into(),

@@ -69,6 +69,15 @@ impl SizeLimits {
     pub fn parser_buffer(&self) -> usize {
         (self.max_header_bytes + self.max_uri + 1024).max(16 * 1024) * 2
     }
+
+    /// HTTP/2's `SETTINGS_MAX_HEADER_LIST_SIZE`. HPACK decodes a header list to
+    /// name + value + 32 bytes per field, pseudo-headers (`:path` carries the URI)
+    /// included; a request at our limits fits twice over, so shield's own 431 JSON
+    /// answers first and only a far larger list is refused by the h2 layer.
+    pub fn h2_header_list_size(&self) -> u32 {
+        let at_limits = self.max_header_bytes + self.max_uri + 32 * (self.max_headers + 8) + 1024;
+        u32::try_from(at_limits.max(16 * 1024) * 2).unwrap_or(u32::MAX)
+    }
 }
 
 /// The 400 for ambiguous framing (request smuggling); the connection is closed.
@@ -248,6 +257,39 @@ mod tests {
             .body(())
             .unwrap();
         assert_eq!(run(&l, gz).unwrap().code, "bad_framing");
+    }
+
+    #[test]
+    fn h2_header_list_holds_any_request_within_the_limits() {
+        for s in [
+            LimitsSettings::default(),
+            LimitsSettings {
+                max_header_bytes: 1024,
+                max_headers: 1000,
+                max_uri_bytes: 256,
+                ..LimitsSettings::default()
+            },
+            LimitsSettings {
+                max_header_bytes: 1024 * 1024,
+                max_headers: 1000,
+                max_uri_bytes: 1024 * 1024,
+                ..LimitsSettings::default()
+            },
+        ] {
+            let l = SizeLimits::new(&s).unwrap();
+            // What h2 counts for the largest request the layer lets through: every
+            // field 32 bytes over its name and value (the layer counts 4), plus the
+            // pseudo-headers with the whole URI in `:path`.
+            let fields = l.max_header_bytes + 28 * l.max_headers;
+            let pseudo = l.max_uri + 4 * 32 + 64;
+            let list = l.h2_header_list_size() as usize;
+            assert!(list >= fields + pseudo, "{s:?}: {list}");
+            // And bounded: a few times our own limit, not unlimited.
+            assert!(
+                list <= 4 * (fields + pseudo + 32 * 8 + 1024).max(16 * 1024),
+                "{s:?}"
+            );
+        }
     }
 
     #[test]

@@ -4,9 +4,10 @@
 //!   choosing HTTP/2 or HTTP/1.1 when `[shield.tls]` has a certificate.
 //! - `tls.redirect_listen` is a plain listener that only redirects to HTTPS.
 //! - `admin.listen` serves `/metrics` and `/healthz`, never the public socket.
-//! - SIGHUP re-reads the config (and certificates) and swaps the pipeline in with an
-//!   `ArcSwap`: open connections keep going, requests in flight finish on the old
-//!   pipeline, and an invalid new config is logged and ignored.
+//! - SIGHUP re-reads the config (and certificates, and the seal `keys_file`) and
+//!   swaps the pipeline in with an `ArcSwap`: open connections keep going, requests
+//!   in flight finish on the old pipeline, and an invalid new config is logged and
+//!   ignored.
 //! - SIGTERM/SIGINT stop accepting, let in-flight requests finish within
 //!   `timeouts.shutdown_grace`, close idle keep-alive connections, then return.
 

@@ -10,7 +10,8 @@
 //!
 //! Binding the cookie name and key id in the associated data means a sealed value
 //! cannot be moved to another cookie, nor relabelled with another key id. Keys come
-//! from an environment variable, `id:base64key,id:base64key…` with 32-byte keys:
+//! from an environment variable or a file (see `load_keys` in the parent module),
+//! `id:base64key,id:base64key…` with 32-byte keys:
 //! the first seals, every one opens, so a key is rotated by putting the new one
 //! first and dropping the old one once its cookies have expired.
 

@@ -84,15 +84,7 @@ impl Seal {
             }
             names.push(n.to_string());
         }
-        let var = s.keys_env.trim();
-        let text = env(var).ok_or_else(|| {
-            ConfigError::new(
-                "shield.seal.keys_env",
-                format!("sealing is on but ${var} is not set; put `id:base64key` there (a 32-byte key: openssl rand -base64 32)"),
-            )
-        })?;
-        let keys = Keys::parse(&text)
-            .map_err(|e| ConfigError::new("shield.seal.keys_env", format!("${var}: {e}")))?;
+        let keys = load_keys(s, env)?;
         let server = match s.mode {
             SealMode::Cookie => None,
             SealMode::Server => {
@@ -143,6 +135,78 @@ impl Seal {
     fn sealed(&self, name: &str) -> bool {
         self.inner.names.iter().any(|n| n == name)
     }
+}
+
+/// The largest keys file read (a few hundred keys; anything larger is a mistake).
+const KEYS_FILE_LIMIT: u64 = 64 * 1024;
+
+/// The key list: from `keys_file` when it is set, else from the environment
+/// variable named by `keys_env`. Called on every pipeline build, so a reload
+/// re-reads the file (the environment of a running process cannot change).
+pub fn load_keys(
+    s: &SealSettings,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Keys, ConfigError> {
+    let var = s.keys_env.trim();
+    if let Some(path) = &s.keys_file {
+        const KEY: &str = "shield.seal.keys_file";
+        if env(var).is_some_and(|v| !v.trim().is_empty()) {
+            return Err(ConfigError::new(
+                KEY,
+                format!("${var} (shield.seal.keys_env) is set too: keep the keys in one place (unset the variable, or drop keys_file)"),
+            ));
+        }
+        let text = read_keys_file(path).map_err(|e| ConfigError::new(KEY, e))?;
+        return Keys::parse(&text)
+            .map_err(|e| ConfigError::new(KEY, format!("{}: {e}", path.display())));
+    }
+    let text = env(var).ok_or_else(|| {
+        ConfigError::new(
+            "shield.seal.keys_env",
+            format!("sealing is on but ${var} is not set; put `id:base64key` there (a 32-byte key: openssl rand -base64 32), or set shield.seal.keys_file"),
+        )
+    })?;
+    Keys::parse(&text).map_err(|e| ConfigError::new("shield.seal.keys_env", format!("${var}: {e}")))
+}
+
+/// A keys file's list as `Keys::parse` reads it: entries separated by commas or
+/// newlines, lines starting with `#` ignored. Refused when every user may read or
+/// write it: the keys open (and forge) every sealed session.
+fn read_keys_file(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read;
+    let shown = path.display();
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("{shown} is not a regular file"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o006 != 0 {
+            return Err(format!(
+                "{shown} can be read or written by every user (mode {mode:03o}): chmod 600, or 640 with shield's group"
+            ));
+        }
+    }
+    let mut text = String::new();
+    file.take(KEYS_FILE_LIMIT + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if text.len() as u64 > KEYS_FILE_LIMIT {
+        return Err(format!(
+            "{shown} is larger than {KEYS_FILE_LIMIT} bytes; it should hold only the key list"
+        ));
+    }
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join(","))
 }
 
 /// Request half: opens sealed cookies in `Cookie`.

@@ -7,7 +7,7 @@
 //! cookie reaches the app without a session.
 
 use super::{
-    crypto::{Keys, TAG_SERVER},
+    crypto::TAG_SERVER,
     server::{self, Id},
 };
 use crate::config::{SealMode, Settings};
@@ -49,10 +49,8 @@ pub async fn revoke(
             .map_err(|e| format!("{}: {e}", crate::redis_conn::redact(url)))?;
         return Ok(out);
     }
-    let var = s.keys_env.trim();
-    let text = env(var)
-        .ok_or_else(|| format!("${var} is not set: the keys are needed to read the cookies"))?;
-    let keys = Keys::parse(&text).map_err(|e| format!("${var}: {e}"))?;
+    let keys = super::load_keys(s, env)
+        .map_err(|e| format!("{e} (the keys are needed to read the cookies)"))?;
     let mut ids: Vec<Id> = Vec::new();
     for v in values {
         let (name_given, value) = match v.trim().split_once('=') {

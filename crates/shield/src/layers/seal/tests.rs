@@ -177,3 +177,120 @@ fn config_errors() {
     .unwrap()
     .is_none());
 }
+
+const K2: &str = "BBECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// A keys file with `mode`, in a directory of its own.
+fn keys_file(text: &str, mode: u32) -> (tempfile::TempDir, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seal-keys");
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    (dir, path)
+}
+
+fn from_file(path: &std::path::Path) -> SealSettings {
+    SealSettings {
+        cookies: vec!["session".into()],
+        keys_file: Some(path.to_path_buf()),
+        ..SealSettings::default()
+    }
+}
+
+#[test]
+fn keys_file_holds_the_same_list_as_the_variable() {
+    let env_none = |_: &str| None;
+    let k1 = KEYS.split_once(':').unwrap().1;
+    // The variable's format, with the newline an editor leaves.
+    let (_d, comma) = keys_file(&format!("k2:{K2},k1:{k1}\n"), 0o600);
+    // One entry per line, comments, blank lines; group-readable is fine.
+    let (_e, lines) = keys_file(
+        &format!("# rotated 2026-05\nk2:{K2}\n\n# old, until its cookies expire\nk1:{k1}\n"),
+        0o640,
+    );
+    let sealed_k1 = super::crypto::Keys::parse(KEYS)
+        .unwrap()
+        .seal(TAG_VALUE, "session", b"v")
+        .unwrap();
+    for path in [&comma, &lines] {
+        let keys = load_keys(&from_file(path), &env_none).unwrap();
+        assert_eq!(keys.current(), "k2", "{}", path.display());
+        assert_eq!(keys.open(TAG_VALUE, "session", &sealed_k1).unwrap(), b"v");
+        assert!(Seal::new(
+            &from_file(path),
+            &env_none,
+            None,
+            1,
+            std::time::Duration::from_millis(1)
+        )
+        .unwrap()
+        .is_some());
+    }
+    // The same list from the variable, for comparison.
+    let env = |k: &str| (k == "FLASKGUARD_SEAL_KEYS").then(|| format!("k2:{K2},k1:{k1}"));
+    let on = SealSettings {
+        cookies: vec!["session".into()],
+        ..SealSettings::default()
+    };
+    assert_eq!(load_keys(&on, &env).unwrap().current(), "k2");
+}
+
+#[test]
+fn keys_file_errors_name_the_key() {
+    let env_none = |_: &str| None;
+    let err = |s: &SealSettings, env: &dyn Fn(&str) -> Option<String>| {
+        let e = load_keys(s, env).map(|_| ()).unwrap_err();
+        assert_eq!(e.key, "shield.seal.keys_file", "{}", e.message);
+        e.message
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope");
+    let m = err(&from_file(&missing), &env_none);
+    assert!(m.contains("cannot read") && m.contains("nope"), "{m}");
+
+    let m = err(&from_file(dir.path()), &env_none);
+    assert!(m.contains("not a regular file"), "{m}");
+
+    for mode in [0o644, 0o604, 0o602, 0o666] {
+        let (_d, p) = keys_file(KEYS, mode);
+        let m = err(&from_file(&p), &env_none);
+        assert!(
+            m.contains("every user") && m.contains(&format!("{mode:03o}")),
+            "{m}"
+        );
+    }
+
+    let (_d, short) = keys_file("k1:c2hvcnQ=\n", 0o600);
+    let m = err(&from_file(&short), &env_none);
+    assert!(m.contains("32") && m.contains("seal-keys"), "{m}");
+
+    let (_d, empty) = keys_file("# nothing yet\n\n", 0o600);
+    assert!(err(&from_file(&empty), &env_none).contains("no key"));
+
+    let (_d, huge) = keys_file(&"#".repeat(70_000), 0o600);
+    assert!(err(&from_file(&huge), &env_none).contains("larger than"));
+
+    // Both places at once: refused, rather than guessing which list seals.
+    let (_d, ok) = keys_file(KEYS, 0o600);
+    let env = |k: &str| (k == "FLASKGUARD_SEAL_KEYS").then(|| KEYS.to_string());
+    let m = err(&from_file(&ok), &env);
+    assert!(m.contains("$FLASKGUARD_SEAL_KEYS"), "{m}");
+    // A variable set but empty does not count.
+    let blank = |_: &str| Some(String::new());
+    assert!(load_keys(&from_file(&ok), &blank).is_ok());
+    // Seal::new reports the same key.
+    assert_eq!(
+        Seal::new(
+            &from_file(&missing),
+            &env_none,
+            None,
+            1,
+            std::time::Duration::from_millis(1)
+        )
+        .unwrap_err()
+        .key,
+        "shield.seal.keys_file"
+    );
+}
