@@ -115,10 +115,14 @@ enum OpKind<'a> {
 }
 
 pub fn resolve_configs(project: &mut Project, production_override: Option<&str>) {
-    let mut configs: Vec<AppConfig> = Vec::new();
-    for app in &project.apps {
-        configs.push(resolve_app(project, app.id, production_override));
-    }
+    // Apps are resolved independently (each walks every config-like call).
+    use rayon::prelude::*;
+    let shared: &Project = project;
+    let configs: Vec<AppConfig> = shared
+        .apps
+        .par_iter()
+        .map(|app| resolve_app(shared, app.id, production_override))
+        .collect();
     for (app, cfg) in project.apps.iter_mut().zip(configs) {
         app.config = cfg;
     }
