@@ -5,7 +5,7 @@
 #   (q) the cost of a decision alone: shield in front of nginx `return 200`, with
 #       its limiter's counters in memory, then in Redis (one EVALSHA per request)
 #   (r) examples/orders-hardened GET /api/orders (bearer token), 2 gunicorn workers,
-#       one limit per client ("100000000 per hour": every request counted, none refused):
+#       one limit per client ("1000000 per minute": every request counted, none refused):
 #       plain Flask alone; plain Flask behind shield, memory then Redis storage (TCP
 #       and unix socket); the app with only flask-limiter in-process, memory then
 #       Redis storage
@@ -32,7 +32,7 @@ done
 
 . "$ROOT/bench/shield-lib.sh"
 
-LIMIT="100000000 per hour"
+LIMIT="1000000 per minute"
 REDIS_PORT=$(free_port)
 redis_start() {
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no >/dev/null 2>&1 &
