@@ -68,7 +68,7 @@ path = "$WORK/audit.log"
 # The default global limit (1200 per minute per client) would refuse wrk, one client
 # at thousands of requests per second: raise it, the limiter still decides each one.
 [shield.rate_limit]
-global_limit = ["1000000 per minute"]
+global_limit = ["1000000 per hour"]
 CONF
 "$FG" shield --config "$WORK/flaskguard.toml" 2>"$WORK/shield.err" &
 SHIELD_PID=$!
@@ -125,7 +125,7 @@ if [ -x "$VENV/bin/gunicorn" ]; then
   export SECRET_KEY=bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
   export ALLOWED_HOSTS=127.0.0.1 ORDERS_DEMO_PASSWORD=bench-password-123 CORS_ORIGINS=https://app.example
   export ORDERS_DB=$WORK/orders.db DATABASE_PATH=$WORK/orders.db WEB_CONCURRENCY=2
-  export RATELIMIT_DEFAULT="1000000 per minute"
+  export RATELIMIT_DEFAULT="1000000 per hour"
   gunicorn_start() { # mode storage -> sets G_PORT, G_PID
     G_PORT=$(free_port)
     (cd examples/orders-hardened && BENCH_MODE=$1 RATELIMIT_STORAGE_URI=$2 GUNICORN_BIND=127.0.0.1:$G_PORT \
@@ -155,7 +155,7 @@ allowed_hosts = ["127.0.0.1"]
 [shield.audit_log]
 path = "$WORK/$1-audit.log"
 [shield.rate_limit]
-global_limit = ["1000000 per minute"]
+global_limit = ["1000000 per hour"]
 CONF
     "$FG" shield --config "$WORK/$1.toml" 2>"$WORK/$1.err" &
     S_PID=$!
