@@ -125,7 +125,7 @@ if [ -x "$VENV/bin/gunicorn" ]; then
   export SECRET_KEY=bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
   export ALLOWED_HOSTS=127.0.0.1 ORDERS_DEMO_PASSWORD=bench-password-123 CORS_ORIGINS=https://app.example
   export ORDERS_DB=$WORK/orders.db DATABASE_PATH=$WORK/orders.db WEB_CONCURRENCY=2
-  export RATELIMIT_DEFAULT="1000000 per hour"
+  export RATELIMIT_DEFAULT="100000000 per hour"
   gunicorn_start() { # mode storage -> sets G_PORT, G_PID
     G_PORT=$(free_port)
     (cd examples/orders-hardened && BENCH_MODE=$1 RATELIMIT_STORAGE_URI=$2 GUNICORN_BIND=127.0.0.1:$G_PORT \
