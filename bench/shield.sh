@@ -77,16 +77,8 @@ wait_port "$SH"
 
 # (c) nginx as the same reverse proxy
 NP=$(free_port)
-NGINX_WORKERS=2 nginx_conf "$WORK/proxy" "
-  upstream app { server 127.0.0.1:$UP; keepalive 64; }
-  server {
-    listen 127.0.0.1:$NP;
-    client_max_body_size 10m;
-    location / {
-      proxy_pass http://app;
-      proxy_http_version 1.1;
-      proxy_set_header Connection \"\";
-      proxy_set_header Host \$host;
+# What shield adds and strips by default, as nginx directives (for (c) and (d2n)).
+PROXY_HEADERS="proxy_set_header Host \$host;
       proxy_set_header X-Forwarded-For \$remote_addr;
       proxy_set_header X-Forwarded-Proto \$scheme;
       proxy_set_header X-Forwarded-Host \$host;
@@ -99,7 +91,17 @@ NGINX_WORKERS=2 nginx_conf "$WORK/proxy" "
       add_header Permissions-Policy \"geolocation=(), microphone=(), camera=()\" always;
       add_header Cross-Origin-Opener-Policy same-origin always;
       add_header Cross-Origin-Resource-Policy same-origin always;
-      add_header X-Request-Id \$request_id always;
+      add_header X-Request-Id \$request_id always;"
+NGINX_WORKERS=2 nginx_conf "$WORK/proxy" "
+  upstream app { server 127.0.0.1:$UP; keepalive 64; }
+  server {
+    listen 127.0.0.1:$NP;
+    client_max_body_size 10m;
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection \"\";
+      $PROXY_HEADERS
     }
   }"
 wait_port "$NP"
@@ -192,20 +194,7 @@ CONF
     listen 127.0.0.1:$NP2;
     location / {
       proxy_pass http://flask;
-      proxy_set_header Host \$host;
-      proxy_set_header X-Forwarded-For \$remote_addr;
-      proxy_set_header X-Forwarded-Proto \$scheme;
-      proxy_set_header X-Forwarded-Host \$host;
-      proxy_set_header X-Request-Id \$request_id;
-      proxy_hide_header X-Powered-By;
-      add_header Content-Security-Policy \"default-src 'none'; frame-ancestors 'none'\" always;
-      add_header X-Frame-Options DENY always;
-      add_header X-Content-Type-Options nosniff always;
-      add_header Referrer-Policy strict-origin-when-cross-origin always;
-      add_header Permissions-Policy \"geolocation=(), microphone=(), camera=()\" always;
-      add_header Cross-Origin-Opener-Policy same-origin always;
-      add_header Cross-Origin-Resource-Policy same-origin always;
-      add_header X-Request-Id \$request_id always;
+      $PROXY_HEADERS
     }
   }"
   wait_port "$NP2"
