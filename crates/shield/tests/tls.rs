@@ -195,6 +195,14 @@ fn raw_h2(addr: std::net::SocketAddr, ca_pem: &Path) -> RawTls {
 
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
+/// [`raw_h2`] that has sent the client preface and an empty SETTINGS frame.
+fn raw_h2_opened(addr: std::net::SocketAddr, ca_pem: &Path) -> RawTls {
+    let mut tls = raw_h2(addr, ca_pem);
+    tls.write_all(PREFACE).unwrap();
+    tls.write_all(&frame(SETTINGS, 0, 0, &[])).unwrap();
+    tls
+}
+
 /// An HTTP/2 frame: 24-bit length, type, flags, stream id.
 fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
     let len = payload.len() as u32;
@@ -262,18 +270,14 @@ fn http2_connections_without_a_request_are_closed_after_header_read() {
     );
 
     // The preface and SETTINGS, then nothing.
-    let mut preface = raw_h2(shield.addr, &cert);
-    preface.write_all(PREFACE).unwrap();
-    preface.write_all(&frame(SETTINGS, 0, 0, &[])).unwrap();
+    let mut preface = raw_h2_opened(shield.addr, &cert);
     assert!(
         closed_within(&mut preface, limit, |_| {}),
         "an h2 connection that sent only the preface stayed open"
     );
 
     // Slowloris over h2: a HEADERS frame without END_HEADERS, never continued.
-    let mut partial = raw_h2(shield.addr, &cert);
-    partial.write_all(PREFACE).unwrap();
-    partial.write_all(&frame(SETTINGS, 0, 0, &[])).unwrap();
+    let mut partial = raw_h2_opened(shield.addr, &cert);
     // :method GET, :scheme https (HPACK static table), and no END_HEADERS flag.
     partial
         .write_all(&frame(HEADERS, 0, 1, &[0x82, 0x87]))
@@ -285,9 +289,7 @@ fn http2_connections_without_a_request_are_closed_after_header_read() {
 
     // Busy at the frame level (a PING every 100 ms, which h2 answers) but never a
     // request: still closed.
-    let mut pinger = raw_h2(shield.addr, &cert);
-    pinger.write_all(PREFACE).unwrap();
-    pinger.write_all(&frame(SETTINGS, 0, 0, &[])).unwrap();
+    let mut pinger = raw_h2_opened(shield.addr, &cert);
     assert!(
         closed_within(&mut pinger, limit, |t| {
             let _ = t.write_all(&frame(PING, 0, 0, b"flaskgrd"));
