@@ -8,9 +8,10 @@
 //! [`RedisStore::decide`]). Keys are `<prefix>:{<digest>}`: the digest is the
 //! counter's hash tag, so a counter never straddles Redis Cluster slots. (Several
 //! counters in one call make a multi-key call, which a Cluster only accepts within
-//! one slot: shield talks to one Redis server, standalone or a primary behind
-//! Sentinel or a key-routing proxy.) Each key expires when its counter is fully
-//! replenished (`PX` = the GCRA horizon).
+//! one slot: shield talks to one Redis server (6.0 or newer), standalone or a
+//! primary behind Sentinel or a key-routing proxy.) Each key expires at most half a
+//! window after its counter is fully replenished, and is never gone before (see
+//! [`SCRIPT`]).
 //!
 //! Each worker thread has its own `ConnectionManager` (a multiplexed connection that
 //! reconnects by itself), created lazily on that thread's runtime. Every decision
@@ -32,49 +33,68 @@ use super::memory::{now_us, CellRef};
 use crate::redis_conn::{retryable, PerWorker};
 
 /// The decision script, for a batch of decisions. ARGV[1] is the number of
-/// decisions; then, for each, its number of counters followed by (interval, window,
-/// cost) per counter, in µs; KEYS holds every decision's counters in that order.
-/// Decisions run one after the other, each charging all its counters or none, as
-/// separate calls would. Returns `{now, allowed_1, tat_1_1, …, allowed_2, …}` with
-/// `-1` for an absent counter, so the caller recomputes each counter's outcome with
-/// the same integer arithmetic (`algorithm::decide`). Numbers stay below 2^53,
-/// exact in Lua's doubles.
+/// decisions; then, for each, its number of counters followed by (increment,
+/// window) per counter, in µs (the increment is cost × interval); KEYS holds every
+/// decision's counters in that order. Decisions run one after the other, each
+/// charging all its counters or none, as separate calls would. Returns `{now,
+/// allowed_1, tat_1_1, …, allowed_2, …}` with `-1` for an absent counter, so the
+/// caller recomputes each counter's outcome with the same integer arithmetic
+/// (`algorithm::decide`). Numbers stay below 2^53, exact in Lua's doubles (Redis
+/// writes a number argument as its integer digits).
+///
+/// Expiry without a TTL write per decision: a counter's key expires at the end of
+/// the bucket after its TAT's, buckets being a quarter of the counter's window
+/// (`b`). A write whose TAT stays in the stored TAT's bucket keeps the TTL
+/// (`KEEPTTL`, Redis 6.0+), one that moves to another bucket sets it again, so
+/// the key always outlives its TAT (by at least `b`, at most `2b`: half a window)
+/// and most writes leave the expiry table alone (a write with `PX` costs Redis
+/// about twice a plain one). `b` depends on the window only, and the window is
+/// part of the counter's identity (its key), so every write to a key agrees.
 const SCRIPT: &str = r#"
 if redis.replicate_commands then pcall(redis.replicate_commands) end
+local floor = math.floor
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local out = {now}
+local out, o = {now}, 1
 local a, k = 2, 0
+local tats, news, wins = {}, {}, {}
 for d = 1, tonumber(ARGV[1]) do
   local n = tonumber(ARGV[a])
   a = a + 1
-  local tats, news = {}, {}
   local ok = 1
   for i = 1, n do
-    local interval = tonumber(ARGV[a])
-    local window = tonumber(ARGV[a + 1])
-    local cost = tonumber(ARGV[a + 2])
-    a = a + 3
-    local stored = tonumber(redis.call('GET', KEYS[k + i]) or '')
-    local base = now
+    local inc, window = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+    a = a + 2
+    local v = redis.call('GET', KEYS[k + i])
+    local stored = v and tonumber(v)
+    local new = now + inc
     if stored then
       tats[i] = stored
-      if stored > now then base = stored end
+      if stored > now then new = stored + inc end
     else
       tats[i] = -1
     end
-    news[i] = base + cost * interval
-    if news[i] - now > window then ok = 0 end
+    news[i] = new
+    wins[i] = window
+    if new - now > window then ok = 0 end
   end
   if ok == 1 then
     for i = 1, n do
-      local ttl = math.ceil((news[i] - now) / 1000)
-      if ttl < 1 then ttl = 1 end
-      redis.call('SET', KEYS[k + i], string.format('%.0f', news[i]), 'PX', ttl)
+      local new, old = news[i], tats[i]
+      local b = floor(wins[i] / 4)
+      if b < 1 then b = 1 end
+      local bucket = floor(new / b)
+      if old >= 0 and floor(old / b) == bucket then
+        redis.call('SET', KEYS[k + i], new, 'KEEPTTL')
+      else
+        redis.call('SET', KEYS[k + i], new, 'PX', floor(((bucket + 2) * b - now) / 1000) + 1)
+      end
     end
   end
-  out[#out + 1] = ok
-  for i = 1, n do out[#out + 1] = tats[i] end
+  o = o + 1
+  out[o] = ok
+  for i = 1, n do out[o + i] = tats[i] end
+  o = o + n
   k = k + n
 end
 return out
@@ -224,7 +244,7 @@ impl RedisStore {
         let keys: Vec<String> = cells.iter().map(|c| self.key(&c.id)).collect();
         let args: Vec<u64> = cells
             .iter()
-            .flat_map(|c| [c.gcra.interval, c.gcra.window, c.cost])
+            .flat_map(|c| [c.cost.saturating_mul(c.gcra.interval), c.gcra.window])
             .collect();
         let timeout = self.timeout;
         let conn = self.conns.get(worker);
@@ -450,6 +470,86 @@ mod tests {
         assert!(lone.allowed);
         assert_eq!(lone.tats, [None]);
         assert_eq!(evalsha_calls(&url) - before, 1);
+        drop(server);
+    }
+
+    /// A key never expires before its counter's TAT and is gone at most half a
+    /// window after it; writes whose TAT stays in the same quarter-window bucket
+    /// keep the expiry instant, a move to the next bucket pushes it forward.
+    #[test]
+    fn keys_outlive_their_tat_by_at_most_half_a_window() {
+        let Some(server) = testkit::RedisServer::start() else {
+            return;
+        };
+        let url = format!("redis://127.0.0.1:{}/0", server.port);
+        let store = RedisStore::new(
+            &url,
+            1,
+            "fg:test",
+            Duration::from_secs(5),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        // 20 per second: an interval of 50 ms, a window of 1 s, buckets of 250 ms.
+        let window = 1_000_000u64;
+        let b = window / 4;
+        let cell = CellRef {
+            id: [9; 16],
+            gcra: super::super::algorithm::Gcra {
+                interval: 50_000,
+                window,
+            },
+            cost: 1,
+        };
+        let key = store.key(&cell.id);
+        let mut c = redis::Client::open(url.as_str())
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let mut last: Option<(u64, i64)> = None;
+        let (mut kept, mut moved, mut allowed) = (0, 0, 0);
+        for _ in 0..30 {
+            let answer = rt
+                .block_on(async { store.decide(0, &[cell]).await })
+                .unwrap();
+            allowed += usize::from(answer.allowed);
+            let (tat, pttl, time): (u64, i64, (u64, u64)) = redis::pipe()
+                .get(&key)
+                .pttl(&key)
+                .cmd("TIME")
+                .query(&mut c)
+                .unwrap();
+            let now = time.0 * 1_000_000 + time.1;
+            assert!(pttl > 0, "the key has a TTL");
+            // When the key expires, in µs (PTTL rounds to the millisecond).
+            let expiry = now as i64 + pttl * 1000;
+            assert!(
+                expiry + 1000 >= (tat + b) as i64,
+                "expires {expiry}, before TAT {tat} + a bucket"
+            );
+            assert!(
+                expiry <= (tat + 2 * b + 2000) as i64,
+                "expires {expiry}, over half a window after TAT {tat}"
+            );
+            if let Some((prev_tat, prev_expiry)) = last {
+                if prev_tat / b == tat / b {
+                    assert!((expiry - prev_expiry).abs() <= 2000, "TTL kept in a bucket");
+                    kept += 1;
+                } else {
+                    assert!(expiry - prev_expiry >= (b - 2000) as i64, "TTL pushed");
+                    moved += 1;
+                }
+            }
+            last = Some((tat, expiry));
+        }
+        // A burst of 20 (then refusals, which write nothing) over five buckets.
+        assert!((20..=21).contains(&allowed), "{allowed} allowed");
+        assert!(kept >= 20, "{kept} writes kept the TTL");
+        assert!(moved >= 3, "{moved} writes moved it");
         drop(server);
     }
 
