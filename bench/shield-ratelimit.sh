@@ -3,7 +3,10 @@
 # 127.0.0.1, in one run (also called at the end of bench/shield.sh).
 #
 #   (q) the cost of a decision alone: shield in front of nginx `return 200`, with
-#       its limiter's counters in memory, then in Redis (one EVALSHA per request)
+#       its limiter's counters in memory, then in Redis (one EVALSHA per request),
+#       all requests from one client (one counter); (q1m)/(q2m) the same from 10,000
+#       clients (X-Forwarded-For from a trusted proxy, a random address per
+#       request: a counter per client, so a batch of decisions rarely shares one)
 #   (r) examples/orders-hardened GET /api/orders (bearer token), 2 gunicorn workers,
 #       one limit per client ("1000000 per hour": every request counted, none refused):
 #       plain Flask alone; plain Flask behind shield, memory then Redis storage (TCP
@@ -44,7 +47,7 @@ redis_stop() { kill "$REDIS_PID" 2>/dev/null || true; wait "$REDIS_PID" 2>/dev/n
 redis_start
 REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
 
-# shield_start NAME UPSTREAM STORAGE -> SH_PORT, SH_PID
+# shield_start NAME UPSTREAM STORAGE [EXTRA [shield] LINES] -> SH_PORT, SH_PID
 shield_start() {
   SH_PORT=$(free_port)
   cat > "$WORK/$1.toml" <<CONF
@@ -52,6 +55,7 @@ shield_start() {
 listen = "127.0.0.1:$SH_PORT"
 upstream = "$2"
 allowed_hosts = ["127.0.0.1"]
+${4:-}
 [shield.audit_log]
 path = "$WORK/$1-audit.log"
 [shield.rate_limit]
@@ -96,6 +100,14 @@ wait_port "$UP"
 # Interleaved rounds (medians below): the machine's load moves between runs. At
 # 40,000 req/s three rounds would exceed one client's 1,000,000 per hour, so each
 # round starts with fresh counters (new shield processes, Redis flushed).
+# A client address per request, from 10,000 (wrk's own random numbers: the
+# same addresses in every run).
+cat > "$WORK/clients.lua" <<'LUA'
+request = function()
+  local n = math.random(0, 9999)
+  return wrk.format(nil, nil, { ["X-Forwarded-For"] = "10.0." .. math.floor(n / 100) .. "." .. (n % 100) })
+end
+LUA
 for _ in $(seq "$ROUNDS"); do
   redis-cli -p "$REDIS_PORT" flushall >/dev/null
   shield_start q1 "http://127.0.0.1:$UP" memory
@@ -105,6 +117,16 @@ for _ in $(seq "$ROUNDS"); do
   run "(q1) shield, memory -> nginx 200" "http://127.0.0.1:$Q1_PORT/api/orders" "$Q1_PID"
   SPLIT_PIDS=$Q2_PID SPLIT_LABEL="shield" SPLIT2_PIDS=$REDIS_PID SPLIT2_LABEL="redis" \
     run "(q2) shield, Redis -> nginx 200" "http://127.0.0.1:$Q2_PORT/api/orders" "$Q2_PID $REDIS_PID"
+  kill "$Q1_PID" "$Q2_PID" 2>/dev/null || true
+  wait "$Q1_PID" "$Q2_PID" 2>/dev/null || true
+  redis-cli -p "$REDIS_PORT" flushall >/dev/null
+  shield_start q1m "http://127.0.0.1:$UP" memory 'trusted_proxies = ["127.0.0.1/32"]'
+  Q1_PORT=$SH_PORT Q1_PID=$SH_PID
+  shield_start q2m "http://127.0.0.1:$UP" "$REDIS_URL" 'trusted_proxies = ["127.0.0.1/32"]'
+  Q2_PORT=$SH_PORT Q2_PID=$SH_PID
+  run "(q1m) 10,000 clients, memory" "http://127.0.0.1:$Q1_PORT/api/orders" "$Q1_PID" -s "$WORK/clients.lua"
+  SPLIT_PIDS=$Q2_PID SPLIT_LABEL="shield" SPLIT2_PIDS=$REDIS_PID SPLIT2_LABEL="redis" \
+    run "(q2m) 10,000 clients, Redis" "http://127.0.0.1:$Q2_PORT/api/orders" "$Q2_PID $REDIS_PID" -s "$WORK/clients.lua"
   kill "$Q1_PID" "$Q2_PID" 2>/dev/null || true
   wait "$Q1_PID" "$Q2_PID" 2>/dev/null || true
 done
@@ -204,8 +226,10 @@ r2=$(mfield "(r2) shield (Redis) + plain Flask" 5)
 r2u=$(mfield "(r2u) shield (Redis) + plain Flask, unix" 5)
 r3=$(field "(r3) flask-limiter (memory) in-process" 5)
 r4=$(field "(r4) flask-limiter (Redis) in-process" 5)
-awk -v q1="$q1" -v q2="$q2" 'BEGIN {
-  printf "  shield Redis / memory, req/s (fast upstream):  %.2fx  (target >= 0.8)\n", q2 / q1 }'
+q1m=$(mfield "(q1m) 10,000 clients, memory" 2)
+q2m=$(mfield "(q2m) 10,000 clients, Redis" 2)
+awk -v q1="$q1" -v q2="$q2" -v q1m="$q1m" -v q2m="$q2m" 'BEGIN {
+  printf "  shield Redis / memory, req/s (fast upstream):  %.2fx one client, %.2fx 10,000 clients  (target >= 0.8)\n", q2 / q1, q2m / q1m }'
 awk -v r0="$r0" -v r1="$r1" -v r2="$r2" -v r2u="$r2u" -v r3="$r3" -v r4="$r4" 'BEGIN {
   printf "  CPU per request / plain Flask alone (redis-server included where used):\n"
   printf "    shield (memory) + Flask:   %.2fx\n", r1 / r0

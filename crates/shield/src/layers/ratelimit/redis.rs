@@ -22,6 +22,7 @@
 //! without waiting; the first success marks it up (`storage_recovered`, once).
 
 use std::{
+    collections::HashMap,
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
@@ -32,15 +33,19 @@ use std::{
 use super::memory::{now_us, CellRef};
 use crate::redis_conn::{retryable, PerWorker};
 
-/// The decision script, for a batch of decisions. ARGV[1] is the number of
-/// decisions; then, for each, its number of counters followed by (increment,
-/// window) per counter, in µs (the increment is cost × interval); KEYS holds every
-/// decision's counters in that order. Decisions run one after the other, each
-/// charging all its counters or none, as separate calls would. Returns `{now,
-/// allowed_1, tat_1_1, …, allowed_2, …}` with `-1` for an absent counter, so the
-/// caller recomputes each counter's outcome with the same integer arithmetic
-/// (`algorithm::decide`). Numbers stay below 2^53, exact in Lua's doubles (Redis
-/// writes a number argument as its integer digits).
+/// The decision script, for a batch of decisions. KEYS holds the batch's distinct
+/// counters (a busy client's counter appears once however many of its requests
+/// the batch holds). ARGV[1] is the number of decisions; then, for each, its
+/// number of counters followed by (index in KEYS, increment, window) per counter,
+/// in µs (the increment is cost × interval). Decisions run one after the other,
+/// each charging all its counters or none, exactly as separate calls would: a
+/// counter is read once, on its first use, later decisions see what earlier ones
+/// charged, and each changed counter is written once at the end. Returns `{now,
+/// allowed_1, tat_1_1, …, allowed_2, …}` with `-1` for an absent counter (each
+/// TAT as that decision saw it), so the caller recomputes each counter's outcome
+/// with the same integer arithmetic (`algorithm::decide`). Numbers stay below
+/// 2^53, exact in Lua's doubles (Redis writes a number argument as its integer
+/// digits).
 ///
 /// Expiry without a TTL write per decision: a counter's key expires at the end of
 /// the bucket after its TAT's, buckets being a quarter of the counter's window
@@ -55,47 +60,50 @@ if redis.replicate_commands then pcall(redis.replicate_commands) end
 local floor = math.floor
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local first, cur, win = {}, {}, {}
 local out, o = {now}, 1
-local a, k = 2, 0
-local tats, news, wins = {}, {}, {}
+local idx, news = {}, {}
+local a = 2
 for d = 1, tonumber(ARGV[1]) do
   local n = tonumber(ARGV[a])
   a = a + 1
   local ok = 1
   for i = 1, n do
-    local inc, window = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-    a = a + 2
-    local v = redis.call('GET', KEYS[k + i])
-    local stored = v and tonumber(v)
-    local new = now + inc
-    if stored then
-      tats[i] = stored
-      if stored > now then new = stored + inc end
-    else
-      tats[i] = -1
+    local j, inc, window = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+    a = a + 3
+    local tat = cur[j]
+    if not tat then
+      local v = redis.call('GET', KEYS[j])
+      tat = v and tonumber(v) or -1
+      first[j] = tat
+      cur[j] = tat
+      win[j] = window
     end
+    out[o + 1 + i] = tat
+    local new = now + inc
+    if tat > now then new = tat + inc end
+    idx[i] = j
     news[i] = new
-    wins[i] = window
     if new - now > window then ok = 0 end
   end
+  out[o + 1] = ok
   if ok == 1 then
-    for i = 1, n do
-      local new, old = news[i], tats[i]
-      local b = floor(wins[i] / 4)
-      if b < 1 then b = 1 end
-      local bucket = floor(new / b)
-      if old >= 0 and floor(old / b) == bucket then
-        redis.call('SET', KEYS[k + i], new, 'KEEPTTL')
-      else
-        redis.call('SET', KEYS[k + i], new, 'PX', floor(((bucket + 2) * b - now) / 1000) + 1)
-      end
+    for i = 1, n do cur[idx[i]] = news[i] end
+  end
+  o = o + 1 + n
+end
+for j = 1, #KEYS do
+  local new, old = cur[j], first[j]
+  if new and new ~= old then
+    local b = floor(win[j] / 4)
+    if b < 1 then b = 1 end
+    local bucket = floor(new / b)
+    if old >= 0 and floor(old / b) == bucket then
+      redis.call('SET', KEYS[j], new, 'KEEPTTL')
+    else
+      redis.call('SET', KEYS[j], new, 'PX', floor(((bucket + 2) * b - now) / 1000) + 1)
     end
   end
-  o = o + 1
-  out[o] = ok
-  for i = 1, n do out[o + i] = tats[i] end
-  o = o + n
-  k = k + n
 end
 return out
 "#;
@@ -109,8 +117,8 @@ struct Batch {
 }
 
 struct Pending {
-    keys: Vec<String>,
-    args: Vec<u64>,
+    /// Each counter's id, increment and window.
+    cells: Vec<([u8; 16], u64, u64)>,
     tx: tokio::sync::oneshot::Sender<Result<Answer, String>>,
 }
 
@@ -178,7 +186,7 @@ pub struct RedisStore {
     script: Arc<redis::Script>,
     /// Per worker: the decisions that arrived while the worker was busy.
     batches: Arc<Vec<std::sync::Mutex<Batch>>>,
-    prefix: String,
+    prefix: Arc<str>,
     pub timeout: Duration,
     pub retry_interval: Duration,
     pub health: Arc<Health>,
@@ -209,7 +217,7 @@ impl RedisStore {
                     .map(|_| std::sync::Mutex::new(Batch::default()))
                     .collect(),
             ),
-            prefix: prefix.to_string(),
+            prefix: Arc::from(prefix),
             timeout,
             retry_interval,
             health: Arc::new(Health::default()),
@@ -218,15 +226,7 @@ impl RedisStore {
 
     /// The Redis key of a counter.
     pub fn key(&self, id: &[u8; 16]) -> String {
-        let mut k = String::with_capacity(self.prefix.len() + 36);
-        k.push_str(&self.prefix);
-        k.push_str(":{");
-        for b in id {
-            k.push(char::from(b"0123456789abcdef"[(b >> 4) as usize]));
-            k.push(char::from(b"0123456789abcdef"[(b & 15) as usize]));
-        }
-        k.push('}');
-        k
+        key_of(&self.prefix, id)
     }
 
     /// Prepares one decision as a `'static` future, bounded in time.
@@ -241,11 +241,11 @@ impl RedisStore {
         worker: usize,
         cells: &[CellRef],
     ) -> impl std::future::Future<Output = Result<Answer, String>> + Send + 'static {
-        let keys: Vec<String> = cells.iter().map(|c| self.key(&c.id)).collect();
-        let args: Vec<u64> = cells
+        let cells: Vec<([u8; 16], u64, u64)> = cells
             .iter()
-            .flat_map(|c| [c.cost.saturating_mul(c.gcra.interval), c.gcra.window])
+            .map(|c| (c.id, c.cost.saturating_mul(c.gcra.interval), c.gcra.window))
             .collect();
+        let prefix = self.prefix.clone();
         let timeout = self.timeout;
         let conn = self.conns.get(worker);
         let script = self.script.clone();
@@ -258,11 +258,11 @@ impl RedisStore {
                 let mut b = batches[slot]
                     .lock()
                     .map_err(|_| "rate-limit batch lock poisoned".to_string())?;
-                b.pending.push(Pending { keys, args, tx });
+                b.pending.push(Pending { cells, tx });
                 !std::mem::replace(&mut b.scheduled, true)
             };
             if spawn {
-                tokio::spawn(flush(batches, slot, conn, script, timeout));
+                tokio::spawn(flush(batches, slot, conn, script, prefix, timeout));
             }
             match tokio::time::timeout(timeout, rx).await {
                 Ok(Ok(answer)) => answer,
@@ -280,8 +280,10 @@ async fn flush(
     slot: usize,
     mut conn: redis::aio::ConnectionManager,
     script: Arc<redis::Script>,
+    prefix: Arc<str>,
     timeout: Duration,
 ) {
+    let mut index: HashMap<[u8; 16], usize> = HashMap::new();
     loop {
         let batch: Vec<Pending> = {
             let Ok(mut b) = batches[slot].lock() else {
@@ -294,17 +296,7 @@ async fn flush(
             let n = b.pending.len().min(MAX_BATCH);
             b.pending.drain(..n).collect()
         };
-        let mut inv = script.prepare_invoke();
-        inv.arg(batch.len());
-        for p in &batch {
-            inv.arg(p.keys.len());
-            for k in &p.keys {
-                inv.key(k);
-            }
-            for a in &p.args {
-                inv.arg(*a);
-            }
-        }
+        let inv = invocation(&script, &prefix, &batch, &mut index);
         let run = async {
             match inv.invoke_async::<Vec<i64>>(&mut conn).await {
                 Err(e) if retryable(&e) => inv.invoke_async::<Vec<i64>>(&mut conn).await,
@@ -313,7 +305,7 @@ async fn flush(
         };
         let answers: Result<Vec<Answer>, String> = match tokio::time::timeout(timeout, run).await {
             Ok(Ok(reply)) => {
-                let sizes: Vec<usize> = batch.iter().map(|p| p.keys.len()).collect();
+                let sizes: Vec<usize> = batch.iter().map(|p| p.cells.len()).collect();
                 parse_answers(&reply, &sizes)
             }
             Ok(Err(e)) => Err(e.to_string()),
@@ -332,6 +324,44 @@ async fn flush(
             }
         }
     }
+}
+
+/// The `EVALSHA` of a batch: each distinct counter once in KEYS, each decision's
+/// counters as indexes into it (see [`SCRIPT`]).
+fn invocation<'s>(
+    script: &'s redis::Script,
+    prefix: &str,
+    batch: &[Pending],
+    index: &mut HashMap<[u8; 16], usize>,
+) -> redis::ScriptInvocation<'s> {
+    let mut inv = script.prepare_invoke();
+    index.clear();
+    inv.arg(batch.len());
+    for p in batch {
+        inv.arg(p.cells.len());
+        for (id, inc, window) in &p.cells {
+            let next = index.len() + 1;
+            let j = *index.entry(*id).or_insert(next);
+            if j == next {
+                inv.key(key_of(prefix, id));
+            }
+            inv.arg(j).arg(*inc).arg(*window);
+        }
+    }
+    inv
+}
+
+/// The Redis key of a counter: `<prefix>:{<hex digest>}`.
+fn key_of(prefix: &str, id: &[u8; 16]) -> String {
+    let mut k = String::with_capacity(prefix.len() + 36);
+    k.push_str(prefix);
+    k.push_str(":{");
+    for b in id {
+        k.push(char::from(b"0123456789abcdef"[(b >> 4) as usize]));
+        k.push(char::from(b"0123456789abcdef"[(b & 15) as usize]));
+    }
+    k.push('}');
+    k
 }
 
 /// Splits a batch reply into one answer per decision (`sizes`: each one's number
@@ -470,6 +500,88 @@ mod tests {
         assert!(lone.allowed);
         assert_eq!(lone.tats, [None]);
         assert_eq!(evalsha_calls(&url) - before, 1);
+        drop(server);
+    }
+
+    /// A batch whose decisions share counters (a busy client's, sent once in KEYS)
+    /// answers exactly what the same decisions taken one by one would: each sees
+    /// what the earlier ones charged, a refused one charges nothing, costs count.
+    #[test]
+    fn shared_counters_in_a_batch_decide_as_one_by_one() {
+        use super::super::algorithm::{decide, Gcra};
+        let Some(server) = testkit::RedisServer::start() else {
+            return;
+        };
+        let url = format!("redis://127.0.0.1:{}/0", server.port);
+        let store = RedisStore::new(
+            &url,
+            1,
+            "fg:test",
+            Duration::from_secs(5),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let per_hour = |n: u64| Gcra {
+            interval: 3_600_000_000 / n,
+            window: 3_600_000_000,
+        };
+        let cell = |id: u8, n: u64, cost: u64| CellRef {
+            id: [id; 16],
+            gcra: per_hour(n),
+            cost,
+        };
+        let (a, b, c) = (cell(1, 9, 1), cell(2, 6, 2), cell(3, 4, 1));
+        let shapes: [Vec<CellRef>; 5] = [vec![a], vec![a, b], vec![b, c], vec![c], vec![a, c]];
+        let decisions: Vec<Vec<CellRef>> = (0..90).map(|i| shapes[i % 5].clone()).collect();
+        let answers: Vec<Answer> = rt.block_on(async {
+            let handles: Vec<_> = decisions
+                .iter()
+                .map(|d| tokio::spawn(store.decide(0, d)))
+                .collect();
+            let mut out = Vec::new();
+            for h in handles {
+                out.push(h.await.unwrap().unwrap());
+            }
+            out
+        });
+        // Replay one by one, at the clock Redis used for each.
+        let mut tats: HashMap<[u8; 16], u64> = HashMap::new();
+        let mut allowed = 0;
+        for (d, answer) in decisions.iter().zip(&answers) {
+            let seen: Vec<Option<u64>> = d.iter().map(|c| tats.get(&c.id).copied()).collect();
+            assert_eq!(answer.tats, seen, "each decision sees the earlier charges");
+            let inputs: Vec<_> = d
+                .iter()
+                .zip(&seen)
+                .map(|(c, t)| (c.gcra, *t, c.cost))
+                .collect();
+            let (ok, outcomes) = decide(&inputs, answer.now);
+            assert_eq!(answer.allowed, ok);
+            if ok {
+                allowed += 1;
+                for (c, o) in d.iter().zip(outcomes) {
+                    tats.insert(c.id, o.new_tat);
+                }
+            }
+        }
+        // b (6 per hour, cost 2) takes three charges, c four: the limits bite.
+        assert!(allowed > 5 && allowed < 30, "{allowed} allowed");
+        // What Redis stored is what the replay ends with.
+        let mut conn = redis::Client::open(url.as_str())
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        for (id, tat) in &tats {
+            let stored: u64 = redis::cmd("GET")
+                .arg(store.key(id))
+                .query(&mut conn)
+                .unwrap();
+            assert_eq!(stored, *tat);
+        }
         drop(server);
     }
 
