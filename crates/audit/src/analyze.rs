@@ -184,6 +184,15 @@ fn analyze_one(
                 }
             }
         }
+        // Read only through `from_pyfile` / `from_envvar`; a file that is not
+        // Python after all (an INI file, a typo) is quietly left out. Its module
+        // name cannot be imported, so it never shadows a real module.
+        FileKind::PyConfig if looks_like_python_config(source.text()) => {
+            let module = format!("<cfg:{}>", d.rel.replace(['.', '/'], "_"));
+            if let Ok(facts) = python::analyze(id, source.text(), &module, false) {
+                result.py = Some(facts);
+            }
+        }
         FileKind::DotEnv => result.deploy = deploy::dotenv::parse_dotenv(&source, d.gitignored),
         FileKind::Procfile => result.deploy = deploy::dotenv::parse_procfile(&source),
         FileKind::Dockerfile => result.deploy = deploy::dockerfile::parse(&source),
@@ -219,6 +228,31 @@ fn analyze_one(
     }
     result.file.source = keep_text_if_needed(source, d);
     result
+}
+
+/// Whether a `.cfg` file reads like a Flask config file in Python syntax: at
+/// least one upper-case assignment at the start of a line (`SECRET_KEY = ...`,
+/// what `from_pyfile` keeps), and no INI section header (`[metadata]`).
+fn looks_like_python_config(text: &str) -> bool {
+    let mut assigns = false;
+    for line in text.lines() {
+        let t = line.trim_end();
+        if t.starts_with('[') && t.ends_with(']') && !t.contains(',') {
+            return false;
+        }
+        let name_len = t
+            .bytes()
+            .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
+            .count();
+        if name_len > 0
+            && t.as_bytes()[0].is_ascii_uppercase()
+            && t[name_len..].trim_start().starts_with('=')
+            && !t[name_len..].trim_start().starts_with("==")
+        {
+            assigns = true;
+        }
+    }
+    assigns
 }
 
 /// Drops the text of an analysed file unless the rules read it whole (the
@@ -289,5 +323,28 @@ fn io_message(e: &std::io::Error) -> String {
     match s.find(" (os error") {
         Some(i) => s[..i].to_string(),
         None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_python_config;
+
+    #[test]
+    fn python_config_files_are_told_from_ini_files() {
+        assert!(looks_like_python_config(
+            "# prod\nSECRET_KEY = 'x'\nHOSTS = [\n    'a',\n]\n"
+        ));
+        assert!(looks_like_python_config("import os\nDEBUG=False\n"));
+        assert!(looks_like_python_config("ORIGINS = \\\n[1, 2]\nA1 = 2\n"));
+        // INI: a section header anywhere.
+        assert!(!looks_like_python_config("[metadata]\nVERSION = 1\n"));
+        assert!(!looks_like_python_config("SECRET = 1\n\n[tool:pytest]\n"));
+        // No upper-case assignment at the start of a line.
+        assert!(!looks_like_python_config("secret_key = 'x'\n"));
+        assert!(!looks_like_python_config("    SECRET_KEY = 'x'\n"));
+        assert!(!looks_like_python_config("DEBUG == True\n"));
+        assert!(!looks_like_python_config(""));
+        assert!(!looks_like_python_config("é = 1\nÉTAT = 2\n"));
     }
 }

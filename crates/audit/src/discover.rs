@@ -22,6 +22,11 @@ pub enum FileKind {
     Python,
     /// gunicorn.conf.py: Python, also read for gunicorn settings.
     GunicornConf,
+    /// `*.cfg`: maybe a Flask config file in Python syntax (`from_pyfile(
+    /// "application.cfg")`); analysed as Python only when it reads like one (see
+    /// `analyze::looks_like_python_config`), so `setup.cfg` and other INI files
+    /// are left alone.
+    PyConfig,
     Template,
     DotEnv,
     Dockerfile,
@@ -55,6 +60,9 @@ impl FileKind {
         }
         if lower.ends_with(".py") || lower.ends_with(".pyw") {
             return Some(FileKind::Python);
+        }
+        if lower.ends_with(".cfg") {
+            return Some(FileKind::PyConfig);
         }
         if (lower.ends_with(".html")
             || lower.ends_with(".htm")
@@ -422,6 +430,8 @@ mod tests {
         let k = |p: &str| FileKind::of(Path::new(p));
         assert_eq!(k("app/views.py"), Some(FileKind::Python));
         assert_eq!(k("gunicorn.conf.py"), Some(FileKind::GunicornConf));
+        assert_eq!(k("instance/application.cfg"), Some(FileKind::PyConfig));
+        assert_eq!(k("setup.cfg"), Some(FileKind::PyConfig));
         assert_eq!(k("app/templates/base.html"), Some(FileKind::Template));
         assert_eq!(k("static/index.html"), None);
         assert_eq!(k(".env"), Some(FileKind::DotEnv));

@@ -56,7 +56,7 @@ fn hostile_project(dir: &Path) {
             s.push_str(&format!("    if a == {i}:\n        return f(a)\n"));
         }
         s.push_str(
-            "    return Flask(__name__)\n\napp = f(1)\napp.config.from_object(app.config)\n",
+            "    return Flask(__name__)\n\napp = f(1)\napp.config.from_object(app.config)\napp.config.from_pyfile('app.cfg')\napp.config.from_envvar('SETTINGS')\n",
         );
         for level in 0..10 {
             s.push_str(&format!(
@@ -94,6 +94,15 @@ fn hostile_project(dir: &Path) {
         "-r requirements.txt\n==1.0\nflask[[[==\n\\\n",
     );
     write(dir, "pyproject.toml", "[project\n");
+    // Config files loaded by name: one the app points at that nests too deep,
+    // one that is not UTF-8 and one that is an INI file after all.
+    write(
+        dir,
+        "instance/app.cfg",
+        format!("SECRET_KEY = {}0{}\n", "(".repeat(5_000), ")".repeat(5_000)),
+    );
+    write(dir, "latin1.cfg", b"SECRET_KEY = '\xe9t\xe9'\n");
+    write(dir, "setup.cfg", "[metadata\nSECRET_KEY = =\n");
     write(dir, "Procfile", ":\nweb:\n: web\n");
     write(dir, "nginx/site.conf", "proxy_pass;\nlisten\n;;;\n");
     write(

@@ -18,7 +18,9 @@ use crate::{
 pub(crate) use production::guard_truth;
 pub use production::ProductionChoice;
 pub use sources::is_config_key;
-use sources::{apply_extensions, load_object, load_prefixed_env, load_pyfile, push};
+use sources::{
+    apply_extensions, load_envvar_file, load_object, load_prefixed_env, load_pyfile, push,
+};
 
 /// How a config value was set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +113,8 @@ enum OpKind<'a> {
     PyFile(String),
     /// `from_prefixed_env(prefix)`.
     PrefixedEnv(String),
+    /// `from_envvar("APP_SETTINGS")`: the variable's name.
+    EnvVarFile(String),
     Opaque,
 }
 
@@ -186,7 +190,15 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
                     None => OpKind::Opaque,
                 },
             },
-            ["config", "from_envvar" | "from_file"] => OpKind::Opaque,
+            ["config", "from_envvar"] => match c
+                .param(0, "variable_name")
+                .map(|v| resolver.deref(file, v).1)
+                .and_then(Value::as_str)
+            {
+                Some(var) => OpKind::EnvVarFile(var.to_string()),
+                None => OpKind::Opaque,
+            },
+            ["config", "from_file"] => OpKind::Opaque,
             _ => continue,
         };
         ops.push(Op {
@@ -305,6 +317,7 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
             OpKind::Set(key, v, via) => push(&mut cfg, &key, v, op.file, op.span, via),
             OpKind::PyFile(name) => load_pyfile(project, app_file, &name, &mut cfg),
             OpKind::PrefixedEnv(prefix) => load_prefixed_env(project, &prefix, &mut cfg),
+            OpKind::EnvVarFile(var) => load_envvar_file(project, app_file, &var, &mut cfg),
             OpKind::Opaque => cfg.incomplete = true,
         }
     }

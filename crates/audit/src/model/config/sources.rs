@@ -10,7 +10,10 @@ use crate::{
 };
 
 /// `from_pyfile(name)`: a project Python file of that name, preferring one in
-/// the app's own directory (Flask resolves it against `app.root_path`).
+/// the app's own directory (Flask resolves it against `app.root_path`). A path
+/// the project cannot hold as written (`/srv/app/settings/prod.cfg`, where the
+/// container puts the checkout) matches the project file with the longest common
+/// tail (`settings/prod.cfg`, else any `prod.cfg`).
 pub(super) fn load_pyfile(project: &Project, app_file: FileId, name: &str, cfg: &mut AppConfig) {
     let name = name.trim_start_matches("./");
     let app_dir = project
@@ -22,17 +25,19 @@ pub(super) fn load_pyfile(project: &Project, app_file: FileId, name: &str, cfg: 
     } else {
         format!("{app_dir}/{name}")
     };
-    let suffix = format!("/{name}");
-    let found = project
-        .files
-        .iter()
-        .find(|f| f.source.rel == wanted)
-        .or_else(|| {
-            project
-                .files
-                .iter()
-                .find(|f| f.source.rel == name || f.source.rel.ends_with(&suffix))
-        });
+    let by_tail = |tail: &str| {
+        let suffix = format!("/{tail}");
+        project
+            .files
+            .iter()
+            .find(|f| f.source.rel == tail || f.source.rel.ends_with(&suffix))
+    };
+    let mut found = project.files.iter().find(|f| f.source.rel == wanted);
+    let mut tail = name.trim_start_matches('/');
+    while found.is_none() && !tail.is_empty() {
+        found = by_tail(tail);
+        tail = tail.split_once('/').map_or("", |(_, rest)| rest);
+    }
     let Some(found) = found else {
         cfg.incomplete = true;
         return;
@@ -55,6 +60,33 @@ pub(super) fn load_pyfile(project: &Project, app_file: FileId, name: &str, cfg: 
                 ConfigVia::Module(rel.clone()),
             );
         }
+    }
+}
+
+/// `from_envvar(var)`: Flask loads the file the variable names, like
+/// `from_pyfile`. The value comes from the deploy files that may reach
+/// production (a Dockerfile `ENV`, a compose `environment:`, a production or
+/// plain `.env`); with no such value, or several different ones, the config
+/// stays incomplete.
+pub(super) fn load_envvar_file(
+    project: &Project,
+    app_file: FileId,
+    var: &str,
+    cfg: &mut AppConfig,
+) {
+    let mut values: Vec<&str> = project
+        .deploy
+        .env
+        .iter()
+        .filter(|e| e.name == var && e.source.may_be_production())
+        .map(|e| e.value.trim())
+        .filter(|v| !v.is_empty())
+        .collect();
+    values.sort_unstable();
+    values.dedup();
+    match values.as_slice() {
+        [path] => load_pyfile(project, app_file, path, cfg),
+        _ => cfg.incomplete = true,
     }
 }
 

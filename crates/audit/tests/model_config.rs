@@ -1,0 +1,126 @@
+//! Config files Flask loads by name: `from_pyfile("application.cfg")` (Python
+//! syntax under any extension) and `from_envvar("APP_SETTINGS")`, whose file a
+//! deploy file names.
+
+use audit::{
+    model::{ConfigVia, Project},
+    AuditSettings,
+};
+use report::Report;
+
+fn audit(files: &[(&str, &str)]) -> (tempfile::TempDir, Project, Report) {
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, text) in files {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let outcome = audit::run(&[dir.path().to_path_buf()], &AuditSettings::default()).unwrap();
+    (dir, outcome.project, outcome.report)
+}
+
+fn secret_key(p: &Project) -> Option<(String, ConfigVia)> {
+    let e = p.apps[0].config.get("SECRET_KEY")?;
+    Some((e.value.as_str()?.to_string(), e.via.clone()))
+}
+
+fn findings_in<'a>(r: &'a Report, control: &str, file: &str) -> Vec<&'a report::Finding> {
+    r.findings
+        .iter()
+        .filter(|f| f.control == control && f.location.file().is_some_and(|l| l.path == file))
+        .collect()
+}
+
+const SETTINGS: &str = "# production settings\nSECRET_KEY = 'dev'\nDEBUG = False\n";
+
+#[test]
+fn from_pyfile_reads_a_cfg_file_in_python_syntax() {
+    let (_d, p, r) = audit(&[
+        (
+            "app.py",
+            "from flask import Flask\napp = Flask(__name__)\napp.config.from_pyfile('application.cfg')\n",
+        ),
+        ("application.cfg", SETTINGS),
+    ]);
+    assert_eq!(
+        secret_key(&p),
+        Some(("dev".into(), ConfigVia::Module("application.cfg".into())))
+    );
+    assert!(!p.apps[0].config.incomplete);
+    assert!(
+        !findings_in(&r, "KEY002", "application.cfg").is_empty(),
+        "the weak key is reported where it is written: {:?}",
+        r.findings.iter().map(|f| &f.control).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn from_envvar_follows_the_path_a_dockerfile_sets() {
+    let (_d, p, r) = audit(&[
+        (
+            "app/__init__.py",
+            "from flask import Flask\n\ndef create_app():\n    app = Flask(__name__)\n    app.config.from_envvar('APP_SETTINGS')\n    return app\n",
+        ),
+        // Where the checkout lands in the image is not where it is here: the
+        // longest common tail decides, not the first file of that name.
+        (
+            "Dockerfile",
+            "FROM python:3.12-slim\nCOPY . /srv/app\nENV APP_SETTINGS=/srv/app/settings/production.cfg\n",
+        ),
+        ("examples/production.cfg", "SECRET_KEY = 'a-real-example-key-0123456789abcdef'\n"),
+        ("settings/production.cfg", SETTINGS),
+    ]);
+    assert_eq!(
+        secret_key(&p),
+        Some((
+            "dev".into(),
+            ConfigVia::Module("settings/production.cfg".into())
+        ))
+    );
+    assert!(!findings_in(&r, "KEY002", "settings/production.cfg").is_empty());
+}
+
+#[test]
+fn from_envvar_without_a_known_value_leaves_the_config_open() {
+    let app =
+        "from flask import Flask\napp = Flask(__name__)\napp.config.from_envvar('APP_SETTINGS')\n";
+    let (_d, p, _r) = audit(&[("app.py", app), ("settings.cfg", SETTINGS)]);
+    assert!(p.apps[0].config.incomplete);
+    assert_eq!(secret_key(&p), None);
+    // Two deploy files disagree: which one runs is unknown.
+    let (_d, p, _r) = audit(&[
+        ("app.py", app),
+        ("settings.cfg", SETTINGS),
+        ("other.cfg", "SECRET_KEY = 'x'\n"),
+        (".env", "APP_SETTINGS=settings.cfg\n"),
+        (
+            "Dockerfile",
+            "FROM python:3.12\nENV APP_SETTINGS=other.cfg\n",
+        ),
+    ]);
+    assert!(p.apps[0].config.incomplete);
+    assert_eq!(secret_key(&p), None);
+}
+
+#[test]
+fn ini_and_other_cfg_files_are_left_alone() {
+    let (_d, p, r) = audit(&[
+        (
+            "app.py",
+            "from flask import Flask\napp = Flask(__name__)\napp.config.from_pyfile('setup.cfg')\n",
+        ),
+        (
+            "setup.cfg",
+            "[metadata]\nname = orders\nVERSION = 1\n\n[flake8]\nmax-line-length = 100\n",
+        ),
+        ("notes.cfg", "this is not python: (\n"),
+        ("tox.cfg", "SECRET_KEY = 'unclosed\n"),
+    ]);
+    assert_eq!(secret_key(&p), None);
+    assert!(p.apps[0].config.incomplete, "the named file gave nothing");
+    assert!(
+        r.diagnostics.is_empty(),
+        "no syntax warnings for files that only might be Python: {:?}",
+        r.diagnostics
+    );
+}
