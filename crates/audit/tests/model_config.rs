@@ -2,20 +2,13 @@
 //! syntax under any extension) and `from_envvar("APP_SETTINGS")`, whose file a
 //! deploy file names.
 
-use audit::{
-    model::{ConfigVia, Project},
-    AuditSettings,
-};
+use audit::model::{ConfigVia, Project};
 use report::Report;
 
+mod common;
+
 fn audit(files: &[(&str, &str)]) -> (tempfile::TempDir, Project, Report) {
-    let dir = tempfile::tempdir().unwrap();
-    for (rel, text) in files {
-        let p = dir.path().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-    let outcome = audit::run(&[dir.path().to_path_buf()], &AuditSettings::default()).unwrap();
+    let (dir, outcome) = common::audit_files(files);
     (dir, outcome.project, outcome.report)
 }
 

@@ -1,16 +1,12 @@
 //! Routes and handlers the model finds: decorators, `add_url_rule` with
 //! functions and class-based views, FastAPI routers with prefixes, error handlers.
 
-use audit::{model::Project, AuditSettings};
+use audit::model::Project;
+
+mod common;
 
 fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Project) {
-    let dir = tempfile::tempdir().unwrap();
-    for (rel, text) in files {
-        let p = dir.path().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-    let outcome = audit::run(&[dir.path().to_path_buf()], &AuditSettings::default()).unwrap();
+    let (dir, outcome) = common::audit_files(files);
     (dir, outcome.project)
 }
 
