@@ -117,3 +117,44 @@ fn ini_and_other_cfg_files_are_left_alone() {
         r.diagnostics
     );
 }
+
+#[test]
+fn from_pyfile_paths_built_from_a_base_directory() {
+    let settings = "SECRET_KEY = 'changeme'\n";
+    for call in [
+        "app.config.from_pyfile(os.path.join(BASE_DIR, 'conf', 'prod.cfg'))",
+        "app.config.from_pyfile(Path(__file__).parent / 'conf' / 'prod.cfg')",
+        "app.config.from_pyfile(f'{BASE_DIR}/conf/prod.cfg')",
+        "app.config.from_pyfile(BASE_DIR + '/conf/prod.cfg')",
+        "app.config.from_pyfile(SETTINGS_FILE)",
+    ] {
+        let app = format!(
+            "import os\nfrom pathlib import Path\nfrom flask import Flask\n\
+             BASE_DIR = os.path.abspath(os.path.dirname(__file__))\n\
+             SETTINGS_FILE = os.path.join(BASE_DIR, 'conf', 'prod.cfg')\n\
+             app = Flask(__name__)\n{call}\n"
+        );
+        let (_d, p, _r) = audit(&[
+            ("web/app.py", app.as_str()),
+            ("web/conf/prod.cfg", settings),
+        ]);
+        assert_eq!(
+            secret_key(&p),
+            Some((
+                "changeme".into(),
+                ConfigVia::Module("web/conf/prod.cfg".into())
+            )),
+            "{call}"
+        );
+    }
+    // A path the code only computes stays unknown.
+    let (_d, p, _r) = audit(&[
+        (
+            "app.py",
+            "import os\nfrom flask import Flask\napp = Flask(__name__)\napp.config.from_pyfile(os.environ['SETTINGS'])\n",
+        ),
+        ("prod.cfg", settings),
+    ]);
+    assert!(p.apps[0].config.incomplete);
+    assert_eq!(secret_key(&p), None);
+}

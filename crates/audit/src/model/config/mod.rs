@@ -7,11 +7,15 @@
 mod production;
 mod sources;
 
-use super::{extensions::ExtKind, index::Target, AppId, Project};
+use super::{
+    extensions::ExtKind,
+    index::{Resolver, Target},
+    AppId, Project,
+};
 use crate::{
     python::{
         facts::GuardId,
-        value::{CmpOp, Kind, Name, Value},
+        value::{BinOp, CmpOp, Kind, Name, Value},
     },
     source::{FileId, Span},
 };
@@ -118,6 +122,44 @@ enum OpKind<'a> {
     Opaque,
 }
 
+/// The part of a `from_pyfile` path the source spells out: the whole literal,
+/// or the literal end of a path built from a base directory the code computes
+/// (`os.path.join(BASE_DIR, "settings.cfg")`, `Path(__file__).parent /
+/// "settings.cfg"`, `BASE + "/settings.cfg"`, `f"{BASE}/settings.cfg"`), which
+/// `load_pyfile` then matches against the project's files.
+fn path_tail(resolver: &Resolver, file: FileId, v: &Value, depth: u8) -> Option<String> {
+    if depth > 4 {
+        return None;
+    }
+    let (file, v) = resolver.deref(file, v);
+    let literal_end = |v: &Value| -> Option<String> {
+        let s = resolver.deref(file, v).1.as_str()?;
+        let s = s.trim_start_matches('/');
+        (!s.is_empty()).then(|| s.to_string())
+    };
+    match &v.kind {
+        Kind::Str(_) => v.as_str().map(str::to_string),
+        Kind::Call(c) => {
+            let name = c.func.reference().map(|r| r.last_name());
+            match name {
+                Some("join") => c
+                    .args
+                    .last()
+                    .and_then(|a| path_tail(resolver, file, a, depth + 1)),
+                // `Path("settings.cfg")`, `str(path)`, `os.fspath(path)`.
+                Some("Path" | "PurePath" | "str" | "fspath" | "abspath" | "realpath") => c
+                    .args
+                    .first()
+                    .and_then(|a| path_tail(resolver, file, a, depth + 1)),
+                _ => None,
+            }
+        }
+        Kind::BinOp(BinOp::Add | BinOp::Div, _, right) => literal_end(right),
+        Kind::FString(parts) => parts.last().and_then(literal_end),
+        _ => None,
+    }
+}
+
 pub fn resolve_configs(project: &mut Project, production_override: Option<&str>) {
     // Apps are resolved independently (each walks every config-like call).
     use rayon::prelude::*;
@@ -177,10 +219,9 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
             },
             ["config", "from_pyfile"] => match c
                 .param(0, "filename")
-                .map(|v| resolver.deref(file, v).1)
-                .and_then(Value::as_str)
+                .and_then(|v| path_tail(&resolver, file, v, 0))
             {
-                Some(name) => OpKind::PyFile(name.to_string()),
+                Some(name) => OpKind::PyFile(name),
                 None => OpKind::Opaque,
             },
             ["config", "from_prefixed_env"] => match c.param(0, "prefix") {
