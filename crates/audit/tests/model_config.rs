@@ -134,7 +134,9 @@ fn from_pyfile_paths_built_from_a_base_directory() {
              SETTINGS_FILE = os.path.join(BASE_DIR, 'conf', 'prod.cfg')\n\
              app = Flask(__name__)\n{call}\n"
         );
+        // A file of the same name elsewhere: the spelled-out directory decides.
         let (_d, p, _r) = audit(&[
+            ("deploy/old/prod.cfg", "SECRET_KEY = 'a-different-key'\n"),
             ("web/app.py", app.as_str()),
             ("web/conf/prod.cfg", settings),
         ]);

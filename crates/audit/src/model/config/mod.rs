@@ -137,15 +137,37 @@ fn path_tail(resolver: &Resolver, file: FileId, v: &Value, depth: u8) -> Option<
         let s = s.trim_start_matches('/');
         (!s.is_empty()).then(|| s.to_string())
     };
+    // The literal parts at the end of a join, outermost last: `join(BASE,
+    // "conf", "prod.cfg")` and `BASE / "conf" / "prod.cfg"` give `conf/prod.cfg`.
+    let joined = |parts: Vec<String>| -> Option<String> {
+        (!parts.is_empty()).then(|| {
+            parts
+                .iter()
+                .rev()
+                .map(|p| p.trim_matches('/'))
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+    };
     match &v.kind {
         Kind::Str(_) => v.as_str().map(str::to_string),
         Kind::Call(c) => {
             let name = c.func.reference().map(|r| r.last_name());
             match name {
-                Some("join") => c
-                    .args
-                    .last()
-                    .and_then(|a| path_tail(resolver, file, a, depth + 1)),
+                Some("join") => {
+                    let mut parts = Vec::new();
+                    for a in c.args.iter().rev() {
+                        match resolver.deref(file, a).1.as_str() {
+                            Some(s) => parts.push(s.to_string()),
+                            None => break,
+                        }
+                    }
+                    joined(parts).or_else(|| {
+                        c.args
+                            .last()
+                            .and_then(|a| path_tail(resolver, file, a, depth + 1))
+                    })
+                }
                 // `Path("settings.cfg")`, `str(path)`, `os.fspath(path)`.
                 Some("Path" | "PurePath" | "str" | "fspath" | "abspath" | "realpath") => c
                     .args
@@ -154,7 +176,19 @@ fn path_tail(resolver: &Resolver, file: FileId, v: &Value, depth: u8) -> Option<
                 _ => None,
             }
         }
-        Kind::BinOp(BinOp::Add | BinOp::Div, _, right) => literal_end(right),
+        Kind::BinOp(BinOp::Div, _, _) => {
+            let mut parts = Vec::new();
+            let mut cur = v;
+            while let Kind::BinOp(BinOp::Div, left, right) = &cur.kind {
+                match resolver.deref(file, right).1.as_str() {
+                    Some(s) => parts.push(s.to_string()),
+                    None => break,
+                }
+                cur = left;
+            }
+            joined(parts)
+        }
+        Kind::BinOp(BinOp::Add, _, right) => literal_end(right),
         Kind::FString(parts) => parts.last().and_then(literal_end),
         _ => None,
     }
