@@ -439,39 +439,30 @@ mod tests {
             .map_or(0, |n| n.parse().unwrap())
     }
 
-    /// A Redis server, a store of one worker on it, and that worker's runtime.
-    struct Fixture {
-        server: testkit::RedisServer,
-        url: String,
-        store: RedisStore,
-        rt: tokio::runtime::Runtime,
-    }
-
-    impl Fixture {
-        /// `None` when no redis-server can be started (the test then skips, or
-        /// fails under `FLASKGUARD_E2E=required`, as testkit decides).
-        fn start() -> Option<Fixture> {
-            let server = testkit::RedisServer::start()?;
-            let url = format!("redis://127.0.0.1:{}/0", server.port);
-            let store = RedisStore::new(
-                &url,
-                1,
-                "fg:test",
-                Duration::from_secs(5),
-                Duration::from_secs(1),
-            )
+    /// A Redis server, its URL, a store of one worker on it, and that worker's
+    /// runtime; `None` when no redis-server can be started (the test then skips,
+    /// or fails under `FLASKGUARD_E2E=required`, as testkit decides).
+    fn fixture() -> Option<(
+        testkit::RedisServer,
+        String,
+        RedisStore,
+        tokio::runtime::Runtime,
+    )> {
+        let server = testkit::RedisServer::start()?;
+        let url = format!("redis://127.0.0.1:{}/0", server.port);
+        let store = RedisStore::new(
+            &url,
+            1,
+            "fg:test",
+            Duration::from_secs(5),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
             .unwrap();
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            Some(Fixture {
-                server,
-                url,
-                store,
-                rt,
-            })
-        }
+        Some((server, url, store, rt))
     }
 
     /// Decisions taken together on one worker travel in one `EVALSHA` (at most
@@ -479,13 +470,7 @@ mod tests {
     /// limit of 30, exactly 30 pass; a lone decision is sent on its own.
     #[test]
     fn concurrent_decisions_share_a_round_trip_and_stay_exact() {
-        let Some(Fixture {
-            server,
-            url,
-            store,
-            rt,
-        }) = Fixture::start()
-        else {
+        let Some((server, url, store, rt)) = fixture() else {
             return;
         };
         // 30 per hour for one client: a window of an hour, an interval of 120 s.
@@ -537,13 +522,7 @@ mod tests {
     #[test]
     fn shared_counters_in_a_batch_decide_as_one_by_one() {
         use super::super::algorithm::{decide, Gcra};
-        let Some(Fixture {
-            server,
-            url,
-            store,
-            rt,
-        }) = Fixture::start()
-        else {
+        let Some((server, url, store, rt)) = fixture() else {
             return;
         };
         let per_hour = |n: u64| Gcra {
@@ -611,13 +590,7 @@ mod tests {
     /// keep the expiry instant, a move to the next bucket pushes it forward.
     #[test]
     fn keys_outlive_their_tat_by_at_most_half_a_window() {
-        let Some(Fixture {
-            server,
-            url,
-            store,
-            rt,
-        }) = Fixture::start()
-        else {
+        let Some((server, url, store, rt)) = fixture() else {
             return;
         };
         // 20 per second: an interval of 50 ms, a window of 1 s, buckets of 250 ms.
