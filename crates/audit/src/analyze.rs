@@ -28,6 +28,9 @@ pub struct FileResult {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// JSON / TOML files above this size are not config files (see `FileKind::DataConfig`).
+const DATA_CONFIG_MAX: u64 = 256 * 1024;
+
 /// Stack for analysis threads: syntax trees of long statements are deep.
 const STACK_SIZE: usize = 64 * 1024 * 1024;
 
@@ -112,6 +115,11 @@ fn analyze_one(
             return result;
         }
     };
+    // JSON and TOML files are read only in case one is a config file: a big one
+    // is data, skipped without a word.
+    if d.kind == FileKind::DataConfig && meta.len() > DATA_CONFIG_MAX {
+        return result;
+    }
     if meta.len() > settings.max_file_size {
         result.diagnostics.push(diag(
             DiagnosticLevel::Warning,
@@ -137,6 +145,7 @@ fn analyze_one(
     };
     let text = match crate::source::decode(bytes) {
         Ok(t) => t,
+        Err(_) if d.kind == FileKind::DataConfig => return result,
         Err(e) => {
             result.diagnostics.push(diag(
                 DiagnosticLevel::Warning,
@@ -191,6 +200,12 @@ fn analyze_one(
             let module = format!("<cfg:{}>", d.rel.replace(['.', '/'], "_"));
             if let Ok(facts) = python::analyze(id, source.text(), &module, false) {
                 result.py = Some(facts);
+            }
+        }
+        FileKind::DataConfig => {
+            if let Some(syntax) = python::data_config::DataSyntax::of(&d.rel) {
+                let module = format!("<data:{}>", d.rel.replace(['.', '/'], "_"));
+                result.py = python::data_config::analyze(id, source.text(), syntax, &module);
             }
         }
         FileKind::DotEnv => result.deploy = deploy::dotenv::parse_dotenv(&source, d.gitignored),

@@ -27,6 +27,10 @@ pub enum FileKind {
     /// `analyze::looks_like_python_config`), so `setup.cfg` and other INI files
     /// are left alone.
     PyConfig,
+    /// `*.json` / `*.toml` (other than pyproject.toml and lock files): maybe a
+    /// config file Flask reads with `from_file(name, load=json.load)`; only an
+    /// object / table with upper-case keys yields facts (`python::data_config`).
+    DataConfig,
     Template,
     DotEnv,
     Dockerfile,
@@ -119,6 +123,9 @@ impl FileKind {
         }
         if lower == ".gitignore" {
             return Some(FileKind::GitIgnore);
+        }
+        if lower.ends_with(".json") || lower.ends_with(".toml") {
+            return Some(FileKind::DataConfig);
         }
         None
     }

@@ -1,6 +1,6 @@
 //! Config files Flask loads by name: `from_pyfile("application.cfg")` (Python
-//! syntax under any extension) and `from_envvar("APP_SETTINGS")`, whose file a
-//! deploy file names.
+//! syntax under any extension), `from_envvar("APP_SETTINGS")`, whose file a
+//! deploy file names, and `from_file("config.json", load=json.load)` (JSON, TOML).
 
 use audit::model::{ConfigVia, Project};
 use report::Report;
@@ -159,4 +159,97 @@ fn from_pyfile_paths_built_from_a_base_directory() {
     ]);
     assert!(p.apps[0].config.incomplete);
     assert_eq!(secret_key(&p), None);
+}
+
+#[test]
+fn from_file_reads_json_and_toml_config_files() {
+    let app = |name: &str, load: &str| {
+        format!(
+            "import json\nimport tomllib\nfrom flask import Flask\n\ndef create_app():\n    app = Flask(__name__, instance_relative_config=True)\n    app.config.from_file('{name}', load={load}, text=False)\n    return app\n"
+        )
+    };
+    let json = app("config.json", "json.load");
+    let (_d, p, r) = audit(&[
+        ("web/__init__.py", &json),
+        // Not a config file: no upper-case keys.
+        ("web/static/package.json", "{\"name\": \"web\", \"private\": true}\n"),
+        (
+            "instance/config.json",
+            "{\n  \"SECRET_KEY\": \"dev\",\n  \"DEBUG\": true,\n  \"SQLALCHEMY_ENGINE_OPTIONS\": {\"pool_size\": 5}\n}\n",
+        ),
+    ]);
+    assert_eq!(
+        secret_key(&p),
+        Some((
+            "dev".into(),
+            ConfigVia::Module("instance/config.json".into())
+        ))
+    );
+    assert!(!p.apps[0].config.incomplete);
+    let key = findings_in(&r, "KEY002", "instance/config.json");
+    assert_eq!(key.len(), 1, "{:?}", r.findings);
+    assert_eq!(key[0].location.file().unwrap().line, 2);
+    let debug = findings_in(&r, "DBG001", "instance/config.json");
+    assert_eq!(debug.len(), 1, "{:?}", r.findings);
+    assert_eq!(debug[0].location.file().unwrap().line, 3);
+
+    let toml = app("settings.toml", "tomllib.load");
+    let (_d, p, r) = audit(&[
+        ("web/__init__.py", &toml),
+        (
+            "instance/settings.toml",
+            "# production\nSECRET_KEY = \"changeme\"\nSESSION_COOKIE_SECURE = true\n\n[tool]\nname = \"x\"\n",
+        ),
+    ]);
+    assert_eq!(secret_key(&p).map(|s| s.0), Some("changeme".into()));
+    assert_eq!(
+        p.apps[0].config.flag("SESSION_COOKIE_SECURE"),
+        Some(true),
+        "a TOML boolean loads as a Python bool"
+    );
+    assert_eq!(
+        findings_in(&r, "KEY002", "instance/settings.toml")[0]
+            .location
+            .file()
+            .unwrap()
+            .line,
+        2
+    );
+}
+
+#[test]
+fn from_file_with_an_unknown_or_foreign_file_leaves_the_config_open() {
+    for (call, files) in [
+        // No such file in the project.
+        (
+            "app.config.from_file('config.json', load=json.load)",
+            vec![],
+        ),
+        // A YAML file: not read.
+        (
+            "app.config.from_file('config.yaml', load=yaml.safe_load)",
+            vec![("config.yaml", "SECRET_KEY: dev\n")],
+        ),
+        // The file holds no config keys.
+        (
+            "app.config.from_file('config.json', load=json.load)",
+            vec![("config.json", "{\"secret_key\": \"dev\"}")],
+        ),
+        // The path is computed.
+        ("app.config.from_file(pick(), load=json.load)", vec![]),
+    ] {
+        let src = format!(
+            "import json\nimport yaml\nfrom flask import Flask\napp = Flask(__name__)\n{call}\n"
+        );
+        let mut all = vec![("app.py", src.as_str())];
+        all.extend(files);
+        let (_d, p, r) = audit(&all);
+        assert!(p.apps[0].config.incomplete, "{call}");
+        assert!(secret_key(&p).is_none(), "{call}");
+        assert!(
+            r.findings.iter().all(|f| f.control != "KEY002"),
+            "{call}: {:?}",
+            r.findings
+        );
+    }
 }

@@ -56,7 +56,7 @@ fn hostile_project(dir: &Path) {
             s.push_str(&format!("    if a == {i}:\n        return f(a)\n"));
         }
         s.push_str(
-            "    return Flask(__name__)\n\napp = f(1)\napp.config.from_object(app.config)\napp.config.from_pyfile('app.cfg')\napp.config.from_envvar('SETTINGS')\n",
+            "    return Flask(__name__)\n\napp = f(1)\napp.config.from_object(app.config)\napp.config.from_pyfile('app.cfg')\napp.config.from_envvar('SETTINGS')\napp.config.from_file('app.json', load=json.load)\napp.config.from_file('app.toml', load=toml.load)\n",
         );
         for level in 0..10 {
             s.push_str(&format!(
@@ -103,6 +103,36 @@ fn hostile_project(dir: &Path) {
     );
     write(dir, "latin1.cfg", b"SECRET_KEY = '\xe9t\xe9'\n");
     write(dir, "setup.cfg", "[metadata\nSECRET_KEY = =\n");
+    // JSON and TOML config files (`from_file`): nested too deep, broken, not
+    // UTF-8, and a big one (not read as config).
+    write(
+        dir,
+        "app.json",
+        format!(
+            "{{\"SECRET_KEY\": {}1{}}}",
+            "[".repeat(50_000),
+            "]".repeat(50_000)
+        ),
+    );
+    write(
+        dir,
+        "app.toml",
+        format!(
+            "SECRET_KEY = {}1{}\n",
+            "[".repeat(50_000),
+            "]".repeat(50_000)
+        ),
+    );
+    write(dir, "broken.json", "{\"SECRET_KEY\": \"dev\",, \"\\u12\"");
+    write(dir, "latin1.json", b"{\"SECRET_KEY\": \"\xe9t\xe9\"}");
+    write(
+        dir,
+        "data/big.json",
+        format!(
+            "{{\"SECRET_KEY\": \"dev\", \"rows\": [{}0]}}",
+            "0, ".repeat(200_000)
+        ),
+    );
     write(dir, "Procfile", ":\nweb:\n: web\n");
     write(dir, "nginx/site.conf", "proxy_pass;\nlisten\n;;;\n");
     write(
@@ -154,6 +184,24 @@ fn hostile_files_become_diagnostics_and_output_is_deterministic() {
     assert!(has("dangling.py", "cannot read"), "{diags:#?}");
     assert!(has("compose.yaml", "invalid YAML"), "{diags:#?}");
     assert!(has("pyproject.toml", "invalid TOML"), "{diags:#?}");
+    // JSON and TOML files are read as config only when they are: the broken,
+    // foreign and big ones say nothing.
+    assert!(
+        !diags
+            .iter()
+            .any(|d| d.contains(".json:")
+                || d.contains(".toml:") && !d.starts_with("pyproject.toml:")),
+        "{diags:#?}"
+    );
+    assert!(
+        !first
+            .report
+            .findings
+            .iter()
+            .any(|f| f.location.display().contains(".json")),
+        "{:?}",
+        first.report.findings
+    );
     assert!(
         !diags.iter().any(|d| d.contains("internal error")),
         "a panic was caught: {diags:#?}"

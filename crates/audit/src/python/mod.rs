@@ -8,6 +8,7 @@
 
 mod bindings;
 mod collect;
+pub mod data_config;
 mod defs;
 mod env;
 mod eval;

@@ -14,6 +14,7 @@ use super::{
 };
 use crate::{
     python::{
+        self,
         facts::GuardId,
         value::{BinOp, CmpOp, Kind, Name, Value},
     },
@@ -113,7 +114,8 @@ enum OpKind<'a> {
     FromObject(&'a Value),
     Update(&'a [Value], &'a [(Option<Name>, Value)]),
     Set(String, &'a Value, ConfigVia),
-    /// `from_pyfile("settings.py")`: the file name.
+    /// `from_pyfile("settings.py")`, or `from_file("config.json", load=...)`:
+    /// the file name (the file's facts hold its keys either way).
     PyFile(String),
     /// `from_prefixed_env(prefix)`.
     PrefixedEnv(String),
@@ -273,7 +275,17 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
                 Some(var) => OpKind::EnvVarFile(var.to_string()),
                 None => OpKind::Opaque,
             },
-            ["config", "from_file"] => OpKind::Opaque,
+            // Flask's `from_file(filename, load)`: a JSON or TOML file (whatever
+            // the loader, the file's syntax is read from its name).
+            ["config", "from_file"] => match c
+                .param(0, "filename")
+                .and_then(|v| path_tail(&resolver, file, v, 0))
+            {
+                Some(name) if python::data_config::DataSyntax::of(&name).is_some() => {
+                    OpKind::PyFile(name)
+                }
+                _ => OpKind::Opaque,
+            },
             _ => continue,
         };
         ops.push(Op {
