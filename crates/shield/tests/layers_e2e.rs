@@ -525,6 +525,25 @@ fn unix_socket_upstream_and_upgrade() {
         b"GET /console HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n",
     );
     assert!(resp.starts_with("HTTP/1.1 404"), "{resp}");
+    // A WebSocket handshake from another site (cross-site WebSocket hijacking:
+    // the browser sends the cookies) is refused before it reaches the app; one
+    // from the page's own origin is upgraded.
+    let hits = |host: &str, origin: &str, site: &str| {
+        let mut c = TcpStream::connect(s.addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        c.write_all(
+            format!("GET /ws HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nOrigin: {origin}\r\nSec-Fetch-Site: {site}\r\nCookie: session=abc\r\n\r\n").as_bytes(),
+        )
+        .unwrap();
+        let mut b = [0u8; 4096];
+        let n = c.read(&mut b).unwrap();
+        String::from_utf8_lossy(&b[..n]).into_owned()
+    };
+    let cross = hits("a", "https://evil.example", "cross-site");
+    assert!(cross.starts_with("HTTP/1.1 403"), "{cross}");
+    assert!(cross.contains("cross_origin_request"), "{cross}");
+    let same = hits("a", "http://a", "same-origin");
+    assert!(same.starts_with("HTTP/1.1 101"), "{same}");
 }
 
 #[test]

@@ -1,7 +1,11 @@
 //! CSR001: token-free CSRF protection on unsafe methods, with the algorithm of Go
 //! 1.25's `http.CrossOriginProtection`, run by tower-http 0.7's `csrf` middleware:
 //!
-//! 1. `GET`, `HEAD` and `OPTIONS` pass.
+//! 1. `GET`, `HEAD` and `OPTIONS` pass, except a WebSocket handshake (a `GET`
+//!    with `Upgrade: websocket`): a socket carries state changes both ways and
+//!    the browser sends the page's cookies with it, whatever site opened it, so
+//!    a cross-site handshake is refused like a cross-site `POST` (cross-site
+//!    WebSocket hijacking; CORS does not apply to WebSockets).
 //! 2. `Sec-Fetch-Site: same-origin` or `none` passes.
 //! 3. Any other `Sec-Fetch-Site` (`same-site`, `cross-site`) is refused unless the
 //!    `Origin` is trusted or the route is on the bypass list.
@@ -74,6 +78,8 @@ pub struct CsrfProtection {
     svc: Csrf<Pass>,
     /// Trusted origins, patterns included.
     trusted: Arc<AllowOrigin>,
+    /// The bypass routes (also handed to tower-http), for WebSocket handshakes.
+    bypass: Arc<RouteSet>,
     mode: CsrfMode,
 }
 
@@ -110,8 +116,10 @@ impl CsrfProtection {
                 "trusting every origin turns CSRF protection off; set shield.csrf.enabled = false if that is meant",
             ));
         }
-        let bypass = RouteSet::new(&s.bypass_routes)
-            .map_err(|(i, e)| ConfigError::new(format!("shield.csrf.bypass_routes[{i}]"), e))?;
+        let bypass =
+            Arc::new(RouteSet::new(&s.bypass_routes).map_err(|(i, e)| {
+                ConfigError::new(format!("shield.csrf.bypass_routes[{i}]"), e)
+            })?);
         let mut layer = CsrfLayer::new();
         for o in trusted.exact() {
             layer = layer
@@ -119,23 +127,33 @@ impl CsrfProtection {
                 .map_err(|e| ConfigError::new(key, format!("`{o}`: {e}")))?;
         }
         if !bypass.is_empty() {
+            let routes = Arc::clone(&bypass);
             layer =
-                layer.with_insecure_bypass(move |m: &Method, u: &Uri| bypass.matches(m, u.path()));
+                layer.with_insecure_bypass(move |m: &Method, u: &Uri| routes.matches(m, u.path()));
         }
         Ok(CsrfProtection {
             svc: layer.layer(Pass),
             trusted: Arc::new(trusted),
+            bypass,
             mode: s.mode,
         })
     }
 
     /// tower-http's verdict on a request, given the host the client addressed.
     pub fn verdict(&self, head: &request::Parts, host: Option<&str>) -> Option<Refusal> {
-        if matches!(head.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        let method = if is_websocket_handshake(head) {
+            if self.bypass.matches(&head.method, head.uri.path()) {
+                return None;
+            }
+            // Judged as the state-changing request it opens.
+            Method::POST
+        } else if matches!(head.method, Method::GET | Method::HEAD | Method::OPTIONS) {
             return None;
-        }
+        } else {
+            head.method.clone()
+        };
         let mut req = Request::new(());
-        *req.method_mut() = head.method.clone();
+        *req.method_mut() = method;
         *req.uri_mut() = head
             .uri
             .path_and_query()
@@ -174,6 +192,18 @@ impl CsrfProtection {
     }
 }
 
+/// A WebSocket opening handshake (RFC 6455: `GET` with `Upgrade: websocket`;
+/// over HTTP/2, RFC 8441's extended `CONNECT` carries no `Upgrade` and is not a
+/// safe method anyway).
+pub fn is_websocket_handshake(head: &request::Parts) -> bool {
+    head.method == Method::GET
+        && head.headers.get_all(header::UPGRADE).iter().any(|v| {
+            v.as_bytes()
+                .split(|b| *b == b',')
+                .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"websocket"))
+        })
+}
+
 impl RequestLayer for CsrfProtection {
     fn name(&self) -> &'static str {
         "csrf"
@@ -189,16 +219,19 @@ impl RequestLayer for CsrfProtection {
                 |v| String::from_utf8_lossy(&v.as_bytes()[..v.len().min(200)]).into_owned(),
             )
         };
+        let what = if is_websocket_handshake(head) {
+            "WebSocket handshake".to_string()
+        } else {
+            head.method.to_string()
+        };
         let reason = match refusal {
             Refusal::CrossOrigin => format!(
-                "cross-origin {} (Sec-Fetch-Site: {}, Origin: {})",
-                head.method,
+                "cross-origin {what} (Sec-Fetch-Site: {}, Origin: {})",
                 show(&SEC_FETCH_SITE),
                 show(&header::ORIGIN)
             ),
             Refusal::OriginMismatch => format!(
-                "{} with Origin {} for host {} and no Sec-Fetch-Site",
-                head.method,
+                "{what} with Origin {} for host {} and no Sec-Fetch-Site",
                 show(&header::ORIGIN),
                 cx.authority.as_deref().unwrap_or("none")
             ),
@@ -351,6 +384,54 @@ mod tests {
             ),
             Some(Refusal::OriginMismatch)
         );
+    }
+
+    #[test]
+    fn websocket_handshakes_are_judged_like_unsafe_requests() {
+        let l = layer(&["https://partner.example"], &["GET /public-feed"]);
+        let host = Some("shop.example");
+        let ws = |path: &str, h: &[(&str, &str)]| {
+            let mut all = vec![("upgrade", "websocket"), ("connection", "Upgrade")];
+            all.extend_from_slice(h);
+            head("GET", path, &all)
+        };
+        let cross = [
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://evil.example"),
+        ];
+        assert_eq!(
+            l.verdict(&ws("/ws", &cross), host),
+            Some(Refusal::CrossOrigin)
+        );
+        assert_eq!(
+            l.verdict(&ws("/ws", &[("origin", "https://evil.example")]), host),
+            Some(Refusal::OriginMismatch)
+        );
+        // The same request without the upgrade is a plain GET.
+        assert_eq!(l.verdict(&head("GET", "/ws", &cross), host), None);
+        for ok in [
+            &[
+                ("sec-fetch-site", "same-origin"),
+                ("origin", "https://shop.example"),
+            ][..],
+            &[("origin", "https://shop.example")][..],
+            &[
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "https://partner.example"),
+            ][..],
+            // Not a browser: no Origin.
+            &[][..],
+        ] {
+            assert_eq!(l.verdict(&ws("/ws", ok), host), None, "{ok:?}");
+        }
+        // Case and lists in Upgrade; the bypass list by the handshake's method.
+        let mut h = head("GET", "/ws", &[("upgrade", "h2c, WebSocket")]);
+        h.headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
+        assert_eq!(l.verdict(&h, host), Some(Refusal::OriginMismatch));
+        assert_eq!(l.verdict(&ws("/public-feed", &cross), host), None);
     }
 
     #[test]
