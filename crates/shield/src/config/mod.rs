@@ -287,9 +287,11 @@ pub struct CookiesSettings {
     pub same_site: String,
     /// Cap `Max-Age`/`Expires` of session-like cookies (`0s`: no cap).
     pub max_age: Dur,
-    /// A cookie is session-like when its lower-cased name contains one of these.
+    /// A cookie is session-like when one of these matches a word of its name
+    /// (`sid` matches `connect.sid`, not `sidebar`; `*` makes a glob over the
+    /// whole name: see `layers::cookies::name_matches`).
     pub session_patterns: Vec<String>,
-    /// ...unless it contains one of these (CSRF tokens must stay readable by scripts).
+    /// ...unless one of these matches (CSRF tokens must stay readable by scripts).
     pub script_readable_patterns: Vec<String>,
 }
 
@@ -302,7 +304,16 @@ impl Default for CookiesSettings {
             same_site: "Lax".into(),
             max_age: Dur::from_secs(24 * 3600),
             session_patterns: [
-                "session", "sess", "sid", "token", "auth", "jwt", "remember", "login",
+                "session",
+                "sess",
+                "sid",
+                "phpsessid",
+                "jsessionid",
+                "token",
+                "auth",
+                "jwt",
+                "remember",
+                "login",
             ]
             .map(String::from)
             .to_vec(),
