@@ -6,6 +6,9 @@
 //! address from the right, like Werkzeug's `ProxyFix(x_for=N)`). Whatever the
 //! client sent is then removed and replaced by exactly one clean value per header,
 //! so an app using `ProxyFix(x_for=1, x_proto=1, x_host=1)` sees the real client.
+//! `X-Forwarded-Prefix` and `X-Forwarded-Port` (an app mounted under a path by
+//! the front proxy: `ProxyFix(x_prefix=1, x_port=1)`) pass on only from a trusted
+//! peer, as the nearest proxy's single value, and only when well-formed.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -93,7 +96,18 @@ impl ClientResolver {
         let spoofable = has_forwarding(headers);
         let peer_trusted = spoofable && self.trusted(cx.peer.ip());
         let mut fwd_host: Option<String> = None;
+        let mut kept: [Option<HeaderValue>; 2] = [None, None];
         if peer_trusted {
+            kept = [
+                list(headers, &X_FORWARDED_PREFIX)
+                    .pop()
+                    .filter(|p| is_clean_prefix(p))
+                    .and_then(|p| HeaderValue::from_str(&p).ok()),
+                list(headers, &X_FORWARDED_PORT)
+                    .pop()
+                    .filter(|p| p.len() <= 5 && p.parse::<u16>().is_ok_and(|n| n > 0))
+                    .and_then(|p| HeaderValue::from_str(&p).ok()),
+            ];
             let hops = if headers.contains_key(header::FORWARDED) {
                 forwarded_hops(headers)
             } else {
@@ -149,6 +163,13 @@ impl ClientResolver {
         {
             headers.insert(X_FORWARDED_HOST.clone(), v);
         }
+        let [prefix, port] = kept;
+        if let Some(v) = prefix {
+            headers.insert(X_FORWARDED_PREFIX.clone(), v);
+        }
+        if let Some(v) = port {
+            headers.insert(X_FORWARDED_PORT.clone(), v);
+        }
     }
 
     /// The client's hop: the first untrusted address from the right (CIDR mode) or
@@ -190,6 +211,18 @@ struct Hop {
     addr: IpAddr,
     proto: Option<String>,
     host: Option<String>,
+}
+
+/// A path prefix a proxy may announce: absolute, made of plain path characters,
+/// without dot segments or `//` (an app builds its URLs and redirects on it).
+fn is_clean_prefix(p: &str) -> bool {
+    p.starts_with('/')
+        && p.len() <= 256
+        && !p.contains("//")
+        && p.split('/').all(|seg| seg != "." && seg != "..")
+        && p.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~' | b'%')
+        })
 }
 
 fn has_forwarding(h: &HeaderMap) -> bool {
@@ -366,6 +399,43 @@ mod tests {
             );
         }
         h
+    }
+
+    #[test]
+    fn prefix_and_port_pass_only_from_a_trusted_proxy() {
+        let r = ClientResolver::new(&TrustedProxies::Cidrs(vec!["10.0.0.0/8".into()])).unwrap();
+        let sent = [
+            ("host", "shop.example"),
+            ("x-forwarded-for", "198.51.100.7"),
+            ("x-forwarded-prefix", "/evil, /shop"),
+            ("x-forwarded-port", "8443"),
+        ];
+        let mut h = headers(&sent);
+        r.resolve(&mut h, None, &mut cx("10.0.0.2:1"));
+        assert_eq!(h.get("x-forwarded-prefix").unwrap(), "/shop");
+        assert_eq!(h.get_all("x-forwarded-prefix").iter().count(), 1);
+        assert_eq!(h.get("x-forwarded-port").unwrap(), "8443");
+        // From anyone else: removed.
+        let mut h = headers(&sent);
+        r.resolve(&mut h, None, &mut cx("203.0.113.9:1"));
+        assert!(h.get("x-forwarded-prefix").is_none());
+        assert!(h.get("x-forwarded-port").is_none());
+        // Malformed values are dropped even from a trusted proxy.
+        for (prefix, port) in [
+            ("shop", "0"),
+            ("/a/../admin", "99999"),
+            ("//evil.example/x", "80a"),
+            ("/a b", "-1"),
+        ] {
+            let mut h = headers(&[
+                ("x-forwarded-for", "198.51.100.7"),
+                ("x-forwarded-prefix", prefix),
+                ("x-forwarded-port", port),
+            ]);
+            r.resolve(&mut h, None, &mut cx("10.0.0.2:1"));
+            assert!(h.get("x-forwarded-prefix").is_none(), "{prefix}");
+            assert!(h.get("x-forwarded-port").is_none(), "{port}");
+        }
     }
 
     #[test]
