@@ -180,11 +180,17 @@ impl Default for BlockedPathsSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct TraversalSettings {
     pub enabled: bool,
+    /// Let `%2F` through (ids like `group%2Fproject`, `%40scope%2Fname`); an
+    /// encoded slash that forms a `..` segment is still refused.
+    pub allow_encoded_slash: bool,
 }
 
 impl Default for TraversalSettings {
     fn default() -> Self {
-        TraversalSettings { enabled: true }
+        TraversalSettings {
+            enabled: true,
+            allow_encoded_slash: false,
+        }
     }
 }
 

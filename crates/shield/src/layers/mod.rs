@@ -139,7 +139,9 @@ fn request_stack(
         &s.blocked_paths,
     )?));
     if s.traversal.enabled {
-        stack.push(Box::new(traversal::TraversalGuard));
+        stack.push(Box::new(traversal::TraversalGuard {
+            allow_encoded_slash: s.traversal.allow_encoded_slash,
+        }));
     }
     stack.push(Box::new(limits.clone()));
     let json = json_body::JsonBodyCheck::new(&s.json_body, limits.max_body)?;

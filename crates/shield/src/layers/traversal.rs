@@ -2,7 +2,8 @@
 //!
 //! Rejects a path with a `..` segment, also percent-encoded once or twice
 //! (`%2e%2e`, `%252e%252e`), encoded slashes or backslashes (`%2f`, `%5c`, which a
-//! WSGI server decodes into separators), raw backslashes and NUL bytes.
+//! WSGI server decodes into separators), raw backslashes and NUL bytes. With
+//! `allow_encoded_slash`, `%2f` passes unless it makes a `..` segment.
 
 use http::{request, StatusCode};
 use percent_encoding::percent_decode;
@@ -17,10 +18,12 @@ pub const CONTROL: &str = "INP005";
 
 /// The INP005 layer.
 #[derive(Debug, Clone, Default)]
-pub struct TraversalGuard;
+pub struct TraversalGuard {
+    pub allow_encoded_slash: bool,
+}
 
 /// Why a path is refused, or None.
-pub fn inspect(path: &str) -> Option<&'static str> {
+pub fn inspect(path: &str, allow_encoded_slash: bool) -> Option<&'static str> {
     let raw = path.as_bytes();
     if raw.contains(&b'\\') {
         return Some("backslash in path");
@@ -35,7 +38,7 @@ pub fn inspect(path: &str) -> Option<&'static str> {
     let mut current: Vec<u8> = raw.to_vec();
     for _ in 0..2 {
         let lower = current.to_ascii_lowercase();
-        if contains(&lower, b"%2f") {
+        if !allow_encoded_slash && contains(&lower, b"%2f") {
             return Some("encoded slash in path");
         }
         if contains(&lower, b"%5c") {
@@ -73,7 +76,7 @@ impl RequestLayer for TraversalGuard {
     }
 
     fn check(&self, head: &mut request::Parts, _cx: &mut Context) -> Flow {
-        match inspect(head.uri.path()) {
+        match inspect(head.uri.path(), self.allow_encoded_slash) {
             None => Flow::Continue,
             Some(why) => Flow::Reject(Rejection::new(
                 StatusCode::BAD_REQUEST,
@@ -105,7 +108,7 @@ mod tests {
             "/files/a\\b",
             "/files/a%00.txt",
         ] {
-            assert!(inspect(p).is_some(), "{p}");
+            assert!(inspect(p, false).is_some(), "{p}");
         }
         for p in [
             "/",
@@ -115,7 +118,28 @@ mod tests {
             "/q%20x",
             "/a.b/c",
         ] {
-            assert!(inspect(p).is_none(), "{p}");
+            assert!(inspect(p, false).is_none(), "{p}");
+        }
+    }
+
+    #[test]
+    fn encoded_slashes_when_allowed() {
+        for p in [
+            "/files/docs%2Freport.pdf",
+            "/packages/%40scope%2Fname",
+            "/a%252Fb",
+        ] {
+            assert!(inspect(p, false).is_some(), "{p}");
+            assert!(inspect(p, true).is_none(), "{p}");
+        }
+        for p in [
+            "/files/..%2fetc",
+            "/files/%2e%2e%2Fetc",
+            "/files/a%2F..%2Fetc",
+            "/files/a%252F..%252Fetc",
+            "/files/a%5cb",
+        ] {
+            assert!(inspect(p, true).is_some(), "{p}");
         }
     }
 }
