@@ -115,6 +115,8 @@ pub struct Context {
     pub response_headers: Vec<(HeaderName, HeaderValue)>,
     /// The CSP nonce of this response, when one is used.
     pub nonce: Option<String>,
+    /// The nonce handed to the app in `csp_nonce_header` mode, for the CSP.
+    pub upstream_nonce: Option<String>,
     /// Security events noted by layers that let the request pass (stripped spoofed
     /// headers, hardened cookies); the pipeline writes them to the audit log.
     pub events: Vec<Note>,
@@ -177,6 +179,7 @@ impl Context {
             body: BodyView::NotRead,
             response_headers: Vec::new(),
             nonce: None,
+            upstream_nonce: None,
             events: Vec::new(),
             started: Instant::now(),
             worker: 0,

@@ -360,6 +360,57 @@ fn html_preset_nonces_and_generic_pages() {
     assert_eq!(r.status, 500);
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
     assert!(!r.text().contains("Traceback"));
+    // A HEAD answer describes the rewritten GET one: no upstream length.
+    let h = http_request(s.addr, "HEAD", "/page", &[], b"").unwrap();
+    assert_eq!(h.status, 200);
+    assert!(h.header("content-length").is_none(), "{:?}", h.headers);
+}
+
+/// `csp_nonce_header`: the app gets the nonce and writes it into its own tags;
+/// a script injected into the page (reflected XSS) does not get it, and the
+/// request keeps its Accept-Encoding (no rewriting, so compression stays).
+#[test]
+fn nonce_handed_to_the_app_in_a_header() {
+    let echo = Echo::start();
+    let mut cfg = settings_for(&echo.url());
+    cfg.headers.preset = shield::config::Preset::Html;
+    cfg.headers.csp_nonce_header = Some("X-CSP-Nonce".into());
+    let s = TestShield::start(cfg);
+    let r = http_get(
+        s.addr,
+        "/nonce-page?q=%3Cscript%3Ealert(1)%3C/script%3E",
+        &[("X-CSP-Nonce", "chosen-by-the-client")],
+    )
+    .unwrap();
+    assert_eq!(r.status, 200);
+    let csp = r.header("content-security-policy").unwrap().to_string();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .expect("nonce in CSP")
+        .to_string();
+    assert_ne!(nonce, "chosen-by-the-client");
+    assert!(nonce.len() >= 22, "{nonce}");
+    let page = r.text();
+    assert!(
+        page.contains(&format!("<script nonce=\"{nonce}\">app()</script>")),
+        "{page}"
+    );
+    assert!(page.contains("<p><script>alert(1)</script></p>"), "{page}");
+    let h = json(
+        &http_get(s.addr, "/headers", &[("Accept-Encoding", "gzip")])
+            .unwrap()
+            .body,
+    );
+    assert_eq!(h["accept-encoding"][0], "gzip");
+    assert_eq!(h["x-csp-nonce"].as_array().map(Vec::len), Some(1));
+    // JSON responses carry the policy without a nonce.
+    let j = http_get(s.addr, "/json-404", &[]).unwrap();
+    assert!(!j
+        .header("content-security-policy")
+        .unwrap()
+        .contains("nonce-"));
 }
 
 #[test]

@@ -263,6 +263,11 @@ pub struct HeadersSettings {
     /// With this set, only tags whose `nonce` attribute equals it get the real nonce
     /// (so markup injected into a page cannot borrow one).
     pub csp_nonce_placeholder: Option<String>,
+    /// Hand the per-request nonce to the app in this request header
+    /// (`X-CSP-Nonce`) instead of rewriting pages: the app writes it into its own
+    /// tags, so a `<script>` injected into a page never gets it, and responses
+    /// keep their compression.
+    pub csp_nonce_header: Option<String>,
     pub hsts: Option<bool>,
     pub hsts_max_age: Option<u64>,
     pub hsts_include_subdomains: Option<bool>,
@@ -480,7 +485,7 @@ impl Settings {
         let mut out = toml::to_string(&root).unwrap_or_default();
         // Optional keys that are unset do not appear in TOML; show them commented.
         let eff = self.effective();
-        let unset: [(&str, bool, &str); 8] = [
+        let unset: [(&str, bool, &str); 9] = [
             (
                 "[shield.tls]\n",
                 eff.tls.cert.is_none(),
@@ -500,6 +505,11 @@ impl Settings {
                 "[shield.headers]\n",
                 eff.headers.csp_nonce_placeholder.is_none(),
                 "# csp_nonce_placeholder = \"…\"  (unset: every <script>/<style> gets the nonce)\n",
+            ),
+            (
+                "[shield.headers]\n",
+                eff.headers.csp_nonce_header.is_none(),
+                "# csp_nonce_header = \"X-CSP-Nonce\"  (unset: shield writes the nonce into the pages)\n",
             ),
             (
                 "[shield.csrf]\n",

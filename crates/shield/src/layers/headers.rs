@@ -4,7 +4,13 @@
 //! prebuilt `HeaderValue`s (cheap reference-counted clones). HSTS goes only on
 //! HTTPS responses (own TLS or a trusted proxy's `https`). Under the `html` preset
 //! an HTML response gets a fresh nonce in its CSP, and `csp_nonce` puts the same
-//! nonce into the page's `<script>`/`<style>` tags while it streams.
+//! nonce into the page's `<script>`/`<style>` tags while it streams; with
+//! `csp_nonce_header`, the app got the nonce in a request header and wrote it
+//! into its tags itself, and the CSP carries that one.
+//!
+//! Two mistakes are said once on stderr: HTML pages served under the `api`
+//! preset (whose CSP blocks every script and style of a page), and compressed
+//! HTML under nonce rewriting (its tags cannot get the nonce).
 
 use http::{header, response, HeaderName, HeaderValue};
 
@@ -66,8 +72,31 @@ pub struct SecurityHeaders {
     csp_name: HeaderName,
     csp: CspTemplate,
     nonce: bool,
+    /// `csp_nonce_header` mode: the nonce comes from the request, pages are kept.
+    nonce_from_request: bool,
+    /// Under the api preset (no nonce in the policy): warn about HTML pages.
+    api: bool,
+    warned_html: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    warned_compressed: std::sync::Arc<std::sync::atomic::AtomicBool>,
     override_upstream: bool,
     remove: Vec<HeaderName>,
+}
+
+/// Prints a warning the first time only.
+fn warn_once(flag: &std::sync::atomic::AtomicBool, message: std::fmt::Arguments<'_>) {
+    if !flag.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("flaskguard shield: warning: {message}");
+    }
+}
+
+/// Whether a response is an HTML page (any encoding).
+fn is_html(h: &http::HeaderMap) -> bool {
+    h.get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            let m = ct.split(';').next().unwrap_or("").trim();
+            m.eq_ignore_ascii_case("text/html") || m.eq_ignore_ascii_case("application/xhtml+xml")
+        })
 }
 
 fn value(key: &str, v: &str) -> Result<HeaderValue, ConfigError> {
@@ -205,7 +234,22 @@ impl SecurityHeaders {
                 )
             })?);
         }
-        let nonce = h.csp_nonce.unwrap_or(false);
+        let nonce_from_request = h.csp_nonce_header.is_some();
+        if let Some(name) = &h.csp_nonce_header {
+            if HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(ConfigError::new(
+                    format!("{P}.csp_nonce_header"),
+                    format!("`{name}` is not a header name"),
+                ));
+            }
+            if csp.pieces.is_none() {
+                return Err(ConfigError::new(
+                    format!("{P}.csp_nonce_header"),
+                    "the policy has no `'nonce-{nonce}'` source to carry the nonce (use preset = \"html\" or write one)",
+                ));
+            }
+        }
+        let nonce = h.csp_nonce.unwrap_or(false) && !nonce_from_request;
         if nonce && csp.pieces.is_none() && !policy.is_empty() {
             return Err(ConfigError::new(
                 format!("{P}.content_security_policy"),
@@ -228,8 +272,12 @@ impl SecurityHeaders {
             } else {
                 header::CONTENT_SECURITY_POLICY
             },
+            api: h.preset == crate::config::Preset::Api && csp.pieces.is_none() && !nonce,
             csp,
             nonce,
+            nonce_from_request,
+            warned_html: Default::default(),
+            warned_compressed: Default::default(),
             override_upstream: h.override_upstream.unwrap_or(true),
             remove,
         })
@@ -264,12 +312,39 @@ impl ResponseLayer for SecurityHeaders {
             return;
         }
         let mut policy = None;
-        if self.nonce && csp_nonce::can_rewrite(h) {
+        if self.nonce_from_request {
+            if let Some(n) = cx.upstream_nonce.as_deref() {
+                if is_html(h) {
+                    policy = self.csp.with_nonce(n);
+                }
+            }
+        } else if self.nonce && csp_nonce::can_rewrite(h) {
             let n = csp_nonce::fresh_nonce();
             policy = self.csp.with_nonce(&n);
             if policy.is_some() {
                 cx.nonce = Some(n);
             }
+        } else if self.nonce && is_html(h) {
+            warn_once(
+                &self.warned_compressed,
+                format_args!(
+                    "{} {} is compressed HTML ({}): its <script>/<style> tags get no CSP nonce and will be blocked; let the app compress only when the request accepts it (shield asks for identity), or set shield.headers.csp_nonce_header",
+                    cx.method,
+                    cx.path(),
+                    h.get(header::CONTENT_ENCODING)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("?")
+                ),
+            );
+        } else if self.api && head.status.is_success() && is_html(h) {
+            warn_once(
+                &self.warned_html,
+                format_args!(
+                    "{} {} returned an HTML page under the api preset, whose CSP (`default-src 'none'`) blocks its scripts, styles and images; for server-rendered pages set shield.headers.preset = \"html\"",
+                    cx.method,
+                    cx.path()
+                ),
+            );
         }
         let v = policy.unwrap_or_else(|| self.csp.without_nonce.clone());
         if self.override_upstream
@@ -341,6 +416,62 @@ mod tests {
             h["strict-transport-security"],
             "max-age=31536000; includeSubDomains"
         );
+    }
+
+    #[test]
+    fn warns_once_about_pages_the_policy_breaks() {
+        use std::sync::atomic::Ordering;
+        // HTML under the api preset: its CSP blocks the page's scripts and styles.
+        let l = layer(|_| {}).unwrap();
+        run(&l, false, "application/json");
+        assert!(!l.warned_html.load(Ordering::Relaxed));
+        run(&l, false, "text/html; charset=utf-8");
+        assert!(l.warned_html.load(Ordering::Relaxed));
+        // Not under the html preset, nor with a policy of one's own carrying a nonce.
+        let l = layer(|h| h.preset = Preset::Html).unwrap();
+        run(&l, false, "text/html");
+        assert!(!l.warned_html.load(Ordering::Relaxed));
+        // Compressed HTML under nonce rewriting: no nonce can go in.
+        let (mut head, _) = Response::builder()
+            .header("content-type", "text/html")
+            .header("content-encoding", "gzip")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let mut cx = Context::new(
+            "127.0.0.1:1".parse().unwrap(),
+            false,
+            Method::GET,
+            "/".parse().unwrap(),
+        );
+        l.apply(&mut head, &mut cx);
+        assert!(cx.nonce.is_none());
+        assert!(l.warned_compressed.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn nonce_from_the_request_header() {
+        let l = layer(|h| {
+            h.preset = Preset::Html;
+            h.csp_nonce_header = Some("X-CSP-Nonce".into());
+        })
+        .unwrap();
+        let (h, cx) = run(&l, false, "text/html");
+        // No nonce was handed to the app (no request phase here): none in the CSP,
+        // and pages are never rewritten in this mode.
+        assert!(cx.nonce.is_none());
+        assert!(!h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("nonce-"));
+        let e = layer(|h| h.csp_nonce_header = Some("X-CSP-Nonce".into())).unwrap_err();
+        assert_eq!(e.key, "shield.headers.csp_nonce_header");
+        let e = layer(|h| {
+            h.preset = Preset::Html;
+            h.csp_nonce_header = Some("bad header".into());
+        })
+        .unwrap_err();
+        assert_eq!(e.key, "shield.headers.csp_nonce_header");
     }
 
     #[test]

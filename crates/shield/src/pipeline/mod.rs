@@ -95,6 +95,8 @@ pub struct Pipeline {
     nonce_placeholder: Option<String>,
     /// Ask the upstream for uncompressed bodies (needed to rewrite HTML).
     identity_upstream: bool,
+    /// `csp_nonce_header`: the request header that hands the app its nonce.
+    nonce_header: Option<HeaderName>,
     pub config: Validated,
     shared: Shared,
 }
@@ -161,7 +163,12 @@ impl Pipeline {
                 )
             })
             .collect();
-        let nonce = s.headers.csp_nonce.unwrap_or(false);
+        let nonce_header = s
+            .headers
+            .csp_nonce_header
+            .as_deref()
+            .and_then(|n| HeaderName::from_bytes(n.as_bytes()).ok());
+        let nonce = s.headers.csp_nonce.unwrap_or(false) && nonce_header.is_none();
         Ok(Pipeline {
             request,
             response,
@@ -170,6 +177,7 @@ impl Pipeline {
             upstreams,
             nonce_placeholder: s.headers.csp_nonce_placeholder.clone(),
             identity_upstream: nonce,
+            nonce_header,
             config,
             shared,
         })
@@ -354,6 +362,14 @@ impl Pipeline {
         if self.identity_upstream {
             head.headers.remove(header::ACCEPT_ENCODING);
         }
+        if let Some(name) = &self.nonce_header {
+            // Whatever the client sent under this name is replaced.
+            let n = layers::csp_nonce::fresh_nonce();
+            if let Ok(v) = HeaderValue::from_str(&n) {
+                head.headers.insert(name.clone(), v);
+                cx.upstream_nonce = Some(n);
+            }
+        }
         head.uri = upstream.uri_for(&head.uri);
         head.version = Version::HTTP_11;
         let overflow = (!body.ended && !head.headers.contains_key(header::CONTENT_LENGTH))
@@ -447,7 +463,10 @@ impl Pipeline {
         head.headers
             .insert(X_REQUEST_ID.clone(), cx.request_id.header_value());
         if let Some(nonce) = cx.nonce.clone() {
-            if cx.method != http::Method::HEAD && !matches!(body, ResBody::Empty) {
+            // A HEAD answer describes the GET one, which is rewritten (no length).
+            if cx.method == http::Method::HEAD {
+                head.headers.remove(header::CONTENT_LENGTH);
+            } else if !matches!(body, ResBody::Empty) {
                 head.headers.remove(header::CONTENT_LENGTH);
                 body = ResBody::Html(Box::new(NonceBody::new(
                     body,

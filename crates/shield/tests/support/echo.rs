@@ -188,6 +188,13 @@ async fn handle(
         "/html-404" => resp(404, "text/html", "<html><h1>Not Found</h1><p>The requested URL was not found on the server.</p></html>"),
         "/json-404" => resp(404, "application/json", r#"{"error": "no such order"}"#),
         "/page" => resp(200, "text/html; charset=utf-8", "<!doctype html><html><head><style>p{color:red}</style></head><body><p>hi</p><script>console.log(1)</script></body></html>"),
+        // A page that renders the nonce shield hands it (csp_nonce_header mode) and
+        // reflects `q` unescaped, as an XSS-prone template would.
+        "/nonce-page" => {
+            let nonce = req.headers().get("x-csp-nonce").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).unwrap_or_default();
+            let q = percent_encoding::percent_decode_str(query.strip_prefix("q=").unwrap_or("")).decode_utf8_lossy().into_owned();
+            resp(200, "text/html", format!("<html><body><script nonce=\"{nonce}\">app()</script><p>{q}</p></body></html>"))
+        }
         "/cookies" => {
             let mut r = resp(200, "application/json", "{}");
             r.headers_mut().append("set-cookie", "session=eyJ1IjoxfQ.sig; Path=/; Max-Age=7776000".parse().unwrap());
