@@ -117,6 +117,8 @@ pub struct Context {
     pub nonce: Option<String>,
     /// The nonce handed to the app in `csp_nonce_header` mode, for the CSP.
     pub upstream_nonce: Option<String>,
+    /// The client asked for an HTML page (`Accept: text/html`).
+    pub wants_html: bool,
     /// Security events noted by layers that let the request pass (stripped spoofed
     /// headers, hardened cookies); the pipeline writes them to the audit log.
     pub events: Vec<Note>,
@@ -180,6 +182,7 @@ impl Context {
             response_headers: Vec::new(),
             nonce: None,
             upstream_nonce: None,
+            wants_html: false,
             events: Vec::new(),
             started: Instant::now(),
             worker: 0,

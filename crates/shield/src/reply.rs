@@ -122,6 +122,63 @@ impl Rejection {
     }
 }
 
+impl Rejection {
+    /// The same refusal as a small HTML page, for a person in a browser under the
+    /// `html` preset (a form post refused, an upload too large): status, message
+    /// and request id; headers (`Retry-After`, `Vary`) as in the JSON answer.
+    pub fn into_html_response(self, id: RequestId, head_only: bool) -> Response<ResBody> {
+        if self.status == StatusCode::NO_CONTENT || self.status.is_redirection() {
+            return self.into_response(id, head_only);
+        }
+        let page = html_page(self.status, &self.message, id);
+        let mut resp = json_response(self.status, page, head_only);
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        for (k, v) in self.headers {
+            h.append(k, v);
+        }
+        if self.close {
+            h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        resp
+    }
+}
+
+/// A plain page for a refusal: no scripts, no styles, the message escaped.
+pub fn html_page(status: StatusCode, message: &str, id: RequestId) -> Bytes {
+    let mut m = String::with_capacity(message.len());
+    for c in message.chars() {
+        match c {
+            '<' => m.push_str("&lt;"),
+            '>' => m.push_str("&gt;"),
+            '&' => m.push_str("&amp;"),
+            '"' => m.push_str("&quot;"),
+            '\'' => m.push_str("&#39;"),
+            c => m.push(c),
+        }
+    }
+    let id = id.to_hex();
+    Bytes::from(format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{code} {reason}</title></head>\
+         <body><h1>{code} {reason}</h1><p>{m}</p><p>Request id: {id}</p></body></html>\n",
+        code = status.as_u16(),
+        reason = status.canonical_reason().unwrap_or("Error"),
+        id = std::str::from_utf8(&id).unwrap_or(""),
+    ))
+}
+
+/// Whether a request asks for an HTML page (a browser navigating or posting a
+/// form: `Accept` names `text/html`).
+pub fn wants_html(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .any(|v| memchr::memmem::find(&v.as_bytes().to_ascii_lowercase(), b"text/html").is_some())
+}
+
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     error: ErrorFields<'a>,
@@ -202,6 +259,34 @@ pub fn code_for(status: StatusCode) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_refusal_pages_escape_the_message() {
+        let r = Rejection::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "<b>slow</b> & 'down'",
+            "RL001",
+            "x",
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from_static("6"));
+        let resp = r.into_html_response(RequestId::next(), false);
+        assert_eq!(resp.status(), 429);
+        assert_eq!(resp.headers()["retry-after"], "6");
+        assert!(resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let ResBody::Full(Some(b)) = resp.into_body() else {
+            panic!("a full body")
+        };
+        let page = String::from_utf8(b.to_vec()).unwrap();
+        assert!(
+            page.contains("&lt;b&gt;slow&lt;/b&gt; &amp; &#39;down&#39;"),
+            "{page}"
+        );
+        assert!(page.contains("<h1>429 Too Many Requests</h1>"));
+    }
 
     #[test]
     fn error_shape() {

@@ -360,6 +360,22 @@ fn html_preset_nonces_and_generic_pages() {
     assert_eq!(r.status, 500);
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
     assert!(!r.text().contains("Traceback"));
+    // Shield's own refusals: a page for a browser, JSON for anything else.
+    let r = http_get(
+        s.addr,
+        "/console",
+        &[("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")],
+    )
+    .unwrap();
+    assert_eq!(r.status, 404);
+    assert!(
+        r.header("content-type").unwrap().starts_with("text/html"),
+        "{:?}",
+        r.headers
+    );
+    assert!(r.text().contains("<h1>404 Not Found</h1>"), "{}", r.text());
+    let r = http_get(s.addr, "/console", &[("Accept", "*/*")]).unwrap();
+    assert_eq!(json(&r.body)["error"]["status"], 404);
     // A HEAD answer describes the rewritten GET one: no upstream length.
     let h = http_request(s.addr, "HEAD", "/page", &[], b"").unwrap();
     assert_eq!(h.status, 200);

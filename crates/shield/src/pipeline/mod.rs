@@ -97,6 +97,8 @@ pub struct Pipeline {
     identity_upstream: bool,
     /// `csp_nonce_header`: the request header that hands the app its nonce.
     nonce_header: Option<HeaderName>,
+    /// The `html` preset: shield's refusals are pages for clients asking for HTML.
+    html_refusals: bool,
     pub config: Validated,
     shared: Shared,
 }
@@ -178,6 +180,7 @@ impl Pipeline {
             nonce_placeholder: s.headers.csp_nonce_placeholder.clone(),
             identity_upstream: nonce,
             nonce_header,
+            html_refusals: s.headers.preset == crate::config::Preset::Html,
             config,
             shared,
         })
@@ -196,6 +199,9 @@ impl Pipeline {
         let (mut head, body) = req.into_parts();
         let mut cx = Context::new(conn.peer, conn.tls, head.method.clone(), head.uri.clone());
         cx.worker = conn.worker;
+        if self.html_refusals {
+            cx.wants_html = crate::reply::wants_html(&head.headers);
+        }
         if let Some(q) = &conn.framing {
             cx.framing_problem = q
                 .lock()
@@ -446,7 +452,12 @@ impl Pipeline {
                 None,
             );
         }
-        r.into_response(cx.request_id, cx.method == http::Method::HEAD)
+        let head_only = cx.method == http::Method::HEAD;
+        if cx.wants_html {
+            r.into_html_response(cx.request_id, head_only)
+        } else {
+            r.into_response(cx.request_id, head_only)
+        }
     }
 
     /// Response layers, request id, nonce rewriting.
