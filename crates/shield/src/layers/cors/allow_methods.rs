@@ -105,6 +105,19 @@ impl AllowHeaders {
                 .filter(|h| !h.is_empty())
                 .all(|h| self.list.iter().any(|a| a.eq_ignore_ascii_case(h)))
     }
+
+    /// The requested names that are not allowed, comma-separated (for messages).
+    pub fn refused(&self, requested: &str) -> String {
+        if self.any {
+            return String::new();
+        }
+        requested
+            .split(',')
+            .map(|h| h.trim())
+            .filter(|h| !h.is_empty() && !self.list.iter().any(|a| a.eq_ignore_ascii_case(h)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// A list of response headers scripts may read (`Access-Control-Expose-Headers`).
@@ -152,6 +165,10 @@ mod tests {
         assert!(h.allows("content-type, authorization"));
         assert!(h.allows(""));
         assert!(!h.allows("content-type, x-secret"));
+        assert_eq!(
+            h.refused("content-type, x-secret,X-Client-Version"),
+            "x-secret, X-Client-Version"
+        );
         assert!(AllowHeaders::new(&s(&["*"])).unwrap().allows("x-anything"));
         assert!(AllowHeaders::new(&s(&["bad header"])).is_err());
         assert_eq!(

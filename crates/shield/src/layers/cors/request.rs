@@ -109,8 +109,9 @@ impl RequestLayer for CorsRequest {
                 "these request headers may not be sent cross-origin",
                 CONTROL_PATTERNS,
                 format!(
-                    "preflight asks for headers `{}`",
-                    shown(asked_headers.as_bytes())
+                    "preflight asks for headers `{}`; not in shield.cors.allow_headers: `{}`",
+                    shown(asked_headers.as_bytes()),
+                    shown(p.headers.refused(&asked_headers).as_bytes())
                 ),
             ));
         }
