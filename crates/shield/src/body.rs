@@ -143,6 +143,8 @@ pub enum ResBody {
     },
     /// HTML rewritten on the fly to carry CSP nonces.
     Html(Box<NonceBody>),
+    /// gzipped by shield (the app was asked for identity encoding).
+    Gzip(Box<crate::layers::compress::GzipBody>),
 }
 
 impl ResBody {
@@ -183,6 +185,7 @@ impl Body for ResBody {
                     .map_err(|e| Box::new(e) as BoxError)
             }
             ResBody::Html(h) => Pin::new(h.as_mut()).poll_frame(cx),
+            ResBody::Gzip(g) => Pin::new(g.as_mut()).poll_frame(cx),
         }
     }
 
@@ -192,6 +195,7 @@ impl Body for ResBody {
             ResBody::Full(b) => b.as_ref().is_none_or(|b| b.is_empty()),
             ResBody::Upstream { prefix, rest } => prefix.is_none() && rest.is_end_stream(),
             ResBody::Html(h) => h.is_end_stream(),
+            ResBody::Gzip(g) => g.is_end_stream(),
         }
     }
 
@@ -209,7 +213,7 @@ impl Body for ResBody {
                 }
                 out
             }
-            ResBody::Html(_) => SizeHint::new(),
+            ResBody::Html(_) | ResBody::Gzip(_) => SizeHint::new(),
         }
     }
 }

@@ -119,6 +119,9 @@ pub struct Context {
     pub upstream_nonce: Option<String>,
     /// The client asked for an HTML page (`Accept: text/html`).
     pub wants_html: bool,
+    /// The client accepts gzip, and shield took `Accept-Encoding` off the request
+    /// to the app: shield compresses the response.
+    pub gzip_for_client: bool,
     /// Security events noted by layers that let the request pass (stripped spoofed
     /// headers, hardened cookies); the pipeline writes them to the audit log.
     pub events: Vec<Note>,
@@ -183,6 +186,7 @@ impl Context {
             nonce: None,
             upstream_nonce: None,
             wants_html: false,
+            gzip_for_client: false,
             events: Vec::new(),
             started: Instant::now(),
             worker: 0,

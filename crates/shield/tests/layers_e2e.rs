@@ -360,6 +360,43 @@ fn html_preset_nonces_and_generic_pages() {
     assert_eq!(r.status, 500);
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
     assert!(!r.text().contains("Traceback"));
+    // Pages were asked uncompressed (to be rewritten); shield gzips them for a
+    // client that accepts it, nonces included.
+    let h = json(
+        &http_get(s.addr, "/headers", &[("Accept-Encoding", "gzip, br")])
+            .unwrap()
+            .body,
+    );
+    assert!(h.get("accept-encoding").is_none(), "{h}");
+    let r = http_get(s.addr, "/big-page", &[("Accept-Encoding", "gzip, br")]).unwrap();
+    assert_eq!(
+        r.header("content-encoding"),
+        Some("gzip"),
+        "{:?}",
+        r.headers
+    );
+    assert!(r.body.len() < 2000, "{} bytes", r.body.len());
+    let mut page = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&r.body[..]), &mut page)
+        .unwrap();
+    let nonce = r
+        .header("content-security-policy")
+        .unwrap()
+        .split("'nonce-")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        page.contains(&format!("<script nonce=\"{nonce}\">start()</script>")),
+        "{page}"
+    );
+    assert!(page.len() > 10_000);
+    let r = http_get(s.addr, "/big-page", &[]).unwrap();
+    assert!(r.header("content-encoding").is_none());
+    assert!(r.text().len() > 10_000);
     // Shield's own refusals: a page for a browser, JSON for anything else.
     let r = http_get(
         s.addr,

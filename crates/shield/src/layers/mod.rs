@@ -6,6 +6,7 @@
 //! `flaskguard checklist`.
 
 pub mod blocked_paths;
+pub mod compress;
 pub mod cookies;
 pub mod cors;
 pub mod csp_nonce;

@@ -366,6 +366,7 @@ impl Pipeline {
         head.headers
             .insert(X_REQUEST_ID.clone(), cx.request_id.header_value());
         if self.identity_upstream {
+            cx.gzip_for_client = layers::compress::accepts_gzip(&head.headers);
             head.headers.remove(header::ACCEPT_ENCODING);
         }
         if let Some(name) = &self.nonce_header {
@@ -473,6 +474,8 @@ impl Pipeline {
         }
         head.headers
             .insert(X_REQUEST_ID.clone(), cx.request_id.header_value());
+        let head_only = cx.method == http::Method::HEAD;
+        let declared_len = layers::compress::content_length(&head.headers);
         if let Some(nonce) = cx.nonce.clone() {
             // A HEAD answer describes the GET one, which is rewritten (no length).
             if cx.method == http::Method::HEAD {
@@ -485,6 +488,9 @@ impl Pipeline {
                     self.nonce_placeholder.clone(),
                 )));
             }
+        }
+        if cx.gzip_for_client && head.status != StatusCode::SWITCHING_PROTOCOLS {
+            body = layers::compress::maybe_gzip(&mut head, body, true, head_only, declared_len);
         }
         Response::from_parts(head, body)
     }

@@ -195,6 +195,7 @@ async fn handle(
             let q = percent_encoding::percent_decode_str(query.strip_prefix("q=").unwrap_or("")).decode_utf8_lossy().into_owned();
             resp(200, "text/html", format!("<html><body><script nonce=\"{nonce}\">app()</script><p>{q}</p></body></html>"))
         }
+        "/big-page" => resp(200, "text/html; charset=utf-8", format!("<!doctype html><html><body><script>start()</script>{}</body></html>", "<p>a paragraph of a long server-rendered page</p>\n".repeat(300))),
         "/cookies" => {
             let mut r = resp(200, "application/json", "{}");
             r.headers_mut().append("set-cookie", "session=eyJ1IjoxfQ.sig; Path=/; Max-Age=7776000".parse().unwrap());
