@@ -296,6 +296,8 @@ fn upstream_errors_are_sanitised() {
         ("/html-500", 500, "internal_error"),
         ("/text-500", 500, "internal_error"),
         ("/html-404", 404, "not_found"),
+        // Not a leak, but not JSON either: one error shape for API clients.
+        ("/plain-500", 500, "internal_error"),
     ] {
         let r = http_get(s.addr, path, &[]).unwrap();
         assert_eq!(r.status, status, "{path}");

@@ -4,7 +4,8 @@
 //!   driver errors or Werkzeug debugger markers becomes a generic error with a
 //!   request id (JSON, or a plain page under `html_errors = "page"`).
 //! - Under the api preset every HTML error page (4xx included) becomes a JSON error
-//!   with the same status.
+//!   with the same status, and so does any other 5xx that is not JSON (uvicorn's
+//!   plain-text `Internal Server Error`), so API clients see one error shape.
 //!
 //! Only error responses are inspected, and only their first `inspect_bytes`; the
 //! original goes to the audit log (truncated), never to the client.
@@ -136,6 +137,22 @@ impl ErrorSanitizer {
                     format!("upstream {status} leaking a source path and line"),
                 ));
             }
+        }
+        if verdict.is_none()
+            && server_error
+            && self.html == HtmlErrors::Json
+            && !is_json(&head.headers)
+        {
+            let ct = head
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("no content type")
+                .to_string();
+            verdict = Some((
+                "ERR002",
+                format!("upstream {status} with a non-JSON body ({ct})"),
+            ));
         }
         let Some((control, reason)) = verdict else {
             // `prefix` then the rest: the upstream's Content-Length still holds.

@@ -184,6 +184,7 @@ async fn handle(
         }
         "/html-500" => resp(500, "text/html; charset=utf-8", "<html><h1>Internal Server Error</h1><pre>Traceback (most recent call last):\n  File \"/srv/app/orders.py\", line 42, in create\nKeyError: 'x'</pre></html>"),
         "/text-500" => resp(500, "text/plain", "Traceback (most recent call last):\n  File \"/srv/app/db.py\", line 7, in q\nsqlite3.OperationalError: no such table: users"),
+        "/plain-500" => resp(500, "text/plain; charset=utf-8", "Internal Server Error"),
         "/json-500" => resp(500, "application/json", r#"{"error": "database unavailable"}"#),
         "/html-404" => resp(404, "text/html", "<html><h1>Not Found</h1><p>The requested URL was not found on the server.</p></html>"),
         "/json-404" => resp(404, "application/json", r#"{"error": "no such order"}"#),
