@@ -155,6 +155,30 @@ fn resp(status: u16, ct: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> 
     r
 }
 
+/// `%XX` decoding of a query value (this echo's only use of one).
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match (
+            b[i],
+            b.get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()),
+        ) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 async fn handle(
     mut req: Request<Incoming>,
     hits: Arc<AtomicUsize>,
@@ -193,7 +217,7 @@ async fn handle(
         // reflects `q` unescaped, as an XSS-prone template would.
         "/nonce-page" => {
             let nonce = req.headers().get("x-csp-nonce").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).unwrap_or_default();
-            let q = percent_encoding::percent_decode_str(query.strip_prefix("q=").unwrap_or("")).decode_utf8_lossy().into_owned();
+            let q = unescape(query.strip_prefix("q=").unwrap_or(""));
             resp(200, "text/html", format!("<html><body><script nonce=\"{nonce}\">app()</script><p>{q}</p></body></html>"))
         }
         "/big-page" => resp(200, "text/html; charset=utf-8", format!("<!doctype html><html><body><script>start()</script>{}</body></html>", "<p>a paragraph of a long server-rendered page</p>\n".repeat(300))),
