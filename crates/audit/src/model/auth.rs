@@ -21,6 +21,9 @@ use crate::{
     source::FileId,
 };
 
+/// Methods of a class-based view that answer requests.
+const VIEW_METHODS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "options"];
+
 /// Where a guard applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scope {
@@ -35,7 +38,10 @@ pub(super) fn find_auth(project: &mut Project) {
     // Decorators and dependencies of each view.
     for (i, route) in project.routes.iter().enumerate() {
         for d in &route.decorators {
-            if d.span.start <= route.span.start || route.auth.contains(&d.name) {
+            // Above the route decorator: not part of the registered view (a
+            // resource's decorators always are).
+            let above = route.class.is_none() && d.span.start <= route.span.start;
+            if above || route.auth.contains(&d.name) {
                 continue;
             }
             let callee = d.value.as_call().map_or(&d.value, |c| &c.func);
@@ -45,7 +51,8 @@ pub(super) fn find_auth(project: &mut Project) {
                 }
             }
         }
-        if let Some(name) = class_view_auth(project, &route.function, &mut memo) {
+        let class = route.class.as_deref().unwrap_or(&route.function);
+        if let Some(name) = class_view_auth(project, class, &mut memo) {
             if !route.auth.contains(&name) {
                 added[i].push(name);
             }
@@ -91,7 +98,8 @@ pub(super) fn find_auth(project: &mut Project) {
 /// A class-based view (`MethodView`, or a handler class of the project's own
 /// framework) that authenticates: a method of the class or of a project base
 /// class named for it (`_check_access`, `check_permissions`) or whose body
-/// refuses anonymous callers, or `decorators = [login_required]`.
+/// refuses anonymous callers (not the HTTP-method views themselves), or
+/// `decorators = [login_required]`.
 fn class_view_auth(
     project: &Project,
     class: &str,
@@ -119,11 +127,11 @@ fn class_view_auth(
             return Some(format!("{}.decorators", fact.name));
         }
         let facts = resolver.facts(file)?;
-        for f in facts
-            .functions
-            .iter()
-            .filter(|f| f.method_of.as_deref() == Some(q.as_str()))
-        {
+        // The views themselves (`get`, `post`...) are not guards: a view that
+        // answers 401 in one branch authenticates nothing by that.
+        for f in facts.functions.iter().filter(|f| {
+            f.method_of.as_deref() == Some(q.as_str()) && !VIEW_METHODS.contains(&f.name.as_str())
+        }) {
             let lower = f.name.to_ascii_lowercase();
             let named = has_auth_word(&lower) || lower.contains("access");
             if named || refuses(project, &f.qualified, memo) {

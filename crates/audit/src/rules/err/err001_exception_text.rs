@@ -32,7 +32,8 @@ FastAPI's `@app.exception_handler`) return and reports:
   (`sqlite3.Error`, `SQLAlchemyError`...);
 - `e.original_exception` (the exception behind a 500) in a handler for 500,
   `InternalServerError` or `HTTPException`;
-- the same exception text returned by a route view from its own
+- the same exception text returned by a route view (a Flask-RESTful /
+  RESTX resource method included) from its own
   `except Exception as e:` (also `OSError`, and database, cache and HTTP
   client errors: `sqlite3`, `sqlalchemy`, `psycopg`, `pymongo`, `redis`,
   `requests`...). Views that catch narrower exceptions (`ValueError`,
