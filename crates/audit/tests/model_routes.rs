@@ -379,3 +379,127 @@ api.add_resource(ByMethod, "/by-method")
     assert_eq!(auth("/by-method", "POST").len(), 1);
     assert!(auth("/by-method", "DELETE").is_empty());
 }
+
+#[test]
+fn fastapi_dependencies_authenticate_through_their_bodies_and_sub_dependencies() {
+    let (_dir, p) = project(&[
+        (
+            "deps.py",
+            r#"from typing import Annotated
+
+from fastapi import Depends, HTTPException, status
+
+
+def get_db():
+    yield session()
+
+
+def get_token_payload(token: str):
+    ...
+
+
+def get_current_user(db=Depends(get_db)):
+    ...
+
+
+CurrentUser = Annotated[dict, Depends(get_current_user)]
+
+
+def get_current_superuser(current_user: Annotated[dict, Depends(get_current_user)]):
+    if not current_user["is_superuser"]:
+        raise privileges_exception
+    return current_user
+
+
+def check_owner(user=Depends(get_current_user)):
+    if not user:
+        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="no")
+
+
+def editor(user: CurrentUser):
+    return user
+
+
+def paginate(db=Depends(get_db), page: int = 1):
+    return page
+
+
+def loop_a(x=Depends(lambda: None)):
+    ...
+
+
+def cycle_a(b=Depends("cycle_b")):
+    ...
+
+
+def cycle_one(other=Depends(get_db)):
+    return other
+"#,
+        ),
+        (
+            "main.py",
+            r#"from fastapi import APIRouter, Depends, FastAPI
+
+from deps import check_owner, editor, get_current_superuser, paginate, cycle_one
+
+app = FastAPI()
+admin = APIRouter(prefix="/admin", dependencies=[Depends(get_current_superuser)])
+plain = APIRouter(prefix="/plain")
+
+
+@app.delete("/a/{id}", dependencies=[Depends(check_owner)])
+def delete_a(id: int):
+    ...
+
+
+@app.delete("/b/{id}", dependencies=[Depends(get_current_superuser)])
+def delete_b(id: int):
+    ...
+
+
+@app.put("/c/{id}")
+def put_c(id: int, user=Depends(editor)):
+    ...
+
+
+@app.post("/d", dependencies=[Depends(paginate)])
+def post_d(page=Depends(paginate), other=Depends(cycle_one)):
+    ...
+
+
+@admin.delete("/tiers/{name}")
+def delete_tier(name: str):
+    ...
+
+
+@plain.delete("/x/{id}")
+def delete_x(id: int):
+    ...
+
+
+app.include_router(admin)
+app.include_router(plain, dependencies=[Depends(check_owner)])
+"#,
+        ),
+    ]);
+    let auth = |path: &str| {
+        p.routes
+            .iter()
+            .find(|r| r.path.as_deref() == Some(path))
+            .unwrap_or_else(|| panic!("{path}"))
+            .auth
+            .iter()
+            .map(|a| a.rsplit('.').next().unwrap_or(a).to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(auth("/a/{id}"), ["check_owner"], "its body refuses");
+    assert_eq!(
+        auth("/b/{id}"),
+        ["get_current_superuser"],
+        "through its own Annotated dependency on get_current_user"
+    );
+    assert_eq!(auth("/c/{id}"), ["editor"], "through a type alias");
+    assert!(auth("/d").is_empty(), "{:?}", auth("/d"));
+    assert_eq!(auth("/admin/tiers/{name}"), ["get_current_superuser"]);
+    assert_eq!(auth("/plain/x/{id}"), ["check_owner"]);
+}

@@ -285,25 +285,13 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                 };
                 // A decorator above the route decorator wraps the function after
                 // it was registered: the registered view runs without it.
-                let mut route_auth: Vec<String> = auth
+                let route_auth: Vec<String> = auth
                     .iter()
                     .filter(|(_, s)| s.is_none_or(|s| s.start > u32::from(deco.range.start())))
                     .map(|(n, _)| n.clone())
                     .collect();
-                if let Some(deps) = call
-                    .and_then(|c| c.kwarg("dependencies"))
-                    .and_then(Value::as_seq)
-                {
-                    for d in deps {
-                        let text = d.render();
-                        if AUTH_WORDS
-                            .iter()
-                            .any(|w| text.to_ascii_lowercase().contains(w))
-                        {
-                            route_auth.push(text);
-                        }
-                    }
-                }
+                // `dependencies=[Depends(...)]` are judged with the parameters'
+                // dependencies (`model::auth`).
                 let endpoint_name = call
                     .and_then(|c| c.kwarg("endpoint"))
                     .and_then(Value::as_str)

@@ -30,8 +30,12 @@ review (information level; also in `flaskguard audit --routes`, AUTH column
 - a `before_request` (or `before_app_request`) guard of its blueprint, a parent
   blueprint or the app that does the same;
 - a FastAPI dependency that authenticates (`Depends(get_current_user)`,
-  `Security(...)`, a dependency function that raises 401/403), on the
-  endpoint, its router, `include_router(..., dependencies=...)` or the app.
+  `Security(...)`, a dependency function that raises 401/403, or one that
+  itself depends on an authenticating dependency, as
+  `get_current_superuser(user=Depends(get_current_user))` does — through
+  defaults, `Annotated[User, Depends(...)]` and type aliases of it, a few
+  levels deep), on the endpoint's parameters, its `dependencies=[...]`, its
+  router, `include_router(..., dependencies=...)` or the app.
 
 Each method (`get`, `post`...) of a Flask-RESTful / Flask-RESTX resource is
 its own view: its own decorators (`@jwt_required()` under `@ns.doc(...)`)
