@@ -48,7 +48,7 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     # Read from the environment, with a fallback "so the container starts".
-    SECRET_KEY = os.getenv("SECRET_KEY", "change-me")  # planted: KEY001, KEY002, KEY003
+    SECRET_KEY = os.getenv("SECRET_KEY", "change-me")  # planted: KEY002, KEY003
     # Copied from a blog post to get tracebacks into the error tracker.
     PROPAGATE_EXCEPTIONS = True  # planted: DBG004
 

@@ -83,3 +83,71 @@ fn starlette_middleware() {
     let (_d, p) = project(&[("main.py", "from fastapi import FastAPI\nfrom starlette.middleware.cors import CORSMiddleware\napp = FastAPI()\napp.add_middleware(CORSMiddleware)\n")]);
     assert_eq!(cors(&p, ExtKind::CorsMiddleware).origins, Origins::None);
 }
+
+const SETTINGS_APP: &str = r#"from functools import lru_cache
+from typing import List
+
+from fastapi import FastAPI
+from pydantic_settings import BaseSettings
+from starlette.middleware.cors import CORSMiddleware
+
+
+class BaseAppSettings(BaseSettings):
+    allowed_hosts: List[str] = ["*"]
+    trusted_origins: List[str] = ["https://app.example.com"]
+
+
+class AppSettings(BaseAppSettings):
+    debug: bool = False
+
+
+@lru_cache
+def get_settings():
+    return AppSettings()
+
+
+settings = get_settings()
+app = FastAPI()
+app.add_middleware(
+    CORSMiddleware,
+    allow_origins=settings.ORIGINS_FIELD,
+    allow_credentials=True,
+)
+"#;
+
+#[test]
+fn origins_from_a_settings_field_default() {
+    let app = SETTINGS_APP.replace("ORIGINS_FIELD", "allowed_hosts");
+    let (_d, p) = project(&[("main.py", &app)]);
+    let c = cors(&p, ExtKind::CorsMiddleware);
+    assert_eq!(
+        c.origins,
+        Origins::Any,
+        "the BaseSettings default, through a base class"
+    );
+    assert_eq!(c.reflects_any_origin_with_credentials(), Some(true));
+
+    let listed = SETTINGS_APP.replace("ORIGINS_FIELD", "trusted_origins");
+    let (_d, p) = project(&[("main.py", &listed)]);
+    assert_eq!(
+        cors(&p, ExtKind::CorsMiddleware).origins,
+        Origins::Listed(vec!["https://app.example.com".into()])
+    );
+}
+
+#[test]
+fn a_settings_field_set_by_the_environment_is_unknown() {
+    let app = SETTINGS_APP.replace("ORIGINS_FIELD", "allowed_hosts");
+    for env in [
+        (".env", "ALLOWED_HOSTS=[\"https://app.example.com\"]\n"),
+        (
+            "docker-compose.yml",
+            "services:\n  api:\n    build: .\n    environment:\n      - APP_ALLOWED_HOSTS=[\"https://app.example.com\"]\n",
+        ),
+    ] {
+        let (_d, p) = project(&[("main.py", &app), env]);
+        let c = cors(&p, ExtKind::CorsMiddleware);
+        assert_eq!(c.origins, Origins::Unknown, "{}", env.0);
+        assert_eq!(c.reflects_any_origin_with_credentials(), None);
+    }
+}

@@ -267,10 +267,239 @@ app.register_blueprint(bp)
     let login = find("/api/auth/login");
     assert_eq!(login.methods, ["POST"]);
     assert_eq!(login.limits.len(), 1, "the class's decorators limit it");
-    assert_eq!(p.describe(login.def_span), "app.py:13");
+    // Each method is a view: findings point at its `def`.
+    assert_eq!(p.describe(login.def_span), "app.py:16");
+    assert_eq!(login.view_name(), "Login");
     assert!(find("/api/login").limits.len() == 1);
     assert_eq!(find("/api/me").auth.len(), 1);
-    let user = find("/v2/users/<int:uid>");
-    assert_eq!(user.methods, ["PUT", "DELETE"]);
-    assert_eq!(user.app, Some(0));
+    let user: Vec<_> = p
+        .routes
+        .iter()
+        .filter(|r| r.path.as_deref() == Some("/v2/users/<int:uid>"))
+        .collect();
+    let methods: Vec<&str> = user.iter().map(|r| r.methods[0].as_str()).collect();
+    assert_eq!(methods, ["PUT", "DELETE"]);
+    assert!(user
+        .iter()
+        .all(|r| r.app == Some(0) && r.methods.len() == 1));
+    assert_eq!(user[1].function, "app.User.delete");
+}
+
+#[test]
+fn resource_methods_are_views_with_their_own_decorators() {
+    let (_dir, p) = project(&[
+        (
+            "resources.py",
+            r#"from flask_restx import Namespace, Resource
+from flask_jwt_extended import jwt_required
+from flask_login import login_required
+
+ns = Namespace("items")
+
+
+def check_key(view):
+    def wrapper(*args, **kwargs):
+        if not valid_key():
+            return {"message": "bad key"}, 401
+        return view(*args, **kwargs)
+    return wrapper
+
+
+class Item(Resource):
+    def get(self):
+        return {}
+
+    @jwt_required()
+    @ns.doc(security="jwt")
+    def post(self):
+        return {}
+
+    @ns.doc(security="apikey")
+    @check_key
+    def put(self):
+        return {}
+
+    def delete(self):
+        if not allowed():
+            return {"message": "no"}, 401
+        return {}
+
+
+class Guarded(Resource):
+    method_decorators = [jwt_required()]
+
+    def delete(self):
+        return {}
+
+
+class ByMethod(Resource):
+    method_decorators = {"post": [login_required]}
+
+    def post(self):
+        return {}
+
+    def delete(self):
+        return {}
+"#,
+        ),
+        (
+            "app.py",
+            r#"from flask import Flask
+from flask_restx import Api
+
+from resources import ByMethod, Guarded, Item, ns
+
+app = Flask(__name__)
+api = Api(app)
+api.add_namespace(ns)
+api.add_resource(Item, "/item")
+api.add_resource(Guarded, "/guarded")
+api.add_resource(ByMethod, "/by-method")
+"#,
+        ),
+    ]);
+    let auth = |path: &str, method: &str| {
+        let r = p
+            .routes
+            .iter()
+            .find(|r| r.path.as_deref() == Some(path) && r.methods == [method])
+            .unwrap_or_else(|| panic!("{method} {path}"));
+        r.auth.clone()
+    };
+    assert!(auth("/item", "GET").is_empty());
+    assert_eq!(auth("/item", "POST"), ["flask_jwt_extended.jwt_required"]);
+    assert_eq!(
+        auth("/item", "PUT"),
+        ["resources.check_key"],
+        "a project decorator that refuses"
+    );
+    // A view answering 401 in one branch is not an authentication guard.
+    assert!(auth("/item", "DELETE").is_empty());
+    assert_eq!(auth("/guarded", "DELETE").len(), 1);
+    assert_eq!(auth("/by-method", "POST").len(), 1);
+    assert!(auth("/by-method", "DELETE").is_empty());
+}
+
+#[test]
+fn fastapi_dependencies_authenticate_through_their_bodies_and_sub_dependencies() {
+    let (_dir, p) = project(&[
+        (
+            "deps.py",
+            r#"from typing import Annotated
+
+from fastapi import Depends, HTTPException, status
+
+
+def get_db():
+    yield session()
+
+
+def get_token_payload(token: str):
+    ...
+
+
+def get_current_user(db=Depends(get_db)):
+    ...
+
+
+CurrentUser = Annotated[dict, Depends(get_current_user)]
+
+
+def get_current_superuser(current_user: Annotated[dict, Depends(get_current_user)]):
+    if not current_user["is_superuser"]:
+        raise privileges_exception
+    return current_user
+
+
+def check_owner(user=Depends(get_current_user)):
+    if not user:
+        raise HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail="no")
+
+
+def editor(user: CurrentUser):
+    return user
+
+
+def paginate(db=Depends(get_db), page: int = 1):
+    return page
+
+
+def loop_a(x=Depends(lambda: None)):
+    ...
+
+
+def cycle_a(b=Depends("cycle_b")):
+    ...
+
+
+def cycle_one(other=Depends(get_db)):
+    return other
+"#,
+        ),
+        (
+            "main.py",
+            r#"from fastapi import APIRouter, Depends, FastAPI
+
+from deps import check_owner, editor, get_current_superuser, paginate, cycle_one
+
+app = FastAPI()
+admin = APIRouter(prefix="/admin", dependencies=[Depends(get_current_superuser)])
+plain = APIRouter(prefix="/plain")
+
+
+@app.delete("/a/{id}", dependencies=[Depends(check_owner)])
+def delete_a(id: int):
+    ...
+
+
+@app.delete("/b/{id}", dependencies=[Depends(get_current_superuser)])
+def delete_b(id: int):
+    ...
+
+
+@app.put("/c/{id}")
+def put_c(id: int, user=Depends(editor)):
+    ...
+
+
+@app.post("/d", dependencies=[Depends(paginate)])
+def post_d(page=Depends(paginate), other=Depends(cycle_one)):
+    ...
+
+
+@admin.delete("/tiers/{name}")
+def delete_tier(name: str):
+    ...
+
+
+@plain.delete("/x/{id}")
+def delete_x(id: int):
+    ...
+
+
+app.include_router(admin)
+app.include_router(plain, dependencies=[Depends(check_owner)])
+"#,
+        ),
+    ]);
+    let auth = |path: &str| {
+        p.routes
+            .iter()
+            .find(|r| r.path.as_deref() == Some(path))
+            .unwrap_or_else(|| panic!("{path}"))
+            .auth
+            .iter()
+            .map(|a| a.rsplit('.').next().unwrap_or(a).to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(auth("/a/{id}"), ["check_owner"], "its body refuses");
+    assert_eq!(
+        auth("/b/{id}"),
+        ["get_current_superuser"],
+        "through its own Annotated dependency on get_current_user"
+    );
+    assert_eq!(auth("/c/{id}"), ["editor"], "through a type alias");
+    assert!(auth("/d").is_empty(), "{:?}", auth("/d"));
+    assert_eq!(auth("/admin/tiers/{name}"), ["get_current_superuser"]);
+    assert_eq!(auth("/plain/x/{id}"), ["check_owner"]);
 }

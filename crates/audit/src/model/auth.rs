@@ -15,11 +15,14 @@ use rustc_hash::FxHashMap;
 use super::{index::Target, routes::AUTH_WORDS, BlueprintId, BlueprintKind, Parent, Project};
 use crate::{
     python::{
-        facts::PyFacts,
+        facts::{FunctionFact, PyFacts},
         value::{Kind, Site, Value},
     },
     source::FileId,
 };
+
+/// Methods of a class-based view that answer requests.
+const VIEW_METHODS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "options"];
 
 /// Where a guard applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +38,10 @@ pub(super) fn find_auth(project: &mut Project) {
     // Decorators and dependencies of each view.
     for (i, route) in project.routes.iter().enumerate() {
         for d in &route.decorators {
-            if d.span.start <= route.span.start || route.auth.contains(&d.name) {
+            // Above the route decorator: not part of the registered view (a
+            // resource's decorators always are).
+            let above = route.class.is_none() && d.span.start <= route.span.start;
+            if above || route.auth.contains(&d.name) {
                 continue;
             }
             let callee = d.value.as_call().map_or(&d.value, |c| &c.func);
@@ -45,26 +51,28 @@ pub(super) fn find_auth(project: &mut Project) {
                 }
             }
         }
-        if let Some(name) = class_view_auth(project, &route.function, &mut memo) {
+        let class = route.class.as_deref().unwrap_or(&route.function);
+        if let Some(name) = class_view_auth(project, class, &mut memo) {
             if !route.auth.contains(&name) {
                 added[i].push(name);
             }
         }
-        let Some((ffile, view)) = resolver.function(&route.function) else {
-            continue;
-        };
-        for p in &view.params {
-            let deps = p.default.as_deref().into_iter().chain(
-                p.annotation
-                    .as_deref()
-                    .into_iter()
-                    .flat_map(annotated_items),
-            );
-            for dep in deps {
-                if let Some(name) = dependency_auth(project, ffile, dep, &mut memo) {
-                    if !route.auth.contains(&name) {
-                        added[i].push(name);
-                    }
+        // FastAPI: `dependencies=[Depends(...)]` on the route decorator.
+        let route_deps = route
+            .decorators
+            .iter()
+            .filter(|d| d.span == route.span)
+            .filter_map(|d| d.value.as_call()?.kwarg("dependencies")?.as_seq())
+            .flatten()
+            .map(|dep| (route.file, dep));
+        let param_deps = resolver
+            .function(&route.function)
+            .map(|(ffile, view)| param_dependencies(project, ffile, view))
+            .unwrap_or_default();
+        for (file, dep) in route_deps.chain(param_deps) {
+            if let Some(name) = dependency_auth(project, file, dep, &mut memo) {
+                if !route.auth.contains(&name) && !added[i].contains(&name) {
+                    added[i].push(name);
                 }
             }
         }
@@ -91,7 +99,8 @@ pub(super) fn find_auth(project: &mut Project) {
 /// A class-based view (`MethodView`, or a handler class of the project's own
 /// framework) that authenticates: a method of the class or of a project base
 /// class named for it (`_check_access`, `check_permissions`) or whose body
-/// refuses anonymous callers, or `decorators = [login_required]`.
+/// refuses anonymous callers (not the HTTP-method views themselves), or
+/// `decorators = [login_required]`.
 fn class_view_auth(
     project: &Project,
     class: &str,
@@ -119,11 +128,11 @@ fn class_view_auth(
             return Some(format!("{}.decorators", fact.name));
         }
         let facts = resolver.facts(file)?;
-        for f in facts
-            .functions
-            .iter()
-            .filter(|f| f.method_of.as_deref() == Some(q.as_str()))
-        {
+        // The views themselves (`get`, `post`...) are not guards: a view that
+        // answers 401 in one branch authenticates nothing by that.
+        for f in facts.functions.iter().filter(|f| {
+            f.method_of.as_deref() == Some(q.as_str()) && !VIEW_METHODS.contains(&f.name.as_str())
+        }) {
             let lower = f.name.to_ascii_lowercase();
             let named = has_auth_word(&lower) || lower.contains("access");
             if named || refuses(project, &f.qualified, memo) {
@@ -154,13 +163,51 @@ fn annotated_items(a: &Value) -> impl Iterator<Item = &Value> {
     items.iter()
 }
 
+/// The `Depends(...)` / `Security(...)` of a function's parameters: defaults,
+/// `Annotated[T, Depends(...)]` annotations, and type aliases of those
+/// (`CurrentUser = Annotated[User, Depends(get_current_user)]`), each with the
+/// file it is written in.
+fn param_dependencies<'a>(
+    project: &'a Project,
+    file: FileId,
+    func: &'a FunctionFact,
+) -> Vec<(FileId, &'a Value)> {
+    let resolver = project.resolver();
+    let mut out = Vec::new();
+    for p in &func.params {
+        if let Some(d) = p.default.as_deref() {
+            out.push((file, d));
+        }
+        if let Some(a) = p.annotation.as_deref() {
+            let (afile, a) = resolver.deref(file, a);
+            out.extend(annotated_items(a).map(|d| (afile, d)));
+        }
+    }
+    out
+}
+
+/// How deep dependencies of dependencies are followed.
+const MAX_DEPENDENCY_DEPTH: usize = 4;
+
 /// `Depends(get_current_user)` that authenticates: named for it, `Security(...)`,
-/// or a project function that refuses anonymous callers.
+/// or a project function (or the `__call__` of a project class's instance)
+/// that refuses anonymous callers or depends on one that authenticates
+/// (`get_current_superuser(user=Depends(get_current_user))`).
 fn dependency_auth(
     project: &Project,
     file: FileId,
     dep: &Value,
     memo: &mut FxHashMap<String, bool>,
+) -> Option<String> {
+    dependency_auth_at(project, file, dep, memo, 0)
+}
+
+fn dependency_auth_at(
+    project: &Project,
+    file: FileId,
+    dep: &Value,
+    memo: &mut FxHashMap<String, bool>,
+    depth: usize,
 ) -> Option<String> {
     let call = dep.as_call()?;
     let ctor = call.func_name()?;
@@ -172,11 +219,55 @@ fn dependency_auth(
     if ctor.ends_with("Security") || has_auth_word(&rendered) {
         return Some(rendered);
     }
-    let r = project.resolver().resolve(file, target);
-    match r.target {
-        Target::Function(q) if r.attrs.is_empty() && refuses(project, &q, memo) => Some(rendered),
-        _ => None,
+    let resolver = project.resolver();
+    // `Depends(JWTBearer())`: the instance's `__call__`.
+    let (callee, suffix) = match target.as_call() {
+        Some(c) => (&c.func, Some("__call__")),
+        None => (target, None),
+    };
+    let r = resolver.resolve(file, callee);
+    let function = match (r.target, suffix) {
+        (Target::Function(q), None) if r.attrs.is_empty() => q,
+        (Target::Class(q), Some(m)) if r.attrs.is_empty() => format!("{q}.{m}"),
+        (Target::Object(site), None) if r.attrs.is_empty() => {
+            let made = resolver.call(site)?;
+            let class = resolver.resolve(site.file, &made.call().func);
+            match class.target {
+                Target::Class(q) if class.attrs.is_empty() => format!("{q}.__call__"),
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    authenticates(project, &function, memo, depth).then_some(rendered)
+}
+
+/// Whether a dependency function refuses anonymous callers, itself or through
+/// its own dependencies (bounded in depth; a cycle counts as no).
+fn authenticates(
+    project: &Project,
+    q: &str,
+    memo: &mut FxHashMap<String, bool>,
+    depth: usize,
+) -> bool {
+    if refuses(project, q, memo) {
+        return true;
     }
+    let key = format!("depends {q}");
+    if let Some(&known) = memo.get(&key) {
+        return known;
+    }
+    if depth >= MAX_DEPENDENCY_DEPTH {
+        return false;
+    }
+    memo.insert(key.clone(), false);
+    let result = project.resolver().function(q).is_some_and(|(file, f)| {
+        param_dependencies(project, file, f)
+            .into_iter()
+            .any(|(dfile, d)| dependency_auth_at(project, dfile, d, memo, depth + 1).is_some())
+    });
+    memo.insert(key, result);
+    result
 }
 
 fn has_auth_word(name: &str) -> bool {

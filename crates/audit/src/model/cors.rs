@@ -12,7 +12,7 @@
 //! with `"*"` plus credentials it answers a request that carries cookies with
 //! that request's own Origin.
 
-use super::{ExtKind, Extension, Project};
+use super::{index::Target, ExtKind, Extension, Project};
 use crate::{
     python::value::{Kind, Value},
     source::Span,
@@ -103,13 +103,11 @@ pub fn policy(project: &Project, ext: &Extension) -> Option<CorsPolicy> {
 }
 
 fn flask_cors(project: &Project, ext: &Extension) -> CorsPolicy {
-    let resolver = project.resolver();
     let config = ext.app.and_then(|a| project.apps.get(a)).map(|a| &a.config);
     // A keyword, else the app's CORS_<NAME> config key.
     let option = |name: &str| -> Option<(Value, Span)> {
         if let Some(o) = ext.opt(name) {
-            let (_, v) = resolver.deref(o.file, &o.value);
-            return Some((v.clone(), o.span));
+            return Some((option_value(project, o.file, &o.value), o.span));
         }
         let key = format!("CORS_{}", name.to_ascii_uppercase());
         config
@@ -169,13 +167,74 @@ fn resources_origins(v: &Value) -> Origins {
     classify(all)
 }
 
-fn middleware(project: &Project, ext: &Extension) -> CorsPolicy {
+/// The default of a settings field an option names (`settings.allowed_hosts`
+/// where `settings = Settings()` and `class Settings(BaseSettings):
+/// allowed_hosts: List[str] = ["*"]`, base classes included), unless an env
+/// file, Dockerfile, compose file or command sets that variable (pydantic
+/// matches names case-insensitively, after an optional prefix): then None.
+fn settings_default<'a>(
+    project: &'a Project,
+    file: crate::source::FileId,
+    v: &Value,
+) -> Option<(crate::source::FileId, &'a Value)> {
     let resolver = project.resolver();
+    let r = resolver.resolve(file, v);
+    let [field] = r.attrs.as_slice() else {
+        return None;
+    };
+    let mut class = match r.target {
+        Target::Object(site) => {
+            let call = resolver.call(site)?;
+            let c = resolver.resolve(site.file, &call.call().func);
+            match (c.target, c.attrs.is_empty()) {
+                (Target::Class(q), true) => q,
+                _ => return None,
+            }
+        }
+        Target::Class(q) => q,
+        _ => return None,
+    };
+    let upper = field.to_ascii_uppercase();
+    let set_elsewhere = project.deploy.env.iter().any(|e| {
+        let name = e.name.to_ascii_uppercase();
+        name == upper || name.ends_with(&format!("_{upper}"))
+    });
+    if set_elsewhere {
+        return None;
+    }
+    for _ in 0..8 {
+        let (cfile, fact) = resolver.class(&class)?;
+        if let Some(a) = fact.attr(field) {
+            return Some(resolver.deref(cfile, &a.value));
+        }
+        let base = fact
+            .bases
+            .iter()
+            .find_map(|b| match resolver.resolve(cfile, b).target {
+                Target::Class(q) => Some(q),
+                _ => None,
+            })?;
+        class = base;
+    }
+    None
+}
+
+/// An option's value: followed through names, and to the default of a
+/// settings field.
+fn option_value(project: &Project, file: crate::source::FileId, v: &Value) -> Value {
+    let (f, v) = project.resolver().deref(file, v);
+    match v.reference() {
+        Some(r) if !r.attrs.is_empty() => settings_default(project, f, v)
+            .map(|(_, d)| d.clone())
+            .unwrap_or_else(|| v.clone()),
+        _ => v.clone(),
+    }
+}
+
+fn middleware(project: &Project, ext: &Extension) -> CorsPolicy {
     let get = |name: &str| {
-        ext.opt(name).map(|o| {
-            let (_, v) = resolver.deref(o.file, &o.value);
-            (v.clone(), o.span)
-        })
+        ext.opt(name)
+            .map(|o| (option_value(project, o.file, &o.value), o.span))
     };
     let regex = get("allow_origin_regex").and_then(|(v, s)| v.as_str().map(|r| (r.to_string(), s)));
     let (mut origins, mut origins_span) = match get("allow_origins") {

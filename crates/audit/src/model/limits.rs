@@ -102,23 +102,36 @@ pub(super) fn find(project: &Project, bps: &[Blueprint], routes: &mut [Route]) {
     // `decorators = [...]`, `method_decorators = [...]`, and the methods' own
     // decorators.
     for route in routes.iter_mut() {
-        let qualified = route.function.clone();
+        // A resource's route is one method of its class.
+        let (qualified, method) = match &route.class {
+            Some(c) => (
+                c.clone(),
+                route.function.rsplit('.').next().map(str::to_string),
+            ),
+            None => (route.function.clone(), None),
+        };
         let Some((cfile, class)) = resolver.class(&qualified) else {
             continue;
         };
-        for attr in ["decorators", "method_decorators"] {
-            let items = class.attr(attr).and_then(|a| a.value.as_seq());
-            for d in items.into_iter().flatten() {
-                if let Some(deco) = limiter_decorator(project, &limiters, cfile, d) {
-                    apply(route, deco, Span::new(cfile, d.range));
-                }
+        let class_decos = match &method {
+            Some(m) => super::resources::class_decorators(class, m),
+            None => ["decorators", "method_decorators"]
+                .iter()
+                .filter_map(|attr| class.attr(attr).and_then(|a| a.value.as_seq()))
+                .flatten()
+                .collect(),
+        };
+        for d in class_decos {
+            if let Some(deco) = limiter_decorator(project, &limiters, cfile, d) {
+                apply(route, deco, Span::new(cfile, d.range));
             }
         }
         let methods = resolver
             .facts(cfile)
             .into_iter()
             .flat_map(|f| f.functions.iter())
-            .filter(|f| f.method_of.as_deref() == Some(qualified.as_str()));
+            .filter(|f| f.method_of.as_deref() == Some(qualified.as_str()))
+            .filter(|f| method.as_ref().is_none_or(|m| f.name.as_str() == m));
         for m in methods {
             for d in &m.decorators {
                 if let Some(deco) = limiter_decorator(project, &limiters, cfile, d) {

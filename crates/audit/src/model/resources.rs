@@ -4,12 +4,16 @@
 //! `Api`'s `prefix` and the namespace's `path` (`Namespace("users")`,
 //! `api.namespace("users", path=...)`, `api.add_namespace(ns, path=...)`), on
 //! the app or blueprint the `Api` was created with (or `init_app`ed to). The
-//! methods are the class's `get`/`post`/... methods; auth comes from its
-//! `decorators` / `method_decorators`.
+//! class's `get`/`post`/... methods are the views, one route each, decorated by
+//! the class's `decorators` and `method_decorators` (a list, or a dict by
+//! method name) and their own decorators.
 
-use super::{blueprints::join_paths, index::Target, Blueprint, Parent, Project, Route};
+use super::{blueprints::join_paths, index::Target, Blueprint, Decorator, Parent, Project, Route};
 use crate::{
-    python::value::{Site, Value},
+    python::{
+        facts::ClassFact,
+        value::{Site, Value},
+    },
     source::{FileId, Span},
 };
 
@@ -146,54 +150,53 @@ pub(super) fn find(
             let Some((cfile, cls)) = resolver.class(class) else {
                 return;
             };
-            let methods: Vec<String> = resolver
-                .facts(cfile)
-                .into_iter()
-                .flat_map(|f| f.functions.iter())
-                .filter(|f| {
-                    f.method_of.as_deref() == Some(class) && VIEW_METHODS.contains(&f.name.as_str())
-                })
-                .map(|f| f.name.to_ascii_uppercase())
-                .collect();
-            if methods.is_empty() {
+            let Some(cfacts) = resolver.facts(cfile) else {
                 return;
-            }
-            let mut auth = Vec::new();
-            for attr in ["decorators", "method_decorators"] {
-                for d in cls
-                    .attr(attr)
-                    .and_then(|a| a.value.as_seq())
-                    .into_iter()
-                    .flatten()
-                {
-                    auth.extend(super::routes::auth_decorator(
-                        &resolver, cfile, d, auth_words,
-                    ));
-                }
-            }
+            };
             let (app, blueprint) = match owner {
                 Some(Parent::App(a)) => (Some(a), None),
                 Some(Parent::Blueprint(b)) => (None, Some(b)),
                 None => (None, None),
             };
-            for rule in rules {
-                routes.push(Route {
-                    app,
-                    blueprint,
-                    methods: methods.clone(),
-                    rule: join_paths(&prefix, &rule),
-                    path: None,
-                    endpoint: cls.name.to_ascii_lowercase(),
-                    function: class.to_string(),
-                    file: cfile,
-                    def_span: Span::new(cfile, cls.name_range),
-                    span,
-                    decorators: Vec::new(),
-                    limits: Vec::new(),
-                    limit_exempt: false,
-                    csrf_exempt: None,
-                    auth: auth.clone(),
-                });
+            // One route per method: each is its own view, with the class's
+            // `decorators` and `method_decorators` and its own decorators.
+            let verbs = cfacts.functions.iter().filter(|f| {
+                f.method_of.as_deref() == Some(class) && VIEW_METHODS.contains(&f.name.as_str())
+            });
+            for method in verbs {
+                let mut decorators = Vec::new();
+                let mut auth = Vec::new();
+                let class_decos = class_decorators(cls, &method.name);
+                for d in class_decos.into_iter().chain(method.decorators.iter()) {
+                    auth.extend(super::routes::auth_decorator(
+                        &resolver, cfile, d, auth_words,
+                    ));
+                    decorators.push(Decorator {
+                        name: super::routes::decorator_name(&resolver, cfile, d),
+                        value: d.clone(),
+                        span: Span::new(cfile, d.range),
+                    });
+                }
+                for rule in &rules {
+                    routes.push(Route {
+                        app,
+                        blueprint,
+                        methods: vec![method.name.to_ascii_uppercase()],
+                        rule: join_paths(&prefix, rule),
+                        path: None,
+                        endpoint: cls.name.to_ascii_lowercase(),
+                        function: method.qualified.to_string(),
+                        class: Some(class.to_string()),
+                        file: cfile,
+                        def_span: Span::new(cfile, method.name_range),
+                        span,
+                        decorators: decorators.clone(),
+                        limits: Vec::new(),
+                        limit_exempt: false,
+                        csrf_exempt: None,
+                        auth: auth.clone(),
+                    });
+                }
             }
         };
     // api.add_resource(Cls, "/a", "/b", ...)
@@ -242,4 +245,26 @@ pub(super) fn find(
             }
         }
     }
+}
+
+/// The decorators a resource's class applies to its method `method`:
+/// `decorators = [...]`, and `method_decorators` as a list or as a dict by
+/// method name (`{"post": [auth]}`).
+pub(super) fn class_decorators<'a>(cls: &'a ClassFact, method: &str) -> Vec<&'a Value> {
+    let mut out: Vec<&Value> = Vec::new();
+    for attr in ["decorators", "method_decorators"] {
+        let Some(v) = cls.attr(attr).map(|a| &a.value) else {
+            continue;
+        };
+        if let Some(items) = v.as_seq() {
+            out.extend(items);
+        } else if let Some(entries) = v.as_dict() {
+            for (k, items) in entries {
+                if k.as_ref().and_then(Value::as_str) == Some(method) {
+                    out.extend(items.as_seq().unwrap_or_default());
+                }
+            }
+        }
+    }
+    out
 }

@@ -34,8 +34,11 @@ pub struct Route {
     /// The full path with registration prefixes, when they are known.
     pub path: Option<String>,
     pub endpoint: String,
-    /// Dotted name of the view function.
+    /// Dotted name of the view function (for a Flask-RESTful / RESTX
+    /// resource, the method that answers: `api.Users.post`).
     pub function: String,
+    /// The class of a resource whose method `function` is (`api.Users`).
+    pub class: Option<String>,
     pub file: FileId,
     /// The `def` line of the view (route-level findings point here).
     pub def_span: Span,
@@ -62,6 +65,13 @@ impl Route {
 
     pub fn display_path(&self) -> &str {
         self.path.as_deref().unwrap_or(&self.rule)
+    }
+
+    /// The name that says what the view is for: the function's last name, or a
+    /// resource's class name (`Login` rather than its `post`).
+    pub fn view_name(&self) -> &str {
+        let dotted = self.class.as_deref().unwrap_or(&self.function);
+        dotted.rsplit('.').next().unwrap_or(dotted)
     }
 }
 
@@ -113,6 +123,22 @@ pub(super) fn auth_decorator(
         .unwrap_or(&name)
         .to_ascii_lowercase();
     auth_words.iter().any(|w| last.contains(w)).then_some(name)
+}
+
+/// The name a decorator is recorded under: the method for a decorator of an
+/// object (`limit` of `limiter.limit`, `expect` of `ns.expect`), else the
+/// dotted name of what it resolves to.
+pub(super) fn decorator_name(
+    resolver: &super::index::Resolver,
+    file: crate::source::FileId,
+    d: &Value,
+) -> String {
+    let callee = d.as_call().map_or(d, |c| &c.func);
+    let r = resolver.resolve(file, callee);
+    match (&r.target, r.attrs.as_slice()) {
+        (Target::Object(_), [m]) => m.clone(),
+        _ => r.external_name().unwrap_or_else(|| callee.render()),
+    }
 }
 
 pub fn find_blueprints_and_routes(project: &mut Project) {
@@ -259,25 +285,13 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                 };
                 // A decorator above the route decorator wraps the function after
                 // it was registered: the registered view runs without it.
-                let mut route_auth: Vec<String> = auth
+                let route_auth: Vec<String> = auth
                     .iter()
                     .filter(|(_, s)| s.is_none_or(|s| s.start > u32::from(deco.range.start())))
                     .map(|(n, _)| n.clone())
                     .collect();
-                if let Some(deps) = call
-                    .and_then(|c| c.kwarg("dependencies"))
-                    .and_then(Value::as_seq)
-                {
-                    for d in deps {
-                        let text = d.render();
-                        if AUTH_WORDS
-                            .iter()
-                            .any(|w| text.to_ascii_lowercase().contains(w))
-                        {
-                            route_auth.push(text);
-                        }
-                    }
-                }
+                // `dependencies=[Depends(...)]` are judged with the parameters'
+                // dependencies (`model::auth`).
                 let endpoint_name = call
                     .and_then(|c| c.kwarg("endpoint"))
                     .and_then(Value::as_str)
@@ -299,6 +313,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                     path: None,
                     endpoint,
                     function: func.qualified.to_string(),
+                    class: None,
                     file,
                     def_span: Span::new(file, func.name_range),
                     span: Span::new(file, deco.range),

@@ -162,6 +162,7 @@ pub(super) fn find(
             path: None,
             endpoint,
             function,
+            class: None,
             file,
             def_span,
             span,

@@ -88,22 +88,72 @@ pub fn is_dev_or_test_name(dotted: &str) -> bool {
         .any(|w| last.contains(w))
 }
 
-/// SECRET_KEY entries that reach production: every entry of every Flask app's
-/// production config (overridden base-class values included: they are committed
-/// all the same), and SECRET_KEY attributes of config classes no app loads,
-/// unless they are named for development or tests.
+/// Config keys that hold a signing secret: Flask's session key and
+/// flask-jwt-extended's token key (also the names FastAPI settings use).
+pub const SIGNING_KEYS: &[&str] = &["SECRET_KEY", "JWT_SECRET_KEY", "JWT_SECRET"];
+
+/// Base classes of pydantic settings, whose field names are matched to the
+/// environment case-insensitively (`secret_key: str = "..."`).
+const SETTINGS_BASES: &[&str] = &[
+    "pydantic_settings.BaseSettings",
+    "pydantic_settings.main.BaseSettings",
+    "pydantic.BaseSettings",
+    "pydantic.v1.BaseSettings",
+];
+
+/// PyJWT and python-jose functions whose second argument is the signing key.
+const JWT_CALLS: &[&str] = &[
+    "jwt.encode",
+    "jwt.decode",
+    "jose.jwt.encode",
+    "jose.jwt.decode",
+];
+
+/// Whether a project class derives from pydantic's `BaseSettings`.
+fn is_settings_class(
+    project: &Project,
+    file: FileId,
+    class: &crate::python::facts::ClassFact,
+    depth: usize,
+) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    let resolver = project.resolver();
+    class.bases.iter().any(|b| {
+        let r = resolver.resolve(file, b);
+        match &r.target {
+            Target::Class(q) => resolver
+                .class(q)
+                .is_some_and(|(f, c)| is_settings_class(project, f, c, depth + 1)),
+            _ => r
+                .external_name()
+                .is_some_and(|n| SETTINGS_BASES.contains(&n.as_str())),
+        }
+    })
+}
+
+/// Signing secrets that reach production: every entry of every app's
+/// production config for [`SIGNING_KEYS`] (overridden base-class values
+/// included: they are committed all the same), those attributes of config
+/// and settings classes no app loads unless they are named for development or
+/// tests (lower-case fields of pydantic `BaseSettings` too), and the key given
+/// to `jwt.encode` / `jwt.decode` (PyJWT, python-jose) when it is a literal no
+/// other site reports.
 pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'_>)> {
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for app in &project.apps {
-        for e in app.config.all("SECRET_KEY") {
-            // Values from the environment (from_prefixed_env) are not in the
-            // source; KEY002 judges env files on its own.
-            if e.via == crate::model::ConfigVia::Environment {
-                continue;
-            }
-            if seen.insert(e.span) {
-                out.push((Some(app.id), SecretSite::Entry(e)));
+        for key in SIGNING_KEYS {
+            for e in app.config.all(key) {
+                // Values from the environment (from_prefixed_env) are not in the
+                // source; KEY002 judges env files on its own.
+                if e.via == crate::model::ConfigVia::Environment {
+                    continue;
+                }
+                if seen.insert(e.span) {
+                    out.push((Some(app.id), SecretSite::Entry(e)));
+                }
             }
         }
     }
@@ -112,20 +162,65 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
             if is_dev_or_test_name(&class.qualified) {
                 continue;
             }
-            let Some(attr) = class.attr("SECRET_KEY") else {
-                continue;
-            };
-            let span = crate::source::Span::new(file, attr.range);
-            if seen.insert(span) {
-                out.push((
-                    None,
-                    SecretSite::ClassAttr {
-                        file,
-                        value: &attr.value,
-                        span,
-                    },
-                ));
+            let mut settings = None;
+            for &key in SIGNING_KEYS {
+                let attr = class.attr(key).or_else(|| {
+                    let lower = key.to_ascii_lowercase();
+                    let attr = class.attr(&lower)?;
+                    settings
+                        .get_or_insert_with(|| is_settings_class(project, file, class, 0))
+                        .then_some(attr)
+                });
+                let Some(attr) = attr else { continue };
+                let span = crate::source::Span::new(file, attr.range);
+                if seen.insert(span) {
+                    out.push((
+                        None,
+                        SecretSite::ClassAttr {
+                            file,
+                            value: &attr.value,
+                            span,
+                            key,
+                        },
+                    ));
+                }
             }
+        }
+    }
+    // Literals already reported where they are defined.
+    let literals: std::collections::HashSet<(FileId, u32)> = out
+        .iter()
+        .filter_map(|(_, site)| secret_literal(project, site.file(), site.value()))
+        .map(|l| (l.file, u32::from(l.literal.range.start())))
+        .collect();
+    for (file, _, call) in calls_to(project, JWT_CALLS) {
+        let c = call.call();
+        let Some(key) = c.param(1, "key") else {
+            continue;
+        };
+        let Some(lit) = secret_literal(project, file, key) else {
+            continue;
+        };
+        let pem = lit.value.trim_start().starts_with("-----BEGIN");
+        if pem || literals.contains(&(lit.file, u32::from(lit.literal.range.start()))) {
+            continue;
+        }
+        let span = crate::source::Span::new(file, key.range);
+        if seen.insert(span) {
+            let function = if c.last_name() == Some("decode") {
+                "jwt.decode"
+            } else {
+                "jwt.encode"
+            };
+            out.push((
+                None,
+                SecretSite::JwtCall {
+                    file,
+                    value: key,
+                    span,
+                    function,
+                },
+            ));
         }
     }
     out
@@ -138,6 +233,16 @@ pub enum SecretSite<'a> {
         file: FileId,
         value: &'a Value,
         span: crate::source::Span,
+        /// The config key it stands for (`JWT_SECRET_KEY` for a field
+        /// `jwt_secret_key`).
+        key: &'static str,
+    },
+    /// The key argument of `jwt.encode(...)` / `jwt.decode(...)`.
+    JwtCall {
+        file: FileId,
+        value: &'a Value,
+        span: crate::source::Span,
+        function: &'static str,
     },
 }
 
@@ -145,19 +250,37 @@ impl SecretSite<'_> {
     pub fn file(&self) -> FileId {
         match self {
             SecretSite::Entry(e) => e.file,
-            SecretSite::ClassAttr { file, .. } => *file,
+            SecretSite::ClassAttr { file, .. } | SecretSite::JwtCall { file, .. } => *file,
         }
     }
     pub fn value(&self) -> &Value {
         match self {
             SecretSite::Entry(e) => &e.value,
-            SecretSite::ClassAttr { value, .. } => value,
+            SecretSite::ClassAttr { value, .. } | SecretSite::JwtCall { value, .. } => value,
         }
     }
     pub fn span(&self) -> crate::source::Span {
         match self {
             SecretSite::Entry(e) => e.span,
-            SecretSite::ClassAttr { span, .. } => *span,
+            SecretSite::ClassAttr { span, .. } | SecretSite::JwtCall { span, .. } => *span,
+        }
+    }
+    /// The config key (`SECRET_KEY`, `JWT_SECRET_KEY`); None for a key given
+    /// to a JWT call.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            SecretSite::Entry(e) => Some(&e.key),
+            SecretSite::ClassAttr { key, .. } => Some(key),
+            SecretSite::JwtCall { .. } => None,
+        }
+    }
+    /// What the key is, for messages: "the secret key", "the JWT signing key
+    /// `JWT_SECRET_KEY`", "the key given to `jwt.encode`".
+    pub fn label(&self) -> String {
+        match (self, self.key()) {
+            (SecretSite::JwtCall { function, .. }, _) => format!("the key given to `{function}`"),
+            (_, Some("SECRET_KEY")) | (_, None) => "the secret key".to_string(),
+            (_, Some(k)) => format!("the JWT signing key `{k}`"),
         }
     }
 }

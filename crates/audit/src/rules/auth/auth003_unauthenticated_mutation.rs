@@ -30,8 +30,18 @@ review (information level; also in `flaskguard audit --routes`, AUTH column
 - a `before_request` (or `before_app_request`) guard of its blueprint, a parent
   blueprint or the app that does the same;
 - a FastAPI dependency that authenticates (`Depends(get_current_user)`,
-  `Security(...)`, a dependency function that raises 401/403), on the
-  endpoint, its router, `include_router(..., dependencies=...)` or the app.
+  `Security(...)`, a dependency function that raises 401/403, or one that
+  itself depends on an authenticating dependency, as
+  `get_current_superuser(user=Depends(get_current_user))` does — through
+  defaults, `Annotated[User, Depends(...)]` and type aliases of it, a few
+  levels deep), on the endpoint's parameters, its `dependencies=[...]`, its
+  router, `include_router(..., dependencies=...)` or the app.
+
+Each method (`get`, `post`...) of a Flask-RESTful / Flask-RESTX resource is
+its own view: its own decorators (`@jwt_required()` under `@ns.doc(...)`)
+and the class's `decorators` / `method_decorators` (a list, or a dict by
+method name) authenticate it. A view that itself answers 401/403 in a branch
+(`return {...}, 401`) is not counted as authentication.
 
 Routes that are public by design are left out: login, logout, registration,
 sign-up, token and refresh endpoints, password reset, e-mail confirmation,
@@ -105,12 +115,7 @@ pub fn unauthenticated(route: &Route) -> bool {
     if !route.is_mutation() || !route.auth.is_empty() {
         return false;
     }
-    let function = route
-        .function
-        .rsplit('.')
-        .next()
-        .unwrap_or(&route.function)
-        .to_ascii_lowercase();
+    let function = route.view_name().to_ascii_lowercase();
     let path = route.display_path().to_ascii_lowercase();
     !PUBLIC
         .iter()
@@ -123,7 +128,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let what = format!("{} {}", route.methods.join("/"), route.display_path());
         // `@login_required` above `@app.post(...)`: registered without it.
         let misplaced = route.decorators.iter().find(|d| {
-            d.span.start < route.span.start && {
+            route.class.is_none() && d.span.start < route.span.start && {
                 let last = d
                     .name
                     .rsplit('.')

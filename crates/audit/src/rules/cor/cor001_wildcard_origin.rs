@@ -22,6 +22,12 @@ Reports CORS policies that allow every origin:
 - an origin pattern that matches any host (`.*`, `https://.*`,
   `allow_origin_regex="https?://.*"`).
 
+Origins given by name are followed, also to the default of a settings
+field (`allow_origins=settings.allowed_hosts` where a pydantic `BaseSettings`
+class declares `allowed_hosts: List[str] = ["*"]`); when an env, Dockerfile
+or compose file sets that variable (`ALLOWED_HOSTS`, or with a prefix,
+`APP_ALLOWED_HOSTS`) the origins are unknown and nothing is reported.
+
 A bare `CORS()` that is never initialised is not reported.
 
 ## Why is this bad?

@@ -16,7 +16,11 @@ const DOC: &str = r#"## What it does
 Reports a CORS policy that allows credentials (flask-cors
 `supports_credentials=True` or `CORS_SUPPORTS_CREDENTIALS`, Starlette
 `allow_credentials=True`) together with every origin: `*`, flask-cors's
-default origins, or a catch-all pattern (`.*`, `https://.*`).
+default origins, or a catch-all pattern (`.*`, `https://.*`). Values given
+by name are followed, also to the default of a settings field
+(`allow_origins=settings.allowed_hosts` with `allowed_hosts: List[str] =
+["*"]` in a pydantic `BaseSettings` class) unless an env, Dockerfile or
+compose file sets that variable.
 
 Both libraries then answer with the caller's own `Origin` instead of `*`
 (read from their source): flask-cors matches `*` as the pattern `.*` and

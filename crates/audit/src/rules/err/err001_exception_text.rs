@@ -32,7 +32,10 @@ FastAPI's `@app.exception_handler`) return and reports:
   (`sqlite3.Error`, `SQLAlchemyError`...);
 - `e.original_exception` (the exception behind a 500) in a handler for 500,
   `InternalServerError` or `HTTPException`;
-- the same exception text returned by a route view from its own
+- the same exception text sent by a route view (a Flask-RESTful / RESTX
+  resource method included) — returned, or as the message of an HTTP error
+  (`raise HTTPException(status_code=500, detail=str(e))`,
+  `abort(500, description=str(e))`, `ns.abort(400, f"... {e}")`) — from its own
   `except Exception as e:` (also `OSError`, and database, cache and HTTP
   client errors: `sqlite3`, `sqlalchemy`, `psycopg`, `pymongo`, `redis`,
   `requests`...). Views that catch narrower exceptions (`ValueError`,
@@ -272,11 +275,22 @@ fn view_leaks(ctx: &RuleContext, seen: &mut std::collections::HashSet<Span>) -> 
         if excepts.is_empty() {
             continue;
         }
-        for (i, r) in func.returns.iter().enumerate() {
-            let guard = func.return_guards.get(i).copied().unwrap_or(0);
-            if debug_only(facts, guard) {
-                continue;
-            }
+        // What the view answers: its returns, and the message of an HTTP
+        // error it raises or aborts with (`raise HTTPException(500,
+        // detail=str(e))`, `abort(500, description=str(e))`, `ns.abort(400,
+        // f"...{e}")`).
+        let errors = facts
+            .calls
+            .iter()
+            .filter(|c| c.scope == func.scope && !debug_only(facts, c.guard))
+            .filter_map(|c| error_message(project, file, c.call()));
+        let returns = func
+            .returns
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !debug_only(facts, func.return_guards.get(*i).copied().unwrap_or(0)))
+            .map(|(_, r)| r);
+        for r in returns.chain(errors) {
             for e in excepts.iter().filter(|e| e.range.contains_range(r.range)) {
                 let mut found = Vec::new();
                 let exc = local_matcher(&e.name);
@@ -294,4 +308,44 @@ fn view_leaks(ctx: &RuleContext, seen: &mut std::collections::HashSet<Span>) -> 
         }
     }
     out
+}
+
+/// The client-facing message of an HTTP error a view raises or aborts with:
+/// the arguments after the status of `abort(...)` (Flask, Flask-RESTful,
+/// `api.abort` / `ns.abort` of Flask-RESTX), the `detail` of FastAPI's or
+/// Starlette's `HTTPException`, the description of a werkzeug HTTP exception.
+fn error_message<'v>(
+    project: &Project,
+    file: FileId,
+    call: &'v crate::python::value::Call,
+) -> Option<&'v Value> {
+    let last = call.last_name()?;
+    let name = project
+        .resolver()
+        .resolve(file, &call.func)
+        .external_name()
+        .unwrap_or_default();
+    if last == "abort" {
+        // `abort(code, description)`, `ns.abort(code, message, **kwargs)`.
+        call.kwarg("description")
+            .or_else(|| call.kwarg("message"))
+            .or_else(|| call.args.get(1))
+    } else if last == "HTTPException" || last == "WebSocketException" {
+        // FastAPI/Starlette: (status_code, detail); werkzeug: (description).
+        call.kwarg("detail")
+            .or_else(|| call.kwarg("reason"))
+            .or_else(|| call.kwarg("description"))
+            .or_else(|| {
+                if name.starts_with("werkzeug") {
+                    call.args.first()
+                } else {
+                    call.args.get(1)
+                }
+            })
+    } else if name.starts_with("werkzeug.exceptions.") {
+        // `raise InternalServerError(description=str(e))`.
+        call.kwarg("description").or_else(|| call.args.first())
+    } else {
+        None
+    }
 }

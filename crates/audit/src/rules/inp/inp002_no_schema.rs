@@ -4,10 +4,10 @@
 use report::Finding;
 
 use crate::{
-    model::{index::Target, Project, Route},
+    model::{index::Target, Decorator, Project, Route},
     python::{
         facts::{FunctionFact, PyFacts},
-        value::Value,
+        value::{Kind, Root, Value},
     },
     rules::{Rule, RuleContext},
     source::{FileId, Span},
@@ -23,12 +23,16 @@ pub const RULE: Rule = Rule {
 const DOC: &str = r#"## What it does
 For every route, finds reads of the request body (`request.get_json()`,
 `request.json`, `request.form`; `await request.json()` / `form()`
-on a FastAPI or Starlette `Request`) in a view that validates nothing. The
-finding is on the first read, with the others as related locations.
+on a FastAPI or Starlette `Request`; `ns.payload` / `api.payload` in a
+Flask-RESTX resource method) in a view that validates nothing. The finding is
+on the first read, with the others as related locations.
 
 A view counts as validated when it:
 - has a validating decorator: webargs `@use_args`/`@use_kwargs`, flask-smorest
-  `@blp.arguments`, APIFlask `@app.input`, flask-restx `@api.expect`,
+  `@blp.arguments`, APIFlask `@app.input`, flask-restx `@api.expect` when it
+  validates (`@ns.expect(model, validate=True)`, a `Namespace`/`Api` created
+  with `validate=True`, or `RESTX_VALIDATE = True`; without them Flask-RESTX
+  only documents the model),
   flask-pydantic `@validate`, flask-expects-json `@expects_json`, flask-accepts
   `@accepts`;
 - calls a validator: marshmallow `Schema().load(...)`/`validate`, pydantic
@@ -153,13 +157,18 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let Some(facts) = resolver.facts(file) else {
             continue;
         };
-        let reads: Vec<(Span, &str)> = facts
+        let mut reads: Vec<(Span, &str)> = facts
             .request_reads
             .iter()
             .filter(|r| BODY_READS.contains(&r.attr.as_str()))
             .filter(|r| facts.scope_within(r.scope, view.scope))
             .map(|r| (Span::new(file, r.range), r.attr.as_str()))
             .collect();
+        if route.class.is_some() {
+            reads.extend(payload_reads(project, file, facts, view));
+            reads.sort_by_key(|(s, _)| s.start);
+            reads.dedup();
+        }
         let Some(&(first, attr)) = reads.first() else {
             continue;
         };
@@ -200,11 +209,11 @@ fn validated(
     view: &FunctionFact,
 ) -> bool {
     let last = |name: &str| name.rsplit('.').next().unwrap_or(name).to_string();
-    if route
-        .decorators
-        .iter()
-        .any(|d| VALIDATING_DECORATORS.contains(&last(&d.name).as_str()))
-    {
+    if route.decorators.iter().any(|d| {
+        let name = last(&d.name);
+        VALIDATING_DECORATORS.contains(&name.as_str())
+            && (name != "expect" || restx_expect_validates(project, route, d))
+    }) {
         return true;
     }
     let resolver = project.resolver();
@@ -273,4 +282,114 @@ fn validating_class(project: &Project, file: FileId, v: &Value, depth: usize) ->
         }
         _ => false,
     }
+}
+
+const RESTX: &[&str] = &[
+    "flask_restx.Api",
+    "flask_restx.Namespace",
+    "flask_restplus.Api",
+    "flask_restplus.Namespace",
+];
+
+/// The Flask-RESTX / RESTPlus `Api` or `Namespace` call that created the
+/// object a value refers to (`ns` of `ns.payload`, `api` of `@api.expect`).
+fn restx_object<'p>(
+    project: &'p Project,
+    file: FileId,
+    v: &Value,
+) -> Option<(FileId, &'p crate::python::facts::CallFact)> {
+    let resolver = project.resolver();
+    let r = resolver.resolve(file, v);
+    let (Target::Object(site), true) = (&r.target, r.attrs.is_empty()) else {
+        return None;
+    };
+    let call = resolver.call(*site)?;
+    let c = call.call();
+    let ctor = resolver.resolve(site.file, &c.func).external_name();
+    let made_by_api = c.last_name() == Some("namespace")
+        && c.receiver()
+            .is_some_and(|api| restx_object(project, site.file, &api).is_some());
+    (ctor.as_deref().is_some_and(|n| RESTX.contains(&n)) || made_by_api)
+        .then_some((site.file, call))
+}
+
+/// `ns.payload` / `api.payload` / `self.api.payload` in a resource's method:
+/// the JSON body, as Flask-RESTX parses it.
+fn payload_reads(
+    project: &Project,
+    file: FileId,
+    facts: &PyFacts,
+    view: &FunctionFact,
+) -> Vec<(Span, &'static str)> {
+    let mut out = Vec::new();
+    let values = facts
+        .assigns
+        .iter()
+        .filter(|a| facts.scope_within(a.scope, view.scope))
+        .map(|a| &a.value)
+        .chain(
+            facts
+                .calls
+                .iter()
+                .filter(|c| facts.scope_within(c.scope, view.scope))
+                .map(|c| &c.value),
+        )
+        .chain(view.returns.iter());
+    for v in values {
+        v.walk(&mut |x| {
+            let Kind::Ref(r) = &x.kind else { return };
+            if r.attrs.last().map(|a| a.as_str()) != Some("payload") {
+                return;
+            }
+            let self_api = matches!(&r.root, Root::Param { name, .. } if name == "self")
+                && r.attrs.len() == 2
+                && r.attrs[0] == "api";
+            let mut recv = (**r).clone();
+            recv.attrs.pop();
+            let recv = Value::new(x.range, Kind::Ref(Box::new(recv)));
+            if self_api || restx_object(project, file, &recv).is_some() {
+                out.push((Span::new(file, x.range), "payload"));
+            }
+        });
+    }
+    out
+}
+
+/// Whether a Flask-RESTX `@ns.expect(model)` validates the body: with
+/// `validate=True`, or when its namespace or an `Api` is created with
+/// `validate=True`, or the app sets `RESTX_VALIDATE`. An `expect` of something else still counts.
+fn restx_expect_validates(project: &Project, route: &Route, d: &Decorator) -> bool {
+    let Some(call) = d.value.as_call() else {
+        return true;
+    };
+    let file = d.span.file;
+    let Some((owner_file, owner)) = call
+        .receiver()
+        .and_then(|recv| restx_object(project, file, &recv))
+    else {
+        return true;
+    };
+    let resolver = project.resolver();
+    let truthy = |f: FileId, v: &Value| resolver.deref(f, v).1.truthy() == Some(true);
+    if let Some(v) = call.kwarg("validate") {
+        return truthy(file, v);
+    }
+    if let Some(v) = owner.call().kwarg("validate") {
+        return truthy(owner_file, v);
+    }
+    let api_validates = project
+        .calls_named(&["Api"])
+        .into_iter()
+        .any(|(f, _, c)| c.call().kwarg("validate").is_some_and(|v| truthy(f, v)));
+    let config_validates = project
+        .apps
+        .iter()
+        .filter(|a| route.app.is_none() || route.app == Some(a.id))
+        .filter_map(|a| {
+            a.config
+                .get("RESTX_VALIDATE")
+                .or_else(|| a.config.get("RESTPLUS_VALIDATE"))
+        })
+        .any(|e| truthy(e.file, &e.value));
+    api_validates || config_validates
 }

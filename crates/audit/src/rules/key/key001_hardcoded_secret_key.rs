@@ -1,4 +1,5 @@
-//! KEY001 `hardcoded-secret-key`: a string literal as the Flask secret key.
+//! KEY001 `hardcoded-secret-key`: a string literal as the Flask secret key or a
+//! JWT signing key.
 
 use report::Finding;
 
@@ -12,13 +13,23 @@ pub const RULE: Rule = Rule {
 };
 
 const DOC: &str = r#"## What it does
-Finds a string literal used as the Flask secret key: assigned to `SECRET_KEY`
-in a config class production loads (base classes included) or in any config
-class not named for development or tests, `app.secret_key = "..."`,
-`app.config["SECRET_KEY"] = "..."`, `config.update(SECRET_KEY=...)`,
-`from_mapping`, a constant imported from another module, and the fallback of
-`os.getenv("SECRET_KEY", "...")`. Values read from the environment without a
-literal are not reported.
+Finds a string literal used as a signing secret:
+- the Flask secret key: assigned to `SECRET_KEY` in a config class production
+  loads (base classes included) or in any config class not named for
+  development or tests, `app.secret_key = "..."`,
+  `app.config["SECRET_KEY"] = "..."`, `config.update(SECRET_KEY=...)`,
+  `from_mapping`, a constant imported from another module;
+- the JWT signing key the same ways: flask-jwt-extended's `JWT_SECRET_KEY`
+  (`app.config["JWT_SECRET_KEY"] = "super-secret"`), `JWT_SECRET_KEY` /
+  `JWT_SECRET` / `SECRET_KEY` fields of settings classes (pydantic
+  `BaseSettings`, whose lower-case `secret_key: str = "..."` fields count
+  too), and a literal key given to `jwt.encode(...)` / `jwt.decode(...)`
+  (PyJWT, python-jose) that is not already reported where it is defined.
+
+Values read from the environment are not reported here, also when the
+lookup has a literal fallback (`os.getenv("SECRET_KEY", "dev")`): that is
+KEY003 (and KEY002 when the fallback is weak). Classes named for development
+or tests are left out.
 
 ## Why is this bad?
 The secret key signs the session cookie. Whoever knows it can forge a session
@@ -45,14 +56,19 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let Some(lit) = common::secret_literal(project, site.file(), site.value()) else {
             continue;
         };
-        let message = if lit.fallback {
-            "the secret key falls back to a string literal written in the source"
-        } else {
-            "the secret key is a string literal written in the source"
-        };
+        // An environment lookup with a literal fallback is KEY003's (and
+        // KEY002's when the fallback is weak).
+        if lit.fallback {
+            continue;
+        }
+        let message = format!("{} is a string literal written in the source", site.label());
+        let fix = format!(
+            "Read {} from the environment or a secrets manager, with no literal fallback.",
+            site.key().unwrap_or("the key")
+        );
         let mut f = ctx
             .finding(RULE.code, RULE.name, site.span(), message)
-            .with_fix("Read SECRET_KEY from the environment or a secrets manager, with no literal fallback.")
+            .with_fix(fix)
             .with_evidence(ctx.snippet(site.span()));
         let lit_span = crate::source::Span::new(lit.file, lit.literal.range);
         if lit.file != site.file()

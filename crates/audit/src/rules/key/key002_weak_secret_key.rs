@@ -17,9 +17,10 @@ pub const RULE: Rule = Rule {
 };
 
 const DOC: &str = r#"## What it does
-Judges the value the secret key gets — in code (the same places as KEY001,
-fallbacks included) and in `.env`, Dockerfile and compose files
-(`SECRET_KEY`, `FLASK_SECRET_KEY`) — and reports it when it is in a list of
+Judges the value the secret key and the JWT signing key get — in code (the
+same places as KEY001, the fallback of an environment lookup included) and in
+`.env`, Dockerfile and compose files (`SECRET_KEY`, `FLASK_SECRET_KEY`,
+`APP_SECRET_KEY`, `JWT_SECRET_KEY`, `JWT_SECRET`) — and reports it when it is in a list of
 well-known defaults (`dev`, `secret`, `change-me`, `dev-secret-key-1234`, ...),
 is a placeholder, is shorter than 32 characters, or carries less than about 128
 bits of entropy. Example and development env files are not judged.
@@ -41,7 +42,13 @@ SECRET_KEY=<output of: python -c "import secrets; print(secrets.token_hex(32))">
 kept out of the repository.
 "#;
 
-const ENV_NAMES: &[&str] = &["SECRET_KEY", "FLASK_SECRET_KEY", "APP_SECRET_KEY"];
+const ENV_NAMES: &[&str] = &[
+    "SECRET_KEY",
+    "FLASK_SECRET_KEY",
+    "APP_SECRET_KEY",
+    "JWT_SECRET_KEY",
+    "JWT_SECRET",
+];
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
@@ -54,7 +61,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             continue;
         };
         let mut f = ctx
-            .finding(RULE.code, RULE.name, site.span(), format!("the secret key {}is weak: {why}", if lit.fallback { "fallback " } else { "" }))
+            .finding(RULE.code, RULE.name, site.span(), format!("{} {}is weak: {why}", site.label(), if lit.fallback { "fallback " } else { "" }))
             .with_fix("Use a random key of at least 32 bytes (secrets.token_hex(32)) from the environment, and rotate the current one.")
             .with_evidence(ctx.snippet(site.span()));
         let lit_span = Span::new(lit.file, lit.literal.range);

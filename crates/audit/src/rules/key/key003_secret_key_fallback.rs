@@ -16,7 +16,8 @@ pub const RULE: Rule = Rule {
 };
 
 const DOC: &str = r#"## What it does
-Finds secret keys read from the environment with a fallback
+Finds secret keys (Flask's `SECRET_KEY`, and the JWT signing keys KEY001
+lists) read from the environment with a fallback
 (`os.getenv("SECRET_KEY", "dev")`, `os.environ.get(...)` with a default,
 `os.environ.get(...) or "..."`), and keys read without a default where nothing
 checks at startup that one was set (a `raise`/`assert` on `SECRET_KEY`).
@@ -48,11 +49,25 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     let checked = has_startup_check(project);
     for (app, site) in common::secret_key_entries(project) {
         let (file, v) = project.resolver().deref(site.file(), site.value());
+        let what = site.label();
+        let lookup = match &v.kind {
+            Kind::Or(items) => items.first().and_then(env_lookup),
+            _ => env_lookup(v),
+        };
+        let variable = lookup
+            .and_then(|l| l.var)
+            .or_else(|| site.key().map(str::to_string))
+            .unwrap_or_else(|| "the variable".to_string());
         let message = match fallback_of(v) {
-            Some(Fallback::Literal) => "the secret key falls back to a built-in value when SECRET_KEY is not set, instead of refusing to start",
-            Some(Fallback::Other) => "the secret key falls back to another value when SECRET_KEY is not set, instead of refusing to start",
+            Some(Fallback::Literal) => format!("{what} falls back to a built-in value when {variable} is not set, instead of refusing to start"),
+            Some(Fallback::Other) => format!("{what} falls back to another value when {variable} is not set, instead of refusing to start"),
             None => {
-                // Read without a default: fine when the app checks it at startup.
+                // Read without a default: fine when the app checks it at
+                // startup. Only Flask's SECRET_KEY: flask-jwt-extended falls
+                // back to it, pydantic settings refuse to start without a field.
+                if site.key() != Some("SECRET_KEY") {
+                    continue;
+                }
                 let Some(lookup) = env_lookup(v) else { continue };
                 if lookup.required || checked {
                     continue;
@@ -65,7 +80,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 if !in_effect {
                     continue;
                 }
-                "the secret key is read from the environment but nothing stops the app from starting without it"
+                "the secret key is read from the environment but nothing stops the app from starting without it".to_string()
             }
         };
         let _ = file;

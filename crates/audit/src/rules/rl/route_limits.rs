@@ -175,7 +175,7 @@ pub fn auth_reason(project: &Project, route: &Route) -> Option<String> {
     {
         return None;
     }
-    let name = route.function.rsplit('.').next().unwrap_or(&route.function);
+    let name = route.view_name();
     let name_words = words(name);
     if name_words
         .iter()
