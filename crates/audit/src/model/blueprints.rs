@@ -17,6 +17,12 @@ pub(super) fn find_blueprints(project: &Project) -> Vec<Blueprint> {
         ("flask.Blueprint", BlueprintKind::Blueprint),
         ("flask.blueprints.Blueprint", BlueprintKind::Blueprint),
         ("quart.Blueprint", BlueprintKind::Blueprint),
+        // flask-smorest's Blueprint is a flask.Blueprint with OpenAPI decorators.
+        ("flask_smorest.Blueprint", BlueprintKind::Blueprint),
+        (
+            "flask_smorest.blueprint.Blueprint",
+            BlueprintKind::Blueprint,
+        ),
         ("fastapi.APIRouter", BlueprintKind::Router),
         ("fastapi.routing.APIRouter", BlueprintKind::Router),
     ];
