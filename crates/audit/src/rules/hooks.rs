@@ -47,24 +47,27 @@ impl Hook<'_> {
 }
 
 fn scope_of(project: &Project, file: FileId, func_ref: &Value) -> Option<HookScope> {
-    let r = project.resolver().resolve(file, func_ref);
-    let [m] = r.attrs.as_slice() else {
-        return None;
-    };
+    let r = func_ref.reference()?;
+    let m = r.last_name();
     if m != "before_request" && m != "before_app_request" {
         return None;
     }
     if m == "before_app_request" {
         return Some(HookScope::Everything);
     }
-    Some(match r.target {
-        Target::Object(site) => match project.app_at(site) {
+    let mut recv = r.clone();
+    recv.attrs.pop()?;
+    let recv = Value::new(func_ref.range, Kind::Ref(Box::new(recv)));
+    let resolved = project.resolver().resolve(file, &recv);
+    Some(match (resolved.target, resolved.attrs.is_empty()) {
+        (Target::Object(site), true) => match project.app_at(site) {
             Some(app) => HookScope::App(app),
             None => match project.blueprints.iter().find(|b| b.site == site) {
                 Some(b) => HookScope::Blueprint(b.id),
                 None => HookScope::Everything,
             },
         },
+        // `app` a parameter of `init_request_processors(app)`: an app.
         _ => HookScope::Everything,
     })
 }
