@@ -9,7 +9,7 @@ use ruff_text_size::TextRange;
 use crate::{
     model::{index::Target, AppId, BlueprintId, Project, Route},
     python::{
-        facts::{FunctionFact, GuardId, PyFacts},
+        facts::{FunctionFact, GuardId, PyFacts, ScopeId},
         value::{Kind, Value},
     },
     source::{FileId, Span},
@@ -119,13 +119,15 @@ pub fn before_request_hooks(project: &Project) -> Vec<Hook<'_>> {
 /// `abort(403)`, `raise Forbidden()` / `raise TooManyRequests()` (by a word of
 /// the exception's name in `names`, lower case), `return ..., 403`,
 /// `Response(status=403)`, `resp.status_code = 429`.
+/// Each place comes with its scope; `scope` 0 (the module) searches the
+/// whole file.
 pub fn refusals(
     facts: &PyFacts,
-    func: &FunctionFact,
+    scope: ScopeId,
     statuses: &std::ops::RangeInclusive<i64>,
     names: &[&str],
-) -> Vec<(GuardId, TextRange)> {
-    let within = |s: u32| facts.scope_within(s, func.scope);
+) -> Vec<(GuardId, TextRange, ScopeId)> {
+    let within = |s: u32| facts.scope_within(s, scope);
     let status = |v: &Value| v.as_int().is_some_and(|i| statuses.contains(&i));
     let named = |v: &Value| {
         let mut found = false;
@@ -144,7 +146,7 @@ pub fn refusals(
         let call = c.call();
         if call.last_name() == Some("abort") && call.arg(0).is_some_and(|a| answers(a, &status, 0))
         {
-            out.push((c.guard, c.range()));
+            out.push((c.guard, c.range(), c.scope));
         }
     }
     for r in facts.raises.iter().filter(|r| within(r.scope)) {
@@ -152,7 +154,7 @@ pub fn refusals(
             .as_ref()
             .is_some_and(|v| answers(v, &status, 0) || named(v))
         {
-            out.push((r.guard, r.range));
+            out.push((r.guard, r.range, r.scope));
         }
     }
     for a in facts.assigns.iter().filter(|a| within(a.scope)) {
@@ -161,13 +163,13 @@ pub fn refusals(
             .reference()
             .is_some_and(|r| matches!(r.last_name(), "status_code" | "status"));
         if status_attr && status(&a.value) {
-            out.push((a.guard, a.range));
+            out.push((a.guard, a.range, a.scope));
         }
     }
     for f in facts.functions.iter().filter(|f| within(f.scope)) {
         for (v, g) in f.returns.iter().zip(f.return_guards.iter()) {
             if answers(v, &status, 0) || named(v) {
-                out.push((*g, v.range));
+                out.push((*g, v.range, f.scope));
             }
         }
     }

@@ -148,14 +148,68 @@ fn checks(facts: &PyFacts, test: &Value) -> bool {
 pub fn checks_csrf(facts: &PyFacts, func: &FunctionFact) -> bool {
     refusals(
         facts,
-        func,
+        func.scope,
         &(400..=499),
         &["forbidden", "badrequest", "csrf", "permissiondenied"],
     )
     .into_iter()
-    .any(|(guard, _)| {
+    .any(|(guard, _, _)| {
         guard_tests(facts, guard)
             .into_iter()
             .any(|t| checks(facts, t))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::checks_csrf;
+    use crate::python::analyze;
+
+    fn verdict(body: &str) -> bool {
+        let src = format!(
+            "import hmac, secrets\nfrom urllib.parse import urlparse\nfrom flask import abort, request, session\nfrom werkzeug.exceptions import BadRequest, Forbidden\n\ndef hook():\n{body}"
+        );
+        let facts = analyze(0, &src, "m", false).unwrap();
+        let f = facts.functions.iter().find(|f| f.name == "hook").unwrap();
+        checks_csrf(&facts, f)
+    }
+
+    #[test]
+    fn token_and_origin_checks_count() {
+        assert!(verdict(
+            "    if not secrets.compare_digest(session.get('csrf', ''), request.headers.get('X-CSRF-Token', '')):\n        raise BadRequest()\n"
+        ));
+        assert!(verdict(
+            "    token = session.pop('_csrf_token', None)\n    if not token or token != request.form.get('_csrf_token'):\n        abort(403)\n"
+        ));
+        assert!(verdict(
+            "    if request.headers.get('Sec-Fetch-Site') not in ('same-origin', 'none'):\n        return 'cross-site', 403\n"
+        ));
+        assert!(verdict(
+            "    if request.method == 'POST' and not request.referrer.startswith(request.host_url):\n        raise Forbidden()\n"
+        ));
+        assert!(verdict(
+            "    if hmac.compare_digest(request.cookies.get('csrf', ''), request.form.get('csrf', '')):\n        return None\n    else:\n        abort(400)\n"
+        ));
+    }
+
+    #[test]
+    fn hooks_that_do_not_check_do_not_count() {
+        // Refuses on something else.
+        assert!(!verdict(
+            "    if request.method == 'POST' and not session.get('user'):\n        abort(403)\n"
+        ));
+        // Compares, then answers something other than a 4xx.
+        assert!(!verdict(
+            "    if session.get('n') != request.form.get('n'):\n        print('mismatch')\n"
+        ));
+        // Two submitted values compared with each other.
+        assert!(!verdict(
+            "    if request.form.get('a') != request.args.get('b'):\n        abort(403)\n"
+        ));
+        // A redirect status, not a refusal.
+        assert!(!verdict(
+            "    if session.get('n') != request.form.get('n'):\n        abort(302)\n"
+        ));
+    }
 }

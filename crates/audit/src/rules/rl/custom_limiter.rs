@@ -11,7 +11,7 @@
 use crate::{
     model::{index::Target, Project, Route},
     python::{
-        facts::{FunctionFact, PyFacts},
+        facts::{FunctionFact, PyFacts, ScopeId},
         value::{Kind, Root, Value},
     },
     rules::hooks::{before_request_hooks, refusals, Hook},
@@ -123,9 +123,22 @@ fn body_values<'f>(facts: &'f PyFacts, func: &FunctionFact) -> Vec<&'f Value> {
     out
 }
 
+/// Where a file (`scope` 0) or function answers 429.
+fn too_many_requests(facts: &PyFacts, scope: ScopeId) -> Vec<ScopeId> {
+    refusals(
+        facts,
+        scope,
+        &(429..=429),
+        &["toomanyrequests", "ratelimit"],
+    )
+    .into_iter()
+    .map(|(_, _, s)| s)
+    .collect()
+}
+
 /// Whether a function (nested functions included) limits requests per client.
 fn limits_requests(facts: &PyFacts, func: &FunctionFact) -> bool {
-    !refusals(facts, func, &(429..=429), &["toomanyrequests", "ratelimit"]).is_empty()
+    !too_many_requests(facts, func.scope).is_empty()
         && body_values(facts, func).into_iter().any(mentions_client)
 }
 
@@ -260,7 +273,17 @@ impl<'a> CustomLimits<'a> {
             if project.file(file).is_some_and(|f| f.is_test) {
                 continue;
             }
-            for f in &facts.functions {
+            // Only functions around a 429 can limit: one pass over the file
+            // keeps large files without any cheap.
+            let sites = too_many_requests(facts, 0);
+            if sites.is_empty() {
+                continue;
+            }
+            for f in facts
+                .functions
+                .iter()
+                .filter(|f| sites.iter().any(|s| facts.scope_within(*s, f.scope)))
+            {
                 // Only the outermost limiting function: a factory's inner wrappers
                 // are part of it.
                 let outer_limits = facts
