@@ -19,13 +19,18 @@ pub struct RouteRow {
     /// Changes state, is not public by design, and nothing authenticates it
     /// (AUTH003).
     pub auth_missing: bool,
+    /// Of a blueprint or router no app registers: not served, not audited
+    /// (the path is the rule without any registration prefix).
+    pub unregistered: bool,
 }
 
-/// Every route, sorted by path then method.
+/// Every route, sorted by path then method; routes of unregistered
+/// blueprints are included, marked.
 pub fn rows(project: &Project) -> Vec<RouteRow> {
     let mut rows: Vec<RouteRow> = project
         .routes
         .iter()
+        .chain(&project.unregistered_routes)
         .map(|r| {
             let mut limits: Vec<String> = r
                 .limits
@@ -47,9 +52,9 @@ pub fn rows(project: &Project) -> Vec<RouteRow> {
                     .iter()
                     .map(|a| a.rsplit('.').next().unwrap_or(a).to_string())
                     .collect(),
-                auth_missing: crate::rules::auth::auth003_unauthenticated_mutation::unauthenticated(
-                    r,
-                ),
+                auth_missing: !r.unregistered
+                    && crate::rules::auth::auth003_unauthenticated_mutation::unauthenticated(r),
+                unregistered: r.unregistered,
             }
         })
         .collect();
@@ -85,7 +90,11 @@ pub fn table(project: &Project) -> String {
         .map(|r| {
             [
                 r.methods.join(","),
-                r.path.clone(),
+                if r.unregistered {
+                    format!("{} (unregistered)", r.path)
+                } else {
+                    r.path.clone()
+                },
                 r.endpoint.clone(),
                 r.location.clone(),
                 if r.rate_limit.is_empty() {
@@ -129,6 +138,14 @@ pub fn table(project: &Project) -> String {
     for row in &cells {
         out.push_str(&line(row.iter().map(String::as_str).collect()));
     }
-    out.push_str(&format!("\n{} routes\n", cells.len()));
+    let unregistered = rows.iter().filter(|r| r.unregistered).count();
+    if unregistered > 0 {
+        out.push_str(&format!(
+            "\n{} routes ({unregistered} of blueprints no app registers)\n",
+            cells.len()
+        ));
+    } else {
+        out.push_str(&format!("\n{} routes\n", cells.len()));
+    }
     out
 }

@@ -24,6 +24,44 @@ pub struct Service {
     pub replicas: Option<(u32, Span)>,
     /// An nginx / traefik / caddy / haproxy / envoy service: a reverse proxy.
     pub is_proxy: bool,
+    /// `build:` — the Dockerfile it builds, relative to the compose file's
+    /// directory and normalised (`Dockerfile`, `docker/web.Dockerfile`), with the
+    /// line of `build:`.
+    pub build: Option<(String, Span)>,
+    /// `user:` as written (`root`, `0:0`, `1001`), with its line.
+    pub user: Option<(String, Span)>,
+}
+
+/// The Dockerfile a `build:` value builds: `build: ./api` is `api/Dockerfile`,
+/// `build: {context: ., dockerfile: docker/Dockerfile.web}` is
+/// `docker/Dockerfile.web`. None for a remote context (a URL) or a path that
+/// leaves the compose file's directory.
+fn built_dockerfile(build: &Node) -> Option<String> {
+    let (context, dockerfile) = match build {
+        Node::Scalar(s, _) => (s.as_str(), "Dockerfile"),
+        Node::Map(..) => (
+            build.get("context").and_then(Node::as_str).unwrap_or("."),
+            build
+                .get("dockerfile")
+                .and_then(Node::as_str)
+                .unwrap_or("Dockerfile"),
+        ),
+        Node::Seq(..) => return None,
+    };
+    if context.contains("://") || context.starts_with("git@") {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for p in context.split('/').chain(dockerfile.split('/')) {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 #[derive(Debug, Clone)]
@@ -224,12 +262,20 @@ pub fn parse(file: &SourceFile) -> Result<DeployFacts, String> {
                 .iter()
                 .any(|w| i.to_ascii_lowercase().contains(w))
         }) || proxy_words.iter().any(|w| lower_name.contains(w));
+        let build = svc
+            .get("build")
+            .and_then(|b| Some((built_dockerfile(b)?, span_at(b.line()))));
+        let user = svc
+            .get("user")
+            .and_then(|u| Some((u.as_str()?.trim().to_string(), span_at(u.line()))));
         out.services.push(Service {
             name: name.to_string(),
             image,
             span,
             replicas,
             is_proxy,
+            build,
+            user,
         });
         for field in ["command", "entrypoint"] {
             let Some(node) = svc.get(field) else { continue };
@@ -322,6 +368,38 @@ mod tests {
         );
         let names: Vec<&str> = d.env.iter().map(|e| e.name.as_str()).collect();
         assert!(names.contains(&"SECRET_KEY") && names.contains(&"A"));
+        assert_eq!(
+            d.services[0].build.as_ref().map(|b| b.0.as_str()),
+            Some("Dockerfile")
+        );
+        assert!(d.services[1].build.is_none());
+    }
+
+    #[test]
+    fn reads_build_and_user() {
+        let text = "services:\n  a:\n    build: ./api/\n    user: \"0:0\"\n  b:\n    build:\n      context: .\n      dockerfile: docker/Dockerfile.web\n    user: root\n  c:\n    build: ../../etc\n  d:\n    build: https://github.com/x/y.git\n  e:\n    build: {context: ./svc/.., dockerfile: Dockerfile}\n    user: 0\n";
+        let d = parse(&SourceFile::new(0, "compose.yml".into(), text.into())).unwrap();
+        let builds: Vec<Option<&str>> = d
+            .services
+            .iter()
+            .map(|s| s.build.as_ref().map(|b| b.0.as_str()))
+            .collect();
+        assert_eq!(
+            builds,
+            [
+                Some("api/Dockerfile"),
+                Some("docker/Dockerfile.web"),
+                None,
+                None,
+                Some("Dockerfile")
+            ]
+        );
+        let users: Vec<Option<&str>> = d
+            .services
+            .iter()
+            .map(|s| s.user.as_ref().map(|u| u.0.as_str()))
+            .collect();
+        assert_eq!(users, [Some("0:0"), Some("root"), None, None, Some("0")]);
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Blueprints and routers, and where they are registered: with their URL
-//! prefixes, across files, also nested blueprints.
+//! prefixes, across files, also nested blueprints; and whether the project
+//! registers blueprints it does not name (`for bp in plugins:
+//! app.register_blueprint(bp)`), which makes every blueprint possibly live.
 
 use super::{
     index::Target, AppId, Blueprint, BlueprintId, BlueprintKind, Parent, Project, Registration,
@@ -9,7 +11,9 @@ use crate::{
     source::{FileId, Span},
 };
 
-pub(super) fn find_blueprints(project: &Project) -> Vec<Blueprint> {
+/// The blueprints and routers, and whether some registration's blueprint
+/// cannot be resolved (registration is then dynamic).
+pub(super) fn find_blueprints(project: &Project) -> (Vec<Blueprint>, bool) {
     let resolver = project.resolver();
     // Blueprints and routers.
     let mut bps: Vec<Blueprint> = Vec::new();
@@ -17,6 +21,12 @@ pub(super) fn find_blueprints(project: &Project) -> Vec<Blueprint> {
         ("flask.Blueprint", BlueprintKind::Blueprint),
         ("flask.blueprints.Blueprint", BlueprintKind::Blueprint),
         ("quart.Blueprint", BlueprintKind::Blueprint),
+        // flask-smorest's Blueprint is a flask.Blueprint with OpenAPI decorators.
+        ("flask_smorest.Blueprint", BlueprintKind::Blueprint),
+        (
+            "flask_smorest.blueprint.Blueprint",
+            BlueprintKind::Blueprint,
+        ),
         ("fastapi.APIRouter", BlueprintKind::Router),
         ("fastapi.routing.APIRouter", BlueprintKind::Router),
     ];
@@ -60,6 +70,7 @@ pub(super) fn find_blueprints(project: &Project) -> Vec<Blueprint> {
                 .and_then(Value::as_str)
                 .map(str::to_string),
             registrations: Vec::new(),
+            registered_elsewhere: false,
         });
     }
     let parent_of = |file: FileId, v: &Value| -> Option<Parent> {
@@ -77,8 +88,25 @@ pub(super) fn find_blueprints(project: &Project) -> Vec<Blueprint> {
             .find(|b| b.site == site)
             .map(|b| Parent::Blueprint(b.id))
     };
+    // What an installed package provides: a name imported from it, or the
+    // object one of its functions returns.
+    let external_object = |file: FileId, v: &Value| -> bool {
+        let r = resolver.resolve(file, v);
+        match r.target {
+            Target::External(_) => true,
+            Target::Object(site) => resolver.call(site).is_some_and(|c| {
+                matches!(
+                    resolver.resolve(site.file, &c.call().func).target,
+                    Target::External(_)
+                )
+            }),
+            _ => false,
+        }
+    };
     // Registrations.
     let mut regs: Vec<(BlueprintId, Registration)> = Vec::new();
+    let mut elsewhere: Vec<BlueprintId> = Vec::new();
+    let mut dynamic = false;
     for (file, _, call) in project.calls_named(&["register_blueprint", "include_router"]) {
         let c = call.call();
         let Some(fr) = c.func.reference() else {
@@ -90,21 +118,30 @@ pub(super) fn find_blueprints(project: &Project) -> Vec<Blueprint> {
         }
         let mut recv = fr.clone();
         recv.attrs.pop();
-        let Some(parent) = parent_of(file, &Value::new(c.func.range, Kind::Ref(Box::new(recv))))
-        else {
-            continue;
-        };
-        let Some(child) = c.param(
+        let parent = parent_of(file, &Value::new(c.func.range, Kind::Ref(Box::new(recv))));
+        let child = c.param(
             0,
             if method == "include_router" {
                 "router"
             } else {
                 "blueprint"
             },
-        ) else {
-            continue;
+        );
+        let child = match child.map(|v| parent_of(file, v)) {
+            Some(Some(Parent::Blueprint(child))) => child,
+            // An app registered into something, a call without arguments.
+            Some(Some(Parent::App(_))) => continue,
+            // A blueprint of an installed package (`get_swaggerui_blueprint(...)`,
+            // `from flask_admin import bp`): not one of the project's.
+            Some(None) if external_object(file, child.unwrap_or(&c.func)) => continue,
+            // `register_blueprint(bp)` for a `bp` we cannot name.
+            Some(None) | None => {
+                dynamic = true;
+                continue;
+            }
         };
-        let Some(Parent::Blueprint(child)) = parent_of(file, child) else {
+        let Some(parent) = parent else {
+            elsewhere.push(child);
             continue;
         };
         let kw = if method == "include_router" {
@@ -124,7 +161,25 @@ pub(super) fn find_blueprints(project: &Project) -> Vec<Blueprint> {
     for (child, reg) in regs {
         bps[child].registrations.push(reg);
     }
-    bps
+    for child in elsewhere {
+        bps[child].registered_elsewhere = true;
+    }
+    (bps, dynamic)
+}
+
+/// Whether an app may serve a blueprint's routes: it is registered in an app,
+/// somewhere we cannot resolve, or in a blueprint that is.
+pub(super) fn registered(bps: &[Blueprint], b: BlueprintId, depth: usize) -> bool {
+    let Some(bp) = bps.get(b) else {
+        return true;
+    };
+    if depth > 16 || bp.registered_elsewhere {
+        return true;
+    }
+    bp.registrations.iter().any(|r| match r.parent {
+        Parent::App(_) => true,
+        Parent::Blueprint(p) => p != b && registered(bps, p, depth + 1),
+    })
 }
 
 /// The app a blueprint ends up in and the prefix it gets on the way.

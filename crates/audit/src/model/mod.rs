@@ -108,6 +108,10 @@ pub struct Blueprint {
     /// `url_prefix=` (Blueprint) / `prefix=` (APIRouter) at creation.
     pub prefix: Option<String>,
     pub registrations: Vec<Registration>,
+    /// Passed to a `register_blueprint` / `include_router` call on something
+    /// that is not an app or blueprint we know (flask-smorest's `Api`, an app
+    /// we cannot resolve): registered, where is unknown.
+    pub registered_elsewhere: bool,
 }
 
 /// The whole model.
@@ -120,7 +124,12 @@ pub struct Project {
     pub apps: Vec<App>,
     pub blueprints: Vec<Blueprint>,
     pub extensions: Vec<Extension>,
+    /// Routes an app serves (or may serve: their owner is not known).
     pub routes: Vec<Route>,
+    /// Routes of blueprints and routers that no app registers (marked
+    /// [`Route::unregistered`]): listed by `--routes`, not audited. Empty when
+    /// the project registers blueprints it names dynamically.
+    pub unregistered_routes: Vec<Route>,
     pub error_handlers: Vec<ErrorHandler>,
     /// Writes to the cookie session (`session[...] = ...`, `login_user(...)`).
     pub session_writes: Vec<Span>,
@@ -151,6 +160,7 @@ impl Project {
             blueprints: Vec::new(),
             extensions: Vec::new(),
             routes: Vec::new(),
+            unregistered_routes: Vec::new(),
             error_handlers: Vec::new(),
             session_writes: Vec::new(),
             header_writes: Vec::new(),

@@ -195,6 +195,7 @@ pub(super) fn find(
                         limit_exempt: false,
                         csrf_exempt: None,
                         auth: auth.clone(),
+                        unregistered: false,
                     });
                 }
             }

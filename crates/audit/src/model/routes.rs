@@ -53,6 +53,10 @@ pub struct Route {
     pub csrf_exempt: Option<Span>,
     /// Auth decorators or dependencies (`login_required`, `jwt_required`, roles).
     pub auth: Vec<String>,
+    /// Of a blueprint or router that no app registers (and the project
+    /// registers no blueprint dynamically): not served, so not audited.
+    /// Such routes are in [`Project::unregistered_routes`](super::Project).
+    pub unregistered: bool,
 }
 
 impl Route {
@@ -143,7 +147,7 @@ pub(super) fn decorator_name(
 
 pub fn find_blueprints_and_routes(project: &mut Project) {
     let resolver = project.resolver();
-    let bps = super::blueprints::find_blueprints(project);
+    let (bps, dynamic_registration) = super::blueprints::find_blueprints(project);
     // Routes and error handlers from decorators, and add_url_rule.
     let limiter_sites: Vec<Site> = project
         .extensions
@@ -322,6 +326,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                     limit_exempt,
                     csrf_exempt,
                     auth: route_auth,
+                    unregistered: false,
                 });
             }
         }
@@ -346,9 +351,22 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
         }
     }
     super::limits::find(project, &bps, &mut routes);
+    // Routes of blueprints no app registers are not served.
+    let (routes, unregistered): (Vec<Route>, Vec<Route>) = routes.into_iter().partition(|r| {
+        dynamic_registration
+            || r.blueprint
+                .is_none_or(|b| super::blueprints::registered(&bps, b, 0))
+    });
     let writes = super::sessions::find_session_writes(project);
     project.blueprints = bps;
     project.routes = routes;
+    project.unregistered_routes = unregistered
+        .into_iter()
+        .map(|r| Route {
+            unregistered: true,
+            ..r
+        })
+        .collect();
     project.error_handlers = handlers;
     project.session_writes = writes;
 }

@@ -171,6 +171,7 @@ pub(super) fn find(
             limit_exempt: false,
             csrf_exempt: None,
             auth,
+            unregistered: false,
         });
     }
 }

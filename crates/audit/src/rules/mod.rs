@@ -16,6 +16,7 @@ mod dbg;
 pub(crate) mod dep;
 mod err;
 mod hdr;
+pub mod hooks;
 mod inj;
 mod inp;
 mod key;

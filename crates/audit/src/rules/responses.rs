@@ -93,9 +93,81 @@ fn classify_at(v: &Value, depth: usize) -> Body {
     }
 }
 
+/// Packages whose decorators serialize what a view returns to JSON
+/// (`@marshal_with(schema)`) or parse its JSON input (`@use_kwargs(...)`).
+const SERIALIZING_PACKAGES: &[&str] = &[
+    "flask_apispec",
+    "flask_restx",
+    "flask_restplus",
+    "flask_restful",
+    "flask_smorest",
+    "webargs",
+];
+
+/// Decorator names of those packages (functions, or methods of their
+/// `Namespace` / `Api` / smorest `Blueprint` objects).
+const SERIALIZING_DECORATORS: &[&str] = &[
+    "marshal_with",
+    "marshal_list_with",
+    "marshal_with_field",
+    "response",
+    "use_kwargs",
+    "use_args",
+    "arguments",
+    "paginate",
+];
+
+/// A decorator of the view that makes it a JSON endpoint: flask-apispec's,
+/// flask-restx's or flask-restplus's `marshal_with`, flask-smorest's
+/// `@blp.response(...)` / `@blp.arguments(...)`, webargs' `use_kwargs`.
+fn serializing_decorator(project: &Project, route: &Route) -> Option<Span> {
+    let resolver = project.resolver();
+    route.decorators.iter().find_map(|d| {
+        let callee = d.value.as_call().map_or(&d.value, |c| &c.func);
+        let r = resolver.resolve(route.file, callee);
+        let from_package = |q: &str| {
+            SERIALIZING_PACKAGES
+                .iter()
+                .any(|p| q == *p || q.starts_with(&format!("{p}.")))
+        };
+        let hit = match (&r.target, r.attrs.as_slice()) {
+            (crate::model::index::Target::External(q), attrs) => {
+                let last = attrs
+                    .last()
+                    .map(String::as_str)
+                    .unwrap_or_else(|| q.rsplit('.').next().unwrap_or(q));
+                from_package(q) && SERIALIZING_DECORATORS.contains(&last)
+            }
+            (crate::model::index::Target::Object(site), [m]) => {
+                SERIALIZING_DECORATORS.contains(&m.as_str())
+                    && resolver.call(*site).is_some_and(|c| {
+                        resolver
+                            .resolve(site.file, &c.call().func)
+                            .external_name()
+                            .is_some_and(|q| from_package(&q))
+                    })
+            }
+            _ => false,
+        };
+        hit.then_some(d.span)
+    })
+}
+
 /// The kinds of body a route's view returns (each once), with where: JSON
-/// wins over Other, HTML over both.
+/// wins over Other, HTML over both. A view under a serializing decorator
+/// (`@marshal_with(schema)`, `@blp.response(...)`) that renders no HTML
+/// answers JSON whatever it returns (an ORM object, a list of them).
 pub fn route_body(project: &Project, route: &Route) -> Option<(Body, Span)> {
+    let from_returns = returned_body(project, route);
+    if from_returns.is_none_or(|(b, _)| b != Body::Html) {
+        if let Some(span) = serializing_decorator(project, route) {
+            return Some((Body::Json, span));
+        }
+    }
+    from_returns
+}
+
+fn returned_body(project: &Project, route: &Route) -> Option<(Body, Span)> {
     let (file, func) = project.resolver().function(&route.function)?;
     let mut best: Option<(Body, Span)> = None;
     for r in &func.returns {

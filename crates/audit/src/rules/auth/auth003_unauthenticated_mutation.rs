@@ -51,6 +51,11 @@ An authentication decorator placed *above* the route decorator is reported
 as **high**: `@app.route` registers the function it receives, so the check
 never runs.
 
+Routes of a blueprint (or router) that no app registers are not served and
+not reported (`--routes` lists them, marked unregistered), unless the project
+registers blueprints it does not name (`for bp in plugins:
+app.register_blueprint(bp)`).
+
 ## Why is this bad?
 Missing authentication is rarely a decision; it is a forgotten decorator on
 the newest endpoint. An unauthenticated `DELETE /projects/<id>` lets anyone

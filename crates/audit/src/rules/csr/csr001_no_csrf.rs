@@ -4,9 +4,11 @@ use report::Finding;
 
 use crate::{
     model::{AppKind, ExtKind, Project},
-    rules::{Rule, RuleContext},
+    rules::{hooks::before_request_hooks, Rule, RuleContext},
     source::Span,
 };
+
+use super::hook_check::checks_csrf;
 
 pub const RULE: Rule = Rule {
     code: "CSR001",
@@ -19,10 +21,21 @@ const DOC: &str = r#"## What it does
 For a Flask app whose authentication rides on the session cookie (the code
 writes `session[...]`, or uses Flask-Login) and that has state-changing routes
 (POST, PUT, PATCH, DELETE), reports:
-- no `CSRFProtect` (Flask-WTF) or `SeaSurf`, and no `FlaskForm` (at the
-  `Flask(...)` line);
+- no `CSRFProtect` (Flask-WTF) or `SeaSurf`, no `FlaskForm`, and no
+  hand-written check in a `before_request` hook (at the `Flask(...)` line);
 - `WTF_CSRF_ENABLED = False` in the production config;
 - `@csrf.exempt` on a state-changing route.
+
+A hand-written check counts when a `before_request` hook of the app (or a
+blueprint's `before_app_request` hook; a blueprint's own `before_request`
+covers that blueprint's routes) refuses the request — `abort(400)`/`abort(403)`,
+`raise Forbidden()`/`BadRequest()`, or a 4xx response — under a condition that
+compares a value of the session or a cookie with a form field, header, JSON
+body or query argument (`!=`, `==`, `hmac.compare_digest`,
+`secrets.compare_digest`), or that compares the `Origin`, `Referer` or
+`Sec-Fetch-Site` header with something. A hook that compares without refusing,
+or refuses without comparing anything the request submits, does not count.
+Checks made in a helper function the hook calls are not followed.
 
 ## Why is this bad?
 Browsers attach the session cookie to requests that other sites trigger. A
@@ -72,6 +85,15 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     let Some((session_span, session_note)) = evidence else {
         return Vec::new();
     };
+    let csrf_hooks: Vec<_> = before_request_hooks(project)
+        .into_iter()
+        .filter(|h| {
+            project
+                .resolver()
+                .facts(h.file)
+                .is_some_and(|facts| checks_csrf(facts, h.func))
+        })
+        .collect();
     let mut out = Vec::new();
     for app in project.apps.iter().filter(|a| a.kind == AppKind::Flask) {
         let mutations: Vec<_> = project
@@ -85,7 +107,10 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let protected = project.extensions.iter().any(|e| {
             matches!(e.kind, ExtKind::CsrfProtect | ExtKind::SeaSurf)
                 && (e.app == Some(app.id) || e.app.is_none())
-        }) || uses_flask_form(project);
+        }) || uses_flask_form(project)
+            || mutations
+                .iter()
+                .all(|r| csrf_hooks.iter().any(|h| h.covers(r)));
         if !protected {
             out.push(
                 ctx.finding(

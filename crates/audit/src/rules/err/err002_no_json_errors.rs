@@ -25,7 +25,12 @@ from the framework itself are not answered in JSON.
 
 An app is a JSON API when at least half of its routes return JSON (`jsonify`,
 dicts and lists, `JSONResponse`, `make_response(jsonify(...))`) and more
-return JSON than HTML; a FastAPI app is one unless most of its routes render
+return JSON than HTML. A view that renders no HTML counts as JSON when a
+serializing decorator turns what it returns (often an ORM object) into JSON:
+`marshal_with` / `marshal_list_with` of flask-apispec, flask-restx,
+flask-restplus or flask-restful (also as a `Namespace` / `Api` method),
+flask-smorest's `@blp.response(...)` / `@blp.arguments(...)`, and
+`use_kwargs` / `use_args` (flask-apispec, webargs); a FastAPI app is one unless most of its routes render
 HTML.
 
 - Flask answers 404, 405 and 500 with HTML pages. Each needs an app-wide

@@ -38,6 +38,11 @@ handler is enough to stay silent. Methods of Flask-RESTful / Flask-RESTX
 `Resource` classes, and projects using Flask-Smorest's `Api`, are not
 reported: those frameworks answer HTTP errors with JSON themselves.
 
+Routes of a blueprint (or router) that no app registers are not served and
+not reported (`--routes` lists them, marked unregistered), unless the project
+registers blueprints it does not name (`for bp in plugins:
+app.register_blueprint(bp)`).
+
 ## Why is this bad?
 API clients that parse every answer as JSON fail on the HTML page with an
 error of their own, monitoring sees two error formats, and in debug mode the
@@ -191,6 +196,19 @@ fn app_of_scope(project: &Project, facts: &PyFacts, scope: ScopeId) -> Option<Ap
         .and_then(|r| r.app)
 }
 
+/// Whether a fact is inside the view of a route no app serves (its blueprint
+/// is never registered) and of no served route.
+fn in_unregistered_view(project: &Project, facts: &PyFacts, scope: ScopeId) -> bool {
+    let Some(f) = facts.function_of(scope) else {
+        return false;
+    };
+    let is_view = |r: &&crate::model::Route| {
+        r.function == f.qualified || f.method_of.as_deref() == Some(r.function.as_str())
+    };
+    project.unregistered_routes.iter().any(|r| is_view(&r))
+        && !project.routes.iter().any(|r| is_view(&r))
+}
+
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let flask_apps: Vec<AppId> = project
@@ -260,7 +278,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             .function_of(scope)
             .and_then(|f| f.method_of.as_deref())
             .is_some_and(|class| is_json_resource(project, class, 0));
-        if in_resource {
+        if in_resource || in_unregistered_view(project, facts, scope) {
             continue;
         }
         let apps: Vec<AppId> = match app_of_scope(project, facts, scope) {

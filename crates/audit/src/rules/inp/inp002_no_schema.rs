@@ -47,6 +47,11 @@ Bodies read in helpers that validate (`load_json(OrderSchema())`) are not in
 the view and are not reported. Query strings, uploads and raw bodies
 (`request.data`) are covered by other rules.
 
+Routes of a blueprint (or router) that no app registers are not served and
+not reported (`--routes` lists them, marked unregistered), unless the project
+registers blueprints it does not name (`for bp in plugins:
+app.register_blueprint(bp)`).
+
 ## Why is this bad?
 Without a schema the client decides which fields exist and what types they
 have: `User(**request.get_json())` lets it set `is_admin`; a list where a

@@ -24,12 +24,16 @@ Finds secrets that end up in the repository:
   `.gitignore` lists it (read from the index when the audited directory is a
   git checkout), and the credentials inside it;
 - connection URLs with a password (`postgresql://user:password@host/db`) in
-  source code and Dockerfiles;
+  source code, Dockerfiles (`ENV`) and the `environment:` of compose services
+  (list or mapping form; a compose file that .gitignore hides and git does
+  not track is not read);
 - API keys with well-known prefixes in source code (`sk_live_`, `AKIA`,
   `ghp_`, `github_pat_`, `xox?-`, `AIza`, `glpat-`, `SG.`), when the rest looks
   random rather than like a placeholder.
 
-Example env files (`.env.example`) and test code are not reported.
+Example env files (`.env.example`) and test code are not reported, nor
+placeholder or documentation passwords (`password`, `changeme`, `${DB_PASSWORD}`
+interpolation) and URLs to `localhost`.
 
 ## Why is this bad?
 Anything committed is copied to every clone, fork, CI runner and backup, and
@@ -148,15 +152,23 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                     && *role != EnvRole::Test
             }
             EnvSource::Dockerfile => true,
+            // Compose files are committed (unless .gitignore hides an
+            // override file); only connection URLs are read there: a
+            // `POSTGRES_PASSWORD=...` of a local database service is usual.
+            EnvSource::Compose { .. } => project
+                .file(e.span.file)
+                .is_some_and(|f| !f.is_test && (!f.gitignored || tracked(e.span.file))),
             _ => false,
         };
         if !committed {
             continue;
         }
+        let compose = matches!(e.source, EnvSource::Compose { .. });
         let credential = url_password(&e.value)
             .map(|_| "a connection URL with a password")
             .or_else(|| {
-                (is_credential_name(&e.name)
+                (!compose
+                    && is_credential_name(&e.name)
                     && !e.name.contains("SECRET_KEY")
                     && looks_secret(&e.value))
                 .then_some("a credential")

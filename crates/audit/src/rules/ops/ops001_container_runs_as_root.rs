@@ -26,6 +26,13 @@ switches users (`gosu`, `su-exec`, `setpriv`, `runuser`): its entrypoint may
 drop privileges. Images of other services (nginx, databases) drop privileges
 in their own entrypoints and are not judged.
 
+A compose service that builds the project's Python Dockerfile (`build: .`,
+`build: ./api`, `build: {context: ., dockerfile: ...}`) and sets
+`user: root` (or `0`, `0:0`, `root:root`) runs that container as root whatever
+the Dockerfile's `USER` says: reported at the `user:` line (not when the
+Dockerfile has no `USER` and its entrypoint drops privileges with `gosu` and
+the like, which needs root to start).
+
 ## Why is this bad?
 Root in the container is root for the shared kernel. Any code execution bug
 (debugger, deserialization, injection) then lets an attacker rewrite the app
@@ -89,6 +96,68 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 .with_related(ctx.at(*from_span), "final stage")
                 .with_evidence(ctx.snippet(span)),
         );
+    }
+    out.extend(compose_root_users(ctx));
+    out
+}
+
+/// The directory part of a relative path (`deploy` for `deploy/compose.yml`).
+fn parent_dir(rel: &str) -> &str {
+    rel.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+/// Compose services that build the project's Python Dockerfile and run it
+/// with `user: root` (or `0`, `0:0`, `root:root`), which overrides its `USER`.
+fn compose_root_users(ctx: &RuleContext) -> Vec<Finding> {
+    let project = ctx.project;
+    let mut out = Vec::new();
+    for svc in &project.deploy.services {
+        let (Some((user, user_span)), Some((built, _))) = (&svc.user, &svc.build) else {
+            continue;
+        };
+        if !is_root(user) {
+            continue;
+        }
+        let Some(compose) = project.file(svc.span.file).filter(|f| !f.is_test) else {
+            continue;
+        };
+        let dir = parent_dir(&compose.source.rel);
+        let path = if dir.is_empty() {
+            built.clone()
+        } else {
+            format!("{dir}/{built}")
+        };
+        let dockerfile = project
+            .deploy
+            .dockerfiles
+            .iter()
+            .find(|df| project.file(df.file).is_some_and(|f| f.source.rel == path));
+        let Some(df) = dockerfile.filter(|df| df.python) else {
+            continue;
+        };
+        // An entrypoint that drops privileges itself (gosu) expects root.
+        if df.user.is_none() && df.drops_privileges {
+            continue;
+        }
+        let overrides = match &df.user {
+            Some((u, _)) if !is_root(u) => format!(", overriding the Dockerfile's `USER {u}`"),
+            _ => String::new(),
+        };
+        let mut f = ctx
+            .finding(
+                RULE.code,
+                RULE.name,
+                *user_span,
+                format!("compose service `{}` runs the app's container as `{user}`{overrides}", svc.name),
+            )
+            .with_fix("Remove `user: root` from the service (or set an unprivileged uid such as `user: \"10001\"`); run one-off root tasks in a separate service or at build time.")
+            .with_evidence(ctx.snippet(*user_span));
+        if let Some((_, span)) = &df.user {
+            f = f.with_related(ctx.at(*span), "the image's own USER");
+        } else if let Some((_, span)) = &df.from {
+            f = f.with_related(ctx.at(*span), "the image built for this service");
+        }
+        out.push(f);
     }
     out
 }

@@ -1,5 +1,6 @@
 //! RL — rate limiting.
 
+pub mod custom_limiter;
 pub mod rl001_no_rate_limiting;
 pub mod rl002_memory_storage;
 pub mod rl003_auth_route_limits;

@@ -2,6 +2,7 @@
 
 use report::Finding;
 
+use super::custom_limiter::CustomLimits;
 use crate::{
     model::{ExtKind, Project},
     rules::{Rule, RuleContext},
@@ -16,8 +17,16 @@ pub const RULE: Rule = Rule {
 
 const DOC: &str = r#"## What it does
 Reports an app (at its `Flask(...)` / `FastAPI(...)` line) when the project
-initialises no rate limiter — neither flask-limiter nor slowapi — and no proxy
-in front limits requests (nginx `limit_req`).
+initialises no rate limiter — neither flask-limiter nor slowapi — no proxy
+in front limits requests (nginx `limit_req`), and no limiter of the project's
+own is in use.
+
+A limiter of the project's own is a decorator (or decorator factory) on a
+view, or a `before_request` hook, whose body keys a counter by the client —
+`request.remote_addr`, `get_remote_address()`, `request.access_route`,
+`X-Forwarded-For`, a `get_ip()`-style helper, or the user id — and answers 429
+(`abort(429)`, `raise TooManyRequests()`, `return ..., 429`,
+`resp.status_code = 429`).
 
 ## Why is this bad?
 Without limits, login and token endpoints can be brute-forced, expensive
@@ -48,6 +57,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     if project.apps.is_empty()
         || has_limiter(project)
         || project.deployment.proxies.iter().any(|p| p.rate_limits)
+        || CustomLimits::of(project).in_use(project)
     {
         return Vec::new();
     }

@@ -2,7 +2,10 @@
 
 use report::Finding;
 
-use super::storage::{storage_of, Storage};
+use super::{
+    custom_limiter::CustomLimits,
+    storage::{storage_of, Storage},
+};
 use crate::{
     model::ExtKind,
     rules::{Rule, RuleContext},
@@ -21,6 +24,14 @@ Finds a flask-limiter or slowapi `Limiter` that keeps its counters in memory
 `memory://`) while the deployment runs several processes: gunicorn workers
 (`-w`, `workers =` in gunicorn.conf.py, `WEB_CONCURRENCY`), uvicorn
 `--workers`, or several instances (`deploy.replicas`).
+
+The same goes for a limiter of the project's own (a decorator or
+`before_request` hook that counts requests per client and answers 429, see
+RL001) whose counters live in a module-level dict, a `cachetools` cache, a
+`collections` container, or Flask-Caching with `CACHE_TYPE` `SimpleCache`
+(reported at the limiter's `def`). Counters in Redis (a redis client, or
+Flask-Caching with a Redis or Memcached backend) are shared; a store the
+audit cannot identify is not reported.
 
 ## Why is this bad?
 Each process counts on its own: with 4 workers a limit of 5 per minute lets 20
@@ -62,6 +73,22 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             .with_related(ctx.at(span), how.clone());
         if let Some(c) = chosen {
             f = f.with_related(ctx.at(c), "memory storage chosen here");
+        }
+        out.push(f);
+    }
+    let custom = CustomLimits::of(project);
+    for (limiter, chosen) in custom.in_memory(project) {
+        let mut f = ctx
+            .finding(
+                RULE.code,
+                RULE.name,
+                limiter.span,
+                format!("the project's rate limiter `{}` keeps its counters in each process's memory while {n} processes serve requests ({how}): every limit is multiplied by {n}", limiter.qualified.rsplit('.').next().unwrap_or(&limiter.qualified)),
+            )
+            .with_fix("Keep the counters in Redis (a redis client, or Flask-Caching with CACHE_TYPE = \"RedisCache\"), or use flask-limiter with storage_uri=\"redis://...\".")
+            .with_related(ctx.at(span), how.clone());
+        if let Some(c) = chosen {
+            f = f.with_related(ctx.at(c), "per-process store created here");
         }
         out.push(f);
     }

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use report::Finding;
 
+use super::custom_limiter::CustomLimits;
 use super::route_limits::{auth_reason, default_limits, proxy_limit, HookLimits};
 use crate::{
     model::ExtKind,
@@ -32,8 +33,10 @@ A limit of their own is a `@limiter.limit(...)` / `@limiter.shared_limit(...)`
 decorator (flask-limiter, or slowapi on FastAPI routes), `limiter.limit(...)`
 applied to the view or to its blueprint by call, a `decorators = [...]` entry
 of a class-based view, a `before_request` hook of the app or blueprint that
-calls the limiter (`limiter.check()`), or an nginx `location` matching the
-path with its own `limit_req`. The limiter's `default_limits` alone do not
+calls the limiter (`limiter.check()`), a limiter of the project's own (a
+decorator or `before_request` hook that counts requests per client address or
+user and answers 429, see RL001), or an nginx `location` matching the path
+with its own `limit_req`. The limiter's `default_limits` alone do not
 count: they are sized for ordinary traffic. `@limiter.exempt` on such a route
 is reported too. The route is reported even when the project has no limiter
 at all (RL001 reports that once for the app): this is where it matters most.
@@ -64,10 +67,12 @@ def login():
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let hooks = HookLimits::of(project);
+    let custom = CustomLimits::of(project);
     let has_limiter = project
         .extensions
         .iter()
-        .any(|e| matches!(e.kind, ExtKind::Limiter | ExtKind::SlowApi));
+        .any(|e| matches!(e.kind, ExtKind::Limiter | ExtKind::SlowApi))
+        || custom.in_use(project);
     let defaults = default_limits(project);
     let mut seen = HashSet::new();
     let mut out = Vec::new();
@@ -78,7 +83,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let Some(reason) = auth_reason(project, route) else {
             continue;
         };
-        let limited = !route.limits.is_empty() || hooks.covers(route);
+        let limited = !route.limits.is_empty()
+            || hooks.covers(route)
+            || custom.limiter_of(project, route).is_some();
         if (limited || proxy_limit(project, route).is_some()) && !route.limit_exempt {
             continue;
         }

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use report::Finding;
 
+use super::custom_limiter::CustomLimits;
 use super::route_limits::{auth_reason, proxy_limit, HookLimits};
 use crate::{
     model::ExtKind,
@@ -22,10 +23,11 @@ const DOC: &str = r#"## What it does
 Lists routes that accept POST, PUT, PATCH or DELETE without a limit of their
 own (at the view's `def` line): no `@limiter.limit(...)` /
 `@limiter.shared_limit(...)`, no limit applied to the view or its blueprint by
-call, no limiting `before_request` hook, no nginx `location` with
+call, no limiting `before_request` hook, no limiter of the project's own
+(see RL001) on the view, no nginx `location` with
 `limit_req` for the path; or marked `@limiter.exempt`.
 
-Silent when the project has no rate limiter at all: RL001 reports that once
+Silent when the project has no flask-limiter or slowapi limiter: RL001 reports that once
 for the app, and one finding per route would only repeat it.
 Authentication routes are RL003's (a stricter control) and are not repeated
 here.
@@ -61,6 +63,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         return Vec::new();
     }
     let hooks = HookLimits::of(project);
+    let custom = CustomLimits::of(project);
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for route in &project.routes {
@@ -69,6 +72,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         }
         let limited = !route.limits.is_empty()
             || hooks.covers(route)
+            || custom.limiter_of(project, route).is_some()
             || proxy_limit(project, route).is_some();
         if limited && !route.limit_exempt {
             continue;

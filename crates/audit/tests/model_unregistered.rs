@@ -1,0 +1,162 @@
+//! Routes of blueprints no app registers: kept apart in the model, listed
+//! (marked) by `--routes`, not audited; unless the project registers
+//! blueprints it does not name, or registers them on something we cannot
+//! resolve.
+
+mod common;
+
+const MAIN: &str = r#"from flask import Blueprint
+bp = Blueprint("main", __name__)
+
+@bp.route("/")
+def index():
+    return "hi"
+"#;
+
+const API: &str = r#"from flask import Blueprint, request
+bp = Blueprint("api", __name__)
+inner = Blueprint("inner", __name__)
+
+@bp.route("/users", methods=["POST"])
+def create_user():
+    data = request.get_json()
+    return {"ok": True, "name": data["name"]}
+
+@inner.route("/items", methods=["DELETE"])
+def delete_item():
+    return "", 204
+
+bp.register_blueprint(inner, url_prefix="/inner")
+"#;
+
+const FACTORY: &str = r#"import os
+from flask import Flask
+
+def create_app():
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    from app.main import bp as main_bp
+    app.register_blueprint(main_bp)
+    return app
+"#;
+
+fn controls(outcome: &audit::AuditOutcome, path_part: &str) -> Vec<String> {
+    outcome
+        .report
+        .findings
+        .iter()
+        .filter(|f| {
+            f.location
+                .file()
+                .is_some_and(|l| l.path.contains(path_part))
+        })
+        .map(|f| f.control.clone())
+        .collect()
+}
+
+#[test]
+fn routes_of_unregistered_blueprints_are_marked_and_not_audited() {
+    let (_d, out) = common::audit_files(&[
+        ("app/__init__.py", FACTORY),
+        ("app/main.py", MAIN),
+        ("app/api/__init__.py", API),
+    ]);
+    let p = &out.project;
+    let live: Vec<&str> = p.routes.iter().map(|r| r.endpoint.as_str()).collect();
+    assert_eq!(live, ["main.index"]);
+    let mut dead: Vec<&str> = p
+        .unregistered_routes
+        .iter()
+        .map(|r| r.endpoint.as_str())
+        .collect();
+    dead.sort();
+    // Registered only in a blueprint that is itself never registered.
+    assert_eq!(dead, ["api.create_user", "inner.delete_item"]);
+    assert!(p.unregistered_routes.iter().all(|r| r.unregistered));
+    assert!(p.routes.iter().all(|r| !r.unregistered));
+    let found = controls(&out, "api/");
+    for c in ["AUTH003", "INP001", "INP002"] {
+        assert!(
+            !found.iter().any(|f| f == c),
+            "{c} on an unregistered route: {found:?}"
+        );
+    }
+    let rows = audit::routes_report::rows(p);
+    let users = rows.iter().find(|r| r.path == "/users").expect("listed");
+    assert!(users.unregistered && !users.auth_missing);
+    assert!(audit::routes_report::table(p).contains("/users (unregistered)"));
+}
+
+#[test]
+fn dynamic_registration_keeps_every_blueprint() {
+    let factory = r#"import os
+from flask import Flask
+from app.plugins import load_plugins
+
+def create_app():
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    for plugin in load_plugins():
+        app.register_blueprint(plugin.blueprint)
+    return app
+"#;
+    let (_d, out) =
+        common::audit_files(&[("app/__init__.py", factory), ("app/api/__init__.py", API)]);
+    assert!(out.project.unregistered_routes.is_empty());
+    assert!(out
+        .project
+        .routes
+        .iter()
+        .any(|r| r.endpoint == "api.create_user"));
+    assert!(controls(&out, "api/").iter().any(|c| c == "INP002"));
+}
+
+#[test]
+fn registration_on_an_unknown_object_counts() {
+    // flask-smorest: `api.register_blueprint(blp)` on its Api, not the app.
+    let factory = r#"import os
+from flask import Flask
+from flask_smorest import Api
+from app.api import bp
+
+def create_app():
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    api = Api(app)
+    api.register_blueprint(bp)
+    return app
+"#;
+    let (_d, out) =
+        common::audit_files(&[("app/__init__.py", factory), ("app/api/__init__.py", API)]);
+    let p = &out.project;
+    assert!(p.routes.iter().any(|r| r.endpoint == "api.create_user"));
+    assert!(p.routes.iter().any(|r| r.endpoint == "inner.delete_item"));
+    assert!(p.unregistered_routes.is_empty());
+}
+
+#[test]
+fn blueprints_of_installed_packages_are_not_dynamic_registration() {
+    let factory = r#"import os
+from flask import Flask
+from flask_swagger_ui import get_swaggerui_blueprint
+from app.main import bp as main_bp
+
+def create_app():
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    app.register_blueprint(main_bp)
+    app.register_blueprint(get_swaggerui_blueprint("/docs", "/openapi.json"))
+    return app
+"#;
+    let (_d, out) = common::audit_files(&[
+        ("app/__init__.py", factory),
+        ("app/main.py", MAIN),
+        ("app/api/__init__.py", API),
+    ]);
+    let p = &out.project;
+    assert!(p.routes.iter().any(|r| r.endpoint == "main.index"));
+    assert!(p
+        .unregistered_routes
+        .iter()
+        .any(|r| r.endpoint == "api.create_user"));
+}
