@@ -535,7 +535,8 @@ impl<'a> Resolver<'a> {
     /// A parameter's default when no call site in the project passes it: the
     /// factory `create_app(test_config=None)` that `wsgi.py` calls bare (tests,
     /// which pass a config, are not in the facts). None when some call passes
-    /// it or may (a `*args` / `**kwargs` spread), or it has no default.
+    /// it or may (a `*args` / `**kwargs` spread), or it has no default; and for
+    /// methods and nested functions, whose calls are not all known.
     pub fn param_default_if_omitted(
         &self,
         func: &str,
@@ -543,17 +544,17 @@ impl<'a> Resolver<'a> {
         name: &str,
     ) -> Option<(FileId, &'a Value)> {
         let (ffile, fact) = self.function(func)?;
+        if fact.method_of.is_some() || fact.parent != 0 {
+            return None;
+        }
         let param = fact.params.get(index)?;
         if param.name.as_str() != name {
             return None;
         }
         let default = param.default.as_deref()?;
-        let skip_self = usize::from(fact.method_of.is_some());
         for &(cfile, ci) in self.index.callers(func) {
             let c = self.facts(cfile)?.calls.get(ci)?.call();
-            let positional = index
-                .checked_sub(skip_self)
-                .is_some_and(|i| i < c.args.len());
+            let positional = index < c.args.len();
             let spread = c.spread || c.kwargs.iter().any(|(k, _)| k.is_none());
             if spread || positional || c.kwarg(name).is_some() {
                 return None;
