@@ -68,6 +68,11 @@ impl Resolved {
 #[derive(Debug, Default)]
 pub struct Index {
     modules: HashMap<String, FileId>,
+    /// Other dotted names a module is imported by, through directories without
+    /// an `__init__.py` above its package (`conduit.settings` for
+    /// conduit/settings.py, named `settings`): alias -> module, None when
+    /// several modules share the alias.
+    aliases: HashMap<String, Option<String>>,
     /// module -> local name -> imported dotted name (module-level imports).
     imports: HashMap<String, HashMap<Name, Name>>,
     /// `module.name` -> (file, index into globals) of the binding to use.
@@ -80,7 +85,8 @@ pub struct Index {
 }
 
 impl Index {
-    pub fn build(py: &[Option<PyFacts>]) -> Index {
+    /// `rels`: each file's root-relative path, by file id.
+    pub fn build(py: &[Option<PyFacts>], rels: &[&str]) -> Index {
         let mut ix = Index::default();
         for (file, facts) in py.iter().enumerate() {
             let Some(f) = facts else { continue };
@@ -129,6 +135,7 @@ impl Index {
                 );
             }
         }
+        ix.aliases = namespace_aliases(py, rels, &ix.modules);
         // Callers need name resolution, so they are indexed after the tables above;
         // only calls whose last name is a project function's can be one.
         let function_names: rustc_hash::FxHashSet<&str> = ix
@@ -163,7 +170,31 @@ impl Index {
     }
 
     pub fn module_file(&self, module: &str) -> Option<FileId> {
-        self.modules.get(module).copied()
+        self.modules.get(module).copied().or_else(|| {
+            let m = self.aliases.get(module)?.as_deref()?;
+            self.modules.get(m).copied()
+        })
+    }
+
+    /// A dotted name through a namespace directory (`conduit.settings.ProdConfig`
+    /// when conduit/ has no `__init__.py`) rewritten to the module's own name
+    /// (`settings.ProdConfig`), unless a longer prefix is a real module.
+    fn unalias(&self, dotted: &str) -> Option<String> {
+        if self.aliases.is_empty() {
+            return None;
+        }
+        let mut split = dotted.len();
+        loop {
+            let prefix = &dotted[..split];
+            if self.modules.contains_key(prefix) {
+                return None;
+            }
+            if let Some(alias) = self.aliases.get(prefix) {
+                let module = alias.as_deref()?;
+                return Some(format!("{module}{}", &dotted[split..]));
+            }
+            split = prefix.rfind('.')?;
+        }
     }
 
     /// Follows re-exports: `orders.limiter` -> `orders.extensions.limiter` when
@@ -171,6 +202,9 @@ impl Index {
     pub fn canonical(&self, dotted: &str, depth: usize) -> String {
         if depth > MAX_HOPS {
             return dotted.to_string();
+        }
+        if let Some(named) = self.unalias(dotted) {
+            return self.canonical(&named, depth + 1);
         }
         // The longest prefix that is a project module.
         let mut split = dotted.len();
@@ -220,6 +254,74 @@ impl Index {
     pub fn global(&self, dotted: &str) -> Option<(FileId, usize)> {
         self.globals.get(dotted).copied()
     }
+}
+
+/// Directories above a module's package that have no `__init__.py` can still
+/// be imported through (namespace packages, or repositories that leave the file
+/// out): each dotted name from such a directory down is an alias of the module
+/// (`conduit.settings` and `src.conduit.settings` for src/conduit/settings.py,
+/// named `settings`). A real module name is never an alias; an alias two
+/// modules share resolves to neither.
+fn namespace_aliases(
+    py: &[Option<PyFacts>],
+    rels: &[&str],
+    modules: &HashMap<String, FileId>,
+) -> HashMap<String, Option<String>> {
+    /// Directories above the package considered.
+    const MAX_LEVELS: usize = 6;
+    // alias -> the one file it names (None: several, or a shared module name).
+    let mut aliases: HashMap<String, Option<usize>> = HashMap::default();
+    for (file, facts) in py.iter().enumerate() {
+        let (Some(f), Some(rel)) = (facts, rels.get(file)) else {
+            continue;
+        };
+        let module = f.module.as_str();
+        if module.is_empty() || module.starts_with('<') {
+            continue;
+        }
+        // A module whose name another file holds too: its tables are that
+        // file's, so its aliases lead nowhere sure.
+        let owner = modules.get(module) == Some(&(file as FileId));
+        let Some(path) = rel.strip_suffix(".py").or_else(|| rel.strip_suffix(".pyw")) else {
+            continue;
+        };
+        let path = path.strip_suffix("/__init__").unwrap_or(path);
+        let mut parts: Vec<&str> = path.split('/').collect();
+        let own = module.split('.').count();
+        if parts.len() <= own || parts[parts.len() - own..].join(".") != module {
+            continue;
+        }
+        parts.truncate(parts.len() - own);
+        let mut name = module.to_string();
+        for dir in parts.iter().rev().take(MAX_LEVELS) {
+            let identifier = dir
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && dir.chars().all(|c| c.is_alphanumeric() || c == '_');
+            if !identifier {
+                break;
+            }
+            name = format!("{dir}.{name}");
+            if modules.contains_key(&name) {
+                continue;
+            }
+            let this = owner.then_some(file);
+            aliases
+                .entry(name.clone())
+                .and_modify(|m| *m = None)
+                .or_insert(this);
+        }
+    }
+    aliases
+        .into_iter()
+        .map(|(alias, file)| {
+            let module = file
+                .and_then(|f| py[f].as_ref())
+                .map(|f| f.module.to_string());
+            (alias, module)
+        })
+        .collect()
 }
 
 /// Resolution needs the facts as well as the index.
@@ -428,6 +530,37 @@ impl<'a> Resolver<'a> {
             }
         }
         cur
+    }
+
+    /// A parameter's default when no call site in the project passes it: the
+    /// factory `create_app(test_config=None)` that `wsgi.py` calls bare (tests,
+    /// which pass a config, are not in the facts). None when some call passes
+    /// it or may (a `*args` / `**kwargs` spread), or it has no default; and for
+    /// methods and nested functions, whose calls are not all known.
+    pub fn param_default_if_omitted(
+        &self,
+        func: &str,
+        index: usize,
+        name: &str,
+    ) -> Option<(FileId, &'a Value)> {
+        let (ffile, fact) = self.function(func)?;
+        if fact.method_of.is_some() || fact.parent != 0 {
+            return None;
+        }
+        let param = fact.params.get(index)?;
+        if param.name.as_str() != name {
+            return None;
+        }
+        let default = param.default.as_deref()?;
+        for &(cfile, ci) in self.index.callers(func) {
+            let c = self.facts(cfile)?.calls.get(ci)?.call();
+            let positional = index < c.args.len();
+            let spread = c.spread || c.kwargs.iter().any(|(k, _)| k.is_none());
+            if spread || positional || c.kwarg(name).is_some() {
+                return None;
+            }
+        }
+        Some((ffile, default))
     }
 
     /// What callers pass for a parameter (by position or keyword), then its

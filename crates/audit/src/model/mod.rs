@@ -151,7 +151,10 @@ impl Project {
         production_override: Option<&str>,
     ) -> Project {
         // Independent passes over every file's facts.
-        let (index, calls) = rayon::join(|| Index::build(&py), || calls::CallIndex::build(&py));
+        let rels: Vec<&str> = files.iter().map(|f| f.source.rel.as_str()).collect();
+        let (index, calls) =
+            rayon::join(|| Index::build(&py, &rels), || calls::CallIndex::build(&py));
+        drop(rels);
         let mut project = Project {
             files,
             py,

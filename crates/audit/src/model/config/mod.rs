@@ -24,7 +24,8 @@ pub(crate) use production::guard_truth;
 pub use production::ProductionChoice;
 pub use sources::is_config_key;
 use sources::{
-    apply_extensions, load_envvar_file, load_object, load_prefixed_env, load_pyfile, push,
+    apply_extensions, load_envvar_file, load_instance_attrs, load_object, load_prefixed_env,
+    load_pyfile, push,
 };
 
 /// How a config value was set.
@@ -115,13 +116,20 @@ enum OpKind<'a> {
     Update(&'a [Value], &'a [(Option<Name>, Value)]),
     Set(String, &'a Value, ConfigVia),
     /// `from_pyfile("settings.py")`, or `from_file("config.json", load=...)`:
-    /// the file name (the file's facts hold its keys either way).
-    PyFile(String),
+    /// the file name (the file's facts hold its keys either way), and whether
+    /// it is `silent=True` (a missing file loads nothing).
+    PyFile(String, bool),
     /// `from_prefixed_env(prefix)`.
     PrefixedEnv(String),
-    /// `from_envvar("APP_SETTINGS")`: the variable's name.
-    EnvVarFile(String),
+    /// `from_envvar("APP_SETTINGS")`: the variable's name, and `silent`.
+    EnvVarFile(String, bool),
     Opaque,
+}
+
+/// Whether a `silent=` argument is literally true: Flask then skips a missing
+/// file instead of failing.
+fn silent(v: Option<&Value>) -> bool {
+    v.and_then(Value::truthy) == Some(true)
 }
 
 /// The part of a `from_pyfile` path the source spells out: the whole literal,
@@ -257,7 +265,7 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
                 .param(0, "filename")
                 .and_then(|v| path_tail(&resolver, file, v, 0))
             {
-                Some(name) => OpKind::PyFile(name),
+                Some(name) => OpKind::PyFile(name, silent(c.param(1, "silent"))),
                 None => OpKind::Opaque,
             },
             ["config", "from_prefixed_env"] => match c.param(0, "prefix") {
@@ -272,7 +280,7 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
                 .map(|v| resolver.deref(file, v).1)
                 .and_then(Value::as_str)
             {
-                Some(var) => OpKind::EnvVarFile(var.to_string()),
+                Some(var) => OpKind::EnvVarFile(var.to_string(), silent(c.param(1, "silent"))),
                 None => OpKind::Opaque,
             },
             // Flask's `from_file(filename, load)`: a JSON or TOML file (whatever
@@ -282,7 +290,7 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
                 .and_then(|v| path_tail(&resolver, file, v, 0))
             {
                 Some(name) if python::data_config::DataSyntax::of(&name).is_some() => {
-                    OpKind::PyFile(name)
+                    OpKind::PyFile(name, silent(c.param(2, "silent")))
                 }
                 _ => OpKind::Opaque,
             },
@@ -354,10 +362,20 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
         }
         match op.kind {
             OpKind::FromObject(v) => {
+                // `from_object(config)` with `config=None` that nothing passes:
+                // Flask reads the upper-case attributes of None, none.
+                if production::omitted_param(project, v)
+                    .is_some_and(|(_, d)| matches!(d.kind, Kind::None))
+                {
+                    continue;
+                }
                 let choice = production::choose(project, op.file, v, op.span, production_override);
                 match choice {
                     Some(choice) => {
                         load_object(project, &choice.target, &mut cfg);
+                        if let (true, Target::Class(q)) = (choice.instance, &choice.target) {
+                            load_instance_attrs(project, q, &mut cfg, 0);
+                        }
                         if choice.target_is_class() || cfg.production.is_none() {
                             cfg.production = Some(choice);
                         }
@@ -367,7 +385,9 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
             }
             OpKind::Update(args, kwargs) => {
                 for a in args {
-                    let (f, dict) = resolver.deref(op.file, a);
+                    let Some((f, dict)) = update_mapping(project, &resolver, op.file, a) else {
+                        continue;
+                    };
                     match dict.as_dict() {
                         Some(items) => {
                             for (k, v) in items {
@@ -402,14 +422,45 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
                 }
             }
             OpKind::Set(key, v, via) => push(&mut cfg, &key, v, op.file, op.span, via),
-            OpKind::PyFile(name) => load_pyfile(project, app_file, &name, &mut cfg),
+            OpKind::PyFile(name, silent) => load_pyfile(project, app_file, &name, silent, &mut cfg),
             OpKind::PrefixedEnv(prefix) => load_prefixed_env(project, &prefix, &mut cfg),
-            OpKind::EnvVarFile(var) => load_envvar_file(project, app_file, &var, &mut cfg),
+            OpKind::EnvVarFile(var, silent) => {
+                load_envvar_file(project, app_file, &var, silent, &mut cfg)
+            }
             OpKind::Opaque => cfg.incomplete = true,
         }
     }
     apply_extensions(project, app, &mut cfg);
     cfg
+}
+
+/// The mapping `config.update(arg)` / `from_mapping(arg)` loads in production,
+/// or None when it loads nothing: a factory parameter nothing passes whose
+/// default is None (`create_app(test_config=None)`), `overrides or {}` with
+/// such a parameter.
+fn update_mapping<'a>(
+    project: &'a Project,
+    resolver: &Resolver<'a>,
+    file: FileId,
+    v: &'a Value,
+) -> Option<(FileId, &'a Value)> {
+    let one = |x: &'a Value| match production::omitted_param(project, x) {
+        Some((_, d)) if matches!(d.kind, Kind::None) => None,
+        Some(found) => Some(found),
+        None => Some(resolver.deref(file, x)),
+    };
+    let Kind::Or(operands) = &v.kind else {
+        return one(v);
+    };
+    // `overrides or {}`: the first operand not known to be falsy.
+    let mut last = None;
+    for x in operands.iter() {
+        match one(x) {
+            Some((f, d)) if d.truthy() != Some(false) => return Some((f, d)),
+            found => last = found,
+        }
+    }
+    last
 }
 
 /// Parameter names that hold the app in setup helpers (`def configure(app):`).

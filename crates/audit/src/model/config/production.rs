@@ -13,7 +13,7 @@ use crate::{
     model::{index::Target, AppId, Project},
     python::{
         facts::GuardId,
-        value::{env_lookup, Kind, Value},
+        value::{env_lookup, CmpOp, Kind, Root, Value},
     },
     source::{FileId, Span},
 };
@@ -28,6 +28,9 @@ pub struct ProductionChoice {
     pub reason: String,
     /// Where it was chosen (the `from_object` call or the mapping entry).
     pub span: Span,
+    /// An instance of the class (`Config = ServerConfig()`), not the class:
+    /// what its `__init__` sets on `self` counts too.
+    pub instance: bool,
 }
 
 impl ProductionChoice {
@@ -139,13 +142,32 @@ fn choose_at(
     if !target.attrs.is_empty() {
         return None;
     }
-    match target.target {
+    let (target, instance) = class_of_instance(project, target.target)?;
+    match target {
         Target::Class(ref q) | Target::Module(ref q) => Some(ProductionChoice {
             name: q.clone(),
-            target: target.target.clone(),
+            target: target.clone(),
             reason: "the config the app loads".into(),
             span: call,
+            instance,
         }),
+        _ => None,
+    }
+}
+
+/// A config object resolved to an object made by a call: when the call is a
+/// project class's constructor (`Config = ServerConfig()`), Flask reads the
+/// instance's upper-case attributes, its class's (bases included) and what
+/// `__init__` sets. The target, and whether it is such an instance.
+fn class_of_instance(project: &Project, target: Target) -> Option<(Target, bool)> {
+    let Target::Object(site) = target else {
+        return Some((target, false));
+    };
+    let resolver = project.resolver();
+    let call = resolver.call(site)?;
+    let ctor = resolver.resolve(site.file, &call.call().func);
+    match ctor.target {
+        Target::Class(q) if ctor.attrs.is_empty() => Some((Target::Class(q), true)),
         _ => None,
     }
 }
@@ -248,12 +270,14 @@ fn by_name(
     if !r.attrs.is_empty() {
         return None;
     }
-    match r.target {
+    let (target, instance) = class_of_instance(project, r.target)?;
+    match target {
         Target::Class(ref q) | Target::Module(ref q) => Some(ProductionChoice {
             name: q.clone(),
-            target: r.target.clone(),
+            target: target.clone(),
             reason,
             span,
+            instance,
         }),
         _ => None,
     }
@@ -313,7 +337,9 @@ fn test_truth(
         return None;
     }
     match &v.kind {
-        Kind::Compare(left, rest) => compare_env(left, rest),
+        Kind::Compare(left, rest) => {
+            compare_env(left, rest).or_else(|| compare_omitted(project, left, rest))
+        }
         Kind::Not(inner) => test_truth(project, app, cfg, file, inner, depth + 1).map(|b| !b),
         Kind::And(vs) => {
             let ts: Vec<Option<bool>> = vs
@@ -342,7 +368,78 @@ fn test_truth(
             }
         }
         Kind::Bool(_) | Kind::Int(_) | Kind::None => v.truthy(),
-        _ => config_flag(project, app, cfg, file, v),
+        _ => match omitted_param(project, v) {
+            // `if test_config:` on a factory parameter nothing passes.
+            Some((_, d)) => d.truthy(),
+            None => config_flag(project, app, cfg, file, v),
+        },
+    }
+}
+
+/// A factory parameter that no call in the project passes, and no deploy
+/// command either (`gunicorn "pkg:create_app()"`, `flask --app pkg`): in
+/// production it holds its default (`test_config=None`), which is returned.
+pub(crate) fn omitted_param<'a>(project: &'a Project, v: &Value) -> Option<(FileId, &'a Value)> {
+    let r = v.reference()?;
+    if !r.attrs.is_empty() {
+        return None;
+    }
+    let Root::Param { func, index, name } = &r.root else {
+        return None;
+    };
+    let last = func.rsplit('.').next().unwrap_or(func);
+    if deploy_passes_args(project, last) {
+        return None;
+    }
+    project
+        .resolver()
+        .param_default_if_omitted(func, *index as usize, name)
+}
+
+/// Whether a deploy command or variable calls a factory of this name with
+/// arguments (`gunicorn "app:create_app('production')"`, `FLASK_APP=...`).
+fn deploy_passes_args(project: &Project, func: &str) -> bool {
+    let head = format!("{func}(");
+    let with_args = |s: &str| {
+        s.match_indices(&head).any(|(i, _)| {
+            s[i + head.len()..]
+                .trim_start()
+                .chars()
+                .next()
+                .is_some_and(|c| c != ')')
+        })
+    };
+    let deploy = &project.deploy;
+    deploy
+        .commands
+        .iter()
+        .any(|c| c.words.iter().any(|w| with_args(w)) || c.env.iter().any(|(_, v)| with_args(v)))
+        || deploy.env.iter().any(|e| with_args(&e.value))
+}
+
+/// `test_config is None`, `config == None`, `mode != "test"` where a side is a
+/// factory parameter nothing passes: its default decides.
+fn compare_omitted(project: &Project, left: &Value, rest: &[(CmpOp, Value)]) -> Option<bool> {
+    let [(op, right)] = rest else { return None };
+    let l = omitted_param(project, left).map(|(_, d)| d);
+    let r = omitted_param(project, right).map(|(_, d)| d);
+    if l.is_none() && r.is_none() {
+        return None;
+    }
+    let (a, b) = (l.unwrap_or(left), r.unwrap_or(right));
+    let equal = match (&a.kind, &b.kind) {
+        (Kind::None, Kind::None) => true,
+        (Kind::None, _) | (_, Kind::None) if a.is_literal() && b.is_literal() => false,
+        _ if matches!(op, CmpOp::Is | CmpOp::IsNot) => return None,
+        (Kind::Str(_), Kind::Str(_)) => a.as_str() == b.as_str(),
+        (Kind::Bool(x), Kind::Bool(y)) => x == y,
+        (Kind::Int(x), Kind::Int(y)) => x == y,
+        _ => return None,
+    };
+    match op {
+        CmpOp::Eq | CmpOp::Is => Some(equal),
+        CmpOp::NotEq | CmpOp::IsNot => Some(!equal),
+        _ => None,
     }
 }
 

@@ -5,7 +5,7 @@
 use super::{AppConfig, ConfigEntry, ConfigVia};
 use crate::{
     model::{extensions::ExtKind, index::Target, AppId, Project},
-    python::value::{Kind, Value},
+    python::value::{Kind, Root, Value},
     source::{FileId, Span},
 };
 
@@ -13,8 +13,17 @@ use crate::{
 /// the app's own directory (Flask resolves it against `app.root_path`). A path
 /// the project cannot hold as written (`/srv/app/settings/prod.cfg`, where the
 /// container puts the checkout) matches the project file with the longest common
-/// tail (`settings/prod.cfg`, else any `prod.cfg`).
-pub(super) fn load_pyfile(project: &Project, app_file: FileId, name: &str, cfg: &mut AppConfig) {
+/// tail (`settings/prod.cfg`, else any `prod.cfg`). No such file leaves the
+/// config open (the deployment supplies it), unless the call is `silent=True`:
+/// Flask then loads nothing, which is what the checkout shows (the instance
+/// folder such files live in is usually not committed).
+pub(super) fn load_pyfile(
+    project: &Project,
+    app_file: FileId,
+    name: &str,
+    silent: bool,
+    cfg: &mut AppConfig,
+) {
     let name = name.trim_start_matches("./");
     let app_dir = project
         .source(app_file)
@@ -39,7 +48,7 @@ pub(super) fn load_pyfile(project: &Project, app_file: FileId, name: &str, cfg: 
         tail = tail.split_once('/').map_or("", |(_, rest)| rest);
     }
     let Some(found) = found else {
-        cfg.incomplete = true;
+        cfg.incomplete |= !silent;
         return;
     };
     let file = found.source.id;
@@ -67,11 +76,13 @@ pub(super) fn load_pyfile(project: &Project, app_file: FileId, name: &str, cfg: 
 /// `from_pyfile`. The value comes from the deploy files that may reach
 /// production (a Dockerfile `ENV`, a compose `environment:`, a production or
 /// plain `.env`); with no such value, or several different ones, the config
-/// stays incomplete.
+/// stays incomplete. With `silent=True`, a path that names no project file
+/// loads nothing.
 pub(super) fn load_envvar_file(
     project: &Project,
     app_file: FileId,
     var: &str,
+    silent: bool,
     cfg: &mut AppConfig,
 ) {
     let mut values: Vec<&str> = project
@@ -85,7 +96,7 @@ pub(super) fn load_envvar_file(
     values.sort_unstable();
     values.dedup();
     match values.as_slice() {
-        [path] => load_pyfile(project, app_file, path, cfg),
+        [path] => load_pyfile(project, app_file, path, silent, cfg),
         _ => cfg.incomplete = true,
     }
 }
@@ -202,6 +213,52 @@ fn load_class(project: &Project, q: &str, cfg: &mut AppConfig, depth: usize) {
                 Span::new(file, a.range),
                 ConfigVia::Class(q.to_string()),
             );
+        }
+    }
+}
+
+/// `from_object(instance)`: what the `__init__` of the instance's class (and of
+/// its bases) sets on `self` under an upper-case name, after the class
+/// attributes `load_object` read.
+pub(super) fn load_instance_attrs(project: &Project, q: &str, cfg: &mut AppConfig, depth: usize) {
+    if depth > 16 {
+        return;
+    }
+    let resolver = project.resolver();
+    let Some((file, class)) = resolver.class(q) else {
+        return;
+    };
+    for base in &class.bases {
+        if let Target::Class(b) = resolver.resolve(file, base).target {
+            if b != q {
+                load_instance_attrs(project, &b, cfg, depth + 1);
+            }
+        }
+    }
+    let init = format!("{q}.__init__");
+    let Some((ifile, _)) = resolver.function(&init) else {
+        return;
+    };
+    let Some(facts) = resolver.facts(ifile) else {
+        return;
+    };
+    for a in &facts.assigns {
+        let Some(r) = a.target.reference() else {
+            continue;
+        };
+        let on_self =
+            matches!(&r.root, Root::Param { func, index: 0, .. } if func.as_str() == init);
+        if let (true, [attr]) = (on_self, r.attrs.as_slice()) {
+            if is_config_key(attr) {
+                push(
+                    cfg,
+                    attr,
+                    &a.value,
+                    ifile,
+                    Span::new(ifile, a.range),
+                    ConfigVia::Class(q.to_string()),
+                );
+            }
         }
     }
 }
