@@ -365,3 +365,29 @@ fn namespace_aliases_never_shadow_real_modules_or_guess_between_two() {
     ]);
     assert!(p.apps[0].config.incomplete);
 }
+
+/// `instance_relative_config=True`: `from_pyfile("config.py")` is the instance
+/// folder's file, not the package's own `config.py` module.
+#[test]
+fn instance_relative_names_are_in_the_instance_folder() {
+    let app = tutorial("test_config is None", "app.config.update(test_config)");
+    // The package's own config module must not be taken for the instance file.
+    let module =
+        "SECRET_KEY = 'a-module-that-is-not-the-instance-file'\nSESSION_COOKIE_SECURE = True\n";
+    let (_d, p, r) = audit(&[("flaskr/__init__.py", &app), ("flaskr/config.py", module)]);
+    assert_eq!(secret_key(&p).as_deref(), Some("dev"));
+    assert!(!p.apps[0].config.incomplete);
+    assert!(has(&r, "CKE001"), "{:?}", controls(&r));
+    // The instance file, when it is in the checkout, is read.
+    let instance = "SECRET_KEY = 'dev-instance'\n";
+    let (_d, p, _r) = audit(&[
+        ("flaskr/__init__.py", &app),
+        ("flaskr/config.py", module),
+        ("instance/config.py", instance),
+    ]);
+    assert_eq!(secret_key(&p).as_deref(), Some("dev-instance"));
+    assert!(matches!(
+        &p.apps[0].config.get("SECRET_KEY").unwrap().via,
+        ConfigVia::Module(m) if m == "instance/config.py"
+    ));
+}

@@ -221,6 +221,14 @@ pub fn resolve_configs(project: &mut Project, production_override: Option<&str>)
 fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>) -> AppConfig {
     let resolver = project.resolver();
     let app_file = project.apps[app].site.file;
+    let instance_relative = resolver
+        .creating_call(project.apps[app].site, "Flask")
+        .and_then(|c| c.call().param(8, "instance_relative_config").cloned())
+        .is_some_and(|v| v.truthy() == Some(true));
+    let root = sources::ConfigRoot {
+        app_file,
+        instance_relative,
+    };
     let mut ops: Vec<Op> = Vec::new();
     for (file, _, call) in project.calls_named(&[
         "from_object",
@@ -422,10 +430,10 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
                 }
             }
             OpKind::Set(key, v, via) => push(&mut cfg, &key, v, op.file, op.span, via),
-            OpKind::PyFile(name, silent) => load_pyfile(project, app_file, &name, silent, &mut cfg),
+            OpKind::PyFile(name, silent) => load_pyfile(project, &root, &name, silent, &mut cfg),
             OpKind::PrefixedEnv(prefix) => load_prefixed_env(project, &prefix, &mut cfg),
             OpKind::EnvVarFile(var, silent) => {
-                load_envvar_file(project, app_file, &var, silent, &mut cfg)
+                load_envvar_file(project, &root, &var, silent, &mut cfg)
             }
             OpKind::Opaque => cfg.incomplete = true,
         }

@@ -9,6 +9,13 @@ use crate::{
     source::{FileId, Span},
 };
 
+/// Where an app's config files are looked up: beside its module, or in its
+/// instance folder under `instance_relative_config=True`.
+pub(super) struct ConfigRoot {
+    pub app_file: FileId,
+    pub instance_relative: bool,
+}
+
 /// `from_pyfile(name)`: a project Python file of that name, preferring one in
 /// the app's own directory (Flask resolves it against `app.root_path`). A path
 /// the project cannot hold as written (`/srv/app/settings/prod.cfg`, where the
@@ -19,21 +26,18 @@ use crate::{
 /// folder such files live in is usually not committed).
 pub(super) fn load_pyfile(
     project: &Project,
-    app_file: FileId,
+    root: &ConfigRoot,
     name: &str,
     silent: bool,
     cfg: &mut AppConfig,
 ) {
+    let app_file = root.app_file;
+    let absolute = name.starts_with('/');
     let name = name.trim_start_matches("./");
     let app_dir = project
         .source(app_file)
         .and_then(|f| f.rel.rsplit_once('/').map(|(d, _)| d.to_string()))
         .unwrap_or_default();
-    let wanted = if app_dir.is_empty() {
-        name.to_string()
-    } else {
-        format!("{app_dir}/{name}")
-    };
     let by_tail = |tail: &str| {
         let suffix = format!("/{tail}");
         project
@@ -41,12 +45,38 @@ pub(super) fn load_pyfile(
             .iter()
             .find(|f| f.source.rel == tail || f.source.rel.ends_with(&suffix))
     };
-    let mut found = project.files.iter().find(|f| f.source.rel == wanted);
-    let mut tail = name.trim_start_matches('/');
-    while found.is_none() && !tail.is_empty() {
-        found = by_tail(tail);
-        tail = tail.split_once('/').map_or("", |(_, rest)| rest);
-    }
+    let found = if root.instance_relative && !absolute {
+        // `Flask(..., instance_relative_config=True)`: a relative name is in the
+        // instance folder (`instance/` beside the app's package), never the
+        // package's own module of that name (`flaskr/config.py`).
+        let parent = app_dir.rsplit_once('/').map_or("", |(p, _)| p);
+        let join = |dir: &str| {
+            if dir.is_empty() {
+                format!("instance/{name}")
+            } else {
+                format!("{dir}/instance/{name}")
+            }
+        };
+        let (beside, inside) = (join(parent), join(&app_dir));
+        project
+            .files
+            .iter()
+            .find(|f| f.source.rel == beside || f.source.rel == inside)
+            .or_else(|| by_tail(&format!("instance/{name}")))
+    } else {
+        let wanted = if app_dir.is_empty() {
+            name.to_string()
+        } else {
+            format!("{app_dir}/{name}")
+        };
+        let mut found = project.files.iter().find(|f| f.source.rel == wanted);
+        let mut tail = name.trim_start_matches('/');
+        while found.is_none() && !tail.is_empty() {
+            found = by_tail(tail);
+            tail = tail.split_once('/').map_or("", |(_, rest)| rest);
+        }
+        found
+    };
     let Some(found) = found else {
         cfg.incomplete |= !silent;
         return;
@@ -80,7 +110,7 @@ pub(super) fn load_pyfile(
 /// loads nothing.
 pub(super) fn load_envvar_file(
     project: &Project,
-    app_file: FileId,
+    root: &ConfigRoot,
     var: &str,
     silent: bool,
     cfg: &mut AppConfig,
@@ -96,7 +126,7 @@ pub(super) fn load_envvar_file(
     values.sort_unstable();
     values.dedup();
     match values.as_slice() {
-        [path] => load_pyfile(project, app_file, path, silent, cfg),
+        [path] => load_pyfile(project, root, path, silent, cfg),
         _ => cfg.incomplete = true,
     }
 }
