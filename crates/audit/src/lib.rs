@@ -102,11 +102,7 @@ pub fn run(paths: &[PathBuf], settings: &AuditSettings) -> Result<AuditOutcome, 
         }
         _ => None,
     };
-    let ctx = rules::RuleContext {
-        project: &project,
-        settings,
-        advisories: advisories.as_ref(),
-    };
+    let ctx = rules::RuleContext::new(&project, settings, advisories.as_ref());
     let selected: Vec<rules::Rule> = rules::all()
         .into_iter()
         .filter(|r| settings.selector.enabled(r.code))

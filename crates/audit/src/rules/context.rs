@@ -2,8 +2,11 @@
 
 use report::{Finding, Location};
 
+use std::sync::OnceLock;
+
 use crate::{
-    model::{App, Project},
+    model::{App, AppId, Project},
+    rules::{common::SecretSite, rl::custom_limiter::CustomLimits},
     settings::AuditSettings,
     source::Span,
 };
@@ -15,9 +18,45 @@ pub struct RuleContext<'a> {
     pub project: &'a Project,
     pub settings: &'a AuditSettings,
     pub advisories: Option<&'a crate::advisories::AdvisoryDb>,
+    /// Analyses several rules share, made once per run by the first to ask.
+    pub shared: Shared<'a>,
+}
+
+/// See [`RuleContext::shared`].
+#[derive(Default)]
+pub struct Shared<'a> {
+    secret_keys: OnceLock<Vec<(Option<AppId>, SecretSite<'a>)>>,
+    custom_limits: OnceLock<CustomLimits<'a>>,
 }
 
 impl<'a> RuleContext<'a> {
+    pub fn new(
+        project: &'a Project,
+        settings: &'a AuditSettings,
+        advisories: Option<&'a crate::advisories::AdvisoryDb>,
+    ) -> RuleContext<'a> {
+        RuleContext {
+            project,
+            settings,
+            advisories,
+            shared: Shared::default(),
+        }
+    }
+
+    /// Every place a signing key is set (KEY001-KEY003), found once.
+    pub fn secret_key_entries(&self) -> &[(Option<AppId>, SecretSite<'a>)] {
+        self.shared
+            .secret_keys
+            .get_or_init(|| super::common::secret_key_entries(self.project))
+    }
+
+    /// The project's own rate limiters (RL001-RL004), found once.
+    pub fn custom_limits(&self) -> &CustomLimits<'a> {
+        self.shared
+            .custom_limits
+            .get_or_init(|| CustomLimits::of(self.project))
+    }
+
     /// A finding at a span.
     pub fn finding(
         &self,

@@ -208,17 +208,36 @@ pub fn resolve_configs(project: &mut Project, production_override: Option<&str>)
     // Apps are resolved independently (each walks every config-like call).
     use rayon::prelude::*;
     let shared: &Project = project;
+    // Assignments that may set an app's config (`x.config[...] =`, `x.secret_key
+    // =`): found once, then each app keeps those that resolve to it.
+    let candidates: Vec<(FileId, &crate::python::facts::AssignFact)> = shared
+        .python()
+        .flat_map(|(file, facts)| facts.assigns.iter().map(move |a| (file, a)))
+        .filter(|(_, a)| match &a.target.kind {
+            Kind::Subscript(base, _) => base.reference().is_some_and(|r| r.last_name() == "config"),
+            Kind::Ref(r) => {
+                let last = r.last_name();
+                APP_ATTRS.iter().any(|(attr, _)| *attr == last)
+            }
+            _ => false,
+        })
+        .collect();
     let configs: Vec<AppConfig> = shared
         .apps
         .par_iter()
-        .map(|app| resolve_app(shared, app.id, production_override))
+        .map(|app| resolve_app(shared, app.id, production_override, &candidates))
         .collect();
     for (app, cfg) in project.apps.iter_mut().zip(configs) {
         app.config = cfg;
     }
 }
 
-fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>) -> AppConfig {
+fn resolve_app(
+    project: &Project,
+    app: AppId,
+    production_override: Option<&str>,
+    candidates: &[(FileId, &crate::python::facts::AssignFact)],
+) -> AppConfig {
     let resolver = project.resolver();
     let app_file = project.apps[app].site.file;
     let instance_relative = resolver
@@ -312,52 +331,37 @@ fn resolve_app(project: &Project, app: AppId, production_override: Option<&str>)
             span: Span::new(file, call.range()),
         });
     }
-    for (file, facts) in project.python() {
-        for a in &facts.assigns {
-            let candidate = match &a.target.kind {
-                Kind::Subscript(base, _) => {
-                    base.reference().is_some_and(|r| r.last_name() == "config")
-                }
-                Kind::Ref(r) => {
-                    let last = r.last_name();
-                    APP_ATTRS.iter().any(|(attr, _)| *attr == last)
-                }
-                _ => false,
-            };
-            if !candidate {
-                continue;
-            }
-            let (base, key) = match &a.target.kind {
-                Kind::Subscript(base, key) => (base.as_ref(), key.as_str().map(str::to_string)),
-                Kind::Ref(_) => (&a.target, None),
-                _ => continue,
-            };
-            let r = resolver.resolve(file, base);
-            let attrs = match r.target {
-                Target::Object(site) if project.app_at(site) == Some(app) => r.attrs,
-                Target::Unknown => match unresolved_app_param(project, base) {
-                    Some(attrs) => attrs,
-                    None => continue,
-                },
-                _ => continue,
-            };
-            let attrs: Vec<&str> = attrs.iter().map(String::as_str).collect();
-            let (key, via) = match (attrs.as_slice(), key) {
-                (["config"], Some(k)) => (k, ConfigVia::Item),
-                ([attr], None) => match APP_ATTRS.iter().find(|(a, _)| a == attr) {
-                    Some((_, k)) => (k.to_string(), ConfigVia::Attribute),
-                    None => continue,
-                },
-                _ => continue,
-            };
-            ops.push(Op {
-                file,
-                offset: a.range.start().into(),
-                guard: a.guard,
-                kind: OpKind::Set(key, &a.value, via),
-                span: Span::new(file, a.range),
-            });
-        }
+    for &(file, a) in candidates {
+        let (base, key) = match &a.target.kind {
+            Kind::Subscript(base, key) => (base.as_ref(), key.as_str().map(str::to_string)),
+            Kind::Ref(_) => (&a.target, None),
+            _ => continue,
+        };
+        let r = resolver.resolve(file, base);
+        let attrs = match r.target {
+            Target::Object(site) if project.app_at(site) == Some(app) => r.attrs,
+            Target::Unknown => match unresolved_app_param(project, base) {
+                Some(attrs) => attrs,
+                None => continue,
+            },
+            _ => continue,
+        };
+        let attrs: Vec<&str> = attrs.iter().map(String::as_str).collect();
+        let (key, via) = match (attrs.as_slice(), key) {
+            (["config"], Some(k)) => (k, ConfigVia::Item),
+            ([attr], None) => match APP_ATTRS.iter().find(|(a, _)| a == attr) {
+                Some((_, k)) => (k.to_string(), ConfigVia::Attribute),
+                None => continue,
+            },
+            _ => continue,
+        };
+        ops.push(Op {
+            file,
+            offset: a.range.start().into(),
+            guard: a.guard,
+            kind: OpKind::Set(key, &a.value, via),
+            span: Span::new(file, a.range),
+        });
     }
     // Operations in the app's own file (its factory) first, in source order; other
     // files (a wsgi.py tweaking the config) after.

@@ -52,7 +52,7 @@ class Config:
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let mut out = Vec::new();
-    for (app, site) in common::secret_key_entries(project) {
+    for &(app, ref site) in ctx.secret_key_entries() {
         let Some(lit) = common::secret_literal(project, site.file(), site.value()) else {
             continue;
         };

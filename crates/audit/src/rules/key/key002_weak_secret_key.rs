@@ -53,7 +53,7 @@ const ENV_NAMES: &[&str] = &[
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let mut out = Vec::new();
-    for (app, site) in common::secret_key_entries(project) {
+    for &(app, ref site) in ctx.secret_key_entries() {
         let Some(lit) = common::secret_literal(project, site.file(), site.value()) else {
             continue;
         };

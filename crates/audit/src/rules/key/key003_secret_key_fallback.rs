@@ -5,7 +5,7 @@ use report::Finding;
 use crate::{
     model::Project,
     python::value::{env_lookup, Kind, Value},
-    rules::{common, Rule, RuleContext},
+    rules::{Rule, RuleContext},
 };
 
 pub const RULE: Rule = Rule {
@@ -47,7 +47,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let mut out = Vec::new();
     let checked = has_startup_check(project);
-    for (app, site) in common::secret_key_entries(project) {
+    for &(app, ref site) in ctx.secret_key_entries() {
         let (file, v) = project.resolver().deref(site.file(), site.value());
         let what = site.label();
         let lookup = match &v.kind {

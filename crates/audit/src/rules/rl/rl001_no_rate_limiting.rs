@@ -2,7 +2,6 @@
 
 use report::Finding;
 
-use super::custom_limiter::CustomLimits;
 use crate::{
     model::{ExtKind, Project},
     rules::{Rule, RuleContext},
@@ -57,7 +56,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     if project.apps.is_empty()
         || has_limiter(project)
         || project.deployment.proxies.iter().any(|p| p.rate_limits)
-        || CustomLimits::of(project).in_use(project)
+        || ctx.custom_limits().in_use(project)
     {
         return Vec::new();
     }

@@ -2,10 +2,7 @@
 
 use report::Finding;
 
-use super::{
-    custom_limiter::CustomLimits,
-    storage::{storage_of, Storage},
-};
+use super::storage::{storage_of, Storage};
 use crate::{
     model::ExtKind,
     rules::{Rule, RuleContext},
@@ -76,7 +73,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         }
         out.push(f);
     }
-    let custom = CustomLimits::of(project);
+    let custom = ctx.custom_limits();
     for (limiter, chosen) in custom.in_memory(project) {
         let mut f = ctx
             .finding(

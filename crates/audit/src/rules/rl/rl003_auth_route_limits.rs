@@ -5,7 +5,6 @@ use std::collections::HashSet;
 
 use report::Finding;
 
-use super::custom_limiter::CustomLimits;
 use super::route_limits::{auth_reason, default_limits, proxy_limit, HookLimits};
 use crate::{
     model::ExtKind,
@@ -67,7 +66,7 @@ def login():
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let hooks = HookLimits::of(project);
-    let custom = CustomLimits::of(project);
+    let custom = ctx.custom_limits();
     let has_limiter = project
         .extensions
         .iter()

@@ -5,7 +5,6 @@ use std::collections::HashSet;
 
 use report::Finding;
 
-use super::custom_limiter::CustomLimits;
 use super::route_limits::{auth_reason, proxy_limit, HookLimits};
 use crate::{
     model::ExtKind,
@@ -63,7 +62,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         return Vec::new();
     }
     let hooks = HookLimits::of(project);
-    let custom = CustomLimits::of(project);
+    let custom = ctx.custom_limits();
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for route in &project.routes {
