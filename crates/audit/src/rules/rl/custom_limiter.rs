@@ -179,14 +179,26 @@ fn storage(project: &Project, file: FileId, facts: &PyFacts, func: &FunctionFact
         }
         if let Some(recv) = call.receiver() {
             consider(store_kind(project, file, &recv));
+        } else if let Kind::Attr(base, _) = &call.func.kind {
+            consider(inlined_dict(func, base));
         }
     }
     for a in facts.assigns.iter().filter(|a| within(a.scope)) {
         if let Kind::Subscript(base, _) = &a.target.kind {
             consider(store_kind(project, file, base));
+            consider(inlined_dict(func, base));
         }
     }
     found
+}
+
+/// A module-level `counters = {}` that the analysis put in place of its name
+/// (a dict literal whose text lies outside the function): per-process memory.
+fn inlined_dict(func: &FunctionFact, v: &Value) -> Storage {
+    match &v.kind {
+        Kind::Dict(_) if !func.range.contains_range(v.range) => Storage::Memory(None),
+        _ => Storage::Unknown,
+    }
 }
 
 /// What kind of store a value is.
