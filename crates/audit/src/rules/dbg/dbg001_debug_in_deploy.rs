@@ -19,7 +19,8 @@ Finds debug mode switched on by the deployment rather than the code:
 `FLASK_DEBUG=1` or `FLASK_ENV=development` in `.env` (not `.env.example` or
 `.env.development`), Dockerfile `ENV`, compose `environment` or a command
 prefix; `flask run --debug`; `uvicorn --reload` and `fastapi dev` as the
-container or Procfile command.
+container or Procfile command, or a `python main.py` command whose script
+calls `uvicorn.run(..., reload=True)`.
 
 ## Why is this bad?
 `FLASK_DEBUG=1` makes `flask run` start the Werkzeug debugger (a remote Python
@@ -40,7 +41,8 @@ CMD ["gunicorn", "--workers", "4", "--bind", "0.0.0.0:8000", "wsgi:app"]
 "#;
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {
-    let d = &ctx.project.deploy;
+    let project = ctx.project;
+    let d = &project.deploy;
     let mut out = Vec::new();
     for e in &d.env {
         if !e.source.may_be_production() {
@@ -75,6 +77,29 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         );
     }
     for cmd in &d.commands {
+        // `python app/main.py` where the script starts uvicorn with reload=True.
+        if let Some(Server::PythonScript { target, module }) = &cmd.server {
+            let call =
+                super::dbg003_dev_server::script_file(project, cmd.span.file, target, *module)
+                    .and_then(|f| super::dbg003_dev_server::uvicorn_reload_call(project, f));
+            if let Some(call) = call {
+                out.push(
+                    ctx.finding(
+                        RULE.code,
+                        RULE.name,
+                        cmd.span,
+                        format!(
+                            "`python {target}` starts uvicorn with `reload=True`, a development reloader ({})",
+                            cmd.origin.describe()
+                        ),
+                    )
+                    .with_fix("Start production with uvicorn (or gunicorn with uvicorn workers) from the command line, without reload.")
+                    .with_related(ctx.at(call), "uvicorn.run(reload=True) called here")
+                    .with_evidence(ctx.snippet(cmd.span)),
+                );
+            }
+            continue;
+        }
         let message = match &cmd.server {
             Some(Server::FlaskRun { debug: true, .. }) => {
                 "`flask run --debug` serves the Werkzeug debugger"

@@ -84,7 +84,12 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
 }
 
 /// The project file a `python X` command runs.
-fn script_file(project: &Project, from: FileId, target: &str, module: bool) -> Option<FileId> {
+pub(super) fn script_file(
+    project: &Project,
+    from: FileId,
+    target: &str,
+    module: bool,
+) -> Option<FileId> {
     if module {
         return project.index.module_file(target);
     }
@@ -109,6 +114,22 @@ fn script_file(project: &Project, from: FileId, target: &str, module: bool) -> O
                 .find(|f| f.source.rel.ends_with(&format!("/{target}")))
         })
         .map(|f| f.source.id)
+}
+
+/// A `uvicorn.run(..., reload=True)` call in a script (the development
+/// autoreloader started by the script itself).
+pub(super) fn uvicorn_reload_call(project: &Project, file: FileId) -> Option<Span> {
+    let facts = project.py.get(file as usize)?.as_ref()?;
+    let resolver = project.resolver();
+    facts.calls.iter().find_map(|call| {
+        let c = call.call();
+        if c.last_name() != Some("run") || c.kwarg("reload").and_then(|v| v.truthy()) != Some(true)
+        {
+            return None;
+        }
+        (resolver.resolve(file, &c.func).external_name().as_deref() == Some("uvicorn.run"))
+            .then(|| Span::new(file, call.range()))
+    })
 }
 
 /// An `app.run(...)` call on a Flask app in a script.
