@@ -6,6 +6,7 @@
 //! [`Coverage`]), so the coverage a user sees is derived from the code that runs.
 
 mod catalog;
+pub mod cookie_names;
 mod coverage;
 mod selector;
 mod severity;

@@ -154,12 +154,7 @@ impl SetCookie {
 
     /// Whether the name says it carries a session or a credential.
     pub fn is_session(&self) -> bool {
-        let n = self.name.to_ascii_lowercase();
-        [
-            "session", "sess", "sid", "auth", "token", "login", "remember", "jwt",
-        ]
-        .iter()
-        .any(|k| n.contains(k))
+        checklist::cookie_names::is_session_like(&self.name)
     }
 
     /// Whether this Set-Cookie deletes the cookie (Max-Age 0 or an expiry in the past).

@@ -314,21 +314,14 @@ impl Default for CookiesSettings {
             http_only: true,
             same_site: "Lax".into(),
             max_age: Dur::from_secs(24 * 3600),
-            session_patterns: [
-                "session",
-                "sess",
-                "sid",
-                "phpsessid",
-                "jsessionid",
-                "token",
-                "auth",
-                "jwt",
-                "remember",
-                "login",
-            ]
-            .map(String::from)
-            .to_vec(),
-            script_readable_patterns: ["csrf", "xsrf"].map(String::from).to_vec(),
+            session_patterns: checklist::cookie_names::SESSION_PATTERNS
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
+            script_readable_patterns: checklist::cookie_names::SCRIPT_READABLE_PATTERNS
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
         }
     }
 }

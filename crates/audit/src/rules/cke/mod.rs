@@ -112,29 +112,7 @@ const AUTH_COOKIE_WORDS: &[&str] = &[
 ];
 
 /// Splits a name into lower-case words (`refreshToken` -> refresh, token).
-pub fn words(name: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut prev_lower = false;
-    for c in name.chars() {
-        if !c.is_ascii_alphanumeric() {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
-            prev_lower = false;
-            continue;
-        }
-        if c.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
-            out.push(std::mem::take(&mut cur));
-        }
-        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-        cur.push(c.to_ascii_lowercase());
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
+pub use checklist::cookie_names::words;
 
 /// Whether a cookie name says it carries a login or a credential.
 pub fn is_auth_cookie(name: &str) -> bool {
