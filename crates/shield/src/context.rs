@@ -168,6 +168,17 @@ pub struct Note {
 }
 
 impl Context {
+    /// A request from 127.0.0.1 to `/` over plain HTTP, for unit tests.
+    #[cfg(test)]
+    pub fn for_test(method: Method) -> Context {
+        Context::new(
+            SocketAddr::from(([127, 0, 0, 1], 1)),
+            false,
+            method,
+            Uri::from_static("/"),
+        )
+    }
+
     pub fn new(peer: SocketAddr, own_tls: bool, method: Method, uri: Uri) -> Context {
         Context {
             request_id: RequestId::next(),

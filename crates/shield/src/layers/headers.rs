@@ -438,12 +438,7 @@ mod tests {
             .body(())
             .unwrap()
             .into_parts();
-        let mut cx = Context::new(
-            "127.0.0.1:1".parse().unwrap(),
-            false,
-            Method::GET,
-            "/".parse().unwrap(),
-        );
+        let mut cx = Context::for_test(Method::GET);
         l.apply(&mut head, &mut cx);
         assert!(cx.nonce.is_none());
         assert!(l.warned_compressed.load(Ordering::Relaxed));

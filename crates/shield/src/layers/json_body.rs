@@ -317,12 +317,7 @@ mod tests {
             .body(())
             .unwrap()
             .into_parts();
-        let mut cx = Context::new(
-            "127.0.0.1:1".parse().unwrap(),
-            false,
-            Method::POST,
-            "/".parse().unwrap(),
-        );
+        let mut cx = Context::for_test(Method::POST);
         loop {
             match l.check(&mut head, &mut cx) {
                 Flow::Continue => return None,
@@ -456,12 +451,7 @@ mod tests {
             .body(())
             .unwrap()
             .into_parts();
-        let mut cx = Context::new(
-            "127.0.0.1:1".parse().unwrap(),
-            false,
-            Method::POST,
-            "/".parse().unwrap(),
-        );
+        let mut cx = Context::for_test(Method::POST);
         assert!(matches!(l.check(&mut head, &mut cx), Flow::Continue));
     }
 }

@@ -195,12 +195,7 @@ mod tests {
 
     fn run(l: &SizeLimits, req: http::Request<()>) -> Option<Rejection> {
         let (mut head, _) = req.into_parts();
-        let mut cx = Context::new(
-            "127.0.0.1:1".parse().unwrap(),
-            false,
-            Method::GET,
-            "/".parse().unwrap(),
-        );
+        let mut cx = Context::for_test(Method::GET);
         match l.check(&mut head, &mut cx) {
             Flow::Reject(r) => Some(r),
             _ => None,

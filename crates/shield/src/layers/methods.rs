@@ -108,12 +108,7 @@ mod tests {
             .body(())
             .unwrap()
             .into_parts();
-        let mut cx = Context::new(
-            "127.0.0.1:1".parse().unwrap(),
-            false,
-            Method::GET,
-            "/".parse().unwrap(),
-        );
+        let mut cx = Context::for_test(Method::GET);
         match l.check(&mut head, &mut cx) {
             Flow::Reject(r) => {
                 assert_eq!(r.status, 405);

@@ -17,12 +17,7 @@ fn seal() -> Seal {
 }
 
 fn cx() -> Context {
-    Context::new(
-        "127.0.0.1:1".parse().unwrap(),
-        false,
-        Method::GET,
-        "/".parse().unwrap(),
-    )
+    Context::for_test(Method::GET)
 }
 
 /// The response half on a `Set-Cookie`, returning the `Set-Cookie` lines.
