@@ -75,6 +75,8 @@ pub struct Index {
     aliases: HashMap<String, Option<String>>,
     /// module -> local name -> imported dotted name (module-level imports).
     imports: HashMap<String, HashMap<Name, Name>>,
+    /// module -> the modules it imports `*` from, in source order.
+    stars: HashMap<String, Vec<String>>,
     /// `module.name` -> (file, index into globals) of the binding to use.
     globals: HashMap<String, (FileId, usize)>,
     classes: HashMap<Name, (FileId, usize)>,
@@ -94,6 +96,13 @@ impl Index {
             ix.modules.entry(f.module.clone()).or_insert(file);
             let imports = ix.imports.entry(f.module.clone()).or_default();
             for imp in f.imports.iter().filter(|i| i.scope == 0) {
+                if imp.local.as_str() == "*" {
+                    ix.stars
+                        .entry(f.module.clone())
+                        .or_default()
+                        .push(imp.qualified.to_string());
+                    continue;
+                }
                 imports
                     .entry(imp.local.clone())
                     .or_insert_with(|| imp.qualified.clone());
@@ -224,6 +233,13 @@ impl Index {
                         if next != dotted {
                             return self.canonical(&next, depth + 1);
                         }
+                    } else if let Some(from) = self.star_source(prefix, first) {
+                        // Brought in by `from <from> import *`.
+                        let next = match tail {
+                            Some(t) => format!("{from}.{first}.{t}"),
+                            None => format!("{from}.{first}"),
+                        };
+                        return self.canonical(&next, depth + 1);
                     }
                 }
                 return dotted.to_string();
@@ -233,6 +249,38 @@ impl Index {
                 None => return dotted.to_string(),
             }
         }
+    }
+
+    /// The project module a `from X import *` in `module` brought `name` from:
+    /// one that imports, defines or binds it (the module itself does not).
+    pub fn star_source(&self, module: &str, name: &str) -> Option<&str> {
+        self.star_source_at(module, name, 0)
+    }
+
+    /// `star_source` through chains of star imports (a package's `__init__.py`
+    /// doing `from .models import *`), a few levels deep.
+    fn star_source_at(&self, module: &str, name: &str, depth: usize) -> Option<&str> {
+        let stars = self.stars.get(module)?;
+        if depth > 4 || self.defines(module, name) {
+            return None;
+        }
+        stars
+            .iter()
+            .rev()
+            .map(String::as_str)
+            .find(|s| self.defines(s, name) || self.star_source_at(s, name, depth + 1).is_some())
+    }
+
+    /// Whether a project module imports, defines or binds `name` at its top level.
+    fn defines(&self, module: &str, name: &str) -> bool {
+        let dotted = format!("{module}.{name}");
+        self.imports
+            .get(module)
+            .is_some_and(|i| i.contains_key(name))
+            || self.globals.contains_key(&dotted)
+            || self.classes.contains_key(dotted.as_str())
+            || self.functions.contains_key(dotted.as_str())
+            || self.modules.contains_key(&dotted)
     }
 
     pub fn class(&self, dotted: &str) -> Option<(FileId, usize)> {
@@ -397,8 +445,17 @@ impl<'a> Resolver<'a> {
                     self.object(*site, r.attrs.iter().map(Name::to_string).collect(), depth)
                 }
                 Root::Global(q) => {
+                    // A bare name bound nowhere in its module (the analysis
+                    // leaves it as a builtin) may come from a `from X import *`.
+                    let q = match (q.contains('.'), self.facts(file)) {
+                        (false, Some(f)) => match self.index.star_source(&f.module, q) {
+                            Some(from) => format!("{from}.{q}"),
+                            None => q.to_string(),
+                        },
+                        _ => q.to_string(),
+                    };
                     let dotted = if r.attrs.is_empty() {
-                        q.to_string()
+                        q
                     } else {
                         format!("{q}.{}", r.attrs.join("."))
                     };

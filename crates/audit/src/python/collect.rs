@@ -162,6 +162,19 @@ impl Collector {
                 for alias in &i.names {
                     let name = alias.name.id.as_str();
                     if name == "*" {
+                        // `from pkg.models import *`: recorded as an import of
+                        // `*` from the module (the index looks names up there).
+                        if !base.is_empty() {
+                            let scope = self.scopes.current().scope;
+                            let local = self.scopes.names.get("*");
+                            let qualified = self.scopes.names.get(&base);
+                            self.facts.imports.push(crate::python::facts::ImportFact {
+                                local,
+                                qualified,
+                                range: alias.range,
+                                scope,
+                            });
+                        }
                         continue;
                     }
                     let local = alias
