@@ -327,6 +327,16 @@ fn upstream_errors_are_sanitised() {
     assert_eq!(r.text(), r#"{"error": "no such order"}"#);
 }
 
+/// The nonce in a response's CSP.
+fn csp_nonce(r: &testkit::RawResponse) -> String {
+    let csp = r.header("content-security-policy").expect("a CSP");
+    csp.split("'nonce-")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .expect("nonce in CSP")
+        .to_string()
+}
+
 #[test]
 fn html_preset_nonces_and_generic_pages() {
     let echo = Echo::start();
@@ -335,13 +345,7 @@ fn html_preset_nonces_and_generic_pages() {
     let s = TestShield::start(cfg);
     let r = http_get(s.addr, "/page", &[("Accept-Encoding", "gzip")]).unwrap();
     assert_eq!(r.status, 200);
-    let csp = r.header("content-security-policy").unwrap().to_string();
-    let nonce = csp
-        .split("'nonce-")
-        .nth(1)
-        .and_then(|s| s.split('\'').next())
-        .expect("nonce in CSP")
-        .to_string();
+    let nonce = csp_nonce(&r);
     let page = r.text();
     assert!(
         page.contains(&format!("<script nonce=\"{nonce}\">")),
@@ -381,16 +385,7 @@ fn html_preset_nonces_and_generic_pages() {
     let mut page = String::new();
     std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&r.body[..]), &mut page)
         .unwrap();
-    let nonce = r
-        .header("content-security-policy")
-        .unwrap()
-        .split("'nonce-")
-        .nth(1)
-        .unwrap()
-        .split('\'')
-        .next()
-        .unwrap()
-        .to_string();
+    let nonce = csp_nonce(&r);
     assert!(
         page.contains(&format!("<script nonce=\"{nonce}\">start()</script>")),
         "{page}"
@@ -438,13 +433,7 @@ fn nonce_handed_to_the_app_in_a_header() {
     )
     .unwrap();
     assert_eq!(r.status, 200);
-    let csp = r.header("content-security-policy").unwrap().to_string();
-    let nonce = csp
-        .split("'nonce-")
-        .nth(1)
-        .and_then(|s| s.split('\'').next())
-        .expect("nonce in CSP")
-        .to_string();
+    let nonce = csp_nonce(&r);
     assert_ne!(nonce, "chosen-by-the-client");
     assert!(nonce.len() >= 22, "{nonce}");
     let page = r.text();
