@@ -111,6 +111,9 @@ pub struct Context {
     pub framing_problem: Option<&'static str>,
     /// The buffered body, when a layer asked for it.
     pub body: BodyView,
+    /// This request's body limit, set by the limits layer (its route's, or the
+    /// global one); `None` before it ran.
+    pub max_body: Option<u64>,
     /// Headers layers want on the response (rate-limit headers, CORS).
     pub response_headers: Vec<(HeaderName, HeaderValue)>,
     /// The CSP nonce of this response, when one is used.
@@ -193,6 +196,7 @@ impl Context {
             uri,
             framing_problem: None,
             body: BodyView::NotRead,
+            max_body: None,
             response_headers: Vec::new(),
             nonce: None,
             upstream_nonce: None,

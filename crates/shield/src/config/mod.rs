@@ -206,6 +206,19 @@ pub struct LimitsSettings {
     pub max_headers: usize,
     /// Longest request target (path and query), bytes (414).
     pub max_uri_bytes: usize,
+    /// Other body limits for some routes (an upload route), first match wins.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteBodyLimit>,
+}
+
+/// One `[[shield.limits.routes]]` entry: a body limit for the routes it names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteBodyLimit {
+    /// Route patterns (`"POST /uploads"`, `"PUT /files/{*path}"`).
+    pub routes: Vec<String>,
+    /// Largest request body on these routes, bytes (413).
+    pub max_body_bytes: u64,
 }
 
 impl Default for LimitsSettings {
@@ -215,6 +228,7 @@ impl Default for LimitsSettings {
             max_header_bytes: 32 * 1024,
             max_headers: 100,
             max_uri_bytes: 8 * 1024,
+            routes: Vec::new(),
         }
     }
 }

@@ -8,6 +8,12 @@
 //! request smuggling: refused with 400 and the connection closed.
 //! hyper's own parser already refuses obs-fold, bad chunk sizes and heads larger
 //! than its buffer.
+//!
+//! `[[shield.limits.routes]]` gives some routes another body limit (an upload route
+//! a larger one, a login route a smaller one); the first entry naming the request's
+//! route wins, and the limit chosen is kept in the context for the body's streaming
+//! count. Layers that buffer a body (the JSON check) still read at most the global
+//! limit: a larger body on such a route streams on unchecked.
 
 use http::{header, request, StatusCode};
 
@@ -16,6 +22,7 @@ use crate::{
     context::Context,
     layer::{Flow, RequestLayer},
     reply::Rejection,
+    route::RouteSet,
 };
 
 pub const CONTROL: &str = "INP003";
@@ -23,20 +30,40 @@ pub const CONTROL: &str = "INP003";
 /// The INP003 layer.
 #[derive(Debug, Clone)]
 pub struct SizeLimits {
+    /// The body limit of routes no `[[shield.limits.routes]]` entry names.
     pub max_body: u64,
     pub max_header_bytes: usize,
     pub max_headers: usize,
     pub max_uri: usize,
+    /// Per-route body limits, tried in order.
+    route_bodies: Vec<(RouteSet, u64)>,
+}
+
+const GIB: u64 = 1024 * 1024 * 1024;
+
+fn body_limit_in_range(n: u64, key: String) -> Result<u64, ConfigError> {
+    if n == 0 || n > 4 * GIB {
+        return Err(ConfigError::new(key, "must be between 1 byte and 4 GiB"));
+    }
+    Ok(n)
 }
 
 impl SizeLimits {
     pub fn new(cfg: &LimitsSettings) -> Result<SizeLimits, ConfigError> {
-        const GIB: u64 = 1024 * 1024 * 1024;
-        if cfg.max_body_bytes == 0 || cfg.max_body_bytes > 4 * GIB {
-            return Err(ConfigError::new(
-                "shield.limits.max_body_bytes",
-                "must be between 1 byte and 4 GiB",
-            ));
+        body_limit_in_range(cfg.max_body_bytes, "shield.limits.max_body_bytes".into())?;
+        let mut route_bodies = Vec::with_capacity(cfg.routes.len());
+        for (i, entry) in cfg.routes.iter().enumerate() {
+            let key = format!("shield.limits.routes[{i}]");
+            if entry.routes.is_empty() {
+                return Err(ConfigError::new(
+                    format!("{key}.routes"),
+                    "names no route (e.g. routes = [\"POST /uploads\"])",
+                ));
+            }
+            let set = RouteSet::new(&entry.routes)
+                .map_err(|(j, m)| ConfigError::new(format!("{key}.routes[{j}]"), m))?;
+            let max = body_limit_in_range(entry.max_body_bytes, format!("{key}.max_body_bytes"))?;
+            route_bodies.push((set, max));
         }
         if !(1024..=1024 * 1024).contains(&cfg.max_header_bytes) {
             return Err(ConfigError::new(
@@ -61,7 +88,16 @@ impl SizeLimits {
             max_header_bytes: cfg.max_header_bytes,
             max_headers: cfg.max_headers,
             max_uri: cfg.max_uri_bytes,
+            route_bodies,
         })
+    }
+
+    /// The body limit of a request: its route's, or the global one.
+    pub fn max_body_for(&self, method: &http::Method, path: &str) -> u64 {
+        self.route_bodies
+            .iter()
+            .find(|(set, _)| set.matches(method, path))
+            .map_or(self.max_body, |(_, max)| *max)
     }
 
     /// The buffer hyper may use for a request head: large enough that our own limit
@@ -101,7 +137,13 @@ impl RequestLayer for SizeLimits {
         "limits"
     }
 
-    fn check(&self, head: &mut request::Parts, _cx: &mut Context) -> Flow {
+    fn check(&self, head: &mut request::Parts, cx: &mut Context) -> Flow {
+        let max_body = if self.route_bodies.is_empty() {
+            self.max_body
+        } else {
+            self.max_body_for(&head.method, head.uri.path())
+        };
+        cx.max_body = Some(max_body);
         let uri_len = head.uri.path_and_query().map_or(1, |p| p.as_str().len());
         if uri_len > self.max_uri {
             return Flow::Reject(Rejection::new(
@@ -158,12 +200,12 @@ impl RequestLayer for SizeLimits {
             let Some(n) = cl.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()) else {
                 return framing("Content-Length is not a number");
             };
-            if n > self.max_body {
+            if n > max_body {
                 return Flow::Reject(
                     Rejection::new(
                         StatusCode::PAYLOAD_TOO_LARGE,
                         "payload_too_large",
-                        format!("the request body is larger than {} bytes", self.max_body),
+                        format!("the request body is larger than {max_body} bytes"),
                         CONTROL,
                         format!("declared body of {n} bytes"),
                     )
@@ -209,6 +251,7 @@ mod tests {
             max_header_bytes: 2048,
             max_headers: 10,
             max_uri_bytes: 300,
+            routes: Vec::new(),
         })
         .unwrap();
         let ok = http::Request::post("/a")
@@ -285,6 +328,83 @@ mod tests {
                 "{s:?}"
             );
         }
+    }
+
+    #[test]
+    fn route_body_limits_first_match_wins() {
+        let l = SizeLimits::new(&LimitsSettings {
+            max_body_bytes: 100,
+            routes: vec![
+                crate::config::RouteBodyLimit {
+                    routes: vec!["POST /uploads".into(), "PUT /files/{*path}".into()],
+                    max_body_bytes: 5000,
+                },
+                crate::config::RouteBodyLimit {
+                    routes: vec!["POST /{*any}".into()],
+                    max_body_bytes: 10,
+                },
+            ],
+            ..LimitsSettings::default()
+        })
+        .unwrap();
+        let post = |path: &str, len: u64| {
+            let (mut head, _) = http::Request::post(path)
+                .header("content-length", len.to_string())
+                .body(())
+                .unwrap()
+                .into_parts();
+            let mut cx = Context::for_test(Method::POST);
+            let flow = l.check(&mut head, &mut cx);
+            (matches!(flow, Flow::Continue), cx.max_body)
+        };
+        assert_eq!(post("/uploads", 5000), (true, Some(5000)));
+        assert_eq!(post("/uploads", 5001), (false, Some(5000)));
+        assert_eq!(post("/login", 11), (false, Some(10)));
+        assert_eq!(post("/login", 10), (true, Some(10)));
+        let (mut head, _) = http::Request::put("/files/a/b.bin")
+            .header("content-length", "4000")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let mut cx = Context::for_test(Method::PUT);
+        assert!(matches!(l.check(&mut head, &mut cx), Flow::Continue));
+        // No entry names it: the global limit.
+        let (mut head, _) = http::Request::put("/other")
+            .header("content-length", "101")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let mut cx = Context::for_test(Method::PUT);
+        assert!(matches!(l.check(&mut head, &mut cx), Flow::Reject(_)));
+        assert_eq!(cx.max_body, Some(100));
+    }
+
+    #[test]
+    fn route_body_limit_errors_name_the_entry() {
+        let with = |routes: Vec<&str>, max: u64| {
+            SizeLimits::new(&LimitsSettings {
+                routes: vec![crate::config::RouteBodyLimit {
+                    routes: routes.into_iter().map(String::from).collect(),
+                    max_body_bytes: max,
+                }],
+                ..LimitsSettings::default()
+            })
+            .unwrap_err()
+            .key
+        };
+        assert_eq!(with(vec![], 10), "shield.limits.routes[0].routes");
+        assert_eq!(
+            with(vec!["/ok", "uploads"], 10),
+            "shield.limits.routes[0].routes[1]"
+        );
+        assert_eq!(
+            with(vec!["/ok"], 0),
+            "shield.limits.routes[0].max_body_bytes"
+        );
+        assert_eq!(
+            with(vec!["/ok"], 5 * GIB),
+            "shield.limits.routes[0].max_body_bytes"
+        );
     }
 
     #[test]

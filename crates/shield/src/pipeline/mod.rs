@@ -311,7 +311,11 @@ impl Pipeline {
                             // Already whole: asking again is a layer bug, not a loop.
                             break;
                         }
-                        let max = usize::try_from(self.limits.max_body).unwrap_or(usize::MAX);
+                        let max_body = cx.max_body.unwrap_or(self.limits.max_body);
+                        // Buffered for a layer: never more than the global limit,
+                        // even on a route allowed a larger body (it streams on).
+                        let max = usize::try_from(max_body.min(self.limits.max_body))
+                            .unwrap_or(usize::MAX);
                         let want = limit.min(max);
                         if matches!(cx.body, BodyView::TooLarge) && body.len > want {
                             break;
@@ -319,8 +323,8 @@ impl Pipeline {
                         if body.fill(want).await.is_err() {
                             return Err(bad_body());
                         }
-                        if body.len as u64 > self.limits.max_body {
-                            return Err(layers::limits::too_large(self.limits.max_body));
+                        if body.len as u64 > max_body {
+                            return Err(layers::limits::too_large(max_body));
                         }
                         cx.body = if body.ended {
                             BodyView::Buffered(body.joined())
@@ -335,9 +339,14 @@ impl Pipeline {
         // malformed chunk size is refused here instead of half-forwarded.
         if matches!(cx.body, BodyView::NotRead)
             && head.headers.contains_key(header::TRANSFER_ENCODING)
-            && body.fill(0).await.is_err()
         {
-            return Err(bad_body());
+            if body.fill(0).await.is_err() {
+                return Err(bad_body());
+            }
+            let max_body = cx.max_body.unwrap_or(self.limits.max_body);
+            if body.len as u64 > max_body {
+                return Err(layers::limits::too_large(max_body));
+            }
         }
         Ok(())
     }
@@ -381,15 +390,13 @@ impl Pipeline {
         head.version = Version::HTTP_11;
         let overflow = (!body.ended && !head.headers.contains_key(header::CONTENT_LENGTH))
             .then(|| Arc::new(AtomicBool::new(false)));
-        let req = Request::from_parts(
-            head,
-            body.into_req_body(self.limits.max_body, overflow.clone()),
-        );
+        let max_body = cx.max_body.unwrap_or(self.limits.max_body);
+        let req = Request::from_parts(head, body.into_req_body(max_body, overflow.clone()));
         let resp = match upstream.send(req).await {
             Ok(r) => r,
             Err(e) => {
                 if overflow.is_some_and(|o| o.load(Ordering::Relaxed)) {
-                    return Err(layers::limits::too_large(self.limits.max_body));
+                    return Err(layers::limits::too_large(max_body));
                 }
                 return Err(self.upstream_failure(e, cx));
             }
