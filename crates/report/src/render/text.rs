@@ -4,8 +4,6 @@
 //! the source with a caret under the span; scan findings are grouped by severity
 //! with their evidence. Colour only when the caller asks for it.
 
-use std::collections::HashMap;
-
 use checklist::Severity;
 
 use crate::{render::source_path, Finding, Location, RenderOptions, Report};
@@ -42,28 +40,68 @@ impl Style {
     }
 }
 
-/// Source lines, read once per file.
+/// One file's text and where its lines start.
+struct SourceFile {
+    text: String,
+    /// Byte offset of each line's start.
+    starts: Vec<usize>,
+}
+
+impl SourceFile {
+    fn new(text: String) -> SourceFile {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        if starts.last() == Some(&text.len()) && !text.is_empty() {
+            // A final newline ends the last line; it does not start one.
+            starts.pop();
+        }
+        if text.is_empty() {
+            starts.clear();
+        }
+        SourceFile { text, starts }
+    }
+
+    fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Line `n` (1-based), without its line ending (as `str::lines`).
+    fn line(&self, n: usize) -> &str {
+        let start = self.starts[n - 1];
+        let end = self.starts.get(n).copied().unwrap_or(self.text.len());
+        let line = &self.text[start..end];
+        match line.strip_suffix('\n') {
+            Some(l) => l.strip_suffix('\r').unwrap_or(l),
+            None => line,
+        }
+    }
+}
+
+/// Source lines of the file the last finding was in. Findings come sorted by file,
+/// so each file is read once, and only one is held at a time (a report over a large
+/// tree would otherwise keep every quoted file until it is written).
 struct Sources<'a> {
     report: &'a Report,
-    files: HashMap<String, Option<Vec<String>>>,
+    current: Option<(String, Option<SourceFile>)>,
 }
 
 impl<'a> Sources<'a> {
-    fn lines(&mut self, rel: &str) -> Option<&Vec<String>> {
-        let report = self.report;
-        self.files
-            .entry(rel.to_string())
-            .or_insert_with(|| {
-                let path = source_path(report, rel);
+    fn lines(&mut self, rel: &str) -> Option<&SourceFile> {
+        if self.current.as_ref().is_none_or(|(path, _)| path != rel) {
+            let read = || {
+                let path = source_path(self.report, rel);
                 let meta = std::fs::metadata(&path).ok()?;
                 if meta.len() > 10 * 1024 * 1024 {
                     return None;
                 }
                 let bytes = std::fs::read(&path).ok()?;
-                let text = String::from_utf8_lossy(&bytes);
-                Some(text.lines().map(str::to_string).collect())
-            })
-            .as_ref()
+                Some(SourceFile::new(
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                ))
+            };
+            self.current = Some((rel.to_string(), read()));
+        }
+        self.current.as_ref().and_then(|(_, f)| f.as_ref())
     }
 }
 
@@ -71,7 +109,7 @@ pub(super) fn render(report: &Report, options: &RenderOptions) -> String {
     let style = Style { on: options.color };
     let mut sources = Sources {
         report,
-        files: HashMap::new(),
+        current: None,
     };
     let mut out = String::new();
 
@@ -202,7 +240,7 @@ fn finding(out: &mut String, f: &Finding, style: &Style, sources: &mut Sources<'
 #[allow(clippy::too_many_arguments)]
 fn frame(
     out: &mut String,
-    lines: &[String],
+    lines: &SourceFile,
     line: u32,
     column: u32,
     end_line: u32,
@@ -219,14 +257,14 @@ fn frame(
     let first = idx.saturating_sub(1).max(1);
     let last = (idx + 1).min(lines.len());
     for n in first..=last {
-        let (text, _) = expand(&lines[n - 1], usize::MAX);
+        let (text, _) = expand(lines.line(n), usize::MAX);
         out.push_str(&format!(
             "{} {bar} {}\n",
             style.dim(&format!("{n:>width$}")),
             truncate(&text, MAX_FRAME_WIDTH)
         ));
         if n == idx {
-            let raw = &lines[n - 1];
+            let raw = lines.line(n);
             let start_char = (column.max(1) - 1) as usize;
             let end_char = if end_line == line && end_column > column {
                 (end_column - 1) as usize
@@ -288,6 +326,25 @@ mod tests {
 
     use super::*;
     use crate::{FileLocation, Finding, Location, Report};
+
+    #[test]
+    fn source_lines_split_like_str_lines() {
+        for text in [
+            "",
+            "\n",
+            "a",
+            "a\n",
+            "a\nb",
+            "a\r\nb\r\n",
+            "\n\nx\n\n",
+            "é\r\n\tö",
+        ] {
+            let f = SourceFile::new(text.to_string());
+            let got: Vec<&str> = (1..=f.len()).map(|n| f.line(n)).collect();
+            let want: Vec<&str> = text.lines().collect();
+            assert_eq!(got, want, "{text:?}");
+        }
+    }
 
     fn project() -> (tempfile::TempDir, Report) {
         let dir = tempfile::tempdir().unwrap();
