@@ -1,6 +1,9 @@
 //! Request data across functions: the project's answer to what one function
 //! cannot tell ([`taint::Flow`]).
 //!
+//! - A parameter of a view that no route decorator marks (a class-based view's
+//!   method, a function given to `add_url_rule`) is a URL variable of its
+//!   routes' rules: request text unless its converter is numeric.
 //! - A parameter of a plain function holds request data when a caller passes
 //!   some (`find_user(request.args["email"])` into `def find_user(email)`), up to
 //!   three calls deep.
@@ -21,6 +24,7 @@ use crate::{
     python::{
         taint::{self, Flow, Sink},
         value::{Call, Ref, Root, Site, Value},
+        NUMERIC_CONVERTERS,
     },
     source::{FileId, Span},
 };
@@ -100,6 +104,25 @@ impl<'a> ProjectFlow<'a> {
     }
 }
 
+impl ProjectFlow<'_> {
+    /// A parameter of a view that no route decorator marks (a class-based
+    /// view's method, a function given to `add_url_rule`): Flask passes the
+    /// URL variables of its rules by name. Whether one of them carries text
+    /// that can do harm at the sink (not `int`/`float`/`uuid`/`any`; for a path,
+    /// only the `path` converter holds a `/`).
+    fn url_variable(&self, func: &str, name: &str) -> bool {
+        self.project
+            .routes
+            .iter()
+            .filter(|rt| rt.function == func)
+            .filter_map(|rt| converter(&rt.rule, name))
+            .any(|c| match self.sink {
+                Sink::Path => c == "path",
+                _ => !NUMERIC_CONVERTERS.contains(&c),
+            })
+    }
+}
+
 impl Flow for ProjectFlow<'_> {
     fn route_param(&mut self, r: &Ref, sink: Sink) -> bool {
         if sink != Sink::Path {
@@ -140,6 +163,9 @@ impl Flow for ProjectFlow<'_> {
         let index = *index as usize;
         if self.depth >= MAX_DEPTH || !self.step() {
             return false;
+        }
+        if r.attrs.is_empty() && self.url_variable(func, name) {
+            return true;
         }
         let resolver = self.project.resolver();
         let Some((_, fact)) = resolver.function(func) else {

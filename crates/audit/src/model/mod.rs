@@ -15,6 +15,7 @@ mod apps;
 mod auth;
 mod blueprints;
 pub mod calls;
+mod class_views;
 mod config;
 pub mod cors;
 mod deployment;

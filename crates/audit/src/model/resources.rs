@@ -4,22 +4,24 @@
 //! `Api`'s `prefix` and the namespace's `path` (`Namespace("users")`,
 //! `api.namespace("users", path=...)`, `api.add_namespace(ns, path=...)`), on
 //! the app or blueprint the `Api` was created with (or `init_app`ed to). The
-//! class's `get`/`post`/... methods are the views, one route each, decorated by
-//! the class's `decorators` and `method_decorators` (a list, or a dict by
-//! method name) and their own decorators.
+//! class's `get`/`post`/... methods (also inherited from the project's base
+//! classes) are the views, one route each, decorated by the class's
+//! `decorators` and `method_decorators` (a list, or a dict by method name) and
+//! their own decorators (see `class_views`).
 
-use super::{blueprints::join_paths, index::Target, Blueprint, Decorator, Parent, Project, Route};
+use super::{
+    blueprints::join_paths,
+    class_views::{ClassView, Registration},
+    index::Target,
+    Blueprint, Parent, Project, Route,
+};
 use crate::{
-    python::{
-        facts::ClassFact,
-        value::{Site, Value},
-    },
+    python::value::{Site, Value},
     source::{FileId, Span},
 };
 
 const APIS: &[&str] = &["flask_restful.Api", "flask_restx.Api", "flask_restplus.Api"];
 const NAMESPACES: &[&str] = &["flask_restx.Namespace", "flask_restplus.Namespace"];
-const VIEW_METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 /// An `Api` or a namespace: where its routes hang and the path it adds.
 #[derive(Debug, Clone)]
@@ -147,10 +149,7 @@ pub(super) fn find(
             let Some((owner, prefix)) = resolve_mount(mount) else {
                 return;
             };
-            let Some((cfile, cls)) = resolver.class(class) else {
-                return;
-            };
-            let Some(cfacts) = resolver.facts(cfile) else {
+            let Some(view) = ClassView::of(project, class) else {
                 return;
             };
             let (app, blueprint) = match owner {
@@ -158,46 +157,26 @@ pub(super) fn find(
                 Some(Parent::Blueprint(b)) => (None, Some(b)),
                 None => (None, None),
             };
+            // Flask-RESTful's default endpoint: the class name, lower case.
+            let endpoint = class
+                .rsplit('.')
+                .next()
+                .unwrap_or(class)
+                .to_ascii_lowercase();
             // One route per method: each is its own view, with the class's
             // `decorators` and `method_decorators` and its own decorators.
-            let verbs = cfacts.functions.iter().filter(|f| {
-                f.method_of.as_deref() == Some(class) && VIEW_METHODS.contains(&f.name.as_str())
-            });
-            for method in verbs {
-                let mut decorators = Vec::new();
-                let mut auth = Vec::new();
-                let class_decos = class_decorators(cls, &method.name);
-                for d in class_decos.into_iter().chain(method.decorators.iter()) {
-                    auth.extend(super::routes::auth_decorator(
-                        &resolver, cfile, d, auth_words,
-                    ));
-                    decorators.push(Decorator {
-                        name: super::routes::decorator_name(&resolver, cfile, d),
-                        value: d.clone(),
-                        span: Span::new(cfile, d.range),
-                    });
-                }
-                for rule in &rules {
-                    routes.push(Route {
-                        app,
-                        blueprint,
-                        methods: vec![method.name.to_ascii_uppercase()],
-                        rule: join_paths(&prefix, rule),
-                        path: None,
-                        endpoint: cls.name.to_ascii_lowercase(),
-                        function: method.qualified.to_string(),
-                        class: Some(class.to_string()),
-                        file: cfile,
-                        def_span: Span::new(cfile, method.name_range),
-                        span,
-                        decorators: decorators.clone(),
-                        limits: Vec::new(),
-                        limit_exempt: false,
-                        csrf_exempt: None,
-                        auth: auth.clone(),
-                        unregistered: false,
-                    });
-                }
+            for rule in &rules {
+                let full = join_paths(&prefix, rule);
+                let reg = Registration {
+                    app,
+                    blueprint,
+                    rule: &full,
+                    endpoint: &endpoint,
+                    methods: None,
+                    span,
+                    resource: true,
+                };
+                routes.extend(view.routes(&reg, auth_words).unwrap_or_default());
             }
         };
     // api.add_resource(Cls, "/a", "/b", ...)
@@ -246,26 +225,4 @@ pub(super) fn find(
             }
         }
     }
-}
-
-/// The decorators a resource's class applies to its method `method`:
-/// `decorators = [...]`, and `method_decorators` as a list or as a dict by
-/// method name (`{"post": [auth]}`).
-pub(super) fn class_decorators<'a>(cls: &'a ClassFact, method: &str) -> Vec<&'a Value> {
-    let mut out: Vec<&Value> = Vec::new();
-    for attr in ["decorators", "method_decorators"] {
-        let Some(v) = cls.attr(attr).map(|a| &a.value) else {
-            continue;
-        };
-        if let Some(items) = v.as_seq() {
-            out.extend(items);
-        } else if let Some(entries) = v.as_dict() {
-            for (k, items) in entries {
-                if k.as_ref().and_then(Value::as_str) == Some(method) {
-                    out.extend(items.as_seq().unwrap_or_default());
-                }
-            }
-        }
-    }
-    out
 }
