@@ -12,6 +12,8 @@
 //! - An object a call created is request data when that call is
 //!   (`request.files.get("f")`), not merely because request data went in
 //!   (`User.query.filter_by(name=...).first()` is a database row).
+//! - Flask-RESTX's `ns.payload` / `api.payload` of a project `Namespace` or
+//!   `Api`, and `self.api.payload` in a resource, are the request's JSON body.
 //! - Any other call (a library function the sanitiser and pass-through tables do
 //!   not know) is taken to end the request data: precision first.
 //!
@@ -205,6 +207,10 @@ impl Flow for ProjectFlow<'_> {
         hit
     }
 
+    fn body_attr(&mut self, r: &Ref) -> bool {
+        self.step() && super::resources::is_restx_payload(self.project, self.file, r)
+    }
+
     fn opaque_call(&mut self, call: &Call, fed: bool) -> bool {
         if !fed || self.depth >= MAX_DEPTH || !self.step() {
             return false;
@@ -270,6 +276,10 @@ impl Flow for Summary<'_, '_> {
 
     fn opaque_call(&mut self, call: &Call, fed: bool) -> bool {
         self.inner.opaque_call(call, fed)
+    }
+
+    fn body_attr(&mut self, r: &Ref) -> bool {
+        self.inner.body_attr(r)
     }
 }
 

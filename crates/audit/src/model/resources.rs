@@ -226,3 +226,115 @@ pub(super) fn find(
         }
     }
 }
+
+/// Flask-RESTX's and Flask-RESTPlus's `Api` and `Namespace` classes.
+const RESTX: &[&str] = &[
+    "flask_restx.Api",
+    "flask_restx.Namespace",
+    "flask_restplus.Api",
+    "flask_restplus.Namespace",
+];
+
+/// Flask-RESTX's and Flask-RESTPlus's `Resource` classes (their `self.api`
+/// is the `Api`).
+const RESTX_RESOURCES: &[&str] = &["flask_restx.Resource", "flask_restplus.Resource"];
+
+/// The Flask-RESTX / RESTPlus `Api` or `Namespace` call that created the
+/// object a value in `file` refers to (`ns` of `ns.payload`, `api` of
+/// `@api.expect`), also a namespace made by `api.namespace(...)`.
+pub fn restx_object<'p>(
+    project: &'p Project,
+    file: FileId,
+    v: &Value,
+) -> Option<(FileId, &'p crate::python::facts::CallFact)> {
+    restx_object_at(project, file, v, 0)
+}
+
+fn restx_object_at<'p>(
+    project: &'p Project,
+    file: FileId,
+    v: &Value,
+    depth: usize,
+) -> Option<(FileId, &'p crate::python::facts::CallFact)> {
+    if depth > 4 {
+        return None;
+    }
+    let resolver = project.resolver();
+    let r = resolver.resolve(file, v);
+    let (Target::Object(site), true) = (&r.target, r.attrs.is_empty()) else {
+        return None;
+    };
+    let call = resolver.call(*site)?;
+    let c = call.call();
+    let ctor = resolver.resolve(site.file, &c.func).external_name();
+    let made_by_api = c.last_name() == Some("namespace")
+        && c.receiver()
+            .is_some_and(|api| restx_object_at(project, site.file, &api, depth + 1).is_some());
+    (ctor.as_deref().is_some_and(|n| RESTX.contains(&n)) || made_by_api)
+        .then_some((site.file, call))
+}
+
+/// Whether the project function `func` is a method of a Flask-RESTX /
+/// RESTPlus resource class (directly or through the project's base classes).
+pub fn is_restx_resource_method(project: &Project, func: &str) -> bool {
+    let resolver = project.resolver();
+    let Some(class) = resolver
+        .function(func)
+        .and_then(|(_, f)| f.method_of.clone())
+    else {
+        return false;
+    };
+    let mut queue = vec![class.to_string()];
+    let mut seen: Vec<String> = Vec::new();
+    while let Some(q) = queue.pop() {
+        if seen.contains(&q) || seen.len() > 16 {
+            continue;
+        }
+        let Some((file, fact)) = resolver.class(&q) else {
+            continue;
+        };
+        seen.push(q);
+        for b in &fact.bases {
+            let r = resolver.resolve(file, b);
+            if r.external_name()
+                .is_some_and(|n| RESTX_RESOURCES.contains(&n.as_str()))
+            {
+                return true;
+            }
+            if let Target::Class(base) = r.target {
+                queue.push(base);
+            }
+        }
+    }
+    false
+}
+
+/// Whether a reference in `file` is Flask-RESTX's parsed JSON body:
+/// `ns.payload` / `api.payload` of a project `Namespace` or `Api` (also one
+/// made by `api.namespace(...)`), or `self.api.payload` in a method of a
+/// Flask-RESTX resource.
+pub fn is_restx_payload(project: &Project, file: FileId, r: &crate::python::value::Ref) -> bool {
+    use crate::python::value::{Kind, Root};
+    let [recv_attrs @ .., last] = r.attrs.as_slice() else {
+        return false;
+    };
+    if last.as_str() != "payload" {
+        return false;
+    }
+    if let Root::Param {
+        func,
+        index: 0,
+        name,
+    } = &r.root
+    {
+        return name.as_str() == "self"
+            && matches!(recv_attrs, [a] if a.as_str() == "api")
+            && is_restx_resource_method(project, func);
+    }
+    let recv = crate::python::value::Ref {
+        root: r.root.clone(),
+        attrs: recv_attrs.to_vec(),
+    };
+    let recv = Value::new(Default::default(), Kind::Ref(Box::new(recv)));
+    restx_object(project, file, &recv).is_some()
+}
