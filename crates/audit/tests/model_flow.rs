@@ -96,3 +96,114 @@ def up():
     let got = sinks(&p, Sink::Sql);
     assert_eq!(got, [Some(Origin::Direct), None]);
 }
+
+const RESTX_INIT: &str = r#"from flask import Flask
+from flask_restx import Api
+
+app = Flask(__name__)
+api = Api(app)
+
+from svc import resources  # noqa: E402
+"#;
+
+const RESTX_NS: &str = r#"from flask_restx import Namespace
+
+ns = Namespace("items")
+"#;
+
+const RESTX_RESOURCES: &str = r#"import os
+import pickle
+import sqlite3
+import subprocess
+
+from flask import redirect, render_template_string
+from flask_restx import Resource
+
+from svc import api
+from svc.ns import ns
+
+admin = api.namespace("admin")
+api.add_namespace(ns)
+
+
+class Message:
+    payload = {"cmd": "ls"}
+
+
+msg = Message()
+
+
+@ns.route("/search")
+class Search(Resource):
+    def post(self):
+        db = sqlite3.connect("items.db")
+        q = ns.payload["q"]
+        db.execute(f"SELECT * FROM items WHERE name = '{q}'")
+        return {}
+
+
+@ns.route("/run")
+class Run(Resource):
+    def post(self):
+        data = api.payload
+        subprocess.run("echo " + data.get("cmd"), shell=True)
+        os.system(self.api.payload["other"])
+        return {}
+
+
+@admin.route("/render")
+class Render(Resource):
+    def post(self):
+        pickle.loads(admin.payload["blob"].encode())
+        return render_template_string(admin.payload.get("tpl"))
+
+
+@admin.route("/go")
+class Go(Resource):
+    def get(self):
+        return redirect(ns.payload["next"])
+
+
+@admin.route("/safe")
+class Safe(Resource):
+    def post(self):
+        os.system(msg.payload["cmd"])
+        os.system(str(int(ns.payload["n"])))
+        return {}
+
+
+class NotAResource:
+    def post(self):
+        os.system(self.api.payload["cmd"])
+"#;
+
+#[test]
+fn restx_payload_is_request_data_for_every_rule_that_reads_it() {
+    let (_d, out) = common::audit_files(&[
+        ("svc/__init__.py", RESTX_INIT),
+        ("svc/ns.py", RESTX_NS),
+        ("svc/resources.py", RESTX_RESOURCES),
+    ]);
+    let mut got: Vec<(u32, &str)> = out
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.control.starts_with("INJ") || f.control == "INP006")
+        .filter_map(|f| Some((f.location.file()?.line, f.control.as_str())))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            // `ns` imported from another module.
+            (28, "INJ001"),
+            // `api.payload` through a local name and `.get`, `self.api.payload`.
+            (36, "INJ004"),
+            (37, "INJ004"),
+            // A namespace made by `api.namespace(...)`.
+            (44, "INP006"),
+            (45, "INJ003"),
+            (51, "INJ005"),
+        ]
+    );
+}

@@ -59,15 +59,23 @@ fn add_url_rule_routes_and_registered_handlers() {
     assert_eq!(list.methods, ["GET"]);
     assert_eq!(list.auth, ["flask_login.login_required"]);
     assert_eq!(p.describe(list.def_span), "views.py:9");
-    let item = p
+    // Each HTTP method of the class view is a view of its own.
+    let item: Vec<_> = p
         .routes
         .iter()
-        .find(|r| r.endpoint == "items.item")
-        .expect("class view");
-    assert_eq!(item.path.as_deref(), Some("/api/items/<int:item_id>"));
-    assert_eq!(item.methods, ["GET", "DELETE"]);
-    assert!(item.is_mutation());
-    assert_eq!(p.describe(item.def_span), "views.py:13");
+        .filter(|r| r.endpoint == "items.item")
+        .collect();
+    assert_eq!(item.len(), 2, "class view");
+    assert!(item
+        .iter()
+        .all(|r| r.path.as_deref() == Some("/api/items/<int:item_id>")
+            && r.class.as_deref() == Some("views.ItemAPI")));
+    assert_eq!(item[0].methods, ["GET"]);
+    assert_eq!(item[0].function, "views.ItemAPI.get");
+    assert_eq!(p.describe(item[0].def_span), "views.py:14");
+    assert_eq!(item[1].methods, ["DELETE"]);
+    assert!(item[1].is_mutation());
+    assert_eq!(p.describe(item[1].def_span), "views.py:17");
     let handler = p
         .error_handlers
         .iter()

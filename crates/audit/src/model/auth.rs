@@ -45,7 +45,7 @@ pub(super) fn find_auth(project: &mut Project) {
                 continue;
             }
             let callee = d.value.as_call().map_or(&d.value, |c| &c.func);
-            if let Target::Function(q) = resolver.resolve(route.file, callee).target {
+            if let Target::Function(q) = resolver.resolve(d.span.file, callee).target {
                 if refuses(project, &q, &mut memo) {
                     added[i].push(d.name.clone());
                 }
@@ -53,7 +53,9 @@ pub(super) fn find_auth(project: &mut Project) {
         }
         let class = route.class.as_deref().unwrap_or(&route.function);
         if let Some(name) = class_view_auth(project, class, &mut memo) {
-            if !route.auth.contains(&name) {
+            // A class view's route carries the class's `decorators` already.
+            let read = route.class.is_some() && name.ends_with(".decorators");
+            if !read && !route.auth.contains(&name) {
                 added[i].push(name);
             }
         }

@@ -1,6 +1,9 @@
 //! Request data across functions: the project's answer to what one function
 //! cannot tell ([`taint::Flow`]).
 //!
+//! - A parameter of a view that no route decorator marks (a class-based view's
+//!   method, a function given to `add_url_rule`) is a URL variable of its
+//!   routes' rules: request text unless its converter is numeric.
 //! - A parameter of a plain function holds request data when a caller passes
 //!   some (`find_user(request.args["email"])` into `def find_user(email)`), up to
 //!   three calls deep.
@@ -9,6 +12,8 @@
 //! - An object a call created is request data when that call is
 //!   (`request.files.get("f")`), not merely because request data went in
 //!   (`User.query.filter_by(name=...).first()` is a database row).
+//! - Flask-RESTX's `ns.payload` / `api.payload` of a project `Namespace` or
+//!   `Api`, and `self.api.payload` in a resource, are the request's JSON body.
 //! - Any other call (a library function the sanitiser and pass-through tables do
 //!   not know) is taken to end the request data: precision first.
 //!
@@ -21,6 +26,7 @@ use crate::{
     python::{
         taint::{self, Flow, Sink},
         value::{Call, Ref, Root, Site, Value},
+        NUMERIC_CONVERTERS,
     },
     source::{FileId, Span},
 };
@@ -100,6 +106,25 @@ impl<'a> ProjectFlow<'a> {
     }
 }
 
+impl ProjectFlow<'_> {
+    /// A parameter of a view that no route decorator marks (a class-based
+    /// view's method, a function given to `add_url_rule`): Flask passes the
+    /// URL variables of its rules by name. Whether one of them carries text
+    /// that can do harm at the sink (not `int`/`float`/`uuid`/`any`; for a path,
+    /// only the `path` converter holds a `/`).
+    fn url_variable(&self, func: &str, name: &str) -> bool {
+        self.project
+            .routes
+            .iter()
+            .filter(|rt| rt.function == func)
+            .filter_map(|rt| converter(&rt.rule, name))
+            .any(|c| match self.sink {
+                Sink::Path => c == "path",
+                _ => !NUMERIC_CONVERTERS.contains(&c),
+            })
+    }
+}
+
 impl Flow for ProjectFlow<'_> {
     fn route_param(&mut self, r: &Ref, sink: Sink) -> bool {
         if sink != Sink::Path {
@@ -141,6 +166,9 @@ impl Flow for ProjectFlow<'_> {
         if self.depth >= MAX_DEPTH || !self.step() {
             return false;
         }
+        if r.attrs.is_empty() && self.url_variable(func, name) {
+            return true;
+        }
         let resolver = self.project.resolver();
         let Some((_, fact)) = resolver.function(func) else {
             return false;
@@ -177,6 +205,10 @@ impl Flow for ProjectFlow<'_> {
             self.via.get_or_insert(span);
         }
         hit
+    }
+
+    fn body_attr(&mut self, r: &Ref) -> bool {
+        self.step() && super::resources::is_restx_payload(self.project, self.file, r)
     }
 
     fn opaque_call(&mut self, call: &Call, fed: bool) -> bool {
@@ -244,6 +276,10 @@ impl Flow for Summary<'_, '_> {
 
     fn opaque_call(&mut self, call: &Call, fed: bool) -> bool {
         self.inner.opaque_call(call, fed)
+    }
+
+    fn body_attr(&mut self, r: &Ref) -> bool {
+        self.inner.body_attr(r)
     }
 }
 

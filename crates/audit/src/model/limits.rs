@@ -5,7 +5,7 @@
 //! (`limiter.limit("30/minute")(auth_bp)`), `limiter.exempt(bp)` — and the
 //! decorators of views registered with `add_url_rule` and of class-based views
 //! (a `MethodView`'s or `Resource`'s `decorators` / `method_decorators` and its
-//! methods' decorators).
+//! methods' decorators, which their routes carry).
 
 use super::{index::Target, Blueprint, Project, Route};
 use crate::{
@@ -14,6 +14,7 @@ use crate::{
 };
 
 /// What a limiter decorator does.
+#[derive(Clone)]
 enum LimitDeco {
     Limit(Value),
     Exempt,
@@ -72,16 +73,21 @@ pub(super) fn find(project: &Project, bps: &[Blueprint], routes: &mut [Route]) {
     // around the view_func argument.
     for (file, _, call) in project.calls_named(&["add_url_rule"]) {
         let span = Span::new(file, call.range());
-        let Some(route) = routes.iter_mut().find(|r| r.span == span) else {
+        // One route for a function view, one per HTTP method of a class view.
+        let mut registered: Vec<&mut Route> =
+            routes.iter_mut().filter(|r| r.span == span).collect();
+        if registered.is_empty() {
             continue;
-        };
+        }
         let mut view = call.call().param(2, "view_func");
         while let Some(wrapper) = view.and_then(Value::as_call) {
             if wrapper.func.as_call().is_none() {
                 break;
             }
             if let Some(d) = limiter_decorator(project, &limiters, file, &wrapper.func) {
-                apply(route, d, Span::new(file, wrapper.func.range));
+                for route in registered.iter_mut() {
+                    apply(route, d.clone(), Span::new(file, wrapper.func.range));
+                }
             }
             view = wrapper.arg(0);
         }
@@ -93,34 +99,36 @@ pub(super) fn find(project: &Project, bps: &[Blueprint], routes: &mut [Route]) {
         if let Some((ffile, f)) = resolver.function(&q) {
             for d in &f.decorators {
                 if let Some(deco) = limiter_decorator(project, &limiters, ffile, d) {
-                    apply(route, deco, Span::new(ffile, d.range));
+                    for route in registered.iter_mut() {
+                        apply(route, deco.clone(), Span::new(ffile, d.range));
+                    }
                 }
             }
         }
     }
-    // Class-based views (MethodView, Flask-RESTful / RESTX resources):
-    // `decorators = [...]`, `method_decorators = [...]`, and the methods' own
-    // decorators.
+    // Class-based views (MethodView, View, Flask-RESTful / RESTX resources):
+    // their routes carry the class's `decorators` / `method_decorators` and
+    // the method's own decorators.
     for route in routes.iter_mut() {
-        // A resource's route is one method of its class.
-        let (qualified, method) = match &route.class {
-            Some(c) => (
-                c.clone(),
-                route.function.rsplit('.').next().map(str::to_string),
-            ),
-            None => (route.function.clone(), None),
-        };
+        if route.class.is_some() {
+            let decorators = std::mem::take(&mut route.decorators);
+            for d in &decorators {
+                if let Some(deco) = limiter_decorator(project, &limiters, d.span.file, &d.value) {
+                    apply(route, deco, d.span);
+                }
+            }
+            route.decorators = decorators;
+            continue;
+        }
+        // A handler class given as the view, read as one route.
+        let qualified = route.function.clone();
         let Some((cfile, class)) = resolver.class(&qualified) else {
             continue;
         };
-        let class_decos = match &method {
-            Some(m) => super::resources::class_decorators(class, m),
-            None => ["decorators", "method_decorators"]
-                .iter()
-                .filter_map(|attr| class.attr(attr).and_then(|a| a.value.as_seq()))
-                .flatten()
-                .collect(),
-        };
+        let class_decos = ["decorators", "method_decorators"]
+            .iter()
+            .filter_map(|attr| class.attr(attr).and_then(|a| a.value.as_seq()))
+            .flatten();
         for d in class_decos {
             if let Some(deco) = limiter_decorator(project, &limiters, cfile, d) {
                 apply(route, deco, Span::new(cfile, d.range));
@@ -130,8 +138,7 @@ pub(super) fn find(project: &Project, bps: &[Blueprint], routes: &mut [Route]) {
             .facts(cfile)
             .into_iter()
             .flat_map(|f| f.functions.iter())
-            .filter(|f| f.method_of.as_deref() == Some(qualified.as_str()))
-            .filter(|f| method.as_ref().is_none_or(|m| f.name.as_str() == m));
+            .filter(|f| f.method_of.as_deref() == Some(qualified.as_str()));
         for m in methods {
             for d in &m.decorators {
                 if let Some(deco) = limiter_decorator(project, &limiters, cfile, d) {

@@ -15,6 +15,7 @@ mod apps;
 mod auth;
 mod blueprints;
 pub mod calls;
+mod class_views;
 mod config;
 pub mod cors;
 mod deployment;
@@ -31,6 +32,7 @@ mod url_rules;
 pub use config::{is_config_key, AppConfig, ConfigEntry, ConfigVia, ProductionChoice};
 pub use deployment::{Deployment, ProxyEvidence, ProxyKind, WorkerSource};
 pub use extensions::{ExtKind, ExtOption, Extension};
+pub use resources::{is_restx_payload, is_restx_resource_method, restx_object};
 pub use routes::{Decorator, ErrorHandler, Route};
 
 use crate::{

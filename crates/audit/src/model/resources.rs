@@ -4,22 +4,24 @@
 //! `Api`'s `prefix` and the namespace's `path` (`Namespace("users")`,
 //! `api.namespace("users", path=...)`, `api.add_namespace(ns, path=...)`), on
 //! the app or blueprint the `Api` was created with (or `init_app`ed to). The
-//! class's `get`/`post`/... methods are the views, one route each, decorated by
-//! the class's `decorators` and `method_decorators` (a list, or a dict by
-//! method name) and their own decorators.
+//! class's `get`/`post`/... methods (also inherited from the project's base
+//! classes) are the views, one route each, decorated by the class's
+//! `decorators` and `method_decorators` (a list, or a dict by method name) and
+//! their own decorators (see `class_views`).
 
-use super::{blueprints::join_paths, index::Target, Blueprint, Decorator, Parent, Project, Route};
+use super::{
+    blueprints::join_paths,
+    class_views::{ClassView, Registration},
+    index::Target,
+    Blueprint, Parent, Project, Route,
+};
 use crate::{
-    python::{
-        facts::ClassFact,
-        value::{Site, Value},
-    },
+    python::value::{Site, Value},
     source::{FileId, Span},
 };
 
 const APIS: &[&str] = &["flask_restful.Api", "flask_restx.Api", "flask_restplus.Api"];
 const NAMESPACES: &[&str] = &["flask_restx.Namespace", "flask_restplus.Namespace"];
-const VIEW_METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 /// An `Api` or a namespace: where its routes hang and the path it adds.
 #[derive(Debug, Clone)]
@@ -147,10 +149,7 @@ pub(super) fn find(
             let Some((owner, prefix)) = resolve_mount(mount) else {
                 return;
             };
-            let Some((cfile, cls)) = resolver.class(class) else {
-                return;
-            };
-            let Some(cfacts) = resolver.facts(cfile) else {
+            let Some(view) = ClassView::of(project, class) else {
                 return;
             };
             let (app, blueprint) = match owner {
@@ -158,46 +157,26 @@ pub(super) fn find(
                 Some(Parent::Blueprint(b)) => (None, Some(b)),
                 None => (None, None),
             };
+            // Flask-RESTful's default endpoint: the class name, lower case.
+            let endpoint = class
+                .rsplit('.')
+                .next()
+                .unwrap_or(class)
+                .to_ascii_lowercase();
             // One route per method: each is its own view, with the class's
             // `decorators` and `method_decorators` and its own decorators.
-            let verbs = cfacts.functions.iter().filter(|f| {
-                f.method_of.as_deref() == Some(class) && VIEW_METHODS.contains(&f.name.as_str())
-            });
-            for method in verbs {
-                let mut decorators = Vec::new();
-                let mut auth = Vec::new();
-                let class_decos = class_decorators(cls, &method.name);
-                for d in class_decos.into_iter().chain(method.decorators.iter()) {
-                    auth.extend(super::routes::auth_decorator(
-                        &resolver, cfile, d, auth_words,
-                    ));
-                    decorators.push(Decorator {
-                        name: super::routes::decorator_name(&resolver, cfile, d),
-                        value: d.clone(),
-                        span: Span::new(cfile, d.range),
-                    });
-                }
-                for rule in &rules {
-                    routes.push(Route {
-                        app,
-                        blueprint,
-                        methods: vec![method.name.to_ascii_uppercase()],
-                        rule: join_paths(&prefix, rule),
-                        path: None,
-                        endpoint: cls.name.to_ascii_lowercase(),
-                        function: method.qualified.to_string(),
-                        class: Some(class.to_string()),
-                        file: cfile,
-                        def_span: Span::new(cfile, method.name_range),
-                        span,
-                        decorators: decorators.clone(),
-                        limits: Vec::new(),
-                        limit_exempt: false,
-                        csrf_exempt: None,
-                        auth: auth.clone(),
-                        unregistered: false,
-                    });
-                }
+            for rule in &rules {
+                let full = join_paths(&prefix, rule);
+                let reg = Registration {
+                    app,
+                    blueprint,
+                    rule: &full,
+                    endpoint: &endpoint,
+                    methods: None,
+                    span,
+                    resource: true,
+                };
+                routes.extend(view.routes(&reg, auth_words).unwrap_or_default());
             }
         };
     // api.add_resource(Cls, "/a", "/b", ...)
@@ -248,24 +227,114 @@ pub(super) fn find(
     }
 }
 
-/// The decorators a resource's class applies to its method `method`:
-/// `decorators = [...]`, and `method_decorators` as a list or as a dict by
-/// method name (`{"post": [auth]}`).
-pub(super) fn class_decorators<'a>(cls: &'a ClassFact, method: &str) -> Vec<&'a Value> {
-    let mut out: Vec<&Value> = Vec::new();
-    for attr in ["decorators", "method_decorators"] {
-        let Some(v) = cls.attr(attr).map(|a| &a.value) else {
+/// Flask-RESTX's and Flask-RESTPlus's `Api` and `Namespace` classes.
+const RESTX: &[&str] = &[
+    "flask_restx.Api",
+    "flask_restx.Namespace",
+    "flask_restplus.Api",
+    "flask_restplus.Namespace",
+];
+
+/// Flask-RESTX's and Flask-RESTPlus's `Resource` classes (their `self.api`
+/// is the `Api`).
+const RESTX_RESOURCES: &[&str] = &["flask_restx.Resource", "flask_restplus.Resource"];
+
+/// The Flask-RESTX / RESTPlus `Api` or `Namespace` call that created the
+/// object a value in `file` refers to (`ns` of `ns.payload`, `api` of
+/// `@api.expect`), also a namespace made by `api.namespace(...)`.
+pub fn restx_object<'p>(
+    project: &'p Project,
+    file: FileId,
+    v: &Value,
+) -> Option<(FileId, &'p crate::python::facts::CallFact)> {
+    restx_object_at(project, file, v, 0)
+}
+
+fn restx_object_at<'p>(
+    project: &'p Project,
+    file: FileId,
+    v: &Value,
+    depth: usize,
+) -> Option<(FileId, &'p crate::python::facts::CallFact)> {
+    if depth > 4 {
+        return None;
+    }
+    let resolver = project.resolver();
+    let r = resolver.resolve(file, v);
+    let (Target::Object(site), true) = (&r.target, r.attrs.is_empty()) else {
+        return None;
+    };
+    let call = resolver.call(*site)?;
+    let c = call.call();
+    let ctor = resolver.resolve(site.file, &c.func).external_name();
+    let made_by_api = c.last_name() == Some("namespace")
+        && c.receiver()
+            .is_some_and(|api| restx_object_at(project, site.file, &api, depth + 1).is_some());
+    (ctor.as_deref().is_some_and(|n| RESTX.contains(&n)) || made_by_api)
+        .then_some((site.file, call))
+}
+
+/// Whether the project function `func` is a method of a Flask-RESTX /
+/// RESTPlus resource class (directly or through the project's base classes).
+pub fn is_restx_resource_method(project: &Project, func: &str) -> bool {
+    let resolver = project.resolver();
+    let Some(class) = resolver
+        .function(func)
+        .and_then(|(_, f)| f.method_of.clone())
+    else {
+        return false;
+    };
+    let mut queue = vec![class.to_string()];
+    let mut seen: Vec<String> = Vec::new();
+    while let Some(q) = queue.pop() {
+        if seen.contains(&q) || seen.len() > 16 {
+            continue;
+        }
+        let Some((file, fact)) = resolver.class(&q) else {
             continue;
         };
-        if let Some(items) = v.as_seq() {
-            out.extend(items);
-        } else if let Some(entries) = v.as_dict() {
-            for (k, items) in entries {
-                if k.as_ref().and_then(Value::as_str) == Some(method) {
-                    out.extend(items.as_seq().unwrap_or_default());
-                }
+        seen.push(q);
+        for b in &fact.bases {
+            let r = resolver.resolve(file, b);
+            if r.external_name()
+                .is_some_and(|n| RESTX_RESOURCES.contains(&n.as_str()))
+            {
+                return true;
+            }
+            if let Target::Class(base) = r.target {
+                queue.push(base);
             }
         }
     }
-    out
+    false
+}
+
+/// Whether a reference in `file` is Flask-RESTX's parsed JSON body:
+/// `ns.payload` / `api.payload` of a project `Namespace` or `Api` (also one
+/// made by `api.namespace(...)`), or `self.api.payload` in a method of a
+/// Flask-RESTX resource.
+pub fn is_restx_payload(project: &Project, file: FileId, r: &crate::python::value::Ref) -> bool {
+    use crate::python::value::{Kind, Root};
+    let [recv_attrs @ .., last] = r.attrs.as_slice() else {
+        return false;
+    };
+    if last.as_str() != "payload" {
+        return false;
+    }
+    if let Root::Param {
+        func,
+        index: 0,
+        name,
+    } = &r.root
+    {
+        return name.as_str() == "self"
+            && matches!(recv_attrs, [a] if a.as_str() == "api")
+            && is_restx_resource_method(project, func);
+    }
+    let recv = crate::python::value::Ref {
+        root: r.root.clone(),
+        attrs: recv_attrs.to_vec(),
+    };
+    let recv = Value::new(Default::default(), Kind::Ref(Box::new(recv)));
+    restx_object(project, file, &recv).is_some()
 }

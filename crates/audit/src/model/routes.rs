@@ -34,10 +34,12 @@ pub struct Route {
     /// The full path with registration prefixes, when they are known.
     pub path: Option<String>,
     pub endpoint: String,
-    /// Dotted name of the view function (for a Flask-RESTful / RESTX
-    /// resource, the method that answers: `api.Users.post`).
+    /// Dotted name of the view function (for a class-based view or a
+    /// Flask-RESTful / RESTX resource, the method that answers:
+    /// `api.Users.post`, `views.Report.dispatch_request`).
     pub function: String,
-    /// The class of a resource whose method `function` is (`api.Users`).
+    /// The class of a class-based view or resource whose method `function`
+    /// is (`api.Users`; a method inherited from a base class is the base's).
     pub class: Option<String>,
     pub file: FileId,
     /// The `def` line of the view (route-level findings point here).
@@ -72,7 +74,8 @@ impl Route {
     }
 
     /// The name that says what the view is for: the function's last name, or a
-    /// resource's class name (`Login` rather than its `post`).
+    /// class-based view's or resource's class name (`Login` rather than its
+    /// `post`).
     pub fn view_name(&self) -> &str {
         let dotted = self.class.as_deref().unwrap_or(&self.function);
         dotted.rsplit('.').next().unwrap_or(dotted)
@@ -332,6 +335,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
         }
     }
     super::url_rules::find(project, &bps, AUTH_WORDS, &mut routes, &mut handlers);
+    super::class_views::find_decorated(project, &bps, AUTH_WORDS, &mut routes);
     super::resources::find(project, &bps, AUTH_WORDS, &mut routes);
     // Full paths and owning apps through the registration chain.
     for r in &mut routes {

@@ -1,13 +1,30 @@
 //! Routes and error handlers registered by call rather than by decorator:
-//! `app.add_url_rule(rule, endpoint, view_func, methods=...)` (plain functions and
-//! `MethodView.as_view(...)` classes, whose methods come from the class) and
+//! `app.add_url_rule(rule, endpoint, view_func, methods=...)` (plain functions,
+//! and class-based views: `MethodView.as_view(...)`, whose HTTP methods are
+//! views of their own, see `class_views`) and
 //! `app.register_error_handler(code, handler)`.
 
-use super::{index::Target, Blueprint, BlueprintKind, ErrorHandler, Parent, Project, Route};
+use super::{
+    class_views::{ClassView, Registration, HTTP_METHOD_FUNCS},
+    index::Target,
+    Blueprint, BlueprintId, BlueprintKind, ErrorHandler, Parent, Project, Route,
+};
 use crate::{python::value::Value, source::Span};
 
-/// HTTP methods a class-based view answers, by method name.
-const VIEW_METHODS: [&str; 7] = ["get", "post", "put", "patch", "delete", "head", "options"];
+/// The endpoint of a view registered on a blueprint gets the blueprint's name
+/// in front (`items.item`).
+pub(super) fn qualified_endpoint(
+    bps: &[Blueprint],
+    blueprint: Option<BlueprintId>,
+    name: &str,
+) -> String {
+    match blueprint.and_then(|b| bps.get(b)) {
+        Some(b) if b.kind == BlueprintKind::Blueprint && !b.name.is_empty() => {
+            format!("{}.{name}", b.name)
+        }
+        _ => name.to_string(),
+    }
+}
 
 pub(super) fn find(
     project: &Project,
@@ -64,14 +81,23 @@ pub(super) fn find(
             continue;
         };
         let mut view = c.param(2, "view_func");
-        // `limiter.limit("5/minute")(login)`: the view is the wrapped function
-        // (`model::limits` reads the wrappers).
-        while let Some(inner) = view
-            .and_then(Value::as_call)
-            .filter(|w| w.func.as_call().is_some())
-            .and_then(|w| w.arg(0))
-        {
-            view = Some(inner);
+        let mut vfile = file;
+        // A name bound to the view (`user_view = UserAPI.as_view("users")`),
+        // and `limiter.limit("5/minute")(login)`: the view is the wrapped
+        // function (`model::limits` reads the wrappers).
+        for _ in 0..8 {
+            let Some(v) = view else { break };
+            let (f, v) = resolver.deref(vfile, v);
+            vfile = f;
+            view = Some(v);
+            match v
+                .as_call()
+                .filter(|w| w.func.as_call().is_some())
+                .and_then(|w| w.arg(0))
+            {
+                Some(inner) => view = Some(inner),
+                None => break,
+            }
         }
         let mut endpoint = c
             .param(1, "endpoint")
@@ -84,23 +110,58 @@ pub(super) fn find(
                     .map(str::to_ascii_uppercase)
                     .collect()
             });
+        // A class-based view: `SomeView.as_view("name")`, or the class itself
+        // (which flask-smorest's and some projects' blueprints turn into a
+        // view). Each of its HTTP methods is a view of its own.
+        let as_view = view
+            .and_then(Value::as_call)
+            .filter(|v| v.last_name() == Some("as_view"));
+        let class_ref = match as_view {
+            Some(av) => {
+                endpoint = endpoint.or_else(|| {
+                    av.param(0, "name")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                });
+                av.receiver()
+            }
+            None => view.cloned(),
+        };
+        let class = class_ref.and_then(|r| match resolver.resolve(vfile, &r).target {
+            Target::Class(q) => Some(q),
+            _ => None,
+        });
+        if let Some(view) = class.as_deref().and_then(|q| ClassView::of(project, q)) {
+            let class_name = class
+                .as_deref()
+                .and_then(|q| q.rsplit('.').next())
+                .unwrap_or_default();
+            let endpoint =
+                qualified_endpoint(bps, blueprint, endpoint.as_deref().unwrap_or(class_name));
+            let reg = Registration {
+                app,
+                blueprint,
+                rule,
+                endpoint: &endpoint,
+                methods: methods.clone(),
+                span,
+                resource: false,
+            };
+            if let Some(found) = view.routes(&reg, auth_words) {
+                routes.extend(found);
+                continue;
+            }
+        }
         let mut def_span = span;
         let mut function = String::new();
         let mut auth = Vec::new();
         if let Some(view) = view {
-            // `SomeView.as_view("name")`: the class's methods; a function: its decorators.
-            let as_view = view.as_call().filter(|v| v.last_name() == Some("as_view"));
             match as_view {
                 Some(av) => {
-                    endpoint = endpoint.or_else(|| {
-                        av.param(0, "name")
-                            .and_then(Value::as_str)
-                            .map(str::to_string)
-                    });
                     let Some(class_ref) = av.receiver() else {
                         continue;
                     };
-                    if let Target::Class(q) = resolver.resolve(file, &class_ref).target {
+                    if let Target::Class(q) = resolver.resolve(vfile, &class_ref).target {
                         if let Some((cfile, class)) = resolver.class(&q) {
                             def_span = Span::new(cfile, class.name_range);
                             function = q.clone();
@@ -110,7 +171,7 @@ pub(super) fn find(
                                 .flat_map(|f| f.functions.iter())
                                 .filter(|f| {
                                     f.method_of.as_deref() == Some(q.as_str())
-                                        && VIEW_METHODS.contains(&f.name.as_str())
+                                        && HTTP_METHOD_FUNCS.contains(&f.name.as_str())
                                 })
                                 .map(|f| f.name.to_ascii_uppercase())
                                 .collect();
@@ -121,7 +182,7 @@ pub(super) fn find(
                     }
                 }
                 None => {
-                    let target = resolver.resolve(file, view).target;
+                    let target = resolver.resolve(vfile, view).target;
                     // A handler class given as the view, which a project's own
                     // blueprint subclass turns into a view function.
                     if let Target::Class(q) = &target {
@@ -148,12 +209,7 @@ pub(super) fn find(
         }
         let endpoint_name =
             endpoint.unwrap_or_else(|| function.rsplit('.').next().unwrap_or_default().to_string());
-        let endpoint = match blueprint {
-            Some(b) if bps[b].kind == BlueprintKind::Blueprint && !bps[b].name.is_empty() => {
-                format!("{}.{endpoint_name}", bps[b].name)
-            }
-            _ => endpoint_name,
-        };
+        let endpoint = qualified_endpoint(bps, blueprint, &endpoint_name);
         routes.push(Route {
             app,
             blueprint,

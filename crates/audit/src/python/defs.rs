@@ -204,7 +204,7 @@ fn url_converters(decorators: &[Value]) -> Vec<(String, String)> {
 
 /// Converters whose values cannot carry attacker text: `int`, `float`, `uuid`,
 /// and `any(a, b)` (one of the listed words).
-const NUMERIC_CONVERTERS: [&str; 4] = ["int", "float", "uuid", "any"];
+pub const NUMERIC_CONVERTERS: [&str; 4] = ["int", "float", "uuid", "any"];
 
 /// Annotations of values that cannot carry attacker text (FastAPI validates them)
 /// or that are not request data at all.

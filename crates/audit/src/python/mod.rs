@@ -21,6 +21,7 @@ pub mod taint;
 pub mod value;
 
 pub use collect::{is_request_type, is_route_decorator, ROUTE_METHODS};
+pub use defs::NUMERIC_CONVERTERS;
 pub use eval::object_ctor;
 pub use facts::PyFacts;
 

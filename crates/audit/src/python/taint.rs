@@ -6,7 +6,9 @@
 //! carries text (URL converters `int`/`float`/`uuid`, FastAPI scalar annotations and
 //! `Depends(...)` parameters do not), a parameter typed `Request`, and anything built
 //! from those within the function. The flag over-approximates: a call fed request
-//! data is flagged whatever it does.
+//! data is flagged whatever it does. The body a framework object holds
+//! (Flask-RESTX's `ns.payload`) depends on what the object is, which the
+//! [`Flow`] tells.
 //!
 //! [`derived`] refines the flag for one kind of sink:
 //! - sanitisers end it, some for every sink (`int`, `secure_filename`, hashes),
@@ -195,6 +197,28 @@ pub trait Flow {
     fn opaque_call(&mut self, _call: &Call, fed: bool) -> bool {
         fed
     }
+    /// An attribute of some object that holds the request body when the
+    /// object is of the right kind (`ns.payload` of a Flask-RESTX
+    /// `Namespace`, `self.api.payload` in a resource; see [`BODY_ATTRS`]):
+    /// whether it is. `r` ends with that attribute.
+    fn body_attr(&mut self, _r: &Ref) -> bool {
+        false
+    }
+}
+
+/// Attributes that hold the parsed request body on objects of a web
+/// framework the collector cannot recognise by name: Flask-RESTX's (and
+/// Flask-RESTPlus's) `Api.payload` / `Namespace.payload`.
+pub const BODY_ATTRS: &[&str] = &["payload"];
+
+/// Whether a reference the collector did not flag ends with one of
+/// [`BODY_ATTRS`], so the flow has to tell what its object is.
+fn maybe_body(tainted: bool, r: &Ref) -> bool {
+    !tainted
+        && r.attrs.len() <= 3
+        && r.attrs
+            .last()
+            .is_some_and(|a| BODY_ATTRS.contains(&a.as_str()))
 }
 
 /// Within one function only, with the collector's view of calls (a call fed
@@ -217,6 +241,7 @@ fn derived_at(v: &Value, sink: Sink, flow: &mut dyn Flow, depth: usize) -> bool 
     }
     let d = depth + 1;
     match &v.kind {
+        Kind::Ref(r) if maybe_body(v.tainted, r) && flow.body_attr(r) => true,
         Kind::Ref(r) => match &r.root {
             Root::Param { .. } if !v.tainted => flow.param(r),
             Root::Param { .. } if r.attrs.is_empty() => flow.route_param(r, sink),
@@ -308,6 +333,14 @@ fn call_derived(c: &Call, sink: Sink, flow: &mut dyn Flow, d: usize) -> bool {
         }
         Kind::Ref(r) if !r.attrs.is_empty() || matches!(r.root, Root::Global(_)) => {
             if let Root::Global(_) = r.root {
+                // `ns.payload.get("name")`: a method of the request body.
+                let mut recv = (**r).clone();
+                if recv.attrs.pop().is_some()
+                    && maybe_body(c.func.tainted, &recv)
+                    && flow.body_attr(&recv)
+                {
+                    return true;
+                }
                 // `request.args.get`: a method of request data.
                 if c.func.tainted {
                     let mut recv = r.clone();

@@ -174,3 +174,50 @@ def find(email):
     assert!(derived(&a[0], Sink::Sql, &mut Params(true)));
     assert!(!derived(&a[1], Sink::Sql, &mut Params(true)));
 }
+
+/// A flow that records which body attributes it was asked about and takes
+/// those of objects named `ns` to be the request body.
+#[derive(Default)]
+struct Bodies(Vec<String>);
+
+impl Flow for Bodies {
+    fn body_attr(&mut self, r: &Ref) -> bool {
+        let name = match &r.root {
+            Root::Global(q) => q.to_string(),
+            Root::Param { name, .. } => name.to_string(),
+            _ => String::new(),
+        };
+        self.0.push(format!("{name}.{}", r.attrs.join(".")));
+        name.ends_with(".ns") || name == "self"
+    }
+}
+
+#[test]
+fn body_attributes_of_objects_are_asked_of_the_flow() {
+    let src = r#"
+from svc import ns, queue
+class Items:
+    def post(self):
+        data = ns.payload
+        sink(f"SELECT {ns.payload['q']}")
+        sink(data.get("cmd"))
+        sink(self.api.payload["x"])
+        sink(queue.payload["y"])
+        sink(ns.schema)
+        sink(int(ns.payload["n"]))
+"#;
+    let a = call_args(src, "sink");
+    assert!(
+        a.iter().all(|v| !derived(v, Sink::Sql, &mut Local)),
+        "one function cannot tell"
+    );
+    let mut flow = Bodies::default();
+    let got: Vec<bool> = a.iter().map(|v| derived(v, Sink::Sql, &mut flow)).collect();
+    assert_eq!(got, [true, true, true, false, false, false]);
+    assert!(
+        flow.0.iter().all(|r| r.ends_with(".payload")),
+        "{:?}",
+        flow.0
+    );
+    assert!(flow.0.contains(&"svc.queue.payload".to_string()));
+}

@@ -124,7 +124,7 @@ fn serializing_decorator(project: &Project, route: &Route) -> Option<Span> {
     let resolver = project.resolver();
     route.decorators.iter().find_map(|d| {
         let callee = d.value.as_call().map_or(&d.value, |c| &c.func);
-        let r = resolver.resolve(route.file, callee);
+        let r = resolver.resolve(d.span.file, callee);
         let from_package = |q: &str| {
             SERIALIZING_PACKAGES
                 .iter()

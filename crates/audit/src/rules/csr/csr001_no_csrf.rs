@@ -35,7 +35,11 @@ body or query argument (`!=`, `==`, `hmac.compare_digest`,
 `secrets.compare_digest`), or that compares the `Origin`, `Referer` or
 `Sec-Fetch-Site` header with something. A hook that compares without refusing,
 or refuses without comparing anything the request submits, does not count.
-Checks made in a helper function the hook calls are not followed.
+The check may be made in a project function the hook calls (same module or
+imported, up to two calls deep): one that refuses under such a condition
+itself (`check_csrf()` aborting on a mismatch), or one whose result the
+hook's refusal tests (`if not csrf_ok(): abort(403)` where `csrf_ok` returns
+the comparison).
 
 ## Why is this bad?
 Browsers attach the session cookie to requests that other sites trigger. A
@@ -87,12 +91,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     };
     let csrf_hooks: Vec<_> = before_request_hooks(project)
         .into_iter()
-        .filter(|h| {
-            project
-                .resolver()
-                .facts(h.file)
-                .is_some_and(|facts| checks_csrf(facts, h.func))
-        })
+        .filter(|h| checks_csrf(project, h.file, h.func))
         .collect();
     let mut out = Vec::new();
     for app in project.apps.iter().filter(|a| a.kind == AppKind::Flask) {

@@ -4,14 +4,25 @@
 //! `session` value, a cookie) with one the request submits (a form field, a
 //! header, JSON, a query argument), or checks where the request comes from
 //! (`Origin`, `Referer`, `Sec-Fetch-Site` compared with something).
+//!
+//! The check may sit in a project function the hook calls (same module or
+//! imported), up to [`MAX_HELPER_DEPTH`] calls deep: a helper that refuses
+//! itself (`check_csrf()` that aborts), or one whose result the refusal's
+//! condition tests (`if not csrf_ok(): abort(403)` where `csrf_ok` returns a
+//! comparison, or returns under one).
 
 use crate::{
+    model::{index::Target, Project},
     python::{
         facts::{FunctionFact, PyFacts},
-        value::{Kind, Root, Value},
+        value::{Call, Kind, Root, Value},
     },
     rules::hooks::{guard_tests, refusals},
+    source::FileId,
 };
+
+/// How many calls deep the functions a hook calls are followed.
+pub const MAX_HELPER_DEPTH: usize = 2;
 
 /// Where a value's parts come from.
 #[derive(Debug, Default, Clone, Copy)]
@@ -111,8 +122,10 @@ fn token_pair(a: Sources, b: Sources) -> bool {
     (a.stored && b.submitted) || (a.submitted && b.stored)
 }
 
-/// Whether a condition compares tokens or checks the request's origin.
-fn checks(facts: &PyFacts, test: &Value) -> bool {
+/// Whether a condition compares tokens or checks the request's origin; a
+/// call the comparison does not explain is asked of `helper` (whether it is
+/// a project function whose result is such a check).
+fn checks(facts: &PyFacts, test: &Value, helper: &mut dyn FnMut(&Call) -> bool) -> bool {
     let mut found = false;
     test.walk(&mut |x| {
         if found {
@@ -136,7 +149,7 @@ fn checks(facts: &PyFacts, test: &Value) -> bool {
                     sources(facts, &c.func, 0).origin
                         || c.args.iter().any(|a| sources(facts, a, 0).origin)
                 }
-                _ => false,
+                _ => helper(c),
             },
             _ => false,
         };
@@ -144,8 +157,13 @@ fn checks(facts: &PyFacts, test: &Value) -> bool {
     found
 }
 
-/// Whether the hook refuses requests whose token or origin does not check out.
-pub fn checks_csrf(facts: &PyFacts, func: &FunctionFact) -> bool {
+/// Whether a function's own body refuses requests whose token or origin does
+/// not check out.
+fn body_checks(
+    facts: &PyFacts,
+    func: &FunctionFact,
+    helper: &mut dyn FnMut(&Call) -> bool,
+) -> bool {
     refusals(
         facts,
         func.scope,
@@ -156,13 +174,106 @@ pub fn checks_csrf(facts: &PyFacts, func: &FunctionFact) -> bool {
     .any(|(guard, _, _)| {
         guard_tests(facts, guard)
             .into_iter()
-            .any(|t| checks(facts, t))
+            .any(|t| checks(facts, t, helper))
     })
+}
+
+/// Whether the hook `func` (in `file`) refuses requests whose token or origin
+/// does not check out, itself or in the project functions it calls.
+pub fn checks_csrf(project: &Project, file: FileId, func: &FunctionFact) -> bool {
+    let mut seen = Vec::new();
+    Helpers {
+        project,
+        seen: &mut seen,
+    }
+    .refuses(file, func, 0)
+}
+
+/// Follows the project functions a hook calls.
+struct Helpers<'p, 's> {
+    project: &'p Project,
+    /// The functions being followed, outermost first: a call of one of them
+    /// (recursion) is not followed again.
+    seen: &'s mut Vec<String>,
+}
+
+impl<'p> Helpers<'p, '_> {
+    /// The project function a call in `file` calls: a function, a method of a
+    /// class (`Csrf.check()`), or of an object a class made (`guard.check()`).
+    fn callee(&self, file: FileId, call: &Call) -> Option<(FileId, &'p FunctionFact)> {
+        let resolver = self.project.resolver();
+        let r = resolver.resolve(file, &call.func);
+        let q = match (r.target, r.attrs.as_slice()) {
+            (Target::Function(q), []) => q,
+            (Target::Class(c), [m]) => format!("{c}.{m}"),
+            (Target::Object(site), [m]) => {
+                let made = resolver.call(site)?;
+                match resolver.resolve(site.file, &made.call().func) {
+                    c if c.attrs.is_empty() => match c.target {
+                        Target::Class(c) => format!("{c}.{m}"),
+                        _ => return None,
+                    },
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        if self.seen.contains(&q) {
+            return None;
+        }
+        resolver.function(&q)
+    }
+
+    /// Whether `func` refuses under a check, or calls a function that does.
+    fn refuses(&mut self, file: FileId, func: &FunctionFact, depth: usize) -> bool {
+        let Some(facts) = self.project.resolver().facts(file) else {
+            return false;
+        };
+        self.seen.push(func.qualified.to_string());
+        let mut helper = |c: &Call| self.returns_check(file, c, depth + 1);
+        let found = body_checks(facts, func, &mut helper)
+            || depth < MAX_HELPER_DEPTH
+                && facts
+                    .calls
+                    .iter()
+                    .filter(|c| facts.scope_within(c.scope, func.scope))
+                    .any(|c| match self.callee(file, c.call()) {
+                        Some((hfile, helper)) => self.refuses(hfile, helper, depth + 1),
+                        None => false,
+                    });
+        self.seen.pop();
+        found
+    }
+
+    /// Whether a call in `file` is of a project function whose result is a
+    /// check: it returns a comparison, or returns under one.
+    fn returns_check(&mut self, file: FileId, call: &Call, depth: usize) -> bool {
+        if depth > MAX_HELPER_DEPTH {
+            return false;
+        }
+        let Some((hfile, helper)) = self.callee(file, call) else {
+            return false;
+        };
+        let Some(facts) = self.project.resolver().facts(hfile) else {
+            return false;
+        };
+        self.seen.push(helper.qualified.to_string());
+        let mut nested = |c: &Call| self.returns_check(hfile, c, depth + 1);
+        let found = helper.returns.iter().enumerate().any(|(i, ret)| {
+            let guard = helper.return_guards.get(i).copied().unwrap_or(0);
+            checks(facts, ret, &mut nested)
+                || guard_tests(facts, guard)
+                    .into_iter()
+                    .any(|t| checks(facts, t, &mut nested))
+        });
+        self.seen.pop();
+        found
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::checks_csrf;
+    use super::body_checks;
     use crate::python::analyze;
 
     fn verdict(body: &str) -> bool {
@@ -171,7 +282,7 @@ mod tests {
         );
         let facts = analyze(0, &src, "m", false).unwrap();
         let f = facts.functions.iter().find(|f| f.name == "hook").unwrap();
-        checks_csrf(&facts, f)
+        body_checks(&facts, f, &mut |_| false)
     }
 
     #[test]

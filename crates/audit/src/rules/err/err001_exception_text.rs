@@ -275,6 +275,15 @@ fn view_leaks(ctx: &RuleContext, seen: &mut std::collections::HashSet<Span>) -> 
         if excepts.is_empty() {
             continue;
         }
+        // A class-based view's method by its class: `ItemAPI.post`.
+        let view = match route.class.as_deref() {
+            Some(class) => format!(
+                "{}.{}",
+                class.rsplit('.').next().unwrap_or(class),
+                func.name
+            ),
+            None => func.name.to_string(),
+        };
         // What the view answers: its returns, and the message of an HTTP
         // error it raises or aborts with (`raise HTTPException(500,
         // detail=str(e))`, `abort(500, description=str(e))`, `ns.abort(400,
@@ -300,7 +309,7 @@ fn view_leaks(ctx: &RuleContext, seen: &mut std::collections::HashSet<Span>) -> 
                         continue;
                     }
                     out.push(
-                        ctx.finding(RULE.code, RULE.name, span, format!("the view `{}` sends `{what}` of an exception it caught to the client: exception text reveals internals", func.name))
+                        ctx.finding(RULE.code, RULE.name, span, format!("the view `{view}` sends `{what}` of an exception it caught to the client: exception text reveals internals"))
                             .with_fix("Log the exception (current_app.logger.exception(...)) and return a generic message with the status code."),
                     );
                 }

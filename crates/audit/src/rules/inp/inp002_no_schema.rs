@@ -4,10 +4,10 @@
 use report::Finding;
 
 use crate::{
-    model::{index::Target, Decorator, Project, Route},
+    model::{index::Target, is_restx_payload, restx_object, Decorator, Project, Route},
     python::{
         facts::{FunctionFact, PyFacts},
-        value::{Kind, Root, Value},
+        value::{Kind, Value},
     },
     rules::{Rule, RuleContext},
     source::{FileId, Span},
@@ -289,35 +289,6 @@ fn validating_class(project: &Project, file: FileId, v: &Value, depth: usize) ->
     }
 }
 
-const RESTX: &[&str] = &[
-    "flask_restx.Api",
-    "flask_restx.Namespace",
-    "flask_restplus.Api",
-    "flask_restplus.Namespace",
-];
-
-/// The Flask-RESTX / RESTPlus `Api` or `Namespace` call that created the
-/// object a value refers to (`ns` of `ns.payload`, `api` of `@api.expect`).
-fn restx_object<'p>(
-    project: &'p Project,
-    file: FileId,
-    v: &Value,
-) -> Option<(FileId, &'p crate::python::facts::CallFact)> {
-    let resolver = project.resolver();
-    let r = resolver.resolve(file, v);
-    let (Target::Object(site), true) = (&r.target, r.attrs.is_empty()) else {
-        return None;
-    };
-    let call = resolver.call(*site)?;
-    let c = call.call();
-    let ctor = resolver.resolve(site.file, &c.func).external_name();
-    let made_by_api = c.last_name() == Some("namespace")
-        && c.receiver()
-            .is_some_and(|api| restx_object(project, site.file, &api).is_some());
-    (ctor.as_deref().is_some_and(|n| RESTX.contains(&n)) || made_by_api)
-        .then_some((site.file, call))
-}
-
 /// `ns.payload` / `api.payload` / `self.api.payload` in a resource's method:
 /// the JSON body, as Flask-RESTX parses it.
 fn payload_reads(
@@ -343,16 +314,7 @@ fn payload_reads(
     for v in values {
         v.walk(&mut |x| {
             let Kind::Ref(r) = &x.kind else { return };
-            if r.attrs.last().map(|a| a.as_str()) != Some("payload") {
-                return;
-            }
-            let self_api = matches!(&r.root, Root::Param { name, .. } if name == "self")
-                && r.attrs.len() == 2
-                && r.attrs[0] == "api";
-            let mut recv = (**r).clone();
-            recv.attrs.pop();
-            let recv = Value::new(x.range, Kind::Ref(Box::new(recv)));
-            if self_api || restx_object(project, file, &recv).is_some() {
+            if is_restx_payload(project, file, r) {
                 out.push((Span::new(file, x.range), "payload"));
             }
         });

@@ -2,7 +2,7 @@
 
 use report::Finding;
 
-use super::strength::{entropy_bits, is_placeholder};
+use super::strength::{entropy_bits, is_placeholder, is_unfilled, is_well_known_password};
 use crate::{
     deploy::{EnvRole, EnvSource},
     discover::FileKind,
@@ -26,14 +26,19 @@ Finds secrets that end up in the repository:
 - connection URLs with a password (`postgresql://user:password@host/db`) in
   source code, Dockerfiles (`ENV`) and the `environment:` of compose services
   (list or mapping form; a compose file that .gitignore hides and git does
-  not track is not read);
+  not track, or named as an example or test stack, is not read), and
+  password variables (`DB_PASSWORD=...`) in env files and Dockerfiles;
 - API keys with well-known prefixes in source code (`sk_live_`, `AKIA`,
   `ghp_`, `github_pat_`, `xox?-`, `AIza`, `glpat-`, `SG.`), when the rest looks
   random rather than like a placeholder.
 
-Example env files (`.env.example`) and test code are not reported, nor
-placeholder or documentation passwords (`password`, `changeme`, `${DB_PASSWORD}`
-interpolation) and URLs to `localhost`.
+A password written where a credential goes is reported however obvious it
+is (`password`, `secret`, `changeme` are the first an attacker tries; the
+message says so); only values that stand for one filled in elsewhere are
+not: interpolations and template markers (`${DB_PASSWORD}`, `$DB_PASSWORD`,
+`%(password)s`, `{password}`, `<password>`), masks (`***`, `xxx`) and empty
+values. Example env files (`.env.example`), test code and URLs to
+`localhost` are not reported either.
 
 ## Why is this bad?
 Anything committed is copied to every clone, fork, CI runner and backup, and
@@ -71,9 +76,14 @@ const KEY_PREFIXES: &[(&str, usize)] = &[
     ("SG.", 40),
 ];
 
-/// Names of env variables whose values are credentials.
+/// Names of env variables whose values are credentials (not where one is
+/// kept: `DB_PASSWORD_FILE=/run/secrets/db`).
 fn is_credential_name(name: &str) -> bool {
     let n = name.to_ascii_uppercase();
+    let last = n.rsplit(['_', '-', '.']).next().unwrap_or(&n);
+    if matches!(last, "FILE" | "PATH" | "DIR") {
+        return false;
+    }
     [
         "PASSWORD",
         "PASSWD",
@@ -153,45 +163,68 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             }
             EnvSource::Dockerfile => true,
             // Compose files are committed (unless .gitignore hides an
-            // override file); only connection URLs are read there: a
-            // `POSTGRES_PASSWORD=...` of a local database service is usual.
-            EnvSource::Compose { .. } => project
-                .file(e.span.file)
-                .is_some_and(|f| !f.is_test && (!f.gitignored || tracked(e.span.file))),
+            // override file; examples and test stacks are not deployed);
+            // only connection URLs are read there: a `POSTGRES_PASSWORD=...`
+            // of a local database service is usual.
+            EnvSource::Compose { .. } => project.file(e.span.file).is_some_and(|f| {
+                let role = EnvRole::of(f.source.rel.rsplit('/').next().unwrap_or(""));
+                !f.is_test
+                    && role != EnvRole::Example
+                    && role != EnvRole::Test
+                    && (!f.gitignored || tracked(e.span.file))
+            }),
             _ => false,
         };
         if !committed {
             continue;
         }
         let compose = matches!(e.source, EnvSource::Compose { .. });
-        let credential = url_password(&e.value)
-            .map(|_| "a connection URL with a password")
-            .or_else(|| {
-                (!compose
-                    && is_credential_name(&e.name)
+        let (credential, password) = match url_password(&e.value) {
+            Some(p) => (Some("a connection URL with a password"), Some(p)),
+            None if compose => (None, None),
+            None if is_password_name(&e.name) && !is_unfilled(&e.value) => {
+                (Some("a password"), Some(e.value.as_str()))
+            }
+            None => (
+                (is_credential_name(&e.name)
                     && !e.name.contains("SECRET_KEY")
                     && looks_secret(&e.value))
-                .then_some("a credential")
-            });
+                .then_some("a credential"),
+                None,
+            ),
+        };
         let Some(what) = credential else { continue };
+        let weak = password.is_some_and(is_well_known_password);
+        let fix = if compose {
+            "Interpolate it from the environment (`${DB_PASSWORD}`) or use compose secrets, set a long random password where the stack runs, and rotate the committed one."
+        } else {
+            "Move the value to the deployment's secret store and rotate it."
+        };
         out.push(
             ctx.finding(
                 RULE.code,
                 RULE.name,
                 e.span,
-                format!("`{}` holds {what} in a committed file", e.name),
+                format!(
+                    "`{}` holds {what} in a committed file{}",
+                    e.name,
+                    weak_note(weak)
+                ),
             )
-            .with_fix("Move the value to the deployment's secret store and rotate it.")
+            .with_fix(fix)
             .with_evidence(format!("{}=…", e.name)),
         );
     }
     // Literals in source code.
     for (file, facts) in project.python() {
         for s in &facts.strings {
-            let what = if url_password(&s.value).is_some() {
-                "a connection URL with a password"
+            let (what, weak) = if let Some(p) = url_password(&s.value) {
+                (
+                    "a connection URL with a password",
+                    is_well_known_password(p),
+                )
             } else if api_key(&s.value) {
-                "an API key"
+                ("an API key", false)
             } else {
                 continue;
             };
@@ -200,7 +233,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                     RULE.code,
                     RULE.name,
                     Span::new(file, s.range),
-                    format!("the source contains {what}"),
+                    format!("the source contains {what}{}", weak_note(weak)),
                 )
                 .with_fix(
                     "Read it from the environment or a secret store, and rotate the committed one.",
@@ -211,7 +244,10 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     out
 }
 
-/// The password of `scheme://user:password@host`, when it is a real value.
+/// The password of `scheme://user:password@host`, when it is a value: not an
+/// interpolation, template marker or mask ([`is_unfilled`]; `password`,
+/// `changeme` and other obvious ones are values, and the first an attacker
+/// tries), and not of a database on the machine itself.
 pub fn url_password(s: &str) -> Option<&str> {
     let (scheme, rest) = s.split_once("://")?;
     if scheme.is_empty()
@@ -227,15 +263,31 @@ pub fn url_password(s: &str) -> Option<&str> {
         return None;
     }
     let (_, password) = userinfo.split_once(':')?;
-    // Documentation placeholders (`scott:tiger`, `user:password`) and local
-    // development databases are not leaked credentials.
-    const DOC_PASSWORDS: &[&str] = &[
-        "password", "passwd", "pass", "pwd", "secret", "tiger", "xxx", "***", "pw",
-    ];
+    // Local development databases (`postgresql://scott:tiger@localhost/test`)
+    // are not reachable credentials.
     let host = rest[at + 1..].split(['/', ':', '?']).next().unwrap_or("");
     let local = matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "0.0.0.0");
-    let doc = DOC_PASSWORDS.contains(&password.to_ascii_lowercase().as_str());
-    (!is_placeholder(password) && !doc && !local && password.len() >= 4).then_some(password)
+    (!is_unfilled(password) && !local).then_some(password)
+}
+
+/// Names of env variables whose value is a password by its name
+/// (`POSTGRES_PASSWORD`, `DB_PASS`), not a setting about passwords
+/// (`PASSWORD_MIN_LENGTH`) or a file holding one (`POSTGRES_PASSWORD_FILE`).
+fn is_password_name(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    let last = n.rsplit(['_', '-', '.']).next().unwrap_or(&n);
+    // `PWD` alone is the shell's working directory.
+    n != "PWD" && matches!(last, "PASSWORD" | "PASSWD" | "PASS" | "PWD")
+}
+
+/// Said of a password anyone can guess: committed or not, it is the first an
+/// attacker tries.
+fn weak_note(weak: bool) -> &'static str {
+    if weak {
+        "; the password is a well-known default, among the first an attacker tries"
+    } else {
+        ""
+    }
 }
 
 fn looks_secret(v: &str) -> bool {
@@ -272,8 +324,35 @@ mod tests {
             None
         );
         assert_eq!(url_password("redis://localhost:6379/0"), None);
+        // Obvious passwords are passwords; only markers stand for one.
         assert_eq!(
             url_password("postgresql://scott:tiger@db.example/test"),
+            Some("tiger")
+        );
+        assert_eq!(
+            url_password("postgres://app:password@db/app"),
+            Some("password")
+        );
+        assert_eq!(
+            url_password("redis://:password@redis:6379"),
+            Some("password")
+        );
+        assert_eq!(url_password("amqp://guest:guest@mq:5672/"), Some("guest"));
+        for unfilled in [
+            "postgres://app:${DB_PASSWORD}@db/app",
+            "postgres://app:$DB_PASSWORD@db/app",
+            "postgres://app:<password>@db/app",
+            "postgres://app:***@db/app",
+            "postgres://app:xxx@db/app",
+            "postgres://app:@db/app",
+            "redis://:@redis:6379",
+            "postgresql://%s:%s@%s/%s",
+            "postgresql://{user}:{password}@{host}/{db}",
+        ] {
+            assert_eq!(url_password(unfilled), None, "{unfilled}");
+        }
+        assert_eq!(
+            url_password("postgresql://scott:tiger@localhost/test"),
             None
         );
         assert_eq!(
@@ -293,5 +372,26 @@ mod tests {
         );
         assert!(api_key("AKIAZ7QH2M4KXW3PLR9T"));
         assert!(!api_key("AKIA"));
+    }
+
+    #[test]
+    fn password_variables_by_name() {
+        for name in [
+            "POSTGRES_PASSWORD",
+            "DB_PASS",
+            "redis_passwd",
+            "MYSQL_ROOT_PWD",
+        ] {
+            assert!(is_password_name(name), "{name}");
+        }
+        for name in [
+            "PASSWORD_MIN_LENGTH",
+            "POSTGRES_PASSWORD_FILE",
+            "CSRF_BYPASS",
+            "PWD",
+            "API_TOKEN",
+        ] {
+            assert!(!is_password_name(name), "{name}");
+        }
     }
 }

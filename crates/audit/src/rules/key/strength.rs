@@ -138,8 +138,62 @@ pub fn entropy_bits(s: &str) -> f64 {
     per_char * n
 }
 
+/// Whether a value stands for one filled in elsewhere rather than being one:
+/// empty, an interpolation or template marker (`${DB_PASSWORD}`,
+/// `$DB_PASSWORD`, `%(password)s`, `{password}`, `<password>`, `[PASSWORD]`,
+/// `__PASSWORD__`, `@PASSWORD@`), or a mask (`***`, `xxx`, `...`). A word such
+/// as `password` or `changeme` is not: written where a credential goes, it is
+/// the credential.
+pub fn is_unfilled(value: &str) -> bool {
+    let v = value.trim();
+    let Some(first) = v.chars().next() else {
+        return true;
+    };
+    // `$NAME`, `${NAME}`; `$$` is compose's escape for a literal `$`.
+    let mut rest = v.chars().skip(1);
+    let interpolated = v.contains("${")
+        || (first == '$'
+            && rest
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_'))
+        || v.contains("%(")
+        || v == "%s"
+        || v.contains("{{");
+    let wrapped = [('<', '>'), ('{', '}'), ('[', ']'), ('%', '%'), ('@', '@')]
+        .iter()
+        .any(|(o, c)| v.len() >= 3 && v.starts_with(*o) && v.ends_with(*c))
+        || (v.len() > 4 && v.starts_with("__") && v.ends_with("__"));
+    let lower = v.to_ascii_lowercase();
+    let mut chars = lower.chars();
+    let one_char = chars.next().is_some_and(|c| chars.all(|x| x == c));
+    let mask = (one_char && (v.len() >= 3 || !first.is_ascii_alphanumeric()))
+        || v.chars()
+            .all(|c| matches!(c, '*' | '.' | '#' | '?' | '-' | '_' | '•'));
+    interpolated || wrapped || mask
+}
+
+/// Passwords databases, brokers and tutorials ship with, on top of
+/// [`KNOWN_WEAK`] (compared the same way).
+const DEFAULT_PASSWORDS: &[&str] = &[
+    "pass", "passwd", "pwd", "pw", "root", "toor", "postgres", "mysql", "redis", "guest", "tiger",
+    "user", "demo", "example", "sa", "oracle", "mongo", "rabbitmq",
+];
+
+/// Whether a password is one attackers try first: a default of a database or
+/// broker, or a value from tutorials and generators.
+pub fn is_well_known_password(password: &str) -> bool {
+    let normalized: String = password
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    KNOWN_WEAK.contains(&normalized.as_str()) || DEFAULT_PASSWORDS.contains(&normalized.as_str())
+}
+
 /// Whether a value is a placeholder or an interpolation rather than a secret
-/// (`${DB_PASSWORD}`, `<password>`, `changeme`, `xxxx`).
+/// (`${DB_PASSWORD}`, `<password>`, `changeme`, `xxxx`): for values that are
+/// secrets only if they look random (a token in a variable named `*_TOKEN`, an
+/// API key after its prefix).
 pub fn is_placeholder(value: &str) -> bool {
     let v = value.trim();
     if v.is_empty()
@@ -188,5 +242,55 @@ mod tests {
                 && is_placeholder("xxxxxxxx")
                 && !is_placeholder("Orders2019!")
         );
+    }
+
+    #[test]
+    fn unfilled_values_are_markers_not_words() {
+        for unfilled in [
+            "",
+            "  ",
+            "${DB_PASSWORD}",
+            "${DB_PASSWORD:-}",
+            "$DB_PASSWORD",
+            "$_PW",
+            "%(password)s",
+            "%s",
+            "{password}",
+            "{{ db_password }}",
+            "<password>",
+            "<your-password>",
+            "[PASSWORD]",
+            "__DB_PASSWORD__",
+            "@DB_PASSWORD@",
+            "%DB_PASSWORD%",
+            "***",
+            "********",
+            "xxx",
+            "XXXXXXXX",
+            "...",
+            "-",
+        ] {
+            assert!(is_unfilled(unfilled), "{unfilled:?}");
+        }
+        for filled in [
+            "password",
+            "secret",
+            "changeme",
+            "change-me",
+            "your_password",
+            "tiger",
+            "pw",
+            "aa11",
+            "$$ecret",
+            "p@ss",
+            "<3cookies",
+            "Orders2019!",
+        ] {
+            assert!(!is_unfilled(filled), "{filled:?}");
+        }
+        assert!(is_well_known_password("password"));
+        assert!(is_well_known_password("Change-Me"));
+        assert!(is_well_known_password("guest"));
+        assert!(!is_well_known_password("Orders2019!"));
     }
 }

@@ -347,7 +347,7 @@ impl<'a> CustomLimits<'a> {
         let resolver = project.resolver();
         let by_decorator = route.decorators.iter().find_map(|d| {
             let callee = d.value.as_call().map_or(&d.value, |c| &c.func);
-            let Target::Function(q) = resolver.resolve(route.file, callee).target else {
+            let Target::Function(q) = resolver.resolve(d.span.file, callee).target else {
                 return None;
             };
             self.limiters.iter().find(|l| l.qualified == q)
