@@ -340,3 +340,53 @@ fn the_whole_word_list_is_tried() {
     );
     assert!(candidates.len() > 56_000);
 }
+
+/// Redirect and error pages echo the requested URL: the toolbar asset probe's
+/// own path in such a page is no toolbar. Markup in a rendered page is.
+#[test]
+fn toolbar_markup_is_not_the_echo_of_the_probe_path() {
+    let html = [("content-type", "text/html; charset=utf-8")];
+    let echo = "<!doctype html><title>Redirecting...</title><h1>Redirecting...</h1><p>You should be redirected automatically to the target URL: <a href=\"https://127.0.0.1:8443/_debug_toolbar/static/css/toolbar.css\">https://127.0.0.1:8443/_debug_toolbar/static/css/toolbar.css</a>.";
+    let not_found = "<html><body><h1>Not found</h1><p>No page at /_debug_toolbar/static/css/toolbar.css</p></body></html>";
+    let page = |body: &str| {
+        observations(
+            "http://127.0.0.1:5000/",
+            vec![
+                ("main", "/", response(200, &html, body)),
+                (
+                    "toolbar",
+                    "/_debug_toolbar/static/css/toolbar.css",
+                    response(302, &html, echo),
+                ),
+                (
+                    "file:/.env",
+                    "/.env",
+                    response(
+                        200,
+                        &html,
+                        &not_found.replace("_debug_toolbar/static/css/toolbar.css", ".env"),
+                    ),
+                ),
+                (
+                    "disc:/login",
+                    "/_debug_toolbar/static/css/toolbar.css",
+                    response(200, &html, not_found),
+                ),
+            ],
+        )
+    };
+    let n = names(&page("<html><body>hello</body></html>"));
+    assert!(n.contains(&"debug-toolbar-not-injected"), "{n:?}");
+    let verdicts = run_all(&page(
+        "<html><body>hello<div id=\"flDebug\" style=\"display:none;\"><div id=\"flDebugToolbar\"></div></div></body></html>",
+    ));
+    let injected = verdicts
+        .iter()
+        .find(|v| v.spec.name == "debug-toolbar-injected")
+        .expect("the toolbar in the main page is found");
+    assert!(injected
+        .evidence
+        .as_deref()
+        .unwrap_or("")
+        .contains("flDebug"));
+}
