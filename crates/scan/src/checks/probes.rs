@@ -271,9 +271,19 @@ fn spoofing(obs: &Observations, v: &mut Verdicts) {
 }
 
 fn bad_json(obs: &Observations, v: &mut Verdicts) {
+    // An HTML site's form endpoints answer in HTML by design; INP001 is about
+    // JSON APIs.
+    if !obs.is_json_api() {
+        return;
+    }
     for e in obs.with_prefix("badjson:") {
         let Some(r) = e.response() else { continue };
-        if matches!(r.status, 404 | 405 | 429) {
+        // Not an answer to the body: no such route or method, a rate limit, a
+        // redirect (to HTTPS, to a login page), or a CSRF check that refused the
+        // request before anything read the JSON.
+        let csrf =
+            matches!(r.status, 400 | 403 | 419) && r.text().to_ascii_lowercase().contains("csrf");
+        if matches!(r.status, 404 | 405 | 429) || r.is_redirect() || csrf {
             continue;
         }
         let ev = format!(

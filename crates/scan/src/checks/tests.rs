@@ -390,3 +390,50 @@ fn toolbar_markup_is_not_the_echo_of_the_probe_path() {
         .unwrap_or("")
         .contains("flDebug"));
 }
+
+/// INP001 judges how a JSON API parses bodies. A redirect (to HTTPS, to a login
+/// page) or a CSRF rejection never read the JSON, and an HTML site's form
+/// login answers in HTML by design.
+#[test]
+fn malformed_json_verdicts_need_an_answer_to_the_body() {
+    let html = [("content-type", "text/html; charset=utf-8")];
+    let scan = |main: HttpResponse, answer: HttpResponse| {
+        let obs = observations(
+            "http://127.0.0.1:5000/",
+            vec![
+                ("main", "/", main),
+                ("badjson:/api/auth/login", "/api/auth/login", answer),
+            ],
+        );
+        names(&obs)
+    };
+    let api = || response(200, &[("content-type", "application/json")], "{}");
+    let redirect = response(
+        301,
+        &[
+            ("content-type", "text/html"),
+            ("location", "https://127.0.0.1/api/auth/login"),
+        ],
+        "<html><head><title>301 Moved Permanently</title></head></html>",
+    );
+    let n = scan(api(), redirect);
+    assert!(!n.iter().any(|n| n.starts_with("malformed-json")), "{n:?}");
+    let csrf = response(
+        400,
+        &html,
+        "<!doctype html><title>400 Bad Request</title><h1>Bad Request</h1><p>The CSRF token is missing.</p>",
+    );
+    let n = scan(api(), csrf);
+    assert!(!n.iter().any(|n| n.starts_with("malformed-json")), "{n:?}");
+    let parser = || {
+        response(
+            400,
+            &html,
+            "<!doctype html><title>400 Bad Request</title><p>Failed to decode JSON object</p>",
+        )
+    };
+    assert!(scan(api(), parser()).contains(&"malformed-json-html-error"));
+    // An HTML site (no JSON anywhere): its form endpoint is not a JSON API.
+    let n = scan(response(200, &html, "<p>hi</p>"), parser());
+    assert!(!n.iter().any(|n| n.starts_with("malformed-json")), "{n:?}");
+}
