@@ -391,6 +391,81 @@ fn toolbar_markup_is_not_the_echo_of_the_probe_path() {
         .contains("flDebug"));
 }
 
+/// A proxy that adds its own headers next to the app's: browsers enforce every
+/// CSP, read Referrer-Policy values as one list (the last known token rules)
+/// and block framing on conflicting X-Frame-Options values. The scan must
+/// judge what the browser does, not the first header.
+#[test]
+fn duplicate_security_headers_are_read_as_browsers_read_them() {
+    let headers = [
+        ("content-type", "text/html"),
+        // The app's own weak policy first, the proxy's strict one after it.
+        (
+            "content-security-policy",
+            "default-src 'self'; script-src 'self' 'unsafe-inline' https:; img-src *",
+        ),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "unsafe-url"),
+        (
+            "content-security-policy",
+            "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'",
+        ),
+        ("x-frame-options", "SAMEORIGIN"),
+        ("referrer-policy", "strict-origin-when-cross-origin"),
+    ];
+    let obs = observations(
+        "https://blog.example/",
+        vec![("main", "/", response(200, &headers, "<p>hi</p>"))],
+    );
+    let n = names(&obs);
+    for expected in [
+        "csp-implemented-with-no-unsafe",
+        "csp-no-unsafe-inline",
+        "csp-no-wildcard-source",
+        "csp-object-src-restricted",
+        "csp-base-uri-set",
+        "csp-frame-ancestors-set",
+        "x-frame-options-implemented-via-csp",
+        "referrer-policy-private",
+    ] {
+        assert!(n.contains(&expected), "{expected} not in {n:?}");
+    }
+    // In the other order the unsafe Referrer-Policy is the one in force.
+    let obs = observations(
+        "https://blog.example/",
+        vec![(
+            "main",
+            "/",
+            response(
+                200,
+                &[
+                    ("referrer-policy", "no-referrer"),
+                    ("referrer-policy", "unsafe-url"),
+                ],
+                "{}",
+            ),
+        )],
+    );
+    assert!(names(&obs).contains(&"referrer-policy-unsafe"));
+    use headers::{frame_options_verdict, FrameOptions};
+    assert_eq!(
+        frame_options_verdict(&["DENY", "SAMEORIGIN"]),
+        FrameOptions::SameOriginOrDeny
+    );
+    assert_eq!(
+        frame_options_verdict(&["DENY, DENY"]),
+        FrameOptions::SameOriginOrDeny
+    );
+    assert_eq!(
+        frame_options_verdict(&["bogus", "other"]),
+        FrameOptions::Invalid
+    );
+    assert_eq!(
+        frame_options_verdict(&["ALLOW-FROM https://a.example"]),
+        FrameOptions::AllowFrom
+    );
+}
+
 /// INP001 judges how a JSON API parses bodies. A redirect (to HTTPS, to a login
 /// page) or a CSRF rejection never read the JSON, and an HTML site's form
 /// login answers in HTML by design.
