@@ -391,6 +391,72 @@ fn toolbar_markup_is_not_the_echo_of_the_probe_path() {
         .contains("flDebug"));
 }
 
+/// An exchange whose request carries `origin`, answered by `resp`.
+fn with_origin(target: &Target, key: &str, origin: &str, resp: HttpResponse) -> Exchange {
+    Exchange {
+        key: key.into(),
+        request: HttpRequest::new(&target.endpoint, "GET", "/api").header("origin", origin),
+        result: Ok(resp),
+    }
+}
+
+/// A site that reflects every origin is reported as such (COR001/COR002); the
+/// look-alike origins it also lets in are no anchoring mistake on top. An
+/// allow-list that refuses the foreign origin but lets a look-alike in is one.
+#[test]
+fn look_alike_origins_count_only_when_foreign_ones_are_refused() {
+    let target = Target::parse("http://127.0.0.1:5000/").unwrap();
+    let reflect = |origin: &str| {
+        response(
+            200,
+            &[
+                ("access-control-allow-origin", origin),
+                ("access-control-allow-credentials", "true"),
+            ],
+            "{}",
+        )
+    };
+    let scan = |evil_allowed: bool| {
+        let mut obs = observations(
+            "http://127.0.0.1:5000/",
+            vec![("main", "/", response(200, &[], "{}"))],
+        );
+        let evil = if evil_allowed {
+            reflect("https://evil.example")
+        } else {
+            response(200, &[], "{}")
+        };
+        obs.exchanges.push(with_origin(
+            &target,
+            "cors-evil:/api",
+            "https://evil.example",
+            evil,
+        ));
+        for (key, origin) in [
+            ("cors-suffix:/api", "http://127.0.0.1.evil.example"),
+            ("cors-prefix:/api", "http://evil127.0.0.1"),
+        ] {
+            obs.exchanges
+                .push(with_origin(&target, key, origin, reflect(origin)));
+        }
+        names(&obs)
+    };
+    let everything = scan(true);
+    assert!(
+        everything.contains(&"cross-origin-resource-sharing-implemented-with-universal-access"),
+        "{everything:?}"
+    );
+    assert!(
+        !everything
+            .iter()
+            .any(|n| n.starts_with("cors-suffix") || n.starts_with("cors-prefix")),
+        "{everything:?}"
+    );
+    let pattern = scan(false);
+    assert!(pattern.contains(&"cors-suffix-bypass"), "{pattern:?}");
+    assert!(pattern.contains(&"cors-prefix-bypass"), "{pattern:?}");
+}
+
 /// A proxy that adds its own headers next to the app's: browsers enforce every
 /// CSP, read Referrer-Policy values as one list (the last known token rules)
 /// and block framing on conflicting X-Frame-Options values. The scan must
