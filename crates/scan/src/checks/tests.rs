@@ -578,3 +578,60 @@ fn malformed_json_verdicts_need_an_answer_to_the_body() {
     let n = scan(response(200, &html, "<p>hi</p>"), parser());
     assert!(!n.iter().any(|n| n.starts_with("malformed-json")), "{n:?}");
 }
+
+/// The canonical HTTPS redirect (`return 301 https://$host$request_uri`) sends
+/// the client that forged Host back to what it asked for: no PRX002. A forged
+/// host in a link, a redirect elsewhere, or from X-Forwarded-Host is.
+#[test]
+fn an_https_redirect_to_the_same_url_is_no_host_reflection() {
+    let target = Target::parse("http://127.0.0.1:8080/").unwrap();
+    let exchange = |key: &str, path: &str, header: (&str, &str), resp: HttpResponse| Exchange {
+        key: key.into(),
+        request: HttpRequest::new(&target.endpoint, "GET", path).header(header.0, header.1),
+        result: Ok(resp),
+    };
+    let redirect = |to: &str| {
+        response(
+            301,
+            &[("location", to), ("content-type", "text/html")],
+            &format!("<a href=\"{to}\">moved</a>"),
+        )
+    };
+    let scan = |extra: Vec<Exchange>| {
+        let mut obs = observations(
+            "http://127.0.0.1:8080/",
+            vec![("main", "/", response(200, &[], "{}"))],
+        );
+        obs.exchanges.extend(extra);
+        names(&obs)
+    };
+    let n = scan(vec![
+        exchange(
+            "host:main",
+            "/",
+            ("host", "evil.example"),
+            redirect("https://evil.example/"),
+        ),
+        exchange(
+            "host:/api/orders",
+            "/api/orders",
+            ("host", "evil.example"),
+            redirect("https://evil.example:8443/api/orders"),
+        ),
+    ]);
+    assert!(n.contains(&"host-header-not-reflected"), "{n:?}");
+    let n = scan(vec![exchange(
+        "host:/api/orders",
+        "/api/orders",
+        ("host", "evil.example"),
+        redirect("https://evil.example/reset?token=1"),
+    )]);
+    assert!(n.contains(&"host-header-reflected"), "{n:?}");
+    let n = scan(vec![exchange(
+        "xfh:main",
+        "/",
+        ("x-forwarded-host", "evil.example"),
+        redirect("https://evil.example/"),
+    )]);
+    assert!(n.contains(&"forwarded-host-reflected"), "{n:?}");
+}
