@@ -60,20 +60,117 @@ fn post(obs: &Observations, path: &str, body: String, content_type: &str) -> Htt
         .body(body)
 }
 
-/// The `Cookie` header a browser would send back after the main page.
-fn session_cookie(obs: &Observations) -> Option<String> {
-    let mut pairs = Vec::new();
+/// The `Cookie` header a browser would send back after the scan's pages: one
+/// value per cookie name, the last one set.
+pub fn session_cookie(obs: &Observations) -> Option<String> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
     for (_, resp) in obs.answered() {
-        for sc in resp.headers_all("set-cookie") {
-            if let Some(pair) = sc.split(';').next() {
-                let pair = pair.trim();
-                if pair.contains('=') && !pairs.iter().any(|p: &String| p == pair) {
-                    pairs.push(pair.to_string());
-                }
-            }
+        cookie_pairs(resp, &mut pairs);
+    }
+    cookie_header(&pairs)
+}
+
+fn cookie_pairs(resp: &crate::client::HttpResponse, pairs: &mut Vec<(String, String)>) {
+    for sc in resp.headers_all("set-cookie") {
+        let Some((name, value)) = sc.split(';').next().and_then(|p| p.split_once('=')) else {
+            continue;
+        };
+        let name = name.trim().to_string();
+        pairs.retain(|(n, _)| *n != name);
+        pairs.push((name, value.trim().to_string()));
+    }
+}
+
+fn cookie_header(pairs: &[(String, String)]) -> Option<String> {
+    let list: Vec<String> = pairs.iter().map(|(n, v)| format!("{n}={v}")).collect();
+    (!list.is_empty()).then(|| list.join("; "))
+}
+
+/// The anti-CSRF token of an HTML form: the name and value of a hidden input
+/// named like one (`csrf_token` of Flask-WTF, `csrfmiddlewaretoken`,
+/// `authenticity_token`, `_token`).
+pub fn form_token(html: &str) -> Option<(String, String)> {
+    let lower = html.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find("<input") {
+        let start = from + at;
+        let end = lower[start..]
+            .find('>')
+            .map(|e| start + e)
+            .unwrap_or(lower.len());
+        let tag = &html[start..end];
+        from = end.max(start + 1);
+        let Some(name) = attribute(tag, "name") else {
+            continue;
+        };
+        let n = name.to_ascii_lowercase();
+        if n.contains("csrf") || n == "authenticity_token" || n == "_token" {
+            return Some((name, attribute(tag, "value").unwrap_or_default()));
         }
     }
-    (!pairs.is_empty()).then(|| pairs.join("; "))
+    None
+}
+
+/// An attribute's value in one tag (quoted or not); names match case-insensitively.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let lower = tag.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find(name) {
+        let start = from + at;
+        from = start + name.len();
+        let before_ok = start > 0 && lower.as_bytes()[start - 1].is_ascii_whitespace();
+        let rest = tag[from..].trim_start();
+        if !before_ok || !rest.starts_with('=') {
+            continue;
+        }
+        let value = rest[1..].trim_start();
+        return Some(match value.chars().next() {
+            Some(q @ ('"' | '\'')) => value[1..].split(q).next().unwrap_or("").to_string(),
+            _ => value
+                .split(|c: char| c.is_ascii_whitespace() || c == '/')
+                .next()
+                .unwrap_or("")
+                .to_string(),
+        });
+    }
+    None
+}
+
+/// What a browser that opened the login page sends with its form: the page's
+/// anti-CSRF token and the cookies it set (the token is tied to them). From the
+/// page discovery already fetched, or fetched now.
+async fn login_form(client: &Client, obs: &Observations, path: &str) -> Option<(String, String)> {
+    let fetched;
+    let page = match obs.response(&format!("disc:{path}")) {
+        Some(r) => r,
+        None => {
+            let req =
+                HttpRequest::new(&obs.target.endpoint, "GET", path).header("accept", "text/html");
+            fetched = client.fetch(&req).await.ok()?;
+            &fetched
+        }
+    };
+    if !page.is_html() {
+        return None;
+    }
+    let (name, value) = form_token(&page.text())?;
+    let mut pairs = Vec::new();
+    cookie_pairs(page, &mut pairs);
+    let field = format!("&{}={}", form_encode(&name), form_encode(&value));
+    Some((field, cookie_header(&pairs).unwrap_or_default()))
+}
+
+fn form_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 pub async fn run_all(client: &Client, obs: &mut Observations) {
@@ -91,19 +188,43 @@ pub async fn run_all(client: &Client, obs: &mut Observations) {
     forged_tokens(client, obs).await;
 }
 
+/// Failed login attempt `i`, with the login form's token and cookies if it has one.
+fn login_request(
+    obs: &Observations,
+    path: &str,
+    i: usize,
+    form: bool,
+    token: Option<&(String, String)>,
+) -> HttpRequest {
+    let (mut body, ct) = login_body(i, form);
+    let mut cookie = None;
+    if let Some((field, c)) = token {
+        body.push_str(field);
+        cookie = Some(c).filter(|c| !c.is_empty());
+    }
+    let req = post(obs, path, body, ct);
+    match cookie {
+        Some(c) => req.header("cookie", c),
+        None => req,
+    }
+}
+
 /// RL003: failed logins one after another until a 429 or [`BURST`] attempts.
 async fn login_burst(client: &Client, obs: &mut Observations, path: &str) {
     let mut form = false;
+    // A form login behind an anti-CSRF token: the token and cookies of its page.
+    let mut token: Option<(String, String)> = None;
     let mut limited_at = None;
     let mut statuses = Vec::new();
     for i in 0..BURST {
-        let (body, ct) = login_body(i, form);
-        let req = post(obs, path, body, ct);
+        let req = login_request(obs, path, i, form, token.as_ref());
         let result = client.fetch(&req).await;
         let status = result.as_ref().map(|r| r.status).unwrap_or(0);
         if i == 0 && matches!(status, 400 | 415) {
-            // The endpoint wants a form, not JSON: start over with a form body.
+            // The endpoint wants a form, not JSON: start over with a form body,
+            // carrying the token its page hands every visitor.
             form = true;
+            token = login_form(client, obs, path).await;
         }
         statuses.push(status);
         obs.exchanges.push(Exchange {
@@ -128,8 +249,8 @@ async fn login_burst(client: &Client, obs: &mut Observations, path: &str) {
     );
     // A limit keyed on a client-supplied header resets when the header changes.
     if limited_at.is_some() {
-        let (body, ct) = login_body(BURST, form);
-        let req = post(obs, path, body, ct).header("x-forwarded-for", SPOOFED_IP);
+        let req = login_request(obs, path, BURST, form, token.as_ref())
+            .header("x-forwarded-for", SPOOFED_IP);
         let result = client.fetch(&req).await;
         obs.exchanges.push(Exchange {
             key: format!("burst-spoofed:{path}"),
@@ -160,25 +281,49 @@ async fn oversized(client: &Client, obs: &mut Observations, login: Option<String
     });
 }
 
+/// Whether a foreign page may send a credentialed JSON request: the preflight
+/// for the hostile origin was granted with credentials, so the browser follows
+/// it with the real request.
+fn preflight_grants_credentials(obs: &Observations) -> bool {
+    obs.with_prefix("cors-preflight:").any(|e| {
+        e.response().is_some_and(|r| {
+            r.header("access-control-allow-origin")
+                .is_some_and(|a| a.trim() == EVIL_ORIGIN)
+                && r.header("access-control-allow-credentials")
+                    .is_some_and(|c| c.trim().eq_ignore_ascii_case("true"))
+        })
+    })
+}
+
 /// CSR001: the same POST from the site itself and from a foreign site, both
-/// carrying the session cookie. A protected app rejects only the second.
+/// carrying the cookies the site set. The cross-site one is what a browser
+/// would send for an attacker's page: without a preflight only a "simple"
+/// content type, so the JSON body goes as `text/plain` (a form can post that),
+/// unless the site's CORS grants the foreign origin credentialed preflights. A
+/// protected app rejects only the second. Without any cookie there is nothing
+/// for a forged request to ride on, and nothing is sent.
 async fn cross_site(client: &Client, obs: &mut Observations, login: Option<String>) {
     let Some(path) = login else { return };
-    let cookie = session_cookie(obs);
+    let Some(cookie) = session_cookie(obs) else {
+        return;
+    };
     let origin = obs.target.endpoint.origin();
     let (body, ct) = login_body(0, false);
-    let mut same = post(obs, &path, body.clone(), ct)
+    let cross_ct = if preflight_grants_credentials(obs) {
+        ct
+    } else {
+        "text/plain"
+    };
+    let same = post(obs, &path, body.clone(), ct)
         .header("origin", &origin)
-        .header("sec-fetch-site", "same-origin");
-    let mut cross = post(obs, &path, body, ct)
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", &cookie);
+    let cross = post(obs, &path, body, cross_ct)
         .header("origin", EVIL_ORIGIN)
         .header("referer", &format!("{EVIL_ORIGIN}/"))
         .header("sec-fetch-site", "cross-site")
-        .header("sec-fetch-mode", "cors");
-    if let Some(c) = &cookie {
-        same = same.header("cookie", c);
-        cross = cross.header("cookie", c);
-    }
+        .header("sec-fetch-mode", "cors")
+        .header("cookie", &cookie);
     let probes = vec![
         Probe {
             key: format!("csrf-same:{path}"),
@@ -288,4 +433,42 @@ async fn forged_tokens(client: &Client, obs: &mut Observations) {
         }
     }
     obs.exchanges.extend(run(client, probes).await);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_form_tokens() {
+        let wtf = r#"<form method="post"><input id="csrf_token" name="csrf_token" type="hidden" value="ImFi.Yz-_"><input name="username"></form>"#;
+        assert_eq!(
+            form_token(wtf),
+            Some(("csrf_token".to_string(), "ImFi.Yz-_".to_string()))
+        );
+        let django = "<INPUT type=hidden NAME='csrfmiddlewaretoken' VALUE='abc'>";
+        assert_eq!(
+            form_token(django),
+            Some(("csrfmiddlewaretoken".to_string(), "abc".to_string()))
+        );
+        let rails = r#"<input type="hidden" name="authenticity_token" value=x1>"#;
+        assert_eq!(form_token(rails).unwrap().1, "x1");
+        assert_eq!(form_token(r#"<input name="username" value="csrf">"#), None);
+        assert_eq!(form_token("<input"), None);
+        assert_eq!(form_encode("a b/+="), "a%20b%2F%2B%3D");
+    }
+
+    #[test]
+    fn cookies_are_one_value_per_name() {
+        let mut pairs = Vec::new();
+        let resp = |v: &str| crate::client::HttpResponse {
+            status: 200,
+            headers: vec![("set-cookie".into(), v.into())],
+            ..Default::default()
+        };
+        cookie_pairs(&resp("session=a; Path=/"), &mut pairs);
+        cookie_pairs(&resp("theme=dark"), &mut pairs);
+        cookie_pairs(&resp("session=b; HttpOnly"), &mut pairs);
+        assert_eq!(cookie_header(&pairs).unwrap(), "theme=dark; session=b");
+    }
 }

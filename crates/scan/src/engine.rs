@@ -62,6 +62,11 @@ pub async fn scan_target(
     target: &Target,
     options: &TargetOptions,
 ) -> Result<Observations, String> {
+    // The plain-HTTP entry point is judged by the transport checks; everything
+    // else is probed where browsers end up.
+    let entry = target;
+    let upgraded = https_upgrade(client, entry).await;
+    let target = upgraded.as_ref().unwrap_or(entry);
     let mut obs = Observations::new(target.clone(), options.active);
     let token = plan::random_token();
     let first = plan::first_round(target, &token, &options.login_paths);
@@ -93,7 +98,7 @@ pub async fn scan_target(
     let second = plan::second_round(target, &obs.discovery);
     obs.exchanges.extend(run(client, second).await);
 
-    obs.redirects = Some(transport_chain(client, target).await);
+    obs.redirects = Some(transport_chain(client, entry).await);
 
     if options.active {
         active::run_all(client, &mut obs).await;
@@ -112,6 +117,42 @@ pub async fn scan_target(
         }
     }
     Ok(obs)
+}
+
+/// Where an `http://` target's page ends when it redirects to HTTPS on the same
+/// host (`return 301 https://$host$request_uri`, Talisman's force_https): the
+/// same target over HTTPS, if that answers. Probes sent to the plain-HTTP port
+/// of such a site would only ever see the redirect, and none of its files,
+/// debugger paths, CORS or error pages.
+async fn https_upgrade(client: &Client, target: &Target) -> Option<Target> {
+    if target.endpoint.https {
+        return None;
+    }
+    let mut endpoint = target.endpoint.clone();
+    let mut path = target.path.clone();
+    for _ in 0..MAX_HOPS {
+        let resp = client
+            .fetch(&HttpRequest::new(&endpoint, "GET", &path))
+            .await
+            .ok()?;
+        if endpoint.https {
+            return Some(Target {
+                url: endpoint.url(&target.path),
+                endpoint,
+                path: target.path.clone(),
+            });
+        }
+        if !resp.is_redirect() {
+            return None;
+        }
+        let (next, next_path) = resolve(&endpoint, &path, resp.header("location")?)?;
+        if !next.host.eq_ignore_ascii_case(&target.endpoint.host) {
+            return None;
+        }
+        endpoint = next;
+        path = next_path;
+    }
+    None
 }
 
 /// Re-learns the discovery from every `disc:` and `main` answer.

@@ -271,41 +271,75 @@ pub fn grade(policy: &Policy, https: bool) -> CspObservatory {
     CspObservatory::NoUnsafe
 }
 
-/// The enforced policy of the page, with its URL and raw header.
-fn enforced(obs: &Observations) -> Option<(String, String, Option<Policy>)> {
+/// Every policy a list of header values carries. Browsers enforce each policy on
+/// its own (several headers, or several comma-separated policies in one, as when
+/// a proxy adds its own next to the app's), so a weak policy never weakens a
+/// strict one. Unparsable policies are left out; `None` when none parses.
+pub fn policies(values: &[&str]) -> Option<Vec<Policy>> {
+    let list: Vec<Policy> = values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .filter(|p| !p.trim().is_empty())
+        .filter_map(Policy::parse)
+        .collect();
+    (!list.is_empty()).then_some(list)
+}
+
+/// How bad an outcome is: by severity, then by modifier (lower is better).
+fn rank<O: super::Outcome>(o: O) -> (u8, i32) {
+    use checklist::Severity::*;
+    let spec = o.spec();
+    let severity = match spec.severity {
+        None => 0,
+        Some(Info) => 1,
+        Some(Low) => 2,
+        Some(Medium) => 3,
+        Some(High) => 4,
+        Some(Critical) => 5,
+    };
+    (severity, -spec.modifier)
+}
+
+/// The verdict on every policy together: what the strictest policy ensures
+/// holds, since the browser enforces them all.
+fn best<O: super::Outcome>(list: &[Policy], f: impl Fn(&Policy) -> O) -> Option<O> {
+    list.iter().map(f).min_by_key(|o| rank(*o))
+}
+
+/// The enforced policies of the page, with its URL and raw headers.
+fn enforced(obs: &Observations) -> Option<(String, String, Option<Vec<Policy>>)> {
     let (url, resp) = page(obs)?;
     let values = resp.headers_all("content-security-policy");
     if values.is_empty() {
         return None;
     }
-    let raw = values.join(", ");
-    let policy = Policy::parse(&raw);
-    Some((url, raw, policy))
+    Some((url, values.join(", "), policies(&values)))
 }
 
 fn observatory(obs: &Observations, v: &mut Verdicts) {
-    let Some((url, resp)) = page(obs) else { return };
+    let Some((url, _)) = page(obs) else { return };
     let https = url.starts_with("https://");
-    let values = resp.headers_all("content-security-policy");
-    if values.is_empty() {
+    let Some((_, raw, list)) = enforced(obs) else {
         v.add(CspObservatory::Missing, url);
         return;
-    }
-    let raw = values.join(", ");
+    };
     let evidence = format!("Content-Security-Policy: {raw}");
-    match Policy::parse(&raw) {
+    match list.and_then(|l| best(&l, |p| grade(p, https))) {
         None => v.add(CspObservatory::Invalid, url).evidence(evidence),
-        Some(p) => v.add(grade(&p, https), url).evidence(evidence),
+        Some(outcome) => v.add(outcome, url).evidence(evidence),
     };
 }
 
-/// Runs `f` on the parsed enforced policy, recording the header as evidence.
+/// Runs `f` on every enforced policy and records the best verdict, with the
+/// headers as evidence.
 fn with_policy<O: super::Outcome>(obs: &Observations, v: &mut Verdicts, f: impl Fn(&Policy) -> O) {
-    let Some((url, raw, Some(policy))) = enforced(obs) else {
+    let Some((url, raw, Some(list))) = enforced(obs) else {
         return;
     };
-    v.add(f(&policy), url)
-        .evidence(format!("Content-Security-Policy: {raw}"));
+    if let Some(outcome) = best(&list, f) {
+        v.add(outcome, url)
+            .evidence(format!("Content-Security-Policy: {raw}"));
+    }
 }
 
 fn inline(obs: &Observations, v: &mut Verdicts) {

@@ -220,17 +220,28 @@ fn toolbar_assets(obs: &Observations, v: &mut Verdicts) {
     v.add(ToolbarAssets::Absent, e.url());
 }
 
+/// The toolbar's markup in a page, with a window around it. The page's own URL
+/// is removed first: redirect and error pages often echo the requested path, and
+/// the asset probe's path names the toolbar itself.
+pub fn toolbar_marker(body: &str, request_path: &str) -> Option<String> {
+    let body = if request_path.len() > 1 {
+        body.replace(request_path, "")
+    } else {
+        body.to_string()
+    };
+    ["id=\"flDebug\"", "flDebugToolbar", "_debug_toolbar/static"]
+        .iter()
+        .find_map(|m| around(&body, m, 60))
+}
+
 fn toolbar_markup(obs: &Observations, v: &mut Verdicts) {
     for (e, resp) in obs.answered() {
-        if !resp.is_html() {
+        // The toolbar is injected into pages the app rendered, never into
+        // redirects or error pages.
+        if !resp.is_html() || !(200..300).contains(&resp.status) || e.key == "toolbar" {
             continue;
         }
-        let body = resp.text();
-        if body.contains("id=\"flDebug\"")
-            || body.contains("flDebugToolbar")
-            || body.contains("_debug_toolbar/static")
-        {
-            let marker = around(&body, "flDebug", 60).unwrap_or_default();
+        if let Some(marker) = toolbar_marker(&resp.text(), &e.request.path) {
             v.add(ToolbarMarkup::Injected, e.url()).evidence(marker);
             return;
         }

@@ -2,7 +2,7 @@
 //! Permissions-Policy and the cross-origin isolation headers, judged on the page
 //! the target URL ends on. Deprecated headers (X-XSS-Protection) are never required.
 
-use super::{check, csp::Policy, outcomes, page, CheckDef, Verdicts};
+use super::{check, outcomes, page, CheckDef, Verdicts};
 use crate::observations::Observations;
 
 outcomes! {
@@ -140,29 +140,44 @@ pub static CHECKS: &[CheckDef] = &[
     ),
 ];
 
+/// How browsers read X-Frame-Options from every value sent (the HTML standard's
+/// algorithm): one `deny` or `sameorigin` rules; several different values that
+/// include one of them block framing (a proxy's SAMEORIGIN next to the app's
+/// DENY); anything else does not restrict.
+pub fn frame_options_verdict(values: &[&str]) -> FrameOptions {
+    let mut set: Vec<String> = Vec::new();
+    for v in values.iter().flat_map(|v| v.split(',')) {
+        let v = v.trim().to_ascii_lowercase();
+        if !set.contains(&v) {
+            set.push(v);
+        }
+    }
+    let known = |v: &String| matches!(v.as_str(), "deny" | "sameorigin" | "allowall");
+    match set.as_slice() {
+        [one] if one == "deny" || one == "sameorigin" => FrameOptions::SameOriginOrDeny,
+        [one] if one.starts_with("allow-from") => FrameOptions::AllowFrom,
+        many if many.len() > 1 && many.iter().any(known) => FrameOptions::SameOriginOrDeny,
+        _ => FrameOptions::Invalid,
+    }
+}
+
 fn frame_options(obs: &Observations, v: &mut Verdicts) {
     let Some((url, resp)) = page(obs) else { return };
-    let csp = resp
-        .header("content-security-policy")
-        .and_then(Policy::parse);
-    if csp.is_some_and(|p| p.directives.contains_key("frame-ancestors")) {
+    let csp = super::csp::policies(&resp.headers_all("content-security-policy"));
+    if csp.is_some_and(|list| {
+        list.iter()
+            .any(|p| p.directives.contains_key("frame-ancestors"))
+    }) {
         v.add(FrameOptions::ViaCsp, url);
         return;
     }
-    let Some(raw) = resp.header("x-frame-options") else {
+    let values = resp.headers_all("x-frame-options");
+    if values.is_empty() {
         v.add(FrameOptions::Missing, url);
         return;
-    };
-    let value = raw.trim().to_ascii_lowercase();
-    let outcome = if value == "deny" || value == "sameorigin" {
-        FrameOptions::SameOriginOrDeny
-    } else if value.starts_with("allow-from") {
-        FrameOptions::AllowFrom
-    } else {
-        FrameOptions::Invalid
-    };
-    v.add(outcome, url)
-        .evidence(format!("X-Frame-Options: {raw}"));
+    }
+    v.add(frame_options_verdict(&values), url)
+        .evidence(format!("X-Frame-Options: {}", values.join(", ")));
 }
 
 fn nosniff(obs: &Observations, v: &mut Verdicts) {
@@ -209,15 +224,16 @@ pub fn referrer_verdict(raw: &str) -> Referrer {
 fn referrer(obs: &Observations, v: &mut Verdicts) {
     let Some((url, resp)) = page(obs) else { return };
     // A <meta name="referrer"> counts too, but an API has no HTML; the header rules.
-    match resp.header("referrer-policy") {
-        None => {
-            v.add(Referrer::Missing, url);
-        }
-        Some(raw) => {
-            v.add(referrer_verdict(raw), url)
-                .evidence(format!("Referrer-Policy: {raw}"));
-        }
+    // Several headers (a proxy's next to the app's) are read as one list, in
+    // order: the last policy browsers recognise is the one in force.
+    let values = resp.headers_all("referrer-policy");
+    if values.is_empty() {
+        v.add(Referrer::Missing, url);
+        return;
     }
+    let raw = values.join(", ");
+    v.add(referrer_verdict(&raw), url)
+        .evidence(format!("Referrer-Policy: {raw}"));
 }
 
 fn permissions(obs: &Observations, v: &mut Verdicts) {

@@ -3,7 +3,7 @@
 
 use super::{check, outcomes, CheckDef, Verdicts};
 use crate::{
-    observations::{around, excerpt, Observations},
+    observations::{around, excerpt, Exchange, Observations},
     plan::EVIL_HOST,
 };
 
@@ -102,12 +102,30 @@ fn unknown(obs: &Observations, v: &mut Verdicts) {
     }
 }
 
+/// A redirect to the very URL that was asked for, over HTTPS, on the host the
+/// client named in `Host` (`return 301 https://$host$request_uri`, an app's own
+/// HTTPS redirect). Only the client that forged the Host follows it, and caches
+/// key on Host, so it steers nobody else. (From X-Forwarded-Host, a header
+/// caches do not key on, the same redirect poisons them and stays a finding.)
+fn is_https_redirect_to_itself(e: &Exchange, location: &str) -> bool {
+    e.key.starts_with("host:")
+        && crate::engine::resolve(&e.request.endpoint, &e.request.path, location).is_some_and(
+            |(ep, path)| {
+                ep.https && ep.host.eq_ignore_ascii_case(EVIL_HOST) && path == e.request.path
+            },
+        )
+}
+
 /// Where a forged host shows up in an answer: the Location header or the body.
-fn reflection(resp: &crate::client::HttpResponse) -> Option<String> {
+fn reflection(e: &Exchange) -> Option<String> {
+    let resp = e.response()?;
     if !(200..400).contains(&resp.status) {
         return None;
     }
     if let Some(l) = resp.header("location").filter(|l| l.contains(EVIL_HOST)) {
+        if resp.is_redirect() && is_https_redirect_to_itself(e, l) {
+            return None;
+        }
         return Some(format!(
             "HTTP {} Location: {}",
             resp.status,
@@ -123,11 +141,11 @@ fn reflection(resp: &crate::client::HttpResponse) -> Option<String> {
 fn host(obs: &Observations, v: &mut Verdicts) {
     let mut url = None;
     // API endpoints first: their absolute links are the usual victim.
-    let mut probes: Vec<&crate::observations::Exchange> = obs.with_prefix("host:").collect();
+    let mut probes: Vec<&Exchange> = obs.with_prefix("host:").collect();
     probes.sort_by_key(|e| e.key == "host:main");
     for e in probes {
         url.get_or_insert_with(|| e.url());
-        if let Some(ev) = e.response().and_then(reflection) {
+        if let Some(ev) = reflection(e) {
             v.add(HostReflection::Reflected, e.url())
                 .evidence(format!("Host: {EVIL_HOST} → {ev}"));
             return;
@@ -140,7 +158,7 @@ fn host(obs: &Observations, v: &mut Verdicts) {
 
 fn forwarded_host(obs: &Observations, v: &mut Verdicts) {
     let Some(e) = obs.get("xfh:main") else { return };
-    match e.response().and_then(reflection) {
+    match reflection(e) {
         Some(ev) => {
             v.add(ForwardedHost::Reflected, e.url())
                 .evidence(format!("X-Forwarded-Host: {EVIL_HOST} → {ev}"));

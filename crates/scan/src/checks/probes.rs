@@ -41,10 +41,13 @@ outcomes! {
 outcomes! {
     pub enum CrossSite for "CSR001" {
         Accepted = "cross-site-post-accepted" [High, -20, Flaskguard]
-            "A POST with a foreign Origin and `Sec-Fetch-Site: cross-site`, carrying the session cookie, was handled like a same-site one",
+            "A POST a foreign page can send (foreign Origin, `Sec-Fetch-Site: cross-site`, the site's cookies; the JSON body as text/plain, or as JSON where the CORS preflight grants it) was handled like a same-site one",
             "Reject cross-site unsafe requests: Flask-WTF CSRFProtect, or check Origin / Sec-Fetch-Site on POST/PUT/PATCH/DELETE.";
         Rejected = "cross-site-post-rejected" [Pass, 0, Flaskguard]
             "Cross-site POSTs are rejected",
+            "";
+        NoCookies = "cross-site-post-not-tested-no-cookies" [Pass, 0, Flaskguard]
+            "No cookie was set during the scan, so a forged cross-site request had nothing to ride on; not tested (a site that sets its session cookie only after login is not covered)",
             "";
     }
 }
@@ -135,8 +138,18 @@ fn login_limit(obs: &Observations, v: &mut Verdicts) {
             .with_prefix(&format!("burst:{path}:"))
             .filter_map(|e| e.response().map(|r| r.status))
             .collect();
-        // A burst that stopped at 404/405 tested nothing.
+        // A burst that stopped at 404/405 tested nothing, and neither did one
+        // refused by a CSRF check before any password was compared.
         if statuses.len() < BURST && !fact.starts_with("limited") {
+            continue;
+        }
+        let csrf_refused = obs.with_prefix(&format!("burst:{path}:")).all(|e| {
+            e.response().is_some_and(|r| {
+                matches!(r.status, 400 | 403 | 419)
+                    && r.text().to_ascii_lowercase().contains("csrf")
+            })
+        });
+        if csrf_refused && !fact.starts_with("limited") {
             continue;
         }
         if fact.starts_with("limited") {
@@ -205,6 +218,12 @@ fn rejected_for_csrf(status: u16, body: &str) -> bool {
 }
 
 fn cross_site(obs: &Observations, v: &mut Verdicts) {
+    if crate::active::session_cookie(obs).is_none() {
+        if let Some(login) = obs.discovery.login_paths.iter().next() {
+            v.add(CrossSite::NoCookies, obs.target.url_for(login));
+        }
+        return;
+    }
     for cross in obs.with_prefix("csrf-cross:") {
         let path = &cross.key["csrf-cross:".len()..];
         let (Some(c), Some(s)) = (cross.response(), obs.response(&format!("csrf-same:{path}")))
@@ -219,9 +238,22 @@ fn cross_site(obs: &Observations, v: &mut Verdicts) {
         if blocked {
             v.add(CrossSite::Rejected, cross.url());
         } else {
+            let ct = |e: &crate::observations::Exchange| {
+                e.request
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            let same = obs
+                .get(&format!("csrf-same:{path}"))
+                .map(ct)
+                .unwrap_or_default();
             v.add(CrossSite::Accepted, cross.url()).evidence(format!(
-                "same-site POST → HTTP {}; cross-site POST (Origin: https://{EVIL_HOST}, Sec-Fetch-Site: cross-site) → HTTP {}: {}",
+                "same-site POST ({same}) → HTTP {}; cross-site POST ({}, Origin: https://{EVIL_HOST}, Sec-Fetch-Site: cross-site, with the site's cookies) → HTTP {}: {}",
                 s.status,
+                ct(cross),
                 c.status,
                 excerpt(&c.text(), 100)
             ));
@@ -271,9 +303,19 @@ fn spoofing(obs: &Observations, v: &mut Verdicts) {
 }
 
 fn bad_json(obs: &Observations, v: &mut Verdicts) {
+    // An HTML site's form endpoints answer in HTML by design; INP001 is about
+    // JSON APIs.
+    if !obs.is_json_api() {
+        return;
+    }
     for e in obs.with_prefix("badjson:") {
         let Some(r) = e.response() else { continue };
-        if matches!(r.status, 404 | 405 | 429) {
+        // Not an answer to the body: no such route or method, a rate limit, a
+        // redirect (to HTTPS, to a login page), or a CSRF check that refused the
+        // request before anything read the JSON.
+        let csrf =
+            matches!(r.status, 400 | 403 | 419) && r.text().to_ascii_lowercase().contains("csrf");
+        if matches!(r.status, 404 | 405 | 429) || r.is_redirect() || csrf {
             continue;
         }
         let ev = format!(

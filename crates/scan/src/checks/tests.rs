@@ -340,3 +340,298 @@ fn the_whole_word_list_is_tried() {
     );
     assert!(candidates.len() > 56_000);
 }
+
+/// Redirect and error pages echo the requested URL: the toolbar asset probe's
+/// own path in such a page is no toolbar. Markup in a rendered page is.
+#[test]
+fn toolbar_markup_is_not_the_echo_of_the_probe_path() {
+    let html = [("content-type", "text/html; charset=utf-8")];
+    let echo = "<!doctype html><title>Redirecting...</title><h1>Redirecting...</h1><p>You should be redirected automatically to the target URL: <a href=\"https://127.0.0.1:8443/_debug_toolbar/static/css/toolbar.css\">https://127.0.0.1:8443/_debug_toolbar/static/css/toolbar.css</a>.";
+    let not_found = "<html><body><h1>Not found</h1><p>No page at /_debug_toolbar/static/css/toolbar.css</p></body></html>";
+    let page = |body: &str| {
+        observations(
+            "http://127.0.0.1:5000/",
+            vec![
+                ("main", "/", response(200, &html, body)),
+                (
+                    "toolbar",
+                    "/_debug_toolbar/static/css/toolbar.css",
+                    response(302, &html, echo),
+                ),
+                (
+                    "file:/.env",
+                    "/.env",
+                    response(
+                        200,
+                        &html,
+                        &not_found.replace("_debug_toolbar/static/css/toolbar.css", ".env"),
+                    ),
+                ),
+                (
+                    "disc:/login",
+                    "/_debug_toolbar/static/css/toolbar.css",
+                    response(200, &html, not_found),
+                ),
+            ],
+        )
+    };
+    let n = names(&page("<html><body>hello</body></html>"));
+    assert!(n.contains(&"debug-toolbar-not-injected"), "{n:?}");
+    let verdicts = run_all(&page(
+        "<html><body>hello<div id=\"flDebug\" style=\"display:none;\"><div id=\"flDebugToolbar\"></div></div></body></html>",
+    ));
+    let injected = verdicts
+        .iter()
+        .find(|v| v.spec.name == "debug-toolbar-injected")
+        .expect("the toolbar in the main page is found");
+    assert!(injected
+        .evidence
+        .as_deref()
+        .unwrap_or("")
+        .contains("flDebug"));
+}
+
+/// An exchange whose request carries `origin`, answered by `resp`.
+fn with_origin(target: &Target, key: &str, origin: &str, resp: HttpResponse) -> Exchange {
+    Exchange {
+        key: key.into(),
+        request: HttpRequest::new(&target.endpoint, "GET", "/api").header("origin", origin),
+        result: Ok(resp),
+    }
+}
+
+/// A site that reflects every origin is reported as such (COR001/COR002); the
+/// look-alike origins it also lets in are no anchoring mistake on top. An
+/// allow-list that refuses the foreign origin but lets a look-alike in is one.
+#[test]
+fn look_alike_origins_count_only_when_foreign_ones_are_refused() {
+    let target = Target::parse("http://127.0.0.1:5000/").unwrap();
+    let reflect = |origin: &str| {
+        response(
+            200,
+            &[
+                ("access-control-allow-origin", origin),
+                ("access-control-allow-credentials", "true"),
+            ],
+            "{}",
+        )
+    };
+    let scan = |evil_allowed: bool| {
+        let mut obs = observations(
+            "http://127.0.0.1:5000/",
+            vec![("main", "/", response(200, &[], "{}"))],
+        );
+        let evil = if evil_allowed {
+            reflect("https://evil.example")
+        } else {
+            response(200, &[], "{}")
+        };
+        obs.exchanges.push(with_origin(
+            &target,
+            "cors-evil:/api",
+            "https://evil.example",
+            evil,
+        ));
+        for (key, origin) in [
+            ("cors-suffix:/api", "http://127.0.0.1.evil.example"),
+            ("cors-prefix:/api", "http://evil127.0.0.1"),
+        ] {
+            obs.exchanges
+                .push(with_origin(&target, key, origin, reflect(origin)));
+        }
+        names(&obs)
+    };
+    let everything = scan(true);
+    assert!(
+        everything.contains(&"cross-origin-resource-sharing-implemented-with-universal-access"),
+        "{everything:?}"
+    );
+    assert!(
+        !everything
+            .iter()
+            .any(|n| n.starts_with("cors-suffix") || n.starts_with("cors-prefix")),
+        "{everything:?}"
+    );
+    let pattern = scan(false);
+    assert!(pattern.contains(&"cors-suffix-bypass"), "{pattern:?}");
+    assert!(pattern.contains(&"cors-prefix-bypass"), "{pattern:?}");
+}
+
+/// A proxy that adds its own headers next to the app's: browsers enforce every
+/// CSP, read Referrer-Policy values as one list (the last known token rules)
+/// and block framing on conflicting X-Frame-Options values. The scan must
+/// judge what the browser does, not the first header.
+#[test]
+fn duplicate_security_headers_are_read_as_browsers_read_them() {
+    let headers = [
+        ("content-type", "text/html"),
+        // The app's own weak policy first, the proxy's strict one after it.
+        (
+            "content-security-policy",
+            "default-src 'self'; script-src 'self' 'unsafe-inline' https:; img-src *",
+        ),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "unsafe-url"),
+        (
+            "content-security-policy",
+            "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'",
+        ),
+        ("x-frame-options", "SAMEORIGIN"),
+        ("referrer-policy", "strict-origin-when-cross-origin"),
+    ];
+    let obs = observations(
+        "https://blog.example/",
+        vec![("main", "/", response(200, &headers, "<p>hi</p>"))],
+    );
+    let n = names(&obs);
+    for expected in [
+        "csp-implemented-with-no-unsafe",
+        "csp-no-unsafe-inline",
+        "csp-no-wildcard-source",
+        "csp-object-src-restricted",
+        "csp-base-uri-set",
+        "csp-frame-ancestors-set",
+        "x-frame-options-implemented-via-csp",
+        "referrer-policy-private",
+    ] {
+        assert!(n.contains(&expected), "{expected} not in {n:?}");
+    }
+    // In the other order the unsafe Referrer-Policy is the one in force.
+    let obs = observations(
+        "https://blog.example/",
+        vec![(
+            "main",
+            "/",
+            response(
+                200,
+                &[
+                    ("referrer-policy", "no-referrer"),
+                    ("referrer-policy", "unsafe-url"),
+                ],
+                "{}",
+            ),
+        )],
+    );
+    assert!(names(&obs).contains(&"referrer-policy-unsafe"));
+    use headers::{frame_options_verdict, FrameOptions};
+    assert_eq!(
+        frame_options_verdict(&["DENY", "SAMEORIGIN"]),
+        FrameOptions::SameOriginOrDeny
+    );
+    assert_eq!(
+        frame_options_verdict(&["DENY, DENY"]),
+        FrameOptions::SameOriginOrDeny
+    );
+    assert_eq!(
+        frame_options_verdict(&["bogus", "other"]),
+        FrameOptions::Invalid
+    );
+    assert_eq!(
+        frame_options_verdict(&["ALLOW-FROM https://a.example"]),
+        FrameOptions::AllowFrom
+    );
+}
+
+/// INP001 judges how a JSON API parses bodies. A redirect (to HTTPS, to a login
+/// page) or a CSRF rejection never read the JSON, and an HTML site's form
+/// login answers in HTML by design.
+#[test]
+fn malformed_json_verdicts_need_an_answer_to_the_body() {
+    let html = [("content-type", "text/html; charset=utf-8")];
+    let scan = |main: HttpResponse, answer: HttpResponse| {
+        let obs = observations(
+            "http://127.0.0.1:5000/",
+            vec![
+                ("main", "/", main),
+                ("badjson:/api/auth/login", "/api/auth/login", answer),
+            ],
+        );
+        names(&obs)
+    };
+    let api = || response(200, &[("content-type", "application/json")], "{}");
+    let redirect = response(
+        301,
+        &[
+            ("content-type", "text/html"),
+            ("location", "https://127.0.0.1/api/auth/login"),
+        ],
+        "<html><head><title>301 Moved Permanently</title></head></html>",
+    );
+    let n = scan(api(), redirect);
+    assert!(!n.iter().any(|n| n.starts_with("malformed-json")), "{n:?}");
+    let csrf = response(
+        400,
+        &html,
+        "<!doctype html><title>400 Bad Request</title><h1>Bad Request</h1><p>The CSRF token is missing.</p>",
+    );
+    let n = scan(api(), csrf);
+    assert!(!n.iter().any(|n| n.starts_with("malformed-json")), "{n:?}");
+    let parser = || {
+        response(
+            400,
+            &html,
+            "<!doctype html><title>400 Bad Request</title><p>Failed to decode JSON object</p>",
+        )
+    };
+    assert!(scan(api(), parser()).contains(&"malformed-json-html-error"));
+    // An HTML site (no JSON anywhere): its form endpoint is not a JSON API.
+    let n = scan(response(200, &html, "<p>hi</p>"), parser());
+    assert!(!n.iter().any(|n| n.starts_with("malformed-json")), "{n:?}");
+}
+
+/// The canonical HTTPS redirect (`return 301 https://$host$request_uri`) sends
+/// the client that forged Host back to what it asked for: no PRX002. A forged
+/// host in a link, a redirect elsewhere, or from X-Forwarded-Host is.
+#[test]
+fn an_https_redirect_to_the_same_url_is_no_host_reflection() {
+    let target = Target::parse("http://127.0.0.1:8080/").unwrap();
+    let exchange = |key: &str, path: &str, header: (&str, &str), resp: HttpResponse| Exchange {
+        key: key.into(),
+        request: HttpRequest::new(&target.endpoint, "GET", path).header(header.0, header.1),
+        result: Ok(resp),
+    };
+    let redirect = |to: &str| {
+        response(
+            301,
+            &[("location", to), ("content-type", "text/html")],
+            &format!("<a href=\"{to}\">moved</a>"),
+        )
+    };
+    let scan = |extra: Vec<Exchange>| {
+        let mut obs = observations(
+            "http://127.0.0.1:8080/",
+            vec![("main", "/", response(200, &[], "{}"))],
+        );
+        obs.exchanges.extend(extra);
+        names(&obs)
+    };
+    let n = scan(vec![
+        exchange(
+            "host:main",
+            "/",
+            ("host", "evil.example"),
+            redirect("https://evil.example/"),
+        ),
+        exchange(
+            "host:/api/orders",
+            "/api/orders",
+            ("host", "evil.example"),
+            redirect("https://evil.example:8443/api/orders"),
+        ),
+    ]);
+    assert!(n.contains(&"host-header-not-reflected"), "{n:?}");
+    let n = scan(vec![exchange(
+        "host:/api/orders",
+        "/api/orders",
+        ("host", "evil.example"),
+        redirect("https://evil.example/reset?token=1"),
+    )]);
+    assert!(n.contains(&"host-header-reflected"), "{n:?}");
+    let n = scan(vec![exchange(
+        "xfh:main",
+        "/",
+        ("x-forwarded-host", "evil.example"),
+        redirect("https://evil.example/"),
+    )]);
+    assert!(n.contains(&"forwarded-host-reflected"), "{n:?}");
+}
