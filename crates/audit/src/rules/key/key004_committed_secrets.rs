@@ -37,8 +37,10 @@ is (`password`, `secret`, `changeme` are the first an attacker tries; the
 message says so); only values that stand for one filled in elsewhere are
 not: interpolations and template markers (`${DB_PASSWORD}`, `$DB_PASSWORD`,
 `%(password)s`, `{password}`, `<password>`), masks (`***`, `xxx`) and empty
-values. Example env files (`.env.example`), test code and URLs to
-`localhost` are not reported either.
+values. Example env files (`.env.example`), test code, URLs to
+`localhost` and usage lines that show a URL's format
+(`mysql://user:password@host:port/dbname[?key=value...]`: a port or host
+that is a word) are not reported either.
 
 ## Why is this bad?
 Anything committed is copied to every clone, fork, CI runner and backup, and
@@ -263,11 +265,45 @@ pub fn url_password(s: &str) -> Option<&str> {
         return None;
     }
     let (_, password) = userinfo.split_once(':')?;
+    let after = &rest[at + 1..];
+    let authority = after.split(['/', '?', '#']).next().unwrap_or("");
+    let (host, port) = match authority.strip_prefix('[') {
+        // An IPv6 literal: `[::1]:5432`.
+        Some(v6) => match v6.split_once(']') {
+            Some((h, p)) => (&authority[..h.len() + 2], p.strip_prefix(':')),
+            None => (authority, None),
+        },
+        None => match authority.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        },
+    };
     // Local development databases (`postgresql://scott:tiger@localhost/test`)
     // are not reachable credentials.
-    let host = rest[at + 1..].split(['/', ':', '?']).next().unwrap_or("");
     let local = matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "0.0.0.0");
-    (!is_unfilled(password) && !local).then_some(password)
+    (!is_unfilled(password) && !local && !is_url_template(host, port, after)).then_some(password)
+}
+
+/// A URL written to show the format, not to connect: `user:password@host:port/dbname`
+/// in a docstring or help text. Its port is a word (`:port`), its host a word for
+/// "some host", or it has the optional parts of a usage line (`[?key=value...]`).
+fn is_url_template(host: &str, port: Option<&str>, after_at: &str) -> bool {
+    let port_is_word =
+        port.is_some_and(|p| !p.is_empty() && !p.bytes().all(|b| b.is_ascii_digit()));
+    let host_is_word = matches!(
+        host.to_ascii_lowercase().as_str(),
+        "host"
+            | "hostname"
+            | "server"
+            | "servername"
+            | "address"
+            | "ip"
+            | "domain"
+            | "your-host"
+            | "yourhost"
+            | "your_host"
+    );
+    port_is_word || host_is_word || after_at.contains("[?") || after_at.contains("...")
 }
 
 /// Names of env variables whose value is a password by its name
@@ -326,9 +362,22 @@ mod tests {
         assert_eq!(url_password("redis://localhost:6379/0"), None);
         // Obvious passwords are passwords; only markers stand for one.
         assert_eq!(
-            url_password("postgresql://scott:tiger@db.example/test"),
+            url_password("postgresql://scott:tiger@db.internal/test"),
             Some("tiger")
         );
+        assert_eq!(
+            url_password("postgres://app:password@[fd00::5]:5432/app"),
+            Some("password")
+        );
+        // Usage lines and documentation hosts show a format, not a credential.
+        for template in [
+            "mysql://user:password@host:port/dbname[?key=value&key=value...]",
+            "postgresql://user:password@host/dbname",
+            "clickhouse://user:password@your-host:8123/default",
+            "druid://user:password@broker:port/druid/v2/sql",
+        ] {
+            assert_eq!(url_password(template), None, "{template}");
+        }
         assert_eq!(
             url_password("postgres://app:password@db/app"),
             Some("password")
