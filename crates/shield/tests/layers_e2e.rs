@@ -508,6 +508,53 @@ fn html_preset_nonces_and_generic_pages() {
 /// a script injected into the page (reflected XSS) does not get it, and the
 /// request keeps its Accept-Encoding (no rewriting, so compression stays).
 #[test]
+fn a_route_gets_its_own_csp_with_nonces_under_the_api_preset() {
+    let echo = Echo::start();
+    let mut cfg = settings_for(&echo.url());
+    // The API keeps `default-src 'none'`; one HTML page (an API's docs page)
+    // gets a policy of its own, with nonces shield writes into its tags.
+    cfg.headers.routes = vec![shield::config::RouteCsp {
+        routes: vec!["GET /page".into()],
+        content_security_policy:
+            "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'".into(),
+        csp_nonce: None,
+    }];
+    let s = TestShield::start(cfg);
+    let r = http_get(s.addr, "/page", &[("Accept-Encoding", "gzip")]).unwrap();
+    assert_eq!(r.status, 200);
+    let nonce = csp_nonce(&r);
+    let page = r.text();
+    assert!(
+        page.contains(&format!("<script nonce=\"{nonce}\">")),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("<style nonce=\"{nonce}\">")),
+        "{page}"
+    );
+    // The page was asked uncompressed to be rewritten; other routes were not.
+    let h = json(
+        &http_get(s.addr, "/headers", &[("Accept-Encoding", "gzip")])
+            .unwrap()
+            .body,
+    );
+    assert_eq!(h["accept-encoding"], serde_json::json!(["gzip"]), "{h}");
+    // Everything else keeps the preset's policy, and HEAD is not the route.
+    for (method, path) in [
+        ("GET", "/nonce-page"),
+        ("GET", "/headers"),
+        ("HEAD", "/page"),
+    ] {
+        let r = http_request(s.addr, method, path, &[], b"").unwrap();
+        assert_eq!(
+            r.header("content-security-policy"),
+            Some("default-src 'none'; frame-ancestors 'none'"),
+            "{method} {path}"
+        );
+    }
+}
+
+#[test]
 fn nonce_handed_to_the_app_in_a_header() {
     let echo = Echo::start();
     let mut cfg = settings_for(&echo.url());

@@ -297,6 +297,32 @@ pub struct HeadersSettings {
     pub override_upstream: Option<bool>,
     /// Response headers removed (HDR007).
     pub remove: Option<Vec<String>>,
+    /// Another CSP for some routes (the API's Swagger UI page under the api
+    /// preset), first match wins.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteCsp>,
+}
+
+/// One `[[shield.headers.routes]]` entry: the CSP of the routes it names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteCsp {
+    /// Route patterns (`"GET /docs"`, `"GET /admin/{*rest}"`).
+    pub routes: Vec<String>,
+    /// The policy on these routes; `{nonce}` stands for the per-request nonce.
+    pub content_security_policy: String,
+    /// Inject the nonce into these routes' HTML pages (default: when the policy
+    /// has a `{nonce}` source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csp_nonce: Option<bool>,
+}
+
+impl RouteCsp {
+    /// Whether shield rewrites these routes' pages to carry the nonce.
+    pub fn nonce(&self) -> bool {
+        self.csp_nonce
+            .unwrap_or_else(|| self.content_security_policy.contains("{nonce}"))
+    }
 }
 
 /// `[shield.cookies]` (CKE001-CKE003, CKE006), applied to upstream `Set-Cookie`.

@@ -19,6 +19,7 @@ use crate::{
     context::{Context, Scheme},
     layer::ResponseLayer,
     layers::csp_nonce,
+    route::RouteSet,
 };
 
 static PERMISSIONS_POLICY: HeaderName = HeaderName::from_static("permissions-policy");
@@ -80,6 +81,8 @@ pub struct SecurityHeaders {
     warned_compressed: std::sync::Arc<std::sync::atomic::AtomicBool>,
     override_upstream: bool,
     remove: Vec<HeaderName>,
+    /// `[[shield.headers.routes]]`: (routes, policy, nonce injected), tried in order.
+    routes: Vec<(RouteSet, CspTemplate, bool)>,
 }
 
 /// Prints a warning the first time only.
@@ -256,6 +259,37 @@ impl SecurityHeaders {
                 "csp_nonce is on but the policy has no `'nonce-{nonce}'` source",
             ));
         }
+        let mut routes = Vec::with_capacity(h.routes.len());
+        for (i, r) in h.routes.iter().enumerate() {
+            let key = format!("{P}.routes[{i}]");
+            if r.routes.is_empty() {
+                return Err(ConfigError::new(
+                    format!("{key}.routes"),
+                    "names no route (e.g. routes = [\"GET /docs\"])",
+                ));
+            }
+            let set = RouteSet::new(&r.routes)
+                .map_err(|(j, m)| ConfigError::new(format!("{key}.routes[{j}]"), m))?;
+            let csp_key = format!("{key}.content_security_policy");
+            if r.content_security_policy.trim().is_empty() {
+                return Err(ConfigError::new(
+                    csp_key,
+                    "is empty; a route without a CSP is not safer than the default",
+                ));
+            }
+            check_csp(&r.content_security_policy)
+                .map_err(|m| ConfigError::new(csp_key.clone(), m))?;
+            let template = CspTemplate::new(&r.content_security_policy)
+                .map_err(|m| ConfigError::new(csp_key.clone(), m))?;
+            let route_nonce = r.nonce() && !nonce_from_request;
+            if route_nonce && template.pieces.is_none() {
+                return Err(ConfigError::new(
+                    format!("{key}.csp_nonce"),
+                    "is on but the policy has no `'nonce-{nonce}'` source",
+                ));
+            }
+            routes.push((set, template, route_nonce));
+        }
         if let Some(p) = &h.csp_nonce_placeholder {
             if p.len() < 8 {
                 return Err(ConfigError::new(
@@ -280,6 +314,7 @@ impl SecurityHeaders {
             warned_compressed: Default::default(),
             override_upstream: h.override_upstream.unwrap_or(true),
             remove,
+            routes,
         })
     }
 
@@ -308,23 +343,35 @@ impl ResponseLayer for SecurityHeaders {
                 self.put(h, &header::STRICT_TRANSPORT_SECURITY, v.clone());
             }
         }
-        if self.csp.without_nonce.is_empty() {
+        let route = if self.routes.is_empty() {
+            None
+        } else {
+            let path = cx.path();
+            self.routes
+                .iter()
+                .find(|(set, _, _)| set.matches(&cx.method, path))
+        };
+        let (csp, nonce) = match route {
+            Some((_, csp, nonce)) => (csp, *nonce),
+            None => (&self.csp, self.nonce),
+        };
+        if csp.without_nonce.is_empty() {
             return;
         }
         let mut policy = None;
         if self.nonce_from_request {
             if let Some(n) = cx.upstream_nonce.as_deref() {
                 if is_html(h) {
-                    policy = self.csp.with_nonce(n);
+                    policy = csp.with_nonce(n);
                 }
             }
-        } else if self.nonce && csp_nonce::can_rewrite(h) {
+        } else if nonce && csp_nonce::can_rewrite(h) {
             let n = csp_nonce::fresh_nonce();
-            policy = self.csp.with_nonce(&n);
+            policy = csp.with_nonce(&n);
             if policy.is_some() {
                 cx.nonce = Some(n);
             }
-        } else if self.nonce && is_html(h) {
+        } else if nonce && is_html(h) {
             warn_once(
                 &self.warned_compressed,
                 format_args!(
@@ -336,17 +383,17 @@ impl ResponseLayer for SecurityHeaders {
                         .unwrap_or("?")
                 ),
             );
-        } else if self.api && head.status.is_success() && is_html(h) {
+        } else if self.api && route.is_none() && head.status.is_success() && is_html(h) {
             warn_once(
                 &self.warned_html,
                 format_args!(
-                    "{} {} returned an HTML page under the api preset, whose CSP (`default-src 'none'`) blocks its scripts, styles and images; for server-rendered pages set shield.headers.preset = \"html\"",
+                    "{} {} returned an HTML page under the api preset, whose CSP (`default-src 'none'`) blocks its scripts, styles and images; for server-rendered pages set shield.headers.preset = \"html\", for a few pages (API docs) give their routes a policy in [[shield.headers.routes]]",
                     cx.method,
                     cx.path()
                 ),
             );
         }
-        let v = policy.unwrap_or_else(|| self.csp.without_nonce.clone());
+        let v = policy.unwrap_or_else(|| csp.without_nonce.clone());
         if self.override_upstream
             || !(h.contains_key(header::CONTENT_SECURITY_POLICY)
                 || h.contains_key(&CSP_REPORT_ONLY))
@@ -487,6 +534,88 @@ mod tests {
             .to_str()
             .unwrap()
             .contains("nonce"));
+    }
+
+    #[test]
+    fn route_policies_first_match_and_their_errors() {
+        use crate::config::RouteCsp;
+        let route = |routes: &[&str], policy: &str, nonce: Option<bool>| RouteCsp {
+            routes: routes.iter().map(|r| r.to_string()).collect(),
+            content_security_policy: policy.into(),
+            csp_nonce: nonce,
+        };
+        let l = layer(|h| {
+            h.routes = vec![
+                route(
+                    &["GET /docs", "GET /redoc"],
+                    "default-src 'self'; script-src 'nonce-{nonce}'",
+                    None,
+                ),
+                route(&["/docs/{*rest}"], "default-src 'self'", None),
+            ]
+        })
+        .unwrap();
+        let at = |method: Method, path: &str, ct: &str| {
+            let (mut head, _) = Response::builder()
+                .header("content-type", ct)
+                .body(())
+                .unwrap()
+                .into_parts();
+            let mut cx = Context::new(
+                "127.0.0.1:1".parse().unwrap(),
+                false,
+                method,
+                path.parse().unwrap(),
+            );
+            l.apply(&mut head, &mut cx);
+            let csp = head.headers[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .to_string();
+            (csp, cx.nonce)
+        };
+        let (csp, nonce) = at(Method::GET, "/docs", "text/html; charset=utf-8");
+        let n = nonce.expect("a nonce for the docs page");
+        assert_eq!(csp, format!("default-src 'self'; script-src 'nonce-{n}'"));
+        // JSON from the same route: the route's policy without nonce sources.
+        let (csp, nonce) = at(Method::GET, "/redoc", "application/json");
+        assert_eq!(
+            (csp.as_str(), nonce),
+            ("default-src 'self'; script-src", None)
+        );
+        let (csp, _) = at(Method::GET, "/docs/swagger.css", "text/css");
+        assert_eq!(csp, "default-src 'self'");
+        let (csp, nonce) = at(Method::POST, "/redoc", "text/html");
+        assert_eq!(
+            (csp.as_str(), nonce),
+            ("default-src 'none'; frame-ancestors 'none'", None)
+        );
+
+        for (r, key) in [
+            (
+                route(&["GET /docs"], "script-src 'unsafe-inline'", None),
+                "shield.headers.routes[0].content_security_policy",
+            ),
+            (
+                route(&["GET /docs"], " ", None),
+                "shield.headers.routes[0].content_security_policy",
+            ),
+            (
+                route(&["/ok", "GET docs"], "default-src 'self'", None),
+                "shield.headers.routes[0].routes[1]",
+            ),
+            (
+                route(&[], "default-src 'self'", None),
+                "shield.headers.routes[0].routes",
+            ),
+            (
+                route(&["GET /docs"], "default-src 'self'", Some(true)),
+                "shield.headers.routes[0].csp_nonce",
+            ),
+        ] {
+            let e = layer(|h| h.routes = vec![r.clone()]).unwrap_err();
+            assert_eq!(e.key, key, "{r:?}: {}", e.message);
+        }
     }
 
     #[test]

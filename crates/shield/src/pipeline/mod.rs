@@ -34,6 +34,7 @@ use crate::{
     layers::{self, csp_nonce::NonceBody, errors::ErrorSanitizer, limits::SizeLimits},
     metrics::Metrics,
     reply::Rejection,
+    route::RouteSet,
     upstream::{Upstream, UpstreamError},
 };
 
@@ -95,6 +96,9 @@ pub struct Pipeline {
     nonce_placeholder: Option<String>,
     /// Ask the upstream for uncompressed bodies (needed to rewrite HTML).
     identity_upstream: bool,
+    /// Routes whose own CSP carries a nonce (`[[shield.headers.routes]]`): asked
+    /// for identity like every route when `identity_upstream`.
+    nonce_routes: RouteSet,
     /// `csp_nonce_header`: the request header that hands the app its nonce.
     nonce_header: Option<HeaderName>,
     /// The `html` preset: shield's refusals are pages for clients asking for HTML.
@@ -171,6 +175,19 @@ impl Pipeline {
             .as_deref()
             .and_then(|n| HeaderName::from_bytes(n.as_bytes()).ok());
         let nonce = s.headers.csp_nonce.unwrap_or(false) && nonce_header.is_none();
+        // Routes with a nonce policy of their own: their pages are rewritten too.
+        let nonce_routes: Vec<String> = if nonce_header.is_none() {
+            s.headers
+                .routes
+                .iter()
+                .filter(|r| r.nonce())
+                .flat_map(|r| r.routes.iter().cloned())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        // Patterns were checked by the headers layer, built before.
+        let nonce_routes = RouteSet::new(&nonce_routes).unwrap_or_default();
         Ok(Pipeline {
             request,
             response,
@@ -179,6 +196,7 @@ impl Pipeline {
             upstreams,
             nonce_placeholder: s.headers.csp_nonce_placeholder.clone(),
             identity_upstream: nonce,
+            nonce_routes,
             nonce_header,
             html_refusals: s.headers.preset == crate::config::Preset::Html,
             config,
@@ -374,7 +392,9 @@ impl Pipeline {
         }
         head.headers
             .insert(X_REQUEST_ID.clone(), cx.request_id.header_value());
-        if self.identity_upstream {
+        if self.identity_upstream
+            || (!self.nonce_routes.is_empty() && self.nonce_routes.matches(&cx.method, cx.path()))
+        {
             cx.gzip_for_client = layers::compress::accepts_gzip(&head.headers);
             head.headers.remove(header::ACCEPT_ENCODING);
         }
