@@ -247,6 +247,7 @@ async fn transport_chain(client: &Client, target: &Target) -> RedirectChain {
     let mut chain = RedirectChain::default();
     let start = if target.endpoint.https {
         if target.endpoint.port != 443 {
+            chain.no_http_port = true;
             chain.error = Some(format!(
                 "no plain-HTTP port is known for {} (HTTPS on a non-default port)",
                 target.endpoint.origin()

@@ -41,6 +41,9 @@ pub struct RedirectChain {
     pub off_host: Option<String>,
     /// Why following stopped early (no answer, too many hops).
     pub error: Option<String>,
+    /// HTTPS on a port other than 443: which plain-HTTP port goes with it is
+    /// unknown, so nothing was asked.
+    pub no_http_port: bool,
 }
 
 /// The answer to a request for a path that cannot exist, to tell real hits from a

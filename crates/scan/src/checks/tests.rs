@@ -635,3 +635,25 @@ fn an_https_redirect_to_the_same_url_is_no_host_reflection() {
     )]);
     assert!(n.contains(&"forwarded-host-reflected"), "{n:?}");
 }
+
+#[test]
+fn https_on_another_port_does_not_claim_plain_http_is_absent() {
+    use crate::observations::RedirectChain;
+    let main = || vec![("main", "/", response(200, HARDENED, "{}"))];
+    let mut obs = observations("https://api.example.test:8443/", main());
+    obs.redirects = Some(RedirectChain {
+        no_http_port: true,
+        error: Some("no plain-HTTP port is known".into()),
+        ..RedirectChain::default()
+    });
+    let n = names(&obs);
+    assert!(n.contains(&"redirection-not-tested-https-port"), "{n:?}");
+    assert!(!n.contains(&"redirection-not-needed-no-http"), "{n:?}");
+    // On 443, a refused port 80 is plain HTTP not served.
+    let mut obs = observations("https://api.example.test/", main());
+    obs.redirects = Some(RedirectChain {
+        error: Some("http://api.example.test/: connection refused".into()),
+        ..RedirectChain::default()
+    });
+    assert!(names(&obs).contains(&"redirection-not-needed-no-http"));
+}

@@ -13,6 +13,9 @@ outcomes! {
         NoHttp = "redirection-not-needed-no-http" [Pass, 0, Observatory]
             "Plain HTTP is not served, so no redirection is needed",
             "";
+        NotTested = "redirection-not-tested-https-port" [Pass, 0, Flaskguard]
+            "HTTPS is served on a port other than 443, so no plain-HTTP port is known to test: scan the http:// URL to check its redirect",
+            "";
         OffHost = "redirection-off-host-from-http" [Low, -5, Observatory]
             "Plain HTTP redirects to HTTPS on another host, so HSTS is never set for this one",
             "Redirect to https:// on the same host first, then to the other host.";
@@ -124,7 +127,9 @@ fn redirection(obs: &Observations, v: &mut Verdicts) {
     let Some(chain) = &obs.redirects else { return };
     let url = obs.target.url.clone();
     let Some((first_url, status, location)) = chain.hops.first() else {
-        if obs.target.endpoint.https {
+        if chain.no_http_port {
+            v.add(Redirection::NotTested, url);
+        } else if obs.target.endpoint.https {
             v.add(Redirection::NoHttp, url);
         }
         return;
