@@ -85,3 +85,95 @@ fn a_namespace_kept_as_a_class_attribute_serves_its_resources() {
     // The route is an authentication route of the app: RL003 sees it.
     assert!(controls(&out).contains(&"RL003"), "{:?}", controls(&out));
 }
+
+const SMOREST_VIEWS: &str = r#"from flask.views import MethodView
+from flask_smorest import Blueprint
+
+blp = Blueprint("Members", __name__, url_prefix="/members")
+
+
+@blp.route("/")
+class Members(MethodView):
+    @blp.response(200)
+    def get(self):
+        return []
+
+    @blp.response(201)
+    def post(self):
+        return {}
+"#;
+
+#[test]
+fn a_blueprint_registered_by_a_smorest_api_keeps_its_prefix_and_app() {
+    let init = r#"from flask import Flask
+from flask_smorest import Api
+
+from shop.views import blp
+
+api = Api()
+
+
+def create_app():
+    app = Flask(__name__)
+    api.init_app(app)
+    api.register_blueprint(blp)
+    return app
+"#;
+    let (_d, out) =
+        common::audit_files(&[("shop/__init__.py", init), ("shop/views.py", SMOREST_VIEWS)]);
+    assert_eq!(
+        paths(&out),
+        [
+            ("GET".to_string(), "/members/".to_string()),
+            ("POST".to_string(), "/members/".to_string())
+        ]
+    );
+    let app = out.project.apps[0].id;
+    assert!(out.project.routes.iter().all(|r| r.app == Some(app)));
+    // The smorest Api answers HTTP errors in JSON: no ERR002.
+    assert!(!controls(&out).contains(&"ERR002"), "{:?}", controls(&out));
+}
+
+#[test]
+fn a_blueprint_registered_in_a_loop_keeps_its_own_prefix() {
+    let init = r#"from flask import Flask
+from flask_smorest import Api
+
+from shop import views
+
+
+def register(api):
+    for module in (views,):
+        api.register_blueprint(module.blp)
+
+
+def create_app():
+    app = Flask(__name__)
+    register(Api(app))
+    return app
+"#;
+    let (_d, out) =
+        common::audit_files(&[("shop/__init__.py", init), ("shop/views.py", SMOREST_VIEWS)]);
+    assert_eq!(
+        paths(&out),
+        [
+            ("GET".to_string(), "/members/".to_string()),
+            ("POST".to_string(), "/members/".to_string())
+        ]
+    );
+}
+
+#[test]
+fn a_json_api_without_smorest_still_needs_json_error_handlers() {
+    let init = r#"from flask import Flask, jsonify
+
+app = Flask(__name__)
+
+
+@app.route("/items")
+def items():
+    return jsonify([])
+"#;
+    let (_d, out) = common::audit_files(&[("shop/__init__.py", init)]);
+    assert!(controls(&out).contains(&"ERR002"), "{:?}", controls(&out));
+}
