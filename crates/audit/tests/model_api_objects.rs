@@ -177,3 +177,41 @@ def items():
     let (_d, out) = common::audit_files(&[("shop/__init__.py", init)]);
     assert!(controls(&out).contains(&"ERR002"), "{:?}", controls(&out));
 }
+
+#[test]
+fn a_config_class_chosen_from_a_dict_call_is_read() {
+    let config = r#"import os
+
+
+class Config:
+    SECRET_KEY = os.environ["SECRET_KEY"]
+
+
+class DevelopmentConfig(Config):
+    DEBUG = True
+
+
+class ProductionConfig(Config):
+    DEBUG = False
+
+
+config_by_name = dict(dev=DevelopmentConfig, prod=ProductionConfig)
+"#;
+    let init = r#"from flask import Flask
+
+from config import config_by_name
+
+
+def create_app(config_name):
+    app = Flask(__name__)
+    app.config.from_object(config_by_name[config_name])
+    return app
+"#;
+    let (_d, out) = common::audit_files(&[("config.py", config), ("app/__init__.py", init)]);
+    // The production entry is known, so unset settings are findings.
+    let c = controls(&out);
+    assert!(c.contains(&"INP003"), "{c:?}");
+    assert!(c.contains(&"PRX002"), "{c:?}");
+    // and the development entry's DEBUG is not production's.
+    assert!(!c.contains(&"DBG001"), "{c:?}");
+}
