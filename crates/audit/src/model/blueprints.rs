@@ -73,6 +73,14 @@ pub(super) fn find_blueprints(project: &Project) -> (Vec<Blueprint>, bool) {
             registered_elsewhere: false,
         });
     }
+    // flask-smorest's `Api(app)` / `api.init_app(app)`: `api.register_blueprint`
+    // registers into that app.
+    let apis = smorest_apis(project);
+    let smorest_app = |site: Site| -> Option<AppId> {
+        apis.iter()
+            .find(|(s, _)| *s == site)
+            .and_then(|(_, app)| *app)
+    };
     let parent_of = |file: FileId, v: &Value| -> Option<Parent> {
         let r = resolver.resolve(file, v);
         let Target::Object(site) = r.target else {
@@ -81,7 +89,7 @@ pub(super) fn find_blueprints(project: &Project) -> (Vec<Blueprint>, bool) {
         if !r.attrs.is_empty() {
             return None;
         }
-        if let Some(app) = project.app_at(site) {
+        if let Some(app) = project.app_at(site).or_else(|| smorest_app(site)) {
             return Some(Parent::App(app));
         }
         bps.iter()
@@ -219,4 +227,53 @@ pub(super) fn join_paths(prefix: &str, rule: &str) -> String {
         (false, true) => p.to_string(),
         (false, false) => format!("{p}/{}", rule.trim_start_matches('/')),
     }
+}
+
+/// flask-smorest `Api` objects (also of project subclasses) and the app each
+/// is bound to, by `Api(app)` or `api.init_app(app)` (None when neither can be
+/// followed). Such an `Api` registers blueprints into its app and answers
+/// every HTTP error of the app in JSON.
+pub(crate) fn smorest_apis(project: &Project) -> Vec<(Site, Option<AppId>)> {
+    const ROOTS: &[(&str, ())] = &[("flask_smorest.Api", ())];
+    let resolver = project.resolver();
+    let subclasses = super::apps::derived_classes(project, ROOTS);
+    let mut calls = project.calls_named(&["Api"]);
+    super::apps::add_calls_of(project, &subclasses, &mut calls);
+    let mut apis: Vec<(Site, Option<AppId>)> = Vec::new();
+    for (file, _, call) in calls {
+        let c = call.call();
+        let Some(ctor) = resolver.resolve(file, &c.func).external_name() else {
+            continue;
+        };
+        if ctor != "flask_smorest.Api" && !subclasses.contains_key(&ctor) {
+            continue;
+        }
+        let site = Site {
+            file,
+            offset: call.range().start().into(),
+        };
+        let app = c
+            .param(0, "app")
+            .and_then(|a| super::extensions::app_of_arg(project, file, a));
+        apis.push((site, app));
+    }
+    if apis.is_empty() {
+        return apis;
+    }
+    for (file, _, init) in project.calls_named(&["init_app"]) {
+        let ic = init.call();
+        let r = resolver.resolve(file, &ic.func);
+        let (Target::Object(site), [m]) = (&r.target, r.attrs.as_slice()) else {
+            continue;
+        };
+        if m != "init_app" {
+            continue;
+        }
+        if let Some(entry) = apis.iter_mut().find(|(s, app)| s == site && app.is_none()) {
+            entry.1 = ic
+                .param(0, "app")
+                .and_then(|a| super::extensions::app_of_arg(project, file, a));
+        }
+    }
+    apis
 }

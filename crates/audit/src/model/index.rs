@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap as HashMap;
 use crate::{
     python::{
         facts::{CallFact, ClassFact, FunctionFact, PyFacts},
-        value::{Kind, Name, Root, Site, Value},
+        value::{Kind, Name, Ref, Root, Site, Value},
     },
     source::FileId,
 };
@@ -516,7 +516,21 @@ impl<'a> Resolver<'a> {
         for n in (1..=parts.len()).rev() {
             let prefix = parts[..n].join(".");
             let attrs: Vec<String> = parts[n..].iter().map(|s| s.to_string()).collect();
-            if self.index.class(&prefix).is_some() {
+            if let Some((cf, class)) = self.class(&prefix) {
+                // `AuthDto.api` where the class body says `api = Namespace(...)`:
+                // the object a constructor call in the class body made.
+                if let Some(attr) = attrs.first().and_then(|a| class.attr(a)) {
+                    if let Kind::Call(c) = &attr.value.kind {
+                        let ctor = c.func.reference().map(Ref::last_name);
+                        if ctor.is_some_and(|n| n.starts_with(|ch: char| ch.is_ascii_uppercase())) {
+                            let mut r = self.resolve_at(cf, &attr.value, depth + 1);
+                            if matches!(r.target, Target::Object(_)) {
+                                r.attrs.extend(attrs[1..].iter().cloned());
+                                return r;
+                            }
+                        }
+                    }
+                }
                 return Resolved {
                     target: Target::Class(prefix),
                     attrs,

@@ -13,7 +13,7 @@
 
 mod apps;
 mod auth;
-mod blueprints;
+pub(crate) mod blueprints;
 pub mod calls;
 mod class_views;
 mod config;

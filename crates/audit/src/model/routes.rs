@@ -345,6 +345,15 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                 if let Some((app, prefix)) = super::blueprints::chain(&bps, b, 0) {
                     r.app = Some(app);
                     r.path = Some(super::blueprints::join_paths(&prefix, &r.rule));
+                } else if let Some(prefix) = bps
+                    .get(b)
+                    .filter(|bp| bp.registrations.is_empty())
+                    .and_then(|bp| bp.prefix.as_deref())
+                {
+                    // Registered where we cannot follow (`for m in MODULES:
+                    // api.register_blueprint(m.blp)`): the blueprint's own
+                    // prefix still applies.
+                    r.path = Some(super::blueprints::join_paths(prefix, &r.rule));
                 }
             }
         }

@@ -188,7 +188,14 @@ fn choose_from_mapping(
     let mapping_name = mapping
         .reference()
         .map_or_else(|| mapping.render(), |r| r.last_name().to_string());
-    let items = dict.as_dict()?;
+    let built;
+    let items: &[(Option<Value>, Value)] = match dict.as_dict() {
+        Some(items) => items,
+        None => {
+            built = dict_call_items(dict)?;
+            &built
+        }
+    };
     let entry = |k: &str| {
         items
             .iter()
@@ -250,6 +257,29 @@ fn choose_from_mapping(
         "default",
         format!("the \"default\" entry of {mapping_name}"),
     )
+}
+
+/// The entries of `dict(dev=DevConfig, prod=ProdConfig)`, the builtin called
+/// with keywords only, as a dict literal's (string key, value) pairs.
+fn dict_call_items(v: &Value) -> Option<Vec<(Option<Value>, Value)>> {
+    let Kind::Call(c) = &v.kind else {
+        return None;
+    };
+    let r = c.func.reference()?;
+    let builtin = matches!(&r.root, Root::Global(q) if &**q == "dict") && r.attrs.is_empty();
+    if !builtin || c.spread || !c.args.is_empty() {
+        return None;
+    }
+    c.kwargs
+        .iter()
+        .map(|(k, val)| {
+            let key = k.as_ref()?;
+            Some((
+                Some(Value::new(val.range, Kind::Str(key.as_str().into()))),
+                val.clone(),
+            ))
+        })
+        .collect()
 }
 
 fn by_name(

@@ -44,7 +44,9 @@ HTML.
   `(500)`.
 
 Handlers registered with keys that are not literals count as covering
-everything.
+everything. A flask-smorest `Api` bound to the app (`Api(app)`,
+`api.init_app(app)`) registers a JSON handler for `HTTPException`, so such an
+app is covered.
 
 ## Why is this bad?
 Clients that expect JSON fail with a parse error of their own and lose the
@@ -121,6 +123,14 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     let mut out = Vec::new();
     for app in &project.apps {
         if !is_api(project, app) {
+            continue;
+        }
+        // flask-smorest's Api registers a JSON handler for HTTPException.
+        if app.kind == AppKind::Flask
+            && crate::model::blueprints::smorest_apis(project)
+                .iter()
+                .any(|(_, a)| *a == Some(app.id) || (a.is_none() && single))
+        {
             continue;
         }
         let handlers: Vec<&ErrorHandler> = project

@@ -26,8 +26,11 @@ checks at startup that one was set (a `raise`/`assert` on `SECRET_KEY`).
 ## Why is this bad?
 When the variable is missing in production — a typo, a new host, a secret
 store outage — the app silently runs with the fallback, a key everyone can
-read in the source. Without any key, sessions fail at run time instead of the
-deploy failing loudly.
+read in the source. A random fallback (`os.urandom(24)`) is secret, but each
+gunicorn worker and each restart makes its own: a session or token signed by
+one worker fails in the next, users are logged out at random, and the missing
+variable is never noticed. Without any key, sessions fail at run time instead
+of the deploy failing loudly.
 
 ## Example
 ```python
@@ -61,6 +64,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let message = match fallback_of(v) {
             Some(Fallback::Literal) => format!("{what} falls back to a built-in value when {variable} is not set, instead of refusing to start"),
             Some(Fallback::Other) => format!("{what} falls back to another value when {variable} is not set, instead of refusing to start"),
+            Some(Fallback::Random) => format!("{what} falls back to a random key made at start when {variable} is not set, instead of refusing to start: each worker and each restart signs with a key of its own, so sessions and tokens stop verifying"),
             None => {
                 // Read without a default: fine when the app checks it at
                 // startup. Only Flask's SECRET_KEY: flask-jwt-extended falls
@@ -98,7 +102,32 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
 
 enum Fallback {
     Literal,
+    /// `os.urandom(24)`, `secrets.token_hex()`, `uuid.uuid4()`: no one can
+    /// read it, but no two processes share it.
+    Random,
     Other,
+}
+
+/// Whether a fallback value is made by a random generator.
+fn is_random(v: &Value) -> bool {
+    let mut hit = false;
+    v.walk(&mut |x| {
+        if let Kind::Call(c) = &x.kind {
+            if c.func_name().is_some_and(|n| {
+                matches!(
+                    n.as_str(),
+                    "os.urandom"
+                        | "secrets.token_hex"
+                        | "secrets.token_bytes"
+                        | "secrets.token_urlsafe"
+                        | "uuid.uuid4"
+                )
+            }) {
+                hit = true;
+            }
+        }
+    });
+    hit
 }
 
 fn fallback_of(v: &Value) -> Option<Fallback> {
@@ -108,6 +137,7 @@ fn fallback_of(v: &Value) -> Option<Fallback> {
             Kind::None => None,
             Kind::Str(s) if s.is_empty() => None,
             Kind::Str(_) => Some(Fallback::Literal),
+            _ if is_random(d) => Some(Fallback::Random),
             _ => Some(Fallback::Other),
         };
     }
@@ -116,6 +146,8 @@ fn fallback_of(v: &Value) -> Option<Fallback> {
             return Some(
                 if items.last().is_some_and(|x| matches!(x.kind, Kind::Str(_))) {
                     Fallback::Literal
+                } else if items.last().is_some_and(is_random) {
+                    Fallback::Random
                 } else {
                     Fallback::Other
                 },
