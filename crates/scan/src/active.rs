@@ -90,16 +90,7 @@ fn cookie_header(pairs: &[(String, String)]) -> Option<String> {
 /// named like one (`csrf_token` of Flask-WTF, `csrfmiddlewaretoken`,
 /// `authenticity_token`, `_token`).
 pub fn form_token(html: &str) -> Option<(String, String)> {
-    let lower = html.to_ascii_lowercase();
-    let mut from = 0;
-    while let Some(at) = lower[from..].find("<input") {
-        let start = from + at;
-        let end = lower[start..]
-            .find('>')
-            .map(|e| start + e)
-            .unwrap_or(lower.len());
-        let tag = &html[start..end];
-        from = end.max(start + 1);
+    for tag in crate::observations::tags(html, "<input") {
         let Some(name) = attribute(tag, "name") else {
             continue;
         };

@@ -170,6 +170,23 @@ pub fn excerpt(text: &str, max: usize) -> String {
     out
 }
 
+/// The tags of an HTML text that open with `open` (lower case, e.g. `"<input"`),
+/// matched case-insensitively, each from its `<` to before its `>` (or the end).
+pub fn tags<'a>(html: &'a str, open: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    let lower = html.to_ascii_lowercase();
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let start = from + lower.get(from..)?.find(open)?;
+        let end = lower[start..]
+            .find('>')
+            .map(|e| start + e)
+            .unwrap_or(lower.len());
+        from = end.max(start + 1);
+        // ASCII lower-casing keeps every byte offset.
+        html.get(start..end)
+    })
+}
+
 /// A window of `text` around the first occurrence of `needle`.
 pub fn around(text: &str, needle: &str, radius: usize) -> Option<String> {
     let at = text.find(needle)?;
@@ -188,6 +205,21 @@ fn floor_char(s: &str, mut i: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_are_found_in_any_case_and_to_the_end() {
+        let html = "<p>é</p><INPUT name=a><input\nname='b'><script src=x.js></script><input name=c";
+        let inputs: Vec<&str> = tags(html, "<input").collect();
+        assert_eq!(
+            inputs,
+            ["<INPUT name=a", "<input\nname='b'", "<input name=c"]
+        );
+        assert_eq!(
+            tags(html, "<script").collect::<Vec<_>>(),
+            ["<script src=x.js"]
+        );
+        assert_eq!(tags("", "<input").count(), 0);
+    }
 
     fn resp(status: u16, body: &str) -> HttpResponse {
         HttpResponse {

@@ -3,6 +3,8 @@
 //! and a JSON API that reads bodies only as application/json. Servers run on
 //! threads that live until the test process ends.
 
+mod common;
+
 use std::{
     io::{Read, Write},
     net::TcpListener,
@@ -22,15 +24,7 @@ struct Request {
 type Answer = (u16, &'static str, Vec<(&'static str, String)>, String);
 
 fn read_request(s: &mut impl Read) -> Request {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") && buf.len() < 64 * 1024 {
-        match s.read(&mut byte) {
-            Ok(1) => buf.push(byte[0]),
-            _ => break,
-        }
-    }
-    let head = String::from_utf8_lossy(&buf).into_owned();
+    let head = common::read_head(s);
     let mut words = head.split_whitespace();
     let method = words.next().unwrap_or("").to_string();
     let path = words.next().unwrap_or("/").to_string();

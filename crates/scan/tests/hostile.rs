@@ -2,10 +2,11 @@
 //! clear message, and nothing may panic. The servers are plain threads that live
 //! until the test process ends.
 
+mod common;
+
 use std::{
     io::{Read, Write},
     net::{TcpListener, TcpStream},
-    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -25,15 +26,7 @@ fn serve(handle: fn(TcpStream)) -> String {
 
 fn read_head(s: &mut TcpStream) -> String {
     let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") && buf.len() < 64 * 1024 {
-        match s.read(&mut byte) {
-            Ok(1) => buf.push(byte[0]),
-            _ => break,
-        }
-    }
-    String::from_utf8_lossy(&buf).into_owned()
+    common::read_head(s)
 }
 
 fn options(url: &str) -> ScanOptions {
@@ -182,19 +175,7 @@ fn bad_tls_server() -> String {
         rcgen::CertificateParams::new(vec!["expired.invalid".to_string()]).expect("params");
     params.not_before = rcgen::date_time_ymd(2020, 1, 1);
     params.not_after = rcgen::date_time_ymd(2021, 1, 1);
-    let key = rcgen::KeyPair::generate().expect("key");
-    let cert = params.self_signed(&key).expect("cert");
-    let certs = vec![rustls::pki_types::CertificateDer::from(cert.der().to_vec())];
-    let key = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).expect("key der");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = Arc::new(
-        rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .expect("server config"),
-    );
+    let config = common::self_signed_tls(params);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     std::thread::spawn(move || {

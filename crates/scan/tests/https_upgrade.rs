@@ -3,25 +3,18 @@
 //! still what the transport checks judge. Servers run on 127.0.0.1 on threads
 //! that live until the test process ends.
 
+mod common;
+
 use std::{
     io::{Read, Write},
     net::{TcpListener, TcpStream},
-    sync::Arc,
     time::{Duration, Instant},
 };
 
 use scan::ScanOptions;
 
 fn request_path(s: &mut impl Read) -> String {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") && buf.len() < 64 * 1024 {
-        match s.read(&mut byte) {
-            Ok(1) => buf.push(byte[0]),
-            _ => break,
-        }
-    }
-    let head = String::from_utf8_lossy(&buf).into_owned();
+    let head = common::read_head(s);
     head.split_whitespace().nth(1).unwrap_or("/").to_string()
 }
 
@@ -29,19 +22,7 @@ fn request_path(s: &mut impl Read) -> String {
 /// `/.env` and an empty JSON object elsewhere. Returns its port.
 fn https_site() -> u16 {
     let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).expect("params");
-    let key = rcgen::KeyPair::generate().expect("key");
-    let cert = params.self_signed(&key).expect("cert");
-    let certs = vec![rustls::pki_types::CertificateDer::from(cert.der().to_vec())];
-    let key = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).expect("key der");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = Arc::new(
-        rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .expect("server config"),
-    );
+    let config = common::self_signed_tls(params);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     std::thread::spawn(move || {

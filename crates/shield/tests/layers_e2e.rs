@@ -425,6 +425,16 @@ fn csp_nonce(r: &testkit::RawResponse) -> String {
         .to_string()
 }
 
+/// The echo's `/page` came back with the nonce on its `<script>` and `<style>`.
+fn assert_tags_carry(page: &str, nonce: &str) {
+    for tag in ["script", "style"] {
+        assert!(
+            page.contains(&format!("<{tag} nonce=\"{nonce}\">")),
+            "{page}"
+        );
+    }
+}
+
 #[test]
 fn html_preset_nonces_and_generic_pages() {
     let echo = Echo::start();
@@ -434,15 +444,7 @@ fn html_preset_nonces_and_generic_pages() {
     let r = http_get(s.addr, "/page", &[("Accept-Encoding", "gzip")]).unwrap();
     assert_eq!(r.status, 200);
     let nonce = csp_nonce(&r);
-    let page = r.text();
-    assert!(
-        page.contains(&format!("<script nonce=\"{nonce}\">")),
-        "{page}"
-    );
-    assert!(
-        page.contains(&format!("<style nonce=\"{nonce}\">")),
-        "{page}"
-    );
+    assert_tags_carry(&r.text(), &nonce);
     let r2 = http_get(s.addr, "/page", &[]).unwrap();
     assert!(
         !r2.header("content-security-policy")
@@ -523,15 +525,7 @@ fn a_route_gets_its_own_csp_with_nonces_under_the_api_preset() {
     let r = http_get(s.addr, "/page", &[("Accept-Encoding", "gzip")]).unwrap();
     assert_eq!(r.status, 200);
     let nonce = csp_nonce(&r);
-    let page = r.text();
-    assert!(
-        page.contains(&format!("<script nonce=\"{nonce}\">")),
-        "{page}"
-    );
-    assert!(
-        page.contains(&format!("<style nonce=\"{nonce}\">")),
-        "{page}"
-    );
+    assert_tags_carry(&r.text(), &nonce);
     // The page was asked uncompressed to be rewritten; other routes were not.
     let h = json(
         &http_get(s.addr, "/headers", &[("Accept-Encoding", "gzip")])

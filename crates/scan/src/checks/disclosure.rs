@@ -128,17 +128,9 @@ fn powered_by(obs: &Observations, v: &mut Verdicts) {
 
 /// `<script src=…>` tags of an HTML page: (src, has integrity).
 pub fn scripts(html: &str) -> Vec<(String, bool)> {
-    let lower = html.to_ascii_lowercase();
     let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(at) = lower[from..].find("<script") {
-        let start = from + at;
-        let end = lower[start..]
-            .find('>')
-            .map(|e| start + e)
-            .unwrap_or(lower.len());
-        let tag = &html[start..end];
-        let tag_lower = &lower[start..end];
+    for tag in crate::observations::tags(html, "<script") {
+        let tag_lower = tag.to_ascii_lowercase();
         if let Some(src_at) = tag_lower.find("src=") {
             let rest = &tag[src_at + 4..];
             let src = match rest.chars().next() {
@@ -147,7 +139,6 @@ pub fn scripts(html: &str) -> Vec<(String, bool)> {
             };
             out.push((src.to_string(), tag_lower.contains("integrity=")));
         }
-        from = end.max(start + 1);
     }
     out
 }
