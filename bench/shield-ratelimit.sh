@@ -7,8 +7,8 @@
 #       all requests from one client (one counter); (q1m)/(q2m) the same from 10,000
 #       clients (X-Forwarded-For from a trusted proxy, a random address per
 #       request: a counter per client, so a batch of decisions rarely shares one)
-#   (r) examples/orders-hardened GET /api/orders (bearer token), 2 gunicorn workers,
-#       one limit per client ("1000000 per hour": every request counted, none refused):
+#   (r) examples/orders-hardened GET /api/orders (bearer token), on its
+#       gunicorn.conf.py (2 gthread workers, keep-alive), one limit per client ("1000000 per hour": every request counted, none refused):
 #       plain Flask alone; plain Flask behind shield, memory then Redis storage (TCP
 #       and unix socket); the app with only flask-limiter in-process, memory then
 #       Redis storage
@@ -154,9 +154,14 @@ gunicorn_start() { # mode storage bind -> G_PID
 }
 gunicorn_stop() { kill "$G_PID" 2>/dev/null || true; wait "$G_PID" 2>/dev/null || true; }
 
+# Two identical instances over TCP: one for the direct runs, one behind shield
+# (connections shield keeps open to an instance would weigh on direct runs to it).
 G_PORT=$(free_port)
 gunicorn_start plain memory:// "127.0.0.1:$G_PORT"
 G_TCP=$G_PID
+G_PORT2=$(free_port)
+gunicorn_start plain memory:// "127.0.0.1:$G_PORT2"
+G_TCP2=$G_PID
 SOCK=$WORK/rl-gunicorn.sock
 gunicorn_start plain memory:// "unix:$SOCK"
 G_UNIX=$G_PID
@@ -164,24 +169,24 @@ TOKEN=$(curl -s -X POST -H 'Content-Type: application/json' \
   -d '{"email":"alice@example.com","password":"bench-password-123"}' \
   "http://127.0.0.1:$G_PORT/api/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 AUTH=(-H "Authorization: Bearer $TOKEN")
-shield_start r1 "http://127.0.0.1:$G_PORT" memory
+shield_start r1 "http://127.0.0.1:$G_PORT2" memory
 R1_PORT=$SH_PORT R1_PID=$SH_PID
-shield_start r2 "http://127.0.0.1:$G_PORT" "$REDIS_URL"
+shield_start r2 "http://127.0.0.1:$G_PORT2" "$REDIS_URL"
 R2_PORT=$SH_PORT R2_PID=$SH_PID
 shield_start r2u "unix:$SOCK" "$REDIS_URL"
 R2U_PORT=$SH_PORT R2U_PID=$SH_PID
 for _ in $(seq "$ROUNDS"); do
   run "(r0) plain Flask, gunicorn alone" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_TCP")" "${AUTH[@]}"
   SPLIT_PIDS=$R1_PID SPLIT_LABEL="shield" \
-    run "(r1) shield (memory) + plain Flask" "http://127.0.0.1:$R1_PORT/api/orders" "$(tree "$G_TCP") $R1_PID" "${AUTH[@]}"
+    run "(r1) shield (memory) + plain Flask" "http://127.0.0.1:$R1_PORT/api/orders" "$(tree "$G_TCP2") $R1_PID" "${AUTH[@]}"
   SPLIT_PIDS=$R2_PID SPLIT_LABEL="shield" SPLIT2_PIDS=$REDIS_PID SPLIT2_LABEL="redis" \
-    run "(r2) shield (Redis) + plain Flask" "http://127.0.0.1:$R2_PORT/api/orders" "$(tree "$G_TCP") $R2_PID $REDIS_PID" "${AUTH[@]}"
+    run "(r2) shield (Redis) + plain Flask" "http://127.0.0.1:$R2_PORT/api/orders" "$(tree "$G_TCP2") $R2_PID $REDIS_PID" "${AUTH[@]}"
   SPLIT_PIDS=$R2U_PID SPLIT_LABEL="shield" SPLIT2_PIDS=$REDIS_PID SPLIT2_LABEL="redis" \
     run "(r2u) shield (Redis) + plain Flask, unix" "http://127.0.0.1:$R2U_PORT/api/orders" "$(tree "$G_UNIX") $R2U_PID $REDIS_PID" "${AUTH[@]}"
 done
 count_commands "(r2) shield (Redis) + plain Flask" "http://127.0.0.1:$R2_PORT/api/orders" "${AUTH[@]}"
-kill "$R1_PID" "$R2_PID" "$R2U_PID" "$G_TCP" "$G_UNIX" 2>/dev/null || true
-wait "$R1_PID" "$R2_PID" "$R2U_PID" "$G_TCP" "$G_UNIX" 2>/dev/null || true
+kill "$R1_PID" "$R2_PID" "$R2U_PID" "$G_TCP" "$G_TCP2" "$G_UNIX" 2>/dev/null || true
+wait "$R1_PID" "$R2_PID" "$R2U_PID" "$G_TCP" "$G_TCP2" "$G_UNIX" 2>/dev/null || true
 
 G_PORT=$(free_port)
 gunicorn_start limiter memory:// "127.0.0.1:$G_PORT"

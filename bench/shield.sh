@@ -4,10 +4,11 @@
 #   (a) a fast upstream (nginx `return 200`) direct
 #   (b) the same through `flaskguard shield` with every default protection
 #   (c) the same through nginx 1.22 as a reverse proxy with equivalent add_header lines
-#   (d) examples/orders-hardened GET /api/orders (bearer token), 2 gunicorn workers:
-#       plain Flask alone, plain Flask behind shield (over TCP and over a unix socket)
-#       and behind nginx, in ROUNDS interleaved rounds (medians); the same with gthread
-#       keep-alive workers; and the app with flask-talisman + flask-cors +
+#   (d) examples/orders-hardened GET /api/orders (bearer token), its gunicorn.conf.py
+#       (2 gthread workers, keep-alive): plain Flask alone, plain Flask behind shield
+#       (over TCP and over a unix socket) and behind nginx, in ROUNDS interleaved
+#       rounds (medians); (s) the same on gunicorn's default sync workers, which
+#       close every connection; and the app with flask-talisman + flask-cors +
 #       flask-limiter (+ CSRFProtect) in-process, memory then Redis storage
 #   then bench/shield-ratelimit.sh: rate limiting in shield (memory, Redis) against
 #   flask-limiter in-process (memory, Redis), and both with Redis down.
@@ -165,22 +166,77 @@ CONF
     wait_port "$2"
   }
 
-  # Plain Flask with 2 sync workers (gunicorn's default worker, which closes every
-  # connection after its response), over TCP and over a unix socket, each with a
-  # proxy in front: shield, and nginx as the reference for "a proxy in this position".
+  # The app as shipped: examples/orders-hardened/gunicorn.conf.py runs 2 gthread
+  # workers that keep connections open, so shield (and nginx with an upstream
+  # `keepalive`) reuse their connections to the app. Two identical instances, one
+  # for the direct runs and one behind the proxies: connections a proxy keeps open
+  # to an instance would otherwise weigh on the direct runs against it.
   G_PORT=$(free_port)
   gunicorn_start_at plain "127.0.0.1:$G_PORT"
-  G_TCP=$G_PID
-  SOCK=$WORK/gunicorn.sock
-  gunicorn_start_at plain "unix:$SOCK"
-  G_UNIX=$G_PID
+  G_KA=$G_PID
+  G_PORT2=$(free_port)
+  gunicorn_start_at plain "127.0.0.1:$G_PORT2"
+  G_KA2=$G_PID
+  SOCK_KA=$WORK/gunicorn-ka.sock
+  gunicorn_start_at plain "unix:$SOCK_KA"
+  G_KAU=$G_PID
   wait_port "$G_PORT"
-  for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+  wait_port "$G_PORT2"
+  for _ in $(seq 100); do [ -S "$SOCK_KA" ] && break; sleep 0.1; done
   sleep 1
   TOKEN=$(curl -s -X POST -H 'Content-Type: application/json' \
     -d '{"email":"alice@example.com","password":"bench-password-123"}' \
     "http://127.0.0.1:$G_PORT/api/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   AUTH=(-H "Authorization: Bearer $TOKEN")
+  SH4=$(free_port)
+  shield_for orders-ka "$SH4" "http://127.0.0.1:$G_PORT2"
+  S4=$S_PID
+  SH5=$(free_port)
+  shield_for orders-ka-unix "$SH5" "unix:$SOCK_KA"
+  S5=$S_PID
+  NP4=$(free_port)
+  NGINX_WORKERS=2 nginx_conf "$WORK/proxy-flask-ka" "
+  upstream flask { server 127.0.0.1:$G_PORT2; keepalive 64; }
+  server {
+    listen 127.0.0.1:$NP4;
+    location / {
+      proxy_pass http://flask;
+      proxy_http_version 1.1;
+      proxy_set_header Connection \"\";
+      $PROXY_HEADERS
+    }
+  }"
+  wait_port "$NP4"
+  NP4_PIDS=$(tree "$(cat "$WORK/proxy-flask-ka/nginx.pid")")
+  # Rounds, interleaved, so that a change in the machine's load hits every row alike;
+  # the ratios below use each row's median.
+  for round in $(seq "$ROUNDS"); do
+    [ "$ROUNDS" -gt 1 ] && echo "  round $round of $ROUNDS (gunicorn.conf.py as shipped: gthread workers, keep-alive)"
+    run "(d1) plain Flask, gunicorn alone" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_KA")" "${AUTH[@]}"
+    SPLIT_PIDS=$S4 SPLIT_LABEL="shield's part" \
+      run "(d2) plain Flask behind shield (both)" "http://127.0.0.1:$SH4/api/orders" "$(tree "$G_KA2") $S4" "${AUTH[@]}"
+    SPLIT_PIDS=$S5 SPLIT_LABEL="shield's part" \
+      run "(d2u) plain Flask behind shield, unix socket" "http://127.0.0.1:$SH5/api/orders" "$(tree "$G_KAU") $S5" "${AUTH[@]}"
+    SPLIT_PIDS=$NP4_PIDS SPLIT_LABEL="nginx's part" \
+      run "(d2n) plain Flask behind nginx (both)" "http://127.0.0.1:$NP4/api/orders" "$(tree "$G_KA2") $NP4_PIDS" "${AUTH[@]}"
+  done
+  kill "$S4" "$S5" "$G_KA" "$G_KA2" "$G_KAU" 2>/dev/null || true
+  kill -QUIT "$(cat "$WORK/proxy-flask-ka/nginx.pid")" 2>/dev/null || true
+  wait "$G_KA" "$G_KA2" "$G_KAU" 2>/dev/null || true
+
+  # The same app on gunicorn's default sync workers (`--worker-class sync`), which
+  # close every connection after its response: any proxy in front then opens a new
+  # upstream connection per request (nginx shown as the reference for that place).
+  SYNC=(--worker-class sync --threads 1)
+  G_PORT=$(free_port)
+  gunicorn_start_at plain "127.0.0.1:$G_PORT" "${SYNC[@]}"
+  G_TCP=$G_PID
+  SOCK=$WORK/gunicorn.sock
+  gunicorn_start_at plain "unix:$SOCK" "${SYNC[@]}"
+  G_UNIX=$G_PID
+  wait_port "$G_PORT"
+  for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+  sleep 1
   SH2=$(free_port)
   shield_for orders "$SH2" "http://127.0.0.1:$G_PORT"
   S2=$S_PID
@@ -199,46 +255,21 @@ CONF
   }"
   wait_port "$NP2"
   NP2_PIDS=$(tree "$(cat "$WORK/proxy-flask/nginx.pid")")
-  # Rounds, interleaved, so that a change in the machine's load hits every row alike;
-  # the ratios below use each row's median.
   for round in $(seq "$ROUNDS"); do
-    [ "$ROUNDS" -gt 1 ] && echo "  round $round of $ROUNDS"
-    run "(d1) plain Flask, gunicorn alone" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_TCP")" "${AUTH[@]}"
+    [ "$ROUNDS" -gt 1 ] && echo "  round $round of $ROUNDS (sync workers)"
+    run "(s1) sync workers, plain Flask alone" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_TCP")" "${AUTH[@]}"
     SPLIT_PIDS=$S2 SPLIT_LABEL="shield's part" \
-      run "(d2) plain Flask behind shield (both)" "http://127.0.0.1:$SH2/api/orders" "$(tree "$G_TCP") $S2" "${AUTH[@]}"
+      run "(s2) sync workers behind shield (both)" "http://127.0.0.1:$SH2/api/orders" "$(tree "$G_TCP") $S2" "${AUTH[@]}"
     SPLIT_PIDS=$S3 SPLIT_LABEL="shield's part" \
-      run "(d2u) plain Flask behind shield, unix socket" "http://127.0.0.1:$SH3/api/orders" "$(tree "$G_UNIX") $S3" "${AUTH[@]}"
+      run "(s2u) sync workers behind shield, unix socket" "http://127.0.0.1:$SH3/api/orders" "$(tree "$G_UNIX") $S3" "${AUTH[@]}"
     SPLIT_PIDS=$NP2_PIDS SPLIT_LABEL="nginx's part" \
-      run "(d2n) plain Flask behind nginx (both)" "http://127.0.0.1:$NP2/api/orders" "$(tree "$G_TCP") $NP2_PIDS" "${AUTH[@]}"
+      run "(s2n) sync workers behind nginx (both)" "http://127.0.0.1:$NP2/api/orders" "$(tree "$G_TCP") $NP2_PIDS" "${AUTH[@]}"
   done
   kill "$S2" "$S3" "$G_TCP" "$G_UNIX" 2>/dev/null || true
   kill -QUIT "$(cat "$WORK/proxy-flask/nginx.pid")" 2>/dev/null || true
   wait "$G_TCP" "$G_UNIX" 2>/dev/null || true
 
-  # The same with gthread workers, which keep connections open (keep-alive), so
-  # shield reuses its upstream connections as it does in front of nginx in (b).
-  # Two identical instances: connections shield keeps open to one would otherwise
-  # weigh on the direct runs against it.
-  G_PORT=$(free_port)
-  gunicorn_start_at plain "127.0.0.1:$G_PORT" --worker-class gthread --threads 4 --keep-alive 75
-  G_KA=$G_PID
-  G_PORT2=$(free_port)
-  gunicorn_start_at plain "127.0.0.1:$G_PORT2" --worker-class gthread --threads 4 --keep-alive 75
-  G_KA2=$G_PID
-  wait_port "$G_PORT"
-  wait_port "$G_PORT2"
-  sleep 1
-  SH4=$(free_port)
-  shield_for orders-ka "$SH4" "http://127.0.0.1:$G_PORT2"
-  S4=$S_PID
-  for round in $(seq "$ROUNDS"); do
-    run "(d1k) plain Flask, gthread keep-alive, alone" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_KA")" "${AUTH[@]}"
-    SPLIT_PIDS=$S4 SPLIT_LABEL="shield's part" \
-      run "(d2k) the same behind shield (both)" "http://127.0.0.1:$SH4/api/orders" "$(tree "$G_KA2") $S4" "${AUTH[@]}"
-  done
-  kill "$S4" "$G_KA" "$G_KA2" 2>/dev/null || true
-  wait "$G_KA" "$G_KA2" 2>/dev/null || true
-
+  # The in-process extensions, on the shipped workers like (d1).
   gunicorn_start extensions memory://
   run "(d3) Talisman+CORS+Limiter(memory)+CSRF" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_PID")" "${AUTH[@]}"
   gunicorn_stop
@@ -277,13 +308,14 @@ if [ -n "$d1" ]; then
   d2n=$(mfield "(d2n) plain Flask behind nginx (both)" 5)
   d3=$(field "(d3) Talisman+CORS+Limiter(memory)+CSRF" 5)
   d4=$(field "(d4) Talisman+CORS+Limiter(Redis)+CSRF" 5)
-  d1k=$(mfield "(d1k) plain Flask, gthread keep-alive, alone" 5)
-  d2k=$(mfield "(d2k) the same behind shield (both)" 5)
-  awk -v d1="$d1" -v d2="$d2" -v d2u="$d2u" -v d2n="$d2n" -v d3="$d3" -v d4="$d4" -v d1k="$d1k" -v d2k="$d2k" -v r="$ROUNDS" 'BEGIN {
-    printf "  (d) medians of %d rounds, CPU per request of app + proxy / app alone (target <= 1.10):\n", r
-    printf "    shield, sync workers over TCP:         %.2fx   (nginx in the same place: %.2fx)\n", d2 / d1, d2n / d1
-    printf "    shield, sync workers, unix socket:     %.2fx\n", d2u / d1
-    printf "    shield, gthread keep-alive workers:    %.2fx\n", d2k / d1k
+  s1=$(mfield "(s1) sync workers, plain Flask alone" 5)
+  s2=$(mfield "(s2) sync workers behind shield (both)" 5)
+  s2u=$(mfield "(s2u) sync workers behind shield, unix socket" 5)
+  s2n=$(mfield "(s2n) sync workers behind nginx (both)" 5)
+  awk -v d1="$d1" -v d2="$d2" -v d2u="$d2u" -v d2n="$d2n" -v d3="$d3" -v d4="$d4" -v s1="$s1" -v s2="$s2" -v s2u="$s2u" -v s2n="$s2n" -v r="$ROUNDS" 'BEGIN {
+    printf "  (d) medians of %d rounds, CPU per request of app + proxy / app alone, same workers (target <= 1.10):\n", r
+    printf "    shield, the shipped gthread workers:   %.2fx   over a unix socket %.2fx   (nginx with keepalive in the same place: %.2fx)\n", d2 / d1, d2u / d1, d2n / d1
+    printf "    shield, sync workers:                  %.2fx   over a unix socket %.2fx   (nginx in the same place: %.2fx)\n", s2 / s1, s2u / s1, s2n / s1
     printf "  in-process extensions (memory) / plain: %.2fx\n", d3 / d1
     printf "  in-process extensions (Redis) / plain:  %.2fx\n", d4 / d1 }'
 fi
