@@ -4,21 +4,100 @@
 //! not pay an allocation for a body it only passes along.
 
 use std::{
+    future::Future,
     pin::Pin,
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc,
     },
     task::{Context, Poll},
+    time::Duration,
 };
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
+use tokio::time::{Instant, Sleep};
 
 use crate::layers::csp_nonce::NonceBody;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How long a client may take to send its request body: `grace` from the end of
+/// its request head, plus one second per `min_rate` bytes received (the rule of
+/// Apache's mod_reqtimeout `body=20,MinRate=500`). A body that stalls or trickles
+/// is cut off (408), so a slow client cannot hold an app worker that waits for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyPace {
+    pub grace: Duration,
+    /// Bytes per second; at least 1.
+    pub min_rate: u64,
+}
+
+impl BodyPace {
+    /// The time a body that has delivered `received` bytes may have spent waiting
+    /// for the client in all.
+    pub fn allowance(&self, received: u64) -> Duration {
+        let rate = self.min_rate.max(1);
+        let whole = Duration::from_secs((received / rate).min(u64::from(u32::MAX)));
+        let part = Duration::from_nanos((received % rate).saturating_mul(1_000_000_000) / rate);
+        self.grace + whole + part
+    }
+
+    /// When a body read from `start` without pause, `received` bytes so far, must
+    /// have sent more (or ended).
+    pub fn deadline(&self, start: Instant, received: u64) -> Instant {
+        start + self.allowance(received)
+    }
+}
+
+/// The body clock of one streamed request body. Only the time spent waiting for
+/// the client counts: while the upstream is slow to take what was read, shield
+/// does not ask the client for more, and that wait is not the client's.
+#[derive(Debug)]
+struct PaceClock {
+    pace: BodyPace,
+    /// Time spent waiting for the client before the current wait.
+    waited: Duration,
+    /// When the current wait for the client began.
+    waiting_since: Option<Instant>,
+    sleep: Option<Pin<Box<Sleep>>>,
+    /// Set when the body fell behind (the pipeline answers 408).
+    expired: Arc<AtomicBool>,
+}
+
+impl PaceClock {
+    /// A piece of the body arrived: the current wait ends.
+    fn arrived(&mut self) {
+        if let Some(since) = self.waiting_since.take() {
+            self.waited += since.elapsed();
+        }
+    }
+
+    /// The stream has nothing now: true when the client is out of time (else the
+    /// timer will wake the task when it is).
+    fn waiting(&mut self, received: u64, cx: &mut Context<'_>) -> bool {
+        let since = *self.waiting_since.get_or_insert_with(Instant::now);
+        let deadline = since + self.pace.allowance(received).saturating_sub(self.waited);
+        let sleep = match self.sleep.as_mut() {
+            Some(s) => {
+                if s.deadline() != deadline {
+                    s.as_mut().reset(deadline);
+                }
+                s
+            }
+            None => self
+                .sleep
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        sleep.as_mut().poll(cx).is_ready()
+    }
+}
+
+/// The client did not send its request body at the required pace.
+#[derive(Debug, thiserror::Error)]
+#[error("request body too slow")]
+pub struct BodyTooSlow;
 
 /// The request body sent upstream: bytes a layer already read, then the rest of the
 /// client's stream, cut off at the body limit.
@@ -30,6 +109,9 @@ pub struct ReqBody {
     remaining: u64,
     /// Set when the client sent more than the limit (the pipeline answers 413).
     overflow: Option<Arc<AtomicBool>>,
+    /// Bytes of the body seen so far (prefix included), for the pace.
+    received: u64,
+    clock: Option<PaceClock>,
 }
 
 /// The client sent more than `max_body_bytes` while its body streamed.
@@ -63,7 +145,25 @@ impl ReqBody {
             rest: Some(rest),
             remaining: limit.saturating_sub(used),
             overflow,
+            received: used,
+            clock: None,
         }
+    }
+
+    /// Holds the rest of the stream to `pace`; the body was first asked for at
+    /// `start` (time since then counts as waiting); `expired` is set when it falls
+    /// behind.
+    pub fn paced(mut self, pace: BodyPace, start: Instant, expired: Arc<AtomicBool>) -> ReqBody {
+        if self.rest.is_some() {
+            self.clock = Some(PaceClock {
+                pace,
+                waited: start.elapsed(),
+                waiting_since: None,
+                sleep: None,
+                expired,
+            });
+        }
+        self
     }
 }
 
@@ -94,6 +194,10 @@ impl Body for ReqBody {
                         return Poll::Ready(Some(Err(Box::new(BodyTooLarge))));
                     }
                     this.remaining -= n;
+                    this.received += n;
+                    if let Some(c) = this.clock.as_mut() {
+                        c.arrived();
+                    }
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
@@ -105,7 +209,17 @@ impl Body for ReqBody {
                 this.rest = None;
                 Poll::Ready(None)
             }
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                let Some(c) = this.clock.as_mut() else {
+                    return Poll::Pending;
+                };
+                if c.waiting(this.received, cx) {
+                    c.expired.store(true, Ordering::Relaxed);
+                    this.rest = None;
+                    return Poll::Ready(Some(Err(Box::new(BodyTooSlow))));
+                }
+                Poll::Pending
+            }
         }
     }
 
@@ -257,4 +371,33 @@ where
         }
     }
     Ok((first.unwrap_or_else(|| Bytes::from(buf)), false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pace_allows_grace_plus_a_second_per_min_rate_bytes() {
+        let p = BodyPace {
+            grace: Duration::from_secs(20),
+            min_rate: 500,
+        };
+        assert_eq!(p.allowance(0), Duration::from_secs(20));
+        assert_eq!(p.allowance(250), Duration::from_millis(20_500));
+        assert_eq!(p.allowance(500), Duration::from_secs(21));
+        assert_eq!(
+            p.allowance(10 * 1024 * 1024),
+            Duration::from_millis(20_991_520)
+        );
+        // No overflow on absurd counts, and a zero rate is read as 1.
+        assert!(p.allowance(u64::MAX) > Duration::from_secs(u64::from(u32::MAX)));
+        let zero = BodyPace {
+            grace: Duration::from_secs(1),
+            min_rate: 0,
+        };
+        assert_eq!(zero.allowance(3), Duration::from_secs(4));
+        let start = Instant::now();
+        assert_eq!(p.deadline(start, 500), start + Duration::from_secs(21));
+    }
 }

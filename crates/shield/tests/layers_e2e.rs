@@ -685,6 +685,91 @@ fn slowloris_is_closed_within_the_header_timeout() {
     assert_eq!(echo.hits(), 0);
 }
 
+/// Sends `head`, then `pieces` of the body with `pause` before each, then reads
+/// until the server closes (or 10 s pass): the response text, whether every piece
+/// could be written, and the time from the head to the end of the response.
+fn paced_request(
+    addr: std::net::SocketAddr,
+    head: &str,
+    pieces: &[&[u8]],
+    pause: Duration,
+) -> (String, bool, Duration) {
+    let mut c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let start = std::time::Instant::now();
+    c.write_all(head.as_bytes()).unwrap();
+    let mut all_sent = true;
+    for p in pieces {
+        std::thread::sleep(pause);
+        // Stop once the server has answered or closed: writing on would reset the
+        // connection and could discard the answer before it is read.
+        let mut probe = [0u8; 1];
+        c.set_nonblocking(true).unwrap();
+        let answered =
+            !matches!(c.peek(&mut probe), Err(ref e) if e.kind() == std::io::ErrorKind::WouldBlock);
+        c.set_nonblocking(false).unwrap();
+        if answered || c.write_all(p).is_err() {
+            all_sent = false;
+            break;
+        }
+    }
+    let mut out = Vec::new();
+    let _ = c.read_to_end(&mut out);
+    (
+        String::from_utf8_lossy(&out).into_owned(),
+        all_sent,
+        start.elapsed(),
+    )
+}
+
+#[test]
+fn a_body_that_stalls_or_trickles_is_cut_off_with_408() {
+    let echo = Echo::start();
+    let mut cfg = settings_for(&echo.url());
+    cfg.timeouts.body_read = shield::config::Dur::from_millis(800);
+    cfg.timeouts.body_min_rate = 1000;
+    let s = TestShield::start(cfg);
+
+    // Streamed to the app: 10 of 1,000 declared bytes, then a 1-byte trickle.
+    let head = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n";
+    let trickle: Vec<&[u8]> = std::iter::once(&b"0123456789"[..])
+        .chain(std::iter::repeat_n(&b"x"[..], 40))
+        .collect();
+    let (resp, _, took) = paced_request(s.addr, head, &trickle, Duration::from_millis(100));
+    assert!(resp.starts_with("HTTP/1.1 408"), "{resp}");
+    assert!(resp.contains("request_timeout"), "{resp}");
+    // Cut off near 0.8 s (+ 1 ms per byte received), long before the 4 s trickle.
+    assert!(took < Duration::from_millis(3500), "held for {took:?}");
+
+    // Read by shield itself (a JSON body the INP001 check buffers): same answer.
+    let head = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n";
+    let (resp, _, took) = paced_request(s.addr, head, &[b"{\"a\": "], Duration::ZERO);
+    assert!(resp.starts_with("HTTP/1.1 408"), "{resp}");
+    assert!(took < Duration::from_millis(3500), "held for {took:?}");
+    assert!(
+        s.wait_audit("request body too slow").is_some(),
+        "{}",
+        s.audit_log()
+    );
+
+    // A client that keeps the pace (about 3,300 bytes/s against a floor of 1,000)
+    // may take longer than body_read in all: 4,000 bytes over 1.2 s is served whole.
+    let body = vec![b'z'; 4000];
+    let pieces: Vec<&[u8]> = body.chunks(100).collect();
+    let head =
+        "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 4000\r\nConnection: close\r\n\r\n";
+    let (resp, all_sent, took) = paced_request(s.addr, head, &pieces, Duration::from_millis(30));
+    assert!(all_sent, "{resp}");
+    assert!(took > Duration::from_millis(800), "{took:?}");
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    let sha = support::echo::sha256_hex(&body);
+    assert!(
+        resp.to_ascii_lowercase()
+            .contains(&format!("x-body-sha256: {sha}")),
+        "{resp}"
+    );
+}
+
 #[test]
 fn upstream_down_is_502_json_at_once() {
     let mut echo = Echo::start();

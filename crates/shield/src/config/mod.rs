@@ -406,6 +406,11 @@ impl Default for ErrorsSettings {
 pub struct TimeoutsSettings {
     /// A client must send its whole request head within this (slowloris).
     pub header_read: Dur,
+    /// A request body must arrive within this from the end of the head, plus one
+    /// second per `body_min_rate` bytes received; otherwise 408 (slow POST).
+    pub body_read: Dur,
+    /// Bytes per second that extend `body_read` (at least 1).
+    pub body_min_rate: u64,
     /// Idle upstream connections in the pool are closed after this.
     pub idle: Dur,
     pub upstream_connect: Dur,
@@ -419,6 +424,8 @@ impl Default for TimeoutsSettings {
     fn default() -> Self {
         TimeoutsSettings {
             header_read: Dur::from_secs(10),
+            body_read: Dur::from_secs(20),
+            body_min_rate: 500,
             idle: Dur::from_secs(60),
             upstream_connect: Dur::from_secs(3),
             upstream_response: Dur::from_secs(60),

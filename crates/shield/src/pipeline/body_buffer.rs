@@ -7,7 +7,7 @@ use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
-use crate::body::ReqBody;
+use crate::body::{BodyPace, ReqBody};
 
 /// The body as read so far: chunks a layer asked for, then the unread stream.
 pub(super) struct BodyBuffer {
@@ -15,32 +15,53 @@ pub(super) struct BodyBuffer {
     chunks: Vec<Bytes>,
     pub(super) len: usize,
     pub(super) ended: bool,
+    /// The pace the client must keep (`timeouts.body_read`), from `start`.
+    pace: BodyPace,
+    start: tokio::time::Instant,
+}
+
+/// Why a body could not be read.
+#[derive(Debug)]
+pub(super) enum FillError {
+    /// Broken framing or a dropped connection.
+    Malformed,
+    /// The client fell behind `timeouts.body_read` / `body_min_rate`.
+    TooSlow,
 }
 
 impl BodyBuffer {
-    pub(super) fn new(body: Incoming) -> BodyBuffer {
+    pub(super) fn new(body: Incoming, pace: BodyPace) -> BodyBuffer {
         let ended = http_body::Body::is_end_stream(&body);
         BodyBuffer {
             rest: (!ended).then_some(body),
             chunks: Vec::new(),
             len: 0,
             ended,
+            pace,
+            start: tokio::time::Instant::now(),
         }
     }
 
-    /// Reads until more than `limit` bytes are buffered or the body ends.
-    pub(super) async fn fill(&mut self, limit: usize) -> Result<(), hyper::Error> {
+    /// Reads until more than `limit` bytes are buffered or the body ends, at the
+    /// client's required pace.
+    pub(super) async fn fill(&mut self, limit: usize) -> Result<(), FillError> {
         while !self.ended && self.len <= limit {
             let Some(rest) = self.rest.as_mut() else {
                 self.ended = true;
                 break;
             };
-            match rest.frame().await {
+            let deadline = self.pace.deadline(self.start, self.len as u64);
+            let Ok(frame) = tokio::time::timeout_at(deadline, rest.frame()).await else {
+                // Nothing to linger for: the connection closes after the 408.
+                self.rest = None;
+                return Err(FillError::TooSlow);
+            };
+            match frame {
                 None => {
                     self.ended = true;
                     self.rest = None;
                 }
-                Some(Err(e)) => return Err(e),
+                Some(Err(_)) => return Err(FillError::Malformed),
                 Some(Ok(frame)) => {
                     if let Ok(d) = frame.into_data() {
                         self.len += d.len();
@@ -87,14 +108,20 @@ impl BodyBuffer {
         self.chunks.first().cloned().unwrap_or_default()
     }
 
+    /// The body to send upstream; `too_slow` is set if its rest falls behind the
+    /// pace while it streams.
     pub(super) fn into_req_body(
         mut self,
         limit: u64,
         overflow: Option<Arc<AtomicBool>>,
+        too_slow: Option<Arc<AtomicBool>>,
     ) -> ReqBody {
         let prefix = (!self.chunks.is_empty()).then(|| self.joined());
-        match self.rest.take() {
-            Some(rest) if !self.ended => ReqBody::streaming(prefix, rest, limit, overflow),
+        match (self.rest.take(), too_slow) {
+            (Some(rest), Some(flag)) if !self.ended => {
+                ReqBody::streaming(prefix, rest, limit, overflow).paced(self.pace, self.start, flag)
+            }
+            (Some(rest), None) if !self.ended => ReqBody::streaming(prefix, rest, limit, overflow),
             _ => ReqBody::full(prefix.unwrap_or_default()),
         }
     }

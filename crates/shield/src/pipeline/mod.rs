@@ -27,7 +27,7 @@ use hop::{bridge_upgrade, is_upgrade, strip_hop_by_hop};
 
 use crate::{
     audit_log::AuditLog,
-    body::ResBody,
+    body::{BodyPace, ResBody},
     config::{ConfigError, Validated},
     context::{BodyView, Context},
     layer::{Flow, RequestLayer, ResponseLayer},
@@ -92,6 +92,8 @@ pub struct Pipeline {
     response: Vec<Box<dyn ResponseLayer>>,
     errors: ErrorSanitizer,
     limits: SizeLimits,
+    /// `timeouts.body_read` and `body_min_rate`.
+    body_pace: BodyPace,
     upstreams: Vec<Upstream>,
     nonce_placeholder: Option<String>,
     /// Ask the upstream for uncompressed bodies (needed to rewrite HTML).
@@ -151,6 +153,7 @@ impl Pipeline {
         let errors = ErrorSanitizer::new(&s.errors)?;
         let t = &s.timeouts;
         if t.header_read.get().is_zero()
+            || t.body_read.get().is_zero()
             || t.upstream_connect.get().is_zero()
             || t.upstream_response.get().is_zero()
         {
@@ -159,6 +162,16 @@ impl Pipeline {
                 "timeouts must be longer than 0s",
             ));
         }
+        if t.body_min_rate == 0 {
+            return Err(ConfigError::new(
+                "shield.timeouts.body_min_rate",
+                "must be at least 1 (bytes per second)",
+            ));
+        }
+        let body_pace = BodyPace {
+            grace: t.body_read.get(),
+            min_rate: t.body_min_rate,
+        };
         let upstreams = (0..shared.workers.max(1))
             .map(|_| {
                 Upstream::new(
@@ -193,6 +206,7 @@ impl Pipeline {
             response,
             errors,
             limits,
+            body_pace,
             upstreams,
             nonce_placeholder: s.headers.csp_nonce_placeholder.clone(),
             identity_upstream: nonce,
@@ -227,7 +241,7 @@ impl Pipeline {
                 .and_then(|mut q| q.pop_front())
                 .and_then(|f| f.problem());
         }
-        let mut body = BodyBuffer::new(body);
+        let mut body = BodyBuffer::new(body, self.body_pace);
         let resp = match self.run_request_layers(&mut head, &mut cx, &mut body).await {
             Err(rejection) => {
                 if rejection.close {
@@ -338,9 +352,7 @@ impl Pipeline {
                         if matches!(cx.body, BodyView::TooLarge) && body.len > want {
                             break;
                         }
-                        if body.fill(want).await.is_err() {
-                            return Err(bad_body());
-                        }
+                        body.fill(want).await.map_err(fill_rejection)?;
                         if body.len as u64 > max_body {
                             return Err(layers::limits::too_large(max_body));
                         }
@@ -358,9 +370,7 @@ impl Pipeline {
         if matches!(cx.body, BodyView::NotRead)
             && head.headers.contains_key(header::TRANSFER_ENCODING)
         {
-            if body.fill(0).await.is_err() {
-                return Err(bad_body());
-            }
+            body.fill(0).await.map_err(fill_rejection)?;
             let max_body = cx.max_body.unwrap_or(self.limits.max_body);
             if body.len as u64 > max_body {
                 return Err(layers::limits::too_large(max_body));
@@ -411,12 +421,19 @@ impl Pipeline {
         let overflow = (!body.ended && !head.headers.contains_key(header::CONTENT_LENGTH))
             .then(|| Arc::new(AtomicBool::new(false)));
         let max_body = cx.max_body.unwrap_or(self.limits.max_body);
-        let req = Request::from_parts(head, body.into_req_body(max_body, overflow.clone()));
+        let too_slow = (!body.ended).then(|| Arc::new(AtomicBool::new(false)));
+        let req = Request::from_parts(
+            head,
+            body.into_req_body(max_body, overflow.clone(), too_slow.clone()),
+        );
         let resp = match upstream.send(req).await {
             Ok(r) => r,
             Err(e) => {
                 if overflow.is_some_and(|o| o.load(Ordering::Relaxed)) {
                     return Err(layers::limits::too_large(max_body));
+                }
+                if too_slow.is_some_and(|t| t.load(Ordering::Relaxed)) {
+                    return Err(body_too_slow());
                 }
                 return Err(self.upstream_failure(e, cx));
             }
@@ -536,6 +553,25 @@ impl Pipeline {
         self.shared.metrics.response(status, cx.started.elapsed());
         self.shared.audit.access(cx, status);
     }
+}
+
+fn fill_rejection(e: body_buffer::FillError) -> Rejection {
+    match e {
+        body_buffer::FillError::Malformed => bad_body(),
+        body_buffer::FillError::TooSlow => body_too_slow(),
+    }
+}
+
+/// The client sent its body too slowly (`timeouts.body_read`, `body_min_rate`).
+fn body_too_slow() -> Rejection {
+    Rejection::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        "the request body did not arrive in time",
+        layers::limits::CONTROL,
+        "request body too slow (timeouts.body_read / body_min_rate)",
+    )
+    .closing()
 }
 
 fn bad_body() -> Rejection {
