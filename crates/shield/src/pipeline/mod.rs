@@ -152,15 +152,18 @@ impl Pipeline {
         let s = &config.settings;
         let errors = ErrorSanitizer::new(&s.errors)?;
         let t = &s.timeouts;
-        if t.header_read.get().is_zero()
-            || t.body_read.get().is_zero()
-            || t.upstream_connect.get().is_zero()
-            || t.upstream_response.get().is_zero()
-        {
-            return Err(ConfigError::new(
-                "shield.timeouts",
-                "timeouts must be longer than 0s",
-            ));
+        for (key, d) in [
+            ("header_read", &t.header_read),
+            ("body_read", &t.body_read),
+            ("upstream_connect", &t.upstream_connect),
+            ("upstream_response", &t.upstream_response),
+        ] {
+            if d.get().is_zero() {
+                return Err(ConfigError::new(
+                    format!("shield.timeouts.{key}"),
+                    "must be longer than 0s",
+                ));
+            }
         }
         if t.body_min_rate == 0 {
             return Err(ConfigError::new(
