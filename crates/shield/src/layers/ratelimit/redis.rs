@@ -8,8 +8,8 @@
 //! [`RedisStore::decide`]). Keys are `<prefix>:{<digest>}`: the digest is the
 //! counter's hash tag, so a counter never straddles Redis Cluster slots. (Several
 //! counters in one call make a multi-key call, which a Cluster only accepts within
-//! one slot: shield talks to one Redis server (6.0 or newer), standalone or a
-//! primary behind Sentinel or a key-routing proxy.) Each key expires at most half a
+//! one slot: shield talks to one Redis server (5.0 or newer; 6.0 writes less),
+//! standalone or a primary behind Sentinel or a key-routing proxy.) Each key expires at most half a
 //! window after its counter is fully replenished, and is never gone before (see
 //! [`SCRIPT`]).
 //!
@@ -50,7 +50,8 @@ use crate::redis_conn::{retryable, PerWorker};
 /// Expiry without a TTL write per decision: a counter's key expires at the end of
 /// the bucket after its TAT's, buckets being a quarter of the counter's window
 /// (`b`). A write whose TAT stays in the stored TAT's bucket keeps the TTL
-/// (`KEEPTTL`, Redis 6.0+), one that moves to another bucket sets it again, so
+/// (`KEEPTTL`; Redis before 6.0 refuses it, and the same expiry instant is then
+/// written again with `PX`), one that moves to another bucket sets it again, so
 /// the key always outlives its TAT (by at least `b`, at most `2b`: half a window)
 /// and most writes leave the expiry table alone (a write with `PX` costs Redis
 /// about twice a plain one). `b` depends on the window only, and the window is
@@ -98,10 +99,14 @@ for j = 1, #KEYS do
     local b = floor(win[j] / 4)
     if b < 1 then b = 1 end
     local bucket = floor(new / b)
+    local px = floor(((bucket + 2) * b - now) / 1000) + 1
     if old >= 0 and floor(old / b) == bucket then
-      redis.call('SET', KEYS[j], new, 'KEEPTTL')
+      local r = redis.pcall('SET', KEYS[j], new, 'KEEPTTL')
+      if type(r) == 'table' and r.err then
+        redis.call('SET', KEYS[j], new, 'PX', px)
+      end
     else
-      redis.call('SET', KEYS[j], new, 'PX', floor(((bucket + 2) * b - now) / 1000) + 1)
+      redis.call('SET', KEYS[j], new, 'PX', px)
     end
   end
 end
@@ -593,6 +598,27 @@ mod tests {
         let Some((server, url, store, rt)) = fixture() else {
             return;
         };
+        expiry_follows_the_tat(&url, &store, &rt);
+        drop(server);
+    }
+
+    /// The same on a server without `KEEPTTL` (Redis before 6.0, played here by a
+    /// script whose keep-TTL option Redis refuses as a syntax error): each write
+    /// sets the expiry instant the kept TTL would have had.
+    #[test]
+    fn without_keepttl_the_expiry_is_written_again() {
+        let Some((server, url, mut store, rt)) = fixture() else {
+            return;
+        };
+        assert_eq!(SCRIPT.matches("'KEEPTTL'").count(), 1);
+        store.script = Arc::new(redis::Script::new(
+            &SCRIPT.replace("'KEEPTTL'", "'KEEPTTL_BEFORE_6'"),
+        ));
+        expiry_follows_the_tat(&url, &store, &rt);
+        drop(server);
+    }
+
+    fn expiry_follows_the_tat(url: &str, store: &RedisStore, rt: &tokio::runtime::Runtime) {
         // 20 per second: an interval of 50 ms, a window of 1 s, buckets of 250 ms.
         let window = 1_000_000u64;
         let b = window / 4;
@@ -605,10 +631,7 @@ mod tests {
             cost: 1,
         };
         let key = store.key(&cell.id);
-        let mut c = redis::Client::open(url.as_str())
-            .unwrap()
-            .get_connection()
-            .unwrap();
+        let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
         let mut last: Option<(u64, i64)> = None;
         let (mut kept, mut moved, mut allowed) = (0, 0, 0);
         for _ in 0..30 {
@@ -649,7 +672,6 @@ mod tests {
         assert!((20..=21).contains(&allowed), "{allowed} allowed");
         assert!(kept >= 20, "{kept} writes kept the TTL");
         assert!(moved >= 3, "{moved} writes moved it");
-        drop(server);
     }
 
     #[test]
