@@ -192,3 +192,48 @@ fn secure_form_model_views_carry_a_csrf_token() {
     let (_d, out) = audit(&app);
     assert!(findings(&out, "CSR001").is_empty(), "{:#?}", out.report);
 }
+
+#[test]
+fn flask_admins_own_model_view_bound_by_init_app_serves_unguarded_routes() {
+    let app = r#"import os
+
+from flask import Flask
+from flask_admin import Admin
+from flask_admin.contrib.sqla import ModelView
+from flask_login import LoginManager
+
+from library.models import Book, db
+
+desk = Admin(name="Desk")
+logins = LoginManager()
+
+
+def create_app():
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    db.init_app(app)
+    logins.init_app(app)
+    desk.init_app(app)
+    desk.add_view(ModelView(Book, db.session, url="/backoffice/books"))
+    return app
+"#;
+    let (_d, out) = audit(app);
+    let p = &out.project;
+    let new = at(&p.routes, "/backoffice/books/new/");
+    assert_eq!(new.len(), 1, "{:#?}", p.routes);
+    assert_eq!(new[0].endpoint, "book.create_view");
+    assert_eq!(
+        new[0].class.as_deref(),
+        Some("flask_admin.contrib.sqla.ModelView")
+    );
+    assert!(new[0].app.is_some(), "bound by init_app");
+    assert!(new[0].auth.is_empty());
+    assert_eq!(p.describe(new[0].def_span), "library/__init__.py:20");
+    let auth = findings(&out, "AUTH003");
+    assert!(
+        auth.iter()
+            .any(|(_, _, m)| m.contains("/backoffice/books/delete/")),
+        "{auth:#?}"
+    );
+    assert_eq!(findings(&out, "CSR001").len(), 1, "{:#?}", out.report);
+}

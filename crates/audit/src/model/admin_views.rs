@@ -275,13 +275,37 @@ pub(super) fn find(project: &Project, auth_words: &[&str], routes: &mut Vec<Rout
     }
     for (admin, span, ctor, index) in views {
         let file = span.file;
-        let Target::Class(class) = resolver.resolve(file, &ctor.func).target else {
+        // A project view class, or one of Flask-Admin's model views used as
+        // it is (`admin.add_view(ModelView(User, db.session))`).
+        let resolved = resolver.resolve(file, &ctor.func);
+        let view = match &resolved.target {
+            Target::Class(class) => ViewClass::of(project, class),
+            _ => resolved
+                .external_name()
+                .filter(|n| is_model_view_base(n))
+                .map(|_| ViewClass {
+                    chain: Vec::new(),
+                    model_view: true,
+                }),
+        };
+        let Some(view) = view else {
             continue;
         };
-        let Some(view) = ViewClass::of(project, &class) else {
-            continue;
+        // The class's dotted and short names, and where its built-in views
+        // are reported: its `def` line, or the constructor call of a
+        // Flask-Admin class.
+        let (class_qualified, class_name, builtin_span) = match view.chain.first() {
+            Some((cfile, c)) => (
+                c.qualified.to_string(),
+                c.name.to_string(),
+                Span::new(*cfile, c.name_range),
+            ),
+            None => {
+                let q = resolved.external_name().unwrap_or_default();
+                let short = q.rsplit('.').next().unwrap_or(&q).to_string();
+                (q, short, span)
+            }
         };
-        let (_, class_fact) = view.chain[0];
         let endpoint = match ctor.kwarg("endpoint").and_then(Value::as_str) {
             Some(e) => e.to_string(),
             None if index => "admin".to_string(),
@@ -296,9 +320,9 @@ pub(super) fn find(project: &Project, auth_words: &[&str], routes: &mut Vec<Rout
                         .unwrap_or_default()
                         .to_string(),
                 })
-                .unwrap_or_else(|| class_fact.name.to_string())
+                .unwrap_or_else(|| class_name.clone())
                 .to_ascii_lowercase(),
-            None => class_fact.name.to_ascii_lowercase(),
+            None => class_name.to_ascii_lowercase(),
         };
         let base_url = view_url(
             &admin.url,
@@ -319,8 +343,8 @@ pub(super) fn find(project: &Project, auth_words: &[&str], routes: &mut Vec<Rout
                 rule: super::blueprints::join_paths(&base_url, rule),
                 path: None,
                 endpoint: format!("{endpoint}.{name}"),
-                function: format!("{}.{name}", class_fact.qualified),
-                class: Some(class_fact.qualified.to_string()),
+                function: format!("{class_qualified}.{name}"),
+                class: Some(class_qualified.clone()),
                 file: def_span.file,
                 def_span,
                 span,
@@ -407,7 +431,7 @@ pub(super) fn find(project: &Project, auth_words: &[&str], routes: &mut Vec<Rout
                 name,
                 rule,
                 methods.iter().map(|m| m.to_string()).collect(),
-                Span::new(view.chain[0].0, class_fact.name_range),
+                builtin_span,
                 Vec::new(),
                 Vec::new(),
             );
