@@ -53,7 +53,9 @@ pub fn rows(project: &Project) -> Vec<RouteRow> {
                     .map(|a| a.rsplit('.').next().unwrap_or(a).to_string())
                     .collect(),
                 auth_missing: !r.unregistered
-                    && crate::rules::auth::auth003_unauthenticated_mutation::unauthenticated(r),
+                    && crate::rules::auth::auth003_unauthenticated_mutation::unauthenticated(
+                        project, r,
+                    ),
                 unregistered: r.unregistered,
             }
         })

@@ -98,10 +98,12 @@ pub(super) fn find_auth(project: &mut Project) {
     }
 }
 
-/// A class-based view (`MethodView`, or a handler class of the project's own
-/// framework) that authenticates: a method of the class or of a project base
-/// class named for it (`_check_access`, `check_permissions`) or whose body
-/// refuses anonymous callers (not the HTTP-method views themselves), or
+/// A class-based view (`MethodView`, a Flask-Admin view, or a handler class of
+/// the project's own framework) that authenticates: a method of the class or
+/// of a project base class named for it (`_check_access`, `check_permissions`,
+/// Flask-Admin's `is_accessible`) or whose body refuses anonymous callers (not
+/// the views themselves: HTTP-method methods and Flask-Admin's `@expose`
+/// methods; nor a method that only ever returns `True`), or
 /// `decorators = [login_required]`.
 fn class_view_auth(
     project: &Project,
@@ -133,8 +135,14 @@ fn class_view_auth(
         // The views themselves (`get`, `post`...) are not guards: a view that
         // answers 401 in one branch authenticates nothing by that.
         for f in facts.functions.iter().filter(|f| {
-            f.method_of.as_deref() == Some(q.as_str()) && !VIEW_METHODS.contains(&f.name.as_str())
+            f.method_of.as_deref() == Some(q.as_str())
+                && !VIEW_METHODS.contains(&f.name.as_str())
+                && !super::admin_views::is_exposed(project, file, f)
         }) {
+            // `def is_accessible(self): return True` lets everyone in.
+            if !f.returns.is_empty() && f.returns.iter().all(|v| v.as_bool() == Some(true)) {
+                continue;
+            }
             let lower = f.name.to_ascii_lowercase();
             let named = has_auth_word(&lower) || lower.contains("access");
             if named || refuses(project, &f.qualified, memo) {

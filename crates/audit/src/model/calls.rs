@@ -43,6 +43,10 @@ pub const INDEXED_NAMES: &[&str] = &[
     "APIRouter",
     "register_blueprint",
     "include_router",
+    // Flask-Admin
+    "Admin",
+    "add_view",
+    "add_views",
     // configuration
     "from_object",
     "update",

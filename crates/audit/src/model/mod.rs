@@ -11,6 +11,7 @@
 //! Every value keeps its [`Span`] so rules can point at the exact line. What
 //! cannot be known statically is `None`/unknown, and rules stay silent on it.
 
+mod admin_views;
 mod apps;
 mod auth;
 pub(crate) mod blueprints;

@@ -337,6 +337,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
     super::url_rules::find(project, &bps, AUTH_WORDS, &mut routes, &mut handlers);
     super::class_views::find_decorated(project, &bps, AUTH_WORDS, &mut routes);
     super::resources::find(project, &bps, AUTH_WORDS, &mut routes);
+    super::admin_views::find(project, AUTH_WORDS, &mut routes);
     // Full paths and owning apps through the registration chain.
     for r in &mut routes {
         match r.blueprint {

@@ -5,8 +5,8 @@ use checklist::Severity;
 use report::Finding;
 
 use crate::{
-    model::Route,
-    rules::{Rule, RuleContext},
+    model::{Project, Route},
+    rules::{rl::route_limits::auth_reason, Rule, RuleContext},
 };
 
 pub const RULE: Rule = Rule {
@@ -29,6 +29,10 @@ review (information level; also in `flaskguard audit --routes`, AUTH column
   login page);
 - a `before_request` (or `before_app_request`) guard of its blueprint, a parent
   blueprint or the app that does the same;
+- for a Flask-Admin view (its `@expose` methods and a model view's create,
+  edit, delete and action views), an `is_accessible` (or `_handle_view`)
+  override of the view class or a base class that does more than
+  `return True`;
 - a FastAPI dependency that authenticates (`Depends(get_current_user)`,
   `Security(...)`, a dependency function that raises 401/403, or one that
   itself depends on an authenticating dependency, as
@@ -45,7 +49,10 @@ method name) authenticate it. A view that itself answers 401/403 in a branch
 
 Routes that are public by design are left out: login, logout, registration,
 sign-up, token and refresh endpoints, password reset, e-mail confirmation,
-webhooks and OAuth callbacks (by path or function name).
+webhooks and OAuth callbacks (by path or function name), and views that log a
+user in, check a password or issue a token whatever they are called
+(`login_user`, `check_password_hash`, `create_access_token`... as RL003 reads
+them: a home page that takes the login form is the login).
 
 An authentication decorator placed *above* the route decorator is reported
 as **high**: `@app.route` registers the function it receives, so the check
@@ -116,7 +123,7 @@ const AUTH_DECORATOR_WORDS: &[&str] = &[
 
 /// Whether a route changes state, is not public by design, and nothing
 /// authenticates it: what the route inventory marks `NONE`.
-pub fn unauthenticated(route: &Route) -> bool {
+pub fn unauthenticated(project: &Project, route: &Route) -> bool {
     if !route.is_mutation() || !route.auth.is_empty() {
         return false;
     }
@@ -125,11 +132,19 @@ pub fn unauthenticated(route: &Route) -> bool {
     !PUBLIC
         .iter()
         .any(|w| function.contains(w) || path.contains(w))
+        // A view that logs users in or checks a password is the login,
+        // whatever its name (a home page with the login form).
+        && auth_reason(project, route).is_none()
 }
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let mut out = Vec::new();
-    for route in ctx.project.routes.iter().filter(|r| unauthenticated(r)) {
+    for route in ctx
+        .project
+        .routes
+        .iter()
+        .filter(|r| unauthenticated(ctx.project, r))
+    {
         let what = format!("{} {}", route.methods.join("/"), route.display_path());
         // `@login_required` above `@app.post(...)`: registered without it.
         let misplaced = route.decorators.iter().find(|d| {

@@ -20,8 +20,10 @@ pub const RULE: Rule = Rule {
 const DOC: &str = r#"## What it does
 For a Flask app whose authentication rides on the session cookie (the code
 writes `session[...]`, or uses Flask-Login) and that has state-changing routes
-(POST, PUT, PATCH, DELETE), reports:
-- no `CSRFProtect` (Flask-WTF) or `SeaSurf`, no `FlaskForm`, and no
+(POST, PUT, PATCH, DELETE; also those of Flask-Admin views, see `flaskguard
+audit --routes`), reports:
+- no `CSRFProtect` (Flask-WTF) or `SeaSurf`, no `FlaskForm` (nor
+  Flask-Admin's `SecureForm` as a form base), and no
   hand-written check in a `before_request` hook (at the `Flask(...)` line);
 - `WTF_CSRF_ENABLED = False` in the production config;
 - `@csrf.exempt` on a state-changing route.
@@ -61,15 +63,29 @@ csrf = CSRFProtect(app)  # and send the token (X-CSRFToken) from the frontend
 
 fn uses_flask_form(project: &Project) -> bool {
     let resolver = project.resolver();
+    let with_token = |n: String| {
+        matches!(
+            n.as_str(),
+            "flask_wtf.FlaskForm"
+                | "flask_wtf.form.FlaskForm"
+                | "flask_wtf.Form"
+                // Flask-Admin's form base with a CSRF token, as a base
+                // class or as a model view's `form_base_class`.
+                | "flask_admin.form.SecureForm"
+                | "flask_admin.form.base.SecureForm"
+        )
+    };
     project.python().any(|(file, facts)| {
         facts.classes.iter().any(|c| {
-            c.bases.iter().any(|b| {
-                resolver.resolve(file, b).external_name().is_some_and(|n| {
-                    n == "flask_wtf.FlaskForm"
-                        || n == "flask_wtf.form.FlaskForm"
-                        || n == "flask_wtf.Form"
+            c.bases
+                .iter()
+                .chain(c.attr("form_base_class").map(|a| &a.value))
+                .any(|b| {
+                    resolver
+                        .resolve(file, b)
+                        .external_name()
+                        .is_some_and(with_token)
                 })
-            })
         })
     })
 }
