@@ -511,3 +511,55 @@ app.include_router(plain, dependencies=[Depends(check_owner)])
     assert_eq!(auth("/admin/tiers/{name}"), ["get_current_superuser"]);
     assert_eq!(auth("/plain/x/{id}"), ["check_owner"]);
 }
+
+#[test]
+fn dependencies_go_by_their_own_name_not_their_package() {
+    let deps = r#"from fastapi import HTTPException
+
+
+def valid_order(order: dict) -> dict:
+    if order.get("qty", 0) < 1:
+        raise HTTPException(status_code=400)
+    return order
+
+
+def current_user_id(token: str = "") -> int:
+    return 1
+"#;
+    let main = r#"from fastapi import Depends, FastAPI
+
+from shop.auth.deps import current_user_id, valid_order
+
+app = FastAPI()
+
+
+@app.post("/orders")
+def create_order(order: dict = Depends(valid_order)):
+    return order
+
+
+@app.delete("/orders/{oid}")
+def delete_order(oid: int, uid: int = Depends(current_user_id)):
+    return {}
+"#;
+    let (_d, p) = project(&[
+        ("shop/__init__.py", ""),
+        ("shop/auth/__init__.py", ""),
+        ("shop/auth/deps.py", deps),
+        ("shop/main.py", main),
+    ]);
+    let auth_of = |f: &str| {
+        p.routes
+            .iter()
+            .find(|r| r.function.ends_with(f))
+            .unwrap_or_else(|| panic!("{f}"))
+            .auth
+            .clone()
+    };
+    assert!(
+        auth_of("create_order").is_empty(),
+        "{:?}",
+        auth_of("create_order")
+    );
+    assert_eq!(auth_of("delete_order").len(), 1);
+}

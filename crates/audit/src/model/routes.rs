@@ -231,13 +231,10 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                     continue;
                 }
                 if let Some(dep) = call.arg(0) {
-                    let dep_name = dep.render();
-                    if AUTH_WORDS
-                        .iter()
-                        .any(|w| dep_name.to_ascii_lowercase().contains(w))
+                    if super::auth::named_for_auth(project, file, dep)
                         || call.func_name().is_some_and(|n| n.ends_with("Security"))
                     {
-                        auth.push((dep_name, None));
+                        auth.push((dep.render(), None));
                     }
                 }
             }
