@@ -512,6 +512,74 @@ app.include_router(plain, dependencies=[Depends(check_owner)])
     assert_eq!(auth("/plain/x/{id}"), ["check_owner"]);
 }
 
+const FASTAPI_USERS: &str = r#"from fastapi import APIRouter, FastAPI
+from fastapi_users import FastAPIUsers
+
+from accounts import backend, get_manager
+from schemas import MemberCreate, MemberRead, MemberUpdate
+
+members = FastAPIUsers[dict, int](get_manager, [backend])
+users_router = members.get_users_router(MemberRead, MemberUpdate)
+
+api = APIRouter(prefix="/api")
+api.include_router(members.get_auth_router(backend), prefix="/auth/cookie")
+api.include_router(users_router, prefix="/members")
+
+drafts = APIRouter(prefix="/drafts")
+
+
+@drafts.post("/")
+def create_draft():
+    return {}
+
+
+app = FastAPI()
+app.include_router(api)
+app.include_router(members.get_register_router(MemberRead, MemberCreate), prefix="/auth")
+"#;
+
+#[test]
+fn fastapi_users_routers_are_routes_of_the_app() {
+    let (_d, p) = project(&[("main.py", FASTAPI_USERS)]);
+    let mut got: Vec<(String, String, Vec<String>)> = p
+        .routes
+        .iter()
+        .map(|r| {
+            (
+                r.methods.join(","),
+                r.path.clone().unwrap_or_default(),
+                r.auth.clone(),
+            )
+        })
+        .collect();
+    got.sort();
+    let active = || vec!["fastapi_users.current_user(active=True)".to_string()];
+    let superuser = || vec!["fastapi_users.current_user(active=True, superuser=True)".to_string()];
+    let want = vec![
+        ("DELETE".into(), "/api/members/{id}".into(), superuser()),
+        ("GET".into(), "/api/members/me".into(), active()),
+        ("GET".into(), "/api/members/{id}".into(), superuser()),
+        ("PATCH".into(), "/api/members/me".into(), active()),
+        ("PATCH".into(), "/api/members/{id}".into(), superuser()),
+        ("POST".into(), "/api/auth/cookie/login".into(), vec![]),
+        ("POST".into(), "/api/auth/cookie/logout".into(), active()),
+        ("POST".into(), "/auth/register".into(), vec![]),
+    ];
+    assert_eq!(got, want);
+    assert!(p.routes.iter().all(|r| r.app.is_some()));
+    // Including library routers does not make registration dynamic: the
+    // router no one includes stays unregistered.
+    assert_eq!(p.unregistered_routes.len(), 1);
+    assert_eq!(p.unregistered_routes[0].rule, "/");
+    let login = p
+        .routes
+        .iter()
+        .find(|r| r.path.as_deref() == Some("/api/auth/cookie/login"))
+        .unwrap();
+    assert_eq!(login.view_name(), "login");
+    assert_eq!(p.describe(login.span), "main.py:11");
+}
+
 #[test]
 fn dependencies_go_by_their_own_name_not_their_package() {
     let deps = r#"from fastapi import HTTPException

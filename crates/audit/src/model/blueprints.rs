@@ -142,6 +142,16 @@ pub(super) fn find_blueprints(project: &Project) -> (Vec<Blueprint>, bool) {
             // A blueprint of an installed package (`get_swaggerui_blueprint(...)`,
             // `from flask_admin import bp`): not one of the project's.
             Some(None) if external_object(file, child.unwrap_or(&c.func)) => continue,
+            // A router fastapi-users makes (`fastapi_users.get_auth_router(...)`):
+            // its routes are added by `model::fastapi_users`.
+            Some(None)
+                if method == "include_router"
+                    && child.is_some_and(|v| {
+                        super::fastapi_users::is_library_router(project, file, v)
+                    }) =>
+            {
+                continue
+            }
             // `register_blueprint(bp)` for a `bp` we cannot name.
             Some(None) | None => {
                 dynamic = true;

@@ -334,6 +334,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
     super::url_rules::find(project, &bps, AUTH_WORDS, &mut routes, &mut handlers);
     super::class_views::find_decorated(project, &bps, AUTH_WORDS, &mut routes);
     super::resources::find(project, &bps, AUTH_WORDS, &mut routes);
+    super::fastapi_users::find(project, &bps, &mut routes);
     // Full paths and owning apps through the registration chain.
     for r in &mut routes {
         match r.blueprint {

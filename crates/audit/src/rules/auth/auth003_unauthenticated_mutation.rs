@@ -39,6 +39,11 @@ review (information level; also in `flaskguard audit --routes`, AUTH column
   dependency is named for authentication by its own name, not by the package
   it sits in: `app.auth.dependencies.valid_signup` is judged by its body.
 
+Routers made by fastapi-users (`fastapi_users.get_auth_router(backend)`,
+`get_register_router`, `get_users_router`...) are listed with the routes the
+library declares; its `/me` and `/{id}` routes require a user
+(`current_user(active=True)`, superuser for `/{id}`).
+
 Each method (`get`, `post`...) of a Flask-RESTful / Flask-RESTX resource is
 its own view: its own decorators (`@jwt_required()` under `@ns.doc(...)`)
 and the class's `decorators` / `method_decorators` (a list, or a dict by
