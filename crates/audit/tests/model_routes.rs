@@ -631,3 +631,47 @@ def delete_order(oid: int, uid: int = Depends(current_user_id)):
     );
     assert_eq!(auth_of("delete_order").len(), 1);
 }
+
+const SETTINGS: &str = r#"from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    API_V1_STR: str = "/api/v1"
+    ITEMS_PREFIX: str = "/items"
+
+
+settings = Settings()
+"#;
+
+const SETTINGS_MAIN: &str = r#"from fastapi import APIRouter, FastAPI
+
+from config import settings
+
+items = APIRouter(prefix=settings.ITEMS_PREFIX)
+
+
+@items.get("/")
+def list_items():
+    return []
+
+
+api_router = APIRouter()
+api_router.include_router(items)
+
+app = FastAPI()
+app.include_router(api_router, prefix=settings.API_V1_STR)
+"#;
+
+#[test]
+fn router_prefixes_from_settings_field_defaults() {
+    let (_d, p) = project(&[("config.py", SETTINGS), ("main.py", SETTINGS_MAIN)]);
+    assert_eq!(p.routes.len(), 1);
+    assert_eq!(p.routes[0].path.as_deref(), Some("/api/v1/items/"));
+    // A variable the deployment sets: its value is not known.
+    let (_d, p) = project(&[
+        ("config.py", SETTINGS),
+        ("main.py", SETTINGS_MAIN),
+        (".env", "API_V1_STR=/v2\n"),
+    ]);
+    assert_eq!(p.routes[0].path.as_deref(), Some("/items/"));
+}
