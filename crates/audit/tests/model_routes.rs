@@ -511,3 +511,167 @@ app.include_router(plain, dependencies=[Depends(check_owner)])
     assert_eq!(auth("/admin/tiers/{name}"), ["get_current_superuser"]);
     assert_eq!(auth("/plain/x/{id}"), ["check_owner"]);
 }
+
+const FASTAPI_USERS: &str = r#"from fastapi import APIRouter, FastAPI
+from fastapi_users import FastAPIUsers
+
+from accounts import backend, get_manager
+from schemas import MemberCreate, MemberRead, MemberUpdate
+
+members = FastAPIUsers[dict, int](get_manager, [backend])
+users_router = members.get_users_router(MemberRead, MemberUpdate)
+
+api = APIRouter(prefix="/api")
+api.include_router(members.get_auth_router(backend), prefix="/auth/cookie")
+api.include_router(users_router, prefix="/members")
+
+drafts = APIRouter(prefix="/drafts")
+
+
+@drafts.post("/")
+def create_draft():
+    return {}
+
+
+app = FastAPI()
+app.include_router(api)
+app.include_router(members.get_register_router(MemberRead, MemberCreate), prefix="/auth")
+"#;
+
+#[test]
+fn fastapi_users_routers_are_routes_of_the_app() {
+    let (_d, p) = project(&[("main.py", FASTAPI_USERS)]);
+    let mut got: Vec<(String, String, Vec<String>)> = p
+        .routes
+        .iter()
+        .map(|r| {
+            (
+                r.methods.join(","),
+                r.path.clone().unwrap_or_default(),
+                r.auth.clone(),
+            )
+        })
+        .collect();
+    got.sort();
+    let active = || vec!["fastapi_users.current_user(active=True)".to_string()];
+    let superuser = || vec!["fastapi_users.current_user(active=True, superuser=True)".to_string()];
+    let want = vec![
+        ("DELETE".into(), "/api/members/{id}".into(), superuser()),
+        ("GET".into(), "/api/members/me".into(), active()),
+        ("GET".into(), "/api/members/{id}".into(), superuser()),
+        ("PATCH".into(), "/api/members/me".into(), active()),
+        ("PATCH".into(), "/api/members/{id}".into(), superuser()),
+        ("POST".into(), "/api/auth/cookie/login".into(), vec![]),
+        ("POST".into(), "/api/auth/cookie/logout".into(), active()),
+        ("POST".into(), "/auth/register".into(), vec![]),
+    ];
+    assert_eq!(got, want);
+    assert!(p.routes.iter().all(|r| r.app.is_some()));
+    // Including library routers does not make registration dynamic: the
+    // router no one includes stays unregistered.
+    assert_eq!(p.unregistered_routes.len(), 1);
+    assert_eq!(p.unregistered_routes[0].rule, "/");
+    let login = p
+        .routes
+        .iter()
+        .find(|r| r.path.as_deref() == Some("/api/auth/cookie/login"))
+        .unwrap();
+    assert_eq!(login.view_name(), "login");
+    assert_eq!(p.describe(login.span), "main.py:11");
+}
+
+#[test]
+fn dependencies_go_by_their_own_name_not_their_package() {
+    let deps = r#"from fastapi import HTTPException
+
+
+def valid_order(order: dict) -> dict:
+    if order.get("qty", 0) < 1:
+        raise HTTPException(status_code=400)
+    return order
+
+
+def current_user_id(token: str = "") -> int:
+    return 1
+"#;
+    let main = r#"from fastapi import Depends, FastAPI
+
+from shop.auth.deps import current_user_id, valid_order
+
+app = FastAPI()
+
+
+@app.post("/orders")
+def create_order(order: dict = Depends(valid_order)):
+    return order
+
+
+@app.delete("/orders/{oid}")
+def delete_order(oid: int, uid: int = Depends(current_user_id)):
+    return {}
+"#;
+    let (_d, p) = project(&[
+        ("shop/__init__.py", ""),
+        ("shop/auth/__init__.py", ""),
+        ("shop/auth/deps.py", deps),
+        ("shop/main.py", main),
+    ]);
+    let auth_of = |f: &str| {
+        p.routes
+            .iter()
+            .find(|r| r.function.ends_with(f))
+            .unwrap_or_else(|| panic!("{f}"))
+            .auth
+            .clone()
+    };
+    assert!(
+        auth_of("create_order").is_empty(),
+        "{:?}",
+        auth_of("create_order")
+    );
+    assert_eq!(auth_of("delete_order").len(), 1);
+}
+
+const SETTINGS: &str = r#"from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings):
+    API_V1_STR: str = "/api/v1"
+    ITEMS_PREFIX: str = "/items"
+
+
+settings = Settings()
+"#;
+
+const SETTINGS_MAIN: &str = r#"from fastapi import APIRouter, FastAPI
+
+from config import settings
+
+items = APIRouter(prefix=settings.ITEMS_PREFIX)
+
+
+@items.get("/")
+def list_items():
+    return []
+
+
+api_router = APIRouter()
+api_router.include_router(items)
+
+app = FastAPI()
+app.include_router(api_router, prefix=settings.API_V1_STR)
+"#;
+
+#[test]
+fn router_prefixes_from_settings_field_defaults() {
+    let (_d, p) = project(&[("config.py", SETTINGS), ("main.py", SETTINGS_MAIN)]);
+    assert_eq!(p.routes.len(), 1);
+    assert_eq!(p.routes[0].path.as_deref(), Some("/api/v1/items/"));
+    // A variable the deployment sets: its value is not known.
+    let (_d, p) = project(&[
+        ("config.py", SETTINGS),
+        ("main.py", SETTINGS_MAIN),
+        (".env", "API_V1_STR=/v2\n"),
+    ]);
+    assert_eq!(p.routes[0].path.as_deref(), Some("/items/"));
+}

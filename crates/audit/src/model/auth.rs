@@ -226,7 +226,7 @@ fn dependency_auth_at(
     }
     let target = call.param(0, "dependency")?;
     let rendered = target.render();
-    if ctor.ends_with("Security") || has_auth_word(&rendered) {
+    if ctor.ends_with("Security") || named_for_auth(project, file, target) {
         return Some(rendered);
     }
     let resolver = project.resolver();
@@ -278,6 +278,22 @@ fn authenticates(
     });
     memo.insert(key, result);
     result
+}
+
+/// Whether a dependency (`Depends(x)`) is named for authentication. A
+/// project function or class goes by its own name: the package it is defined
+/// in (`app.auth.dependencies.valid_signup`) says nothing of what it does.
+/// Anything else goes by how it is written (`fastapi_users.current_user()`,
+/// `oauth2_scheme`).
+pub(super) fn named_for_auth(project: &Project, file: FileId, dep: &Value) -> bool {
+    let callee = dep.as_call().map_or(dep, |c| &c.func);
+    let r = project.resolver().resolve(file, callee);
+    match r.target {
+        Target::Function(q) | Target::Class(q) if r.attrs.is_empty() => {
+            has_auth_word(q.rsplit('.').next().unwrap_or(&q))
+        }
+        _ => has_auth_word(&dep.render()),
+    }
 }
 
 fn has_auth_word(name: &str) -> bool {

@@ -65,10 +65,10 @@ pub(super) fn find_blueprints(project: &Project) -> (Vec<Blueprint>, bool) {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string(),
-            prefix: c
-                .kwarg(prefix_kw)
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            prefix: c.kwarg(prefix_kw).and_then(|p| match kind {
+                BlueprintKind::Router => router_prefix(project, file, p),
+                BlueprintKind::Blueprint => p.as_str().map(str::to_string),
+            }),
             registrations: Vec::new(),
             registered_elsewhere: false,
         });
@@ -142,6 +142,16 @@ pub(super) fn find_blueprints(project: &Project) -> (Vec<Blueprint>, bool) {
             // A blueprint of an installed package (`get_swaggerui_blueprint(...)`,
             // `from flask_admin import bp`): not one of the project's.
             Some(None) if external_object(file, child.unwrap_or(&c.func)) => continue,
+            // A router fastapi-users makes (`fastapi_users.get_auth_router(...)`):
+            // its routes are added by `model::fastapi_users`.
+            Some(None)
+                if method == "include_router"
+                    && child.is_some_and(|v| {
+                        super::fastapi_users::is_library_router(project, file, v)
+                    }) =>
+            {
+                continue
+            }
             // `register_blueprint(bp)` for a `bp` we cannot name.
             Some(None) | None => {
                 dynamic = true;
@@ -157,11 +167,18 @@ pub(super) fn find_blueprints(project: &Project) -> (Vec<Blueprint>, bool) {
         } else {
             "url_prefix"
         };
+        let prefix = c.kwarg(kw).and_then(|p| {
+            if method == "include_router" {
+                router_prefix(project, file, p)
+            } else {
+                p.as_str().map(str::to_string)
+            }
+        });
         regs.push((
             child,
             Registration {
                 parent,
-                prefix: c.kwarg(kw).and_then(Value::as_str).map(str::to_string),
+                prefix,
                 span: Span::new(file, call.range()),
             },
         ));
@@ -173,6 +190,21 @@ pub(super) fn find_blueprints(project: &Project) -> (Vec<Blueprint>, bool) {
         bps[child].registered_elsewhere = true;
     }
     (bps, dynamic)
+}
+
+/// A FastAPI router prefix: a literal, or the default of a pydantic settings
+/// field no env file, Dockerfile or compose file sets
+/// (`include_router(api_router, prefix=settings.API_V1_STR)` with
+/// `API_V1_STR: str = "/api/v1"`). Other names are left unknown, as before.
+fn router_prefix(project: &Project, file: FileId, v: &Value) -> Option<String> {
+    if let Some(s) = v.as_str() {
+        return Some(s.to_string());
+    }
+    if v.reference().is_none_or(|r| r.attrs.is_empty()) {
+        return None;
+    }
+    let (_, d) = super::cors::settings_default(project, file, v)?;
+    d.as_str().map(str::to_string)
 }
 
 /// Whether an app may serve a blueprint's routes: it is registered in an app,

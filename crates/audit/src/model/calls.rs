@@ -36,6 +36,7 @@ pub const INDEXED_NAMES: &[&str] = &[
     "LoginManager",
     "JWTManager",
     "SessionMiddleware",
+    "CookieTransport",
     "init_app",
     "add_middleware",
     // blueprints and routers

@@ -172,7 +172,7 @@ fn resources_origins(v: &Value) -> Origins {
 /// allowed_hosts: List[str] = ["*"]`, base classes included), unless an env
 /// file, Dockerfile, compose file or command sets that variable (pydantic
 /// matches names case-insensitively, after an optional prefix): then None.
-fn settings_default<'a>(
+pub(crate) fn settings_default<'a>(
     project: &'a Project,
     file: crate::source::FileId,
     v: &Value,

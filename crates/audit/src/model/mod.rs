@@ -21,6 +21,7 @@ mod config;
 pub mod cors;
 mod deployment;
 mod extensions;
+mod fastapi_users;
 pub mod flow;
 pub mod headers;
 pub mod index;

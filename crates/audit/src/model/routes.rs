@@ -231,13 +231,10 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                     continue;
                 }
                 if let Some(dep) = call.arg(0) {
-                    let dep_name = dep.render();
-                    if AUTH_WORDS
-                        .iter()
-                        .any(|w| dep_name.to_ascii_lowercase().contains(w))
+                    if super::auth::named_for_auth(project, file, dep)
                         || call.func_name().is_some_and(|n| n.ends_with("Security"))
                     {
-                        auth.push((dep_name, None));
+                        auth.push((dep.render(), None));
                     }
                 }
             }
@@ -338,6 +335,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
     super::class_views::find_decorated(project, &bps, AUTH_WORDS, &mut routes);
     super::resources::find(project, &bps, AUTH_WORDS, &mut routes);
     super::admin_views::find(project, AUTH_WORDS, &mut routes);
+    super::fastapi_users::find(project, &bps, &mut routes);
     // Full paths and owning apps through the registration chain.
     for r in &mut routes {
         match r.blueprint {

@@ -174,6 +174,8 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
                 let Some(attr) = attr else { continue };
                 let span = crate::source::Span::new(file, attr.range);
                 if seen.insert(span) {
+                    let settings =
+                        *settings.get_or_insert_with(|| is_settings_class(project, file, class, 0));
                     out.push((
                         None,
                         SecretSite::ClassAttr {
@@ -181,6 +183,7 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
                             value: &attr.value,
                             span,
                             key,
+                            settings,
                         },
                     ));
                 }
@@ -236,6 +239,9 @@ pub enum SecretSite<'a> {
         /// The config key it stands for (`JWT_SECRET_KEY` for a field
         /// `jwt_secret_key`).
         key: &'static str,
+        /// A field of a pydantic `BaseSettings` class: its value is only the
+        /// default, used when the environment does not set the variable.
+        settings: bool,
     },
     /// The key argument of `jwt.encode(...)` / `jwt.decode(...)`.
     JwtCall {
@@ -264,6 +270,11 @@ impl SecretSite<'_> {
             SecretSite::Entry(e) => e.span,
             SecretSite::ClassAttr { span, .. } | SecretSite::JwtCall { span, .. } => *span,
         }
+    }
+    /// Whether the value is the default of a pydantic settings field (the
+    /// environment variable of the same name overrides it).
+    pub fn is_settings_default(&self) -> bool {
+        matches!(self, SecretSite::ClassAttr { settings: true, .. })
     }
     /// The config key (`SECRET_KEY`, `JWT_SECRET_KEY`); None for a key given
     /// to a JWT call.

@@ -39,7 +39,14 @@ review (information level; also in `flaskguard audit --routes`, AUTH column
   `get_current_superuser(user=Depends(get_current_user))` does — through
   defaults, `Annotated[User, Depends(...)]` and type aliases of it, a few
   levels deep), on the endpoint's parameters, its `dependencies=[...]`, its
-  router, `include_router(..., dependencies=...)` or the app.
+  router, `include_router(..., dependencies=...)` or the app. A project
+  dependency is named for authentication by its own name, not by the package
+  it sits in: `app.auth.dependencies.valid_signup` is judged by its body.
+
+Routers made by fastapi-users (`fastapi_users.get_auth_router(backend)`,
+`get_register_router`, `get_users_router`...) are listed with the routes the
+library declares; its `/me` and `/{id}` routes require a user
+(`current_user(active=True)`, superuser for `/{id}`).
 
 Each method (`get`, `post`...) of a Flask-RESTful / Flask-RESTX resource is
 its own view: its own decorators (`@jwt_required()` under `@ns.doc(...)`)

@@ -3,8 +3,8 @@
 use report::Finding;
 
 use super::{
-    custom_cookie_handling, entry_value, flask_apps, is_auth_cookie, is_csrf_cookie,
-    login_manager_covers, remember_me, session_evidence, set_cookies,
+    cookie_transport_flags, custom_cookie_handling, entry_value, flask_apps, is_auth_cookie,
+    is_csrf_cookie, login_manager_covers, remember_me, session_evidence, set_cookies,
 };
 use crate::{
     model::{ConfigVia, ExtKind},
@@ -32,7 +32,8 @@ and elsewhere:
 - `response.set_cookie(...)` of a session or login cookie (a name such as
   `session`, `token`, `auth`, `jwt`, `refresh_token`) without `secure=True`,
   and `secure=False` on a cookie whose name is not a literal;
-- Starlette's `SessionMiddleware` without `https_only=True`.
+- Starlette's `SessionMiddleware` without `https_only=True`;
+- fastapi-users' `CookieTransport(cookie_secure=False)`.
 
 Values that are not literals are not judged. A project that sets cookie
 flags its own way (a response class overriding `set_cookie`, its own
@@ -135,6 +136,14 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             ctx.finding(RULE.code, RULE.name, span, message)
                 .with_fix("Pass https_only=True to SessionMiddleware."),
         );
+    }
+    for (v, span) in cookie_transport_flags(project, "cookie_secure") {
+        if v.truthy() == Some(false) {
+            out.push(
+                ctx.finding(RULE.code, RULE.name, span, "fastapi-users' CookieTransport `cookie_secure=False`: the auth cookie is also sent over plain HTTP")
+                    .with_fix("Leave cookie_secure at its default (True)."),
+            );
+        }
     }
     for c in set_cookies(project) {
         // A CSRF token is no login: CKE001 is about session and auth cookies.

@@ -3,7 +3,8 @@
 use report::Finding;
 
 use super::{
-    entry_value, flask_apps, is_auth_cookie, is_csrf_cookie, login_manager_covers, set_cookies,
+    cookie_transport_flags, entry_value, flask_apps, is_auth_cookie, is_csrf_cookie,
+    login_manager_covers, set_cookies,
 };
 use crate::{
     model::{ConfigVia, ExtKind},
@@ -21,7 +22,8 @@ const DOC: &str = r#"## What it does
 Reports `SESSION_COOKIE_HTTPONLY = False` in the production config of a Flask
 app (Flask's default is `True`), `REMEMBER_COOKIE_HTTPONLY = False` with
 Flask-Login, and `response.set_cookie(...)` of a session or login cookie (a
-name such as `session`, `token`, `auth`, `jwt`) without `httponly=True`.
+name such as `session`, `token`, `auth`, `jwt`) without `httponly=True`, and
+fastapi-users' `CookieTransport(cookie_httponly=False)`.
 CSRF cookies (`csrf`, `xsrf` in the name) are meant to be read by scripts and
 are not reported.
 
@@ -67,6 +69,14 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                     .with_fix(format!("Remove {key} = False (True is the default).")),
                 app,
             ));
+        }
+    }
+    for (v, span) in cookie_transport_flags(project, "cookie_httponly") {
+        if v.truthy() == Some(false) {
+            out.push(
+                ctx.finding(RULE.code, RULE.name, span, "fastapi-users' CookieTransport `cookie_httponly=False`: scripts in the page can read the auth cookie")
+                    .with_fix("Leave cookie_httponly at its default (True)."),
+            );
         }
     }
     for c in set_cookies(project) {

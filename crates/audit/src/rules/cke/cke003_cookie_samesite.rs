@@ -4,8 +4,8 @@
 use report::Finding;
 
 use super::{
-    custom_cookie_handling, entry_value, flask_apps, is_auth_cookie, login_manager_covers,
-    session_evidence, set_cookies,
+    cookie_transport_flags, custom_cookie_handling, entry_value, flask_apps, is_auth_cookie,
+    login_manager_covers, session_evidence, set_cookies,
 };
 use crate::{
     model::{ConfigVia, ExtKind},
@@ -30,7 +30,8 @@ Reports, for the production configuration of a Flask app:
 - `REMEMBER_COOKIE_SAMESITE` set to `None` or `"None"` with Flask-Login;
 
 and `set_cookie` of a session or login cookie with `samesite=None` or
-`"None"`, and Starlette's `SessionMiddleware(same_site="none")`. A project
+`"None"`, Starlette's `SessionMiddleware(same_site="none")`, and
+fastapi-users' `CookieTransport(cookie_samesite="none")`. A project
 that sets cookie flags its own way (a response class overriding `set_cookie`,
 its own `app.session_interface`) is not reported for the unset setting.
 
@@ -126,6 +127,14 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                         .with_fix("Use same_site=\"lax\" (the default) or \"strict\"."),
                 );
             }
+        }
+    }
+    for (v, span) in cookie_transport_flags(project, "cookie_samesite") {
+        if is_none(v) {
+            out.push(
+                ctx.finding(RULE.code, RULE.name, span, "fastapi-users' CookieTransport `cookie_samesite=\"none\"`: the auth cookie goes along with cross-site requests")
+                    .with_fix("Leave cookie_samesite at its default (\"lax\"), or \"strict\"."),
+            );
         }
     }
     for c in set_cookies(project) {

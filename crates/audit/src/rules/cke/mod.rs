@@ -20,6 +20,36 @@ use crate::{
     source::{FileId, Span},
 };
 
+/// A flag of fastapi-users' `CookieTransport(...)`, which sets the auth cookie
+/// itself (Secure, HttpOnly and SameSite=Lax unless told otherwise): the
+/// value given for `option` (`cookie_secure`, `cookie_httponly`,
+/// `cookie_samesite`), followed through names, and where it is.
+pub fn cookie_transport_flags<'a>(project: &'a Project, option: &str) -> Vec<(&'a Value, Span)> {
+    let resolver = project.resolver();
+    let mut out = Vec::new();
+    for (file, _, call) in project.calls_named(&["CookieTransport"]) {
+        let c = call.call();
+        let is_transport = resolver
+            .resolve(file, &c.func)
+            .external_name()
+            .is_some_and(|n| n.starts_with("fastapi_users.") && n.ends_with(".CookieTransport"));
+        if !is_transport {
+            continue;
+        }
+        if let Some(v) = c.kwarg(option) {
+            // A value bound to a name elsewhere keeps that place: point at
+            // the call then.
+            let at = if call.range().contains_range(v.range) {
+                v.range
+            } else {
+                call.range()
+            };
+            out.push((resolver.deref(file, v).1, Span::new(file, at)));
+        }
+    }
+    out
+}
+
 /// Evidence that the session cookie is used: where it is written, or the
 /// Flask-Login manager that keeps logins in it.
 pub fn session_evidence(project: &Project) -> Option<(Span, &'static str)> {

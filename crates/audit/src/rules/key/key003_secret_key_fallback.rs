@@ -22,6 +22,10 @@ lists) read from the environment with a fallback
 `os.environ.get(...) or "..."`), and keys read without a default where nothing
 checks at startup that one was set (a `raise`/`assert` on `SECRET_KEY`).
 `os.environ["SECRET_KEY"]` is a check: it fails at startup when missing.
+A field of a pydantic `BaseSettings` class with a default is a fallback too
+(`SECRET_KEY: str = secrets.token_urlsafe(32)`, `jwt_secret_key: str =
+"..."`): the default is used when the variable is not set. A field without
+a default (`SECRET_KEY: str`) refuses to start.
 
 ## Why is this bad?
 When the variable is missing in production — a typo, a new host, a secret
@@ -61,7 +65,14 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             .and_then(|l| l.var)
             .or_else(|| site.key().map(str::to_string))
             .unwrap_or_else(|| "the variable".to_string());
-        let message = match fallback_of(v) {
+        // A pydantic settings field's default is what the app runs with
+        // when the environment does not set the variable.
+        let fallback = if site.is_settings_default() {
+            settings_fallback(v)
+        } else {
+            fallback_of(v)
+        };
+        let message = match fallback {
             Some(Fallback::Literal) => format!("{what} falls back to a built-in value when {variable} is not set, instead of refusing to start"),
             Some(Fallback::Other) => format!("{what} falls back to another value when {variable} is not set, instead of refusing to start"),
             Some(Fallback::Random) => format!("{what} falls back to a random key made at start when {variable} is not set, instead of refusing to start: each worker and each restart signs with a key of its own, so sessions and tokens stop verifying"),
@@ -128,6 +139,18 @@ fn is_random(v: &Value) -> bool {
         }
     });
     hit
+}
+
+/// The fallback a pydantic settings field's default is: a literal or a key
+/// made at start (`SECRET_KEY: str = secrets.token_urlsafe(32)`), or the
+/// fallback of an environment lookup it reads itself. An empty default,
+/// `None` or anything else (`Field(...)`) is not judged.
+fn settings_fallback(v: &Value) -> Option<Fallback> {
+    match &v.kind {
+        Kind::Str(s) if !s.is_empty() => Some(Fallback::Literal),
+        _ if env_lookup(v).is_none() && is_random(v) => Some(Fallback::Random),
+        _ => fallback_of(v),
+    }
 }
 
 fn fallback_of(v: &Value) -> Option<Fallback> {

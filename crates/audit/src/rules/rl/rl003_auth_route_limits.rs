@@ -26,7 +26,10 @@ view's name says so (`login`, `sign_up`, `LoginView`, `reset_password`,
 `login_for_access_token`), or whose view checks a password, logs a user in or
 issues a token (`check_password_hash`, `verify_password`, `bcrypt.checkpw`,
 `login_user`, `create_access_token`) — that have no limit of their own. The
-finding is on the view's `def` line.
+finding is on the view's `def` line. The login, register and password-reset
+routes of fastapi-users routers (`include_router(fastapi_users.get_auth_router(
+backend), prefix="/auth/jwt")`) count too; their finding is on the
+`include_router` call.
 
 A limit of their own is a `@limiter.limit(...)` / `@limiter.shared_limit(...)`
 decorator (flask-limiter, or slowapi on FastAPI routes), `limiter.limit(...)`
