@@ -427,10 +427,60 @@ pub(super) fn refuses(project: &Project, q: &str, memo: &mut FxHashMap<String, b
     let resolver = project.resolver();
     let result = resolver
         .function(q)
-        .and_then(|(file, f)| Some((resolver.facts(file)?, f.scope)))
-        .is_some_and(|(facts, scope)| body_refuses(facts, scope));
+        .and_then(|(file, f)| Some((file, resolver.facts(file)?, f.scope)))
+        .is_some_and(|(file, facts, scope)| {
+            body_refuses(facts, scope) || raises_refusal_class(project, file, facts, scope)
+        });
     memo.insert(q.to_string(), result);
     result
+}
+
+/// Whether the body raises an exception class of the project that answers
+/// 401/403 (`raise InvalidToken()` where `class InvalidToken(HTTPException)`
+/// sets `status_code=401` in its `__init__` or a class attribute), directly or
+/// through a project base class.
+fn raises_refusal_class(project: &Project, file: FileId, facts: &PyFacts, scope: u32) -> bool {
+    let resolver = project.resolver();
+    facts
+        .raises
+        .iter()
+        .filter(|r| facts.scope_within(r.scope, scope))
+        .filter_map(|r| r.value.as_ref())
+        .any(|v| {
+            let callee = v.as_call().map_or(v, |c| &c.func);
+            match resolver.resolve(file, callee).target {
+                Target::Class(q) => class_refuses(project, &q, 0),
+                _ => false,
+            }
+        })
+}
+
+/// Whether a project class (or one of its project bases, a few levels up) says
+/// 401/403 in its body: a class attribute or a call in its methods.
+fn class_refuses(project: &Project, q: &str, depth: usize) -> bool {
+    if depth > 4 {
+        return false;
+    }
+    let resolver = project.resolver();
+    let Some((file, class)) = resolver.class(q) else {
+        return false;
+    };
+    let Some(facts) = resolver.facts(file) else {
+        return false;
+    };
+    class.attrs.iter().any(|a| denies(&a.value))
+        || facts
+            .calls
+            .iter()
+            .filter(|c| facts.scope_within(c.scope, class.scope))
+            .any(|c| denies(&c.value))
+        || class
+            .bases
+            .iter()
+            .any(|b| match resolver.resolve(file, b).target {
+                Target::Class(base) if base != q => class_refuses(project, &base, depth + 1),
+                _ => false,
+            })
 }
 
 fn body_refuses(facts: &PyFacts, scope: u32) -> bool {

@@ -24,7 +24,8 @@ review (information level; also in `flaskguard audit --routes`, AUTH column
   `roles_required`, `permission_required`, `auth.login_required`,
   `admin_required`, `token_required`...), or a project decorator whose body
   refuses anonymous callers (answers 401/403, `abort(401)`, raises
-  `Unauthorized`/`Forbidden`/`HTTPException(status_code=401)`, calls
+  `Unauthorized`/`Forbidden`/`HTTPException(status_code=401)` or an
+  exception class of the project whose body or bases say 401/403, calls
   `verify_jwt_in_request` or `login_manager.unauthorized()`, redirects to a
   login page);
 - a `before_request` (or `before_app_request`) guard of its blueprint, a parent
