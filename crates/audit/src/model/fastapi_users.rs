@@ -105,7 +105,6 @@ pub(super) fn find(project: &Project, bps: &[Blueprint], routes: &mut Vec<Route>
     if calls.is_empty() || !uses_fastapi_users(project) {
         return;
     }
-    let resolver = project.resolver();
     for (file, _, call) in calls {
         let c = call.call();
         if c.last_name() != Some("include_router") {
@@ -120,20 +119,9 @@ pub(super) fn find(project: &Project, bps: &[Blueprint], routes: &mut Vec<Route>
         else {
             continue;
         };
-        let parent = c.receiver().and_then(|recv| {
-            let r = resolver.resolve(file, &recv);
-            let Target::Object(site) = r.target else {
-                return None;
-            };
-            if !r.attrs.is_empty() {
-                return None;
-            }
-            project.app_at(site).map(Parent::App).or_else(|| {
-                bps.iter()
-                    .find(|b| b.site == site)
-                    .map(|b| Parent::Blueprint(b.id))
-            })
-        });
+        let parent = c
+            .receiver()
+            .and_then(|recv| super::resources::owner_of(project, bps, file, &recv));
         let (app, blueprint) = match parent {
             Some(Parent::App(a)) => (Some(a), None),
             Some(Parent::Blueprint(b)) => (None, Some(b)),

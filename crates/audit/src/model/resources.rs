@@ -33,7 +33,13 @@ struct Mount {
     api: Option<Site>,
 }
 
-fn owner_of(project: &Project, bps: &[Blueprint], file: FileId, v: &Value) -> Option<Parent> {
+/// The app or blueprint a value is (`app`, `bp`, `api_router`), if the model knows it.
+pub(super) fn owner_of(
+    project: &Project,
+    bps: &[Blueprint],
+    file: FileId,
+    v: &Value,
+) -> Option<Parent> {
     let r = project.resolver().resolve(file, v);
     let Target::Object(site) = r.target else {
         return None;
