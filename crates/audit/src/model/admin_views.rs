@@ -87,9 +87,6 @@ const MODEL_VIEW_ROUTES: &[ModelViewRoute] = &[
     ),
 ];
 
-/// Base classes followed up from a view class at most.
-const MAX_BASES: usize = 16;
-
 struct Admin {
     site: Site,
     app: Option<AppId>,
@@ -106,30 +103,12 @@ struct ViewClass<'a> {
 
 impl<'a> ViewClass<'a> {
     fn of(project: &'a Project, class: &str) -> Option<ViewClass<'a>> {
-        let resolver = project.resolver();
-        let mut chain: Vec<(FileId, &'a ClassFact)> = Vec::new();
         let mut model_view = false;
-        let mut queue = vec![class.to_string()];
-        while let Some(q) = queue.pop() {
-            if chain.len() >= MAX_BASES || chain.iter().any(|(_, c)| c.qualified.as_str() == q) {
-                continue;
+        let chain = super::class_views::class_chain(project, class, |r| {
+            if r.external_name().is_some_and(|n| is_model_view_base(&n)) {
+                model_view = true;
             }
-            let Some((file, fact)) = resolver.class(&q) else {
-                continue;
-            };
-            chain.push((file, fact));
-            for b in fact.bases.iter().rev() {
-                let r = resolver.resolve(file, b);
-                match r.target {
-                    Target::Class(base) => queue.push(base),
-                    _ => {
-                        if r.external_name().is_some_and(|n| is_model_view_base(&n)) {
-                            model_view = true;
-                        }
-                    }
-                }
-            }
-        }
+        });
         (!chain.is_empty()).then_some(ViewClass { chain, model_view })
     }
 

@@ -18,7 +18,10 @@
 //! `blp.add_url_rule(..., view_func=Cls)`).
 
 use super::{
-    extensions::ExtKind, index::Target, routes::Decorator, AppId, BlueprintId, Project, Route,
+    extensions::ExtKind,
+    index::{Resolved, Target},
+    routes::Decorator,
+    AppId, BlueprintId, Project, Route,
 };
 use crate::{
     python::{
@@ -67,28 +70,40 @@ pub(super) struct Registration<'r> {
     pub resource: bool,
 }
 
+/// A project class and its project bases, depth first, left base first
+/// (Python's lookup order for the single-inheritance chains views use), at most
+/// [`MAX_BASES`]; `external` sees each base that is not a project class.
+pub(super) fn class_chain<'a>(
+    project: &'a Project,
+    class: &str,
+    mut external: impl FnMut(&Resolved),
+) -> Vec<(FileId, &'a ClassFact)> {
+    let resolver = project.resolver();
+    let mut chain: Vec<(FileId, &'a ClassFact)> = Vec::new();
+    let mut queue = vec![class.to_string()];
+    while let Some(q) = queue.pop() {
+        if chain.len() >= MAX_BASES || chain.iter().any(|(_, c)| c.qualified.as_str() == q) {
+            continue;
+        }
+        let Some((file, fact)) = resolver.class(&q) else {
+            continue;
+        };
+        chain.push((file, fact));
+        for b in fact.bases.iter().rev() {
+            let r = resolver.resolve(file, b);
+            match r.target {
+                Target::Class(base) => queue.push(base),
+                _ => external(&r),
+            }
+        }
+    }
+    chain
+}
+
 impl<'a> ClassView<'a> {
     /// The class `class` (a dotted name) of the project and its bases.
     pub fn of(project: &'a Project, class: &str) -> Option<ClassView<'a>> {
-        let resolver = project.resolver();
-        let mut chain: Vec<(FileId, &'a ClassFact)> = Vec::new();
-        let mut queue = vec![class.to_string()];
-        while let Some(q) = queue.pop() {
-            if chain.len() >= MAX_BASES || chain.iter().any(|(_, c)| c.qualified.as_str() == q) {
-                continue;
-            }
-            let Some((file, fact)) = resolver.class(&q) else {
-                continue;
-            };
-            chain.push((file, fact));
-            // Depth first, left base first: Python's lookup order for the
-            // single-inheritance chains views use.
-            for b in fact.bases.iter().rev() {
-                if let Target::Class(base) = resolver.resolve(file, b).target {
-                    queue.push(base);
-                }
-            }
-        }
+        let chain = class_chain(project, class, |_| {});
         (!chain.is_empty()).then_some(ClassView { chain, project })
     }
 
