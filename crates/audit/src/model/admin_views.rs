@@ -353,16 +353,9 @@ pub(super) fn find(project: &Project, auth_words: &[&str], routes: &mut Vec<Rout
                         .and_then(Value::as_str)
                         .unwrap_or("/")
                         .to_string();
-                    let methods = c
-                        .and_then(|c| c.param(1, "methods"))
-                        .and_then(Value::as_seq)
-                        .map(|m| {
-                            m.iter()
-                                .filter_map(Value::as_str)
-                                .map(str::to_ascii_uppercase)
-                                .collect()
-                        })
-                        .unwrap_or_else(|| vec!["GET".to_string()]);
+                    let methods =
+                        super::routes::literal_methods(c.and_then(|c| c.param(1, "methods")))
+                            .unwrap_or_else(|| vec!["GET".to_string()]);
                     rules.push((rule, methods));
                     continue;
                 }

@@ -176,14 +176,7 @@ impl<'a> ClassView<'a> {
         let (cfile, class) = *self.chain.first()?;
         let class_methods: Option<Vec<String>> = self
             .attr("methods")
-            .and_then(|(_, v)| v.as_seq())
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_ascii_uppercase)
-                    .collect()
-            });
+            .and_then(|(_, v)| super::routes::literal_methods(Some(v)));
         let allowed = reg.methods.clone().or(class_methods);
         let verbs: Vec<(String, FileId, &FunctionFact)> = HTTP_METHOD_FUNCS
             .iter()
@@ -310,12 +303,7 @@ pub(super) fn find_decorated(
                     blueprint: Some(bp.id),
                     rule,
                     endpoint: &endpoint,
-                    methods: c.kwarg("methods").and_then(Value::as_seq).map(|m| {
-                        m.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_ascii_uppercase)
-                            .collect()
-                    }),
+                    methods: super::routes::literal_methods(c.kwarg("methods")),
                     span: Span::new(file, d.range),
                     resource: false,
                 };

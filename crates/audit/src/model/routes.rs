@@ -274,15 +274,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                     .unwrap_or("")
                     .to_string();
                 let methods = match method.as_str() {
-                    "route" | "api_route" => call
-                        .and_then(|c| c.kwarg("methods"))
-                        .and_then(Value::as_seq)
-                        .map(|m| {
-                            m.iter()
-                                .filter_map(Value::as_str)
-                                .map(str::to_ascii_uppercase)
-                                .collect()
-                        })
+                    "route" | "api_route" => literal_methods(call.and_then(|c| c.kwarg("methods")))
                         .unwrap_or_else(|| vec!["GET".to_string()]),
                     "websocket" => vec!["WEBSOCKET".to_string()],
                     m => vec![m.to_ascii_uppercase()],
@@ -381,4 +373,15 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
         .collect();
     project.error_handlers = handlers;
     project.session_writes = writes;
+}
+
+/// The HTTP methods a literal list names (`methods=["get", "POST"]`), upper-cased;
+/// None when the value is not a list or tuple.
+pub(super) fn literal_methods(v: Option<&Value>) -> Option<Vec<String>> {
+    v.and_then(Value::as_seq).map(|m| {
+        m.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_ascii_uppercase)
+            .collect()
+    })
 }

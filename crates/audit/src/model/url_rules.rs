@@ -103,13 +103,7 @@ pub(super) fn find(
             .param(1, "endpoint")
             .and_then(Value::as_str)
             .map(str::to_string);
-        let mut methods: Option<Vec<String>> =
-            c.kwarg("methods").and_then(Value::as_seq).map(|m| {
-                m.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_ascii_uppercase)
-                    .collect()
-            });
+        let mut methods: Option<Vec<String>> = super::routes::literal_methods(c.kwarg("methods"));
         // A class-based view: `SomeView.as_view("name")`, or the class itself
         // (which flask-smorest's and some projects' blueprints turn into a
         // view). Each of its HTTP methods is a view of its own.
