@@ -35,17 +35,20 @@ use crate::redis_conn::{retryable, PerWorker};
 
 /// The decision script, for a batch of decisions. KEYS holds the batch's distinct
 /// counters (a busy client's counter appears once however many of its requests
-/// the batch holds). ARGV[1] is the number of decisions; then, for each, its
-/// number of counters followed by (index in KEYS, increment, window) per counter,
-/// in µs (the increment is cost × interval). Decisions run one after the other,
-/// each charging all its counters or none, exactly as separate calls would: a
-/// counter is read once, on its first use, later decisions see what earlier ones
-/// charged, and each changed counter is written once at the end. Returns `{now,
-/// allowed_1, tat_1_1, …, allowed_2, …}` with `-1` for an absent counter (each
-/// TAT as that decision saw it), so the caller recomputes each counter's outcome
-/// with the same integer arithmetic (`algorithm::decide`). Numbers stay below
-/// 2^53, exact in Lua's doubles (Redis writes a number argument as its integer
-/// digits).
+/// the batch holds), read with one `MGET`. ARGV[1] is one MessagePack array of
+/// integers (decoded in C by Redis' bundled `cmsgpack`: converting many decimal
+/// arguments with `tonumber` costs Redis more than the rest of the decision):
+/// the number of decisions, their total number of counters, each key's window,
+/// then per decision its number of counters followed by (index in KEYS,
+/// increment) per counter, in µs (the increment is cost × interval). Decisions
+/// run one after the other, each charging all its counters or none, exactly as
+/// separate calls would: later decisions see what earlier ones charged, and each
+/// changed counter is written once at the end. Returns `{now, allowed_1, tat_1_1,
+/// …, allowed_2, …}` with `-1` for an absent counter (each TAT as that decision
+/// saw it), so the caller recomputes each counter's outcome with the same integer
+/// arithmetic (`algorithm::decide`). Numbers stay below 2^53, exact in Lua's
+/// doubles (Redis writes a number argument as its integer digits). Tables are
+/// made at their final size (`{unpack(...)}`) rather than grown slot by slot.
 ///
 /// Expiry without a TTL write per decision: a counter's key expires at the end of
 /// the bucket after its TAT's, buckets being a quarter of the counter's window
@@ -61,31 +64,33 @@ if redis.replicate_commands then pcall(redis.replicate_commands) end
 local floor = math.floor
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local first, cur, win = {}, {}, {}
-local out, o = {now}, 1
+local nk = #KEYS
+local cur = redis.call('MGET', unpack(KEYS))
+for j = 1, nk do
+  local v = cur[j]
+  cur[j] = v and tonumber(v) or -1
+end
+local first = {unpack(cur)}
+local a = cmsgpack.unpack(ARGV[1])
+local nd, nc = a[1], a[2]
+local out = {unpack(a, 1, 1 + nd + nc)}
+out[1] = now
 local idx, news = {}, {}
-local a = 2
-for d = 1, tonumber(ARGV[1]) do
-  local n = tonumber(ARGV[a])
-  a = a + 1
+local o, p = 1, 3 + nk
+for d = 1, nd do
+  local n = a[p]
+  p = p + 1
   local ok = 1
   for i = 1, n do
-    local j, inc, window = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-    a = a + 3
+    local j = a[p]
     local tat = cur[j]
-    if not tat then
-      local v = redis.call('GET', KEYS[j])
-      tat = v and tonumber(v) or -1
-      first[j] = tat
-      cur[j] = tat
-      win[j] = window
-    end
     out[o + 1 + i] = tat
-    local new = now + inc
-    if tat > now then new = tat + inc end
+    local new = now + a[p + 1]
+    if tat > now then new = tat + a[p + 1] end
+    p = p + 2
     idx[i] = j
     news[i] = new
-    if new - now > window then ok = 0 end
+    if new - now > a[2 + j] then ok = 0 end
   end
   out[o + 1] = ok
   if ok == 1 then
@@ -93,10 +98,10 @@ for d = 1, tonumber(ARGV[1]) do
   end
   o = o + 1 + n
 end
-for j = 1, #KEYS do
+for j = 1, nk do
   local new, old = cur[j], first[j]
-  if new and new ~= old then
-    local b = floor(win[j] / 4)
+  if new ~= old then
+    local b = floor(a[2 + j] / 4)
     if b < 1 then b = 1 end
     local bucket = floor(new / b)
     local px = floor(((bucket + 2) * b - now) / 1000) + 1
@@ -125,6 +130,8 @@ struct Pending {
     /// Each counter's id, increment and window.
     cells: Vec<([u8; 16], u64, u64)>,
     tx: tokio::sync::oneshot::Sender<Result<Answer, String>>,
+    /// When the decision gives up: `redis_timeout` after it was asked.
+    deadline: tokio::time::Instant,
 }
 
 /// Decisions per `EVALSHA` at most (a bound on the script's run time in Redis).
@@ -241,6 +248,11 @@ impl RedisStore {
     /// a newly spawned one) travel together in one `EVALSHA`, so under load there
     /// are fewer round trips than decisions, each decision still atomic. Alone, a
     /// decision is sent at once.
+    ///
+    /// The time bound is kept by [`flush`], one timer per `EVALSHA` rather than
+    /// one per decision: arming a timer earlier than any the worker sleeps on
+    /// costs a wake-up of its event loop (tokio writes its eventfd), which per
+    /// decision was a good part of what Redis storage added to a request.
     pub fn decide(
         &self,
         worker: usize,
@@ -259,27 +271,36 @@ impl RedisStore {
         async move {
             let conn = conn?;
             let (tx, rx) = tokio::sync::oneshot::channel();
+            let deadline = tokio::time::Instant::now() + timeout;
             let spawn = {
                 let mut b = batches[slot]
                     .lock()
                     .map_err(|_| "rate-limit batch lock poisoned".to_string())?;
-                b.pending.push(Pending { cells, tx });
+                b.pending.push(Pending {
+                    cells,
+                    tx,
+                    deadline,
+                });
                 !std::mem::replace(&mut b.scheduled, true)
             };
             if spawn {
                 tokio::spawn(flush(batches, slot, conn, script, prefix, timeout));
             }
-            match tokio::time::timeout(timeout, rx).await {
-                Ok(Ok(answer)) => answer,
-                Ok(Err(_)) => Err("the decision was dropped".into()),
-                Err(_) => Err(format!("no answer within {timeout:?}")),
+            // Answered by its deadline (see `flush`), or dropped with the task.
+            match rx.await {
+                Ok(answer) => answer,
+                Err(_) => Err("the decision was dropped".into()),
             }
         }
     }
 }
 
 /// Sends every decision waiting on a worker, in `EVALSHA`s of at most
-/// [`MAX_BATCH`], and hands each its answer.
+/// [`MAX_BATCH`], and hands each its answer by its deadline: a decision whose
+/// deadline passed while an earlier call was in flight fails without being sent,
+/// and a call gives up at the earliest deadline of its batch (decisions wait
+/// for at most one call before theirs, which ends by its own deadline, earlier
+/// than theirs).
 async fn flush(
     batches: Arc<Vec<std::sync::Mutex<Batch>>>,
     slot: usize,
@@ -301,6 +322,15 @@ async fn flush(
             let n = b.pending.len().min(MAX_BATCH);
             b.pending.drain(..n).collect()
         };
+        let now = tokio::time::Instant::now();
+        let (batch, late): (Vec<Pending>, Vec<Pending>) =
+            batch.into_iter().partition(|p| p.deadline > now);
+        for p in late {
+            let _ = p.tx.send(Err(format!("no answer within {timeout:?}")));
+        }
+        let Some(deadline) = batch.iter().map(|p| p.deadline).min() else {
+            continue;
+        };
         let inv = invocation(&script, &prefix, &batch, &mut index);
         let run = async {
             match inv.invoke_async::<Vec<i64>>(&mut conn).await {
@@ -308,14 +338,15 @@ async fn flush(
                 other => other,
             }
         };
-        let answers: Result<Vec<Answer>, String> = match tokio::time::timeout(timeout, run).await {
-            Ok(Ok(reply)) => {
-                let sizes: Vec<usize> = batch.iter().map(|p| p.cells.len()).collect();
-                parse_answers(&reply, &sizes)
-            }
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!("no answer within {timeout:?}")),
-        };
+        let answers: Result<Vec<Answer>, String> =
+            match tokio::time::timeout_at(deadline, run).await {
+                Ok(Ok(reply)) => {
+                    let sizes: Vec<usize> = batch.iter().map(|p| p.cells.len()).collect();
+                    parse_answers(&reply, &sizes)
+                }
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err(format!("no answer within {timeout:?}")),
+            };
         match answers {
             Ok(answers) => {
                 for (p, a) in batch.into_iter().zip(answers) {
@@ -331,8 +362,8 @@ async fn flush(
     }
 }
 
-/// The `EVALSHA` of a batch: each distinct counter once in KEYS, each decision's
-/// counters as indexes into it (see [`SCRIPT`]).
+/// The `EVALSHA` of a batch: each distinct counter once in KEYS, the decisions
+/// as one MessagePack array in ARGV[1] (see [`SCRIPT`]).
 fn invocation<'s>(
     script: &'s redis::Script,
     prefix: &str,
@@ -341,19 +372,61 @@ fn invocation<'s>(
 ) -> redis::ScriptInvocation<'s> {
     let mut inv = script.prepare_invoke();
     index.clear();
-    inv.arg(batch.len());
+    let cells: usize = batch.iter().map(|p| p.cells.len()).sum();
+    let mut windows: Vec<u64> = Vec::with_capacity(cells);
+    let mut decisions: Vec<u64> = Vec::with_capacity(batch.len() + 2 * cells);
     for p in batch {
-        inv.arg(p.cells.len());
+        decisions.push(p.cells.len() as u64);
         for (id, inc, window) in &p.cells {
             let next = index.len() + 1;
             let j = *index.entry(*id).or_insert(next);
             if j == next {
                 inv.key(key_of(prefix, id));
+                windows.push(*window);
             }
-            inv.arg(j).arg(*inc).arg(*window);
+            decisions.push(j as u64);
+            decisions.push(*inc);
         }
     }
+    let head = [batch.len() as u64, cells as u64];
+    let mut packed = Vec::with_capacity(5 + 9 * (2 + windows.len() + decisions.len()));
+    msgpack_array_len(&mut packed, 2 + windows.len() + decisions.len());
+    for &n in head.iter().chain(&windows).chain(&decisions) {
+        msgpack_uint(&mut packed, n);
+    }
+    inv.arg(packed);
     inv
+}
+
+/// A MessagePack array header.
+fn msgpack_array_len(out: &mut Vec<u8>, n: usize) {
+    if n < 16 {
+        out.push(0x90 | n as u8);
+    } else if let Ok(n) = u16::try_from(n) {
+        out.push(0xdc);
+        out.extend_from_slice(&n.to_be_bytes());
+    } else {
+        out.push(0xdd);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    }
+}
+
+/// A MessagePack unsigned integer, in its shortest form.
+fn msgpack_uint(out: &mut Vec<u8>, n: u64) {
+    if n < 0x80 {
+        out.push(n as u8);
+    } else if let Ok(n) = u8::try_from(n) {
+        out.extend_from_slice(&[0xcc, n]);
+    } else if let Ok(n) = u16::try_from(n) {
+        out.push(0xcd);
+        out.extend_from_slice(&n.to_be_bytes());
+    } else if let Ok(n) = u32::try_from(n) {
+        out.push(0xce);
+        out.extend_from_slice(&n.to_be_bytes());
+    } else {
+        out.push(0xcf);
+        out.extend_from_slice(&n.to_be_bytes());
+    }
 }
 
 /// The Redis key of a counter: `<prefix>:{<hex digest>}`.
@@ -430,6 +503,31 @@ mod tests {
             "Redis' clock cannot be 0"
         );
         assert!(parse_answers(&[], &[]).is_err());
+    }
+
+    #[test]
+    fn msgpack_integers_take_their_shortest_form() {
+        let enc = |n: u64| {
+            let mut v = Vec::new();
+            msgpack_uint(&mut v, n);
+            v
+        };
+        assert_eq!(enc(0), [0x00]);
+        assert_eq!(enc(127), [0x7f]);
+        assert_eq!(enc(128), [0xcc, 0x80]);
+        assert_eq!(enc(255), [0xcc, 0xff]);
+        assert_eq!(enc(256), [0xcd, 0x01, 0x00]);
+        assert_eq!(enc(65_536), [0xce, 0, 1, 0, 0]);
+        assert_eq!(enc(3_600_000_000), [0xce, 0xd6, 0x93, 0xa4, 0x00]);
+        assert_eq!(enc(1 << 32), [0xcf, 0, 0, 0, 1, 0, 0, 0, 0]);
+        let len = |n: usize| {
+            let mut v = Vec::new();
+            msgpack_array_len(&mut v, n);
+            v
+        };
+        assert_eq!(len(15), [0x9f]);
+        assert_eq!(len(16), [0xdc, 0, 16]);
+        assert_eq!(len(70_000), [0xdd, 0, 1, 0x11, 0x70]);
     }
 
     fn evalsha_calls(url: &str) -> u64 {
@@ -672,6 +770,70 @@ mod tests {
         assert!((20..=21).contains(&allowed), "{allowed} allowed");
         assert!(kept >= 20, "{kept} writes kept the TTL");
         assert!(moved >= 3, "{moved} writes moved it");
+    }
+
+    /// A server that accepts and never answers: every decision fails by its own
+    /// deadline, those asked while an earlier call hangs included (they wait for
+    /// it, then get their own call), and none waits much longer.
+    #[test]
+    fn a_silent_server_fails_each_decision_by_its_deadline() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for s in listener.incoming() {
+                match s {
+                    Ok(s) => held.push(s),
+                    Err(_) => break,
+                }
+            }
+        });
+        let timeout = Duration::from_millis(300);
+        let store = RedisStore::new(
+            &format!("redis://127.0.0.1:{port}/0"),
+            1,
+            "fg:test",
+            timeout,
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let cell = CellRef {
+            id: [3; 16],
+            gcra: super::super::algorithm::Gcra {
+                interval: 1_000_000,
+                window: 60_000_000,
+            },
+            cost: 1,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let start = std::time::Instant::now();
+            let timed = |asked: Duration| {
+                let f = store.decide(0, &[cell]);
+                async move {
+                    let r = f.await;
+                    (r, asked, start.elapsed())
+                }
+            };
+            let first = tokio::spawn(timed(Duration::ZERO));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let later: Vec<_> = (0..3)
+                .map(|_| tokio::spawn(timed(start.elapsed())))
+                .collect();
+            for h in std::iter::once(first).chain(later) {
+                let (r, asked, done) = h.await.unwrap();
+                assert!(r.is_err(), "{r:?}");
+                let waited = done - asked;
+                assert!(
+                    waited >= timeout - Duration::from_millis(20)
+                        && waited < timeout + Duration::from_millis(250),
+                    "answered after {waited:?}"
+                );
+            }
+        });
     }
 
     #[test]
