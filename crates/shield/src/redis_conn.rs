@@ -4,8 +4,11 @@
 //! I/O task runs on the runtime that first uses it, so each worker thread (one
 //! single-threaded runtime each) gets its own, created lazily on first use: a
 //! request and its Redis round trip stay on one thread, like its upstream
-//! connection. Every call is bounded by `timeout`; the manager retries nothing
-//! itself, the layers decide what a failure means.
+//! connection. Connecting is bounded by `timeout`, and the layers bound every call
+//! with it themselves (so the manager arms no timer of its own per call: a second
+//! timer per round trip costs a wake-up of the worker's event loop when it is the
+//! earliest). The manager retries nothing itself, the layers decide what a
+//! failure means.
 
 use std::{sync::OnceLock, time::Duration};
 
@@ -76,7 +79,7 @@ impl PerWorker {
         }
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
+            .set_response_timeout(None)
             .set_number_of_retries(0);
         let c = ConnectionManager::new_lazy_with_config(self.client.clone(), config)
             .map_err(|e| e.to_string())?;
