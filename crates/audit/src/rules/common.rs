@@ -2,7 +2,7 @@
 //! which code is production code.
 
 use crate::{
-    model::{index::Target, AppId, ExtKind, ConfigEntry, Project},
+    model::{index::Target, AppId, ConfigEntry, ExtKind, Project},
     python::{
         facts::{CallFact, PyFacts},
         value::{env_lookup, Call, Kind, Value},
@@ -174,7 +174,12 @@ const SIGNING_CALLS: &[(&str, usize, &str, &str)] = &[
     ),
     ("itsdangerous.Signer", 0, "secret_key", "Signer"),
     ("itsdangerous.signer.Signer", 0, "secret_key", "Signer"),
-    ("itsdangerous.TimestampSigner", 0, "secret_key", "TimestampSigner"),
+    (
+        "itsdangerous.TimestampSigner",
+        0,
+        "secret_key",
+        "TimestampSigner",
+    ),
     (
         "itsdangerous.timed.TimestampSigner",
         0,
@@ -341,8 +346,8 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
             {
                 continue;
             }
-            let Some(&(_, position, keyword, function)) = callee(project, file, call)
-                .and_then(|q| SIGNING_CALLS.iter().find(|c| c.0 == q))
+            let Some(&(_, position, keyword, function)) =
+                callee(project, file, call).and_then(|q| SIGNING_CALLS.iter().find(|c| c.0 == q))
             else {
                 continue;
             };
