@@ -2,7 +2,7 @@
 //! which code is production code.
 
 use crate::{
-    model::{index::Target, AppId, ConfigEntry, Project},
+    model::{index::Target, AppId, ConfigEntry, ExtKind, Project},
     python::{
         facts::{CallFact, PyFacts},
         value::{env_lookup, Call, Kind, Value},
@@ -101,12 +101,114 @@ const SETTINGS_BASES: &[&str] = &[
     "pydantic.v1.BaseSettings",
 ];
 
-/// PyJWT and python-jose functions whose second argument is the signing key.
-const JWT_CALLS: &[&str] = &[
-    "jwt.encode",
-    "jwt.decode",
-    "jose.jwt.encode",
-    "jose.jwt.decode",
+/// Calls that take a signing key, as (callee, position, keyword, name in
+/// messages): PyJWT and python-jose (`jwt.encode(payload, key)`),
+/// fastapi-users' `JWTStrategy(secret=...)`, and itsdangerous' serializers and
+/// signers (`URLSafeTimedSerializer(secret_key)`), which sign tokens for
+/// e-mail confirmation and password resets.
+const SIGNING_CALLS: &[(&str, usize, &str, &str)] = &[
+    ("jwt.encode", 1, "key", "jwt.encode"),
+    ("jwt.decode", 1, "key", "jwt.decode"),
+    ("jose.jwt.encode", 1, "key", "jwt.encode"),
+    ("jose.jwt.decode", 1, "key", "jwt.decode"),
+    (
+        "fastapi_users.authentication.JWTStrategy",
+        0,
+        "secret",
+        "JWTStrategy",
+    ),
+    (
+        "fastapi_users.authentication.strategy.JWTStrategy",
+        0,
+        "secret",
+        "JWTStrategy",
+    ),
+    (
+        "fastapi_users.authentication.strategy.jwt.JWTStrategy",
+        0,
+        "secret",
+        "JWTStrategy",
+    ),
+    (
+        "itsdangerous.URLSafeTimedSerializer",
+        0,
+        "secret_key",
+        "URLSafeTimedSerializer",
+    ),
+    (
+        "itsdangerous.url_safe.URLSafeTimedSerializer",
+        0,
+        "secret_key",
+        "URLSafeTimedSerializer",
+    ),
+    (
+        "itsdangerous.URLSafeSerializer",
+        0,
+        "secret_key",
+        "URLSafeSerializer",
+    ),
+    (
+        "itsdangerous.url_safe.URLSafeSerializer",
+        0,
+        "secret_key",
+        "URLSafeSerializer",
+    ),
+    (
+        "itsdangerous.TimedSerializer",
+        0,
+        "secret_key",
+        "TimedSerializer",
+    ),
+    (
+        "itsdangerous.timed.TimedSerializer",
+        0,
+        "secret_key",
+        "TimedSerializer",
+    ),
+    ("itsdangerous.Serializer", 0, "secret_key", "Serializer"),
+    (
+        "itsdangerous.serializer.Serializer",
+        0,
+        "secret_key",
+        "Serializer",
+    ),
+    ("itsdangerous.Signer", 0, "secret_key", "Signer"),
+    ("itsdangerous.signer.Signer", 0, "secret_key", "Signer"),
+    (
+        "itsdangerous.TimestampSigner",
+        0,
+        "secret_key",
+        "TimestampSigner",
+    ),
+    (
+        "itsdangerous.timed.TimestampSigner",
+        0,
+        "secret_key",
+        "TimestampSigner",
+    ),
+    // itsdangerous before 2.1.
+    (
+        "itsdangerous.TimedJSONWebSignatureSerializer",
+        0,
+        "secret_key",
+        "TimedJSONWebSignatureSerializer",
+    ),
+    (
+        "itsdangerous.JSONWebSignatureSerializer",
+        0,
+        "secret_key",
+        "JSONWebSignatureSerializer",
+    ),
+];
+
+/// Class attributes that hold a signing secret by their library's name, in
+/// any class: fastapi-jwt-auth's settings (`authjwt_secret_key`, loaded with
+/// `@AuthJWT.load_config`) and fastapi-users' user manager, whose reset and
+/// verification tokens are JWTs.
+const SIGNING_ATTRS: &[&str] = &[
+    "authjwt_secret_key",
+    "reset_password_token_secret",
+    "verification_token_secret",
 ];
 
 /// Whether a project class derives from pydantic's `BaseSettings`.
@@ -137,9 +239,11 @@ fn is_settings_class(
 /// production config for [`SIGNING_KEYS`] (overridden base-class values
 /// included: they are committed all the same), those attributes of config
 /// and settings classes no app loads unless they are named for development or
-/// tests (lower-case fields of pydantic `BaseSettings` too), and the key given
-/// to `jwt.encode` / `jwt.decode` (PyJWT, python-jose) when it is a literal no
-/// other site reports.
+/// tests (lower-case fields of pydantic `BaseSettings` too), the
+/// [`SIGNING_ATTRS`] of any such class, and the key given to a
+/// [`SIGNING_CALLS`] call or to `SessionMiddleware` when it is a literal. A
+/// literal is reported once: the attributes and calls leave out one a
+/// config site or an earlier attribute or call already reports.
 pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'_>)> {
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -190,34 +294,93 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
             }
         }
     }
-    // Literals already reported where they are defined.
-    let literals: std::collections::HashSet<(FileId, u32)> = out
+    // Literals already reported where they are defined: the sites below
+    // report a literal once, where it is first used.
+    let literal_at = |file: FileId, v: &Value| {
+        secret_literal(project, file, v).map(|l| (l.file, u32::from(l.literal.range.start())))
+    };
+    let mut literals: std::collections::HashSet<(FileId, u32)> = out
         .iter()
-        .filter_map(|(_, site)| secret_literal(project, site.file(), site.value()))
-        .map(|l| (l.file, u32::from(l.literal.range.start())))
+        .filter_map(|(_, site)| literal_at(site.file(), site.value()))
         .collect();
-    for (file, _, call) in calls_to(project, JWT_CALLS) {
-        let c = call.call();
-        let Some(key) = c.param(1, "key") else {
+    for (file, facts) in project.python() {
+        for class in &facts.classes {
+            if is_dev_or_test_name(&class.qualified) {
+                continue;
+            }
+            for &key in SIGNING_ATTRS {
+                let Some(attr) = class.attr(key) else {
+                    continue;
+                };
+                if literal_at(file, &attr.value).is_some_and(|l| !literals.insert(l)) {
+                    continue;
+                }
+                let span = crate::source::Span::new(file, attr.range);
+                if seen.insert(span) {
+                    let settings = is_settings_class(project, file, class, 0);
+                    out.push((
+                        None,
+                        SecretSite::ClassAttr {
+                            file,
+                            value: &attr.value,
+                            span,
+                            key,
+                            settings,
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    let mut keys: Vec<(FileId, &Value, &'static str)> = Vec::new();
+    for (file, facts) in project.python() {
+        for call in &facts.calls {
+            // Cheap pre-check on the last name before resolving.
+            let Some(r) = call.call().func.reference() else {
+                continue;
+            };
+            let last = r.last_name();
+            if !SIGNING_CALLS
+                .iter()
+                .any(|c| c.0.rsplit('.').next() == Some(last))
+            {
+                continue;
+            }
+            let Some(&(_, position, keyword, function)) =
+                callee(project, file, call).and_then(|q| SIGNING_CALLS.iter().find(|c| c.0 == q))
+            else {
+                continue;
+            };
+            if let Some(key) = call.call().param(position, keyword) {
+                keys.push((file, key, function));
+            }
+        }
+    }
+    // Starlette's cookie sessions: `app.add_middleware(SessionMiddleware, secret_key=...)`.
+    for ext in &project.extensions {
+        if ext.kind != ExtKind::SessionMiddleware {
             continue;
-        };
+        }
+        if let Some(o) = ext.opt("secret_key") {
+            keys.push((o.file, &o.value, "SessionMiddleware"));
+        }
+    }
+    for (file, key, function) in keys {
+        // Only literals: a key read from the environment without a
+        // fallback is fine, and KEY003's startup check is Flask's.
         let Some(lit) = secret_literal(project, file, key) else {
             continue;
         };
+        // A public key verifies, it does not sign.
         let pem = lit.value.trim_start().starts_with("-----BEGIN");
-        if pem || literals.contains(&(lit.file, u32::from(lit.literal.range.start()))) {
+        if pem || !literals.insert((lit.file, u32::from(lit.literal.range.start()))) {
             continue;
         }
         let span = crate::source::Span::new(file, key.range);
         if seen.insert(span) {
-            let function = if c.last_name() == Some("decode") {
-                "jwt.decode"
-            } else {
-                "jwt.encode"
-            };
             out.push((
                 None,
-                SecretSite::JwtCall {
+                SecretSite::Call {
                     file,
                     value: key,
                     span,
@@ -243,8 +406,10 @@ pub enum SecretSite<'a> {
         /// default, used when the environment does not set the variable.
         settings: bool,
     },
-    /// The key argument of `jwt.encode(...)` / `jwt.decode(...)`.
-    JwtCall {
+    /// The key argument of a call that signs ([`SIGNING_CALLS`]:
+    /// `jwt.encode(...)`, `JWTStrategy(secret=...)`, ...) or of
+    /// `SessionMiddleware`.
+    Call {
         file: FileId,
         value: &'a Value,
         span: crate::source::Span,
@@ -256,19 +421,19 @@ impl SecretSite<'_> {
     pub fn file(&self) -> FileId {
         match self {
             SecretSite::Entry(e) => e.file,
-            SecretSite::ClassAttr { file, .. } | SecretSite::JwtCall { file, .. } => *file,
+            SecretSite::ClassAttr { file, .. } | SecretSite::Call { file, .. } => *file,
         }
     }
     pub fn value(&self) -> &Value {
         match self {
             SecretSite::Entry(e) => &e.value,
-            SecretSite::ClassAttr { value, .. } | SecretSite::JwtCall { value, .. } => value,
+            SecretSite::ClassAttr { value, .. } | SecretSite::Call { value, .. } => value,
         }
     }
     pub fn span(&self) -> crate::source::Span {
         match self {
             SecretSite::Entry(e) => e.span,
-            SecretSite::ClassAttr { span, .. } | SecretSite::JwtCall { span, .. } => *span,
+            SecretSite::ClassAttr { span, .. } | SecretSite::Call { span, .. } => *span,
         }
     }
     /// Whether the value is the default of a pydantic settings field (the
@@ -277,19 +442,20 @@ impl SecretSite<'_> {
         matches!(self, SecretSite::ClassAttr { settings: true, .. })
     }
     /// The config key (`SECRET_KEY`, `JWT_SECRET_KEY`); None for a key given
-    /// to a JWT call.
+    /// given to a call.
     pub fn key(&self) -> Option<&str> {
         match self {
             SecretSite::Entry(e) => Some(&e.key),
             SecretSite::ClassAttr { key, .. } => Some(key),
-            SecretSite::JwtCall { .. } => None,
+            SecretSite::Call { .. } => None,
         }
     }
     /// What the key is, for messages: "the secret key", "the JWT signing key
-    /// `JWT_SECRET_KEY`", "the key given to `jwt.encode`".
+    /// `JWT_SECRET_KEY`", "the key given to `jwt.encode`", "the key given to
+    /// `JWTStrategy`".
     pub fn label(&self) -> String {
         match (self, self.key()) {
-            (SecretSite::JwtCall { function, .. }, _) => format!("the key given to `{function}`"),
+            (SecretSite::Call { function, .. }, _) => format!("the key given to `{function}`"),
             (_, Some("SECRET_KEY")) | (_, None) => "the secret key".to_string(),
             (_, Some(k)) => format!("the JWT signing key `{k}`"),
         }

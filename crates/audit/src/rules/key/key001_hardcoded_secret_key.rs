@@ -24,7 +24,14 @@ Finds a string literal used as a signing secret:
   `JWT_SECRET` / `SECRET_KEY` fields of settings classes (pydantic
   `BaseSettings`, whose lower-case `secret_key: str = "..."` fields count
   too), and a literal key given to `jwt.encode(...)` / `jwt.decode(...)`
-  (PyJWT, python-jose) that is not already reported where it is defined.
+  (PyJWT, python-jose) that is not already reported where it is defined;
+- the other well-known signing secrets, the same ways (a literal or a
+  constant holding one): fastapi-users' `JWTStrategy(secret=...)` and the
+  `reset_password_token_secret` / `verification_token_secret` of its user
+  manager, fastapi-jwt-auth's `authjwt_secret_key` setting, the key of an
+  itsdangerous serializer or signer (`URLSafeTimedSerializer("...")`), and
+  Starlette's `app.add_middleware(SessionMiddleware, secret_key="...")`.
+  A literal used at several of these places is reported once.
 
 Values read from the environment are not reported here, also when the
 lookup has a literal fallback (`os.getenv("SECRET_KEY", "dev")`): that is

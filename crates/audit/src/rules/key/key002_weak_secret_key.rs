@@ -4,7 +4,7 @@ use report::Finding;
 
 use super::strength::weakness;
 use crate::{
-    deploy::EnvSource,
+    deploy::{EnvFact, EnvSource},
     rules::{common, Rule, RuleContext},
     source::Span,
 };
@@ -17,8 +17,8 @@ pub const RULE: Rule = Rule {
 };
 
 const DOC: &str = r#"## What it does
-Judges the value the secret key and the JWT signing key get — in code (the
-same places as KEY001, the fallback of an environment lookup included) and in
+Judges the value the secret key and the other signing keys get — in code
+(the same places as KEY001, the fallback of an environment lookup included) and in
 `.env`, Dockerfile and compose files (`SECRET_KEY`, `FLASK_SECRET_KEY`,
 `APP_SECRET_KEY`, `JWT_SECRET_KEY`, `JWT_SECRET`) — and reports it when it is in a list of
 well-known defaults (`dev`, `secret`, `change-me`, `dev-secret-key-1234`, ...),
@@ -74,16 +74,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         out.push(f);
     }
     for e in &project.deploy.env {
-        if !ENV_NAMES.contains(&e.name.as_str())
-            || !e.source.may_be_production()
-            || e.value.is_empty()
-        {
-            continue;
-        }
-        if e.value.starts_with('$') {
-            continue;
-        }
-        let Some(why) = weakness(&e.value) else {
+        let Some(why) = weak_env_value(e) else {
             continue;
         };
         let where_ = match &e.source {
@@ -106,4 +97,18 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         );
     }
     out
+}
+
+/// Why a secret key set in an env file, Dockerfile or compose file is weak,
+/// when this rule reports it (KEY004 leaves these lines to it, so a line is
+/// reported once).
+pub fn weak_env_value(e: &EnvFact) -> Option<String> {
+    if !ENV_NAMES.contains(&e.name.as_str())
+        || !e.source.may_be_production()
+        || e.value.is_empty()
+        || e.value.starts_with('$')
+    {
+        return None;
+    }
+    weakness(&e.value)
 }

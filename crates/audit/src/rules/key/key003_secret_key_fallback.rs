@@ -16,8 +16,9 @@ pub const RULE: Rule = Rule {
 };
 
 const DOC: &str = r#"## What it does
-Finds secret keys (Flask's `SECRET_KEY`, and the JWT signing keys KEY001
-lists) read from the environment with a fallback
+Finds secret keys (Flask's `SECRET_KEY`, and the other signing keys KEY001
+lists: JWT keys, `JWTStrategy(secret=...)`, itsdangerous serializers,
+`SessionMiddleware`) read from the environment with a fallback
 (`os.getenv("SECRET_KEY", "dev")`, `os.environ.get(...)` with a default,
 `os.environ.get(...) or "..."`), and keys read without a default where nothing
 checks at startup that one was set (a `raise`/`assert` on `SECRET_KEY`).

@@ -2,7 +2,10 @@
 
 use report::Finding;
 
-use super::strength::{entropy_bits, is_placeholder, is_unfilled, is_well_known_password};
+use super::{
+    key002_weak_secret_key::weak_env_value,
+    strength::{entropy_bits, is_placeholder, is_unfilled, is_well_known_password},
+};
 use crate::{
     deploy::{EnvRole, EnvSource},
     discover::FileKind,
@@ -27,7 +30,12 @@ Finds secrets that end up in the repository:
   source code, Dockerfiles (`ENV`) and the `environment:` of compose services
   (list or mapping form; a compose file that .gitignore hides and git does
   not track, or named as an example or test stack, is not read), and
-  password variables (`DB_PASSWORD=...`) in env files and Dockerfiles;
+  password variables of compose services set to a well-known password
+  (`POSTGRES_PASSWORD: postgres`, `MYSQL_ROOT_PASSWORD: root`; other values
+  there are usual for a local database service);
+- password variables (`DB_PASSWORD=...`) in env files and Dockerfiles, and
+  other credentials there (`SECRET_KEY`, `*_SECRET`, `*_TOKEN`, `*_API_KEY`)
+  when the value looks random (a weak secret key is KEY002's);
 - API keys with well-known prefixes in source code (`sk_live_`, `AKIA`,
   `ghp_`, `github_pat_`, `xox?-`, `AIza`, `glpat-`, `SG.`), when the rest looks
   random rather than like a placeholder.
@@ -166,8 +174,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             EnvSource::Dockerfile => true,
             // Compose files are committed (unless .gitignore hides an
             // override file; examples and test stacks are not deployed);
-            // only connection URLs are read there: a `POSTGRES_PASSWORD=...`
-            // of a local database service is usual.
+            // only connection URLs and well-known passwords are read there:
+            // a `POSTGRES_PASSWORD=...` of a local database service is usual,
+            // `POSTGRES_PASSWORD: postgres` is the first an attacker tries.
             EnvSource::Compose { .. } => project.file(e.span.file).is_some_and(|f| {
                 let role = EnvRole::of(f.source.rel.rsplit('/').next().unwrap_or(""));
                 !f.is_test
@@ -183,13 +192,18 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let compose = matches!(e.source, EnvSource::Compose { .. });
         let (credential, password) = match url_password(&e.value) {
             Some(p) => (Some("a connection URL with a password"), Some(p)),
-            None if compose => (None, None),
+            None if compose => match obvious_password(&e.name, &e.value) {
+                true => (Some("a password"), Some(e.value.as_str())),
+                false => (None, None),
+            },
             None if is_password_name(&e.name) && !is_unfilled(&e.value) => {
                 (Some("a password"), Some(e.value.as_str()))
             }
             None => (
+                // A weak secret key is KEY002's (one finding a line); a
+                // strong one committed is this rule's.
                 (is_credential_name(&e.name)
-                    && !e.name.contains("SECRET_KEY")
+                    && weak_env_value(e).is_none()
                     && looks_secret(&e.value))
                 .then_some("a credential"),
                 None,
@@ -314,6 +328,13 @@ fn is_password_name(name: &str) -> bool {
     let last = n.rsplit(['_', '-', '.']).next().unwrap_or(&n);
     // `PWD` alone is the shell's working directory.
     n != "PWD" && matches!(last, "PASSWORD" | "PASSWD" | "PASS" | "PWD")
+}
+
+/// A password variable set to a password attackers try first
+/// (`POSTGRES_PASSWORD: postgres`), not to an interpolation
+/// (`${POSTGRES_PASSWORD:?}`) nor naming a file (`*_PASSWORD_FILE`).
+fn obvious_password(name: &str, value: &str) -> bool {
+    is_password_name(name) && !is_unfilled(value) && is_well_known_password(value)
 }
 
 /// Said of a password anyone can guess: committed or not, it is the first an
@@ -441,6 +462,31 @@ mod tests {
             "API_TOKEN",
         ] {
             assert!(!is_password_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn obvious_passwords_of_compose_services() {
+        for (name, value) in [
+            ("POSTGRES_PASSWORD", "postgres"),
+            ("POSTGRES_PASSWORD", "password"),
+            ("MYSQL_ROOT_PASSWORD", "root"),
+            ("REDIS_PASSWORD", "changeme"),
+            ("RABBITMQ_DEFAULT_PASS", "guest"),
+        ] {
+            assert!(obvious_password(name, value), "{name}={value}");
+        }
+        for (name, value) in [
+            ("POSTGRES_PASSWORD", "${POSTGRES_PASSWORD}"),
+            ("POSTGRES_PASSWORD", "${POSTGRES_PASSWORD:?}"),
+            ("POSTGRES_PASSWORD", "$POSTGRES_PASSWORD"),
+            ("POSTGRES_PASSWORD", ""),
+            ("POSTGRES_PASSWORD_FILE", "/run/secrets/postgres"),
+            ("MYSQL_PASSWORD", "r3plica-k7Qz"),
+            ("MYSQL_ALLOW_EMPTY_PASSWORD", "yes"),
+            ("POSTGRES_USER", "postgres"),
+        ] {
+            assert!(!obvious_password(name, value), "{name}={value}");
         }
     }
 }
