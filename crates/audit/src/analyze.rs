@@ -219,6 +219,10 @@ fn analyze_one(
                 format!("invalid YAML: {e}"),
             )),
         },
+        // A `.conf` / `.ini` with a `[program:NAME]` section is a supervisord config.
+        FileKind::Nginx | FileKind::Ini if deploy::supervisord::looks_like(source.text()) => {
+            result.deploy = deploy::supervisord::parse(&source)
+        }
         FileKind::Nginx => result.deploy.nginx.push(deploy::nginx::parse(&source)),
         FileKind::Requirements => {
             let parsed = deploy::requirements::parse_requirements(&source);
