@@ -115,9 +115,9 @@ fn analyze_one(
             return result;
         }
     };
-    // JSON and TOML files are read only in case one is a config file: a big one
-    // is data, skipped without a word.
-    if d.kind == FileKind::DataConfig && meta.len() > DATA_CONFIG_MAX {
+    // JSON, TOML and INI files are read only in case one is a config file: a big
+    // one is data, skipped without a word.
+    if matches!(d.kind, FileKind::DataConfig | FileKind::Ini) && meta.len() > DATA_CONFIG_MAX {
         return result;
     }
     if meta.len() > settings.max_file_size {
@@ -145,7 +145,9 @@ fn analyze_one(
     };
     let text = match crate::source::decode(bytes) {
         Ok(t) => t,
-        Err(_) if d.kind == FileKind::DataConfig => return result,
+        // JSON / TOML / INI files are read only in case they are config files
+        // (an INI file may be UTF-16, like Windows' desktop.ini): skipped quietly.
+        Err(_) if matches!(d.kind, FileKind::DataConfig | FileKind::Ini) => return result,
         Err(e) => {
             result.diagnostics.push(diag(
                 DiagnosticLevel::Warning,

@@ -25,10 +25,16 @@ use crate::source::{FileId, Span};
 pub enum CommandOrigin {
     DockerCmd,
     DockerEntrypoint,
-    Procfile { process: String },
-    Compose { service: String },
+    Procfile {
+        process: String,
+    },
+    Compose {
+        service: String,
+    },
     /// A supervisord `[program:NAME]` section's `command=`.
-    Supervisord { program: String },
+    Supervisord {
+        program: String,
+    },
 }
 
 impl CommandOrigin {

@@ -155,9 +155,11 @@ fn expand(value: &str, program: &str, numprocs: u32) -> String {
             let name = &a[..close];
             // The conversion: flags, width, precision, then a type letter.
             let spec = &a[close + 1..];
-            let len = spec
-                .find(|c: char| c.is_ascii_alphabetic())
-                .filter(|&n| spec[..n].chars().all(|c| "-#0 +.".contains(c) || c.is_ascii_digit()))?;
+            let len = spec.find(|c: char| c.is_ascii_alphabetic()).filter(|&n| {
+                spec[..n]
+                    .chars()
+                    .all(|c| "-#0 +.".contains(c) || c.is_ascii_digit())
+            })?;
             // `(` name `)` spec-flags letter, counted from `after`.
             Some((name, close + len + 3))
         });
@@ -275,14 +277,22 @@ mod tests {
 
     #[test]
     fn recognises_supervisord_by_content() {
-        assert!(looks_like("[supervisord]\nnodaemon=true\n\n[program:web]\ncommand=gunicorn app:app\n"));
+        assert!(looks_like(
+            "[supervisord]\nnodaemon=true\n\n[program:web]\ncommand=gunicorn app:app\n"
+        ));
         assert!(looks_like("[fcgi-program:api] ; comment\ncommand=x\n"));
         // tox.ini, alembic.ini, uwsgi.ini, setup.cfg and nginx are not.
-        assert!(!looks_like("[tox]\nenvlist = py312\n\n[testenv:lint]\ncommands = flake8\n"));
+        assert!(!looks_like(
+            "[tox]\nenvlist = py312\n\n[testenv:lint]\ncommands = flake8\n"
+        ));
         assert!(!looks_like("[alembic]\nscript_location = migrations\n"));
         assert!(!looks_like("[uwsgi]\nmodule = app:app\nmaster = true\n"));
-        assert!(!looks_like("[metadata]\nname = shop\n[options]\npackages = find:\n"));
-        assert!(!looks_like("server {\n  listen 80;\n  location / { proxy_pass http://[::1]:8000; }\n}\n"));
+        assert!(!looks_like(
+            "[metadata]\nname = shop\n[options]\npackages = find:\n"
+        ));
+        assert!(!looks_like(
+            "server {\n  listen 80;\n  location / { proxy_pass http://[::1]:8000; }\n}\n"
+        ));
         assert!(!looks_like("; [program:web]\n"));
         assert!(!looks_like("[program:]\n"));
     }
@@ -303,7 +313,9 @@ mod tests {
             f.line_of(ruff_text_size::TextSize::new(d.commands[0].span.start)),
             6
         );
-        assert!(matches!(&d.commands[0].origin, CommandOrigin::Supervisord { program } if program == "web"));
+        assert!(
+            matches!(&d.commands[0].origin, CommandOrigin::Supervisord { program } if program == "web")
+        );
         assert!(matches!(&d.commands[1].server, Some(Server::Other(p)) if p == "celery"));
         assert_eq!(d.supervisord.len(), 2);
         assert_eq!(d.supervisord[0].numprocs.map(|n| n.0), Some(2));
@@ -318,12 +330,22 @@ mod tests {
     #[test]
     fn expands_env_and_names() {
         assert_eq!(
-            expand("gunicorn -w %(ENV_WORKERS)s -b unix:/run/%(program_name)s.sock", "api", 1),
+            expand(
+                "gunicorn -w %(ENV_WORKERS)s -b unix:/run/%(program_name)s.sock",
+                "api",
+                1
+            ),
             "gunicorn -w ${WORKERS} -b unix:/run/api.sock"
         );
-        assert_eq!(expand("echo 100%% %(process_num)02d %(numprocs)d", "x", 3), "echo 100% 0 3");
+        assert_eq!(
+            expand("echo 100%% %(process_num)02d %(numprocs)d", "x", 3),
+            "echo 100% 0 3"
+        );
         // Unknown or malformed references are kept as written.
-        assert_eq!(expand("a %(other)s %( b % c %(", "x", 1), "a %(other)s %( b % c %(");
+        assert_eq!(
+            expand("a %(other)s %( b % c %(", "x", 1),
+            "a %(other)s %( b % c %("
+        );
         let d = parse(&file(
             "[program:api]\ncommand=gunicorn --workers=%(ENV_WEB_CONCURRENCY)s app:app\n",
         ));
@@ -341,10 +363,27 @@ mod tests {
         let Some(Server::Uvicorn(u)) = &d.commands[0].server else {
             panic!("{:?}", d.commands[0])
         };
-        assert_eq!((u.host.as_deref(), u.workers.as_deref()), (Some("0.0.0.0"), Some("3")));
+        assert_eq!(
+            (u.host.as_deref(), u.workers.as_deref()),
+            (Some("0.0.0.0"), Some("3"))
+        );
         // Entries before any section, odd bytes: no facts, no panic.
         let d = parse(&file("command=gunicorn app:app\n\u{feff}[\u{e9}]\n%(\n"));
         assert!(d.commands.is_empty());
         assert!(env_pairs("A=1,,=2,B").len() == 1);
+    }
+
+    #[test]
+    fn odd_input_does_not_panic() {
+        for text in [
+            "[program:\u{fc}]\ncommand=gunicorn %(ENV_\u{e9})s %(\u{e9})\u{e9} \u{fc};x %%(\n",
+            "[program:a]\ncommand=%(ENV_X)",
+            "[program:a]\ncommand=%(x)99999",
+            "[program:a]\ncommand=\n\t\n[program:b]\ncommand = ; only a comment\n",
+            "[[program:a]]\n]\n[\n:\n=\n",
+        ] {
+            let _ = looks_like(text);
+            let _ = parse(&file(text));
+        }
     }
 }

@@ -148,7 +148,10 @@ fn applies(e: &EnvFact, cmd: Option<&CommandFact>) -> bool {
         (EnvSource::Compose { service }, CommandOrigin::Compose { service: s }) => service == s,
         // The image's and the service's environment reach what the container
         // runs, supervisord's programs included.
-        (EnvSource::Dockerfile, CommandOrigin::Compose { .. } | CommandOrigin::Supervisord { .. })
+        (
+            EnvSource::Dockerfile,
+            CommandOrigin::Compose { .. } | CommandOrigin::Supervisord { .. },
+        )
         | (EnvSource::Compose { .. }, CommandOrigin::Supervisord { .. }) => true,
         (EnvSource::Compose { .. }, _) => docker,
         _ => false,
@@ -165,7 +168,10 @@ fn env_var<'a>(project: &'a Project, name: &str, cmd: Option<&CommandFact>) -> O
         .max_by_key(|e| rank(&e.source))
 }
 
-fn lookup_for<'a>(project: &'a Project, cmd: Option<&'a CommandFact>) -> impl Fn(&str) -> Option<String> + 'a {
+fn lookup_for<'a>(
+    project: &'a Project,
+    cmd: Option<&'a CommandFact>,
+) -> impl Fn(&str) -> Option<String> + 'a {
     move |name: &str| {
         if let Some((_, v)) = cmd.and_then(|c| c.env.iter().find(|(k, _)| k == name)) {
             return Some(v.clone());
@@ -207,14 +213,18 @@ fn conf_strings(
 }
 
 /// The first gunicorn.conf.py that sets a setting.
-fn conf_setting<'a>(
-    confs: &'a [GunicornConf],
+fn conf_setting(
+    confs: &[GunicornConf],
     pick: fn(&GunicornConf) -> &Option<(Value, Span)>,
-) -> Option<&'a (Value, Span)> {
+) -> Option<&(Value, Span)> {
     confs.iter().find_map(|c| pick(c).as_ref())
 }
 
-fn gunicorn_trust(project: &Project, cli: Option<&str>, cmd: Option<&CommandFact>) -> Option<Setting> {
+fn gunicorn_trust(
+    project: &Project,
+    cli: Option<&str>,
+    cmd: Option<&CommandFact>,
+) -> Option<Setting> {
     if let (Some(v), Some(cmd)) = (cli, cmd) {
         let value = substitute(v, &lookup_for(project, Some(cmd)));
         return Some(Setting {
@@ -251,7 +261,11 @@ fn env_trust(project: &Project, cmd: Option<&CommandFact>) -> Option<Setting> {
 }
 
 /// The first network address a gunicorn setup listens on.
-fn gunicorn_listen(project: &Project, binds: &[String], cmd: Option<&CommandFact>) -> Option<Setting> {
+fn gunicorn_listen(
+    project: &Project,
+    binds: &[String],
+    cmd: Option<&CommandFact>,
+) -> Option<Setting> {
     let lookup = lookup_for(project, cmd);
     if !binds.is_empty() {
         let cmd = cmd?;
@@ -284,7 +298,11 @@ fn gunicorn_listen(project: &Project, binds: &[String], cmd: Option<&CommandFact
     })
 }
 
-fn uvicorn_listen(project: &Project, u: &crate::deploy::server::UvicornArgs, cmd: &CommandFact) -> Option<Setting> {
+fn uvicorn_listen(
+    project: &Project,
+    u: &crate::deploy::server::UvicornArgs,
+    cmd: &CommandFact,
+) -> Option<Setting> {
     if u.uds.is_some() || u.fd.is_some() {
         return None;
     }
