@@ -115,9 +115,9 @@ fn analyze_one(
             return result;
         }
     };
-    // JSON and TOML files are read only in case one is a config file: a big one
-    // is data, skipped without a word.
-    if d.kind == FileKind::DataConfig && meta.len() > DATA_CONFIG_MAX {
+    // JSON, TOML and INI files are read only in case one is a config file: a big
+    // one is data, skipped without a word.
+    if matches!(d.kind, FileKind::DataConfig | FileKind::Ini) && meta.len() > DATA_CONFIG_MAX {
         return result;
     }
     if meta.len() > settings.max_file_size {
@@ -145,7 +145,9 @@ fn analyze_one(
     };
     let text = match crate::source::decode(bytes) {
         Ok(t) => t,
-        Err(_) if d.kind == FileKind::DataConfig => return result,
+        // JSON / TOML / INI files are read only in case they are config files
+        // (an INI file may be UTF-16, like Windows' desktop.ini): skipped quietly.
+        Err(_) if matches!(d.kind, FileKind::DataConfig | FileKind::Ini) => return result,
         Err(e) => {
             result.diagnostics.push(diag(
                 DiagnosticLevel::Warning,
@@ -219,6 +221,10 @@ fn analyze_one(
                 format!("invalid YAML: {e}"),
             )),
         },
+        // A `.conf` / `.ini` with a `[program:NAME]` section is a supervisord config.
+        FileKind::Nginx | FileKind::Ini if deploy::supervisord::looks_like(source.text()) => {
+            result.deploy = deploy::supervisord::parse(&source)
+        }
         FileKind::Nginx => result.deploy.nginx.push(deploy::nginx::parse(&source)),
         FileKind::Requirements => {
             let parsed = deploy::requirements::parse_requirements(&source);

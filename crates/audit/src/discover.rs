@@ -42,6 +42,9 @@ pub enum FileKind {
     /// requirements.lock: read for the versions they pin.
     LockFile,
     Nginx,
+    /// `*.ini`: read only when it is a supervisord config (a `[program:NAME]`
+    /// section); tox.ini, alembic.ini, uwsgi.ini and the like yield nothing.
+    Ini,
     GitIgnore,
 }
 
@@ -117,9 +120,13 @@ impl FileKind {
             return Some(FileKind::LockFile);
         }
         // Any `.conf` may be an nginx site (`deploy/site.conf`); the nginx reader
-        // only finds facts in files with nginx directives.
+        // only finds facts in files with nginx directives. One with a
+        // `[program:NAME]` section is a supervisord config instead.
         if lower.ends_with(".nginx") || lower.ends_with(".conf") {
             return Some(FileKind::Nginx);
+        }
+        if lower.ends_with(".ini") {
+            return Some(FileKind::Ini);
         }
         if lower == ".gitignore" {
             return Some(FileKind::GitIgnore);
@@ -456,6 +463,8 @@ mod tests {
         assert_eq!(k("pylock.prod.toml"), Some(FileKind::LockFile));
         assert_eq!(k("deploy/nginx/site.conf"), Some(FileKind::Nginx));
         assert_eq!(k("deploy/site.conf"), Some(FileKind::Nginx));
+        assert_eq!(k("etc/supervisord.d/web.ini"), Some(FileKind::Ini));
+        assert_eq!(k("tox.ini"), Some(FileKind::Ini));
         assert_eq!(k("notes.txt"), None);
     }
 

@@ -1,4 +1,5 @@
 //! Deployment files: .env, Dockerfile, Procfile, compose YAML, gunicorn.conf.py,
+//! supervisord programs,
 //! requirements, pyproject.toml, lock files and nginx confs, each read into plain facts that
 //! keep their [`Span`]s. The project model combines them into deployment facts
 //! (worker counts, proxies, container user, entrypoints).
@@ -13,6 +14,7 @@ pub mod pyproject;
 pub mod requirements;
 pub mod server;
 pub mod shell;
+pub mod supervisord;
 
 pub use server::Server;
 
@@ -23,8 +25,16 @@ use crate::source::{FileId, Span};
 pub enum CommandOrigin {
     DockerCmd,
     DockerEntrypoint,
-    Procfile { process: String },
-    Compose { service: String },
+    Procfile {
+        process: String,
+    },
+    Compose {
+        service: String,
+    },
+    /// A supervisord `[program:NAME]` section's `command=`.
+    Supervisord {
+        program: String,
+    },
 }
 
 impl CommandOrigin {
@@ -34,11 +44,14 @@ impl CommandOrigin {
             CommandOrigin::DockerEntrypoint => "Dockerfile ENTRYPOINT".into(),
             CommandOrigin::Procfile { process } => format!("Procfile `{process}` process"),
             CommandOrigin::Compose { service } => format!("compose service `{service}` command"),
+            CommandOrigin::Supervisord { program } => {
+                format!("supervisord program `{program}` command")
+            }
         }
     }
 
     /// Whether this is the web-serving process (`web:` in a Procfile; any
-    /// Dockerfile or compose command).
+    /// Dockerfile, compose or supervisord command).
     pub fn is_web(&self) -> bool {
         match self {
             CommandOrigin::Procfile { process } => process == "web",
@@ -152,6 +165,8 @@ pub struct DeployFacts {
     /// Every package version the lock files pin.
     pub locked: Vec<lockfile::LockedPackage>,
     pub procfiles: Vec<FileId>,
+    /// supervisord `[program:NAME]` sections with a command.
+    pub supervisord: Vec<supervisord::Program>,
     /// Every .env file: (file, role, hidden by .gitignore).
     pub dotenvs: Vec<(FileId, EnvRole, bool)>,
 }
@@ -170,6 +185,7 @@ impl DeployFacts {
         self.lockfiles.extend(other.lockfiles);
         self.locked.extend(other.locked);
         self.procfiles.extend(other.procfiles);
+        self.supervisord.extend(other.supervisord);
         self.dotenvs.extend(other.dotenvs);
     }
 }

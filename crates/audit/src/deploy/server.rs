@@ -44,6 +44,10 @@ pub struct UvicornArgs {
     pub proxy_headers: Option<bool>,
     pub forwarded_allow_ips: Option<String>,
     pub host: Option<String>,
+    /// `--uds PATH`: listens on a unix socket (`--host` is then ignored).
+    pub uds: Option<String>,
+    /// `--fd N`: listens on an inherited socket.
+    pub fd: Option<String>,
     pub app: Option<String>,
 }
 
@@ -268,6 +272,10 @@ fn uvicorn_args(rest: &[String]) -> UvicornArgs {
             a.forwarded_allow_ips = v.map(str::to_string);
         } else if let Some(v) = take_option(rest, &mut j, &["--host"], None) {
             a.host = v.map(str::to_string);
+        } else if let Some(v) = take_option(rest, &mut j, &["--uds"], None) {
+            a.uds = v.map(str::to_string);
+        } else if let Some(v) = take_option(rest, &mut j, &["--fd"], None) {
+            a.fd = v.map(str::to_string);
         } else if rest[j] == "--reload" {
             a.reload = true;
         } else if rest[j] == "--proxy-headers" {

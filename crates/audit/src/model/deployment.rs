@@ -174,6 +174,21 @@ pub fn build(project: &mut Project) {
             });
         }
     }
+    // supervisord `numprocs = N` on a program that serves the app: N instances.
+    for p in &d.supervisord {
+        let Some((n, span)) = p.numprocs else {
+            continue;
+        };
+        let serves = dep.web_commands.iter().any(|&i| {
+            d.commands.get(i).is_some_and(|c| {
+                c.span == p.span
+                    && matches!(&c.origin, crate::deploy::CommandOrigin::Supervisord { program } if *program == p.name)
+            })
+        });
+        if serves && dep.instances.is_none_or(|(cur, _)| n > cur) {
+            dep.instances = Some((n, span));
+        }
+    }
     for n in &d.nginx {
         let Some((_, span)) = n.proxy_pass.first() else {
             continue;

@@ -1,7 +1,9 @@
-//! PRX001 `proxy-headers-not-handled`: behind a proxy without ProxyFix, or trusting too many hops.
+//! PRX001 `proxy-headers-not-handled`: behind a proxy without ProxyFix, trusting
+//! too many hops, or a server that trusts forwarded headers from any address.
 
 use report::Finding;
 
+use super::forwarded;
 use crate::{
     deploy::Server,
     model::{AppKind, ExtKind},
@@ -22,11 +24,28 @@ reports a Flask app with no `ProxyFix` (at its `Flask(...)` line), a
 `ProxyFix` whose `x_for` trusts more hops than the proxies in front, and a
 uvicorn started with `--no-proxy-headers`.
 
+With or without a proxy in sight, it also reports a gunicorn or uvicorn told to
+trust forwarded headers from any address — `--forwarded-allow-ips '*'`,
+`forwarded_allow_ips = "*"` in gunicorn.conf.py (or an environment lookup
+whose value or default is `*`), or `FORWARDED_ALLOW_IPS=*` in the Dockerfile,
+compose, supervisord or an env file — while it listens on a network address:
+`0.0.0.0`, `[::]` or another non-loopback address (`--bind`, `--host`,
+`bind =`, or `PORT` set without a bind). The finding is at the setting, with
+the address as related location. A server on `127.0.0.1`/`::1` or a unix
+socket (only local processes, i.e. the proxy, connect), uvicorn with
+`--no-proxy-headers`, and Procfile processes (the platform's router is the only
+way in) are not reported.
+
 ## Why is this bad?
 Without ProxyFix, `request.remote_addr` is the proxy, `request.scheme` is
 `http` and `url_for(_external=True)` builds wrong links; code that reads
 `X-Forwarded-For` by hand trusts whatever a client sends. With too large an
 `x_for`, the app believes a client-supplied `X-Forwarded-For` entry.
+
+With `*`, any client that reaches the server directly sends its own
+`X-Forwarded-For` / `X-Forwarded-Proto`: uvicorn rewrites the client address
+and scheme from them, gunicorn trusts the scheme headers, and rate limits,
+logs and "HTTPS only" checks believe the spoofed values.
 
 ## Example
 ```python
@@ -38,9 +57,52 @@ Use instead:
 app = Flask(__name__)
 app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 ```
+
+```text
+uvicorn main:app --host 0.0.0.0 --forwarded-allow-ips '*'
+```
+
+Use instead:
+```text
+uvicorn main:app --host 0.0.0.0 --forwarded-allow-ips 10.0.0.2
+```
 "#;
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {
+    let mut out = trust_anyone(ctx);
+    out.extend(behind_proxy(ctx));
+    out
+}
+
+/// Servers that trust forwarded headers from any address and listen where
+/// clients other than the proxy reach them.
+fn trust_anyone(ctx: &RuleContext) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    let mut seen = Vec::new();
+    for e in forwarded::exposed(ctx.project) {
+        if seen.contains(&e.trust.span) {
+            continue;
+        }
+        seen.push(e.trust.span);
+        out.push(
+            ctx.finding(
+                RULE.code,
+                RULE.name,
+                e.trust.span,
+                format!(
+                    "{} trusts X-Forwarded-* headers from any address (`{}`) while it listens on `{}`: a client that connects directly sets its own X-Forwarded-For / X-Forwarded-Proto and the app believes the spoofed address and scheme",
+                    e.server, e.trust.how, e.listen.value
+                ),
+            )
+            .with_fix("Trust only the proxy: --forwarded-allow-ips 127.0.0.1 (or the proxy's network address, e.g. 10.0.0.2), FORWARDED_ALLOW_IPS likewise; or bind the server to 127.0.0.1 or a unix socket the proxy connects to.")
+            .with_related(ctx.at(e.listen.span), format!("listens on {} ({})", e.listen.value, e.listen.how))
+            .with_evidence(ctx.snippet(e.trust.span)),
+        );
+    }
+    out
+}
+
+fn behind_proxy(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let dep = &project.deployment;
     let Some(proxy) = dep.proxies.first() else {

@@ -1,0 +1,436 @@
+//! Servers told to trust forwarded headers from any address (gunicorn and
+//! uvicorn `forwarded_allow_ips` = `*`), and where they listen: a server that
+//! only local processes can reach (loopback, a unix socket) gets its requests
+//! from the proxy; one on a network address also from anyone who reaches it.
+
+use crate::{
+    deploy::{gunicorn::GunicornConf, CommandFact, CommandOrigin, EnvFact, EnvSource, Server},
+    model::Project,
+    python::value::{env_lookup, Kind, Value},
+    source::Span,
+};
+
+/// Who can connect to a listening address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// Loopback or a unix socket: local processes only (the proxy).
+    Local,
+    /// A non-loopback address (`0.0.0.0`, `[::]`, a LAN address), as written.
+    Network(String),
+    /// A variable the audit cannot resolve, or an inherited socket.
+    Unknown,
+}
+
+/// A setting and where it comes from.
+#[derive(Debug, Clone)]
+pub struct Setting {
+    pub value: String,
+    pub span: Span,
+    /// How it is set (`--forwarded-allow-ips *`, `forwarded_allow_ips = "*"`).
+    pub how: String,
+}
+
+/// A server that trusts forwarded headers from anyone and listens on a network
+/// address.
+#[derive(Debug, Clone)]
+pub struct Exposed {
+    pub server: &'static str,
+    pub trust: Setting,
+    /// The network address, where it is set, and how.
+    pub listen: Setting,
+}
+
+/// Whether an allow list trusts every address (`*`, or `*` among others).
+pub fn trusts_anyone(value: &str) -> bool {
+    value
+        .split(',')
+        .any(|p| p.trim().trim_matches(['"', '\'']).trim() == "*")
+}
+
+/// Where a bind value (`0.0.0.0:8000`, `[::1]:8000`, `unix:/run/app.sock`,
+/// `${HOST:-0.0.0.0}:$PORT`, a bare host) lets clients connect from.
+/// `lookup` gives the value of an environment variable the deploy files set.
+pub fn reach_of(addr: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Reach {
+    let a = addr.trim().trim_matches(['"', '\'']);
+    if a.starts_with("unix:") || a.starts_with('/') {
+        return Reach::Local;
+    }
+    if a.starts_with("fd://") {
+        return Reach::Unknown;
+    }
+    let a = substitute(a, lookup);
+    if a.starts_with("unix:") || a.starts_with('/') {
+        return Reach::Local;
+    }
+    let host = if let Some(r) = a.strip_prefix('[') {
+        r.split(']').next().unwrap_or("")
+    } else if a.matches(':').count() > 1 {
+        // A bare IPv6 address (`::`).
+        a.as_str()
+    } else {
+        a.split(':').next().unwrap_or("")
+    };
+    let host = host.trim();
+    if host.contains('$') {
+        return Reach::Unknown;
+    }
+    let lower = host.to_ascii_lowercase();
+    if lower == "localhost" || lower == "::1" || lower.starts_with("127.") {
+        return Reach::Local;
+    }
+    Reach::Network(a.clone())
+}
+
+/// Replaces `$NAME`, `${NAME}`, `${NAME:-default}` and `${NAME-default}` with the
+/// variable's value, else the default; a variable with neither stays `$NAME`.
+fn substitute(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        let (name, default, used) = if let Some(inner) = after.strip_prefix('{') {
+            let Some(close) = inner.find('}') else {
+                out.push_str(&rest[pos..]);
+                return out;
+            };
+            let body = &inner[..close];
+            let (name, default) = match body.split_once(":-").or_else(|| body.split_once('-')) {
+                Some((n, d)) => (n, Some(d)),
+                None => (body, None),
+            };
+            (name, default, close + 2)
+        } else {
+            let len = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..len], None, len)
+        };
+        match lookup(name).or_else(|| default.map(str::to_string)) {
+            Some(v) => out.push_str(&v),
+            None => {
+                out.push('$');
+                out.push_str(name);
+            }
+        }
+        rest = &after[used..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// How strongly an environment source overrides others for a process
+/// (a command's own environment over compose over the image over .env).
+fn rank(source: &EnvSource) -> u8 {
+    match source {
+        EnvSource::Command => 3,
+        EnvSource::Compose { .. } => 2,
+        EnvSource::Dockerfile => 1,
+        EnvSource::DotEnv { .. } => 0,
+    }
+}
+
+/// Whether an environment variable a deploy file sets reaches a command's
+/// process (`None`: a server set up by gunicorn.conf.py alone).
+fn applies(e: &EnvFact, cmd: Option<&CommandFact>) -> bool {
+    if !e.source.may_be_production() {
+        return false;
+    }
+    let Some(cmd) = cmd else { return true };
+    let docker = matches!(
+        cmd.origin,
+        CommandOrigin::DockerCmd | CommandOrigin::DockerEntrypoint
+    );
+    match (&e.source, &cmd.origin) {
+        (EnvSource::Command, _) => e.span.file == cmd.span.file,
+        (EnvSource::DotEnv { .. }, _) => true,
+        (EnvSource::Dockerfile, _) if docker => e.span.file == cmd.span.file,
+        (EnvSource::Compose { service }, CommandOrigin::Compose { service: s }) => service == s,
+        // The image's and the service's environment reach what the container
+        // runs, supervisord's programs included.
+        (
+            EnvSource::Dockerfile,
+            CommandOrigin::Compose { .. } | CommandOrigin::Supervisord { .. },
+        )
+        | (EnvSource::Compose { .. }, CommandOrigin::Supervisord { .. }) => true,
+        (EnvSource::Compose { .. }, _) => docker,
+        _ => false,
+    }
+}
+
+/// The value of an environment variable for a process: the strongest source's.
+fn env_var<'a>(project: &'a Project, name: &str, cmd: Option<&CommandFact>) -> Option<&'a EnvFact> {
+    project
+        .deploy
+        .env
+        .iter()
+        .filter(|e| e.name == name && applies(e, cmd))
+        .max_by_key(|e| rank(&e.source))
+}
+
+fn lookup_for<'a>(
+    project: &'a Project,
+    cmd: Option<&'a CommandFact>,
+) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name: &str| {
+        if let Some((_, v)) = cmd.and_then(|c| c.env.iter().find(|(k, _)| k == name)) {
+            return Some(v.clone());
+        }
+        env_var(project, name, cmd).map(|e| e.value.clone())
+    }
+}
+
+/// The strings of a gunicorn.conf.py value (`"*"`, `["10.0.0.2", "*"]`), through
+/// an environment lookup: the variable's value when a deploy file sets it, else
+/// the default. The span is where the effective value is set.
+fn conf_strings(
+    project: &Project,
+    v: &Value,
+    span: Span,
+    cmd: Option<&CommandFact>,
+) -> Option<(Vec<String>, Span, Option<String>)> {
+    match &v.kind {
+        Kind::Str(s) => Some((vec![s.to_string()], span, None)),
+        Kind::List(items) | Kind::Tuple(items) => {
+            let strs: Option<Vec<String>> = items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string))
+                .collect();
+            Some((strs?, span, None))
+        }
+        _ => {
+            let lookup = env_lookup(v)?;
+            if let Some(var) = lookup.var.as_deref() {
+                if let Some(e) = env_var(project, var, cmd) {
+                    return Some((vec![e.value.clone()], e.span, Some(var.to_string())));
+                }
+            }
+            let default = lookup.default?;
+            let (strs, _, _) = conf_strings(project, default, span, cmd)?;
+            Some((strs, span, lookup.var.map(|v| format!("{v} unset"))))
+        }
+    }
+}
+
+/// The first gunicorn.conf.py that sets a setting.
+fn conf_setting(
+    confs: &[GunicornConf],
+    pick: fn(&GunicornConf) -> &Option<(Value, Span)>,
+) -> Option<&(Value, Span)> {
+    confs.iter().find_map(|c| pick(c).as_ref())
+}
+
+fn gunicorn_trust(
+    project: &Project,
+    cli: Option<&str>,
+    cmd: Option<&CommandFact>,
+) -> Option<Setting> {
+    if let (Some(v), Some(cmd)) = (cli, cmd) {
+        let value = substitute(v, &lookup_for(project, Some(cmd)));
+        return Some(Setting {
+            how: format!("--forwarded-allow-ips {v}"),
+            value,
+            span: cmd.span,
+        });
+    }
+    if let Some((v, span)) = conf_setting(&project.deploy.gunicorn, |c| &c.forwarded_allow_ips) {
+        let (strs, span, via) = conf_strings(project, v, *span, cmd)?;
+        let value = strs.join(",");
+        let how = match via {
+            Some(note) => format!("forwarded_allow_ips = {value:?} ({note})"),
+            None => format!("forwarded_allow_ips = {value:?}"),
+        };
+        return Some(Setting { value, span, how });
+    }
+    env_trust(project, cmd)
+}
+
+fn env_trust(project: &Project, cmd: Option<&CommandFact>) -> Option<Setting> {
+    if let Some((_, v)) = cmd.and_then(|c| c.env.iter().find(|(k, _)| k == "FORWARDED_ALLOW_IPS")) {
+        return cmd.map(|c| Setting {
+            value: v.clone(),
+            span: c.span,
+            how: format!("FORWARDED_ALLOW_IPS={v}"),
+        });
+    }
+    env_var(project, "FORWARDED_ALLOW_IPS", cmd).map(|e| Setting {
+        value: e.value.clone(),
+        span: e.span,
+        how: format!("FORWARDED_ALLOW_IPS={}", e.value),
+    })
+}
+
+/// The first network address a gunicorn setup listens on.
+fn gunicorn_listen(
+    project: &Project,
+    binds: &[String],
+    cmd: Option<&CommandFact>,
+) -> Option<Setting> {
+    let lookup = lookup_for(project, cmd);
+    if !binds.is_empty() {
+        let cmd = cmd?;
+        return binds.iter().find_map(|b| match reach_of(b, &lookup) {
+            Reach::Network(addr) => Some(Setting {
+                value: addr,
+                span: cmd.span,
+                how: format!("--bind {b}"),
+            }),
+            _ => None,
+        });
+    }
+    if let Some((v, span)) = conf_setting(&project.deploy.gunicorn, |c| &c.bind) {
+        let (strs, span, _) = conf_strings(project, v, *span, cmd)?;
+        return strs.iter().find_map(|b| match reach_of(b, &lookup) {
+            Reach::Network(addr) => Some(Setting {
+                value: addr,
+                span,
+                how: format!("bind = {b:?}"),
+            }),
+            _ => None,
+        });
+    }
+    // With PORT set and no bind, gunicorn binds 0.0.0.0:$PORT.
+    let port = env_var(project, "PORT", cmd)?;
+    Some(Setting {
+        value: format!("0.0.0.0:{}", port.value),
+        span: port.span,
+        how: "PORT set without a bind".into(),
+    })
+}
+
+fn uvicorn_listen(
+    project: &Project,
+    u: &crate::deploy::server::UvicornArgs,
+    cmd: &CommandFact,
+) -> Option<Setting> {
+    if u.uds.is_some() || u.fd.is_some() {
+        return None;
+    }
+    let lookup = lookup_for(project, Some(cmd));
+    let (host, span, how) = match &u.host {
+        Some(h) => (h.clone(), cmd.span, format!("--host {h}")),
+        None => {
+            let e = env_var(project, "UVICORN_HOST", Some(cmd))?;
+            (e.value.clone(), e.span, format!("UVICORN_HOST={}", e.value))
+        }
+    };
+    match reach_of(&host, &lookup) {
+        Reach::Network(addr) => Some(Setting {
+            value: addr,
+            span,
+            how,
+        }),
+        _ => None,
+    }
+}
+
+/// Every server set up to trust forwarded headers from any address while it
+/// listens on a network address. A Procfile's processes are left out: the
+/// platform's router is the only way in, and `*` is what those platforms
+/// document.
+pub fn exposed(project: &Project) -> Vec<Exposed> {
+    let mut out = Vec::new();
+    let mut gunicorn_commands = 0;
+    for &i in &project.deployment.web_commands {
+        let Some(cmd) = project.deploy.commands.get(i) else {
+            continue;
+        };
+        if matches!(cmd.origin, CommandOrigin::Procfile { .. }) {
+            if matches!(cmd.server, Some(Server::Gunicorn(_))) {
+                gunicorn_commands += 1;
+            }
+            continue;
+        }
+        let (server, trust, listen) = match &cmd.server {
+            Some(Server::Gunicorn(g)) => {
+                gunicorn_commands += 1;
+                (
+                    "gunicorn",
+                    gunicorn_trust(project, g.forwarded_allow_ips.as_deref(), Some(cmd)),
+                    gunicorn_listen(project, &g.bind, Some(cmd)),
+                )
+            }
+            Some(Server::Uvicorn(u)) if u.proxy_headers != Some(false) => {
+                let trust = match &u.forwarded_allow_ips {
+                    Some(v) => Some(Setting {
+                        value: substitute(v, &lookup_for(project, Some(cmd))),
+                        span: cmd.span,
+                        how: format!("--forwarded-allow-ips {v}"),
+                    }),
+                    None => env_trust(project, Some(cmd)),
+                };
+                ("uvicorn", trust, uvicorn_listen(project, u, cmd))
+            }
+            _ => continue,
+        };
+        if let (Some(trust), Some(listen)) = (trust, listen) {
+            if trusts_anyone(&trust.value) {
+                out.push(Exposed {
+                    server,
+                    trust,
+                    listen,
+                });
+            }
+        }
+    }
+    // gunicorn set up by gunicorn.conf.py alone (started by a script the audit
+    // does not read).
+    if gunicorn_commands == 0 && !project.deploy.gunicorn.is_empty() {
+        if let (Some(trust), Some(listen)) = (
+            gunicorn_trust(project, None, None),
+            gunicorn_listen(project, &[], None),
+        ) {
+            if trusts_anyone(&trust.value) {
+                out.push(Exposed {
+                    server: "gunicorn",
+                    trust,
+                    listen,
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn none(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn classifies_bind_addresses() {
+        let net = |a: &str| Reach::Network(a.to_string());
+        assert_eq!(reach_of("0.0.0.0:8000", &none), net("0.0.0.0:8000"));
+        assert_eq!(reach_of("[::]:8000", &none), net("[::]:8000"));
+        assert_eq!(reach_of("::", &none), net("::"));
+        assert_eq!(reach_of(":8000", &none), net(":8000"));
+        assert_eq!(reach_of("10.0.3.7:8000", &none), net("10.0.3.7:8000"));
+        assert_eq!(reach_of("127.0.0.1:8000", &none), Reach::Local);
+        assert_eq!(reach_of("localhost", &none), Reach::Local);
+        assert_eq!(reach_of("[::1]:8000", &none), Reach::Local);
+        assert_eq!(reach_of("unix:/run/app.sock", &none), Reach::Local);
+        assert_eq!(reach_of("fd://3", &none), Reach::Unknown);
+        assert_eq!(reach_of("$HOST:$PORT", &none), Reach::Unknown);
+        assert_eq!(reach_of("0.0.0.0:$PORT", &none), net("0.0.0.0:$PORT"));
+        assert_eq!(
+            reach_of("${BIND:-0.0.0.0:8000}", &none),
+            net("0.0.0.0:8000")
+        );
+        let host = |n: &str| (n == "HOST").then(|| "127.0.0.1".to_string());
+        assert_eq!(reach_of("${HOST:-0.0.0.0}:8000", &host), Reach::Local);
+        assert_eq!(reach_of("${HOST", &none), Reach::Unknown);
+    }
+
+    #[test]
+    fn star_in_allow_lists() {
+        assert!(trusts_anyone("*"));
+        assert!(trusts_anyone("'*'"));
+        assert!(trusts_anyone("10.0.0.2, *"));
+        assert!(!trusts_anyone("127.0.0.1"));
+        assert!(!trusts_anyone("10.0.0.0/8,172.16.0.0/12"));
+        assert!(!trusts_anyone(""));
+    }
+}
