@@ -5,6 +5,12 @@
 use super::{check, outcomes, CheckDef, Verdicts};
 use crate::observations::{around, excerpt, Observations};
 
+// One debugger shows in up to four ways (its console at /console, its resources
+// under `__debugger__`, a traceback page, a PIN prompt). The first one seen, in
+// that order, is the finding; the others are reported as info outcomes that
+// point at it, with their own evidence and no score of their own, so one
+// debugger is one critical finding and one -100.
+
 outcomes! {
     pub enum Console for "DBG001" {
         Exposed = "werkzeug-console-exposed" [Critical, -100, Flaskguard]
@@ -21,6 +27,9 @@ outcomes! {
         Served = "werkzeug-debugger-assets-served" [Critical, -100, Flaskguard]
             "The Werkzeug debugger middleware answers `__debugger__` requests: the debugger is active",
             "Turn debug mode off in production (DEBUG = False, no FLASK_DEBUG, no DebuggedApplication).";
+        AlsoServed = "werkzeug-debugger-assets-same-debugger" [Info, 0, Flaskguard]
+            "The same debugger also answers `__debugger__` resource requests (counted once, under the debugger finding)",
+            "Turn debug mode off in production (DEBUG = False, no FLASK_DEBUG, no DebuggedApplication).";
         Absent = "werkzeug-debugger-assets-absent" [Pass, 0, Flaskguard]
             "The `__debugger__` resource endpoint does not answer",
             "";
@@ -32,6 +41,9 @@ outcomes! {
         Page = "werkzeug-debugger-traceback" [Critical, -100, Flaskguard]
             "An error produced the Werkzeug debugger's interactive traceback page (source, locals, and a console behind a PIN)",
             "Turn debug mode off in production and register JSON error handlers.";
+        AlsoPage = "werkzeug-debugger-traceback-same-debugger" [Info, 0, Flaskguard]
+            "The same debugger also served its interactive traceback page for an error (counted once, under the debugger finding)",
+            "Turn debug mode off in production and register JSON error handlers.";
         Absent = "werkzeug-debugger-traceback-absent" [Pass, 0, Flaskguard]
             "No Werkzeug debugger page was seen",
             "";
@@ -42,6 +54,9 @@ outcomes! {
     pub enum Pin for "DBG001" {
         Prompt = "werkzeug-pin-prompt" [Critical, -100, Flaskguard]
             "A Werkzeug debugger PIN prompt is served; the PIN can be computed from machine facts an attacker can often read",
+            "Turn debug mode off; a PIN is not an access control for production.";
+        AlsoPrompt = "werkzeug-pin-prompt-same-debugger" [Info, 0, Flaskguard]
+            "The same debugger also shows its PIN prompt (counted once, under the debugger finding)",
             "Turn debug mode off; a PIN is not an access control for production.";
         Absent = "werkzeug-pin-prompt-absent" [Pass, 0, Flaskguard]
             "No Werkzeug PIN prompt was seen",
@@ -120,86 +135,176 @@ fn is_debugger_page(body: &str) -> bool {
             && (body.contains("EVALEX") || body.contains("CONSOLE_MODE")))
 }
 
-fn console(obs: &Observations, v: &mut Verdicts) {
-    let Some(e) = obs.get("console") else { return };
-    if let Some(resp) = e.response() {
+/// Where a sign of the debugger was seen, and what shows it.
+struct Seen {
+    url: String,
+    evidence: String,
+}
+
+/// The console page at /console.
+fn console_seen(obs: &Observations) -> Option<Seen> {
+    let e = obs.get("console")?;
+    let resp = e.response()?;
+    let body = resp.text();
+    let console = body.contains("CONSOLE_MODE = true")
+        || (body.contains("Werkzeug") && body.contains("Console //"));
+    if !(console && is_debugger_page(&body) && !obs.is_soft404(resp, "/console")) {
+        return None;
+    }
+    let marker = around(&body, "<title>", 50).unwrap_or_else(|| excerpt(&body, 120));
+    Some(Seen {
+        url: e.url(),
+        evidence: format!("HTTP {}: {}", resp.status, mask_secret(&marker)),
+    })
+}
+
+/// The debugger's JavaScript served for a `__debugger__` resource request.
+fn assets_seen(obs: &Observations) -> Option<Seen> {
+    let e = obs.get("debugger-resource")?;
+    let resp = e.response()?;
+    let body = resp.text();
+    let js = [
+        "__debugger__",
+        "CONSOLE_MODE",
+        "EVALEX",
+        "openShell",
+        "docReady",
+    ]
+    .iter()
+    .filter(|m| body.contains(**m))
+    .count();
+    if !((200..300).contains(&resp.status) && js >= 2 && !resp.is_html()) {
+        return None;
+    }
+    Some(Seen {
+        url: e.url(),
+        evidence: format!(
+            "HTTP {} {}: {}",
+            resp.status,
+            resp.media_type(),
+            excerpt(&body, 120)
+        ),
+    })
+}
+
+/// The interactive traceback page, on any answer but the console's.
+fn traceback_seen(obs: &Observations) -> Option<Seen> {
+    obs.answered().find_map(|(e, resp)| {
         let body = resp.text();
-        let console = body.contains("CONSOLE_MODE = true")
-            || (body.contains("Werkzeug") && body.contains("Console //"));
-        if console && is_debugger_page(&body) && !obs.is_soft404(resp, "/console") {
-            let marker = around(&body, "<title>", 50).unwrap_or_else(|| excerpt(&body, 120));
-            v.add(Console::Exposed, e.url()).evidence(format!(
-                "HTTP {}: {}",
-                resp.status,
-                mask_secret(&marker)
-            ));
-            return;
+        let page = body.contains("The debugger caught an exception in your WSGI application")
+            || (is_debugger_page(&body) && body.contains("Traceback"));
+        if !(page && resp.is_html() && e.key != "console") {
+            return None;
+        }
+        let marker = around(&body, "<title>", 60).unwrap_or_else(|| excerpt(&body, 120));
+        Some(Seen {
+            url: e.url(),
+            evidence: format!("HTTP {}: {}", resp.status, mask_secret(&marker)),
+        })
+    })
+}
+
+/// The PIN prompt of a locked console, on any answer.
+fn pin_seen(obs: &Observations) -> Option<Seen> {
+    obs.answered().find_map(|(e, resp)| {
+        let body = resp.text();
+        if !(body.contains("pin-prompt") && is_debugger_page(&body)) {
+            return None;
+        }
+        let marker = around(&body, "console is locked", 40)
+            .unwrap_or_else(|| around(&body, "pin-prompt", 40).unwrap_or_default());
+        Some(Seen {
+            url: e.url(),
+            evidence: marker,
+        })
+    })
+}
+
+/// The name of the outcome that carries the debugger finding when a sign
+/// earlier in the order (console, resources, traceback) was seen.
+fn reported_under(obs: &Observations, earlier: usize) -> Option<&'static str> {
+    let signs: [(fn(&Observations) -> Option<Seen>, &'static str); 3] = [
+        (console_seen, "werkzeug-console-exposed"),
+        (assets_seen, "werkzeug-debugger-assets-served"),
+        (traceback_seen, "werkzeug-debugger-traceback"),
+    ];
+    signs[..earlier]
+        .iter()
+        .find(|(seen, _)| seen(obs).is_some())
+        .map(|(_, name)| *name)
+}
+
+fn console(obs: &Observations, v: &mut Verdicts) {
+    match console_seen(obs) {
+        Some(s) => {
+            v.add(Console::Exposed, s.url).evidence(s.evidence);
+        }
+        None => {
+            if let Some(e) = obs.get("console") {
+                v.add(Console::Absent, e.url());
+            }
         }
     }
-    v.add(Console::Absent, e.url());
 }
 
 fn assets(obs: &Observations, v: &mut Verdicts) {
     let Some(e) = obs.get("debugger-resource") else {
         return;
     };
-    if let Some(resp) = e.response() {
-        let body = resp.text();
-        let js = [
-            "__debugger__",
-            "CONSOLE_MODE",
-            "EVALEX",
-            "openShell",
-            "docReady",
-        ]
-        .iter()
-        .filter(|m| body.contains(**m))
-        .count();
-        if (200..300).contains(&resp.status) && js >= 2 && !resp.is_html() {
-            v.add(Assets::Served, e.url()).evidence(format!(
-                "HTTP {} {}: {}",
-                resp.status,
-                resp.media_type(),
-                excerpt(&body, 120)
-            ));
-            return;
+    match assets_seen(obs) {
+        Some(s) => match reported_under(obs, 1) {
+            Some(under) => {
+                v.add(Assets::AlsoServed, s.url)
+                    .evidence(s.evidence)
+                    .detail(format!("reported as {under}"));
+            }
+            None => {
+                v.add(Assets::Served, s.url).evidence(s.evidence);
+            }
+        },
+        None => {
+            v.add(Assets::Absent, e.url());
         }
     }
-    v.add(Assets::Absent, e.url());
 }
 
 fn traceback(obs: &Observations, v: &mut Verdicts) {
-    for (e, resp) in obs.answered() {
-        let body = resp.text();
-        let page = body.contains("The debugger caught an exception in your WSGI application")
-            || (is_debugger_page(&body) && body.contains("Traceback"));
-        if page && resp.is_html() && e.key != "console" {
-            let marker = around(&body, "<title>", 60).unwrap_or_else(|| excerpt(&body, 120));
-            v.add(Traceback::Page, e.url()).evidence(format!(
-                "HTTP {}: {}",
-                resp.status,
-                mask_secret(&marker)
-            ));
-            return;
+    match traceback_seen(obs) {
+        Some(s) => match reported_under(obs, 2) {
+            Some(under) => {
+                v.add(Traceback::AlsoPage, s.url)
+                    .evidence(s.evidence)
+                    .detail(format!("reported as {under}"));
+            }
+            None => {
+                v.add(Traceback::Page, s.url).evidence(s.evidence);
+            }
+        },
+        None => {
+            if let Some((url, _)) = super::page(obs) {
+                v.add(Traceback::Absent, url);
+            }
         }
-    }
-    if let Some((url, _)) = super::page(obs) {
-        v.add(Traceback::Absent, url);
     }
 }
 
 fn pin(obs: &Observations, v: &mut Verdicts) {
-    for (e, resp) in obs.answered() {
-        let body = resp.text();
-        if body.contains("pin-prompt") && is_debugger_page(&body) {
-            let marker = around(&body, "console is locked", 40)
-                .unwrap_or_else(|| around(&body, "pin-prompt", 40).unwrap_or_default());
-            v.add(Pin::Prompt, e.url()).evidence(marker);
-            return;
+    match pin_seen(obs) {
+        Some(s) => match reported_under(obs, 3) {
+            Some(under) => {
+                v.add(Pin::AlsoPrompt, s.url)
+                    .evidence(s.evidence)
+                    .detail(format!("reported as {under}"));
+            }
+            None => {
+                v.add(Pin::Prompt, s.url).evidence(s.evidence);
+            }
+        },
+        None => {
+            if let Some((url, _)) = super::page(obs) {
+                v.add(Pin::Absent, url);
+            }
         }
-    }
-    if let Some((url, _)) = super::page(obs) {
-        v.add(Pin::Absent, url);
     }
 }
 

@@ -657,3 +657,119 @@ fn https_on_another_port_does_not_claim_plain_http_is_absent() {
     });
     assert!(names(&obs).contains(&"redirection-not-needed-no-http"));
 }
+
+/// One debugger seen four ways (its console, its resources, a traceback page and
+/// the PIN prompt) is one critical DBG001 finding; the other signs are info
+/// outcomes naming it, each with its evidence. Without the console, the first
+/// sign seen in the order resources, traceback, PIN carries the finding.
+#[test]
+fn one_debugger_is_one_critical_finding() {
+    let head = "<html><head><title>Console // Werkzeug Debugger</title><script>var CONSOLE_MODE = true, EVALEX = true, EVALEX_TRUSTED = false, SECRET = \"k3y\";</script></head>";
+    let console = format!("{head}<body><div class=\"pin-prompt\">The console is locked and needs to be unlocked by entering the PIN.</div></body></html>");
+    let tb = "<html><head><title>ZeroDivisionError // Werkzeug Debugger</title><script>var CONSOLE_MODE = false, EVALEX = true, SECRET = \"k3y\";</script></head><body>Traceback <em>(most recent call last)</em><div class=\"pin-prompt\">locked</div></body></html>";
+    let js = "docReady(() => { if (!EVALEX_TRUSTED) { initPinBox(); } openShell(null, ...) }); // __debugger__";
+    let main = (
+        "main",
+        "/",
+        response(200, &[("content-type", "application/json")], "{}"),
+    );
+    let all = observations(
+        "http://127.0.0.1:5000/",
+        vec![
+            main.clone(),
+            (
+                "console",
+                "/console",
+                response(
+                    200,
+                    &[("content-type", "text/html; charset=utf-8")],
+                    &console,
+                ),
+            ),
+            (
+                "debugger-resource",
+                "/?__debugger__=yes&cmd=resource&f=debugger.js",
+                response(
+                    200,
+                    &[("content-type", "text/javascript; charset=utf-8")],
+                    js,
+                ),
+            ),
+            (
+                "err-id:/api",
+                "/api/987654321",
+                response(500, &[("content-type", "text/html; charset=utf-8")], tb),
+            ),
+        ],
+    );
+    let verdicts = run_all(&all);
+    let dbg: Vec<&Verdict> = verdicts
+        .iter()
+        .filter(|v| v.spec.control == "DBG001")
+        .collect();
+    let critical: Vec<&str> = dbg
+        .iter()
+        .filter(|v| v.spec.severity == Some(checklist::Severity::Critical))
+        .map(|v| v.spec.name)
+        .collect();
+    assert_eq!(critical, ["werkzeug-console-exposed"], "{dbg:#?}");
+    for also in [
+        "werkzeug-debugger-assets-same-debugger",
+        "werkzeug-debugger-traceback-same-debugger",
+        "werkzeug-pin-prompt-same-debugger",
+    ] {
+        let v = dbg
+            .iter()
+            .find(|v| v.spec.name == also)
+            .unwrap_or_else(|| panic!("{also} missing: {dbg:#?}"));
+        assert_eq!(v.spec.severity, Some(checklist::Severity::Info));
+        assert_eq!(v.spec.modifier, 0);
+        assert!(
+            v.message().contains("reported as werkzeug-console-exposed"),
+            "{}",
+            v.message()
+        );
+        assert!(v
+            .evidence
+            .as_deref()
+            .is_some_and(|e| !e.is_empty() && !e.contains("k3y")));
+    }
+
+    // No console, no resources: the traceback page is the finding, the PIN
+    // prompt on it points at it.
+    let tb_only = observations(
+        "http://127.0.0.1:5000/",
+        vec![
+            main,
+            (
+                "console",
+                "/console",
+                response(
+                    404,
+                    &[("content-type", "application/json")],
+                    "{\"error\":\"not found\"}",
+                ),
+            ),
+            (
+                "err-id:/api",
+                "/api/987654321",
+                response(500, &[("content-type", "text/html; charset=utf-8")], tb),
+            ),
+        ],
+    );
+    let f = findings(&tb_only);
+    let dbg: Vec<_> = f
+        .iter()
+        .filter(|(n, _)| n.starts_with("werkzeug"))
+        .collect();
+    assert_eq!(
+        dbg,
+        [
+            &("werkzeug-debugger-traceback", checklist::Severity::Critical),
+            &(
+                "werkzeug-pin-prompt-same-debugger",
+                checklist::Severity::Info
+            )
+        ]
+    );
+}
