@@ -220,10 +220,13 @@ fn pin_seen(obs: &Observations) -> Option<Seen> {
     })
 }
 
+/// A way to see the debugger.
+type Sign = fn(&Observations) -> Option<Seen>;
+
 /// The name of the outcome that carries the debugger finding when a sign
 /// earlier in the order (console, resources, traceback) was seen.
 fn reported_under(obs: &Observations, earlier: usize) -> Option<&'static str> {
-    let signs: [(fn(&Observations) -> Option<Seen>, &'static str); 3] = [
+    let signs: [(Sign, &'static str); 3] = [
         (console_seen, "werkzeug-console-exposed"),
         (assets_seen, "werkzeug-debugger-assets-served"),
         (traceback_seen, "werkzeug-debugger-traceback"),
