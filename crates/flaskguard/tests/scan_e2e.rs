@@ -304,3 +304,174 @@ fn bad_input_is_a_one_line_error_with_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("scan.budjet"), "{err}");
 }
+
+/// One request as the recording server saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A JSON API behind a bearer token on 127.0.0.1 that records every request:
+/// `/` links to `/api/items`, which answers 401 without `Bearer s3cret-token`.
+fn recording_api() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Seen>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let log = log.clone();
+            std::thread::spawn(move || {
+                let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(3)));
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 65_536 {
+                    match conn.read(&mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).into_owned();
+                let mut lines = head.split("\r\n");
+                let mut first = lines.next().unwrap_or("").split(' ');
+                let req = Seen {
+                    method: first.next().unwrap_or("").to_string(),
+                    path: first.next().unwrap_or("").to_string(),
+                    headers: lines
+                        .take_while(|l| !l.is_empty())
+                        .filter_map(|l| l.split_once(':'))
+                        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+                        .collect(),
+                };
+                let authorized = req.header("authorization") == Some("Bearer s3cret-token");
+                let (status, ctype, body) = match req.path.split('?').next().unwrap_or("") {
+                    "/" => (
+                        "200 OK",
+                        "text/html",
+                        "<html><body><a href=\"/api/items\">items</a></body></html>".to_string(),
+                    ),
+                    "/api/items" if authorized => (
+                        "200 OK",
+                        "application/json",
+                        "[{\"id\": 1, \"name\": \"a\"}]".to_string(),
+                    ),
+                    "/api/items" => (
+                        "401 Unauthorized",
+                        "application/json",
+                        "{\"error\": \"unauthorized\"}".to_string(),
+                    ),
+                    _ => (
+                        "404 Not Found",
+                        "application/json",
+                        "{\"error\": \"not found\"}".to_string(),
+                    ),
+                };
+                log.lock().unwrap().push(req);
+                let _ = conn.write_all(
+                    format!(
+                        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                );
+            });
+        }
+    });
+    (url, seen)
+}
+
+/// `--header` and `--cookie` go with every request of a scan but the forged-token
+/// probes, which go as a stranger (and find the endpoint that refuses strangers
+/// by asking it anonymously); a given Flask session cookie is decoded and its
+/// weak key found; no report shows either value.
+#[test]
+fn credentials_go_with_every_request_but_forged_tokens() {
+    let (url, seen) = recording_api();
+    let cookie = flask_session::sign_at(
+        &serde_json::json!({"user_id": 7}),
+        b"dev",
+        &flask_session::SignerParams::flask_default(),
+        1_700_000_000,
+    );
+    let session = format!("session={cookie}");
+    let report = scan_json(
+        &url,
+        &[
+            "--active",
+            "--header",
+            "Authorization: Bearer s3cret-token",
+            "--cookie",
+            &session,
+        ],
+    );
+    let text = report.to_string();
+    assert!(
+        !text.contains("s3cret-token"),
+        "the header's value is in the report"
+    );
+    assert!(
+        !text.contains(&cookie),
+        "the cookie's value is in the report"
+    );
+
+    let weak = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "session-secret-key-weak")
+        .unwrap_or_else(|| panic!("the given session cookie was not cracked: {text}"));
+    assert!(
+        weak["evidence"]
+            .as_str()
+            .unwrap_or("")
+            .contains("given with --cookie"),
+        "{weak}"
+    );
+
+    let seen = seen.lock().unwrap().clone();
+    let user = |r: &Seen| r.header("authorization") == Some("Bearer s3cret-token");
+    let with_cookie = |r: &Seen| r.header("cookie").is_some_and(|c| c.contains(&session));
+    let forged: Vec<&Seen> = seen
+        .iter()
+        .filter(|r| r.header("authorization").is_some() && !user(r))
+        .collect();
+    let anonymous: Vec<&Seen> = seen
+        .iter()
+        .filter(|r| r.header("authorization").is_none())
+        .collect();
+    assert!(seen.iter().filter(|r| user(r)).count() >= 10, "{seen:#?}");
+    assert!(
+        seen.iter().filter(|r| user(r)).all(with_cookie),
+        "a request with the header lacked the cookie: {seen:#?}"
+    );
+    // The forged tokens went to the endpoint that refuses strangers, as strangers.
+    assert!(forged.len() >= 2, "no forged-token probe: {seen:#?}");
+    assert!(
+        forged
+            .iter()
+            .all(|r| r.path == "/api/items" && !with_cookie(r)),
+        "{forged:#?}"
+    );
+    // Requests without the header are the anonymous ones: the baseline that
+    // found /api/items refuses strangers, with no cookie either.
+    assert!(
+        anonymous
+            .iter()
+            .all(|r| r.method == "GET" && r.path == "/api/items" && !with_cookie(r)),
+        "{anonymous:#?}"
+    );
+    assert!(!anonymous.is_empty(), "no anonymous baseline: {seen:#?}");
+}

@@ -295,8 +295,14 @@ fn preflight_grants_credentials(obs: &Observations) -> bool {
 /// for a forged request to ride on, and nothing is sent.
 async fn cross_site(client: &Client, obs: &mut Observations, login: Option<String>) {
     let Some(path) = login else { return };
-    let Some(cookie) = session_cookie(obs) else {
+    // The cookies the site set, and the client adds any given with `--cookie`.
+    let cookie = session_cookie(obs);
+    if cookie.is_none() && obs.given_cookies.is_empty() {
         return;
+    }
+    let with_cookie = |req: HttpRequest| match &cookie {
+        Some(c) => req.header("cookie", c),
+        None => req,
     };
     let origin = obs.target.endpoint.origin();
     let (body, ct) = login_body(0, false);
@@ -305,16 +311,18 @@ async fn cross_site(client: &Client, obs: &mut Observations, login: Option<Strin
     } else {
         "text/plain"
     };
-    let same = post(obs, &path, body.clone(), ct)
-        .header("origin", &origin)
-        .header("sec-fetch-site", "same-origin")
-        .header("cookie", &cookie);
-    let cross = post(obs, &path, body, cross_ct)
-        .header("origin", EVIL_ORIGIN)
-        .header("referer", &format!("{EVIL_ORIGIN}/"))
-        .header("sec-fetch-site", "cross-site")
-        .header("sec-fetch-mode", "cors")
-        .header("cookie", &cookie);
+    let same = with_cookie(
+        post(obs, &path, body.clone(), ct)
+            .header("origin", &origin)
+            .header("sec-fetch-site", "same-origin"),
+    );
+    let cross = with_cookie(
+        post(obs, &path, body, cross_ct)
+            .header("origin", EVIL_ORIGIN)
+            .header("referer", &format!("{EVIL_ORIGIN}/"))
+            .header("sec-fetch-site", "cross-site")
+            .header("sec-fetch-mode", "cors"),
+    );
     let probes = vec![
         Probe {
             key: format!("csrf-same:{path}"),
@@ -403,15 +411,43 @@ pub fn foreign_token() -> String {
     format!("{header}.{payload}.{}", URL_SAFE_NO_PAD.encode(sig))
 }
 
-/// AUTH002: forged tokens on endpoints that answered 401 without one.
+/// AUTH002: forged tokens on endpoints that answered 401 without one. Every
+/// request here is anonymous (no `--header`/`--cookie`): a forged token riding
+/// on the user's real session would prove nothing. A scan with credentials
+/// sees its JSON endpoints answer 200, so it first asks up to three of them
+/// anonymously to learn which refuse strangers.
 async fn forged_tokens(client: &Client, obs: &mut Observations) {
-    let paths: Vec<String> = obs
+    let mut paths: Vec<String> = obs
         .discovery
         .auth_required
         .iter()
         .take(3)
         .cloned()
         .collect();
+    if client.authenticated() && paths.len() < 3 {
+        let candidates: Vec<String> = obs
+            .discovery
+            .api_endpoints(3)
+            .into_iter()
+            .filter(|p| !paths.contains(p))
+            .collect();
+        let probes: Vec<Probe> = candidates
+            .iter()
+            .map(|p| Probe {
+                key: format!("anon:{p}"),
+                request: HttpRequest::new(&obs.target.endpoint, "GET", p)
+                    .header("accept", "application/json")
+                    .anonymous(),
+            })
+            .collect();
+        let answers = run(client, probes).await;
+        for e in &answers {
+            if e.response().is_some_and(|r| r.status == 401) && paths.len() < 3 {
+                paths.push(e.key["anon:".len()..].to_string());
+            }
+        }
+        obs.exchanges.extend(answers);
+    }
     let mut probes = Vec::new();
     for p in &paths {
         for (kind, token) in [("none", none_token()), ("foreign", foreign_token())] {
@@ -419,7 +455,8 @@ async fn forged_tokens(client: &Client, obs: &mut Observations) {
                 key: format!("jwt-{kind}:{p}"),
                 request: HttpRequest::new(&obs.target.endpoint, "GET", p)
                     .header("accept", "application/json")
-                    .header("authorization", &format!("Bearer {token}")),
+                    .header("authorization", &format!("Bearer {token}"))
+                    .anonymous(),
             });
         }
     }

@@ -34,6 +34,9 @@ pub struct HttpRequest {
     pub path: String,
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
+    /// Sent without the scan's credentials (`--header`, `--cookie`): a probe
+    /// that must look like a stranger, such as a forged token.
+    pub anonymous: bool,
 }
 
 impl HttpRequest {
@@ -44,7 +47,14 @@ impl HttpRequest {
             path: path.to_string(),
             headers: Vec::new(),
             body: Bytes::new(),
+            anonymous: false,
         }
+    }
+
+    /// Marks the request to go without the scan's credentials.
+    pub fn anonymous(mut self) -> HttpRequest {
+        self.anonymous = true;
+        self
     }
 
     pub fn header(mut self, name: &str, value: &str) -> HttpRequest {
@@ -145,10 +155,77 @@ pub struct Limits {
     pub deadline: Instant,
 }
 
+/// What the user gave the scan to be let in (`--header`, `--cookie`): added to
+/// every request but anonymous ones. A header the probe sets itself wins (the
+/// Host and token probes craft theirs); cookies join the ones a probe carries,
+/// a probe's own cookie of the same name winning. Never recorded: exchanges
+/// keep the probe's request, so reports cannot show these values.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    pub headers: Vec<(String, String)>,
+    pub cookies: Vec<(String, String)>,
+}
+
+impl Credentials {
+    pub fn is_empty(&self) -> bool {
+        self.headers.is_empty() && self.cookies.is_empty()
+    }
+
+    /// The request as sent: `req` with the credentials added.
+    fn apply(&self, req: &HttpRequest) -> HttpRequest {
+        let mut out = req.clone();
+        if req.anonymous || self.is_empty() {
+            return out;
+        }
+        let has = |name: &str| {
+            req.headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case(name))
+        };
+        for (k, v) in &self.headers {
+            if !has(k) {
+                out.headers.push((k.clone(), v.clone()));
+            }
+        }
+        if self.cookies.is_empty() {
+            return out;
+        }
+        let own: Vec<String> = req
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("cookie"))
+            .flat_map(|(_, v)| v.split(';'))
+            .filter_map(|pair| pair.split_once('=').map(|(n, _)| n.trim().to_string()))
+            .collect();
+        let given: Vec<String> = self
+            .cookies
+            .iter()
+            .filter(|(n, _)| !own.contains(n))
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        if given.is_empty() {
+            return out;
+        }
+        match out
+            .headers
+            .iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case("cookie"))
+        {
+            Some((_, v)) => {
+                let joined = format!("{}; {}", given.join("; "), v);
+                *v = joined;
+            }
+            None => out.headers.push(("cookie".into(), given.join("; "))),
+        }
+        out
+    }
+}
+
 /// A client shared by every probe of a scan.
 #[derive(Clone)]
 pub struct Client {
     limits: Limits,
+    credentials: Arc<Credentials>,
     permits: Arc<Semaphore>,
     tls: TlsConnector,
     pub certs: CertLog,
@@ -160,10 +237,27 @@ impl Client {
         let config = tls::client_config(certs.clone())?;
         Ok(Client {
             limits,
+            credentials: Arc::new(Credentials::default()),
             permits: Arc::new(Semaphore::new(limits.concurrency.max(1))),
             tls: TlsConnector::from(config),
             certs,
         })
+    }
+
+    /// The client with the user's credentials (see [`Credentials`]).
+    pub fn with_credentials(mut self, credentials: Credentials) -> Client {
+        self.credentials = Arc::new(credentials);
+        self
+    }
+
+    /// Whether the scan runs with credentials.
+    pub fn authenticated(&self) -> bool {
+        !self.credentials.is_empty()
+    }
+
+    /// The cookies given with `--cookie`.
+    pub fn given_cookies(&self) -> &[(String, String)] {
+        &self.credentials.cookies
     }
 
     pub fn limits(&self) -> Limits {
@@ -240,7 +334,7 @@ impl Client {
         let driver = tokio::spawn(async move {
             let _ = conn.await;
         });
-        let request = build(req)?;
+        let request = build(&self.credentials.apply(req))?;
         let result = async {
             let response = sender
                 .send_request(request)
@@ -332,4 +426,55 @@ fn build(req: &HttpRequest) -> Result<Request<Full<Bytes>>, FetchError> {
     builder
         .body(Full::new(req.body.clone()))
         .map_err(|e| FetchError::Protocol(format!("cannot build request {}: {e}", req.path)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::Target;
+
+    fn creds() -> Credentials {
+        Credentials {
+            headers: vec![("Authorization".into(), "Bearer user-token".into())],
+            cookies: vec![
+                ("session".into(), "given".into()),
+                ("theme".into(), "dark".into()),
+            ],
+        }
+    }
+
+    fn header<'a>(r: &'a HttpRequest, name: &str) -> Vec<&'a str> {
+        r.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn credentials_join_every_request_but_anonymous_ones() {
+        let ep = Target::parse("http://127.0.0.1:5000/").unwrap().endpoint;
+        let plain = creds().apply(&HttpRequest::new(&ep, "GET", "/api"));
+        assert_eq!(header(&plain, "authorization"), ["Bearer user-token"]);
+        assert_eq!(header(&plain, "cookie"), ["session=given; theme=dark"]);
+
+        // A probe's own header wins; its own cookie of a given name too, and the
+        // other given cookies join it in one Cookie header.
+        let probe = HttpRequest::new(&ep, "GET", "/api")
+            .header("authorization", "Bearer forged")
+            .header("cookie", "session=site; csrftoken=x");
+        let sent = creds().apply(&probe);
+        assert_eq!(header(&sent, "authorization"), ["Bearer forged"]);
+        assert_eq!(
+            header(&sent, "cookie"),
+            ["theme=dark; session=site; csrftoken=x"]
+        );
+
+        let anon = creds().apply(&HttpRequest::new(&ep, "GET", "/api").anonymous());
+        assert!(anon.headers.is_empty(), "{:?}", anon.headers);
+
+        // Built, the request carries them once.
+        let built = build(&plain).unwrap();
+        assert_eq!(built.headers().get_all("authorization").iter().count(), 1);
+    }
 }

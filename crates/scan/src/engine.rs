@@ -68,6 +68,7 @@ pub async fn scan_target(
     let upgraded = https_upgrade(client, entry).await;
     let target = upgraded.as_ref().unwrap_or(entry);
     let mut obs = Observations::new(target.clone(), options.active);
+    obs.given_cookies = client.given_cookies().to_vec();
     let token = plan::random_token();
     let first = plan::first_round(target, &token, &options.login_paths);
     obs.exchanges = run(client, first).await;

@@ -51,6 +51,11 @@ pub struct ScanOptions {
     /// Total time for the whole scan.
     pub budget: Duration,
     pub body_cap: usize,
+    /// `Name: value` headers sent with every request but anonymous probes
+    /// (`--header`, e.g. an `Authorization` for an API behind a login).
+    pub headers: Vec<String>,
+    /// `name=value` cookies sent likewise (`--cookie`; `a=1; b=2` holds two).
+    pub cookies: Vec<String>,
 }
 
 impl Default for ScanOptions {
@@ -64,6 +69,8 @@ impl Default for ScanOptions {
             timeout: engine::DEFAULT_TIMEOUT,
             budget: Duration::from_secs(120),
             body_cap: 1024 * 1024,
+            headers: Vec::new(),
+            cookies: Vec::new(),
         }
     }
 }
@@ -84,6 +91,99 @@ pub enum ScanError {
     Runtime(String),
     #[error("login path `{0}` must start with `/`")]
     LoginPath(String),
+    #[error("--header `{given}`: {reason}")]
+    Header { given: String, reason: String },
+    #[error("--cookie `{given}`: {reason}")]
+    Cookie { given: String, reason: String },
+}
+
+/// Headers a scan must not be given: the client owns framing and the target's
+/// Host (the Host probes craft their own).
+const RESERVED_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "expect",
+    "proxy-connection",
+];
+
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Reads `--header` values (`Name: value`) into pairs, refusing what would break
+/// a request or the scan. The error quotes the name only, never the value.
+pub fn parse_headers(given: &[String]) -> Result<Vec<(String, String)>, ScanError> {
+    given
+        .iter()
+        .map(|h| {
+            let err = |name: &str, reason: &str| ScanError::Header {
+                given: format!("{name}: …"),
+                reason: reason.to_string(),
+            };
+            let Some((name, value)) = h.split_once(':') else {
+                return Err(ScanError::Header {
+                    given: "…".into(),
+                    reason: "expected `Name: value`".into(),
+                });
+            };
+            let name = name.trim();
+            let value = value.trim();
+            if !is_token(name) {
+                return Err(err(name, "not a valid header name"));
+            }
+            if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+                return Err(err(name, "the scanner sets this header itself"));
+            }
+            if name.eq_ignore_ascii_case("cookie") {
+                return Err(err(name, "give cookies with --cookie name=value"));
+            }
+            if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+                return Err(err(name, "the value holds control characters"));
+            }
+            Ok((name.to_string(), value.to_string()))
+        })
+        .collect()
+}
+
+/// Reads `--cookie` values (`name=value`, or several joined by `;`) into pairs.
+/// The error quotes the name only, never the value.
+pub fn parse_cookies(given: &[String]) -> Result<Vec<(String, String)>, ScanError> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for c in given {
+        for pair in c.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let Some((name, value)) = pair.split_once('=') else {
+                return Err(ScanError::Cookie {
+                    given: "…".into(),
+                    reason: "expected `name=value`".into(),
+                });
+            };
+            let (name, value) = (name.trim(), value.trim());
+            let err = |reason: &str| ScanError::Cookie {
+                given: format!("{name}=…"),
+                reason: reason.to_string(),
+            };
+            if !is_token(name) {
+                return Err(err("not a valid cookie name"));
+            }
+            if value
+                .bytes()
+                .any(|b| b < 0x21 || b == 0x7f || b == b',' || b == b'\\')
+            {
+                return Err(err("the value holds characters a cookie cannot carry (space, comma, backslash, control)"));
+            }
+            out.retain(|(n, _)| n != name);
+            out.push((name.to_string(), value.to_string()));
+        }
+    }
+    Ok(out)
 }
 
 /// Runs a scan to completion (blocking) and returns its report. Bad input fails
@@ -103,19 +203,24 @@ pub fn scan(options: &ScanOptions) -> Result<Report, ScanError> {
             return Err(ScanError::LoginPath(p.clone()));
         }
     }
+    let credentials = client::Credentials {
+        headers: parse_headers(&options.headers)?,
+        cookies: parse_cookies(&options.cookies)?,
+    };
     let keys = checks::session::Candidates::load(options.wordlist.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| ScanError::Runtime(e.to_string()))?;
-    runtime.block_on(run(options, &targets, &keys))
+    runtime.block_on(run(options, &targets, &keys, credentials))
 }
 
 async fn run(
     options: &ScanOptions,
     targets: &[Target],
     keys: &checks::session::Candidates,
+    credentials: client::Credentials,
 ) -> Result<Report, ScanError> {
     let limits = Limits {
         timeout: options.timeout,
@@ -123,7 +228,9 @@ async fn run(
         concurrency: options.concurrency,
         deadline: tokio::time::Instant::now() + options.budget,
     };
-    let client = client::Client::new(limits).map_err(|e| ScanError::Tls(e.to_string()))?;
+    let client = client::Client::new(limits)
+        .map_err(|e| ScanError::Tls(e.to_string()))?
+        .with_credentials(credentials);
     let mut report = Report::new("scan");
     report.targets = targets.iter().map(|t| t.url.clone()).collect();
     let target_opts = engine::TargetOptions {
@@ -241,4 +348,50 @@ fn report_cap(obs: &observations::Observations) -> usize {
         .map(|(_, r)| r.body.len())
         .max()
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn headers_and_cookies_are_read_and_bad_ones_refused_without_their_value() {
+        assert_eq!(
+            parse_headers(&s(&["Authorization: Bearer abc:def", "X-Api-Key:k"])).unwrap(),
+            [
+                ("Authorization".to_string(), "Bearer abc:def".to_string()),
+                ("X-Api-Key".to_string(), "k".to_string())
+            ]
+        );
+        for (bad, says) in [
+            ("no colon here", "expected `Name: value`"),
+            ("Bad Name: x", "not a valid header name"),
+            ("Host: evil.test", "sets this header itself"),
+            ("Content-Length: 5", "sets this header itself"),
+            ("Cookie: a=b", "--cookie"),
+            ("X-Token: sec\r\nret", "control characters"),
+        ] {
+            let e = parse_headers(&s(&[bad])).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+            assert!(
+                !e.contains("ret") && !e.contains("evil"),
+                "value leaked: {e}"
+            );
+        }
+        assert_eq!(
+            parse_cookies(&s(&["session=eyJ.a.b; theme=dark", "session=last"])).unwrap(),
+            [
+                ("theme".to_string(), "dark".to_string()),
+                ("session".to_string(), "last".to_string())
+            ]
+        );
+        for bad in ["novalue", "=x", "a b=c", "s=has space", "s=a,b"] {
+            let e = parse_cookies(&s(&[bad])).unwrap_err().to_string();
+            assert!(e.starts_with("--cookie"), "{bad}: {e}");
+        }
+    }
 }

@@ -97,6 +97,9 @@ pub struct Observations {
     pub facts: BTreeMap<String, String>,
     /// Candidate keys for the session cookie, set before the checks run.
     pub session_keys: Option<crate::checks::session::Candidates>,
+    /// Cookies the user gave the scan (`--cookie`), sent with every request but
+    /// anonymous probes: a session the site sets only after login.
+    pub given_cookies: Vec<(String, String)>,
 }
 
 impl Observations {
@@ -112,6 +115,7 @@ impl Observations {
             skipped: Vec::new(),
             facts: BTreeMap::new(),
             session_keys: None,
+            given_cookies: Vec::new(),
         }
     }
 

@@ -95,6 +95,8 @@ fn options(
         concurrency,
         timeout: seconds(args.timeout, settings.timeout, "timeout", 10.0)?,
         budget: seconds(args.budget, settings.budget, "budget", 120.0)?,
+        headers: args.headers.clone(),
+        cookies: args.cookies.clone(),
         ..ScanOptions::default()
     })
 }

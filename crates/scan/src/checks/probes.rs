@@ -218,7 +218,7 @@ fn rejected_for_csrf(status: u16, body: &str) -> bool {
 }
 
 fn cross_site(obs: &Observations, v: &mut Verdicts) {
-    if crate::active::session_cookie(obs).is_none() {
+    if crate::active::session_cookie(obs).is_none() && obs.given_cookies.is_empty() {
         if let Some(login) = obs.discovery.login_paths.iter().next() {
             v.add(CrossSite::NoCookies, obs.target.url_for(login));
         }

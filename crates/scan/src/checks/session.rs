@@ -74,19 +74,53 @@ impl Candidates {
     }
 }
 
-/// The first cookie that decodes as a Flask session, with where it was set.
-fn session_cookie(obs: &Observations) -> Option<(cookies::SetCookie, DecodedSession)> {
-    let mut all = cookies::all(obs);
-    // Flask's default name first.
-    all.sort_by_key(|c| c.name != "session");
-    all.into_iter().find_map(|c| {
+/// A cookie that decodes as a Flask session.
+struct SessionCookie {
+    name: String,
+    value: String,
+    /// Where the site set it, or the target's URL for a given one.
+    url: String,
+    /// Given with `--cookie` rather than set by the site during the scan.
+    given: bool,
+}
+
+/// The first cookie that decodes as a Flask session: one the site set during
+/// the scan, else one given with `--cookie` (a session the site sets only after
+/// login). Flask's default name first.
+fn session_cookie(obs: &Observations) -> Option<(SessionCookie, DecodedSession)> {
+    let mut set = cookies::all(obs);
+    set.sort_by_key(|c| c.name != "session");
+    let mut given: Vec<&(String, String)> = obs.given_cookies.iter().collect();
+    given.sort_by_key(|(n, _)| n != "session");
+    let set = set.into_iter().map(|c| SessionCookie {
+        name: c.name,
+        value: c.value,
+        url: c.url,
+        given: false,
+    });
+    let given = given.into_iter().map(|(name, value)| SessionCookie {
+        name: name.clone(),
+        value: value.clone(),
+        url: obs.target.url.clone(),
+        given: true,
+    });
+    set.chain(given).find_map(|c| {
         let decoded = flask_session::decode(&c.value).ok()?;
         Some((c, decoded))
     })
 }
 
-fn describe(c: &cookies::SetCookie, d: &DecodedSession) -> String {
-    let mut s = format!("cookie `{}`: keys {:?}", c.name, d.keys());
+/// How a cookie is named in evidence: a given one says so.
+fn cookie_name(c: &SessionCookie) -> String {
+    if c.given {
+        format!("`{}` (given with --cookie)", c.name)
+    } else {
+        format!("`{}`", c.name)
+    }
+}
+
+fn describe(c: &SessionCookie, d: &DecodedSession) -> String {
+    let mut s = format!("cookie {}: keys {:?}", cookie_name(c), d.keys());
     if d.compressed() {
         s.push_str(", zlib-compressed");
     }
@@ -136,8 +170,8 @@ fn weak_key(obs: &Observations, v: &mut Verdicts) {
     match found {
         Some(f) => {
             v.add(WeakKey::Cracked, c.url.clone()).evidence(format!(
-                "cookie `{}` verifies under SECRET_KEY {} ({}{})",
-                c.name,
+                "cookie {} verifies under SECRET_KEY {} ({}{})",
+                cookie_name(&c),
                 mask_key(&f.key),
                 f.params,
                 if f.params.is_flask_default() {
