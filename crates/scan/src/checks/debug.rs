@@ -2,7 +2,7 @@
 //! the development server, recognised by what they serve (markers in content),
 //! never by a status code alone.
 
-use super::{check, outcomes, CheckDef, Verdicts};
+use super::{check, outcomes, CheckDef, Outcome, Verdicts};
 use crate::observations::{around, excerpt, Observations};
 
 // One debugger shows in up to four ways (its console at /console, its resources
@@ -250,65 +250,54 @@ fn console(obs: &Observations, v: &mut Verdicts) {
     }
 }
 
+/// Reports one sign of the debugger (`seen`, the sign at `earlier` in the
+/// order): `found` when no earlier sign was seen, else `also` naming the
+/// finding; `absent` at `absent_url` when it was looked for and not seen.
+fn sign<O: Outcome>(
+    obs: &Observations,
+    v: &mut Verdicts,
+    seen: Option<Seen>,
+    earlier: usize,
+    [found, also, absent]: [O; 3],
+    absent_url: Option<String>,
+) {
+    match seen {
+        Some(s) => match reported_under(obs, earlier) {
+            Some(under) => {
+                v.add(also, s.url)
+                    .evidence(s.evidence)
+                    .detail(format!("reported as {under}"));
+            }
+            None => {
+                v.add(found, s.url).evidence(s.evidence);
+            }
+        },
+        None => {
+            if let Some(url) = absent_url {
+                v.add(absent, url);
+            }
+        }
+    }
+}
+
 fn assets(obs: &Observations, v: &mut Verdicts) {
     let Some(e) = obs.get("debugger-resource") else {
         return;
     };
-    match assets_seen(obs) {
-        Some(s) => match reported_under(obs, 1) {
-            Some(under) => {
-                v.add(Assets::AlsoServed, s.url)
-                    .evidence(s.evidence)
-                    .detail(format!("reported as {under}"));
-            }
-            None => {
-                v.add(Assets::Served, s.url).evidence(s.evidence);
-            }
-        },
-        None => {
-            v.add(Assets::Absent, e.url());
-        }
-    }
+    let outcomes = [Assets::Served, Assets::AlsoServed, Assets::Absent];
+    sign(obs, v, assets_seen(obs), 1, outcomes, Some(e.url()));
 }
 
 fn traceback(obs: &Observations, v: &mut Verdicts) {
-    match traceback_seen(obs) {
-        Some(s) => match reported_under(obs, 2) {
-            Some(under) => {
-                v.add(Traceback::AlsoPage, s.url)
-                    .evidence(s.evidence)
-                    .detail(format!("reported as {under}"));
-            }
-            None => {
-                v.add(Traceback::Page, s.url).evidence(s.evidence);
-            }
-        },
-        None => {
-            if let Some((url, _)) = super::page(obs) {
-                v.add(Traceback::Absent, url);
-            }
-        }
-    }
+    let outcomes = [Traceback::Page, Traceback::AlsoPage, Traceback::Absent];
+    let page = super::page(obs).map(|(url, _)| url);
+    sign(obs, v, traceback_seen(obs), 2, outcomes, page);
 }
 
 fn pin(obs: &Observations, v: &mut Verdicts) {
-    match pin_seen(obs) {
-        Some(s) => match reported_under(obs, 3) {
-            Some(under) => {
-                v.add(Pin::AlsoPrompt, s.url)
-                    .evidence(s.evidence)
-                    .detail(format!("reported as {under}"));
-            }
-            None => {
-                v.add(Pin::Prompt, s.url).evidence(s.evidence);
-            }
-        },
-        None => {
-            if let Some((url, _)) = super::page(obs) {
-                v.add(Pin::Absent, url);
-            }
-        }
-    }
+    let outcomes = [Pin::Prompt, Pin::AlsoPrompt, Pin::Absent];
+    let page = super::page(obs).map(|(url, _)| url);
+    sign(obs, v, pin_seen(obs), 3, outcomes, page);
 }
 
 fn toolbar_assets(obs: &Observations, v: &mut Verdicts) {
