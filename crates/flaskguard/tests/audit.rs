@@ -329,3 +329,82 @@ fn explain_prints_the_audit_rule_docs() {
     );
     assert!(out.contains("### Why is this bad?"), "{out}");
 }
+
+/// A `[shield]` section in the project's config file: the findings of controls
+/// that config makes shield enforce become info and say which layer holds them;
+/// without the section they keep their severity; a section shield would refuse
+/// changes nothing and is reported.
+#[test]
+fn findings_shield_enforces_are_info_with_a_shield_section() {
+    let json = |dir: &Path| {
+        let (code, out, err) = run(
+            &[
+                "audit",
+                dir.to_str().unwrap(),
+                "--output-format",
+                "json",
+                "--fail-on",
+                "low",
+            ],
+            None,
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+        (code, v)
+    };
+    let (code, v) = json(&example("notes-fastapi"));
+    let findings = v["findings"].as_array().unwrap();
+    assert!(findings.len() >= 4, "{v}");
+    assert_eq!(code, 0, "every finding should be info: {v}");
+    for f in findings {
+        assert_eq!(f["severity"], "info", "{f}");
+        assert!(
+            f["message"]
+                .as_str()
+                .unwrap()
+                .contains("enforced at runtime by flaskguard shield"),
+            "{f}"
+        );
+    }
+    assert!(
+        findings.iter().any(|f| f["control"] == "PRX002"),
+        "allowed_hosts is set: {v}"
+    );
+
+    // The same app without the section, then with one shield would refuse.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        example("notes-fastapi").join("main.py"),
+        tmp.path().join("main.py"),
+    )
+    .unwrap();
+    std::fs::copy(
+        example("notes-fastapi").join("requirements.txt"),
+        tmp.path().join("requirements.txt"),
+    )
+    .unwrap();
+    let (code, plain) = json(tmp.path());
+    assert_eq!(code, 1, "{plain}");
+    let severities = |v: &serde_json::Value| -> Vec<String> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["severity"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(severities(&plain).iter().any(|s| s == "high"), "{plain}");
+    std::fs::write(
+        tmp.path().join("flaskguard.toml"),
+        "[shield]\nupstream = \"http://127.0.0.1:8000\"\nlisten = \"not an address\"\n",
+    )
+    .unwrap();
+    let (code, bad) = json(tmp.path());
+    assert_eq!(code, 1, "{bad}");
+    assert_eq!(severities(&bad), severities(&plain));
+    let diag = bad["diagnostics"].to_string();
+    assert!(
+        diag.contains("shield.listen") && diag.contains("flaskguard.toml"),
+        "{diag}"
+    );
+}

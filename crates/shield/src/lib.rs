@@ -45,11 +45,82 @@ pub fn implementations() -> Vec<checklist::Implementation> {
         .collect()
 }
 
+/// The controls shield enforces under `settings`, each with the layer that
+/// enforces it: the layers this config builds (see [`layers::REGISTRY`]), for
+/// `flaskguard audit` to tell what the gateway covers. The host check counts
+/// only with `allowed_hosts` set (without it shield allows every Host). An
+/// invalid config is an error naming the key, as at start.
+pub fn enforced_controls(
+    settings: &Settings,
+) -> Result<std::collections::BTreeMap<&'static str, &'static str>, String> {
+    let v = check(settings)?;
+    let env = |k: &str| std::env::var(k).ok();
+    let stacks = layers::build(
+        &v,
+        &layers::BuildEnv {
+            limiter: std::sync::Arc::new(layers::ratelimit::memory::MemoryStore::new(16)),
+            workers: 1,
+            env: &env,
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let mut built: std::collections::BTreeSet<&'static str> = stacks
+        .request
+        .iter()
+        .map(|l| l.name())
+        .chain(stacks.response.iter().map(|l| l.name()))
+        .collect();
+    // The error sanitiser runs in the pipeline, outside the stacks.
+    if v.settings.errors.sanitize {
+        built.insert("errors");
+    }
+    let mut out = std::collections::BTreeMap::new();
+    for (layer, controls) in layers::REGISTRY {
+        if !built.contains(layer) {
+            continue;
+        }
+        for c in *controls {
+            if *c == "PRX002" && v.settings.allowed_hosts.is_empty() {
+                continue;
+            }
+            out.entry(*c).or_insert(*layer);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn every_registered_control_exists() {
         let mut cov = checklist::Coverage::new();
         cov.register(super::implementations()).unwrap();
+    }
+
+    #[test]
+    fn enforced_controls_follow_the_config() {
+        let mut s = super::Settings {
+            upstream: "http://127.0.0.1:8000".into(),
+            ..super::Settings::default()
+        };
+        let all = super::enforced_controls(&s).unwrap();
+        for c in [
+            "HDR001", "CSR001", "RL001", "COR001", "INP003", "ERR002", "CKE001",
+        ] {
+            assert!(all.contains_key(c), "{c} not in {all:?}");
+        }
+        assert!(
+            !all.contains_key("PRX002"),
+            "no allowed_hosts: every Host passes"
+        );
+        s.allowed_hosts = vec!["api.example.com".into()];
+        s.csrf.enabled = false;
+        s.rate_limit.enabled = false;
+        let some = super::enforced_controls(&s).unwrap();
+        assert_eq!(some.get("PRX002"), Some(&"hosts"));
+        assert!(
+            !some.contains_key("CSR001") && !some.contains_key("RL001"),
+            "{some:?}"
+        );
     }
 }
