@@ -751,3 +751,34 @@ def health():
         .expect("route registered through a helper");
     assert_eq!(param.methods, ["POST"]);
 }
+
+#[test]
+fn legacy_flask_ext_imports() {
+    let app = r#"from flask import Flask
+from flask.ext.login import LoginManager, login_required
+from flask.ext import wtf
+import flask.ext.limiter as fl
+
+app = Flask(__name__)
+login_manager = LoginManager(app)
+csrf = wtf.CSRFProtect(app)
+limiter = fl.Limiter(app)
+
+
+@app.route("/orders", methods=["POST"])
+@login_required
+def orders():
+    return "ok"
+"#;
+    let (_d, p) = project(&[("app.py", app)]);
+    assert_eq!(p.routes[0].auth, ["flask_login.login_required"]);
+    let kinds: Vec<_> = p.extensions.iter().map(|e| e.kind).collect();
+    use audit::model::ExtKind;
+    for k in [
+        ExtKind::LoginManager,
+        ExtKind::CsrfProtect,
+        ExtKind::Limiter,
+    ] {
+        assert!(kinds.contains(&k), "{k:?} in {kinds:?}");
+    }
+}
