@@ -675,3 +675,110 @@ fn router_prefixes_from_settings_field_defaults() {
     ]);
     assert_eq!(p.routes[0].path.as_deref(), Some("/items/"));
 }
+
+#[test]
+fn rules_built_from_constants() {
+    let urls = r#"API = "/api/v1"
+ORDERS = API + "/orders"
+"#;
+    let views = r#"import os
+
+from flask import Blueprint, Flask
+
+import urls
+from urls import API, ORDERS
+
+PREFIX = os.environ.get("PREFIX", "/x")
+
+
+class Paths:
+    ITEMS = "/items"
+
+
+app = Flask(__name__)
+bp = Blueprint("shop", __name__)
+
+
+def orders():
+    return []
+
+
+def items():
+    return []
+
+
+def ping():
+    return "ok"
+
+
+def register(rule, view):
+    app.add_url_rule(rule, view_func=view, methods=["POST"])
+
+
+app.add_url_rule(ORDERS, view_func=orders)
+bp.add_url_rule(f"{API}{Paths.ITEMS}", view_func=items, methods=["POST"])
+app.add_url_rule(urls.API + "/ping", view_func=ping)
+app.add_url_rule(PREFIX + "/hooks", view_func=ping, endpoint="hooks", methods=["POST"])
+app.register_blueprint(bp)
+
+
+@app.route(API + "/health")
+def health():
+    return "ok"
+"#;
+    let (_d, p) = project(&[("urls.py", urls), ("views.py", views)]);
+    let path_of = |endpoint: &str| {
+        p.routes
+            .iter()
+            .find(|r| r.endpoint == endpoint)
+            .unwrap_or_else(|| panic!("{endpoint}: {:#?}", p.routes))
+            .path
+            .clone()
+    };
+    assert_eq!(path_of("orders").as_deref(), Some("/api/v1/orders"));
+    assert_eq!(path_of("shop.items").as_deref(), Some("/api/v1/items"));
+    assert_eq!(path_of("ping").as_deref(), Some("/api/v1/ping"));
+    assert_eq!(path_of("health").as_deref(), Some("/api/v1/health"));
+    // Unknown parts are marked, the route kept with its methods.
+    let hooks = p.routes.iter().find(|r| r.endpoint == "hooks").unwrap();
+    assert_eq!(hooks.path.as_deref(), Some("<?views.PREFIX>/hooks"));
+    assert_eq!(hooks.methods, ["POST"]);
+    // A parameter: each caller may pass its own rule.
+    let param = p
+        .routes
+        .iter()
+        .find(|r| r.rule == "<?rule>")
+        .expect("route registered through a helper");
+    assert_eq!(param.methods, ["POST"]);
+}
+
+#[test]
+fn legacy_flask_ext_imports() {
+    let app = r#"from flask import Flask
+from flask.ext.login import LoginManager, login_required
+from flask.ext import wtf
+import flask.ext.limiter as fl
+
+app = Flask(__name__)
+login_manager = LoginManager(app)
+csrf = wtf.CSRFProtect(app)
+limiter = fl.Limiter(app)
+
+
+@app.route("/orders", methods=["POST"])
+@login_required
+def orders():
+    return "ok"
+"#;
+    let (_d, p) = project(&[("app.py", app)]);
+    assert_eq!(p.routes[0].auth, ["flask_login.login_required"]);
+    let kinds: Vec<_> = p.extensions.iter().map(|e| e.kind).collect();
+    use audit::model::ExtKind;
+    for k in [
+        ExtKind::LoginManager,
+        ExtKind::CsrfProtect,
+        ExtKind::Limiter,
+    ] {
+        assert!(kinds.contains(&k), "{k:?} in {kinds:?}");
+    }
+}

@@ -438,7 +438,10 @@ pub(super) fn refuses(project: &Project, q: &str, memo: &mut FxHashMap<String, b
 /// Whether the body raises an exception class of the project that answers
 /// 401/403 (`raise InvalidToken()` where `class InvalidToken(HTTPException)`
 /// sets `status_code=401` in its `__init__` or a class attribute), directly or
-/// through a project base class.
+/// through a project base class, or raises what a project function or
+/// classmethod returns when that says 401/403 (`raise ApiError.unauthorized()`).
+/// A raise that passes its own status (`raise ApiError("gone", status_code=404)`)
+/// is judged by it alone.
 fn raises_refusal_class(project: &Project, file: FileId, facts: &PyFacts, scope: u32) -> bool {
     let resolver = project.resolver();
     facts
@@ -447,16 +450,64 @@ fn raises_refusal_class(project: &Project, file: FileId, facts: &PyFacts, scope:
         .filter(|r| facts.scope_within(r.scope, scope))
         .filter_map(|r| r.value.as_ref())
         .any(|v| {
+            let codes = Codes::of(v);
+            if codes.other && !codes.refusal {
+                return false;
+            }
             let callee = v.as_call().map_or(v, |c| &c.func);
             match resolver.resolve(file, callee).target {
                 Target::Class(q) => class_refuses(project, &q, 0),
+                Target::Function(q) if v.as_call().is_some() => resolver
+                    .function(&q)
+                    .is_some_and(|(_, f)| f.returns.iter().any(denies)),
                 _ => false,
             }
         })
 }
 
+/// The HTTP error statuses a value names: 401/403 (see [`denies`]) and others
+/// (`404`, `status.HTTP_409_CONFLICT`).
+#[derive(Debug, Default, Clone, Copy)]
+struct Codes {
+    refusal: bool,
+    other: bool,
+}
+
+impl Codes {
+    fn of(v: &Value) -> Codes {
+        let mut other = false;
+        v.walk(&mut |x| {
+            other |= match &x.kind {
+                Kind::Int(n) => (400..=599).contains(n) && !matches!(n, 401 | 403),
+                Kind::Ref(r) => {
+                    let last = r.last_name();
+                    last.len() >= 8
+                        && (last.starts_with("HTTP_4") || last.starts_with("HTTP_5"))
+                        && !last.starts_with("HTTP_401")
+                        && !last.starts_with("HTTP_403")
+                }
+                _ => false,
+            };
+        });
+        Codes {
+            refusal: denies(v),
+            other,
+        }
+    }
+
+    fn add(&mut self, c: Codes) {
+        self.refusal |= c.refusal;
+        self.other |= c.other;
+    }
+}
+
 /// Whether a project class (or one of its project bases, a few levels up) says
-/// 401/403 in its body: a class attribute or a call in its methods.
+/// 401/403 in its body: a class attribute or a call in its methods. A class
+/// answers with its own status: one whose attributes name another
+/// (`status_code = 404`) does not refuse whatever its bases say, and a class
+/// whose methods name 401/403 and other statuses alike (a base `ApiError`
+/// with `unauthorized()` and `not_found()` constructors) is used for both, so
+/// raising it, or a subclass that does not say, is no refusal.
 fn class_refuses(project: &Project, q: &str, depth: usize) -> bool {
     if depth > 4 {
         return false;
@@ -468,19 +519,38 @@ fn class_refuses(project: &Project, q: &str, depth: usize) -> bool {
     let Some(facts) = resolver.facts(file) else {
         return false;
     };
-    class.attrs.iter().any(|a| denies(&a.value))
-        || facts
-            .calls
-            .iter()
-            .filter(|c| facts.scope_within(c.scope, class.scope))
-            .any(|c| denies(&c.value))
-        || class
-            .bases
-            .iter()
-            .any(|b| match resolver.resolve(file, b).target {
-                Target::Class(base) if base != q => class_refuses(project, &base, depth + 1),
-                _ => false,
-            })
+    let mut attrs = Codes::default();
+    for a in &class.attrs {
+        let mut c = Codes::of(&a.value);
+        // `retries = 500` is no status.
+        let name = a.name.to_ascii_lowercase();
+        c.other &= name.contains("code") || name.contains("status");
+        attrs.add(c);
+    }
+    if attrs.refusal {
+        return true;
+    }
+    if attrs.other {
+        return false;
+    }
+    let mut calls = Codes::default();
+    for c in facts
+        .calls
+        .iter()
+        .filter(|c| facts.scope_within(c.scope, class.scope))
+    {
+        calls.add(Codes::of(&c.value));
+    }
+    if calls.refusal || calls.other {
+        return calls.refusal && !calls.other;
+    }
+    class
+        .bases
+        .iter()
+        .any(|b| match resolver.resolve(file, b).target {
+            Target::Class(base) if base != q => class_refuses(project, &base, depth + 1),
+            _ => false,
+        })
 }
 
 fn body_refuses(facts: &PyFacts, scope: u32) -> bool {

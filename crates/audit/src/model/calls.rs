@@ -5,8 +5,12 @@
 
 use rustc_hash::FxHashMap;
 
+use super::index::Target;
 use crate::{
-    python::facts::{CallFact, PyFacts},
+    python::{
+        facts::{CallFact, PyFacts},
+        value::{Call, Kind, Value},
+    },
     source::FileId,
 };
 
@@ -241,5 +245,102 @@ impl CallIndex {
                 Some((file, facts, facts.calls.get(i as usize)?))
             })
             .collect()
+    }
+}
+
+/// How deep [`spread_kwargs`] follows `**` mappings into mappings.
+const MAX_SPREAD_DEPTH: usize = 4;
+
+/// The keyword arguments a call's `**mapping` spreads pass, each with the
+/// file its value is written in, when every spread can be read: a dict
+/// literal, `dict(a=...)`, a module-level name bound to one of those
+/// (`**COOKIE_KWARGS`), or a call of a project function whose every `return`
+/// is one (`**cookie_opts()`), nested `**` included. Empty for a call without
+/// spreads; None when a spread (or a `*args`) cannot be read: the arguments
+/// are then incomplete.
+pub fn spread_kwargs<'a>(
+    project: &'a super::Project,
+    file: FileId,
+    call: &'a Call,
+) -> Option<Vec<(FileId, &'a str, &'a Value)>> {
+    if call.args.iter().any(|a| matches!(a.kind, Kind::Unknown)) && call.spread {
+        // `*args`: positional arguments unknown (they may be flags too).
+        return None;
+    }
+    let mut out = Vec::new();
+    for (k, v) in call.kwargs.iter() {
+        if k.is_none() {
+            mapping_items(project, file, v, &mut out, 0)?;
+        }
+    }
+    Some(out)
+}
+
+fn mapping_items<'a>(
+    project: &'a super::Project,
+    file: FileId,
+    v: &'a Value,
+    out: &mut Vec<(FileId, &'a str, &'a Value)>,
+    depth: usize,
+) -> Option<()> {
+    if depth > MAX_SPREAD_DEPTH {
+        return None;
+    }
+    let resolver = project.resolver();
+    let (file, v) = resolver.deref(file, v);
+    match &v.kind {
+        Kind::Dict(items) => {
+            for (k, x) in items.iter() {
+                match k {
+                    Some(k) => out.push((file, k.as_str()?, x)),
+                    None => mapping_items(project, file, x, out, depth + 1)?,
+                }
+            }
+            Some(())
+        }
+        Kind::Call(c) => {
+            let callee = resolver.resolve(file, &c.func);
+            match callee.target {
+                Target::External(q) if q == "dict" || q == "builtins.dict" => {
+                    if !c.args.is_empty() {
+                        mapping_items(project, file, &c.args[0], out, depth + 1)?;
+                    }
+                    for (k, x) in c.kwargs.iter() {
+                        match k {
+                            Some(k) => out.push((file, k.as_str(), x)),
+                            None => mapping_items(project, file, x, out, depth + 1)?,
+                        }
+                    }
+                    Some(())
+                }
+                Target::Function(q) if callee.attrs.is_empty() => {
+                    let (ffile, f) = resolver.function(&q)?;
+                    // Every return gives the same keys (a function choosing
+                    // between two dicts is read only when both agree).
+                    let mut first: Option<Vec<(FileId, &'a str, &'a Value)>> = None;
+                    for r in &f.returns {
+                        let mut items = Vec::new();
+                        mapping_items(project, ffile, r, &mut items, depth + 1)?;
+                        match &first {
+                            None => first = Some(items),
+                            Some(prev) => {
+                                let same = prev.len() == items.len()
+                                    && prev
+                                        .iter()
+                                        .zip(&items)
+                                        .all(|(a, b)| a.1 == b.1 && a.2.kind == b.2.kind);
+                                if !same {
+                                    return None;
+                                }
+                            }
+                        }
+                    }
+                    out.extend(first?);
+                    Some(())
+                }
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }

@@ -287,9 +287,11 @@ pub(super) fn find_decorated(
                 else {
                     continue;
                 };
-                let Some(rule) = c.param(0, "rule").and_then(Value::as_str) else {
+                let Some(rule) = c.param(0, "rule") else {
                     continue;
                 };
+                let rule = super::routes::rule_text(project, file, rule);
+                let rule = rule.as_str();
                 let Some(view) = ClassView::of(project, &class.qualified) else {
                     continue;
                 };

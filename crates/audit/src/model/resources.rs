@@ -132,8 +132,7 @@ pub(super) fn find(
         } else if let Some(ns) = c.arg(0).and_then(|n| site_of(project, file, n)) {
             let path = c
                 .param(1, "path")
-                .and_then(Value::as_str)
-                .map(str::to_string);
+                .map(|p| super::routes::rule_text(project, file, p));
             if let Some(m) = mounts.iter_mut().find(|m| m.site == ns) {
                 m.api = Some(recv);
                 if let Some(p) = path {
@@ -196,8 +195,8 @@ pub(super) fn find(
         };
         let rules: Vec<String> = c.args[1..]
             .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
+            .filter(|a| !matches!(a.kind, crate::python::value::Kind::Unknown))
+            .map(|a| super::routes::rule_text(project, file, a))
             .collect();
         add(routes, recv, &q, rules, Span::new(file, call.range()));
     }
@@ -218,8 +217,8 @@ pub(super) fn find(
                 let rules: Vec<String> = c
                     .args
                     .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
+                    .filter(|a| !matches!(a.kind, crate::python::value::Kind::Unknown))
+                    .map(|a| super::routes::rule_text(project, file, a))
                     .collect();
                 add(
                     routes,

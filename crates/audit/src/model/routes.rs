@@ -270,9 +270,8 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                 }
                 let rule = call
                     .and_then(|c| c.param(0, if method == "route" { "rule" } else { "path" }))
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
+                    .map(|v| rule_text(project, file, v))
+                    .unwrap_or_default();
                 let methods = match method.as_str() {
                     "route" | "api_route" => literal_methods(call.and_then(|c| c.kwarg("methods")))
                         .unwrap_or_else(|| vec!["GET".to_string()]),
@@ -384,4 +383,94 @@ pub(super) fn literal_methods(v: Option<&Value>) -> Option<Vec<String>> {
             .map(str::to_ascii_uppercase)
             .collect()
     })
+}
+
+/// How deep [`rule_text`] follows constants into constants.
+const MAX_RULE_HOPS: usize = 8;
+
+/// The rule a route is registered with, as text: a literal, a module-level
+/// string constant of this module or another (`from .urls import API`,
+/// `urls.API`), a class attribute (`Config.PREFIX`), a settings field's
+/// default, or a concatenation or f-string of those (`PREFIX + "/orders"`,
+/// `f"{API}/items"`). A part that cannot be known statically is kept as
+/// `<?expr>` (`<?get_prefix()>/orders`): the route is still served, only its
+/// path is partly unknown, and a marked segment reads like a variable one.
+pub(super) fn rule_text(project: &Project, file: FileId, v: &Value) -> String {
+    let mut out = String::new();
+    rule_parts(project, file, v, &mut out, 0);
+    out
+}
+
+fn rule_parts(project: &Project, file: FileId, v: &Value, out: &mut String, depth: usize) {
+    use crate::python::value::{BinOp, Kind};
+    match &v.kind {
+        Kind::Str(s) => out.push_str(s),
+        Kind::BinOp(BinOp::Add, a, b) if depth < MAX_RULE_HOPS => {
+            rule_parts(project, file, a, out, depth + 1);
+            rule_parts(project, file, b, out, depth + 1);
+        }
+        Kind::FString(parts) if depth < MAX_RULE_HOPS => {
+            for p in parts.iter() {
+                rule_parts(project, file, p, out, depth + 1);
+            }
+        }
+        _ => match constant(project, file, v).filter(|_| depth < MAX_RULE_HOPS) {
+            Some((f, c)) => rule_parts(project, f, c, out, depth + 1),
+            None => {
+                // A name says what is unknown (`<?API_PREFIX>`,
+                // `<?get_prefix()>`); anything else is just unknown.
+                let name = |x: &Value| match &x.kind {
+                    Kind::Ref(r) if !matches!(r.root, crate::python::value::Root::Obj { .. }) => {
+                        Some(x.render())
+                    }
+                    _ => None,
+                };
+                let shown = match &v.kind {
+                    Kind::Call(c) => name(&c.func).map(|f| format!("{f}()")),
+                    _ => name(v),
+                };
+                out.push_str("<?");
+                out.push_str(&shown.unwrap_or_default());
+                out.push('>');
+            }
+        },
+    }
+}
+
+/// What a module-level name, a class attribute or a settings field stands
+/// for, when the project binds it once to a string-ish value (not a
+/// parameter: each caller may pass its own).
+fn constant<'a>(project: &'a Project, file: FileId, v: &Value) -> Option<(FileId, &'a Value)> {
+    use crate::python::value::{Kind, Root};
+    let r = v.reference()?;
+    let Root::Global(q) = &r.root else {
+        return None;
+    };
+    let resolver = project.resolver();
+    let dotted = if r.attrs.is_empty() {
+        q.to_string()
+    } else {
+        format!("{q}.{}", r.attrs.join("."))
+    };
+    let stringish = |x: &Value| {
+        matches!(
+            x.kind,
+            Kind::Str(_) | Kind::FString(_) | Kind::BinOp(..) | Kind::Ref(_)
+        )
+    };
+    if let Some(found) = resolver.global_value(&dotted).filter(|(_, x)| stringish(x)) {
+        return Some(found);
+    }
+    // `Config.PREFIX`, `settings.API_V1_STR`.
+    let mut base = r.clone();
+    let last = base.attrs.pop()?;
+    let base = Value::new(v.range, Kind::Ref(Box::new(base)));
+    if let Target::Class(c) = resolver.resolve(file, &base).target {
+        let (cfile, class) = resolver.class(&c)?;
+        return class
+            .attr(&last)
+            .map(|a| (cfile, &a.value))
+            .filter(|(_, x)| stringish(x));
+    }
+    super::cors::settings_default(project, file, v).filter(|(_, x)| stringish(x))
 }

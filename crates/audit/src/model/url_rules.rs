@@ -77,9 +77,11 @@ pub(super) fn find(
             });
             continue;
         }
-        let Some(rule) = c.param(0, "rule").and_then(Value::as_str) else {
+        let Some(rule) = c.param(0, "rule") else {
             continue;
         };
+        let rule = super::routes::rule_text(project, file, rule);
+        let rule = rule.as_str();
         let mut view = c.param(2, "view_func");
         let mut vfile = file;
         // A name bound to the view (`user_view = UserAPI.as_view("users")`),

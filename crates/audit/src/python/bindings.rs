@@ -13,10 +13,11 @@ use super::{
 
 impl Collector {
     /// The dotted base of `from <module> import ...`, resolving relative levels
-    /// against this module's package.
+    /// against this module's package (legacy extension namespaces renamed, see
+    /// [`modern_module`]).
     pub(super) fn import_base(&self, module: Option<&str>, level: u32) -> String {
         if level == 0 {
-            return module.unwrap_or_default().to_string();
+            return modern_module(module.unwrap_or_default());
         }
         let mut parts: Vec<&str> = self.package.split('.').filter(|s| !s.is_empty()).collect();
         for _ in 1..level {
@@ -30,7 +31,8 @@ impl Collector {
 
     pub(super) fn import(&mut self, local: String, qualified: String, range: TextRange) {
         let scope = self.scopes.current().scope;
-        let qualified = self.scopes.names.get(&qualified);
+        // `from flask.ext import login`, `import flask.ext.login as fl`.
+        let qualified = self.scopes.names.get(&modern_module(&qualified));
         self.facts.imports.push(ImportFact {
             local: self.scopes.names.get(&local),
             qualified: qualified.clone(),
@@ -175,4 +177,19 @@ impl Collector {
             _ => {}
         }
     }
+}
+
+/// The module a legacy extension import names today: Flask before 1.0
+/// redirected `flask.ext.login` (and the older `flaskext.login`) to the
+/// `flask_login` package. Imports are recorded under the package's own name,
+/// so every rule sees `flask_login.login_required` however it was imported.
+pub(super) fn modern_module(module: &str) -> String {
+    for legacy in ["flask.ext.", "flaskext."] {
+        if let Some(rest) = module.strip_prefix(legacy) {
+            if !rest.is_empty() {
+                return format!("flask_{rest}");
+            }
+        }
+    }
+    module.to_string()
 }

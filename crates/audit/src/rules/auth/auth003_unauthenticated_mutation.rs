@@ -25,7 +25,10 @@ review (information level; also in `flaskguard audit --routes`, AUTH column
   `admin_required`, `token_required`...), or a project decorator whose body
   refuses anonymous callers (answers 401/403, `abort(401)`, raises
   `Unauthorized`/`Forbidden`/`HTTPException(status_code=401)` or an
-  exception class of the project whose body or bases say 401/403, calls
+  exception class of the project whose body or bases say 401/403 — its own
+  status when it sets one, and not a class used for 401 and other statuses
+  alike (`ApiError.unauthorized()` / `ApiError.not_found()`) unless the raise
+  or the constructor raised says 401/403 — calls
   `verify_jwt_in_request` or `login_manager.unauthorized()`, redirects to a
   login page);
 - a `before_request` (or `before_app_request`) guard of its blueprint, a parent

@@ -35,6 +35,10 @@ and elsewhere:
 - Starlette's `SessionMiddleware` without `https_only=True`;
 - fastapi-users' `CookieTransport(cookie_secure=False)`.
 
+Flags passed in a `**mapping` are read when it can be: a dict literal, a
+module constant bound to one (`**COOKIE_KWARGS`) or a project function
+returning one (`**cookie_opts()`); a mapping that cannot be read hides the
+flags, and the call is then reported only for a flag given as `False`.
 Values that are not literals are not judged. A project that sets cookie
 flags its own way (a response class overriding `set_cookie`, its own
 `app.session_interface`) is not reported for unset settings.

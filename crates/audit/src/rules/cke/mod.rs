@@ -161,8 +161,12 @@ pub struct SetCookie<'a> {
     pub call: &'a CallFact,
     /// The cookie name when literal.
     pub name: Option<String>,
-    /// `**kwargs` hide some arguments.
+    /// `**kwargs` hide some arguments: a spread that cannot be read.
     pub opaque: bool,
+    /// The keyword arguments `**mapping` spreads pass, when they can be read
+    /// (`**COOKIE_KWARGS`, `**cookie_opts()`, see
+    /// [`spread_kwargs`](crate::model::calls::spread_kwargs)).
+    pub spread: Vec<(FileId, &'a str, &'a Value)>,
     /// Clears the cookie (`set_cookie("x", "", expires=0)`), or holds a literal
     /// (`"true"`): no session or credential either way.
     pub no_secret: bool,
@@ -173,12 +177,19 @@ impl SetCookie<'_> {
         Span::new(self.file, self.call.range())
     }
 
-    /// A keyword argument, followed to its literal.
+    /// A keyword argument, given itself or in a readable `**mapping`,
+    /// followed to its literal.
     pub fn kwarg<'p>(&'p self, project: &'p Project, name: &str) -> Option<&'p Value> {
-        self.call
-            .call()
-            .kwarg(name)
-            .map(|v| project.resolver().deref(self.file, v).1)
+        let (file, v) = match self.call.call().kwarg(name) {
+            Some(v) => (self.file, v),
+            None => self
+                .spread
+                .iter()
+                .rev()
+                .find(|(_, k, _)| *k == name)
+                .map(|(f, _, v)| (*f, *v))?,
+        };
+        Some(project.resolver().deref(file, v).1)
     }
 
     /// Describes the cookie for messages.
@@ -208,11 +219,13 @@ pub fn set_cookies(project: &Project) -> Vec<SetCookie<'_>> {
             let expired = ["expires", "max_age"]
                 .iter()
                 .any(|k| c.kwarg(k).and_then(Value::as_int) == Some(0));
+            let spread = crate::model::calls::spread_kwargs(project, file, c);
             SetCookie {
                 file,
                 call,
                 name,
-                opaque: c.spread,
+                opaque: spread.is_none(),
+                spread: spread.unwrap_or_default(),
                 no_secret: expired
                     || value.is_some_and(|v| {
                         matches!(v.kind, Kind::Str(_) | Kind::Int(_) | Kind::Bool(_))

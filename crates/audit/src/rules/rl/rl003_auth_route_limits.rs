@@ -31,6 +31,13 @@ routes of fastapi-users routers (`include_router(fastapi_users.get_auth_router(
 backend), prefix="/auth/jwt")`) count too; their finding is on the
 `include_router` call.
 
+A registration or sign-up route (`register`, `signup`, `register_user`)
+that requires a signed-in user (`@login_required`, `@roles_required("admin")`,
+a guard, an authenticating dependency, a Flask-Admin view's `is_accessible`;
+not `optional=True`) is an administrator's or member's form, not an anonymous
+endpoint, and is not reported. Login, token and password-reset routes are,
+whatever guards them.
+
 A limit of their own is a `@limiter.limit(...)` / `@limiter.shared_limit(...)`
 decorator (flask-limiter, or slowapi on FastAPI routes), `limiter.limit(...)`
 applied to the view or to its blueprint by call, a `decorators = [...]` entry

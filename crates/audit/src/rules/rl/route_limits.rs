@@ -27,6 +27,29 @@ const AUTH_SEGMENTS: &[&str] = &[
     "authenticate",
 ];
 
+/// Auth segments and view-name words that create an account.
+const REGISTRATION_WORDS: &[&str] = &["register", "registration", "signup"];
+
+/// Whether a route requires a signed-in user: some authentication of the
+/// route (a decorator, dependency or guard, see `model::auth`) that is not
+/// optional (`@jwt_required(optional=True)`, `current_user(optional=True)`,
+/// `login_required(optional=True)` of Flask-HTTPAuth let anonymous callers in).
+fn requires_user(route: &Route) -> bool {
+    route.auth.iter().any(|a| {
+        if a.contains("optional") {
+            return false;
+        }
+        let optional = route.decorators.iter().any(|d| {
+            &d.name == a
+                && d.value
+                    .as_call()
+                    .and_then(|c| c.kwarg("optional"))
+                    .is_some_and(|v| v.as_bool() == Some(true))
+        });
+        !optional
+    })
+}
+
 /// `token` and `auth` are also prefixes and domain nouns (`/token/assign` of an
 /// OTP server, `/auth/logout`): they name a credential endpoint only as the
 /// last static segment (`/oauth/token`, `/api/tokens`, `POST /auth`) or
@@ -128,16 +151,25 @@ fn words(name: &str) -> Vec<String> {
 }
 
 fn words_say_auth(w: &[String]) -> bool {
+    w.iter().any(|x| REGISTRATION_WORDS.contains(&x.as_str()))
+        || w.windows(2).any(|p| p[0] == "sign" && p[1] == "up")
+        || words_say_sign_in(w)
+}
+
+/// Whether view-name words name an authentication endpoint other than
+/// registration: logging in, a token, a password reset.
+fn words_say_sign_in(w: &[String]) -> bool {
     let has = |x: &str| w.iter().any(|y| y == x);
     let pair = |a: &str, b: &[&str]| {
         w.windows(2)
             .any(|p| p[0] == a && b.contains(&p[1].as_str()))
     };
-    w.iter().any(|x| AUTH_WORDS.contains(&x.as_str()))
+    w.iter()
+        .any(|x| AUTH_WORDS.contains(&x.as_str()) && !REGISTRATION_WORDS.contains(&x.as_str()))
         || w.windows(2).any(|p| {
             TOKEN_VERBS.contains(&p[0].as_str()) && matches!(p[1].as_str(), "token" | "tokens")
         })
-        || pair("sign", &["in", "up"])
+        || pair("sign", &["in"])
         || pair("log", &["in", "on"])
         || ((has("reset") || has("forgot") || has("recover"))
             && (has("password") || has("pass") || has("pwd")))
@@ -199,10 +231,30 @@ pub fn auth_reason(project: &Project, route: &Route) -> Option<String> {
         }
         _ => false,
     };
+    // Creating an account behind authentication (`/admin/users/register`
+    // with `@login_required` and a role check, a Flask-Admin view) is an
+    // administrator's or member's form, not an anonymous credential endpoint.
+    // Login, token and reset routes are anonymous by nature: they stay.
+    let registration = !password_pair
+        && !token
+        && match static_segments.as_slice() {
+            [.., last] if REGISTRATION_WORDS.contains(&last.as_str()) => true,
+            [.., word, step] => {
+                REGISTRATION_WORDS.contains(&word.as_str()) && AUTH_STEPS.contains(&step.as_str())
+            }
+            _ => false,
+        };
     if password_pair || token || auth_segment {
+        if registration && requires_user(route) {
+            return None;
+        }
         return Some("by its path".to_string());
     }
     if words_say_auth(&name_words) {
+        // Only registration words (`register_user`, `sign_up`).
+        if !words_say_sign_in(&name_words) && requires_user(route) {
+            return None;
+        }
         return Some(format!("by its view's name `{name}`"));
     }
     // What the view does, for routes anyone can call.
@@ -399,5 +451,13 @@ mod tests {
         assert!(says("refresh_access_token"));
         assert!(!says("add_token"));
         assert!(!says("token"));
+        let signs_in = |n: &str| words_say_sign_in(&words(n));
+        assert!(!signs_in("register_user"));
+        assert!(!signs_in("sign_up"));
+        assert!(!signs_in("SignupView"));
+        assert!(signs_in("login"));
+        assert!(signs_in("sign_in"));
+        assert!(signs_in("reset_password"));
+        assert!(signs_in("get_token"));
     }
 }
