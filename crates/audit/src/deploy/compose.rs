@@ -348,6 +348,98 @@ fn k_line(_k: &str, v: &Node) -> usize {
     v.line()
 }
 
+/// A value with the defaults of its interpolations filled in: what the
+/// variable holds when the interpolated variables are not set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Defaulted {
+    pub value: String,
+    /// The variables whose non-empty default was used, in order.
+    pub vars: Vec<String>,
+}
+
+/// How deep defaults nested in defaults (`${A:-${B:-x}}`) are followed.
+const MAX_DEFAULT_DEPTH: usize = 8;
+
+/// The value as it is when the variables it interpolates are unset:
+/// `${NAME:-default}` and `${NAME-default}` (compose, `.env` loaders and
+/// Dockerfile `ENV` share this syntax) become their default. Interpolations
+/// without one (`${NAME}`, `$NAME`), required ones (`${NAME:?error}`,
+/// `${NAME?error}`), alternatives (`${NAME:+alt}`), `$$` (compose's escaped
+/// `$`) and anything malformed are kept as written. None when no
+/// interpolation has a non-empty default.
+pub fn with_defaults(value: &str) -> Option<Defaulted> {
+    let mut vars = Vec::new();
+    let out = expand(value, &mut vars, 0);
+    (!vars.is_empty()).then_some(Defaulted { value: out, vars })
+}
+
+fn expand(value: &str, vars: &mut Vec<String>, depth: usize) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        if let Some(escaped) = after.strip_prefix("$$") {
+            out.push_str("$$");
+            rest = escaped;
+            continue;
+        }
+        let Some(body_start) = after.strip_prefix("${") else {
+            out.push('$');
+            rest = &after[1..];
+            continue;
+        };
+        // The matching `}`, counting nested `${`.
+        let mut level = 0usize;
+        let mut end = None;
+        let bytes = body_start.as_bytes();
+        let mut j = 0;
+        while j < bytes.len() {
+            match bytes[j] {
+                b'$' if bytes.get(j + 1) == Some(&b'{') => {
+                    level += 1;
+                    j += 1;
+                }
+                b'}' if level == 0 => {
+                    end = Some(j);
+                    break;
+                }
+                b'}' => level -= 1,
+                _ => {}
+            }
+            j += 1;
+        }
+        let Some(end) = end else {
+            // Unclosed: the rest is kept as written.
+            out.push_str(after);
+            return out;
+        };
+        let body = &body_start[..end];
+        let whole = &after[..end + 3];
+        rest = &body_start[end + 1..];
+        let name_len = body
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count();
+        let (name, op) = body.split_at(name_len);
+        let default = op.strip_prefix(":-").or_else(|| op.strip_prefix('-'));
+        match default {
+            Some(d) if !name.is_empty() && depth < MAX_DEFAULT_DEPTH => {
+                let mut inner = Vec::new();
+                let d = expand(d, &mut inner, depth + 1);
+                if !d.is_empty() {
+                    vars.push(name.to_string());
+                    vars.extend(inner);
+                }
+                out.push_str(&d);
+            }
+            _ => out.push_str(whole),
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,6 +492,63 @@ mod tests {
             .map(|s| s.user.as_ref().map(|u| u.0.as_str()))
             .collect();
         assert_eq!(users, [Some("0:0"), Some("root"), None, None, Some("0")]);
+    }
+
+    #[test]
+    fn interpolation_defaults() {
+        let d = |v: &str| with_defaults(v).map(|d| (d.value, d.vars));
+        let one = |v: &str, var: &str| Some((v.to_string(), vec![var.to_string()]));
+        assert_eq!(
+            d("${POSTGRES_PASSWORD:-postgres}"),
+            one("postgres", "POSTGRES_PASSWORD")
+        );
+        assert_eq!(d("${DB_PASS-changeme}"), one("changeme", "DB_PASS"));
+        assert_eq!(
+            d("postgres://app:${DB_PASS:-secret}@db/app"),
+            one("postgres://app:secret@db/app", "DB_PASS")
+        );
+        // Nested defaults are followed.
+        assert_eq!(
+            d("${A:-${B:-x}}"),
+            Some(("x".into(), vec!["A".into(), "B".into()]))
+        );
+        assert_eq!(d("${A:-${B}}"), one("${B}", "A"));
+        // Required variables, alternatives, no default, empty default: none.
+        for none in [
+            "${X:?set X}",
+            "${X?err}",
+            "${X:?}",
+            "${X:+alt}",
+            "${X}",
+            "$X",
+            "${X:-}",
+            "${X-}",
+            "${A:-${B:-}}",
+            "plain",
+            "",
+            "$${X:-escaped}",
+            "${:-nameless}",
+        ] {
+            assert_eq!(d(none), None, "{none}");
+        }
+        // Malformed or hostile input must not panic.
+        for bad in [
+            "${",
+            "${X",
+            "${X:-",
+            "${X:-${Y:-z}",
+            "}${",
+            "$",
+            "$$",
+            "${${}}",
+            "${X:-é}ü${",
+            "${é:-x}",
+        ] {
+            let _ = with_defaults(bad);
+        }
+        assert_eq!(d("${X:-é}ü"), one("éü", "X"));
+        let deep = format!("{}x{}", "${A:-".repeat(10_000), "}".repeat(10_000));
+        let _ = with_defaults(&deep);
     }
 
     #[test]

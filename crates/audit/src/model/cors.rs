@@ -12,7 +12,7 @@
 //! with `"*"` plus credentials it answers a request that carries cookies with
 //! that request's own Origin.
 
-use super::{index::Target, ExtKind, Extension, Project};
+use super::{ExtKind, Extension, Project};
 use crate::{
     python::value::{Kind, Value},
     source::Span,
@@ -178,23 +178,8 @@ pub(crate) fn settings_default<'a>(
     v: &Value,
 ) -> Option<(crate::source::FileId, &'a Value)> {
     let resolver = project.resolver();
-    let r = resolver.resolve(file, v);
-    let [field] = r.attrs.as_slice() else {
-        return None;
-    };
-    let mut class = match r.target {
-        Target::Object(site) => {
-            let call = resolver.call(site)?;
-            let c = resolver.resolve(site.file, &call.call().func);
-            match (c.target, c.attrs.is_empty()) {
-                (Target::Class(q), true) => q,
-                _ => return None,
-            }
-        }
-        Target::Class(q) => q,
-        _ => return None,
-    };
-    let upper = field.to_ascii_uppercase();
+    let (cfile, _, attr) = resolver.class_attr_of(file, v)?;
+    let upper = attr.name.to_ascii_uppercase();
     let set_elsewhere = project.deploy.env.iter().any(|e| {
         let name = e.name.to_ascii_uppercase();
         name == upper || name.ends_with(&format!("_{upper}"))
@@ -202,21 +187,7 @@ pub(crate) fn settings_default<'a>(
     if set_elsewhere {
         return None;
     }
-    for _ in 0..8 {
-        let (cfile, fact) = resolver.class(&class)?;
-        if let Some(a) = fact.attr(field) {
-            return Some(resolver.deref(cfile, &a.value));
-        }
-        let base = fact
-            .bases
-            .iter()
-            .find_map(|b| match resolver.resolve(cfile, b).target {
-                Target::Class(q) => Some(q),
-                _ => None,
-            })?;
-        class = base;
-    }
-    None
+    Some(resolver.deref(cfile, &attr.value))
 }
 
 /// An option's value: followed through names, and to the default of a

@@ -8,7 +8,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::{
     python::{
-        facts::{CallFact, ClassFact, FunctionFact, PyFacts},
+        facts::{CallFact, ClassAttr, ClassFact, FunctionFact, PyFacts},
         value::{Kind, Name, Ref, Root, Site, Value},
     },
     source::FileId,
@@ -567,6 +567,48 @@ impl<'a> Resolver<'a> {
             target: Target::External(canonical),
             attrs: Vec::new(),
         }
+    }
+
+    /// The class attribute a value reads through an instance of a project
+    /// class or the class itself (`settings.SECRET` where `settings =
+    /// Settings()`, also made by a factory or imported from another module;
+    /// `Config.SECRET_KEY`), as the class finds it: its own, else a base's.
+    /// The file and class that define it, and the attribute.
+    pub fn class_attr_of(
+        &self,
+        file: FileId,
+        v: &Value,
+    ) -> Option<(FileId, &'a ClassFact, &'a ClassAttr)> {
+        let r = self.resolve(file, v);
+        let [field] = r.attrs.as_slice() else {
+            return None;
+        };
+        let mut class = match r.target {
+            Target::Object(site) => {
+                let call = self.call(site)?;
+                let c = self.resolve(site.file, &call.call().func);
+                match (c.target, c.attrs.is_empty()) {
+                    (Target::Class(q), true) => q,
+                    _ => return None,
+                }
+            }
+            Target::Class(q) => q,
+            _ => return None,
+        };
+        for _ in 0..8 {
+            let (cfile, fact) = self.class(&class)?;
+            if let Some(a) = fact.attr(field) {
+                return Some((cfile, fact, a));
+            }
+            class = fact
+                .bases
+                .iter()
+                .find_map(|b| match self.resolve(cfile, b).target {
+                    Target::Class(q) => Some(q),
+                    _ => None,
+                })?;
+        }
+        None
     }
 
     /// The value a module-level name is bound to (`config.config` -> its dict).

@@ -365,10 +365,41 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
             keys.push((o.file, &o.value, "SessionMiddleware"));
         }
     }
+    let resolver = project.resolver();
     for (file, key, function) in keys {
+        let use_span = crate::source::Span::new(file, key.range);
         // Only literals: a key read from the environment without a
         // fallback is fine, and KEY003's startup check is Flask's.
         let Some(lit) = secret_literal(project, file, key) else {
+            // `settings.SECRET` where `settings = Settings()`: the class
+            // attribute's value (a pydantic settings field's default) is
+            // judged where it is written, once however many calls use it.
+            let (f, v) = resolver.deref(file, key);
+            let Some((cfile, class, attr)) = resolver.class_attr_of(f, v) else {
+                continue;
+            };
+            if secret_literal(project, cfile, &attr.value).is_some_and(|l| {
+                l.value.trim_start().starts_with("-----BEGIN")
+                    || !literals.insert((l.file, u32::from(l.literal.range.start())))
+            }) {
+                continue;
+            }
+            let span = crate::source::Span::new(cfile, attr.range);
+            if seen.insert(span) {
+                out.push((
+                    None,
+                    SecretSite::Field {
+                        file: cfile,
+                        value: &attr.value,
+                        span,
+                        class: class.name.as_str(),
+                        field: attr.name.as_str(),
+                        settings: is_settings_class(project, cfile, class, 0),
+                        function,
+                        used_at: use_span,
+                    },
+                ));
+            }
             continue;
         };
         // A public key verifies, it does not sign.
@@ -376,14 +407,13 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
         if pem || !literals.insert((lit.file, u32::from(lit.literal.range.start()))) {
             continue;
         }
-        let span = crate::source::Span::new(file, key.range);
-        if seen.insert(span) {
+        if seen.insert(use_span) {
             out.push((
                 None,
                 SecretSite::Call {
                     file,
                     value: key,
-                    span,
+                    span: use_span,
                     function,
                 },
             ));
@@ -415,39 +445,94 @@ pub enum SecretSite<'a> {
         span: crate::source::Span,
         function: &'static str,
     },
+    /// A class attribute such a call reads through an instance
+    /// (`JWTStrategy(secret=settings.SECRET)` where `settings = Settings()`
+    /// and `class Settings(BaseSettings): SECRET: str = "..."`), at the
+    /// attribute.
+    Field {
+        file: FileId,
+        value: &'a Value,
+        span: crate::source::Span,
+        class: &'a str,
+        field: &'a str,
+        /// The class is a pydantic `BaseSettings`: the value is only the
+        /// default, used when the environment does not set the variable.
+        settings: bool,
+        function: &'static str,
+        /// The first key argument that reads it.
+        used_at: crate::source::Span,
+    },
 }
 
 impl SecretSite<'_> {
     pub fn file(&self) -> FileId {
         match self {
             SecretSite::Entry(e) => e.file,
-            SecretSite::ClassAttr { file, .. } | SecretSite::Call { file, .. } => *file,
+            SecretSite::ClassAttr { file, .. }
+            | SecretSite::Call { file, .. }
+            | SecretSite::Field { file, .. } => *file,
         }
     }
     pub fn value(&self) -> &Value {
         match self {
             SecretSite::Entry(e) => &e.value,
-            SecretSite::ClassAttr { value, .. } | SecretSite::Call { value, .. } => value,
+            SecretSite::ClassAttr { value, .. }
+            | SecretSite::Call { value, .. }
+            | SecretSite::Field { value, .. } => value,
         }
     }
     pub fn span(&self) -> crate::source::Span {
         match self {
             SecretSite::Entry(e) => e.span,
-            SecretSite::ClassAttr { span, .. } | SecretSite::Call { span, .. } => *span,
+            SecretSite::ClassAttr { span, .. }
+            | SecretSite::Call { span, .. }
+            | SecretSite::Field { span, .. } => *span,
         }
     }
     /// Whether the value is the default of a pydantic settings field (the
     /// environment variable of the same name overrides it).
     pub fn is_settings_default(&self) -> bool {
-        matches!(self, SecretSite::ClassAttr { settings: true, .. })
+        matches!(
+            self,
+            SecretSite::ClassAttr { settings: true, .. } | SecretSite::Field { settings: true, .. }
+        )
     }
     /// The config key (`SECRET_KEY`, `JWT_SECRET_KEY`); None for a key given
-    /// given to a call.
+    /// to a call, also through a class attribute.
     pub fn key(&self) -> Option<&str> {
         match self {
             SecretSite::Entry(e) => Some(&e.key),
             SecretSite::ClassAttr { key, .. } => Some(key),
-            SecretSite::Call { .. } => None,
+            SecretSite::Call { .. } | SecretSite::Field { .. } => None,
+        }
+    }
+    /// The environment variable that sets the value: the config key, or the
+    /// name of a settings field (pydantic matches it case-insensitively).
+    pub fn variable(&self) -> Option<&str> {
+        match self {
+            SecretSite::Field {
+                field,
+                settings: true,
+                ..
+            } => Some(field),
+            _ => self.key(),
+        }
+    }
+    /// [`Self::label`], and for a class attribute where a call uses it:
+    /// "`Settings.SECRET`, the key given to `JWTStrategy` at app/users.py:12,".
+    pub fn describe(&self, ctx: &super::RuleContext) -> String {
+        match self {
+            SecretSite::Field {
+                class,
+                field,
+                function,
+                used_at,
+                ..
+            } => format!(
+                "`{class}.{field}`, the key given to `{function}` at {},",
+                ctx.describe(*used_at)
+            ),
+            _ => self.label(),
         }
     }
     /// What the key is, for messages: "the secret key", "the JWT signing key
@@ -455,7 +540,9 @@ impl SecretSite<'_> {
     /// `JWTStrategy`".
     pub fn label(&self) -> String {
         match (self, self.key()) {
-            (SecretSite::Call { function, .. }, _) => format!("the key given to `{function}`"),
+            (SecretSite::Call { function, .. } | SecretSite::Field { function, .. }, _) => {
+                format!("the key given to `{function}`")
+            }
             (_, Some("SECRET_KEY")) | (_, None) => "the secret key".to_string(),
             (_, Some(k)) => format!("the JWT signing key `{k}`"),
         }

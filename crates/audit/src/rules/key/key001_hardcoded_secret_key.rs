@@ -32,6 +32,12 @@ Finds a string literal used as a signing secret:
   itsdangerous serializer or signer (`URLSafeTimedSerializer("...")`), and
   Starlette's `app.add_middleware(SessionMiddleware, secret_key="...")`.
   A literal used at several of these places is reported once.
+- the attribute such a call reads through an object of a project class,
+  reported at the attribute: `JWTStrategy(secret=settings.SECRET)` where
+  `settings = Settings()` (imported from another module or made by a
+  factory) and `class Settings(BaseSettings): SECRET: str = "..."` (base
+  classes included). A field without a default (`SECRET: str`) or with
+  `Field(...)` is read from the environment and not reported.
 
 Values read from the environment are not reported here, also when the
 lookup has a literal fallback (`os.getenv("SECRET_KEY", "dev")`): that is
@@ -68,11 +74,19 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         if lit.fallback {
             continue;
         }
-        let message = format!("{} is a string literal written in the source", site.label());
-        let fix = format!(
-            "Read {} from the environment or a secrets manager, with no literal fallback.",
-            site.key().unwrap_or("the key")
+        let message = format!(
+            "{} is a string literal written in the source",
+            site.describe(ctx)
         );
+        let fix = match site {
+            common::SecretSite::Field { field, .. } => format!(
+                "Declare `{field}` without a default (`{field}: str`) so it must come from the environment, or read it from a secrets manager."
+            ),
+            _ => format!(
+                "Read {} from the environment or a secrets manager, with no literal fallback.",
+                site.key().unwrap_or("the key")
+            ),
+        };
         let mut f = ctx
             .finding(RULE.code, RULE.name, site.span(), message)
             .with_fix(fix)

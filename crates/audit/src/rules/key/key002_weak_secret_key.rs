@@ -4,7 +4,7 @@ use report::Finding;
 
 use super::strength::weakness;
 use crate::{
-    deploy::{EnvFact, EnvSource},
+    deploy::{compose::with_defaults, EnvFact, EnvSource},
     rules::{common, Rule, RuleContext},
     source::Span,
 };
@@ -20,7 +20,9 @@ const DOC: &str = r#"## What it does
 Judges the value the secret key and the other signing keys get — in code
 (the same places as KEY001, the fallback of an environment lookup included) and in
 `.env`, Dockerfile and compose files (`SECRET_KEY`, `FLASK_SECRET_KEY`,
-`APP_SECRET_KEY`, `JWT_SECRET_KEY`, `JWT_SECRET`) — and reports it when it is in a list of
+`APP_SECRET_KEY`, `JWT_SECRET_KEY`, `JWT_SECRET`; the default of an
+interpolation, `${SECRET_KEY:-change-me}`, is the key whenever the variable is
+not set) — and reports it when it is in a list of
 well-known defaults (`dev`, `secret`, `change-me`, `dev-secret-key-1234`, ...),
 is a placeholder, is shorter than 32 characters, or carries less than about 128
 bits of entropy. Example and development env files are not judged.
@@ -61,7 +63,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             continue;
         };
         let mut f = ctx
-            .finding(RULE.code, RULE.name, site.span(), format!("{} {}is weak: {why}", site.label(), if lit.fallback { "fallback " } else { "" }))
+            .finding(RULE.code, RULE.name, site.span(), format!("{} {}is weak: {why}", site.describe(ctx), if lit.fallback { "fallback " } else { "" }))
             .with_fix("Use a random key of at least 32 bytes (secrets.token_hex(32)) from the environment, and rotate the current one.")
             .with_evidence(ctx.snippet(site.span()));
         let lit_span = Span::new(lit.file, lit.literal.range);
@@ -101,14 +103,31 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
 
 /// Why a secret key set in an env file, Dockerfile or compose file is weak,
 /// when this rule reports it (KEY004 leaves these lines to it, so a line is
-/// reported once).
+/// reported once). An interpolation with a default
+/// (`${SECRET_KEY:-change-me}`) is judged by its default, which is the key
+/// whenever the variable is not set; the reason then says so.
 pub fn weak_env_value(e: &EnvFact) -> Option<String> {
-    if !ENV_NAMES.contains(&e.name.as_str())
-        || !e.source.may_be_production()
-        || e.value.is_empty()
-        || e.value.starts_with('$')
+    if !ENV_NAMES.contains(&e.name.as_str()) || !e.source.may_be_production() || e.value.is_empty()
     {
         return None;
     }
-    weakness(&e.value)
+    if !e.value.starts_with('$') {
+        return weakness(&e.value);
+    }
+    let d = with_defaults(&e.value)?;
+    if d.value.contains('$') {
+        return None;
+    }
+    let why = weakness(&d.value)?;
+    Some(format!("{why} (the default of {})", defaults_of(&d.vars)))
+}
+
+/// "`${SECRET_KEY}`, used whenever it is not set", for the variables whose
+/// defaults a value holds.
+pub fn defaults_of(vars: &[String]) -> String {
+    let names: Vec<String> = vars.iter().map(|v| format!("`${{{v}}}`")).collect();
+    match names.as_slice() {
+        [one] => format!("{one}, used whenever it is not set"),
+        _ => format!("{}, used whenever they are not set", names.join(" and ")),
+    }
 }

@@ -26,7 +26,10 @@ checks at startup that one was set (a `raise`/`assert` on `SECRET_KEY`).
 A field of a pydantic `BaseSettings` class with a default is a fallback too
 (`SECRET_KEY: str = secrets.token_urlsafe(32)`, `jwt_secret_key: str =
 "..."`): the default is used when the variable is not set. A field without
-a default (`SECRET_KEY: str`) refuses to start.
+a default (`SECRET_KEY: str`) refuses to start. The same holds for a field a
+signing call reads through a settings object
+(`JWTStrategy(secret=settings.SECRET)` with `SECRET: str =
+secrets.token_urlsafe(32)`).
 
 ## Why is this bad?
 When the variable is missing in production — a typo, a new host, a secret
@@ -57,14 +60,14 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     let checked = has_startup_check(project);
     for &(app, ref site) in ctx.secret_key_entries() {
         let (file, v) = project.resolver().deref(site.file(), site.value());
-        let what = site.label();
+        let what = site.describe(ctx);
         let lookup = match &v.kind {
             Kind::Or(items) => items.first().and_then(env_lookup),
             _ => env_lookup(v),
         };
         let variable = lookup
             .and_then(|l| l.var)
-            .or_else(|| site.key().map(str::to_string))
+            .or_else(|| site.variable().map(str::to_string))
             .unwrap_or_else(|| "the variable".to_string());
         // A pydantic settings field's default is what the app runs with
         // when the environment does not set the variable.

@@ -7,7 +7,7 @@ use super::{
     strength::{entropy_bits, is_placeholder, is_unfilled, is_well_known_password},
 };
 use crate::{
-    deploy::{EnvRole, EnvSource},
+    deploy::{compose::with_defaults, EnvRole, EnvSource},
     discover::FileKind,
     rules::{Rule, RuleContext},
     source::Span,
@@ -36,6 +36,16 @@ Finds secrets that end up in the repository:
 - password variables (`DB_PASSWORD=...`) in env files and Dockerfiles, and
   other credentials there (`SECRET_KEY`, `*_SECRET`, `*_TOKEN`, `*_API_KEY`)
   when the value looks random (a weak secret key is KEY002's);
+- in all three, the default of an interpolation as if it were the value
+  (`POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:-postgres}`, `${DB_PASS-changeme}`):
+  it is whenever the variable is not set. A required variable
+  (`${POSTGRES_PASSWORD:?set it}`) or an empty default is not reported.
+
+Variables about passwords are not passwords: flags and settings
+(`MYSQL_ALLOW_EMPTY_PASSWORD=yes`, `MYSQL_RANDOM_ROOT_PASSWORD=yes`,
+`*_PASSWORD_FILE`, `PASSWORD_MIN_LENGTH`, `PASSWORD_HASH_ROUNDS`,
+`PASSWORD_RESET_TIMEOUT`, `ACCESS_TOKEN_EXPIRE_MINUTES`, `TOKEN_URL`) are not
+read as credentials.
 - API keys with well-known prefixes in source code (`sk_live_`, `AKIA`,
   `ghp_`, `github_pat_`, `xox?-`, `AIza`, `glpat-`, `SG.`), when the rest looks
   random rather than like a placeholder.
@@ -86,26 +96,110 @@ const KEY_PREFIXES: &[(&str, usize)] = &[
     ("SG.", 40),
 ];
 
-/// Names of env variables whose values are credentials (not where one is
-/// kept: `DB_PASSWORD_FILE=/run/secrets/db`).
+/// Words that, after the credential word, make a name a setting about the
+/// credential rather than the credential: where one is kept
+/// (`DB_PASSWORD_FILE=/run/secrets/db`), how long one lives
+/// (`ACCESS_TOKEN_EXPIRE_MINUTES`, `PASSWORD_RESET_TIMEOUT`), how one is
+/// checked or hashed (`PASSWORD_MIN_LENGTH`, `PASSWORD_HASH_ROUNDS`,
+/// `SECURITY_PASSWORD_HASH=pbkdf2_sha512`), where one is sent (`TOKEN_URL`).
+const SETTING_WORDS: &[&str] = &[
+    "FILE",
+    "PATH",
+    "DIR",
+    "URL",
+    "URI",
+    "ENDPOINT",
+    "HOST",
+    "PORT",
+    "EXPIRE",
+    "EXPIRES",
+    "EXPIRY",
+    "EXPIRATION",
+    "TTL",
+    "TIMEOUT",
+    "LIFETIME",
+    "AGE",
+    "SECONDS",
+    "MINUTES",
+    "HOURS",
+    "DAYS",
+    "LENGTH",
+    "LEN",
+    "MIN",
+    "MAX",
+    "ROUNDS",
+    "ITERATIONS",
+    "COST",
+    "HASH",
+    "SCHEME",
+    "SCHEMES",
+    "ALGORITHM",
+    "ALGORITHMS",
+    "ALG",
+    "METHOD",
+    "POLICY",
+    "TYPE",
+    "LOCATION",
+    "HEADER",
+    "NAME",
+    "PREFIX",
+    "ENABLED",
+    "REQUIRED",
+    "COUNT",
+    "LIMIT",
+];
+
+/// Words that, before the password word, make a name a flag about passwords
+/// rather than one (`MYSQL_ALLOW_EMPTY_PASSWORD=yes`,
+/// `MYSQL_RANDOM_ROOT_PASSWORD=yes`, `MYSQL_ONETIME_PASSWORD`).
+const FLAG_WORDS: &[&str] = &[
+    "ALLOW", "EMPTY", "RANDOM", "ONETIME", "SKIP", "NO", "DISABLE", "ENABLE", "REQUIRE", "USE",
+    "GENERATE", "FORCE", "CHECK", "VALIDATE",
+];
+
+/// The words of a variable name, upper-cased: `db-password` -> `DB`, `PASSWORD`.
+fn name_words(name: &str) -> Vec<String> {
+    name.to_ascii_uppercase()
+        .split(['_', '-', '.'])
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Names of env variables whose values are credentials (`*_PASSWORD`,
+/// `*_SECRET`, `*_TOKEN`, `*_API_KEY`, `SECRET_KEY`, `*_PRIVATE_KEY`,
+/// `AWS_SECRET_ACCESS_KEY`, `SECURITY_PASSWORD_SALT`), not settings about one
+/// ([`SETTING_WORDS`] after the credential word, [`FLAG_WORDS`] before a
+/// password word).
 fn is_credential_name(name: &str) -> bool {
-    let n = name.to_ascii_uppercase();
-    let last = n.rsplit(['_', '-', '.']).next().unwrap_or(&n);
-    if matches!(last, "FILE" | "PATH" | "DIR") {
+    let words = name_words(name);
+    // The credential word, the last one if several: `SECRET_KEY`,
+    // `API_KEY`, `*TOKEN`, `*PASSWORD`, `*SECRET`, a password or signing salt.
+    let found = (0..words.len()).rev().find(|&i| {
+        let w = words[i].as_str();
+        let prev = i.checked_sub(1).map_or("", |p| words[p].as_str());
+        [
+            "PASSWORD",
+            "PASSWD",
+            "TOKEN",
+            "APIKEY",
+            "SECRET",
+            "SECRETKEY",
+        ]
+        .iter()
+        .any(|c| w.ends_with(c))
+            || (w == "KEY" && matches!(prev, "API" | "PRIVATE" | "ACCESS" | "SECRET" | "SIGNING"))
+            || (w == "SALT" && matches!(prev, "PASSWORD" | "SECRET" | "SIGNING" | "TOKEN"))
+    });
+    let Some(at) = found else {
         return false;
-    }
-    [
-        "PASSWORD",
-        "PASSWD",
-        "TOKEN",
-        "API_KEY",
-        "APIKEY",
-        "SECRET",
-        "PRIVATE_KEY",
-        "ACCESS_KEY",
-    ]
-    .iter()
-    .any(|w| n.contains(w))
+    };
+    let setting = words[at + 1..]
+        .iter()
+        .any(|w| SETTING_WORDS.contains(&w.as_str()));
+    let flag = matches!(words[at].as_str(), "PASSWORD" | "PASSWD")
+        && words[..at].iter().any(|w| FLAG_WORDS.contains(&w.as_str()));
+    !setting && !flag
 }
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {
@@ -190,39 +284,52 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             continue;
         }
         let compose = matches!(e.source, EnvSource::Compose { .. });
-        let (credential, password) = match url_password(&e.value) {
-            Some(p) => (Some("a connection URL with a password"), Some(p)),
-            None if compose => match obvious_password(&e.name, &e.value) {
-                true => (Some("a password"), Some(e.value.as_str())),
-                false => (None, None),
-            },
-            None if is_password_name(&e.name) && !is_unfilled(&e.value) => {
-                (Some("a password"), Some(e.value.as_str()))
-            }
-            None => (
+        let judge = |value: &str| -> Option<(&'static str, Option<String>)> {
+            match url_password(value) {
+                Some(p) => Some(("a connection URL with a password", Some(p.to_string()))),
+                None if compose => obvious_password(&e.name, value)
+                    .then(|| ("a password", Some(value.to_string()))),
+                None if is_password_name(&e.name) && !is_unfilled(value) => {
+                    Some(("a password", Some(value.to_string())))
+                }
                 // A weak secret key is KEY002's (one finding a line); a
                 // strong one committed is this rule's.
-                (is_credential_name(&e.name)
+                None => (is_credential_name(&e.name)
                     && weak_env_value(e).is_none()
-                    && looks_secret(&e.value))
-                .then_some("a credential"),
-                None,
-            ),
+                    && looks_secret(value))
+                .then_some(("a credential", None)),
+            }
         };
-        let Some(what) = credential else { continue };
-        let weak = password.is_some_and(is_well_known_password);
-        let fix = if compose {
-            "Interpolate it from the environment (`${DB_PASSWORD}`) or use compose secrets, set a long random password where the stack runs, and rotate the committed one."
-        } else {
-            "Move the value to the deployment's secret store and rotate it."
+        // `${POSTGRES_PASSWORD:-postgres}`: the default is the value whenever
+        // the variable is not set, as committed as a literal.
+        let defaulted = with_defaults(&e.value);
+        let ((what, password), default_of) = match judge(&e.value) {
+            Some(j) => (j, None),
+            None => match defaulted.as_ref().and_then(|d| Some((judge(&d.value)?, d))) {
+                Some((j, d)) => (j, Some(d)),
+                None => continue,
+            },
         };
+        let weak = password.as_deref().is_some_and(is_well_known_password);
+        let fix = match (compose, default_of.is_some()) {
+            (true, true) => "Drop the default so a missing variable stops the stack (`${DB_PASSWORD:?set DB_PASSWORD}`), set a long random password where it runs, and rotate the committed one.",
+            (false, true) => "Drop the default, set the value where the app runs from its secret store, and rotate the committed one.",
+            (true, false) => "Interpolate it from the environment (`${DB_PASSWORD}`) or use compose secrets, set a long random password where the stack runs, and rotate the committed one.",
+            (false, false) => "Move the value to the deployment's secret store and rotate it.",
+        };
+        let default_note = default_of.map_or(String::new(), |d| {
+            format!(
+                " as the default of {}",
+                super::key002_weak_secret_key::defaults_of(&d.vars)
+            )
+        });
         out.push(
             ctx.finding(
                 RULE.code,
                 RULE.name,
                 e.span,
                 format!(
-                    "`{}` holds {what} in a committed file{}",
+                    "`{}` holds {what} in a committed file{default_note}{}",
                     e.name,
                     weak_note(weak)
                 ),
@@ -322,12 +429,18 @@ fn is_url_template(host: &str, port: Option<&str>, after_at: &str) -> bool {
 
 /// Names of env variables whose value is a password by its name
 /// (`POSTGRES_PASSWORD`, `DB_PASS`), not a setting about passwords
-/// (`PASSWORD_MIN_LENGTH`) or a file holding one (`POSTGRES_PASSWORD_FILE`).
+/// (`PASSWORD_MIN_LENGTH`), a flag (`MYSQL_ALLOW_EMPTY_PASSWORD=yes`,
+/// `MYSQL_RANDOM_ROOT_PASSWORD=yes`) or a file holding one
+/// (`POSTGRES_PASSWORD_FILE`).
 fn is_password_name(name: &str) -> bool {
-    let n = name.to_ascii_uppercase();
-    let last = n.rsplit(['_', '-', '.']).next().unwrap_or(&n);
+    let words = name_words(name);
+    let Some((last, before)) = words.split_last() else {
+        return false;
+    };
     // `PWD` alone is the shell's working directory.
-    n != "PWD" && matches!(last, "PASSWORD" | "PASSWD" | "PASS" | "PWD")
+    matches!(last.as_str(), "PASSWORD" | "PASSWD" | "PASS" | "PWD")
+        && !(before.is_empty() && last == "PWD")
+        && !before.iter().any(|w| FLAG_WORDS.contains(&w.as_str()))
 }
 
 /// A password variable set to a password attackers try first
@@ -460,8 +573,65 @@ mod tests {
             "CSRF_BYPASS",
             "PWD",
             "API_TOKEN",
+            // Flags and settings about passwords.
+            "MYSQL_ALLOW_EMPTY_PASSWORD",
+            "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD",
+            "MYSQL_RANDOM_ROOT_PASSWORD",
+            "MYSQL_ONETIME_PASSWORD",
+            "POSTGRES_HOST_AUTH_METHOD",
+            "PASSWORD_HASH_ROUNDS",
+            "PASSWORD_RESET_TIMEOUT",
+            "",
+            "_",
         ] {
             assert!(!is_password_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn credential_variables_by_name() {
+        for name in [
+            "SECRET_KEY",
+            "JWT_SECRET_KEY",
+            "SECRET_KEY_BASE",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_ACCESS_KEY",
+            "STRIPE_API_KEY",
+            "OPENAI_APIKEY",
+            "GITHUB_TOKEN",
+            "SLACK_BOT_TOKEN",
+            "CLIENT_SECRET",
+            "DB_PASSWORD",
+            "SECURITY_PASSWORD_SALT",
+            "JWT_PRIVATE_KEY",
+            "GITHUBTOKEN",
+            "secret",
+        ] {
+            assert!(is_credential_name(name), "{name}");
+        }
+        for name in [
+            "MYSQL_ALLOW_EMPTY_PASSWORD",
+            "MYSQL_RANDOM_ROOT_PASSWORD",
+            "POSTGRES_HOST_AUTH_METHOD",
+            "POSTGRES_PASSWORD_FILE",
+            "JWT_SECRET_KEY_PATH",
+            "AUTH_PASSWORD_MIN_LENGTH",
+            "PASSWORD_HASH_ROUNDS",
+            "SECURITY_PASSWORD_HASH",
+            "PASSWORD_RESET_TIMEOUT",
+            "ACCESS_TOKEN_EXPIRE_MINUTES",
+            "REFRESH_TOKEN_EXPIRE_DAYS",
+            "EMAIL_RESET_TOKEN_EXPIRE_HOURS",
+            "TOKEN_URL",
+            "OAUTH_TOKEN_ENDPOINT",
+            "JWT_ALGORITHM",
+            "API_KEY_HEADER",
+            "SECRETS_MANAGER_ARN",
+            "POSTGRES_USER",
+            "KEY",
+            "",
+        ] {
+            assert!(!is_credential_name(name), "{name}");
         }
     }
 
@@ -484,6 +654,7 @@ mod tests {
             ("POSTGRES_PASSWORD_FILE", "/run/secrets/postgres"),
             ("MYSQL_PASSWORD", "r3plica-k7Qz"),
             ("MYSQL_ALLOW_EMPTY_PASSWORD", "yes"),
+            ("MYSQL_RANDOM_ROOT_PASSWORD", "root"),
             ("POSTGRES_USER", "postgres"),
         ] {
             assert!(!obvious_password(name, value), "{name}={value}");
