@@ -464,10 +464,7 @@ impl Parser {
         }
         // Leading keywords.
         let mut negate = false;
-        loop {
-            let Some(first) = ws.front().map(|w| w.text.clone()) else {
-                break;
-            };
+        while let Some(first) = ws.front().map(|w| w.text.clone()) {
             match first.as_str() {
                 "if" => {
                     ws.pop_front();
