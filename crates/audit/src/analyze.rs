@@ -237,6 +237,7 @@ fn analyze_one(
                 .diagnostics
                 .push(diag(DiagnosticLevel::Warning, &d.rel, e)),
         },
+        FileKind::ShellScript => result.deploy = deploy::script::parse(&source),
         FileKind::PyProject => match deploy::requirements::parse_pyproject(&source) {
             Ok(p) => result.deploy.pyprojects.push(p),
             Err(e) => result.diagnostics.push(diag(
@@ -332,6 +333,73 @@ pub fn follow_requirement_refs(
             added += 1;
         }
     }
+}
+
+/// Extensionless files (`boot`, `bin/start`) that a deploy command or a script
+/// runs and that start with a `sh`/`bash` shebang: analysed as shell scripts,
+/// with ids after the others, until no new one is named.
+pub fn follow_script_refs(
+    files: &mut Vec<Discovered>,
+    results: &mut Vec<FileResult>,
+    candidates: &[Discovered],
+    settings: &AuditSettings,
+) {
+    if candidates.is_empty() {
+        return;
+    }
+    let mut used = vec![false; candidates.len()];
+    let mut done = 0;
+    while done < results.len() {
+        let mut tokens: HashSet<String> = HashSet::new();
+        for r in &results[done..] {
+            let words = r
+                .deploy
+                .commands
+                .iter()
+                .chain(
+                    r.deploy
+                        .scripts
+                        .iter()
+                        .flat_map(|s| s.commands.iter().map(|c| &c.fact)),
+                )
+                .flat_map(|c| c.words.iter());
+            for w in words {
+                for t in w.split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|')) {
+                    let t = t.trim_matches(['"', '\'']);
+                    if !t.is_empty() && !t.contains('$') {
+                        tokens.insert(t.trim_start_matches("./").to_string());
+                    }
+                }
+            }
+        }
+        done = results.len();
+        for (i, c) in candidates.iter().enumerate() {
+            if used[i] {
+                continue;
+            }
+            let name = c.rel.rsplit('/').next().unwrap_or(&c.rel);
+            let named = tokens
+                .iter()
+                .any(|t| t == name || t.ends_with(&format!("/{name}")));
+            if !named || !starts_with_shell_shebang(&c.path) {
+                continue;
+            }
+            used[i] = true;
+            let id = files.len() as FileId;
+            results.push(analyze_one(id, c, settings, &HashSet::new()));
+            files.push(c.clone());
+        }
+    }
+}
+
+fn starts_with_shell_shebang(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let n = f.read(&mut head).unwrap_or(0);
+    deploy::script::has_shell_shebang(&head[..n])
 }
 
 /// Files added by following `-r` / `-c` references, at most.

@@ -45,6 +45,10 @@ pub enum FileKind {
     /// `*.ini`: read only when it is a supervisord config (a `[program:NAME]`
     /// section); tox.ini, alembic.ini, uwsgi.ini and the like yield nothing.
     Ini,
+    /// `*.sh` / `*.bash`, or an extensionless file with a `sh`/`bash` shebang
+    /// that a deploy command runs: read for the commands that start the server
+    /// (`deploy::script`).
+    ShellScript,
     GitIgnore,
 }
 
@@ -131,6 +135,9 @@ impl FileKind {
         if lower == ".gitignore" {
             return Some(FileKind::GitIgnore);
         }
+        if lower.ends_with(".sh") || lower.ends_with(".bash") {
+            return Some(FileKind::ShellScript);
+        }
         if lower.ends_with(".json") || lower.ends_with(".toml") {
             return Some(FileKind::DataConfig);
         }
@@ -166,6 +173,10 @@ pub struct WalkProblem {
 pub struct Discovery {
     pub files: Vec<Discovered>,
     pub problems: Vec<WalkProblem>,
+    /// Files without an extension and of no known kind (`boot`, `bin/start`),
+    /// walked like the others: read as shell scripts only when a deploy
+    /// command runs one (`analyze::follow_script_refs`).
+    pub extensionless: Vec<Discovered>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -364,6 +375,16 @@ pub fn discover(
                         gitignored: false,
                     });
                 }
+            } else if entry.file_name().to_str().is_some_and(|n| !n.contains('.'))
+                && seen.insert(path.to_path_buf())
+            {
+                out.extensionless.push(Discovered {
+                    is_test: is_test_path(&rel),
+                    rel,
+                    path: path.to_path_buf(),
+                    kind: FileKind::ShellScript,
+                    gitignored: false,
+                });
             }
         }
         if abs.is_dir() {
@@ -413,6 +434,8 @@ pub fn discover(
     }
     out.files.sort();
     out.files.dedup_by(|a, b| a.rel == b.rel);
+    out.extensionless.sort();
+    out.extensionless.dedup_by(|a, b| a.rel == b.rel);
     out.problems.sort();
     out.problems.dedup();
     Ok(out)
@@ -466,6 +489,9 @@ mod tests {
         assert_eq!(k("etc/supervisord.d/web.ini"), Some(FileKind::Ini));
         assert_eq!(k("tox.ini"), Some(FileKind::Ini));
         assert_eq!(k("notes.txt"), None);
+        assert_eq!(k("boot.sh"), Some(FileKind::ShellScript));
+        assert_eq!(k("entrypoints/gunicorn.sh"), Some(FileKind::ShellScript));
+        assert_eq!(k("bin/start"), None);
     }
 
     #[test]

@@ -75,6 +75,12 @@ pub fn run(paths: &[PathBuf], settings: &AuditSettings) -> Result<AuditOutcome, 
     let mut discovered = discovery.files;
     let mut results = analyze::analyze_all(&discovered, settings);
     analyze::follow_requirement_refs(&mut discovered, &mut results, &root, settings);
+    analyze::follow_script_refs(
+        &mut discovered,
+        &mut results,
+        &discovery.extensionless,
+        settings,
+    );
     let mut files = Vec::with_capacity(results.len());
     let mut py = Vec::with_capacity(results.len());
     let mut deploy = deploy::DeployFacts::default();
@@ -83,6 +89,10 @@ pub fn run(paths: &[PathBuf], settings: &AuditSettings) -> Result<AuditOutcome, 
         files.push(r.file);
         py.push(r.py);
         deploy.extend(r.deploy);
+    }
+    {
+        let rels: Vec<String> = files.iter().map(|f| f.source.rel.clone()).collect();
+        deploy::script::adopt(&mut deploy, &|id| rels.get(id as usize).cloned());
     }
     let mut project = Project::build(files, py, deploy, settings.production_config.as_deref());
     project.git_tracked = git::tracked_files(&root);

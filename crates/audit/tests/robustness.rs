@@ -133,7 +133,7 @@ fn hostile_project(dir: &Path) {
             "0, ".repeat(200_000)
         ),
     );
-    write(dir, "Procfile", ":\nweb:\n: web\n");
+    write(dir, "Procfile", ":\nweb:\n: web\nworker: bin/boot\n");
     write(dir, "nginx/site.conf", "proxy_pass;\nlisten\n;;;\n");
     write(
         dir,
@@ -141,6 +141,24 @@ fn hostile_project(dir: &Path) {
         "workers = 10 ** 100 * cpu_count()\n",
     );
     write(dir, "templates/x.html", b"\xff\xfe{{ x|safe }}");
+    // Shell scripts: not UTF-8, unterminated quotes and `${`, a 10,000-line
+    // continuation, deep nesting, and an extensionless script the Procfile runs.
+    write(
+        dir,
+        "latin1.sh",
+        b"#!/bin/sh\nexec gunicorn -w 4 '\xe9t\xe9:app'\n",
+    );
+    write(
+        dir,
+        "start.sh",
+        format!(
+            "#!/bin/bash\nexec gunicorn 'unterminated \\\n{}--workers ${{W:-${{\n{}{}\ncat <<EOF\n",
+            "-w 4 \\\n".repeat(10_000),
+            "if [ \"$DEBUG\" = 1 ]; then { ( case x in\n".repeat(3_000),
+            "fi\n".repeat(5),
+        ),
+    );
+    write(dir, "bin/boot", b"#!/bin/sh\n\xff\xfe exec gunicorn \"${\n");
     #[cfg(unix)]
     {
         use std::os::unix::fs::{symlink, PermissionsExt};
@@ -178,6 +196,7 @@ fn hostile_files_become_diagnostics_and_output_is_deterministic() {
             .any(|d| d.starts_with(&format!("{file}:")) && d.contains(word))
     };
     assert!(has("latin1.py", "UTF-8"), "{diags:#?}");
+    assert!(has("latin1.sh", "UTF-8"), "{diags:#?}");
     assert!(has("broken.py", "syntax error at 1:"), "{diags:#?}");
     assert!(has("huge.py", "10 MB"), "{diags:#?}");
     assert!(has("loop_a.py", "cannot read"), "{diags:#?}");

@@ -1,5 +1,5 @@
 //! Deployment files: .env, Dockerfile, Procfile, compose YAML, gunicorn.conf.py,
-//! supervisord programs,
+//! supervisord programs, shell scripts that start the server,
 //! requirements, pyproject.toml, lock files and nginx confs, each read into plain facts that
 //! keep their [`Span`]s. The project model combines them into deployment facts
 //! (worker counts, proxies, container user, entrypoints).
@@ -12,6 +12,7 @@ pub mod lockfile;
 pub mod nginx;
 pub mod pyproject;
 pub mod requirements;
+pub mod script;
 pub mod server;
 pub mod shell;
 pub mod supervisord;
@@ -35,6 +36,23 @@ pub enum CommandOrigin {
     Supervisord {
         program: String,
     },
+    /// A command of a shell script that deployment runs (`boot.sh`,
+    /// `docker-entrypoint.sh`); see [`script`] for which scripts count.
+    Script {
+        /// The script, relative to the report root.
+        path: String,
+        /// The deploy command that runs the script, when one names it (a script
+        /// run by another script has that script's caller).
+        caller: Option<Box<ScriptCaller>>,
+    },
+}
+
+/// The deploy command that runs a shell script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptCaller {
+    pub origin: CommandOrigin,
+    /// The file of the calling command (a Dockerfile, a compose file...).
+    pub file: FileId,
 }
 
 impl CommandOrigin {
@@ -47,13 +65,29 @@ impl CommandOrigin {
             CommandOrigin::Supervisord { program } => {
                 format!("supervisord program `{program}` command")
             }
+            CommandOrigin::Script { path, .. } => {
+                let name = path.rsplit('/').next().unwrap_or(path);
+                format!("shell script `{name}`")
+            }
+        }
+    }
+
+    /// The origin of the deploy command that starts this process: a script's
+    /// caller when a deploy command runs the script, else the origin itself.
+    pub fn root(&self) -> &CommandOrigin {
+        match self {
+            CommandOrigin::Script {
+                caller: Some(c), ..
+            } => c.origin.root(),
+            other => other,
         }
     }
 
     /// Whether this is the web-serving process (`web:` in a Procfile; any
-    /// Dockerfile, compose or supervisord command).
+    /// Dockerfile, compose or supervisord command; a script's commands when
+    /// its caller is one).
     pub fn is_web(&self) -> bool {
-        match self {
+        match self.root() {
             CommandOrigin::Procfile { process } => process == "web",
             _ => true,
         }
@@ -169,6 +203,9 @@ pub struct DeployFacts {
     pub supervisord: Vec<supervisord::Program>,
     /// Every .env file: (file, role, hidden by .gitignore).
     pub dotenvs: Vec<(FileId, EnvRole, bool)>,
+    /// Shell scripts read, before [`script::adopt`] moves the commands of those
+    /// that deployment runs into `commands`.
+    pub scripts: Vec<script::Script>,
 }
 
 impl DeployFacts {
@@ -187,6 +224,7 @@ impl DeployFacts {
         self.procfiles.extend(other.procfiles);
         self.supervisord.extend(other.supervisord);
         self.dotenvs.extend(other.dotenvs);
+        self.scripts.extend(other.scripts);
     }
 }
 

@@ -1,4 +1,4 @@
-//! Which server a command starts (gunicorn, uvicorn, `flask run`, `python
+//! Which server a command starts (gunicorn, uvicorn, hypercorn, `flask run`, `python
 //! app.py`, `fastapi dev`), through wrappers (`exec`, `poetry run`, `sh -c`),
 //! with the options the rules need.
 
@@ -7,6 +7,7 @@
 pub enum Server {
     Gunicorn(GunicornArgs),
     Uvicorn(UvicornArgs),
+    Hypercorn(HypercornArgs),
     /// `flask run` (the Werkzeug development server).
     FlaskRun {
         debug: bool,
@@ -48,6 +49,19 @@ pub struct UvicornArgs {
     pub uds: Option<String>,
     /// `--fd N`: listens on an inherited socket.
     pub fd: Option<String>,
+    pub app: Option<String>,
+}
+
+/// `hypercorn app:app --bind 0.0.0.0:8000 --workers 4 --reload --debug`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HypercornArgs {
+    pub workers: Option<String>,
+    pub bind: Vec<String>,
+    pub config: Option<String>,
+    /// `--reload`: restarts on code changes (development).
+    pub reload: bool,
+    /// `--debug`: the ASGI app's debug mode (tracebacks in responses).
+    pub debug: bool,
     pub app: Option<String>,
 }
 
@@ -135,7 +149,7 @@ pub fn server(words: &[String], env: &mut Vec<(String, String)>) -> Option<Serve
                         .chain(rest[j + 2..].iter().cloned())
                         .collect();
                     return match module.as_str() {
-                        "gunicorn" | "uvicorn" | "flask" => server(&tail, env),
+                        "gunicorn" | "uvicorn" | "hypercorn" | "flask" => server(&tail, env),
                         _ => Some(Server::PythonScript {
                             target: module.clone(),
                             module: true,
@@ -157,6 +171,7 @@ pub fn server(words: &[String], env: &mut Vec<(String, String)>) -> Option<Serve
         return Some(match prog {
             "gunicorn" => Server::Gunicorn(gunicorn_args(rest)),
             "uvicorn" => Server::Uvicorn(uvicorn_args(rest)),
+            "hypercorn" => Server::Hypercorn(hypercorn_args(rest)),
             "flask" => flask_args(rest)?,
             "fastapi" => Server::FastApiCli {
                 dev: rest.first().map(String::as_str) == Some("dev"),
@@ -259,6 +274,8 @@ fn takes_value(flag: &str) -> bool {
             | "--no-server-header"
             | "--date-header"
             | "--no-date-header"
+            | "--debug"
+            | "--verbose"
     )
 }
 
@@ -289,6 +306,40 @@ fn uvicorn_args(rest: &[String]) -> UvicornArgs {
             && rest.get(j + 1).is_some_and(|n| !n.starts_with('-'))
             && takes_value(&rest[j])
         {
+            j += 1;
+        }
+        j += 1;
+    }
+    a
+}
+
+fn hypercorn_args(rest: &[String]) -> HypercornArgs {
+    let mut a = HypercornArgs::default();
+    let mut j = 0;
+    while j < rest.len() {
+        if let Some(v) = take_option(rest, &mut j, &["--workers"], Some("-w")) {
+            a.workers = v.map(str::to_string);
+        } else if let Some(v) = take_option(rest, &mut j, &["--bind"], Some("-b")) {
+            a.bind.extend(v.map(str::to_string));
+        } else if let Some(v) = take_option(rest, &mut j, &["--config"], Some("-c")) {
+            a.config = v.map(str::to_string);
+        } else if rest[j] == "--reload" {
+            a.reload = true;
+        } else if rest[j] == "--debug" {
+            a.debug = true;
+        } else if !rest[j].starts_with('-') && a.app.is_none() {
+            a.app = Some(rest[j].clone());
+        } else if rest[j].starts_with("--")
+            && !rest[j].contains('=')
+            && rest.get(j + 1).is_some_and(|n| !n.starts_with('-'))
+            && takes_value(&rest[j])
+        {
+            j += 1;
+        } else if rest[j].len() == 2
+            && rest[j].starts_with('-')
+            && rest.get(j + 1).is_some_and(|n| !n.starts_with('-'))
+        {
+            // `-k uvloop`, `-u 1000`, `-m 007`: short options with a value.
             j += 1;
         }
         j += 1;
@@ -397,5 +448,56 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(s, Server::Gunicorn(g) if g.workers.as_deref() == Some("4")));
+    }
+
+    #[test]
+    fn reads_hypercorn_options() {
+        let mut env = Vec::new();
+        let s = server(
+            &words(&[
+                "hypercorn",
+                "app:app",
+                "--bind",
+                "0.0.0.0:8000",
+                "--workers",
+                "4",
+                "--reload",
+                "--debug",
+                "--access-log",
+                "-",
+            ]),
+            &mut env,
+        )
+        .unwrap();
+        let Server::Hypercorn(h) = s else {
+            panic!("{s:?}")
+        };
+        assert_eq!(h.workers.as_deref(), Some("4"));
+        assert_eq!(h.bind, ["0.0.0.0:8000"]);
+        assert!(h.reload && h.debug);
+        assert_eq!(h.app.as_deref(), Some("app:app"));
+        let s = server(
+            &words(&[
+                "python",
+                "-m",
+                "hypercorn",
+                "-k",
+                "uvloop",
+                "-w",
+                "2",
+                "-b",
+                ":8000",
+                "main:app",
+            ]),
+            &mut env,
+        )
+        .unwrap();
+        let Server::Hypercorn(h) = s else {
+            panic!("{s:?}")
+        };
+        assert_eq!(
+            (h.workers.as_deref(), h.app.as_deref(), h.bind.len()),
+            (Some("2"), Some("main:app"), 1)
+        );
     }
 }

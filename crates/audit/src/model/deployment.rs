@@ -13,7 +13,7 @@ use crate::{
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkerSource {
-    /// `gunicorn -w N` / `uvicorn --workers N`
+    /// `gunicorn -w N` / `uvicorn --workers N` / `hypercorn -w N`
     CommandLine,
     /// `workers = ...` in gunicorn.conf.py
     GunicornConf,
@@ -128,6 +128,12 @@ pub fn build(project: &mut Project) {
             Some(Server::Uvicorn(u)) => {
                 dep.web_commands.push(i);
                 if let Some(w) = u.workers.as_deref().and_then(workers_of_arg) {
+                    consider(w, cmd.span, WorkerSource::CommandLine, &mut dep);
+                }
+            }
+            Some(Server::Hypercorn(h)) => {
+                dep.web_commands.push(i);
+                if let Some(w) = h.workers.as_deref().and_then(workers_of_arg) {
                     consider(w, cmd.span, WorkerSource::CommandLine, &mut dep);
                 }
             }

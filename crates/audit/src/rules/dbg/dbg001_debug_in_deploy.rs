@@ -18,8 +18,9 @@ const DOC: &str = r#"## What it does
 Finds debug mode switched on by the deployment rather than the code:
 `FLASK_DEBUG=1` or `FLASK_ENV=development` in `.env` (not `.env.example` or
 `.env.development`), Dockerfile `ENV`, compose `environment` or a command
-prefix; `flask run --debug`; `uvicorn --reload` and `fastapi dev` as the
-container or Procfile command, or a `python main.py` command whose script
+prefix; `flask run --debug`; `uvicorn --reload`, `gunicorn --reload`,
+`hypercorn --reload`/`--debug` and `fastapi dev` as the container, Procfile,
+compose or supervisord command or in a shell script deployment runs, or a `python main.py` command whose script
 calls `uvicorn.run(..., reload=True)`.
 
 ## Why is this bad?
@@ -107,6 +108,12 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             Some(Server::Uvicorn(u)) if u.reload => "`uvicorn --reload` is a development reloader",
             Some(Server::Gunicorn(g)) if g.reload => {
                 "`gunicorn --reload` is a development reloader"
+            }
+            Some(Server::Hypercorn(h)) if h.debug => {
+                "`hypercorn --debug` runs the app in debug mode"
+            }
+            Some(Server::Hypercorn(h)) if h.reload => {
+                "`hypercorn --reload` is a development reloader"
             }
             Some(Server::FastApiCli { dev: true }) => {
                 "`fastapi dev` is the development server with auto-reload"

@@ -18,7 +18,9 @@ pub const RULE: Rule = Rule {
 
 const DOC: &str = r#"## What it does
 Finds deploy entrypoints (Dockerfile `CMD`/`ENTRYPOINT`, the Procfile `web`
-process, compose `command`) that start Werkzeug's development server: `flask
+process, compose `command`, supervisord programs, and shell scripts these run or
+that are named for production such as `boot.sh` or `docker-entrypoint.sh`, outside
+their debug-only branches) that start Werkzeug's development server: `flask
 run`, or `python app.py` / `python -m app` where the script calls `app.run()`.
 
 ## Why is this bad?

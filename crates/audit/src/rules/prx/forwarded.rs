@@ -137,14 +137,39 @@ fn applies(e: &EnvFact, cmd: Option<&CommandFact>) -> bool {
         return false;
     }
     let Some(cmd) = cmd else { return true };
+    match &cmd.origin {
+        // A script's process gets what its own commands set, and what reaches
+        // the deploy command that runs it; a script no deploy file names runs
+        // in the container like a supervisord program.
+        CommandOrigin::Script { caller, .. } => {
+            if matches!(e.source, EnvSource::Command) && e.span.file == cmd.span.file {
+                return true;
+            }
+            match caller {
+                Some(c) => reaches(e, &c.origin, c.file),
+                None => reaches(
+                    e,
+                    &CommandOrigin::Supervisord {
+                        program: String::new(),
+                    },
+                    cmd.span.file,
+                ),
+            }
+        }
+        origin => reaches(e, origin, cmd.span.file),
+    }
+}
+
+/// Whether an environment variable reaches a command of this origin in `file`.
+fn reaches(e: &EnvFact, origin: &CommandOrigin, file: crate::source::FileId) -> bool {
     let docker = matches!(
-        cmd.origin,
+        origin,
         CommandOrigin::DockerCmd | CommandOrigin::DockerEntrypoint
     );
-    match (&e.source, &cmd.origin) {
-        (EnvSource::Command, _) => e.span.file == cmd.span.file,
+    match (&e.source, origin) {
+        (EnvSource::Command, _) => e.span.file == file,
         (EnvSource::DotEnv { .. }, _) => true,
-        (EnvSource::Dockerfile, _) if docker => e.span.file == cmd.span.file,
+        (EnvSource::Dockerfile, _) if docker => e.span.file == file,
         (EnvSource::Compose { service }, CommandOrigin::Compose { service: s }) => service == s,
         // The image's and the service's environment reach what the container
         // runs, supervisord's programs included.
@@ -325,7 +350,8 @@ fn uvicorn_listen(
 }
 
 /// Every server set up to trust forwarded headers from any address while it
-/// listens on a network address. A Procfile's processes are left out: the
+/// listens on a network address. A Procfile's processes (and the scripts they
+/// run) are left out: the
 /// platform's router is the only way in, and `*` is what those platforms
 /// document.
 pub fn exposed(project: &Project) -> Vec<Exposed> {
@@ -335,7 +361,7 @@ pub fn exposed(project: &Project) -> Vec<Exposed> {
         let Some(cmd) = project.deploy.commands.get(i) else {
             continue;
         };
-        if matches!(cmd.origin, CommandOrigin::Procfile { .. }) {
+        if matches!(cmd.origin.root(), CommandOrigin::Procfile { .. }) {
             if matches!(cmd.server, Some(Server::Gunicorn(_))) {
                 gunicorn_commands += 1;
             }

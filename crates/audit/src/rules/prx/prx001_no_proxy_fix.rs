@@ -28,7 +28,7 @@ With or without a proxy in sight, it also reports a gunicorn or uvicorn told to
 trust forwarded headers from any address — `--forwarded-allow-ips '*'`,
 `forwarded_allow_ips = "*"` in gunicorn.conf.py (or an environment lookup
 whose value or default is `*`), or `FORWARDED_ALLOW_IPS=*` in the Dockerfile,
-compose, supervisord or an env file — while it listens on a network address:
+compose, supervisord, a shell script that starts the server or an env file — while it listens on a network address:
 `0.0.0.0`, `[::]` or another non-loopback address (`--bind`, `--host`,
 `bind =`, or `PORT` set without a bind). The finding is at the setting, with
 the address as related location. A server on `127.0.0.1`/`::1` or a unix
