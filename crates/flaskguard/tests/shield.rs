@@ -53,6 +53,7 @@ fn check_config_prints_the_effective_config_or_names_the_bad_key() {
         "preset = \"api\"",
         "header_read = \"10s\"",
         "same_site = \"Lax\"",
+        "workers = \"auto\"",
         "[shield.rate_limit]",
         "global_limit = [\"1200 per minute\"]",
         "[shield.rate_limit.auth]",
@@ -83,6 +84,8 @@ fn check_config_prints_the_effective_config_or_names_the_bad_key() {
             "shield.methods.allow[1]",
         ),
         ("[shield.limits]\nmax_bdy = 1\n", "shield.limits.max_bdy"),
+        ("[shield]\nworkers = 0\n", "shield.workers"),
+        ("[shield]\nworkers = \"many\"\n", "shield.workers"),
         ("[shield]\nupstream = \"ftp://x\"\n", "shield.upstream"),
         (
             "[shield.cookies]\nsame_site = \"None\"\n",

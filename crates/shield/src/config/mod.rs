@@ -37,6 +37,8 @@ pub struct Settings {
     pub allowed_hosts: Vec<String>,
     /// Which peers may speak for the client: CIDRs / addresses, or a hop count.
     pub trusted_proxies: TrustedProxies,
+    /// Worker threads: a count, or `"auto"` (one per two CPUs, at least one).
+    pub workers: Workers,
     pub tls: TlsSettings,
     pub methods: MethodsSettings,
     pub blocked_paths: BlockedPathsSettings,
@@ -63,6 +65,7 @@ impl Default for Settings {
             upstream: "http://127.0.0.1:8000".into(),
             allowed_hosts: Vec::new(),
             trusted_proxies: TrustedProxies::default(),
+            workers: Workers::Auto,
             tls: TlsSettings::default(),
             methods: MethodsSettings::default(),
             blocked_paths: BlockedPathsSettings::default(),
@@ -81,6 +84,83 @@ impl Default for Settings {
             csrf: CsrfSettings::default(),
             seal: SealSettings::default(),
         }
+    }
+}
+
+/// `workers = 2` or `workers = "auto"`: how many threads serve traffic, each with its
+/// own single-threaded runtime, connections and upstream pool (like nginx's worker
+/// processes).
+///
+/// `"auto"` is one worker per two CPUs this process may use (cgroup quotas and
+/// affinity included), at least one. shield normally shares its machine with the app
+/// it protects, and the app is the part that needs the CPUs: one worker proxies tens
+/// of thousands of requests per second, more than a Python app on a few cores
+/// serves, and at an app's rates a busier worker wakes up less per request (fewer
+/// wake-ups, less CPU per request) than several idle ones. Give shield more workers
+/// when it terminates TLS for many clients or runs on a machine of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Workers {
+    #[default]
+    Auto,
+    Count(u32),
+}
+
+impl Workers {
+    /// The most workers a config may ask for.
+    pub const MAX: u32 = 1024;
+
+    /// The number of worker threads on this machine.
+    pub fn resolve(self) -> usize {
+        match self {
+            Workers::Count(n) => n as usize,
+            Workers::Auto => {
+                let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+                (cpus / 2).max(1)
+            }
+        }
+    }
+}
+
+impl Serialize for Workers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Workers::Auto => s.serialize_str("auto"),
+            Workers::Count(n) => s.serialize_u32(*n),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Workers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Workers, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Workers;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "a number of workers (1 to {}) or \"auto\"", Workers::MAX)
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Workers, E> {
+                match u32::try_from(v) {
+                    Ok(n) if (1..=Workers::MAX).contains(&n) => Ok(Workers::Count(n)),
+                    _ => Err(E::custom(format!(
+                        "{v} workers: write 1 to {} or \"auto\"",
+                        Workers::MAX
+                    ))),
+                }
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Workers, E> {
+                self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Workers, E> {
+                if v.trim().eq_ignore_ascii_case("auto") {
+                    Ok(Workers::Auto)
+                } else {
+                    Err(E::custom(format!(
+                        "`{v}`: write a number of workers or \"auto\""
+                    )))
+                }
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -583,5 +663,36 @@ impl Settings {
             out.push('\n');
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_are_a_count_or_auto() {
+        let parse = |t: &str| toml::from_str::<Settings>(t).map(|s| s.workers);
+        assert_eq!(parse("").unwrap(), Workers::Auto);
+        assert_eq!(parse("workers = \"auto\"").unwrap(), Workers::Auto);
+        assert_eq!(parse("workers = 3").unwrap(), Workers::Count(3));
+        for bad in [
+            "workers = 0",
+            "workers = -1",
+            "workers = 5000",
+            "workers = \"4\"",
+            "workers = 1.5",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Workers::Count(3).resolve(), 3);
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(Workers::Auto.resolve(), (cpus / 2).max(1));
+        let printed = toml::to_string(&Settings {
+            workers: Workers::Count(2),
+            ..Settings::default()
+        })
+        .unwrap();
+        assert!(printed.contains("workers = 2"), "{printed}");
     }
 }

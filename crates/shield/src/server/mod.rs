@@ -192,7 +192,7 @@ pub async fn serve(loader: Loader, signals: bool) -> Result<Handle, StartError> 
         path: eff.audit_log.path.clone(),
         source,
     })?;
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let workers = eff.workers.resolve();
     let shared = Shared::new(audit, workers, eff.rate_limit.max_keys);
     let (pipeline, tls) = prepare(&settings, &shared).map_err(StartError::Config)?;
     let v = pipeline.config.clone();
@@ -246,7 +246,7 @@ pub async fn serve(loader: Loader, signals: bool) -> Result<Handle, StartError> 
         spawn_signal_handlers(state.clone());
     }
     eprintln!(
-        "flaskguard shield: listening on {}://{addr} -> {}{}{}",
+        "flaskguard shield: listening on {}://{addr} -> {}{}{} ({workers} worker{})",
         if has_tls { "https" } else { "http" },
         v.settings.upstream,
         redirect_addr
@@ -255,6 +255,7 @@ pub async fn serve(loader: Loader, signals: bool) -> Result<Handle, StartError> 
         admin_addr
             .map(|a| format!(", admin on http://{a}"))
             .unwrap_or_default(),
+        if workers == 1 { "" } else { "s" },
     );
     Ok(Handle {
         addr,
@@ -279,6 +280,9 @@ impl State {
                     || o.tls.is_some() != n.tls.is_some()
                 {
                     eprintln!("flaskguard shield: warning: listener changes (listen, admin.listen, tls) take effect on restart only");
+                }
+                if o.settings.workers != n.settings.workers {
+                    eprintln!("flaskguard shield: warning: a change of workers takes effect on restart only");
                 }
                 if o.settings.audit_log != n.settings.audit_log
                     || o.settings.access_log != n.settings.access_log

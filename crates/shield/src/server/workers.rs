@@ -38,6 +38,7 @@ impl Workers {
                 .name(format!("shield-worker-{i}"))
                 .spawn(move || {
                     rt.block_on(async move {
+                        tokio::spawn(heartbeat());
                         while let Some(a) = rx.recv().await {
                             match TcpStream::from_std(a.tcp) {
                                 Ok(tcp) => {
@@ -55,7 +56,28 @@ impl Workers {
             next: AtomicUsize::new(0),
         })
     }
+}
 
+/// How often a worker's heartbeat timer fires.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Keeps a timer due within [`HEARTBEAT`] on the worker's runtime at all times.
+///
+/// Every request arms timers (hyper's header-read timeout, the upstream timeouts),
+/// and tokio wakes its own driver through an eventfd (a `write` and an extra
+/// `epoll_wait`) whenever a new timer is due before the earliest one it parked
+/// with, which, with no timer at all, is every new one. With this timer armed, the
+/// timers a request sets (seconds away) are never the earliest, so arming them costs
+/// no system call; the price is one wake-up per second per idle worker.
+async fn heartbeat() {
+    let mut tick = tokio::time::interval(HEARTBEAT);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+    }
+}
+
+impl Workers {
     /// Closes the hand-off channels: each worker ends once its queue is empty.
     pub(super) fn close(&self) {
         if let Ok(mut s) = self.senders.lock() {
