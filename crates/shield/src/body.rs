@@ -150,6 +150,14 @@ impl ReqBody {
         }
     }
 
+    /// The whole body when it is in memory (nothing left to stream from the client),
+    /// so the request can be sent again.
+    pub fn in_memory(&self) -> Option<Bytes> {
+        self.rest
+            .is_none()
+            .then(|| self.prefix.clone().unwrap_or_default())
+    }
+
     /// Holds the rest of the stream to `pace`; the body was first asked for at
     /// `start` (time since then counts as waiting); `expired` is set when it falls
     /// behind.

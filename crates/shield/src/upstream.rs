@@ -252,6 +252,7 @@ impl Upstream {
         let timed_out = || UpstreamError::Timeout(self.response_timeout);
         let mut req = req;
         if let Some(mut sender) = self.checkout() {
+            let replay = Replay::of(&req);
             let sleep = tokio::time::sleep_until(deadline);
             let sent = tokio::select! {
                 biased;
@@ -263,10 +264,19 @@ impl Upstream {
                     self.checkin(sender);
                     return Ok(resp);
                 }
-                Err(mut e) => match e.take_message() {
+                Err(mut e) => match (e.take_message(), replay) {
                     // Not written: the pooled connection was gone. Try a new one.
-                    Some(r) => req = r,
-                    None => return Err(UpstreamError::Unavailable(chain(e.error()))),
+                    (Some(r), _) => req = r,
+                    // Written, and the app closed the kept connection before a byte
+                    // of an answer (a server closes an idle connection, or right
+                    // after its last response, while the request is on its way):
+                    // an idempotent request with its body in memory goes again on
+                    // a new connection, once, like nginx does with a cached
+                    // connection. Anything else is the app's failure to answer.
+                    (None, Some(replay)) if closed_before_answer(e.error()) => {
+                        req = replay.request();
+                    }
+                    (None, _) => return Err(UpstreamError::Unavailable(chain(e.error()))),
                 },
             }
         }
@@ -298,6 +308,62 @@ impl Upstream {
             Err(e) => Err(UpstreamError::Unavailable(chain(&e))),
         }
     }
+}
+
+/// A copy of a request that may be sent again: an idempotent method (RFC 9110
+/// 9.2.2) whose body is all in memory.
+struct Replay {
+    method: http::Method,
+    uri: Uri,
+    headers: http::HeaderMap,
+    body: bytes::Bytes,
+}
+
+impl Replay {
+    fn of(req: &Request<ReqBody>) -> Option<Replay> {
+        use http::Method;
+        let idempotent = matches!(
+            *req.method(),
+            Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE
+        );
+        if !idempotent {
+            return None;
+        }
+        Some(Replay {
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            headers: req.headers().clone(),
+            body: req.body().in_memory()?,
+        })
+    }
+
+    fn request(self) -> Request<ReqBody> {
+        let mut req = Request::new(ReqBody::full(self.body));
+        *req.method_mut() = self.method;
+        *req.uri_mut() = self.uri;
+        *req.headers_mut() = self.headers;
+        req
+    }
+}
+
+/// The connection ended (closed or reset) before the response began.
+fn closed_before_answer(e: &hyper::Error) -> bool {
+    if e.is_incomplete_message() || e.is_canceled() {
+        return true;
+    }
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<io::Error>() {
+            return matches!(
+                io.kind(),
+                io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::ConnectionAborted
+            );
+        }
+        src = s.source();
+    }
+    false
 }
 
 fn chain(e: &dyn std::error::Error) -> String {
@@ -363,6 +429,80 @@ mod tests {
             Err(UpstreamError::Timeout(d)) => assert_eq!(d, Duration::from_millis(150)),
             other => panic!("expected a timeout, got {other:?}"),
         }
+    }
+
+    /// An app that answers the first request of each connection, then reads the
+    /// next one and closes the connection without answering it (like uvicorn after
+    /// an exception, or a server closing an idle connection as a request arrives).
+    /// Returns its address and the requests it has read, in order.
+    async fn answers_once_per_connection() -> (String, Arc<Mutex<Vec<String>>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 8192];
+                    for answer in [true, false] {
+                        let mut got = Vec::new();
+                        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                            match s.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => got.extend_from_slice(&buf[..n]),
+                            }
+                        }
+                        let head = String::from_utf8_lossy(&got);
+                        log.lock()
+                            .unwrap()
+                            .push(head.lines().next().unwrap_or("").to_string());
+                        if answer {
+                            let _ = s
+                                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                                .await;
+                        }
+                    }
+                });
+            }
+        });
+        (addr, seen)
+    }
+
+    #[tokio::test]
+    async fn an_idempotent_request_goes_again_when_a_kept_connection_closes_unanswered() {
+        let (addr, seen) = answers_once_per_connection().await;
+        let u = upstream(&addr, Duration::from_secs(5), Duration::from_secs(5));
+        let send = |req: Request<ReqBody>| async {
+            let resp = u.send(req).await?;
+            let body = http_body_util::BodyExt::collect(resp.into_body())
+                .await
+                .map_err(|e| UpstreamError::Unavailable(e.to_string()))?;
+            Ok::<_, UpstreamError>(body.to_bytes())
+        };
+        assert_eq!(send(get()).await.unwrap(), "ok");
+        // The second GET goes out on the kept connection, which closes unanswered:
+        // it is sent again on a new one.
+        let del = Request::delete("/orders/7").body(ReqBody::empty()).unwrap();
+        assert_eq!(send(del).await.unwrap(), "ok");
+        // A POST is not sent twice: the app may have acted on it.
+        let post = Request::post("/orders")
+            .body(ReqBody::full(bytes::Bytes::from_static(b"{}")))
+            .unwrap();
+        match send(post).await {
+            Err(UpstreamError::Unavailable(_)) => {}
+            other => panic!("a POST must not be replayed: {other:?}"),
+        }
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                "GET / HTTP/1.1",
+                "DELETE /orders/7 HTTP/1.1",
+                "DELETE /orders/7 HTTP/1.1",
+                "POST /orders HTTP/1.1",
+            ]
+        );
     }
 
     #[test]
