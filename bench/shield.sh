@@ -48,7 +48,10 @@ fi
 
 . "$ROOT/bench/shield-lib.sh"
 
-echo "flaskguard shield benchmark: wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) cores, $(nginx -v 2>&1 | sed 's/.*\///'), $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
+# shield runs its default worker count ("auto": one per two CPUs, at least one);
+# nginx, where it is the proxy, gets as many worker processes.
+PROXY_WORKERS=$(( $(nproc) / 2 )); [ "$PROXY_WORKERS" -ge 1 ] || PROXY_WORKERS=1
+echo "flaskguard shield benchmark: wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) cores, proxies with $PROXY_WORKERS worker(s), $(nginx -v 2>&1 | sed 's/.*\///'), $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
 echo
 
 # (a) the fast upstream
@@ -93,7 +96,7 @@ PROXY_HEADERS="proxy_set_header Host \$host;
       add_header Cross-Origin-Opener-Policy same-origin always;
       add_header Cross-Origin-Resource-Policy same-origin always;
       add_header X-Request-Id \$request_id always;"
-NGINX_WORKERS=2 nginx_conf "$WORK/proxy" "
+NGINX_WORKERS=$PROXY_WORKERS nginx_conf "$WORK/proxy" "
   upstream app { server 127.0.0.1:$UP; keepalive 64; }
   server {
     listen 127.0.0.1:$NP;
@@ -195,7 +198,7 @@ CONF
   shield_for orders-ka-unix "$SH5" "unix:$SOCK_KA"
   S5=$S_PID
   NP4=$(free_port)
-  NGINX_WORKERS=2 nginx_conf "$WORK/proxy-flask-ka" "
+  NGINX_WORKERS=$PROXY_WORKERS nginx_conf "$WORK/proxy-flask-ka" "
   upstream flask { server 127.0.0.1:$G_PORT2; keepalive 64; }
   server {
     listen 127.0.0.1:$NP4;
@@ -244,7 +247,7 @@ CONF
   shield_for orders-unix "$SH3" "unix:$SOCK"
   S3=$S_PID
   NP2=$(free_port)
-  NGINX_WORKERS=2 nginx_conf "$WORK/proxy-flask" "
+  NGINX_WORKERS=$PROXY_WORKERS nginx_conf "$WORK/proxy-flask" "
   upstream flask { server 127.0.0.1:$G_PORT; }
   server {
     listen 127.0.0.1:$NP2;
