@@ -4,8 +4,8 @@
 //! `Script` loads it and retries once on `NOSCRIPT`): it reads every counter of the
 //! request, decides with Redis' own clock (`TIME`, so instances with skewed clocks
 //! agree), and charges all counters or none, atomically. The decisions one worker
-//! takes in the same turn of its event loop share one call (see
-//! [`RedisStore::decide`]). Keys are `<prefix>:{<digest>}`: the digest is the
+//! takes in the same turn of its event loop share one call, and a worker keeps a
+//! few calls in flight on its connection (see [`RedisStore::decide`]). Keys are `<prefix>:{<digest>}`: the digest is the
 //! counter's hash tag, so a counter never straddles Redis Cluster slots. (Several
 //! counters in one call make a multi-key call, which a Cluster only accepts within
 //! one slot: shield talks to one Redis server (5.0 or newer; 6.0 writes less),
@@ -122,8 +122,10 @@ return out
 #[derive(Default)]
 struct Batch {
     pending: Vec<Pending>,
-    /// A flush task is scheduled on the worker.
+    /// A flush task is spawned and has not taken its decisions yet.
     scheduled: bool,
+    /// `EVALSHA`s of this worker sent and not answered yet.
+    in_flight: usize,
 }
 
 struct Pending {
@@ -136,6 +138,14 @@ struct Pending {
 
 /// Decisions per `EVALSHA` at most (a bound on the script's run time in Redis).
 const MAX_BATCH: usize = 64;
+
+/// `EVALSHA`s one worker keeps in flight at most. With one, decisions asked while
+/// a call is out wait for its answer before theirs is even sent, and a worker
+/// with all its connections waiting sits idle for a whole round trip; a few
+/// calls pipelined on the connection keep it busy. Each call is atomic in Redis,
+/// so their order does not matter for exactness; the bound keeps batches from
+/// shrinking to one decision each.
+const MAX_IN_FLIGHT: usize = 4;
 
 /// The outage state of one storage.
 #[derive(Debug, Default)]
@@ -247,9 +257,11 @@ impl RedisStore {
     /// handles one batch of ready connections (its other requests' tasks run before
     /// a newly spawned one) travel together in one `EVALSHA`, so under load there
     /// are fewer round trips than decisions, each decision still atomic. Alone, a
-    /// decision is sent at once.
+    /// decision is sent at once. Up to [`MAX_IN_FLIGHT`] calls of a worker are out
+    /// at a time, pipelined on its connection; decisions asked while all are out
+    /// go in the next call to leave.
     ///
-    /// The time bound is kept by [`flush`], one timer per `EVALSHA` rather than
+    /// The time bound is kept by [`Flusher::flush`], one timer per `EVALSHA` rather than
     /// one per decision: arming a timer earlier than any the worker sleeps on
     /// costs a wake-up of its event loop (tokio writes its eventfd), which per
     /// decision was a good part of what Redis storage added to a request.
@@ -262,29 +274,33 @@ impl RedisStore {
             .iter()
             .map(|c| (c.id, c.cost.saturating_mul(c.gcra.interval), c.gcra.window))
             .collect();
-        let prefix = self.prefix.clone();
-        let timeout = self.timeout;
-        let conn = self.conns.get(worker);
-        let script = self.script.clone();
-        let batches = self.batches.clone();
-        let slot = worker % batches.len();
+        let flusher = Flusher {
+            batches: self.batches.clone(),
+            slot: worker % self.batches.len(),
+            conn: self.conns.get(worker),
+            script: self.script.clone(),
+            prefix: self.prefix.clone(),
+            timeout: self.timeout,
+        };
         async move {
-            let conn = conn?;
+            if let Err(e) = &flusher.conn {
+                return Err(e.clone());
+            }
             let (tx, rx) = tokio::sync::oneshot::channel();
-            let deadline = tokio::time::Instant::now() + timeout;
+            let deadline = tokio::time::Instant::now() + flusher.timeout;
             let spawn = {
-                let mut b = batches[slot]
-                    .lock()
-                    .map_err(|_| "rate-limit batch lock poisoned".to_string())?;
+                let mut b = flusher.lock()?;
                 b.pending.push(Pending {
                     cells,
                     tx,
                     deadline,
                 });
-                !std::mem::replace(&mut b.scheduled, true)
+                let spawn = !b.scheduled && b.in_flight < MAX_IN_FLIGHT;
+                b.scheduled |= spawn;
+                spawn
             };
             if spawn {
-                tokio::spawn(flush(batches, slot, conn, script, prefix, timeout));
+                tokio::spawn(flusher.flush());
             }
             // Answered by its deadline (see `flush`), or dropped with the task.
             match rx.await {
@@ -295,33 +311,74 @@ impl RedisStore {
     }
 }
 
-/// Sends every decision waiting on a worker, in `EVALSHA`s of at most
-/// [`MAX_BATCH`], and hands each its answer by its deadline: a decision whose
-/// deadline passed while an earlier call was in flight fails without being sent,
-/// and a call gives up at the earliest deadline of its batch (decisions wait
-/// for at most one call before theirs, which ends by its own deadline, earlier
-/// than theirs).
-async fn flush(
+/// What a flush task needs: one worker's batch and connection.
+#[derive(Clone)]
+struct Flusher {
     batches: Arc<Vec<std::sync::Mutex<Batch>>>,
     slot: usize,
-    mut conn: redis::aio::ConnectionManager,
+    conn: Result<redis::aio::ConnectionManager, String>,
     script: Arc<redis::Script>,
     prefix: Arc<str>,
     timeout: Duration,
-) {
-    let mut index: HashMap<[u8; 16], usize> = HashMap::new();
-    loop {
-        let batch: Vec<Pending> = {
-            let Ok(mut b) = batches[slot].lock() else {
+}
+
+impl Flusher {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Batch>, String> {
+        self.batches[self.slot]
+            .lock()
+            .map_err(|_| "rate-limit batch lock poisoned".to_string())
+    }
+
+    /// [`Flusher::flush`] with a named type, so that it can spawn itself.
+    fn boxed(self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(self.flush())
+    }
+
+    /// Takes the decisions waiting on the worker (at most [`MAX_BATCH`]) and
+    /// sends them in one `EVALSHA`, handing each its answer by its deadline; then,
+    /// while decisions wait because [`MAX_IN_FLIGHT`] calls were out, takes the
+    /// next batch. What is left after a batch is taken goes in another task's call
+    /// (spawned here, so it runs after the requests this turn of the event loop
+    /// still holds, and takes theirs too) while calls remain free. A decision
+    /// whose deadline passed while it waited fails without being sent, and a call
+    /// gives up at the earliest deadline of its batch.
+    async fn flush(self) {
+        let mut index: HashMap<[u8; 16], usize> = HashMap::new();
+        loop {
+            let batch: Vec<Pending> = {
+                let Ok(mut b) = self.lock() else {
+                    return;
+                };
+                b.scheduled = false;
+                if b.pending.is_empty() {
+                    return;
+                }
+                let n = b.pending.len().min(MAX_BATCH);
+                let batch: Vec<Pending> = b.pending.drain(..n).collect();
+                b.in_flight += 1;
+                if !b.pending.is_empty() && b.in_flight < MAX_IN_FLIGHT {
+                    b.scheduled = true;
+                    tokio::spawn(self.clone().boxed());
+                }
+                batch
+            };
+            self.send(batch, &mut index).await;
+            let Ok(mut b) = self.lock() else {
                 return;
             };
-            if b.pending.is_empty() {
-                b.scheduled = false;
+            b.in_flight -= 1;
+            if b.scheduled || b.pending.is_empty() {
                 return;
             }
-            let n = b.pending.len().min(MAX_BATCH);
-            b.pending.drain(..n).collect()
-        };
+            // Decisions that found every call out: this task takes them.
+            b.scheduled = true;
+        }
+    }
+
+    /// One `EVALSHA` for a batch (one immediate retry on a stale connection),
+    /// every decision answered.
+    async fn send(&self, batch: Vec<Pending>, index: &mut HashMap<[u8; 16], usize>) {
+        let timeout = self.timeout;
         let now = tokio::time::Instant::now();
         let (batch, late): (Vec<Pending>, Vec<Pending>) =
             batch.into_iter().partition(|p| p.deadline > now);
@@ -329,24 +386,29 @@ async fn flush(
             let _ = p.tx.send(Err(format!("no answer within {timeout:?}")));
         }
         let Some(deadline) = batch.iter().map(|p| p.deadline).min() else {
-            continue;
+            return;
         };
-        let inv = invocation(&script, &prefix, &batch, &mut index);
-        let run = async {
-            match inv.invoke_async::<Vec<i64>>(&mut conn).await {
-                Err(e) if retryable(&e) => inv.invoke_async::<Vec<i64>>(&mut conn).await,
-                other => other,
+        let answers: Result<Vec<Answer>, String> = match &self.conn {
+            Err(e) => Err(e.clone()),
+            Ok(conn) => {
+                let mut conn = conn.clone();
+                let inv = invocation(&self.script, &self.prefix, &batch, index);
+                let run = async {
+                    match inv.invoke_async::<Vec<i64>>(&mut conn).await {
+                        Err(e) if retryable(&e) => inv.invoke_async::<Vec<i64>>(&mut conn).await,
+                        other => other,
+                    }
+                };
+                match tokio::time::timeout_at(deadline, run).await {
+                    Ok(Ok(reply)) => {
+                        let sizes: Vec<usize> = batch.iter().map(|p| p.cells.len()).collect();
+                        parse_answers(&reply, &sizes)
+                    }
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Err(format!("no answer within {timeout:?}")),
+                }
             }
         };
-        let answers: Result<Vec<Answer>, String> =
-            match tokio::time::timeout_at(deadline, run).await {
-                Ok(Ok(reply)) => {
-                    let sizes: Vec<usize> = batch.iter().map(|p| p.cells.len()).collect();
-                    parse_answers(&reply, &sizes)
-                }
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err(format!("no answer within {timeout:?}")),
-            };
         match answers {
             Ok(answers) => {
                 for (p, a) in batch.into_iter().zip(answers) {
@@ -570,7 +632,7 @@ mod tests {
 
     /// Decisions taken together on one worker travel in one `EVALSHA` (at most
     /// `MAX_BATCH` each) and stay exact: of 100 concurrent requests against a
-    /// limit of 30, exactly 30 pass; a lone decision is sent on its own.
+    /// limit of 30, exactly 30 pass, the first 30 asked.
     #[test]
     fn concurrent_decisions_share_a_round_trip_and_stay_exact() {
         let Some((server, url, store, rt)) = fixture() else {
@@ -585,6 +647,18 @@ mod tests {
             },
             cost: 1,
         };
+        // A lone decision is sent on its own (and loads the script: a first call
+        // finds it missing and goes again after `SCRIPT LOAD`).
+        let other = CellRef {
+            id: [8; 16],
+            ..cell
+        };
+        let lone = rt
+            .block_on(async { store.decide(0, &[other]).await })
+            .unwrap();
+        assert!(lone.allowed);
+        assert_eq!(lone.tats, [None]);
+        assert!((1..=2).contains(&evalsha_calls(&url)));
         let before = evalsha_calls(&url);
         let answers: Vec<Answer> = rt.block_on(async {
             let futs: Vec<_> = (0..100).map(|_| store.decide(0, &[cell])).collect();
@@ -601,21 +675,8 @@ mod tests {
             answers[..30].iter().all(|a| a.allowed),
             "first come, first served"
         );
-        // 100 decisions in batches of at most 64: two calls (a NOSCRIPT retry, the
-        // script's first load, would show as one more EVALSHA).
-        assert!(
-            (2..=3).contains(&calls),
-            "{calls} EVALSHA calls for 100 decisions"
-        );
-        let before = evalsha_calls(&url);
-        let other = CellRef {
-            id: [8; 16],
-            ..cell
-        };
-        let lone = rt.block_on(store.decide(0, &[other])).unwrap();
-        assert!(lone.allowed);
-        assert_eq!(lone.tats, [None]);
-        assert_eq!(evalsha_calls(&url) - before, 1);
+        // 100 decisions in batches of at most 64: two calls.
+        assert_eq!(calls, 2, "EVALSHA calls for 100 decisions");
         drop(server);
     }
 
@@ -772,9 +833,92 @@ mod tests {
         assert!(moved >= 3, "{moved} writes moved it");
     }
 
+    /// A stand-in Redis server: answers `+OK` to every command (the client's
+    /// connection set-up) but `EVALSHA`, which it counts and never answers.
+    fn holding_server() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let held = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = held.clone();
+        std::thread::spawn(move || {
+            for s in listener.incoming() {
+                let Ok(mut out) = s else { break };
+                let count = count.clone();
+                std::thread::spawn(move || {
+                    let mut r = BufReader::new(out.try_clone().unwrap());
+                    let mut line = String::new();
+                    // `*<n>` then `$<len>` + the argument, n times.
+                    while r.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                        let n: usize = line.trim_end()[1..].parse().unwrap();
+                        let mut args = Vec::new();
+                        for _ in 0..n {
+                            line.clear();
+                            r.read_line(&mut line).unwrap();
+                            let len: usize = line.trim_end()[1..].parse().unwrap();
+                            let mut arg = vec![0; len + 2];
+                            std::io::Read::read_exact(&mut r, &mut arg).unwrap();
+                            arg.truncate(len);
+                            args.push(arg);
+                        }
+                        if args[0].eq_ignore_ascii_case(b"EVALSHA") {
+                            count.fetch_add(1, Ordering::SeqCst);
+                        } else {
+                            out.write_all(b"+OK\r\n").unwrap();
+                        }
+                        line.clear();
+                    }
+                });
+            }
+        });
+        (port, held)
+    }
+
+    /// Decisions asked one after the other while earlier calls hang are sent at
+    /// once, each in its own call, up to `MAX_IN_FLIGHT` calls; the rest wait for
+    /// a call to end (here: give up) and then leave together in one.
+    #[test]
+    fn calls_are_pipelined_up_to_the_bound() {
+        let (port, held) = holding_server();
+        let timeout = Duration::from_millis(400);
+        let store = RedisStore::new(
+            &format!("redis://127.0.0.1:{port}/0"),
+            1,
+            "fg:test",
+            timeout,
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let cell = CellRef {
+            id: [4; 16],
+            gcra: super::super::algorithm::Gcra {
+                interval: 1_000_000,
+                window: 60_000_000,
+            },
+            cost: 1,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut asked = Vec::new();
+            for _ in 0..MAX_IN_FLIGHT + 2 {
+                asked.push(tokio::spawn(store.decide(0, &[cell])));
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert_eq!(held.load(Ordering::SeqCst), MAX_IN_FLIGHT);
+            for h in asked {
+                assert!(h.await.unwrap().is_err());
+            }
+            assert_eq!(held.load(Ordering::SeqCst), MAX_IN_FLIGHT + 1);
+        });
+    }
+
     /// A server that accepts and never answers: every decision fails by its own
-    /// deadline, those asked while an earlier call hangs included (they wait for
-    /// it, then get their own call), and none waits much longer.
+    /// deadline, those asked while an earlier call hangs included (sent at once in
+    /// calls of their own), and none waits much longer.
     #[test]
     fn a_silent_server_fails_each_decision_by_its_deadline() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
