@@ -311,6 +311,18 @@ impl RedisStore {
     }
 }
 
+/// A call counted in [`Batch::in_flight`] until this is dropped, also when the
+/// task is (a worker shutting down): a count left behind would keep a slot taken.
+struct Outstanding<'a>(&'a Flusher);
+
+impl Drop for Outstanding<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut b) = self.0.lock() {
+            b.in_flight = b.in_flight.saturating_sub(1);
+        }
+    }
+}
+
 /// What a flush task needs: one worker's batch and connection.
 #[derive(Clone)]
 struct Flusher {
@@ -362,11 +374,12 @@ impl Flusher {
                 }
                 batch
             };
+            let outstanding = Outstanding(&self);
             self.send(batch, &mut index).await;
+            drop(outstanding);
             let Ok(mut b) = self.lock() else {
                 return;
             };
-            b.in_flight -= 1;
             if b.scheduled || b.pending.is_empty() {
                 return;
             }
