@@ -351,24 +351,24 @@ pub fn follow_script_refs(
     let mut done = 0;
     while done < results.len() {
         let mut tokens: HashSet<String> = HashSet::new();
+        // A command may run a copy the image renamed (`COPY bin/serve
+        // /usr/local/bin/run-app`): the copied file is named too.
+        let dockerfiles: Vec<deploy::dockerfile::Dockerfile> = results
+            .iter()
+            .flat_map(|r| r.deploy.dockerfiles.iter().cloned())
+            .collect();
         for r in &results[done..] {
-            let words = r
-                .deploy
-                .commands
-                .iter()
-                .chain(
-                    r.deploy
-                        .scripts
-                        .iter()
-                        .flat_map(|s| s.commands.iter().map(|c| &c.fact)),
-                )
-                .flat_map(|c| c.words.iter());
-            for w in words {
-                for t in w.split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|')) {
-                    let t = t.trim_matches(['"', '\'']);
-                    if !t.is_empty() && !t.contains('$') {
-                        tokens.insert(t.trim_start_matches("./").to_string());
-                    }
+            let commands = r.deploy.commands.iter().chain(
+                r.deploy
+                    .scripts
+                    .iter()
+                    .flat_map(|s| s.commands.iter().map(|c| &c.fact)),
+            );
+            for c in commands {
+                let words = deploy::script::command_tokens(c);
+                let copied = deploy::script::copied_sources(&dockerfiles, c, &words);
+                for t in words.into_iter().chain(copied) {
+                    tokens.insert(t.trim_start_matches("./").to_string());
                 }
             }
         }

@@ -93,6 +93,7 @@ pub fn run(paths: &[PathBuf], settings: &AuditSettings) -> Result<AuditOutcome, 
     {
         let rels: Vec<String> = files.iter().map(|f| f.source.rel.clone()).collect();
         deploy::script::adopt(&mut deploy, &|id| rels.get(id as usize).cloned());
+        deploy::compose::link(&mut deploy, &|id| rels.get(id as usize).cloned());
     }
     let mut project = Project::build(files, py, deploy, settings.production_config.as_deref());
     project.git_tracked = git::tracked_files(&root);

@@ -9,7 +9,7 @@ use yaml_rust2::{
 };
 
 use super::{line_span, CommandOrigin, DeployFacts, EnvFact, EnvSource};
-use crate::source::{SourceFile, Span};
+use crate::source::{FileId, SourceFile, Span};
 
 const MAX_DEPTH: usize = 64;
 const MAX_NODES: usize = 200_000;
@@ -30,6 +30,84 @@ pub struct Service {
     pub build: Option<(String, Span)>,
     /// `user:` as written (`root`, `0:0`, `1001`), with its line.
     pub user: Option<(String, Span)>,
+    /// `env_file:` paths, relative to the compose file's directory and
+    /// normalised (`.env`, `config/web.env`).
+    pub env_files: Vec<String>,
+    /// The files those are, once every file is read ([`link`]).
+    pub env_file_ids: Vec<FileId>,
+    /// The Dockerfile `build:` builds, once every file is read ([`link`]).
+    pub builds: Option<FileId>,
+    /// The compose file.
+    pub file: FileId,
+}
+
+/// Finds the .env files the services load and the Dockerfiles they build
+/// (`path_of` gives a file id's path relative to the report root).
+pub fn link(deploy: &mut DeployFacts, path_of: &dyn Fn(FileId) -> Option<String>) {
+    let dotenvs: Vec<(FileId, String)> = deploy
+        .dotenvs
+        .iter()
+        .filter_map(|(id, _, _)| Some((*id, path_of(*id)?)))
+        .collect();
+    let dockerfiles: Vec<(FileId, String)> = deploy
+        .dockerfiles
+        .iter()
+        .filter_map(|d| Some((d.file, path_of(d.file)?)))
+        .collect();
+    for s in &mut deploy.services {
+        let Some(rel) = path_of(s.file) else { continue };
+        let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+        let at = |p: &str| normalize(&format!("{dir}/{p}"));
+        s.env_file_ids = s
+            .env_files
+            .iter()
+            .filter_map(|p| {
+                let want = at(p)?;
+                dotenvs.iter().find(|(_, r)| *r == want).map(|(id, _)| *id)
+            })
+            .collect();
+        s.builds = s.build.as_ref().and_then(|(p, _)| {
+            let want = at(p)?;
+            dockerfiles
+                .iter()
+                .find(|(_, r)| *r == want)
+                .map(|(id, _)| *id)
+        });
+    }
+}
+
+/// A relative path with `.` and `..` folded; None when it leaves the root.
+fn normalize(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+/// `env_file:` as a path, a list of paths, or a list of `{path: ...}` entries.
+fn env_files(node: &Node) -> Vec<String> {
+    let one = |n: &Node| -> Option<String> {
+        let p = match n {
+            Node::Scalar(s, _) => s.as_str(),
+            Node::Map(..) => n.get("path")?.as_str()?,
+            Node::Seq(..) => return None,
+        };
+        let p = p.trim();
+        (!p.is_empty() && !p.contains('$') && !p.starts_with('/'))
+            .then(|| normalize(p).unwrap_or_default())
+    };
+    let all: Vec<String> = match node {
+        Node::Seq(items, _) => items.iter().filter_map(one).collect(),
+        n => one(n).into_iter().collect(),
+    };
+    all.into_iter().filter(|p| !p.is_empty()).collect()
 }
 
 /// The Dockerfile a `build:` value builds: `build: ./api` is `api/Dockerfile`,
@@ -276,6 +354,10 @@ pub fn parse(file: &SourceFile) -> Result<DeployFacts, String> {
             is_proxy,
             build,
             user,
+            env_files: svc.get("env_file").map(env_files).unwrap_or_default(),
+            env_file_ids: Vec::new(),
+            builds: None,
+            file: file.id,
         });
         for field in ["command", "entrypoint"] {
             let Some(node) = svc.get(field) else { continue };

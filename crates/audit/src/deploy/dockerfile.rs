@@ -1,5 +1,7 @@
 //! Dockerfiles: the final stage's base image, USER (inherited from an earlier
 //! stage it is built `FROM`), ENV, CMD and ENTRYPOINT (exec and shell forms),
+//! the files it copies from the build context (`COPY` / `ADD`, so a command
+//! that runs a renamed copy leads back to the script in the repository),
 //! whether it runs Python, with line continuations and comments.
 
 use super::{line_span, CommandOrigin, DeployFacts, EnvFact, EnvSource};
@@ -26,6 +28,123 @@ pub struct Dockerfile {
     /// The final stage installs or runs a privilege-dropping launcher (`gosu`,
     /// `su-exec`, `setpriv`...): an entrypoint script may switch users.
     pub drops_privileges: bool,
+    /// What the final stage copies from the build context (`COPY` / `ADD`
+    /// without `--from`), its own and the earlier stage's it builds on.
+    pub copies: Vec<Copied>,
+    /// The final stage's `WORKDIR` (`/` when unset), where its commands run.
+    pub workdir: String,
+}
+
+/// One source of a `COPY` / `ADD` and where it lands in the image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Copied {
+    /// As written, relative to the build context, without `./` (`scripts/start.sh`,
+    /// `.` for the whole context).
+    pub src: String,
+    /// The absolute destination (relative ones joined to the `WORKDIR`).
+    pub dest: String,
+    /// The destination is a directory the source lands in (`COPY . /app`,
+    /// `COPY a.sh b.sh /bin/`, a source directory) rather than the file's new
+    /// name (`COPY start.sh /usr/local/bin/run-app`).
+    pub into_dir: bool,
+}
+
+impl Copied {
+    /// The context path of what a command word (`run-app`, `./run`,
+    /// `/usr/local/bin/run-app`) runs when it is this copy, `workdir` being
+    /// the directory the command runs in. A bare name is looked up like
+    /// `PATH` does: any copy whose file name it is.
+    pub fn source_of(&self, word: &str, workdir: &str) -> Option<String> {
+        if word.is_empty() || word.contains('$') {
+            return None;
+        }
+        let bare = !word.contains('/');
+        let abs = absolute(word, workdir);
+        if self.into_dir {
+            let dir = self.dest.trim_end_matches('/');
+            let rest = if bare {
+                word
+            } else {
+                abs.strip_prefix(dir)?.strip_prefix('/')?
+            };
+            let src = self.src.trim_end_matches('/');
+            let (parent, name) = src.rsplit_once('/').unwrap_or(("", src));
+            let base = if self.src.ends_with('/') || src == "." {
+                src
+            } else if name.contains(['*', '?', '[']) {
+                // `COPY scripts/*.sh /usr/local/bin/`: the file keeps its name.
+                if rest.contains('/') || !glob_matches(name, rest) {
+                    return None;
+                }
+                parent
+            } else {
+                // `COPY scripts/start.sh /usr/local/bin/`: lands as `start.sh`.
+                return (rest == name).then(|| src.to_string());
+            };
+            return Some(match base {
+                "." | "" => rest.to_string(),
+                b => format!("{b}/{rest}"),
+            });
+        }
+        let name = self.dest.rsplit('/').next().unwrap_or(&self.dest);
+        (abs == self.dest || (bare && name == word)).then(|| self.src.clone())
+    }
+}
+
+/// Whether a file name matches a glob of `*` and `?` (a `[...]` class matches
+/// nothing: unresolved).
+fn glob_matches(glob: &str, name: &str) -> bool {
+    let g: Vec<char> = glob.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    // Iterative matching with one backtrack point for the last `*`.
+    let (mut gi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        match g.get(gi) {
+            Some('*') => {
+                star = Some((gi, ni));
+                gi += 1;
+            }
+            Some('?') => {
+                gi += 1;
+                ni += 1;
+            }
+            Some('[') => return false,
+            Some(c) if *c == n[ni] => {
+                gi += 1;
+                ni += 1;
+            }
+            _ => match star {
+                Some((sg, sn)) => {
+                    gi = sg + 1;
+                    ni = sn + 1;
+                    star = Some((sg, sn + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    g[gi..].iter().all(|c| *c == '*')
+}
+
+/// `rel` joined to the directory `dir` (`.` and `..` folded).
+fn absolute(rel: &str, dir: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    let joined = if rel.starts_with('/') {
+        rel.to_string()
+    } else {
+        format!("{dir}/{rel}")
+    };
+    for p in joined.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
 }
 
 impl Dockerfile {
@@ -52,6 +171,49 @@ struct Stage {
     user: Option<(String, Span)>,
     python: bool,
     drops_privileges: bool,
+    workdir: String,
+    copies: Vec<Copied>,
+}
+
+/// Copies a stage holds at most (hostile input).
+const MAX_COPIES: usize = 1_000;
+
+/// The sources and destination of `COPY` / `ADD` arguments (JSON or plain
+/// form); None for a copy from another stage or image (`--from`), a URL, or a
+/// heredoc.
+fn copy_args(args: &str, workdir: &str) -> Option<Vec<Copied>> {
+    let mut words: Vec<String> = match exec_form(args) {
+        Some(w) => w,
+        None => args.split_whitespace().map(str::to_string).collect(),
+    };
+    if words.iter().any(|w| w.starts_with("--from")) {
+        return None;
+    }
+    words.retain(|w| !w.starts_with("--"));
+    let dest = words.pop()?;
+    if words.is_empty()
+        || words
+            .iter()
+            .any(|w| w.contains("://") || w.starts_with("<<"))
+    {
+        return None;
+    }
+    let into_dir = dest.ends_with('/') || words.len() > 1;
+    let dest = absolute(&dest, workdir);
+    Some(
+        words
+            .into_iter()
+            .map(|src| {
+                let src = src.strip_prefix("./").unwrap_or(&src).to_string();
+                let dir_src = src.ends_with('/') || src == "." || src.is_empty();
+                Copied {
+                    src: if src.is_empty() { ".".into() } else { src },
+                    dest: dest.clone(),
+                    into_dir: into_dir || dir_src,
+                }
+            })
+            .collect(),
+    )
 }
 
 /// Launchers that start a command as another user.
@@ -161,6 +323,8 @@ pub fn parse(file: &SourceFile) -> DeployFacts {
         base_image: None,
         python: false,
         drops_privileges: false,
+        copies: Vec::new(),
+        workdir: "/".into(),
     };
     let mut stage_env: Vec<EnvFact> = Vec::new();
     let mut stage_cmds = Vec::new();
@@ -195,6 +359,8 @@ pub fn parse(file: &SourceFile) -> DeployFacts {
                         base: image.clone(),
                         user: None,
                         drops_privileges: false,
+                        workdir: "/".into(),
+                        copies: Vec::new(),
                     },
                 };
                 stages.push(stage);
@@ -211,6 +377,23 @@ pub fn parse(file: &SourceFile) -> DeployFacts {
                         ins.args.split_whitespace().next().unwrap_or("").to_string(),
                         ins.span,
                     ));
+                }
+            }
+            "WORKDIR" => {
+                if let Some(stage) = stages.last_mut() {
+                    let dir = ins.args.trim().trim_matches(['"', '\'']);
+                    if !dir.is_empty() {
+                        stage.workdir = absolute(dir, &stage.workdir);
+                    }
+                }
+            }
+            "COPY" | "ADD" => {
+                if let Some(stage) = stages.last_mut() {
+                    if let Some(c) = copy_args(&ins.args, &stage.workdir) {
+                        if stage.copies.len() + c.len() <= MAX_COPIES {
+                            stage.copies.extend(c);
+                        }
+                    }
                 }
             }
             "RUN" => {
@@ -270,6 +453,8 @@ pub fn parse(file: &SourceFile) -> DeployFacts {
         df.base_image = Some(last.base.clone());
         df.python = last.python;
         df.drops_privileges = last.drops_privileges;
+        df.copies = last.copies.clone();
+        df.workdir = last.workdir.clone();
     }
     out.env = stage_env;
     out.commands = stage_cmds;
@@ -381,5 +566,48 @@ mod tests {
             Some(Server::FlaskRun { .. })
         ));
         assert_eq!(d.dockerfiles[0].user.as_ref().unwrap().0, "1000");
+    }
+
+    #[test]
+    fn copies_lead_back_to_context_files() {
+        let text = "FROM python:3.12-slim AS base\nWORKDIR /srv\nCOPY requirements.txt ./\nFROM base\nCOPY --from=builder /wheels /wheels\nCOPY --chmod=755 scripts/launch.sh /usr/local/bin/run-app\nCOPY [\"bin/serve\", \"./start\"]\nCOPY deploy/ /opt/deploy/\nCOPY bin/*.sh /usr/local/sbin/\nADD ./entry.sh tools.sh /usr/bin/\nCOPY . .\nADD https://example.com/x.sh /x.sh\nCMD [\"run-app\"]\n";
+        let df = parse(&SourceFile::new(0, "Dockerfile".into(), text.into()))
+            .dockerfiles
+            .remove(0);
+        assert_eq!(df.workdir, "/srv");
+        let src = |word: &str| -> Vec<String> {
+            df.copies
+                .iter()
+                .filter_map(|c| c.source_of(word, &df.workdir))
+                .collect()
+        };
+        assert_eq!(
+            src("run-app"),
+            ["scripts/launch.sh", "deploy/run-app", "run-app"]
+        );
+        assert_eq!(src("/usr/local/bin/run-app"), ["scripts/launch.sh"]);
+        assert_eq!(src("./start"), ["bin/serve", "start"]);
+        assert_eq!(src("/srv/start"), ["bin/serve", "start"]);
+        assert_eq!(src("/opt/deploy/gunicorn.sh"), ["deploy/gunicorn.sh"]);
+        assert_eq!(src("/usr/bin/entry.sh"), ["entry.sh"]);
+        assert_eq!(src("/usr/local/sbin/boot.sh"), ["bin/boot.sh"]);
+        assert_eq!(src("/srv/docker/entrypoint.sh"), ["docker/entrypoint.sh"]);
+        assert!(src("/wheels/x").is_empty() && src("/x.sh").is_empty());
+        assert!(src("$HOME/x").is_empty());
+        // Hostile input does not panic.
+        for bad in [
+            "COPY",
+            "COPY x",
+            "COPY [\"a\"]",
+            "COPY --from",
+            "WORKDIR ../../..",
+            "ADD <<EOF /x",
+        ] {
+            let _ = parse(&SourceFile::new(
+                0,
+                "Dockerfile".into(),
+                format!("FROM a\n{bad}\nCMD x\n"),
+            ));
+        }
     }
 }

@@ -7,6 +7,7 @@
 pub mod compose;
 pub mod dockerfile;
 pub mod dotenv;
+pub mod env;
 pub mod gunicorn;
 pub mod lockfile;
 pub mod nginx;

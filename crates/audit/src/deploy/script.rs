@@ -22,12 +22,16 @@
 //! Which scripts count as deployment is decided once every file is read
 //! ([`adopt`]): a script that a deploy command runs (Dockerfile CMD /
 //! ENTRYPOINT, compose `command:` / `entrypoint:`, the Procfile `web` process,
-//! a supervisord program, or another such script) is production. A script no
-//! deploy file names is production when its name says so (`boot.sh`,
-//! `start.sh`, `docker-entrypoint.sh`, `run.sh`, `prestart.sh`, `gunicorn.sh`,
-//! `prod.sh`, files under `entrypoints/`, `docker/`, `deploy/`), and not when
-//! its name or directory says development or tests (`dev.sh`, `run_dev.sh`,
-//! `scripts/test.sh`, `start-reload.sh`); other scripts are left out.
+//! a supervisord program, or another such script, also through a `COPY` that
+//! renames it) is production. A script no deploy file runs is weaker
+//! evidence, weighed in [`adopt`]: it counts only when the project shows no
+//! other way the app is started, and then only when its name says deployment
+//! (`boot.sh`, `docker-entrypoint.sh`, `prestart.sh`, `gunicorn.sh`,
+//! `prod.sh`, files under `entrypoints/`, `docker/`, `deploy/`), or when a
+//! generic name (`start.sh`, `run.sh`, `serve.sh`) starts a production server
+//! with no development flag. A name or directory that says development or
+//! tests (`dev.sh`, `run_dev.sh`, `scripts/test.sh`, `start-reload.sh`) never
+//! counts; other scripts are left out.
 //!
 //! Inside a production script, a command in a branch whose condition tests a
 //! debug or development setting (`if [ "$DEBUG" = "true" ]`, `[ "$FLASK_ENV" =
@@ -40,7 +44,7 @@ use std::collections::BTreeMap;
 use super::{
     line_span,
     shell::{self, Sep, Word, LITERAL_DOLLAR},
-    CommandFact, CommandOrigin, DeployFacts, ScriptCaller,
+    CommandFact, CommandOrigin, DeployFacts, ScriptCaller, Server,
 };
 use crate::source::{FileId, SourceFile};
 
@@ -94,7 +98,12 @@ pub fn has_shell_shebang(head: &[u8]) -> bool {
 /// What a script's name says it is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScriptRole {
+    /// The name is about deployment (`boot.sh`, `docker-entrypoint.sh`,
+    /// `deploy/…`).
     Production,
+    /// `start.sh`, `run.sh`, `serve.sh`: names used as much for a developer's
+    /// local helper as for production.
+    Generic,
     Development,
     Unknown,
 }
@@ -141,9 +150,6 @@ pub fn role_of_path(rel: &str) -> ScriptRole {
     const PROD: &[&str] = &[
         "entrypoint",
         "boot",
-        "start",
-        "serve",
-        "run",
         "prestart",
         "gunicorn",
         "uvicorn",
@@ -154,6 +160,12 @@ pub fn role_of_path(rel: &str) -> ScriptRole {
     const PROD_DIRS: &[&str] = &["entrypoints", "docker", "deploy"];
     if tokens.iter().any(|t| PROD.contains(t)) || parts.iter().any(|d| PROD_DIRS.contains(d)) {
         return ScriptRole::Production;
+    }
+    if tokens
+        .iter()
+        .any(|t| matches!(*t, "start" | "serve" | "run"))
+    {
+        return ScriptRole::Generic;
     }
     ScriptRole::Unknown
 }
@@ -980,14 +992,38 @@ fn scripts_named(
     caller_dir: Option<&str>,
     not: Option<usize>,
 ) -> Vec<usize> {
-    let mut found = Vec::new();
+    scripts_at(scripts, &command_tokens(cmd), caller_dir, not)
+}
+
+/// The words of a command split where the shell would run another command
+/// (`sh -c "a.sh && b.sh"`), unquoted.
+pub fn command_tokens(cmd: &CommandFact) -> Vec<String> {
+    let mut out = Vec::new();
     for w in &cmd.words {
         for token in w.split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|')) {
             let token = token.trim_matches(['"', '\'']);
-            let token = token.strip_prefix("./").unwrap_or(token);
-            if token.is_empty() || token.contains('$') {
-                continue;
+            if !token.is_empty() && !token.contains('$') {
+                out.push(token.to_string());
             }
+        }
+    }
+    out
+}
+
+/// The scripts at these paths (see [`scripts_named`]).
+fn scripts_at(
+    scripts: &[Script],
+    tokens: &[String],
+    caller_dir: Option<&str>,
+    not: Option<usize>,
+) -> Vec<usize> {
+    let mut found = Vec::new();
+    for token in tokens {
+        let token = token.strip_prefix("./").unwrap_or(token);
+        if token.is_empty() {
+            continue;
+        }
+        {
             let t: Vec<&str> = token.split('/').filter(|p| !p.is_empty()).collect();
             let Some(base) = t.last() else { continue };
             let mut best: Vec<(usize, usize)> = Vec::new();
@@ -1054,6 +1090,78 @@ fn follow(
     }
 }
 
+/// The build-context paths of what a command's words run when an image copies
+/// it under another name or place (`COPY scripts/start.sh
+/// /usr/local/bin/run-app` ... `CMD ["run-app"]`). A Dockerfile's own commands
+/// look in its copies; others (compose, supervisord, scripts run in a
+/// container) in every Dockerfile's.
+pub fn copied_sources(
+    dockerfiles: &[super::dockerfile::Dockerfile],
+    cmd: &CommandFact,
+    tokens: &[String],
+) -> Vec<String> {
+    let own = matches!(
+        cmd.origin,
+        CommandOrigin::DockerCmd | CommandOrigin::DockerEntrypoint
+    );
+    let mut out = Vec::new();
+    for df in dockerfiles
+        .iter()
+        .filter(|df| !own || df.file == cmd.span.file)
+    {
+        for t in tokens {
+            for c in &df.copies {
+                if let Some(src) = c.source_of(t, &df.workdir) {
+                    if src != "." && !out.contains(&src) && out.len() < MAX_COPIED_SOURCES {
+                        out.push(src);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether a command starts a Python server (or a Python script: what it
+/// runs is the app as far as the audit can tell).
+fn starts_python_server(cmd: &CommandFact) -> bool {
+    matches!(
+        cmd.server,
+        Some(
+            Server::Gunicorn(_)
+                | Server::Uvicorn(_)
+                | Server::Hypercorn(_)
+                | Server::FlaskRun { .. }
+                | Server::PythonScript { .. }
+                | Server::FastApiCli { .. }
+        )
+    )
+}
+
+/// gunicorn, uvicorn or hypercorn without a reload or debug flag.
+fn production_server(cmd: &CommandFact) -> bool {
+    match &cmd.server {
+        Some(Server::Gunicorn(g)) => !g.reload,
+        Some(Server::Uvicorn(u)) => !u.reload,
+        Some(Server::Hypercorn(h)) => !h.reload && !h.debug,
+        _ => false,
+    }
+}
+
+/// A development server or a server with a reload or debug flag.
+fn development_server(cmd: &CommandFact) -> bool {
+    match &cmd.server {
+        Some(Server::FlaskRun { .. } | Server::FastApiCli { dev: true }) => true,
+        Some(Server::Gunicorn(_) | Server::Uvicorn(_) | Server::Hypercorn(_)) => {
+            !production_server(cmd)
+        }
+        _ => false,
+    }
+}
+
+/// Copied sources followed per command (hostile input).
+const MAX_COPIED_SOURCES: usize = 64;
+
 fn dir_of(rel: &str) -> &str {
     rel.rsplit_once('/').map_or("", |(d, _)| d)
 }
@@ -1074,7 +1182,9 @@ pub fn adopt(deploy: &mut DeployFacts, rel_of: &dyn Fn(FileId) -> Option<String>
             continue;
         }
         let dir = rel_of(cmd.span.file).map(|r| dir_of(&r).to_string());
-        for i in scripts_named(&scripts, cmd, dir.as_deref(), None) {
+        let mut tokens = command_tokens(cmd);
+        tokens.extend(copied_sources(&deploy.dockerfiles, cmd, &tokens));
+        for i in scripts_at(&scripts, &tokens, dir.as_deref(), None) {
             if !taken[i] {
                 taken[i] = true;
                 callers[i] = Some(ScriptCaller {
@@ -1085,16 +1195,43 @@ pub fn adopt(deploy: &mut DeployFacts, rel_of: &dyn Fn(FileId) -> Option<String>
             }
         }
     }
-    // Scripts that those scripts run (with their caller), then scripts named
-    // for production and what they run.
+    // Scripts that those scripts run (with their caller).
     follow(&scripts, &mut taken, &mut callers, &mut queue);
-    for (i, s) in scripts.iter().enumerate() {
-        if !taken[i] && role_of_path(&s.path) == ScriptRole::Production {
-            taken[i] = true;
-            queue.push(i);
+    // Scripts nothing runs. A reviewer of a real repository reads a script
+    // that no Dockerfile, compose file, Procfile or supervisord program runs
+    // as a helper (for local runs, another host, or a leftover), not as how
+    // production starts, so its name is weak evidence and weighs only when
+    // the project shows no other start command for the app: then a name that
+    // is about deployment (`boot.sh`, `docker-entrypoint.sh`, `deploy/…`) is
+    // the best account of production there is. `start.sh`, `run.sh` and
+    // `serve.sh` are as often the developer's `flask run --debug` or
+    // `uvicorn --reload` shortcut: such a script counts only when it starts a
+    // production server with no development flag, so it can tell how
+    // production is configured (workers, bind) but never by itself convict
+    // the project of running a development server.
+    let starts_app = taken.iter().any(|t| *t)
+        || deploy
+            .commands
+            .iter()
+            .any(|c| c.origin.is_web() && starts_python_server(c));
+    if !starts_app {
+        for (i, s) in scripts.iter().enumerate() {
+            let counts = match role_of_path(&s.path) {
+                ScriptRole::Production => true,
+                ScriptRole::Generic => {
+                    let live = || s.commands.iter().filter(|c| !c.dev);
+                    live().any(|c| production_server(&c.fact))
+                        && !live().any(|c| development_server(&c.fact))
+                }
+                ScriptRole::Development | ScriptRole::Unknown => false,
+            };
+            if !taken[i] && counts {
+                taken[i] = true;
+                queue.push(i);
+            }
         }
+        follow(&scripts, &mut taken, &mut callers, &mut queue);
     }
-    follow(&scripts, &mut taken, &mut callers, &mut queue);
     for (i, s) in scripts.into_iter().enumerate() {
         if !taken[i] {
             continue;

@@ -5,8 +5,9 @@
 use super::Project;
 use crate::{
     deploy::{
+        env,
         gunicorn::{workers_of_arg, workers_of_value, WorkerCount},
-        Server,
+        CommandFact, EnvSource, Server,
     },
     source::Span,
 };
@@ -101,6 +102,39 @@ impl Deployment {
     }
 }
 
+/// The worker count a command-line value gives the command's process: a
+/// variable (`$WORKERS`, `${WORKERS:-4}`) takes the value the deployment sets
+/// for that process (its own prefix or export, its compose service's
+/// environment, the image's `ENV`...), else its default. A variable set to
+/// something that is not a count is unknown.
+fn command_workers(
+    deploy: &crate::deploy::DeployFacts,
+    cmd: &CommandFact,
+    arg: &str,
+) -> Option<(WorkerCount, Span)> {
+    if let Some(name) = env::sole_variable(arg) {
+        if let Some((value, by)) = env::value_for(deploy, name, Some(cmd)) {
+            let w = workers_of_arg(&value)?;
+            let (span, place) = match by {
+                env::SetBy::Command => (cmd.span, "the start command".to_string()),
+                env::SetBy::Fact(e) => (e.span, describe_source(&e.source)),
+            };
+            let how = format!("{name}={} in {place}", value.trim());
+            return Some((WorkerCount { how, ..w }, span));
+        }
+    }
+    workers_of_arg(arg).map(|w| (w, cmd.span))
+}
+
+fn describe_source(source: &EnvSource) -> String {
+    match source {
+        EnvSource::DotEnv { .. } => "a .env file".into(),
+        EnvSource::Dockerfile => "the Dockerfile".into(),
+        EnvSource::Compose { service } => format!("compose service `{service}`"),
+        EnvSource::Command => "the start command".into(),
+    }
+}
+
 pub fn build(project: &mut Project) {
     let d = &project.deploy;
     let mut dep = Deployment::default();
@@ -121,20 +155,32 @@ pub fn build(project: &mut Project) {
             Some(Server::Gunicorn(g)) => {
                 dep.web_commands.push(i);
                 dep.gunicorn = true;
-                if let Some(w) = g.workers.as_deref().and_then(workers_of_arg) {
-                    consider(w, cmd.span, WorkerSource::CommandLine, &mut dep);
+                if let Some((w, span)) = g
+                    .workers
+                    .as_deref()
+                    .and_then(|a| command_workers(d, cmd, a))
+                {
+                    consider(w, span, WorkerSource::CommandLine, &mut dep);
                 }
             }
             Some(Server::Uvicorn(u)) => {
                 dep.web_commands.push(i);
-                if let Some(w) = u.workers.as_deref().and_then(workers_of_arg) {
-                    consider(w, cmd.span, WorkerSource::CommandLine, &mut dep);
+                if let Some((w, span)) = u
+                    .workers
+                    .as_deref()
+                    .and_then(|a| command_workers(d, cmd, a))
+                {
+                    consider(w, span, WorkerSource::CommandLine, &mut dep);
                 }
             }
             Some(Server::Hypercorn(h)) => {
                 dep.web_commands.push(i);
-                if let Some(w) = h.workers.as_deref().and_then(workers_of_arg) {
-                    consider(w, cmd.span, WorkerSource::CommandLine, &mut dep);
+                if let Some((w, span)) = h
+                    .workers
+                    .as_deref()
+                    .and_then(|a| command_workers(d, cmd, a))
+                {
+                    consider(w, span, WorkerSource::CommandLine, &mut dep);
                 }
             }
             Some(

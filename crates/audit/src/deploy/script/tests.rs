@@ -231,9 +231,12 @@ fn names_decide_unreferenced_scripts() {
         ("boot.sh", Production),
         ("docker-entrypoint.sh", Production),
         ("entrypoints/gunicorn.sh", Production),
-        ("scripts/start.sh", Production),
+        ("scripts/start.sh", Generic),
         ("prestart.sh", Production),
-        ("run.sh", Production),
+        ("run.sh", Generic),
+        ("serve.sh", Generic),
+        ("start-gunicorn.sh", Production),
+        ("docker/start.sh", Production),
         ("docker/setup.sh", Production),
         ("deploy/go.sh", Production),
         ("dev.sh", Development),
@@ -365,9 +368,11 @@ fn deploy_commands_adopt_the_scripts_they_run() {
                 "gunicorn",
                 Some(CommandOrigin::DockerEntrypoint)
             ),
-            ("deploy/start.sh", "hypercorn", None),
         ]
     );
+    // deploy/start.sh is named for production, but the Dockerfile says how the
+    // app starts and it is not that script.
+    assert!(!deploy.commands.iter().any(|c| c.words[0] == "hypercorn"));
     let c = deploy
         .commands
         .iter()
@@ -375,4 +380,106 @@ fn deploy_commands_adopt_the_scripts_they_run() {
         .unwrap();
     assert_eq!(c.origin.describe(), "shell script `serve-app.sh`");
     assert!(c.origin.is_web());
+}
+
+/// The scripts `adopt` keeps among unreferenced ones, with what else the
+/// project runs.
+fn adopted(commands: Vec<CommandFact>, scripts: &[(&str, &str)]) -> Vec<String> {
+    let mut deploy = DeployFacts {
+        commands,
+        ..Default::default()
+    };
+    for (i, (path, text)) in scripts.iter().enumerate() {
+        deploy.scripts.push(script(path, text, i as FileId + 1));
+    }
+    adopt(&mut deploy, &|_| None);
+    let mut paths: Vec<String> = deploy
+        .commands
+        .iter()
+        .filter_map(|c| match &c.origin {
+            CommandOrigin::Script { path, .. } => Some(path.clone()),
+            _ => None,
+        })
+        .collect();
+    paths.dedup();
+    paths
+}
+
+#[test]
+fn unreferenced_scripts_are_weak_evidence() {
+    let scripts = [
+        (
+            "run.sh",
+            "#!/bin/sh\nexport FLASK_APP=app.py\nflask run --debug\n",
+        ),
+        ("start.sh", "#!/bin/sh\nexec uvicorn main:app --reload\n"),
+        (
+            "serve.sh",
+            "#!/bin/sh\nexec gunicorn -w 4 -b 0.0.0.0:8000 app:app\n",
+        ),
+        ("boot.sh", "#!/bin/sh\nexec flask run --host 0.0.0.0\n"),
+        (
+            "scripts/lint.sh",
+            "#!/bin/sh\ngunicorn --check-config app:app\n",
+        ),
+    ];
+    // Nothing else starts the app: deployment names count, generic names only
+    // with a production server and no development one.
+    assert_eq!(adopted(Vec::new(), &scripts), ["serve.sh", "boot.sh"]);
+    // A Dockerfile CMD starts it: no unreferenced script counts.
+    let dockerfile = SourceFile::new(
+        0,
+        "Dockerfile".into(),
+        "FROM python:3.12-slim\nCMD [\"gunicorn\", \"app:app\"]\n".into(),
+    );
+    let cmds = crate::deploy::dockerfile::parse(&dockerfile).commands;
+    assert!(adopted(cmds, &scripts).is_empty());
+    // A Dockerfile that starts something else (a proxy image) does not say
+    // how the app starts.
+    let nginx = SourceFile::new(
+        0,
+        "proxy/Dockerfile".into(),
+        "FROM nginx:1.27\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n".into(),
+    );
+    let cmds = crate::deploy::dockerfile::parse(&nginx).commands;
+    assert_eq!(adopted(cmds, &scripts), ["serve.sh", "boot.sh"]);
+}
+
+#[test]
+fn renamed_copies_lead_to_their_script() {
+    let dockerfile = SourceFile::new(
+        0,
+        "Dockerfile".into(),
+        "FROM python:3.12-slim\nWORKDIR /srv\nCOPY scripts/launch.sh /usr/local/bin/run-app\nCOPY bin/ /opt/bin/\nENTRYPOINT [\"run-app\"]\nCMD [\"/opt/bin/web\"]\n".into(),
+    );
+    let mut deploy = crate::deploy::dockerfile::parse(&dockerfile);
+    deploy
+        .scripts
+        .push(script("scripts/launch.sh", "exec gunicorn app:app\n", 1));
+    deploy
+        .scripts
+        .push(script("bin/web", "exec uvicorn app:app\n", 2));
+    deploy
+        .scripts
+        .push(script("other/launch.sh", "exec flask run\n", 3));
+    adopt(&mut deploy, &|id| {
+        (id == 0).then(|| "Dockerfile".to_string())
+    });
+    let callers: Vec<(&str, Option<CommandOrigin>)> = deploy
+        .commands
+        .iter()
+        .filter_map(|c| match &c.origin {
+            CommandOrigin::Script { path, caller } => {
+                Some((path.as_str(), caller.as_ref().map(|c| c.origin.clone())))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        callers,
+        [
+            ("scripts/launch.sh", Some(CommandOrigin::DockerEntrypoint)),
+            ("bin/web", Some(CommandOrigin::DockerCmd)),
+        ]
+    );
 }

@@ -4,7 +4,11 @@
 //! from the proxy; one on a network address also from anyone who reaches it.
 
 use crate::{
-    deploy::{gunicorn::GunicornConf, CommandFact, CommandOrigin, EnvFact, EnvSource, Server},
+    deploy::{
+        env::substitute,
+        gunicorn::{setting_strings, GunicornConf, UNRESOLVED},
+        CommandFact, CommandOrigin, EnvFact, Server,
+    },
     model::Project,
     python::value::{env_lookup, Kind, Value},
     source::Span,
@@ -81,128 +85,15 @@ pub fn reach_of(addr: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Reach {
     Reach::Network(a.clone())
 }
 
-/// Replaces `$NAME`, `${NAME}`, `${NAME:-default}` and `${NAME-default}` with the
-/// variable's value, else the default; a variable with neither stays `$NAME`.
-fn substitute(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(pos) = rest.find('$') {
-        out.push_str(&rest[..pos]);
-        let after = &rest[pos + 1..];
-        let (name, default, used) = if let Some(inner) = after.strip_prefix('{') {
-            let Some(close) = inner.find('}') else {
-                out.push_str(&rest[pos..]);
-                return out;
-            };
-            let body = &inner[..close];
-            let (name, default) = match body.split_once(":-").or_else(|| body.split_once('-')) {
-                Some((n, d)) => (n, Some(d)),
-                None => (body, None),
-            };
-            (name, default, close + 2)
-        } else {
-            let len = after
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(after.len());
-            (&after[..len], None, len)
-        };
-        match lookup(name).or_else(|| default.map(str::to_string)) {
-            Some(v) => out.push_str(&v),
-            None => {
-                out.push('$');
-                out.push_str(name);
-            }
-        }
-        rest = &after[used..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// How strongly an environment source overrides others for a process
-/// (a command's own environment over compose over the image over .env).
-fn rank(source: &EnvSource) -> u8 {
-    match source {
-        EnvSource::Command => 3,
-        EnvSource::Compose { .. } => 2,
-        EnvSource::Dockerfile => 1,
-        EnvSource::DotEnv { .. } => 0,
-    }
-}
-
-/// Whether an environment variable a deploy file sets reaches a command's
-/// process (`None`: a server set up by gunicorn.conf.py alone).
-fn applies(e: &EnvFact, cmd: Option<&CommandFact>) -> bool {
-    if !e.source.may_be_production() {
-        return false;
-    }
-    let Some(cmd) = cmd else { return true };
-    match &cmd.origin {
-        // A script's process gets what its own commands set, and what reaches
-        // the deploy command that runs it; a script no deploy file names runs
-        // in the container like a supervisord program.
-        CommandOrigin::Script { caller, .. } => {
-            if matches!(e.source, EnvSource::Command) && e.span.file == cmd.span.file {
-                return true;
-            }
-            match caller {
-                Some(c) => reaches(e, &c.origin, c.file),
-                None => reaches(
-                    e,
-                    &CommandOrigin::Supervisord {
-                        program: String::new(),
-                    },
-                    cmd.span.file,
-                ),
-            }
-        }
-        origin => reaches(e, origin, cmd.span.file),
-    }
-}
-
-/// Whether an environment variable reaches a command of this origin in `file`.
-fn reaches(e: &EnvFact, origin: &CommandOrigin, file: crate::source::FileId) -> bool {
-    let docker = matches!(
-        origin,
-        CommandOrigin::DockerCmd | CommandOrigin::DockerEntrypoint
-    );
-    match (&e.source, origin) {
-        (EnvSource::Command, _) => e.span.file == file,
-        (EnvSource::DotEnv { .. }, _) => true,
-        (EnvSource::Dockerfile, _) if docker => e.span.file == file,
-        (EnvSource::Compose { service }, CommandOrigin::Compose { service: s }) => service == s,
-        // The image's and the service's environment reach what the container
-        // runs, supervisord's programs included.
-        (
-            EnvSource::Dockerfile,
-            CommandOrigin::Compose { .. } | CommandOrigin::Supervisord { .. },
-        )
-        | (EnvSource::Compose { .. }, CommandOrigin::Supervisord { .. }) => true,
-        (EnvSource::Compose { .. }, _) => docker,
-        _ => false,
-    }
-}
-
-/// The value of an environment variable for a process: the strongest source's.
 fn env_var<'a>(project: &'a Project, name: &str, cmd: Option<&CommandFact>) -> Option<&'a EnvFact> {
-    project
-        .deploy
-        .env
-        .iter()
-        .filter(|e| e.name == name && applies(e, cmd))
-        .max_by_key(|e| rank(&e.source))
+    crate::deploy::env::env_var(&project.deploy, name, cmd)
 }
 
 fn lookup_for<'a>(
     project: &'a Project,
     cmd: Option<&'a CommandFact>,
 ) -> impl Fn(&str) -> Option<String> + 'a {
-    move |name: &str| {
-        if let Some((_, v)) = cmd.and_then(|c| c.env.iter().find(|(k, _)| k == name)) {
-            return Some(v.clone());
-        }
-        env_var(project, name, cmd).map(|e| e.value.clone())
-    }
+    crate::deploy::env::lookup_for(&project.deploy, cmd)
 }
 
 /// The strings of a gunicorn.conf.py value (`"*"`, `["10.0.0.2", "*"]`), through
@@ -216,12 +107,15 @@ fn conf_strings(
 ) -> Option<(Vec<String>, Span, Option<String>)> {
     match &v.kind {
         Kind::Str(s) => Some((vec![s.to_string()], span, None)),
-        Kind::List(items) | Kind::Tuple(items) => {
-            let strs: Option<Vec<String>> = items
-                .iter()
-                .map(|i| i.as_str().map(str::to_string))
-                .collect();
-            Some((strs?, span, None))
+        _ if env_lookup(v).is_none() => {
+            // Built from constants, formatting and lookups (`f"0.0.0.0:{PORT}"`,
+            // `"%s:%s" % (HOST, PORT)`, a list of them): resolved as far as the
+            // deploy files tell; what stays unresolved reads as unknown.
+            let strs = setting_strings(v, &lookup_for(project, cmd));
+            if strs.iter().all(|s| s == UNRESOLVED) {
+                return None;
+            }
+            Some((strs, span, None))
         }
         _ => {
             let lookup = env_lookup(v)?;

@@ -30,7 +30,9 @@ trust forwarded headers from any address — `--forwarded-allow-ips '*'`,
 whose value or default is `*`), or `FORWARDED_ALLOW_IPS=*` in the Dockerfile,
 compose, supervisord, a shell script that starts the server or an env file — while it listens on a network address:
 `0.0.0.0`, `[::]` or another non-loopback address (`--bind`, `--host`,
-`bind =`, or `PORT` set without a bind). The finding is at the setting, with
+`bind =`, also when built from constants, f-strings, `%` / `.format` and
+environment lookups, or `PORT` set without a bind; a part that cannot be
+resolved leaves the address unknown and unreported). The finding is at the setting, with
 the address as related location. A server on `127.0.0.1`/`::1` or a unix
 socket (only local processes, i.e. the proxy, connect), uvicorn with
 `--no-proxy-headers`, and Procfile processes (the platform's router is the only
