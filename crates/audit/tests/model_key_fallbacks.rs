@@ -55,3 +55,52 @@ app.config.from_object("config.Config")
     assert_eq!(msgs.len(), 1, "{msgs:#?}");
     assert!(msgs[0].contains("another value"), "{msgs:#?}");
 }
+
+#[test]
+fn a_settings_default_names_the_variable_pydantic_reads() {
+    let settings = r#"from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Base(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="acme_", env_file=".env")
+
+
+class Settings(Base):
+    secret_key: SecretStr = SecretStr("acme-flask-session-signing-key-0001")
+    jwt_signing: str = Field(default="acme-jwt-signing-key-000000000000002", alias="ACME_JWT")
+
+
+class Exact(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="svc_", case_sensitive=True)
+
+    reset_signing: str = "acme-reset-signing-key-00000000000003"
+
+
+settings = Settings()
+exact = Exact()
+"#;
+    let app = r#"import jwt
+from flask import Flask
+from itsdangerous import URLSafeTimedSerializer
+
+from settings import exact, settings
+
+app = Flask(__name__)
+app.secret_key = settings.secret_key.get_secret_value()
+reset = URLSafeTimedSerializer(exact.reset_signing)
+
+
+def issue(user_id):
+    return jwt.encode({"sub": user_id}, settings.jwt_signing, algorithm="HS256")
+"#;
+    let msgs = key003_messages(&[("settings.py", settings), ("app.py", app)]);
+    assert_eq!(msgs.len(), 3, "{msgs:#?}");
+    for var in [
+        "when ACME_SECRET_KEY is not set",
+        "when ACME_JWT is not set",
+        "when svc_reset_signing is not set",
+    ] {
+        assert!(msgs.iter().any(|m| m.contains(var)), "{var}: {msgs:#?}");
+    }
+}

@@ -15,6 +15,7 @@ mod eval;
 pub mod facts;
 mod fold;
 mod name;
+pub mod pydantic;
 mod render;
 mod scope;
 pub mod taint;

@@ -4,7 +4,8 @@
 use crate::{
     model::{index::Target, AppId, ConfigEntry, ExtKind, Project},
     python::{
-        facts::{CallFact, PyFacts},
+        facts::{CallFact, ClassAttr, ClassFact, PyFacts},
+        pydantic,
         value::{env_lookup, Call, Kind, Value},
     },
     source::FileId,
@@ -46,7 +47,11 @@ pub fn secret_literal<'a>(
     file: FileId,
     v: &'a Value,
 ) -> Option<SecretLiteral<'a>> {
-    let (f, v) = project.resolver().deref(file, v);
+    let resolver = project.resolver();
+    let (f, v) = resolver.deref(file, v);
+    // A pydantic field's default (`Field(default="dev")`, `SecretStr("dev")`);
+    // one made by a `default_factory` is no literal.
+    let (f, v) = resolver.deref(f, pydantic::field_value(v)?);
     if let Some(s) = v.as_str() {
         return (!s.is_empty()).then_some(SecretLiteral {
             value: s,
@@ -235,6 +240,65 @@ fn is_settings_class(
     })
 }
 
+/// A configuration option of a pydantic settings class, its own or the
+/// nearest base's (pydantic merges them down the hierarchy): from `model_config
+/// = SettingsConfigDict(...)` or a dict, or pydantic 1's inner `class Config`.
+fn settings_option<'a>(
+    project: &'a Project,
+    file: FileId,
+    class: &'a ClassFact,
+    option: &str,
+) -> Option<&'a Value> {
+    let resolver = project.resolver();
+    let (mut file, mut class) = (file, class);
+    for _ in 0..8 {
+        let own = pydantic::config_option(class.attr("model_config").map(|a| &a.value), option)
+            .or_else(|| {
+                let (_, inner) = resolver.class(&format!("{}.Config", class.qualified))?;
+                inner.attr(option).map(|a| &a.value)
+            });
+        if own.is_some() {
+            return own;
+        }
+        let base = class
+            .bases
+            .iter()
+            .find_map(|b| match resolver.resolve(file, b).target {
+                Target::Class(q) => resolver.class(&q),
+                _ => None,
+            })?;
+        (file, class) = base;
+    }
+    None
+}
+
+/// The environment variable a pydantic settings field is read from: the name
+/// its `Field` gives it (`alias=`, `validation_alias=`, pydantic 1's `env=`),
+/// else the class's `env_prefix` and the field's name, written upper-case
+/// unless the class is `case_sensitive` (pydantic matches either way).
+pub fn settings_variable(
+    project: &Project,
+    file: FileId,
+    class: &ClassFact,
+    attr: &ClassAttr,
+) -> String {
+    if let Some(name) = pydantic::field_env_name(&attr.value) {
+        return name.to_string();
+    }
+    let prefix = settings_option(project, file, class, "env_prefix")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let name = format!("{prefix}{}", attr.name);
+    let case_sensitive = settings_option(project, file, class, "case_sensitive")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if case_sensitive {
+        name
+    } else {
+        name.to_ascii_uppercase()
+    }
+}
+
 /// Signing secrets that reach production: every entry of every app's
 /// production config for [`SIGNING_KEYS`] (overridden base-class values
 /// included: they are committed all the same), those attributes of config
@@ -242,11 +306,17 @@ fn is_settings_class(
 /// tests (lower-case fields of pydantic `BaseSettings` too), the
 /// [`SIGNING_ATTRS`] of any such class, and the key given to a
 /// [`SIGNING_CALLS`] call or to `SessionMiddleware` when it is a literal. A
-/// literal is reported once: the attributes and calls leave out one a
-/// config site or an earlier attribute or call already reports.
+/// config entry or call key that reads an attribute of a project class
+/// (`app.config["SECRET_KEY"] = settings.secret_key`, also through
+/// `.get_secret_value()`) is judged at the attribute. A literal is reported
+/// once: the attributes and calls leave out one a config site or an earlier
+/// attribute or call already reports.
 pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'_>)> {
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    // Keys read through a class attribute, judged at the attribute once the
+    // class attributes are in: (app, file, value, what uses it).
+    let mut keys: Vec<(Option<AppId>, FileId, &Value, KeyUse<'_>)> = Vec::new();
     for app in &project.apps {
         for key in SIGNING_KEYS {
             for e in app.config.all(key) {
@@ -257,6 +327,9 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
                 }
                 if seen.insert(e.span) {
                     out.push((Some(app.id), SecretSite::Entry(e)));
+                    if secret_literal(project, e.file, &e.value).is_none() {
+                        keys.push((Some(app.id), e.file, &e.value, KeyUse::Config(e)));
+                    }
                 }
             }
         }
@@ -287,7 +360,8 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
                             value: &attr.value,
                             span,
                             key,
-                            settings,
+                            variable: settings
+                                .then(|| settings_variable(project, file, class, attr)),
                         },
                     ));
                 }
@@ -325,14 +399,14 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
                             value: &attr.value,
                             span,
                             key,
-                            settings,
+                            variable: settings
+                                .then(|| settings_variable(project, file, class, attr)),
                         },
                     ));
                 }
             }
         }
     }
-    let mut keys: Vec<(FileId, &Value, &'static str)> = Vec::new();
     for (file, facts) in project.python() {
         for call in &facts.calls {
             // Cheap pre-check on the last name before resolving.
@@ -352,7 +426,7 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
                 continue;
             };
             if let Some(key) = call.call().param(position, keyword) {
-                keys.push((file, key, function));
+                keys.push((None, file, key, KeyUse::Call(function)));
             }
         }
     }
@@ -362,11 +436,11 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
             continue;
         }
         if let Some(o) = ext.opt("secret_key") {
-            keys.push((o.file, &o.value, "SessionMiddleware"));
+            keys.push((None, o.file, &o.value, KeyUse::Call("SessionMiddleware")));
         }
     }
     let resolver = project.resolver();
-    for (file, key, function) in keys {
+    for (app, file, key, used_by) in keys {
         let use_span = crate::source::Span::new(file, key.range);
         // Only literals: a key read from the environment without a
         // fallback is fine, and KEY003's startup check is Flask's.
@@ -374,10 +448,17 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
             // `settings.SECRET` where `settings = Settings()`: the class
             // attribute's value (a pydantic settings field's default) is
             // judged where it is written, once however many calls use it.
+            // `settings.SECRET.get_secret_value()` reads the same.
             let (f, v) = resolver.deref(file, key);
-            let Some((cfile, class, attr)) = resolver.class_attr_of(f, v) else {
+            let getter = pydantic::secret_getter_receiver(v);
+            let Some((cfile, class, attr)) =
+                resolver.class_attr_of(f, getter.as_ref().unwrap_or(v))
+            else {
                 continue;
             };
+            if is_dev_or_test_name(&class.qualified) {
+                continue;
+            }
             if secret_literal(project, cfile, &attr.value).is_some_and(|l| {
                 l.value.trim_start().starts_with("-----BEGIN")
                     || !literals.insert((l.file, u32::from(l.literal.range.start())))
@@ -386,20 +467,25 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
             }
             let span = crate::source::Span::new(cfile, attr.range);
             if seen.insert(span) {
+                let settings = is_settings_class(project, cfile, class, 0);
                 out.push((
-                    None,
+                    app,
                     SecretSite::Field {
                         file: cfile,
                         value: &attr.value,
                         span,
                         class: class.name.as_str(),
                         field: attr.name.as_str(),
-                        settings: is_settings_class(project, cfile, class, 0),
-                        function,
+                        variable: settings.then(|| settings_variable(project, cfile, class, attr)),
+                        used_by,
                         used_at: use_span,
                     },
                 ));
             }
+            continue;
+        };
+        // A config entry with a literal is a site of its own already.
+        let KeyUse::Call(function) = used_by else {
             continue;
         };
         // A public key verifies, it does not sign.
@@ -422,6 +508,16 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
     out
 }
 
+/// What reads a signing key through a class attribute.
+#[derive(Clone, Copy)]
+pub enum KeyUse<'a> {
+    /// The key argument of a signing call ([`SIGNING_CALLS`]) or of
+    /// `SessionMiddleware`.
+    Call(&'static str),
+    /// An app's config entry (`app.config["SECRET_KEY"] = settings.secret_key`).
+    Config(&'a ConfigEntry),
+}
+
 /// Where a secret key is set.
 pub enum SecretSite<'a> {
     Entry(&'a ConfigEntry),
@@ -432,9 +528,10 @@ pub enum SecretSite<'a> {
         /// The config key it stands for (`JWT_SECRET_KEY` for a field
         /// `jwt_secret_key`).
         key: &'static str,
-        /// A field of a pydantic `BaseSettings` class: its value is only the
-        /// default, used when the environment does not set the variable.
-        settings: bool,
+        /// For a field of a pydantic `BaseSettings` class, the environment
+        /// variable that sets it: the value is only the default, used when
+        /// the environment does not set the variable.
+        variable: Option<String>,
     },
     /// The key argument of a call that signs ([`SIGNING_CALLS`]:
     /// `jwt.encode(...)`, `JWTStrategy(secret=...)`, ...) or of
@@ -445,21 +542,22 @@ pub enum SecretSite<'a> {
         span: crate::source::Span,
         function: &'static str,
     },
-    /// A class attribute such a call reads through an instance
-    /// (`JWTStrategy(secret=settings.SECRET)` where `settings = Settings()`
-    /// and `class Settings(BaseSettings): SECRET: str = "..."`), at the
-    /// attribute.
+    /// A class attribute such a call or a config entry reads through an
+    /// instance (`JWTStrategy(secret=settings.SECRET)` where `settings =
+    /// Settings()` and `class Settings(BaseSettings): SECRET: str = "..."`),
+    /// at the attribute.
     Field {
         file: FileId,
         value: &'a Value,
         span: crate::source::Span,
         class: &'a str,
         field: &'a str,
-        /// The class is a pydantic `BaseSettings`: the value is only the
-        /// default, used when the environment does not set the variable.
-        settings: bool,
-        function: &'static str,
-        /// The first key argument that reads it.
+        /// For a pydantic `BaseSettings` class, the environment variable that
+        /// sets it: the value is only the default, used when the environment
+        /// does not set the variable.
+        variable: Option<String>,
+        used_by: KeyUse<'a>,
+        /// The first key argument or config value that reads it.
         used_at: crate::source::Span,
     },
 }
@@ -494,44 +592,66 @@ impl SecretSite<'_> {
     pub fn is_settings_default(&self) -> bool {
         matches!(
             self,
-            SecretSite::ClassAttr { settings: true, .. } | SecretSite::Field { settings: true, .. }
+            SecretSite::ClassAttr {
+                variable: Some(_),
+                ..
+            } | SecretSite::Field {
+                variable: Some(_),
+                ..
+            }
         )
     }
-    /// The config key (`SECRET_KEY`, `JWT_SECRET_KEY`); None for a key given
-    /// to a call, also through a class attribute.
+    /// The config key (`SECRET_KEY`, `JWT_SECRET_KEY`), also of a config
+    /// entry that reads a class attribute; None for a key given to a call,
+    /// also through a class attribute.
     pub fn key(&self) -> Option<&str> {
         match self {
             SecretSite::Entry(e) => Some(&e.key),
             SecretSite::ClassAttr { key, .. } => Some(key),
+            SecretSite::Field {
+                used_by: KeyUse::Config(e),
+                ..
+            } => Some(&e.key),
             SecretSite::Call { .. } | SecretSite::Field { .. } => None,
         }
     }
-    /// The environment variable that sets the value: the config key, or the
-    /// name of a settings field (pydantic matches it case-insensitively).
+    /// The environment variable that sets the value: that of a settings
+    /// field (its `env_prefix` and name, or its alias), else the config key.
     pub fn variable(&self) -> Option<&str> {
         match self {
-            SecretSite::Field {
-                field,
-                settings: true,
-                ..
-            } => Some(field),
+            SecretSite::ClassAttr {
+                variable: Some(v), ..
+            }
+            | SecretSite::Field {
+                variable: Some(v), ..
+            } => Some(v),
             _ => self.key(),
         }
     }
-    /// [`Self::label`], and for a class attribute where a call uses it:
-    /// "`Settings.SECRET`, the key given to `JWTStrategy` at app/users.py:12,".
+    /// [`Self::label`], and for a class attribute where a call or config
+    /// entry uses it: "`Settings.SECRET`, the key given to `JWTStrategy` at
+    /// app/users.py:12,", "`Settings.flask_secret`, the secret key set at
+    /// app.py:6,".
     pub fn describe(&self, ctx: &super::RuleContext) -> String {
         match self {
             SecretSite::Field {
                 class,
                 field,
-                function,
+                used_by,
                 used_at,
                 ..
-            } => format!(
-                "`{class}.{field}`, the key given to `{function}` at {},",
-                ctx.describe(*used_at)
-            ),
+            } => {
+                let set = if matches!(used_by, KeyUse::Config(_)) {
+                    " set"
+                } else {
+                    ""
+                };
+                format!(
+                    "`{class}.{field}`, {}{set} at {},",
+                    self.label(),
+                    ctx.describe(*used_at)
+                )
+            }
             _ => self.label(),
         }
     }
@@ -540,7 +660,14 @@ impl SecretSite<'_> {
     /// `JWTStrategy`".
     pub fn label(&self) -> String {
         match (self, self.key()) {
-            (SecretSite::Call { function, .. } | SecretSite::Field { function, .. }, _) => {
+            (
+                SecretSite::Call { function, .. }
+                | SecretSite::Field {
+                    used_by: KeyUse::Call(function),
+                    ..
+                },
+                _,
+            ) => {
                 format!("the key given to `{function}`")
             }
             (_, Some("SECRET_KEY")) | (_, None) => "the secret key".to_string(),

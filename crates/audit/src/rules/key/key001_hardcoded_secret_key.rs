@@ -32,12 +32,16 @@ Finds a string literal used as a signing secret:
   itsdangerous serializer or signer (`URLSafeTimedSerializer("...")`), and
   Starlette's `app.add_middleware(SessionMiddleware, secret_key="...")`.
   A literal used at several of these places is reported once.
-- the attribute such a call reads through an object of a project class,
-  reported at the attribute: `JWTStrategy(secret=settings.SECRET)` where
+- the attribute such a call or a config entry reads through an object of a
+  project class, reported at the attribute: `JWTStrategy(secret=settings.SECRET)`
+  or `app.config["SECRET_KEY"] = settings.flask_secret` where
   `settings = Settings()` (imported from another module or made by a
   factory) and `class Settings(BaseSettings): SECRET: str = "..."` (base
-  classes included). A field without a default (`SECRET: str`) or with
-  `Field(...)` is read from the environment and not reported.
+  classes included), also through `.get_secret_value()`. A pydantic
+  default counts however it is written: `= "..."`, `= SecretStr("...")`,
+  `= Field(default="...")`, `= Field("...", alias=...)`. A field without a
+  default (`SECRET: str`), with `Field(...)` or with a `default_factory` is
+  not reported.
 
 Values read from the environment are not reported here, also when the
 lookup has a literal fallback (`os.getenv("SECRET_KEY", "dev")`): that is

@@ -20,7 +20,9 @@ const DOC: &str = r#"## What it does
 Judges the value the secret key and the other signing keys get — in code
 (the same places as KEY001, the fallback of an environment lookup included) and in
 `.env`, Dockerfile and compose files (`SECRET_KEY`, `FLASK_SECRET_KEY`,
-`APP_SECRET_KEY`, `JWT_SECRET_KEY`, `JWT_SECRET`; the default of an
+`APP_SECRET_KEY`, `JWT_SECRET_KEY`, `JWT_SECRET`, and the variable of a
+pydantic settings field the code uses as a signing key, prefix included:
+`SHOP_FLASK_SECRET` for `flask_secret` with `env_prefix="SHOP_"`; the default of an
 interpolation, `${SECRET_KEY:-change-me}`, is the key whenever the variable is
 not set) — and reports it when it is in a list of
 well-known defaults (`dev`, `secret`, `change-me`, `dev-secret-key-1234`, ...),
@@ -75,8 +77,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         }
         out.push(f);
     }
+    let names = signing_variables(ctx);
     for e in &project.deploy.env {
-        let Some(why) = weak_env_value(e) else {
+        let Some(why) = weak_env_value(e, &names) else {
             continue;
         };
         let where_ = match &e.source {
@@ -101,14 +104,34 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     out
 }
 
+/// The variables that set a signing key besides [`ENV_NAMES`]: those of the
+/// pydantic settings fields the code uses as one (`SHOP_FLASK_SECRET` for
+/// `flask_secret` with `env_prefix="SHOP_"`), upper-case (pydantic matches
+/// names case-insensitively unless told otherwise).
+pub fn signing_variables(ctx: &RuleContext) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for (_, site) in ctx.secret_key_entries() {
+        if !site.is_settings_default() {
+            continue;
+        }
+        if let Some(v) = site.variable().map(str::to_ascii_uppercase) {
+            if !names.contains(&v) {
+                names.push(v);
+            }
+        }
+    }
+    names
+}
+
 /// Why a secret key set in an env file, Dockerfile or compose file is weak,
 /// when this rule reports it (KEY004 leaves these lines to it, so a line is
-/// reported once). An interpolation with a default
-/// (`${SECRET_KEY:-change-me}`) is judged by its default, which is the key
-/// whenever the variable is not set; the reason then says so.
-pub fn weak_env_value(e: &EnvFact) -> Option<String> {
-    if !ENV_NAMES.contains(&e.name.as_str()) || !e.source.may_be_production() || e.value.is_empty()
-    {
+/// reported once): one of [`ENV_NAMES`] or of [`signing_variables`]. An interpolation with
+/// a default (`${SECRET_KEY:-change-me}`) is judged by its default, which is
+/// the key whenever the variable is not set; the reason then says so.
+pub fn weak_env_value(e: &EnvFact, names: &[String]) -> Option<String> {
+    let is_key = ENV_NAMES.contains(&e.name.as_str())
+        || names.iter().any(|n| n.eq_ignore_ascii_case(&e.name));
+    if !is_key || !e.source.may_be_production() || e.value.is_empty() {
         return None;
     }
     if !e.value.starts_with('$') {

@@ -4,8 +4,12 @@ use report::Finding;
 
 use crate::{
     model::Project,
-    python::value::{env_lookup, Kind, Value},
+    python::{
+        pydantic::{self, FieldDefault},
+        value::{env_lookup, Kind, Value},
+    },
     rules::{Rule, RuleContext},
+    source::FileId,
 };
 
 pub const RULE: Rule = Rule {
@@ -26,10 +30,14 @@ checks at startup that one was set (a `raise`/`assert` on `SECRET_KEY`).
 A field of a pydantic `BaseSettings` class with a default is a fallback too
 (`SECRET_KEY: str = secrets.token_urlsafe(32)`, `jwt_secret_key: str =
 "..."`): the default is used when the variable is not set. A field without
-a default (`SECRET_KEY: str`) refuses to start. The same holds for a field a
-signing call reads through a settings object
+a default (`SECRET_KEY: str`, `Field(...)`) refuses to start. The same holds
+for a field a signing call or a config entry reads through a settings object
 (`JWTStrategy(secret=settings.SECRET)` with `SECRET: str =
-secrets.token_urlsafe(32)`).
+secrets.token_urlsafe(32)`, `app.config["SECRET_KEY"] =
+settings.flask_secret.get_secret_value()`), and for defaults written as
+`Field(default=...)`, `SecretStr("...")` or `Field(default_factory=...)`
+with a random generator. The message names the variable pydantic reads: the
+field's alias, else the class's `env_prefix` and the field's name.
 
 ## Why is this bad?
 When the variable is missing in production — a typo, a new host, a secret
@@ -72,9 +80,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         // A pydantic settings field's default is what the app runs with
         // when the environment does not set the variable.
         let fallback = if site.is_settings_default() {
-            settings_fallback(v)
+            settings_fallback(project, file, v)
         } else {
-            fallback_of(v)
+            fallback_of(pydantic::unwrap_secret(v))
         };
         let message = match fallback {
             Some(Fallback::Literal) => format!("{what} falls back to a built-in value when {variable} is not set, instead of refusing to start"),
@@ -102,7 +110,6 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 "the secret key is read from the environment but nothing stops the app from starting without it".to_string()
             }
         };
-        let _ = file;
         let mut f = ctx
             .finding(RULE.code, RULE.name, site.span(), message)
             .with_fix("Drop the fallback and refuse to start when SECRET_KEY is missing (outside TESTING).")
@@ -123,21 +130,23 @@ enum Fallback {
     Other,
 }
 
+/// Functions that make a random key.
+const RANDOM_GENERATORS: &[&str] = &[
+    "os.urandom",
+    "secrets.token_hex",
+    "secrets.token_bytes",
+    "secrets.token_urlsafe",
+    "uuid.uuid4",
+];
+
 /// Whether a fallback value is made by a random generator.
 fn is_random(v: &Value) -> bool {
     let mut hit = false;
     v.walk(&mut |x| {
         if let Kind::Call(c) = &x.kind {
-            if c.func_name().is_some_and(|n| {
-                matches!(
-                    n.as_str(),
-                    "os.urandom"
-                        | "secrets.token_hex"
-                        | "secrets.token_bytes"
-                        | "secrets.token_urlsafe"
-                        | "uuid.uuid4"
-                )
-            }) {
+            if c.func_name()
+                .is_some_and(|n| RANDOM_GENERATORS.contains(&n.as_str()))
+            {
                 hit = true;
             }
         }
@@ -146,15 +155,42 @@ fn is_random(v: &Value) -> bool {
 }
 
 /// The fallback a pydantic settings field's default is: a literal or a key
-/// made at start (`SECRET_KEY: str = secrets.token_urlsafe(32)`), or the
-/// fallback of an environment lookup it reads itself. An empty default,
-/// `None` or anything else (`Field(...)`) is not judged.
-fn settings_fallback(v: &Value) -> Option<Fallback> {
+/// made at start (`SECRET_KEY: str = secrets.token_urlsafe(32)`, also by a
+/// `Field(default_factory=...)`), or the fallback of an environment lookup it
+/// reads itself. `Field(default=...)` and `SecretStr(...)` are their
+/// contents. An empty default, `None` or anything else (`Field(...)`) is not
+/// judged.
+fn settings_fallback(project: &Project, file: FileId, v: &Value) -> Option<Fallback> {
+    let v = match pydantic::field_default(v) {
+        FieldDefault::Value(d) => project.resolver().deref(file, d).1,
+        FieldDefault::Factory(f) => {
+            return random_factory(project, file, f).then_some(Fallback::Random)
+        }
+    };
     match &v.kind {
         Kind::Str(s) if !s.is_empty() => Some(Fallback::Literal),
         _ if env_lookup(v).is_none() && is_random(v) => Some(Fallback::Random),
         _ => fallback_of(v),
     }
+}
+
+/// Whether a `default_factory` makes a random key: a generator named as one
+/// (`default_factory=secrets.token_hex`) or a lambda that calls one.
+fn random_factory(project: &Project, file: FileId, f: &Value) -> bool {
+    if f.qualified()
+        .is_some_and(|n| RANDOM_GENERATORS.contains(&n.as_str()))
+    {
+        return true;
+    }
+    // A lambda is no value of its own; the calls in its body are facts.
+    let Some(facts) = project.resolver().facts(file) else {
+        return false;
+    };
+    facts
+        .calls
+        .iter()
+        .filter(|c| f.range.contains_range(c.value.range))
+        .any(|c| is_random(&c.value))
 }
 
 fn fallback_of(v: &Value) -> Option<Fallback> {

@@ -258,6 +258,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         );
     }
     // Credentials inside committed env files and Dockerfiles.
+    let signing_names = super::key002_weak_secret_key::signing_variables(ctx);
     for e in &project.deploy.env {
         let committed = match &e.source {
             EnvSource::DotEnv { role, gitignored } => {
@@ -295,7 +296,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 // A weak secret key is KEY002's (one finding a line); a
                 // strong one committed is this rule's.
                 None => (is_credential_name(&e.name)
-                    && weak_env_value(e).is_none()
+                    && weak_env_value(e, &signing_names).is_none()
                     && looks_secret(value))
                 .then_some(("a credential", None)),
             }
