@@ -187,7 +187,10 @@ pub(crate) fn settings_default<'a>(
     if set_elsewhere {
         return None;
     }
-    Some(resolver.deref(cfile, &attr.value))
+    // `Field(default=[...])` / `Field([...])`: the default inside; a
+    // `default_factory` is not followed.
+    let value = crate::python::pydantic::field_value(&attr.value)?;
+    Some(resolver.deref(cfile, value))
 }
 
 /// An option's value: followed through names, and to the default of a
