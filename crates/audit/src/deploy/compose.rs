@@ -129,17 +129,7 @@ fn built_dockerfile(build: &Node) -> Option<String> {
     if context.contains("://") || context.starts_with("git@") {
         return None;
     }
-    let mut parts: Vec<&str> = Vec::new();
-    for p in context.split('/').chain(dockerfile.split('/')) {
-        match p {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            p => parts.push(p),
-        }
-    }
-    (!parts.is_empty()).then(|| parts.join("/"))
+    normalize(&format!("{context}/{dockerfile}"))
 }
 
 #[derive(Debug, Clone)]
