@@ -846,6 +846,32 @@ mod tests {
         assert!(moved >= 3, "{moved} writes moved it");
     }
 
+    /// A store on a server at `port` that will not answer decisions, one
+    /// counter, and a runtime like a worker's.
+    fn unanswered(port: u16, timeout: Duration) -> (RedisStore, CellRef, tokio::runtime::Runtime) {
+        let store = RedisStore::new(
+            &format!("redis://127.0.0.1:{port}/0"),
+            1,
+            "fg:test",
+            timeout,
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let cell = CellRef {
+            id: [3; 16],
+            gcra: super::super::algorithm::Gcra {
+                interval: 1_000_000,
+                window: 60_000_000,
+            },
+            cost: 1,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        (store, cell, rt)
+    }
+
     /// A stand-in Redis server: answers `+OK` to every command (the client's
     /// connection set-up) but `EVALSHA`, which it counts and never answers.
     fn holding_server() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
@@ -894,26 +920,7 @@ mod tests {
     fn calls_are_pipelined_up_to_the_bound() {
         let (port, held) = holding_server();
         let timeout = Duration::from_millis(400);
-        let store = RedisStore::new(
-            &format!("redis://127.0.0.1:{port}/0"),
-            1,
-            "fg:test",
-            timeout,
-            Duration::from_secs(1),
-        )
-        .unwrap();
-        let cell = CellRef {
-            id: [4; 16],
-            gcra: super::super::algorithm::Gcra {
-                interval: 1_000_000,
-                window: 60_000_000,
-            },
-            cost: 1,
-        };
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let (store, cell, rt) = unanswered(port, timeout);
         rt.block_on(async {
             let mut asked = Vec::new();
             for _ in 0..MAX_IN_FLIGHT + 2 {
@@ -946,26 +953,7 @@ mod tests {
             }
         });
         let timeout = Duration::from_millis(300);
-        let store = RedisStore::new(
-            &format!("redis://127.0.0.1:{port}/0"),
-            1,
-            "fg:test",
-            timeout,
-            Duration::from_secs(1),
-        )
-        .unwrap();
-        let cell = CellRef {
-            id: [3; 16],
-            gcra: super::super::algorithm::Gcra {
-                interval: 1_000_000,
-                window: 60_000_000,
-            },
-            cost: 1,
-        };
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let (store, cell, rt) = unanswered(port, timeout);
         rt.block_on(async {
             let start = std::time::Instant::now();
             let timed = |asked: Duration| {
