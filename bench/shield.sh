@@ -8,7 +8,8 @@
 #       (2 gthread workers, keep-alive): plain Flask alone, plain Flask behind shield
 #       (over TCP and over a unix socket) and behind nginx, in ROUNDS interleaved
 #       rounds (medians); (s) the same on gunicorn's default sync workers, which
-#       close every connection; and the app with flask-talisman + flask-cors +
+#       close every connection; the headers a proxy adds, costed in the app in-process
+#       (bench/proxy_headers.py); and the app with flask-talisman + flask-cors +
 #       flask-limiter (+ CSRFProtect) in-process, memory then Redis storage
 #   then bench/shield-ratelimit.sh: rate limiting in shield (memory, Redis) against
 #   flask-limiter in-process (memory, Redis), and both with Redis down.
@@ -226,6 +227,14 @@ CONF
   kill "$S4" "$S5" "$G_KA" "$G_KA2" "$G_KAU" 2>/dev/null || true
   kill -QUIT "$(cat "$WORK/proxy-flask-ka/nginx.pid")" 2>/dev/null || true
   wait "$G_KA" "$G_KA2" "$G_KAU" 2>/dev/null || true
+
+  # Part of the app's own CPU behind any proxy: its ProxyFix and Werkzeug reading the
+  # headers the proxy adds (those shield sends), measured in-process without a server.
+  echo
+  (cd examples/orders-hardened && BENCH_MODE=plain RATELIMIT_STORAGE_URI=memory:// \
+    "$VENV/bin/python" "$ROOT/bench/proxy_headers.py" "$TOKEN" "X-Forwarded-For: 127.0.0.1" \
+    "X-Forwarded-Proto: http" "X-Forwarded-Host: 127.0.0.1" "X-Request-Id: 0123456789abcdef")
+  echo
 
   # The same app on gunicorn's default sync workers (`--worker-class sync`), which
   # close every connection after its response: any proxy in front then opens a new
