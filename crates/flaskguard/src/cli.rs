@@ -73,7 +73,7 @@ pub struct ScanArgs {
     /// More candidate keys for the Flask session cookie, one per line.
     #[arg(long, value_name = "FILE")]
     pub wordlist: Option<PathBuf>,
-    /// Send this header with every request (repeatable), e.g. "Authorization: Bearer $TOKEN", to scan an API behind a login. Forged-token probes go without it; reports never show its value.
+    /// Send this header with every request (repeatable), e.g. "Authorization: Bearer $TOKEN", to scan an API behind a login. Forged-token probes go without it; reports never show its value. With --header or --cookie every target must be on one host.
     #[arg(long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
     /// Send this cookie with every request (repeatable; "a=1; b=2" holds two), e.g. a logged-in "session=…": the session checks (contents, weak SECRET_KEY) and the cross-site POST probe then use it. Reports never show its value.

@@ -95,6 +95,11 @@ pub enum ScanError {
     Header { given: String, reason: String },
     #[error("--cookie `{given}`: {reason}")]
     Cookie { given: String, reason: String },
+    #[error(
+        "--header/--cookie go with every request of the run, and the targets are on \
+         several hosts ({0}): each would receive them; scan one host per run"
+    )]
+    CredentialsAcrossHosts(String),
 }
 
 /// Headers a scan must not be given: the client owns framing and the target's
@@ -207,6 +212,15 @@ pub fn scan(options: &ScanOptions) -> Result<Report, ScanError> {
         headers: parse_headers(&options.headers)?,
         cookies: parse_cookies(&options.cookies)?,
     };
+    if !(credentials.headers.is_empty() && credentials.cookies.is_empty()) {
+        // A token or session given for one site must not reach another.
+        let mut hosts: Vec<&str> = targets.iter().map(|t| t.endpoint.host.as_str()).collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        if hosts.len() > 1 {
+            return Err(ScanError::CredentialsAcrossHosts(hosts.join(", ")));
+        }
+    }
     let keys = checks::session::Candidates::load(options.wordlist.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -356,6 +370,43 @@ mod tests {
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn credentials_never_go_to_several_hosts() {
+        let options = |targets: &[&str], headers: &[&str], cookies: &[&str]| ScanOptions {
+            targets: s(targets),
+            headers: s(headers),
+            cookies: s(cookies),
+            timeout: std::time::Duration::from_millis(200),
+            budget: std::time::Duration::from_secs(2),
+            ..ScanOptions::default()
+        };
+        let two_hosts = ["http://127.0.0.1:1/", "http://localhost:1/api"];
+        for (headers, cookies) in [
+            (&["Authorization: Bearer t0k3n"][..], &[][..]),
+            (&[], &["session=s3cr3t"]),
+        ] {
+            let e = scan(&options(&two_hosts, headers, cookies)).unwrap_err();
+            assert!(matches!(e, ScanError::CredentialsAcrossHosts(_)), "{e}");
+            let text = e.to_string();
+            assert!(text.contains("127.0.0.1, localhost"), "{text}");
+            assert!(
+                !text.contains("t0k3n") && !text.contains("s3cr3t"),
+                "{text}"
+            );
+        }
+        // Without credentials, or with every target on one host (other ports and
+        // schemes included), the run goes ahead (here: to closed ports).
+        let same_host = ["http://127.0.0.1:1/", "https://127.0.0.1:2/"];
+        for opts in [
+            options(&two_hosts, &[], &[]),
+            options(&same_host, &["X-Api-Key: k"], &["a=b"]),
+        ] {
+            if let Err(e) = scan(&opts) {
+                assert!(!matches!(e, ScanError::CredentialsAcrossHosts(_)), "{e}");
+            }
+        }
     }
 
     #[test]
