@@ -54,6 +54,57 @@ pub enum Command {
     /// Every protection is on with safe defaults; `[shield]` in flaskguard.toml tunes
     /// them. SIGHUP reloads the config (and TLS certificates), SIGTERM drains and stops.
     Shield(ShieldArgs),
+    /// Read a Flask session cookie: decode what it carries, or find its signing key.
+    ///
+    /// Runs offline on a cookie you give (nothing is sent anywhere): `decode` shows
+    /// the session as the browser holds it (CKE004: readable sensitive data), `crack`
+    /// tries the built-in list of weak and well-known keys and your word lists under
+    /// every key derivation Flask and itsdangerous use (KEY002). Exit code 1 when a
+    /// sensitive key is readable (decode) or the signing key is found (crack).
+    #[command(subcommand)]
+    Session(SessionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionCommand {
+    /// Decode a session cookie without its key: the session's contents, when it was signed, and sensitive entries.
+    Decode(SessionDecodeArgs),
+    /// Find the key a session cookie is signed with, among weak and well-known keys and your word lists.
+    Crack(SessionCrackArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SessionCookieArg {
+    /// The cookie: its value, `session=VALUE` as a browser shows it, or `-` to read it from standard input (keeps it out of the shell history).
+    #[arg(value_name = "COOKIE")]
+    pub cookie: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SessionDecodeArgs {
+    #[command(flatten)]
+    pub cookie: SessionCookieArg,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SessionCrackArgs {
+    #[command(flatten)]
+    pub cookie: SessionCookieArg,
+    /// More candidate keys, one per line (repeatable); tried after the built-in list.
+    #[arg(long, value_name = "FILE")]
+    pub wordlist: Vec<PathBuf>,
+    /// Try only the given word lists, not the built-in one.
+    #[arg(long, requires = "wordlist")]
+    pub no_builtin: bool,
+    /// Print a found key in full (by default it is masked like in reports: `de…34 (19 chars)`).
+    #[arg(long)]
+    pub show_key: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

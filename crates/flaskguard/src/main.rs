@@ -63,6 +63,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => cmd::explain::run(&args),
         Command::Scan(args) => cmd::scan::run(&args, cli.color),
         Command::Shield(args) => cmd::shield::run(&args),
+        Command::Session(command) => cmd::session::run(&command),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -187,3 +187,137 @@ fn color_always_colours_and_no_color_is_respected() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains('\x1b'));
 }
+
+fn run_stdin(args: &[&str], input: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = bin()
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn session_decode_and_crack_read_a_cookie_offline() {
+    use flask_session::{sign_at, KeyDerivation, SignerParams};
+    let value = serde_json::json!({"user_id": 7, "is_admin": true});
+    let weak = sign_at(
+        &value,
+        b"change-me",
+        &SignerParams::flask_default(),
+        1_700_000_000,
+    );
+    let strong_key = b"f3c1a9e07b2d4c8e9a6b5d4c3b2a1f0e";
+    let strong = sign_at(
+        &value,
+        strong_key,
+        &SignerParams::flask_default(),
+        1_700_000_000,
+    );
+
+    // decode: contents and the sensitive entry, exit 1 (CKE004).
+    let (code, out, err) = run(&["session", "decode", &format!("session={weak}")]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("\"user_id\": 7") && out.contains("2023-11-14T22:13:20Z"),
+        "{out}"
+    );
+    assert!(
+        out.contains("CKE004") && out.contains("is_admin (authorization)"),
+        "{out}"
+    );
+    let (code, out, _) = run(&["session", "decode", "--json", &strong]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["value"]["user_id"], 7);
+    assert_eq!(v["signature_bytes"], 20);
+
+    // crack: the weak key is found in the built-in list and masked unless asked.
+    let (code, out, _) = run(&["session", "crack", &weak]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("KEY002") && out.contains("ch…me (9 chars)"),
+        "{out}"
+    );
+    assert!(out.contains("Flask's default signing"), "{out}");
+    let (code, out, _) = run_stdin(&["session", "crack", "--show-key", "--json", "-"], &weak);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["key"], "change-me");
+    assert_eq!(v["source"], "the built-in list");
+
+    // A strong key is not found (exit 0) unless a word list holds it, under any
+    // derivation: here itsdangerous' own defaults rather than Flask's.
+    let (code, out, _) = run(&["session", "crack", &strong]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("Not found"), "{out}");
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("keys.txt");
+    std::fs::write(&list, b"first\nf3c1a9e07b2d4c8e9a6b5d4c3b2a1f0e\n").unwrap();
+    let params = SignerParams::new(
+        "itsdangerous",
+        KeyDerivation::DjangoConcat,
+        flask_session::DigestAlgorithm::Sha1,
+    );
+    let other = sign_at(&value, strong_key, &params, 1_700_000_000);
+    let list_arg = list.to_str().unwrap();
+    let (code, out, _) = run(&[
+        "session",
+        "crack",
+        "--no-builtin",
+        "--wordlist",
+        list_arg,
+        "--json",
+        &other,
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["candidates"], 2);
+    assert_eq!(v["flask_default"], false);
+    assert_eq!(v["source"], list_arg);
+    assert!(
+        v["params"].as_str().unwrap().contains("itsdangerous"),
+        "{v}"
+    );
+
+    // Bad input: exit 2, naming what is wrong, never echoing the cookie.
+    for (args, says) in [
+        (
+            vec!["session", "decode", "0123456789abcdef"],
+            "not a Flask session cookie",
+        ),
+        (
+            vec!["session", "crack", "theme=dark; lang=en"],
+            "none named `session`",
+        ),
+        (
+            vec![
+                "session",
+                "crack",
+                "--wordlist",
+                "/nonexistent/keys.txt",
+                &weak,
+            ],
+            "/nonexistent/keys.txt",
+        ),
+    ] {
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains(&weak[..20]), "{err}");
+    }
+}
