@@ -90,8 +90,7 @@ fn extract_cookie(given: &str) -> Result<String, String> {
     }
     if value.len() > MAX_COOKIE_LEN {
         return Err(format!(
-            "{} bytes is longer than any cookie a browser sends ({MAX_COOKIE_LEN} at most)",
-            value.len()
+            "longer than any cookie a browser sends ({MAX_COOKIE_LEN} bytes at most)"
         ));
     }
     Ok(value)
