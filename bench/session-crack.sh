@@ -15,8 +15,9 @@
 # a decode-only run, i.e. interpreter and import start-up). flaskguard's rate is
 # measured inside the harness (crates/flask-session/examples/crack.rs) over repeated
 # rounds, with Flask's default parameters only (the same work per key as
-# flask-unsign) and with all 16 SHA-1 parameter sets. Nothing touches the network
-# except pip.
+# flask-unsign) and with all 16 SHA-1 parameter sets. Last, both as commands, wall
+# time with start-up: flask-unsign against `flaskguard session crack --no-builtin
+# --wordlist F -` (cookie on standard input). Nothing touches the network except pip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=bench/out/session-crack
@@ -26,6 +27,8 @@ PYTHON=${PYTHON:-python3}
 echo "==> building the cracker harness (release)"
 cargo build -q --release --locked -p flaskguard-flask-session --example crack
 CRACK=target/release/examples/crack
+cargo build -q --release --locked -p flaskguard
+FG=target/release/flaskguard
 
 VENV=$OUT/venv
 if [ ! -x "$VENV/bin/flask-unsign" ]; then
@@ -87,7 +90,7 @@ t0=$(now); "$VENV/bin/flask-unsign" --decode --cookie "$ABSENT" >/dev/null; t1=$
 STARTUP=$(calc "$t1 - $t0")
 printf 'start-up: %.2fs\n' "$STARTUP"
 
-declare -A FU_RATE FU_SECS OURS_FLASK OURS_SECS OURS_ALL OURS_FOUND
+declare -A FU_RATE FU_SECS FU_WALL CLI_WALL OURS_FLASK OURS_SECS OURS_ALL OURS_FOUND
 for case in absent near-end; do
   cookie=$([ "$case" = absent ] && echo "$ABSENT" || echo "$NEAR")
   echo "==> $case: flask-unsign"
@@ -98,6 +101,7 @@ for case in absent near-end; do
   t1=$(now)
   wall=$(calc "$t1 - $t0")
   attempts=$([ "$case" = absent ] && echo "$NKEYS" || echo "$((NKEYS - 99))")
+  FU_WALL[$case]=$wall
   FU_SECS[$case]=$(calc "$wall - $STARTUP")
   FU_RATE[$case]=$(calc "$attempts / ${FU_SECS[$case]}")
   printf 'wall %.2fs, %d keys tried, %.0f keys/s (start-up excluded); output: %s\n' \
@@ -113,6 +117,16 @@ for case in absent near-end; do
   line=$("$CRACK" --cookie "$cookie" --wordlist "$WORDLIST" --params all --min-seconds 2)
   echo "$line"
   OURS_ALL[$case]=$(sed -n 's/.* attempts_per_sec=\([0-9]*\).*/\1/p' <<<"$line")
+  echo "==> $case: flaskguard session crack (the command as a user runs it, start-up included)"
+  want=$([ "$case" = absent ] && echo 0 || echo 1)
+  t0=$(now)
+  set +e
+  "$FG" session crack --no-builtin --wordlist "$WORDLIST" - <<<"$cookie"
+  rc=$?
+  set -e
+  t1=$(now)
+  [ "$rc" = "$want" ] || { echo "error: flaskguard session crack exited $rc, expected $want" >&2; exit 1; }
+  CLI_WALL[$case]=$(calc "$t1 - $t0")
 done
 
 [ "${OURS_FOUND[absent]}" = no ] || { echo "error: flaskguard cracked the absent key" >&2; exit 1; }
@@ -127,3 +141,7 @@ printf '  flaskguard    %10.0f key x parameter-set attempts/s over all 16 SHA-1 
 printf 'key near the end (line %d), time to find it:\n' "$((NKEYS - 99))"
 printf '  flask-unsign  %10.3f s\n' "${FU_SECS[near-end]}"
 printf '  flaskguard    %10.3f s     (%.0fx)\n' "${OURS_SECS[near-end]}" "$(calc "${FU_SECS[near-end]} / ${OURS_SECS[near-end]}")"
+printf 'as commands, wall time with start-up (flask-unsign: Flask'"'"'s default parameters only;\n'
+printf 'flaskguard session crack: every parameter set that fits the signature, Flask'"'"'s first):\n'
+printf '  key absent    flask-unsign %8.3f s   flaskguard %8.3f s   (%.0fx)\n' "${FU_WALL[absent]}" "${CLI_WALL[absent]}" "$(calc "${FU_WALL[absent]} / ${CLI_WALL[absent]}")"
+printf '  key near end  flask-unsign %8.3f s   flaskguard %8.3f s   (%.0fx)\n' "${FU_WALL[near-end]}" "${CLI_WALL[near-end]}" "$(calc "${FU_WALL[near-end]} / ${CLI_WALL[near-end]}")"
