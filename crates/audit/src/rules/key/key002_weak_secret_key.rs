@@ -85,7 +85,13 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             let unset = site.when_unset(lookup.as_deref());
             (
                 format!("{what} falls back to a weak value, used whenever {unset}: {why}"),
-                "Drop the fallback (`os.environ[\"SECRET_KEY\"]` refuses to start without the variable), set the variable to a random key of at least 32 bytes (secrets.token_hex(32)), and rotate the current one.".to_string(),
+                {
+                    let var = lookup
+                        .as_deref()
+                        .or(site.variable())
+                        .unwrap_or("SECRET_KEY");
+                    format!("Drop the fallback (`os.environ[\"{var}\"]` refuses to start without the variable), set {var} to a random key of at least 32 bytes (secrets.token_hex(32)), and rotate the current one.")
+                },
             )
         } else {
             (

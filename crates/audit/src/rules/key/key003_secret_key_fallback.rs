@@ -78,7 +78,8 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             Kind::Or(items) => items.first().and_then(env_lookup),
             _ => env_lookup(v),
         };
-        let unset = site.when_unset(lookup.and_then(|l| l.var).as_deref());
+        let lookup_var = lookup.and_then(|l| l.var);
+        let unset = site.when_unset(lookup_var.as_deref());
         // A pydantic settings field's default is what the app runs with
         // when the environment does not set the variable.
         let fallback = if site.is_settings_default() {
@@ -89,7 +90,10 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let fix = match site.field() {
             Some(field) => format!("Declare `{field}` without a default (`{field}: str` with no value, or `Field(...)`) so pydantic refuses to start when {unset}, and set it in the deployment."),
             None => {
-                let var = site.variable().unwrap_or("SECRET_KEY");
+                let var = lookup_var
+                    .as_deref()
+                    .or(site.variable())
+                    .unwrap_or("SECRET_KEY");
                 format!("Read the key with `os.environ[\"{var}\"]` (no default) so the app refuses to start when it is missing, or raise at startup when it is empty (outside TESTING).")
             }
         };
