@@ -97,9 +97,47 @@ def issue(user_id):
     let msgs = key003_messages(&[("settings.py", settings), ("app.py", app)]);
     assert_eq!(msgs.len(), 3, "{msgs:#?}");
     for var in [
-        "when ACME_SECRET_KEY is not set",
-        "when ACME_JWT is not set",
-        "when svc_reset_signing is not set",
+        "whenever ACME_SECRET_KEY is not set",
+        "whenever ACME_JWT is not set",
+        "whenever svc_reset_signing is not set",
+    ] {
+        assert!(msgs.iter().any(|m| m.contains(var)), "{var}: {msgs:#?}");
+    }
+}
+
+#[test]
+fn class_keywords_and_alias_choices_name_the_variables() {
+    let settings = r#"from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings
+
+
+class Settings(BaseSettings, env_prefix="SHOP_", env_file=".env"):
+    secret_key: str = "shop-session-signing-key-000000000001"
+    jwt_signing: str = Field(
+        default="shop-jwt-signing-key-000000000000002",
+        validation_alias=AliasChoices("SHOP_JWT", "JWT_SECRET"),
+    )
+
+
+settings = Settings()
+"#;
+    let app = r#"import jwt
+from flask import Flask
+
+from settings import settings
+
+app = Flask(__name__)
+app.secret_key = settings.secret_key
+
+
+def issue(user_id):
+    return jwt.encode({"sub": user_id}, settings.jwt_signing, algorithm="HS256")
+"#;
+    let msgs = key003_messages(&[("settings.py", settings), ("app.py", app)]);
+    assert_eq!(msgs.len(), 2, "{msgs:#?}");
+    for var in [
+        "whenever SHOP_SECRET_KEY is not set",
+        "whenever none of SHOP_JWT, JWT_SECRET is set",
     ] {
         assert!(msgs.iter().any(|m| m.contains(var)), "{var}: {msgs:#?}");
     }

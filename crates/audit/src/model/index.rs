@@ -579,22 +579,8 @@ impl<'a> Resolver<'a> {
         file: FileId,
         v: &Value,
     ) -> Option<(FileId, &'a ClassFact, &'a ClassAttr)> {
-        let r = self.resolve(file, v);
-        let [field] = r.attrs.as_slice() else {
-            return None;
-        };
-        let mut class = match r.target {
-            Target::Object(site) => {
-                let call = self.call(site)?;
-                let c = self.resolve(site.file, &call.call().func);
-                match (c.target, c.attrs.is_empty()) {
-                    (Target::Class(q), true) => q,
-                    _ => return None,
-                }
-            }
-            Target::Class(q) => q,
-            _ => return None,
-        };
+        let (mut class, field) = self.class_and_attr_of(file, v)?;
+        let field = field.as_str();
         for _ in 0..8 {
             let (cfile, fact) = self.class(&class)?;
             if let Some(a) = fact.attr(field) {
@@ -609,6 +595,36 @@ impl<'a> Resolver<'a> {
                 })?;
         }
         None
+    }
+
+    /// The project class and the attribute name a value reads through an
+    /// instance of the class or the class itself (`settings.SECRET` where
+    /// `settings = Settings()`, also made by a factory or imported from
+    /// another module; `Config.SECRET_KEY`).
+    pub fn class_and_attr_of(&self, file: FileId, v: &Value) -> Option<(String, String)> {
+        let r = self.resolve(file, v);
+        let [field] = r.attrs.as_slice() else {
+            return None;
+        };
+        let class = self.class_of(r.target)?;
+        Some((class, field.clone()))
+    }
+
+    /// The project class of an object its constructor made (`Settings()`,
+    /// also through a factory), or a class itself.
+    pub fn class_of(&self, target: Target) -> Option<String> {
+        match target {
+            Target::Object(site) => {
+                let call = self.call(site)?;
+                let c = self.resolve(site.file, &call.call().func);
+                match (c.target, c.attrs.is_empty()) {
+                    (Target::Class(q), true) => Some(q),
+                    _ => None,
+                }
+            }
+            Target::Class(q) => Some(q),
+            _ => None,
+        }
     }
 
     /// The value a module-level name is bound to (`config.config` -> its dict).

@@ -26,6 +26,7 @@ pub mod flow;
 pub mod headers;
 pub mod index;
 mod limits;
+pub mod pydantic_settings;
 mod resources;
 mod routes;
 mod sessions;

@@ -48,6 +48,9 @@ pub struct Collector {
     pub(super) return_guards: Vec<Vec<GuardId>>,
     /// Class-body assignments of the classes being collected, innermost last.
     pub(super) class_attrs: Vec<Vec<ClassAttr>>,
+    /// Class-body annotations without a value of those classes (`secret_key:
+    /// str`), innermost last.
+    pub(super) class_decls: Vec<Vec<ClassAttr>>,
 }
 
 impl Collector {
@@ -91,6 +94,30 @@ impl Collector {
             returns: Vec::new(),
             return_guards: Vec::new(),
             class_attrs: Vec::new(),
+            class_decls: Vec::new(),
+        }
+    }
+
+    /// `name: T` in a class body, without a value: a field a pydantic model
+    /// or dataclass requires (`ClassVar` annotations declare no field). Its
+    /// value is unknown.
+    fn declare(&mut self, a: &ast::StmtAnnAssign) {
+        if self.scopes.current().kind != ScopeKind::Class {
+            return;
+        }
+        let Expr::Name(n) = a.target.as_ref() else {
+            return;
+        };
+        if is_class_var(&a.annotation) {
+            return;
+        }
+        let name = self.scopes.names.get(n.id.as_str());
+        if let Some(decls) = self.class_decls.last_mut() {
+            decls.push(ClassAttr {
+                name,
+                value: Value::unknown(a.range, false),
+                range: a.range,
+            });
         }
     }
 
@@ -200,6 +227,8 @@ impl Collector {
                 if let Some(v) = &a.value {
                     let value = self.eval(v);
                     self.assign(&a.target, &value, a.range, false);
+                } else {
+                    self.declare(a);
                 }
             }
             Stmt::AugAssign(a) => {
@@ -433,5 +462,19 @@ fn target_names(target: &Expr, out: &mut HashSet<String>) {
         Expr::List(l) => l.elts.iter().for_each(|e| target_names(e, out)),
         Expr::Starred(s) => target_names(&s.value, out),
         _ => {}
+    }
+}
+
+/// `ClassVar`, `ClassVar[int]`, `typing.ClassVar[...]`: a class attribute, no
+/// field.
+fn is_class_var(annotation: &Expr) -> bool {
+    let head = match annotation {
+        Expr::Subscript(s) => s.value.as_ref(),
+        other => other,
+    };
+    match head {
+        Expr::Name(n) => n.id.as_str() == "ClassVar",
+        Expr::Attribute(a) => a.attr.as_str() == "ClassVar",
+        _ => false,
     }
 }

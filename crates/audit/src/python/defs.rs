@@ -122,23 +122,30 @@ impl Collector {
             .map(|d| self.eval(&d.expression))
             .collect();
         let mut bases = Vec::with_capacity(c.arguments.as_ref().map_or(0, |a| a.args.len()));
+        let mut keywords = Vec::new();
         if let Some(args) = &c.arguments {
             for b in args.args.iter() {
                 bases.push(self.eval(b));
             }
             for k in args.keywords.iter() {
-                self.eval(&k.value);
+                let v = self.eval(&k.value);
+                if let Some(arg) = &k.arg {
+                    keywords.push((self.scopes.names.get(arg.as_str()), v));
+                }
             }
         }
         let name = c.name.id.as_str();
         let (scope, qualified) = self.push_scope(ScopeKind::Class, name);
         self.class_attrs.push(Vec::new());
+        self.class_decls.push(Vec::new());
         let saved_guard = self.guard;
         self.guard = 0;
         self.stmts(&c.body);
         self.guard = saved_guard;
         let mut attrs = self.class_attrs.pop().unwrap_or_default();
         attrs.shrink_to_fit();
+        let mut declared = self.class_decls.pop().unwrap_or_default();
+        declared.shrink_to_fit();
         self.scopes.frames.pop();
         self.facts.classes.push(ClassFact {
             name: self.scopes.names.get(name),
@@ -146,8 +153,10 @@ impl Collector {
             name_range: c.name.range,
             range: c.range,
             bases,
+            keywords,
             decorators,
             attrs,
+            declared,
             scope,
             guard: self.guard,
         });

@@ -99,17 +99,65 @@ pub struct ClassFact {
     pub name_range: TextRange,
     pub range: TextRange,
     pub bases: Vec<Value>,
+    /// Keyword arguments of the class statement (`metaclass=...`, pydantic's
+    /// `env_prefix="APP_"`), in order.
+    pub keywords: Vec<(Name, Value)>,
     pub decorators: Vec<Value>,
     /// Class-body assignments in source order.
     pub attrs: Vec<ClassAttr>,
+    /// Class-body annotations without a value (`secret_key: str`; not
+    /// `ClassVar`s), in source order, each with an unknown value: the
+    /// fields a pydantic model requires. They set no class attribute.
+    pub declared: Vec<ClassAttr>,
     pub scope: ScopeId,
     pub guard: GuardId,
+}
+
+/// A name a class body declares: assigned (`x = 1`, `x: int = 1`), or only
+/// annotated (`x: int`).
+#[derive(Debug, Clone, Copy)]
+pub struct Member<'a> {
+    pub attr: &'a ClassAttr,
+    /// Only annotated: the value is unknown, and for a pydantic model the
+    /// field is required.
+    pub declared_only: bool,
 }
 
 impl ClassFact {
     /// The last assignment of an attribute in the class body itself.
     pub fn attr(&self, name: &str) -> Option<&ClassAttr> {
         self.attrs.iter().rev().find(|a| a.name == name)
+    }
+
+    /// The last statement that declares a name in the class body, assigned or
+    /// only annotated.
+    pub fn member(&self, name: &str) -> Option<Member<'_>> {
+        let assigned = self.attr(name);
+        let declared = self.declared.iter().rev().find(|a| a.name == name);
+        match (assigned, declared) {
+            (Some(a), Some(d)) if d.range.start() > a.range.start() => Some(Member {
+                attr: d,
+                declared_only: true,
+            }),
+            (Some(a), _) => Some(Member {
+                attr: a,
+                declared_only: false,
+            }),
+            (None, Some(d)) => Some(Member {
+                attr: d,
+                declared_only: true,
+            }),
+            (None, None) => None,
+        }
+    }
+
+    /// A keyword argument of the class statement.
+    pub fn keyword(&self, name: &str) -> Option<&Value> {
+        self.keywords
+            .iter()
+            .rev()
+            .find(|(k, _)| k.as_str() == name)
+            .map(|(_, v)| v)
     }
 }
 

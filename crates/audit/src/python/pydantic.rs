@@ -73,15 +73,81 @@ pub fn field_value(v: &Value) -> Option<&Value> {
     }
 }
 
-/// The variable name a `Field` gives a settings field explicitly:
-/// `validation_alias="X"` or `alias="X"` (pydantic-settings 2, where the
-/// `env_prefix` does not apply to it), or pydantic 1's `env="X"`.
-pub fn field_env_name(v: &Value) -> Option<&str> {
-    let c = call_to(v, FIELD_FUNCS)?;
-    ["validation_alias", "alias", "env"]
+/// What a settings field holds when the environment does not set it, as a
+/// plain value: the default with `Field(default=...)` and `SecretStr(...)`
+/// unwrapped, a `Field(default_factory=...)` as written (the factory is made
+/// at start), and an unknown value for a required field (`Field(...)`).
+pub fn default_value(v: &Value) -> Value {
+    match call_to(v, FIELD_FUNCS) {
+        None => unwrap_secret(v).clone(),
+        Some(c) => match (c.param(0, "default"), c.kwarg("default_factory")) {
+            (Some(d), _) if !matches!(d.kind, Kind::Unknown) => unwrap_secret(d).clone(),
+            (None, Some(_)) => v.clone(),
+            _ => Value::unknown(v.range, false),
+        },
+    }
+}
+
+/// The environment variables a settings field's `Field` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvNames {
+    /// No alias: the variable is the field's name (with the class's
+    /// `env_prefix`).
+    FromName,
+    /// `validation_alias="X"`, `AliasChoices("X", "Y")`, `alias="X"`,
+    /// pydantic 1's `env="X"` / `env=["X", "Y"]`, in the order pydantic tries
+    /// them (the `env_prefix` does not apply).
+    Explicit(Vec<String>),
+    /// An alias that names no variable the source spells out (an
+    /// `AliasPath`, a name computed at run time).
+    Unknown,
+}
+
+/// The variables a `Field` names a settings field's value after:
+/// `validation_alias` (a string or `AliasChoices`, whose string choices are
+/// tried in order) over `alias` (pydantic-settings 2), or pydantic 1's `env`
+/// (a string or a list of them).
+pub fn field_env_names(v: &Value) -> EnvNames {
+    let Some(c) = call_to(v, FIELD_FUNCS) else {
+        return EnvNames::FromName;
+    };
+    let Some(alias) = ["validation_alias", "alias", "env"]
         .iter()
-        .find_map(|k| c.kwarg(k).and_then(Value::as_str))
-        .filter(|s| !s.is_empty())
+        .find_map(|k| c.kwarg(k).filter(|a| !matches!(a.kind, Kind::None)))
+    else {
+        return EnvNames::FromName;
+    };
+    let names: Vec<String> = match &alias.kind {
+        Kind::Str(_) => alias.as_str().map(str::to_string).into_iter().collect(),
+        Kind::Call(choices)
+            if choices
+                .func
+                .reference()
+                .is_some_and(|r| r.last_name() == "AliasChoices")
+                && !choices.spread =>
+        {
+            // An `AliasPath` choice reads into a variable's JSON: none of
+            // the variables it could name is spelled out.
+            choices
+                .args
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        }
+        Kind::List(items) | Kind::Tuple(items) | Kind::Set(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let names: Vec<String> = names.into_iter().filter(|n| !n.is_empty()).collect();
+    if names.is_empty() {
+        EnvNames::Unknown
+    } else {
+        EnvNames::Explicit(names)
+    }
 }
 
 /// `x.get_secret_value()` reads the secret `x` holds: `x` as a reference
@@ -171,11 +237,99 @@ class Settings(BaseSettings):
 
     #[test]
     fn explicit_variable_names() {
-        let name = |n: &str| field_env_name(&attr_value(SRC, "Settings", n)).map(str::to_string);
-        assert_eq!(name("a"), None);
-        assert_eq!(name("b").as_deref(), Some("B_KEY"));
-        assert_eq!(name("d").as_deref(), Some("D_KEY"));
-        assert_eq!(name("g").as_deref(), Some("G_KEY"));
+        let names = |n: &str| field_env_names(&attr_value(SRC, "Settings", n));
+        let explicit = |v: &[&str]| EnvNames::Explicit(v.iter().map(|s| s.to_string()).collect());
+        assert_eq!(names("a"), EnvNames::FromName);
+        assert_eq!(names("b"), explicit(&["B_KEY"]));
+        assert_eq!(names("d"), explicit(&["D_KEY"]));
+        assert_eq!(names("g"), explicit(&["G_KEY"]));
+        assert_eq!(names("h"), EnvNames::FromName);
+    }
+
+    #[test]
+    fn alias_choices_and_variable_lists() {
+        let src = r#"from pydantic import AliasChoices, AliasPath, Field
+from pydantic_settings import BaseSettings
+
+
+class S(BaseSettings):
+    a: str = Field(validation_alias=AliasChoices("APP_SECRET", "SECRET_KEY"))
+    b: str = Field("x", validation_alias=AliasChoices(AliasPath("CREDS", "key"), "B_KEY"))
+    c: str = Field(validation_alias=AliasPath("CREDS", "key"))
+    d: str = Field(..., env=["D_ONE", "D_TWO"])
+    e: str = Field(validation_alias="E_KEY", alias="IGNORED")
+    f: str = Field(alias=ALIAS_FROM_ELSEWHERE)
+    g: str = Field(default="x", alias=None)
+"#;
+        let names = |n: &str| field_env_names(&attr_value(src, "S", n));
+        let explicit = |v: &[&str]| EnvNames::Explicit(v.iter().map(|s| s.to_string()).collect());
+        assert_eq!(names("a"), explicit(&["APP_SECRET", "SECRET_KEY"]));
+        assert_eq!(names("b"), explicit(&["B_KEY"]));
+        assert_eq!(names("c"), EnvNames::Unknown);
+        assert_eq!(names("d"), explicit(&["D_ONE", "D_TWO"]));
+        assert_eq!(names("e"), explicit(&["E_KEY"]));
+        assert_eq!(names("f"), EnvNames::Unknown);
+        assert_eq!(names("g"), EnvNames::FromName);
+    }
+
+    #[test]
+    fn bare_annotations_are_declared_fields_but_class_vars_are_not() {
+        let src = r#"from typing import ClassVar
+import typing
+
+
+class S(BaseSettings, env_prefix="APP_", case_sensitive=True):
+    a: str
+    b: ClassVar[str]
+    c: typing.ClassVar[int]
+    d: int = 1
+    d: int
+    e: int
+    e: int = 2
+
+
+def f():
+    x: int
+"#;
+        let facts = crate::python::analyze(0, src, "pkg.settings", false).expect("parses");
+        let class = facts
+            .classes
+            .iter()
+            .find(|c| c.name.as_str() == "S")
+            .unwrap();
+        let declared = |n: &str| class.member(n).map(|m| m.declared_only);
+        assert_eq!(declared("a"), Some(true));
+        assert_eq!(declared("b"), None);
+        assert_eq!(declared("c"), None);
+        // The last statement wins.
+        assert_eq!(declared("d"), Some(true));
+        assert_eq!(declared("e"), Some(false));
+        // A bare annotation sets no class attribute.
+        assert!(class.attr("a").is_none());
+        assert_eq!(
+            class.keyword("env_prefix").and_then(Value::as_str),
+            Some("APP_")
+        );
+        assert_eq!(
+            class.keyword("case_sensitive").and_then(Value::as_bool),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn defaults_as_plain_values() {
+        let value = |n: &str| default_value(&attr_value(SRC, "Settings", n));
+        assert_eq!(value("a").as_str(), Some("dev"));
+        assert_eq!(value("c").as_str(), Some("changeme"));
+        assert_eq!(value("d").as_str(), Some("wrapped"));
+        // Required: unknown. A factory stays as written.
+        assert!(matches!(value("e").kind, Kind::Unknown));
+        assert!(matches!(value("g").kind, Kind::Unknown));
+        assert!(matches!(
+            field_default(&value("f")),
+            FieldDefault::Factory(_)
+        ));
+        assert_eq!(value("h").as_str(), Some("plain"));
     }
 
     #[test]

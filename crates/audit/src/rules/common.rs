@@ -2,9 +2,13 @@
 //! which code is production code.
 
 use crate::{
-    model::{index::Target, AppId, ConfigEntry, ExtKind, Project},
+    model::{
+        index::Target,
+        pydantic_settings::{self, field_variables, is_settings_class},
+        AppId, ConfigEntry, ConfigVia, ExtKind, Project,
+    },
     python::{
-        facts::{CallFact, ClassAttr, ClassFact, PyFacts},
+        facts::{CallFact, PyFacts},
         pydantic,
         value::{env_lookup, Call, Kind, Value},
     },
@@ -96,15 +100,6 @@ pub fn is_dev_or_test_name(dotted: &str) -> bool {
 /// Config keys that hold a signing secret: Flask's session key and
 /// flask-jwt-extended's token key (also the names FastAPI settings use).
 pub const SIGNING_KEYS: &[&str] = &["SECRET_KEY", "JWT_SECRET_KEY", "JWT_SECRET"];
-
-/// Base classes of pydantic settings, whose field names are matched to the
-/// environment case-insensitively (`secret_key: str = "..."`).
-const SETTINGS_BASES: &[&str] = &[
-    "pydantic_settings.BaseSettings",
-    "pydantic_settings.main.BaseSettings",
-    "pydantic.BaseSettings",
-    "pydantic.v1.BaseSettings",
-];
 
 /// Calls that take a signing key, as (callee, position, keyword, name in
 /// messages): PyJWT and python-jose (`jwt.encode(payload, key)`),
@@ -216,89 +211,6 @@ const SIGNING_ATTRS: &[&str] = &[
     "verification_token_secret",
 ];
 
-/// Whether a project class derives from pydantic's `BaseSettings`.
-fn is_settings_class(
-    project: &Project,
-    file: FileId,
-    class: &crate::python::facts::ClassFact,
-    depth: usize,
-) -> bool {
-    if depth > 8 {
-        return false;
-    }
-    let resolver = project.resolver();
-    class.bases.iter().any(|b| {
-        let r = resolver.resolve(file, b);
-        match &r.target {
-            Target::Class(q) => resolver
-                .class(q)
-                .is_some_and(|(f, c)| is_settings_class(project, f, c, depth + 1)),
-            _ => r
-                .external_name()
-                .is_some_and(|n| SETTINGS_BASES.contains(&n.as_str())),
-        }
-    })
-}
-
-/// A configuration option of a pydantic settings class, its own or the
-/// nearest base's (pydantic merges them down the hierarchy): from `model_config
-/// = SettingsConfigDict(...)` or a dict, or pydantic 1's inner `class Config`.
-fn settings_option<'a>(
-    project: &'a Project,
-    file: FileId,
-    class: &'a ClassFact,
-    option: &str,
-) -> Option<&'a Value> {
-    let resolver = project.resolver();
-    let (mut file, mut class) = (file, class);
-    for _ in 0..8 {
-        let own = pydantic::config_option(class.attr("model_config").map(|a| &a.value), option)
-            .or_else(|| {
-                let (_, inner) = resolver.class(&format!("{}.Config", class.qualified))?;
-                inner.attr(option).map(|a| &a.value)
-            });
-        if own.is_some() {
-            return own;
-        }
-        let base = class
-            .bases
-            .iter()
-            .find_map(|b| match resolver.resolve(file, b).target {
-                Target::Class(q) => resolver.class(&q),
-                _ => None,
-            })?;
-        (file, class) = base;
-    }
-    None
-}
-
-/// The environment variable a pydantic settings field is read from: the name
-/// its `Field` gives it (`alias=`, `validation_alias=`, pydantic 1's `env=`),
-/// else the class's `env_prefix` and the field's name, written upper-case
-/// unless the class is `case_sensitive` (pydantic matches either way).
-pub fn settings_variable(
-    project: &Project,
-    file: FileId,
-    class: &ClassFact,
-    attr: &ClassAttr,
-) -> String {
-    if let Some(name) = pydantic::field_env_name(&attr.value) {
-        return name.to_string();
-    }
-    let prefix = settings_option(project, file, class, "env_prefix")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let name = format!("{prefix}{}", attr.name);
-    let case_sensitive = settings_option(project, file, class, "case_sensitive")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    if case_sensitive {
-        name
-    } else {
-        name.to_ascii_uppercase()
-    }
-}
-
 /// Signing secrets that reach production: every entry of every app's
 /// production config for [`SIGNING_KEYS`] (overridden base-class values
 /// included: they are committed all the same), those attributes of config
@@ -319,10 +231,20 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
     let mut keys: Vec<(Option<AppId>, FileId, &Value, KeyUse<'_>)> = Vec::new();
     for app in &project.apps {
         for key in SIGNING_KEYS {
+            let in_effect = app.config.get(key).map(|e| e.span);
             for e in app.config.all(key) {
                 // Values from the environment (from_prefixed_env) are not in the
                 // source; KEY002 judges env files on its own.
                 if e.via == crate::model::ConfigVia::Environment {
+                    continue;
+                }
+                // A settings field a subclass declares again (without a
+                // default, or with another) is not the app's: its default is
+                // never used. Nor is it judged as a class attribute below.
+                if matches!(e.via, crate::model::ConfigVia::Settings { .. })
+                    && in_effect != Some(e.span)
+                {
+                    seen.insert(e.span);
                     continue;
                 }
                 if seen.insert(e.span) {
@@ -340,19 +262,30 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
                 continue;
             }
             let mut settings = None;
+            let mut is_settings =
+                || *settings.get_or_insert_with(|| is_settings_class(project, file, class));
             for &key in SIGNING_KEYS {
-                let attr = class.attr(key).or_else(|| {
-                    let lower = key.to_ascii_lowercase();
-                    let attr = class.attr(&lower)?;
-                    settings
-                        .get_or_insert_with(|| is_settings_class(project, file, class, 0))
-                        .then_some(attr)
-                });
-                let Some(attr) = attr else { continue };
+                // Settings fields: lower-case names too (pydantic matches the
+                // variable case-insensitively), and fields declared without a
+                // default (required: only their variable is judged, in env
+                // files).
+                let member = match class.member(key) {
+                    Some(m) if !m.declared_only || is_settings() => Some(m),
+                    _ => class
+                        .member(&key.to_ascii_lowercase())
+                        .filter(|_| is_settings()),
+                };
+                let Some(member) = member else { continue };
+                let attr = member.attr;
+                if !member.declared_only
+                    && is_settings()
+                    && shadowed_in_subclasses(project, class, attr.name.as_str())
+                {
+                    continue;
+                }
                 let span = crate::source::Span::new(file, attr.range);
                 if seen.insert(span) {
-                    let settings =
-                        *settings.get_or_insert_with(|| is_settings_class(project, file, class, 0));
+                    let settings = is_settings();
                     out.push((
                         None,
                         SecretSite::ClassAttr {
@@ -360,8 +293,8 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
                             value: &attr.value,
                             span,
                             key,
-                            variable: settings
-                                .then(|| settings_variable(project, file, class, attr)),
+                            field: attr.name.as_str(),
+                            env: settings.then(|| field_variables(project, file, class, attr)),
                         },
                     ));
                 }
@@ -391,7 +324,7 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
                 }
                 let span = crate::source::Span::new(file, attr.range);
                 if seen.insert(span) {
-                    let settings = is_settings_class(project, file, class, 0);
+                    let settings = is_settings_class(project, file, class);
                     out.push((
                         None,
                         SecretSite::ClassAttr {
@@ -399,8 +332,8 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
                             value: &attr.value,
                             span,
                             key,
-                            variable: settings
-                                .then(|| settings_variable(project, file, class, attr)),
+                            field: attr.name.as_str(),
+                            env: settings.then(|| field_variables(project, file, class, attr)),
                         },
                     ));
                 }
@@ -449,13 +382,16 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
             // attribute's value (a pydantic settings field's default) is
             // judged where it is written, once however many calls use it.
             // `settings.SECRET.get_secret_value()` reads the same.
+            // A field a settings class declares without a default is
+            // required; its variable is still judged in env files.
             let (f, v) = resolver.deref(file, key);
             let getter = pydantic::secret_getter_receiver(v);
-            let Some((cfile, class, attr)) =
-                resolver.class_attr_of(f, getter.as_ref().unwrap_or(v))
+            let Some(found) =
+                pydantic_settings::member_of(project, f, getter.as_ref().unwrap_or(v))
             else {
                 continue;
             };
+            let (cfile, class, attr) = (found.file, found.class, found.attr);
             if is_dev_or_test_name(&class.qualified) {
                 continue;
             }
@@ -467,7 +403,7 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
             }
             let span = crate::source::Span::new(cfile, attr.range);
             if seen.insert(span) {
-                let settings = is_settings_class(project, cfile, class, 0);
+                let settings = is_settings_class(project, cfile, class);
                 out.push((
                     app,
                     SecretSite::Field {
@@ -476,7 +412,7 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
                         span,
                         class: class.name.as_str(),
                         field: attr.name.as_str(),
-                        variable: settings.then(|| settings_variable(project, cfile, class, attr)),
+                        env: settings.then(|| field_variables(project, cfile, class, attr)),
                         used_by,
                         used_at: use_span,
                     },
@@ -508,6 +444,55 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
     out
 }
 
+/// Whether a settings class's own declaration of a field is never what an
+/// object holds: no code makes an object of the class itself
+/// (`Settings()`), and every project subclass not named for development or
+/// tests declares the field again (`class ProdSettings(Settings): SECRET_KEY:
+/// str`, required there) — the base's default is then never used outside
+/// development.
+fn shadowed_in_subclasses(
+    project: &Project,
+    class: &crate::python::facts::ClassFact,
+    name: &str,
+) -> bool {
+    let q = class.qualified.as_str();
+    let resolver = project.resolver();
+    let mut subclasses = 0usize;
+    for (file, facts) in project.python() {
+        for sub in &facts.classes {
+            let derives = sub.bases.iter().any(|b| {
+                matches!(&resolver.resolve(file, b).target, Target::Class(b) if b.as_str() == q)
+            });
+            if !derives || sub.qualified.as_str() == q {
+                continue;
+            }
+            if is_dev_or_test_name(&sub.qualified) {
+                continue;
+            }
+            if sub.member(name).is_none() {
+                return false;
+            }
+            subclasses += 1;
+        }
+    }
+    if subclasses == 0 {
+        return false;
+    }
+    let short = class.name.as_str();
+    !project.python().any(|(file, facts)| {
+        facts.calls.iter().any(|c| {
+            let call = c.call();
+            call.func
+                .reference()
+                .is_some_and(|r| r.last_name() == short)
+                && {
+                    let r = resolver.resolve(file, &call.func);
+                    r.attrs.is_empty() && matches!(&r.target, Target::Class(t) if t.as_str() == q)
+                }
+        })
+    })
+}
+
 /// What reads a signing key through a class attribute.
 #[derive(Clone, Copy)]
 pub enum KeyUse<'a> {
@@ -528,10 +513,12 @@ pub enum SecretSite<'a> {
         /// The config key it stands for (`JWT_SECRET_KEY` for a field
         /// `jwt_secret_key`).
         key: &'static str,
+        /// The attribute's name (`jwt_secret_key`).
+        field: &'a str,
         /// For a field of a pydantic `BaseSettings` class, the environment
-        /// variable that sets it: the value is only the default, used when
-        /// the environment does not set the variable.
-        variable: Option<String>,
+        /// variables that set it (empty when they cannot be told): the value
+        /// is only the default, used when the environment sets none of them.
+        env: Option<Vec<String>>,
     },
     /// The key argument of a call that signs ([`SIGNING_CALLS`]:
     /// `jwt.encode(...)`, `JWTStrategy(secret=...)`, ...) or of
@@ -552,10 +539,10 @@ pub enum SecretSite<'a> {
         span: crate::source::Span,
         class: &'a str,
         field: &'a str,
-        /// For a pydantic `BaseSettings` class, the environment variable that
-        /// sets it: the value is only the default, used when the environment
-        /// does not set the variable.
-        variable: Option<String>,
+        /// For a pydantic `BaseSettings` class, the environment variables
+        /// that set it (empty when they cannot be told): the value is only
+        /// the default, used when the environment sets none of them.
+        env: Option<Vec<String>>,
         used_by: KeyUse<'a>,
         /// The first key argument or config value that reads it.
         used_at: crate::source::Span,
@@ -588,18 +575,40 @@ impl SecretSite<'_> {
         }
     }
     /// Whether the value is the default of a pydantic settings field (the
-    /// environment variable of the same name overrides it).
+    /// environment variable of the same name overrides it), also loaded into
+    /// an app's config (`from_object(settings)`).
     pub fn is_settings_default(&self) -> bool {
-        matches!(
-            self,
-            SecretSite::ClassAttr {
-                variable: Some(_),
-                ..
-            } | SecretSite::Field {
-                variable: Some(_),
-                ..
+        self.settings_env().is_some()
+    }
+    /// For a pydantic settings field, the variables that set it.
+    fn settings_env(&self) -> Option<&[String]> {
+        match self {
+            SecretSite::ClassAttr { env: Some(e), .. } | SecretSite::Field { env: Some(e), .. } => {
+                Some(e)
             }
-        )
+            SecretSite::Entry(ConfigEntry {
+                via: ConfigVia::Settings { env, .. },
+                ..
+            }) => Some(env),
+            _ => None,
+        }
+    }
+    /// The variables that set a pydantic settings field, in the order
+    /// pydantic tries them (empty for any other key, or when they cannot be
+    /// told).
+    pub fn variables(&self) -> &[String] {
+        self.settings_env().unwrap_or(&[])
+    }
+    /// The settings field's name, for a pydantic settings field.
+    pub fn field(&self) -> Option<&str> {
+        if !self.is_settings_default() {
+            return None;
+        }
+        match self {
+            SecretSite::ClassAttr { field, .. } | SecretSite::Field { field, .. } => Some(field),
+            SecretSite::Entry(e) => Some(&e.key),
+            SecretSite::Call { .. } => None,
+        }
     }
     /// The config key (`SECRET_KEY`, `JWT_SECRET_KEY`), also of a config
     /// entry that reads a class attribute; None for a key given to a call,
@@ -618,14 +627,24 @@ impl SecretSite<'_> {
     /// The environment variable that sets the value: that of a settings
     /// field (its `env_prefix` and name, or its alias), else the config key.
     pub fn variable(&self) -> Option<&str> {
-        match self {
-            SecretSite::ClassAttr {
-                variable: Some(v), ..
-            }
-            | SecretSite::Field {
-                variable: Some(v), ..
-            } => Some(v),
-            _ => self.key(),
+        match self.settings_env() {
+            Some(env) => env.first().map(String::as_str),
+            None => self.key(),
+        }
+    }
+    /// "SECRET_KEY is not set", "none of APP_SECRET, SECRET_KEY is set": when
+    /// a settings field's default (or an environment lookup's fallback, whose
+    /// variable is `lookup`) is used.
+    pub fn when_unset(&self, lookup: Option<&str>) -> String {
+        let env = self.variables();
+        match (lookup, env) {
+            (Some(v), _) => format!("{v} is not set"),
+            (None, [one]) => format!("{one} is not set"),
+            (None, []) => match self.key() {
+                Some(k) if !self.is_settings_default() => format!("{k} is not set"),
+                _ => "its variable is not set".to_string(),
+            },
+            (None, many) => format!("none of {} is set", many.join(", ")),
         }
     }
     /// [`Self::label`], and for a class attribute where a call or config

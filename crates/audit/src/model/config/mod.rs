@@ -10,7 +10,7 @@ mod sources;
 use super::{
     extensions::ExtKind,
     index::{Resolver, Target},
-    AppId, Project,
+    pydantic_settings, AppId, Project,
 };
 use crate::{
     python::{
@@ -25,7 +25,7 @@ pub use production::ProductionChoice;
 pub use sources::is_config_key;
 use sources::{
     apply_extensions, load_envvar_file, load_instance_attrs, load_object, load_prefixed_env,
-    load_pyfile, push,
+    load_pyfile, load_settings, push,
 };
 
 /// How a config value was set.
@@ -45,6 +45,13 @@ pub enum ConfigVia {
     Extension(ExtKind),
     /// `config.from_prefixed_env()`: a `FLASK_*` variable set by a deploy file.
     Environment,
+    /// A field of a pydantic settings object (`from_object(settings)`,
+    /// `from_mapping(settings.model_dump())`, `update(settings.dict())` where
+    /// `settings = Settings()`): the value is the field's default, used only
+    /// when the environment does not set one of `env`, the variables the
+    /// field is read from (empty when they cannot be told). `class` is the
+    /// settings class, dotted.
+    Settings { class: String, env: Vec<String> },
 }
 
 #[derive(Debug, Clone)]
@@ -113,7 +120,9 @@ struct Op<'a> {
 
 enum OpKind<'a> {
     FromObject(&'a Value),
-    Update(&'a [Value], &'a [(Option<Name>, Value)]),
+    /// `update(...)` / `from_mapping(...)`, and whether only upper-case keys
+    /// are kept (`from_mapping`, as Flask does).
+    Update(&'a [Value], &'a [(Option<Name>, Value)], bool),
     Set(String, &'a Value, ConfigVia),
     /// `from_pyfile("settings.py")`, or `from_file("config.json", load=...)`:
     /// the file name (the file's facts hold its keys either way), and whether
@@ -283,7 +292,8 @@ fn resolve_app(
                 Some(v) => OpKind::FromObject(v),
                 None => continue,
             },
-            ["config", "update" | "from_mapping"] => OpKind::Update(&c.args, &c.kwargs),
+            ["config", "update"] => OpKind::Update(&c.args, &c.kwargs, false),
+            ["config", "from_mapping"] => OpKind::Update(&c.args, &c.kwargs, true),
             ["config", "setdefault"] => match (c.arg(0).and_then(Value::as_str), c.arg(1)) {
                 (Some(k), Some(v)) => OpKind::Set(k.to_string(), v, ConfigVia::Update),
                 _ => continue,
@@ -384,9 +394,23 @@ fn resolve_app(
                 let choice = production::choose(project, op.file, v, op.span, production_override);
                 match choice {
                     Some(choice) => {
-                        load_object(project, &choice.target, &mut cfg);
-                        if let (true, Target::Class(q)) = (choice.instance, &choice.target) {
-                            load_instance_attrs(project, q, &mut cfg, 0);
+                        match &choice.target {
+                            // An instance of a pydantic settings class holds its
+                            // fields; the class itself holds none of them as
+                            // attributes (pydantic takes them out of the class).
+                            Target::Class(q) if is_settings(project, q) => {
+                                if choice.instance {
+                                    load_settings(project, q, true, &mut cfg);
+                                } else {
+                                    cfg.incomplete = true;
+                                }
+                            }
+                            target => {
+                                load_object(project, target, &mut cfg);
+                                if let (true, Target::Class(q)) = (choice.instance, target) {
+                                    load_instance_attrs(project, q, &mut cfg, 0);
+                                }
+                            }
                         }
                         if choice.target_is_class() || cfg.production.is_none() {
                             cfg.production = Some(choice);
@@ -395,8 +419,20 @@ fn resolve_app(
                     None => cfg.incomplete = true,
                 }
             }
-            OpKind::Update(args, kwargs) => {
+            OpKind::Update(args, kwargs, upper_only) => {
+                let kept = |k: &str| !upper_only || is_config_key(k);
                 for a in args {
+                    match settings_dump(project, &resolver, op.file, a) {
+                        Some(Some(q)) => {
+                            load_settings(project, &q, upper_only, &mut cfg);
+                            continue;
+                        }
+                        Some(None) => {
+                            cfg.incomplete = true;
+                            continue;
+                        }
+                        None => {}
+                    }
                     let Some((f, dict)) = update_mapping(project, &resolver, op.file, a) else {
                         continue;
                     };
@@ -404,6 +440,7 @@ fn resolve_app(
                         Some(items) => {
                             for (k, v) in items {
                                 match k.as_ref().and_then(Value::as_str) {
+                                    Some(k) if !kept(k) => {}
                                     Some(k) => push(
                                         &mut cfg,
                                         k,
@@ -421,6 +458,7 @@ fn resolve_app(
                 }
                 for (k, v) in kwargs {
                     match k {
+                        Some(k) if !kept(k) => {}
                         Some(k) => push(
                             &mut cfg,
                             k,
@@ -444,6 +482,50 @@ fn resolve_app(
     }
     apply_extensions(project, app, &mut cfg);
     cfg
+}
+
+/// Whether a dotted class name is a project class derived from pydantic's
+/// `BaseSettings`.
+fn is_settings(project: &Project, q: &str) -> bool {
+    project
+        .resolver()
+        .class(q)
+        .is_some_and(|(f, c)| pydantic_settings::is_settings_class(project, f, c))
+}
+
+/// `settings.model_dump()` / `settings.dict()` (pydantic 1) as the mapping of
+/// `config.update(...)` / `from_mapping(...)`, where `settings` is an
+/// instance of a project settings class (`settings = Settings()`, imported
+/// or made by a factory such as `get_settings()`): `Some(Some(class))`, or
+/// `Some(None)` when arguments change which keys it holds (`exclude=`,
+/// `by_alias=True`, ...). None for any other value.
+fn settings_dump(
+    project: &Project,
+    resolver: &Resolver<'_>,
+    file: FileId,
+    v: &Value,
+) -> Option<Option<String>> {
+    let c = v.as_call()?;
+    let method = c.func.reference()?.last_name();
+    if method != "model_dump" && method != "dict" {
+        return None;
+    }
+    let receiver = c.receiver()?;
+    let class = resolver.class_of(resolver.resolve(file, &receiver).target)?;
+    if !is_settings(project, &class) {
+        return None;
+    }
+    // Keys are the field names unless told otherwise.
+    let plain = !c.spread
+        && c.args.is_empty()
+        && c.kwargs
+            .iter()
+            .all(|(k, v)| match k.as_ref().map(Name::as_str) {
+                Some("mode" | "round_trip" | "warnings") => true,
+                Some("by_alias") => v.truthy() == Some(false),
+                _ => false,
+            });
+    Some(plain.then_some(class))
 }
 
 /// The mapping `config.update(arg)` / `from_mapping(arg)` loads in production,

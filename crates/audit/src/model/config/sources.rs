@@ -4,8 +4,11 @@
 
 use super::{AppConfig, ConfigEntry, ConfigVia};
 use crate::{
-    model::{extensions::ExtKind, index::Target, AppId, Project},
-    python::value::{Kind, Root, Value},
+    model::{extensions::ExtKind, index::Target, pydantic_settings, AppId, Project},
+    python::{
+        pydantic,
+        value::{Kind, Root, Value},
+    },
     source::{FileId, Span},
 };
 
@@ -290,6 +293,60 @@ pub(super) fn load_instance_attrs(project: &Project, q: &str, cfg: &mut AppConfi
                 );
             }
         }
+    }
+}
+
+/// The fields of an instance of a pydantic settings class as config entries
+/// under their names: every field for `config.update(settings.dict())`, the
+/// upper-case ones for `from_object(settings)` and
+/// `from_mapping(settings.model_dump())` (`upper_only`), as Flask keeps them.
+/// Each value is the field's default ([`pydantic::default_value`]), used
+/// when the environment does not set the field's variable; a field declared
+/// without a default is unknown (required, from the environment). Methods and
+/// properties with such names (`@computed_field`, `@property def
+/// SQLALCHEMY_DATABASE_URI`) hold values the source does not show: the config
+/// is then incomplete.
+pub(super) fn load_settings(project: &Project, q: &str, upper_only: bool, cfg: &mut AppConfig) {
+    let kept = |name: &str| {
+        if upper_only {
+            is_config_key(name)
+        } else {
+            !name.starts_with('_')
+        }
+    };
+    if pydantic_settings::has_method(project, q, |n| kept(n) && !n.starts_with("__")) {
+        cfg.incomplete = true;
+    }
+    // `extra="allow"`: names an env file sets become attributes too.
+    let extra = project
+        .resolver()
+        .class(q)
+        .and_then(|(f, c)| pydantic_settings::settings_option(project, f, c, "extra"));
+    if extra.is_some_and(|v| !matches!(v.as_str(), Some("ignore" | "forbid"))) {
+        cfg.incomplete = true;
+    }
+    for field in pydantic_settings::fields(project, q) {
+        let name = field.attr.name.as_str();
+        if !kept(name) {
+            continue;
+        }
+        let value = if field.declared_only {
+            field.attr.value.clone()
+        } else {
+            pydantic::default_value(&field.attr.value)
+        };
+        let env = pydantic_settings::field_variables(project, field.file, field.class, field.attr);
+        push(
+            cfg,
+            name,
+            &value,
+            field.file,
+            Span::new(field.file, field.attr.range),
+            ConfigVia::Settings {
+                class: q.to_string(),
+                env,
+            },
+        );
     }
 }
 

@@ -21,9 +21,8 @@ Finds a string literal used as a signing secret:
   `from_mapping`, a constant imported from another module;
 - the JWT signing key the same ways: flask-jwt-extended's `JWT_SECRET_KEY`
   (`app.config["JWT_SECRET_KEY"] = "super-secret"`), `JWT_SECRET_KEY` /
-  `JWT_SECRET` / `SECRET_KEY` fields of settings classes (pydantic
-  `BaseSettings`, whose lower-case `secret_key: str = "..."` fields count
-  too), and a literal key given to `jwt.encode(...)` / `jwt.decode(...)`
+  `JWT_SECRET` / `SECRET_KEY` attributes of config classes, and a literal
+  key given to `jwt.encode(...)` / `jwt.decode(...)`
   (PyJWT, python-jose) that is not already reported where it is defined;
 - the other well-known signing secrets, the same ways (a literal or a
   constant holding one): fastapi-users' `JWTStrategy(secret=...)` and the
@@ -36,17 +35,17 @@ Finds a string literal used as a signing secret:
   project class, reported at the attribute: `JWTStrategy(secret=settings.SECRET)`
   or `app.config["SECRET_KEY"] = settings.flask_secret` where
   `settings = Settings()` (imported from another module or made by a
-  factory) and `class Settings(BaseSettings): SECRET: str = "..."` (base
-  classes included), also through `.get_secret_value()`. A pydantic
-  default counts however it is written: `= "..."`, `= SecretStr("...")`,
-  `= Field(default="...")`, `= Field("...", alias=...)`. A field without a
-  default (`SECRET: str`), with `Field(...)` or with a `default_factory` is
-  not reported.
+  factory) and `class Settings: SECRET = "..."` (base classes included), a
+  plain class the environment does not set.
 
 Values read from the environment are not reported here, also when the
 lookup has a literal fallback (`os.getenv("SECRET_KEY", "dev")`): that is
-KEY003 (and KEY002 when the fallback is weak). Classes named for development
-or tests are left out.
+KEY003 (and KEY002 when the fallback is weak). The default of a pydantic
+`BaseSettings` field (`secret_key: str = "..."`, `SecretStr("...")`,
+`Field(default="...")`), also loaded with `config.from_object(settings)` or
+`from_mapping(settings.model_dump())`, is such a fallback too: the
+environment overrides it, and it is used when the variable is not set. Classes
+named for development or tests are left out.
 
 ## Why is this bad?
 The secret key signs the session cookie. Whoever knows it can forge a session
@@ -73,23 +72,21 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let Some(lit) = common::secret_literal(project, site.file(), site.value()) else {
             continue;
         };
-        // An environment lookup with a literal fallback is KEY003's (and
-        // KEY002's when the fallback is weak).
-        if lit.fallback {
+        // An environment lookup with a literal fallback, and the default of
+        // a pydantic settings field (which the environment overrides the
+        // same way), are KEY003's (and KEY002's when the literal is weak).
+        if lit.fallback || site.is_settings_default() {
             continue;
         }
         let message = format!(
             "{} is a string literal written in the source",
             site.describe(ctx)
         );
-        let fix = match site {
-            common::SecretSite::Field { field, .. } => format!(
-                "Declare `{field}` without a default (`{field}: str`) so it must come from the environment, or read it from a secrets manager."
+        let fix = match site.key() {
+            Some(k) => format!(
+                "Read {k} from the environment with no default (`os.environ[\"{k}\"]`, or a pydantic settings field declared without one) or from a secrets manager, and rotate the committed key."
             ),
-            _ => format!(
-                "Read {} from the environment or a secrets manager, with no literal fallback.",
-                site.key().unwrap_or("the key")
-            ),
+            None => "Read the key from the environment with no default (`os.environ[...]`, or a pydantic settings field declared without one) or from a secrets manager, and rotate the committed key.".to_string(),
         };
         let mut f = ctx
             .finding(RULE.code, RULE.name, site.span(), message)

@@ -20,14 +20,21 @@ const DOC: &str = r#"## What it does
 Judges the value the secret key and the other signing keys get — in code
 (the same places as KEY001, the fallback of an environment lookup included) and in
 `.env`, Dockerfile and compose files (`SECRET_KEY`, `FLASK_SECRET_KEY`,
-`APP_SECRET_KEY`, `JWT_SECRET_KEY`, `JWT_SECRET`, and the variable of a
-pydantic settings field the code uses as a signing key, prefix included:
-`SHOP_FLASK_SECRET` for `flask_secret` with `env_prefix="SHOP_"`; the default of an
+`APP_SECRET_KEY`, `JWT_SECRET_KEY`, `JWT_SECRET`, and the variables of a
+pydantic settings field the code uses as a signing key, also one declared
+without a default (`flask_secret: SecretStr`), prefix included:
+`SHOP_FLASK_SECRET` for `flask_secret` with `env_prefix="SHOP_"` (in
+`model_config`, `class Config` or the class statement), each name of
+`AliasChoices(...)` or `alias=`; the default of an
 interpolation, `${SECRET_KEY:-change-me}`, is the key whenever the variable is
 not set) — and reports it when it is in a list of
 well-known defaults (`dev`, `secret`, `change-me`, `dev-secret-key-1234`, ...),
 is a placeholder, is shorter than 32 characters, or carries less than about 128
 bits of entropy. Example and development env files are not judged.
+
+A weak default of a pydantic settings field or a weak fallback of an
+environment lookup is reported too: it is the key whenever the variable is
+not set.
 
 ## Why is this bad?
 A guessable key is as good as a published one: tools such as `flask-unsign`
@@ -64,9 +71,37 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let Some(why) = weakness(lit.value) else {
             continue;
         };
+        let what = site.describe(ctx);
+        let lookup =
+            crate::python::value::env_lookup(project.resolver().deref(site.file(), site.value()).1)
+                .and_then(|l| l.var);
+        let (message, fix) = if let Some(field) = site.field() {
+            let unset = site.when_unset(None);
+            (
+                format!("{what} defaults to a weak value, used whenever {unset}: {why}"),
+                format!("Declare `{field}` without a default so the app refuses to start when {unset}, set it to a random key of at least 32 bytes (secrets.token_hex(32)), and rotate the current one."),
+            )
+        } else if lit.fallback {
+            let unset = site.when_unset(lookup.as_deref());
+            (
+                format!("{what} falls back to a weak value, used whenever {unset}: {why}"),
+                {
+                    let var = lookup
+                        .as_deref()
+                        .or(site.variable())
+                        .unwrap_or("SECRET_KEY");
+                    format!("Drop the fallback (`os.environ[\"{var}\"]` refuses to start without the variable), set {var} to a random key of at least 32 bytes (secrets.token_hex(32)), and rotate the current one.")
+                },
+            )
+        } else {
+            (
+                format!("{what} is weak: {why}"),
+                "Use a random key of at least 32 bytes (secrets.token_hex(32)) from the environment, and rotate the current one.".to_string(),
+            )
+        };
         let mut f = ctx
-            .finding(RULE.code, RULE.name, site.span(), format!("{} {}is weak: {why}", site.describe(ctx), if lit.fallback { "fallback " } else { "" }))
-            .with_fix("Use a random key of at least 32 bytes (secrets.token_hex(32)) from the environment, and rotate the current one.")
+            .finding(RULE.code, RULE.name, site.span(), message)
+            .with_fix(fix)
             .with_evidence(ctx.snippet(site.span()));
         let lit_span = Span::new(lit.file, lit.literal.range);
         if lit.file != site.file() {
@@ -106,15 +141,14 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
 
 /// The variables that set a signing key besides [`ENV_NAMES`]: those of the
 /// pydantic settings fields the code uses as one (`SHOP_FLASK_SECRET` for
-/// `flask_secret` with `env_prefix="SHOP_"`), upper-case (pydantic matches
-/// names case-insensitively unless told otherwise).
+/// `flask_secret` with `env_prefix="SHOP_"`, every choice of an
+/// `AliasChoices`), whether the field has a default or not, upper-case
+/// (pydantic matches names case-insensitively unless told otherwise).
 pub fn signing_variables(ctx: &RuleContext) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for (_, site) in ctx.secret_key_entries() {
-        if !site.is_settings_default() {
-            continue;
-        }
-        if let Some(v) = site.variable().map(str::to_ascii_uppercase) {
+        for v in site.variables() {
+            let v = v.to_ascii_uppercase();
             if !names.contains(&v) {
                 names.push(v);
             }

@@ -29,15 +29,20 @@ checks at startup that one was set (a `raise`/`assert` on `SECRET_KEY`).
 `os.environ["SECRET_KEY"]` is a check: it fails at startup when missing.
 A field of a pydantic `BaseSettings` class with a default is a fallback too
 (`SECRET_KEY: str = secrets.token_urlsafe(32)`, `jwt_secret_key: str =
-"..."`): the default is used when the variable is not set. A field without
-a default (`SECRET_KEY: str`, `Field(...)`) refuses to start. The same holds
+"..."`, also loaded with `config.from_object(settings)` or
+`from_mapping(settings.model_dump())`): the default is used when the variable
+is not set, exactly like `os.getenv`'s. A field without a default
+(`SECRET_KEY: str`, `Field(...)`) refuses to start, also when a subclass
+declares it so over a base class's default. The same holds
 for a field a signing call or a config entry reads through a settings object
 (`JWTStrategy(secret=settings.SECRET)` with `SECRET: str =
 secrets.token_urlsafe(32)`, `app.config["SECRET_KEY"] =
 settings.flask_secret.get_secret_value()`), and for defaults written as
 `Field(default=...)`, `SecretStr("...")` or `Field(default_factory=...)`
-with a random generator. The message names the variable pydantic reads: the
-field's alias, else the class's `env_prefix` and the field's name.
+with a random generator. The message names the variables pydantic reads:
+the field's `alias` / `validation_alias` (each choice of `AliasChoices`),
+else the class's `env_prefix` (from `model_config`, `class Config` or the
+class statement's keywords) and the field's name.
 
 ## Why is this bad?
 When the variable is missing in production — a typo, a new host, a secret
@@ -73,10 +78,8 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             Kind::Or(items) => items.first().and_then(env_lookup),
             _ => env_lookup(v),
         };
-        let variable = lookup
-            .and_then(|l| l.var)
-            .or_else(|| site.variable().map(str::to_string))
-            .unwrap_or_else(|| "the variable".to_string());
+        let lookup_var = lookup.and_then(|l| l.var);
+        let unset = site.when_unset(lookup_var.as_deref());
         // A pydantic settings field's default is what the app runs with
         // when the environment does not set the variable.
         let fallback = if site.is_settings_default() {
@@ -84,10 +87,21 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         } else {
             fallback_of(pydantic::unwrap_secret(v))
         };
+        let fix = match site.field() {
+            Some(field) => format!("Declare `{field}` without a default (`{field}: str` with no value, or `Field(...)`) so pydantic refuses to start when {unset}, and set it in the deployment."),
+            None => {
+                let var = lookup_var
+                    .as_deref()
+                    .or(site.variable())
+                    .unwrap_or("SECRET_KEY");
+                format!("Read the key with `os.environ[\"{var}\"]` (no default) so the app refuses to start when it is missing, or raise at startup when it is empty (outside TESTING).")
+            }
+        };
         let message = match fallback {
-            Some(Fallback::Literal) => format!("{what} falls back to a built-in value when {variable} is not set, instead of refusing to start"),
-            Some(Fallback::Other) => format!("{what} falls back to another value when {variable} is not set, instead of refusing to start"),
-            Some(Fallback::Random) => format!("{what} falls back to a random key made at start when {variable} is not set, instead of refusing to start: each worker and each restart signs with a key of its own, so sessions and tokens stop verifying"),
+            Some(Fallback::Literal) if site.is_settings_default() => format!("{what} defaults to a value written in the source, used whenever {unset}, instead of refusing to start"),
+            Some(Fallback::Literal) => format!("{what} falls back to a value written in the source when {unset}, instead of refusing to start"),
+            Some(Fallback::Other) => format!("{what} falls back to another value when {unset}, instead of refusing to start"),
+            Some(Fallback::Random) => format!("{what} falls back to a random key made at start when {unset}, instead of refusing to start: each worker and each restart signs with a key of its own, so sessions and tokens stop verifying"),
             None => {
                 // Read without a default: fine when the app checks it at
                 // startup. Only Flask's SECRET_KEY: flask-jwt-extended falls
@@ -112,7 +126,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         };
         let mut f = ctx
             .finding(RULE.code, RULE.name, site.span(), message)
-            .with_fix("Drop the fallback and refuse to start when SECRET_KEY is missing (outside TESTING).")
+            .with_fix(fix)
             .with_evidence(ctx.snippet(site.span()));
         if let Some(app) = app.and_then(|a| project.apps.get(a)) {
             f = ctx.with_production(f, app);
