@@ -342,6 +342,10 @@ impl Collector {
             let v = self.eval_at(&i.expression, d);
             *tainted |= v.tainted;
             let spec = i.format_spec.as_ref().map(|spec| {
+                if d > MAX_DEPTH {
+                    // Specs nested deeper than Python allows.
+                    return Value::unknown(spec.range, false);
+                }
                 let mut spec_parts = Vec::new();
                 let mut spec_tainted = false;
                 self.eval_elements(&spec.elements, &mut spec_parts, &mut spec_tainted, d + 1);

@@ -746,6 +746,14 @@ pub fn formatted(v: &Value) -> Option<(&Value, Option<Conversion>, Option<&Value
     }
 }
 
+/// [`formatted`] for the calls the evaluator writes for an f-string field
+/// with a conversion or a spec (`{x!r}`, `{x:>5}`): they span the field's
+/// expression itself, while a call in the source spans more than its
+/// argument (`{str(x)}`).
+pub fn formatted_field(v: &Value) -> Option<(&Value, Option<Conversion>, Option<&Value>)> {
+    formatted(v).filter(|(x, ..)| x.range == v.range)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

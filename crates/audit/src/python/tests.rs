@@ -313,3 +313,22 @@ fn percent_formatting_folds_where_the_text_is_certain() {
         .iter()
         .all(|x| matches!(x.kind, Kind::BinOp(super::value::BinOp::Mod, ..))));
 }
+
+#[test]
+fn deeply_nested_format_specs_do_not_exhaust_the_stack() {
+    let n = 5_000;
+    let src = format!("use(f'{}x{}')\n", "{x:".repeat(n), "}".repeat(n));
+    // Parsed or refused, never a crash.
+    let _ = analyze(0, &src, "m", false);
+}
+
+#[test]
+fn fields_written_as_calls_are_told_from_calls_in_the_source() {
+    use super::format::{formatted, formatted_field};
+    let v = used("use(f'{x!r} {str(x)}')\n");
+    let Kind::FString(parts) = &v[0].kind else {
+        panic!("{:?}", v[0].kind)
+    };
+    assert!(formatted_field(&parts[0]).is_some());
+    assert!(formatted(&parts[2]).is_some() && formatted_field(&parts[2]).is_none());
+}

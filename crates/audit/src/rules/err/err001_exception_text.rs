@@ -136,7 +136,7 @@ fn leaks(
             Kind::FString(parts)
                 if kind.text()
                     && parts.iter().any(|p| {
-                        is_e(p) || crate::python::format::formatted(p).is_some_and(|(x, ..)| is_e(x))
+                        is_e(p) || crate::python::format::formatted_field(p).is_some_and(|(x, ..)| is_e(x))
                     }) =>
             {
                 Some(format!("f\"{{{param}}}\""))
