@@ -37,8 +37,183 @@ pub struct Service {
     pub env_file_ids: Vec<FileId>,
     /// The Dockerfile `build:` builds, once every file is read ([`link`]).
     pub builds: Option<FileId>,
+    /// `ports:`: the container ports published on the host.
+    pub ports: Vec<PortMapping>,
+    /// `network_mode:` as written (`host`, `none`, `service:proxy`).
+    pub network_mode: Option<String>,
+    /// `extends:` another service (whose settings, ports among them, the
+    /// audit does not merge in).
+    pub extends: bool,
     /// The compose file.
     pub file: FileId,
+}
+
+/// Which host addresses a published port listens on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostIp {
+    /// No address given: every address of the host.
+    All,
+    /// A loopback address (`127.0.0.1`, `[::1]`): local processes only.
+    Loopback(String),
+    /// Another address, as written.
+    Addr(String),
+    /// An interpolation without a default, or what the audit cannot read.
+    Unknown,
+}
+
+/// An inclusive range of ports.
+pub type PortRange = (u16, u16);
+
+/// One `ports:` entry: short (`"127.0.0.1:8000:8000/tcp"`) or long
+/// (`{target: 8000, published: 80, host_ip: ...}`) syntax.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortMapping {
+    pub host_ip: HostIp,
+    /// The host ports; None when not given (Docker picks one) or unreadable.
+    pub published: Option<PortRange>,
+    /// The container ports; None when the audit cannot read them.
+    pub target: Option<PortRange>,
+    /// `tcp` unless written otherwise.
+    pub protocol: String,
+    pub span: Span,
+    /// The entry as written (short syntax), or rebuilt from the long syntax.
+    pub text: String,
+}
+
+impl PortMapping {
+    /// Whether the entry publishes a TCP port that may be `port` (any port
+    /// when `port` is unknown).
+    pub fn publishes_tcp(&self, port: Option<u16>) -> bool {
+        self.protocol == "tcp"
+            && match (self.target, port) {
+                (Some((lo, hi)), Some(p)) => (lo..=hi).contains(&p),
+                _ => true,
+            }
+    }
+}
+
+/// A port or a port range (`8000`, `8000-8010`); None for anything else.
+fn port_range(s: &str) -> Option<PortRange> {
+    let s = s.trim();
+    let (lo, hi) = s.split_once('-').unwrap_or((s, s));
+    let lo: u16 = lo.trim().parse().ok()?;
+    let hi: u16 = hi.trim().parse().ok()?;
+    (lo <= hi).then_some((lo, hi))
+}
+
+fn host_ip(ip: &str) -> HostIp {
+    let ip = ip.trim().trim_start_matches('[').trim_end_matches(']');
+    if ip.contains('$') {
+        return HostIp::Unknown;
+    }
+    match ip {
+        "" | "0.0.0.0" | "::" => HostIp::All,
+        "::1" | "localhost" => HostIp::Loopback(ip.to_string()),
+        _ if ip.starts_with("127.") => HostIp::Loopback(ip.to_string()),
+        _ => HostIp::Addr(ip.to_string()),
+    }
+}
+
+/// The short syntax: `[HOST_IP:][HOST_PORTS:]CONTAINER_PORTS[/PROTOCOL]`,
+/// with `${VAR:-default}` read as its default.
+fn short_port(text: &str, span: Span) -> PortMapping {
+    let unknown = PortMapping {
+        host_ip: HostIp::Unknown,
+        published: None,
+        target: None,
+        protocol: "tcp".into(),
+        span,
+        text: text.to_string(),
+    };
+    let expanded = with_defaults(text).map_or_else(|| text.to_string(), |d| d.value);
+    let (spec, protocol) = match expanded.rsplit_once('/') {
+        Some((spec, proto)) => (spec, proto.trim().to_ascii_lowercase()),
+        None => (expanded.as_str(), "tcp".to_string()),
+    };
+    // An IPv6 host in brackets; else the last two `:` parts are the ports.
+    let (ip, ports) = match spec.strip_prefix('[') {
+        Some(rest) => match rest.split_once("]:") {
+            Some((ip, ports)) => (Some(ip), ports),
+            None => return unknown,
+        },
+        None => match spec.matches(':').count() {
+            0 | 1 => (None, spec),
+            _ => {
+                let Some((head, target)) = spec.rsplit_once(':') else {
+                    return unknown;
+                };
+                let Some((ip, published)) = head.rsplit_once(':') else {
+                    return unknown;
+                };
+                return PortMapping {
+                    host_ip: host_ip(ip),
+                    published: port_range(published),
+                    target: port_range(target),
+                    protocol,
+                    ..unknown
+                };
+            }
+        },
+    };
+    let (published, target) = match ports.split_once(':') {
+        Some((p, t)) => (port_range(p), t),
+        None => (None, ports),
+    };
+    PortMapping {
+        host_ip: ip.map_or(HostIp::All, host_ip),
+        published,
+        target: port_range(target),
+        protocol,
+        ..unknown
+    }
+}
+
+/// `ports:` entries in either syntax.
+fn ports(node: &Node, span_at: &dyn Fn(usize) -> Span) -> Vec<PortMapping> {
+    let Node::Seq(items, _) = node else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .map(|item| {
+            let span = span_at(item.line());
+            match item {
+                Node::Scalar(s, _) => short_port(s, span),
+                Node::Map(..) => {
+                    let field = |k: &str| {
+                        item.get(k).and_then(Node::as_str).map(|v| {
+                            with_defaults(v).map_or_else(|| v.trim().to_string(), |d| d.value)
+                        })
+                    };
+                    let target = field("target");
+                    let published = field("published");
+                    let ip = field("host_ip");
+                    PortMapping {
+                        host_ip: ip.as_deref().map_or(HostIp::All, host_ip),
+                        published: published.as_deref().and_then(port_range),
+                        target: target.as_deref().and_then(port_range),
+                        protocol: field("protocol")
+                            .map_or_else(|| "tcp".into(), |p| p.to_ascii_lowercase()),
+                        span,
+                        text: format!(
+                            "{}{}:{}",
+                            ip.map(|i| format!("{i}:")).unwrap_or_default(),
+                            published.unwrap_or_default(),
+                            target.unwrap_or_default()
+                        ),
+                    }
+                }
+                Node::Seq(..) => PortMapping {
+                    host_ip: HostIp::Unknown,
+                    published: None,
+                    target: None,
+                    protocol: "tcp".into(),
+                    span,
+                    text: String::new(),
+                },
+            }
+        })
+        .collect()
 }
 
 /// Finds the .env files the services load and the Dockerfiles they build
@@ -347,6 +522,15 @@ pub fn parse(file: &SourceFile) -> Result<DeployFacts, String> {
             env_files: svc.get("env_file").map(env_files).unwrap_or_default(),
             env_file_ids: Vec::new(),
             builds: None,
+            ports: svc
+                .get("ports")
+                .map(|p| ports(p, &span_at))
+                .unwrap_or_default(),
+            network_mode: svc
+                .get("network_mode")
+                .and_then(Node::as_str)
+                .map(|m| m.trim().to_string()),
+            extends: svc.get("extends").is_some(),
             file: file.id,
         });
         for field in ["command", "entrypoint"] {
@@ -564,6 +748,66 @@ mod tests {
             .map(|s| s.user.as_ref().map(|u| u.0.as_str()))
             .collect();
         assert_eq!(users, [Some("0:0"), Some("root"), None, None, Some("0")]);
+    }
+
+    #[test]
+    fn reads_ports() {
+        let text = "services:\n  web:\n    network_mode: host\n    ports:\n      - \"8000:8000\"\n      - 127.0.0.1:5000:5000\n      - \"9000\"\n      - 8080-8081:80-81/udp\n      - \"${PORT:-8001}:8000\"\n      - \"${HOST_IP}:80:8000\"\n      - \"[::1]:8443:443/TCP\"\n      - \"::1:8444:444\"\n      - 127.0.0.1::7000\n      - \"${PORT}\"\n      - target: 8000\n        published: 80\n        host_ip: 10.0.0.5\n      - target: \"3000-3001\"\n      - not a port\n      - [1]\n";
+        let d = parse(&SourceFile::new(0, "compose.yml".into(), text.into())).unwrap();
+        let s = &d.services[0];
+        assert_eq!(s.network_mode.as_deref(), Some("host"));
+        let got: Vec<(HostIp, Option<PortRange>, Option<PortRange>, &str)> = s
+            .ports
+            .iter()
+            .map(|p| {
+                (
+                    p.host_ip.clone(),
+                    p.published,
+                    p.target,
+                    p.protocol.as_str(),
+                )
+            })
+            .collect();
+        let lo = |s: &str| HostIp::Loopback(s.into());
+        assert_eq!(
+            got,
+            [
+                (HostIp::All, Some((8000, 8000)), Some((8000, 8000)), "tcp"),
+                (
+                    lo("127.0.0.1"),
+                    Some((5000, 5000)),
+                    Some((5000, 5000)),
+                    "tcp"
+                ),
+                (HostIp::All, None, Some((9000, 9000)), "tcp"),
+                (HostIp::All, Some((8080, 8081)), Some((80, 81)), "udp"),
+                (HostIp::All, Some((8001, 8001)), Some((8000, 8000)), "tcp"),
+                (HostIp::Unknown, Some((80, 80)), Some((8000, 8000)), "tcp"),
+                (lo("::1"), Some((8443, 8443)), Some((443, 443)), "tcp"),
+                (lo("::1"), Some((8444, 8444)), Some((444, 444)), "tcp"),
+                (lo("127.0.0.1"), None, Some((7000, 7000)), "tcp"),
+                (HostIp::All, None, None, "tcp"),
+                (
+                    HostIp::Addr("10.0.0.5".into()),
+                    Some((80, 80)),
+                    Some((8000, 8000)),
+                    "tcp"
+                ),
+                (HostIp::All, None, Some((3000, 3001)), "tcp"),
+                (HostIp::All, None, None, "tcp"),
+                (HostIp::Unknown, None, None, "tcp"),
+            ]
+        );
+        // What cannot be read may be any port.
+        assert!(s.ports[9].publishes_tcp(Some(8000)));
+        assert!(s.ports[11].publishes_tcp(Some(3001)) && !s.ports[11].publishes_tcp(Some(3002)));
+        assert!(!s.ports[3].publishes_tcp(Some(80)));
+        // Hostile entries do not panic.
+        for bad in [
+            "[", "[::1", "[::1]", ":", "::", "-", "1-", "99999:1", "a:b:c:d/", "/",
+        ] {
+            let _ = short_port(bad, s.span);
+        }
     }
 
     #[test]

@@ -5,7 +5,11 @@
 use crate::{
     python::{
         facts::PyFacts,
-        value::{env_lookup, BinOp, Kind, Value},
+        format::{
+            bind_percent, formatted, parse_braces, parse_percent, Arg, Const, Conversion, Field,
+            PercentSegment, PercentSpec, Segment,
+        },
+        value::{env_lookup, BinOp, Call, Kind, Value},
     },
     source::{FileId, Span},
 };
@@ -159,30 +163,52 @@ pub fn setting_strings(v: &Value, env: &dyn Fn(&str) -> Option<String>) -> Vec<S
     match &v.kind {
         Kind::List(items) | Kind::Tuple(items) => items
             .iter()
-            .map(|i| text_of(i, env, 0).unwrap_or_else(|| UNRESOLVED.to_string()))
+            .map(|i| text_of(i, env, 0).map_or_else(|| UNRESOLVED.to_string(), |t| t.text))
             .collect(),
-        _ => vec![text_of(v, env, 0).unwrap_or_else(|| UNRESOLVED.to_string())],
+        _ => vec![text_of(v, env, 0).map_or_else(|| UNRESOLVED.to_string(), |t| t.text)],
     }
 }
 
-/// A string expression's text (None: not resolvable at all).
-fn text_of(v: &Value, env: &dyn Fn(&str) -> Option<String>, depth: usize) -> Option<String> {
+/// What a string expression resolves to: its text, and the constant it is
+/// when that is known exactly (not when a part stands for an unresolved
+/// value or an unset variable).
+#[derive(Debug, Clone)]
+struct Text {
+    text: String,
+    exact: Option<Const>,
+}
+
+impl Text {
+    fn exact(c: Const) -> Text {
+        Text {
+            text: c.str(),
+            exact: Some(c),
+        }
+    }
+
+    fn inexact(text: String) -> Text {
+        Text { text, exact: None }
+    }
+
+    fn unresolved() -> Text {
+        Text::inexact(UNRESOLVED.to_string())
+    }
+}
+
+/// A string expression's text (None: not resolvable at all, or Python would
+/// raise).
+fn text_of(v: &Value, env: &dyn Fn(&str) -> Option<String>, depth: usize) -> Option<Text> {
     if depth > MAX_TEXT_DEPTH {
         return None;
     }
-    let part = |p: &Value| text_of(p, env, depth + 1).unwrap_or_else(|| UNRESOLVED.to_string());
+    let part = |p: &Value| text_of(p, env, depth + 1).unwrap_or_else(Text::unresolved);
     let out = match &v.kind {
-        Kind::Str(s) => s.to_string(),
-        Kind::Int(n) => n.to_string(),
-        Kind::FString(parts) => parts.iter().map(part).collect(),
-        Kind::BinOp(BinOp::Add, a, b) => format!("{}{}", part(a), part(b)),
+        Kind::Str(s) => Text::exact(Const::Str(s.to_string())),
+        Kind::Int(n) => Text::exact(Const::Int(*n)),
+        Kind::FString(parts) => concat(parts.iter().map(part))?,
+        Kind::BinOp(BinOp::Add, a, b) => concat([part(a), part(b)].into_iter())?,
         Kind::BinOp(BinOp::Mod, fmt, args) => {
-            let fmt = fmt.as_str()?;
-            let args: Vec<&Value> = match &args.kind {
-                Kind::Tuple(items) => items.iter().collect(),
-                _ => vec![args.as_ref()],
-            };
-            percent_format(fmt, &args.iter().map(|a| part(a)).collect::<Vec<_>>())?
+            percent(fmt.as_str()?, args, &|a| arg_text(a, env, depth))?
         }
         Kind::Or(items) => {
             // `os.getenv("BIND") or "0.0.0.0:8000"`: an unset variable without a
@@ -192,7 +218,9 @@ fn text_of(v: &Value, env: &dyn Fn(&str) -> Option<String>, depth: usize) -> Opt
                 match env_lookup(item) {
                     Some(l) if l.default.is_none() && !l.required => {
                         match l.var.as_deref().and_then(env) {
-                            Some(set) if !set.is_empty() => return Some(set),
+                            Some(set) if !set.is_empty() => {
+                                return Some(Text::exact(Const::Str(set)))
+                            }
                             Some(_) => continue,
                             None if l.var.is_some() => continue,
                             None => return None,
@@ -200,10 +228,10 @@ fn text_of(v: &Value, env: &dyn Fn(&str) -> Option<String>, depth: usize) -> Opt
                     }
                     _ => {
                         let t = text_of(item, env, depth + 1)?;
-                        if t.contains('$') {
+                        if t.text.contains('$') {
                             return None;
                         }
-                        if !t.is_empty() {
+                        if !t.text.is_empty() {
                             return Some(t);
                         }
                     }
@@ -215,97 +243,188 @@ fn text_of(v: &Value, env: &dyn Fn(&str) -> Option<String>, depth: usize) -> Opt
             let l = env_lookup(v)?;
             let name = l.var.as_deref();
             if let Some(set) = name.and_then(env) {
-                return Some(set);
+                return Some(Text::exact(Const::Str(set)));
             }
             match (l.default, name) {
-                (Some(d), _) => text_of(d, env, depth + 1)?,
-                (None, Some(n)) => format!("${{{n}}}"),
+                (Some(d), _) => arg_text(d, env, depth)?,
+                (None, Some(n)) => Text::inexact(format!("${{{n}}}")),
                 (None, None) => return None,
             }
         }
         Kind::Call(c) => {
             let name = c.func_name();
             match (&c.func.kind, name.as_deref()) {
-                (_, Some("str" | "int")) if c.args.len() == 1 && c.kwargs.is_empty() => {
-                    text_of(&c.args[0], env, depth + 1)?
+                (_, Some("int")) if c.args.len() == 1 && c.kwargs.is_empty() => {
+                    let t = text_of(&c.args[0], env, depth + 1)?;
+                    match t.exact {
+                        Some(Const::Int(n)) => Text::exact(Const::Int(n)),
+                        Some(Const::Str(s)) => Text::exact(Const::Int(parse_int(&s)?)),
+                        Some(_) => return None,
+                        None => t,
+                    }
                 }
                 (Kind::Attr(base, m), _) if m.as_str() == "format" && !c.spread => {
-                    let fmt = base.as_str()?;
-                    let args: Vec<String> = c.args.iter().map(part).collect();
-                    let kwargs: Vec<(&str, String)> = c
-                        .kwargs
-                        .iter()
-                        .filter_map(|(k, v)| Some((k.as_deref()?, part(v))))
-                        .collect();
-                    brace_format(fmt, &args, &kwargs)?
+                    brace(base.as_str()?, c, &|a| arg_text(a, env, depth))?
                 }
-                _ => return None,
+                _ => match formatted(v) {
+                    // `str(x)`, `repr(x)`, `format(x, spec)` and the
+                    // f-string fields written as them.
+                    Some((x, conversion, spec)) => {
+                        let x = arg_text(x, env, depth);
+                        let spec = match spec {
+                            None => Some(String::new()),
+                            Some(s) => text_of(s, env, depth + 1).and_then(|t| match t.exact {
+                                Some(Const::Str(s)) => Some(s),
+                                _ => None,
+                            }),
+                        };
+                        match (x, conversion, spec) {
+                            (Some(Text { exact: Some(c), .. }), _, Some(spec)) => {
+                                let c = c.convert(conversion)?;
+                                Text::exact(Const::Str(c.format(&spec)?))
+                            }
+                            // An unresolved value keeps its text through `str()`.
+                            (Some(t), Some(Conversion::Str), Some(s)) if s.is_empty() => t,
+                            _ => Text::unresolved(),
+                        }
+                    }
+                    None => return None,
+                },
             }
         }
         _ => return None,
     };
-    (out.len() <= MAX_TEXT_LEN).then_some(out)
+    (out.text.len() <= MAX_TEXT_LEN).then_some(out)
 }
 
-/// `"%s:%s" % (host, port)` with `%s`, `%d`, `%i` and `%%`; other conversions
-/// are not resolved.
-fn percent_format(fmt: &str, args: &[String]) -> Option<String> {
-    let mut out = String::new();
-    let mut next = args.iter();
-    let mut chars = fmt.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        match chars.next()? {
-            '%' => out.push('%'),
-            's' | 'd' | 'i' => out.push_str(next.next()?),
-            _ => return None,
-        }
+/// A formatting argument: a constant of any kind (`True`, `None` format as
+/// text too), else a string expression.
+fn arg_text(v: &Value, env: &dyn Fn(&str) -> Option<String>, depth: usize) -> Option<Text> {
+    match Const::of(v) {
+        Some(c) => Some(Text::exact(c)),
+        None => text_of(v, env, depth + 1),
     }
-    next.next().is_none().then_some(out)
 }
 
-/// `"{}:{}".format(host, port)`, `"{0}"`, `"{host}"` and `{{`/`}}`; format
-/// specs and attribute access are not resolved.
-fn brace_format(fmt: &str, args: &[String], kwargs: &[(&str, String)]) -> Option<String> {
-    let mut out = String::new();
-    let mut auto = 0usize;
-    let mut chars = fmt.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '{' if chars.peek() == Some(&'{') => {
-                chars.next();
-                out.push('{');
-            }
-            '}' if chars.peek() == Some(&'}') => {
-                chars.next();
-                out.push('}');
-            }
-            '{' => {
-                let mut field = String::new();
-                loop {
-                    match chars.next()? {
-                        '}' => break,
-                        ch => field.push(ch),
-                    }
-                }
-                let value = if field.is_empty() {
-                    auto += 1;
-                    args.get(auto - 1)?
-                } else if let Ok(i) = field.parse::<usize>() {
-                    args.get(i)?
-                } else {
-                    &kwargs.iter().find(|(k, _)| *k == field)?.1
-                };
-                out.push_str(value);
-            }
-            '}' => return None,
-            c => out.push(c),
+/// Parts joined into one text: exact when every part is an exact string
+/// (`"a" + 1` raises, so an exact non-string part makes it None).
+fn concat(parts: impl Iterator<Item = Text>) -> Option<Text> {
+    let mut text = String::new();
+    let mut exact = true;
+    for p in parts {
+        match &p.exact {
+            Some(Const::Str(_)) => {}
+            Some(_) => return None,
+            None => exact = false,
+        }
+        text.push_str(&p.text);
+        if text.len() > MAX_TEXT_LEN {
+            return None;
         }
     }
-    Some(out)
+    Some(if exact {
+        Text::exact(Const::Str(text))
+    } else {
+        Text::inexact(text)
+    })
+}
+
+/// `int(text)` as Python reads a decimal string (surrounding whitespace and
+/// a sign allowed); None where Python raises or reads it differently
+/// (underscores, non-ASCII digits).
+fn parse_int(s: &str) -> Option<i64> {
+    let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    t.strip_prefix('+').unwrap_or(t).parse().ok()
+}
+
+/// One formatted value: exact text where the value is known and the format
+/// certain; an unresolved value keeps its text where nothing reformats it,
+/// else stands as [`UNRESOLVED`].
+fn field_text(value: Option<Text>, plain: bool, format: impl Fn(&Const) -> Option<String>) -> Text {
+    match value {
+        Some(Text { exact: Some(c), .. }) => match format(&c) {
+            Some(t) => Text::exact(Const::Str(t)),
+            None => Text::unresolved(),
+        },
+        Some(t) if plain => t,
+        _ => Text::unresolved(),
+    }
+}
+
+/// `"%s:%s" % (host, port)`, bound strictly (a count or key mismatch, or a
+/// malformed format, is None: Python raises).
+fn percent(fmt: &str, rhs: &Value, arg: &dyn Fn(&Value) -> Option<Text>) -> Option<Text> {
+    let segments = parse_percent(fmt).ok()?;
+    let specs: Vec<&PercentSpec> = segments
+        .iter()
+        .filter_map(|s| match s {
+            PercentSegment::Spec(p) => Some(p),
+            PercentSegment::Lit(_) => None,
+        })
+        .collect();
+    let values = match (&rhs.kind, specs.is_empty()) {
+        (Kind::Tuple(items), true) if items.is_empty() => Vec::new(),
+        (Kind::Tuple(_) | Kind::Dict(_), _) => bind_percent(&specs, rhs)?,
+        // A lone operand that resolves to text is a string, not a tuple.
+        (_, false) if specs.len() == 1 && specs[0].key.is_none() => vec![rhs],
+        _ => return None,
+    };
+    let mut values = values.into_iter();
+    let parts = segments.iter().map(|s| match s {
+        PercentSegment::Lit(t) => Text::exact(Const::Str(t.to_string())),
+        PercentSegment::Spec(p) => {
+            let plain = p.is_plain() && matches!(p.conversion, 's' | 'd' | 'i');
+            field_text(values.next().and_then(arg), plain, |c| c.percent(p))
+        }
+    });
+    concat(parts)
+}
+
+/// `"{}:{port}".format(host, port=8000)`, bound strictly: a missing argument
+/// or a malformed format is None (Python raises); attribute and item lookups
+/// leave the field unresolved.
+fn brace(fmt: &str, call: &Call, arg: &dyn Fn(&Value) -> Option<Text>) -> Option<Text> {
+    let segments = parse_braces(fmt).ok()?;
+    let mut parts = Vec::with_capacity(segments.len());
+    for s in &segments {
+        parts.push(match s {
+            Segment::Lit(t) => Text::exact(Const::Str(t.to_string())),
+            Segment::Field(f) => brace_field(f, call, arg)?,
+        });
+    }
+    concat(parts.into_iter())
+}
+
+fn brace_field(f: &Field, call: &Call, arg: &dyn Fn(&Value) -> Option<Text>) -> Option<Text> {
+    let value = match f.arg {
+        Arg::Index(i) => call.args.get(i),
+        Arg::Name(n) => call.kwarg(n),
+    };
+    // A missing argument raises (calls with `*args` / `**kwargs` are not
+    // resolved at all).
+    let value = value?;
+    if !f.access.is_empty() {
+        return Some(Text::unresolved());
+    }
+    // The spec, with the fields nested in it resolved.
+    let mut spec = String::new();
+    for s in &f.spec {
+        match s {
+            Segment::Lit(t) => spec.push_str(t),
+            Segment::Field(inner) => match brace_field(inner, call, arg)?.exact {
+                Some(Const::Str(t)) => spec.push_str(&t),
+                _ => return Some(Text::unresolved()),
+            },
+        }
+    }
+    let plain = f.conversion.is_none() && spec.is_empty();
+    Some(field_text(arg(value), plain, |c| {
+        c.clone().convert(f.conversion)?.format(&spec)
+    }))
 }
 
 #[cfg(test)]
@@ -372,5 +491,68 @@ mod tests {
         assert_eq!(binds("bind = '{0.x}'.format(a)\n", &none), ["$?"]);
         assert_eq!(binds("bind = '%s' % ()\n", &none), ["$?"]);
         assert_eq!(binds("bind = '{'.format(1)\n", &none), ["$?"]);
+    }
+
+    #[test]
+    fn formats_with_specs_and_conversions() {
+        let none = |_: &str| None;
+        let port = |n: &str| (n == "PORT").then(|| "9000".to_string());
+        let b = |src: &str| binds(src, &none);
+        // Specs whose text is certain.
+        assert_eq!(
+            b("HOST = '0.0.0.0'\nPORT = 8000\nbind = '{}:{:d}'.format(HOST, PORT)\n"),
+            ["0.0.0.0:8000"]
+        );
+        assert_eq!(
+            b("HOST = '0.0.0.0'\nbind = '{0!s}:{p}'.format(HOST, p=8000)\n"),
+            ["0.0.0.0:8000"]
+        );
+        let env_spec = "import os\nbind = f\"0.0.0.0:{os.getenv('PORT', 8000):d}\"\n";
+        assert_eq!(b(env_spec), ["0.0.0.0:8000"]);
+        // Set, the variable is a string: `:d` raises, the port is unknown.
+        assert_eq!(binds(env_spec, &port), ["0.0.0.0:$?"]);
+        let int_env = "import os\nbind = '0.0.0.0:%d' % int(os.environ.get('PORT', '8000'))\n";
+        assert_eq!(b(int_env), ["0.0.0.0:8000"]);
+        assert_eq!(binds(int_env, &port), ["0.0.0.0:9000"]);
+        // Padding and alignment are not applied: the host is unknown, not a guess.
+        assert_eq!(
+            b("HOST = '0.0.0.0'\nbind = f'{HOST:>9}:8000'\n"),
+            ["$?:8000"]
+        );
+        assert_eq!(
+            b("HOST = '0.0.0.0'\nbind = '{:>9}:8000'.format(HOST)\n"),
+            ["$?:8000"]
+        );
+        assert_eq!(
+            b("import os\nbind = '%9s:8000' % os.getenv('H', '::')\n"),
+            ["$?:8000"]
+        );
+        assert_eq!(
+            b("HOST = '0.0.0.0'\nbind = '{:{w}}:80'.format(HOST, w=9)\n"),
+            ["$?:80"]
+        );
+        // What Python rejects resolves to nothing.
+        assert_eq!(
+            b("import os\nbind = '%d' % os.getenv('PORT', '8000')\n"),
+            ["$?"]
+        );
+        assert_eq!(b("PORT = 8000\nbind = '0.0.0.0:' + PORT\n"), ["$?"]);
+        assert_eq!(b("bind = '{}{0}'.format(1, 2)\n"), ["$?"]);
+        assert_eq!(b("bind = '{}:{}'.format('0.0.0.0')\n"), ["$?"]);
+        // `int()` of what is not a number: no port.
+        assert_eq!(b("bind = '0.0.0.0:%d' % int('8000x')\n"), ["0.0.0.0:$?"]);
+        // An unresolved value keeps its text where nothing reformats it.
+        assert_eq!(
+            b("import os\nbind = '{}:8000'.format(os.environ['HOST'])\n"),
+            ["${HOST}:8000"]
+        );
+        assert_eq!(
+            b("import os\nbind = '%s:8000' % str(os.environ['HOST'])\n"),
+            ["${HOST}:8000"]
+        );
+        assert_eq!(
+            b("import os\nbind = '{!r}:8000'.format(os.environ['HOST'])\n"),
+            ["$?:8000"]
+        );
     }
 }

@@ -5,9 +5,10 @@
 use super::Project;
 use crate::{
     deploy::{
+        compose::{HostIp, PortMapping, Service},
         env,
         gunicorn::{workers_of_arg, workers_of_value, WorkerCount},
-        CommandFact, EnvSource, Server,
+        CommandFact, CommandOrigin, EnvSource, Server,
     },
     source::Span,
 };
@@ -100,6 +101,72 @@ impl Deployment {
             (w, i) => w.or(i),
         }
     }
+}
+
+/// How clients reach a container port of a compose service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exposure<'a> {
+    /// Not published: only containers on the service's networks (a proxy
+    /// service among them) connect.
+    ComposeNetwork,
+    /// Published on loopback addresses of the host only.
+    Loopback(&'a PortMapping),
+    /// Published on a network address of the host (or one the audit cannot
+    /// read); None when the container shares another network namespace
+    /// (`network_mode: host`) or its settings are not all in sight.
+    Host(Option<&'a PortMapping>),
+}
+
+/// The compose service whose `command:` / `entrypoint:` starts a process
+/// (itself, or through the scripts it runs).
+pub fn compose_service(cmd: &CommandFact) -> Option<&str> {
+    match cmd.origin.root() {
+        CommandOrigin::Compose { service } => Some(service),
+        _ => None,
+    }
+}
+
+/// How clients reach container port `port` (any port when unknown) of the
+/// compose service `service`. Every compose file that defines a service of
+/// that name counts (override files add ports): any publication on a
+/// network address makes it reachable from the network. None when no
+/// compose file defines the service.
+pub fn exposure<'a>(
+    deploy: &'a crate::deploy::DeployFacts,
+    service: &str,
+    port: Option<u16>,
+) -> Option<Exposure<'a>> {
+    let services: Vec<&Service> = deploy
+        .services
+        .iter()
+        .filter(|s| s.name == service)
+        .collect();
+    if services.is_empty() {
+        return None;
+    }
+    if services.iter().any(|s| {
+        s.extends
+            || s.network_mode
+                .as_deref()
+                .is_some_and(|m| !matches!(m, "bridge" | "default"))
+    }) {
+        return Some(Exposure::Host(None));
+    }
+    let published: Vec<&PortMapping> = services
+        .iter()
+        .flat_map(|s| s.ports.iter())
+        .filter(|m| m.publishes_tcp(port))
+        .collect();
+    if let Some(m) = published
+        .iter()
+        .find(|m| !matches!(m.host_ip, HostIp::Loopback(_)))
+    {
+        return Some(Exposure::Host(Some(m)));
+    }
+    Some(match published.first() {
+        Some(m) => Exposure::Loopback(m),
+        None => Exposure::ComposeNetwork,
+    })
 }
 
 /// The worker count a command-line value gives the command's process: a

@@ -33,7 +33,9 @@ mod sessions;
 mod url_rules;
 
 pub use config::{is_config_key, AppConfig, ConfigEntry, ConfigVia, ProductionChoice};
-pub use deployment::{Deployment, ProxyEvidence, ProxyKind, WorkerSource};
+pub use deployment::{
+    compose_service, exposure, Deployment, Exposure, ProxyEvidence, ProxyKind, WorkerSource,
+};
 pub use extensions::{ExtKind, ExtOption, Extension};
 pub use resources::{is_restx_payload, is_restx_resource_method, restx_object};
 pub use routes::{Decorator, ErrorHandler, Route};

@@ -288,33 +288,109 @@ impl Collector {
                     ));
                 }
                 ast::FStringPart::FString(fs) => {
-                    for element in fs.elements.iter() {
-                        match element {
-                            InterpolatedStringElement::Literal(lit) => {
-                                let s = self.scopes.names.get(&lit.value);
-                                parts.push(Value::new(lit.range, Kind::Str(s)));
-                            }
-                            InterpolatedStringElement::Interpolation(i) => {
-                                let v = self.eval_at(&i.expression, d);
-                                tainted |= v.tainted;
-                                parts.push(v);
-                            }
-                        }
-                        if parts.len() >= MAX_ITEMS {
-                            break;
-                        }
-                    }
+                    self.eval_elements(&fs.elements, &mut parts, &mut tainted, d);
                 }
             }
+            if parts.len() >= MAX_ITEMS {
+                break;
+            }
         }
+        self.join_parts(parts, range, tainted)
+    }
+
+    /// Folds f-string parts that are all text into one string.
+    fn join_parts(&mut self, parts: Vec<Value>, range: TextRange, tainted: bool) -> Value {
         if parts.iter().all(|p| matches!(p.kind, Kind::Str(_))) {
             let s: String = parts.iter().filter_map(Value::as_str).collect();
+            if s.len() > MAX_STRING {
+                return Value::new(range, Kind::LongStr(s.len()));
+            }
             return Value::new(range, Kind::Str(self.scopes.names.get(&s)));
         }
         Value {
             range,
             kind: Kind::FString(parts.into_boxed_slice()),
             tainted,
+        }
+    }
+
+    /// The parts of f-string elements: literal text, and each interpolation
+    /// as its text where that is certain (`{port}`, `{port:d}`, `{name!r}` of
+    /// constants), else as the value Python formats: the value itself
+    /// (`{x}`, `{x!s}`), or the call Python makes (`{x!r:>5}` is
+    /// `format(repr(x), ">5")`).
+    fn eval_elements(
+        &mut self,
+        elements: &ast::InterpolatedStringElements,
+        parts: &mut Vec<Value>,
+        tainted: &mut bool,
+        d: usize,
+    ) {
+        use super::format::{Const, Conversion};
+        for element in elements.iter() {
+            if parts.len() >= MAX_ITEMS {
+                break;
+            }
+            let i = match element {
+                InterpolatedStringElement::Literal(lit) => {
+                    let s = self.scopes.names.get(&lit.value);
+                    parts.push(Value::new(lit.range, Kind::Str(s)));
+                    continue;
+                }
+                InterpolatedStringElement::Interpolation(i) => i,
+            };
+            let v = self.eval_at(&i.expression, d);
+            *tainted |= v.tainted;
+            let spec = i.format_spec.as_ref().map(|spec| {
+                if d > MAX_DEPTH {
+                    // Specs nested deeper than Python allows.
+                    return Value::unknown(spec.range, false);
+                }
+                let mut spec_parts = Vec::new();
+                let mut spec_tainted = false;
+                self.eval_elements(&spec.elements, &mut spec_parts, &mut spec_tainted, d + 1);
+                *tainted |= spec_tainted;
+                self.join_parts(spec_parts, spec.range, spec_tainted)
+            });
+            let mut conversion = match i.conversion {
+                ast::ConversionFlag::None => None,
+                ast::ConversionFlag::Str => Some(Conversion::Str),
+                ast::ConversionFlag::Repr => Some(Conversion::Repr),
+                ast::ConversionFlag::Ascii => Some(Conversion::Ascii),
+            };
+            if let Some(debug) = &i.debug_text {
+                // `{x=}`: the expression's text, then its repr unless a
+                // conversion or a spec says otherwise.
+                parts.push(Value::new(
+                    i.range,
+                    Kind::Str(self.scopes.names.get(debug.as_str())),
+                ));
+                if conversion.is_none() && spec.is_none() {
+                    conversion = Some(Conversion::Repr);
+                }
+            }
+            let spec_text = match &spec {
+                None => Some(""),
+                Some(s) => s.as_str(),
+            };
+            let text = Const::of(&v)
+                .and_then(|c| c.convert(conversion))
+                .and_then(|c| c.format(spec_text?));
+            if let Some(text) = text {
+                parts.push(Value::new(v.range, Kind::Str(self.scopes.names.get(&text))));
+                continue;
+            }
+            let converted = match conversion {
+                None => v,
+                // `str(x)` formats as `x` does for every value the audit
+                // reads (no custom `__format__`).
+                Some(Conversion::Str) if spec.is_none() => v,
+                Some(c) => builtin_call(&mut self.scopes.names, c.builtin(), vec![v]),
+            };
+            parts.push(match spec {
+                None => converted,
+                Some(spec) => builtin_call(&mut self.scopes.names, "format", vec![converted, spec]),
+            });
         }
     }
 
@@ -391,6 +467,31 @@ impl Collector {
             }
             _ => v.clone(),
         }
+    }
+}
+
+/// A call of a builtin the evaluator writes for formatting (`repr(x)`,
+/// `format(x, spec)`), at the range of the value it formats. It is no call
+/// fact: nothing in the source calls it.
+fn builtin_call(names: &mut super::scope::Interner, name: &str, args: Vec<Value>) -> Value {
+    let range = args.first().map_or_else(TextRange::default, |a| a.range);
+    let tainted = args.iter().any(|a| a.tainted);
+    let func = Value::new(
+        range,
+        Kind::Ref(Box::new(Ref {
+            root: Root::Global(names.get(name)),
+            attrs: Vec::new(),
+        })),
+    );
+    Value {
+        range,
+        kind: Kind::Call(std::sync::Arc::new(Call {
+            func,
+            args: args.into_boxed_slice(),
+            kwargs: Box::new([]),
+            spread: false,
+        })),
+        tainted,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Constant folding of binary operators: `"a" + "b"`, `10 * 1024`, `2 ** 20`,
-//! with Python's semantics (floor division and modulo, no wrapping).
+//! `"%s:%d" % (host, port)`, with Python's semantics (floor division and
+//! modulo, no wrapping, `%` formatting only where its text is certain).
 
 use ruff_python_ast::Operator;
 use ruff_text_size::TextRange;
@@ -14,6 +15,10 @@ pub(super) fn fold_binop(range: TextRange, op: Operator, left: Value, right: Val
         (Kind::Str(a), Operator::Add, Kind::Str(b)) if a.len() + b.len() <= MAX_STRING => {
             Some(Kind::Str(format!("{a}{b}").into()))
         }
+        // `"%s:%d" % (HOST, PORT)` where the text is certain.
+        (Kind::Str(fmt), Operator::Mod, _) => super::format::fold_percent(fmt, &right)
+            .filter(|s| s.len() <= MAX_STRING)
+            .map(|s| Kind::Str(s.into())),
         (Kind::Int(a), op, Kind::Int(b)) => fold_int(*a, op, *b).map(Kind::Int),
         (Kind::Float(a), Operator::Mult, Kind::Int(b))
         | (Kind::Int(b), Operator::Mult, Kind::Float(a)) => Some(Kind::Float(a * (*b as f64))),

@@ -14,6 +14,7 @@ mod env;
 mod eval;
 pub mod facts;
 mod fold;
+pub mod format;
 mod name;
 pub mod pydantic;
 mod render;

@@ -195,3 +195,140 @@ fn request_attribute_reads_are_recorded() {
         "inside the view"
     );
 }
+
+/// The first argument of each `use(...)` call.
+fn used(src: &str) -> Vec<super::value::Value> {
+    facts(src)
+        .calls
+        .iter()
+        .filter(|c| c.call().func_name().as_deref() == Some("use"))
+        .filter_map(|c| c.call().arg(0).cloned())
+        .collect()
+}
+
+#[test]
+fn fstrings_fold_where_the_text_is_certain() {
+    let v = used(
+        "HOST = '0.0.0.0'\nPORT = 8000\nNAME = 'app'\nW = 4\n\
+         use(f'{PORT}')\nuse(f'{PORT:d}')\nuse(f'{HOST!s}:{PORT}')\nuse(f'{NAME!r}')\n\
+         use(f'{W * 2}')\nuse(f'{PORT=}')\nuse(f'{NAME!a:s}')\nuse(f'{True}/{None}')\n",
+    );
+    let texts: Vec<Option<&str>> = v.iter().map(super::value::Value::as_str).collect();
+    assert_eq!(
+        texts,
+        [
+            Some("8000"),
+            Some("8000"),
+            Some("0.0.0.0:8000"),
+            Some("'app'"),
+            Some("8"),
+            Some("PORT=8000"),
+            Some("'app'"),
+            Some("True/None"),
+        ]
+    );
+}
+
+#[test]
+fn fstring_specs_that_are_not_certain_stay_unknown() {
+    use super::format::{formatted, Conversion};
+    let v = used(
+        "NAME = 'app'\nPORT = 8000\nRATE = 0.5\n\
+         use(f'{NAME:>5}')\nuse(f'{PORT:05d}')\nuse(f'{NAME:d}')\nuse(f'{PORT:{NAME}}')\n\
+         use(f'{RATE}')\nuse(f'{x!r}')\nuse(f'{x:>{PORT}}')\nuse(f'{x=}')\nuse(f'{x!s}')\n",
+    );
+    // No text: the spec is kept as the call Python makes.
+    for (i, want) in [(0, ">5"), (1, "05d"), (2, "d"), (3, "app")] {
+        let Kind::FString(parts) = &v[i].kind else {
+            panic!("{i}: {:?}", v[i].kind)
+        };
+        let (x, conv, spec) = formatted(&parts[0]).expect("format(x, spec)");
+        assert!(x.as_str().is_some() || x.as_int().is_some(), "{i}");
+        assert_eq!(
+            (conv, spec.and_then(super::value::Value::as_str)),
+            (None, Some(want))
+        );
+    }
+    // A float's text is Python's repr, not followed: the part stays a float.
+    assert!(matches!(&v[4].kind, Kind::FString(p) if matches!(p[0].kind, Kind::Float(_))));
+    let part = |i: usize| match &v[i].kind {
+        Kind::FString(parts) => parts.last().cloned().unwrap(),
+        other => panic!("{i}: {other:?}"),
+    };
+    let (x, conv, spec) = formatted(&part(5))
+        .map(|(x, c, s)| (x.clone(), c, s.cloned()))
+        .unwrap();
+    assert!(matches!(x.kind, Kind::Ref(_)));
+    assert_eq!((conv, spec), (Some(Conversion::Repr), None));
+    let (_, conv, spec) = formatted(&part(6))
+        .map(|(x, c, s)| (x.clone(), c, s.cloned()))
+        .unwrap();
+    assert_eq!(
+        (conv, spec.and_then(|s| s.as_str().map(str::to_string))),
+        (None, Some(">8000".into()))
+    );
+    // `{x=}`: the text `x=`, then repr(x).
+    let Kind::FString(parts) = &v[7].kind else {
+        panic!()
+    };
+    assert_eq!(parts[0].as_str(), Some("x="));
+    assert_eq!(
+        formatted(&parts[1]).map(|(_, c, _)| c),
+        Some(Some(Conversion::Repr))
+    );
+    // `{x!s}` is `x` itself.
+    assert!(matches!(&part(8).kind, Kind::Ref(_)));
+}
+
+#[test]
+fn percent_formatting_folds_where_the_text_is_certain() {
+    let v = used(
+        "HOST = '0.0.0.0'\nPORT = 8000\n\
+         use('%s:%d' % (HOST, PORT))\nuse('%(h)s:%(p)s' % {'h': HOST, 'p': PORT})\n\
+         use('%s' % HOST)\nuse('100%% %r' % (HOST,))\nuse('plain' % ())\n\
+         use('%d' % HOST)\nuse('%5s' % HOST)\nuse('%s %s' % (HOST,))\nuse('%s' % x)\n\
+         use('%s' % {'a': 1})\nuse('%(h)s %s' % {'h': 1})\nuse('%y' % 1)\nuse('%(h)s' % {'h': 1, 'h': 2})\n",
+    );
+    let texts: Vec<Option<&str>> = v.iter().map(super::value::Value::as_str).collect();
+    assert_eq!(
+        texts,
+        [
+            Some("0.0.0.0:8000"),
+            Some("0.0.0.0:8000"),
+            Some("0.0.0.0"),
+            Some("100% '0.0.0.0'"),
+            Some("plain"),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            Some("2"),
+        ]
+    );
+    // What is not folded stays the `%` expression.
+    assert!(v[5..12]
+        .iter()
+        .all(|x| matches!(x.kind, Kind::BinOp(super::value::BinOp::Mod, ..))));
+}
+
+#[test]
+fn deeply_nested_format_specs_do_not_exhaust_the_stack() {
+    let n = 5_000;
+    let src = format!("use(f'{}x{}')\n", "{x:".repeat(n), "}".repeat(n));
+    // Parsed or refused, never a crash.
+    let _ = analyze(0, &src, "m", false);
+}
+
+#[test]
+fn fields_written_as_calls_are_told_from_calls_in_the_source() {
+    use super::format::{formatted, formatted_field};
+    let v = used("use(f'{x!r} {str(x)}')\n");
+    let Kind::FString(parts) = &v[0].kind else {
+        panic!("{:?}", v[0].kind)
+    };
+    assert!(formatted_field(&parts[0]).is_some());
+    assert!(formatted(&parts[2]).is_some() && formatted_field(&parts[2]).is_none());
+}

@@ -116,6 +116,7 @@ fn leaks(
     out: &mut Vec<(Span, String)>,
 ) {
     let is_e = |v: &Value| exc_attrs(v).is_some_and(<[Name]>::is_empty);
+    let start = out.len();
     v.walk(&mut |x| {
         let found: Option<String> = match &x.kind {
             Kind::Call(c) => match c.func_name().as_deref() {
@@ -131,7 +132,13 @@ fn leaks(
                 }
                 _ => None,
             },
-            Kind::FString(parts) if kind.text() && parts.iter().any(is_e) => {
+            // `f"{e}"`, also with a conversion or a spec (`f"{e!r}"`).
+            Kind::FString(parts)
+                if kind.text()
+                    && parts.iter().any(|p| {
+                        is_e(p) || crate::python::format::formatted_field(p).is_some_and(|(x, ..)| is_e(x))
+                    }) =>
+            {
                 Some(format!("f\"{{{param}}}\""))
             }
             Kind::BinOp(BinOp::Mod, left, right)
@@ -154,6 +161,19 @@ fn leaks(
             out.push((Span::new(file, x.range), what));
         }
     });
+    // A leak inside another (`repr(e)` in `f"{e!r}"`) is the same leak.
+    let all = out.split_off(start);
+    for (i, (span, what)) in all.iter().enumerate() {
+        let inside = all.iter().enumerate().any(|(j, (outer, _))| {
+            j != i
+                && outer.start <= span.start
+                && span.end <= outer.end
+                && (outer.start, outer.end) != (span.start, span.end)
+        });
+        if !inside {
+            out.push((*span, what.clone()));
+        }
+    }
 }
 
 /// Whether a value names debug mode (`DEBUG`, `app.debug`, `config["DEBUG"]`,

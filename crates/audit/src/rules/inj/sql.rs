@@ -4,6 +4,7 @@
 //! identifier (`FROM {table}`).
 
 use crate::python::{
+    format::{formatted, parse_braces, parse_percent, Arg, PercentSegment, Segment},
     taint,
     value::{BinOp, Kind, Ref, Root, Value},
 };
@@ -59,11 +60,20 @@ fn collect<'a>(v: &'a Value, out: &mut Vec<Piece<'a>>, depth: usize) {
         }
         Kind::Call(c) => match &c.func.kind {
             Kind::Attr(base, m) if m.as_str() == "format" && base.as_str().is_some() => {
-                brace(base.as_str().unwrap_or_default(), c, out);
+                brace(base.as_str().unwrap_or_default(), c, v, out);
             }
+            // An f-string field with a spec or a conversion (`{x:d}`,
+            // `{x!r}`), written as the call Python makes.
             _ => out.push(Piece::Val {
                 value: v,
-                number: false,
+                number: formatted(v).is_some_and(|(_, conversion, spec)| {
+                    // The type is the spec's last character (`>{width}d`).
+                    let tail = spec.and_then(|s| match &s.kind {
+                        Kind::FString(parts) => parts.last().and_then(Value::as_str),
+                        _ => s.as_str(),
+                    });
+                    conversion.is_none() && tail.is_some_and(|s| s.ends_with(NUMBER_TYPES))
+                }),
             }),
         },
         _ => out.push(Piece::Val {
@@ -73,94 +83,82 @@ fn collect<'a>(v: &'a Value, out: &mut Vec<Piece<'a>>, depth: usize) {
     }
 }
 
-/// `"... '%s' ... %(name)s ... %d" % args`
+/// `"... '%s' ... %(name)s ... %d" % args`, bound leniently: a value the
+/// format does not bind exactly (too few items, a mapping that is not a dict
+/// literal) is taken to be the whole right operand. A malformed format raises
+/// in Python, so it builds no SQL: the result is one opaque value.
 fn percent<'a>(fmt: &str, items: &[&'a Value], whole: &'a Value, out: &mut Vec<Piece<'a>>) {
-    let mut lit = String::new();
-    let mut next = 0usize;
-    let mut chars = fmt.chars().peekable();
-    while let Some(ch) = chars.next() {
-        if ch != '%' {
-            lit.push(ch);
-            continue;
-        }
-        if chars.peek() == Some(&'%') {
-            chars.next();
-            lit.push('%');
-            continue;
-        }
-        let mut named = None;
-        if chars.peek() == Some(&'(') {
-            chars.next();
-            let name: String = chars.by_ref().take_while(|c| *c != ')').collect();
-            named = Some(name);
-        }
-        // Flags, width, precision, length modifiers.
-        while chars
-            .peek()
-            .is_some_and(|c| "#0- +*.123456789hlL".contains(*c))
-        {
-            chars.next();
-        }
-        let Some(conv) = chars.next() else { break };
-        let value = match &named {
-            Some(n) => whole.dict_get(n).unwrap_or(whole),
-            None => {
-                let v = items.get(next).copied().unwrap_or(whole);
-                next += 1;
-                v
-            }
-        };
-        out.push(Piece::Lit(std::mem::take(&mut lit)));
+    let Ok(segments) = parse_percent(fmt) else {
         out.push(Piece::Val {
-            value,
-            number: "diufFeEgGxXo".contains(conv),
+            value: whole,
+            number: false,
         });
+        return;
+    };
+    let mut next = 0usize;
+    for s in segments {
+        match s {
+            PercentSegment::Lit(t) => out.push(Piece::Lit(t.into_owned())),
+            PercentSegment::Spec(spec) => {
+                let value = match spec.key {
+                    Some(n) => whole.dict_get(n).unwrap_or(whole),
+                    None => {
+                        let v = items.get(next).copied().unwrap_or(whole);
+                        next += 1;
+                        v
+                    }
+                };
+                out.push(Piece::Val {
+                    value,
+                    number: spec.is_numeric(),
+                });
+            }
+        }
     }
-    out.push(Piece::Lit(lit));
 }
 
-/// `"... {} ... {name} ... {0:d}".format(...)`
-fn brace<'a>(fmt: &str, call: &'a crate::python::value::Call, out: &mut Vec<Piece<'a>>) {
-    let mut lit = String::new();
-    let mut auto = 0usize;
-    let mut chars = fmt.chars().peekable();
-    while let Some(ch) = chars.next() {
-        match ch {
-            '{' if chars.peek() == Some(&'{') => {
-                chars.next();
-                lit.push('{');
-            }
-            '}' if chars.peek() == Some(&'}') => {
-                chars.next();
-                lit.push('}');
-            }
-            '{' => {
-                let field: String = chars.by_ref().take_while(|c| *c != '}').collect();
-                let (name, spec) = field.split_once(':').unwrap_or((&field, ""));
-                let name = name.split('!').next().unwrap_or(name);
-                let name = name.split(['.', '[']).next().unwrap_or(name);
-                let value = if name.is_empty() {
-                    let v = call.args.get(auto);
-                    auto += 1;
-                    v
-                } else if let Ok(i) = name.parse::<usize>() {
-                    call.args.get(i)
-                } else {
-                    call.kwarg(name)
+/// `"... {} ... {name} ... {0:d}".format(...)`, bound leniently: a field
+/// with lookups (`{0.name}`, `{row[id]}`) is taken to be its argument; a
+/// field whose argument is missing (passed by `**kwargs`) puts no value in.
+/// A malformed format raises in Python: the call is one opaque value.
+fn brace<'a>(
+    fmt: &str,
+    call: &'a crate::python::value::Call,
+    whole: &'a Value,
+    out: &mut Vec<Piece<'a>>,
+) {
+    let Ok(segments) = parse_braces(fmt) else {
+        out.push(Piece::Val {
+            value: whole,
+            number: false,
+        });
+        return;
+    };
+    for s in segments {
+        match s {
+            Segment::Lit(t) => out.push(Piece::Lit(t.into_owned())),
+            Segment::Field(f) => {
+                let value = match f.arg {
+                    Arg::Index(i) => call.args.get(i),
+                    Arg::Name(n) => call.kwarg(n),
                 };
-                out.push(Piece::Lit(std::mem::take(&mut lit)));
                 if let Some(value) = value {
-                    out.push(Piece::Val {
-                        value,
-                        number: spec.ends_with(['d', 'f', 'x', 'e', 'g', '%']),
-                    });
+                    let number = f.conversion.is_none()
+                        && f.spec.last().is_some_and(
+                            |s| matches!(s, Segment::Lit(t) if t.ends_with(NUMBER_TYPES)),
+                        );
+                    out.push(Piece::Val { value, number });
                 }
             }
-            c => lit.push(c),
         }
     }
-    out.push(Piece::Lit(lit));
 }
+
+/// Presentation types of a format spec that make a number of the value (or
+/// raise): `{:d}`, `{:.2f}`, `{:x}`, `{:%}`.
+const NUMBER_TYPES: &[char] = &[
+    'b', 'd', 'o', 'x', 'X', 'e', 'E', 'f', 'F', 'g', 'G', 'n', '%',
+];
 
 /// The literal text of the pieces, values left out.
 pub fn literal_text(pieces: &[Piece]) -> String {
@@ -379,6 +377,36 @@ mod tests {
         assert_eq!(f("f\"SELECT * FROM u WHERE e = '{LIMIT}'\""), 0);
         assert_eq!(
             f("f\"SELECT * FROM u WHERE id IN ({','.join('?' * len(x))})\""),
+            0
+        );
+    }
+
+    #[test]
+    fn specs_conversions_and_malformed_formats() {
+        let f = |body: &str| flagged(&format!("def f(x, t, row):\n    c.execute({body})\n"));
+        // A number type makes a number (or raises); a conversion makes text.
+        assert_eq!(f("f\"SELECT * FROM u WHERE id = {x:d}\""), 0);
+        assert_eq!(f("f\"SELECT * FROM u WHERE id = {x:>{t}d}\""), 0);
+        assert_eq!(f("f\"SELECT * FROM u WHERE n = {x!r}\""), 1);
+        assert_eq!(f("f\"SELECT * FROM u WHERE n = '{x!s}'\""), 1);
+        assert_eq!(f("f\"SELECT * FROM u WHERE n = '{x:>10}'\""), 1);
+        assert_eq!(f("\"SELECT * FROM u WHERE id = {:d}\".format(x)"), 0);
+        assert_eq!(f("\"SELECT * FROM u WHERE id = {0!r:d}\".format(x)"), 1);
+        assert_eq!(f("\"SELECT * FROM u WHERE n = {!r}\".format(x)"), 1);
+        // A nested spec field is not a value in the text.
+        assert_eq!(f("\"SELECT * FROM u WHERE n = {:{}}\".format(7, x)"), 0);
+        // Lenient: lookups on an argument are the argument.
+        assert_eq!(
+            f("\"SELECT * FROM u WHERE e = '{0.email}'\".format(row)"),
+            1
+        );
+        assert_eq!(f("\"SELECT * FROM u WHERE e = '{r[e]}'\".format(r=row)"), 1);
+        assert_eq!(f("\"SELECT * FROM u WHERE e = '%(e)s'\" % row"), 1);
+        // Malformed formats raise in Python: no SQL is built.
+        assert_eq!(f("\"SELECT * FROM u WHERE e = '{}' AND {\".format(x)"), 0);
+        assert_eq!(f("\"SELECT * FROM u WHERE e = '{}' AND {0}\".format(x)"), 0);
+        assert_eq!(
+            f("\"SELECT * FROM u WHERE e = '%s' AND p LIKE '50%'\" % x"),
             0
         );
     }

@@ -4,12 +4,13 @@
 //! from the proxy; one on a network address also from anyone who reaches it.
 
 use crate::{
+    deploy::compose::PortMapping,
     deploy::{
         env::substitute,
         gunicorn::{setting_strings, GunicornConf, UNRESOLVED},
         CommandFact, CommandOrigin, EnvFact, Server,
     },
-    model::Project,
+    model::{compose_service, exposure, Exposure, Project},
     python::value::{env_lookup, Kind, Value},
     source::Span,
 };
@@ -42,6 +43,9 @@ pub struct Exposed {
     pub trust: Setting,
     /// The network address, where it is set, and how.
     pub listen: Setting,
+    /// The compose `ports:` entry that publishes the server's port on the
+    /// host, when it runs in a compose service.
+    pub published: Option<PortMapping>,
 }
 
 /// Whether an allow list trusts every address (`*`, or `*` among others).
@@ -83,6 +87,25 @@ pub fn reach_of(addr: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Reach {
         return Reach::Local;
     }
     Reach::Network(a.clone())
+}
+
+/// The port a server listens on, from the address it was given: gunicorn's
+/// `host:port` (8000 without one); None where it is not known (uvicorn's
+/// `--host` carries no port).
+fn listen_port(server: &str, addr: &str) -> Option<u16> {
+    if server != "gunicorn" {
+        return None;
+    }
+    let a = addr.trim();
+    let port = match a.strip_prefix('[') {
+        Some(rest) => rest.split_once("]:").map(|(_, p)| p),
+        None => match a.matches(':').count() {
+            0 => return Some(8000),
+            1 => a.split_once(':').map(|(_, p)| p),
+            _ => None,
+        },
+    };
+    port?.parse().ok()
 }
 
 fn env_var<'a>(project: &'a Project, name: &str, cmd: Option<&CommandFact>) -> Option<&'a EnvFact> {
@@ -284,13 +307,25 @@ pub fn exposed(project: &Project) -> Vec<Exposed> {
             _ => continue,
         };
         if let (Some(trust), Some(listen)) = (trust, listen) {
-            if trusts_anyone(&trust.value) {
-                out.push(Exposed {
-                    server,
-                    trust,
-                    listen,
-                });
+            if !trusts_anyone(&trust.value) {
+                continue;
             }
+            // In a compose service, the container's address is reachable
+            // from the network only through a published port.
+            let exposure = compose_service(cmd).and_then(|service| {
+                exposure(&project.deploy, service, listen_port(server, &listen.value))
+            });
+            let published = match exposure {
+                Some(Exposure::ComposeNetwork | Exposure::Loopback(_)) => continue,
+                Some(Exposure::Host(m)) => m.cloned(),
+                None => None,
+            };
+            out.push(Exposed {
+                server,
+                trust,
+                listen,
+                published,
+            });
         }
     }
     // gunicorn set up by gunicorn.conf.py alone (started by a script the audit
@@ -305,6 +340,7 @@ pub fn exposed(project: &Project) -> Vec<Exposed> {
                     server: "gunicorn",
                     trust,
                     listen,
+                    published: None,
                 });
             }
         }
@@ -352,5 +388,15 @@ mod tests {
         assert!(!trusts_anyone("127.0.0.1"));
         assert!(!trusts_anyone("10.0.0.0/8,172.16.0.0/12"));
         assert!(!trusts_anyone(""));
+    }
+
+    #[test]
+    fn listening_ports() {
+        assert_eq!(listen_port("gunicorn", "0.0.0.0:8000"), Some(8000));
+        assert_eq!(listen_port("gunicorn", "[::]:9000"), Some(9000));
+        assert_eq!(listen_port("gunicorn", "0.0.0.0"), Some(8000));
+        assert_eq!(listen_port("gunicorn", "0.0.0.0:$PORT"), None);
+        assert_eq!(listen_port("gunicorn", "::"), None);
+        assert_eq!(listen_port("uvicorn", "0.0.0.0"), None);
     }
 }

@@ -36,7 +36,11 @@ resolved leaves the address unknown and unreported). The finding is at the setti
 the address as related location. A server on `127.0.0.1`/`::1` or a unix
 socket (only local processes, i.e. the proxy, connect), uvicorn with
 `--no-proxy-headers`, and Procfile processes (the platform's router is the only
-way in) are not reported.
+way in) are not reported. Nor is a server started by a compose service's
+`command:` whose port that service does not publish on the host (no
+`ports:` entry for it, or only on `127.0.0.1`): only containers on its
+compose networks, such as a proxy service, connect. A published port is
+named in the finding.
 
 ## Why is this bad?
 Without ProxyFix, `request.remote_addr` is the proxy, `request.scheme` is
@@ -86,8 +90,7 @@ fn trust_anyone(ctx: &RuleContext) -> Vec<Finding> {
             continue;
         }
         seen.push(e.trust.span);
-        out.push(
-            ctx.finding(
+        let mut finding = ctx.finding(
                 RULE.code,
                 RULE.name,
                 e.trust.span,
@@ -97,9 +100,14 @@ fn trust_anyone(ctx: &RuleContext) -> Vec<Finding> {
                 ),
             )
             .with_fix("Trust only the proxy: --forwarded-allow-ips 127.0.0.1 (or the proxy's network address, e.g. 10.0.0.2), FORWARDED_ALLOW_IPS likewise; or bind the server to 127.0.0.1 or a unix socket the proxy connects to.")
-            .with_related(ctx.at(e.listen.span), format!("listens on {} ({})", e.listen.value, e.listen.how))
-            .with_evidence(ctx.snippet(e.trust.span)),
-        );
+            .with_related(ctx.at(e.listen.span), format!("listens on {} ({})", e.listen.value, e.listen.how));
+        if let Some(p) = &e.published {
+            finding = finding.with_related(
+                ctx.at(p.span),
+                format!("compose publishes the port on the host (`{}`)", p.text),
+            );
+        }
+        out.push(finding.with_evidence(ctx.snippet(e.trust.span)));
     }
     out
 }
