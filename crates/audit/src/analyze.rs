@@ -117,7 +117,11 @@ fn analyze_one(
     };
     // JSON, TOML and INI files are read only in case one is a config file: a big
     // one is data, skipped without a word.
-    if matches!(d.kind, FileKind::DataConfig | FileKind::Ini) && meta.len() > DATA_CONFIG_MAX {
+    if matches!(
+        d.kind,
+        FileKind::DataConfig | FileKind::Ini | FileKind::KeyFile
+    ) && meta.len() > DATA_CONFIG_MAX
+    {
         return result;
     }
     if meta.len() > settings.max_file_size {
@@ -147,7 +151,15 @@ fn analyze_one(
         Ok(t) => t,
         // JSON / TOML / INI files are read only in case they are config files
         // (an INI file may be UTF-16, like Windows' desktop.ini): skipped quietly.
-        Err(_) if matches!(d.kind, FileKind::DataConfig | FileKind::Ini) => return result,
+        // A `.key` / `.pem` file in binary (DER) form is not read either.
+        Err(_)
+            if matches!(
+                d.kind,
+                FileKind::DataConfig | FileKind::Ini | FileKind::KeyFile
+            ) =>
+        {
+            return result
+        }
         Err(e) => {
             result.diagnostics.push(diag(
                 DiagnosticLevel::Warning,

@@ -50,6 +50,9 @@ pub enum FileKind {
     /// (`deploy::script`).
     ShellScript,
     GitIgnore,
+    /// `*.pem`, `*.key`, `id_rsa`...: read only by KEY004, for a private key
+    /// committed with the code.
+    KeyFile,
 }
 
 impl FileKind {
@@ -134,6 +137,15 @@ impl FileKind {
         }
         if lower == ".gitignore" {
             return Some(FileKind::GitIgnore);
+        }
+        if lower.ends_with(".pem")
+            || lower.ends_with(".key")
+            || matches!(
+                lower.as_str(),
+                "id_rsa" | "id_dsa" | "id_ecdsa" | "id_ed25519"
+            )
+        {
+            return Some(FileKind::KeyFile);
         }
         if lower.ends_with(".sh") || lower.ends_with(".bash") {
             return Some(FileKind::ShellScript);

@@ -20,13 +20,28 @@ pub const APP_CTORS: &[(&str, AppKind)] = &[
     ("quart.Quart", AppKind::Flask),
     ("fastapi.FastAPI", AppKind::FastApi),
     ("fastapi.applications.FastAPI", AppKind::FastApi),
+    // connexion's Flask-based apps: `connexion.App(__name__,
+    // specification_dir=...)` builds a Flask app (its `.app`) and forwards
+    // `route`, `run` and the WSGI calls to it.
+    ("connexion.App", AppKind::Flask),
+    ("connexion.FlaskApp", AppKind::Flask),
+    ("connexion.apps.flask_app.FlaskApp", AppKind::Flask),
+    ("connexion.apps.flask.FlaskApp", AppKind::Flask),
 ];
+
+/// Whether a dotted class name is one of connexion's Flask-based apps.
+pub fn is_connexion_app(dotted: &str) -> bool {
+    dotted.starts_with("connexion.")
+        && APP_CTORS
+            .iter()
+            .any(|(n, k)| *n == dotted && *k == AppKind::Flask)
+}
 
 pub fn find_apps(project: &mut Project) {
     let resolver = project.resolver();
     let mut apps = Vec::new();
     let subclasses = derived_classes(project, APP_CTORS);
-    let mut calls = project.calls_named(&["Flask", "Quart", "FastAPI"]);
+    let mut calls = project.calls_named(&["Flask", "Quart", "FastAPI", "App", "FlaskApp"]);
     add_calls_of(project, &subclasses, &mut calls);
     for (file, facts, call) in calls {
         let r = resolver.resolve(file, &call.call().func);

@@ -22,6 +22,8 @@ pub const INDEXED_NAMES: &[&str] = &[
     "Flask",
     "Quart",
     "FastAPI",
+    "App",
+    "FlaskApp",
     // extensions and middleware
     "Talisman",
     "CORS",
@@ -38,6 +40,8 @@ pub const INDEXED_NAMES: &[&str] = &[
     "TrustedHostMiddleware",
     "HTTPSRedirectMiddleware",
     "LoginManager",
+    "Security",
+    "AppBuilder",
     "JWTManager",
     "SessionMiddleware",
     "CookieTransport",

@@ -88,6 +88,12 @@ pub const EXT_CTORS: &[(&str, ExtKind)] = &[
         ExtKind::HttpsRedirect,
     ),
     ("flask_login.LoginManager", ExtKind::LoginManager),
+    // Flask-Security(-Too) and Flask-AppBuilder make a Flask-Login manager of
+    // their own at init: logins live in the session cookie the same way.
+    ("flask_security.Security", ExtKind::LoginManager),
+    ("flask_security.core.Security", ExtKind::LoginManager),
+    ("flask_appbuilder.AppBuilder", ExtKind::LoginManager),
+    ("flask_appbuilder.base.AppBuilder", ExtKind::LoginManager),
     ("flask_jwt_extended.JWTManager", ExtKind::JwtManager),
     (
         "starlette.middleware.sessions.SessionMiddleware",
@@ -112,6 +118,8 @@ pub const EXT_CTOR_NAMES: &[&str] = &[
     "TrustedHostMiddleware",
     "HTTPSRedirectMiddleware",
     "LoginManager",
+    "Security",
+    "AppBuilder",
     "JWTManager",
     "SessionMiddleware",
 ];

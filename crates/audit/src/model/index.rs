@@ -422,7 +422,32 @@ impl<'a> Resolver<'a> {
     /// Resolves a value found in `file`.
     pub fn resolve(&self, file: FileId, v: &Value) -> Resolved {
         self.budget.set(MAX_STEPS);
-        self.resolve_at(file, v, 0)
+        let mut r = self.resolve_at(file, v, 0);
+        self.unwrap_connexion(&mut r);
+        r
+    }
+
+    /// `connex_app.app` is the Flask app a connexion `App` wraps and forwards
+    /// `route`, `run` and the WSGI calls to: read as the same application
+    /// object.
+    fn unwrap_connexion(&self, r: &mut Resolved) {
+        let Target::Object(site) = r.target else {
+            return;
+        };
+        if r.attrs.first().is_none_or(|a| a != "app") {
+            return;
+        }
+        let Some(call) = self.call(site) else {
+            return;
+        };
+        self.budget.set(MAX_STEPS);
+        let func = self.resolve_at(site.file, &call.call().func, 0);
+        if func
+            .external_name()
+            .is_some_and(|n| crate::model::apps::is_connexion_app(&n))
+        {
+            r.attrs.remove(0);
+        }
     }
 
     fn resolve_at(&self, file: FileId, v: &Value, depth: usize) -> Resolved {

@@ -12,7 +12,7 @@
 //! cannot be known statically is `None`/unknown, and rules stay silent on it.
 
 mod admin_views;
-mod apps;
+pub(crate) mod apps;
 mod auth;
 pub(crate) mod blueprints;
 pub mod calls;

@@ -37,7 +37,11 @@ Finds passwords that are not stored with a slow, salted password hash:
   fewer than 100,000 iterations, or PBKDF2 over MD5/SHA-1;
 - a stored password compared in plain text with the submitted one
   (`user.password == request.form["password"]`,
-  `hmac.compare_digest(row["password"], password)`): it is stored unhashed.
+  `hmac.compare_digest(row["password"], password)`): it is stored unhashed;
+- Flask-Security's `SECURITY_PASSWORD_HASH` set, in the configuration
+  production uses, to `plaintext` (the default of Flask-Security before 3.0)
+  or to a fast or broken scheme (`des_crypt`, `md5_crypt`, unsalted `hex_*`
+  digests).
 
 ## Why is this bad?
 Databases leak. A GPU computes billions of MD5 or SHA-256 hashes per second,
@@ -85,7 +89,64 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     fast_hashes(ctx, &mut out);
     werkzeug_methods(ctx, &mut out);
     plaintext_comparisons(ctx, &mut out);
+    security_password_hash(ctx, &mut out);
     out
+}
+
+/// What is wrong with a Flask-Security `SECURITY_PASSWORD_HASH` scheme (passlib
+/// names), when something is.
+fn weak_security_scheme(scheme: &str) -> Option<&'static str> {
+    match scheme.trim().to_ascii_lowercase().as_str() {
+        "plaintext" => Some("passwords are stored as they were typed"),
+        "des_crypt" | "bsdi_crypt" | "bigcrypt" | "crypt16" => {
+            Some("DES-based crypt keeps 8 characters and falls to brute force")
+        }
+        "md5_crypt" | "apr_md5_crypt" | "sun_md5_crypt" => {
+            Some("MD5-crypt is a fast hash: GPUs try billions of guesses per second")
+        }
+        "hex_md5" | "hex_sha1" | "hex_sha256" | "hex_sha512" | "ldap_md5" | "ldap_sha1"
+        | "ldap_hex_md5" | "ldap_hex_sha1" => {
+            Some("an unsalted fast digest: precomputed tables and GPUs crack it")
+        }
+        _ => None,
+    }
+}
+
+/// Flask-Security hashes with the passlib scheme named by
+/// `SECURITY_PASSWORD_HASH`; only the configuration of a project that uses
+/// Flask-Security counts (the key means nothing to other code).
+fn security_password_hash(ctx: &RuleContext, out: &mut Vec<Finding>) {
+    let project = ctx.project;
+    let uses_flask_security = project.python().any(|(_, facts)| {
+        facts
+            .imports
+            .iter()
+            .any(|i| i.qualified.split('.').next() == Some("flask_security"))
+    });
+    if !uses_flask_security {
+        return;
+    }
+    for app in &project.apps {
+        let Some(e) = app.config.get("SECURITY_PASSWORD_HASH") else {
+            continue;
+        };
+        let Some(scheme) = e.value.as_str() else {
+            continue;
+        };
+        let Some(problem) = weak_security_scheme(scheme) else {
+            continue;
+        };
+        let f = ctx
+            .finding(
+                RULE.code,
+                RULE.name,
+                e.span,
+                format!("Flask-Security hashes passwords with `{scheme}`: {problem}"),
+            )
+            .with_fix("Set SECURITY_PASSWORD_HASH = \"argon2\" (or \"bcrypt\"), the Flask-Security-Too default, and rehash on next login.")
+            .with_evidence(ctx.snippet(e.span));
+        out.push(ctx.with_production(f, app));
+    }
 }
 
 fn fast_hashes(ctx: &RuleContext, out: &mut Vec<Finding>) {

@@ -21,7 +21,9 @@ pub const RULE: Rule = Rule {
 const DOC: &str = r#"## What it does
 Reports, for the production configuration of a Flask app:
 - `SESSION_COOKIE_SECURE = False`, or unset (Flask's default is `False`) when
-  the app uses the session cookie (writes `session[...]`, uses Flask-Login).
+  the app uses the session cookie (writes `session[...]`, uses Flask-Login
+  directly or through Flask-Security or Flask-AppBuilder, which log users in
+  with it).
   flask-talisman sets it to `True` on every request while debug mode is off
   (its default `session_cookie_secure=True`), so an app with Talisman and
   debug off is not reported; with debug on, Talisman leaves it alone;

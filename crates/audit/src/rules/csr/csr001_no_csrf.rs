@@ -19,7 +19,8 @@ pub const RULE: Rule = Rule {
 
 const DOC: &str = r#"## What it does
 For a Flask app whose authentication rides on the session cookie (the code
-writes `session[...]`, or uses Flask-Login) and that has state-changing routes
+writes `session[...]`, or uses Flask-Login, also through Flask-Security or
+Flask-AppBuilder) and that has state-changing routes
 (POST, PUT, PATCH, DELETE; also those of Flask-Admin views, see `flaskguard
 audit --routes`), reports:
 - no `CSRFProtect` (Flask-WTF) or `SeaSurf`, no `FlaskForm` (nor

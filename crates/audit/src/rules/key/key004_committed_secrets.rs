@@ -46,6 +46,11 @@ Variables about passwords are not passwords: flags and settings
 `*_PASSWORD_FILE`, `PASSWORD_MIN_LENGTH`, `PASSWORD_HASH_ROUNDS`,
 `PASSWORD_RESET_TIMEOUT`, `ACCESS_TOKEN_EXPIRE_MINUTES`, `TOKEN_URL`) are not
 read as credentials.
+- private keys committed with the code: a `*.pem` / `*.key` / `id_rsa` file
+  holding an unencrypted `-----BEGIN ... PRIVATE KEY-----` block (a JWT
+  signing key, a TLS key), unless .gitignore hides it or it is test data or
+  named as an example (`example`, `sample`, `dummy`, `fake`, `test` in its
+  path);
 - API keys with well-known prefixes in source code (`sk_live_`, `AKIA`,
   `ghp_`, `github_pat_`, `xox?-`, `AIza`, `glpat-`, `SG.`), when the rest looks
   random rather than like a placeholder.
@@ -158,6 +163,54 @@ const FLAG_WORDS: &[&str] = &[
 ];
 
 /// The words of a variable name, upper-cased: `db-password` -> `DB`, `PASSWORD`.
+/// Whether a key file's text holds an unencrypted private key (PEM, any
+/// algorithm; OpenSSH's own format too).
+fn holds_private_key(text: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.trim();
+        l.starts_with("-----BEGIN ") && l.ends_with("PRIVATE KEY-----") && !l.contains("ENCRYPTED")
+    }) && !text.contains("Proc-Type: 4,ENCRYPTED")
+}
+
+/// Committed private key files (`certs/jwt-private.pem`).
+fn private_keys(ctx: &RuleContext, out: &mut Vec<Finding>) {
+    let project = ctx.project;
+    for f in &project.files {
+        if f.kind != FileKind::KeyFile || f.is_test || f.gitignored {
+            continue;
+        }
+        let rel = f.source.rel.to_ascii_lowercase();
+        if ["example", "sample", "dummy", "fake", "test"]
+            .iter()
+            .any(|w| rel.contains(w))
+        {
+            continue;
+        }
+        if !holds_private_key(f.source.text()) {
+            continue;
+        }
+        let span = Span::new(
+            f.source.id,
+            f.source
+                .lines()
+                .line_range(f.source.text(), 1)
+                .unwrap_or_default(),
+        );
+        out.push(
+            ctx.finding(
+                RULE.code,
+                RULE.name,
+                span,
+                format!(
+                    "`{}` is a private key committed with the code: anyone with the repository can sign tokens or impersonate the server",
+                    f.source.rel
+                ),
+            )
+            .with_fix("Remove the key from the repository and its history, generate a new one where the app runs (a secret store or a mounted file), and list key files in .gitignore."),
+        );
+    }
+}
+
 fn name_words(name: &str) -> Vec<String> {
     name.to_ascii_uppercase()
         .split(['_', '-', '.'])
@@ -257,6 +310,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 .with_fix("Add `.env` (and `.env.*`, keeping `!.env.example`) to .gitignore, remove the file from the repository and rotate its secrets."),
         );
     }
+    private_keys(ctx, &mut out);
     // Credentials inside committed env files and Dockerfiles.
     let signing_names = super::key002_weak_secret_key::signing_variables(ctx);
     for e in &project.deploy.env {
