@@ -6,8 +6,8 @@ use crate::{
     python::{
         facts::PyFacts,
         format::{
-            bind_percent, formatted, parse_braces, parse_percent, Arg, Const, Conversion, Field,
-            PercentSegment, PercentSpec, Segment,
+            bind_percent, formatted, parse_braces, parse_percent, percent_specs, Arg, Const,
+            Conversion, Field, PercentSegment, Segment,
         },
         value::{env_lookup, BinOp, Call, Kind, Value},
     },
@@ -359,13 +359,7 @@ fn field_text(value: Option<Text>, plain: bool, format: impl Fn(&Const) -> Optio
 /// malformed format, is None: Python raises).
 fn percent(fmt: &str, rhs: &Value, arg: &dyn Fn(&Value) -> Option<Text>) -> Option<Text> {
     let segments = parse_percent(fmt).ok()?;
-    let specs: Vec<&PercentSpec> = segments
-        .iter()
-        .filter_map(|s| match s {
-            PercentSegment::Spec(p) => Some(p),
-            PercentSegment::Lit(_) => None,
-        })
-        .collect();
+    let specs = percent_specs(&segments);
     let values = match (&rhs.kind, specs.is_empty()) {
         (Kind::Tuple(items), true) if items.is_empty() => Vec::new(),
         (Kind::Tuple(_) | Kind::Dict(_), _) => bind_percent(&specs, rhs)?,

@@ -694,16 +694,21 @@ pub fn bind_percent<'s, 'v>(
     }
 }
 
-/// `fmt % rhs` with constant operands, where Python's text is certain.
-pub fn fold_percent(fmt: &str, rhs: &Value) -> Option<String> {
-    let segments = parse_percent(fmt).ok()?;
-    let specs: Vec<&PercentSpec> = segments
+/// The conversion specifiers of a parsed `%` format, in order.
+pub fn percent_specs<'a, 'b>(segments: &'a [PercentSegment<'b>]) -> Vec<&'a PercentSpec<'b>> {
+    segments
         .iter()
         .filter_map(|s| match s {
             PercentSegment::Spec(p) => Some(p),
             PercentSegment::Lit(_) => None,
         })
-        .collect();
+        .collect()
+}
+
+/// `fmt % rhs` with constant operands, where Python's text is certain.
+pub fn fold_percent(fmt: &str, rhs: &Value) -> Option<String> {
+    let segments = parse_percent(fmt).ok()?;
+    let specs = percent_specs(&segments);
     let mut values = if specs.is_empty() {
         // `"text" % ()` and `"text" % {...}` are the text; a string or a
         // number operand raises.
