@@ -59,6 +59,21 @@ CONF
   nginx -p "$1" -c "$1/nginx.conf"
 }
 
+# gunicorn on TCP runs with --reuse-port in every row: each worker gets a listening
+# socket of its own and the kernel spreads a load generator's (or a proxy's) kept
+# connections over the workers. Without it the workers race to accept from one
+# socket, and gthread sometimes ends with most of a burst of 32 keep-alive
+# connections on one worker: half the req/s and about 20% more CPU per request, in
+# whichever row it happens to, which made single rounds swing by ±10%. (Not for
+# unix sockets: gunicorn cannot set SO_REUSEPORT on them.)
+REUSE_PORT=(--reuse-port)
+# spread PORT: how many established connections each gunicorn worker holds on PORT
+# right now ("17 15"), sorted, largest first.
+spread() {
+  ss -Htnp state established "( sport = :$1 )" 2>/dev/null | grep -o 'pid=[0-9]*' | sort | uniq -c |
+    sort -rn | awk '{ printf "%s%s", (NR > 1 ? "/" : ""), $1 }'
+}
+
 RESULTS=$WORK/results.tsv
 : > "$RESULTS"
 # run NAME URL "PIDS" [wrk -H args...]: prints and records req/s, p50, p99, CPU us/req.
@@ -71,7 +86,16 @@ run() {
   local s0=0 s1=0 u0=0 u1=0
   [ -n "${SPLIT_PIDS:-}" ] && s0=$(ticks $SPLIT_PIDS)
   [ -n "${SPLIT2_PIDS:-}" ] && u0=$(ticks $SPLIT2_PIDS)
+  local sf=$WORK/spread.$$ sampler=""
+  : > "$sf"
+  if [ -n "${SPREAD_PORT:-}" ]; then
+    # Sampled halfway through the run (DURATION in seconds, e.g. 10s): which worker
+    # holds the connections.
+    (sleep "$(awk -v d="${DURATION%s}" 'BEGIN { print d / 2 }')"; spread "$SPREAD_PORT" > "$sf") &
+    sampler=$!
+  fi
   out=$(wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency "$@" "$url")
+  [ -n "$sampler" ] && wait "$sampler"
   t1=$(ticks $pids)
   [ -n "${SPLIT_PIDS:-}" ] && s1=$(ticks $SPLIT_PIDS)
   [ -n "${SPLIT2_PIDS:-}" ] && u1=$(ticks $SPLIT2_PIDS)
@@ -90,6 +114,7 @@ run() {
   if [ -n "${SPLIT2_PIDS:-}" ]; then
     split="$split$(awk -v d=$((u1 - u0)) -v r="$reqs" -v t="$TCK" -v l="$SPLIT2_LABEL" 'BEGIN { printf " (%s: %.1f)", l, d * 1e6 / t / r }')"
   fi
+  [ -s "$sf" ] && split="$split  [connections per gunicorn worker: $(cat "$sf")]"
   printf '%-46s %10s req/s  p50 %8s  p99 %8s  CPU %8s us/req%s%s\n' "$name" "$rps" "$p50" "$p99" "$cpu" "$split" "${non2xx:+  ($non2xx non-2xx!)}"
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$rps" "$p50" "$p99" "$cpu" "$reqs" >> "$RESULTS"
 }

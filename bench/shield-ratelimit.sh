@@ -140,9 +140,11 @@ export SECRET_KEY=bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export ALLOWED_HOSTS=127.0.0.1 ORDERS_DEMO_PASSWORD=bench-password-123 CORS_ORIGINS=https://app.example
 export ORDERS_DB=$WORK/rl-orders.db DATABASE_PATH=$WORK/rl-orders.db WEB_CONCURRENCY=2
 export RATELIMIT_DEFAULT="$LIMIT"
-gunicorn_start() { # mode storage bind -> G_PID
+gunicorn_start() { # mode storage bind -> G_PID (--reuse-port on TCP: see shield-lib.sh)
+  local rp=()
+  case $3 in unix:*) ;; *) rp=("${REUSE_PORT[@]}") ;; esac
   (cd examples/orders-hardened && BENCH_MODE=$1 RATELIMIT_STORAGE_URI=$2 GUNICORN_BIND=$3 \
-    exec "$VENV/bin/gunicorn" -c gunicorn.conf.py --pythonpath "$ROOT/bench" --access-logfile /dev/null orders_bench_wsgi:app) \
+    exec "$VENV/bin/gunicorn" -c gunicorn.conf.py "${rp[@]}" --pythonpath "$ROOT/bench" --access-logfile /dev/null orders_bench_wsgi:app) \
     >"$WORK/rl-gunicorn-$1.log" 2>&1 &
   G_PID=$!
   PIDS+=("$G_PID")
@@ -154,14 +156,18 @@ gunicorn_start() { # mode storage bind -> G_PID
 }
 gunicorn_stop() { kill "$G_PID" 2>/dev/null || true; wait "$G_PID" 2>/dev/null || true; }
 
-# Two identical instances over TCP: one for the direct runs, one behind shield
-# (connections shield keeps open to an instance would weigh on direct runs to it).
+# One identical instance per row: the direct runs, shield with memory storage,
+# shield with Redis storage (over TCP), and over a unix socket (connections one
+# client keeps open to an instance would weigh on the rows of another).
 G_PORT=$(free_port)
 gunicorn_start plain memory:// "127.0.0.1:$G_PORT"
 G_TCP=$G_PID
 G_PORT2=$(free_port)
 gunicorn_start plain memory:// "127.0.0.1:$G_PORT2"
 G_TCP2=$G_PID
+G_PORT3=$(free_port)
+gunicorn_start plain memory:// "127.0.0.1:$G_PORT3"
+G_TCP3=$G_PID
 SOCK=$WORK/rl-gunicorn.sock
 gunicorn_start plain memory:// "unix:$SOCK"
 G_UNIX=$G_PID
@@ -171,31 +177,32 @@ TOKEN=$(curl -s -X POST -H 'Content-Type: application/json' \
 AUTH=(-H "Authorization: Bearer $TOKEN")
 shield_start r1 "http://127.0.0.1:$G_PORT2" memory
 R1_PORT=$SH_PORT R1_PID=$SH_PID
-shield_start r2 "http://127.0.0.1:$G_PORT2" "$REDIS_URL"
+shield_start r2 "http://127.0.0.1:$G_PORT3" "$REDIS_URL"
 R2_PORT=$SH_PORT R2_PID=$SH_PID
 shield_start r2u "unix:$SOCK" "$REDIS_URL"
 R2U_PORT=$SH_PORT R2U_PID=$SH_PID
 for _ in $(seq "$ROUNDS"); do
-  run "(r0) plain Flask, gunicorn alone" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_TCP")" "${AUTH[@]}"
-  SPLIT_PIDS=$R1_PID SPLIT_LABEL="shield" \
+  SPREAD_PORT=$G_PORT \
+    run "(r0) plain Flask, gunicorn alone" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_TCP")" "${AUTH[@]}"
+  SPLIT_PIDS=$R1_PID SPLIT_LABEL="shield" SPREAD_PORT=$G_PORT2 \
     run "(r1) shield (memory) + plain Flask" "http://127.0.0.1:$R1_PORT/api/orders" "$(tree "$G_TCP2") $R1_PID" "${AUTH[@]}"
-  SPLIT_PIDS=$R2_PID SPLIT_LABEL="shield" SPLIT2_PIDS=$REDIS_PID SPLIT2_LABEL="redis" \
-    run "(r2) shield (Redis) + plain Flask" "http://127.0.0.1:$R2_PORT/api/orders" "$(tree "$G_TCP2") $R2_PID $REDIS_PID" "${AUTH[@]}"
+  SPLIT_PIDS=$R2_PID SPLIT_LABEL="shield" SPLIT2_PIDS=$REDIS_PID SPLIT2_LABEL="redis" SPREAD_PORT=$G_PORT3 \
+    run "(r2) shield (Redis) + plain Flask" "http://127.0.0.1:$R2_PORT/api/orders" "$(tree "$G_TCP3") $R2_PID $REDIS_PID" "${AUTH[@]}"
   SPLIT_PIDS=$R2U_PID SPLIT_LABEL="shield" SPLIT2_PIDS=$REDIS_PID SPLIT2_LABEL="redis" \
     run "(r2u) shield (Redis) + plain Flask, unix" "http://127.0.0.1:$R2U_PORT/api/orders" "$(tree "$G_UNIX") $R2U_PID $REDIS_PID" "${AUTH[@]}"
 done
 count_commands "(r2) shield (Redis) + plain Flask" "http://127.0.0.1:$R2_PORT/api/orders" "${AUTH[@]}"
-kill "$R1_PID" "$R2_PID" "$R2U_PID" "$G_TCP" "$G_TCP2" "$G_UNIX" 2>/dev/null || true
-wait "$R1_PID" "$R2_PID" "$R2U_PID" "$G_TCP" "$G_TCP2" "$G_UNIX" 2>/dev/null || true
+kill "$R1_PID" "$R2_PID" "$R2U_PID" "$G_TCP" "$G_TCP2" "$G_TCP3" "$G_UNIX" 2>/dev/null || true
+wait "$R1_PID" "$R2_PID" "$R2U_PID" "$G_TCP" "$G_TCP2" "$G_TCP3" "$G_UNIX" 2>/dev/null || true
 
 G_PORT=$(free_port)
 gunicorn_start limiter memory:// "127.0.0.1:$G_PORT"
-run "(r3) flask-limiter (memory) in-process" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_PID")" "${AUTH[@]}"
+SPREAD_PORT=$G_PORT run "(r3) flask-limiter (memory) in-process" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_PID")" "${AUTH[@]}"
 gunicorn_stop
 G_PORT=$(free_port)
 gunicorn_start limiter "$REDIS_URL" "127.0.0.1:$G_PORT"
 G_TREE=$(tree "$G_PID")
-SPLIT_PIDS=$REDIS_PID SPLIT_LABEL="redis" \
+SPLIT_PIDS=$REDIS_PID SPLIT_LABEL="redis" SPREAD_PORT=$G_PORT \
   run "(r4) flask-limiter (Redis) in-process" "http://127.0.0.1:$G_PORT/api/orders" "$G_TREE $REDIS_PID" "${AUTH[@]}"
 count_commands "(r4) flask-limiter (Redis) in-process" "http://127.0.0.1:$G_PORT/api/orders" "${AUTH[@]}"
 

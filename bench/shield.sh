@@ -7,7 +7,8 @@
 #   (d) examples/orders-hardened GET /api/orders (bearer token), its gunicorn.conf.py
 #       (2 gthread workers, keep-alive): plain Flask alone, plain Flask behind shield
 #       (over TCP and over a unix socket) and behind nginx, in ROUNDS interleaved
-#       rounds (medians); (s) the same on gunicorn's default sync workers, which
+#       rounds (medians), one gunicorn instance per row, with --reuse-port on TCP
+#       (see shield-lib.sh) and the connections each worker holds printed; (s) the same on gunicorn's default sync workers, which
 #       close every connection; the headers a proxy adds, costed in the app in-process
 #       (bench/proxy_headers.py); and the app with flask-talisman + flask-cors +
 #       flask-limiter (+ CSRFProtect) in-process, memory then Redis storage
@@ -136,7 +137,7 @@ if [ -x "$VENV/bin/gunicorn" ]; then
   gunicorn_start() { # mode storage -> sets G_PORT, G_PID
     G_PORT=$(free_port)
     (cd examples/orders-hardened && BENCH_MODE=$1 RATELIMIT_STORAGE_URI=$2 GUNICORN_BIND=127.0.0.1:$G_PORT \
-      exec "$VENV/bin/gunicorn" -c gunicorn.conf.py --pythonpath "$ROOT/bench" --access-logfile /dev/null orders_bench_wsgi:app) \
+      exec "$VENV/bin/gunicorn" -c gunicorn.conf.py "${REUSE_PORT[@]}" --pythonpath "$ROOT/bench" --access-logfile /dev/null orders_bench_wsgi:app) \
       >"$WORK/gunicorn-$1.log" 2>&1 &
     G_PID=$!
     PIDS+=("$G_PID")
@@ -172,20 +173,26 @@ CONF
 
   # The app as shipped: examples/orders-hardened/gunicorn.conf.py runs 2 gthread
   # workers that keep connections open, so shield (and nginx with an upstream
-  # `keepalive`) reuse their connections to the app. Two identical instances, one
-  # for the direct runs and one behind the proxies: connections a proxy keeps open
-  # to an instance would otherwise weigh on the direct runs against it.
+  # `keepalive`) reuse their connections to the app. One identical instance per
+  # row (direct, shield over TCP, shield over a unix socket, nginx): connections a
+  # proxy keeps open to an instance would otherwise weigh on the rows of another
+  # client of the same instance (with one instance shared by shield and nginx,
+  # their rows differed by up to 10% in the app's CPU per request alone).
   G_PORT=$(free_port)
-  gunicorn_start_at plain "127.0.0.1:$G_PORT"
+  gunicorn_start_at plain "127.0.0.1:$G_PORT" "${REUSE_PORT[@]}"
   G_KA=$G_PID
   G_PORT2=$(free_port)
-  gunicorn_start_at plain "127.0.0.1:$G_PORT2"
+  gunicorn_start_at plain "127.0.0.1:$G_PORT2" "${REUSE_PORT[@]}"
   G_KA2=$G_PID
+  G_PORT3=$(free_port)
+  gunicorn_start_at plain "127.0.0.1:$G_PORT3" "${REUSE_PORT[@]}"
+  G_KA3=$G_PID
   SOCK_KA=$WORK/gunicorn-ka.sock
   gunicorn_start_at plain "unix:$SOCK_KA"
   G_KAU=$G_PID
   wait_port "$G_PORT"
   wait_port "$G_PORT2"
+  wait_port "$G_PORT3"
   for _ in $(seq 100); do [ -S "$SOCK_KA" ] && break; sleep 0.1; done
   sleep 1
   TOKEN=$(curl -s -X POST -H 'Content-Type: application/json' \
@@ -200,7 +207,7 @@ CONF
   S5=$S_PID
   NP4=$(free_port)
   NGINX_WORKERS=$PROXY_WORKERS nginx_conf "$WORK/proxy-flask-ka" "
-  upstream flask { server 127.0.0.1:$G_PORT2; keepalive 64; }
+  upstream flask { server 127.0.0.1:$G_PORT3; keepalive 64; }
   server {
     listen 127.0.0.1:$NP4;
     location / {
@@ -216,17 +223,18 @@ CONF
   # the ratios below use each row's median.
   for round in $(seq "$ROUNDS"); do
     [ "$ROUNDS" -gt 1 ] && echo "  round $round of $ROUNDS (gunicorn.conf.py as shipped: gthread workers, keep-alive)"
-    run "(d1) plain Flask, gunicorn alone" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_KA")" "${AUTH[@]}"
-    SPLIT_PIDS=$S4 SPLIT_LABEL="shield's part" \
+    SPREAD_PORT=$G_PORT \
+      run "(d1) plain Flask, gunicorn alone" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_KA")" "${AUTH[@]}"
+    SPLIT_PIDS=$S4 SPLIT_LABEL="shield's part" SPREAD_PORT=$G_PORT2 \
       run "(d2) plain Flask behind shield (both)" "http://127.0.0.1:$SH4/api/orders" "$(tree "$G_KA2") $S4" "${AUTH[@]}"
     SPLIT_PIDS=$S5 SPLIT_LABEL="shield's part" \
       run "(d2u) plain Flask behind shield, unix socket" "http://127.0.0.1:$SH5/api/orders" "$(tree "$G_KAU") $S5" "${AUTH[@]}"
-    SPLIT_PIDS=$NP4_PIDS SPLIT_LABEL="nginx's part" \
-      run "(d2n) plain Flask behind nginx (both)" "http://127.0.0.1:$NP4/api/orders" "$(tree "$G_KA2") $NP4_PIDS" "${AUTH[@]}"
+    SPLIT_PIDS=$NP4_PIDS SPLIT_LABEL="nginx's part" SPREAD_PORT=$G_PORT3 \
+      run "(d2n) plain Flask behind nginx (both)" "http://127.0.0.1:$NP4/api/orders" "$(tree "$G_KA3") $NP4_PIDS" "${AUTH[@]}"
   done
-  kill "$S4" "$S5" "$G_KA" "$G_KA2" "$G_KAU" 2>/dev/null || true
+  kill "$S4" "$S5" "$G_KA" "$G_KA2" "$G_KA3" "$G_KAU" 2>/dev/null || true
   kill -QUIT "$(cat "$WORK/proxy-flask-ka/nginx.pid")" 2>/dev/null || true
-  wait "$G_KA" "$G_KA2" "$G_KAU" 2>/dev/null || true
+  wait "$G_KA" "$G_KA2" "$G_KA3" "$G_KAU" 2>/dev/null || true
 
   # Part of the app's own CPU behind any proxy: its ProxyFix and Werkzeug reading the
   # headers the proxy adds (those shield sends), measured in-process without a server.
@@ -283,10 +291,10 @@ CONF
 
   # The in-process extensions, on the shipped workers like (d1).
   gunicorn_start extensions memory://
-  run "(d3) Talisman+CORS+Limiter(memory)+CSRF" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_PID")" "${AUTH[@]}"
+  SPREAD_PORT=$G_PORT run "(d3) Talisman+CORS+Limiter(memory)+CSRF" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_PID")" "${AUTH[@]}"
   gunicorn_stop
   gunicorn_start extensions "redis://127.0.0.1:$REDIS_PORT/0"
-  run "(d4) Talisman+CORS+Limiter(Redis)+CSRF" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_PID")" "${AUTH[@]}"
+  SPREAD_PORT=$G_PORT run "(d4) Talisman+CORS+Limiter(Redis)+CSRF" "http://127.0.0.1:$G_PORT/api/orders" "$(tree "$G_PID")" "${AUTH[@]}"
   gunicorn_stop
 else
   echo "(d) skipped: $VENV is missing (run scripts/test once)"

@@ -96,6 +96,14 @@ fn check_config_prints_the_effective_config_or_names_the_bad_key() {
             "shield.timeouts.header_read",
         ),
         (
+            "[shield.upstream_pool]\nmax_requests = 0\n",
+            "shield.upstream_pool.max_requests",
+        ),
+        (
+            "[shield.upstream_pool]\nmax_age = \"0s\"\n",
+            "shield.upstream_pool.max_age",
+        ),
+        (
             "[shield.rate_limit]\nglobal_limit = [\"lots\"]\n",
             "shield.rate_limit.global_limit[0]",
         ),

@@ -140,10 +140,26 @@ pub enum UpstreamError {
 #[derive(Debug)]
 pub struct Upstream {
     connector: Connector,
-    idle: Mutex<Vec<(SendRequest<ReqBody>, Instant)>>,
+    idle: Mutex<Vec<Kept>>,
     idle_timeout: Duration,
     authority: uri::Authority,
     response_timeout: Duration,
+    /// Requests a connection carries before it is closed.
+    max_requests: u64,
+    /// Age after which a connection is not taken back into the pool.
+    max_age: Duration,
+}
+
+/// A connection in the pool, or on its way through a request.
+#[derive(Debug)]
+struct Kept {
+    sender: SendRequest<ReqBody>,
+    /// When the connection was opened.
+    opened: Instant,
+    /// When it last went back to the pool.
+    since: Instant,
+    /// Requests it has carried, the one in flight included.
+    uses: u64,
 }
 
 /// Idle connections kept per worker.
@@ -181,22 +197,40 @@ impl Upstream {
             idle_timeout: idle,
             authority,
             response_timeout,
+            max_requests: u64::MAX,
+            max_age: Duration::MAX,
         }
     }
 
-    /// A pooled connection that can take a request now.
-    fn checkout(&self) -> Option<SendRequest<ReqBody>> {
-        let mut idle = self.idle.lock().ok()?;
-        let now = Instant::now();
-        idle.retain(|(s, since)| !s.is_closed() && now.duration_since(*since) < self.idle_timeout);
-        let i = idle.iter().rposition(|(s, _)| s.is_ready())?;
-        Some(idle.swap_remove(i).0)
+    /// Close a connection after `max_requests` requests or once it is older than
+    /// `max_age` (`[shield.upstream_pool]`).
+    pub fn with_recycling(mut self, max_requests: u64, max_age: Duration) -> Upstream {
+        self.max_requests = max_requests.max(1);
+        self.max_age = max_age;
+        self
     }
 
-    fn checkin(&self, sender: SendRequest<ReqBody>) {
+    /// A pooled connection that can take a request now.
+    fn checkout(&self) -> Option<Kept> {
+        let mut idle = self.idle.lock().ok()?;
+        let now = Instant::now();
+        idle.retain(|k| !k.sender.is_closed() && now.duration_since(k.since) < self.idle_timeout);
+        let i = idle.iter().rposition(|k| k.sender.is_ready())?;
+        Some(idle.swap_remove(i))
+    }
+
+    /// Back to the pool once its response head is in, unless it has carried its
+    /// last request or is too old: then the sender is dropped, and hyper closes the
+    /// connection once the response body is through.
+    fn checkin(&self, mut kept: Kept) {
+        let now = Instant::now();
+        if kept.uses >= self.max_requests || now.duration_since(kept.opened) >= self.max_age {
+            return;
+        }
+        kept.since = now;
         if let Ok(mut idle) = self.idle.lock() {
             if idle.len() < MAX_IDLE {
-                idle.push((sender, Instant::now()));
+                idle.push(kept);
             }
         }
     }
@@ -251,17 +285,18 @@ impl Upstream {
         let deadline = start + self.response_timeout;
         let timed_out = || UpstreamError::Timeout(self.response_timeout);
         let mut req = req;
-        if let Some(mut sender) = self.checkout() {
+        if let Some(mut kept) = self.checkout() {
             let replay = Replay::of(&req);
             let sleep = tokio::time::sleep_until(deadline);
+            kept.uses += 1;
             let sent = tokio::select! {
                 biased;
-                r = sender.try_send_request(req) => r,
+                r = kept.sender.try_send_request(req) => r,
                 _ = sleep => return Err(timed_out()),
             };
             match sent {
                 Ok(resp) => {
-                    self.checkin(sender);
+                    self.checkin(kept);
                     return Ok(resp);
                 }
                 Err(mut e) => match (e.take_message(), replay) {
@@ -280,6 +315,7 @@ impl Upstream {
                 },
             }
         }
+        let opened = Instant::now();
         let connect_deadline = (start + self.connector.connect_timeout).min(deadline);
         let sleep = tokio::time::sleep_until(connect_deadline);
         tokio::pin!(sleep);
@@ -302,7 +338,12 @@ impl Upstream {
         };
         match sent {
             Ok(resp) => {
-                self.checkin(sender);
+                self.checkin(Kept {
+                    sender,
+                    opened,
+                    since: opened,
+                    uses: 1,
+                });
                 Ok(resp)
             }
             Err(e) => Err(UpstreamError::Unavailable(chain(&e))),
@@ -503,6 +544,73 @@ mod tests {
                 "POST /orders HTTP/1.1",
             ]
         );
+    }
+
+    /// A keep-alive app that answers every request; returns its address and, per
+    /// request in order, the number of the connection it came on.
+    async fn keep_alive_app() -> (String, Arc<Mutex<Vec<usize>>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            let mut n = 0;
+            while let Ok((mut s, _)) = l.accept().await {
+                n += 1;
+                let (log, conn) = (log.clone(), n);
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 8192];
+                    let mut got = Vec::new();
+                    loop {
+                        while let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                            got.drain(..end + 4);
+                            log.lock().unwrap().push(conn);
+                            let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                            if s.write_all(reply).await.is_err() {
+                                return;
+                            }
+                        }
+                        match s.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => got.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                });
+            }
+        });
+        (addr, seen)
+    }
+
+    async fn fetch(u: &Upstream) {
+        let resp = u.send(get()).await.unwrap();
+        let body = http_body_util::BodyExt::collect(resp.into_body())
+            .await
+            .unwrap();
+        assert_eq!(body.to_bytes(), "ok");
+    }
+
+    #[tokio::test]
+    async fn a_kept_connection_is_closed_after_its_last_request_and_at_its_age() {
+        let (addr, seen) = keep_alive_app().await;
+        let u = upstream(&addr, Duration::from_secs(5), Duration::from_secs(5))
+            .with_recycling(3, Duration::from_secs(3600));
+        for _ in 0..7 {
+            fetch(&u).await;
+        }
+        assert_eq!(*seen.lock().unwrap(), [1, 1, 1, 2, 2, 2, 3]);
+
+        let (addr, seen) = keep_alive_app().await;
+        let u = upstream(&addr, Duration::from_secs(5), Duration::from_secs(5))
+            .with_recycling(1000, Duration::from_millis(200));
+        fetch(&u).await;
+        fetch(&u).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        // The connection is past its age when its third response is in: that
+        // request still uses it, the next one opens a new connection.
+        fetch(&u).await;
+        fetch(&u).await;
+        assert_eq!(*seen.lock().unwrap(), [1, 1, 1, 2]);
     }
 
     #[test]

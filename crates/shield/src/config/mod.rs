@@ -49,6 +49,7 @@ pub struct Settings {
     pub cookies: CookiesSettings,
     pub errors: ErrorsSettings,
     pub timeouts: TimeoutsSettings,
+    pub upstream_pool: UpstreamPoolSettings,
     pub audit_log: AuditLogSettings,
     pub access_log: AccessLogSettings,
     pub admin: AdminSettings,
@@ -76,6 +77,7 @@ impl Default for Settings {
             cookies: CookiesSettings::default(),
             errors: ErrorsSettings::default(),
             timeouts: TimeoutsSettings::default(),
+            upstream_pool: UpstreamPoolSettings::default(),
             audit_log: AuditLogSettings::default(),
             access_log: AccessLogSettings::default(),
             admin: AdminSettings::default(),
@@ -510,6 +512,34 @@ impl Default for TimeoutsSettings {
             upstream_connect: Dur::from_secs(3),
             upstream_response: Dur::from_secs(60),
             shutdown_grace: Dur::from_secs(30),
+        }
+    }
+}
+
+/// `[shield.upstream_pool]`: how long a kept connection to the app lives.
+///
+/// A connection to the app is closed after `max_requests` requests or `max_age`,
+/// whichever comes first (nginx's `keepalive_requests` and `keepalive_time`), and the
+/// next request opens a new one. Besides bounding what one connection can hold on
+/// to, this spreads the connections over the app's worker processes again: gunicorn
+/// workers take new connections as they come (the least busy worker is usually the
+/// first to accept), and without recycling a burst of connections that all went to
+/// one worker would stay there as long as traffic keeps them busy, leaving the
+/// other workers idle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamPoolSettings {
+    /// Requests one upstream connection carries before it is closed (at least 1).
+    pub max_requests: u64,
+    /// Age after which an upstream connection is closed once its response is done.
+    pub max_age: Dur,
+}
+
+impl Default for UpstreamPoolSettings {
+    fn default() -> Self {
+        UpstreamPoolSettings {
+            max_requests: 1000,
+            max_age: Dur::from_secs(3600),
         }
     }
 }

@@ -175,6 +175,19 @@ impl Pipeline {
             grace: t.body_read.get(),
             min_rate: t.body_min_rate,
         };
+        let pool = &s.upstream_pool;
+        if pool.max_requests == 0 {
+            return Err(ConfigError::new(
+                "shield.upstream_pool.max_requests",
+                "must be at least 1 (requests per upstream connection)",
+            ));
+        }
+        if pool.max_age.get().is_zero() {
+            return Err(ConfigError::new(
+                "shield.upstream_pool.max_age",
+                "must be longer than 0s",
+            ));
+        }
         let upstreams = (0..shared.workers.max(1))
             .map(|_| {
                 Upstream::new(
@@ -183,6 +196,7 @@ impl Pipeline {
                     t.upstream_response.get(),
                     t.idle.get(),
                 )
+                .with_recycling(pool.max_requests, pool.max_age.get())
             })
             .collect();
         let nonce_header = s
