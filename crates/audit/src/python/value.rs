@@ -449,7 +449,9 @@ impl Value {
     }
 }
 
-pub use super::env::{env_lookup, EnvLookup};
+pub use super::env::{
+    cond_unset_branch, env_lookup, runs_when_unset, unset_branch_of, unset_guard, EnvLookup,
+};
 
 #[cfg(test)]
 mod tests {

@@ -74,7 +74,8 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let what = site.describe(ctx);
         let lookup =
             crate::python::value::env_lookup(project.resolver().deref(site.file(), site.value()).1)
-                .and_then(|l| l.var);
+                .and_then(|l| l.var)
+                .or_else(|| lit.unset_var.clone());
         let (message, fix) = if let Some(field) = site.field() {
             let unset = site.when_unset(None);
             (

@@ -6,7 +6,7 @@ use crate::{
     model::Project,
     python::{
         pydantic::{self, FieldDefault},
-        value::{env_lookup, Kind, Value},
+        value::{self, env_lookup, Kind, Value},
     },
     rules::{Rule, RuleContext},
     source::FileId,
@@ -24,7 +24,11 @@ Finds secret keys (Flask's `SECRET_KEY`, and the other signing keys KEY001
 lists: JWT keys, `JWTStrategy(secret=...)`, itsdangerous serializers,
 `SessionMiddleware`) read from the environment with a fallback
 (`os.getenv("SECRET_KEY", "dev")`, `os.environ.get(...)` with a default,
-`os.environ.get(...) or "..."`), and keys read without a default where nothing
+`os.environ.get(...) or "..."`, a value assigned in the branch of an `if`
+that runs only when the variable is unset: `if os.environ.get("SECRET_KEY"):
+... else: SECRET_KEY = "dev"`, `if not SECRET_KEY:`, `if "SECRET_KEY" not
+in os.environ:`, and the same as a conditional expression), and keys read
+without a default where nothing
 checks at startup that one was set (a `raise`/`assert` on `SECRET_KEY`).
 `os.environ["SECRET_KEY"]` is a check: it fails at startup when missing.
 A field of a pydantic `BaseSettings` class with a default is a fallback too
@@ -78,12 +82,23 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             Kind::Or(items) => items.first().and_then(env_lookup),
             _ => env_lookup(v),
         };
-        let lookup_var = lookup.and_then(|l| l.var);
+        // `if os.environ.get("SECRET_KEY"): ... else: SECRET_KEY = "dev"`,
+        // `... if "SECRET_KEY" in os.environ else "dev"`.
+        let branch = if site.is_settings_default() {
+            None
+        } else {
+            unset_branch(project, file, v)
+        };
+        let lookup_var = lookup
+            .and_then(|l| l.var)
+            .or_else(|| branch.as_ref().and_then(|b| b.0.clone()));
         let unset = site.when_unset(lookup_var.as_deref());
         // A pydantic settings field's default is what the app runs with
         // when the environment does not set the variable.
         let fallback = if site.is_settings_default() {
             settings_fallback(project, file, v)
+        } else if let Some((_, fallback)) = branch {
+            fallback
         } else {
             fallback_of(pydantic::unwrap_secret(v))
         };
@@ -205,6 +220,32 @@ fn random_factory(project: &Project, file: FileId, f: &Value) -> bool {
         .iter()
         .filter(|c| f.range.contains_range(c.value.range))
         .any(|c| is_random(&c.value))
+}
+
+/// A value the app only takes when an environment variable is unset: one
+/// assigned in such a branch of an `if` (`if not os.environ.get("K"):`,
+/// the `else` of `if "K" in os.environ:`), or the matching branch of a
+/// conditional expression. The variable (when literal) and the kind of
+/// fallback (None: no key at all, `None` or `""`).
+fn unset_branch(
+    project: &Project,
+    file: FileId,
+    v: &Value,
+) -> Option<(Option<String>, Option<Fallback>)> {
+    let facts = project.resolver().facts(file);
+    let (var, taken) = match value::cond_unset_branch(v, facts) {
+        Some((taken, var)) => (var, project.resolver().deref(file, taken).1),
+        None => (value::unset_branch_of(facts?, v.range)?, v),
+    };
+    let taken = pydantic::unwrap_secret(taken);
+    let fallback = match &taken.kind {
+        Kind::None => None,
+        Kind::Str(s) if s.is_empty() => None,
+        Kind::Str(_) => Some(Fallback::Literal),
+        _ if env_lookup(taken).is_none() && is_random(taken) => Some(Fallback::Random),
+        _ => fallback_of(taken).or(Some(Fallback::Other)),
+    };
+    Some((var, fallback))
 }
 
 fn fallback_of(v: &Value) -> Option<Fallback> {
