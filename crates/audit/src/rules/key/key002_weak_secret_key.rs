@@ -71,6 +71,13 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let Some(why) = weakness(lit.value) else {
             continue;
         };
+        // A weak fallback the app refuses to run with (`if SECRET_KEY ==
+        // "dev" and not app.debug: raise ...`) never signs in production.
+        if (lit.fallback || site.is_settings_default())
+            && super::startup::refuses_fallback(project, lit.value)
+        {
+            continue;
+        }
         let what = site.describe(ctx);
         let lookup =
             crate::python::value::env_lookup(project.resolver().deref(site.file(), site.value()).1)

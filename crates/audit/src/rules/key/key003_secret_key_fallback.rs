@@ -8,7 +8,7 @@ use crate::{
         pydantic::{self, FieldDefault},
         value::{self, env_lookup, Kind, Value},
     },
-    rules::{Rule, RuleContext},
+    rules::{common, key::startup, Rule, RuleContext},
     source::FileId,
 };
 
@@ -31,6 +31,11 @@ in os.environ:`, and the same as a conditional expression), and keys read
 without a default where nothing
 checks at startup that one was set (a `raise`/`assert` on `SECRET_KEY`).
 `os.environ["SECRET_KEY"]` is a check: it fails at startup when missing.
+Checks count wherever the app's code makes them (module level,
+`create_app()`, a config class's or an extension's `init_app(app)`), not in
+tests. A fallback literal the app refuses to run with is checked too: `if
+app.config["SECRET_KEY"] == DEV_KEY and not app.debug: raise ...`, `assert
+SECRET_KEY not in ("dev", ...)` (KEY002 then stays silent about it as well).
 A field of a pydantic `BaseSettings` class with a default is a fallback too
 (`SECRET_KEY: str = secrets.token_urlsafe(32)`, `jwt_secret_key: str =
 "..."`, also loaded with `config.from_object(settings)` or
@@ -74,7 +79,7 @@ if not app.config["SECRET_KEY"] and not app.testing:
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let mut out = Vec::new();
-    let checked = has_startup_check(project);
+    let checked = startup::checks_key(project);
     for &(app, ref site) in ctx.secret_key_entries() {
         let (file, v) = project.resolver().deref(site.file(), site.value());
         let what = site.describe(ctx);
@@ -112,6 +117,14 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 format!("Read the key with `os.environ[\"{var}\"]` (no default) so the app refuses to start when it is missing, or raise at startup when it is empty (outside TESTING).")
             }
         };
+        // A fallback the app refuses to run with (`if SECRET_KEY == "dev"
+        // and not app.debug: raise ...`) is the check this rule asks for.
+        if matches!(fallback, Some(Fallback::Literal))
+            && common::secret_literal(project, site.file(), site.value())
+                .is_some_and(|l| startup::refuses_fallback(project, l.value))
+        {
+            continue;
+        }
         let message = match fallback {
             Some(Fallback::Literal) if site.is_settings_default() => format!("{what} defaults to a value written in the source, used whenever {unset}, instead of refusing to start"),
             Some(Fallback::Literal) => format!("{what} falls back to a value written in the source when {unset}, instead of refusing to start"),
@@ -273,37 +286,4 @@ fn fallback_of(v: &Value) -> Option<Fallback> {
         }
     }
     None
-}
-
-/// Whether any audited code raises, asserts or exits under a condition that
-/// mentions the secret key.
-fn has_startup_check(project: &Project) -> bool {
-    let mentions = |v: &Value| {
-        let mut hit = false;
-        v.walk(&mut |x| match &x.kind {
-            Kind::Str(s) if s.contains("SECRET_KEY") => hit = true,
-            Kind::Ref(r)
-                if r.attrs.iter().any(|a| a.eq_ignore_ascii_case("secret_key"))
-                    || r.qualified().is_some_and(|q| q.ends_with("SECRET_KEY")) =>
-            {
-                hit = true
-            }
-            _ => {}
-        });
-        hit
-    };
-    project.python().any(|(_, facts)| {
-        let guarded = |g| facts.guards_of(g).iter().any(|g| mentions(&g.test));
-        facts.raises.iter().any(|r| {
-            guarded(r.guard)
-                || r.value.as_ref().is_some_and(|v| {
-                    matches!(r.kind, crate::python::facts::RaiseKind::Assert) && mentions(v)
-                })
-        }) || facts.calls.iter().any(|c| {
-            c.call()
-                .func_name()
-                .is_some_and(|n| n == "sys.exit" || n == "exit")
-                && guarded(c.guard)
-        })
-    })
 }
