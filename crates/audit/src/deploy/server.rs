@@ -17,6 +17,9 @@ pub enum Server {
     PythonScript {
         target: String,
         module: bool,
+        /// The first argument after the script that is no option: the
+        /// command a management script runs (`python manage.py runserver`).
+        command: Option<String>,
     },
     /// `fastapi dev` (reloading development server) / `fastapi run`.
     FastApiCli {
@@ -153,6 +156,7 @@ pub fn server(words: &[String], env: &mut Vec<(String, String)>) -> Option<Serve
                         _ => Some(Server::PythonScript {
                             target: module.clone(),
                             module: true,
+                            command: first_positional(&rest[j + 2..]),
                         }),
                     };
                 }
@@ -163,6 +167,7 @@ pub fn server(words: &[String], env: &mut Vec<(String, String)>) -> Option<Serve
                 return Some(Server::PythonScript {
                     target: w.clone(),
                     module: false,
+                    command: first_positional(&rest[j + 1..]),
                 });
             }
             return None;
@@ -373,6 +378,14 @@ fn flask_args(rest: &[String]) -> Option<Server> {
     run.then_some(Server::FlaskRun { debug, app })
 }
 
+/// The first word that is no option (`runserver` in `runserver --host
+/// 0.0.0.0`; `db` in `-c x db upgrade` is not told apart from an option's
+/// value, so only a leading word counts).
+fn first_positional(words: &[String]) -> Option<String> {
+    let w = words.first()?;
+    (!w.starts_with('-')).then(|| w.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,7 +452,8 @@ mod tests {
             server(&words(&["python", "-u", "app.py"]), &mut env),
             Some(Server::PythonScript {
                 target: "app.py".into(),
-                module: false
+                module: false,
+                command: None,
             })
         );
         let s = server(
