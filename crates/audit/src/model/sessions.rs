@@ -154,7 +154,18 @@ pub fn is_identity_key(key: &str) -> bool {
     if !cur.is_empty() {
         words.push(cur);
     }
-    words.iter().any(|w| IDENTITY_WORDS.contains(&w.as_str()))
+    if words.iter().any(|w| IDENTITY_WORDS.contains(&w.as_str())) {
+        return true;
+    }
+    // `session["token"] = ...`: an access token rides on the cookie; a CSRF
+    // token, a nonce or an OAuth `state` does not log anyone in.
+    words.iter().any(|w| w == "token")
+        && !words.iter().any(|w| {
+            matches!(
+                w.as_str(),
+                "csrf" | "xsrf" | "nonce" | "state" | "form" | "reset"
+            )
+        })
 }
 
 fn is_session(name: Option<&str>) -> bool {
@@ -186,6 +197,8 @@ mod tests {
             "email",
             "authenticated",
             "current-user",
+            "token",
+            "api_token",
         ] {
             assert!(is_identity_key(k), "{k}");
         }
@@ -204,6 +217,8 @@ mod tests {
             "upload_id",
             "_flashes",
             "userless",
+            "form_token",
+            "reset_token",
         ] {
             assert!(!is_identity_key(k), "{k}");
         }

@@ -81,7 +81,8 @@ fn secret_literal_at<'a>(
         }
         let unset = resolver
             .facts(f)
-            .and_then(|facts| unset_branch_of(facts, v.range));
+            .and_then(|facts| unset_branch_of(facts, v.range))
+            .filter(|var| var.as_deref().is_some_and(names_a_secret));
         return Some(SecretLiteral {
             value: s,
             literal: v,
@@ -98,7 +99,9 @@ fn secret_literal_at<'a>(
             ..inner
         });
     }
-    if let Some((branch, var)) = cond_unset_branch(v, resolver.facts(f)) {
+    if let Some((branch, var)) = cond_unset_branch(v, resolver.facts(f))
+        .filter(|(_, var)| var.as_deref().is_some_and(names_a_secret))
+    {
         let inner = secret_literal_at(project, f, branch, depth + 1)?;
         return Some(SecretLiteral {
             fallback: true,
@@ -117,6 +120,17 @@ fn secret_literal_at<'a>(
         }
     }
     None
+}
+
+/// Whether an environment variable's name says it holds a secret
+/// (`SECRET_KEY`, `APP_SECRET`, `JWT_SIGNING_KEY`, `SESSION_TOKEN`): a literal
+/// taken when such a variable is unset is its fallback. A literal taken when
+/// `DEBUG` or `PRODUCTION` is unset is a key of its own.
+pub fn names_a_secret(var: &str) -> bool {
+    let upper = var.to_ascii_uppercase();
+    ["SECRET", "KEY", "JWT", "TOKEN", "SIGN"]
+        .iter()
+        .any(|w| upper.contains(w))
 }
 
 /// Whether a class or module name says it is for development or tests only.

@@ -250,6 +250,11 @@ fn unset_branch(
         Some((taken, var)) => (var, project.resolver().deref(file, taken).1),
         None => (value::unset_branch_of(facts?, v.range)?, v),
     };
+    // `if not os.getenv("DEBUG"): SECRET_KEY = "..."` is no fallback of the
+    // key's variable.
+    if !var.as_deref().is_some_and(common::names_a_secret) {
+        return None;
+    }
     let taken = pydantic::unwrap_secret(taken);
     let fallback = match &taken.kind {
         Kind::None => None,
