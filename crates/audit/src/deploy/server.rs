@@ -131,16 +131,20 @@ pub fn server(words: &[String], env: &mut Vec<(String, String)>) -> Option<Serve
                 .iter()
                 .position(|w| w == "-c" || w == "-ec" || w == "-lc")?;
             let script = words.get(c + 1)?;
+            // A server wins; a Python script only when no server follows it
+            // (`python manage.py db upgrade && gunicorn ...` serves with
+            // gunicorn; of several scripts the last one keeps running).
             let mut last = None;
+            let mut python = None;
             for cmd in super::shell::split_commands(script) {
-                if let Some(s) = server(&cmd, env) {
-                    if !matches!(s, Server::Other(_)) {
-                        return Some(s);
-                    }
-                    last = Some(s);
+                match server(&cmd, env) {
+                    Some(s @ Server::Other(_)) => last = Some(s),
+                    Some(s @ Server::PythonScript { .. }) => python = Some(s),
+                    Some(s) => return Some(s),
+                    None => {}
                 }
             }
-            return last;
+            return python.or(last);
         }
         if prog.starts_with("python") {
             let rest = &words[i + 1..];
@@ -448,6 +452,27 @@ mod tests {
             panic!("{s:?}")
         };
         assert!(u.reload && u.proxy_headers == Some(false));
+        let s = server(
+            &words(&[
+                "sh",
+                "-c",
+                "python manage.py db upgrade && gunicorn -w 4 manage:app",
+            ]),
+            &mut env,
+        )
+        .unwrap();
+        assert!(matches!(s, Server::Gunicorn(_)), "{s:?}");
+        assert_eq!(
+            server(
+                &words(&["sh", "-c", "python manage.py db upgrade && python wsgi.py"]),
+                &mut env
+            ),
+            Some(Server::PythonScript {
+                target: "wsgi.py".into(),
+                module: false,
+                command: None,
+            })
+        );
         assert_eq!(
             server(&words(&["python", "-u", "app.py"]), &mut env),
             Some(Server::PythonScript {
