@@ -79,7 +79,6 @@ if not app.config["SECRET_KEY"] and not app.testing:
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let mut out = Vec::new();
-    let checked = startup::checks_key(project);
     for &(app, ref site) in ctx.secret_key_entries() {
         let (file, v) = project.resolver().deref(site.file(), site.value());
         let what = site.describe(ctx);
@@ -138,7 +137,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                     continue;
                 }
                 let Some(lookup) = env_lookup(v) else { continue };
-                if lookup.required || checked {
+                if lookup.required || startup::checks_key(project, lookup.var.as_deref()) {
                     continue;
                 }
                 // Only the value in effect matters for the missing-check case.

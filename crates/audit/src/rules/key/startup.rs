@@ -93,9 +93,21 @@ fn app_code(project: &Project) -> impl Iterator<Item = (FileId, &PyFacts)> {
 
 /// Whether any audited code refuses to start under a condition on the
 /// secret key (`if not app.config.get("SECRET_KEY"): raise ...`, `assert
-/// app.config["SECRET_KEY"]`).
-pub fn checks_key(project: &Project) -> bool {
-    app_code(project).any(|(_, facts)| checks(facts).any(|t| t.iter().any(|v| mentions_key(v))))
+/// app.config["SECRET_KEY"]`), or on the environment variable it is read
+/// from (`secret = os.environ.get("APP_SECRET")` then `if not secret:
+/// raise ...`, where the name reads as the lookup).
+pub fn checks_key(project: &Project, variable: Option<&str>) -> bool {
+    let mentions_variable = |v: &Value| {
+        let Some(var) = variable else {
+            return false;
+        };
+        let mut hit = false;
+        v.walk(&mut |x| hit |= x.as_str() == Some(var));
+        hit
+    };
+    app_code(project).any(|(_, facts)| {
+        checks(facts).any(|t| t.iter().any(|v| mentions_key(v) || mentions_variable(v)))
+    })
 }
 
 /// Whether any audited code refuses to start when the secret key is the
