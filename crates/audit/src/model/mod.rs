@@ -30,6 +30,7 @@ pub mod pydantic_settings;
 mod resources;
 mod routes;
 mod sessions;
+mod spread;
 mod url_rules;
 
 pub use config::{is_config_key, AppConfig, ConfigEntry, ConfigVia, ProductionChoice};
