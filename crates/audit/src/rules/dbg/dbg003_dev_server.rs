@@ -79,9 +79,10 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 let Some(dev) = dev_server_in_script(project, script, command.as_deref()) else {
                     continue;
                 };
+                let m = if *module { "-m " } else { "" };
                 let run = match command {
-                    Some(c) => format!("python {target} {c}"),
-                    None => format!("python {target}"),
+                    Some(c) => format!("python {m}{target} {c}"),
+                    None => format!("python {m}{target}"),
                 };
                 out.push(
                     ctx.finding(
@@ -113,7 +114,11 @@ pub(super) fn script_file(
     module: bool,
 ) -> Option<FileId> {
     if module {
-        return project.index.module_file(target);
+        // `python -m pkg` runs the package's `__main__.py`.
+        return project
+            .index
+            .module_file(&format!("{target}.__main__"))
+            .or_else(|| project.index.module_file(target));
     }
     let target = target.trim_start_matches("./");
     let dir = project
