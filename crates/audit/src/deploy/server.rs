@@ -17,6 +17,9 @@ pub enum Server {
     PythonScript {
         target: String,
         module: bool,
+        /// The first argument after the script that is no option: the
+        /// command a management script runs (`python manage.py runserver`).
+        command: Option<String>,
     },
     /// `fastapi dev` (reloading development server) / `fastapi run`.
     FastApiCli {
@@ -128,16 +131,20 @@ pub fn server(words: &[String], env: &mut Vec<(String, String)>) -> Option<Serve
                 .iter()
                 .position(|w| w == "-c" || w == "-ec" || w == "-lc")?;
             let script = words.get(c + 1)?;
+            // A server wins; a Python script only when no server follows it
+            // (`python manage.py db upgrade && gunicorn ...` serves with
+            // gunicorn; of several scripts the last one keeps running).
             let mut last = None;
+            let mut python = None;
             for cmd in super::shell::split_commands(script) {
-                if let Some(s) = server(&cmd, env) {
-                    if !matches!(s, Server::Other(_)) {
-                        return Some(s);
-                    }
-                    last = Some(s);
+                match server(&cmd, env) {
+                    Some(s @ Server::Other(_)) => last = Some(s),
+                    Some(s @ Server::PythonScript { .. }) => python = Some(s),
+                    Some(s) => return Some(s),
+                    None => {}
                 }
             }
-            return last;
+            return python.or(last);
         }
         if prog.starts_with("python") {
             let rest = &words[i + 1..];
@@ -153,6 +160,7 @@ pub fn server(words: &[String], env: &mut Vec<(String, String)>) -> Option<Serve
                         _ => Some(Server::PythonScript {
                             target: module.clone(),
                             module: true,
+                            command: first_positional(&rest[j + 2..]),
                         }),
                     };
                 }
@@ -163,6 +171,7 @@ pub fn server(words: &[String], env: &mut Vec<(String, String)>) -> Option<Serve
                 return Some(Server::PythonScript {
                     target: w.clone(),
                     module: false,
+                    command: first_positional(&rest[j + 1..]),
                 });
             }
             return None;
@@ -373,6 +382,14 @@ fn flask_args(rest: &[String]) -> Option<Server> {
     run.then_some(Server::FlaskRun { debug, app })
 }
 
+/// The first word that is no option (`runserver` in `runserver --host
+/// 0.0.0.0`; `db` in `-c x db upgrade` is not told apart from an option's
+/// value, so only a leading word counts).
+fn first_positional(words: &[String]) -> Option<String> {
+    let w = words.first()?;
+    (!w.starts_with('-')).then(|| w.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,11 +452,33 @@ mod tests {
             panic!("{s:?}")
         };
         assert!(u.reload && u.proxy_headers == Some(false));
+        let s = server(
+            &words(&[
+                "sh",
+                "-c",
+                "python manage.py db upgrade && gunicorn -w 4 manage:app",
+            ]),
+            &mut env,
+        )
+        .unwrap();
+        assert!(matches!(s, Server::Gunicorn(_)), "{s:?}");
+        assert_eq!(
+            server(
+                &words(&["sh", "-c", "python manage.py db upgrade && python wsgi.py"]),
+                &mut env
+            ),
+            Some(Server::PythonScript {
+                target: "wsgi.py".into(),
+                module: false,
+                command: None,
+            })
+        );
         assert_eq!(
             server(&words(&["python", "-u", "app.py"]), &mut env),
             Some(Server::PythonScript {
                 target: "app.py".into(),
-                module: false
+                module: false,
+                command: None,
             })
         );
         let s = server(

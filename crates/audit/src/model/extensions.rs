@@ -193,7 +193,10 @@ pub struct Extension {
     pub init: Option<Span>,
     /// Options in the order they take effect (constructor, then init_app).
     pub options: Vec<ExtOption>,
-    /// Keyword arguments spread from a mapping (`**opts`): options not visible.
+    /// Arguments spread from a sequence or mapping the source does not spell
+    /// out (`*args`, `**opts` built at run time): options not visible. A
+    /// `**OPTS` whose dict literal (or `dict(...)` call) is a constant no
+    /// code changes is read into `options` instead.
     pub opaque: bool,
 }
 
@@ -242,9 +245,9 @@ pub fn find_extensions(project: &mut Project) {
             app: None,
             init: None,
             options: Vec::new(),
-            opaque: c.spread,
+            opaque: false,
         };
-        absorb_args(project, &mut ext, file, &c.args, &c.kwargs, 0);
+        ext.opaque = !absorb_args(project, &mut ext, file, &c.args, &c.kwargs, 0, star_args(c));
         exts.push(ext);
     }
     // init_app and add_middleware.
@@ -255,8 +258,8 @@ pub fn find_extensions(project: &mut Project) {
             (Target::Object(site), [m]) if m == "init_app" => {
                 if let Some(ext) = exts.iter_mut().find(|e| e.site == *site) {
                     ext.init = Some(Span::new(file, call.range()));
-                    ext.opaque |= c.spread;
-                    absorb_args(project, ext, file, &c.args, &c.kwargs, 0);
+                    ext.opaque |=
+                        !absorb_args(project, ext, file, &c.args, &c.kwargs, 0, star_args(c));
                 }
             }
             (Target::Object(site), [m]) if m == "add_middleware" => {
@@ -282,9 +285,9 @@ pub fn find_extensions(project: &mut Project) {
                     app: Some(app),
                     init: Some(Span::new(file, call.range())),
                     options: Vec::new(),
-                    opaque: c.spread,
+                    opaque: false,
                 };
-                absorb_args(project, &mut ext, file, &[], &c.kwargs, 1);
+                ext.opaque = !absorb_args(project, &mut ext, file, &[], &c.kwargs, 1, star_args(c));
                 exts.push(ext);
             }
             _ => {}
@@ -337,7 +340,11 @@ pub fn find_extensions(project: &mut Project) {
     project.extensions = exts;
 }
 
-/// Reads an extension's arguments: the app (by position or `app=`) and options.
+/// Reads an extension's arguments: the app (by position or `app=`) and
+/// options, also those of a `**opts` spread. Returns whether every option is
+/// visible: false when a `*args` spread hides positions, or a `**opts`
+/// spread is not a mapping the source spells out (see
+/// [`super::spread::spread_items`]).
 fn absorb_args(
     project: &Project,
     ext: &mut Extension,
@@ -345,7 +352,9 @@ fn absorb_args(
     args: &[Value],
     kwargs: &[(Option<crate::python::value::Name>, Value)],
     skip: usize,
-) {
+    star_args: bool,
+) -> bool {
+    let mut visible = !star_args;
     let positional = ext.kind.positional();
     for (i, a) in args.iter().enumerate().skip(skip) {
         match positional.get(i) {
@@ -370,9 +379,32 @@ fn absorb_args(
                 }
             }
             Some(name) => push(ext, name, v, file),
-            None => {}
+            // `Limiter(key_func, app=app, **LIMITER_OPTS)`.
+            None => match super::spread::spread_items(project, file, v) {
+                Some((dfile, items)) => {
+                    for (name, value) in items {
+                        if name == "app" {
+                            if let Some(app) = app_of_arg(project, dfile, value) {
+                                ext.app = Some(app);
+                            }
+                        } else {
+                            push(ext, name, value, dfile);
+                        }
+                    }
+                }
+                None => visible = false,
+            },
         }
     }
+    visible
+}
+
+/// Whether a call may have a `*args` spread: its spread flag covers `*args`
+/// and `**kwargs` alike, and a `*args` leaves an unknown value in its place.
+fn star_args(c: &crate::python::value::Call) -> bool {
+    c.spread
+        && (c.kwargs.iter().all(|(k, _)| k.is_some())
+            || c.args.iter().any(|a| matches!(a.kind, Kind::Unknown)))
 }
 
 fn push(ext: &mut Extension, name: &str, v: &Value, file: FileId) {

@@ -598,7 +598,10 @@ impl<'a> Resolver<'a> {
     /// class or the class itself (`settings.SECRET` where `settings =
     /// Settings()`, also made by a factory or imported from another module;
     /// `Config.SECRET_KEY`), as the class finds it: its own, else a base's.
-    /// The file and class that define it, and the attribute.
+    /// The file and class that define it, and the attribute. A bare
+    /// annotation (`CORS_ORIGINS: list[str]`) counts as a declaration like an
+    /// assignment, with an unknown value: in a pydantic model or a dataclass
+    /// it is a field the base's default does not fill.
     pub fn class_attr_of(
         &self,
         file: FileId,
@@ -608,8 +611,8 @@ impl<'a> Resolver<'a> {
         let field = field.as_str();
         for _ in 0..8 {
             let (cfile, fact) = self.class(&class)?;
-            if let Some(a) = fact.attr(field) {
-                return Some((cfile, fact, a));
+            if let Some(m) = fact.member(field) {
+                return Some((cfile, fact, m.attr));
             }
             class = fact
                 .bases

@@ -30,6 +30,7 @@ pub mod pydantic_settings;
 mod resources;
 mod routes;
 mod sessions;
+mod spread;
 mod url_rules;
 
 pub use config::{is_config_key, AppConfig, ConfigEntry, ConfigVia, ProductionChoice};
@@ -140,6 +141,9 @@ pub struct Project {
     pub error_handlers: Vec<ErrorHandler>,
     /// Writes to the cookie session (`session[...] = ...`, `login_user(...)`).
     pub session_writes: Vec<Span>,
+    /// The session writes that record who is logged in (`session["user_id"]
+    /// = ...`, `login_user(...)`): the app authenticates with the cookie.
+    pub login_writes: Vec<Span>,
     /// Response headers the code sets (`resp.headers[...] = ...`).
     pub header_writes: Vec<headers::HeaderWrite>,
     pub deployment: Deployment,
@@ -173,6 +177,7 @@ impl Project {
             unregistered_routes: Vec::new(),
             error_handlers: Vec::new(),
             session_writes: Vec::new(),
+            login_writes: Vec::new(),
             header_writes: Vec::new(),
             deployment: Deployment::default(),
             index,

@@ -371,7 +371,8 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
         })
         .collect();
     project.error_handlers = handlers;
-    project.session_writes = writes;
+    project.session_writes = writes.all;
+    project.login_writes = writes.logins;
 }
 
 /// The HTTP methods a literal list names (`methods=["get", "POST"]`), upper-cased;

@@ -332,3 +332,47 @@ fn fields_written_as_calls_are_told_from_calls_in_the_source() {
     assert!(formatted_field(&parts[0]).is_some());
     assert!(formatted(&parts[2]).is_some() && formatted_field(&parts[2]).is_none());
 }
+
+#[test]
+fn branches_taken_when_a_variable_is_unset() {
+    let f = facts(
+        r#"import os
+KEY = os.getenv("KEY")
+if not KEY:
+    a()
+if os.environ.get("B"):
+    b_set()
+else:
+    b_unset()
+if "C" not in os.environ and not DEBUG:
+    c_unset()
+if os.getenv("D") is not None or FORCE:
+    d_maybe()
+else:
+    d_unset()
+if os.environ.get("E") == "production":
+    e_prod()
+else:
+    e_other()
+if os.getenv("F", "fallback"):
+    f_always()
+"#,
+    );
+    let unset = |name: &str| {
+        let call = f
+            .calls
+            .iter()
+            .find(|c| c.call().func_name().as_deref() == Some(name))
+            .unwrap();
+        super::value::unset_guard(&f, call.guard).map(|v| v.unwrap_or_default())
+    };
+    assert_eq!(unset("a").as_deref(), Some("KEY"));
+    assert_eq!(unset("b_set"), None);
+    assert_eq!(unset("b_unset").as_deref(), Some("B"));
+    assert_eq!(unset("c_unset").as_deref(), Some("C"));
+    assert_eq!(unset("d_maybe"), None);
+    assert_eq!(unset("d_unset").as_deref(), Some("D"));
+    assert_eq!(unset("e_prod"), None);
+    assert_eq!(unset("e_other"), None);
+    assert_eq!(unset("f_always"), None);
+}

@@ -280,10 +280,13 @@ impl Value {
         }
     }
 
-    /// Looks a string key up in a dict literal.
+    /// Looks a string key up in a dict literal. A key written twice holds
+    /// its last value, as in Python (`{"origins": "*", "origins": [...]}`).
+    /// `**spread` items are not followed.
     pub fn dict_get(&self, key: &str) -> Option<&Value> {
         self.as_dict()?
             .iter()
+            .rev()
             .find(|(k, _)| k.as_ref().and_then(Value::as_str) == Some(key))
             .map(|(_, v)| v)
     }
@@ -449,7 +452,9 @@ impl Value {
     }
 }
 
-pub use super::env::{env_lookup, EnvLookup};
+pub use super::env::{
+    cond_unset_branch, env_lookup, runs_when_unset, unset_branch_of, unset_guard, EnvLookup,
+};
 
 #[cfg(test)]
 mod tests {
@@ -468,6 +473,30 @@ mod tests {
         let list = Value::new(r(), Kind::List(vec![Value::new(r(), Kind::Int(1))].into()));
         assert!(list.is_literal());
         assert_eq!(list.size(100), 2);
+    }
+
+    #[test]
+    fn dict_get_takes_the_last_of_duplicate_keys() {
+        let s = |x: &str| Value::new(r(), Kind::Str(x.into()));
+        let d = Value::new(
+            r(),
+            Kind::Dict(
+                vec![
+                    (Some(s("origins")), s("*")),
+                    (None, Value::unknown(r(), false)),
+                    (Some(s("methods")), s("GET")),
+                    (Some(s("origins")), s("https://shop.example")),
+                ]
+                .into(),
+            ),
+        );
+        assert_eq!(
+            d.dict_get("origins").and_then(Value::as_str),
+            Some("https://shop.example")
+        );
+        assert_eq!(d.dict_get("methods").and_then(Value::as_str), Some("GET"));
+        assert!(d.dict_get("supports_credentials").is_none());
+        assert!(s("x").dict_get("origins").is_none());
     }
 
     #[test]

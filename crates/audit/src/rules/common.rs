@@ -10,7 +10,7 @@ use crate::{
     python::{
         facts::{CallFact, PyFacts},
         pydantic,
-        value::{env_lookup, Call, Kind, Value},
+        value::{cond_unset_branch, env_lookup, unset_branch_of, Call, Kind, Value},
     },
     source::FileId,
 };
@@ -35,47 +35,84 @@ pub fn callee(project: &Project, file: FileId, call: &CallFact) -> Option<String
 }
 
 /// A literal string a config value ends up as, and whether it is only the
-/// fallback of an environment lookup (`os.getenv("SECRET_KEY", "dev")`).
+/// fallback of an environment lookup (`os.getenv("SECRET_KEY", "dev")`, or
+/// an assignment in the branch of an `if` that runs when the variable is
+/// unset).
 pub struct SecretLiteral<'a> {
     pub value: &'a str,
     pub literal: &'a Value,
     pub file: FileId,
     pub fallback: bool,
+    /// For a fallback chosen by an `if` on the variable's presence (`if not
+    /// os.environ.get("SECRET_KEY"): SECRET_KEY = "dev"`), the variable.
+    pub unset_var: Option<String>,
 }
 
 /// Finds the literal in a secret-key value: a string, a name bound to one
-/// (across files), the default of an environment lookup, or the literal
-/// alternative of `os.environ.get(...) or "..."`.
+/// (across files), the default of an environment lookup, the literal
+/// alternative of `os.environ.get(...) or "..."`, or of `... if "K" in
+/// os.environ else "..."`. A literal assigned in the branch of an `if` that
+/// runs only when an environment variable is unset is a fallback too.
 pub fn secret_literal<'a>(
     project: &'a Project,
     file: FileId,
     v: &'a Value,
 ) -> Option<SecretLiteral<'a>> {
+    secret_literal_at(project, file, v, 0)
+}
+
+fn secret_literal_at<'a>(
+    project: &'a Project,
+    file: FileId,
+    v: &'a Value,
+    depth: usize,
+) -> Option<SecretLiteral<'a>> {
+    if depth > 8 {
+        return None;
+    }
     let resolver = project.resolver();
     let (f, v) = resolver.deref(file, v);
     // A pydantic field's default (`Field(default="dev")`, `SecretStr("dev")`);
     // one made by a `default_factory` is no literal.
     let (f, v) = resolver.deref(f, pydantic::field_value(v)?);
     if let Some(s) = v.as_str() {
-        return (!s.is_empty()).then_some(SecretLiteral {
+        if s.is_empty() {
+            return None;
+        }
+        let unset = resolver
+            .facts(f)
+            .and_then(|facts| unset_branch_of(facts, v.range))
+            .filter(|var| var.as_deref().is_some_and(names_a_secret));
+        return Some(SecretLiteral {
             value: s,
             literal: v,
             file: f,
-            fallback: false,
+            fallback: unset.is_some(),
+            unset_var: unset.flatten(),
         });
     }
     if let Some(l) = env_lookup(v) {
         let d = l.default?;
-        let inner = secret_literal(project, f, d)?;
+        let inner = secret_literal_at(project, f, d, depth + 1)?;
         return Some(SecretLiteral {
             fallback: true,
+            ..inner
+        });
+    }
+    if let Some((branch, var)) = cond_unset_branch(v, resolver.facts(f))
+        .filter(|(_, var)| var.as_deref().is_some_and(names_a_secret))
+    {
+        let inner = secret_literal_at(project, f, branch, depth + 1)?;
+        return Some(SecretLiteral {
+            fallback: true,
+            unset_var: var.or(inner.unset_var),
             ..inner
         });
     }
     if let Kind::Or(items) = &v.kind {
         let last = items.last()?;
         if items.len() > 1 && env_lookup(&items[0]).is_some() {
-            let inner = secret_literal(project, f, last)?;
+            let inner = secret_literal_at(project, f, last, depth + 1)?;
             return Some(SecretLiteral {
                 fallback: true,
                 ..inner
@@ -83,6 +120,17 @@ pub fn secret_literal<'a>(
         }
     }
     None
+}
+
+/// Whether an environment variable's name says it holds a secret
+/// (`SECRET_KEY`, `APP_SECRET`, `JWT_SIGNING_KEY`, `SESSION_TOKEN`): a literal
+/// taken when such a variable is unset is its fallback. A literal taken when
+/// `DEBUG` or `PRODUCTION` is unset is a key of its own.
+pub fn names_a_secret(var: &str) -> bool {
+    let upper = var.to_ascii_uppercase();
+    ["SECRET", "KEY", "JWT", "TOKEN", "SIGN"]
+        .iter()
+        .any(|w| upper.contains(w))
 }
 
 /// Whether a class or module name says it is for development or tests only.

@@ -19,7 +19,10 @@ pub const RULE: Rule = Rule {
 
 const DOC: &str = r#"## What it does
 For a Flask app whose authentication rides on the session cookie (the code
-writes `session[...]`, or uses Flask-Login, also through Flask-Security or
+writes who is logged in into the session: a key that names the user or the
+login such as `session["user_id"]`, `uid`, `username`, `logged_in`,
+`account_id`, also through `session.update(...)`; or uses Flask-Login's
+`login_user`/`LoginManager`, also through Flask-Security or
 Flask-AppBuilder) and that has state-changing routes
 (POST, PUT, PATCH, DELETE; also those of Flask-Admin views, see `flaskguard
 audit --routes`), reports:
@@ -98,10 +101,13 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         .iter()
         .find(|e| e.kind == ExtKind::LoginManager)
         .map(|e| e.span);
+    // Only a write that records who is logged in makes the cookie an
+    // authentication: a session that holds a Celery task id, a flash
+    // counter or a theme carries no authority a forged request could use.
     let evidence: Option<(Span, &str)> = project
-        .session_writes
+        .login_writes
         .first()
-        .map(|s| (*s, "the session cookie is written here"))
+        .map(|s| (*s, "the login is written into the session cookie here"))
         .or_else(|| login.map(|s| (s, "Flask-Login keeps the login in the session cookie")));
     let Some((session_span, session_note)) = evidence else {
         return Vec::new();

@@ -79,7 +79,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     }
     for cmd in &d.commands {
         // `python app/main.py` where the script starts uvicorn with reload=True.
-        if let Some(Server::PythonScript { target, module }) = &cmd.server {
+        if let Some(Server::PythonScript { target, module, .. }) = &cmd.server {
             let call =
                 super::dbg003_dev_server::script_file(project, cmd.span.file, target, *module)
                     .and_then(|f| super::dbg003_dev_server::uvicorn_reload_call(project, f));

@@ -3,9 +3,13 @@
 use report::Finding;
 
 use crate::{
-    model::{AppKind, ExtKind},
+    model::{pydantic_settings, AppKind, ExtKind, Project},
+    python::{
+        pydantic,
+        value::{env_lookup, CmpOp, Kind, Value},
+    },
     rules::{common, Rule, RuleContext},
-    source::Span,
+    source::{FileId, Span},
 };
 
 pub const RULE: Rule = Rule {
@@ -20,7 +24,14 @@ Finds debug mode switched on in code that production runs: `app.run(debug=True)`
 `DEBUG = True` (or `app.debug = True`, `app.config["DEBUG"] = True`) in the
 configuration production uses — across files and through config class
 inheritance — `FastAPI(debug=True)`, `run_simple(..., use_debugger=True)`, and
-apps wrapped in Werkzeug's `DebuggedApplication`.
+apps wrapped in Werkzeug's `DebuggedApplication`. A flag read through a
+settings object counts when its field defaults to true (`DEBUG: bool = True`
+in a pydantic `BaseSettings` or a plain settings class, then
+`FastAPI(debug=settings.DEBUG)` or `app.config.from_object(settings)`), and so
+does an environment comparison whose default turns debug on
+(`os.getenv("DEBUG", "True") == "True"`) when no deploy file sets the
+variable. Flags that stay off when the environment sets nothing
+(`os.getenv("DEBUG", "False") == "True"`, `debug: bool = False`) are fine.
 
 ## Why is this bad?
 Flask's debug mode serves the Werkzeug debugger: any visitor who triggers an
@@ -58,13 +69,22 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         };
         // FLASK_DEBUG read by from_prefixed_env: reported on its deploy file line
         // by `debug-enabled-in-deploy`.
-        if entry.value.truthy() != Some(true) || entry.via == crate::model::ConfigVia::Environment {
+        if entry.via == crate::model::ConfigVia::Environment {
             continue;
         }
-        let f = ctx
-            .finding(RULE.code, RULE.name, entry.span, "debug mode is on in the configuration production uses: the Werkzeug debugger gives any visitor a Python console")
-            .with_fix("Set DEBUG = False for production; enable debugging only in a development config.")
+        let Some(on) = debug_on(project, entry.file, &entry.value) else {
+            continue;
+        };
+        let message = format!("debug mode is on in the configuration production uses{}: the Werkzeug debugger gives any visitor a Python console", on.why());
+        let mut f = ctx
+            .finding(RULE.code, RULE.name, entry.span, message)
+            .with_fix(on.fix(
+                "Set DEBUG = False for production; enable debugging only in a development config.",
+            ))
             .with_evidence(ctx.snippet(entry.span));
+        if let DebugOn::SettingsDefault { at, .. } = &on {
+            f = f.with_related(ctx.at(*at), "the default is written here");
+        }
         out.push(ctx.with_production(f, app));
     }
     for (file, _, call) in project.calls_named(&["run", "run_simple"]) {
@@ -78,7 +98,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 let Some(debug) = c.kwarg("debug") else {
                     continue;
                 };
-                if debug.truthy() != Some(true) {
+                if debug_on(project, file, debug).is_none() {
                     continue;
                 }
                 let app = common::app_of_receiver(project, file, c);
@@ -124,22 +144,37 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let Some(call) = project.resolver().call(app.site) else {
             continue;
         };
-        let Some(debug) = call
+        let Some((debug, on)) = call
             .call()
             .kwarg("debug")
-            .filter(|v| v.truthy() == Some(true))
+            .and_then(|v| Some((v, debug_on(project, app.site.file, v)?)))
         else {
             continue;
         };
-        out.push(
-            ctx.finding(
+        let mut f = ctx
+            .finding(
                 RULE.code,
                 RULE.name,
                 Span::new(app.site.file, debug.range),
-                "`FastAPI(debug=True)` returns tracebacks to clients",
+                match on {
+                    DebugOn::Literal => {
+                        "`FastAPI(debug=True)` returns tracebacks to clients".to_string()
+                    }
+                    _ => format!(
+                        "`FastAPI(debug=...)` is on{}: it returns tracebacks to clients",
+                        on.why()
+                    ),
+                },
             )
-            .with_fix("Remove `debug=True` (or read it from a setting that is off in production)."),
-        );
+            .with_fix(
+                on.fix(
+                    "Remove `debug=True` (or read it from a setting that is off in production).",
+                ),
+            );
+        if let DebugOn::SettingsDefault { at, .. } = &on {
+            f = f.with_related(ctx.at(*at), "the default is written here");
+        }
+        out.push(f);
     }
     // DebuggedApplication wrapping in production code: an app we know, or an
     // `app.wsgi_app` (library code wrapping an arbitrary WSGI callable it was
@@ -189,4 +224,101 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         out.push(f);
     }
     out
+}
+
+/// Why a debug flag is on.
+enum DebugOn {
+    /// `True` written there (or a constant folded to it).
+    Literal,
+    /// Read through a settings object whose field or attribute defaults to
+    /// true (`debug=settings.DEBUG` with `DEBUG: bool = True`): on whenever
+    /// the environment does not turn it off.
+    SettingsDefault { field: String, at: Span },
+    /// `os.getenv("DEBUG", "True") == "True"`: on when the variable is unset,
+    /// and no deploy file sets it.
+    EnvDefault { var: String },
+}
+
+impl DebugOn {
+    fn why(&self) -> String {
+        match self {
+            DebugOn::Literal => String::new(),
+            DebugOn::SettingsDefault { field, .. } => {
+                format!(
+                    " (`{field}` defaults to true, used whenever the environment does not set it)"
+                )
+            }
+            DebugOn::EnvDefault { var } => {
+                format!(" whenever {var} is not set (its default turns debug on), and no deploy file sets it")
+            }
+        }
+    }
+
+    fn fix(&self, literal: &str) -> String {
+        match self {
+            DebugOn::Literal => literal.to_string(),
+            DebugOn::SettingsDefault { field, .. } => format!(
+                "Default `{field}` to False and turn it on only in development (`.env` on your machine)."
+            ),
+            DebugOn::EnvDefault { var } => format!(
+                "Default {var} to off (`os.getenv(\"{var}\", \"False\") == \"True\"`) and turn it on only in development."
+            ),
+        }
+    }
+}
+
+/// Whether a debug flag's value turns debug on in production: `True`; a
+/// field or attribute of a settings object that defaults to true (classes
+/// named for development or tests left out); an environment comparison whose
+/// default makes it true and whose variable no deploy file sets. Values
+/// that stay off when the environment sets nothing
+/// (`os.getenv("DEBUG", "False") == "True"`, `debug: bool = False`) are not.
+fn debug_on(project: &Project, file: FileId, v: &Value) -> Option<DebugOn> {
+    match v.truthy() {
+        Some(true) => return Some(DebugOn::Literal),
+        Some(false) => return None,
+        None => {}
+    }
+    if let Some(var) = env_default_on(v) {
+        let set_in_deploy = project.deploy.env.iter().any(|e| e.name == var);
+        return (!set_in_deploy).then_some(DebugOn::EnvDefault { var });
+    }
+    let found = pydantic_settings::member_of(project, file, v)?;
+    if found.declared_only || common::is_dev_or_test_name(&found.class.qualified) {
+        return None;
+    }
+    let default = pydantic::field_value(&found.attr.value)?;
+    (default.truthy() == Some(true)).then(|| DebugOn::SettingsDefault {
+        field: format!("{}.{}", found.class.name, found.attr.name),
+        at: Span::new(found.file, found.attr.range),
+    })
+}
+
+/// The variable of `os.getenv("DEBUG", "True") == "True"` (also `!=`, `in`,
+/// `not in` against literals) when the comparison holds with the default,
+/// that is when the variable is unset.
+fn env_default_on(v: &Value) -> Option<String> {
+    let Kind::Compare(left, rest) = &v.kind else {
+        return None;
+    };
+    let [(op, right)] = rest.as_slice() else {
+        return None;
+    };
+    let lookup = env_lookup(left)?;
+    let default = lookup.default?.as_str()?;
+    let var = lookup.var?;
+    let holds = match op {
+        CmpOp::Eq => default == right.as_str()?,
+        CmpOp::NotEq => default != right.as_str()?,
+        CmpOp::In | CmpOp::NotIn => {
+            let items = right.as_seq()?;
+            let mut strs = Vec::with_capacity(items.len());
+            for i in items {
+                strs.push(i.as_str()?);
+            }
+            strs.contains(&default) == matches!(op, CmpOp::In)
+        }
+        _ => return None,
+    };
+    holds.then_some(var)
 }

@@ -21,7 +21,15 @@ Finds deploy entrypoints (Dockerfile `CMD`/`ENTRYPOINT`, the Procfile `web`
 process, compose `command`, supervisord programs, and shell scripts these run or
 that are named for production such as `boot.sh` or `docker-entrypoint.sh`, outside
 their debug-only branches) that start Werkzeug's development server: `flask
-run`, or `python app.py` / `python -m app` where the script calls `app.run()`.
+run`, or `python app.py` / `python -m app` where the script calls `app.run()`
+(also on an app a factory made) or Werkzeug's `run_simple()`, and `python
+manage.py runserver` on a Flask-Script `Manager` (its default `runserver`
+command, or a `Server()` added under that name) or `python manage.py run` on
+a `FlaskGroup` script. A script that starts a production server itself
+(waitress' `serve`, `uvicorn.run`, a gunicorn `BaseApplication`, gevent's
+`WSGIServer`, ...) keeps `app.run()` for development and is not reported,
+and neither is another command of a management script (`python manage.py db
+upgrade`).
 
 ## Why is this bad?
 The development server is single-process, not hardened, and not meant to face
@@ -60,22 +68,35 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 .with_fix("Serve the app with gunicorn (or another production WSGI server).")
                 .with_evidence(ctx.snippet(cmd.span)),
             ),
-            Some(Server::PythonScript { target, module }) => {
+            Some(Server::PythonScript {
+                target,
+                module,
+                command,
+            }) => {
                 let Some(script) = script_file(project, cmd.span.file, target, *module) else {
                     continue;
                 };
-                let Some(run) = dev_server_call(project, script) else {
+                let Some(dev) = dev_server_in_script(project, script, command.as_deref()) else {
                     continue;
+                };
+                let m = if *module { "-m " } else { "" };
+                let run = match command {
+                    Some(c) => format!("python {m}{target} {c}"),
+                    None => format!("python {m}{target}"),
                 };
                 out.push(
                     ctx.finding(
                         RULE.code,
                         RULE.name,
                         cmd.span,
-                        format!("{} runs `python {target}`, which starts the Werkzeug development server with `app.run()`", cmd.origin.describe()),
+                        format!(
+                            "{} runs `{run}`, which starts the Werkzeug development server with {}",
+                            cmd.origin.describe(),
+                            dev.what
+                        ),
                     )
                     .with_fix("Serve the app with gunicorn (or another production WSGI server) instead of running the script.")
-                    .with_related(ctx.at(run), "app.run() called here")
+                    .with_related(ctx.at(dev.span), dev.related)
                     .with_evidence(ctx.snippet(cmd.span)),
                 );
             }
@@ -93,7 +114,11 @@ pub(super) fn script_file(
     module: bool,
 ) -> Option<FileId> {
     if module {
-        return project.index.module_file(target);
+        // `python -m pkg` runs the package's `__main__.py`.
+        return project
+            .index
+            .module_file(&format!("{target}.__main__"))
+            .or_else(|| project.index.module_file(target));
     }
     let target = target.trim_start_matches("./");
     let dir = project
@@ -134,15 +159,148 @@ pub(super) fn uvicorn_reload_call(project: &Project, file: FileId) -> Option<Spa
     })
 }
 
-/// An `app.run(...)` call on a Flask app in a script.
-fn dev_server_call(project: &Project, file: FileId) -> Option<Span> {
+/// How a script starts the development server, and where.
+struct DevServer {
+    span: Span,
+    what: &'static str,
+    related: &'static str,
+}
+
+/// Servers made for production that a script can start itself (`if
+/// __name__ == "__main__": serve(app)`); a script that starts one keeps
+/// `app.run()` for development only.
+const PRODUCTION_SERVERS: &[&str] = &[
+    "waitress.serve",
+    "waitress.server.create_server",
+    "uvicorn.run",
+    "hypercorn.asyncio.serve",
+    "hypercorn.trio.serve",
+    "bjoern.run",
+    "meinheld.server.run",
+    "gevent.pywsgi.WSGIServer",
+    "cheroot.wsgi.Server",
+    "cheroot.wsgi.WSGIServer",
+    "cherrypy.wsgiserver.CherryPyWSGIServer",
+    "tornado.wsgi.WSGIContainer",
+    "twisted.web.wsgi.WSGIResource",
+];
+
+/// gunicorn's classes a script subclasses to run gunicorn itself.
+const GUNICORN_APPS: &[&str] = &[
+    "gunicorn.app.base.BaseApplication",
+    "gunicorn.app.base.Application",
+    "gunicorn.app.wsgiapp.WSGIApplication",
+];
+
+/// The development server a script run as `python script [command]`
+/// starts: Flask-Script's `runserver` command (`manager = Manager(app)`,
+/// also a `Server()` added under that name), the `run` command of a
+/// `FlaskGroup` script, or else `app.run()` on a Flask app or Werkzeug's
+/// `run_simple()`. None when the script starts a production server as well,
+/// or runs another management command.
+fn dev_server_in_script(
+    project: &Project,
+    file: FileId,
+    command: Option<&str>,
+) -> Option<DevServer> {
     let facts = project.py.get(file as usize)?.as_ref()?;
+    let resolver = project.resolver();
+    let callee = |c: &crate::python::facts::CallFact| common::callee(project, file, c);
+    let starts_production = facts
+        .calls
+        .iter()
+        .any(|c| callee(c).is_some_and(|q| PRODUCTION_SERVERS.contains(&q.as_str())))
+        || facts.classes.iter().any(|class| {
+            class.bases.iter().any(|b| {
+                resolver
+                    .resolve(file, b)
+                    .external_name()
+                    .is_some_and(|q| GUNICORN_APPS.contains(&q.as_str()))
+            })
+        });
+    if starts_production {
+        return None;
+    }
+    // A management script: what runs is the command.
+    let manager = facts
+        .calls
+        .iter()
+        .find(|c| callee(c).as_deref() == Some("flask_script.Manager"));
+    let flask_group = facts.calls.iter().find(|c| {
+        callee(c).as_deref() == Some("flask.cli.FlaskGroup")
+            || c.call().kwarg("cls").is_some_and(|cls| {
+                resolver.resolve(file, cls).external_name().as_deref()
+                    == Some("flask.cli.FlaskGroup")
+            })
+    });
+    if let Some(m) = manager {
+        if command != Some("runserver") {
+            return None;
+        }
+        // `manager.add_command("runserver", ...)` replaces the default;
+        // only Flask-Script's own `Server` is still the development server.
+        let added = facts.calls.iter().find(|c| {
+            c.call().last_name() == Some("add_command")
+                && c.call().param(0, "name").and_then(|v| v.as_str()) == Some("runserver")
+        });
+        let defaults = m
+            .call()
+            .kwarg("with_default_commands")
+            .and_then(|v| v.truthy())
+            != Some(false);
+        return match added {
+            Some(a) => {
+                let server = a.call().param(1, "command")?;
+                let q = resolver
+                    .resolve(file, &server.as_call()?.func)
+                    .external_name()?;
+                matches!(
+                    q.as_str(),
+                    "flask_script.Server" | "flask_script.commands.Server"
+                )
+                .then(|| DevServer {
+                    span: Span::new(file, a.range()),
+                    what: "Flask-Script's `runserver` command",
+                    related: "the runserver command is added here",
+                })
+            }
+            None => defaults.then(|| DevServer {
+                span: Span::new(file, m.range()),
+                what: "Flask-Script's default `runserver` command",
+                related: "the Flask-Script manager is made here",
+            }),
+        };
+    }
+    if let Some(g) = flask_group {
+        return (command == Some("run")).then(|| DevServer {
+            span: Span::new(file, g.range()),
+            what: "the `run` command of its `FlaskGroup` (`flask run`)",
+            related: "the FlaskGroup is made here",
+        });
+    }
     facts.calls.iter().find_map(|call| {
         let c = call.call();
-        if c.func.reference()?.last_name() != "run" {
+        let last = c.func.reference()?.last_name();
+        if last == "run_simple" {
+            let q = callee(call)?;
+            return matches!(
+                q.as_str(),
+                "werkzeug.serving.run_simple" | "werkzeug.run_simple"
+            )
+            .then(|| DevServer {
+                span: Span::new(file, call.range()),
+                what: "Werkzeug's `run_simple()`",
+                related: "run_simple() called here",
+            });
+        }
+        if last != "run" {
             return None;
         }
         let app = common::app_of_receiver(project, file, c)?;
-        (project.apps.get(app)?.kind == AppKind::Flask).then(|| Span::new(file, call.range()))
+        (project.apps.get(app)?.kind == AppKind::Flask).then(|| DevServer {
+            span: Span::new(file, call.range()),
+            what: "`app.run()`",
+            related: "app.run() called here",
+        })
     })
 }

@@ -39,8 +39,12 @@ Finds a string literal used as a signing secret:
   plain class the environment does not set.
 
 Values read from the environment are not reported here, also when the
-lookup has a literal fallback (`os.getenv("SECRET_KEY", "dev")`): that is
-KEY003 (and KEY002 when the fallback is weak). The default of a pydantic
+lookup has a literal fallback (`os.getenv("SECRET_KEY", "dev")`), or the
+literal is assigned in the branch of an `if` that runs only when the variable
+is unset (`if os.environ.get("SECRET_KEY"): ... else: SECRET_KEY = "dev"`,
+`if not SECRET_KEY:`, `if "SECRET_KEY" not in os.environ:`, the same as a
+conditional expression): that is KEY003 (and KEY002 when the fallback is
+weak). The default of a pydantic
 `BaseSettings` field (`secret_key: str = "..."`, `SecretStr("...")`,
 `Field(default="...")`), also loaded with `config.from_object(settings)` or
 `from_mapping(settings.model_dump())`, is such a fallback too: the

@@ -71,10 +71,18 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let Some(why) = weakness(lit.value) else {
             continue;
         };
+        // A weak fallback the app refuses to run with (`if SECRET_KEY ==
+        // "dev" and not app.debug: raise ...`) never signs in production.
+        if (lit.fallback || site.is_settings_default())
+            && super::startup::refuses_fallback(project, lit.value)
+        {
+            continue;
+        }
         let what = site.describe(ctx);
         let lookup =
             crate::python::value::env_lookup(project.resolver().deref(site.file(), site.value()).1)
-                .and_then(|l| l.var);
+                .and_then(|l| l.var)
+                .or_else(|| lit.unset_var.clone());
         let (message, fix) = if let Some(field) = site.field() {
             let unset = site.when_unset(None);
             (

@@ -6,9 +6,9 @@ use crate::{
     model::Project,
     python::{
         pydantic::{self, FieldDefault},
-        value::{env_lookup, Kind, Value},
+        value::{self, env_lookup, Kind, Value},
     },
-    rules::{Rule, RuleContext},
+    rules::{common, key::startup, Rule, RuleContext},
     source::FileId,
 };
 
@@ -24,9 +24,18 @@ Finds secret keys (Flask's `SECRET_KEY`, and the other signing keys KEY001
 lists: JWT keys, `JWTStrategy(secret=...)`, itsdangerous serializers,
 `SessionMiddleware`) read from the environment with a fallback
 (`os.getenv("SECRET_KEY", "dev")`, `os.environ.get(...)` with a default,
-`os.environ.get(...) or "..."`), and keys read without a default where nothing
+`os.environ.get(...) or "..."`, a value assigned in the branch of an `if`
+that runs only when the variable is unset: `if os.environ.get("SECRET_KEY"):
+... else: SECRET_KEY = "dev"`, `if not SECRET_KEY:`, `if "SECRET_KEY" not
+in os.environ:`, and the same as a conditional expression), and keys read
+without a default where nothing
 checks at startup that one was set (a `raise`/`assert` on `SECRET_KEY`).
 `os.environ["SECRET_KEY"]` is a check: it fails at startup when missing.
+Checks count wherever the app's code makes them (module level,
+`create_app()`, a config class's or an extension's `init_app(app)`), not in
+tests. A fallback literal the app refuses to run with is checked too: `if
+app.config["SECRET_KEY"] == DEV_KEY and not app.debug: raise ...`, `assert
+SECRET_KEY not in ("dev", ...)` (KEY002 then stays silent about it as well).
 A field of a pydantic `BaseSettings` class with a default is a fallback too
 (`SECRET_KEY: str = secrets.token_urlsafe(32)`, `jwt_secret_key: str =
 "..."`, also loaded with `config.from_object(settings)` or
@@ -70,7 +79,6 @@ if not app.config["SECRET_KEY"] and not app.testing:
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let mut out = Vec::new();
-    let checked = has_startup_check(project);
     for &(app, ref site) in ctx.secret_key_entries() {
         let (file, v) = project.resolver().deref(site.file(), site.value());
         let what = site.describe(ctx);
@@ -78,12 +86,23 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             Kind::Or(items) => items.first().and_then(env_lookup),
             _ => env_lookup(v),
         };
-        let lookup_var = lookup.and_then(|l| l.var);
+        // `if os.environ.get("SECRET_KEY"): ... else: SECRET_KEY = "dev"`,
+        // `... if "SECRET_KEY" in os.environ else "dev"`.
+        let branch = if site.is_settings_default() {
+            None
+        } else {
+            unset_branch(project, file, v)
+        };
+        let lookup_var = lookup
+            .and_then(|l| l.var)
+            .or_else(|| branch.as_ref().and_then(|b| b.0.clone()));
         let unset = site.when_unset(lookup_var.as_deref());
         // A pydantic settings field's default is what the app runs with
         // when the environment does not set the variable.
         let fallback = if site.is_settings_default() {
             settings_fallback(project, file, v)
+        } else if let Some((_, fallback)) = branch {
+            fallback
         } else {
             fallback_of(pydantic::unwrap_secret(v))
         };
@@ -97,6 +116,14 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 format!("Read the key with `os.environ[\"{var}\"]` (no default) so the app refuses to start when it is missing, or raise at startup when it is empty (outside TESTING).")
             }
         };
+        // A fallback the app refuses to run with (`if SECRET_KEY == "dev"
+        // and not app.debug: raise ...`) is the check this rule asks for.
+        if matches!(fallback, Some(Fallback::Literal))
+            && common::secret_literal(project, site.file(), site.value())
+                .is_some_and(|l| startup::refuses_fallback(project, l.value))
+        {
+            continue;
+        }
         let message = match fallback {
             Some(Fallback::Literal) if site.is_settings_default() => format!("{what} defaults to a value written in the source, used whenever {unset}, instead of refusing to start"),
             Some(Fallback::Literal) => format!("{what} falls back to a value written in the source when {unset}, instead of refusing to start"),
@@ -110,7 +137,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                     continue;
                 }
                 let Some(lookup) = env_lookup(v) else { continue };
-                if lookup.required || checked {
+                if lookup.required || startup::checks_key(project, lookup.var.as_deref()) {
                     continue;
                 }
                 // Only the value in effect matters for the missing-check case.
@@ -207,6 +234,37 @@ fn random_factory(project: &Project, file: FileId, f: &Value) -> bool {
         .any(|c| is_random(&c.value))
 }
 
+/// A value the app only takes when an environment variable is unset: one
+/// assigned in such a branch of an `if` (`if not os.environ.get("K"):`,
+/// the `else` of `if "K" in os.environ:`), or the matching branch of a
+/// conditional expression. The variable (when literal) and the kind of
+/// fallback (None: no key at all, `None` or `""`).
+fn unset_branch(
+    project: &Project,
+    file: FileId,
+    v: &Value,
+) -> Option<(Option<String>, Option<Fallback>)> {
+    let facts = project.resolver().facts(file);
+    let (var, taken) = match value::cond_unset_branch(v, facts) {
+        Some((taken, var)) => (var, project.resolver().deref(file, taken).1),
+        None => (value::unset_branch_of(facts?, v.range)?, v),
+    };
+    // `if not os.getenv("DEBUG"): SECRET_KEY = "..."` is no fallback of the
+    // key's variable.
+    if !var.as_deref().is_some_and(common::names_a_secret) {
+        return None;
+    }
+    let taken = pydantic::unwrap_secret(taken);
+    let fallback = match &taken.kind {
+        Kind::None => None,
+        Kind::Str(s) if s.is_empty() => None,
+        Kind::Str(_) => Some(Fallback::Literal),
+        _ if env_lookup(taken).is_none() && is_random(taken) => Some(Fallback::Random),
+        _ => fallback_of(taken).or(Some(Fallback::Other)),
+    };
+    Some((var, fallback))
+}
+
 fn fallback_of(v: &Value) -> Option<Fallback> {
     if let Some(l) = env_lookup(v) {
         let d = l.default?;
@@ -232,37 +290,4 @@ fn fallback_of(v: &Value) -> Option<Fallback> {
         }
     }
     None
-}
-
-/// Whether any audited code raises, asserts or exits under a condition that
-/// mentions the secret key.
-fn has_startup_check(project: &Project) -> bool {
-    let mentions = |v: &Value| {
-        let mut hit = false;
-        v.walk(&mut |x| match &x.kind {
-            Kind::Str(s) if s.contains("SECRET_KEY") => hit = true,
-            Kind::Ref(r)
-                if r.attrs.iter().any(|a| a.eq_ignore_ascii_case("secret_key"))
-                    || r.qualified().is_some_and(|q| q.ends_with("SECRET_KEY")) =>
-            {
-                hit = true
-            }
-            _ => {}
-        });
-        hit
-    };
-    project.python().any(|(_, facts)| {
-        let guarded = |g| facts.guards_of(g).iter().any(|g| mentions(&g.test));
-        facts.raises.iter().any(|r| {
-            guarded(r.guard)
-                || r.value.as_ref().is_some_and(|v| {
-                    matches!(r.kind, crate::python::facts::RaiseKind::Assert) && mentions(v)
-                })
-        }) || facts.calls.iter().any(|c| {
-            c.call()
-                .func_name()
-                .is_some_and(|n| n == "sys.exit" || n == "exit")
-                && guarded(c.guard)
-        })
-    })
 }

@@ -20,7 +20,10 @@ Finds a flask-limiter or slowapi `Limiter` that keeps its counters in memory
 (no `storage_uri`, no `RATELIMIT_STORAGE_URI` in the production config, or
 `memory://`) while the deployment runs several processes: gunicorn workers
 (`-w`, `workers =` in gunicorn.conf.py, `WEB_CONCURRENCY`), uvicorn
-`--workers`, or several instances (`deploy.replicas`).
+`--workers`, or several instances (`deploy.replicas`). Options given as
+`Limiter(key_func, app=app, **LIMITER_OPTS)` are read when `LIMITER_OPTS` is
+a dict literal or `dict(...)` constant no code changes; otherwise the
+storage is not judged.
 
 The same goes for a limiter of the project's own (a decorator or
 `before_request` hook that counts requests per client and answers 429, see
