@@ -334,7 +334,7 @@ fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<(Scope, 
                 recv.attrs.pop();
                 let recv = Value::new(d.range, Kind::Ref(Box::new(recv)));
                 if let Some(scope) = scope_of(file, &recv, hook == "before_app_request") {
-                    if refuses(project, &f.qualified, memo) {
+                    if !checks_csrf(&f.name) && refuses(project, &f.qualified, memo) {
                         out.push((scope, format!("before_request {}", f.name)));
                     }
                 }
@@ -352,8 +352,8 @@ fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<(Scope, 
             continue;
         };
         if let Target::Function(q) = resolver.resolve(file, func).target {
-            if refuses(project, &q, memo) {
-                let short = q.rsplit('.').next().unwrap_or(&q).to_string();
+            let short = q.rsplit('.').next().unwrap_or(&q).to_string();
+            if !checks_csrf(&short) && refuses(project, &q, memo) {
                 out.push((scope, format!("before_request {short}")));
             }
         }
@@ -395,6 +395,14 @@ fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<(Scope, 
         add_deps(Scope::App(app.id), deps_of(app.site), &mut out);
     }
     out
+}
+
+/// A hook named for CSRF (`csrf`, `check_csrf_token`, `xsrf_guard`) compares a
+/// token with the session and refuses forged requests, anonymous or not: it
+/// says nothing of who the caller is, so it authenticates no route.
+fn checks_csrf(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.contains("csrf") || lower.contains("xsrf")
 }
 
 /// A blueprint and the blueprints it is registered in.

@@ -158,6 +158,12 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
         .filter(|e| matches!(e.kind, ExtKind::Limiter | ExtKind::SlowApi))
         .map(|e| e.site)
         .collect();
+    // quart-rate-limiter's decorators only mark the view: its `RateLimiter`
+    // extension enforces the marks.
+    let quart_limiter = project
+        .extensions
+        .iter()
+        .any(|e| e.kind == ExtKind::QuartRateLimiter);
     let csrf_sites: Vec<Site> = project
         .extensions
         .iter()
@@ -205,6 +211,13 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                     }
                     _ => r.external_name().unwrap_or_else(|| callee.render()),
                 };
+                if quart_limiter {
+                    match name.as_str() {
+                        "quart_rate_limiter.rate_limit" => limits.push((d.clone(), span)),
+                        "quart_rate_limiter.rate_exempt" => limit_exempt = true,
+                        _ => {}
+                    }
+                }
                 let last = name
                     .rsplit('.')
                     .next()

@@ -3,7 +3,7 @@
 use report::Finding;
 
 use crate::{
-    model::{ExtKind, Project},
+    model::Project,
     rules::{Rule, RuleContext},
 };
 
@@ -48,7 +48,7 @@ fn has_limiter(project: &Project) -> bool {
     project
         .extensions
         .iter()
-        .any(|e| matches!(e.kind, ExtKind::Limiter | ExtKind::SlowApi))
+        .any(|e| e.kind.limits_requests())
 }
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {

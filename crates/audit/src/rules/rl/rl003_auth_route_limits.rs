@@ -6,10 +6,7 @@ use std::collections::HashSet;
 use report::Finding;
 
 use super::route_limits::{auth_reason, default_limits, proxy_limit, HookLimits};
-use crate::{
-    model::ExtKind,
-    rules::{Rule, RuleContext},
-};
+use crate::rules::{Rule, RuleContext};
 
 pub const RULE: Rule = Rule {
     code: "RL003",
@@ -80,7 +77,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     let has_limiter = project
         .extensions
         .iter()
-        .any(|e| matches!(e.kind, ExtKind::Limiter | ExtKind::SlowApi))
+        .any(|e| e.kind.limits_requests())
         || custom.in_use(project);
     let defaults = default_limits(project);
     let mut seen = HashSet::new();
