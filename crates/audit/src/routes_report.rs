@@ -47,11 +47,7 @@ pub fn rows(project: &Project) -> Vec<RouteRow> {
                 location: project.describe(r.def_span),
                 rate_limit: limits,
                 csrf_exempt: r.csrf_exempt.is_some(),
-                auth: r
-                    .auth
-                    .iter()
-                    .map(|a| a.rsplit('.').next().unwrap_or(a).to_string())
-                    .collect(),
+                auth: r.auth.iter().map(|a| short_auth_name(a)).collect(),
                 auth_missing: !r.unregistered
                     && crate::rules::auth::auth003_unauthenticated_mutation::unauthenticated(
                         project, r,
@@ -64,6 +60,23 @@ pub fn rows(project: &Project) -> Vec<RouteRow> {
         (&a.path, &a.methods, &a.location).cmp(&(&b.path, &b.methods, &b.location))
     });
     rows
+}
+
+/// The last name of an authentication decorator or dependency, with `()` when
+/// it is called without arguments and `(...)` with some: the arguments'
+/// dotted names (`get_current_user(required_roles=[Role.admin])`) must not be
+/// taken for the callee's.
+fn short_auth_name(a: &str) -> String {
+    let (head, call) = match a.find('(') {
+        Some(i) => (&a[..i], Some(&a[i..])),
+        None => (a, None),
+    };
+    let last = head.rsplit('.').next().unwrap_or(head);
+    match call {
+        Some("()") => format!("{last}()"),
+        Some(_) => format!("{last}(...)"),
+        None => last.to_string(),
+    }
 }
 
 pub fn json(project: &Project) -> String {
@@ -150,4 +163,29 @@ pub fn table(project: &Project) -> String {
         out.push_str(&format!("\n{} routes\n", cells.len()));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_auth_name;
+
+    #[test]
+    fn auth_names_keep_the_callee() {
+        assert_eq!(
+            short_auth_name("flask_login.login_required"),
+            "login_required"
+        );
+        assert_eq!(
+            short_auth_name("deps.get_current_user()"),
+            "get_current_user()"
+        );
+        assert_eq!(
+            short_auth_name("deps.get_current_user(required_roles=[IRoleEnum.admin, ...])"),
+            "get_current_user(...)"
+        );
+        assert_eq!(
+            short_auth_name("before_request require_login"),
+            "before_request require_login"
+        );
+    }
 }

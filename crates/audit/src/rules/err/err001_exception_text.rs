@@ -277,12 +277,11 @@ fn helpers_given_exception<'p>(
         };
         let skip = usize::from(helper.method_of.is_some());
         if let Some(p) = helper.params.get(pos + skip) {
-            if !out
-                .iter()
-                .any(|(_, h, _): &(FileId, &crate::python::facts::FunctionFact, String)| {
+            if !out.iter().any(
+                |(_, h, _): &(FileId, &crate::python::facts::FunctionFact, String)| {
                     h.qualified == helper.qualified
-                })
-            {
+                },
+            ) {
                 out.push((hfile, helper, p.name.to_string()));
             }
         }

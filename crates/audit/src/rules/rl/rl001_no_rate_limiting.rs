@@ -45,10 +45,7 @@ limiter = Limiter(get_remote_address, app=app, default_limits=["200 per hour"],
 "#;
 
 fn has_limiter(project: &Project) -> bool {
-    project
-        .extensions
-        .iter()
-        .any(|e| e.kind.limits_requests())
+    project.extensions.iter().any(|e| e.kind.limits_requests())
 }
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {

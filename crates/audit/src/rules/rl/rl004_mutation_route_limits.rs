@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use report::Finding;
 
-use super::route_limits::{signs_out, auth_reason, proxy_limit, HookLimits};
+use super::route_limits::{auth_reason, proxy_limit, signs_out, HookLimits};
 use crate::rules::{Rule, RuleContext};
 
 pub const RULE: Rule = Rule {
@@ -52,11 +52,7 @@ def create_order():
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
-    if !project
-        .extensions
-        .iter()
-        .any(|e| e.kind.limits_requests())
-    {
+    if !project.extensions.iter().any(|e| e.kind.limits_requests()) {
         return Vec::new();
     }
     let hooks = HookLimits::of(project);
@@ -74,9 +70,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         if limited && !route.limit_exempt {
             continue;
         }
-        if auth_reason(project, route).is_some()
-            || signs_out(route)
-            || !seen.insert(route.def_span)
+        if auth_reason(project, route).is_some() || signs_out(route) || !seen.insert(route.def_span)
         {
             continue;
         }

@@ -182,19 +182,22 @@ fn words_say_sign_in(w: &[String]) -> bool {
         })
         || pair("sign", &["in"])
         || pair("log", &["in", "on"])
-        || (RECOVERY_WORDS.iter().any(|r| has(r))
-            && (has("password") || has("pass") || has("pwd")))
+        || (RECOVERY_WORDS.iter().any(|r| has(r)) && (has("password") || has("pass") || has("pwd")))
 }
 
 /// Whether a route signs the caller out (`/logout`, `DELETE /session` of a
 /// view named `logout`, `sign_out`): it only ends the caller's own session,
 /// so it needs no budget of its own.
 pub fn signs_out(route: &Route) -> bool {
-    let path = route.display_path().to_ascii_lowercase().replace(['-', '_'], "");
+    let path = route
+        .display_path()
+        .to_ascii_lowercase()
+        .replace(['-', '_'], "");
     let w = words(route.view_name());
     path.split('/')
         .any(|s| matches!(s, "logout" | "signout" | "logoff"))
-        || w.iter().any(|x| matches!(x.as_str(), "logout" | "signout" | "logoff"))
+        || w.iter()
+            .any(|x| matches!(x.as_str(), "logout" | "signout" | "logoff"))
         || w.windows(2)
             .any(|p| matches!(p[0].as_str(), "log" | "sign") && p[1] == "out")
 }
