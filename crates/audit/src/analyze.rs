@@ -28,7 +28,7 @@ pub struct FileResult {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// JSON / TOML files above this size are not config files (see `FileKind::DataConfig`).
+/// JSON / TOML / YAML files above this size are not config files (see `FileKind::DataConfig`).
 const DATA_CONFIG_MAX: u64 = 256 * 1024;
 
 /// Stack for analysis threads: syntax trees of long statements are deep.
