@@ -12,7 +12,8 @@ pub struct RouteRow {
     pub endpoint: String,
     /// `file:line` of the view function.
     pub location: String,
-    /// `@limiter.limit` values (`"5 per minute"`), `exempt`, or empty.
+    /// `@limiter.limit` values (`"5 per minute"`), quart-rate-limiter's
+    /// (`5 per timedelta(minutes=1)`), a project limiter's name, `exempt`, or empty.
     pub rate_limit: Vec<String>,
     pub csrf_exempt: bool,
     pub auth: Vec<String>,
@@ -27,6 +28,9 @@ pub struct RouteRow {
 /// Every route, sorted by path then method; routes of unregistered
 /// blueprints are included, marked.
 pub fn rows(project: &Project) -> Vec<RouteRow> {
+    // Limiters of the project's own (a `@ratelimit(...)` decorator, a limiting
+    // hook), as RL001/RL003 read them.
+    let custom = crate::rules::rl::custom_limiter::CustomLimits::of(project);
     let mut rows: Vec<RouteRow> = project
         .routes
         .iter()
@@ -37,6 +41,17 @@ pub fn rows(project: &Project) -> Vec<RouteRow> {
                 .iter()
                 .map(|(v, _)| v.as_str().map_or_else(|| v.render(), str::to_string))
                 .collect();
+            if limits.is_empty() {
+                if let Some(l) = custom.limiter_of(project, r) {
+                    limits.push(
+                        l.qualified
+                            .rsplit('.')
+                            .next()
+                            .unwrap_or(&l.qualified)
+                            .to_string(),
+                    );
+                }
+            }
             if r.limit_exempt {
                 limits.push("exempt".into());
             }

@@ -132,6 +132,28 @@ pub(super) fn auth_decorator(
     auth_words.iter().any(|w| last.contains(w)).then_some(name)
 }
 
+/// `@rate_limit(5, timedelta(minutes=1))` as `5 per timedelta(minutes=1)`,
+/// for the inventory (the decorator itself when its arguments are unusual).
+fn quart_limit_label(d: &Value) -> Value {
+    let Some((count, period)) = d.as_call().and_then(|c| Some((c.arg(0)?, c.arg(1)?))) else {
+        return d.clone();
+    };
+    let short = |v: &Value| {
+        let r = v.render();
+        match r.find('(') {
+            Some(i) => {
+                let head = &r[..i];
+                format!("{}{}", head.rsplit('.').next().unwrap_or(head), &r[i..])
+            }
+            None => r,
+        }
+    };
+    Value::new(
+        d.range,
+        crate::python::value::Kind::Str(format!("{} per {}", short(count), short(period)).into()),
+    )
+}
+
 /// The name a decorator is recorded under: the method for a decorator of an
 /// object (`limit` of `limiter.limit`, `expect` of `ns.expect`), else the
 /// dotted name of what it resolves to.
@@ -213,7 +235,9 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                 };
                 if quart_limiter {
                     match name.as_str() {
-                        "quart_rate_limiter.rate_limit" => limits.push((d.clone(), span)),
+                        "quart_rate_limiter.rate_limit" => {
+                            limits.push((quart_limit_label(d), span));
+                        }
                         "quart_rate_limiter.rate_exempt" => limit_exempt = true,
                         _ => {}
                     }
