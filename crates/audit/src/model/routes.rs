@@ -132,6 +132,39 @@ pub(super) fn auth_decorator(
     auth_words.iter().any(|w| last.contains(w)).then_some(name)
 }
 
+/// fastapi-limiter's `Depends(RateLimiter(times=5, seconds=60))`, as `5 per 60
+/// seconds` for the inventory.
+fn fastapi_limiter_dependency(
+    resolver: &super::index::Resolver,
+    file: crate::source::FileId,
+    v: &Value,
+) -> Option<Value> {
+    let depends = v.as_call()?;
+    if !depends.func_name().is_some_and(|n| n.ends_with("Depends")) {
+        return None;
+    }
+    let limiter = depends.arg(0)?.as_call()?;
+    let name = resolver.resolve(file, &limiter.func).external_name()?;
+    if !matches!(
+        name.as_str(),
+        "fastapi_limiter.depends.RateLimiter" | "fastapi_limiter.RateLimiter"
+    ) {
+        return None;
+    }
+    let times = limiter.kwarg("times").or_else(|| limiter.arg(0));
+    let period = ["milliseconds", "seconds", "minutes", "hours"]
+        .iter()
+        .find_map(|unit| Some((limiter.kwarg(unit)?, *unit)));
+    let label = match (times, period) {
+        (Some(t), Some((n, unit))) => format!("{} per {} {unit}", t.render(), n.render()),
+        _ => limiter.func.render(),
+    };
+    Some(Value::new(
+        limiter.func.range,
+        crate::python::value::Kind::Str(label.into()),
+    ))
+}
+
 /// `@rate_limit(5, timedelta(minutes=1))` as `5 per timedelta(minutes=1)`,
 /// for the inventory (the decorator itself when its arguments are unusual).
 fn quart_limit_label(d: &Value) -> Value {
@@ -255,6 +288,19 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                     value: d.clone(),
                     span,
                 });
+            }
+            // fastapi-limiter: `Depends(RateLimiter(times=5, seconds=60))` in
+            // the route's `dependencies=[...]` or as a parameter's default.
+            let route_dependencies = func
+                .decorators
+                .iter()
+                .filter_map(|d| d.as_call()?.kwarg("dependencies")?.as_seq())
+                .flatten();
+            let param_defaults = func.params.iter().filter_map(|p| p.default.as_deref());
+            for dep in route_dependencies.chain(param_defaults) {
+                if let Some(label) = fastapi_limiter_dependency(&resolver, file, dep) {
+                    limits.push((label, Span::new(file, dep.range)));
+                }
             }
             // FastAPI dependencies: Depends(get_current_user) in parameters.
             for p in &func.params {

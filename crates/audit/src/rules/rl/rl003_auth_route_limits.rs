@@ -74,8 +74,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let hooks = HookLimits::of(project);
     let custom = ctx.custom_limits();
-    let has_limiter =
-        project.extensions.iter().any(|e| e.kind.limits_requests()) || custom.in_use(project);
+    let has_limiter = project.extensions.iter().any(|e| e.kind.limits_requests())
+        || project.routes.iter().any(|r| !r.limits.is_empty())
+        || custom.in_use(project);
     let defaults = default_limits(project);
     let mut seen = HashSet::new();
     let mut out = Vec::new();

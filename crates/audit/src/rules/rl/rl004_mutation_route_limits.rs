@@ -23,7 +23,7 @@ call, no limiting `before_request` hook, no limiter of the project's own
 (see RL001) on the view, no nginx `location` with
 `limit_req` for the path; or marked `@limiter.exempt`.
 
-Silent when the project has no flask-limiter, slowapi or quart-rate-limiter limiter: RL001 reports that once
+Silent when the project has no flask-limiter, slowapi or quart-rate-limiter limiter and no fastapi-limiter dependency on any route: RL001 reports that once
 for the app, and one finding per route would only repeat it.
 Authentication routes are RL003's (a stricter control) and are not repeated
 here. Signing out (`/logout`, a view named `logout` or `sign_out`) only ends the
@@ -52,7 +52,9 @@ def create_order():
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
-    if !project.extensions.iter().any(|e| e.kind.limits_requests()) {
+    if !project.extensions.iter().any(|e| e.kind.limits_requests())
+        && !project.routes.iter().any(|r| !r.limits.is_empty())
+    {
         return Vec::new();
     }
     let hooks = HookLimits::of(project);
