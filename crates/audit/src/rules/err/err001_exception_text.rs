@@ -226,12 +226,18 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                     continue;
                 };
                 let hexc = param_matcher(&helper.qualified, &hparam);
+                let mut through = Vec::new();
                 for (j, hr) in helper.returns.iter().enumerate() {
                     let guard = helper.return_guards.get(j).copied().unwrap_or(0);
                     if !debug_only(hfacts, guard) {
-                        leaks(hr, hfile, &hexc, &hparam, kind, &mut found);
+                        leaks(hr, hfile, &hexc, &hparam, kind, &mut through);
                     }
                 }
+                found.extend(
+                    through
+                        .into_iter()
+                        .map(|(span, what)| (span, format!("{what}` through `{}", helper.name))),
+                );
             }
         }
         for (span, what) in found {
