@@ -28,7 +28,7 @@ pub struct FileResult {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// JSON / TOML files above this size are not config files (see `FileKind::DataConfig`).
+/// JSON / TOML / YAML files above this size are not config files (see `FileKind::DataConfig`).
 const DATA_CONFIG_MAX: u64 = 256 * 1024;
 
 /// Stack for analysis threads: syntax trees of long statements are deep.
@@ -392,7 +392,8 @@ pub fn follow_script_refs(
             let name = c.rel.rsplit('/').next().unwrap_or(&c.rel);
             let named = tokens
                 .iter()
-                .any(|t| t == name || t.ends_with(&format!("/{name}")));
+                .any(|t| t == name || t.ends_with(&format!("/{name}")))
+                || deploy::script::is_s6_service_run(&c.rel);
             if !named || !starts_with_shell_shebang(&c.path) {
                 continue;
             }

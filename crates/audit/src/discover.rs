@@ -27,9 +27,10 @@ pub enum FileKind {
     /// `analyze::looks_like_python_config`), so `setup.cfg` and other INI files
     /// are left alone.
     PyConfig,
-    /// `*.json` / `*.toml` (other than pyproject.toml and lock files): maybe a
-    /// config file Flask reads with `from_file(name, load=json.load)`; only an
-    /// object / table with upper-case keys yields facts (`python::data_config`).
+    /// `*.json` / `*.toml` (other than pyproject.toml and lock files) and
+    /// `*.yaml` / `*.yml` (other than compose files): maybe a config file Flask
+    /// reads with `from_file(name, load=json.load)`; only an object / table /
+    /// mapping with upper-case keys yields facts (`python::data_config`).
     DataConfig,
     Template,
     DotEnv,
@@ -150,7 +151,7 @@ impl FileKind {
         if lower.ends_with(".sh") || lower.ends_with(".bash") {
             return Some(FileKind::ShellScript);
         }
-        if lower.ends_with(".json") || lower.ends_with(".toml") {
+        if lower.ends_with(".json") || lower.ends_with(".toml") || yaml {
             return Some(FileKind::DataConfig);
         }
         None

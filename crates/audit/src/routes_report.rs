@@ -12,7 +12,8 @@ pub struct RouteRow {
     pub endpoint: String,
     /// `file:line` of the view function.
     pub location: String,
-    /// `@limiter.limit` values (`"5 per minute"`), `exempt`, or empty.
+    /// `@limiter.limit` values (`"5 per minute"`), quart-rate-limiter's
+    /// (`5 per timedelta(minutes=1)`), a project limiter's name, `exempt`, or empty.
     pub rate_limit: Vec<String>,
     pub csrf_exempt: bool,
     pub auth: Vec<String>,
@@ -27,6 +28,9 @@ pub struct RouteRow {
 /// Every route, sorted by path then method; routes of unregistered
 /// blueprints are included, marked.
 pub fn rows(project: &Project) -> Vec<RouteRow> {
+    // Limiters of the project's own (a `@ratelimit(...)` decorator, a limiting
+    // hook), as RL001/RL003 read them.
+    let custom = crate::rules::rl::custom_limiter::CustomLimits::of(project);
     let mut rows: Vec<RouteRow> = project
         .routes
         .iter()
@@ -37,6 +41,17 @@ pub fn rows(project: &Project) -> Vec<RouteRow> {
                 .iter()
                 .map(|(v, _)| v.as_str().map_or_else(|| v.render(), str::to_string))
                 .collect();
+            if limits.is_empty() {
+                if let Some(l) = custom.limiter_of(project, r) {
+                    limits.push(
+                        l.qualified
+                            .rsplit('.')
+                            .next()
+                            .unwrap_or(&l.qualified)
+                            .to_string(),
+                    );
+                }
+            }
             if r.limit_exempt {
                 limits.push("exempt".into());
             }
@@ -47,11 +62,7 @@ pub fn rows(project: &Project) -> Vec<RouteRow> {
                 location: project.describe(r.def_span),
                 rate_limit: limits,
                 csrf_exempt: r.csrf_exempt.is_some(),
-                auth: r
-                    .auth
-                    .iter()
-                    .map(|a| a.rsplit('.').next().unwrap_or(a).to_string())
-                    .collect(),
+                auth: r.auth.iter().map(|a| short_auth_name(a)).collect(),
                 auth_missing: !r.unregistered
                     && crate::rules::auth::auth003_unauthenticated_mutation::unauthenticated(
                         project, r,
@@ -64,6 +75,23 @@ pub fn rows(project: &Project) -> Vec<RouteRow> {
         (&a.path, &a.methods, &a.location).cmp(&(&b.path, &b.methods, &b.location))
     });
     rows
+}
+
+/// The last name of an authentication decorator or dependency, with `()` when
+/// it is called without arguments and `(...)` with some: the arguments'
+/// dotted names (`get_current_user(required_roles=[Role.admin])`) must not be
+/// taken for the callee's.
+fn short_auth_name(a: &str) -> String {
+    let (head, call) = match a.find('(') {
+        Some(i) => (&a[..i], Some(&a[i..])),
+        None => (a, None),
+    };
+    let last = head.rsplit('.').next().unwrap_or(head);
+    match call {
+        Some("()") => format!("{last}()"),
+        Some(_) => format!("{last}(...)"),
+        None => last.to_string(),
+    }
 }
 
 pub fn json(project: &Project) -> String {
@@ -150,4 +178,29 @@ pub fn table(project: &Project) -> String {
         out.push_str(&format!("\n{} routes\n", cells.len()));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_auth_name;
+
+    #[test]
+    fn auth_names_keep_the_callee() {
+        assert_eq!(
+            short_auth_name("flask_login.login_required"),
+            "login_required"
+        );
+        assert_eq!(
+            short_auth_name("deps.get_current_user()"),
+            "get_current_user()"
+        );
+        assert_eq!(
+            short_auth_name("deps.get_current_user(required_roles=[IRoleEnum.admin, ...])"),
+            "get_current_user(...)"
+        );
+        assert_eq!(
+            short_auth_name("before_request require_login"),
+            "before_request require_login"
+        );
+    }
 }

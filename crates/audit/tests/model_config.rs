@@ -1,6 +1,6 @@
 //! Config files Flask loads by name: `from_pyfile("application.cfg")` (Python
 //! syntax under any extension), `from_envvar("APP_SETTINGS")`, whose file a
-//! deploy file names, and `from_file("config.json", load=json.load)` (JSON, TOML).
+//! deploy file names, and `from_file("config.json", load=json.load)` (JSON, TOML, YAML).
 
 use audit::model::{ConfigVia, Project};
 use report::Report;
@@ -218,6 +218,34 @@ fn from_file_reads_json_and_toml_config_files() {
 }
 
 #[test]
+fn from_file_reads_yaml_config_files() {
+    let src = "import yaml\nfrom flask import Flask\n\ndef create_app():\n    app = Flask(__name__)\n    app.config.from_file('config.yml', load=yaml.safe_load)\n    return app\n";
+    let (_d, p, r) = audit(&[
+        ("web/__init__.py", src),
+        // Not a config file: lower-case keys.
+        (".github/workflows/ci.yml", "name: CI\non: [push]\n"),
+        (
+            "web/config.yml",
+            "# deployed as is\nSECRET_KEY: dev\nDEBUG: off\nSESSION_COOKIE_SECURE: yes\nMAIL_PASSWORD: ${MAIL_PASSWORD}\n",
+        ),
+    ]);
+    assert_eq!(
+        secret_key(&p),
+        Some(("dev".into(), ConfigVia::Module("web/config.yml".into())))
+    );
+    assert_eq!(
+        p.apps[0].config.flag("DEBUG"),
+        Some(false),
+        "a plain `off` loads as False (PyYAML)"
+    );
+    assert_eq!(p.apps[0].config.flag("SESSION_COOKIE_SECURE"), Some(true));
+    let key = findings_in(&r, "KEY002", "web/config.yml");
+    assert_eq!(key.len(), 1, "{:?}", r.findings);
+    assert_eq!(key[0].location.file().unwrap().line, 2);
+    assert!(findings_in(&r, "DBG001", "web/config.yml").is_empty());
+}
+
+#[test]
 fn from_file_with_an_unknown_or_foreign_file_leaves_the_config_open() {
     for (call, files) in [
         // No such file in the project.
@@ -225,10 +253,10 @@ fn from_file_with_an_unknown_or_foreign_file_leaves_the_config_open() {
             "app.config.from_file('config.json', load=json.load)",
             vec![],
         ),
-        // A YAML file: not read.
+        // A YAML file with no config keys (a list).
         (
             "app.config.from_file('config.yaml', load=yaml.safe_load)",
-            vec![("config.yaml", "SECRET_KEY: dev\n")],
+            vec![("config.yaml", "- SECRET_KEY\n- dev\n")],
         ),
         // The file holds no config keys.
         (

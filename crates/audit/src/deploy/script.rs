@@ -89,7 +89,8 @@ pub fn has_shell_shebang(head: &[u8]) -> bool {
     let Some(mut prog) = words.next().map(|w| w.rsplit('/').next().unwrap_or(w)) else {
         return false;
     };
-    if prog == "env" {
+    // `#!/usr/bin/env bash`, s6-overlay's `#!/command/with-contenv sh`.
+    if prog == "env" || prog == "with-contenv" {
         prog = words.find(|w| !w.starts_with('-')).unwrap_or("");
     }
     matches!(prog, "sh" | "bash" | "dash" | "ash")
@@ -109,7 +110,22 @@ pub enum ScriptRole {
 }
 
 /// Decides from the path alone (see the module docs).
+/// An s6-overlay service script (`etc/s6-overlay/s6-rc.d/<service>/run`,
+/// v2's `etc/services.d/<service>/run`): the image's init (`ENTRYPOINT
+/// ["/init"]`) runs it, whatever runs nothing by name.
+pub fn is_s6_service_run(rel: &str) -> bool {
+    let lower = rel.to_ascii_lowercase();
+    let parts: Vec<&str> = lower.split('/').collect();
+    matches!(
+        parts.as_slice(),
+        [.., dir, _service, "run"] if *dir == "s6-rc.d" || *dir == "services.d"
+    )
+}
+
 pub fn role_of_path(rel: &str) -> ScriptRole {
+    if is_s6_service_run(rel) {
+        return ScriptRole::Production;
+    }
     let lower = rel.to_ascii_lowercase();
     let mut parts: Vec<&str> = lower.split('/').collect();
     let name = parts.pop().unwrap_or("");

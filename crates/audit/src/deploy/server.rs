@@ -75,6 +75,8 @@ const WRAPPERS: &[&str] = &[
     "tini",
     "gosu",
     "su-exec",
+    "s6-setuidgid",
+    "setuidgid",
     "nohup",
     "env",
     "poetry",
@@ -107,13 +109,17 @@ pub fn server(words: &[String], env: &mut Vec<(String, String)>) -> Option<Serve
         let prog = program(w);
         if WRAPPERS.contains(&prog) {
             i += 1;
-            // `poetry run X`, `uv run X`, `tini -- X`, `gosu user X`.
+            // `poetry run X`, `uv run X`, `tini -- X`, `gosu user X`,
+            // `s6-setuidgid user X`.
             while let Some(next) = words.get(i) {
                 if next == "run" || next == "--" || next.starts_with('-') {
                     i += 1;
                     continue;
                 }
-                if prog == "gosu" || prog == "su-exec" || prog == "newrelic-admin" {
+                if matches!(
+                    prog,
+                    "gosu" | "su-exec" | "s6-setuidgid" | "setuidgid" | "newrelic-admin"
+                ) {
                     i += 1;
                     if prog == "newrelic-admin"
                         && words.get(i).map(String::as_str) == Some("run-program")

@@ -1,6 +1,8 @@
 //! Authentication that routes get beyond decorators named for it: project
 //! decorators and FastAPI dependencies whose body refuses anonymous callers,
-//! `before_request` guards of the app or a blueprint, and dependencies of a
+//! `before_request` guards of the app or a blueprint, `url_value_preprocessor`
+//! hooks that refuse callers without access to a URL variable (`<project_id>`:
+//! they guard the routes whose rule has it), and dependencies of a
 //! router, an `include_router` call or the FastAPI app. Each adds an entry to
 //! [`Route::auth`](super::Route) (`before_request require_login`).
 //!
@@ -23,6 +25,11 @@ use crate::{
 
 /// Methods of a class-based view that answer requests.
 const VIEW_METHODS: &[&str] = &["get", "post", "put", "patch", "delete", "head", "options"];
+
+/// A guard of many routes: where it applies, its name in the inventory, and
+/// the URL variable it needs (a `url_value_preprocessor` that checks access to
+/// `<project_id>` guards only the routes whose rule has it).
+type Guard = (Scope, String, Option<String>);
 
 /// Where a guard applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,11 +90,13 @@ pub(super) fn find_auth(project: &mut Project) {
     let guards = guards(project, &mut memo);
     for (i, route) in project.routes.iter().enumerate() {
         let chain = blueprint_chain(project, route.blueprint);
-        for (scope, name) in &guards {
+        for (scope, name, variable) in &guards {
             let covers = match scope {
                 Scope::App(a) => route.app == Some(*a),
                 Scope::Blueprint(b) => chain.contains(b),
-            };
+            } && variable
+                .as_deref()
+                .is_none_or(|v| rule_has_variable(&route.rule, v));
             if covers && !added[i].contains(name) {
                 added[i].push(name.clone());
             }
@@ -303,7 +312,7 @@ fn has_auth_word(name: &str) -> bool {
 
 /// `before_request` guards that refuse anonymous callers, and router, app and
 /// `include_router` dependencies that authenticate.
-fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<(Scope, String)> {
+fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<Guard> {
     let resolver = project.resolver();
     let scope_of = |file: FileId, recv: &Value, app_wide: bool| -> Option<Scope> {
         let r = resolver.resolve(file, recv);
@@ -334,8 +343,37 @@ fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<(Scope, 
                 recv.attrs.pop();
                 let recv = Value::new(d.range, Kind::Ref(Box::new(recv)));
                 if let Some(scope) = scope_of(file, &recv, hook == "before_app_request") {
+                    if !checks_csrf(&f.name) && refuses(project, &f.qualified, memo) {
+                        out.push((scope, format!("before_request {}", f.name), None));
+                    }
+                }
+            }
+        }
+    }
+    // `@bp.url_value_preprocessor` that takes a URL variable out of the values
+    // and refuses callers without access to it (the session does not hold the
+    // project, the user is not a member): a guard of the routes with it.
+    for (file, facts) in project.python() {
+        for f in &facts.functions {
+            for d in &f.decorators {
+                let Some(r) = d.reference() else { continue };
+                let hook = r.last_name();
+                if hook != "url_value_preprocessor" && hook != "app_url_value_preprocessor" {
+                    continue;
+                }
+                let Some(variable) = popped_url_variable(facts, f) else {
+                    continue;
+                };
+                let mut recv = r.clone();
+                recv.attrs.pop();
+                let recv = Value::new(d.range, Kind::Ref(Box::new(recv)));
+                if let Some(scope) = scope_of(file, &recv, hook == "app_url_value_preprocessor") {
                     if refuses(project, &f.qualified, memo) {
-                        out.push((scope, format!("before_request {}", f.name)));
+                        out.push((
+                            scope,
+                            format!("url_value_preprocessor {}", f.name),
+                            Some(variable),
+                        ));
                     }
                 }
             }
@@ -352,9 +390,9 @@ fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<(Scope, 
             continue;
         };
         if let Target::Function(q) = resolver.resolve(file, func).target {
-            if refuses(project, &q, memo) {
-                let short = q.rsplit('.').next().unwrap_or(&q).to_string();
-                out.push((scope, format!("before_request {short}")));
+            let short = q.rsplit('.').next().unwrap_or(&q).to_string();
+            if !checks_csrf(&short) && refuses(project, &q, memo) {
+                out.push((scope, format!("before_request {short}"), None));
             }
         }
     }
@@ -373,7 +411,7 @@ fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<(Scope, 
     let mut add_deps = |scope: Scope, deps: Vec<(FileId, &Value)>, out: &mut Vec<_>| {
         for (file, dep) in deps {
             if let Some(name) = dependency_auth(project, file, dep, memo) {
-                out.push((scope, name));
+                out.push((scope, name, None));
             }
         }
     };
@@ -395,6 +433,55 @@ fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<(Scope, 
         add_deps(Scope::App(app.id), deps_of(app.site), &mut out);
     }
     out
+}
+
+/// The URL variable a `url_value_preprocessor(endpoint, values)` hook reads
+/// from `values` (`values.pop("project_id", None)`, `values.get("org")`; also
+/// after `if not values: values = {}`, which the evaluation reads as `{}`).
+fn popped_url_variable(facts: &PyFacts, f: &FunctionFact) -> Option<String> {
+    let values = f.params.get(1)?;
+    facts
+        .calls
+        .iter()
+        .filter(|c| facts.scope_within(c.scope, f.scope))
+        .find_map(|c| {
+            let call = c.call();
+            let recv = match &call.func.kind {
+                Kind::Attr(base, m) if matches!(m.as_str(), "pop" | "get") => (**base).clone(),
+                Kind::Ref(_) if matches!(call.last_name(), Some("pop" | "get")) => {
+                    call.receiver()?
+                }
+                _ => return None,
+            };
+            let empty_fallback = matches!(&recv.kind, Kind::Dict(items) if items.is_empty());
+            let mut is_values = false;
+            recv.walk(&mut |x| {
+                if let Some(r) = x.reference() {
+                    is_values |= r.attrs.is_empty()
+                        && matches!(&r.root, crate::python::value::Root::Param { name, .. } if name == &values.name);
+                }
+            });
+            if !is_values && !empty_fallback {
+                return None;
+            }
+            call.arg(0)?.as_str().map(str::to_string)
+        })
+}
+
+/// Whether a route rule has the URL variable `name` (`<name>`, `<int:name>`).
+fn rule_has_variable(rule: &str, name: &str) -> bool {
+    rule.split('<').skip(1).any(|part| {
+        let inner = part.split('>').next().unwrap_or(part);
+        inner.rsplit(':').next() == Some(name)
+    })
+}
+
+/// A hook named for CSRF (`csrf`, `check_csrf_token`, `xsrf_guard`) compares a
+/// token with the session and refuses forged requests, anonymous or not: it
+/// says nothing of who the caller is, so it authenticates no route.
+fn checks_csrf(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.contains("csrf") || lower.contains("xsrf")
 }
 
 /// A blueprint and the blueprints it is registered in.
@@ -604,7 +691,10 @@ fn denies(v: &Value) -> bool {
                 c.last_name() == Some("url_for")
                     && c.arg(0).and_then(Value::as_str).is_some_and(|e| {
                         let e = e.to_ascii_lowercase();
-                        e.contains("login") || e.contains("signin") || e.contains("sign_in")
+                        e.contains("login")
+                            || e.contains("signin")
+                            || e.contains("sign_in")
+                            || e.contains("authenticate")
                     })
             }
             _ => false,

@@ -29,6 +29,7 @@ pub const INDEXED_NAMES: &[&str] = &[
     "CORS",
     "CORSMiddleware",
     "Limiter",
+    "RateLimiter",
     "CSRFProtect",
     "CsrfProtect",
     "SeaSurf",

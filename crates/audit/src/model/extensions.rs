@@ -20,6 +20,9 @@ pub enum ExtKind {
     Limiter,
     /// slowapi `Limiter`.
     SlowApi,
+    /// quart-rate-limiter `RateLimiter`: routes are limited by its
+    /// `@rate_limit(count, period)` decorator (or its `default_limits`).
+    QuartRateLimiter,
     CsrfProtect,
     SeaSurf,
     ProxyFix,
@@ -55,6 +58,7 @@ pub const EXT_CTORS: &[(&str, ExtKind)] = &[
     ("flask_limiter.extension.Limiter", ExtKind::Limiter),
     ("slowapi.Limiter", ExtKind::SlowApi),
     ("slowapi.extension.Limiter", ExtKind::SlowApi),
+    ("quart_rate_limiter.RateLimiter", ExtKind::QuartRateLimiter),
     ("flask_wtf.csrf.CSRFProtect", ExtKind::CsrfProtect),
     ("flask_wtf.CSRFProtect", ExtKind::CsrfProtect),
     ("flask_wtf.csrf.CsrfProtect", ExtKind::CsrfProtect),
@@ -107,6 +111,7 @@ pub const EXT_CTOR_NAMES: &[&str] = &[
     "CORS",
     "CORSMiddleware",
     "Limiter",
+    "RateLimiter",
     "CSRFProtect",
     "CsrfProtect",
     "SeaSurf",
@@ -145,8 +150,23 @@ impl ExtKind {
             ],
             ExtKind::Debugger => &[None, Some("evalex")],
             ExtKind::SlowApi => &[Some("key_func")],
+            ExtKind::QuartRateLimiter => &[
+                None,
+                Some("key_function"),
+                Some("enabled"),
+                Some("store"),
+                Some("default_limits"),
+            ],
             _ => &[None],
         }
+    }
+
+    /// A rate limiter: flask-limiter, slowapi or quart-rate-limiter.
+    pub fn limits_requests(self) -> bool {
+        matches!(
+            self,
+            ExtKind::Limiter | ExtKind::SlowApi | ExtKind::QuartRateLimiter
+        )
     }
 
     /// The library's default for a boolean option, where the rules need it.

@@ -132,6 +132,61 @@ pub(super) fn auth_decorator(
     auth_words.iter().any(|w| last.contains(w)).then_some(name)
 }
 
+/// fastapi-limiter's `Depends(RateLimiter(times=5, seconds=60))`, as `5 per 60
+/// seconds` for the inventory.
+fn fastapi_limiter_dependency(
+    resolver: &super::index::Resolver,
+    file: crate::source::FileId,
+    v: &Value,
+) -> Option<Value> {
+    let depends = v.as_call()?;
+    if !depends.func_name().is_some_and(|n| n.ends_with("Depends")) {
+        return None;
+    }
+    let limiter = depends.arg(0)?.as_call()?;
+    let name = resolver.resolve(file, &limiter.func).external_name()?;
+    if !matches!(
+        name.as_str(),
+        "fastapi_limiter.depends.RateLimiter" | "fastapi_limiter.RateLimiter"
+    ) {
+        return None;
+    }
+    let times = limiter.kwarg("times").or_else(|| limiter.arg(0));
+    let period = ["milliseconds", "seconds", "minutes", "hours"]
+        .iter()
+        .find_map(|unit| Some((limiter.kwarg(unit)?, *unit)));
+    let label = match (times, period) {
+        (Some(t), Some((n, unit))) => format!("{} per {} {unit}", t.render(), n.render()),
+        _ => limiter.func.render(),
+    };
+    Some(Value::new(
+        limiter.func.range,
+        crate::python::value::Kind::Str(label.into()),
+    ))
+}
+
+/// `@rate_limit(5, timedelta(minutes=1))` as `5 per timedelta(minutes=1)`,
+/// for the inventory (the decorator itself when its arguments are unusual).
+fn quart_limit_label(d: &Value) -> Value {
+    let Some((count, period)) = d.as_call().and_then(|c| Some((c.arg(0)?, c.arg(1)?))) else {
+        return d.clone();
+    };
+    let short = |v: &Value| {
+        let r = v.render();
+        match r.find('(') {
+            Some(i) => {
+                let head = &r[..i];
+                format!("{}{}", head.rsplit('.').next().unwrap_or(head), &r[i..])
+            }
+            None => r,
+        }
+    };
+    Value::new(
+        d.range,
+        crate::python::value::Kind::Str(format!("{} per {}", short(count), short(period)).into()),
+    )
+}
+
 /// The name a decorator is recorded under: the method for a decorator of an
 /// object (`limit` of `limiter.limit`, `expect` of `ns.expect`), else the
 /// dotted name of what it resolves to.
@@ -158,6 +213,12 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
         .filter(|e| matches!(e.kind, ExtKind::Limiter | ExtKind::SlowApi))
         .map(|e| e.site)
         .collect();
+    // quart-rate-limiter's decorators only mark the view: its `RateLimiter`
+    // extension enforces the marks.
+    let quart_limiter = project
+        .extensions
+        .iter()
+        .any(|e| e.kind == ExtKind::QuartRateLimiter);
     let csrf_sites: Vec<Site> = project
         .extensions
         .iter()
@@ -205,6 +266,15 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                     }
                     _ => r.external_name().unwrap_or_else(|| callee.render()),
                 };
+                if quart_limiter {
+                    match name.as_str() {
+                        "quart_rate_limiter.rate_limit" => {
+                            limits.push((quart_limit_label(d), span));
+                        }
+                        "quart_rate_limiter.rate_exempt" => limit_exempt = true,
+                        _ => {}
+                    }
+                }
                 let last = name
                     .rsplit('.')
                     .next()
@@ -218,6 +288,19 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                     value: d.clone(),
                     span,
                 });
+            }
+            // fastapi-limiter: `Depends(RateLimiter(times=5, seconds=60))` in
+            // the route's `dependencies=[...]` or as a parameter's default.
+            let route_dependencies = func
+                .decorators
+                .iter()
+                .filter_map(|d| d.as_call()?.kwarg("dependencies")?.as_seq())
+                .flatten();
+            let param_defaults = func.params.iter().filter_map(|p| p.default.as_deref());
+            for dep in route_dependencies.chain(param_defaults) {
+                if let Some(label) = fastapi_limiter_dependency(&resolver, file, dep) {
+                    limits.push((label, Span::new(file, dep.range)));
+                }
             }
             // FastAPI dependencies: Depends(get_current_user) in parameters.
             for p in &func.params {

@@ -1,6 +1,7 @@
-//! Config files Flask reads with `app.config.from_file(name, load=json.load)` or
-//! `load=tomllib.load`: a JSON object or a TOML document whose upper-case
-//! top-level keys become config keys (Flask's `from_mapping` keeps only those).
+//! Config files Flask reads with `app.config.from_file(name, load=json.load)`,
+//! `load=tomllib.load` or `load=yaml.safe_load`: a JSON object, a TOML
+//! document or a YAML mapping whose upper-case top-level keys become config
+//! keys (Flask's `from_mapping` keeps only those).
 //!
 //! Such a file becomes facts of a module of its own, its keys the module's
 //! globals with the values as the Python literals they load as, each pointing at
@@ -23,6 +24,7 @@ use crate::source::FileId;
 pub enum DataSyntax {
     Json,
     Toml,
+    Yaml,
 }
 
 impl DataSyntax {
@@ -32,6 +34,8 @@ impl DataSyntax {
             Some(DataSyntax::Json)
         } else if lower.ends_with(".toml") {
             Some(DataSyntax::Toml)
+        } else if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+            Some(DataSyntax::Yaml)
         } else {
             None
         }
@@ -51,6 +55,7 @@ pub fn analyze(file: FileId, text: &str, syntax: DataSyntax, module: &str) -> Op
     let globals = match syntax {
         DataSyntax::Json => json_globals(text)?,
         DataSyntax::Toml => toml_globals(text)?,
+        DataSyntax::Yaml => yaml_globals(text)?,
     };
     if globals.is_empty() {
         return None;
@@ -248,6 +253,153 @@ fn toml_kind(v: &toml::Value, r: TextRange) -> Kind {
     }
 }
 
+/// The first document's top-level mapping. Values are reported where their
+/// key is written (the key's line and the indented lines under it).
+fn yaml_globals(text: &str) -> Option<Vec<GlobalBinding>> {
+    if flow_depth(text) > MAX_YAML_FLOW_DEPTH {
+        return None;
+    }
+    let docs = yaml_rust2::YamlLoader::load_from_str(text).ok()?;
+    let map = docs.first()?.as_hash()?;
+    let places = yaml_key_places(text);
+    let mut out = Vec::new();
+    for (k, v) in map {
+        let Some(key) = k.as_str() else { continue };
+        if !is_config_name(key) {
+            continue;
+        }
+        let Some(&(start, end)) = places.get(key) else {
+            continue;
+        };
+        let r = range(start, end);
+        // PyYAML (YAML 1.1) loads a plain `off` / `yes` as a boolean.
+        let raw = text[start..end]
+            .split_once(':')
+            .map_or("", |(_, v)| v.trim());
+        let kind = match v {
+            yaml_rust2::Yaml::String(s) if !raw.starts_with(['"', '\'']) => {
+                yaml11_bool(s).map_or_else(|| yaml_kind(v, r, 0), Kind::Bool)
+            }
+            _ => yaml_kind(v, r, 0),
+        };
+        out.push(GlobalBinding {
+            name: key.into(),
+            value: Value::new(r, kind),
+            range: r,
+        });
+    }
+    out.sort_by_key(|g| g.range.start());
+    Some(out)
+}
+
+/// The YAML 1.1 booleans PyYAML reads from plain scalars (yaml-rust2 follows
+/// YAML 1.2, where they are strings).
+fn yaml11_bool(s: &str) -> Option<bool> {
+    match s {
+        "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "y" | "Y" => Some(true),
+        "no" | "No" | "NO" | "off" | "Off" | "OFF" | "n" | "N" => Some(false),
+        _ => None,
+    }
+}
+
+/// Config values nest a few levels; deeper `[[[...` is not a config file, and
+/// the YAML loader builds (and drops) its tree recursively.
+const MAX_YAML_FLOW_DEPTH: usize = 64;
+
+/// The deepest nesting of `[` / `{` (quotes not told apart: an overestimate).
+fn flow_depth(text: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for b in text.bytes() {
+        match b {
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+fn yaml_kind(v: &yaml_rust2::Yaml, r: TextRange, depth: usize) -> Kind {
+    use yaml_rust2::Yaml;
+    if depth > 16 {
+        return Kind::Unknown;
+    }
+    match v {
+        // `${SECRET_KEY}`: a placeholder some loaders fill from the
+        // environment; its value is not in the file.
+        Yaml::String(s) if s.contains("${") => Kind::Unknown,
+        // Nested: quoted or not cannot be told here, and PyYAML reads a
+        // plain `off` as False.
+        Yaml::String(s) if yaml11_bool(s).is_some() => Kind::Unknown,
+        Yaml::String(s) => str_kind(s),
+        Yaml::Integer(i) => Kind::Int(*i),
+        Yaml::Real(f) => f.parse().map_or(Kind::Unknown, Kind::Float),
+        Yaml::Boolean(b) => Kind::Bool(*b),
+        Yaml::Null => Kind::None,
+        Yaml::Array(items) => Kind::List(
+            items
+                .iter()
+                .map(|i| Value::new(r, yaml_kind(i, r, depth + 1)))
+                .collect(),
+        ),
+        Yaml::Hash(map) => Kind::Dict(
+            map.iter()
+                .map(|(k, v)| {
+                    (
+                        Some(Value::new(r, yaml_kind(k, r, depth + 1))),
+                        Value::new(r, yaml_kind(v, r, depth + 1)),
+                    )
+                })
+                .collect(),
+        ),
+        Yaml::Alias(_) | Yaml::BadValue => Kind::Unknown,
+    }
+}
+
+/// Where each top-level key of a block mapping is written: from the key to
+/// the end of its value (its line, and the more indented lines after it), by
+/// byte offset. Keys are at column 0, bare or quoted.
+fn yaml_key_places(text: &str) -> BTreeMap<String, (usize, usize)> {
+    let mut out = BTreeMap::new();
+    let mut current: Option<(String, usize, usize)> = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let body = line.trim_end();
+        let end = start + body.len();
+        let top_level = !body.is_empty()
+            && !body.starts_with([' ', '\t', '#'])
+            && !body.starts_with("---")
+            && !body.starts_with("...");
+        if !top_level {
+            if let Some((_, _, e)) = current.as_mut() {
+                if !body.trim_start().is_empty() && !body.trim_start().starts_with('#') {
+                    *e = end;
+                }
+            }
+            continue;
+        }
+        if let Some((k, s, e)) = current.take() {
+            out.insert(k, (s, e));
+        }
+        let Some(colon) = body.find(':') else {
+            continue;
+        };
+        let key = body[..colon].trim().trim_matches(['"', '\'']);
+        if !key.is_empty() {
+            current = Some((key.to_string(), start, end));
+        }
+    }
+    if let Some((k, s, e)) = current {
+        out.insert(k, (s, e));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,6 +477,50 @@ mod tests {
                 "{text:?} gave facts"
             );
         }
+    }
+
+    #[test]
+    fn yaml_keys_point_at_their_lines() {
+        let text = "# app settings\nSECRET_KEY: dev-key\ndebug: true\nDEBUG: yes\n\"PORT\": 8000\nSQLALCHEMY_ENGINE_OPTIONS:\n  pool_size: 5\n  # comment\n\nMAIL_PASSWORD: ${MAIL_PASSWORD}\nADMINS:\n  - a@example.com\n";
+        let g = globals(text, DataSyntax::Yaml);
+        let names: Vec<&str> = g.iter().map(|(n, _, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "SECRET_KEY",
+                "DEBUG",
+                "PORT",
+                "SQLALCHEMY_ENGINE_OPTIONS",
+                "MAIL_PASSWORD",
+                "ADMINS"
+            ]
+        );
+        assert_eq!(g[0].2, "SECRET_KEY: dev-key");
+        assert!(g[0].1.contains("Str"), "{:?}", g[0]);
+        // A plain `yes` loads as True with PyYAML (YAML 1.1).
+        assert_eq!(g[1].1, "Bool(true)");
+        assert_eq!(g[2].1, "Int(8000)");
+        assert_eq!(g[3].2, "SQLALCHEMY_ENGINE_OPTIONS:\n  pool_size: 5");
+        assert_eq!(g[4].1, "Unknown", "an env placeholder is not a value");
+        assert_eq!(g[5].2, "ADMINS:\n  - a@example.com");
+    }
+
+    #[test]
+    fn other_yaml_files_yield_nothing() {
+        for text in [
+            "name: CI\non: [push]\njobs: {}\n",
+            "- SECRET_KEY\n- DEBUG\n",
+            "SECRET_KEY: [\n",
+            "",
+            "plain text",
+        ] {
+            assert!(
+                analyze(0, text, DataSyntax::Yaml, "<data:t>").is_none(),
+                "{text:?} gave facts"
+            );
+        }
+        let deep = format!("A: {}1{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(analyze(0, &deep, DataSyntax::Yaml, "<data:t>").is_none());
     }
 
     #[test]

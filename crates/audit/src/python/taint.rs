@@ -249,7 +249,18 @@ fn derived_at(v: &Value, sink: Sink, flow: &mut dyn Flow, depth: usize) -> bool 
             Root::Global(_) if sink == Sink::Redirect && is_own_url(r) => false,
             _ => v.tainted,
         },
+        Kind::Call(c)
+            if sink == Sink::Redirect
+                && is_referer_header(&c.func, "get", c.arg(0).and_then(Value::as_str)) =>
+        {
+            false
+        }
         Kind::Call(c) => call_derived(c, sink, flow, d),
+        Kind::Subscript(base, key)
+            if sink == Sink::Redirect && is_referer_header(base, "", key.as_str()) =>
+        {
+            false
+        }
         Kind::FString(parts)
         | Kind::List(parts)
         | Kind::Tuple(parts)
@@ -407,6 +418,29 @@ fn is_own_url(r: &Ref) -> bool {
             q.strip_prefix(o)
                 .and_then(|rest| rest.strip_prefix('.'))
                 .is_some_and(|rest| OWN.contains(&rest.split('.').next().unwrap_or(rest)))
+        })
+    })
+}
+
+/// `request.headers.get("Referer")` (`method` "get") or
+/// `request.headers["Referer"]` (`method` ""): the page the request came
+/// from, which `request.referrer` reads.
+fn is_referer_header(v: &Value, method: &str, key: Option<&str>) -> bool {
+    let Some(key) = key else { return false };
+    if !key.eq_ignore_ascii_case("referer") && !key.eq_ignore_ascii_case("referrer") {
+        return false;
+    }
+    let Kind::Ref(r) = &v.kind else { return false };
+    r.qualified().is_some_and(|q| {
+        super::scope::REQUEST_OBJECTS.iter().any(|o| {
+            let headers = format!("{o}.headers");
+            if method.is_empty() {
+                q == headers
+            } else {
+                q.strip_prefix(headers.as_str())
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    == Some(method)
+            }
         })
     })
 }

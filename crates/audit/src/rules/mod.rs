@@ -24,7 +24,7 @@ mod ops;
 mod prx;
 pub mod request_data;
 pub mod responses;
-mod rl;
+pub(crate) mod rl;
 mod tls;
 
 pub use context::RuleContext;

@@ -259,6 +259,26 @@ fn shebangs() {
     assert!(!has_shell_shebang(b"#!/usr/bin/env python3\n"));
     assert!(!has_shell_shebang(b"MIT License"));
     assert!(!has_shell_shebang(b"#!\xff\xfe"));
+    assert!(has_shell_shebang(b"#!/command/with-contenv sh\n"));
+    assert!(has_shell_shebang(b"#!/usr/bin/with-contenv bash\n"));
+    assert!(!has_shell_shebang(b"#!/command/with-contenv python3\n"));
+}
+
+#[test]
+fn s6_service_scripts_are_told_by_their_place() {
+    assert!(is_s6_service_run(
+        "docker/etc/s6-overlay/s6-rc.d/svc-web/run"
+    ));
+    assert!(is_s6_service_run("root/etc/services.d/app/run"));
+    assert!(!is_s6_service_run(
+        "docker/etc/s6-overlay/s6-rc.d/svc-web/finish"
+    ));
+    assert!(!is_s6_service_run("scripts/run"));
+    assert!(!is_s6_service_run("s6-rc.d/run"));
+    assert_eq!(
+        role_of_path("docker/etc/s6-overlay/s6-rc.d/svc-web/run"),
+        ScriptRole::Production
+    );
 }
 
 #[test]

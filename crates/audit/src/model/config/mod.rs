@@ -320,7 +320,7 @@ fn resolve_app(
                 Some(var) => OpKind::EnvVarFile(var.to_string(), silent(c.param(1, "silent"))),
                 None => OpKind::Opaque,
             },
-            // Flask's `from_file(filename, load)`: a JSON or TOML file (whatever
+            // Flask's `from_file(filename, load)`: a JSON, TOML or YAML file (whatever
             // the loader, the file's syntax is read from its name).
             ["config", "from_file"] => match c
                 .param(0, "filename")

@@ -44,7 +44,9 @@ FastAPI's `@app.exception_handler`) return and reports:
 Handlers for HTTP errors (`404`, `NotFound`, `HTTPException`, FastAPI's
 `HTTPException`, validation errors) and for the project's own exception
 classes carry messages written for clients and are not reported for `str(e)`.
-Values built in local variables are followed into the `return`; returns
+Values built in local variables are followed into the `return`, and so is a
+project helper the handler returns with the exception (`return
+error_response(e)`: that helper's returns are read); returns
 that only happen in debug mode (`if app.debug:` / `if config.DEBUG:` around
 them) are not reported.
 
@@ -211,13 +213,32 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             continue;
         };
         let mut found = Vec::new();
+        let exc = param_matcher(&func.qualified, &param);
         for (i, r) in func.returns.iter().enumerate() {
             let guard = func.return_guards.get(i).copied().unwrap_or(0);
             if debug_only(facts, guard) {
                 continue;
             }
-            let exc = param_matcher(&func.qualified, &param);
             leaks(r, file, &exc, &param, kind, &mut found);
+            // `return render_error(e)`: what the project helper returns.
+            for (hfile, helper, hparam) in helpers_given_exception(project, file, r, &exc) {
+                let Some(hfacts) = project.py.get(hfile as usize).and_then(Option::as_ref) else {
+                    continue;
+                };
+                let hexc = param_matcher(&helper.qualified, &hparam);
+                let mut through = Vec::new();
+                for (j, hr) in helper.returns.iter().enumerate() {
+                    let guard = helper.return_guards.get(j).copied().unwrap_or(0);
+                    if !debug_only(hfacts, guard) {
+                        leaks(hr, hfile, &hexc, &hparam, kind, &mut through);
+                    }
+                }
+                found.extend(
+                    through
+                        .into_iter()
+                        .map(|(span, what)| (span, format!("{what}` through `{}", helper.name))),
+                );
+            }
         }
         for (span, what) in found {
             if !seen.insert(span) {
@@ -231,6 +252,46 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         }
     }
     out.extend(view_leaks(ctx, &mut seen));
+    out
+}
+
+/// Project functions a handler's return value calls with the exception
+/// (`return error_response(e)`), each with the parameter that receives it.
+fn helpers_given_exception<'p>(
+    project: &'p Project,
+    file: FileId,
+    returned: &Value,
+    exc: &dyn for<'a> Fn(&'a Value) -> Option<&'a [Name]>,
+) -> Vec<(FileId, &'p crate::python::facts::FunctionFact, String)> {
+    let resolver = project.resolver();
+    let mut out = Vec::new();
+    returned.walk(&mut |x| {
+        let Kind::Call(c) = &x.kind else { return };
+        let Some(pos) = c
+            .args
+            .iter()
+            .position(|a| exc(a).is_some_and(<[Name]>::is_empty))
+        else {
+            return;
+        };
+        let crate::model::index::Target::Function(q) = resolver.resolve(file, &c.func).target
+        else {
+            return;
+        };
+        let Some((hfile, helper)) = resolver.function(&q) else {
+            return;
+        };
+        let skip = usize::from(helper.method_of.is_some());
+        if let Some(p) = helper.params.get(pos + skip) {
+            if !out.iter().any(
+                |(_, h, _): &(FileId, &crate::python::facts::FunctionFact, String)| {
+                    h.qualified == helper.qualified
+                },
+            ) {
+                out.push((hfile, helper, p.name.to_string()));
+            }
+        }
+    });
     out
 }
 

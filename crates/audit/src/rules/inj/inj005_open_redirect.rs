@@ -36,7 +36,8 @@ These count as validation and keep the rule silent: passing the target through
 parsing it in the view (`urlparse(next).netloc`, `urlsplit`, Werkzeug's
 `url_parse`); comparing it with an allow-list (`if next in ALLOWED:`);
 `startswith` with a full origin or a `//` check. A target whose start pins the host (`"/orders/" + id`,
-`f"https://app.example.com/{path}"`, `url_for(...) + "?" + query`) is silent, and so are `request.referrer` and the request's own URL.
+`f"https://app.example.com/{path}"`, `url_for(...) + "?" + query`) is silent, and so are `request.referrer` (also read as
+`request.headers.get("Referer")`) and the request's own URL.
 `startswith("/")` alone is not validation: `//evil.example` passes it.
 
 ## Why is this bad?

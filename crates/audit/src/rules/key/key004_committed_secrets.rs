@@ -25,7 +25,10 @@ Finds secrets that end up in the repository:
 - a `.env` file that no `.gitignore` covers (reported on the `.gitignore`, or
   on the `.env` file when there is none), or that git tracks although
   `.gitignore` lists it (read from the index when the audited directory is a
-  git checkout), and the credentials inside it;
+  git checkout), and the credentials inside it. Env files named for local
+  development or tests (`development.env`, `.env.test`) configure local runs
+  and CI and are committed on purpose: only their credentials are read. A
+  developer's own overrides (`.env.local`, `.env.development.local`) are not;
 - connection URLs with a password (`postgresql://user:password@host/db`) in
   source code, Dockerfiles (`ENV`) and the `environment:` of compose services
   (list or mapping form; a compose file that .gitignore hides and git does
@@ -293,6 +296,17 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                         .with_fix("Remove it from the repository (git rm --cached), purge it from history, and rotate its secrets."),
                 );
             }
+            continue;
+        }
+        // `development.env`, `.env.test`: settings for local runs and CI,
+        // committed on purpose next to the code they configure. A developer's
+        // own overrides (`.env.local`, `.env.development.local`) are not.
+        let name = pf.source.rel.rsplit('/').next().unwrap_or(&pf.source.rel);
+        let personal = name
+            .to_ascii_lowercase()
+            .split(['.', '-', '_'])
+            .any(|part| part == "local");
+        if matches!(role, EnvRole::Development | EnvRole::Test) && !personal {
             continue;
         }
         let (span, message) = match gitignore {

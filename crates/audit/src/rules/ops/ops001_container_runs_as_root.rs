@@ -2,7 +2,11 @@
 
 use report::Finding;
 
-use crate::rules::{Rule, RuleContext};
+use crate::{
+    deploy::server::Server,
+    rules::{Rule, RuleContext},
+    Project,
+};
 
 pub const RULE: Rule = Rule {
     code: "OPS001",
@@ -23,7 +27,9 @@ to run unprivileged (distroless `:nonroot`, `*-nonroot` tags, Chainguard
 images) and base images given by a build argument (`FROM ${BASE}`) are not
 reported, nor a stage without `USER` that installs or runs a launcher that
 switches users (`gosu`, `su-exec`, `setpriv`, `runuser`): its entrypoint may
-drop privileges. Images of other services (nginx, databases) drop privileges
+drop privileges; nor one without `USER` when every command that starts the
+app's server (in the image's scripts, s6-overlay service scripts included)
+runs it through such a launcher (`exec s6-setuidgid app gunicorn ...`). Images of other services (nginx, databases) drop privileges
 in their own entrypoints and are not judged.
 
 A compose service that builds the project's Python Dockerfile (`build: .`,
@@ -56,6 +62,55 @@ CMD ["gunicorn", "wsgi:app"]
 ```
 "#;
 
+/// Launchers that run the rest of the command line as another user.
+const USER_SWITCHES: &[&str] = &[
+    "gosu",
+    "su-exec",
+    "s6-setuidgid",
+    "setuidgid",
+    "setpriv",
+    "runuser",
+    "chpst",
+];
+
+/// Whether the project starts its Python server, and always through a
+/// launcher that switches to another user (`exec s6-setuidgid app gunicorn
+/// ...` in an s6 service script, `gosu app uvicorn ...`).
+fn server_runs_unprivileged(project: &Project) -> bool {
+    let mut starts = project
+        .deploy
+        .commands
+        .iter()
+        .filter(|c| {
+            c.origin.is_web()
+                && matches!(
+                    c.server,
+                    Some(
+                        Server::Gunicorn(_)
+                            | Server::Uvicorn(_)
+                            | Server::Hypercorn(_)
+                            | Server::FlaskRun { .. }
+                            | Server::PythonScript { .. }
+                            | Server::FastApiCli { .. }
+                    )
+                )
+        })
+        .peekable();
+    starts.peek().is_some()
+        && starts.all(|c| {
+            c.words
+                .iter()
+                .map(|w| w.rsplit('/').next().unwrap_or(w))
+                .take_while(|w| {
+                    !matches!(
+                        *w,
+                        "gunicorn" | "uvicorn" | "hypercorn" | "flask" | "fastapi"
+                    ) && !w.starts_with("python")
+                })
+                .any(|w| USER_SWITCHES.contains(&w))
+        })
+}
+
 /// `root`, `0`, `root:root`, `0:0` (the user part decides).
 fn is_root(user: &str) -> bool {
     let name = user.split(':').next().unwrap_or(user);
@@ -75,7 +130,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         if !df.python
             || df.base_runs_unprivileged()
             || df.base_is_variable()
-            || (df.user.is_none() && df.drops_privileges)
+            || (df.user.is_none() && (df.drops_privileges || server_runs_unprivileged(project)))
         {
             continue;
         }

@@ -3,7 +3,7 @@
 use report::Finding;
 
 use crate::{
-    model::{ExtKind, Project},
+    model::Project,
     rules::{Rule, RuleContext},
 };
 
@@ -16,9 +16,10 @@ pub const RULE: Rule = Rule {
 
 const DOC: &str = r#"## What it does
 Reports an app (at its `Flask(...)` / `FastAPI(...)` line) when the project
-initialises no rate limiter — neither flask-limiter nor slowapi — no proxy
-in front limits requests (nginx `limit_req`), and no limiter of the project's
-own is in use.
+initialises no rate limiter — neither flask-limiter, slowapi nor Quart's
+quart-rate-limiter, and no route takes fastapi-limiter's
+`Depends(RateLimiter(...))` — no proxy in front limits requests (nginx
+`limit_req`), and no limiter of the project's own is in use.
 
 A limiter of the project's own is a decorator (or decorator factory) on a
 view, or a `before_request` hook, whose body keys a counter by the client —
@@ -45,16 +46,15 @@ limiter = Limiter(get_remote_address, app=app, default_limits=["200 per hour"],
 "#;
 
 fn has_limiter(project: &Project) -> bool {
-    project
-        .extensions
-        .iter()
-        .any(|e| matches!(e.kind, ExtKind::Limiter | ExtKind::SlowApi))
+    project.extensions.iter().any(|e| e.kind.limits_requests())
 }
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     if project.apps.is_empty()
         || has_limiter(project)
+        // A limit the model read on a route (fastapi-limiter's dependency).
+        || project.routes.iter().any(|r| !r.limits.is_empty())
         || project.deployment.proxies.iter().any(|p| p.rate_limits)
         || ctx.custom_limits().in_use(project)
     {
@@ -64,7 +64,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         .apps
         .iter()
         .map(|app| {
-            ctx.finding(RULE.code, RULE.name, app.span, "the app has no rate limiting: no flask-limiter or slowapi, and no limits at a proxy")
+            ctx.finding(RULE.code, RULE.name, app.span, "the app has no rate limiting: no flask-limiter, slowapi or other limiter, and no limits at a proxy")
                 .with_fix("Add flask-limiter (slowapi for FastAPI) with default limits and shared (Redis) storage, and stricter limits on login and mutation routes.")
         })
         .collect()

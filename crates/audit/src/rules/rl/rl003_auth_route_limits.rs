@@ -6,10 +6,7 @@ use std::collections::HashSet;
 use report::Finding;
 
 use super::route_limits::{auth_reason, default_limits, proxy_limit, HookLimits};
-use crate::{
-    model::ExtKind,
-    rules::{Rule, RuleContext},
-};
+use crate::rules::{Rule, RuleContext};
 
 pub const RULE: Rule = Rule {
     code: "RL003",
@@ -77,10 +74,8 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let hooks = HookLimits::of(project);
     let custom = ctx.custom_limits();
-    let has_limiter = project
-        .extensions
-        .iter()
-        .any(|e| matches!(e.kind, ExtKind::Limiter | ExtKind::SlowApi))
+    let has_limiter = project.extensions.iter().any(|e| e.kind.limits_requests())
+        || project.routes.iter().any(|r| !r.limits.is_empty())
         || custom.in_use(project);
     let defaults = default_limits(project);
     let mut seen = HashSet::new();

@@ -5,11 +5,8 @@ use std::collections::HashSet;
 
 use report::Finding;
 
-use super::route_limits::{auth_reason, proxy_limit, HookLimits};
-use crate::{
-    model::ExtKind,
-    rules::{Rule, RuleContext},
-};
+use super::route_limits::{auth_reason, proxy_limit, signs_out, HookLimits};
+use crate::rules::{Rule, RuleContext};
 
 pub const RULE: Rule = Rule {
     code: "RL004",
@@ -26,10 +23,11 @@ call, no limiting `before_request` hook, no limiter of the project's own
 (see RL001) on the view, no nginx `location` with
 `limit_req` for the path; or marked `@limiter.exempt`.
 
-Silent when the project has no flask-limiter or slowapi limiter: RL001 reports that once
+Silent when the project has no flask-limiter, slowapi or quart-rate-limiter limiter and no fastapi-limiter dependency on any route: RL001 reports that once
 for the app, and one finding per route would only repeat it.
 Authentication routes are RL003's (a stricter control) and are not repeated
-here.
+here. Signing out (`/logout`, a view named `logout` or `sign_out`) only ends the
+caller's own session and is left out, limited or exempt.
 
 ## Why is this bad?
 Mutations are where abuse costs: orders placed in bulk, spam, mass uploads,
@@ -54,10 +52,8 @@ def create_order():
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
-    if !project
-        .extensions
-        .iter()
-        .any(|e| matches!(e.kind, ExtKind::Limiter | ExtKind::SlowApi))
+    if !project.extensions.iter().any(|e| e.kind.limits_requests())
+        && !project.routes.iter().any(|r| !r.limits.is_empty())
     {
         return Vec::new();
     }
@@ -76,7 +72,8 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         if limited && !route.limit_exempt {
             continue;
         }
-        if auth_reason(project, route).is_some() || !seen.insert(route.def_span) {
+        if auth_reason(project, route).is_some() || signs_out(route) || !seen.insert(route.def_span)
+        {
             continue;
         }
         let methods: Vec<&str> = route

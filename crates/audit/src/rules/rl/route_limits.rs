@@ -22,9 +22,20 @@ const AUTH_SEGMENTS: &[&str] = &[
     "signup",
     "forgot",
     "forgotpassword",
+    "forgetpassword",
+    "lostpassword",
+    "recoverpassword",
     "resetpassword",
     "passwordreset",
+    "passwordrecovery",
+    "passwordreminder",
     "authenticate",
+];
+
+/// Words that, next to `password`, name recovering it: `/password/reset`,
+/// `forget_password` (a frequent spelling), `remind_password`, `/lost-password`.
+const RECOVERY_WORDS: &[&str] = &[
+    "reset", "forgot", "forget", "recover", "recovery", "remind", "reminder", "lost",
 ];
 
 /// Auth segments and view-name words that create an account.
@@ -129,7 +140,7 @@ const AUTH_CALLS: &[&str] = &[
     "create_refresh_token",
 ];
 
-fn words(name: &str) -> Vec<String> {
+pub(super) fn words(name: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut prev_lower = false;
@@ -171,8 +182,24 @@ fn words_say_sign_in(w: &[String]) -> bool {
         })
         || pair("sign", &["in"])
         || pair("log", &["in", "on"])
-        || ((has("reset") || has("forgot") || has("recover"))
-            && (has("password") || has("pass") || has("pwd")))
+        || (RECOVERY_WORDS.iter().any(|r| has(r)) && (has("password") || has("pass") || has("pwd")))
+}
+
+/// Whether a route signs the caller out (`/logout`, `DELETE /session` of a
+/// view named `logout`, `sign_out`): it only ends the caller's own session,
+/// so it needs no budget of its own.
+pub fn signs_out(route: &Route) -> bool {
+    let path = route
+        .display_path()
+        .to_ascii_lowercase()
+        .replace(['-', '_'], "");
+    let w = words(route.view_name());
+    path.split('/')
+        .any(|s| matches!(s, "logout" | "signout" | "logoff"))
+        || w.iter()
+            .any(|x| matches!(x.as_str(), "logout" | "signout" | "logoff"))
+        || w.windows(2)
+            .any(|p| matches!(p[0].as_str(), "log" | "sign") && p[1] == "out")
 }
 
 /// Why a route is an authentication endpoint, if it is one: it takes a body
@@ -197,8 +224,8 @@ pub fn auth_reason(project: &Project, route: &Route) -> Option<String> {
         .map(|s| s.replace(['-', '_', '.'], ""))
         .collect();
     let password_pair = compact.windows(2).any(|p| {
-        (p[0] == "password" && matches!(p[1].as_str(), "reset" | "forgot" | "recover"))
-            || (matches!(p[0].as_str(), "reset" | "forgot" | "recover") && p[1] == "password")
+        (p[0] == "password" && RECOVERY_WORDS.contains(&p[1].as_str()))
+            || (RECOVERY_WORDS.contains(&p[0].as_str()) && p[1] == "password")
     });
     let static_segments: Vec<&String> = compact.iter().filter(|s| !s.is_empty()).collect();
     if static_segments
@@ -417,7 +444,7 @@ pub fn default_limits(project: &Project) -> Option<Span> {
     project
         .extensions
         .iter()
-        .filter(|e| matches!(e.kind, ExtKind::Limiter | ExtKind::SlowApi))
+        .filter(|e| e.kind.limits_requests())
         .find_map(|e| e.opt("default_limits").map(|o| o.span))
         .or_else(|| {
             project
@@ -442,6 +469,11 @@ mod tests {
         assert!(says("login_for_access_token"));
         assert!(says("reset_password"));
         assert!(says("forgot_password_request"));
+        assert!(says("forget_password"));
+        assert!(says("remind_password"));
+        assert!(says("ForgetPasswordView"));
+        assert!(!says("remind_user"));
+        assert!(!says("lost_items"));
         assert!(!says("logout"));
         assert!(!says("reset_counter"));
         assert!(!says("create_order"));
