@@ -64,7 +64,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         .apps
         .iter()
         .map(|app| {
-            ctx.finding(RULE.code, RULE.name, app.span, "the app has no rate limiting: no flask-limiter, slowapi or other limiter, and no limits at a proxy")
+            ctx.finding(RULE.code, RULE.name, app.span, "the app has no rate limiting: no limiter extension (flask-limiter, slowapi, quart-rate-limiter, fastapi-limiter) and no limits at a proxy")
                 .with_fix("Add flask-limiter (slowapi for FastAPI) with default limits and shared (Redis) storage, and stricter limits on login and mutation routes.")
         })
         .collect()
