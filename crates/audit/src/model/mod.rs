@@ -28,6 +28,7 @@ pub mod index;
 mod limits;
 pub mod pydantic_settings;
 mod resources;
+mod route_factories;
 mod routes;
 mod sessions;
 mod url_rules;

@@ -148,8 +148,87 @@ pub(super) fn decorator_name(
     }
 }
 
+/// What a view's decorators say: each resolved, the limits, exemptions and
+/// authentication among them, and the route decorators (object, method,
+/// decorator) still to be read.
+pub(super) struct ViewDecorators<'a> {
+    pub decorators: Vec<Decorator>,
+    pub limits: Vec<(Value, Span)>,
+    pub limit_exempt: bool,
+    pub csrf_exempt: Option<Span>,
+    /// Named for authentication, with the decorator's span (None: a FastAPI
+    /// dependency).
+    pub auth: Vec<(String, Option<Span>)>,
+    pub route_decos: Vec<(Site, String, &'a Value)>,
+}
+
+impl<'a> ViewDecorators<'a> {
+    pub(super) fn of(
+        project: &Project,
+        file: FileId,
+        decos: &'a [Value],
+        limiter_sites: &[Site],
+        csrf_sites: &[Site],
+    ) -> ViewDecorators<'a> {
+        let resolver = project.resolver();
+        let mut out = ViewDecorators {
+            decorators: Vec::new(),
+            limits: Vec::new(),
+            limit_exempt: false,
+            csrf_exempt: None,
+            auth: Vec::new(),
+            route_decos: Vec::new(),
+        };
+        for d in decos {
+            let span = Span::new(file, d.range);
+            let callee = d.as_call().map_or(d, |c| &c.func);
+            let r = resolver.resolve(file, callee);
+            let name = match (&r.target, r.attrs.as_slice()) {
+                (Target::Object(site), [m]) => {
+                    if limiter_sites.contains(site) {
+                        match m.as_str() {
+                            "limit" | "shared_limit" => out.limits.push((
+                                d.as_call()
+                                    .and_then(|c| c.arg(0))
+                                    .cloned()
+                                    .unwrap_or_else(|| d.clone()),
+                                span,
+                            )),
+                            "exempt" => out.limit_exempt = true,
+                            _ => {}
+                        }
+                    } else if csrf_sites.contains(site) && m == "exempt" {
+                        out.csrf_exempt = Some(span);
+                    } else if ROUTE_METHODS.contains(&m.as_str())
+                        || m == "errorhandler"
+                        || m == "app_errorhandler"
+                        || m == "exception_handler"
+                    {
+                        out.route_decos.push((*site, m.clone(), d));
+                    }
+                    m.clone()
+                }
+                _ => r.external_name().unwrap_or_else(|| callee.render()),
+            };
+            let last = name
+                .rsplit('.')
+                .next()
+                .unwrap_or(&name)
+                .to_ascii_lowercase();
+            if AUTH_WORDS.iter().any(|w| last.contains(w)) {
+                out.auth.push((name.clone(), Some(span)));
+            }
+            out.decorators.push(Decorator {
+                name,
+                value: d.clone(),
+                span,
+            });
+        }
+        out
+    }
+}
+
 pub fn find_blueprints_and_routes(project: &mut Project) {
-    let resolver = project.resolver();
     let (bps, dynamic_registration) = super::blueprints::find_blueprints(project);
     // Routes and error handlers from decorators, and add_url_rule.
     let limiter_sites: Vec<Site> = project
@@ -166,59 +245,17 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
         .collect();
     let mut routes = Vec::new();
     let mut handlers = Vec::new();
+    let factories = super::route_factories::Factories::find(project, &bps);
     for (file, facts) in project.python() {
         for func in &facts.functions {
-            let mut decorators = Vec::new();
-            let mut limits = Vec::new();
-            let mut limit_exempt = false;
-            let mut csrf_exempt = None;
-            let mut auth = Vec::new();
-            let mut route_decos = Vec::new();
-            for d in &func.decorators {
-                let span = Span::new(file, d.range);
-                let callee = d.as_call().map_or(d, |c| &c.func);
-                let r = resolver.resolve(file, callee);
-                let name = match (&r.target, r.attrs.as_slice()) {
-                    (Target::Object(site), [m]) => {
-                        if limiter_sites.contains(site) {
-                            match m.as_str() {
-                                "limit" | "shared_limit" => limits.push((
-                                    d.as_call()
-                                        .and_then(|c| c.arg(0))
-                                        .cloned()
-                                        .unwrap_or_else(|| d.clone()),
-                                    span,
-                                )),
-                                "exempt" => limit_exempt = true,
-                                _ => {}
-                            }
-                        } else if csrf_sites.contains(site) && m == "exempt" {
-                            csrf_exempt = Some(span);
-                        } else if ROUTE_METHODS.contains(&m.as_str())
-                            || m == "errorhandler"
-                            || m == "app_errorhandler"
-                            || m == "exception_handler"
-                        {
-                            route_decos.push((*site, m.clone(), d));
-                        }
-                        m.clone()
-                    }
-                    _ => r.external_name().unwrap_or_else(|| callee.render()),
-                };
-                let last = name
-                    .rsplit('.')
-                    .next()
-                    .unwrap_or(&name)
-                    .to_ascii_lowercase();
-                if AUTH_WORDS.iter().any(|w| last.contains(w)) {
-                    auth.push((name.clone(), Some(span)));
-                }
-                decorators.push(Decorator {
-                    name,
-                    value: d.clone(),
-                    span,
-                });
-            }
+            let ViewDecorators {
+                decorators,
+                limits,
+                limit_exempt,
+                csrf_exempt,
+                mut auth,
+                route_decos,
+            } = ViewDecorators::of(project, file, &func.decorators, &limiter_sites, &csrf_sites);
             // FastAPI dependencies: Depends(get_current_user) in parameters.
             for p in &func.params {
                 let Some(call) = p.default.as_deref().and_then(Value::as_call) else {
@@ -239,6 +276,9 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                 }
             }
             for (site, method, deco) in route_decos {
+                if factories.registers_at(Span::new(file, deco.range)) {
+                    continue;
+                }
                 let owner = project.app_at(site).map(Parent::App).or_else(|| {
                     bps.iter()
                         .find(|b| b.site == site)
@@ -322,7 +362,15 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
             }
         }
     }
-    super::url_rules::find(project, &bps, AUTH_WORDS, &mut routes, &mut handlers);
+    factories.routes(project, &bps, &limiter_sites, &csrf_sites, &mut routes);
+    super::url_rules::find(
+        project,
+        &bps,
+        AUTH_WORDS,
+        &factories,
+        &mut routes,
+        &mut handlers,
+    );
     super::class_views::find_decorated(project, &bps, AUTH_WORDS, &mut routes);
     super::resources::find(project, &bps, AUTH_WORDS, &mut routes);
     super::admin_views::find(project, AUTH_WORDS, &mut routes);
