@@ -457,7 +457,7 @@ impl Factories {
             {
                 // Passed, but not readable: the route is not listed on a guess.
                 Some(None) => return None,
-                Some(Some((_, v))) => super::routes::literal_methods(Some(v))?,
+                Some(Some((vf, v))) => bound_methods(usage, f.file, ffn, (vf, v))?,
                 None => vec!["GET".to_string()],
             },
             m => vec![m.to_ascii_uppercase()],
@@ -692,8 +692,12 @@ impl<'a> Use<'a> {
             let name = &ffn.params.get(i)?.name;
             return self.param(ffile, ffn, i, name);
         }
-        (!mentions_locals(v) || matches!(v.kind, Kind::BinOp(..) | Kind::FString(_)))
-            .then_some((ffile, v))
+        (!mentions_locals(v)
+            || matches!(
+                v.kind,
+                Kind::BinOp(..) | Kind::FString(_) | Kind::List(_) | Kind::Tuple(_)
+            ))
+        .then_some((ffile, v))
     }
 
     /// Positional argument `i` of the registration `c` in the factory, with
@@ -760,6 +764,27 @@ impl<'a> Use<'a> {
             None => None,
         }
     }
+}
+
+/// The HTTP methods a list written in the factory or passed by the use
+/// names, its items bound through the use (`methods=[method]`).
+fn bound_methods(
+    usage: &Use,
+    ffile: FileId,
+    ffn: &FunctionFact,
+    (vfile, v): (FileId, &Value),
+) -> Option<Vec<String>> {
+    let items = v.as_seq()?;
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let m = if vfile == ffile {
+            usage.bind(ffile, ffn, item)?.1
+        } else {
+            item
+        };
+        out.push(m.as_str()?.to_ascii_uppercase());
+    }
+    Some(out)
 }
 
 /// The rule text of a value written in the factory or passed by the use, its
