@@ -82,8 +82,12 @@ struct Factory {
 /// The project's factories, by dotted name.
 pub(super) struct Factories {
     by_name: FxHashMap<String, Vec<Factory>>,
-    /// The registrations inside factories.
-    inner: FxHashSet<Span>,
+    /// The registrations inside factories, and whose they are.
+    inner: FxHashMap<Span, String>,
+    /// Factories with a use the project makes: their own registrations are
+    /// theirs, not routes. One nothing calls keeps its registration as a
+    /// route with an unknown rule.
+    used: FxHashSet<String>,
 }
 
 fn param_of<'v>(v: &'v Value, func: &str) -> Option<(usize, &'v [crate::python::value::Name])> {
@@ -116,7 +120,11 @@ fn mentions_locals(v: &Value) -> bool {
 
 /// The function of a file whose own scope is `scope`.
 fn function_with_scope(facts: &PyFacts, scope: u32) -> Option<(usize, &FunctionFact)> {
-    facts.functions.iter().enumerate().find(|(_, f)| f.scope == scope)
+    facts
+        .functions
+        .iter()
+        .enumerate()
+        .find(|(_, f)| f.scope == scope)
 }
 
 /// Whether `f` returns the nested function `inner`.
@@ -143,7 +151,8 @@ impl Factories {
     pub(super) fn find(project: &Project, bps: &[Blueprint]) -> Factories {
         let mut out = Factories {
             by_name: FxHashMap::default(),
-            inner: FxHashSet::default(),
+            inner: FxHashMap::default(),
+            used: FxHashSet::default(),
         };
         let mut memo = FxHashMap::default();
         for (file, facts) in project.python() {
@@ -230,10 +239,7 @@ impl Factories {
                         (outer, fi, View::Decorated, None)
                     }
                     _ => {
-                        let Some(fi) = facts
-                            .functions
-                            .iter()
-                            .position(|f| f.scope == inner.scope)
+                        let Some(fi) = facts.functions.iter().position(|f| f.scope == inner.scope)
                         else {
                             continue;
                         };
@@ -290,7 +296,8 @@ impl Factories {
     }
 
     fn add(&mut self, ffn: &FunctionFact, f: Factory) {
-        self.inner.insert(Span::new(f.file, f.call.range));
+        self.inner
+            .insert(Span::new(f.file, f.call.range), ffn.qualified.to_string());
         self.by_name
             .entry(ffn.qualified.to_string())
             .or_default()
@@ -300,12 +307,15 @@ impl Factories {
     /// Whether a registration (a route decorator or `add_url_rule` call) is
     /// the one inside a factory.
     pub(super) fn registers_at(&self, span: Span) -> bool {
-        self.inner.contains(&span)
+        self.inner
+            .get(&span)
+            .is_some_and(|name| self.used.contains(name))
     }
 
-    /// The routes of every use of a factory.
+    /// The routes of every use of a factory (run before [`Self::registers_at`]
+    /// is asked).
     pub(super) fn routes(
-        &self,
+        &mut self,
         project: &Project,
         bps: &[Blueprint],
         limiter_sites: &[Site],
@@ -317,6 +327,7 @@ impl Factories {
         }
         let resolver = project.resolver();
         let mut memo = FxHashMap::default();
+        let mut used = Vec::new();
         // Decorator uses: `@route(bp, "/x")`, `@api.route("/x")`.
         for (file, facts) in project.python() {
             for u in &facts.functions {
@@ -336,15 +347,12 @@ impl Factories {
                     let Some(found) = self.by_name.get(&name) else {
                         continue;
                     };
-                    let decos = ViewDecorators::of(
-                        project,
-                        file,
-                        &u.decorators,
-                        limiter_sites,
-                        csrf_sites,
-                    );
+                    used.push(name.clone());
+                    let decos =
+                        ViewDecorators::of(project, file, &u.decorators, limiter_sites, csrf_sites);
                     for f in found.iter().filter(|f| matches!(f.view, View::Decorated)) {
-                        let Some(ffn) = resolver.facts(f.file).and_then(|p| p.functions.get(f.func))
+                        let Some(ffn) =
+                            resolver.facts(f.file).and_then(|p| p.functions.get(f.func))
                         else {
                             continue;
                         };
@@ -355,7 +363,7 @@ impl Factories {
                             instance,
                         };
                         if let Some(route) =
-                            self.route(project, bps, f, ffn, &usage, file, u, d, &decos)
+                            self.route(project, bps, f, ffn, &usage, Some((file, u)), d, &decos)
                         {
                             routes.push(route);
                         }
@@ -367,8 +375,7 @@ impl Factories {
         for (name, found) in &self.by_name {
             for f in found {
                 let View::Param(vi) = f.view else { continue };
-                let Some(ffn) = resolver.facts(f.file).and_then(|p| p.functions.get(f.func))
-                else {
+                let Some(ffn) = resolver.facts(f.file).and_then(|p| p.functions.get(f.func)) else {
                     continue;
                 };
                 let Some(vparam) = ffn.params.get(vi) else {
@@ -379,35 +386,43 @@ impl Factories {
                         continue;
                     };
                     let c = cf.call();
+                    used.push(name.clone());
                     let usage = Use {
                         file: cfile,
                         call: c,
                         skip: 0,
                         instance: None,
                     };
-                    let Some((vfile, view)) = usage.param(f.file, ffn, vi, &vparam.name) else {
-                        continue;
-                    };
-                    let Target::Function(q) = resolver.resolve(vfile, view).target else {
-                        continue;
-                    };
-                    let Some((ufile, u)) = resolver.function(&q) else {
-                        continue;
-                    };
+                    // The view, when it can be named (not in a loop over a
+                    // table of views).
+                    let view = usage
+                        .param(f.file, ffn, vi, &vparam.name)
+                        .and_then(|(vfile, v)| match resolver.resolve(vfile, v).target {
+                            Target::Function(q) => resolver.function(&q),
+                            _ => None,
+                        });
                     // The view's own decorators all wrap what is registered.
-                    let decos =
-                        ViewDecorators::of(project, ufile, &u.decorators, limiter_sites, csrf_sites);
-                    let mut route =
-                        match self.route(project, bps, f, ffn, &usage, ufile, u, &cf.value, &decos) {
-                            Some(r) => r,
-                            None => continue,
-                        };
+                    let decos = match view {
+                        Some((ufile, u)) => ViewDecorators::of(
+                            project,
+                            ufile,
+                            &u.decorators,
+                            limiter_sites,
+                            csrf_sites,
+                        ),
+                        None => ViewDecorators::of(project, cfile, &[], limiter_sites, csrf_sites),
+                    };
+                    let Some(mut route) =
+                        self.route(project, bps, f, ffn, &usage, view, &cf.value, &decos)
+                    else {
+                        continue;
+                    };
                     // Judged here, as the view's decorators are not where
                     // the route is registered.
-                    route.auth = u
-                        .decorators
-                        .iter()
-                        .filter_map(|d| wrapper_auth(project, ufile, d, &mut memo))
+                    route.auth = view
+                        .into_iter()
+                        .flat_map(|(ufile, u)| u.decorators.iter().map(move |d| (ufile, d)))
+                        .filter_map(|(ufile, d)| wrapper_auth(project, ufile, d, &mut memo))
                         .chain(f.auth.iter().cloned())
                         .collect();
                     route.decorators.clear();
@@ -416,6 +431,7 @@ impl Factories {
                 }
             }
         }
+        self.used.extend(used);
     }
 
     /// The route one use of a factory declares; None when what it registers
@@ -428,8 +444,7 @@ impl Factories {
         f: &Factory,
         ffn: &FunctionFact,
         usage: &Use,
-        ufile: FileId,
-        u: &FunctionFact,
+        view: Option<(FileId, &FunctionFact)>,
         at: &Value,
         decos: &ViewDecorators,
     ) -> Option<Route> {
@@ -453,13 +468,14 @@ impl Factories {
         };
         let rule = bound_rule(project, usage, f.file, ffn, rule_arg?)?;
         let methods = match f.method.as_str() {
-            "route" | "api_route" | "add_url_rule" => match usage.keyword(f.file, ffn, c, "methods")
-            {
-                // Passed, but not readable: the route is not listed on a guess.
-                Some(None) => return None,
-                Some(Some((vf, v))) => bound_methods(usage, f.file, ffn, (vf, v))?,
-                None => vec!["GET".to_string()],
-            },
+            "route" | "api_route" | "add_url_rule" => {
+                match usage.keyword(f.file, ffn, c, "methods") {
+                    // Passed, but not readable: the route is not listed on a guess.
+                    Some(None) => return None,
+                    Some(Some((vf, v))) => bound_methods(usage, f.file, ffn, (vf, v))?,
+                    None => vec!["GET".to_string()],
+                }
+            }
             m => vec![m.to_ascii_uppercase()],
         };
         let endpoint_arg = match usage.keyword(f.file, ffn, c, "endpoint") {
@@ -471,7 +487,8 @@ impl Factories {
         };
         let endpoint_name = endpoint_arg
             .and_then(|(_, v)| v.as_str())
-            .unwrap_or(&u.name)
+            .or(view.map(|(_, u)| u.name.as_str()))
+            .unwrap_or_default()
             .to_string();
         let span = Span::new(usage.file, at.range);
         // A decorator above the factory's wraps the function after it was
@@ -490,10 +507,12 @@ impl Factories {
             rule,
             path: None,
             endpoint: super::url_rules::qualified_endpoint(bps, blueprint, &endpoint_name),
-            function: u.qualified.to_string(),
+            function: view
+                .map(|(_, u)| u.qualified.to_string())
+                .unwrap_or_default(),
             class: None,
-            file: ufile,
-            def_span: Span::new(ufile, u.name_range),
+            file: view.map_or(usage.file, |(f, _)| f),
+            def_span: view.map_or(span, |(f, u)| Span::new(f, u.name_range)),
             span,
             decorators: decos.decorators.clone(),
             limits: decos.limits.clone(),
@@ -509,8 +528,8 @@ impl Factories {
 /// called on an instance, `cls` for a classmethod.
 fn skip_of(ffn: &FunctionFact, on_instance: bool) -> usize {
     let first = ffn.params.first().map(|p| p.name.as_str());
-    let bound = ffn.method_of.is_some()
-        && (first == Some("cls") || (on_instance && first == Some("self")));
+    let bound =
+        ffn.method_of.is_some() && (first == Some("cls") || (on_instance && first == Some("self")));
     usize::from(bound)
 }
 
@@ -547,7 +566,10 @@ fn receiver(
     let is_self = |i: usize| {
         i == 0
             && ffn.method_of.is_some()
-            && ffn.params.first().is_some_and(|p| p.name.as_str() == "self")
+            && ffn
+                .params
+                .first()
+                .is_some_and(|p| p.name.as_str() == "self")
     };
     let recv = match (&r.root, r.attrs.as_slice()) {
         (Root::Param { func, index, .. }, []) if func.as_str() == ffn.qualified.as_str() => {
@@ -569,7 +591,10 @@ fn receiver(
     };
     // The rule comes from the factory's parameters or is written in it; a
     // rule built from the factory's locals cannot be read.
-    let rule = c.kwarg("rule").or_else(|| c.kwarg("path")).or_else(|| c.arg(0));
+    let rule = c
+        .kwarg("rule")
+        .or_else(|| c.kwarg("path"))
+        .or_else(|| c.arg(0));
     let from_star = c.star.as_ref().is_some_and(|s| s.0 == 0);
     if !from_star && rule.is_none() {
         return None;

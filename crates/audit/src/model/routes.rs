@@ -245,7 +245,8 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
         .collect();
     let mut routes = Vec::new();
     let mut handlers = Vec::new();
-    let factories = super::route_factories::Factories::find(project, &bps);
+    let mut factories = super::route_factories::Factories::find(project, &bps);
+    factories.routes(project, &bps, &limiter_sites, &csrf_sites, &mut routes);
     for (file, facts) in project.python() {
         for func in &facts.functions {
             let ViewDecorators {
@@ -362,7 +363,6 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
             }
         }
     }
-    factories.routes(project, &bps, &limiter_sites, &csrf_sites, &mut routes);
     super::url_rules::find(
         project,
         &bps,
