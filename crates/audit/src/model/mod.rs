@@ -20,6 +20,7 @@ mod class_views;
 mod config;
 pub mod cors;
 mod deployment;
+mod extension_views;
 mod extensions;
 mod fastapi_users;
 pub mod flow;
@@ -39,7 +40,7 @@ pub use deployment::{
 };
 pub use extensions::{ExtKind, ExtOption, Extension};
 pub use resources::{is_restx_payload, is_restx_resource_method, restx_object};
-pub use routes::{Decorator, ErrorHandler, Route};
+pub use routes::{Decorator, ErrorHandler, Provider, Route};
 
 use crate::{
     deploy::DeployFacts,

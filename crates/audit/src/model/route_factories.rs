@@ -520,6 +520,7 @@ impl Factories {
             csrf_exempt: decos.csrf_exempt,
             auth,
             unregistered: false,
+            provided_by: None,
         })
     }
 }

@@ -59,6 +59,39 @@ pub struct Route {
     /// registers no blueprint dynamically): not served, so not audited.
     /// Such routes are in [`Project::unregistered_routes`](super::Project).
     pub unregistered: bool,
+    /// Declared by an extension rather than the project (Flask-Security's
+    /// login): listed at the extension's call.
+    pub provided_by: Option<Provider>,
+}
+
+/// An extension that declares views of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    FastapiUsers,
+    FlaskSecurity,
+    AppBuilder,
+}
+
+impl Provider {
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::FastapiUsers => "fastapi-users",
+            Provider::FlaskSecurity => "Flask-Security",
+            Provider::AppBuilder => "Flask-AppBuilder",
+        }
+    }
+
+    /// Its views are Flask-WTF forms, which carry a CSRF token of their own.
+    pub fn forms_carry_csrf_token(self) -> bool {
+        matches!(self, Provider::FlaskSecurity | Provider::AppBuilder)
+    }
+
+    /// A Flask extension: its views are the app's, so flask-limiter's
+    /// `default_limits` apply to them, and no decorator of the project can
+    /// give them a limit of their own.
+    pub fn flask_blueprint(self) -> bool {
+        matches!(self, Provider::FlaskSecurity | Provider::AppBuilder)
+    }
 }
 
 impl Route {
@@ -359,6 +392,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                     csrf_exempt,
                     auth: route_auth,
                     unregistered: false,
+                    provided_by: None,
                 });
             }
         }
@@ -375,6 +409,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
     super::resources::find(project, &bps, AUTH_WORDS, &mut routes);
     super::admin_views::find(project, AUTH_WORDS, &mut routes);
     super::fastapi_users::find(project, &bps, &mut routes);
+    super::extension_views::find(project, &mut routes);
     // Full paths and owning apps through the registration chain.
     for r in &mut routes {
         match r.blueprint {

@@ -229,6 +229,7 @@ pub(super) fn find(
             csrf_exempt: None,
             auth,
             unregistered: false,
+            provided_by: None,
         });
     }
 }

@@ -116,6 +116,8 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             .routes
             .iter()
             .filter(|r| r.is_mutation() && (r.app == Some(app.id) || r.app.is_none()))
+            // Flask-Security's and Flask-AppBuilder's own forms carry a token.
+            .filter(|r| !r.provided_by.is_some_and(|p| p.forms_carry_csrf_token()))
             .collect();
         let Some(first_mutation) = mutations.first() else {
             continue;

@@ -83,6 +83,18 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         .any(|e| matches!(e.kind, ExtKind::Limiter | ExtKind::SlowApi))
         || custom.in_use(project);
     let defaults = default_limits(project);
+    let flask_defaults = project
+        .extensions
+        .iter()
+        .filter(|e| e.kind == ExtKind::Limiter)
+        .find_map(|e| e.opt("default_limits"))
+        .map(|o| o.span)
+        .or_else(|| {
+            project
+                .apps
+                .iter()
+                .find_map(|a| a.config.get("RATELIMIT_DEFAULT").map(|e| e.span))
+        });
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for route in &project.routes {
@@ -98,10 +110,28 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         if (limited || proxy_limit(project, route).is_some()) && !route.limit_exempt {
             continue;
         }
-        if !seen.insert(route.def_span) {
+        // An extension's own view (Flask-Security's login): no decorator of
+        // the project reaches it, the limiter's default limits do.
+        if route.provided_by.is_some_and(|p| p.flask_blueprint()) && flask_defaults.is_some() {
             continue;
         }
-        let what = format!("`{} {}`", route.methods.join("|"), route.display_path());
+        // One finding per view; an extension's views share its call's line.
+        let own_view = route
+            .provided_by
+            .filter(|p| p.flask_blueprint())
+            .map(|_| route.display_path());
+        if !seen.insert((route.def_span, own_view)) {
+            continue;
+        }
+        let what = match route.provided_by {
+            Some(p) => format!(
+                "`{} {}` ({}'s own view)",
+                route.methods.join("|"),
+                route.display_path(),
+                p.name()
+            ),
+            None => format!("`{} {}`", route.methods.join("|"), route.display_path()),
+        };
         let message = if route.limit_exempt {
             format!("{what} is an authentication route ({reason}) exempt from rate limiting: passwords and codes can be guessed at full speed")
         } else if !has_limiter {
