@@ -921,3 +921,47 @@ fn routes_of_decorator_factories() {
         "registered at the use"
     );
 }
+
+#[test]
+fn views_extensions_register_themselves() {
+    let app = r#"from flask import Flask
+from flask_security import Security
+
+app = Flask(__name__)
+app.config["SECURITY_URL_PREFIX"] = "/auth"
+app.config["SECURITY_RESET_URL"] = "/forgot/"
+app.config["SECURITY_RECOVERABLE"] = True
+app.config["SECURITY_REGISTERABLE"] = os_flag()
+security = Security(app, datastore)
+"#;
+    let (_d, p) = project(&[("app.py", app)]);
+    let mut got: Vec<String> = p
+        .routes
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {} {:?}",
+                r.methods.join(","),
+                r.display_path(),
+                r.endpoint,
+                r.provided_by.map(|p| p.name())
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "GET /auth/logout security.logout Some(\"Flask-Security\")",
+            "GET,POST /auth/forgot/ security.forgot_password Some(\"Flask-Security\")",
+            "GET,POST /auth/forgot/<token>/ security.reset_password Some(\"Flask-Security\")",
+            "GET,POST /auth/login security.login Some(\"Flask-Security\")",
+        ],
+        "registration is on only if the flag can be read"
+    );
+    // Without its blueprint, or with a prefix that cannot be read: nothing.
+    let off = app.replace("Security(app, datastore)", "Security(app, datastore, register_blueprint=False)");
+    assert!(project(&[("app.py", &off)]).1.routes.is_empty());
+    let unknown = app.replace("\"/auth\"", "os.environ[\"PREFIX\"]");
+    assert!(project(&[("app.py", &unknown)]).1.routes.is_empty());
+}
