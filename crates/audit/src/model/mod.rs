@@ -14,6 +14,7 @@
 mod admin_views;
 pub(crate) mod apps;
 mod auth;
+mod blueprint_discovery;
 pub(crate) mod blueprints;
 pub mod calls;
 mod class_views;
