@@ -28,6 +28,7 @@ pub mod flow;
 pub mod headers;
 pub mod index;
 mod limits;
+mod openapi_routes;
 pub mod pydantic_settings;
 mod resources;
 mod route_factories;
@@ -151,6 +152,10 @@ pub struct Project {
     pub git_tracked: Option<std::collections::BTreeSet<String>>,
     /// Calls bucketed by the last name of their callee.
     pub calls: calls::CallIndex,
+    /// The directory the audited paths have in common (files the Python
+    /// code names, such as connexion's OpenAPI specifications, are read
+    /// from it); None in tests that build a model from facts alone.
+    pub root: Option<std::path::PathBuf>,
 }
 
 impl Project {
@@ -159,6 +164,7 @@ impl Project {
         py: Vec<Option<PyFacts>>,
         deploy: DeployFacts,
         production_override: Option<&str>,
+        root: Option<&std::path::Path>,
     ) -> Project {
         // Independent passes over every file's facts.
         let rels: Vec<&str> = files.iter().map(|f| f.source.rel.as_str()).collect();
@@ -181,6 +187,7 @@ impl Project {
             index,
             git_tracked: None,
             calls,
+            root: root.map(std::path::Path::to_path_buf),
         };
         apps::find_apps(&mut project);
         extensions::find_extensions(&mut project);

@@ -536,7 +536,7 @@ fn skip_of(ffn: &FunctionFact, on_instance: bool) -> usize {
 
 /// The authentication a decorator or a wrapping call inside a factory adds:
 /// named for it, or a project function whose body refuses anonymous callers.
-fn wrapper_auth(
+pub(super) fn wrapper_auth(
     project: &Project,
     file: FileId,
     d: &Value,

@@ -70,6 +70,8 @@ pub enum Provider {
     FastapiUsers,
     FlaskSecurity,
     AppBuilder,
+    /// An operation of an OpenAPI specification connexion serves.
+    Connexion,
 }
 
 impl Provider {
@@ -78,6 +80,7 @@ impl Provider {
             Provider::FastapiUsers => "fastapi-users",
             Provider::FlaskSecurity => "Flask-Security",
             Provider::AppBuilder => "Flask-AppBuilder",
+            Provider::Connexion => "connexion",
         }
     }
 
@@ -410,6 +413,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
     super::admin_views::find(project, AUTH_WORDS, &mut routes);
     super::fastapi_users::find(project, &bps, &mut routes);
     super::extension_views::find(project, &mut routes);
+    super::openapi_routes::find(project, &limiter_sites, &csrf_sites, &mut routes);
     // Full paths and owning apps through the registration chain.
     for r in &mut routes {
         match r.blueprint {

@@ -7,7 +7,7 @@ use report::Finding;
 
 use super::route_limits::{auth_reason, default_limits, proxy_limit, HookLimits};
 use crate::{
-    model::ExtKind,
+    model::{ExtKind, Provider},
     rules::{Rule, RuleContext},
 };
 
@@ -118,12 +118,12 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         // One finding per view; an extension's views share its call's line.
         let own_view = route
             .provided_by
-            .filter(|p| p.flask_blueprint())
-            .map(|_| route.display_path());
+            .filter(|p| *p != Provider::FastapiUsers)
+            .map(|_| (route.display_path(), route.methods.clone()));
         if !seen.insert((route.def_span, own_view)) {
             continue;
         }
-        let what = match route.provided_by {
+        let what = match route.provided_by.filter(|p| p.flask_blueprint()) {
             Some(p) => format!(
                 "`{} {}` ({}'s own view)",
                 route.methods.join("|"),
