@@ -960,8 +960,64 @@ security = Security(app, datastore)
         "registration is on only if the flag can be read"
     );
     // Without its blueprint, or with a prefix that cannot be read: nothing.
-    let off = app.replace("Security(app, datastore)", "Security(app, datastore, register_blueprint=False)");
+    let off = app.replace(
+        "Security(app, datastore)",
+        "Security(app, datastore, register_blueprint=False)",
+    );
     assert!(project(&[("app.py", &off)]).1.routes.is_empty());
     let unknown = app.replace("\"/auth\"", "os.environ[\"PREFIX\"]");
     assert!(project(&[("app.py", &unknown)]).1.routes.is_empty());
+}
+
+#[test]
+fn connexion_specification_operations() {
+    let server = r#"from connexion import FlaskApp
+
+app = FlaskApp(__name__)
+app.add_api("openapi.yaml")
+app.add_api("../outside.yaml")
+app.add_api("missing.yaml")
+"#;
+    let handlers = r#"def create(body):
+    return body, 201
+"#;
+    let spec = r#"openapi: 3.0.3
+info: {title: t, version: "1"}
+servers:
+  - url: "https://{region}.example.com/api"
+    variables: {region: {default: eu}}
+paths: {}
+"#;
+    let good = r#"openapi: 3.0.3
+info: {title: t, version: "1"}
+servers: [{url: /api}]
+security: [{oauth: [write]}]
+paths:
+  /things/{thing_id}:
+    x-openapi-router-controller: handlers
+    put:
+      operationId: create
+      responses: {"200": {description: ok}}
+    parameters: []
+"#;
+    // A server URL with variables: the base path is not known.
+    let (_d, p) = project(&[
+        ("server.py", server),
+        ("handlers.py", handlers),
+        ("openapi.yaml", spec),
+    ]);
+    assert!(p.routes.is_empty(), "{:#?}", p.routes);
+    let (_d, p) = project(&[
+        ("server.py", server),
+        ("handlers.py", handlers),
+        ("openapi.yaml", good),
+    ]);
+    assert_eq!(p.routes.len(), 1);
+    let r = &p.routes[0];
+    assert_eq!(r.display_path(), "/api/things/<thing_id>");
+    assert_eq!(r.methods, ["PUT"]);
+    assert_eq!(r.function, "handlers.create");
+    assert_eq!(p.describe(r.def_span), "handlers.py:1");
+    assert_eq!(r.auth, ["openapi security: oauth"]);
+    assert_eq!(r.provided_by, Some(audit::model::Provider::Connexion));
 }

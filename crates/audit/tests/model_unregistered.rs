@@ -203,17 +203,19 @@ def old():
     let served: Vec<_> = p.routes.iter().map(|r| r.display_path()).collect();
     assert_eq!(served, ["/v1/items"]);
     assert!(p.routes[0].app.is_some());
-    let unregistered: Vec<_> = p.unregistered_routes.iter().map(|r| r.display_path()).collect();
+    let unregistered: Vec<_> = p
+        .unregistered_routes
+        .iter()
+        .map(|r| r.display_path())
+        .collect();
     assert_eq!(unregistered, ["/stale"], "outside the listed package");
 
     // A loop whose modules cannot be told: as before, a registration of
     // blueprints the model cannot name (every blueprint may be served, where
     // is unknown).
     let unclear = init.replace("pkgutil.iter_modules(__path__)", "plugin_modules()");
-    let (_d, outcome) = common::audit_files(&[
-        ("api/__init__.py", &unclear),
-        ("api/items.py", items),
-    ]);
+    let (_d, outcome) =
+        common::audit_files(&[("api/__init__.py", &unclear), ("api/items.py", items)]);
     let p = outcome.project;
     assert_eq!(p.routes.len(), 1);
     assert_eq!(p.routes[0].display_path(), "/items");

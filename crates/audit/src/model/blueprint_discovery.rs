@@ -106,7 +106,9 @@ pub(super) fn discovered(
                         resolver.resolve(file, t).external_name().is_some_and(|n| {
                             matches!(
                                 n.as_str(),
-                                "flask.Blueprint" | "flask.blueprints.Blueprint" | "fastapi.APIRouter"
+                                "flask.Blueprint"
+                                    | "flask.blueprints.Blueprint"
+                                    | "fastapi.APIRouter"
                             )
                         })
                     })
@@ -138,9 +140,7 @@ pub(super) fn discovered(
         let found = match &registers {
             Registers::Attr(attr) => resolver
                 .global_value(&format!("{}.{attr}", bfacts.module))
-                .is_some_and(|(gf, v)| {
-                    resolver.resolve(gf, v).target == Target::Object(b.site)
-                }),
+                .is_some_and(|(gf, v)| resolver.resolve(gf, v).target == Target::Object(b.site)),
             Registers::Every => resolver.call(b.site).is_some_and(|c| c.scope == 0),
         };
         if found {

@@ -6,9 +6,7 @@
 //! the paths the configuration gives them; a view whose path or presence
 //! depends on what cannot be read is not listed.
 
-use super::{
-    extensions::ExtKind, index::Target, AppConfig, Extension, Project, Provider, Route,
-};
+use super::{extensions::ExtKind, index::Target, AppConfig, Extension, Project, Provider, Route};
 use crate::python::value::Value;
 
 /// What one view of an extension is: methods, path (after the prefix),
@@ -115,7 +113,10 @@ fn security_setting<'a>(
 /// accept), and its blueprint's name. None when the blueprint is not
 /// registered or its prefix cannot be read.
 fn flask_security(ext: &Extension, config: &AppConfig) -> Option<(Vec<LibView>, String)> {
-    if ext.opt("register_blueprint").is_some_and(|o| o.value.truthy() != Some(true)) {
+    if ext
+        .opt("register_blueprint")
+        .is_some_and(|o| o.value.truthy() != Some(true))
+    {
         return None;
     }
     let text = |key: &str, default: &str| -> Option<String> {
@@ -126,9 +127,7 @@ fn flask_security(ext: &Extension, config: &AppConfig) -> Option<(Vec<LibView>, 
             Err(()) => None,
         }
     };
-    let on = |key: &str| {
-        matches!(security_setting(ext, config, key), Ok(Some(v)) if v.truthy() == Some(true))
-    };
+    let on = |key: &str| matches!(security_setting(ext, config, key), Ok(Some(v)) if v.truthy() == Some(true));
     let prefix = match security_setting(ext, config, "SECURITY_URL_PREFIX") {
         Ok(None) => String::new(),
         Ok(Some(v)) if matches!(v.kind, crate::python::value::Kind::None) => String::new(),
@@ -245,7 +244,9 @@ fn appbuilder(config: &AppConfig) -> Option<Vec<LibView>> {
         Some(e) => match e.value.as_int() {
             Some(t) => t,
             None => match e.value.qualified().as_deref() {
-                Some("flask_appbuilder.const.AUTH_DB" | "flask_appbuilder.security.manager.AUTH_DB") => 1,
+                Some(
+                    "flask_appbuilder.const.AUTH_DB" | "flask_appbuilder.security.manager.AUTH_DB",
+                ) => 1,
                 Some(
                     "flask_appbuilder.const.AUTH_LDAP"
                     | "flask_appbuilder.security.manager.AUTH_LDAP",

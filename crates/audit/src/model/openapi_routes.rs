@@ -9,11 +9,7 @@
 
 use std::path::{Component, Path};
 
-use super::{
-    index::Target,
-    routes::ViewDecorators,
-    Project, Provider, Route,
-};
+use super::{index::Target, routes::ViewDecorators, Project, Provider, Route};
 use crate::{
     deploy::compose::{parse_tree, Node},
     python::value::{Site, Value},
