@@ -29,6 +29,7 @@ pub mod headers;
 pub mod index;
 mod limits;
 mod openapi_routes;
+pub use openapi_routes::requires_spec_credentials;
 pub mod pydantic_settings;
 mod resources;
 mod route_factories;

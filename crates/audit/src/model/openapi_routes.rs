@@ -46,6 +46,16 @@ fn flask_rule(path: &str) -> String {
     path.replace('{', "<").replace('}', ">")
 }
 
+/// How an OpenAPI security requirement is written in [`Route::auth`].
+const SECURITY_AUTH: &str = "openapi security: ";
+
+/// Whether a route is an operation whose specification requires credentials
+/// of its own (an API key, a bearer token...).
+pub fn requires_spec_credentials(route: &Route) -> bool {
+    route.provided_by == Some(Provider::Connexion)
+        && route.auth.iter().any(|a| a.starts_with(SECURITY_AUTH))
+}
+
 /// What a `security` requirement list says: the schemes that authenticate,
 /// none when it is empty or one alternative is `{}` (anonymous allowed).
 fn security_auth(security: Option<&Node>) -> Option<String> {
@@ -57,7 +67,7 @@ fn security_auth(security: Option<&Node>) -> Option<String> {
         .iter()
         .flat_map(|r| r.items().into_iter().filter_map(|(k, _)| k.as_str()))
         .collect();
-    Some(format!("openapi security: {}", names.join(", ")))
+    Some(format!("{SECURITY_AUTH}{}", names.join(", ")))
 }
 
 pub(super) fn find(

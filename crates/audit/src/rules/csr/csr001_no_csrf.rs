@@ -118,6 +118,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             .filter(|r| r.is_mutation() && (r.app == Some(app.id) || r.app.is_none()))
             // Flask-Security's and Flask-AppBuilder's own forms carry a token.
             .filter(|r| !r.provided_by.is_some_and(|p| p.forms_carry_csrf_token()))
+            // API operations that take the credentials their specification
+            // declares, not the session cookie.
+            .filter(|r| !crate::model::requires_spec_credentials(r))
             .collect();
         let Some(first_mutation) = mutations.first() else {
             continue;

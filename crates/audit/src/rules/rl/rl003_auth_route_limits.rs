@@ -143,7 +143,10 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         };
         let mut f = ctx
             .finding(RULE.code, RULE.name, route.def_span, message)
-            .with_fix("Add a tight per-route limit keyed by client IP, and one keyed by the account (`@limiter.limit(\"10 per minute\")`, `@limiter.limit(\"20 per hour\", key_func=account_key)`).")
+            .with_fix(match route.provided_by.filter(|p| p.flask_blueprint()) {
+                Some(p) => format!("{}'s view takes no decorator of the project: give the app's flask-limiter `default_limits` (they cover it), or limit `{}` at the proxy (nginx `limit_req`) or with flaskguard shield.", p.name(), route.display_path()),
+                None => "Add a tight per-route limit keyed by client IP, and one keyed by the account (`@limiter.limit(\"10 per minute\")`, `@limiter.limit(\"20 per hour\", key_func=account_key)`).".to_string(),
+            })
             .with_related(ctx.at(route.span), "route registered here");
         if let Some(d) = defaults {
             f = f.with_related(ctx.at(d), "default limits");
