@@ -1020,4 +1020,12 @@ paths:
     assert_eq!(p.describe(r.def_span), "handlers.py:1");
     assert_eq!(r.auth, ["openapi security: oauth"]);
     assert_eq!(r.provided_by, Some(audit::model::Provider::Connexion));
+    // Made and given its API in one expression.
+    let chained = "import connexion\n\nconnexion.FlaskApp(__name__).add_api(\"openapi.yaml\")\n";
+    let (_d, p) = project(&[
+        ("server.py", chained),
+        ("handlers.py", handlers),
+        ("openapi.yaml", good),
+    ]);
+    assert_eq!(p.routes.len(), 1);
 }

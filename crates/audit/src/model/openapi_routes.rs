@@ -83,10 +83,17 @@ pub(super) fn find(
     let mut memo = rustc_hash::FxHashMap::default();
     for (file, _, call) in project.calls_named(&["add_api"]) {
         let c = call.call();
-        if c.last_name() != Some("add_api") {
+        if c.callee_name() != Some("add_api") {
             continue;
         }
-        let Some(recv) = c.receiver() else { continue };
+        // `app.add_api(...)`, or `FlaskApp(__name__).add_api(...)`.
+        let recv = match &c.func.kind {
+            crate::python::value::Kind::Attr(inner, _) if inner.as_call().is_some() => {
+                Some(inner.as_ref().clone())
+            }
+            _ => c.receiver(),
+        };
+        let Some(recv) = recv else { continue };
         let r = resolver.resolve(file, &recv);
         let Target::Object(site) = r.target else {
             continue;
@@ -97,17 +104,22 @@ pub(super) fn find(
         let Some(app) = project.app_at(site) else {
             continue;
         };
-        let Some(ctor) = resolver.call(site) else {
+        // The constructor call: a connexion app's, among the calls that start
+        // where the app does (`FlaskApp(__name__).add_api(...)` is one).
+        let is_connexion = |k: &crate::python::facts::CallFact| {
+            u32::from(k.value.range.start()) == site.offset
+                && resolver
+                    .resolve(site.file, &k.call().func)
+                    .external_name()
+                    .is_some_and(|n| super::apps::is_connexion_app(&n))
+        };
+        let Some(cc) = resolver
+            .facts(site.file)
+            .and_then(|f| f.calls.iter().find(|k| is_connexion(k)))
+            .map(|k| k.call())
+        else {
             continue;
         };
-        let is_connexion = resolver
-            .resolve(site.file, &ctor.call().func)
-            .external_name()
-            .is_some_and(|n| super::apps::is_connexion_app(&n));
-        if !is_connexion {
-            continue;
-        }
-        let cc = ctor.call();
         // The app's root is the directory of the module it is named after.
         let (Some(import_name), Some(facts)) = (
             cc.param(0, "import_name").and_then(Value::as_str),
