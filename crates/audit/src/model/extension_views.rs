@@ -7,7 +7,10 @@
 //! depends on what cannot be read is not listed.
 
 use super::{extensions::ExtKind, index::Target, AppConfig, Extension, Project, Provider, Route};
-use crate::python::value::Value;
+use crate::{
+    python::value::{Kind, Value},
+    source::Span,
+};
 
 /// What one view of an extension is: methods, path (after the prefix),
 /// endpoint, the dotted name of its view and the authentication it requires.
@@ -17,6 +20,8 @@ struct LibView {
     endpoint: &'static str,
     function: &'static str,
     auth: Option<&'static str>,
+    /// A limit the extension applies itself.
+    limit: Option<(Value, Span)>,
 }
 
 /// The dotted name of the class an extension was made from
@@ -74,7 +79,7 @@ pub(super) fn find(project: &Project, routes: &mut Vec<Route>) {
                 def_span: span,
                 span: ext.init.unwrap_or(span),
                 decorators: Vec::new(),
-                limits: Vec::new(),
+                limits: v.limit.into_iter().collect(),
                 limit_exempt: false,
                 csrf_exempt: None,
                 auth: v.auth.map(str::to_string).into_iter().collect(),
@@ -157,6 +162,7 @@ fn flask_security(ext: &Extension, config: &AppConfig) -> Option<(Vec<LibView>, 
             endpoint: "login",
             function: "flask_security.views.login",
             auth: None,
+            limit: None,
         });
     }
     if let Some(url) = text("SECURITY_LOGOUT_URL", "/logout") {
@@ -166,6 +172,7 @@ fn flask_security(ext: &Extension, config: &AppConfig) -> Option<(Vec<LibView>, 
             endpoint: "logout",
             function: "flask_security.views.logout",
             auth: None,
+            limit: None,
         });
     }
     if on("SECURITY_REGISTERABLE") {
@@ -176,6 +183,7 @@ fn flask_security(ext: &Extension, config: &AppConfig) -> Option<(Vec<LibView>, 
                 endpoint: "register",
                 function: "flask_security.views.register",
                 auth: None,
+                limit: None,
             });
         }
     }
@@ -187,6 +195,7 @@ fn flask_security(ext: &Extension, config: &AppConfig) -> Option<(Vec<LibView>, 
                 endpoint: "forgot_password",
                 function: "flask_security.views.forgot_password",
                 auth: None,
+                limit: None,
             });
             views.push(LibView {
                 methods: FORM,
@@ -194,6 +203,7 @@ fn flask_security(ext: &Extension, config: &AppConfig) -> Option<(Vec<LibView>, 
                 endpoint: "reset_password",
                 function: "flask_security.views.reset_password",
                 auth: None,
+                limit: None,
             });
         }
     }
@@ -207,6 +217,7 @@ fn flask_security(ext: &Extension, config: &AppConfig) -> Option<(Vec<LibView>, 
                 // `@login_required` (Flask-Security), `@auth_required(...)`
                 // (Flask-Security-Too).
                 auth: Some("flask_security.login_required"),
+                limit: None,
             });
         }
     }
@@ -218,6 +229,7 @@ fn flask_security(ext: &Extension, config: &AppConfig) -> Option<(Vec<LibView>, 
                 endpoint: "send_confirmation",
                 function: "flask_security.views.send_confirmation",
                 auth: None,
+                limit: None,
             });
             views.push(LibView {
                 methods: &["GET"],
@@ -225,6 +237,7 @@ fn flask_security(ext: &Extension, config: &AppConfig) -> Option<(Vec<LibView>, 
                 endpoint: "confirm_email",
                 function: "flask_security.views.confirm_email",
                 auth: None,
+                limit: None,
             });
         }
     }
@@ -260,8 +273,21 @@ fn appbuilder(config: &AppConfig) -> Option<Vec<LibView>> {
         2 => "flask_appbuilder.security.views.AuthLDAPView.login",
         _ => return None,
     };
+    // `AUTH_RATE_LIMITED = True`: the security manager limits its login
+    // view's POSTs itself, by `AUTH_RATE_LIMIT` (default `10 per 20 second`).
+    let limit = config
+        .get("AUTH_RATE_LIMITED")
+        .filter(|e| e.value.truthy() == Some(true))
+        .map(|flag| match config.get("AUTH_RATE_LIMIT") {
+            Some(rate) => (rate.value.clone(), rate.span),
+            None => (
+                Value::new(flag.value.range, Kind::Str("10 per 20 second".into())),
+                flag.span,
+            ),
+        });
     let mut views = vec![
         LibView {
+            limit,
             methods: &["GET", "POST"],
             path: "/login/".into(),
             endpoint: if auth_type == 1 {
@@ -282,6 +308,7 @@ fn appbuilder(config: &AppConfig) -> Option<Vec<LibView>> {
             },
             function: "flask_appbuilder.security.views.AuthView.logout",
             auth: None,
+            limit: None,
         },
     ];
     if auth_type == 1 && config.flag("AUTH_USER_REGISTRATION") == Some(true) {
@@ -291,6 +318,7 @@ fn appbuilder(config: &AppConfig) -> Option<Vec<LibView>> {
             endpoint: "RegisterUserDBView.this_form_post",
             function: "flask_appbuilder.security.registerviews.RegisterUserDBView.register",
             auth: None,
+            limit: None,
         });
     }
     Some(views)
