@@ -22,7 +22,9 @@ For a Flask app whose authentication rides on the session cookie (the code
 writes `session[...]`, or uses Flask-Login, also through Flask-Security or
 Flask-AppBuilder) and that has state-changing routes
 (POST, PUT, PATCH, DELETE; also those of Flask-Admin views, see `flaskguard
-audit --routes`), reports:
+audit --routes`; not Flask-Security's and Flask-AppBuilder's own views, whose
+forms carry a token, nor connexion operations whose specification requires
+credentials of their own), reports:
 - no `CSRFProtect` (Flask-WTF) or `SeaSurf`, no `FlaskForm` (nor
   Flask-Admin's `SecureForm` as a form base), and no
   hand-written check in a `before_request` hook (at the `Flask(...)` line);

@@ -50,6 +50,17 @@ count: they are sized for ordinary traffic. `@limiter.exempt` on such a route
 is reported too. The route is reported even when the project has no limiter
 at all (RL001 reports that once for the app): this is where it matters most.
 
+The views an extension registers by itself are judged too: Flask-Security's
+login (and registration and password reset when `SECURITY_REGISTERABLE` and
+`SECURITY_RECOVERABLE` are on, under `SECURITY_URL_PREFIX`, at
+`SECURITY_LOGIN_URL`...) and Flask-AppBuilder's `/login/` (and
+`/register/form` with `AUTH_USER_REGISTRATION`), reported at the
+`Security(...)` / `AppBuilder(...)` call. No decorator of the project reaches
+them, so flask-limiter's `default_limits` (or `RATELIMIT_DEFAULT`) count for
+them, and Flask-AppBuilder's own `AUTH_RATE_LIMITED = True` (at
+`AUTH_RATE_LIMIT`) limits its login. Operations of a connexion specification
+are judged like the project's routes, by their handler's decorators.
+
 ## Why is this bad?
 Authentication endpoints are where guessing pays: an app-wide budget of
 hundreds of requests an hour still lets one client try thousands of passwords
