@@ -95,7 +95,13 @@ pub fn run(paths: &[PathBuf], settings: &AuditSettings) -> Result<AuditOutcome, 
         deploy::script::adopt(&mut deploy, &|id| rels.get(id as usize).cloned());
         deploy::compose::link(&mut deploy, &|id| rels.get(id as usize).cloned());
     }
-    let mut project = Project::build(files, py, deploy, settings.production_config.as_deref());
+    let mut project = Project::build(
+        files,
+        py,
+        deploy,
+        settings.production_config.as_deref(),
+        Some(&root),
+    );
     project.git_tracked = git::tracked_files(&root);
 
     let advisories = match &settings.advisories {

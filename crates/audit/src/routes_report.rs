@@ -23,6 +23,10 @@ pub struct RouteRow {
     /// Of a blueprint or router no app registers: not served, not audited
     /// (the path is the rule without any registration prefix).
     pub unregistered: bool,
+    /// The extension that declares the view (`Flask-Security`), when the
+    /// project does not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provided_by: Option<&'static str>,
 }
 
 /// Every route, sorted by path then method; routes of unregistered
@@ -68,6 +72,7 @@ pub fn rows(project: &Project) -> Vec<RouteRow> {
                         project, r,
                     ),
                 unregistered: r.unregistered,
+                provided_by: r.provided_by.map(crate::model::Provider::name),
             }
         })
         .collect();
@@ -126,7 +131,10 @@ pub fn table(project: &Project) -> String {
                     r.path.clone()
                 },
                 r.endpoint.clone(),
-                r.location.clone(),
+                match r.provided_by {
+                    Some(p) => format!("{} ({p})", r.location),
+                    None => r.location.clone(),
+                },
                 if r.rate_limit.is_empty() {
                     "-".into()
                 } else {

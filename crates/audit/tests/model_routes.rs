@@ -782,3 +782,250 @@ def orders():
         assert!(kinds.contains(&k), "{k:?} in {kinds:?}");
     }
 }
+
+const FACTORY_HELPERS: &str = r#"from functools import wraps
+
+from flask_login import login_required
+
+
+def route(bp, *args, **kwargs):
+    def decorator(f):
+        @bp.route(*args, **kwargs)
+        @wraps(f)
+        def wrapper(*a, **kw):
+            return f(*a, **kw)
+
+        return f
+
+    return decorator
+
+
+def secure(bp, rule, method="GET", **options):
+    def decorator(f):
+        @bp.route(rule, methods=[method], **options)
+        @login_required
+        @wraps(f)
+        def wrapper(*a, **kw):
+            return f(*a, **kw)
+
+        return f
+
+    return decorator
+
+
+def register(bp, rule, view, **options):
+    bp.add_url_rule(rule, view_func=view, **options)
+
+
+class Router:
+    def __init__(self, blueprint):
+        self.blueprint = blueprint
+
+    def route(self, rule, **options):
+        def decorator(f):
+            self.blueprint.add_url_rule(rule, f.__name__, f, **options)
+            return f
+
+        return decorator
+"#;
+
+const FACTORY_VIEWS: &str = r#"from flask import Blueprint, Flask
+from flask_login import login_required
+
+from helpers import Router, register, route, secure
+
+bp = Blueprint("shop", __name__)
+router = Router(bp)
+
+
+@route(bp, "/orders", methods=["POST"], endpoint="new_order")
+def create():
+    return "", 201
+
+
+@route(bp, "/orders/<int:oid>", methods=["DELETE"])
+@login_required
+def delete(oid):
+    return "", 204
+
+
+@secure(bp, "/orders/<int:oid>", "PUT")
+def update(oid):
+    return "", 204
+
+
+@router.route("/carts", methods=["POST"])
+def cart():
+    return "", 201
+
+
+def bulk():
+    return "", 204
+
+
+register(bp, "/bulk", bulk, methods=["PATCH"])
+
+for path, view in TABLE:
+    register(bp, path, view, methods=["POST"])
+
+
+def dynamic(path):
+    @route(bp, path, methods=METHODS)
+    def view():
+        return ""
+
+
+app = Flask(__name__)
+app.register_blueprint(bp, url_prefix="/api")
+"#;
+
+#[test]
+fn routes_of_decorator_factories() {
+    let (_d, p) = project(&[("helpers.py", FACTORY_HELPERS), ("views.py", FACTORY_VIEWS)]);
+    let mut got: Vec<String> = p
+        .routes
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {} {} [{}]",
+                r.methods.join(","),
+                r.display_path(),
+                r.endpoint,
+                p.describe(r.def_span),
+                r.auth.join(",")
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "DELETE /api/orders/<int:oid> shop.delete views.py:17 [flask_login.login_required]",
+            "PATCH /api/bulk shop.bulk views.py:31 []",
+            "POST /api/<?views.path> shop. views.py:38 []",
+            "POST /api/carts shop.cart views.py:27 []",
+            "POST /api/orders shop.new_order views.py:11 []",
+            "PUT /api/orders/<int:oid> shop.update views.py:22 [flask_login.login_required]",
+        ],
+        "the registrations inside the factories are no routes; a use whose \
+         methods cannot be read is not listed"
+    );
+    let create = p
+        .routes
+        .iter()
+        .find(|r| r.function == "views.create")
+        .unwrap();
+    assert_eq!(
+        p.describe(create.span),
+        "views.py:10",
+        "registered at the use"
+    );
+}
+
+#[test]
+fn views_extensions_register_themselves() {
+    let app = r#"from flask import Flask
+from flask_security import Security
+
+app = Flask(__name__)
+app.config["SECURITY_URL_PREFIX"] = "/auth"
+app.config["SECURITY_RESET_URL"] = "/forgot/"
+app.config["SECURITY_RECOVERABLE"] = True
+app.config["SECURITY_REGISTERABLE"] = os_flag()
+security = Security(app, datastore)
+"#;
+    let (_d, p) = project(&[("app.py", app)]);
+    let mut got: Vec<String> = p
+        .routes
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {} {:?}",
+                r.methods.join(","),
+                r.display_path(),
+                r.endpoint,
+                r.provided_by.map(|p| p.name())
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "GET /auth/logout security.logout Some(\"Flask-Security\")",
+            "GET,POST /auth/forgot/ security.forgot_password Some(\"Flask-Security\")",
+            "GET,POST /auth/forgot/<token>/ security.reset_password Some(\"Flask-Security\")",
+            "GET,POST /auth/login security.login Some(\"Flask-Security\")",
+        ],
+        "registration is on only if the flag can be read"
+    );
+    // Without its blueprint, or with a prefix that cannot be read: nothing.
+    let off = app.replace(
+        "Security(app, datastore)",
+        "Security(app, datastore, register_blueprint=False)",
+    );
+    assert!(project(&[("app.py", &off)]).1.routes.is_empty());
+    let unknown = app.replace("\"/auth\"", "os.environ[\"PREFIX\"]");
+    assert!(project(&[("app.py", &unknown)]).1.routes.is_empty());
+}
+
+#[test]
+fn connexion_specification_operations() {
+    let server = r#"from connexion import FlaskApp
+
+app = FlaskApp(__name__)
+app.add_api("openapi.yaml")
+app.add_api("../outside.yaml")
+app.add_api("missing.yaml")
+"#;
+    let handlers = r#"def create(body):
+    return body, 201
+"#;
+    let spec = r#"openapi: 3.0.3
+info: {title: t, version: "1"}
+servers:
+  - url: "https://{region}.example.com/api"
+    variables: {region: {default: eu}}
+paths: {}
+"#;
+    let good = r#"openapi: 3.0.3
+info: {title: t, version: "1"}
+servers: [{url: /api}]
+security: [{oauth: [write]}]
+paths:
+  /things/{thing_id}:
+    x-openapi-router-controller: handlers
+    put:
+      operationId: create
+      responses: {"200": {description: ok}}
+    parameters: []
+"#;
+    // A server URL with variables: the base path is not known.
+    let (_d, p) = project(&[
+        ("server.py", server),
+        ("handlers.py", handlers),
+        ("openapi.yaml", spec),
+    ]);
+    assert!(p.routes.is_empty(), "{:#?}", p.routes);
+    let (_d, p) = project(&[
+        ("server.py", server),
+        ("handlers.py", handlers),
+        ("openapi.yaml", good),
+    ]);
+    assert_eq!(p.routes.len(), 1);
+    let r = &p.routes[0];
+    assert_eq!(r.display_path(), "/api/things/<thing_id>");
+    assert_eq!(r.methods, ["PUT"]);
+    assert_eq!(r.function, "handlers.create");
+    assert_eq!(p.describe(r.def_span), "handlers.py:1");
+    assert_eq!(r.auth, ["openapi security: oauth"]);
+    assert_eq!(r.provided_by, Some(audit::model::Provider::Connexion));
+    // Made and given its API in one expression.
+    let chained = "import connexion\n\nconnexion.FlaskApp(__name__).add_api(\"openapi.yaml\")\n";
+    let (_d, p) = project(&[
+        ("server.py", chained),
+        ("handlers.py", handlers),
+        ("openapi.yaml", good),
+    ]);
+    assert_eq!(p.routes.len(), 1);
+}

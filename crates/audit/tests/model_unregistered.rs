@@ -160,3 +160,64 @@ def create_app():
         .iter()
         .any(|r| r.endpoint == "api.create_user"));
 }
+
+#[test]
+fn blueprints_registered_by_a_discovery_loop() {
+    let init = r#"import importlib
+import pkgutil
+
+from flask import Blueprint, Flask
+
+app = Flask(__name__)
+
+for _, name, _ in pkgutil.iter_modules(__path__):
+    module = importlib.import_module(f".{name}", __name__)
+    for obj in vars(module).values():
+        if isinstance(obj, Blueprint):
+            app.register_blueprint(obj, url_prefix="/v1")
+"#;
+    let items = r#"from flask import Blueprint
+
+items = Blueprint("items", __name__)
+
+
+@items.post("/items")
+def add():
+    return ""
+"#;
+    let elsewhere = r#"from flask import Blueprint
+
+stale = Blueprint("stale", __name__)
+
+
+@stale.post("/stale")
+def old():
+    return ""
+"#;
+    let (_d, outcome) = common::audit_files(&[
+        ("api/__init__.py", init),
+        ("api/items.py", items),
+        ("tools/stale.py", elsewhere),
+    ]);
+    let p = outcome.project;
+    let served: Vec<_> = p.routes.iter().map(|r| r.display_path()).collect();
+    assert_eq!(served, ["/v1/items"]);
+    assert!(p.routes[0].app.is_some());
+    let unregistered: Vec<_> = p
+        .unregistered_routes
+        .iter()
+        .map(|r| r.display_path())
+        .collect();
+    assert_eq!(unregistered, ["/stale"], "outside the listed package");
+
+    // A loop whose modules cannot be told: as before, a registration of
+    // blueprints the model cannot name (every blueprint may be served, where
+    // is unknown).
+    let unclear = init.replace("pkgutil.iter_modules(__path__)", "plugin_modules()");
+    let (_d, outcome) =
+        common::audit_files(&[("api/__init__.py", &unclear), ("api/items.py", items)]);
+    let p = outcome.project;
+    assert_eq!(p.routes.len(), 1);
+    assert_eq!(p.routes[0].display_path(), "/items");
+    assert_eq!(p.routes[0].app, None);
+}

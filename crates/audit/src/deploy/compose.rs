@@ -308,7 +308,7 @@ fn built_dockerfile(build: &Node) -> Option<String> {
 }
 
 #[derive(Debug, Clone)]
-enum Node {
+pub(crate) enum Node {
     Scalar(String, usize),
     Seq(Vec<Node>, usize),
     Map(Vec<(Node, Node)>, usize),
@@ -320,7 +320,7 @@ impl Node {
             Node::Scalar(_, l) | Node::Seq(_, l) | Node::Map(_, l) => *l,
         }
     }
-    fn get(&self, key: &str) -> Option<&Node> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
         self.items()
             .into_iter()
             .rev()
@@ -329,7 +329,7 @@ impl Node {
     }
     /// A mapping's items with `<<: *anchor` merges expanded (merged first, so the
     /// mapping's own keys win).
-    fn items(&self) -> Vec<(&Node, &Node)> {
+    pub(crate) fn items(&self) -> Vec<(&Node, &Node)> {
         let Node::Map(items, _) = self else {
             return Vec::new();
         };
@@ -363,12 +363,29 @@ impl Node {
             }
         }
     }
-    fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Node::Scalar(s, _) => Some(s),
             _ => None,
         }
     }
+
+    /// A sequence's items (none for anything else).
+    pub(crate) fn seq(&self) -> &[Node] {
+        match self {
+            Node::Seq(items, _) => items,
+            _ => &[],
+        }
+    }
+}
+
+/// The document of a YAML (or JSON) text as a tree, bounded in depth and
+/// size (aliases included); a YAML error is returned as its message.
+pub(crate) fn parse_tree(text: &str) -> Result<Option<Node>, String> {
+    let mut b = Builder::default();
+    let mut parser = Parser::new_from_str(text);
+    parser.load(&mut b, false).map_err(|e| e.to_string())?;
+    Ok(b.root)
 }
 
 #[derive(Default)]

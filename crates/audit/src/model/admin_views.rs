@@ -333,6 +333,7 @@ pub(super) fn find(project: &Project, auth_words: &[&str], routes: &mut Vec<Rout
                 csrf_exempt: None,
                 auth,
                 unregistered: false,
+                provided_by: None,
             });
         };
         let mut exposed: Vec<String> = Vec::new();

@@ -116,6 +116,11 @@ pub(super) fn find_blueprints(project: &Project) -> (Vec<Blueprint>, bool) {
     let mut elsewhere: Vec<BlueprintId> = Vec::new();
     let mut dynamic = false;
     for (file, _, call) in project.calls_named(&["register_blueprint", "include_router"]) {
+        let kind = if call.call().last_name() == Some("include_router") {
+            BlueprintKind::Router
+        } else {
+            BlueprintKind::Blueprint
+        };
         let c = call.call();
         let Some(fr) = c.func.reference() else {
             continue;
@@ -135,8 +140,18 @@ pub(super) fn find_blueprints(project: &Project) -> (Vec<Blueprint>, bool) {
                 "blueprint"
             },
         );
-        let child = match child.map(|v| parent_of(file, v)) {
-            Some(Some(Parent::Blueprint(child))) => child,
+        let resolved = child.map(|v| parent_of(file, v));
+        // `register_blueprint(module.bp)` in a loop over a package's modules:
+        // the package's blueprints.
+        let discovered = match (resolved, child) {
+            (Some(None), Some(v)) => {
+                super::blueprint_discovery::discovered(project, &bps, kind, file, call.scope, v)
+            }
+            _ => None,
+        };
+        let children: Vec<BlueprintId> = match resolved {
+            _ if discovered.is_some() => discovered.unwrap_or_default(),
+            Some(Some(Parent::Blueprint(child))) => vec![child],
             // An app registered into something, a call without arguments.
             Some(Some(Parent::App(_))) => continue,
             // A blueprint of an installed package (`get_swaggerui_blueprint(...)`,
@@ -159,7 +174,7 @@ pub(super) fn find_blueprints(project: &Project) -> (Vec<Blueprint>, bool) {
             }
         };
         let Some(parent) = parent else {
-            elsewhere.push(child);
+            elsewhere.extend(children);
             continue;
         };
         let kw = if method == "include_router" {
@@ -174,14 +189,16 @@ pub(super) fn find_blueprints(project: &Project) -> (Vec<Blueprint>, bool) {
                 p.as_str().map(str::to_string)
             }
         });
-        regs.push((
-            child,
-            Registration {
-                parent,
-                prefix,
-                span: Span::new(file, call.range()),
-            },
-        ));
+        for child in children {
+            regs.push((
+                child,
+                Registration {
+                    parent,
+                    prefix: prefix.clone(),
+                    span: Span::new(file, call.range()),
+                },
+            ));
+        }
     }
     for (child, reg) in regs {
         bps[child].registrations.push(reg);

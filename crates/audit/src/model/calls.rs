@@ -48,6 +48,8 @@ pub const INDEXED_NAMES: &[&str] = &[
     "CookieTransport",
     "init_app",
     "add_middleware",
+    // connexion's `app.add_api("openapi.yaml")`
+    "add_api",
     // blueprints and routers
     "Blueprint",
     "APIRouter",

@@ -253,6 +253,7 @@ impl<'a> ClassView<'a> {
                 csrf_exempt,
                 auth,
                 unregistered: false,
+                provided_by: None,
             });
         }
         Some(out)

@@ -148,6 +148,7 @@ pub(super) fn find(project: &Project, bps: &[Blueprint], routes: &mut Vec<Route>
                 csrf_exempt: None,
                 auth: auth.map(str::to_string).into_iter().collect(),
                 unregistered: false,
+                provided_by: Some(super::Provider::FastapiUsers),
             });
         }
     }

@@ -14,20 +14,25 @@
 mod admin_views;
 pub(crate) mod apps;
 mod auth;
+mod blueprint_discovery;
 pub(crate) mod blueprints;
 pub mod calls;
 mod class_views;
 mod config;
 pub mod cors;
 mod deployment;
+mod extension_views;
 mod extensions;
 mod fastapi_users;
 pub mod flow;
 pub mod headers;
 pub mod index;
 mod limits;
+mod openapi_routes;
+pub use openapi_routes::requires_spec_credentials;
 pub mod pydantic_settings;
 mod resources;
+mod route_factories;
 mod routes;
 mod sessions;
 mod spread;
@@ -39,7 +44,7 @@ pub use deployment::{
 };
 pub use extensions::{ExtKind, ExtOption, Extension};
 pub use resources::{is_restx_payload, is_restx_resource_method, restx_object};
-pub use routes::{Decorator, ErrorHandler, Route};
+pub use routes::{Decorator, ErrorHandler, Provider, Route};
 
 use crate::{
     deploy::DeployFacts,
@@ -152,6 +157,10 @@ pub struct Project {
     pub git_tracked: Option<std::collections::BTreeSet<String>>,
     /// Calls bucketed by the last name of their callee.
     pub calls: calls::CallIndex,
+    /// The directory the audited paths have in common (files the Python
+    /// code names, such as connexion's OpenAPI specifications, are read
+    /// from it); None in tests that build a model from facts alone.
+    pub root: Option<std::path::PathBuf>,
 }
 
 impl Project {
@@ -160,6 +169,7 @@ impl Project {
         py: Vec<Option<PyFacts>>,
         deploy: DeployFacts,
         production_override: Option<&str>,
+        root: Option<&std::path::Path>,
     ) -> Project {
         // Independent passes over every file's facts.
         let rels: Vec<&str> = files.iter().map(|f| f.source.rel.as_str()).collect();
@@ -183,6 +193,7 @@ impl Project {
             index,
             git_tracked: None,
             calls,
+            root: root.map(std::path::Path::to_path_buf),
         };
         apps::find_apps(&mut project);
         extensions::find_extensions(&mut project);

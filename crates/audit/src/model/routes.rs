@@ -59,6 +59,42 @@ pub struct Route {
     /// registers no blueprint dynamically): not served, so not audited.
     /// Such routes are in [`Project::unregistered_routes`](super::Project).
     pub unregistered: bool,
+    /// Declared by an extension rather than the project (Flask-Security's
+    /// login): listed at the extension's call.
+    pub provided_by: Option<Provider>,
+}
+
+/// An extension that declares views of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    FastapiUsers,
+    FlaskSecurity,
+    AppBuilder,
+    /// An operation of an OpenAPI specification connexion serves.
+    Connexion,
+}
+
+impl Provider {
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::FastapiUsers => "fastapi-users",
+            Provider::FlaskSecurity => "Flask-Security",
+            Provider::AppBuilder => "Flask-AppBuilder",
+            Provider::Connexion => "connexion",
+        }
+    }
+
+    /// Its views are Flask-WTF forms, which carry a CSRF token of their own.
+    pub fn forms_carry_csrf_token(self) -> bool {
+        matches!(self, Provider::FlaskSecurity | Provider::AppBuilder)
+    }
+
+    /// A Flask extension: its views are the app's, so flask-limiter's
+    /// `default_limits` apply to them, and no decorator of the project can
+    /// give them a limit of their own.
+    pub fn flask_blueprint(self) -> bool {
+        matches!(self, Provider::FlaskSecurity | Provider::AppBuilder)
+    }
 }
 
 impl Route {
@@ -203,8 +239,102 @@ pub(super) fn decorator_name(
     }
 }
 
+/// What a view's decorators say: each resolved, the limits, exemptions and
+/// authentication among them, and the route decorators (object, method,
+/// decorator) still to be read.
+pub(super) struct ViewDecorators<'a> {
+    pub decorators: Vec<Decorator>,
+    pub limits: Vec<(Value, Span)>,
+    pub limit_exempt: bool,
+    pub csrf_exempt: Option<Span>,
+    /// Named for authentication, with the decorator's span (None: a FastAPI
+    /// dependency).
+    pub auth: Vec<(String, Option<Span>)>,
+    pub route_decos: Vec<(Site, String, &'a Value)>,
+}
+
+impl<'a> ViewDecorators<'a> {
+    pub(super) fn of(
+        project: &Project,
+        file: FileId,
+        decos: &'a [Value],
+        limiter_sites: &[Site],
+        csrf_sites: &[Site],
+    ) -> ViewDecorators<'a> {
+        let resolver = project.resolver();
+        // quart-rate-limiter's decorators only mark the view: its `RateLimiter`
+        // extension enforces the marks.
+        let quart_limiter = project
+            .extensions
+            .iter()
+            .any(|e| e.kind == ExtKind::QuartRateLimiter);
+        let mut out = ViewDecorators {
+            decorators: Vec::new(),
+            limits: Vec::new(),
+            limit_exempt: false,
+            csrf_exempt: None,
+            auth: Vec::new(),
+            route_decos: Vec::new(),
+        };
+        for d in decos {
+            let span = Span::new(file, d.range);
+            let callee = d.as_call().map_or(d, |c| &c.func);
+            let r = resolver.resolve(file, callee);
+            let name = match (&r.target, r.attrs.as_slice()) {
+                (Target::Object(site), [m]) => {
+                    if limiter_sites.contains(site) {
+                        match m.as_str() {
+                            "limit" | "shared_limit" => out.limits.push((
+                                d.as_call()
+                                    .and_then(|c| c.arg(0))
+                                    .cloned()
+                                    .unwrap_or_else(|| d.clone()),
+                                span,
+                            )),
+                            "exempt" => out.limit_exempt = true,
+                            _ => {}
+                        }
+                    } else if csrf_sites.contains(site) && m == "exempt" {
+                        out.csrf_exempt = Some(span);
+                    } else if ROUTE_METHODS.contains(&m.as_str())
+                        || m == "errorhandler"
+                        || m == "app_errorhandler"
+                        || m == "exception_handler"
+                    {
+                        out.route_decos.push((*site, m.clone(), d));
+                    }
+                    m.clone()
+                }
+                _ => r.external_name().unwrap_or_else(|| callee.render()),
+            };
+            if quart_limiter {
+                match name.as_str() {
+                    "quart_rate_limiter.rate_limit" => {
+                        out.limits.push((quart_limit_label(d), span));
+                    }
+                    "quart_rate_limiter.rate_exempt" => out.limit_exempt = true,
+                    _ => {}
+                }
+            }
+            let last = name
+                .rsplit('.')
+                .next()
+                .unwrap_or(&name)
+                .to_ascii_lowercase();
+            if AUTH_WORDS.iter().any(|w| last.contains(w)) {
+                out.auth.push((name.clone(), Some(span)));
+            }
+            out.decorators.push(Decorator {
+                name,
+                value: d.clone(),
+                span,
+            });
+        }
+        out
+    }
+}
+
 pub fn find_blueprints_and_routes(project: &mut Project) {
-    let resolver = project.resolver();
     let (bps, dynamic_registration) = super::blueprints::find_blueprints(project);
     // Routes and error handlers from decorators, and add_url_rule.
     let limiter_sites: Vec<Site> = project
@@ -213,12 +343,6 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
         .filter(|e| matches!(e.kind, ExtKind::Limiter | ExtKind::SlowApi))
         .map(|e| e.site)
         .collect();
-    // quart-rate-limiter's decorators only mark the view: its `RateLimiter`
-    // extension enforces the marks.
-    let quart_limiter = project
-        .extensions
-        .iter()
-        .any(|e| e.kind == ExtKind::QuartRateLimiter);
     let csrf_sites: Vec<Site> = project
         .extensions
         .iter()
@@ -227,68 +351,19 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
         .collect();
     let mut routes = Vec::new();
     let mut handlers = Vec::new();
+    let mut factories = super::route_factories::Factories::find(project, &bps);
+    factories.routes(project, &bps, &limiter_sites, &csrf_sites, &mut routes);
+    let resolver = project.resolver();
     for (file, facts) in project.python() {
         for func in &facts.functions {
-            let mut decorators = Vec::new();
-            let mut limits = Vec::new();
-            let mut limit_exempt = false;
-            let mut csrf_exempt = None;
-            let mut auth = Vec::new();
-            let mut route_decos = Vec::new();
-            for d in &func.decorators {
-                let span = Span::new(file, d.range);
-                let callee = d.as_call().map_or(d, |c| &c.func);
-                let r = resolver.resolve(file, callee);
-                let name = match (&r.target, r.attrs.as_slice()) {
-                    (Target::Object(site), [m]) => {
-                        if limiter_sites.contains(site) {
-                            match m.as_str() {
-                                "limit" | "shared_limit" => limits.push((
-                                    d.as_call()
-                                        .and_then(|c| c.arg(0))
-                                        .cloned()
-                                        .unwrap_or_else(|| d.clone()),
-                                    span,
-                                )),
-                                "exempt" => limit_exempt = true,
-                                _ => {}
-                            }
-                        } else if csrf_sites.contains(site) && m == "exempt" {
-                            csrf_exempt = Some(span);
-                        } else if ROUTE_METHODS.contains(&m.as_str())
-                            || m == "errorhandler"
-                            || m == "app_errorhandler"
-                            || m == "exception_handler"
-                        {
-                            route_decos.push((*site, m.clone(), d));
-                        }
-                        m.clone()
-                    }
-                    _ => r.external_name().unwrap_or_else(|| callee.render()),
-                };
-                if quart_limiter {
-                    match name.as_str() {
-                        "quart_rate_limiter.rate_limit" => {
-                            limits.push((quart_limit_label(d), span));
-                        }
-                        "quart_rate_limiter.rate_exempt" => limit_exempt = true,
-                        _ => {}
-                    }
-                }
-                let last = name
-                    .rsplit('.')
-                    .next()
-                    .unwrap_or(&name)
-                    .to_ascii_lowercase();
-                if AUTH_WORDS.iter().any(|w| last.contains(w)) {
-                    auth.push((name.clone(), Some(span)));
-                }
-                decorators.push(Decorator {
-                    name,
-                    value: d.clone(),
-                    span,
-                });
-            }
+            let ViewDecorators {
+                decorators,
+                mut limits,
+                limit_exempt,
+                csrf_exempt,
+                mut auth,
+                route_decos,
+            } = ViewDecorators::of(project, file, &func.decorators, &limiter_sites, &csrf_sites);
             // fastapi-limiter: `Depends(RateLimiter(times=5, seconds=60))` in
             // the route's `dependencies=[...]` or as a parameter's default.
             let route_dependencies = func
@@ -322,6 +397,9 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                 }
             }
             for (site, method, deco) in route_decos {
+                if factories.registers_at(Span::new(file, deco.range)) {
+                    continue;
+                }
                 let owner = project.app_at(site).map(Parent::App).or_else(|| {
                     bps.iter()
                         .find(|b| b.site == site)
@@ -401,15 +479,25 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                     csrf_exempt,
                     auth: route_auth,
                     unregistered: false,
+                    provided_by: None,
                 });
             }
         }
     }
-    super::url_rules::find(project, &bps, AUTH_WORDS, &mut routes, &mut handlers);
+    super::url_rules::find(
+        project,
+        &bps,
+        AUTH_WORDS,
+        &factories,
+        &mut routes,
+        &mut handlers,
+    );
     super::class_views::find_decorated(project, &bps, AUTH_WORDS, &mut routes);
     super::resources::find(project, &bps, AUTH_WORDS, &mut routes);
     super::admin_views::find(project, AUTH_WORDS, &mut routes);
     super::fastapi_users::find(project, &bps, &mut routes);
+    super::extension_views::find(project, &mut routes);
+    super::openapi_routes::find(project, &limiter_sites, &csrf_sites, &mut routes);
     // Full paths and owning apps through the registration chain.
     for r in &mut routes {
         match r.blueprint {

@@ -30,12 +30,17 @@ pub(super) fn find(
     project: &Project,
     bps: &[Blueprint],
     auth_words: &[&str],
+    factories: &super::route_factories::Factories,
     routes: &mut Vec<Route>,
     handlers: &mut Vec<ErrorHandler>,
 ) {
     let resolver = project.resolver();
     for (file, _, call) in project.calls_named(&["add_url_rule", "register_error_handler"]) {
         let c = call.call();
+        // Inside a decorator factory: its uses are the routes.
+        if factories.registers_at(Span::new(file, call.range())) {
+            continue;
+        }
         let Some(recv) = c.receiver() else { continue };
         let r = resolver.resolve(file, &recv);
         let Target::Object(site) = r.target else {
@@ -224,6 +229,7 @@ pub(super) fn find(
             csrf_exempt: None,
             auth,
             unregistered: false,
+            provided_by: None,
         });
     }
 }

@@ -6,7 +6,7 @@ use ruff_text_size::{Ranged, TextRange};
 
 use super::{
     collect::{is_request_type, is_route_decorator, Collector},
-    facts::{ClassFact, FunctionFact, Param, Scope, ScopeId, ScopeKind},
+    facts::{ClassFact, FunctionFact, Param, ParamKind, Scope, ScopeId, ScopeKind},
     scope::Frame,
     value::{Name, Value},
 };
@@ -40,11 +40,22 @@ impl Collector {
         let method_of = (self.scopes.current().kind == ScopeKind::Class)
             .then(|| self.scopes.current().qualified.clone());
         let mut params = Vec::with_capacity(f.parameters.len());
-        for p in f.parameters.iter() {
+        let positional = f.parameters.posonlyargs.len() + f.parameters.args.len();
+        let has_varargs = f.parameters.vararg.is_some();
+        for (i, p) in f.parameters.iter().enumerate() {
+            let kind = match i.checked_sub(positional) {
+                None => ParamKind::Positional,
+                Some(0) if has_varargs => ParamKind::VarArgs,
+                Some(_) if f.parameters.kwarg.is_some() && i + 1 == f.parameters.len() => {
+                    ParamKind::VarKeywords
+                }
+                Some(_) => ParamKind::KeywordOnly,
+            };
             let default = p.default().map(|d| Box::new(self.eval(d)));
             let annotation = p.annotation().map(|a| Box::new(self.eval(a)));
             params.push(Param {
                 name: self.scopes.names.get(&p.name().id),
+                kind,
                 default,
                 annotation,
                 range: p.range(),

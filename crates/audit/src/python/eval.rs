@@ -401,11 +401,15 @@ impl Collector {
         let mut args = Vec::with_capacity(c.arguments.args.len().min(MAX_ITEMS));
         let mut kwargs = Vec::with_capacity(c.arguments.keywords.len().min(MAX_ITEMS));
         let mut spread = false;
+        let mut star = None;
         for a in c.arguments.args.iter().take(MAX_ITEMS) {
             if let Expr::Starred(s) = a {
                 spread = true;
                 let v = self.eval_at(&s.value, d);
                 args.push(Value::unknown(a.range(), v.tainted));
+                if star.is_none() {
+                    star = Some(Box::new((args.len() - 1, v)));
+                }
                 continue;
             }
             args.push(self.eval_at(a, d));
@@ -427,6 +431,7 @@ impl Collector {
                 args: args.into_boxed_slice(),
                 kwargs: kwargs.into_boxed_slice(),
                 spread,
+                star,
             })),
             tainted,
         };
@@ -490,6 +495,7 @@ fn builtin_call(names: &mut super::scope::Interner, name: &str, args: Vec<Value>
             args: args.into_boxed_slice(),
             kwargs: Box::new([]),
             spread: false,
+            star: None,
         })),
         tainted,
     }

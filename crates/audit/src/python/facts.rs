@@ -68,6 +68,7 @@ fn unreachable_call() -> &'static Call {
         args: Box::default(),
         kwargs: Box::default(),
         spread: false,
+        star: None,
     })
 }
 
@@ -161,9 +162,23 @@ impl ClassFact {
     }
 }
 
+/// How a parameter takes its argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// By position or keyword (also positional-only).
+    Positional,
+    /// `*args`
+    VarArgs,
+    /// After `*` or `*args`: by keyword only.
+    KeywordOnly,
+    /// `**kwargs`
+    VarKeywords,
+}
+
 #[derive(Debug, Clone)]
 pub struct Param {
     pub name: Name,
+    pub kind: ParamKind,
     /// Boxed: most parameters have neither.
     pub default: Option<Box<Value>>,
     pub annotation: Option<Box<Value>>,

@@ -122,6 +122,10 @@ pub struct Call {
     pub kwargs: Box<[(Option<Name>, Value)]>,
     /// Whether a `*args` or `**kwargs` spread makes the argument list incomplete.
     pub spread: bool,
+    /// The first `*iterable` argument: its position in `args` (where an
+    /// unknown value stands for it) and the iterable (`args` in
+    /// `bp.route(*args, **kwargs)`). Boxed: spreads are rare.
+    pub star: Option<Box<(usize, Value)>>,
 }
 
 impl Call {

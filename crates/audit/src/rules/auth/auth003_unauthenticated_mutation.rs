@@ -47,6 +47,15 @@ review (information level; also in `flaskguard audit --routes`, AUTH column
   dependency is named for authentication by its own name, not by the package
   it sits in: `app.auth.dependencies.valid_signup` is judged by its body.
 
+Operations of a connexion specification (`app.add_api("openapi.yaml")`) are
+routes like any other: a `security` requirement of the operation, or of the
+document when the operation sets none, authenticates them (not `security:
+[]`, nor a list with the anonymous `{}` alternative); the finding is on the
+handler `operationId` names, or on the `add_api` call. Routes declared
+through a project's registration helper (`@route(bp, "/orders",
+methods=["POST"])`) count with the decorators at their use and the
+authentication the helper wraps around the view.
+
 Routers made by fastapi-users (`fastapi_users.get_auth_router(backend)`,
 `get_register_router`, `get_users_router`...) are listed with the routes the
 library declares; its `/me` and `/{id}` routes require a user

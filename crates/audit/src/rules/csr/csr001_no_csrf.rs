@@ -25,7 +25,9 @@ login such as `session["user_id"]`, `uid`, `username`, `logged_in`,
 `login_user`/`LoginManager`, also through Flask-Security or
 Flask-AppBuilder) and that has state-changing routes
 (POST, PUT, PATCH, DELETE; also those of Flask-Admin views, see `flaskguard
-audit --routes`), reports:
+audit --routes`; not Flask-Security's and Flask-AppBuilder's own views, whose
+forms carry a token, nor connexion operations whose specification requires
+credentials of their own), reports:
 - no `CSRFProtect` (Flask-WTF) or `SeaSurf`, no `FlaskForm` (nor
   Flask-Admin's `SecureForm` as a form base), and no
   hand-written check in a `before_request` hook (at the `Flask(...)` line);
@@ -122,6 +124,11 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             .routes
             .iter()
             .filter(|r| r.is_mutation() && (r.app == Some(app.id) || r.app.is_none()))
+            // Flask-Security's and Flask-AppBuilder's own forms carry a token.
+            .filter(|r| !r.provided_by.is_some_and(|p| p.forms_carry_csrf_token()))
+            // API operations that take the credentials their specification
+            // declares, not the session cookie.
+            .filter(|r| !crate::model::requires_spec_credentials(r))
             .collect();
         let Some(first_mutation) = mutations.first() else {
             continue;

@@ -6,7 +6,10 @@ use std::collections::HashSet;
 use report::Finding;
 
 use super::route_limits::{auth_reason, default_limits, proxy_limit, HookLimits};
-use crate::rules::{Rule, RuleContext};
+use crate::{
+    model::{ExtKind, Provider},
+    rules::{Rule, RuleContext},
+};
 
 pub const RULE: Rule = Rule {
     code: "RL003",
@@ -47,6 +50,17 @@ count: they are sized for ordinary traffic. `@limiter.exempt` on such a route
 is reported too. The route is reported even when the project has no limiter
 at all (RL001 reports that once for the app): this is where it matters most.
 
+The views an extension registers by itself are judged too: Flask-Security's
+login (and registration and password reset when `SECURITY_REGISTERABLE` and
+`SECURITY_RECOVERABLE` are on, under `SECURITY_URL_PREFIX`, at
+`SECURITY_LOGIN_URL`...) and Flask-AppBuilder's `/login/` (and
+`/register/form` with `AUTH_USER_REGISTRATION`), reported at the
+`Security(...)` / `AppBuilder(...)` call. No decorator of the project reaches
+them, so flask-limiter's `default_limits` (or `RATELIMIT_DEFAULT`) count for
+them, and Flask-AppBuilder's own `AUTH_RATE_LIMITED = True` (at
+`AUTH_RATE_LIMIT`) limits its login. Operations of a connexion specification
+are judged like the project's routes, by their handler's decorators.
+
 ## Why is this bad?
 Authentication endpoints are where guessing pays: an app-wide budget of
 hundreds of requests an hour still lets one client try thousands of passwords
@@ -78,6 +92,18 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         || project.routes.iter().any(|r| !r.limits.is_empty())
         || custom.in_use(project);
     let defaults = default_limits(project);
+    let flask_defaults = project
+        .extensions
+        .iter()
+        .filter(|e| e.kind == ExtKind::Limiter)
+        .find_map(|e| e.opt("default_limits"))
+        .map(|o| o.span)
+        .or_else(|| {
+            project
+                .apps
+                .iter()
+                .find_map(|a| a.config.get("RATELIMIT_DEFAULT").map(|e| e.span))
+        });
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for route in &project.routes {
@@ -93,10 +119,28 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         if (limited || proxy_limit(project, route).is_some()) && !route.limit_exempt {
             continue;
         }
-        if !seen.insert(route.def_span) {
+        // An extension's own view (Flask-Security's login): no decorator of
+        // the project reaches it, the limiter's default limits do.
+        if route.provided_by.is_some_and(|p| p.flask_blueprint()) && flask_defaults.is_some() {
             continue;
         }
-        let what = format!("`{} {}`", route.methods.join("|"), route.display_path());
+        // One finding per view; an extension's views share its call's line.
+        let own_view = route
+            .provided_by
+            .filter(|p| *p != Provider::FastapiUsers)
+            .map(|_| (route.display_path(), route.methods.clone()));
+        if !seen.insert((route.def_span, own_view)) {
+            continue;
+        }
+        let what = match route.provided_by.filter(|p| p.flask_blueprint()) {
+            Some(p) => format!(
+                "`{} {}` ({}'s own view)",
+                route.methods.join("|"),
+                route.display_path(),
+                p.name()
+            ),
+            None => format!("`{} {}`", route.methods.join("|"), route.display_path()),
+        };
         let message = if route.limit_exempt {
             format!("{what} is an authentication route ({reason}) exempt from rate limiting: passwords and codes can be guessed at full speed")
         } else if !has_limiter {
@@ -108,7 +152,10 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         };
         let mut f = ctx
             .finding(RULE.code, RULE.name, route.def_span, message)
-            .with_fix("Add a tight per-route limit keyed by client IP, and one keyed by the account (`@limiter.limit(\"10 per minute\")`, `@limiter.limit(\"20 per hour\", key_func=account_key)`).")
+            .with_fix(match route.provided_by.filter(|p| p.flask_blueprint()) {
+                Some(p) => format!("{}'s view takes no decorator of the project: give the app's flask-limiter `default_limits` (they cover it), or limit `{}` at the proxy (nginx `limit_req`) or with flaskguard shield.", p.name(), route.display_path()),
+                None => "Add a tight per-route limit keyed by client IP, and one keyed by the account (`@limiter.limit(\"10 per minute\")`, `@limiter.limit(\"20 per hour\", key_func=account_key)`).".to_string(),
+            })
             .with_related(ctx.at(route.span), "route registered here");
         if let Some(d) = defaults {
             f = f.with_related(ctx.at(d), "default limits");
