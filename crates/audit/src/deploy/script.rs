@@ -1138,22 +1138,6 @@ pub fn copied_sources(
     out
 }
 
-/// Whether a command starts a Python server (or a Python script: what it
-/// runs is the app as far as the audit can tell).
-fn starts_python_server(cmd: &CommandFact) -> bool {
-    matches!(
-        cmd.server,
-        Some(
-            Server::Gunicorn(_)
-                | Server::Uvicorn(_)
-                | Server::Hypercorn(_)
-                | Server::FlaskRun { .. }
-                | Server::PythonScript { .. }
-                | Server::FastApiCli { .. }
-        )
-    )
-}
-
 /// gunicorn, uvicorn or hypercorn without a reload or debug flag.
 fn production_server(cmd: &CommandFact) -> bool {
     match &cmd.server {
@@ -1229,7 +1213,7 @@ pub fn adopt(deploy: &mut DeployFacts, rel_of: &dyn Fn(FileId) -> Option<String>
         || deploy
             .commands
             .iter()
-            .any(|c| c.origin.is_web() && starts_python_server(c));
+            .any(|c| c.origin.is_web() && c.server.as_ref().is_some_and(Server::is_python));
     if !starts_app {
         for (i, s) in scripts.iter().enumerate() {
             let counts = match role_of_path(&s.path) {

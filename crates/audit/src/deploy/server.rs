@@ -29,6 +29,22 @@ pub enum Server {
     Other(String),
 }
 
+impl Server {
+    /// Whether this starts a Python server (or a Python script: what it runs is
+    /// the app as far as the audit can tell).
+    pub fn is_python(&self) -> bool {
+        matches!(
+            self,
+            Server::Gunicorn(_)
+                | Server::Uvicorn(_)
+                | Server::Hypercorn(_)
+                | Server::FlaskRun { .. }
+                | Server::PythonScript { .. }
+                | Server::FastApiCli { .. }
+        )
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GunicornArgs {
     pub workers: Option<String>,

@@ -81,20 +81,7 @@ fn server_runs_unprivileged(project: &Project) -> bool {
         .deploy
         .commands
         .iter()
-        .filter(|c| {
-            c.origin.is_web()
-                && matches!(
-                    c.server,
-                    Some(
-                        Server::Gunicorn(_)
-                            | Server::Uvicorn(_)
-                            | Server::Hypercorn(_)
-                            | Server::FlaskRun { .. }
-                            | Server::PythonScript { .. }
-                            | Server::FastApiCli { .. }
-                    )
-                )
-        })
+        .filter(|c| c.origin.is_web() && c.server.as_ref().is_some_and(Server::is_python))
         .peekable();
     starts.peek().is_some()
         && starts.all(|c| {
