@@ -215,9 +215,7 @@ fn html_report_renders_in_headless_chromium() {
     let Some(_dir) = example("orders-weak") else {
         return;
     };
-    let Some(chromium) = testkit::which("chromium").or_else(|| testkit::which("chromium-browser"))
-    else {
-        E2e::missing("chromium is not installed");
+    let Some(chromium) = testkit::chromium() else {
         return;
     };
     let Some(app) = Gunicorn::start("orders-weak", &[]) else {
@@ -237,21 +235,10 @@ fn html_report_renders_in_headless_chromium() {
     let shot = tmp.path().join("shot.png");
     let chrome = |extra: &[&str]| {
         let profile = tempfile::tempdir().expect("profile");
-        let mut cmd = Command::new(&chromium);
-        cmd.args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--window-size=1280,2000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(extra)
-        .arg(format!("file://{}", html.display()));
+        let mut cmd = testkit::chromium_command(&chromium, profile.path());
+        cmd.arg("--window-size=1280,2000")
+            .args(extra)
+            .arg(format!("file://{}", html.display()));
         let out = cmd.output().expect("chromium runs");
         String::from_utf8_lossy(&out.stdout).into_owned()
     };

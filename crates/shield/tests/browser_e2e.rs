@@ -83,23 +83,8 @@ impl PagesApp {
 /// `chromium --dump-dom URL`: the document after its scripts and navigations ran.
 fn dom(chromium: &Path, url: &str) -> String {
     let profile = tempfile::tempdir().expect("profile");
-    let out = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
-            "--virtual-time-budget=3000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(url)
-        .stdin(Stdio::null())
+    let out = testkit::chromium_command(chromium, profile.path())
+        .args(["--virtual-time-budget=3000", "--dump-dom", url])
         .stderr(Stdio::null())
         .output()
         .expect("chromium runs");
@@ -125,14 +110,6 @@ fn serve_page(page: String) -> SocketAddr {
     addr
 }
 
-fn chromium() -> Option<PathBuf> {
-    let found = testkit::which("chromium").or_else(|| testkit::which("chromium-browser"));
-    if found.is_none() {
-        E2e::missing("chromium is not installed");
-    }
-    found
-}
-
 /// `?greeting=` for the app's reflected-XSS bug, percent-encoded.
 fn greeting(html: &str) -> String {
     let mut out = String::new();
@@ -148,7 +125,9 @@ fn greeting(html: &str) -> String {
 
 #[test]
 fn html_preset_in_a_real_browser_scripts_styles_and_injected_handlers() {
-    let Some(chromium) = chromium() else { return };
+    let Some(chromium) = testkit::chromium() else {
+        return;
+    };
     let Some(app) = PagesApp::start(None) else {
         return;
     };
@@ -181,7 +160,9 @@ fn html_preset_in_a_real_browser_scripts_styles_and_injected_handlers() {
 
 #[test]
 fn nonce_from_the_app_blocks_an_injected_script_in_a_real_browser() {
-    let Some(chromium) = chromium() else { return };
+    let Some(chromium) = testkit::chromium() else {
+        return;
+    };
     let Some(app) = PagesApp::start(Some("X-CSP-Nonce")) else {
         return;
     };
@@ -212,7 +193,9 @@ fn nonce_from_the_app_blocks_an_injected_script_in_a_real_browser() {
 
 #[test]
 fn cross_site_form_posts_from_a_real_browser_are_refused() {
-    let Some(chromium) = chromium() else { return };
+    let Some(chromium) = testkit::chromium() else {
+        return;
+    };
     let Some(app) = PagesApp::start(None) else {
         return;
     };

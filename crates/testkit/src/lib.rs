@@ -7,6 +7,7 @@
 //!   `scripts/test` under `.venv/<example>`, or `$FLASKGUARD_VENVS/<example>`).
 //! - [`RedisServer`]: a throwaway `redis-server` on a free port, no persistence.
 //! - [`Proc`]: a child process killed with its process group on drop.
+//! - [`chromium`], [`chromium_command`]: headless Chromium that stays on loopback.
 //!
 //! Loopback only: nothing here binds or connects anywhere but 127.0.0.1.
 
@@ -74,6 +75,38 @@ pub fn wait_for_port(addr: SocketAddr, timeout: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(50));
     }
     false
+}
+
+/// Debian's Chromium (`chromium`, or `chromium-browser`), None (after
+/// [`E2e::missing`]) when it is not installed.
+pub fn chromium() -> Option<PathBuf> {
+    let found = which("chromium").or_else(|| which("chromium-browser"));
+    if found.is_none() {
+        E2e::missing("chromium is not installed");
+    }
+    found
+}
+
+/// Headless Chromium with a throwaway profile in `profile` and every background
+/// service off (updates, sync, QUIC, extensions), so it sends nothing but the
+/// requests of the pages it is given. Add the mode (`--dump-dom`,
+/// `--screenshot=…`) and the URL.
+pub fn chromium_command(chromium: &Path, profile: &Path) -> Command {
+    let mut cmd = Command::new(chromium);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-extensions",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()))
+    .stdin(Stdio::null());
+    cmd
 }
 
 /// Finds an executable on PATH.
