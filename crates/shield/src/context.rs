@@ -114,6 +114,9 @@ pub struct Context {
     /// This request's body limit, set by the limits layer (its route's, or the
     /// global one); `None` before it ran.
     pub max_body: Option<u64>,
+    /// Read the body whole before the request goes upstream (`request_buffering`),
+    /// set by the limits layer.
+    pub buffer_body: bool,
     /// Headers layers want on the response (rate-limit headers, CORS).
     pub response_headers: Vec<(HeaderName, HeaderValue)>,
     /// The CSP nonce of this response, when one is used.
@@ -197,6 +200,7 @@ impl Context {
             framing_problem: None,
             body: BodyView::NotRead,
             max_body: None,
+            buffer_body: false,
             response_headers: Vec::new(),
             nonce: None,
             upstream_nonce: None,

@@ -28,6 +28,8 @@ pub struct Metrics {
     events: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     pub upstream_errors: AtomicU64,
     pub upstream_timeouts: AtomicU64,
+    /// Request bodies that streamed because `buffer_memory_bytes` was full.
+    pub bodies_unbuffered: AtomicU64,
     pub in_flight: AtomicI64,
     pub connections: AtomicI64,
     pub reloads_ok: AtomicU64,
@@ -110,6 +112,12 @@ impl Metrics {
                 "Upstream response timeouts (answered 504).",
                 "counter",
                 self.upstream_timeouts.load(Relaxed) as i64,
+            ),
+            (
+                "shield_bodies_streamed_unbuffered_total",
+                "Request bodies sent to the app as they arrived because buffer_memory_bytes was full.",
+                "counter",
+                self.bodies_unbuffered.load(Relaxed) as i64,
             ),
             (
                 "shield_in_flight_requests",

@@ -312,11 +312,13 @@ fn routes_get_their_own_body_limits() {
     cfg.limits.routes = vec![
         shield::config::RouteBodyLimit {
             routes: vec!["POST /echo".into()],
-            max_body_bytes: 100_000,
+            max_body_bytes: Some(100_000),
+            request_buffering: None,
         },
         shield::config::RouteBodyLimit {
             routes: vec!["POST /login".into()],
-            max_body_bytes: 10,
+            max_body_bytes: Some(10),
+            request_buffering: None,
         },
     ];
     let s = TestShield::start(cfg);

@@ -288,6 +288,15 @@ pub struct LimitsSettings {
     pub max_headers: usize,
     /// Longest request target (path and query), bytes (414).
     pub max_uri_bytes: usize,
+    /// Read a request's whole body before the request goes to the app (like
+    /// nginx's `proxy_request_buffering`), so a client that sends slowly holds a
+    /// connection of shield's, never a worker of the app (gunicorn's sync workers
+    /// serve one request at a time). Bodies larger than `max_body_bytes` (allowed
+    /// on some routes) stream.
+    pub request_buffering: bool,
+    /// Memory all bodies being buffered may hold at once; past it, a body streams
+    /// on instead of waiting for more memory.
+    pub buffer_memory_bytes: u64,
     /// Other body limits for some routes (an upload route), first match wins.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteBodyLimit>,
@@ -299,8 +308,13 @@ pub struct LimitsSettings {
 pub struct RouteBodyLimit {
     /// Route patterns (`"POST /uploads"`, `"PUT /files/{*path}"`).
     pub routes: Vec<String>,
-    /// Largest request body on these routes, bytes (413).
-    pub max_body_bytes: u64,
+    /// Largest request body on these routes, bytes (413); unset: the global limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<u64>,
+    /// Buffer bodies on these routes or stream them (an app that reads an upload
+    /// as it arrives); unset: `request_buffering`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_buffering: Option<bool>,
 }
 
 impl Default for LimitsSettings {
@@ -310,6 +324,8 @@ impl Default for LimitsSettings {
             max_header_bytes: 32 * 1024,
             max_headers: 100,
             max_uri_bytes: 8 * 1024,
+            request_buffering: true,
+            buffer_memory_bytes: 256 * 1024 * 1024,
             routes: Vec::new(),
         }
     }

@@ -14,6 +14,9 @@
 //! route wins, and the limit chosen is kept in the context for the body's streaming
 //! count. Layers that buffer a body (the JSON check) still read at most the global
 //! limit: a larger body on such a route streams on unchecked.
+//!
+//! `request_buffering` (on by default, per route too) has the pipeline read each
+//! body whole before the request goes upstream: see `Pipeline::buffer_body`.
 
 use http::{header, request, StatusCode};
 
@@ -35,8 +38,12 @@ pub struct SizeLimits {
     pub max_header_bytes: usize,
     pub max_headers: usize,
     pub max_uri: usize,
-    /// Per-route body limits, tried in order.
-    route_bodies: Vec<(RouteSet, u64)>,
+    /// Whether bodies are read whole before the request goes upstream.
+    pub request_buffering: bool,
+    /// Memory all buffered bodies may hold at once.
+    pub buffer_memory: u64,
+    /// Per-route body limits and buffering, tried in order (unset: the global).
+    route_bodies: Vec<(RouteSet, Option<u64>, Option<bool>)>,
 }
 
 const GIB: u64 = 1024 * 1024 * 1024;
@@ -62,8 +69,23 @@ impl SizeLimits {
             }
             let set = RouteSet::new(&entry.routes)
                 .map_err(|(j, m)| ConfigError::new(format!("{key}.routes[{j}]"), m))?;
-            let max = body_limit_in_range(entry.max_body_bytes, format!("{key}.max_body_bytes"))?;
-            route_bodies.push((set, max));
+            if entry.max_body_bytes.is_none() && entry.request_buffering.is_none() {
+                return Err(ConfigError::new(
+                    key,
+                    "sets neither max_body_bytes nor request_buffering",
+                ));
+            }
+            let max = entry
+                .max_body_bytes
+                .map(|n| body_limit_in_range(n, format!("{key}.max_body_bytes")))
+                .transpose()?;
+            route_bodies.push((set, max, entry.request_buffering));
+        }
+        if cfg.buffer_memory_bytes < cfg.max_body_bytes.min(1024 * 1024) {
+            return Err(ConfigError::new(
+                "shield.limits.buffer_memory_bytes",
+                "must hold at least one body of max_body_bytes (or 1 MiB, whichever is less)",
+            ));
         }
         if !(1024..=1024 * 1024).contains(&cfg.max_header_bytes) {
             return Err(ConfigError::new(
@@ -88,16 +110,31 @@ impl SizeLimits {
             max_header_bytes: cfg.max_header_bytes,
             max_headers: cfg.max_headers,
             max_uri: cfg.max_uri_bytes,
+            request_buffering: cfg.request_buffering,
+            buffer_memory: cfg.buffer_memory_bytes,
             route_bodies,
         })
     }
 
+    /// The body limit of a request and whether its body is buffered: its route's,
+    /// or the global ones.
+    pub fn body_rules_for(&self, method: &http::Method, path: &str) -> (u64, bool) {
+        match self
+            .route_bodies
+            .iter()
+            .find(|(set, _, _)| set.matches(method, path))
+        {
+            Some((_, max, buffer)) => (
+                max.unwrap_or(self.max_body),
+                buffer.unwrap_or(self.request_buffering),
+            ),
+            None => (self.max_body, self.request_buffering),
+        }
+    }
+
     /// The body limit of a request: its route's, or the global one.
     pub fn max_body_for(&self, method: &http::Method, path: &str) -> u64 {
-        self.route_bodies
-            .iter()
-            .find(|(set, _)| set.matches(method, path))
-            .map_or(self.max_body, |(_, max)| *max)
+        self.body_rules_for(method, path).0
     }
 
     /// The buffer hyper may use for a request head: large enough that our own limit
@@ -138,12 +175,13 @@ impl RequestLayer for SizeLimits {
     }
 
     fn check(&self, head: &mut request::Parts, cx: &mut Context) -> Flow {
-        let max_body = if self.route_bodies.is_empty() {
-            self.max_body
+        let (max_body, buffer) = if self.route_bodies.is_empty() {
+            (self.max_body, self.request_buffering)
         } else {
-            self.max_body_for(&head.method, head.uri.path())
+            self.body_rules_for(&head.method, head.uri.path())
         };
         cx.max_body = Some(max_body);
+        cx.buffer_body = buffer;
         let uri_len = head.uri.path_and_query().map_or(1, |p| p.as_str().len());
         if uri_len > self.max_uri {
             return Flow::Reject(Rejection::new(
@@ -252,6 +290,7 @@ mod tests {
             max_headers: 10,
             max_uri_bytes: 300,
             routes: Vec::new(),
+            ..LimitsSettings::default()
         })
         .unwrap();
         let ok = http::Request::post("/a")
@@ -337,11 +376,13 @@ mod tests {
             routes: vec![
                 crate::config::RouteBodyLimit {
                     routes: vec!["POST /uploads".into(), "PUT /files/{*path}".into()],
-                    max_body_bytes: 5000,
+                    max_body_bytes: Some(5000),
+                    request_buffering: None,
                 },
                 crate::config::RouteBodyLimit {
                     routes: vec!["POST /{*any}".into()],
-                    max_body_bytes: 10,
+                    max_body_bytes: Some(10),
+                    request_buffering: None,
                 },
             ],
             ..LimitsSettings::default()
@@ -385,7 +426,8 @@ mod tests {
             SizeLimits::new(&LimitsSettings {
                 routes: vec![crate::config::RouteBodyLimit {
                     routes: routes.into_iter().map(String::from).collect(),
-                    max_body_bytes: max,
+                    max_body_bytes: Some(max),
+                    request_buffering: None,
                 }],
                 ..LimitsSettings::default()
             })
@@ -417,5 +459,60 @@ mod tests {
             SizeLimits::new(&s).unwrap_err().key,
             "shield.limits.max_body_bytes"
         );
+        // Room for less than one body at the limit.
+        let s = LimitsSettings {
+            buffer_memory_bytes: 1000,
+            ..LimitsSettings::default()
+        };
+        assert_eq!(
+            SizeLimits::new(&s).unwrap_err().key,
+            "shield.limits.buffer_memory_bytes"
+        );
+        // A route entry that changes nothing.
+        let s = LimitsSettings {
+            routes: vec![crate::config::RouteBodyLimit {
+                routes: vec!["POST /uploads".into()],
+                max_body_bytes: None,
+                request_buffering: None,
+            }],
+            ..LimitsSettings::default()
+        };
+        assert_eq!(
+            SizeLimits::new(&s).unwrap_err().key,
+            "shield.limits.routes[0]"
+        );
+    }
+
+    #[test]
+    fn buffering_by_route_first_match_wins_unset_is_global() {
+        let l = SizeLimits::new(&LimitsSettings {
+            max_body_bytes: 100,
+            routes: vec![
+                crate::config::RouteBodyLimit {
+                    routes: vec!["POST /stream/{*rest}".into()],
+                    max_body_bytes: None,
+                    request_buffering: Some(false),
+                },
+                crate::config::RouteBodyLimit {
+                    routes: vec!["POST /{*any}".into()],
+                    max_body_bytes: Some(5000),
+                    request_buffering: None,
+                },
+            ],
+            ..LimitsSettings::default()
+        })
+        .unwrap();
+        let rules = |path: &str| {
+            let (mut head, _) = http::Request::post(path).body(()).unwrap().into_parts();
+            let mut cx = Context::for_test(Method::POST);
+            assert!(matches!(l.check(&mut head, &mut cx), Flow::Continue));
+            (cx.max_body, cx.buffer_body)
+        };
+        assert_eq!(rules("/stream/a"), (Some(100), false));
+        assert_eq!(rules("/form"), (Some(5000), true));
+        let (mut head, _) = http::Request::put("/x").body(()).unwrap().into_parts();
+        let mut cx = Context::for_test(Method::PUT);
+        l.check(&mut head, &mut cx);
+        assert_eq!((cx.max_body, cx.buffer_body), (Some(100), true));
     }
 }

@@ -1,7 +1,10 @@
 //! The request body as the pipeline holds it: what layers asked to read, then the
 //! unread rest of the client's stream.
 
-use std::sync::{atomic::AtomicBool, Arc};
+use std::sync::{
+    atomic::{AtomicBool, AtomicU64, Ordering},
+    Arc,
+};
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
@@ -9,12 +12,57 @@ use hyper::body::Incoming;
 
 use crate::body::{BodyPace, ReqBody};
 
+/// The memory all bodies being buffered may hold at once
+/// (`limits.buffer_memory_bytes`), shared by every connection of a configuration.
+#[derive(Debug)]
+pub(super) struct BodyBudget {
+    used: AtomicU64,
+    max: u64,
+}
+
+impl BodyBudget {
+    pub(super) fn new(max: u64) -> Arc<BodyBudget> {
+        Arc::new(BodyBudget {
+            used: AtomicU64::new(0),
+            max,
+        })
+    }
+
+    fn take(&self, n: u64) -> bool {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(n).filter(|&total| total <= self.max)
+            })
+            .is_ok()
+    }
+
+    #[cfg(test)]
+    pub(super) fn used(&self) -> u64 {
+        self.used.load(Ordering::Acquire)
+    }
+}
+
+/// Memory taken from a [`BodyBudget`], given back when dropped.
+#[derive(Debug)]
+pub(super) struct Held {
+    budget: Arc<BodyBudget>,
+    bytes: u64,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.budget.used.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
 /// The body as read so far: chunks a layer asked for, then the unread stream.
 pub(super) struct BodyBuffer {
     rest: Option<Incoming>,
     chunks: Vec<Bytes>,
     pub(super) len: usize,
     pub(super) ended: bool,
+    /// Budget memory the buffered chunks hold (`request_buffering`).
+    held: Option<Held>,
     /// The pace the client must keep (`timeouts.body_read`), from `start`.
     pace: BodyPace,
     start: tokio::time::Instant,
@@ -37,6 +85,7 @@ impl BodyBuffer {
             chunks: Vec::new(),
             len: 0,
             ended,
+            held: None,
             pace,
             start: tokio::time::Instant::now(),
         }
@@ -45,6 +94,17 @@ impl BodyBuffer {
     /// Reads until more than `limit` bytes are buffered or the body ends, at the
     /// client's required pace.
     pub(super) async fn fill(&mut self, limit: usize) -> Result<(), FillError> {
+        self.fill_within(limit, None).await.map(|_| ())
+    }
+
+    /// [`fill`](Self::fill), each chunk read taking its size from `budget` when
+    /// one is given. Returns false when the budget ran out first: the chunk that
+    /// did not fit is kept, nothing more is read, and the rest of the body streams.
+    pub(super) async fn fill_within(
+        &mut self,
+        limit: usize,
+        budget: Option<&Arc<BodyBudget>>,
+    ) -> Result<bool, FillError> {
         while !self.ended && self.len <= limit {
             let Some(rest) = self.rest.as_mut() else {
                 self.ended = true;
@@ -64,13 +124,33 @@ impl BodyBuffer {
                 Some(Err(_)) => return Err(FillError::Malformed),
                 Some(Ok(frame)) => {
                     if let Ok(d) = frame.into_data() {
+                        let n = d.len() as u64;
                         self.len += d.len();
                         self.chunks.push(d);
+                        if let Some(budget) = budget {
+                            if !budget.take(n) {
+                                return Ok(false);
+                            }
+                            match &mut self.held {
+                                Some(h) => h.bytes += n,
+                                None => {
+                                    self.held = Some(Held {
+                                        budget: Arc::clone(budget),
+                                        bytes: n,
+                                    })
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
-        Ok(())
+        Ok(true)
+    }
+
+    /// The budget memory the buffered chunks hold, to be kept until they are sent.
+    pub(super) fn take_held(&mut self) -> Option<Held> {
+        self.held.take()
     }
 
     /// Reads and discards the rest of a refused body in the background (bounded in
@@ -124,5 +204,26 @@ impl BodyBuffer {
             (Some(rest), None) if !self.ended => ReqBody::streaming(prefix, rest, limit, overflow),
             _ => ReqBody::full(prefix.unwrap_or_default()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_takes_up_to_its_size_and_held_memory_goes_back() {
+        let b = BodyBudget::new(100);
+        assert!(b.take(60));
+        assert!(!b.take(41));
+        assert!(b.take(40));
+        assert!(!b.take(1));
+        assert!(!b.take(u64::MAX));
+        drop(Held {
+            budget: Arc::clone(&b),
+            bytes: 100,
+        });
+        assert_eq!(b.used(), 0);
+        assert!(b.take(100));
     }
 }

@@ -22,7 +22,7 @@ use hyper::body::Incoming;
 mod body_buffer;
 mod hop;
 
-use body_buffer::BodyBuffer;
+use body_buffer::{BodyBudget, BodyBuffer};
 use hop::{bridge_upgrade, is_upgrade, strip_hop_by_hop};
 
 use crate::{
@@ -94,6 +94,8 @@ pub struct Pipeline {
     limits: SizeLimits,
     /// `timeouts.body_read` and `body_min_rate`.
     body_pace: BodyPace,
+    /// The memory bodies read whole before going upstream may hold at once.
+    body_budget: Arc<BodyBudget>,
     upstreams: Vec<Upstream>,
     nonce_placeholder: Option<String>,
     /// Ask the upstream for uncompressed bodies (needed to rewrite HTML).
@@ -218,7 +220,9 @@ impl Pipeline {
         };
         // Patterns were checked by the headers layer, built before.
         let nonce_routes = RouteSet::new(&nonce_routes).unwrap_or_default();
+        let body_budget = BodyBudget::new(limits.buffer_memory);
         Ok(Pipeline {
+            body_budget,
             request,
             response,
             errors,
@@ -393,13 +397,41 @@ impl Pipeline {
                 return Err(layers::limits::too_large(max_body));
             }
         }
+        if cx.buffer_body && !body.ended {
+            self.buffer_body(cx, body).await?;
+        }
+        Ok(())
+    }
+
+    /// `request_buffering`: reads the body whole before the request goes upstream,
+    /// at the client's required pace, so the app gets it at once however slowly the
+    /// client sends, and a worker that serves one request at a time (gunicorn's
+    /// sync workers) is never held by a slow client. At most the global
+    /// `max_body_bytes` is buffered (a route allowed more streams the rest), and
+    /// only while `buffer_memory_bytes` has room: past it, the body streams.
+    async fn buffer_body(&self, cx: &mut Context, body: &mut BodyBuffer) -> Result<(), Rejection> {
+        let max_body = cx.max_body.unwrap_or(self.limits.max_body);
+        let limit = usize::try_from(max_body.min(self.limits.max_body)).unwrap_or(usize::MAX);
+        let whole = body
+            .fill_within(limit, Some(&self.body_budget))
+            .await
+            .map_err(fill_rejection)?;
+        if body.len as u64 > max_body {
+            return Err(layers::limits::too_large(max_body));
+        }
+        if !whole {
+            self.shared
+                .metrics
+                .bodies_unbuffered
+                .fetch_add(1, Ordering::Relaxed);
+        }
         Ok(())
     }
 
     async fn forward(
         &self,
         mut head: request::Parts,
-        body: BodyBuffer,
+        mut body: BodyBuffer,
         cx: &mut Context,
         upgrade: Option<hyper::upgrade::OnUpgrade>,
         worker: usize,
@@ -435,6 +467,14 @@ impl Pipeline {
         }
         head.uri = upstream.uri_for(&head.uri);
         head.version = Version::HTTP_11;
+        if body.ended {
+            // The whole body is here: nothing for the app to wait for or refuse
+            // before it is sent.
+            head.headers.remove(header::EXPECT);
+        }
+        // The memory of a buffered body, given back once the body is sent (the
+        // response head is in).
+        let _held = body.take_held();
         let overflow = (!body.ended && !head.headers.contains_key(header::CONTENT_LENGTH))
             .then(|| Arc::new(AtomicBool::new(false)));
         let max_body = cx.max_body.unwrap_or(self.limits.max_body);

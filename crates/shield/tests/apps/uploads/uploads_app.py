@@ -1,0 +1,31 @@
+"""A small upload API for shield's request-buffering test (tests/buffering_e2e.rs).
+
+Run on gunicorn's sync workers, which serve one request at a time and read a
+request's body from the socket as the app asks for it.
+
+POST /upload   answers the body's length and SHA-256, and how it arrived
+               (CONTENT_LENGTH, Transfer-Encoding, Expect).
+GET  /ping     answers "pong".
+"""
+import hashlib
+
+from flask import Flask, jsonify, request
+
+app = Flask(__name__)
+
+
+@app.post("/upload")
+def upload():
+    data = request.get_data(cache=False)
+    return jsonify(
+        length=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        content_length=request.environ.get("CONTENT_LENGTH"),
+        transfer_encoding=request.headers.get("Transfer-Encoding"),
+        expect=request.headers.get("Expect"),
+    )
+
+
+@app.get("/ping")
+def ping():
+    return "pong"
