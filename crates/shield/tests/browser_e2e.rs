@@ -20,59 +20,36 @@ use std::{
     io::{Read, Write},
     net::{SocketAddr, TcpListener},
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::Stdio,
     time::Duration,
 };
 
 use shield::config::Preset;
-use support::{settings_for, TestShield};
-use testkit::{E2e, Proc};
+use support::{settings_for, AppServer, TestShield};
 
-/// The test app (tests/apps/pages) on gunicorn, with the orders-hardened venv's
-/// Flask and gunicorn.
+/// The test app (tests/apps/pages) on gunicorn.
 struct PagesApp {
-    _proc: Proc,
-    addr: SocketAddr,
+    server: AppServer,
     transfers: PathBuf,
-    _dir: tempfile::TempDir,
 }
 
 impl PagesApp {
     fn start(nonce_from_header: Option<&str>) -> Option<PagesApp> {
-        let bin = testkit::venv("orders-hardened").join("bin/gunicorn");
-        if !bin.is_file() {
-            E2e::missing(&format!("{} is missing", bin.display()));
-            return None;
-        }
-        let dir = tempfile::tempdir().expect("tempdir");
-        let transfers = dir.path().join("transfers.txt");
-        let port = testkit::free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let app_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/apps/pages");
-        let log = std::fs::File::create(dir.path().join("gunicorn.log")).unwrap();
-        let mut cmd = Command::new(bin);
-        cmd.current_dir(&app_dir)
-            .args(["-w", "1", "-k", "gthread", "--threads", "4"])
-            .args(["--bind", &addr.to_string(), "pages_app:app"])
-            .env("SECRET_KEY", "browser-test-0c4f3a9e1b7d2e6f8a5c")
-            .env("TRANSFERS_FILE", &transfers)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log);
-        if let Some(h) = nonce_from_header {
-            cmd.env("NONCE_FROM_HEADER", h);
-        }
-        let proc = Proc::spawn("gunicorn pages_app", cmd).expect("spawn gunicorn");
-        assert!(
-            testkit::wait_for_port(addr, Duration::from_secs(30)),
-            "gunicorn did not start on {addr}"
-        );
-        Some(PagesApp {
-            _proc: proc,
-            addr,
-            transfers,
-            _dir: dir,
-        })
+        let mut transfers = PathBuf::new();
+        let server = AppServer::start(
+            "pages",
+            "pages_app",
+            &["-w", "1", "-k", "gthread", "--threads", "4"],
+            |cmd, dir| {
+                transfers = dir.join("transfers.txt");
+                cmd.env("SECRET_KEY", "browser-test-0c4f3a9e1b7d2e6f8a5c")
+                    .env("TRANSFERS_FILE", &transfers);
+                if let Some(h) = nonce_from_header {
+                    cmd.env("NONCE_FROM_HEADER", h);
+                }
+            },
+        )?;
+        Some(PagesApp { server, transfers })
     }
 
     fn transfers(&self) -> String {
@@ -131,7 +108,7 @@ fn html_preset_in_a_real_browser_scripts_styles_and_injected_handlers() {
     let Some(app) = PagesApp::start(None) else {
         return;
     };
-    let mut cfg = settings_for(&format!("http://{}", app.addr));
+    let mut cfg = settings_for(&format!("http://{}", app.server.addr));
     cfg.headers.preset = Preset::Html;
     let shield = TestShield::start(cfg);
     let base = format!("http://{}", shield.addr);
@@ -166,7 +143,7 @@ fn nonce_from_the_app_blocks_an_injected_script_in_a_real_browser() {
     let Some(app) = PagesApp::start(Some("X-CSP-Nonce")) else {
         return;
     };
-    let mut cfg = settings_for(&format!("http://{}", app.addr));
+    let mut cfg = settings_for(&format!("http://{}", app.server.addr));
     cfg.headers.preset = Preset::Html;
     cfg.headers.csp_nonce_header = Some("X-CSP-Nonce".into());
     let shield = TestShield::start(cfg);
@@ -199,7 +176,7 @@ fn cross_site_form_posts_from_a_real_browser_are_refused() {
     let Some(app) = PagesApp::start(None) else {
         return;
     };
-    let mut cfg = settings_for(&format!("http://{}", app.addr));
+    let mut cfg = settings_for(&format!("http://{}", app.server.addr));
     cfg.headers.preset = Preset::Html;
     let shield = TestShield::start(cfg);
 

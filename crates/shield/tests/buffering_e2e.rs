@@ -15,60 +15,36 @@ mod support;
 use std::{
     io::{Read, Write},
     net::{SocketAddr, TcpStream},
-    path::{Path, PathBuf},
-    process::{Command, Stdio},
+    path::PathBuf,
     sync::mpsc,
     time::{Duration, Instant},
 };
 
-use support::{echo::sha256_hex, settings_for, TestShield};
-use testkit::{E2e, Proc};
+use support::{echo::sha256_hex, settings_for, AppServer, TestShield};
 
 /// tests/apps/uploads on gunicorn, one sync worker.
 struct UploadApp {
-    _proc: Proc,
-    addr: SocketAddr,
+    server: AppServer,
     access_log: PathBuf,
-    _dir: tempfile::TempDir,
 }
 
 impl UploadApp {
     fn start() -> Option<UploadApp> {
-        let bin = testkit::venv("orders-hardened").join("bin/gunicorn");
-        if !bin.is_file() {
-            E2e::missing(&format!("{} is missing", bin.display()));
-            return None;
-        }
-        let dir = tempfile::tempdir().expect("tempdir");
-        let access_log = dir.path().join("access.log");
-        let port = testkit::free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let app_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/apps/uploads");
-        let log = std::fs::File::create(dir.path().join("gunicorn.log")).unwrap();
-        let mut cmd = Command::new(bin);
-        cmd.current_dir(&app_dir)
-            .args(["-w", "1", "-k", "sync", "--timeout", "60"])
-            .arg("--access-logfile")
-            .arg(&access_log)
-            .args(["--bind", &addr.to_string(), "uploads_app:app"])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log);
-        let proc = Proc::spawn("gunicorn uploads_app", cmd).expect("spawn gunicorn");
-        assert!(
-            testkit::wait_for_port(addr, Duration::from_secs(30)),
-            "gunicorn did not start on {addr}"
-        );
-        Some(UploadApp {
-            _proc: proc,
-            addr,
-            access_log,
-            _dir: dir,
-        })
+        let mut access_log = PathBuf::new();
+        let server = AppServer::start(
+            "uploads",
+            "uploads_app",
+            &["-w", "1", "-k", "sync", "--timeout", "60"],
+            |cmd, dir| {
+                access_log = dir.join("access.log");
+                cmd.arg("--access-logfile").arg(&access_log);
+            },
+        )?;
+        Some(UploadApp { server, access_log })
     }
 
     fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// How many requests for `path` the app has answered, once the app has

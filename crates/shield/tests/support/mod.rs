@@ -95,6 +95,64 @@ impl Drop for TestShield {
     }
 }
 
+/// A test app of tests/apps on gunicorn, with the orders-hardened venv's Flask and
+/// gunicorn, on a free port of 127.0.0.1; stopped when dropped.
+pub struct AppServer {
+    _proc: testkit::Proc,
+    pub addr: SocketAddr,
+    /// A directory of the test's own, with gunicorn's log (`gunicorn.log`).
+    pub dir: tempfile::TempDir,
+}
+
+impl AppServer {
+    /// `gunicorn ARGS --bind ADDR MODULE:app` in `tests/apps/APP`; `configure`
+    /// adds to the command (environment, more arguments) given the test's
+    /// directory. None when the venv is missing (a failure under
+    /// `FLASKGUARD_E2E=required`).
+    pub fn start(
+        app: &str,
+        module: &str,
+        args: &[&str],
+        configure: impl FnOnce(&mut std::process::Command, &std::path::Path),
+    ) -> Option<AppServer> {
+        let bin = testkit::venv("orders-hardened").join("bin/gunicorn");
+        if !bin.is_file() {
+            testkit::E2e::missing(&format!("{} is missing", bin.display()));
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = testkit::free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let app_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/apps")
+            .join(app);
+        let log = std::fs::File::create(dir.path().join("gunicorn.log")).unwrap();
+        let mut cmd = std::process::Command::new(bin);
+        cmd.current_dir(&app_dir)
+            .args(args)
+            .args(["--bind", &addr.to_string(), &format!("{module}:app")])
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        configure(&mut cmd, dir.path());
+        let proc =
+            testkit::Proc::spawn(&format!("gunicorn {module}"), cmd).expect("spawn gunicorn");
+        assert!(
+            testkit::wait_for_port(addr, std::time::Duration::from_secs(30)),
+            "gunicorn did not start on {addr}"
+        );
+        Some(AppServer {
+            _proc: proc,
+            addr,
+            dir,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
 /// Settings pointing at an upstream, everything else default.
 pub fn settings_for(upstream: &str) -> Settings {
     Settings {
