@@ -7,7 +7,7 @@ use std::{
     future::Future,
     pin::Pin,
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
     },
     task::{Context, Poll},
@@ -16,12 +16,71 @@ use std::{
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
 use crate::layers::csp_nonce::NonceBody;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The memory all bodies shield holds for slow peers may take at once
+/// (`limits.buffer_memory_bytes`): request bodies read whole before they go
+/// upstream, and responses read ahead of a slow client. Shared by every
+/// connection of a configuration.
+#[derive(Debug)]
+pub struct BodyBudget {
+    used: AtomicU64,
+    max: u64,
+}
+
+impl BodyBudget {
+    pub fn new(max: u64) -> Arc<BodyBudget> {
+        Arc::new(BodyBudget {
+            used: AtomicU64::new(0),
+            max,
+        })
+    }
+
+    /// `bytes` of the budget, given back when the result is dropped; None when
+    /// the budget has no room for them.
+    pub fn hold(self: &Arc<Self>, bytes: u64) -> Option<Held> {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(bytes).filter(|&total| total <= self.max)
+            })
+            .ok()?;
+        Some(Held {
+            budget: Arc::clone(self),
+            bytes,
+        })
+    }
+
+    /// Bytes held now.
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::Acquire)
+    }
+}
+
+/// Memory taken from a [`BodyBudget`], given back when dropped.
+#[derive(Debug)]
+pub struct Held {
+    budget: Arc<BodyBudget>,
+    bytes: u64,
+}
+
+impl Held {
+    /// Takes over another hold of the same budget.
+    pub fn absorb(&mut self, mut other: Held) {
+        self.bytes += std::mem::take(&mut other.bytes);
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.budget.used.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
 
 /// How long a client may take to send its request body: `grace` from the end of
 /// its request head, plus one second per `min_rate` bytes received (the rule of
@@ -252,6 +311,141 @@ impl Body for ReqBody {
     }
 }
 
+/// The app's response body as shield reads it: straight off the upstream
+/// connection at the client's pace, or read ahead of a slow client.
+#[derive(Debug)]
+pub enum AppBody {
+    Direct(Incoming),
+    Ahead(ReadAhead),
+}
+
+/// A frame read ahead, with the window and budget memory it holds until the client
+/// side takes it.
+type Ahead = (
+    Frame<Bytes>,
+    Option<tokio::sync::OwnedSemaphorePermit>,
+    Option<Held>,
+);
+
+/// An app's response body read by a task of its own, up to `window` bytes ahead of
+/// the client, so the app's worker is done with the response as soon as it fits
+/// (a gunicorn sync worker serves nothing else until then). Past `budget`, the
+/// task reads no further ahead than the frame the client is waiting for.
+#[derive(Debug)]
+pub struct ReadAhead {
+    rx: tokio::sync::mpsc::UnboundedReceiver<Result<Ahead, hyper::Error>>,
+    hint: SizeHint,
+    ended: bool,
+}
+
+impl AppBody {
+    /// Reads `body` ahead of the client when it may not fit in the sockets' own
+    /// buffers (over 64 KiB or of unknown length) and `window` is not 0.
+    pub fn new(body: Incoming, window: usize, budget: &Arc<BodyBudget>) -> AppBody {
+        const SOCKETS_HOLD: u64 = 64 * 1024;
+        let hint = body.size_hint();
+        if window == 0 || body.is_end_stream() || hint.exact().is_some_and(|n| n <= SOCKETS_HOLD) {
+            return AppBody::Direct(body);
+        }
+        AppBody::Ahead(ReadAhead::spawn(body, window, Arc::clone(budget)))
+    }
+}
+
+impl ReadAhead {
+    fn spawn(mut body: Incoming, window: usize, budget: Arc<BodyBudget>) -> ReadAhead {
+        let hint = body.size_hint();
+        let window = window.min(tokio::sync::Semaphore::MAX_PERMITS) as u32;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let room = Arc::new(tokio::sync::Semaphore::new(window as usize));
+        tokio::spawn(async move {
+            loop {
+                let frame = tokio::select! {
+                    f = body.frame() => f,
+                    // The client went away: stop reading (the connection closes).
+                    () = tx.closed() => return,
+                };
+                let frame = match frame {
+                    None => return,
+                    Some(Err(e)) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                    Some(Ok(f)) => f,
+                };
+                let len = frame.data_ref().map_or(0, |d| d.len());
+                let held = budget.hold(len as u64);
+                // Within the budget, this frame's own size of the window; past it,
+                // the whole window: wait until the client took everything queued.
+                let want = if held.is_some() {
+                    u32::try_from(len).unwrap_or(u32::MAX).min(window)
+                } else {
+                    window
+                };
+                let permit = tokio::select! {
+                    p = Arc::clone(&room).acquire_many_owned(want) => p.ok(),
+                    () = tx.closed() => return,
+                };
+                if tx.send(Ok((frame, permit, held))).is_err() {
+                    return;
+                }
+            }
+        });
+        ReadAhead {
+            rx,
+            hint,
+            ended: false,
+        }
+    }
+}
+
+impl Body for AppBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            AppBody::Direct(b) => Pin::new(b)
+                .poll_frame(cx)
+                .map_err(|e| Box::new(e) as BoxError),
+            AppBody::Ahead(a) => {
+                if a.ended {
+                    return Poll::Ready(None);
+                }
+                match a.rx.poll_recv(cx) {
+                    Poll::Pending => Poll::Pending,
+                    // The frame's window and budget memory are released here.
+                    Poll::Ready(Some(Ok((frame, _room, _held)))) => Poll::Ready(Some(Ok(frame))),
+                    Poll::Ready(Some(Err(e))) => {
+                        a.ended = true;
+                        Poll::Ready(Some(Err(Box::new(e))))
+                    }
+                    Poll::Ready(None) => {
+                        a.ended = true;
+                        Poll::Ready(None)
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            AppBody::Direct(b) => b.is_end_stream(),
+            AppBody::Ahead(a) => a.ended,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            AppBody::Direct(b) => b.size_hint(),
+            AppBody::Ahead(a) => a.hint,
+        }
+    }
+}
+
 /// The response body sent to the client.
 #[derive(Debug, Default)]
 pub enum ResBody {
@@ -261,7 +455,7 @@ pub enum ResBody {
     /// The upstream's body, possibly after a prefix shield read to inspect it.
     Upstream {
         prefix: Option<Bytes>,
-        rest: Incoming,
+        rest: AppBody,
     },
     /// HTML rewritten on the fly to carry CSP nonces.
     Html(Box<NonceBody>),
@@ -278,7 +472,7 @@ impl ResBody {
         ResBody::Full(Some(b))
     }
 
-    pub fn upstream(rest: Incoming) -> ResBody {
+    pub fn upstream(rest: AppBody) -> ResBody {
         ResBody::Upstream { prefix: None, rest }
     }
 }
@@ -302,9 +496,7 @@ impl Body for ResBody {
                 if let Some(p) = prefix.take() {
                     return Poll::Ready(Some(Ok(Frame::data(p))));
                 }
-                Pin::new(rest)
-                    .poll_frame(cx)
-                    .map_err(|e| Box::new(e) as BoxError)
+                Pin::new(rest).poll_frame(cx)
             }
             ResBody::Html(h) => Pin::new(h.as_mut()).poll_frame(cx),
             ResBody::Gzip(g) => Pin::new(g.as_mut()).poll_frame(cx),
@@ -384,6 +576,22 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn budget_holds_up_to_its_size_and_gives_memory_back() {
+        let b = BodyBudget::new(100);
+        let mut first = b.hold(60).unwrap();
+        assert!(b.hold(41).is_none());
+        let second = b.hold(40).unwrap();
+        assert!(b.hold(1).is_none());
+        assert!(b.hold(u64::MAX).is_none());
+        first.absorb(second);
+        assert_eq!(b.used(), 100);
+        drop(first);
+        assert_eq!(b.used(), 0);
+        assert!(b.hold(100).is_some());
+        assert_eq!(b.used(), 0);
+    }
 
     #[test]
     fn the_pace_allows_grace_plus_a_second_per_min_rate_bytes() {

@@ -9,6 +9,9 @@
 //!   `Transfer-Encoding` or `Expect`.
 //! - A chunked body over the limit is refused with 413 before the app sees it.
 //! - Past `buffer_memory_bytes`, a body streams on, intact.
+//! - A client that reads a large response slowly does not hold the worker either:
+//!   shield reads the response ahead (`response_buffer_bytes`); with that off,
+//!   the worker waits on the client.
 
 mod support;
 
@@ -251,4 +254,71 @@ fn past_the_buffer_memory_a_body_streams_intact() {
     assert_eq!(json["sha256"], want.as_str());
     assert_eq!(json["content_length"], "3145728");
     assert_eq!(streamed(), "1");
+}
+
+/// Asks for a 20 MB response and reads none of it for a while, then asks for
+/// /ping. Returns whether /ping was answered (within 5 s), and checks the large
+/// response arrives whole once read.
+fn ping_while_a_download_waits(shield: SocketAddr) -> bool {
+    const SIZE: usize = 20_000_000;
+    let mut slow = TcpStream::connect(shield).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    write!(
+        slow,
+        "GET /big/{SIZE} HTTP/1.1\r\nHost: {shield}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let answered = (|| {
+        let mut s = TcpStream::connect(shield).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        write!(
+            s,
+            "GET /ping HTTP/1.1\r\nHost: {shield}\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).ok()?;
+        Some(String::from_utf8_lossy(&raw).ends_with("pong"))
+    })()
+    .unwrap_or(false);
+    let mut raw = Vec::new();
+    slow.read_to_end(&mut raw).unwrap();
+    let at = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert_eq!(raw.len() - at, SIZE, "the download arrived cut");
+    assert!(raw[at..].iter().all(|&b| b == b'x'));
+    answered
+}
+
+#[test]
+fn a_slow_reader_does_not_hold_a_sync_worker() {
+    let Some(app) = UploadApp::start() else {
+        return;
+    };
+    let mut s = settings_for(&app.url());
+    s.limits.response_buffer_bytes = 32 * 1024 * 1024;
+    s.limits.buffer_memory_bytes = 64 * 1024 * 1024;
+    let shield = TestShield::start(s);
+    assert!(
+        ping_while_a_download_waits(shield.addr),
+        "with the response read ahead, /ping waited for the slow reader"
+    );
+    drop(shield);
+
+    let mut s = settings_for(&app.url());
+    s.limits.response_buffer_bytes = 0;
+    let shield = TestShield::start(s);
+    assert!(
+        !ping_while_a_download_waits(shield.addr),
+        "without read-ahead, /ping was answered while the worker waited on the slow reader"
+    );
+    drop(shield);
+
+    // Past buffer_memory_bytes the response streams at the client's pace, whole.
+    let mut s = settings_for(&app.url());
+    s.limits.response_buffer_bytes = 32 * 1024 * 1024;
+    s.limits.buffer_memory_bytes = 1024 * 1024;
+    let shield = TestShield::start(s);
+    ping_while_a_download_waits(shield.addr);
 }

@@ -294,8 +294,12 @@ pub struct LimitsSettings {
     /// serve one request at a time). Bodies larger than `max_body_bytes` (allowed
     /// on some routes) stream.
     pub request_buffering: bool,
-    /// Memory all bodies being buffered may hold at once; past it, a body streams
-    /// on instead of waiting for more memory.
+    /// How far shield reads an app's response ahead of a slow client, bytes per
+    /// response (like nginx's `proxy_buffering`): a response that fits frees the
+    /// app's worker at once, however slowly the client reads. 0: off.
+    pub response_buffer_bytes: u64,
+    /// Memory all bodies held for slow peers (requests buffered, responses read
+    /// ahead) may take at once; past it, bodies stream at the peer's pace.
     pub buffer_memory_bytes: u64,
     /// Other body limits for some routes (an upload route), first match wins.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -325,6 +329,7 @@ impl Default for LimitsSettings {
             max_headers: 100,
             max_uri_bytes: 8 * 1024,
             request_buffering: true,
+            response_buffer_bytes: 8 * 1024 * 1024,
             buffer_memory_bytes: 256 * 1024 * 1024,
             routes: Vec::new(),
         }

@@ -12,10 +12,9 @@
 
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
-use hyper::body::Incoming;
 
 use crate::{
-    body::{read_prefix, ResBody},
+    body::{read_prefix, AppBody, ResBody},
     config::{ErrorsSettings, HtmlErrors},
     context::{Context, RequestId},
     reply::{code_for, error_json},
@@ -80,7 +79,7 @@ impl ErrorSanitizer {
     /// Passes a response on, or replaces an error page that must not be sent.
     pub async fn process(
         &self,
-        resp: Response<Incoming>,
+        resp: Response<AppBody>,
         cx: &Context,
     ) -> (Response<ResBody>, Option<Sanitized>) {
         let status = resp.status();

@@ -40,6 +40,8 @@ pub struct SizeLimits {
     pub max_uri: usize,
     /// Whether bodies are read whole before the request goes upstream.
     pub request_buffering: bool,
+    /// How far a response is read ahead of the client, bytes (0: off).
+    pub response_buffer: usize,
     /// Memory all buffered bodies may hold at once.
     pub buffer_memory: u64,
     /// Per-route body limits and buffering, tried in order (unset: the global).
@@ -81,6 +83,13 @@ impl SizeLimits {
                 .transpose()?;
             route_bodies.push((set, max, entry.request_buffering));
         }
+        if cfg.response_buffer_bytes != 0 && !(64 * 1024..=GIB).contains(&cfg.response_buffer_bytes)
+        {
+            return Err(ConfigError::new(
+                "shield.limits.response_buffer_bytes",
+                "must be 0 (off) or between 64 KiB and 1 GiB",
+            ));
+        }
         if cfg.buffer_memory_bytes < cfg.max_body_bytes.min(1024 * 1024) {
             return Err(ConfigError::new(
                 "shield.limits.buffer_memory_bytes",
@@ -111,6 +120,7 @@ impl SizeLimits {
             max_headers: cfg.max_headers,
             max_uri: cfg.max_uri_bytes,
             request_buffering: cfg.request_buffering,
+            response_buffer: usize::try_from(cfg.response_buffer_bytes).unwrap_or(usize::MAX),
             buffer_memory: cfg.buffer_memory_bytes,
             route_bodies,
         })
@@ -467,6 +477,14 @@ mod tests {
         assert_eq!(
             SizeLimits::new(&s).unwrap_err().key,
             "shield.limits.buffer_memory_bytes"
+        );
+        let s = LimitsSettings {
+            response_buffer_bytes: 1000,
+            ..LimitsSettings::default()
+        };
+        assert_eq!(
+            SizeLimits::new(&s).unwrap_err().key,
+            "shield.limits.response_buffer_bytes"
         );
         // A route entry that changes nothing.
         let s = LimitsSettings {

@@ -1,59 +1,13 @@
 //! The request body as the pipeline holds it: what layers asked to read, then the
 //! unread rest of the client's stream.
 
-use std::sync::{
-    atomic::{AtomicBool, AtomicU64, Ordering},
-    Arc,
-};
+use std::sync::{atomic::AtomicBool, Arc};
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
-use crate::body::{BodyPace, ReqBody};
-
-/// The memory all bodies being buffered may hold at once
-/// (`limits.buffer_memory_bytes`), shared by every connection of a configuration.
-#[derive(Debug)]
-pub(super) struct BodyBudget {
-    used: AtomicU64,
-    max: u64,
-}
-
-impl BodyBudget {
-    pub(super) fn new(max: u64) -> Arc<BodyBudget> {
-        Arc::new(BodyBudget {
-            used: AtomicU64::new(0),
-            max,
-        })
-    }
-
-    fn take(&self, n: u64) -> bool {
-        self.used
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
-                used.checked_add(n).filter(|&total| total <= self.max)
-            })
-            .is_ok()
-    }
-
-    #[cfg(test)]
-    pub(super) fn used(&self) -> u64 {
-        self.used.load(Ordering::Acquire)
-    }
-}
-
-/// Memory taken from a [`BodyBudget`], given back when dropped.
-#[derive(Debug)]
-pub(super) struct Held {
-    budget: Arc<BodyBudget>,
-    bytes: u64,
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        self.budget.used.fetch_sub(self.bytes, Ordering::AcqRel);
-    }
-}
+use crate::body::{BodyBudget, BodyPace, Held, ReqBody};
 
 /// The body as read so far: chunks a layer asked for, then the unread stream.
 pub(super) struct BodyBuffer {
@@ -128,17 +82,12 @@ impl BodyBuffer {
                         self.len += d.len();
                         self.chunks.push(d);
                         if let Some(budget) = budget {
-                            if !budget.take(n) {
+                            let Some(h) = budget.hold(n) else {
                                 return Ok(false);
-                            }
+                            };
                             match &mut self.held {
-                                Some(h) => h.bytes += n,
-                                None => {
-                                    self.held = Some(Held {
-                                        budget: Arc::clone(budget),
-                                        bytes: n,
-                                    })
-                                }
+                                Some(held) => held.absorb(h),
+                                None => self.held = Some(h),
                             }
                         }
                     }
@@ -204,26 +153,5 @@ impl BodyBuffer {
             (Some(rest), None) if !self.ended => ReqBody::streaming(prefix, rest, limit, overflow),
             _ => ReqBody::full(prefix.unwrap_or_default()),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn budget_takes_up_to_its_size_and_held_memory_goes_back() {
-        let b = BodyBudget::new(100);
-        assert!(b.take(60));
-        assert!(!b.take(41));
-        assert!(b.take(40));
-        assert!(!b.take(1));
-        assert!(!b.take(u64::MAX));
-        drop(Held {
-            budget: Arc::clone(&b),
-            bytes: 100,
-        });
-        assert_eq!(b.used(), 0);
-        assert!(b.take(100));
     }
 }

@@ -22,12 +22,12 @@ use hyper::body::Incoming;
 mod body_buffer;
 mod hop;
 
-use body_buffer::{BodyBudget, BodyBuffer};
+use body_buffer::BodyBuffer;
 use hop::{bridge_upgrade, is_upgrade, strip_hop_by_hop};
 
 use crate::{
     audit_log::AuditLog,
-    body::{BodyPace, ResBody},
+    body::{AppBody, BodyBudget, BodyPace, ResBody},
     config::{ConfigError, Validated},
     context::{BodyView, Context},
     layer::{Flow, RequestLayer, ResponseLayer},
@@ -502,6 +502,7 @@ impl Pipeline {
         }
         let (mut rh, rb) = resp.into_parts();
         strip_hop_by_hop(&mut rh.headers, false);
+        let rb = AppBody::new(rb, self.limits.response_buffer, &self.body_budget);
         let (resp, sanitized) = self.errors.process(Response::from_parts(rh, rb), cx).await;
         if let Some(s) = sanitized {
             self.shared.metrics.event(s.control, "sanitize");

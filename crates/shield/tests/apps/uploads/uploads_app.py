@@ -5,11 +5,12 @@ request's body from the socket as the app asks for it.
 
 POST /upload   answers the body's length and SHA-256, and how it arrived
                (CONTENT_LENGTH, Transfer-Encoding, Expect).
+GET  /big/N    answers N bytes (a download).
 GET  /ping     answers "pong".
 """
 import hashlib
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 
 app = Flask(__name__)
 
@@ -29,3 +30,8 @@ def upload():
 @app.get("/ping")
 def ping():
     return "pong"
+
+
+@app.get("/big/<int:size>")
+def big(size):
+    return Response(b"x" * size, mimetype="application/octet-stream")
