@@ -180,6 +180,34 @@ impl Factories {
                 }
             }
         }
+        // A factory that returns the route decorator itself:
+        // `def post(rule, **kw): kw.setdefault("methods", ["POST"]);
+        // return bp.route(rule, **kw)`.
+        for (file, facts) in project.python() {
+            for (fi, ffn) in facts.functions.iter().enumerate() {
+                for r in &ffn.returns {
+                    if !is_route_decorator(r) {
+                        continue;
+                    }
+                    let Some(c) = r.as_call() else { continue };
+                    let Some((recv, method)) = receiver(project, bps, file, ffn, c) else {
+                        continue;
+                    };
+                    out.add(
+                        ffn,
+                        Factory {
+                            file,
+                            func: fi,
+                            recv,
+                            view: View::Decorated,
+                            method,
+                            call: r.clone(),
+                            auth: Vec::new(),
+                        },
+                    );
+                }
+            }
+        }
         // `X.add_url_rule(rule, endpoint, f, ...)` in the decorator a factory
         // returns, or in a function given the view.
         for (file, facts, call) in project.calls_named(&["add_url_rule"]) {
