@@ -32,6 +32,9 @@ does an environment comparison whose default turns debug on
 (`os.getenv("DEBUG", "True") == "True"`) when no deploy file sets the
 variable. Flags that stay off when the environment sets nothing
 (`os.getenv("DEBUG", "False") == "True"`, `debug: bool = False`) are fine.
+`DEBUG: True` followed by a `**mapping` spread the audit cannot read
+(`update({"DEBUG": True, **os.environ})`) is reported as on unless that
+mapping turns it off.
 
 ## Why is this bad?
 Flask's debug mode serves the Werkzeug debugger: any visitor who triggers an
@@ -75,7 +78,11 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let Some(on) = debug_on(project, entry.file, &entry.value) else {
             continue;
         };
-        let message = format!("debug mode is on in the configuration production uses{}: the Werkzeug debugger gives any visitor a Python console", on.why());
+        // `{"DEBUG": True, **env}`: on unless the mapping after it says otherwise.
+        let message = match entry.overridable {
+            Some(_) => format!("debug mode is on in the configuration production uses{} unless the `**` mapping after it turns it off: the Werkzeug debugger gives any visitor a Python console", on.why()),
+            None => format!("debug mode is on in the configuration production uses{}: the Werkzeug debugger gives any visitor a Python console", on.why()),
+        };
         let mut f = ctx
             .finding(RULE.code, RULE.name, entry.span, message)
             .with_fix(on.fix(
@@ -84,6 +91,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             .with_evidence(ctx.snippet(entry.span));
         if let DebugOn::SettingsDefault { at, .. } = &on {
             f = f.with_related(ctx.at(*at), "the default is written here");
+        }
+        if let Some(spread) = entry.overridable {
+            f = f.with_related(ctx.at(spread), "this mapping may set DEBUG instead");
         }
         out.push(ctx.with_production(f, app));
     }
