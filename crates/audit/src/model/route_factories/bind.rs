@@ -288,7 +288,7 @@ fn factory_sets<'b>(
             }
             _ => None,
         })
-        .last();
+        .next_back();
     let default = facts
         .calls
         .iter()
@@ -307,6 +307,6 @@ fn factory_sets<'b>(
             .then(|| call.arg(1))
             .flatten()
         })
-        .last();
+        .next_back();
     (set, default)
 }
