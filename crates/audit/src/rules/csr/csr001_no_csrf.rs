@@ -39,8 +39,9 @@ credentials of their own), reports:
   (`insert_one`, `update_many`, `delete_one`, ...) or deletes a file
   (`os.remove`, `shutil.rmtree`). CSRF protection checks only unsafe methods.
   Only routes the session authenticates count (an auth decorator other than a
-  token one, or a view that reads `current_user`); logout views and links
-  that carry a secret in their path (`/confirm/<token>`) are left out.
+  token one, or a view that reads Flask's `session` or `current_user`);
+  logout views and links that carry a secret in their path
+  (`/confirm/<token>`) are left out.
 
 A hand-written check counts when a `before_request` hook of the app (or a
 blueprint's `before_app_request` hook; a blueprint's own `before_request`

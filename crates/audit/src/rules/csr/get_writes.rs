@@ -80,7 +80,7 @@ fn capability_url(path: &str) -> bool {
 /// The first write a GET-only view of a cookie-authenticated app makes, when
 /// the route is one a forged request could abuse: not a logout, not a
 /// capability URL, authenticated by the session (an auth decorator other than
-/// a token one, or a view that reads `current_user`).
+/// a token one, or a view that reads `session` or `current_user`).
 pub fn get_write(project: &Project, r: &Route) -> Option<GetWrite> {
     if !get_only(r) || r.provided_by.is_some() || crate::model::requires_spec_credentials(r) {
         return None;
@@ -109,16 +109,42 @@ pub fn get_write(project: &Project, r: &Route) -> Option<GetWrite> {
     first_write(&mut helpers, file, func, 0)
 }
 
-/// Whether a view's body names `current_user` (Flask-Login).
+/// Names that carry the login of a cookie session.
+const LOGIN_OBJECTS: &[&str] = &[
+    "flask.session",
+    "flask.globals.session",
+    "flask_login.current_user",
+    "flask_login.utils.current_user",
+];
+
+/// Whether a view's body reads the login from the session cookie: it names
+/// `session` (Flask's) or `current_user` (Flask-Login), as the module
+/// imports them.
 fn reads_current_user(project: &Project, file: FileId, func: &FunctionFact) -> bool {
-    let Some(src) = project.source(file) else {
+    let (Some(src), Some(facts)) = (project.source(file), project.resolver().facts(file)) else {
         return false;
     };
     let start = u32::from(func.def_range.start()) as usize;
     let end = u32::from(func.def_range.end()) as usize;
-    src.text()
-        .get(start..end)
-        .is_some_and(|body| body.contains("current_user"))
+    let Some(body) = src.text().get(start..end) else {
+        return false;
+    };
+    facts
+        .imports
+        .iter()
+        .filter(|i| LOGIN_OBJECTS.contains(&i.qualified.as_str()))
+        .any(|i| names_identifier(body, i.local.as_str()))
+}
+
+/// Whether `text` holds `name` as a whole identifier that is not an
+/// attribute (`session[...]`, not `db.session`).
+fn names_identifier(text: &str, name: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(name).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + name.len()..].chars().next();
+        !before.is_some_and(|c| ident(c) || c == '.') && !after.is_some_and(ident)
+    })
 }
 
 fn first_write(
