@@ -270,7 +270,7 @@ pub(super) fn bound_rule(
 /// What a factory writes into its `**kwargs` parameter (index `kw`) under
 /// `name` in its body (also in the decorator it returns): `(kwargs["name"] = v, kwargs.setdefault("name", v))`,
 /// each the last one written.
-fn factory_sets<'b>(
+pub(in crate::model) fn factory_sets<'b>(
     facts: &'b PyFacts,
     ffn: &FunctionFact,
     kw: usize,

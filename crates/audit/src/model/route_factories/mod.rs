@@ -30,6 +30,8 @@
 mod bind;
 mod uses;
 
+pub(super) use bind::factory_sets;
+
 use bind::param_of;
 use rustc_hash::{FxHashMap, FxHashSet};
 
