@@ -544,6 +544,7 @@ fn apply_spread<'a>(
 ) {
     // A factory parameter nothing passes (`**(overrides or {})` with
     // `overrides=None`) spreads nothing.
+    let at = Span::new(file, v.range);
     let resolver = project.resolver();
     let Some((file, v)) = update_mapping(project, &resolver, file, v) else {
         return;
@@ -565,10 +566,9 @@ fn apply_spread<'a>(
         }
         None => {
             cfg.incomplete = true;
-            let span = Span::new(file, v.range);
             if let Some(range) = replaces {
                 for e in cfg.entries.get_mut(range).into_iter().flatten() {
-                    e.overridable.get_or_insert(span);
+                    e.overridable.get_or_insert(at);
                 }
             }
         }
