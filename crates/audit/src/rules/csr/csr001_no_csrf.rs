@@ -40,8 +40,9 @@ credentials of their own), reports:
   (`os.remove`, `shutil.rmtree`). CSRF protection checks only unsafe methods.
   Only routes the session authenticates count (an auth decorator other than a
   token one, or a view that reads Flask's `session` or `current_user`);
-  logout views and links that carry a secret in their path
-  (`/confirm/<token>`) are left out.
+  logout views, OAuth callbacks, confirmation, activation and unsubscribe
+  links (by their path or view name) and links that carry a secret in their
+  path (`/reset/<token>`) are left out.
 
 A hand-written check counts when a `before_request` hook of the app (or a
 blueprint's `before_app_request` hook; a blueprint's own `before_request`

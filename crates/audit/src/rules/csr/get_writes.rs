@@ -50,9 +50,27 @@ const SECRET_PARAMS: &[&str] = &[
     "nonce",
 ];
 
-/// View or path words of views that only end the session.
-const LOGOUT_WORDS: &[&str] = &[
-    "logout", "log_out", "log-out", "signout", "sign_out", "sign-out",
+/// View or path words of views that end the session, or that a GET is how
+/// the flow works: OAuth callbacks (checked by their `state`), e-mail
+/// confirmation and unsubscribe links (the token may be a query argument).
+const EXEMPT_WORDS: &[&str] = &[
+    "logout",
+    "log_out",
+    "log-out",
+    "signout",
+    "sign_out",
+    "sign-out",
+    "callback",
+    "oauth",
+    "authorize",
+    "login",
+    "signin",
+    "sign_in",
+    "sign-in",
+    "confirm",
+    "verify",
+    "activate",
+    "unsubscribe",
 ];
 
 /// A write a GET view makes: where, and what (`db.session.commit()`).
@@ -78,8 +96,8 @@ fn capability_url(path: &str) -> bool {
 }
 
 /// The first write a GET-only view of a cookie-authenticated app makes, when
-/// the route is one a forged request could abuse: not a logout, not a
-/// capability URL, authenticated by the session (an auth decorator other than
+/// the route is one a forged request could abuse: not a logout, OAuth
+/// callback or confirmation link, not a capability URL, authenticated by the session (an auth decorator other than
 /// a token one, or a view that reads `session` or `current_user`).
 pub fn get_write(project: &Project, r: &Route) -> Option<GetWrite> {
     if !get_only(r) || r.provided_by.is_some() || crate::model::requires_spec_credentials(r) {
@@ -87,7 +105,7 @@ pub fn get_write(project: &Project, r: &Route) -> Option<GetWrite> {
     }
     let name = r.view_name().to_ascii_lowercase();
     let path = r.display_path().to_ascii_lowercase();
-    if LOGOUT_WORDS
+    if EXEMPT_WORDS
         .iter()
         .any(|w| name.contains(w) || path.contains(w))
         || capability_url(&path)
