@@ -97,8 +97,9 @@ fn capability_url(path: &str) -> bool {
 
 /// The first write a GET-only view of a cookie-authenticated app makes, when
 /// the route is one a forged request could abuse: not a logout, OAuth
-/// callback or confirmation link, not a capability URL, authenticated by the session (an auth decorator other than
-/// a token one, or a view that reads `session` or `current_user`).
+/// callback or confirmation link, not a capability URL, and authenticated by
+/// the session (an auth decorator other than a token one, or a view that
+/// reads `session` or `current_user`).
 pub fn get_write(project: &Project, r: &Route) -> Option<GetWrite> {
     if !get_only(r) || r.provided_by.is_some() || crate::model::requires_spec_credentials(r) {
         return None;
@@ -115,7 +116,7 @@ pub fn get_write(project: &Project, r: &Route) -> Option<GetWrite> {
     let (file, func) = project.resolver().function(&r.function)?;
     let token_auth = |a: &String| a.contains("jwt") || a.contains("token");
     let cookie_auth = r.auth.iter().any(|a| !token_auth(a))
-        || (r.auth.is_empty() && reads_current_user(project, file, func));
+        || (r.auth.is_empty() && reads_login(project, file, func));
     if !cookie_auth {
         return None;
     }
@@ -138,7 +139,7 @@ const LOGIN_OBJECTS: &[&str] = &[
 /// Whether a view's body reads the login from the session cookie: it names
 /// `session` (Flask's) or `current_user` (Flask-Login), as the module
 /// imports them.
-fn reads_current_user(project: &Project, file: FileId, func: &FunctionFact) -> bool {
+fn reads_login(project: &Project, file: FileId, func: &FunctionFact) -> bool {
     let (Some(src), Some(facts)) = (project.source(file), project.resolver().facts(file)) else {
         return false;
     };
