@@ -72,6 +72,8 @@ pub const INDEXED_NAMES: &[&str] = &[
     "login_user",
     "run",
     "run_simple",
+    // Flask-Script's runserver command
+    "Server",
     // routes and handlers registered by call
     "add_url_rule",
     "register_error_handler",

@@ -43,7 +43,9 @@ pub use deployment::{
     compose_service, exposure, Deployment, Exposure, ProxyEvidence, ProxyKind, WorkerSource,
 };
 pub use extensions::{ExtKind, ExtOption, Extension};
-pub use resources::{is_restx_payload, is_restx_resource_method, restx_object};
+pub use resources::{
+    is_api_resource_method, is_restx_payload, is_restx_resource_method, restx_object,
+};
 pub use routes::{Decorator, ErrorHandler, Provider, Route};
 
 use crate::{

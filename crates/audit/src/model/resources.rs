@@ -282,6 +282,23 @@ fn restx_object_at<'p>(
 /// Whether the project function `func` is a method of a Flask-RESTX /
 /// RESTPlus resource class (directly or through the project's base classes).
 pub fn is_restx_resource_method(project: &Project, func: &str) -> bool {
+    resource_method_of(project, func, RESTX_RESOURCES)
+}
+
+/// Whether the project function `func` is a method of a Flask-RESTful,
+/// Flask-RESTX or Flask-RESTPlus resource class: its `Api` answers the
+/// errors of its routes (404, 405, 500 and `abort`) in JSON itself.
+pub fn is_api_resource_method(project: &Project, func: &str) -> bool {
+    resource_method_of(project, func, API_RESOURCES)
+}
+
+const API_RESOURCES: &[&str] = &[
+    "flask_restx.Resource",
+    "flask_restplus.Resource",
+    "flask_restful.Resource",
+];
+
+fn resource_method_of(project: &Project, func: &str, bases: &[&str]) -> bool {
     let resolver = project.resolver();
     let Some(class) = resolver
         .function(func)
@@ -302,7 +319,7 @@ pub fn is_restx_resource_method(project: &Project, func: &str) -> bool {
         for b in &fact.bases {
             let r = resolver.resolve(file, b);
             if r.external_name()
-                .is_some_and(|n| RESTX_RESOURCES.contains(&n.as_str()))
+                .is_some_and(|n| bases.contains(&n.as_str()))
             {
                 return true;
             }

@@ -434,8 +434,15 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
                     .map(|v| rule_text(project, file, v))
                     .unwrap_or_default();
                 let methods = match method.as_str() {
-                    "route" | "api_route" => literal_methods(call.and_then(|c| c.kwarg("methods")))
-                        .unwrap_or_else(|| vec!["GET".to_string()]),
+                    "route" | "api_route" => {
+                        let passed = call.and_then(|c| c.kwarg("methods"));
+                        let (set, default) = overridden_route_methods(project, site, &method);
+                        set.or_else(|| match passed {
+                            Some(_) => literal_methods(passed),
+                            None => default,
+                        })
+                        .unwrap_or_else(|| vec!["GET".to_string()])
+                    }
                     "websocket" => vec!["WEBSOCKET".to_string()],
                     m => vec![m.to_ascii_uppercase()],
                 };
@@ -548,6 +555,50 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
 
 /// The HTTP methods a literal list names (`methods=["get", "POST"]`), upper-cased;
 /// None when the value is not a list or tuple.
+/// How many project base classes are searched for an overridden `route`.
+const MAX_ROUTE_OVERRIDE_DEPTH: usize = 4;
+
+/// The methods a project subclass of `Flask` / `Blueprint` writes into the
+/// `**options` of its own `route` before passing them on (`def route(self,
+/// rule, **options): options.setdefault("methods", ("GET", "POST")); return
+/// super().route(rule, **options)`), for the object made at `site`:
+/// `(options["methods"] = [...], options.setdefault("methods", [...]))`.
+fn overridden_route_methods(
+    project: &Project,
+    site: Site,
+    method: &str,
+) -> (Option<Vec<String>>, Option<Vec<String>>) {
+    let resolver = project.resolver();
+    let mut class = resolver.class_of(Target::Object(site));
+    for _ in 0..MAX_ROUTE_OVERRIDE_DEPTH {
+        let Some(q) = class.take() else { break };
+        if let Some((file, func)) = resolver.function(&format!("{q}.{method}")) {
+            let Some(kw) = func
+                .params
+                .iter()
+                .position(|p| p.kind == crate::python::facts::ParamKind::VarKeywords)
+            else {
+                break;
+            };
+            let Some(facts) = resolver.facts(file) else {
+                break;
+            };
+            let (set, default) = super::route_factories::factory_sets(facts, func, kw, "methods");
+            return (literal_methods(set), literal_methods(default));
+        }
+        // The first project base class.
+        class = resolver.class(&q).and_then(|(file, c)| {
+            c.bases
+                .iter()
+                .find_map(|b| match resolver.resolve(file, b).target {
+                    Target::Class(base) => Some(base),
+                    _ => None,
+                })
+        });
+    }
+    (None, None)
+}
+
 pub(super) fn literal_methods(v: Option<&Value>) -> Option<Vec<String>> {
     v.and_then(Value::as_seq).map(|m| {
         m.iter()

@@ -622,6 +622,14 @@ impl SecretSite<'_> {
             | SecretSite::Field { span, .. } => *span,
         }
     }
+    /// The `**mapping` spread after a config entry, in the same dict or
+    /// call, that may replace its value (`{"SECRET_KEY": "dev", **env}`).
+    pub fn overridable(&self) -> Option<crate::source::Span> {
+        match self {
+            SecretSite::Entry(e) => e.overridable,
+            _ => None,
+        }
+    }
     /// Whether the value is the default of a pydantic settings field (the
     /// environment variable of the same name overrides it), also loaded into
     /// an app's config (`from_object(settings)`).

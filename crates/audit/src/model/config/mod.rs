@@ -63,6 +63,9 @@ pub struct ConfigEntry {
     /// The statement or keyword that sets it.
     pub span: Span,
     pub via: ConfigVia,
+    /// A `**mapping` spread written after it in the same dict (or call) whose
+    /// keys cannot be read: it may replace this value.
+    pub overridable: Option<Span>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -421,6 +424,7 @@ fn resolve_app(
             }
             OpKind::Update(args, kwargs, upper_only) => {
                 let kept = |k: &str| !upper_only || is_config_key(k);
+                let mapping_start = cfg.entries.len();
                 for a in args {
                     match settings_dump(project, &resolver, op.file, a) {
                         Some(Some(q)) => {
@@ -436,10 +440,17 @@ fn resolve_app(
                     let Some((f, dict)) = update_mapping(project, &resolver, op.file, a) else {
                         continue;
                     };
-                    match dict.as_dict() {
-                        Some(items) => {
-                            for (k, v) in items {
-                                match k.as_ref().and_then(Value::as_str) {
+                    if let Some(items) = dict.as_dict() {
+                        // `{"SECRET_KEY": "dev", **env}`: a later spread
+                        // replaces the keys before it.
+                        let since = cfg.entries.len();
+                        for (k, v) in items {
+                            match k {
+                                None => {
+                                    let replaced = since..cfg.entries.len();
+                                    apply_spread(project, &mut cfg, f, v, Some(replaced), &kept)
+                                }
+                                Some(k) => match k.as_str() {
                                     Some(k) if !kept(k) => {}
                                     Some(k) => push(
                                         &mut cfg,
@@ -450,12 +461,40 @@ fn resolve_app(
                                         ConfigVia::Update,
                                     ),
                                     None => cfg.incomplete = true,
-                                }
+                                },
                             }
                         }
-                        None => cfg.incomplete = true,
+                    } else if let Some(c) = dict.as_call().filter(|c| {
+                        c.func.qualified().as_deref() == Some("dict") && c.args.is_empty()
+                    }) {
+                        // `dict(SECRET_KEY="dev", **overrides)`: a spread
+                        // cannot pass a keyword also written literally
+                        // (Python raises TypeError), so it replaces none.
+                        for (k, v) in c.kwargs.iter() {
+                            match k {
+                                None => apply_spread(project, &mut cfg, f, v, None, &kept),
+                                Some(k) if !kept(k) => {}
+                                Some(k) => push(
+                                    &mut cfg,
+                                    k,
+                                    v,
+                                    f,
+                                    Span::new(f, v.range),
+                                    ConfigVia::Update,
+                                ),
+                            }
+                        }
+                        if c.spread && c.kwargs.iter().all(|(k, _)| k.is_some()) {
+                            cfg.incomplete = true;
+                        }
+                    } else {
+                        cfg.incomplete = true;
                     }
                 }
+                // Keywords after the mapping replace its keys
+                // (`update({"SECRET_KEY": "dev"}, **env)`); a spread cannot
+                // replace a keyword written literally in the same call.
+                let mapping_entries = mapping_start..cfg.entries.len();
                 for (k, v) in kwargs {
                     match k {
                         Some(k) if !kept(k) => {}
@@ -467,7 +506,14 @@ fn resolve_app(
                             Span::new(op.file, v.range),
                             ConfigVia::Update,
                         ),
-                        None => cfg.incomplete = true,
+                        None => apply_spread(
+                            project,
+                            &mut cfg,
+                            op.file,
+                            v,
+                            Some(mapping_entries.clone()),
+                            &kept,
+                        ),
                     }
                 }
             }
@@ -482,6 +528,51 @@ fn resolve_app(
     }
     apply_extensions(project, app, &mut cfg);
     cfg
+}
+
+/// A `**mapping` spread in a dict or call that loads config keys: the items
+/// of a mapping the source spells out are loaded; any other mapping may hold
+/// any key, so the config is incomplete and the entries in `replaces` (those
+/// the spread comes after and may replace) are marked overridable.
+fn apply_spread<'a>(
+    project: &'a Project,
+    cfg: &mut AppConfig,
+    file: FileId,
+    v: &'a Value,
+    replaces: Option<std::ops::Range<usize>>,
+    kept: &dyn Fn(&str) -> bool,
+) {
+    // A factory parameter nothing passes (`**(overrides or {})` with
+    // `overrides=None`) spreads nothing.
+    let at = Span::new(file, v.range);
+    let resolver = project.resolver();
+    let Some((file, v)) = update_mapping(project, &resolver, file, v) else {
+        return;
+    };
+    match super::spread::spread_items(project, file, v) {
+        Some((sfile, items)) => {
+            for (k, value) in items {
+                if kept(k) {
+                    push(
+                        cfg,
+                        k,
+                        value,
+                        sfile,
+                        Span::new(sfile, value.range),
+                        ConfigVia::Update,
+                    );
+                }
+            }
+        }
+        None => {
+            cfg.incomplete = true;
+            if let Some(range) = replaces {
+                for e in cfg.entries.get_mut(range).into_iter().flatten() {
+                    e.overridable.get_or_insert(at);
+                }
+            }
+        }
+    }
 }
 
 /// Whether a dotted class name is a project class derived from pydantic's

@@ -188,6 +188,7 @@ pub(super) fn push(
         file,
         span,
         via,
+        overridable: None,
     });
 }
 

@@ -5,7 +5,7 @@
 use super::super::Project;
 use crate::{
     python::{
-        facts::{FunctionFact, ParamKind},
+        facts::{FunctionFact, ParamKind, PyFacts},
         value::{Call, Kind, Root, Site, Value},
     },
     source::FileId,
@@ -151,6 +151,7 @@ impl<'a> Use<'a> {
         &self,
         ffile: FileId,
         ffn: &'b FunctionFact,
+        facts: Option<&'b PyFacts>,
         c: &'b Call,
         name: &str,
     ) -> Option<Option<(FileId, &'b Value)>>
@@ -170,6 +171,15 @@ impl<'a> Use<'a> {
                             .is_some_and(|p| p.kind == ParamKind::VarKeywords)
                 })
         });
+        let kwargs_param = c.kwargs.iter().find_map(|(k, v)| {
+            let (i, a) = param_of(v, &ffn.qualified).filter(|_| k.is_none())?;
+            (a.is_empty()
+                && ffn
+                    .params
+                    .get(i)
+                    .is_some_and(|p| p.kind == ParamKind::VarKeywords))
+            .then_some(i)
+        });
         if !forwards || ffn.params.iter().any(|p| p.name.as_str() == name) {
             // A `**spread` the factory does not take from its caller may set it.
             if c.kwargs.iter().any(|(k, _)| k.is_none()) && !forwards {
@@ -177,10 +187,20 @@ impl<'a> Use<'a> {
             }
             return None;
         }
+        // What the factory itself puts into its `**kwargs` before passing
+        // them on: `kwargs["methods"] = [...]` wins, `kwargs.setdefault(
+        // "methods", [...])` when the use passes none.
+        let (set, default) = match (facts, kwargs_param) {
+            (Some(facts), Some(i)) => factory_sets(facts, ffn, i, name),
+            _ => (None, None),
+        };
+        if let Some(v) = set {
+            return Some(self.bind(ffile, ffn, v));
+        }
         match self.call.kwarg(name) {
             Some(v) => Some(Some((self.file, v))),
             None if self.call.kwargs.iter().any(|(k, _)| k.is_none()) => Some(None),
-            None => None,
+            None => default.map(|v| self.bind(ffile, ffn, v)),
         }
     }
 }
@@ -245,4 +265,48 @@ pub(super) fn bound_rule(
             bound_rule(project, usage, ffile, ffn, bound)
         }
     }
+}
+
+/// What a factory writes into its `**kwargs` parameter (index `kw`) under
+/// `name` in its body (also in the decorator it returns): `(kwargs["name"] = v, kwargs.setdefault("name", v))`,
+/// each the last one written.
+pub(in crate::model) fn factory_sets<'b>(
+    facts: &'b PyFacts,
+    ffn: &FunctionFact,
+    kw: usize,
+    name: &str,
+) -> (Option<&'b Value>, Option<&'b Value>) {
+    let is_kwargs =
+        |v: &Value| param_of(v, &ffn.qualified).is_some_and(|(i, a)| i == kw && a.is_empty());
+    let set = facts
+        .assigns
+        .iter()
+        .filter(|a| facts.scope_within(a.scope, ffn.scope) && !a.augmented)
+        .filter_map(|a| match &a.target.kind {
+            Kind::Subscript(base, key) if is_kwargs(base) && key.as_str() == Some(name) => {
+                Some(&a.value)
+            }
+            _ => None,
+        })
+        .next_back();
+    let default = facts
+        .calls
+        .iter()
+        .filter(|c| facts.scope_within(c.scope, ffn.scope))
+        .filter_map(|c| {
+            let call = c.call();
+            let r = call.func.reference()?;
+            let Root::Param { func, index, .. } = &r.root else {
+                return None;
+            };
+            (func.as_str() == ffn.qualified.as_str()
+                && *index as usize == kw
+                && r.attrs.len() == 1
+                && r.attrs[0].as_str() == "setdefault"
+                && call.arg(0)?.as_str() == Some(name))
+            .then(|| call.arg(1))
+            .flatten()
+        })
+        .next_back();
+    (set, default)
 }

@@ -30,6 +30,8 @@
 mod bind;
 mod uses;
 
+pub(super) use bind::factory_sets;
+
 use bind::param_of;
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -175,6 +177,34 @@ impl Factories {
                             method,
                             call: d.clone(),
                             auth,
+                        },
+                    );
+                }
+            }
+        }
+        // A factory that returns the route decorator itself:
+        // `def post(rule, **kw): kw.setdefault("methods", ["POST"]);
+        // return bp.route(rule, **kw)`.
+        for (file, facts) in project.python() {
+            for (fi, ffn) in facts.functions.iter().enumerate() {
+                for r in &ffn.returns {
+                    if !is_route_decorator(r) {
+                        continue;
+                    }
+                    let Some(c) = r.as_call() else { continue };
+                    let Some((recv, method)) = receiver(project, bps, file, ffn, c) else {
+                        continue;
+                    };
+                    out.add(
+                        ffn,
+                        Factory {
+                            file,
+                            func: fi,
+                            recv,
+                            view: View::Decorated,
+                            method,
+                            call: r.clone(),
+                            auth: Vec::new(),
                         },
                     );
                 }

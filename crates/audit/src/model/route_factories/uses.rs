@@ -76,6 +76,60 @@ impl Factories {
                 }
             }
         }
+        // Applied uses: `route(bp, "/x")(view)`, the decorator a factory
+        // returns called on the view.
+        for (file, facts) in project.python() {
+            for cf in &facts.calls {
+                let applied = cf.call();
+                let Some(c) = applied.func.as_call() else {
+                    continue;
+                };
+                let Some(view_arg) = applied.arg(0).filter(|_| applied.args.len() == 1) else {
+                    continue;
+                };
+                let Target::Function(name) = resolver.resolve(file, &c.func).target else {
+                    continue;
+                };
+                let Some(found) = self.by_name.get(&name) else {
+                    continue;
+                };
+                let Some((ufile, u)) = (match resolver.resolve(file, view_arg).target {
+                    Target::Function(q) => resolver.function(&q),
+                    _ => None,
+                }) else {
+                    continue;
+                };
+                used.push(name.clone());
+                let decos =
+                    ViewDecorators::of(project, ufile, &u.decorators, limiter_sites, csrf_sites);
+                for f in found.iter().filter(|f| matches!(f.view, View::Decorated)) {
+                    let Some(ffn) = resolver.facts(f.file).and_then(|p| p.functions.get(f.func))
+                    else {
+                        continue;
+                    };
+                    let usage = Use {
+                        file,
+                        call: c,
+                        skip: skip_of(ffn, false),
+                        instance: None,
+                    };
+                    let Some(mut route) = self.route(
+                        project,
+                        bps,
+                        f,
+                        ffn,
+                        &usage,
+                        Some((ufile, u)),
+                        &cf.value,
+                        &decos,
+                    ) else {
+                        continue;
+                    };
+                    route.file = file;
+                    routes.push(route);
+                }
+            }
+        }
         // Call uses: `register(bp, "/x", view)`.
         for (name, found) in &self.by_name {
             for f in found {
@@ -167,6 +221,7 @@ impl Factories {
             Parent::App(a) => (Some(a), None),
             Parent::Blueprint(b) => (None, Some(b)),
         };
+        let facts = project.resolver().facts(f.file);
         let rule_arg = match c.kwarg("rule").or_else(|| c.kwarg("path")) {
             Some(v) => usage.bind(f.file, ffn, v),
             None => usage.positional(f.file, ffn, c, 0),
@@ -174,7 +229,7 @@ impl Factories {
         let rule = bound_rule(project, usage, f.file, ffn, rule_arg?)?;
         let methods = match f.method.as_str() {
             "route" | "api_route" | "add_url_rule" => {
-                match usage.keyword(f.file, ffn, c, "methods") {
+                match usage.keyword(f.file, ffn, facts, c, "methods") {
                     // Passed, but not readable: the route is not listed on a guess.
                     Some(None) => return None,
                     Some(Some((vf, v))) => bound_methods(usage, f.file, ffn, (vf, v))?,
@@ -183,7 +238,7 @@ impl Factories {
             }
             m => vec![m.to_ascii_uppercase()],
         };
-        let endpoint_arg = match usage.keyword(f.file, ffn, c, "endpoint") {
+        let endpoint_arg = match usage.keyword(f.file, ffn, facts, c, "endpoint") {
             Some(found) => found,
             None if f.method == "add_url_rule" && c.kwarg("endpoint").is_none() => {
                 usage.positional(f.file, ffn, c, 1)

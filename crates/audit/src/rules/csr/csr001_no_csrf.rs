@@ -8,7 +8,7 @@ use crate::{
     source::Span,
 };
 
-use super::hook_check::checks_csrf;
+use super::{get_writes::get_write, hook_check::checks_csrf};
 
 pub const RULE: Rule = Rule {
     code: "CSR001",
@@ -32,7 +32,17 @@ credentials of their own), reports:
   Flask-Admin's `SecureForm` as a form base), and no
   hand-written check in a `before_request` hook (at the `Flask(...)` line);
 - `WTF_CSRF_ENABLED = False` in the production config;
-- `@csrf.exempt` on a state-changing route.
+- `@csrf.exempt` on a state-changing route;
+- a route that answers only GET yet writes: its view (or a project function
+  it calls, up to two calls deep) commits a database session or connection
+  (`db.session.commit()`, `conn.commit()`), writes a MongoDB collection
+  (`insert_one`, `update_many`, `delete_one`, ...) or deletes a file
+  (`os.remove`, `shutil.rmtree`). CSRF protection checks only unsafe methods.
+  Only routes the session authenticates count (an auth decorator other than a
+  token one, or a view that reads Flask's `session` or `current_user`);
+  logout views, OAuth callbacks, confirmation, activation and unsubscribe
+  links (by their path or view name) and links that carry a secret in their
+  path (`/reset/<token>`) are left out.
 
 A hand-written check counts when a `before_request` hook of the app (or a
 blueprint's `before_app_request` hook; a blueprint's own `before_request`
@@ -120,6 +130,30 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         .collect();
     let mut out = Vec::new();
     for app in project.apps.iter().filter(|a| a.kind == AppKind::Flask) {
+        for r in project
+            .routes
+            .iter()
+            .filter(|r| r.app == Some(app.id) || r.app.is_none())
+        {
+            let Some(w) = get_write(project, r) else {
+                continue;
+            };
+            out.push(
+                ctx.finding(
+                    RULE.code,
+                    RULE.name,
+                    r.def_span,
+                    format!(
+                        "`GET {}` {} although it answers GET: CSRF protection checks only POST, PUT, PATCH and DELETE, so a link or `<img src>` on any site triggers it with the visitor's session cookie",
+                        r.display_path(),
+                        w.what
+                    ),
+                )
+                .with_fix("Accept only POST (or DELETE) on this route and send it from a form or fetch that carries the CSRF token.")
+                .with_related(ctx.at(w.span), "the write")
+                .with_related(ctx.at(session_span), session_note),
+            );
+        }
         let mutations: Vec<_> = project
             .routes
             .iter()

@@ -189,18 +189,18 @@ pub fn checks_csrf(project: &Project, file: FileId, func: &FunctionFact) -> bool
     .refuses(file, func, 0)
 }
 
-/// Follows the project functions a hook calls.
-struct Helpers<'p, 's> {
-    project: &'p Project,
+/// Follows the project functions a hook (or a view) calls.
+pub(super) struct Helpers<'p, 's> {
+    pub(super) project: &'p Project,
     /// The functions being followed, outermost first: a call of one of them
     /// (recursion) is not followed again.
-    seen: &'s mut Vec<String>,
+    pub(super) seen: &'s mut Vec<String>,
 }
 
 impl<'p> Helpers<'p, '_> {
     /// The project function a call in `file` calls: a function, a method of a
     /// class (`Csrf.check()`), or of an object a class made (`guard.check()`).
-    fn callee(&self, file: FileId, call: &Call) -> Option<(FileId, &'p FunctionFact)> {
+    pub(super) fn callee(&self, file: FileId, call: &Call) -> Option<(FileId, &'p FunctionFact)> {
         let resolver = self.project.resolver();
         let r = resolver.resolve(file, &call.func);
         let q = match (r.target, r.attrs.as_slice()) {

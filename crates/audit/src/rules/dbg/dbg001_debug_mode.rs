@@ -23,7 +23,8 @@ const DOC: &str = r#"## What it does
 Finds debug mode switched on in code that production runs: `app.run(debug=True)`,
 `DEBUG = True` (or `app.debug = True`, `app.config["DEBUG"] = True`) in the
 configuration production uses — across files and through config class
-inheritance — `FastAPI(debug=True)`, `run_simple(..., use_debugger=True)`, and
+inheritance — `FastAPI(debug=True)`, `run_simple(..., use_debugger=True)`, Flask-Script's
+`Server(use_debugger=True)`, and
 apps wrapped in Werkzeug's `DebuggedApplication`. A flag read through a
 settings object counts when its field defaults to true (`DEBUG: bool = True`
 in a pydantic `BaseSettings` or a plain settings class, then
@@ -32,6 +33,9 @@ does an environment comparison whose default turns debug on
 (`os.getenv("DEBUG", "True") == "True"`) when no deploy file sets the
 variable. Flags that stay off when the environment sets nothing
 (`os.getenv("DEBUG", "False") == "True"`, `debug: bool = False`) are fine.
+`DEBUG: True` followed by a `**mapping` spread the audit cannot read
+(`update({"DEBUG": True, **os.environ})`) is reported as on unless that
+mapping turns it off.
 
 ## Why is this bad?
 Flask's debug mode serves the Werkzeug debugger: any visitor who triggers an
@@ -58,6 +62,7 @@ on your machine.
 "#;
 
 const RUN_SIMPLE: &[&str] = &["werkzeug.serving.run_simple", "werkzeug.run_simple"];
+const FLASK_SCRIPT_SERVER: &[&str] = &["flask_script.Server", "flask_script.commands.Server"];
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
@@ -75,7 +80,11 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let Some(on) = debug_on(project, entry.file, &entry.value) else {
             continue;
         };
-        let message = format!("debug mode is on in the configuration production uses{}: the Werkzeug debugger gives any visitor a Python console", on.why());
+        // `{"DEBUG": True, **env}`: on unless the mapping after it says otherwise.
+        let message = match entry.overridable {
+            Some(_) => format!("debug mode is on in the configuration production uses{} unless the `**` mapping after it turns it off: the Werkzeug debugger gives any visitor a Python console", on.why()),
+            None => format!("debug mode is on in the configuration production uses{}: the Werkzeug debugger gives any visitor a Python console", on.why()),
+        };
         let mut f = ctx
             .finding(RULE.code, RULE.name, entry.span, message)
             .with_fix(on.fix(
@@ -85,9 +94,12 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         if let DebugOn::SettingsDefault { at, .. } = &on {
             f = f.with_related(ctx.at(*at), "the default is written here");
         }
+        if let Some(spread) = entry.overridable {
+            f = f.with_related(ctx.at(spread), "this mapping may set DEBUG instead");
+        }
         out.push(ctx.with_production(f, app));
     }
-    for (file, _, call) in project.calls_named(&["run", "run_simple"]) {
+    for (file, _, call) in project.calls_named(&["run", "run_simple", "Server"]) {
         let c = call.call();
         let Some(r) = c.func.reference() else {
             continue;
@@ -116,6 +128,27 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                     ctx.finding(RULE.code, RULE.name, span, "`app.run(debug=True)` starts the development server with the Werkzeug debugger")
                         .with_fix("Remove `debug=True`; run production under gunicorn or uvicorn and use `flask run --debug` locally.")
                         .with_evidence(ctx.snippet(Span::new(file, call.range()))),
+                );
+            }
+            // Flask-Script's runserver command: `Server(use_debugger=True)`.
+            "Server" => {
+                if !common::resolves_to(project, file, &c.func, FLASK_SCRIPT_SERVER) {
+                    continue;
+                }
+                let Some(flag) = c.kwarg("use_debugger").filter(|v| v.truthy() == Some(true))
+                else {
+                    continue;
+                };
+                out.push(
+                    ctx.finding(
+                        RULE.code,
+                        RULE.name,
+                        Span::new(file, flag.range),
+                        "Flask-Script's `Server(use_debugger=True)` serves the Werkzeug debugger",
+                    )
+                    .with_fix(
+                        "Drop `use_debugger=True`; serve production with gunicorn or uvicorn.",
+                    ),
                 );
             }
             "run_simple" => {

@@ -24,7 +24,9 @@ their debug-only branches) that start Werkzeug's development server: `flask
 run`, or `python app.py` / `python -m app` where the script calls `app.run()`
 (also on an app a factory made) or Werkzeug's `run_simple()`, and `python
 manage.py runserver` on a Flask-Script `Manager` (its default `runserver`
-command, or a `Server()` added under that name) or `python manage.py run` on
+command, or a `Server()` added under that name; also `python manage.py` alone
+when the script calls `manager.run(default_command="runserver")`) or
+`python manage.py run` on
 a `FlaskGroup` script. A script that starts a production server itself
 (waitress' `serve`, `uvicorn.run`, a gunicorn `BaseApplication`, gevent's
 `WSGIServer`, ...) keeps `app.run()` for development and is not reported,
@@ -234,6 +236,25 @@ fn dev_server_in_script(
             })
     });
     if let Some(m) = manager {
+        // `python manage.py` with no command runs the default one:
+        // `manager.run(default_command="runserver")`.
+        let default_command = facts.calls.iter().find_map(|c| {
+            let call = c.call();
+            if call.last_name() != Some("run") {
+                return None;
+            }
+            let recv = call.receiver()?;
+            let made = resolver.resolve(file, &recv);
+            let crate::model::index::Target::Object(site) = made.target else {
+                return None;
+            };
+            (made.attrs.is_empty()
+                && site.file == file
+                && site.offset == u32::from(m.range().start()))
+            .then(|| call.param(1, "default_command").and_then(|v| v.as_str()))
+            .flatten()
+        });
+        let command = command.or(default_command);
         if command != Some("runserver") {
             return None;
         }

@@ -4,7 +4,7 @@
 use report::Finding;
 
 use crate::{
-    model::{index::Target, App, AppKind, ErrorHandler, Project},
+    model::{index::Target, is_api_resource_method, App, AppKind, ErrorHandler, Project},
     python::value::Kind,
     rules::{
         responses::{classify, route_body, Body},
@@ -46,7 +46,10 @@ HTML.
 Handlers registered with keys that are not literals count as covering
 everything. A flask-smorest `Api` bound to the app (`Api(app)`,
 `api.init_app(app)`) registers a JSON handler for `HTTPException`, so such an
-app is covered.
+app is covered. The routes of Flask-RESTful, Flask-RESTX and Flask-RESTPlus
+resources (`Api(app)` or `Api(blueprint)`) are not counted: their `Api`
+answers the errors raised while serving them (`abort(404)`, 405, unhandled
+exceptions) in JSON itself.
 
 ## Why is this bad?
 Clients that expect JSON fail with a parse error of their own and lose the
@@ -103,6 +106,9 @@ fn is_api(project: &Project, app: &App) -> bool {
         .routes
         .iter()
         .filter(|r| r.app == Some(app.id) || (r.app.is_none() && single))
+        // The routes of a Flask-RESTful / Flask-RESTX resource: their `Api`
+        // answers their errors in JSON by itself.
+        .filter(|r| r.class.is_none() || !is_api_resource_method(project, &r.function))
     {
         total += 1;
         match route_body(project, r).map(|(b, _)| b) {

@@ -38,6 +38,14 @@ Finds a string literal used as a signing secret:
   factory) and `class Settings: SECRET = "..."` (base classes included), a
   plain class the environment does not set.
 
+A literal that a later `**mapping` spread in the same dict may replace
+(`update({"SECRET_KEY": "dev", **os.environ})`, or keywords spread after the
+mapping: `from_mapping({"SECRET_KEY": "dev"}, **overrides)`) is a default,
+KEY003's, unless the spread is a mapping the source spells out without the
+key, or spreads nothing (a factory parameter nothing passes). A spread
+cannot replace a keyword written in the same call (`dict(SECRET_KEY="dev",
+**env)` raises TypeError when `env` holds it), so such a literal is reported.
+
 Values read from the environment are not reported here, also when the
 lookup has a literal fallback (`os.getenv("SECRET_KEY", "dev")`), or the
 literal is assigned in the branch of an `if` that runs only when the variable
@@ -79,7 +87,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         // An environment lookup with a literal fallback, and the default of
         // a pydantic settings field (which the environment overrides the
         // same way), are KEY003's (and KEY002's when the literal is weak).
-        if lit.fallback || site.is_settings_default() {
+        // So is a literal a later `**mapping` in the same dict may replace
+        // (`{"SECRET_KEY": "dev", **os.environ}`): a default, not certain.
+        if lit.fallback || site.is_settings_default() || site.overridable().is_some() {
             continue;
         }
         let message = format!(

@@ -36,6 +36,9 @@ Checks count wherever the app's code makes them (module level,
 tests. A fallback literal the app refuses to run with is checked too: `if
 app.config["SECRET_KEY"] == DEV_KEY and not app.debug: raise ...`, `assert
 SECRET_KEY not in ("dev", ...)` (KEY002 then stays silent about it as well).
+A literal followed by a `**mapping` spread that may replace it
+(`update({"SECRET_KEY": "dev", **os.environ})`, see KEY001) is a fallback
+too.
 A field of a pydantic `BaseSettings` class with a default is a fallback too
 (`SECRET_KEY: str = secrets.token_urlsafe(32)`, `jwt_secret_key: str =
 "..."`, also loaded with `config.from_object(settings)` or
@@ -99,7 +102,12 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let unset = site.when_unset(lookup_var.as_deref());
         // A pydantic settings field's default is what the app runs with
         // when the environment does not set the variable.
-        let fallback = if site.is_settings_default() {
+        let spread_default = site.overridable().filter(|_| {
+            common::secret_literal(project, site.file(), site.value()).is_some_and(|l| !l.fallback)
+        });
+        let fallback = if spread_default.is_some() {
+            Some(Fallback::Literal)
+        } else if site.is_settings_default() {
             settings_fallback(project, file, v)
         } else if let Some((_, fallback)) = branch {
             fallback
@@ -125,6 +133,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             continue;
         }
         let message = match fallback {
+            Some(Fallback::Literal) if spread_default.is_some() => format!("{what} is a value written in the source, used whenever the `**` mapping after it does not set the key, instead of refusing to start"),
             Some(Fallback::Literal) if site.is_settings_default() => format!("{what} defaults to a value written in the source, used whenever {unset}, instead of refusing to start"),
             Some(Fallback::Literal) => format!("{what} falls back to a value written in the source when {unset}, instead of refusing to start"),
             Some(Fallback::Other) => format!("{what} falls back to another value when {unset}, instead of refusing to start"),
@@ -155,6 +164,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             .finding(RULE.code, RULE.name, site.span(), message)
             .with_fix(fix)
             .with_evidence(ctx.snippet(site.span()));
+        if let Some(spread) = spread_default {
+            f = f.with_related(ctx.at(spread), "this mapping may set the key instead");
+        }
         if let Some(app) = app.and_then(|a| project.apps.get(a)) {
             f = ctx.with_production(f, app);
         }

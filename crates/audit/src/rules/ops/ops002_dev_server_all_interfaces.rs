@@ -21,7 +21,8 @@ const DOC: &str = r#"## What it does
 Finds the Werkzeug development server bound to every interface in code:
 `app.run(host="0.0.0.0")` (also `"::"`, and a name or config value bound to
 one), `run_simple("0.0.0.0", ...)` and Flask-SocketIO's
-`socketio.run(app, host="0.0.0.0")` — including an environment lookup whose
+`socketio.run(app, host="0.0.0.0")` and Flask-Script's runserver command
+`Server(host="0.0.0.0")` — including an environment lookup whose
 default is all interfaces (`host=os.environ.get("HOST", "0.0.0.0")`), since
 the default is what runs when the variable is not set.
 
@@ -50,6 +51,7 @@ if __name__ == "__main__":
 
 const RUN_SIMPLE: &[&str] = &["werkzeug.serving.run_simple", "werkzeug.run_simple"];
 const SOCKETIO: &[&str] = &["flask_socketio.SocketIO"];
+const FLASK_SCRIPT_SERVER: &[&str] = &["flask_script.Server", "flask_script.commands.Server"];
 
 /// A value that binds every interface, directly or as an environment default.
 /// Returns the address as written, and whether it is an environment default.
@@ -69,7 +71,7 @@ fn all_interfaces<'a>(ctx: &RuleContext<'a>, file: FileId, v: &'a Value) -> Opti
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let mut out = Vec::new();
-    for (file, _, call) in project.calls_named(&["run", "run_simple"]) {
+    for (file, _, call) in project.calls_named(&["run", "run_simple", "Server"]) {
         let c = call.call();
         let Some(r) = c.func.reference() else {
             continue;
@@ -99,6 +101,13 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                     continue;
                 }
                 c.param(0, "hostname")
+            }
+            // Flask-Script's `runserver` command: `Server(host="0.0.0.0")`.
+            "Server" => {
+                if !common::resolves_to(project, file, &c.func, FLASK_SCRIPT_SERVER) {
+                    continue;
+                }
+                c.param(0, "host")
             }
             _ => continue,
         };
