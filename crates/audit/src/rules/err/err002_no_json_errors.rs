@@ -49,7 +49,10 @@ everything. A flask-smorest `Api` bound to the app (`Api(app)`,
 app is covered. The routes of Flask-RESTful, Flask-RESTX and Flask-RESTPlus
 resources (`Api(app)` or `Api(blueprint)`) are not counted: their `Api`
 answers the errors raised while serving them (`abort(404)`, 405, unhandled
-exceptions) in JSON itself.
+exceptions) in JSON itself. A request for a path that matches no route is
+another matter: such an `Api` leaves its 404 to Flask's HTML page unless it
+was built with `catch_all_404s=True`, so an app whose JSON routes are all
+resources needs that (or a JSON 404 handler).
 
 ## Why is this bad?
 Clients that expect JSON fail with a parse error of their own and lose the
@@ -99,17 +102,32 @@ fn renders_html(project: &Project, h: &ErrorHandler) -> bool {
     bodies.contains(&Body::Html) && !bodies.contains(&Body::Json)
 }
 
-fn is_api(project: &Project, app: &App) -> bool {
+/// What kind of JSON API an app is, for its error pages.
+#[derive(Debug, PartialEq)]
+enum ApiKind {
+    /// Not a JSON API.
+    No,
+    /// Its routes return JSON themselves: every framework error needs a handler.
+    Routes,
+    /// Its JSON routes are all Flask-RESTful / Flask-RESTX resources, whose `Api`
+    /// answers their errors in JSON: only the 404 of unknown paths is Flask's.
+    Resources,
+}
+
+fn api_kind(project: &Project, app: &App) -> ApiKind {
     let single = project.apps.len() == 1;
-    let (mut json, mut html, mut total) = (0, 0, 0);
+    let (mut json, mut html, mut total, mut resources) = (0, 0, 0, 0);
     for r in project
         .routes
         .iter()
         .filter(|r| r.app == Some(app.id) || (r.app.is_none() && single))
+    {
         // The routes of a Flask-RESTful / Flask-RESTX resource: their `Api`
         // answers their errors in JSON by itself.
-        .filter(|r| r.class.is_none() || !is_api_resource_method(project, &r.function))
-    {
+        if r.class.is_some() && is_api_resource_method(project, &r.function) {
+            resources += 1;
+            continue;
+        }
         total += 1;
         match route_body(project, r).map(|(b, _)| b) {
             Some(Body::Json) => json += 1,
@@ -117,10 +135,38 @@ fn is_api(project: &Project, app: &App) -> bool {
             _ => {}
         }
     }
-    match app.kind {
+    let is_api = |json: usize, total: usize| match app.kind {
         AppKind::Flask => json > 0 && json * 2 >= total && json > html,
         AppKind::FastApi => total > 0 && html * 2 < total,
+    };
+    if is_api(json, total) {
+        ApiKind::Routes
+    } else if app.kind == AppKind::Flask
+        && resources > 0
+        && is_api(json + resources, total + resources)
+    {
+        ApiKind::Resources
+    } else {
+        ApiKind::No
     }
+}
+
+/// Whether a Flask-RESTful / Flask-RESTX / RESTPlus `Api` of the project is built
+/// with `catch_all_404s=True`: it then answers the 404 of every path in JSON.
+fn api_catches_all_404s(project: &Project) -> bool {
+    const APIS: &[&str] = &["flask_restful.Api", "flask_restx.Api", "flask_restplus.Api"];
+    project
+        .calls_named(&["Api"])
+        .into_iter()
+        .any(|(file, _, call)| {
+            let c = call.call();
+            project
+                .resolver()
+                .resolve(file, &c.func)
+                .external_name()
+                .is_some_and(|n| APIS.contains(&n.as_str()))
+                && c.kwarg("catch_all_404s").and_then(|v| v.as_bool()) == Some(true)
+        })
 }
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {
@@ -128,7 +174,8 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     let single = project.apps.len() == 1;
     let mut out = Vec::new();
     for app in &project.apps {
-        if !is_api(project, app) {
+        let kind = api_kind(project, app);
+        if kind == ApiKind::No || (kind == ApiKind::Resources && api_catches_all_404s(project)) {
             continue;
         }
         // flask-smorest's Api registers a JSON handler for HTTPException.
@@ -145,9 +192,10 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             .filter(|h| h.app == Some(app.id) || (h.app.is_none() && single))
             .filter(|h| !renders_html(project, h))
             .collect();
-        let codes: &[i64] = match app.kind {
-            AppKind::Flask => &[404, 405, 500],
-            AppKind::FastApi => &[500],
+        let codes: &[i64] = match (app.kind, &kind) {
+            (AppKind::Flask, ApiKind::Resources) => &[404],
+            (AppKind::Flask, _) => &[404, 405, 500],
+            (AppKind::FastApi, _) => &[500],
         };
         let missing: Vec<String> = codes
             .iter()
@@ -162,6 +210,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             continue;
         }
         let message = match app.kind {
+            AppKind::Flask if kind == ApiKind::Resources => "this JSON API's resources answer their own errors in JSON, but a path that matches no route gets Flask's HTML 404 page (its Api has no catch_all_404s=True)".to_string(),
             AppKind::Flask => format!(
                 "this JSON API has no JSON error handler for {}: Flask answers them with HTML pages",
                 missing.join(", ")
@@ -169,6 +218,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             AppKind::FastApi => "this API has no handler for unhandled exceptions: FastAPI answers them with a plain-text 500".to_string(),
         };
         let fix = match app.kind {
+            AppKind::Flask if kind == ApiKind::Resources => "Build the Api with catch_all_404s=True, or register @app.errorhandler(404) returning JSON.",
             AppKind::Flask => "Register @app.errorhandler(HTTPException) (covers 404, 405 and the 500 of unhandled exceptions) returning JSON, or handlers per code.",
             AppKind::FastApi => "Add @app.exception_handler(Exception) returning JSONResponse({\"detail\": \"Internal server error\"}, status_code=500).",
         };
