@@ -46,7 +46,7 @@ HTML.
 Handlers registered with keys that are not literals count as covering
 everything. A flask-smorest `Api` bound to the app (`Api(app)`,
 `api.init_app(app)`) registers a JSON handler for `HTTPException`, so such an
-app is covered.
+app is covered, and so is an `APIFlask(...)` app (unless `json_errors=False`).
 
 ## Why is this bad?
 Clients that expect JSON fail with a parse error of their own and lose the
@@ -122,7 +122,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     let single = project.apps.len() == 1;
     let mut out = Vec::new();
     for app in &project.apps {
-        if !is_api(project, app) {
+        // APIFlask answers HTTP errors (the 500 of unhandled exceptions too)
+        // in JSON unless told otherwise.
+        if !is_api(project, app) || app.json_errors {
             continue;
         }
         // flask-smorest's Api registers a JSON handler for HTTPException.
