@@ -19,7 +19,7 @@ Finds debug mode switched on by the deployment rather than the code:
 `FLASK_DEBUG=1` or `FLASK_ENV=development` in `.env` (not `.env.example` or
 `.env.development`), Dockerfile `ENV`, compose `environment` or a command
 prefix; `flask run --debug`; `uvicorn --reload`, `gunicorn --reload`,
-`hypercorn --reload`/`--debug` and `fastapi dev` as the container, Procfile,
+`hypercorn --reload`/`--debug`, `fastapi dev` and `fastapi run --reload` as the container, Procfile,
 compose or supervisord command or in a shell script deployment runs, or a `python main.py` command whose script
 calls `uvicorn.run(..., reload=True)`.
 
@@ -115,8 +115,11 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             Some(Server::Hypercorn(h)) if h.reload => {
                 "`hypercorn --reload` is a development reloader"
             }
-            Some(Server::FastApiCli { dev: true }) => {
+            Some(Server::FastApiCli { dev: true, .. }) => {
                 "`fastapi dev` is the development server with auto-reload"
+            }
+            Some(Server::FastApiCli { reload: true, .. }) => {
+                "`fastapi run --reload` is a development reloader"
             }
             _ => continue,
         };
