@@ -1151,7 +1151,7 @@ fn production_server(cmd: &CommandFact) -> bool {
 /// A development server or a server with a reload or debug flag.
 fn development_server(cmd: &CommandFact) -> bool {
     match &cmd.server {
-        Some(Server::FlaskRun { .. } | Server::FastApiCli { dev: true }) => true,
+        Some(Server::FlaskRun { .. } | Server::FastApiCli { dev: true, .. }) => true,
         Some(Server::Gunicorn(_) | Server::Uvicorn(_) | Server::Hypercorn(_)) => {
             !production_server(cmd)
         }

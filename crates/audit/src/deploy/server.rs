@@ -24,6 +24,9 @@ pub enum Server {
     /// `fastapi dev` (reloading development server) / `fastapi run`.
     FastApiCli {
         dev: bool,
+        /// `fastapi run --reload`: the production command with the
+        /// development reloader turned on.
+        reload: bool,
     },
     /// Any other program (nginx, celery, a shell script).
     Other(String),
@@ -206,6 +209,7 @@ pub fn server(words: &[String], env: &mut Vec<(String, String)>) -> Option<Serve
             "flask" => flask_args(rest)?,
             "fastapi" => Server::FastApiCli {
                 dev: rest.first().map(String::as_str) == Some("dev"),
+                reload: rest.iter().any(|w| w == "--reload"),
             },
             other => Server::Other(other.to_string()),
         });

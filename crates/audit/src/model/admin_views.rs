@@ -8,7 +8,10 @@
 //! - a model view (a subclass of one of Flask-Admin's `ModelView`s) also
 //!   serves Flask-Admin's own list, create, edit and delete views (`/new/`,
 //!   `/edit/`, `/delete/`, `/action/`; `/details/` and `/export/` when enabled),
-//!   unless the class turns them off (`can_create = False`...);
+//!   unless the class turns them off (`can_create = False`...); a file admin
+//!   (`FileAdmin`, `S3FileAdmin`...) serves its file manager (`/upload/`,
+//!   `/delete/`, `/rename/`, `/mkdir/`, `/download/...`; `/edit/` with
+//!   `editable_extensions`) the same way;
 //! - the view's URL is its `url=` (relative to the admin's URL unless it starts
 //!   with `/`), else the admin's URL and the view's endpoint: `endpoint=`, else
 //!   the model's class name (model views) or the view class's name, lower case;
@@ -35,6 +38,40 @@ const ADMIN_CLASSES: &[&str] = &["flask_admin.Admin", "flask_admin.base.Admin"];
 fn is_model_view_base(name: &str) -> bool {
     name.starts_with("flask_admin.")
         && (name.ends_with(".ModelView") || name.ends_with(".BaseModelView"))
+}
+
+/// Base classes that make a view a file manager with Flask-Admin's own
+/// upload, delete, rename and mkdir routes (`FileAdmin`, `S3FileAdmin`...).
+fn is_file_admin_base(name: &str) -> bool {
+    name.starts_with("flask_admin.") && name.ends_with("FileAdmin")
+}
+
+/// Which of Flask-Admin's built-in view families a view class belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Builtin {
+    None,
+    Model,
+    File,
+}
+
+impl Builtin {
+    fn of(name: &str) -> Builtin {
+        if is_model_view_base(name) {
+            Builtin::Model
+        } else if is_file_admin_base(name) {
+            Builtin::File
+        } else {
+            Builtin::None
+        }
+    }
+
+    fn routes(self) -> &'static [ModelViewRoute] {
+        match self {
+            Builtin::None => &[],
+            Builtin::Model => MODEL_VIEW_ROUTES,
+            Builtin::File => FILE_ADMIN_ROUTES,
+        }
+    }
 }
 
 /// One of Flask-Admin's model-view routes: (method, url, HTTP methods,
@@ -87,6 +124,72 @@ const MODEL_VIEW_ROUTES: &[ModelViewRoute] = &[
     ),
 ];
 
+/// The routes of Flask-Admin's `BaseFileAdmin` (Flask-Admin 1.5 to 2.0): a
+/// file manager of a directory, each operation on unless its `can_*` is off;
+/// editing needs `editable_extensions`.
+const FILE_ADMIN_ROUTES: &[ModelViewRoute] = &[
+    ("index_view", "/", &["GET"], true, None),
+    ("index_view", "/b/<path:path>", &["GET"], true, None),
+    (
+        "upload",
+        "/upload/",
+        &["GET", "POST"],
+        true,
+        Some("can_upload"),
+    ),
+    (
+        "upload",
+        "/upload/<path:path>",
+        &["GET", "POST"],
+        true,
+        Some("can_upload"),
+    ),
+    (
+        "download",
+        "/download/<path:path>",
+        &["GET"],
+        true,
+        Some("can_download"),
+    ),
+    (
+        "mkdir",
+        "/mkdir/",
+        &["GET", "POST"],
+        true,
+        Some("can_mkdir"),
+    ),
+    (
+        "mkdir",
+        "/mkdir/<path:path>",
+        &["GET", "POST"],
+        true,
+        Some("can_mkdir"),
+    ),
+    ("delete", "/delete/", &["POST"], true, Some("can_delete")),
+    (
+        "rename",
+        "/rename/",
+        &["GET", "POST"],
+        true,
+        Some("can_rename"),
+    ),
+    (
+        "edit",
+        "/edit/",
+        &["GET", "POST"],
+        false,
+        Some("editable_extensions"),
+    ),
+    // Its only built-in action is the delete of the selected files.
+    (
+        "action_view",
+        "/action/",
+        &["POST"],
+        true,
+        Some("can_delete"),
+    ),
+];
+
 struct Admin {
     site: Site,
     app: Option<AppId>,
@@ -98,18 +201,20 @@ struct Admin {
 /// them derives from a Flask-Admin model view.
 struct ViewClass<'a> {
     chain: Vec<(FileId, &'a ClassFact)>,
-    model_view: bool,
+    builtin: Builtin,
 }
 
 impl<'a> ViewClass<'a> {
     fn of(project: &'a Project, class: &str) -> Option<ViewClass<'a>> {
-        let mut model_view = false;
+        let mut builtin = Builtin::None;
         let chain = super::class_views::class_chain(project, class, |r| {
-            if r.external_name().is_some_and(|n| is_model_view_base(&n)) {
-                model_view = true;
+            if let Some(n) = r.external_name() {
+                if builtin == Builtin::None {
+                    builtin = Builtin::of(&n);
+                }
             }
         });
-        (!chain.is_empty()).then_some(ViewClass { chain, model_view })
+        (!chain.is_empty()).then_some(ViewClass { chain, builtin })
     }
 
     /// Every method name of the class and its bases, nearest definition first.
@@ -261,10 +366,11 @@ pub(super) fn find(project: &Project, auth_words: &[&str], routes: &mut Vec<Rout
             Target::Class(class) => ViewClass::of(project, class),
             _ => resolved
                 .external_name()
-                .filter(|n| is_model_view_base(n))
-                .map(|_| ViewClass {
+                .map(|n| Builtin::of(&n))
+                .filter(|b| *b != Builtin::None)
+                .map(|builtin| ViewClass {
                     chain: Vec::new(),
-                    model_view: true,
+                    builtin,
                 }),
         };
         let Some(view) = view else {
@@ -288,7 +394,7 @@ pub(super) fn find(project: &Project, auth_words: &[&str], routes: &mut Vec<Rout
         let endpoint = match ctor.kwarg("endpoint").and_then(Value::as_str) {
             Some(e) => e.to_string(),
             None if index => "admin".to_string(),
-            None if view.model_view => ctor
+            None if view.builtin == Builtin::Model => ctor
                 .param(0, "model")
                 .map(|m| match resolver.resolve(file, m).target {
                     Target::Class(q) => q.rsplit('.').next().unwrap_or(&q).to_string(),
@@ -384,10 +490,7 @@ pub(super) fn find(project: &Project, auth_words: &[&str], routes: &mut Vec<Rout
                 );
             }
         }
-        if !view.model_view {
-            continue;
-        }
-        for (name, rule, methods, default, switch) in MODEL_VIEW_ROUTES {
+        for (name, rule, methods, default, switch) in view.builtin.routes() {
             // The class exposes its own version, or defines the method
             // without exposing it (then Flask-Admin's stays, read as its own).
             if exposed.iter().any(|e| e == name) {
@@ -395,7 +498,11 @@ pub(super) fn find(project: &Project, auth_words: &[&str], routes: &mut Vec<Rout
             }
             let on = switch
                 .and_then(|s| view.attr(s))
-                .and_then(Value::as_bool)
+                .and_then(|v| match v.as_seq() {
+                    // `editable_extensions = ("md", "txt")`
+                    Some(items) => Some(!items.is_empty()),
+                    None => v.as_bool(),
+                })
                 .unwrap_or(*default);
             if !on {
                 continue;

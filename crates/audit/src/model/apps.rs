@@ -8,7 +8,7 @@ use super::{config::AppConfig, App, AppKind, Project};
 use crate::{
     python::{
         facts::{CallFact, PyFacts},
-        value::Site,
+        value::{Kind, Site},
     },
     source::{FileId, Span},
 };
@@ -18,6 +18,10 @@ pub const APP_CTORS: &[(&str, AppKind)] = &[
     ("flask.Flask", AppKind::Flask),
     ("flask.app.Flask", AppKind::Flask),
     ("quart.Quart", AppKind::Flask),
+    // APIFlask is a Flask subclass: same routes, config and extensions, plus
+    // `@app.input` / `@app.output` / `@app.auth_required` and JSON errors.
+    ("apiflask.APIFlask", AppKind::Flask),
+    ("apiflask.app.APIFlask", AppKind::Flask),
     ("fastapi.FastAPI", AppKind::FastApi),
     ("fastapi.applications.FastAPI", AppKind::FastApi),
     // connexion's Flask-based apps: `connexion.App(__name__,
@@ -28,6 +32,13 @@ pub const APP_CTORS: &[(&str, AppKind)] = &[
     ("connexion.apps.flask_app.FlaskApp", AppKind::Flask),
     ("connexion.apps.flask.FlaskApp", AppKind::Flask),
 ];
+
+/// APIFlask's application class, which answers HTTP errors in JSON.
+const APIFLASK_CTORS: &[(&str, ())] = &[("apiflask.APIFlask", ()), ("apiflask.app.APIFlask", ())];
+
+fn is_apiflask(dotted: &str, subclasses: &HashMap<String, ()>) -> bool {
+    APIFLASK_CTORS.iter().any(|(n, _)| *n == dotted) || subclasses.contains_key(dotted)
+}
 
 /// Whether a dotted class name is one of connexion's Flask-based apps.
 pub fn is_connexion_app(dotted: &str) -> bool {
@@ -41,7 +52,9 @@ pub fn find_apps(project: &mut Project) {
     let resolver = project.resolver();
     let mut apps = Vec::new();
     let subclasses = derived_classes(project, APP_CTORS);
-    let mut calls = project.calls_named(&["Flask", "Quart", "FastAPI", "App", "FlaskApp"]);
+    let subclasses_of_apiflask = derived_classes(project, APIFLASK_CTORS);
+    let mut calls =
+        project.calls_named(&["Flask", "Quart", "FastAPI", "App", "FlaskApp", "APIFlask"]);
     add_calls_of(project, &subclasses, &mut calls);
     for (file, facts, call) in calls {
         let r = resolver.resolve(file, &call.call().func);
@@ -64,6 +77,11 @@ pub fn find_apps(project: &mut Project) {
         let factory = facts
             .function_of(call.scope)
             .map(|f| f.qualified.to_string());
+        let json_errors = is_apiflask(&name, &subclasses_of_apiflask)
+            && !call
+                .call()
+                .kwarg("json_errors")
+                .is_some_and(|v| matches!(v.kind, Kind::Bool(false)));
         apps.push(App {
             id: apps.len(),
             kind,
@@ -75,6 +93,7 @@ pub fn find_apps(project: &mut Project) {
             factory,
             config: AppConfig::default(),
             extensions: Vec::new(),
+            json_errors,
         });
     }
     project.apps = apps;

@@ -250,6 +250,11 @@ fn dependency_auth_at(
         (Target::Class(q), Some(m)) if r.attrs.is_empty() => format!("{q}.{m}"),
         (Target::Object(site), None) if r.attrs.is_empty() => {
             let made = resolver.call(site)?;
+            // `current_active_user = fastapi_users.current_user(active=True)`:
+            // a variable holding what a call named for authentication made.
+            if named_for_auth(project, site.file, &made.call().func) {
+                return Some(rendered);
+            }
             let class = resolver.resolve(site.file, &made.call().func);
             match class.target {
                 Target::Class(q) if class.attrs.is_empty() => format!("{q}.__call__"),

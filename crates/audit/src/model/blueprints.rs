@@ -27,12 +27,15 @@ pub(super) fn find_blueprints(project: &Project) -> (Vec<Blueprint>, bool) {
             "flask_smorest.blueprint.Blueprint",
             BlueprintKind::Blueprint,
         ),
+        // APIFlask's APIBlueprint: a flask.Blueprint with its decorators.
+        ("apiflask.APIBlueprint", BlueprintKind::Blueprint),
+        ("apiflask.blueprint.APIBlueprint", BlueprintKind::Blueprint),
         ("fastapi.APIRouter", BlueprintKind::Router),
         ("fastapi.routing.APIRouter", BlueprintKind::Router),
     ];
     // Also project subclasses: `class IndicoBlueprint(Blueprint)`.
     let subclasses = super::apps::derived_classes(project, ROOTS);
-    let mut calls = project.calls_named(&["Blueprint", "APIRouter"]);
+    let mut calls = project.calls_named(&["Blueprint", "APIBlueprint", "APIRouter"]);
     super::apps::add_calls_of(project, &subclasses, &mut calls);
     for (file, _, call) in calls {
         let c = call.call();

@@ -24,6 +24,7 @@ pub const INDEXED_NAMES: &[&str] = &[
     "FastAPI",
     "App",
     "FlaskApp",
+    "APIFlask",
     // extensions and middleware
     "Talisman",
     "CORS",
@@ -52,6 +53,7 @@ pub const INDEXED_NAMES: &[&str] = &[
     "add_api",
     // blueprints and routers
     "Blueprint",
+    "APIBlueprint",
     "APIRouter",
     "register_blueprint",
     "include_router",

@@ -88,6 +88,9 @@ pub struct App {
     /// Wrappers assigned to `app.wsgi_app` (ProxyFix, DebuggedApplication) are
     /// extensions of kind ProxyFix / Debugger bound to this app.
     pub extensions: Vec<ExtId>,
+    /// The framework answers HTTP errors in JSON itself: APIFlask's
+    /// `APIFlask(...)` does unless `json_errors=False`.
+    pub json_errors: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,8 +3,10 @@
 use report::Finding;
 
 use crate::{
-    deploy::{EnvSource, Server},
+    deploy::{CommandOrigin, EnvRole, EnvSource, Server},
+    model::Project,
     rules::{Rule, RuleContext},
+    source::FileId,
 };
 
 pub const RULE: Rule = Rule {
@@ -19,9 +21,13 @@ Finds debug mode switched on by the deployment rather than the code:
 `FLASK_DEBUG=1` or `FLASK_ENV=development` in `.env` (not `.env.example` or
 `.env.development`), Dockerfile `ENV`, compose `environment` or a command
 prefix; `flask run --debug`; `uvicorn --reload`, `gunicorn --reload`,
-`hypercorn --reload`/`--debug` and `fastapi dev` as the container, Procfile,
+`hypercorn --reload`/`--debug`, `fastapi dev` and `fastapi run --reload` as the container, Procfile,
 compose or supervisord command or in a shell script deployment runs, or a `python main.py` command whose script
-calls `uvicorn.run(..., reload=True)`.
+calls `uvicorn.run(..., reload=True)`. Dockerfiles and compose files named
+for development, tests or as examples (`docker-compose.dev.yml`,
+`Dockerfile.local`, `compose.test.yaml`) are left alone, as `.env.development`
+is; `docker-compose.override.yml`, which `docker compose up` applies by
+default, is not.
 
 ## Why is this bad?
 `FLASK_DEBUG=1` makes `flask run` start the Werkzeug debugger (a remote Python
@@ -41,12 +47,30 @@ CMD ["gunicorn", "--workers", "4", "--bind", "0.0.0.0:8000", "wsgi:app"]
 ```
 "#;
 
+/// Whether a Dockerfile or compose file is named for development, tests or
+/// as an example (`docker-compose.dev.yml`, `Dockerfile.local`,
+/// `compose.test.yaml`): what it runs does not reach production. The plain
+/// names, `docker-compose.override.yml` (which `docker compose up` applies by
+/// default) and production names still count.
+pub(super) fn development_file(project: &Project, file: FileId) -> bool {
+    let Some(f) = project.source(file) else {
+        return false;
+    };
+    let name = f.rel.rsplit(['/', '\\']).next().unwrap_or(&f.rel);
+    !EnvRole::of(name).may_be_production()
+}
+
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let d = &project.deploy;
     let mut out = Vec::new();
     for e in &d.env {
         if !e.source.may_be_production() {
+            continue;
+        }
+        if matches!(e.source, EnvSource::Dockerfile | EnvSource::Compose { .. })
+            && development_file(project, e.span.file)
+        {
             continue;
         }
         let v = e.value.trim().to_ascii_lowercase();
@@ -78,6 +102,15 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         );
     }
     for cmd in &d.commands {
+        if matches!(
+            cmd.origin,
+            CommandOrigin::DockerCmd
+                | CommandOrigin::DockerEntrypoint
+                | CommandOrigin::Compose { .. }
+        ) && development_file(project, cmd.span.file)
+        {
+            continue;
+        }
         // `python app/main.py` where the script starts uvicorn with reload=True.
         if let Some(Server::PythonScript { target, module, .. }) = &cmd.server {
             let call =
@@ -115,8 +148,11 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             Some(Server::Hypercorn(h)) if h.reload => {
                 "`hypercorn --reload` is a development reloader"
             }
-            Some(Server::FastApiCli { dev: true }) => {
+            Some(Server::FastApiCli { dev: true, .. }) => {
                 "`fastapi dev` is the development server with auto-reload"
+            }
+            Some(Server::FastApiCli { reload: true, .. }) => {
+                "`fastapi run --reload` is a development reloader"
             }
             _ => continue,
         };

@@ -46,7 +46,8 @@ HTML.
 Handlers registered with keys that are not literals count as covering
 everything. A flask-smorest `Api` bound to the app (`Api(app)`,
 `api.init_app(app)`) registers a JSON handler for `HTTPException`, so such an
-app is covered. The routes of Flask-RESTful, Flask-RESTX and Flask-RESTPlus
+app is covered, and so is an `APIFlask(...)` app (unless `json_errors=False`).
+The routes of Flask-RESTful, Flask-RESTX and Flask-RESTPlus
 resources (`Api(app)` or `Api(blueprint)`) are not counted: their `Api`
 answers the errors raised while serving them (`abort(404)`, 405, unhandled
 exceptions) in JSON itself. A request for a path that matches no route is
@@ -174,6 +175,11 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     let single = project.apps.len() == 1;
     let mut out = Vec::new();
     for app in &project.apps {
+        // APIFlask answers HTTP errors (the 500 of unhandled exceptions too)
+        // in JSON unless told otherwise.
+        if app.json_errors {
+            continue;
+        }
         let kind = api_kind(project, app);
         if kind == ApiKind::No || (kind == ApiKind::Resources && api_catches_all_404s(project)) {
             continue;

@@ -35,7 +35,7 @@ A handler counts when it is registered for 400 / `BadRequest` (and 415 /
 for `HTTPException`, or for `Exception`, on the app or a blueprint, and does
 not return an HTML template. When the Werkzeug version is unknown, a 400
 handler is enough to stay silent. Methods of Flask-RESTful / Flask-RESTX
-`Resource` classes, and projects using Flask-Smorest's `Api`, are not
+`Resource` classes, and projects using Flask-Smorest's `Api` or APIFlask apps, are not
 reported: those frameworks answer HTTP errors with JSON themselves.
 
 Routes of a blueprint (or router) that no app registers are not served and
@@ -176,14 +176,16 @@ fn is_json_resource(project: &Project, class: &str, depth: usize) -> bool {
     })
 }
 
-/// Flask-Smorest's `Api` registers a JSON handler for every HTTP error.
+/// Flask-Smorest's `Api` registers a JSON handler for every HTTP error, and
+/// APIFlask does the same for its apps.
 fn json_error_api(project: &Project) -> bool {
-    project.python().any(|(_, facts)| {
-        facts
-            .imports
-            .iter()
-            .any(|i| i.qualified == "flask_smorest.Api" || i.qualified == "flask_smorest")
-    })
+    project.apps.iter().any(|a| a.json_errors)
+        || project.python().any(|(_, facts)| {
+            facts
+                .imports
+                .iter()
+                .any(|i| i.qualified == "flask_smorest.Api" || i.qualified == "flask_smorest")
+        })
 }
 
 /// The app a fact inside a view belongs to.
