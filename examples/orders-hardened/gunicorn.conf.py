@@ -8,9 +8,10 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Threaded workers that keep connections open. Behind a gateway (flaskguard
 # shield, or nginx with an upstream `keepalive`) the gateway then reuses its
 # connections to the app instead of opening one per request (gunicorn's default
-# sync worker closes every connection after its response), and a client that
-# sends its body slowly holds one thread, not a whole worker. The app keeps no
-# state between requests outside `g` and Redis, so threads are safe.
+# sync worker closes every connection after its response). Slow clients are the
+# gateway's to absorb: shield reads request bodies whole and large responses
+# ahead (nginx buffers both by default). The app keeps no state between
+# requests outside `g` and Redis, so threads are safe.
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # Longer than the gateway's idle timeout (shield: 60 s), so the gateway closes
