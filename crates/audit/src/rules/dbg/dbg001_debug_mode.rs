@@ -130,29 +130,23 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                         .with_evidence(ctx.snippet(Span::new(file, call.range()))),
                 );
             }
-            // Flask-Script's runserver command: `Server(use_debugger=True)`.
-            "Server" => {
-                if !common::resolves_to(project, file, &c.func, FLASK_SCRIPT_SERVER) {
-                    continue;
-                }
-                let Some(flag) = c.kwarg("use_debugger").filter(|v| v.truthy() == Some(true))
-                else {
-                    continue;
-                };
-                out.push(
-                    ctx.finding(
-                        RULE.code,
-                        RULE.name,
-                        Span::new(file, flag.range),
+            // Werkzeug's `run_simple(use_debugger=True)`, and Flask-Script's
+            // runserver command `Server(use_debugger=True)`.
+            name @ ("run_simple" | "Server") => {
+                let (target, message, fix) = if name == "Server" {
+                    (
+                        FLASK_SCRIPT_SERVER,
                         "Flask-Script's `Server(use_debugger=True)` serves the Werkzeug debugger",
-                    )
-                    .with_fix(
                         "Drop `use_debugger=True`; serve production with gunicorn or uvicorn.",
-                    ),
-                );
-            }
-            "run_simple" => {
-                if !common::resolves_to(project, file, &c.func, RUN_SIMPLE) {
+                    )
+                } else {
+                    (
+                        RUN_SIMPLE,
+                        "`run_simple(use_debugger=True)` serves the Werkzeug debugger",
+                        "Drop `use_debugger=True` outside local development.",
+                    )
+                };
+                if !common::resolves_to(project, file, &c.func, target) {
                     continue;
                 }
                 let Some(flag) = c.kwarg("use_debugger").filter(|v| v.truthy() == Some(true))
@@ -160,13 +154,8 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                     continue;
                 };
                 out.push(
-                    ctx.finding(
-                        RULE.code,
-                        RULE.name,
-                        Span::new(file, flag.range),
-                        "`run_simple(use_debugger=True)` serves the Werkzeug debugger",
-                    )
-                    .with_fix("Drop `use_debugger=True` outside local development."),
+                    ctx.finding(RULE.code, RULE.name, Span::new(file, flag.range), message)
+                        .with_fix(fix),
                 );
             }
             _ => {}
