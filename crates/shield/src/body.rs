@@ -4,6 +4,7 @@
 //! not pay an allocation for a body it only passes along.
 
 use std::{
+    collections::VecDeque,
     future::Future,
     pin::Pin,
     sync::{
@@ -162,7 +163,9 @@ pub struct BodyTooSlow;
 /// client's stream, cut off at the body limit.
 #[derive(Debug, Default)]
 pub struct ReqBody {
-    prefix: Option<Bytes>,
+    /// Bytes already read, in the chunks they arrived in (sent as they are: a body
+    /// buffered in many chunks is never copied into one).
+    prefix: VecDeque<Bytes>,
     rest: Option<Incoming>,
     /// Bytes the stream may still carry before it breaks the limit.
     remaining: u64,
@@ -184,8 +187,13 @@ impl ReqBody {
     }
 
     pub fn full(b: Bytes) -> ReqBody {
+        ReqBody::chunks(vec![b])
+    }
+
+    /// A body all in memory, in chunks.
+    pub fn chunks(chunks: Vec<Bytes>) -> ReqBody {
         ReqBody {
-            prefix: (!b.is_empty()).then_some(b),
+            prefix: chunks.into_iter().filter(|c| !c.is_empty()).collect(),
             ..ReqBody::default()
         }
     }
@@ -193,14 +201,14 @@ impl ReqBody {
     /// A streamed body limited to `limit` bytes after `prefix`. `overflow` is set
     /// when the limit is broken (only needed when the length is not declared).
     pub fn streaming(
-        prefix: Option<Bytes>,
+        prefix: Vec<Bytes>,
         rest: Incoming,
         limit: u64,
         overflow: Option<Arc<AtomicBool>>,
     ) -> ReqBody {
-        let used = prefix.as_ref().map_or(0, |p| p.len() as u64);
+        let used = prefix.iter().map(|p| p.len() as u64).sum();
         ReqBody {
-            prefix: prefix.filter(|p| !p.is_empty()),
+            prefix: prefix.into_iter().filter(|p| !p.is_empty()).collect(),
             rest: Some(rest),
             remaining: limit.saturating_sub(used),
             overflow,
@@ -210,11 +218,11 @@ impl ReqBody {
     }
 
     /// The whole body when it is in memory (nothing left to stream from the client),
-    /// so the request can be sent again.
-    pub fn in_memory(&self) -> Option<Bytes> {
+    /// so the request can be sent again: its chunks (shared, not copied).
+    pub fn in_memory(&self) -> Option<Vec<Bytes>> {
         self.rest
             .is_none()
-            .then(|| self.prefix.clone().unwrap_or_default())
+            .then(|| self.prefix.iter().cloned().collect())
     }
 
     /// Holds the rest of the stream to `pace`; the body was first asked for at
@@ -243,7 +251,7 @@ impl Body for ReqBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
-        if let Some(p) = this.prefix.take() {
+        if let Some(p) = this.prefix.pop_front() {
             return Poll::Ready(Some(Ok(Frame::data(p))));
         }
         let Some(rest) = this.rest.as_mut() else {
@@ -291,11 +299,11 @@ impl Body for ReqBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.prefix.is_none() && self.rest.as_ref().is_none_or(|r| r.is_end_stream())
+        self.prefix.is_empty() && self.rest.as_ref().is_none_or(|r| r.is_end_stream())
     }
 
     fn size_hint(&self) -> SizeHint {
-        let p = self.prefix.as_ref().map_or(0, |p| p.len() as u64);
+        let p: u64 = self.prefix.iter().map(|p| p.len() as u64).sum();
         match &self.rest {
             None => SizeHint::with_exact(p),
             Some(r) => {
@@ -576,6 +584,30 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_body_in_chunks_is_sent_chunk_by_chunk_without_a_copy() {
+        let chunks = vec![
+            Bytes::from_static(b"abc"),
+            Bytes::new(),
+            Bytes::from_static(b"defg"),
+        ];
+        let first_ptr = chunks[0].as_ptr();
+        let body = ReqBody::chunks(chunks);
+        assert_eq!(body.size_hint().exact(), Some(7));
+        assert!(!body.is_end_stream());
+        let again = body.in_memory().unwrap();
+        assert_eq!(again.len(), 2, "empty chunks are dropped");
+        assert_eq!(again[0].as_ptr(), first_ptr, "shared, not copied");
+        let mut body = body;
+        let mut seen = Vec::new();
+        while let Some(frame) = body.frame().await {
+            seen.push(frame.unwrap().into_data().unwrap());
+        }
+        assert_eq!(seen, [&b"abc"[..], &b"defg"[..]]);
+        assert!(body.is_end_stream());
+        assert_eq!(body.size_hint().exact(), Some(0));
+    }
 
     #[test]
     fn budget_holds_up_to_its_size_and_gives_memory_back() {

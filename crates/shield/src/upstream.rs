@@ -357,7 +357,7 @@ struct Replay {
     method: http::Method,
     uri: Uri,
     headers: http::HeaderMap,
-    body: bytes::Bytes,
+    body: Vec<bytes::Bytes>,
 }
 
 impl Replay {
@@ -379,7 +379,7 @@ impl Replay {
     }
 
     fn request(self) -> Request<ReqBody> {
-        let mut req = Request::new(ReqBody::full(self.body));
+        let mut req = Request::new(ReqBody::chunks(self.body));
         *req.method_mut() = self.method;
         *req.uri_mut() = self.uri;
         *req.headers_mut() = self.headers;

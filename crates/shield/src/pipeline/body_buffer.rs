@@ -125,7 +125,8 @@ impl BodyBuffer {
         });
     }
 
-    /// The buffered bytes as one `Bytes` (no copy for a single chunk).
+    /// The buffered bytes as one `Bytes`, for a layer that reads them (no copy for
+    /// a single chunk; the joined copy then replaces the chunks).
     pub(super) fn joined(&mut self) -> Bytes {
         if self.chunks.len() > 1 {
             let mut all = BytesMut::with_capacity(self.len);
@@ -145,13 +146,13 @@ impl BodyBuffer {
         overflow: Option<Arc<AtomicBool>>,
         too_slow: Option<Arc<AtomicBool>>,
     ) -> ReqBody {
-        let prefix = (!self.chunks.is_empty()).then(|| self.joined());
+        let prefix = std::mem::take(&mut self.chunks);
         match (self.rest.take(), too_slow) {
             (Some(rest), Some(flag)) if !self.ended => {
                 ReqBody::streaming(prefix, rest, limit, overflow).paced(self.pace, self.start, flag)
             }
             (Some(rest), None) if !self.ended => ReqBody::streaming(prefix, rest, limit, overflow),
-            _ => ReqBody::full(prefix.unwrap_or_default()),
+            _ => ReqBody::chunks(prefix),
         }
     }
 }
