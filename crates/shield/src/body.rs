@@ -327,45 +327,136 @@ pub enum AppBody {
     Ahead(ReadAhead),
 }
 
-/// A frame read ahead, with the window and budget memory it holds until the client
-/// side takes it.
-type Ahead = (
-    Frame<Bytes>,
-    Option<tokio::sync::OwnedSemaphorePermit>,
-    Option<Held>,
-);
+/// A frame read ahead: in memory, with the window and budget memory it holds until
+/// the client side takes it, or written to the response's spill file.
+#[derive(Debug)]
+enum Ahead {
+    Mem(
+        Frame<Bytes>,
+        Option<tokio::sync::OwnedSemaphorePermit>,
+        Option<Held>,
+    ),
+    Spilled {
+        file: Arc<std::fs::File>,
+        at: u64,
+        len: usize,
+        disk: Held,
+    },
+}
+
+/// Where a response read ahead goes once its memory window is full, like nginx's
+/// temporary files (`limits.response_spill_bytes`, `spill_disk_bytes`,
+/// `spill_dir`): an unnamed file per response (removed by the system when shield
+/// closes it, even after a crash), at most `per_response` bytes each and `disk`
+/// for all of them at once.
+#[derive(Debug)]
+pub struct Spill {
+    pub dir: std::path::PathBuf,
+    pub per_response: u64,
+    pub disk: Arc<BodyBudget>,
+    /// Counts the responses that spilled.
+    pub metrics: Arc<crate::metrics::Metrics>,
+}
+
+/// Says on stderr, at most once a minute, that spilling failed (a full disk
+/// would otherwise print a line per response).
+fn warn_spill_failed(dir: &std::path::Path, e: &std::io::Error) {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = LAST.load(Ordering::Relaxed);
+    if now >= last + 60
+        && LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        eprintln!(
+            "flaskguard shield: warning: cannot write a response to the spill directory {}: {e}; such responses wait for their clients",
+            dir.display()
+        );
+    }
+}
+
+/// Writes `data` at `at` in the response's spill file, made on first use.
+async fn spill_write(
+    file: &mut Option<Arc<std::fs::File>>,
+    dir: &std::path::Path,
+    data: Bytes,
+    at: u64,
+) -> std::io::Result<Arc<std::fs::File>> {
+    use std::os::unix::fs::FileExt;
+    let existing = file.clone();
+    let dir = dir.to_path_buf();
+    let f = tokio::task::spawn_blocking(move || {
+        let f = match existing {
+            Some(f) => f,
+            None => Arc::new(tempfile::tempfile_in(&dir)?),
+        };
+        f.write_all_at(&data, at)?;
+        Ok::<_, std::io::Error>(f)
+    })
+    .await
+    .map_err(std::io::Error::other)??;
+    *file = Some(Arc::clone(&f));
+    Ok(f)
+}
 
 /// An app's response body read by a task of its own, up to `window` bytes ahead of
 /// the client, so the app's worker is done with the response as soon as it fits
-/// (a gunicorn sync worker serves nothing else until then). Past `budget`, the
-/// task reads no further ahead than the frame the client is waiting for.
+/// (a gunicorn sync worker serves nothing else until then). Past the window, or
+/// past `budget`, the rest goes to a spill file when there is one (within its
+/// limits); otherwise the task reads no further ahead than the window allows, and
+/// past `budget` no further than the frame the client is waiting for.
 #[derive(Debug)]
 pub struct ReadAhead {
     rx: tokio::sync::mpsc::UnboundedReceiver<Result<Ahead, hyper::Error>>,
     hint: SizeHint,
     ended: bool,
+    /// A spilled chunk being read back.
+    reading: Option<tokio::task::JoinHandle<std::io::Result<Bytes>>>,
+    /// Disk the spill file takes, given back when the response is done.
+    disk: Option<Held>,
 }
 
 impl AppBody {
     /// Reads `body` ahead of the client when it may not fit in the sockets' own
     /// buffers (over 64 KiB or of unknown length) and `window` is not 0.
-    pub fn new(body: Incoming, window: usize, budget: &Arc<BodyBudget>) -> AppBody {
+    pub fn new(
+        body: Incoming,
+        window: usize,
+        budget: &Arc<BodyBudget>,
+        spill: Option<&Arc<Spill>>,
+    ) -> AppBody {
         const SOCKETS_HOLD: u64 = 64 * 1024;
         let hint = body.size_hint();
         if window == 0 || body.is_end_stream() || hint.exact().is_some_and(|n| n <= SOCKETS_HOLD) {
             return AppBody::Direct(body);
         }
-        AppBody::Ahead(ReadAhead::spawn(body, window, Arc::clone(budget)))
+        AppBody::Ahead(ReadAhead::spawn(
+            body,
+            window,
+            Arc::clone(budget),
+            spill.cloned(),
+        ))
     }
 }
 
 impl ReadAhead {
-    fn spawn(mut body: Incoming, window: usize, budget: Arc<BodyBudget>) -> ReadAhead {
+    fn spawn(
+        mut body: Incoming,
+        window: usize,
+        budget: Arc<BodyBudget>,
+        spill: Option<Arc<Spill>>,
+    ) -> ReadAhead {
         let hint = body.size_hint();
         let window = window.min(tokio::sync::Semaphore::MAX_PERMITS) as u32;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let room = Arc::new(tokio::sync::Semaphore::new(window as usize));
         tokio::spawn(async move {
+            let mut file = None;
+            let mut spilled = 0u64;
+            let mut spill = spill;
             loop {
                 let frame = tokio::select! {
                     f = body.frame() => f,
@@ -389,11 +480,46 @@ impl ReadAhead {
                 } else {
                     window
                 };
-                let permit = tokio::select! {
-                    p = Arc::clone(&room).acquire_many_owned(want) => p.ok(),
-                    () = tx.closed() => return,
+                let permit = match Arc::clone(&room).try_acquire_many_owned(want) {
+                    Ok(p) => Some(p),
+                    Err(_) => {
+                        // The window is full: to the spill file, if it takes this
+                        // frame, instead of waiting for the client.
+                        let room_on_disk = spill
+                            .as_ref()
+                            .filter(|s| len > 0 && spilled + len as u64 <= s.per_response)
+                            .and_then(|s| Some((Arc::clone(s), s.disk.hold(len as u64)?)));
+                        if let (Some((s, disk)), Some(data)) = (room_on_disk, frame.data_ref()) {
+                            match spill_write(&mut file, &s.dir, data.clone(), spilled).await {
+                                Ok(f) => {
+                                    if spilled == 0 {
+                                        s.metrics.responses_spilled.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                    let item = Ahead::Spilled {
+                                        file: f,
+                                        at: spilled,
+                                        len,
+                                        disk,
+                                    };
+                                    spilled += len as u64;
+                                    if tx.send(Ok(item)).is_err() {
+                                        return;
+                                    }
+                                    continue;
+                                }
+                                Err(e) => {
+                                    warn_spill_failed(&s.dir, &e);
+                                    spill = None;
+                                }
+                            }
+                        }
+                        tokio::select! {
+                            p = Arc::clone(&room).acquire_many_owned(want) => p.ok(),
+                            () = tx.closed() => return,
+                        }
+                    }
                 };
-                if tx.send(Ok((frame, permit, held))).is_err() {
+                if tx.send(Ok(Ahead::Mem(frame, permit, held))).is_err() {
                     return;
                 }
             }
@@ -402,6 +528,60 @@ impl ReadAhead {
             rx,
             hint,
             ended: false,
+            reading: None,
+            disk: None,
+        }
+    }
+
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        loop {
+            if self.ended {
+                return Poll::Ready(None);
+            }
+            if let Some(reading) = self.reading.as_mut() {
+                let read = std::task::ready!(Pin::new(reading).poll(cx));
+                self.reading = None;
+                return Poll::Ready(Some(match read {
+                    Ok(Ok(data)) => Ok(Frame::data(data)),
+                    Ok(Err(e)) => {
+                        self.ended = true;
+                        Err(Box::new(e))
+                    }
+                    Err(e) => {
+                        self.ended = true;
+                        Err(Box::new(e))
+                    }
+                }));
+            }
+            match std::task::ready!(self.rx.poll_recv(cx)) {
+                // The frame's window and budget memory are released here.
+                Some(Ok(Ahead::Mem(frame, _room, _held))) => return Poll::Ready(Some(Ok(frame))),
+                Some(Ok(Ahead::Spilled {
+                    file,
+                    at,
+                    len,
+                    disk,
+                })) => {
+                    match &mut self.disk {
+                        Some(d) => d.absorb(disk),
+                        None => self.disk = Some(disk),
+                    }
+                    self.reading = Some(tokio::task::spawn_blocking(move || {
+                        use std::os::unix::fs::FileExt;
+                        let mut buf = vec![0u8; len];
+                        file.read_exact_at(&mut buf, at)?;
+                        Ok(Bytes::from(buf))
+                    }));
+                }
+                Some(Err(e)) => {
+                    self.ended = true;
+                    return Poll::Ready(Some(Err(Box::new(e))));
+                }
+                None => {
+                    self.ended = true;
+                    return Poll::Ready(None);
+                }
+            }
         }
     }
 }
@@ -418,24 +598,7 @@ impl Body for AppBody {
             AppBody::Direct(b) => Pin::new(b)
                 .poll_frame(cx)
                 .map_err(|e| Box::new(e) as BoxError),
-            AppBody::Ahead(a) => {
-                if a.ended {
-                    return Poll::Ready(None);
-                }
-                match a.rx.poll_recv(cx) {
-                    Poll::Pending => Poll::Pending,
-                    // The frame's window and budget memory are released here.
-                    Poll::Ready(Some(Ok((frame, _room, _held)))) => Poll::Ready(Some(Ok(frame))),
-                    Poll::Ready(Some(Err(e))) => {
-                        a.ended = true;
-                        Poll::Ready(Some(Err(Box::new(e))))
-                    }
-                    Poll::Ready(None) => {
-                        a.ended = true;
-                        Poll::Ready(None)
-                    }
-                }
-            }
+            AppBody::Ahead(a) => a.poll_next(cx),
         }
     }
 

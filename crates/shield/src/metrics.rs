@@ -30,6 +30,8 @@ pub struct Metrics {
     pub upstream_timeouts: AtomicU64,
     /// Request bodies that streamed because `buffer_memory_bytes` was full.
     pub bodies_unbuffered: AtomicU64,
+    /// Responses partly written to a spill file (`response_spill_bytes`).
+    pub responses_spilled: AtomicU64,
     pub in_flight: AtomicI64,
     pub connections: AtomicI64,
     pub reloads_ok: AtomicU64,
@@ -118,6 +120,12 @@ impl Metrics {
                 "Request bodies sent to the app as they arrived because buffer_memory_bytes was full.",
                 "counter",
                 self.bodies_unbuffered.load(Relaxed) as i64,
+            ),
+            (
+                "shield_responses_spilled_total",
+                "Responses read ahead of a slow client past response_buffer_bytes into a spill file.",
+                "counter",
+                self.responses_spilled.load(Relaxed) as i64,
             ),
             (
                 "shield_in_flight_requests",

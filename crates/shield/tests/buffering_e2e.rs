@@ -12,6 +12,9 @@
 //! - A client that reads a large response slowly does not hold the worker either:
 //!   shield reads the response ahead (`response_buffer_bytes`); with that off,
 //!   the worker waits on the client.
+//! - Past that window, the rest of a large response goes to a spill file
+//!   (`response_spill_bytes`), so the worker is free all the same; with spilling
+//!   off, it waits on the client.
 
 mod support;
 
@@ -287,7 +290,11 @@ fn ping_while_a_download_waits(shield: SocketAddr) -> bool {
     slow.read_to_end(&mut raw).unwrap();
     let at = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
     assert_eq!(raw.len() - at, SIZE, "the download arrived cut");
-    assert!(raw[at..].iter().all(|&b| b == b'x'));
+    let wrong = raw[at..]
+        .iter()
+        .enumerate()
+        .position(|(i, &b)| usize::from(b) != i % 251);
+    assert_eq!(wrong, None, "the download's bytes are out of order");
     answered
 }
 
@@ -315,10 +322,53 @@ fn a_slow_reader_does_not_hold_a_sync_worker() {
     );
     drop(shield);
 
-    // Past buffer_memory_bytes the response streams at the client's pace, whole.
+    // Past buffer_memory_bytes (and with no spill file) the response streams at
+    // the client's pace, whole.
     let mut s = settings_for(&app.url());
     s.limits.response_buffer_bytes = 32 * 1024 * 1024;
     s.limits.buffer_memory_bytes = 1024 * 1024;
+    s.limits.response_spill_bytes = 0;
     let shield = TestShield::start(s);
     ping_while_a_download_waits(shield.addr);
+}
+
+#[test]
+fn past_its_window_a_response_spills_to_a_file_and_arrives_whole() {
+    let Some(app) = UploadApp::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings_for(&app.url());
+    s.limits.response_buffer_bytes = 64 * 1024;
+    s.limits.spill_dir = Some(dir.path().to_path_buf());
+    let shield = TestShield::start(s.clone());
+    assert!(
+        ping_while_a_download_waits(shield.addr),
+        "with a spill file, /ping waited for the slow reader"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "spill files left behind: {left:?}");
+    drop(shield);
+
+    let mut off = s.clone();
+    off.limits.response_spill_bytes = 0;
+    let shield = TestShield::start(off);
+    assert!(
+        !ping_while_a_download_waits(shield.addr),
+        "without spilling, /ping was answered while the worker waited on the slow reader"
+    );
+    drop(shield);
+
+    // A response larger than response_spill_bytes spills its first part, then
+    // waits for the client; the disk budget smaller than one download likewise.
+    for (per_response, disk) in [
+        (2 * 1024 * 1024, 4 * 1024 * 1024),
+        (8 * 1024 * 1024, 8 * 1024 * 1024),
+    ] {
+        let mut capped = s.clone();
+        capped.limits.response_spill_bytes = per_response;
+        capped.limits.spill_disk_bytes = disk;
+        let shield = TestShield::start(capped);
+        ping_while_a_download_waits(shield.addr);
+    }
 }

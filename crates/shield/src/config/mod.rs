@@ -301,6 +301,19 @@ pub struct LimitsSettings {
     /// Memory all bodies held for slow peers (requests buffered, responses read
     /// ahead) may take at once; past it, bodies stream at the peer's pace.
     pub buffer_memory_bytes: u64,
+    /// How much of one response may go to a temporary file once its
+    /// `response_buffer_bytes` are full, bytes (like nginx's
+    /// `proxy_max_temp_file_size`): the app's worker is free even when a large
+    /// download meets a slow client. 0: off (the rest waits for the client).
+    pub response_spill_bytes: u64,
+    /// Disk all spill files may take at once; past it, responses wait for their
+    /// clients.
+    pub spill_disk_bytes: u64,
+    /// Directory of the spill files (unnamed: nothing is left there, even after
+    /// a crash); unset: the system's temporary directory (`TMPDIR`, else /tmp).
+    /// Use a disk, not a tmpfs, for large downloads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spill_dir: Option<std::path::PathBuf>,
     /// Other body limits for some routes (an upload route), first match wins.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub routes: Vec<RouteBodyLimit>,
@@ -331,6 +344,9 @@ impl Default for LimitsSettings {
             request_buffering: true,
             response_buffer_bytes: 8 * 1024 * 1024,
             buffer_memory_bytes: 256 * 1024 * 1024,
+            response_spill_bytes: 1024 * 1024 * 1024,
+            spill_disk_bytes: 4 * 1024 * 1024 * 1024,
+            spill_dir: None,
             routes: Vec::new(),
         }
     }

@@ -44,8 +44,18 @@ pub struct SizeLimits {
     pub response_buffer: usize,
     /// Memory all buffered bodies may hold at once.
     pub buffer_memory: u64,
+    /// Where responses go past `response_buffer` (None: off).
+    pub spill: Option<SpillLimits>,
     /// Per-route body limits and buffering, tried in order (unset: the global).
     route_bodies: Vec<(RouteSet, Option<u64>, Option<bool>)>,
+}
+
+/// `response_spill_bytes`, `spill_disk_bytes` and `spill_dir`, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpillLimits {
+    pub dir: std::path::PathBuf,
+    pub per_response: u64,
+    pub disk: u64,
 }
 
 const GIB: u64 = 1024 * 1024 * 1024;
@@ -96,6 +106,42 @@ impl SizeLimits {
                 "must hold at least one body of max_body_bytes (or 1 MiB, whichever is less)",
             ));
         }
+        let spill = if cfg.response_buffer_bytes != 0 && cfg.response_spill_bytes != 0 {
+            if cfg.response_spill_bytes < 1024 * 1024 {
+                return Err(ConfigError::new(
+                    "shield.limits.response_spill_bytes",
+                    "must be 0 (off) or at least 1 MiB",
+                ));
+            }
+            if cfg.spill_disk_bytes < cfg.response_spill_bytes {
+                return Err(ConfigError::new(
+                    "shield.limits.spill_disk_bytes",
+                    "must hold at least one response of response_spill_bytes",
+                ));
+            }
+            let dir = cfg.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+            if let Err(e) = tempfile::tempfile_in(&dir) {
+                let which = if cfg.spill_dir.is_some() {
+                    ""
+                } else {
+                    " (unset, so the temporary directory)"
+                };
+                return Err(ConfigError::new(
+                    "shield.limits.spill_dir",
+                    format!(
+                        "cannot create a file in {}{which}: {e}; set spill_dir to a writable directory, or response_spill_bytes = 0",
+                        dir.display()
+                    ),
+                ));
+            }
+            Some(SpillLimits {
+                dir,
+                per_response: cfg.response_spill_bytes,
+                disk: cfg.spill_disk_bytes,
+            })
+        } else {
+            None
+        };
         if !(1024..=1024 * 1024).contains(&cfg.max_header_bytes) {
             return Err(ConfigError::new(
                 "shield.limits.max_header_bytes",
@@ -122,6 +168,7 @@ impl SizeLimits {
             request_buffering: cfg.request_buffering,
             response_buffer: usize::try_from(cfg.response_buffer_bytes).unwrap_or(usize::MAX),
             buffer_memory: cfg.buffer_memory_bytes,
+            spill,
             route_bodies,
         })
     }
@@ -457,6 +504,54 @@ mod tests {
             with(vec!["/ok"], 5 * GIB),
             "shield.limits.routes[0].max_body_bytes"
         );
+    }
+
+    #[test]
+    fn spill_settings_are_checked_and_off_with_read_ahead() {
+        let err = |s: LimitsSettings| {
+            let e = SizeLimits::new(&s).unwrap_err();
+            (e.key, e.message)
+        };
+        let (key, _) = err(LimitsSettings {
+            response_spill_bytes: 1000,
+            ..LimitsSettings::default()
+        });
+        assert_eq!(key, "shield.limits.response_spill_bytes");
+        let (key, _) = err(LimitsSettings {
+            spill_disk_bytes: 10 * 1024 * 1024,
+            ..LimitsSettings::default()
+        });
+        assert_eq!(key, "shield.limits.spill_disk_bytes");
+        let missing = std::env::temp_dir().join("flaskguard-no-such-dir/below");
+        let (key, message) = err(LimitsSettings {
+            spill_dir: Some(missing.clone()),
+            ..LimitsSettings::default()
+        });
+        assert_eq!(key, "shield.limits.spill_dir");
+        assert!(
+            message.contains(&missing.display().to_string()),
+            "{message}"
+        );
+        // On by default, in the temporary directory.
+        let on = SizeLimits::new(&LimitsSettings::default()).unwrap();
+        let spill = on.spill.unwrap();
+        assert_eq!(spill.dir, std::env::temp_dir());
+        assert_eq!(spill.per_response, GIB);
+        // Off with either key at 0; nothing else checked then.
+        for s in [
+            LimitsSettings {
+                response_spill_bytes: 0,
+                spill_dir: Some(missing.clone()),
+                ..LimitsSettings::default()
+            },
+            LimitsSettings {
+                response_buffer_bytes: 0,
+                spill_disk_bytes: 0,
+                ..LimitsSettings::default()
+            },
+        ] {
+            assert_eq!(SizeLimits::new(&s).unwrap().spill, None);
+        }
     }
 
     #[test]

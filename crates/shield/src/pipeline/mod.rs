@@ -27,7 +27,7 @@ use hop::{bridge_upgrade, is_upgrade, strip_hop_by_hop};
 
 use crate::{
     audit_log::AuditLog,
-    body::{AppBody, BodyBudget, BodyPace, ResBody},
+    body::{AppBody, BodyBudget, BodyPace, ResBody, Spill},
     config::{ConfigError, Validated},
     context::{BodyView, Context},
     layer::{Flow, RequestLayer, ResponseLayer},
@@ -96,6 +96,8 @@ pub struct Pipeline {
     body_pace: BodyPace,
     /// The memory bodies read whole before going upstream may hold at once.
     body_budget: Arc<BodyBudget>,
+    /// Spill files for responses past their read-ahead window.
+    spill: Option<Arc<Spill>>,
     upstreams: Vec<Upstream>,
     nonce_placeholder: Option<String>,
     /// Ask the upstream for uncompressed bodies (needed to rewrite HTML).
@@ -221,8 +223,17 @@ impl Pipeline {
         // Patterns were checked by the headers layer, built before.
         let nonce_routes = RouteSet::new(&nonce_routes).unwrap_or_default();
         let body_budget = BodyBudget::new(limits.buffer_memory);
+        let spill = limits.spill.as_ref().map(|l| {
+            Arc::new(Spill {
+                dir: l.dir.clone(),
+                per_response: l.per_response,
+                disk: BodyBudget::new(l.disk),
+                metrics: Arc::clone(&shared.metrics),
+            })
+        });
         Ok(Pipeline {
             body_budget,
+            spill,
             request,
             response,
             errors,
@@ -502,7 +513,12 @@ impl Pipeline {
         }
         let (mut rh, rb) = resp.into_parts();
         strip_hop_by_hop(&mut rh.headers, false);
-        let rb = AppBody::new(rb, self.limits.response_buffer, &self.body_budget);
+        let rb = AppBody::new(
+            rb,
+            self.limits.response_buffer,
+            &self.body_budget,
+            self.spill.as_ref(),
+        );
         let (resp, sanitized) = self.errors.process(Response::from_parts(rh, rb), cx).await;
         if let Some(s) = sanitized {
             self.shared.metrics.event(s.control, "sanitize");

@@ -5,7 +5,8 @@ request's body from the socket as the app asks for it.
 
 POST /upload   answers the body's length and SHA-256, and how it arrived
                (CONTENT_LENGTH, Transfer-Encoding, Expect).
-GET  /big/N    answers N bytes (a download).
+GET  /big/N    answers N bytes (a download): byte i is i % 251, so a chunk out of
+               place or repeated shows.
 GET  /ping     answers "pong".
 """
 import hashlib
@@ -34,4 +35,6 @@ def ping():
 
 @app.get("/big/<int:size>")
 def big(size):
-    return Response(b"x" * size, mimetype="application/octet-stream")
+    pattern = bytes(range(251))
+    body = (pattern * (size // 251 + 1))[:size]
+    return Response(body, mimetype="application/octet-stream")
