@@ -212,3 +212,90 @@ fn a_fastapi_app_on_uvicorn_behind_shield() {
     let len = (frame[1] & 0x7f) as usize;
     assert_eq!(&frame[2..2 + len], b"hello through shield");
 }
+
+/// INP002 with the app's own OpenAPI document (3.1, exported with
+/// `app.openapi()`, as a build step would: the example serves no /openapi.json):
+/// shield refuses a body that breaks the schema before the app sees it, lets a
+/// valid one through, and in `report` mode lets the app answer for itself.
+#[test]
+fn the_apps_openapi_document_is_enforced_by_shield() {
+    let Some(app) = uvicorn() else { return };
+    let export = Command::new(testkit::venv("notes-fastapi").join("bin/python"))
+        .current_dir(testkit::repo_root().join("examples/notes-fastapi"))
+        .args([
+            "-c",
+            "import json, main; print(json.dumps(main.app.openapi()))",
+        ])
+        .env("NOTES_TOKEN", TOKEN)
+        .output()
+        .expect("export the OpenAPI document");
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("openapi.json");
+    std::fs::write(&path, &export.stdout).unwrap();
+
+    let bearer = format!("Bearer {TOKEN}");
+    let post = |at: SocketAddr, body: &str| {
+        let h = [
+            ("Content-Type", "application/json"),
+            ("Authorization", bearer.as_str()),
+        ];
+        http_request(at, "POST", "/api/notes", &h, body.as_bytes()).expect("answer")
+    };
+    let mut s = settings_for(&format!("http://{}", app.addr));
+    s.schema.openapi = Some(path.clone());
+    let shield = TestShield::start(s.clone());
+    for bad in [
+        r#"{"title": ""}"#,
+        r#"{"body": "no title"}"#,
+        r#"{"title": 5}"#,
+        r#"[]"#,
+    ] {
+        let r = post(shield.addr, bad);
+        assert_eq!(r.status, 422, "{bad}: {}", r.text());
+        let v = json(&r.body);
+        assert_eq!(
+            v["error"]["code"], "invalid_body",
+            "{bad}: shield answered, not the app: {v}"
+        );
+        assert!(v.get("detail").is_none());
+    }
+    let long = format!(r#"{{"title": "{}"}}"#, "t".repeat(101));
+    let r = post(shield.addr, &long);
+    assert_eq!(json(&r.body)["error"]["code"], "invalid_body");
+    assert!(json(&r.body)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("/title"));
+    let empty = http_request(
+        shield.addr,
+        "POST",
+        "/api/notes",
+        &[("Authorization", bearer.as_str())],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(
+        empty.status,
+        422,
+        "FastAPI's body is required: {}",
+        empty.text()
+    );
+    let ok = post(shield.addr, r#"{"title": "checked", "body": "by shield"}"#);
+    assert_eq!(ok.status, 201, "{}", ok.text());
+    // Reads are not checked.
+    let list = http_request(shield.addr, "GET", "/api/notes", &[], b"").unwrap();
+    assert_eq!(list.status, 200);
+    drop(shield);
+
+    // report: the app answers with its own 422.
+    s.schema.mode = shield::config::SchemaMode::Report;
+    let shield = TestShield::start(s);
+    let r = post(shield.addr, r#"{"title": ""}"#);
+    assert_eq!(r.status, 422);
+    assert!(json(&r.body).get("detail").is_some(), "{}", r.text());
+}

@@ -45,6 +45,7 @@ pub struct Settings {
     pub traversal: TraversalSettings,
     pub limits: LimitsSettings,
     pub json_body: JsonBodySettings,
+    pub schema: SchemaSettings,
     pub headers: HeadersSettings,
     pub cookies: CookiesSettings,
     pub errors: ErrorsSettings,
@@ -73,6 +74,7 @@ impl Default for Settings {
             traversal: TraversalSettings::default(),
             limits: LimitsSettings::default(),
             json_body: JsonBodySettings::default(),
+            schema: SchemaSettings::default(),
             headers: HeadersSettings::default(),
             cookies: CookiesSettings::default(),
             errors: ErrorsSettings::default(),
@@ -369,6 +371,63 @@ impl Default for JsonBodySettings {
             exempt_routes: Vec::new(),
         }
     }
+}
+
+/// `[shield.schema]` (INP002): JSON request bodies checked against JSON Schemas,
+/// per route, before the app sees them. Nothing is checked until a schema is
+/// given: an OpenAPI document, or schema files for some routes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchemaSettings {
+    /// An OpenAPI 3.0 or 3.1 document in JSON (FastAPI's `/openapi.json`, the
+    /// output of apispec or flask-smorest): each operation's `application/json`
+    /// request body schema is enforced on its route. Read at start and on reload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openapi: Option<std::path::PathBuf>,
+    /// Schema files for some routes; tried before the OpenAPI document, first
+    /// match wins.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteSchema>,
+    /// `enforce` (422 for a body that does not match) or `report` (the audit log
+    /// says so; the request goes on): roll a schema out in `report` first.
+    pub mode: SchemaMode,
+}
+
+impl Default for SchemaSettings {
+    fn default() -> Self {
+        SchemaSettings {
+            openapi: None,
+            routes: Vec::new(),
+            mode: SchemaMode::Enforce,
+        }
+    }
+}
+
+/// What a body that does not match its schema gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemaMode {
+    #[default]
+    Enforce,
+    Report,
+}
+
+/// One `[[shield.schema.routes]]` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSchema {
+    /// Route patterns (`"POST /api/orders"`, `"PUT /api/orders/{id}"`).
+    pub routes: Vec<String>,
+    /// A JSON Schema file (draft 4 to 2020-12, by its `$schema`; 2020-12 when it
+    /// has none). References to other files or URLs are not followed.
+    pub schema: std::path::PathBuf,
+    /// A request without a body is refused (422); false: it passes.
+    #[serde(default = "yes")]
+    pub required: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Which set of defaults the response layers use.
@@ -672,7 +731,17 @@ impl Settings {
         let mut out = toml::to_string(&root).unwrap_or_default();
         // Optional keys that are unset do not appear in TOML; show them commented.
         let eff = self.effective();
-        let unset: [(&str, bool, &str); 9] = [
+        let unset: [(&str, bool, &str); 11] = [
+            (
+                "[shield.limits]\n",
+                eff.limits.spill_dir.is_none(),
+                "# spill_dir = \"/var/cache/flaskguard\"  (unset: the system's temporary directory)\n",
+            ),
+            (
+                "[shield.schema]\n",
+                eff.schema.openapi.is_none(),
+                "# openapi = \"openapi.json\"  (unset: only [[shield.schema.routes]] are checked)\n",
+            ),
             (
                 "[shield.tls]\n",
                 eff.tls.cert.is_none(),

@@ -20,6 +20,7 @@ pub mod limits;
 pub mod methods;
 pub mod proxy_trust;
 pub mod ratelimit;
+pub mod schema;
 pub mod seal;
 pub mod traversal;
 
@@ -58,6 +59,7 @@ pub const REGISTRY: &[(&str, &[&str])] = &[
     ("traversal", &["INP005"]),
     ("limits", &["INP003"]),
     ("json_body", &["INP001"]),
+    ("schema", &["INP002"]),
     ("errors", &["ERR002", "ERR003", "DBG001"]),
     ("cookies", &["CKE001", "CKE002", "CKE003", "CKE006"]),
     (
@@ -118,7 +120,7 @@ pub fn build(v: &Validated, env: &BuildEnv<'_>) -> Result<Stacks, ConfigError> {
     })
 }
 
-/// The request layers up to json_body, in order ([`build`] adds CSRF, CORS, the
+/// The request layers up to json_body and schema, in order ([`build`] adds CSRF, CORS, the
 /// rate limit and sealing). The limits layer is also returned on its own: the
 /// pipeline needs its body limit while streaming.
 fn request_stack(
@@ -148,6 +150,9 @@ fn request_stack(
     let json = json_body::JsonBodyCheck::new(&s.json_body, limits.max_body)?;
     if s.json_body.enabled {
         stack.push(Box::new(json));
+    }
+    if let Some(schema) = schema::SchemaCheck::new(&s.schema, limits.max_body)? {
+        stack.push(Box::new(schema));
     }
     Ok((stack, limits))
 }

@@ -71,6 +71,9 @@ Use instead:
 def create_user():
     body = NewUser.model_validate(request.get_json(silent=True))
 ```
+
+Or have `flaskguard shield` check the bodies before the app sees them, from
+the app's OpenAPI document or JSON Schema files per route (`[shield.schema]`).
 "#;
 
 /// Request attributes that read a body.
