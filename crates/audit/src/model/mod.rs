@@ -43,7 +43,8 @@ pub use config::{
     ProductionChoice,
 };
 pub use deployment::{
-    compose_service, exposure, Deployment, Exposure, ProxyEvidence, ProxyKind, WorkerSource,
+    compose_service, development_command, development_file, exposure, Deployment, Exposure,
+    ProxyEvidence, ProxyKind, WorkerSource,
 };
 pub use extensions::{ExtKind, ExtOption, Extension};
 pub use resources::{

@@ -3,7 +3,7 @@
 use report::Finding;
 
 use crate::{
-    deploy::{CommandOrigin, EnvRole, EnvSource, Server},
+    deploy::{CommandOrigin, EnvSource, Server},
     model::Project,
     rules::{Rule, RuleContext},
     source::FileId,
@@ -48,16 +48,9 @@ CMD ["gunicorn", "--workers", "4", "--bind", "0.0.0.0:8000", "wsgi:app"]
 "#;
 
 /// Whether a Dockerfile or compose file is named for development, tests or
-/// as an example (`docker-compose.dev.yml`, `Dockerfile.local`,
-/// `compose.test.yaml`): what it runs does not reach production. The plain
-/// names, `docker-compose.override.yml` (which `docker compose up` applies by
-/// default) and production names still count.
+/// as an example: see [`crate::model::development_file`].
 pub(super) fn development_file(project: &Project, file: FileId) -> bool {
-    let Some(f) = project.source(file) else {
-        return false;
-    };
-    let name = f.rel.rsplit(['/', '\\']).next().unwrap_or(&f.rel);
-    !EnvRole::of(name).may_be_production()
+    crate::model::development_file(project, file)
 }
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {
