@@ -1078,7 +1078,11 @@ app.view_functions["status"] = status
     assert_eq!(
         listed,
         [
-            ("/".to_string(), "index".to_string(), "app.py:13".to_string()),
+            (
+                "/".to_string(),
+                "index".to_string(),
+                "app.py:13".to_string()
+            ),
             (
                 "/shop/cart".to_string(),
                 "shop.cart".to_string(),
