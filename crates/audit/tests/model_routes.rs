@@ -1053,7 +1053,7 @@ from shop import bp
 
 app = Flask(__name__)
 app.add_url_rule("/", "index")
-app.add_url_rule("/status", endpoint="status")
+app.add_url_rule("/status", endpoint="status", view_func=None)
 app.register_blueprint(bp, url_prefix="/shop")
 
 

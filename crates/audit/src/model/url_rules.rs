@@ -87,7 +87,10 @@ pub(super) fn find(
         };
         let rule = super::routes::rule_text(project, file, rule);
         let rule = rule.as_str();
-        let mut view = c.param(2, "view_func");
+        // `view_func=None` is no view, as when it is left out.
+        let mut view = c
+            .param(2, "view_func")
+            .filter(|v| !matches!(v.kind, crate::python::value::Kind::None));
         let mut vfile = file;
         // A name bound to the view (`user_view = UserAPI.as_view("users")`),
         // and `limiter.limit("5/minute")(login)`: the view is the wrapped
