@@ -1029,3 +1029,77 @@ paths:
     ]);
     assert_eq!(p.routes.len(), 1);
 }
+
+/// `add_url_rule` with only an endpoint: the view is attached to it later,
+/// by `@app.endpoint(...)` or `app.view_functions[...] = view`. One route,
+/// with that view, not a second one without.
+#[test]
+fn endpoint_only_rules_take_the_view_attached_later() {
+    let shop = r#"from flask import Blueprint, request
+from flask_login import login_required
+
+bp = Blueprint("shop", __name__)
+bp.add_url_rule("/cart", endpoint="cart", methods=["GET", "POST"])
+
+
+@bp.endpoint("cart")
+@login_required
+def cart():
+    return request.method
+"#;
+    let app = r#"from flask import Flask
+
+from shop import bp
+
+app = Flask(__name__)
+app.add_url_rule("/", "index")
+app.add_url_rule("/status", endpoint="status", view_func=None)
+app.register_blueprint(bp, url_prefix="/shop")
+
+
+@login_required
+@app.endpoint("index")
+def index():
+    return "home"
+
+
+def status():
+    return "ok"
+
+
+app.view_functions["status"] = status
+"#;
+    let (_d, p) = project(&[("shop.py", shop), ("app.py", app)]);
+    let rows = audit::routes_report::rows(&p);
+    let listed: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| (r.path.clone(), r.endpoint.clone(), r.location.clone()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (
+                "/".to_string(),
+                "index".to_string(),
+                "app.py:13".to_string()
+            ),
+            (
+                "/shop/cart".to_string(),
+                "shop.cart".to_string(),
+                "shop.py:10".to_string()
+            ),
+            (
+                "/status".to_string(),
+                "status".to_string(),
+                "app.py:17".to_string()
+            ),
+        ]
+    );
+    let route = |e: &str| p.routes.iter().find(|r| r.endpoint == e).unwrap();
+    assert_eq!(route("shop.cart").function, "shop.cart");
+    // Below `@bp.endpoint`, the decorator wraps the registered view; above
+    // `@app.endpoint`, it wraps the function after registration.
+    assert_eq!(route("shop.cart").auth, ["flask_login.login_required"]);
+    assert!(route("index").auth.is_empty());
+    assert_eq!(route("status").function, "app.status");
+}

@@ -24,6 +24,9 @@ pub struct Service {
     pub replicas: Option<(u32, Span)>,
     /// An nginx / traefik / caddy / haproxy / envoy service: a reverse proxy.
     pub is_proxy: bool,
+    /// The line of `labels:` (or `deploy.labels:`) holding `traefik.*` keys
+    /// (and no `traefik.enable=false`): Traefik routes requests to it.
+    pub traefik_labels: Option<Span>,
     /// `build:` — the Dockerfile it builds, relative to the compose file's
     /// directory and normalised (`Dockerfile`, `docker/web.Dockerfile`), with the
     /// line of `build:`.
@@ -522,6 +525,20 @@ pub fn parse(file: &SourceFile) -> Result<DeployFacts, String> {
                 .iter()
                 .any(|w| i.to_ascii_lowercase().contains(w))
         }) || proxy_words.iter().any(|w| lower_name.contains(w));
+        // The `labels:` key (a service's own, or swarm's `deploy.labels`).
+        fn labels_of(n: &Node) -> Option<(usize, &Node)> {
+            n.items()
+                .into_iter()
+                .rev()
+                .find(|(k, _)| k.as_str() == Some("labels"))
+                .map(|(k, v)| (k.line(), v))
+        }
+        let traefik_labels = [Some(svc), svc.get("deploy")]
+            .into_iter()
+            .flatten()
+            .filter_map(labels_of)
+            .find(|(_, l)| traefik_routed(l))
+            .map(|(line, _)| span_at(line));
         let build = svc
             .get("build")
             .and_then(|b| Some((built_dockerfile(b)?, span_at(b.line()))));
@@ -534,6 +551,7 @@ pub fn parse(file: &SourceFile) -> Result<DeployFacts, String> {
             span,
             replicas,
             is_proxy,
+            traefik_labels,
             build,
             user,
             env_files: svc.get("env_file").map(env_files).unwrap_or_default(),
@@ -615,6 +633,38 @@ pub fn parse(file: &SourceFile) -> Result<DeployFacts, String> {
         }
     }
     Ok(out)
+}
+
+/// Whether a `labels:` value (a mapping, or a list of `key=value`) holds
+/// Traefik's `traefik.*` keys without turning it off (`traefik.enable=false`).
+fn traefik_routed(labels: &Node) -> bool {
+    let pairs: Vec<(String, String)> = match labels {
+        Node::Map(..) => labels
+            .items()
+            .into_iter()
+            .filter_map(|(k, v)| {
+                Some((
+                    k.as_str()?.trim().to_string(),
+                    v.as_str().unwrap_or_default().trim().to_string(),
+                ))
+            })
+            .collect(),
+        Node::Seq(items, _) => items
+            .iter()
+            .filter_map(|i| {
+                let s = i.as_str()?;
+                let (k, v) = s.split_once('=').unwrap_or((s, ""));
+                Some((k.trim().to_string(), v.trim().to_string()))
+            })
+            .collect(),
+        Node::Scalar(..) => return false,
+    };
+    let traefik = |k: &str| k.to_ascii_lowercase().starts_with("traefik.");
+    let disabled = pairs.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("traefik.enable")
+            && v.trim_matches(['"', '\'']).eq_ignore_ascii_case("false")
+    });
+    !disabled && pairs.iter().any(|(k, _)| traefik(k))
 }
 
 fn k_line(_k: &str, v: &Node) -> usize {
@@ -882,6 +932,32 @@ mod tests {
         assert_eq!(d("${X:-é}ü"), one("éü", "X"));
         let deep = format!("{}x{}", "${A:-".repeat(10_000), "}".repeat(10_000));
         let _ = with_defaults(&deep);
+    }
+
+    #[test]
+    fn traefik_labels_route_a_service() {
+        let text = "services:\n  api:\n    image: example/api\n    labels:\n      - traefik.enable=true\n      - \"traefik.http.routers.api.rule=Host(`api.example.com`)\"\n  worker:\n    image: example/api\n    labels:\n      traefik.enable: \"false\"\n      traefik.http.routers.worker.rule: Host(`x`)\n  swarm:\n    image: example/api\n    deploy:\n      labels:\n        traefik.http.services.swarm.loadbalancer.server.port: \"8000\"\n  plain:\n    image: example/api\n    labels:\n      com.example.team: web\n";
+        let f = SourceFile::new(0, "docker-compose.yml".into(), text.into());
+        let facts = parse(&f).unwrap();
+        let routed: Vec<(&str, Option<u32>)> = facts
+            .services
+            .iter()
+            .map(|s| {
+                let line = s
+                    .traefik_labels
+                    .map(|l| f.line_of(ruff_text_size::TextSize::new(l.start)));
+                (s.name.as_str(), line)
+            })
+            .collect();
+        assert_eq!(
+            routed,
+            [
+                ("api", Some(4)),
+                ("worker", None),
+                ("swarm", Some(15)),
+                ("plain", None)
+            ]
+        );
     }
 
     #[test]

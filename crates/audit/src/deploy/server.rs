@@ -67,6 +67,8 @@ pub struct UvicornArgs {
     pub proxy_headers: Option<bool>,
     pub forwarded_allow_ips: Option<String>,
     pub host: Option<String>,
+    /// `--port N` as written (uvicorn listens on 8000 without it).
+    pub port: Option<String>,
     /// `--uds PATH`: listens on a unix socket (`--host` is then ignored).
     pub uds: Option<String>,
     /// `--fd N`: listens on an inherited socket.
@@ -324,6 +326,8 @@ fn uvicorn_args(rest: &[String]) -> UvicornArgs {
             a.forwarded_allow_ips = v.map(str::to_string);
         } else if let Some(v) = take_option(rest, &mut j, &["--host"], None) {
             a.host = v.map(str::to_string);
+        } else if let Some(v) = take_option(rest, &mut j, &["--port"], None) {
+            a.port = v.map(str::to_string);
         } else if let Some(v) = take_option(rest, &mut j, &["--uds"], None) {
             a.uds = v.map(str::to_string);
         } else if let Some(v) = take_option(rest, &mut j, &["--fd"], None) {

@@ -104,7 +104,9 @@ pub fn policy(project: &Project, ext: &Extension) -> Option<CorsPolicy> {
 
 fn flask_cors(project: &Project, ext: &Extension) -> CorsPolicy {
     let config = ext.app.and_then(|a| project.apps.get(a)).map(|a| &a.config);
-    // A keyword, else the app's CORS_<NAME> config key.
+    // A keyword, else the app's CORS_<NAME> config key. A keyword wins over
+    // the config; a config value that a file loaded after it may replace
+    // (`from_envvar(..., silent=True)`) is not known.
     let option = |name: &str| -> Option<(Value, Span)> {
         if let Some(o) = ext.opt(name) {
             return Some((option_value(project, o.file, &o.value), o.span));
@@ -112,9 +114,23 @@ fn flask_cors(project: &Project, ext: &Extension) -> CorsPolicy {
         let key = format!("CORS_{}", name.to_ascii_uppercase());
         config
             .and_then(|c| c.get(&key))
-            .map(|e| (e.value.clone(), e.span))
+            .map(|e| match e.overridable {
+                Some(_) => (Value::unknown(e.value.range, false), e.span),
+                None => (e.value.clone(), e.span),
+            })
     };
-    let unknown_config = ext.opaque || config.is_some_and(|c| c.incomplete);
+    // flask-cors reads the app's config once, when `CORS(app)` / `init_app`
+    // runs: a config file loaded after that in the same function changes
+    // nothing.
+    let init = ext.init.unwrap_or(ext.span);
+    let init_scope = project
+        .resolver()
+        .call(crate::python::value::Site {
+            file: init.file,
+            offset: init.start,
+        })
+        .map(|c| c.scope);
+    let unknown_config = ext.opaque || config.is_some_and(|c| c.open_at(init, init_scope));
     let (origins, origins_span) = match option("origins") {
         Some((v, span)) => (strings(&v).map_or(Origins::Unknown, classify), Some(span)),
         None => match ext.opt("resources") {

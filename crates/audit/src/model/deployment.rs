@@ -29,6 +29,9 @@ pub enum ProxyKind {
     Nginx,
     /// A reverse-proxy service in compose (nginx, traefik, caddy...).
     ComposeService(String),
+    /// Traefik, told by the `traefik.*` labels of the app's compose service
+    /// (Traefik itself may run in another compose project).
+    TraefikLabels(String),
     /// A Procfile: platforms that run Procfiles (Heroku and alikes) route every
     /// request through their TLS-terminating router, which sets X-Forwarded-*.
     PlatformRouter,
@@ -54,6 +57,9 @@ impl ProxyEvidence {
         match &self.kind {
             ProxyKind::Nginx => "nginx".into(),
             ProxyKind::ComposeService(s) => format!("the `{s}` proxy service"),
+            ProxyKind::TraefikLabels(s) => {
+                format!("Traefik (the `traefik.*` labels of compose service `{s}`)")
+            }
             ProxyKind::PlatformRouter => "the platform router (Procfile)".into(),
         }
     }
@@ -202,9 +208,49 @@ fn describe_source(source: &EnvSource) -> String {
     }
 }
 
+/// Whether a Dockerfile, compose file or Procfile is named for development,
+/// tests or as an example (`docker-compose.dev.yml`, `Dockerfile.local`,
+/// `compose.test.yaml`, `Procfile.dev`): what it runs does not reach
+/// production. The plain names, `docker-compose.override.yml` (which `docker
+/// compose up` applies by default) and production names still count.
+pub fn development_file(project: &Project, file: crate::source::FileId) -> bool {
+    let Some(f) = project.source(file) else {
+        return false;
+    };
+    let name = f.rel.rsplit(['/', '\\']).next().unwrap_or(&f.rel);
+    !crate::deploy::EnvRole::of(name).may_be_production()
+}
+
+/// Whether a command comes from a deploy file named for development (see
+/// [`development_file`]): its own file, or for a script, the file of the
+/// command that runs it.
+pub fn development_command(project: &Project, cmd: &CommandFact) -> bool {
+    fn root_file(origin: &CommandOrigin, file: crate::source::FileId) -> crate::source::FileId {
+        match origin {
+            CommandOrigin::Script {
+                caller: Some(c), ..
+            } => root_file(&c.origin, c.file),
+            _ => file,
+        }
+    }
+    match cmd.origin.root() {
+        CommandOrigin::DockerCmd
+        | CommandOrigin::DockerEntrypoint
+        | CommandOrigin::Compose { .. }
+        | CommandOrigin::Procfile { .. } => {
+            development_file(project, root_file(&cmd.origin, cmd.span.file))
+        }
+        _ => false,
+    }
+}
+
 pub fn build(project: &mut Project) {
     let d = &project.deploy;
     let mut dep = Deployment::default();
+    // Dockerfiles, compose files and Procfiles named for development or
+    // tests say nothing about production: neither their worker counts nor
+    // the proxies they run.
+    let dev_file = |file| development_file(project, file);
     let consider = |w: WorkerCount, span: Span, src: WorkerSource, dep: &mut Deployment| {
         if dep
             .workers
@@ -215,7 +261,7 @@ pub fn build(project: &mut Project) {
         }
     };
     for (i, cmd) in d.commands.iter().enumerate() {
-        if !cmd.origin.is_web() {
+        if !cmd.origin.is_web() || development_command(project, cmd) {
             continue;
         }
         match &cmd.server {
@@ -269,13 +315,17 @@ pub fn build(project: &mut Project) {
             .env
             .iter()
             .filter(|e| e.name == "WEB_CONCURRENCY" && e.source.may_be_production())
+            .filter(|e| {
+                !(matches!(e.source, EnvSource::Dockerfile | EnvSource::Compose { .. })
+                    && dev_file(e.span.file))
+            })
         {
             if let Some(w) = workers_of_arg(&e.value) {
                 consider(w, e.span, WorkerSource::WebConcurrency, &mut dep);
             }
         }
     }
-    for s in &d.services {
+    for s in d.services.iter().filter(|s| !dev_file(s.file)) {
         if let Some((n, span)) = s.replicas {
             if !s.is_proxy && dep.instances.is_none_or(|(cur, _)| n > cur) {
                 dep.instances = Some((n, span));
@@ -285,6 +335,16 @@ pub fn build(project: &mut Project) {
             dep.proxies.push(ProxyEvidence {
                 kind: ProxyKind::ComposeService(s.name.clone()),
                 span: s.span,
+                tls: None,
+                forwards_proto: None,
+                forwards_for: None,
+                same_host: Some(false),
+                rate_limits: false,
+            });
+        } else if let Some(span) = s.traefik_labels {
+            dep.proxies.push(ProxyEvidence {
+                kind: ProxyKind::TraefikLabels(s.name.clone()),
+                span,
                 tls: None,
                 forwards_proto: None,
                 forwards_for: None,
@@ -322,7 +382,7 @@ pub fn build(project: &mut Project) {
             rate_limits: n.limit_req.is_some(),
         });
     }
-    if let Some(&file) = d.procfiles.first() {
+    if let Some(&file) = d.procfiles.iter().find(|&&f| !dev_file(f)) {
         let web = d.commands.iter().find(|c| matches!(&c.origin, crate::deploy::CommandOrigin::Procfile { process } if process == "web") && c.span.file == file);
         if let Some(web) = web {
             dep.proxies.push(ProxyEvidence {
@@ -336,6 +396,11 @@ pub fn build(project: &mut Project) {
             });
         }
     }
-    dep.container_user = d.dockerfiles.iter().rev().find_map(|df| df.user.clone());
+    dep.container_user = d
+        .dockerfiles
+        .iter()
+        .rev()
+        .filter(|df| !dev_file(df.file))
+        .find_map(|df| df.user.clone());
     project.deployment = dep;
 }

@@ -38,9 +38,13 @@ mod sessions;
 mod spread;
 mod url_rules;
 
-pub use config::{is_config_key, AppConfig, ConfigEntry, ConfigVia, ProductionChoice};
+pub use config::{
+    is_config_key, AppConfig, ConfigEntry, ConfigOpening, ConfigVia, Overrider, OverriderKind,
+    ProductionChoice,
+};
 pub use deployment::{
-    compose_service, exposure, Deployment, Exposure, ProxyEvidence, ProxyKind, WorkerSource,
+    compose_service, development_command, development_file, exposure, Deployment, Exposure,
+    ProxyEvidence, ProxyKind, WorkerSource,
 };
 pub use extensions::{ExtKind, ExtOption, Extension};
 pub use resources::{

@@ -87,7 +87,10 @@ pub(super) fn find(
         };
         let rule = super::routes::rule_text(project, file, rule);
         let rule = rule.as_str();
-        let mut view = c.param(2, "view_func");
+        // `view_func=None` is no view, as when it is left out.
+        let mut view = c
+            .param(2, "view_func")
+            .filter(|v| !matches!(v.kind, crate::python::value::Kind::None));
         let mut vfile = file;
         // A name bound to the view (`user_view = UserAPI.as_view("users")`),
         // and `limiter.limit("5/minute")(login)`: the view is the wrapped
@@ -208,6 +211,29 @@ pub(super) fn find(
                 }
             }
         }
+        // `add_url_rule("/x", endpoint="x")` with no view: the view is
+        // attached to the endpoint later, `@app.endpoint("x")` on a function
+        // or `app.view_functions["x"] = f`.
+        if view.is_none() {
+            if let Some((q, below)) = endpoint
+                .as_deref()
+                .and_then(|name| endpoint_view(project, site, name))
+            {
+                if let Some((ffile, f)) = resolver.function(&q) {
+                    def_span = Span::new(ffile, f.name_range);
+                    for d in f
+                        .decorators
+                        .iter()
+                        .filter(|d| below.is_none_or(|b| u32::from(d.range.start()) > b))
+                    {
+                        auth.extend(super::routes::auth_decorator(
+                            &resolver, ffile, d, auth_words,
+                        ));
+                    }
+                }
+                function = q;
+            }
+        }
         let endpoint_name =
             endpoint.unwrap_or_else(|| function.rsplit('.').next().unwrap_or_default().to_string());
         let endpoint = qualified_endpoint(bps, blueprint, &endpoint_name);
@@ -232,4 +258,60 @@ pub(super) fn find(
             provided_by: None,
         });
     }
+}
+
+/// The view function attached to an endpoint of the app or blueprint created
+/// at `owner` without a route: a function decorated `@owner.endpoint(name)`,
+/// or `owner.view_functions[name] = view`. Returns the function (qualified)
+/// and, for the decorator, where it starts: only the decorators below it
+/// wrap the registered view.
+fn endpoint_view(
+    project: &Project,
+    owner: crate::python::value::Site,
+    name: &str,
+) -> Option<(String, Option<u32>)> {
+    let resolver = project.resolver();
+    let owned = |file, recv: &Value| {
+        let r = resolver.resolve(file, recv);
+        matches!(r.target, Target::Object(s) if s == owner) && r.attrs.is_empty()
+    };
+    for (file, facts) in project.python() {
+        for f in &facts.functions {
+            for d in &f.decorators {
+                let Some(c) = d.as_call() else { continue };
+                if c.last_name() != Some("endpoint")
+                    || c.param(0, "endpoint").and_then(Value::as_str) != Some(name)
+                {
+                    continue;
+                }
+                if c.receiver().is_some_and(|recv| owned(file, &recv)) {
+                    return Some((f.qualified.to_string(), Some(d.range.start().into())));
+                }
+            }
+        }
+    }
+    for (file, facts) in project.python() {
+        for a in &facts.assigns {
+            let crate::python::value::Kind::Subscript(base, key) = &a.target.kind else {
+                continue;
+            };
+            if key.as_str() != Some(name) {
+                continue;
+            }
+            if base.reference().map(|r| r.last_name()) != Some("view_functions") {
+                continue;
+            }
+            let r = resolver.resolve(file, base);
+            if !(matches!(r.target, Target::Object(s) if s == owner)
+                && r.attrs.len() == 1
+                && r.attrs[0] == "view_functions")
+            {
+                continue;
+            }
+            if let Target::Function(q) = resolver.resolve(file, &a.value).target {
+                return Some((q, None));
+            }
+        }
+    }
+    None
 }

@@ -622,9 +622,10 @@ impl SecretSite<'_> {
             | SecretSite::Field { span, .. } => *span,
         }
     }
-    /// The `**mapping` spread after a config entry, in the same dict or
-    /// call, that may replace its value (`{"SECRET_KEY": "dev", **env}`).
-    pub fn overridable(&self) -> Option<crate::source::Span> {
+    /// What may replace a config entry's value: a `**mapping` spread after
+    /// it in the same dict or call (`{"SECRET_KEY": "dev", **env}`), or a
+    /// config file loaded after it that the audit cannot read.
+    pub fn overridable(&self) -> Option<crate::model::Overrider> {
         match self {
             SecretSite::Entry(e) => e.overridable,
             _ => None,

@@ -15,7 +15,7 @@ use super::{
 use crate::{
     python::{
         self,
-        facts::GuardId,
+        facts::{GuardId, ScopeId},
         value::{BinOp, CmpOp, Kind, Name, Value},
     },
     source::{FileId, Span},
@@ -63,9 +63,60 @@ pub struct ConfigEntry {
     /// The statement or keyword that sets it.
     pub span: Span,
     pub via: ConfigVia,
-    /// A `**mapping` spread written after it in the same dict (or call) whose
-    /// keys cannot be read: it may replace this value.
-    pub overridable: Option<Span>,
+    /// What may replace this value: a `**mapping` spread written after it in
+    /// the same dict (or call) whose keys cannot be read, or a config file
+    /// loaded after it that is not in the checkout (`from_pyfile(...,
+    /// silent=True)` for an instance file, `from_envvar(...)`).
+    pub overridable: Option<Overrider>,
+}
+
+/// Something after a config entry that may replace its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overrider {
+    /// The spread, or the loading call.
+    pub span: Span,
+    pub kind: OverriderKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverriderKind {
+    /// `{"SECRET_KEY": "dev", **env}`.
+    Spread,
+    /// `config.from_pyfile(...)` of a file that cannot be read.
+    PyFile,
+    /// `config.from_file(...)` of a file that cannot be read.
+    File,
+    /// `config.from_envvar(...)`: the file the variable names.
+    EnvVar,
+    /// `config.from_prefixed_env()`: `FLASK_*` variables.
+    PrefixedEnv,
+}
+
+impl Overrider {
+    /// What replaces the value, as the subject of a sentence: "the `**`
+    /// mapping after it", "the file `from_pyfile` loads after it".
+    pub fn describe(&self) -> &'static str {
+        match self.kind {
+            OverriderKind::Spread => "the `**` mapping after it",
+            OverriderKind::PyFile => "the file `from_pyfile` loads after it",
+            OverriderKind::File => "the file `from_file` loads after it",
+            OverriderKind::EnvVar => "the file `from_envvar` loads after it",
+            OverriderKind::PrefixedEnv => {
+                "the prefixed environment variables `from_prefixed_env` loads after it"
+            }
+        }
+    }
+
+    /// The related-location label's subject: "this mapping", "this file".
+    pub fn this(&self) -> &'static str {
+        match self.kind {
+            OverriderKind::Spread => "this mapping",
+            OverriderKind::PyFile | OverriderKind::File | OverriderKind::EnvVar => {
+                "the file loaded here"
+            }
+            OverriderKind::PrefixedEnv => "the environment variables loaded here",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -79,6 +130,18 @@ pub struct AppConfig {
     /// (an unresolvable `from_object`, `from_envvar`, `from_prefixed_env`):
     /// rules about a key being *absent* should stay silent.
     pub incomplete: bool,
+    /// The config operations that made it incomplete (a load the audit
+    /// cannot read, a mapping it cannot see), for what reads the config as
+    /// it stands at one point (flask-cors reads it once, in `CORS(app)`).
+    pub opened_by: Vec<ConfigOpening>,
+}
+
+/// A config operation that may set keys the audit cannot see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigOpening {
+    pub span: Span,
+    /// The function (or module) scope it runs in.
+    pub scope: ScopeId,
 }
 
 impl AppConfig {
@@ -90,6 +153,18 @@ impl AppConfig {
     /// Every entry that sets a key, in order.
     pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a ConfigEntry> + 'a {
         self.entries.iter().filter(move |e| e.key == key)
+    }
+
+    /// Whether the config may hold keys the audit cannot see as it stands
+    /// when the code at `at` (in `scope`) runs: an opening that comes later
+    /// in the same function (or at module level of the same file) cannot
+    /// have set anything yet; one anywhere else may have run before.
+    pub fn open_at(&self, at: Span, scope: Option<ScopeId>) -> bool {
+        self.incomplete
+            && (self.opened_by.is_empty()
+                || self.opened_by.iter().any(|o| {
+                    !(o.span.file == at.file && Some(o.scope) == scope && o.span.start > at.start)
+                }))
     }
 
     /// A key's literal truthiness in effect; `Some(false)` when unset and Flask's
@@ -116,6 +191,7 @@ const APP_ATTRS: &[(&str, &str)] = &[
 struct Op<'a> {
     file: FileId,
     offset: u32,
+    scope: ScopeId,
     guard: GuardId,
     kind: OpKind<'a>,
     span: Span,
@@ -128,14 +204,15 @@ enum OpKind<'a> {
     Update(&'a [Value], &'a [(Option<Name>, Value)], bool),
     Set(String, &'a Value, ConfigVia),
     /// `from_pyfile("settings.py")`, or `from_file("config.json", load=...)`:
-    /// the file name (the file's facts hold its keys either way), and whether
-    /// it is `silent=True` (a missing file loads nothing).
-    PyFile(String, bool),
+    /// the file name (the file's facts hold its keys either way), whether
+    /// it is `silent=True` (a missing file loads nothing), and which call.
+    PyFile(String, bool, OverriderKind),
     /// `from_prefixed_env(prefix)`.
     PrefixedEnv(String),
     /// `from_envvar("APP_SETTINGS")`: the variable's name, and `silent`.
     EnvVarFile(String, bool),
-    Opaque,
+    /// A config file load whose file cannot be told.
+    Opaque(OverriderKind),
 }
 
 /// Whether a `silent=` argument is literally true: Flask then skips a missing
@@ -305,14 +382,16 @@ fn resolve_app(
                 .param(0, "filename")
                 .and_then(|v| path_tail(&resolver, file, v, 0))
             {
-                Some(name) => OpKind::PyFile(name, silent(c.param(1, "silent"))),
-                None => OpKind::Opaque,
+                Some(name) => {
+                    OpKind::PyFile(name, silent(c.param(1, "silent")), OverriderKind::PyFile)
+                }
+                None => OpKind::Opaque(OverriderKind::PyFile),
             },
             ["config", "from_prefixed_env"] => match c.param(0, "prefix") {
                 None => OpKind::PrefixedEnv("FLASK".into()),
                 Some(v) => match v.as_str() {
                     Some(p) => OpKind::PrefixedEnv(p.to_string()),
-                    None => OpKind::Opaque,
+                    None => OpKind::Opaque(OverriderKind::PrefixedEnv),
                 },
             },
             ["config", "from_envvar"] => match c
@@ -321,7 +400,7 @@ fn resolve_app(
                 .and_then(Value::as_str)
             {
                 Some(var) => OpKind::EnvVarFile(var.to_string(), silent(c.param(1, "silent"))),
-                None => OpKind::Opaque,
+                None => OpKind::Opaque(OverriderKind::EnvVar),
             },
             // Flask's `from_file(filename, load)`: a JSON, TOML or YAML file (whatever
             // the loader, the file's syntax is read from its name).
@@ -330,15 +409,16 @@ fn resolve_app(
                 .and_then(|v| path_tail(&resolver, file, v, 0))
             {
                 Some(name) if python::data_config::DataSyntax::of(&name).is_some() => {
-                    OpKind::PyFile(name, silent(c.param(2, "silent")))
+                    OpKind::PyFile(name, silent(c.param(2, "silent")), OverriderKind::File)
                 }
-                _ => OpKind::Opaque,
+                _ => OpKind::Opaque(OverriderKind::File),
             },
             _ => continue,
         };
         ops.push(Op {
             file,
             offset: call.range().start().into(),
+            scope: call.scope,
             guard: call.guard,
             kind,
             span: Span::new(file, call.range()),
@@ -371,6 +451,7 @@ fn resolve_app(
         ops.push(Op {
             file,
             offset: a.range.start().into(),
+            scope: a.scope,
             guard: a.guard,
             kind: OpKind::Set(key, &a.value, via),
             span: Span::new(file, a.range),
@@ -385,6 +466,9 @@ fn resolve_app(
         if production::guard_truth(project, app, &cfg, op.file, op.guard) == Some(false) {
             continue;
         }
+        // Which operations leave the config open, one by one.
+        let was_incomplete = std::mem::take(&mut cfg.incomplete);
+        let (op_span, op_scope) = (op.span, op.scope);
         match op.kind {
             OpKind::FromObject(v) => {
                 // `from_object(config)` with `config=None` that nothing passes:
@@ -518,16 +602,52 @@ fn resolve_app(
                 }
             }
             OpKind::Set(key, v, via) => push(&mut cfg, &key, v, op.file, op.span, via),
-            OpKind::PyFile(name, silent) => load_pyfile(project, &root, &name, silent, &mut cfg),
-            OpKind::PrefixedEnv(prefix) => load_prefixed_env(project, &prefix, &mut cfg),
-            OpKind::EnvVarFile(var, silent) => {
-                load_envvar_file(project, &root, &var, silent, &mut cfg)
+            OpKind::PyFile(name, silent, kind) => {
+                let before = cfg.entries.len();
+                if !load_pyfile(project, &root, &name, silent, &mut cfg) {
+                    overridable_before(&mut cfg, before, op.span, kind);
+                }
             }
-            OpKind::Opaque => cfg.incomplete = true,
+            OpKind::PrefixedEnv(prefix) => {
+                // Any `FLASK_*` variable of the process may set a key; those
+                // the deploy files set are loaded after the entries before.
+                let before = cfg.entries.len();
+                load_prefixed_env(project, &prefix, &mut cfg);
+                overridable_before(&mut cfg, before, op.span, OverriderKind::PrefixedEnv);
+            }
+            OpKind::EnvVarFile(var, silent) => {
+                let before = cfg.entries.len();
+                if !load_envvar_file(project, &root, &var, silent, &mut cfg) {
+                    overridable_before(&mut cfg, before, op.span, OverriderKind::EnvVar);
+                }
+            }
+            OpKind::Opaque(kind) => {
+                cfg.incomplete = true;
+                let before = cfg.entries.len();
+                overridable_before(&mut cfg, before, op.span, kind);
+            }
         }
+        if cfg.incomplete {
+            cfg.opened_by.push(ConfigOpening {
+                span: op_span,
+                scope: op_scope,
+            });
+        }
+        cfg.incomplete |= was_incomplete;
     }
     apply_extensions(project, app, &mut cfg);
     cfg
+}
+
+/// A config file (or the environment) loaded at `at` that the audit cannot
+/// read may set any key: the entries before it (the first `before`) become
+/// defaults it may replace, as before a `**` spread. Entries written after
+/// the load still win.
+fn overridable_before(cfg: &mut AppConfig, before: usize, at: Span, kind: OverriderKind) {
+    let by = Overrider { span: at, kind };
+    for e in cfg.entries.iter_mut().take(before) {
+        e.overridable.get_or_insert(by);
+    }
 }
 
 /// A `**mapping` spread in a dict or call that loads config keys: the items
@@ -567,8 +687,12 @@ fn apply_spread<'a>(
         None => {
             cfg.incomplete = true;
             if let Some(range) = replaces {
+                let by = Overrider {
+                    span: at,
+                    kind: OverriderKind::Spread,
+                };
                 for e in cfg.entries.get_mut(range).into_iter().flatten() {
-                    e.overridable.get_or_insert(at);
+                    e.overridable.get_or_insert(by);
                 }
             }
         }

@@ -26,14 +26,16 @@ pub(super) struct ConfigRoot {
 /// tail (`settings/prod.cfg`, else any `prod.cfg`). No such file leaves the
 /// config open (the deployment supplies it), unless the call is `silent=True`:
 /// Flask then loads nothing, which is what the checkout shows (the instance
-/// folder such files live in is usually not committed).
+/// folder such files live in is usually not committed). Returns whether the
+/// file was read: when not, whatever the deployment puts there may replace
+/// the entries before.
 pub(super) fn load_pyfile(
     project: &Project,
     root: &ConfigRoot,
     name: &str,
     silent: bool,
     cfg: &mut AppConfig,
-) {
+) -> bool {
     let app_file = root.app_file;
     let absolute = name.starts_with('/');
     let name = name.trim_start_matches("./");
@@ -82,12 +84,12 @@ pub(super) fn load_pyfile(
     };
     let Some(found) = found else {
         cfg.incomplete |= !silent;
-        return;
+        return false;
     };
     let file = found.source.id;
     let Some(facts) = project.py.get(file as usize).and_then(Option::as_ref) else {
         cfg.incomplete = true;
-        return;
+        return false;
     };
     let rel = found.source.rel.clone();
     for g in &facts.globals {
@@ -103,6 +105,7 @@ pub(super) fn load_pyfile(
             );
         }
     }
+    true
 }
 
 /// `from_envvar(var)`: Flask loads the file the variable names, like
@@ -110,14 +113,14 @@ pub(super) fn load_pyfile(
 /// production (a Dockerfile `ENV`, a compose `environment:`, a production or
 /// plain `.env`); with no such value, or several different ones, the config
 /// stays incomplete. With `silent=True`, a path that names no project file
-/// loads nothing.
+/// loads nothing. Returns whether a file was read.
 pub(super) fn load_envvar_file(
     project: &Project,
     root: &ConfigRoot,
     var: &str,
     silent: bool,
     cfg: &mut AppConfig,
-) {
+) -> bool {
     let mut values: Vec<&str> = project
         .deploy
         .env
@@ -130,7 +133,10 @@ pub(super) fn load_envvar_file(
     values.dedup();
     match values.as_slice() {
         [path] => load_pyfile(project, root, path, silent, cfg),
-        _ => cfg.incomplete = true,
+        _ => {
+            cfg.incomplete = true;
+            false
+        }
     }
 }
 

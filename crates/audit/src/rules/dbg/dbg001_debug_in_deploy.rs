@@ -3,7 +3,7 @@
 use report::Finding;
 
 use crate::{
-    deploy::{CommandOrigin, EnvRole, EnvSource, Server},
+    deploy::{EnvSource, Server},
     model::Project,
     rules::{Rule, RuleContext},
     source::FileId,
@@ -23,10 +23,11 @@ Finds debug mode switched on by the deployment rather than the code:
 prefix; `flask run --debug`; `uvicorn --reload`, `gunicorn --reload`,
 `hypercorn --reload`/`--debug`, `fastapi dev` and `fastapi run --reload` as the container, Procfile,
 compose or supervisord command or in a shell script deployment runs, or a `python main.py` command whose script
-calls `uvicorn.run(..., reload=True)`. Dockerfiles and compose files named
-for development, tests or as examples (`docker-compose.dev.yml`,
-`Dockerfile.local`, `compose.test.yaml`) are left alone, as `.env.development`
-is; `docker-compose.override.yml`, which `docker compose up` applies by
+calls `uvicorn.run(..., reload=True)`. Dockerfiles, compose files and
+Procfiles named for development, tests or as examples
+(`docker-compose.dev.yml`, `Dockerfile.local`, `compose.test.yaml`,
+`Procfile.dev`), and the scripts they run, are left alone, as
+`.env.development` is; `docker-compose.override.yml`, which `docker compose up` applies by
 default, is not.
 
 ## Why is this bad?
@@ -48,16 +49,9 @@ CMD ["gunicorn", "--workers", "4", "--bind", "0.0.0.0:8000", "wsgi:app"]
 "#;
 
 /// Whether a Dockerfile or compose file is named for development, tests or
-/// as an example (`docker-compose.dev.yml`, `Dockerfile.local`,
-/// `compose.test.yaml`): what it runs does not reach production. The plain
-/// names, `docker-compose.override.yml` (which `docker compose up` applies by
-/// default) and production names still count.
+/// as an example: see [`crate::model::development_file`].
 pub(super) fn development_file(project: &Project, file: FileId) -> bool {
-    let Some(f) = project.source(file) else {
-        return false;
-    };
-    let name = f.rel.rsplit(['/', '\\']).next().unwrap_or(&f.rel);
-    !EnvRole::of(name).may_be_production()
+    crate::model::development_file(project, file)
 }
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {
@@ -102,13 +96,8 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         );
     }
     for cmd in &d.commands {
-        if matches!(
-            cmd.origin,
-            CommandOrigin::DockerCmd
-                | CommandOrigin::DockerEntrypoint
-                | CommandOrigin::Compose { .. }
-        ) && development_file(project, cmd.span.file)
-        {
+        // Also a script a development Dockerfile runs, and `Procfile.dev`.
+        if crate::model::development_command(project, cmd) {
             continue;
         }
         // `python app/main.py` where the script starts uvicorn with reload=True.

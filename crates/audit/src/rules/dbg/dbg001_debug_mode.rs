@@ -82,7 +82,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         };
         // `{"DEBUG": True, **env}`: on unless the mapping after it says otherwise.
         let message = match entry.overridable {
-            Some(_) => format!("debug mode is on in the configuration production uses{} unless the `**` mapping after it turns it off: the Werkzeug debugger gives any visitor a Python console", on.why()),
+            Some(by) => format!("debug mode is on in the configuration production uses{} unless {} turns it off: the Werkzeug debugger gives any visitor a Python console", on.why(), by.describe()),
             None => format!("debug mode is on in the configuration production uses{}: the Werkzeug debugger gives any visitor a Python console", on.why()),
         };
         let mut f = ctx
@@ -94,8 +94,11 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         if let DebugOn::SettingsDefault { at, .. } = &on {
             f = f.with_related(ctx.at(*at), "the default is written here");
         }
-        if let Some(spread) = entry.overridable {
-            f = f.with_related(ctx.at(spread), "this mapping may set DEBUG instead");
+        if let Some(by) = entry.overridable {
+            f = f.with_related(
+                ctx.at(by.span),
+                format!("{} may set DEBUG instead", by.this()),
+            );
         }
         out.push(ctx.with_production(f, app));
     }

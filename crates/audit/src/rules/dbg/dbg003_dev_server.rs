@@ -3,7 +3,7 @@
 use report::Finding;
 
 use crate::{
-    deploy::{CommandOrigin, Server},
+    deploy::Server,
     model::{AppKind, Project},
     rules::{common, Rule, RuleContext},
     source::{FileId, Span},
@@ -31,8 +31,9 @@ a `FlaskGroup` script. A script that starts a production server itself
 (waitress' `serve`, `uvicorn.run`, a gunicorn `BaseApplication`, gevent's
 `WSGIServer`, ...) keeps `app.run()` for development and is not reported,
 and neither is another command of a management script (`python manage.py db
-upgrade`). Dockerfiles and compose files named for development, tests or as
-examples (`Dockerfile.dev`, `docker-compose.local.yml`) are left alone.
+upgrade`). Dockerfiles, compose files and Procfiles named for development,
+tests or as examples (`Dockerfile.dev`, `docker-compose.local.yml`,
+`Procfile.dev`), and the scripts they run, are left alone.
 
 ## Why is this bad?
 The development server is single-process, not hardened, and not meant to face
@@ -57,14 +58,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let Some(cmd) = project.deploy.commands.get(i) else {
             continue;
         };
-        // `Dockerfile.dev`, `docker-compose.local.yml`: development setups.
-        if matches!(
-            cmd.origin,
-            CommandOrigin::DockerCmd
-                | CommandOrigin::DockerEntrypoint
-                | CommandOrigin::Compose { .. }
-        ) && super::dbg001_debug_in_deploy::development_file(project, cmd.span.file)
-        {
+        // `Dockerfile.dev`, `docker-compose.local.yml`, `Procfile.dev`:
+        // development setups (the deployment model leaves them out too).
+        if crate::model::development_command(project, cmd) {
             continue;
         }
         match &cmd.server {

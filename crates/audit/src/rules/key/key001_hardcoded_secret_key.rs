@@ -45,6 +45,12 @@ KEY003's, unless the spread is a mapping the source spells out without the
 key, or spreads nothing (a factory parameter nothing passes). A spread
 cannot replace a keyword written in the same call (`dict(SECRET_KEY="dev",
 **env)` raises TypeError when `env` holds it), so such a literal is reported.
+The same holds for a config file loaded after the literal that is not in the
+checkout: `app.config.from_pyfile("config.py", silent=True)` (the Flask
+tutorial's instance file), `from_envvar("APP_SETTINGS")`, `from_file(...)`
+or `from_prefixed_env()` may set the key, so the literal before it is a
+development default, KEY003's. When the file is in the checkout, what it
+sets is used; a literal set after the load is reported.
 
 Values read from the environment are not reported here, also when the
 lookup has a literal fallback (`os.getenv("SECRET_KEY", "dev")`), or the

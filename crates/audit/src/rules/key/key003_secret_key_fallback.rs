@@ -38,7 +38,10 @@ app.config["SECRET_KEY"] == DEV_KEY and not app.debug: raise ...`, `assert
 SECRET_KEY not in ("dev", ...)` (KEY002 then stays silent about it as well).
 A literal followed by a `**mapping` spread that may replace it
 (`update({"SECRET_KEY": "dev", **os.environ})`, see KEY001) is a fallback
-too.
+too, and so is one a config file loaded after it may replace when that file
+is not in the checkout (the Flask tutorial's `SECRET_KEY="dev"` before
+`from_pyfile("config.py", silent=True)`, `from_envvar("APP_SETTINGS")`,
+`from_file(...)`, `from_prefixed_env()`).
 A field of a pydantic `BaseSettings` class with a default is a fallback too
 (`SECRET_KEY: str = secrets.token_urlsafe(32)`, `jwt_secret_key: str =
 "..."`, also loaded with `config.from_object(settings)` or
@@ -133,7 +136,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             continue;
         }
         let message = match fallback {
-            Some(Fallback::Literal) if spread_default.is_some() => format!("{what} is a value written in the source, used whenever the `**` mapping after it does not set the key, instead of refusing to start"),
+            Some(Fallback::Literal) if spread_default.is_some() => format!("{what} is a value written in the source, used whenever {} does not set the key, instead of refusing to start", spread_default.map_or("", |o| o.describe())),
             Some(Fallback::Literal) if site.is_settings_default() => format!("{what} defaults to a value written in the source, used whenever {unset}, instead of refusing to start"),
             Some(Fallback::Literal) => format!("{what} falls back to a value written in the source when {unset}, instead of refusing to start"),
             Some(Fallback::Other) => format!("{what} falls back to another value when {unset}, instead of refusing to start"),
@@ -164,8 +167,11 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             .finding(RULE.code, RULE.name, site.span(), message)
             .with_fix(fix)
             .with_evidence(ctx.snippet(site.span()));
-        if let Some(spread) = spread_default {
-            f = f.with_related(ctx.at(spread), "this mapping may set the key instead");
+        if let Some(by) = spread_default {
+            f = f.with_related(
+                ctx.at(by.span),
+                format!("{} may set the key instead", by.this()),
+            );
         }
         if let Some(app) = app.and_then(|a| project.apps.get(a)) {
             f = ctx.with_production(f, app);

@@ -89,11 +89,12 @@ pub fn reach_of(addr: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Reach {
     Reach::Network(a.clone())
 }
 
-/// The port a server listens on, from the address it was given: gunicorn's
-/// `host:port` (8000 without one); None where it is not known (uvicorn's
-/// `--host` carries no port).
+/// The port a server listens on, from the address it was given:
+/// `host:port` (gunicorn's bind, and uvicorn's `--host` with the port
+/// [`uvicorn_listen`] adds); 8000, both servers' default, without one; None
+/// where it is not known.
 fn listen_port(server: &str, addr: &str) -> Option<u16> {
-    if server != "gunicorn" {
+    if server != "gunicorn" && server != "uvicorn" {
         return None;
     }
     let a = addr.trim();
@@ -249,7 +250,7 @@ fn uvicorn_listen(
         return None;
     }
     let lookup = lookup_for(project, Some(cmd));
-    let (host, span, how) = match &u.host {
+    let (host, span, mut how) = match &u.host {
         Some(h) => (h.clone(), cmd.span, format!("--host {h}")),
         None => {
             let e = env_var(project, "UVICORN_HOST", Some(cmd))?;
@@ -257,12 +258,44 @@ fn uvicorn_listen(
         }
     };
     match reach_of(&host, &lookup) {
-        Reach::Network(addr) => Some(Setting {
-            value: addr,
-            span,
-            how,
-        }),
+        Reach::Network(addr) => {
+            // `host:port`, as gunicorn's bind is written, when the port is known.
+            let (port, port_how) = uvicorn_port(project, u, cmd);
+            if let Some(p) = port_how {
+                how = format!("{how} {p}");
+            }
+            let value = if addr.contains(':') && !addr.starts_with('[') {
+                format!("[{addr}]:{port}")
+            } else {
+                format!("{addr}:{port}")
+            };
+            Some(Setting { value, span, how })
+        }
         _ => None,
+    }
+}
+
+/// The port uvicorn listens on: `--port` (through the variables the
+/// deployment sets; as written when they are not known), else
+/// `UVICORN_PORT`, else its default 8000; with how it is set (None for the
+/// default).
+fn uvicorn_port(
+    project: &Project,
+    u: &crate::deploy::server::UvicornArgs,
+    cmd: &CommandFact,
+) -> (String, Option<String>) {
+    match &u.port {
+        Some(p) => {
+            let v = substitute(p, &lookup_for(project, Some(cmd)));
+            (v.trim().to_string(), Some(format!("--port {p}")))
+        }
+        None => match env_var(project, "UVICORN_PORT", Some(cmd)) {
+            Some(e) => (
+                e.value.trim().to_string(),
+                Some(format!("UVICORN_PORT={}", e.value)),
+            ),
+            None => ("8000".to_string(), None),
+        },
     }
 }
 
@@ -397,6 +430,8 @@ mod tests {
         assert_eq!(listen_port("gunicorn", "0.0.0.0"), Some(8000));
         assert_eq!(listen_port("gunicorn", "0.0.0.0:$PORT"), None);
         assert_eq!(listen_port("gunicorn", "::"), None);
-        assert_eq!(listen_port("uvicorn", "0.0.0.0"), None);
+        assert_eq!(listen_port("uvicorn", "0.0.0.0:8080"), Some(8080));
+        assert_eq!(listen_port("uvicorn", "[::]:8080"), Some(8080));
+        assert_eq!(listen_port("hypercorn", "0.0.0.0:8080"), None);
     }
 }

@@ -19,7 +19,9 @@ pub const RULE: Rule = Rule {
 
 const DOC: &str = r#"## What it does
 When the deployment puts a reverse proxy in front of the app (an nginx conf
-that proxies to it, a proxy service in compose, a Procfile platform's router),
+that proxies to it, a proxy service in compose, `traefik.*` labels on a
+compose service, a Procfile platform's router; Dockerfiles, compose files
+and Procfiles named for development, tests or as examples do not count),
 reports a Flask app with no `ProxyFix` (at its `Flask(...)` line), a
 `ProxyFix` whose `x_for` trusts more hops than the proxies in front, and a
 uvicorn started with `--no-proxy-headers`.
@@ -37,8 +39,9 @@ the address as related location. A server on `127.0.0.1`/`::1` or a unix
 socket (only local processes, i.e. the proxy, connect), uvicorn with
 `--no-proxy-headers`, and Procfile processes (the platform's router is the only
 way in) are not reported. Nor is a server started by a compose service's
-`command:` whose port that service does not publish on the host (no
-`ports:` entry for it, or only on `127.0.0.1`): only containers on its
+`command:` whose port (gunicorn's bind, uvicorn's `--port` or
+`UVICORN_PORT`, 8000 by default) that service does not publish on the host
+(no `ports:` entry for it, or only on `127.0.0.1`): only containers on its
 compose networks, such as a proxy service, connect. A published port is
 named in the finding.
 

@@ -20,7 +20,9 @@ Finds a flask-limiter or slowapi `Limiter` that keeps its counters in memory
 (no `storage_uri`, no `RATELIMIT_STORAGE_URI` in the production config, or
 `memory://`) while the deployment runs several processes: gunicorn workers
 (`-w`, `workers =` in gunicorn.conf.py, `WEB_CONCURRENCY`), uvicorn
-`--workers`, or several instances (`deploy.replicas`). Options given as
+`--workers`, or several instances (`deploy.replicas`); Dockerfiles,
+compose files and Procfiles named for development, tests or as examples
+(`Dockerfile.dev`, `docker-compose.local.yml`) are not the deployment. Options given as
 `Limiter(key_func, app=app, **LIMITER_OPTS)` are read when `LIMITER_OPTS` is
 a dict literal or `dict(...)` constant no code changes; otherwise the
 storage is not judged.
