@@ -16,10 +16,14 @@ use crate::{
     source::{FileId, Span},
 };
 
-use super::hook_check::{Helpers, MAX_HELPER_DEPTH};
+use super::{
+    bookkeeping::{bookkeeping_attr, collect_changes, renders, Changes},
+    hook_check::{Helpers, MAX_HELPER_DEPTH},
+    orm_writes::{inherited_method, orm_write, sql_write},
+};
 
 /// Methods of MongoDB collections (pymongo, Flask-PyMongo) that write.
-const MONGO_WRITES: &[&str] = &[
+pub(super) const MONGO_WRITES: &[&str] = &[
     "insert_one",
     "insert_many",
     "update_one",
@@ -33,7 +37,7 @@ const MONGO_WRITES: &[&str] = &[
 ];
 
 /// Functions that delete files or directories.
-const FILE_DELETES: &[&str] = &[
+pub(super) const FILE_DELETES: &[&str] = &[
     "os.remove",
     "os.unlink",
     "os.rmdir",
@@ -139,89 +143,6 @@ pub struct GetWrite {
     pub bookkeeping: Option<Vec<String>>,
 }
 
-/// Words of attributes that record that something was seen or used: a
-/// flag or timestamp of reading, a view or hit counter.
-const ACTIVITY_WORDS: &[&str] = &[
-    "seen",
-    "read",
-    "unread",
-    "viewed",
-    "views",
-    "visited",
-    "visits",
-    "hits",
-    "accessed",
-    "opened",
-    "impressions",
-    "pageviews",
-    "clicks",
-    "downloads",
-    "ping",
-    "pinged",
-];
-
-/// Words that are bookkeeping only beside a timestamp or counter word
-/// (`last_login`, `login_count`, `last_active`; not `active = True`).
-const WEAK_ACTIVITY_WORDS: &[&str] = &[
-    "login",
-    "logins",
-    "active",
-    "activity",
-    "used",
-    "online",
-    "visit",
-    "view",
-    "hit",
-    "access",
-    "request",
-    "requests",
-    "click",
-    "download",
-    "impression",
-    "pageview",
-];
-
-/// Words of timestamps and counters.
-const TALLY_WORDS: &[&str] = &[
-    "last",
-    "at",
-    "on",
-    "time",
-    "timestamp",
-    "date",
-    "datetime",
-    "count",
-    "counter",
-    "num",
-    "number",
-    "total",
-    "n",
-];
-
-/// Other words a bookkeeping attribute may have (`is_read`, `has_seen`).
-const FLAG_WORDS: &[&str] = &["is", "has", "was", "flag", "first", "latest", "page"];
-
-/// Whether an attribute only records that something was seen or used
-/// (`last_seen`, `is_read`, `read_at`, `view_count`, `views`).
-pub fn bookkeeping_attr(name: &str) -> bool {
-    let w: Vec<String> = name
-        .split('_')
-        .filter(|w| !w.is_empty())
-        .map(str::to_ascii_lowercase)
-        .collect();
-    let is = |set: &[&str], x: &String| set.contains(&x.as_str());
-    !w.is_empty()
-        && w.iter().all(|x| {
-            is(ACTIVITY_WORDS, x)
-                || is(WEAK_ACTIVITY_WORDS, x)
-                || is(TALLY_WORDS, x)
-                || is(FLAG_WORDS, x)
-        })
-        && (w.iter().any(|x| is(ACTIVITY_WORDS, x))
-            || (w.iter().any(|x| is(WEAK_ACTIVITY_WORDS, x))
-                && w.iter().any(|x| is(TALLY_WORDS, x))))
-}
-
 /// Whether a route answers GET only (with HEAD / OPTIONS).
 fn get_only(r: &Route) -> bool {
     r.methods.iter().any(|m| m == "GET")
@@ -284,190 +205,6 @@ pub fn get_write(project: &Project, r: &Route) -> Option<GetWrite> {
         write.bookkeeping = Some(changes.attrs);
     }
     Some(write)
-}
-
-/// Calls whose result is a page or a document for the client.
-const RENDERS: &[&str] = &[
-    "render_template",
-    "render_template_string",
-    "stream_template",
-    "jsonify",
-    "render",
-    "TemplateResponse",
-];
-
-/// Whether a view returns a rendered page or JSON (through
-/// `make_response(...)` too): it shows something, and a write beside it is
-/// not its purpose.
-fn renders(func: &FunctionFact) -> bool {
-    func.returns.iter().any(|r| {
-        let mut found = false;
-        r.walk(&mut |x| {
-            if let Kind::Call(c) = &x.kind {
-                found |= c.callee_name().is_some_and(|n| RENDERS.contains(&n));
-            }
-        });
-        found
-    })
-}
-
-/// What a view and the project functions it calls change.
-#[derive(Default)]
-struct Changes {
-    /// Attributes assigned on objects (`post.views += 1` gives `views`), and
-    /// the fields a MongoDB update or a query's `update({...})` sets.
-    attrs: Vec<String>,
-    /// Something else: a row added or deleted, raw SQL, a file deleted, a
-    /// MongoDB insert.
-    other: bool,
-}
-
-/// MongoDB update operators that set or count fields.
-const MONGO_SETTERS: &[&str] = &["$set", "$inc", "$currentDate", "$max", "$min"];
-
-/// The fields an update document sets (`{"$set": {"read": True}}`), None
-/// when it does anything else or cannot be read.
-fn mongo_fields(doc: &Value) -> Option<Vec<String>> {
-    let mut out = Vec::new();
-    for (k, v) in doc.as_dict()? {
-        let op = k.as_ref()?.as_str()?;
-        if !MONGO_SETTERS.contains(&op) {
-            return None;
-        }
-        for (field, _) in v.as_dict()? {
-            let f = field.as_ref()?.as_str()?;
-            out.push(f.rsplit('.').next().unwrap_or(f).to_string());
-        }
-    }
-    Some(out)
-}
-
-/// The keys of a query's `update({...})` (`{"read": True}`,
-/// `{Notification.read: True}`).
-fn update_fields(arg: &Value) -> Option<Vec<String>> {
-    arg.as_dict()?
-        .iter()
-        .map(|(k, _)| {
-            let k = k.as_ref()?;
-            k.as_str()
-                .map(str::to_string)
-                .or_else(|| k.reference().map(|r| r.last_name().to_string()))
-        })
-        .collect()
-}
-
-fn collect_changes(
-    helpers: &mut Helpers<'_, '_>,
-    file: FileId,
-    func: &FunctionFact,
-    depth: usize,
-    out: &mut Changes,
-) {
-    let project = helpers.project;
-    let Some(facts) = project.resolver().facts(file) else {
-        return;
-    };
-    for a in facts
-        .assigns
-        .iter()
-        .filter(|a| facts.scope_within(a.scope, func.scope))
-    {
-        // Plain names and subscripts (`session["x"]`) are not rows.
-        let Some(r) = a.target.reference() else {
-            continue;
-        };
-        let Some(attr) = r.attrs.last() else {
-            continue;
-        };
-        // Request globals (`g.user = ...`).
-        let root = match &r.root {
-            crate::python::value::Root::Global(q) => q.as_str(),
-            _ => "",
-        };
-        if matches!(
-            root,
-            "flask.g" | "flask.globals.g" | "flask.session" | "flask.request"
-        ) {
-            continue;
-        }
-        out.attrs.push(attr.to_string());
-    }
-    let calls: Vec<_> = facts
-        .calls
-        .iter()
-        .filter(|c| facts.scope_within(c.scope, func.scope))
-        .collect();
-    for c in &calls {
-        let call = c.call();
-        let Some(m) = call.callee_name() else {
-            continue;
-        };
-        match m {
-            "add" => {
-                let recv = call.receiver();
-                let on_session = recv
-                    .as_ref()
-                    .and_then(|r| r.reference())
-                    .is_some_and(|r| r.last_name().ends_with("session"));
-                // Adding an object made here inserts a row; adding one read
-                // from the database (`db.session.add(current_user)`) saves it.
-                let new_row = call.arg(0).is_some_and(|a| {
-                    matches!(&a.kind, Kind::Call(_))
-                        || a.reference().is_some_and(|r| {
-                            matches!(r.root, crate::python::value::Root::Obj { .. })
-                                && r.attrs.is_empty()
-                        })
-                });
-                if on_session && new_row {
-                    out.other = true;
-                }
-            }
-            "update" => match call.arg(0).and_then(update_fields) {
-                Some(fields) => out.attrs.extend(fields),
-                None => out.other = true,
-            },
-            "update_one" | "update_many" | "find_one_and_update" => {
-                match call.param(1, "update").and_then(mongo_fields) {
-                    Some(fields) => out.attrs.extend(fields),
-                    None => out.other = true,
-                }
-            }
-            m if MONGO_WRITES.contains(&m) => out.other = true,
-            "add_all"
-            | "delete"
-            | "merge"
-            | "execute"
-            | "executemany"
-            | "executescript"
-            | "bulk_save_objects"
-            | "bulk_insert_mappings"
-            | "bulk_update_mappings"
-            | "save"
-            | "delete_instance"
-            | "create"
-            | "insert"
-            | "insert_many" => out.other = true,
-            _ => {
-                let resolved = project.resolver().resolve(file, &call.func);
-                if resolved
-                    .external_name()
-                    .is_some_and(|n| FILE_DELETES.contains(&n.as_str()))
-                {
-                    out.other = true;
-                }
-            }
-        }
-    }
-    if depth >= MAX_HELPER_DEPTH {
-        return;
-    }
-    helpers.seen.push(func.qualified.to_string());
-    for c in &calls {
-        if let Some((hfile, helper)) = helpers.callee(file, c.call()) {
-            collect_changes(helpers, hfile, helper, depth + 1, out);
-        }
-    }
-    helpers.seen.pop();
 }
 
 /// Objects of the request whose items are query arguments.
@@ -601,7 +338,9 @@ fn first_write(
     }
     helpers.seen.push(func.qualified.to_string());
     let found = calls.iter().find_map(|c| {
-        let (hfile, helper) = helpers.callee(file, c.call())?;
+        let (hfile, helper) = helpers
+            .callee(file, c.call())
+            .or_else(|| inherited_method(helpers, file, c.call()))?;
         first_write(helpers, hfile, helper, depth + 1)
     });
     helpers.seen.pop();
@@ -658,21 +397,14 @@ fn write_call(
     if matches!(resolved.target, Target::Function(_)) {
         return None;
     }
-    if let Some(m) = method.filter(|m| ORM_WRITES.contains(m)) {
-        if let Some((orm, chain)) = model_chain(project, file, &call.func) {
-            if orm_writes(orm, m, &chain) {
-                return Some(GetWrite {
-                    span,
-                    what: format!("writes to the database (`{}`)", text(project)),
-                    bookkeeping: None,
-                });
-            }
-        }
+    if method.is_some_and(|m| orm_write(project, file, call, m)) {
+        return Some(GetWrite {
+            span,
+            what: format!("writes to the database (`{}`)", text(project)),
+            bookkeeping: None,
+        });
     }
-    if method.is_some_and(|m| matches!(m, "execute" | "executemany" | "executescript"))
-        && call.arg(0).is_some_and(writing_sql)
-        && (begins_transaction(project, file, func) || autocommits(project, &call.func))
-    {
+    if method.is_some_and(|m| sql_write(project, file, func, call, m)) {
         return Some(GetWrite {
             span,
             what: format!(
@@ -697,297 +429,9 @@ fn write_call(
     }
 }
 
-/// Object-mapper libraries whose objects and queries write by themselves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Orm {
-    Peewee,
-    MongoEngine,
-}
-
-/// Methods that write through an object mapper (of a model, an instance or
-/// a query): [`orm_writes`] tells which for which library.
-const ORM_WRITES: &[&str] = &[
-    "save",
-    "delete_instance",
-    "create",
-    "get_or_create",
-    "delete_by_id",
-    "set_by_id",
-    "bulk_create",
-    "bulk_update",
-    "execute",
-    "delete",
-    "update",
-    "modify",
-    "upsert_one",
-    "insert",
-];
-
-/// Whether `method` at the end of `chain` (the methods called from the
-/// model class on: `objects`, `first`, `save`) writes: peewee's instance
-/// `save()` / `delete_instance()`, `Model.create(...)`, and the query
-/// builders `update` / `insert` / `delete` / `replace` once `.execute()`d;
-/// MongoEngine's `save()`, `delete()`, `update()`, `modify()` of a document
-/// or a queryset.
-fn orm_writes(orm: Orm, method: &str, chain: &[String]) -> bool {
-    match orm {
-        Orm::Peewee => match method {
-            "save" | "delete_instance" | "create" | "get_or_create" | "delete_by_id"
-            | "set_by_id" | "bulk_create" | "bulk_update" => true,
-            "execute" => chain.iter().any(|m| {
-                matches!(
-                    m.as_str(),
-                    "update"
-                        | "insert"
-                        | "insert_many"
-                        | "insert_from"
-                        | "delete"
-                        | "replace"
-                        | "replace_many"
-                )
-            }),
-            _ => false,
-        },
-        Orm::MongoEngine => matches!(
-            method,
-            "save" | "delete" | "update" | "modify" | "upsert_one" | "insert" | "create"
-        ),
-    }
-}
-
-/// The library of a base class outside the project: peewee's `Model`,
-/// MongoEngine's `Document`.
-fn orm_of_base(name: &str) -> Option<Orm> {
-    let last = name.rsplit('.').next()?;
-    let lib = name.split('.').next()?;
-    match lib {
-        "peewee" | "playhouse" | "flask_peewee" if last == "Model" => Some(Orm::Peewee),
-        "mongoengine" | "flask_mongoengine" if matches!(last, "Document" | "DynamicDocument") => {
-            Some(Orm::MongoEngine)
-        }
-        _ => None,
-    }
-}
-
-/// The library of a project class that derives (through project classes)
-/// from a peewee model or a MongoEngine document, also through an
-/// extension object's base (`db.Document` of Flask-MongoEngine, `db.Model`
-/// of playhouse's `FlaskDB`).
-fn model_orm(project: &Project, class: &str, depth: usize) -> Option<Orm> {
-    if depth > 8 {
-        return None;
-    }
-    let resolver = project.resolver();
-    let (cfile, fact) = resolver.class(class)?;
-    fact.bases.iter().find_map(|b| {
-        let r = resolver.resolve(cfile, b);
-        match (&r.target, r.attrs.as_slice()) {
-            (Target::Class(q), []) => model_orm(project, q, depth + 1),
-            (Target::Object(site), [attr]) => {
-                let made = resolver.call(*site)?;
-                let ext = resolver
-                    .resolve(site.file, &made.call().func)
-                    .external_name()?;
-                orm_of_base(&format!("{}.{attr}", ext.split('.').next()?))
-            }
-            _ => orm_of_base(&r.external_name()?),
-        }
-    })
-}
-
-/// The library of the project's models, when it has some: Flask-Login's
-/// `current_user` is one of them.
-fn project_orm(project: &Project) -> Option<Orm> {
-    project.python().find_map(|(_, facts)| {
-        facts
-            .classes
-            .iter()
-            .find_map(|c| model_orm(project, &c.qualified, 0))
-    })
-}
-
-/// How deep a chain of calls is followed back to its model class.
-const MAX_CHAIN: usize = 8;
-
-/// The library and the methods called of a call's target that starts at a
-/// model class (`Post.create`, `Post.objects(...).first().save`, `post.save`
-/// where `post = Post.get_by_id(...)` or `post = Post(...)`), or at
-/// Flask-Login's `current_user` in a project whose models are peewee's or
-/// MongoEngine's.
-fn model_chain(project: &Project, file: FileId, func: &Value) -> Option<(Orm, Vec<String>)> {
-    let mut chain = Vec::new();
-    let orm = chain_root(project, file, func, &mut chain, 0)?;
-    Some((orm, chain))
-}
-
-fn chain_root(
-    project: &Project,
-    file: FileId,
-    v: &Value,
-    chain: &mut Vec<String>,
-    depth: usize,
-) -> Option<Orm> {
-    if depth > MAX_CHAIN {
-        return None;
-    }
-    let resolver = project.resolver();
-    let r = v.reference()?;
-    chain.extend(r.attrs.iter().map(|a| a.to_string()));
-    if let crate::python::value::Root::Obj { site, ctor } = &r.root {
-        let made = resolver.creating_call(*site, ctor)?;
-        return chain_root(project, site.file, &made.call().func, chain, depth + 1);
-    }
-    let resolved = resolver.resolve(file, v);
-    match resolved.target {
-        Target::Class(q) => model_orm(project, &q, 0),
-        Target::Object(site) => {
-            let made = resolver.call(site)?;
-            chain_root(project, site.file, &made.call().func, chain, depth + 1)
-        }
-        Target::External(q)
-            if q.starts_with("flask_login.current_user")
-                || q.starts_with("flask_login.utils.current_user") =>
-        {
-            project_orm(project)
-        }
-        _ => None,
-    }
-}
-
-/// SQL statements that change data.
-const WRITING_SQL: &[&str] = &["insert", "update", "delete", "replace", "upsert", "merge"];
-
-/// Whether a statement is SQL that changes data: a literal (also in
-/// SQLAlchemy's `text(...)`, or the literal start of an f-string) that starts
-/// with `INSERT`, `UPDATE`, `DELETE`...
-fn writing_sql(v: &Value) -> bool {
-    let start = match &v.kind {
-        Kind::Str(s) => Some(s.to_string()),
-        Kind::FString(parts) => parts.first().and_then(Value::as_str).map(str::to_string),
-        Kind::Call(c) if c.callee_name() == Some("text") => {
-            return c.arg(0).is_some_and(writing_sql);
-        }
-        _ => None,
-    };
-    start.is_some_and(|s| {
-        let word: String = s
-            .trim_start()
-            .chars()
-            .take_while(char::is_ascii_alphabetic)
-            .collect::<String>()
-            .to_ascii_lowercase();
-        WRITING_SQL.contains(&word.as_str())
-    })
-}
-
-/// Whether a call's value turns autocommit on: `autocommit=True`,
-/// `isolation_level=None` (sqlite3) or `"AUTOCOMMIT"` (SQLAlchemy).
-fn autocommit_call(c: &Call) -> bool {
-    c.kwarg("autocommit")
-        .is_some_and(|v| v.as_bool() == Some(true))
-        || c.kwarg("isolation_level").is_some_and(|v| {
-            matches!(v.kind, Kind::None)
-                || v.as_str()
-                    .is_some_and(|s| s.eq_ignore_ascii_case("autocommit"))
-        })
-}
-
-/// Whether a function opens a transaction block that commits when it ends
-/// (`with engine.begin() as conn:`, `with db.session.begin():`).
-fn begins_transaction(project: &Project, file: FileId, func: &FunctionFact) -> bool {
-    project.resolver().facts(file).is_some_and(|facts| {
-        facts.calls.iter().any(|c| {
-            facts.scope_within(c.scope, func.scope)
-                && c.call().callee_name() == Some("begin")
-                && c.call().args.is_empty()
-                && c.call().receiver().is_some()
-        })
-    })
-}
-
-/// Whether an `execute` runs on a connection that commits by itself: the
-/// connection (followed back through the calls that made it) comes from
-/// `engine.begin()` or a call with autocommit on, or the project turns
-/// autocommit on anywhere (`conn.autocommit = True`,
-/// `sqlite3.connect(path, isolation_level=None)`, `autocommit=True`).
-fn autocommits(project: &Project, func: &Value) -> bool {
-    let resolver = project.resolver();
-    let mut cur = func.reference().cloned();
-    let mut depth = 0;
-    while let Some(r) = cur.take() {
-        if depth > MAX_CHAIN {
-            break;
-        }
-        depth += 1;
-        if r.attrs.iter().any(|a| a == "begin") {
-            return true;
-        }
-        let crate::python::value::Root::Obj { site, ctor } = &r.root else {
-            break;
-        };
-        let Some(made) = resolver.creating_call(*site, ctor) else {
-            break;
-        };
-        if autocommit_call(made.call()) {
-            return true;
-        }
-        cur = made.call().func.reference().cloned();
-    }
-    project.python().any(|(_, facts)| {
-        facts.calls.iter().any(|c| autocommit_call(c.call()))
-            || facts.assigns.iter().any(|a| {
-                a.target.reference().is_some_and(|r| match r.last_name() {
-                    "autocommit" => a.value.as_bool() == Some(true),
-                    "isolation_level" => {
-                        matches!(a.value.kind, Kind::None)
-                            || a.value
-                                .as_str()
-                                .is_some_and(|s| s.eq_ignore_ascii_case("autocommit"))
-                    }
-                    _ => false,
-                })
-            })
-    })
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{bookkeeping_attr, has_word, words, LINK_WORDS, LOGOUT_WORDS};
-
-    #[test]
-    fn bookkeeping_attributes() {
-        for a in [
-            "last_seen",
-            "is_read",
-            "read",
-            "read_at",
-            "seen",
-            "views",
-            "view_count",
-            "num_views",
-            "hits",
-            "last_login",
-            "last_login_at",
-            "login_count",
-            "last_active",
-        ] {
-            assert!(bookkeeping_attr(a), "{a}");
-        }
-        for a in [
-            "active",
-            "status",
-            "archived",
-            "deleted_at",
-            "confirmed_at",
-            "balance",
-            "login",
-            "readonly",
-            "thread",
-            "",
-        ] {
-            assert!(!bookkeeping_attr(a), "{a}");
-        }
-    }
+    use super::{has_word, words, LINK_WORDS, LOGOUT_WORDS};
 
     #[test]
     fn words_are_whole() {
