@@ -130,9 +130,26 @@ fn model_orm(project: &Project, class: &str, depth: usize) -> Option<Orm> {
                     .external_name()?;
                 orm_of_base(&format!("{}.{attr}", ext.split('.').next()?))
             }
-            _ => orm_of_base(&r.external_name()?),
+            _ => r
+                .external_name()
+                .and_then(|n| orm_of_base(&n))
+                .or_else(|| star_base(project, cfile, b)),
         }
     })
+}
+
+/// The library of a bare base name a star import brings in (`from peewee
+/// import *` then `class BaseModel(Model)`).
+fn star_base(project: &Project, file: FileId, base: &Value) -> Option<Orm> {
+    let r = base.reference().filter(|r| r.attrs.is_empty())?;
+    let name = r.last_name();
+    project
+        .resolver()
+        .facts(file)?
+        .imports
+        .iter()
+        .filter(|i| i.local.as_str() == "*")
+        .find_map(|i| orm_of_base(&format!("{}.{name}", i.qualified)))
 }
 
 /// The library of the project's models, when it has some: Flask-Login's
