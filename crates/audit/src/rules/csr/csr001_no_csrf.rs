@@ -1,5 +1,6 @@
 //! CSR001 `csrf-unprotected`: cookie sessions with state-changing routes and no CSRF protection.
 
+use checklist::Severity;
 use report::Finding;
 
 use crate::{
@@ -36,13 +37,33 @@ credentials of their own), reports:
 - a route that answers only GET yet writes: its view (or a project function
   it calls, up to two calls deep) commits a database session or connection
   (`db.session.commit()`, `conn.commit()`), writes a MongoDB collection
-  (`insert_one`, `update_many`, `delete_one`, ...) or deletes a file
+  (`insert_one`, `update_many`, `delete_one`, ...), writes through peewee or
+  MongoEngine (`post.save()`, `post.delete_instance()`, `Post.create(...)`,
+  `Post.update(...).where(...).execute()`, `Post.objects(...).delete()`, on
+  an object that comes from a model class of the project, or Flask-Login's
+  `current_user` when the models are peewee's or MongoEngine's; not a form's
+  or an image's `save()`), runs `INSERT`/`UPDATE`/`DELETE` SQL on a
+  connection that commits by itself (inside `with engine.begin()`, or in a
+  project that turns autocommit on: `sqlite3.connect(..., isolation_level=None)`,
+  `autocommit=True`, `isolation_level="AUTOCOMMIT"`), or deletes a file
   (`os.remove`, `shutil.rmtree`). CSRF protection checks only unsafe methods.
   Only routes the session authenticates count (an auth decorator other than a
   token one, or a view that reads Flask's `session` or `current_user`);
-  logout views, OAuth callbacks, confirmation, activation and unsubscribe
-  links (by their path or view name) and links that carry a secret in their
-  path (`/reset/<token>`) are left out.
+  logout views and sign-in flows (OAuth callbacks; by a whole word of their
+  path or view name: `logout`, `log-out`, `callback`, `login`), links that
+  carry a secret in their path (`/reset/<token>`), and confirmation,
+  activation and unsubscribe links (`confirm_email`, `/unsubscribe`) whose
+  view reads a secret query argument (`request.args["token"]`) are left out:
+  a forged request cannot know the secret. `GET /orders/<id>/confirm`
+  without one is reported.
+  Writes that only record that something was seen or used — every
+  attribute the view (and the functions it calls) assigns is a "seen" or
+  "read" flag, a last-seen/last-login timestamp or a view/hit counter
+  (`is_read`, `last_seen`, `read_at`, `view_count`), no row is added or
+  deleted — are bookkeeping: a view that renders a page or JSON and records
+  that it was seen is not reported, and one whose purpose is the write
+  (`GET /notifications/<id>/read`, then a redirect) is reported at low
+  severity.
 
 A hand-written check counts when a `before_request` hook of the app (or a
 blueprint's `before_app_request` hook; a blueprint's own `before_request`
@@ -138,8 +159,8 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             let Some(w) = get_write(project, r) else {
                 continue;
             };
-            out.push(
-                ctx.finding(
+            let finding = match &w.bookkeeping {
+                None => ctx.finding(
                     RULE.code,
                     RULE.name,
                     r.def_span,
@@ -148,7 +169,27 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                         r.display_path(),
                         w.what
                     ),
-                )
+                ),
+                Some(attrs) => ctx
+                    .finding(
+                        RULE.code,
+                        RULE.name,
+                        r.def_span,
+                        format!(
+                            "`GET {}` {} although it answers GET, only to record that something was seen or used ({}): a link or `<img src>` on any site sets it with the visitor's session cookie (low: bookkeeping, no data of consequence changes)",
+                            r.display_path(),
+                            w.what,
+                            attrs
+                                .iter()
+                                .map(|a| format!("`{a}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
+                    .with_severity(Severity::Low),
+            };
+            out.push(
+                finding
                 .with_fix("Accept only POST (or DELETE) on this route and send it from a form or fetch that carries the CSRF token.")
                 .with_related(ctx.at(w.span), "the write")
                 .with_related(ctx.at(session_span), session_note),

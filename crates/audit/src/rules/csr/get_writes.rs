@@ -1,6 +1,9 @@
 //! Writes made by views that answer GET: a database commit, a MongoDB write,
-//! a file deletion, in the view or in a project function it calls (up to
-//! [`MAX_HELPER_DEPTH`] calls deep). CSRF protection (Flask-WTF, SeaSurf)
+//! a peewee or MongoEngine write (`post.save()`, `Post.create(...)`), SQL
+//! that changes data on an autocommit connection, a file deletion, in the
+//! view or in a project function it calls (up to [`MAX_HELPER_DEPTH`] calls
+//! deep). Writes that only record that something was seen or used are told
+//! apart ([`GetWrite::bookkeeping`]). CSRF protection (Flask-WTF, SeaSurf)
 //! checks only unsafe methods, so a link or an `<img src>` on any site
 //! triggers such a view with the visitor's session cookie.
 
@@ -8,15 +11,19 @@ use crate::{
     model::{index::Target, Project, Route},
     python::{
         facts::FunctionFact,
-        value::{Call, Kind},
+        value::{Call, Kind, Value},
     },
     source::{FileId, Span},
 };
 
-use super::hook_check::{Helpers, MAX_HELPER_DEPTH};
+use super::{
+    bookkeeping::{bookkeeping_attr, collect_changes, renders, Changes},
+    hook_check::{Helpers, MAX_HELPER_DEPTH},
+    orm_writes::{inherited_method, orm_write, sql_write},
+};
 
 /// Methods of MongoDB collections (pymongo, Flask-PyMongo) that write.
-const MONGO_WRITES: &[&str] = &[
+pub(super) const MONGO_WRITES: &[&str] = &[
     "insert_one",
     "insert_many",
     "update_one",
@@ -30,7 +37,7 @@ const MONGO_WRITES: &[&str] = &[
 ];
 
 /// Functions that delete files or directories.
-const FILE_DELETES: &[&str] = &[
+pub(super) const FILE_DELETES: &[&str] = &[
     "os.remove",
     "os.unlink",
     "os.rmdir",
@@ -50,33 +57,90 @@ const SECRET_PARAMS: &[&str] = &[
     "nonce",
 ];
 
-/// View or path words of views that end the session, or that a GET is how
-/// the flow works: OAuth callbacks (checked by their `state`), e-mail
-/// confirmation and unsubscribe links (the token may be a query argument).
-const EXEMPT_WORDS: &[&str] = &[
-    "logout",
-    "log_out",
-    "log-out",
-    "signout",
-    "sign_out",
-    "sign-out",
+/// Words of views that end the session: a forged request only signs the
+/// visitor out.
+const LOGOUT_WORDS: &[&str] = &["logout", "logoff", "signout"];
+
+/// Words of sign-in flows that work by GET: an OAuth or SSO start or return
+/// (the callback is checked by its `state`), a login page.
+const SIGN_IN_WORDS: &[&str] = &[
     "callback",
     "oauth",
+    "oauth2",
     "authorize",
+    "authorized",
+    "authorization",
     "login",
+    "logon",
     "signin",
-    "sign_in",
-    "sign-in",
-    "confirm",
-    "verify",
-    "activate",
-    "unsubscribe",
 ];
+
+/// Words of e-mail links (confirmation, activation, unsubscribe): exempt only
+/// when the link carries a secret, in its path or as a query argument the
+/// view reads (`/confirm_email?token=...`). Without one, `GET
+/// /orders/<id>/confirm` is a plain state change a forged link triggers.
+const LINK_WORDS: &[&str] = &[
+    "confirm",
+    "confirmation",
+    "verify",
+    "verification",
+    "activate",
+    "activation",
+    "unsubscribe",
+    "optout",
+];
+
+/// The words of a view name or a path's static segments: split at anything
+/// but letters and digits and at case changes (`confirm_email`,
+/// `confirm-email`, `ConfirmEmail`); `<...>`/`{...}` parameters left out.
+/// Two-word forms are joined too (`log_out` gives `log`, `out` and `logout`).
+fn words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for segment in text.split('/') {
+        if segment.starts_with('<') || segment.starts_with('{') {
+            continue;
+        }
+        let mut cur = String::new();
+        let mut prev_lower = false;
+        for c in segment.chars() {
+            if !c.is_ascii_alphanumeric() {
+                out.push(std::mem::take(&mut cur));
+                prev_lower = false;
+                continue;
+            }
+            if c.is_ascii_uppercase() && prev_lower {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+            cur.push(c.to_ascii_lowercase());
+        }
+        out.push(cur);
+    }
+    out.retain(|w| !w.is_empty());
+    let pairs: Vec<String> = out
+        .windows(2)
+        .map(|p| format!("{}{}", p[0], p[1]))
+        .collect();
+    out.extend(pairs);
+    out
+}
+
+fn has_word(words: &[String], set: &[&str]) -> bool {
+    words.iter().any(|w| set.contains(&w.as_str()))
+}
 
 /// A write a GET view makes: where, and what (`db.session.commit()`).
 pub struct GetWrite {
     pub span: Span,
     pub what: String,
+    /// When everything the view (and the functions it calls) changes is a
+    /// bookkeeping attribute — a "seen"/"read" flag, a last-seen or
+    /// last-login timestamp, a view or hit counter — those attributes
+    /// (`last_seen`). The write is then the view's purpose (it renders
+    /// nothing: `GET /notifications/<id>/read` then a redirect), as a view
+    /// that renders a page or JSON and records that it was seen is not
+    /// reported.
+    pub bookkeeping: Option<Vec<String>>,
 }
 
 /// Whether a route answers GET only (with HEAD / OPTIONS).
@@ -96,24 +160,25 @@ fn capability_url(path: &str) -> bool {
 }
 
 /// The first write a GET-only view of a cookie-authenticated app makes, when
-/// the route is one a forged request could abuse: not a logout, OAuth
-/// callback or confirmation link, not a capability URL, and authenticated by
+/// the route is one a forged request could abuse: not a logout or sign-in
+/// flow (OAuth callback), not a capability URL (a secret in the path, or an
+/// e-mail link whose view reads a secret query argument), and authenticated by
 /// the session (an auth decorator other than a token one, or a view that
 /// reads `session` or `current_user`).
 pub fn get_write(project: &Project, r: &Route) -> Option<GetWrite> {
     if !get_only(r) || r.provided_by.is_some() || crate::model::requires_spec_credentials(r) {
         return None;
     }
-    let name = r.view_name().to_ascii_lowercase();
     let path = r.display_path().to_ascii_lowercase();
-    if EXEMPT_WORDS
-        .iter()
-        .any(|w| name.contains(w) || path.contains(w))
-        || capability_url(&path)
-    {
+    let mut w = words(r.view_name());
+    w.extend(words(&path));
+    if has_word(&w, LOGOUT_WORDS) || has_word(&w, SIGN_IN_WORDS) || capability_url(&path) {
         return None;
     }
     let (file, func) = project.resolver().function(&r.function)?;
+    if has_word(&w, LINK_WORDS) && reads_secret_arg(project, file, func) {
+        return None;
+    }
     let token_auth = |a: &String| a.contains("jwt") || a.contains("token");
     let cookie_auth = r.auth.iter().any(|a| !token_auth(a))
         || (r.auth.is_empty() && reads_login(project, file, func));
@@ -125,7 +190,90 @@ pub fn get_write(project: &Project, r: &Route) -> Option<GetWrite> {
         project,
         seen: &mut seen,
     };
-    first_write(&mut helpers, file, func, 0)
+    let mut write = first_write(&mut helpers, file, func, 0)?;
+    let mut changes = Changes::default();
+    collect_changes(&mut helpers, file, func, 0, &mut changes);
+    if !changes.other
+        && !changes.attrs.is_empty()
+        && changes.attrs.iter().all(|a| bookkeeping_attr(a))
+    {
+        if renders(func) {
+            return None;
+        }
+        changes.attrs.sort();
+        changes.attrs.dedup();
+        write.bookkeeping = Some(changes.attrs);
+    }
+    Some(write)
+}
+
+/// Objects of the request whose items are query arguments.
+const QUERY_OBJECTS: &[&str] = &[
+    "flask.request.args",
+    "flask.request.values",
+    "flask.globals.request.args",
+    "flask.globals.request.values",
+];
+
+/// Whether a name is one of a secret ([`SECRET_PARAMS`]).
+fn secret_name(v: &Value) -> bool {
+    v.as_str().is_some_and(|n| {
+        let n = n.to_ascii_lowercase();
+        SECRET_PARAMS.iter().any(|w| n.contains(w))
+    })
+}
+
+/// Whether a view reads a secret-named query argument
+/// (`request.args.get("token")`, `request.args["key"]`).
+fn reads_secret_arg(project: &Project, file: FileId, func: &FunctionFact) -> bool {
+    let Some(facts) = project.resolver().facts(file) else {
+        return false;
+    };
+    let query = |v: &Value| {
+        v.qualified()
+            .is_some_and(|q| QUERY_OBJECTS.contains(&q.as_str()))
+    };
+    let mut found = false;
+    let mut look = |v: &Value| {
+        v.walk(&mut |x| {
+            found |= match &x.kind {
+                Kind::Call(c) => {
+                    c.func.reference().is_some_and(|r| {
+                        matches!(r.last_name(), "get" | "getlist") && {
+                            let mut base = r.clone();
+                            base.attrs.pop();
+                            base.qualified()
+                                .is_some_and(|q| QUERY_OBJECTS.contains(&q.as_str()))
+                        }
+                    }) && c.param(0, "key").is_some_and(secret_name)
+                }
+                Kind::Subscript(base, key) => query(base) && secret_name(key),
+                _ => false,
+            }
+        });
+    };
+    for c in facts
+        .calls
+        .iter()
+        .filter(|c| facts.scope_within(c.scope, func.scope))
+    {
+        look(&c.value);
+    }
+    for a in facts
+        .assigns
+        .iter()
+        .filter(|a| facts.scope_within(a.scope, func.scope))
+    {
+        look(&a.value);
+    }
+    for g in facts
+        .guards
+        .iter()
+        .filter(|g| facts.scope_within(g.scope, func.scope))
+    {
+        look(&g.test);
+    }
+    found
 }
 
 /// Names that carry the login of a cookie session.
@@ -181,7 +329,7 @@ fn first_write(
         .collect();
     if let Some(w) = calls
         .iter()
-        .find_map(|c| write_call(project, file, c.call(), c.range()))
+        .find_map(|c| write_call(project, file, func, c.call(), c.range()))
     {
         return Some(w);
     }
@@ -190,7 +338,9 @@ fn first_write(
     }
     helpers.seen.push(func.qualified.to_string());
     let found = calls.iter().find_map(|c| {
-        let (hfile, helper) = helpers.callee(file, c.call())?;
+        let (hfile, helper) = helpers
+            .callee(file, c.call())
+            .or_else(|| inherited_method(helpers, file, c.call()))?;
         first_write(helpers, hfile, helper, depth + 1)
     });
     helpers.seen.pop();
@@ -202,6 +352,7 @@ fn first_write(
 fn write_call(
     project: &Project,
     file: FileId,
+    func: &FunctionFact,
     call: &Call,
     range: ruff_text_size::TextRange,
 ) -> Option<GetWrite> {
@@ -235,6 +386,7 @@ fn write_call(
             return Some(GetWrite {
                 span,
                 what: format!("deletes a file (`{}`)", text(project)),
+                bookkeeping: None,
             });
         }
         // Flask's session has no commit; anything else from flask is not a write.
@@ -245,15 +397,53 @@ fn write_call(
     if matches!(resolved.target, Target::Function(_)) {
         return None;
     }
+    if method.is_some_and(|m| orm_write(project, file, call, m)) {
+        return Some(GetWrite {
+            span,
+            what: format!("writes to the database (`{}`)", text(project)),
+            bookkeeping: None,
+        });
+    }
+    if method.is_some_and(|m| sql_write(project, file, func, call, m)) {
+        return Some(GetWrite {
+            span,
+            what: format!(
+                "writes to the database on an autocommit connection (`{}`)",
+                text(project)
+            ),
+            bookkeeping: None,
+        });
+    }
     match method {
         Some("commit") if call.args.is_empty() && call.kwargs.is_empty() => Some(GetWrite {
             span,
             what: format!("commits a database write (`{}`)", text(project)),
+            bookkeeping: None,
         }),
         Some(m) if MONGO_WRITES.contains(&m) => Some(GetWrite {
             span,
             what: format!("writes to the database (`{}`)", text(project)),
+            bookkeeping: None,
         }),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{has_word, words, LINK_WORDS, LOGOUT_WORDS};
+
+    #[test]
+    fn words_are_whole() {
+        let w = words("/orders/<int:order_id>/confirm");
+        assert!(has_word(&w, LINK_WORDS));
+        assert!(has_word(&words("confirm_email"), LINK_WORDS));
+        assert!(has_word(&words("/confirm-email"), LINK_WORDS));
+        assert!(has_word(&words("ConfirmEmail"), LINK_WORDS));
+        assert!(!has_word(&words("/reconfirmed-orders"), LINK_WORDS));
+        assert!(!has_word(&words("/<confirm_token>"), LINK_WORDS));
+        assert!(has_word(&words("log_out"), LOGOUT_WORDS));
+        assert!(has_word(&words("/account/sign-out"), LOGOUT_WORDS));
+        assert!(!has_word(&words("/catalogue/outlet"), LOGOUT_WORDS));
     }
 }

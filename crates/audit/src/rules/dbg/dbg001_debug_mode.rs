@@ -6,7 +6,7 @@ use crate::{
     model::{pydantic_settings, AppKind, ExtKind, Project},
     python::{
         pydantic,
-        value::{env_lookup, CmpOp, Kind, Value},
+        value::{env_lookup, CmpOp, Kind, Root, Value},
     },
     rules::{common, Rule, RuleContext},
     source::{FileId, Span},
@@ -29,10 +29,13 @@ apps wrapped in Werkzeug's `DebuggedApplication`. A flag read through a
 settings object counts when its field defaults to true (`DEBUG: bool = True`
 in a pydantic `BaseSettings` or a plain settings class, then
 `FastAPI(debug=settings.DEBUG)` or `app.config.from_object(settings)`), and so
-does an environment comparison whose default turns debug on
-(`os.getenv("DEBUG", "True") == "True"`) when no deploy file sets the
-variable. Flags that stay off when the environment sets nothing
-(`os.getenv("DEBUG", "False") == "True"`, `debug: bool = False`) are fine.
+does an environment read whose default turns debug on when the variable
+is unset (`os.getenv("DEBUG", "True") == "True"`, also after `.lower()`;
+`bool(os.environ.get("DEBUG", True))` — `bool()` of any non-empty string
+is true —, `int(os.getenv("DEBUG", "1"))`, `debug=os.environ.get("DEBUG",
+True)`) when no deploy file sets the variable. Flags that stay off when the environment sets nothing
+(`os.getenv("DEBUG", "False") == "True"`, `os.getenv("FLASK_DEBUG") == "1"`,
+`debug: bool = False`) are fine.
 `DEBUG: True` followed by a `**mapping` spread the audit cannot read
 (`update({"DEBUG": True, **os.environ})`) is reported as on unless that
 mapping turns it off.
@@ -113,9 +116,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 let Some(debug) = c.kwarg("debug") else {
                     continue;
                 };
-                if debug_on(project, file, debug).is_none() {
+                let Some(on) = debug_on(project, file, debug) else {
                     continue;
-                }
+                };
                 let app = common::app_of_receiver(project, file, c);
                 let recv_name = common::receiver(c).map(|v| v.render()).unwrap_or_default();
                 if app.is_none()
@@ -128,8 +131,14 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 }
                 let span = Span::new(file, debug.range);
                 out.push(
-                    ctx.finding(RULE.code, RULE.name, span, "`app.run(debug=True)` starts the development server with the Werkzeug debugger")
-                        .with_fix("Remove `debug=True`; run production under gunicorn or uvicorn and use `flask run --debug` locally.")
+                    ctx.finding(RULE.code, RULE.name, span, match on {
+                        DebugOn::Literal => "`app.run(debug=True)` starts the development server with the Werkzeug debugger".to_string(),
+                        _ => format!("`app.run(debug=...)` is on{}: it starts the development server with the Werkzeug debugger", on.why()),
+                    })
+                        .with_fix(match on {
+                            DebugOn::Literal => "Remove `debug=True`; run production under gunicorn or uvicorn and use `flask run --debug` locally.".to_string(),
+                            _ => on.fix(""),
+                        })
                         .with_evidence(ctx.snippet(Span::new(file, call.range()))),
                 );
             }
@@ -274,7 +283,7 @@ impl DebugOn {
                 )
             }
             DebugOn::EnvDefault { var } => {
-                format!(" whenever {var} is not set (its default turns debug on), and no deploy file sets it")
+                format!(" by default (the default of {var} is on, used whenever the variable is not set, and no deploy file sets it)")
             }
         }
     }
@@ -304,7 +313,7 @@ fn debug_on(project: &Project, file: FileId, v: &Value) -> Option<DebugOn> {
         Some(false) => return None,
         None => {}
     }
-    if let Some(var) = env_default_on(v) {
+    if let Some(var) = env_default_on(project, v) {
         let set_in_deploy = project.deploy.env.iter().any(|e| e.name == var);
         return (!set_in_deploy).then_some(DebugOn::EnvDefault { var });
     }
@@ -319,31 +328,122 @@ fn debug_on(project: &Project, file: FileId, v: &Value) -> Option<DebugOn> {
     })
 }
 
-/// The variable of `os.getenv("DEBUG", "True") == "True"` (also `!=`, `in`,
-/// `not in` against literals) when the comparison holds with the default,
-/// that is when the variable is unset.
-fn env_default_on(v: &Value) -> Option<String> {
-    let Kind::Compare(left, rest) = &v.kind else {
-        return None;
-    };
-    let [(op, right)] = rest.as_slice() else {
-        return None;
-    };
-    let lookup = env_lookup(left)?;
-    let default = lookup.default?.as_str()?;
-    let var = lookup.var?;
-    let holds = match op {
-        CmpOp::Eq => default == right.as_str()?,
-        CmpOp::NotEq => default != right.as_str()?,
-        CmpOp::In | CmpOp::NotIn => {
-            let items = right.as_seq()?;
-            let mut strs = Vec::with_capacity(items.len());
-            for i in items {
-                strs.push(i.as_str()?);
-            }
-            strs.contains(&default) == matches!(op, CmpOp::In)
+/// The variable of an environment read that turns debug on when the
+/// variable is unset: a comparison that holds with the default
+/// (`os.getenv("DEBUG", "True") == "True"`, also `!=`, `in`, `not in`
+/// against literals, and after `.lower()` / `.upper()` / `.strip()`),
+/// `bool(...)` / `int(...)` / `strtobool(...)` of the read with a default
+/// that is on, or the read itself used as the flag with a default that reads
+/// as on (`debug=os.environ.get("DEBUG", True)`, `"1"`, `"true"`).
+fn env_default_on(project: &Project, v: &Value) -> Option<String> {
+    match &v.kind {
+        Kind::Compare(left, rest) => {
+            let [(op, right)] = rest.as_slice() else {
+                return None;
+            };
+            let (var, default) = env_default_str(project, left)?;
+            let holds = match op {
+                CmpOp::Eq => default == right.as_str()?,
+                CmpOp::NotEq => default != right.as_str()?,
+                CmpOp::In | CmpOp::NotIn => {
+                    let items = right.as_seq()?;
+                    let mut strs = Vec::with_capacity(items.len());
+                    for i in items {
+                        strs.push(i.as_str()?);
+                    }
+                    strs.contains(&default.as_str()) == matches!(op, CmpOp::In)
+                }
+                _ => return None,
+            };
+            holds.then_some(var)
         }
+        Kind::Call(c) => {
+            let name = c.callee_name()?;
+            let arg = c.arg(0)?;
+            match name {
+                // bool("False") is True: any non-empty string is.
+                "bool" => {
+                    let lookup = env_lookup(arg)?;
+                    let on = lookup.default?.truthy()?;
+                    on.then_some(lookup.var?)
+                }
+                "int" => {
+                    let lookup = env_lookup(arg)?;
+                    let d = lookup.default?;
+                    let on = match &d.kind {
+                        Kind::Str(s) => s.trim().parse::<i64>().ok()? != 0,
+                        _ => d.as_int()? != 0,
+                    };
+                    on.then_some(lookup.var?)
+                }
+                "strtobool" | "str2bool" | "str_to_bool" | "to_bool" | "as_bool" => {
+                    let (var, default) = env_default_str(project, arg)?;
+                    reads_on(&default).then_some(var)
+                }
+                _ => bare_lookup_on(v),
+            }
+        }
+        _ => bare_lookup_on(v),
+    }
+}
+
+/// The variable of an environment read used as the flag itself, whose
+/// default reads as on (`os.environ.get("DEBUG", True)`, `"1"`, `"true"`).
+fn bare_lookup_on(v: &Value) -> Option<String> {
+    let lookup = env_lookup(v)?;
+    let d = lookup.default?;
+    let on = match &d.kind {
+        Kind::Str(s) => reads_on(s),
+        _ => d.as_bool() == Some(true),
+    };
+    on.then_some(lookup.var?)
+}
+
+/// Whether a string spells an on switch (`"1"`, `"True"`, `"yes"`, `"on"`).
+fn reads_on(s: &str) -> bool {
+    matches!(
+        s.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "t" | "yes" | "y" | "on"
+    )
+}
+
+/// The variable and the string default of an environment read, through
+/// case and whitespace methods (`os.getenv("DEBUG", "True").lower()` gives
+/// `"true"`).
+fn env_default_str(project: &Project, v: &Value) -> Option<(String, String)> {
+    if let Some(lookup) = env_lookup(v) {
+        let d = lookup.default?;
+        let default = match &d.kind {
+            Kind::Str(s) => s.to_string(),
+            _ => return None,
+        };
+        return Some((lookup.var?, default));
+    }
+    let Kind::Call(c) = &v.kind else {
+        return None;
+    };
+    if !c.args.is_empty() {
+        return None;
+    }
+    // The method of the read's result: an attribute of the call value, or
+    // a reference to the object the call made.
+    let (method, inner) = match &c.func.kind {
+        Kind::Attr(inner, m) => (m.as_str(), inner.as_ref()),
+        Kind::Ref(r) => match (&r.root, r.attrs.as_slice()) {
+            (Root::Obj { site, ctor }, [m]) => (
+                m.as_str(),
+                &project.resolver().creating_call(*site, ctor)?.value,
+            ),
+            _ => return None,
+        },
         _ => return None,
     };
-    holds.then_some(var)
+    let (var, default) = env_default_str(project, inner)?;
+    let default = match method {
+        "lower" | "casefold" => default.to_lowercase(),
+        "upper" => default.to_uppercase(),
+        "strip" => default.trim().to_string(),
+        _ => return None,
+    };
+    Some((var, default))
 }

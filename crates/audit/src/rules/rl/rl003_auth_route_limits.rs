@@ -35,8 +35,15 @@ A registration or sign-up route (`register`, `signup`, `register_user`)
 that requires a signed-in user (`@login_required`, `@roles_required("admin")`,
 a guard, an authenticating dependency, a Flask-Admin view's `is_accessible`;
 not `optional=True`) is an administrator's or member's form, not an anonymous
-endpoint, and is not reported. Login, token and password-reset routes are,
-whatever guards them.
+endpoint, and is not reported. A password reset or recovery route that
+requires an administrator (a dependency or decorator named for one,
+`Depends(get_current_active_superuser)`, `@admin_required`,
+`@staff_member_required`, or a role check naming one,
+`@roles_required("admin")`, `@permission_required(Permission.ADMIN)`) is an
+administrator's tool, not an anonymous guessing target, and is not reported
+either. Login and token routes are, whatever guards them (a guard on the
+login is one the login itself cannot pass), and so are password resets that
+any signed-in user may call.
 
 A limit of their own is a `@limiter.limit(...)` / `@limiter.shared_limit(...)`
 decorator (flask-limiter, or slowapi on FastAPI routes), `limiter.limit(...)`

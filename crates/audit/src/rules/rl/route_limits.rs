@@ -61,6 +61,47 @@ fn requires_user(route: &Route) -> bool {
     })
 }
 
+/// Words of guards that only let administrators in: a dependency or
+/// decorator named for them (`get_current_active_superuser`,
+/// `admin_required`, `staff_member_required`), or a role or permission
+/// check whose argument names them (`roles_required("admin")`,
+/// `permission_required(Permission.ADMIN)`).
+const ADMIN_WORDS: &[&str] = &["admin", "superuser", "staff"];
+
+/// Whether a route requires an administrator (see [`ADMIN_WORDS`]), not
+/// just any signed-in user.
+pub(super) fn requires_admin(route: &Route) -> bool {
+    if !requires_user(route) {
+        return false;
+    }
+    let names_admin = |s: &str| {
+        let s = s.to_ascii_lowercase();
+        ADMIN_WORDS.iter().any(|w| s.contains(w))
+    };
+    route.auth.iter().any(|a| {
+        let last = a.rsplit('.').next().unwrap_or(a);
+        !a.contains("optional") && names_admin(last)
+    }) || route.decorators.iter().any(|d| {
+        route.auth.contains(&d.name)
+            && d.value.as_call().is_some_and(|c| {
+                c.kwarg("optional").is_none()
+                    && c.args
+                        .iter()
+                        .chain(c.kwargs.iter().map(|(_, v)| v))
+                        .any(|v| {
+                            v.as_str().is_some_and(names_admin)
+                                || v.reference().is_some_and(|r| names_admin(r.last_name()))
+                                || v.as_seq().is_some_and(|items| {
+                                    items.iter().any(|i| i.as_str().is_some_and(names_admin))
+                                })
+                        })
+            })
+    })
+}
+
+/// Auth segments that sign a user in (not recovery or registration).
+const SIGN_IN_SEGMENTS: &[&str] = &["login", "signin", "logon", "authenticate"];
+
 /// `token` and `auth` are also prefixes and domain nouns (`/token/assign` of an
 /// OTP server, `/auth/logout`): they name a credential endpoint only as the
 /// last static segment (`/oauth/token`, `/api/tokens`, `POST /auth`) or
@@ -185,6 +226,18 @@ fn words_say_sign_in(w: &[String]) -> bool {
         || (RECOVERY_WORDS.iter().any(|r| has(r)) && (has("password") || has("pass") || has("pwd")))
 }
 
+/// Whether view-name words name signing in itself (`login`, `sign_in`,
+/// `authenticate`, `get_token`), not a password reset or a registration.
+fn words_say_login(w: &[String]) -> bool {
+    w.iter()
+        .any(|x| matches!(x.as_str(), "login" | "signin" | "logon" | "authenticate"))
+        || w.windows(2).any(|p| {
+            (TOKEN_VERBS.contains(&p[0].as_str()) && matches!(p[1].as_str(), "token" | "tokens"))
+                || (p[0] == "sign" && p[1] == "in")
+                || (p[0] == "log" && matches!(p[1].as_str(), "in" | "on"))
+        })
+}
+
 /// Whether a route signs the caller out (`/logout`, `DELETE /session` of a
 /// view named `logout`, `sign_out`): it only ends the caller's own session,
 /// so it needs no budget of its own.
@@ -271,8 +324,22 @@ pub fn auth_reason(project: &Project, route: &Route) -> Option<String> {
             }
             _ => false,
         };
+    // A password reset or recovery (or a registration) behind an
+    // administrator's guard (`Depends(get_current_active_superuser)`,
+    // `@roles_required("admin")`) is an administrator's tool, not an
+    // anonymous guessing target. Signing in stays: a guard on a login route
+    // is one the login itself must be exempt from.
+    let admin_only = requires_admin(route);
     if password_pair || token || auth_segment {
         if registration && requires_user(route) {
+            return None;
+        }
+        let signs_in = token
+            || static_segments.iter().any(|s| {
+                SIGN_IN_SEGMENTS.contains(&s.as_str())
+                    || (TOKEN_SEGMENTS.contains(&s.as_str()) && *s != "auth")
+            });
+        if admin_only && !signs_in && !words_say_login(&name_words) {
             return None;
         }
         return Some("by its path".to_string());
@@ -280,6 +347,9 @@ pub fn auth_reason(project: &Project, route: &Route) -> Option<String> {
     if words_say_auth(&name_words) {
         // Only registration words (`register_user`, `sign_up`).
         if !words_say_sign_in(&name_words) && requires_user(route) {
+            return None;
+        }
+        if admin_only && !words_say_login(&name_words) {
             return None;
         }
         return Some(format!("by its view's name `{name}`"));
