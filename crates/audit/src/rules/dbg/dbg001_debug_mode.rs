@@ -271,6 +271,10 @@ enum DebugOn {
     /// `os.getenv("DEBUG", "True") == "True"`: on when the variable is unset,
     /// and no deploy file sets it.
     EnvDefault { var: String },
+    /// `debug=os.getenv("DEBUG", "False")`: the string itself is the flag,
+    /// and every non-empty string is true, whatever it says and whatever a
+    /// deploy file sets.
+    EnvString { var: String, default: String },
 }
 
 impl DebugOn {
@@ -285,6 +289,9 @@ impl DebugOn {
             DebugOn::EnvDefault { var } => {
                 format!(" by default (the default of {var} is on, used whenever the variable is not set, and no deploy file sets it)")
             }
+            DebugOn::EnvString { var, default } => {
+                format!(" (the flag is the string read from {var}, and Python reads every non-empty string as true: the default \"{default}\", and \"0\" or \"False\" set in the environment, turn debug on)")
+            }
         }
     }
 
@@ -296,6 +303,9 @@ impl DebugOn {
             ),
             DebugOn::EnvDefault { var } => format!(
                 "Default {var} to off (`os.getenv(\"{var}\", \"False\") == \"True\"`) and turn it on only in development."
+            ),
+            DebugOn::EnvString { var, .. } => format!(
+                "Compare the string instead of using it as the flag: `os.getenv(\"{var}\", \"False\") == \"True\"`."
             ),
         }
     }
@@ -312,6 +322,9 @@ fn debug_on(project: &Project, file: FileId, v: &Value) -> Option<DebugOn> {
         Some(true) => return Some(DebugOn::Literal),
         Some(false) => return None,
         None => {}
+    }
+    if let Some((var, default)) = string_flag(v) {
+        return Some(DebugOn::EnvString { var, default });
     }
     if let Some(var) = env_default_on(project, v) {
         let set_in_deploy = project.deploy.env.iter().any(|e| e.name == var);
@@ -397,6 +410,21 @@ fn bare_lookup_on(v: &Value) -> Option<String> {
         _ => d.as_bool() == Some(true),
     };
     on.then_some(lookup.var?)
+}
+
+/// An environment read used as the flag itself with a string default that
+/// does not spell on (`os.getenv("DEBUG", "False")`, `"0"`): still true, since
+/// the string is not empty. (Defaults that spell on are [`bare_lookup_on`]'s.)
+fn string_flag(v: &Value) -> Option<(String, String)> {
+    let lookup = env_lookup(v)?;
+    let d = lookup.default?;
+    let Kind::Str(s) = &d.kind else {
+        return None;
+    };
+    if s.is_empty() || reads_on(s) {
+        return None;
+    }
+    Some((lookup.var?, s.to_string()))
 }
 
 /// Whether a string spells an on switch (`"1"`, `"True"`, `"yes"`, `"on"`).
