@@ -698,19 +698,26 @@ fn class_refuses(project: &Project, q: &str, depth: usize) -> bool {
 
 fn body_refuses(facts: &PyFacts, scope: u32) -> bool {
     let within = |s: u32| facts.scope_within(s, scope);
+    // A refusal only for callers who are signed in or present a credential
+    // (`if authed(): ... if user.banned: return ..., 403`, `if token: ...
+    // abort(401)`) lets anonymous callers through: it is no login check.
+    let for_anyone = |g: u32| !only_with_identity(facts, g);
     facts
         .calls
         .iter()
-        .filter(|c| within(c.scope))
+        .filter(|c| within(c.scope) && for_anyone(c.guard))
         .any(|c| denies(&c.value))
         || facts
             .raises
             .iter()
-            .filter(|r| within(r.scope))
+            .filter(|r| within(r.scope) && for_anyone(r.guard))
             .filter_map(|r| r.value.as_ref())
             .any(denies)
         || facts.functions.iter().filter(|f| within(f.scope)).any(|f| {
-            f.returns.iter().any(denies)
+            f.returns
+                .iter()
+                .zip(f.return_guards.iter().copied().chain(std::iter::repeat(0)))
+                .any(|(r, g)| for_anyone(g) && denies(r))
                 || (f.scope != scope
                     && f.decorators.iter().any(|d| {
                         let callee = d.as_call().map_or(d, |c| &c.func);
@@ -719,6 +726,61 @@ fn body_refuses(facts: &PyFacts, scope: u32) -> bool {
                             .is_some_and(|r| has_auth_word(r.last_name()))
                     }))
         })
+}
+
+/// Whether a fact runs only when the caller is already signed in or has sent
+/// a credential: one of the `if` conditions around it (not an `else`) tests
+/// `authed()`, `current_user.is_authenticated`, `logged_in`, or a token,
+/// an `Authorization` header or an API key the request carries.
+fn only_with_identity(facts: &PyFacts, guard: u32) -> bool {
+    facts
+        .guards_of(guard)
+        .iter()
+        .any(|g| !g.negated && asserts_identity(&g.test))
+}
+
+/// Whether a condition holds only for a caller with an identity (see
+/// [`only_with_identity`]); `not authed()` is the opposite.
+fn asserts_identity(test: &Value) -> bool {
+    let identity_word = |name: &str| {
+        let n = name.to_ascii_lowercase();
+        // `token_missing`, `bad_token`: the condition of a refusal, not of
+        // an identity.
+        if ["invalid", "missing", "bad", "expired", "no_", "not_"]
+            .iter()
+            .any(|w| n.contains(w))
+        {
+            return false;
+        }
+        n == "authed"
+            || n.ends_with("_authed")
+            || n.contains("is_authenticated")
+            || n.contains("logged_in")
+            || n.contains("signed_in")
+            || n.contains("token")
+            || n.contains("api_key")
+            || n.contains("apikey")
+            || n.contains("authorization")
+            || n == "auth_header"
+    };
+    match &test.kind {
+        Kind::And(items) => items.iter().any(asserts_identity),
+        Kind::Call(c) => {
+            c.func
+                .reference()
+                .is_some_and(|r| identity_word(r.last_name()))
+                || (c.last_name() == Some("get")
+                    && c.func
+                        .reference()
+                        .is_some_and(|r| r.attrs.iter().any(|a| a.as_str() == "headers"))
+                    && c.arg(0).and_then(Value::as_str).is_some_and(identity_word))
+        }
+        Kind::Ref(r) => {
+            identity_word(r.last_name())
+                || matches!(&r.root, crate::python::value::Root::Local(n) if identity_word(n.as_str()))
+        }
+        _ => false,
+    }
 }
 
 /// Whether a value answers 401/403 or sends the caller to log in.
@@ -766,6 +828,29 @@ fn denies(v: &Value) -> bool {
 mod tests {
     use super::denies;
     use crate::python::analyze;
+
+    #[test]
+    fn refusals_for_callers_with_an_identity_only() {
+        let src = r#"
+def hook():
+    if authed():
+        if user.banned:
+            abort(403)
+    key = request.headers.get("Authorization")
+    if key and request.is_json:
+        abort(401)
+    if not authed():
+        abort(401)
+"#;
+        let facts = analyze(0, src, "m", false).unwrap();
+        let seen: Vec<bool> = facts
+            .calls
+            .iter()
+            .filter(|c| c.call().last_name() == Some("abort"))
+            .map(|c| super::only_with_identity(&facts, c.guard))
+            .collect();
+        assert_eq!(seen, [true, true, false]);
+    }
 
     #[test]
     fn refusals_are_recognised() {
