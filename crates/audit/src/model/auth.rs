@@ -97,7 +97,7 @@ pub(super) fn find_auth(project: &mut Project) {
             } && variable
                 .as_deref()
                 .is_none_or(|v| rule_has_variable(&route.rule, v));
-            if covers && !added[i].contains(name) {
+            if covers && !added[i].contains(name) && !route.auth.contains(name) {
                 added[i].push(name.clone());
             }
         }
