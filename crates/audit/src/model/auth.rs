@@ -97,7 +97,7 @@ pub(super) fn find_auth(project: &mut Project) {
             } && variable
                 .as_deref()
                 .is_none_or(|v| rule_has_variable(&route.rule, v));
-            if covers && !added[i].contains(name) {
+            if covers && !added[i].contains(name) && !route.auth.contains(name) {
                 added[i].push(name.clone());
             }
         }
@@ -407,11 +407,16 @@ fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<Guard> {
         let Some(call) = resolver.call(site) else {
             return Vec::new();
         };
-        call.call()
+        let mut deps: Vec<(FileId, &Value)> = call
+            .call()
             .kwarg("dependencies")
             .and_then(Value::as_seq)
             .map(|d| d.iter().map(|v| (site.file, v)).collect())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if let Some(class) = resolver.class_of(Target::Object(site)) {
+            deps.extend(init_dependencies(project, &class));
+        }
+        deps
     };
     let mut add_deps = |scope: Scope, deps: Vec<(FileId, &Value)>, out: &mut Vec<_>| {
         for (file, dep) in deps {
@@ -436,6 +441,52 @@ fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<Guard> {
     }
     for app in &project.apps {
         add_deps(Scope::App(app.id), deps_of(app.site), &mut out);
+    }
+    out
+}
+
+/// `dependencies=[...]` that a project subclass of `APIRouter` (or of
+/// `FastAPI`) passes up in its `__init__`, or one of its project base classes
+/// does: `class AdminAPIRouter(APIRouter): def __init__(self, prefix="", **kw):
+/// super().__init__(prefix=prefix, dependencies=[Depends(get_admin_user)], **kw)`.
+/// Every instance carries them, as if written at the call.
+fn init_dependencies<'a>(project: &'a Project, class: &str) -> Vec<(FileId, &'a Value)> {
+    let resolver = project.resolver();
+    let mut out = Vec::new();
+    let mut queue = vec![class.to_string()];
+    let mut seen = 0;
+    while let Some(q) = queue.pop() {
+        seen += 1;
+        if seen > 8 {
+            break;
+        }
+        let Some((cfile, cls)) = resolver.class(&q) else {
+            continue;
+        };
+        for base in &cls.bases {
+            if let Target::Class(b) = resolver.resolve(cfile, base).target {
+                queue.push(b);
+            }
+        }
+        let Some((ffile, init)) = resolver.function(&format!("{q}.__init__")) else {
+            continue;
+        };
+        let Some(facts) = resolver.facts(ffile) else {
+            continue;
+        };
+        for call in facts
+            .calls
+            .iter()
+            .filter(|c| facts.scope_within(c.scope, init.scope))
+        {
+            let c = call.call();
+            if c.last_name() != Some("__init__") {
+                continue;
+            }
+            if let Some(seq) = c.kwarg("dependencies").and_then(Value::as_seq) {
+                out.extend(seq.iter().map(|v| (ffile, v)));
+            }
+        }
     }
     out
 }
@@ -647,19 +698,26 @@ fn class_refuses(project: &Project, q: &str, depth: usize) -> bool {
 
 fn body_refuses(facts: &PyFacts, scope: u32) -> bool {
     let within = |s: u32| facts.scope_within(s, scope);
+    // A refusal only for callers who are signed in or present a credential
+    // (`if authed(): ... if user.banned: return ..., 403`, `if token: ...
+    // abort(401)`) lets anonymous callers through: it is no login check.
+    let for_anyone = |g: u32| !only_with_identity(facts, g);
     facts
         .calls
         .iter()
-        .filter(|c| within(c.scope))
+        .filter(|c| within(c.scope) && for_anyone(c.guard))
         .any(|c| denies(&c.value))
         || facts
             .raises
             .iter()
-            .filter(|r| within(r.scope))
+            .filter(|r| within(r.scope) && for_anyone(r.guard))
             .filter_map(|r| r.value.as_ref())
             .any(denies)
         || facts.functions.iter().filter(|f| within(f.scope)).any(|f| {
-            f.returns.iter().any(denies)
+            f.returns
+                .iter()
+                .zip(f.return_guards.iter().copied().chain(std::iter::repeat(0)))
+                .any(|(r, g)| for_anyone(g) && denies(r))
                 || (f.scope != scope
                     && f.decorators.iter().any(|d| {
                         let callee = d.as_call().map_or(d, |c| &c.func);
@@ -668,6 +726,61 @@ fn body_refuses(facts: &PyFacts, scope: u32) -> bool {
                             .is_some_and(|r| has_auth_word(r.last_name()))
                     }))
         })
+}
+
+/// Whether a fact runs only when the caller is already signed in or has sent
+/// a credential: one of the `if` conditions around it (not an `else`) tests
+/// `authed()`, `current_user.is_authenticated`, `logged_in`, or a token,
+/// an `Authorization` header or an API key the request carries.
+fn only_with_identity(facts: &PyFacts, guard: u32) -> bool {
+    facts
+        .guards_of(guard)
+        .iter()
+        .any(|g| !g.negated && asserts_identity(&g.test))
+}
+
+/// Whether a condition holds only for a caller with an identity (see
+/// [`only_with_identity`]); `not authed()` is the opposite.
+fn asserts_identity(test: &Value) -> bool {
+    let identity_word = |name: &str| {
+        let n = name.to_ascii_lowercase();
+        // `token_missing`, `bad_token`: the condition of a refusal, not of
+        // an identity.
+        if ["invalid", "missing", "bad", "expired", "no_", "not_"]
+            .iter()
+            .any(|w| n.contains(w))
+        {
+            return false;
+        }
+        n == "authed"
+            || n.ends_with("_authed")
+            || n.contains("is_authenticated")
+            || n.contains("logged_in")
+            || n.contains("signed_in")
+            || n.contains("token")
+            || n.contains("api_key")
+            || n.contains("apikey")
+            || n.contains("authorization")
+            || n == "auth_header"
+    };
+    match &test.kind {
+        Kind::And(items) => items.iter().any(asserts_identity),
+        Kind::Call(c) => {
+            c.func
+                .reference()
+                .is_some_and(|r| identity_word(r.last_name()))
+                || (c.last_name() == Some("get")
+                    && c.func
+                        .reference()
+                        .is_some_and(|r| r.attrs.iter().any(|a| a.as_str() == "headers"))
+                    && c.arg(0).and_then(Value::as_str).is_some_and(identity_word))
+        }
+        Kind::Ref(r) => {
+            identity_word(r.last_name())
+                || matches!(&r.root, crate::python::value::Root::Local(n) if identity_word(n.as_str()))
+        }
+        _ => false,
+    }
 }
 
 /// Whether a value answers 401/403 or sends the caller to log in.
@@ -689,7 +802,10 @@ fn denies(v: &Value) -> bool {
                     || upper.contains("AUTHENTICATIONFAILED")
                     || matches!(
                         last,
-                        "verify_jwt_in_request" | "unauthorized" | "unauthorized_callback"
+                        "verify_jwt_in_request"
+                            | "unauthorized"
+                            | "unauthorized_callback"
+                            | "needs_refresh"
                     )
             }
             Kind::Call(c) => {
@@ -714,12 +830,36 @@ mod tests {
     use crate::python::analyze;
 
     #[test]
+    fn refusals_for_callers_with_an_identity_only() {
+        let src = r#"
+def hook():
+    if authed():
+        if user.banned:
+            abort(403)
+    key = request.headers.get("Authorization")
+    if key and request.is_json:
+        abort(401)
+    if not authed():
+        abort(401)
+"#;
+        let facts = analyze(0, src, "m", false).unwrap();
+        let seen: Vec<bool> = facts
+            .calls
+            .iter()
+            .filter(|c| c.call().last_name() == Some("abort"))
+            .map(|c| super::only_with_identity(&facts, c.guard))
+            .collect();
+        assert_eq!(seen, [true, true, false]);
+    }
+
+    #[test]
     fn refusals_are_recognised() {
         let src = r#"
 abort(401)
 raise HTTPException(status_code=status.HTTP_403_FORBIDDEN)
 redirect(url_for("auth.login", next=request.url))
 verify_jwt_in_request()
+current_app.login_manager.needs_refresh()
 abort(404)
 redirect(url_for("index"))
 "#;
@@ -731,7 +871,7 @@ redirect(url_for("index"))
             .filter(|c| !matches!(c.call().last_name(), Some("url_for" | "HTTPException")))
             .map(|c| denies(&c.value))
             .collect();
-        assert_eq!(top, [true, true, true, false, false]);
+        assert_eq!(top, [true, true, true, true, false, false]);
         assert!(facts
             .raises
             .iter()

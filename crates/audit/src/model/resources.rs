@@ -70,7 +70,13 @@ pub(super) fn find(
 ) {
     let resolver = project.resolver();
     let mut mounts: Vec<Mount> = Vec::new();
-    for (file, _, call) in project.calls_named(&["Api", "Namespace", "namespace"]) {
+    // Project subclasses of an `Api` (`class ApiExt(Api)`): their instances
+    // are Apis too.
+    let api_roots: Vec<(&str, ())> = APIS.iter().map(|a| (*a, ())).collect();
+    let api_subclasses = super::apps::derived_classes(project, &api_roots);
+    let mut api_calls = project.calls_named(&["Api", "Namespace", "namespace"]);
+    super::apps::add_calls_of(project, &api_subclasses, &mut api_calls);
+    for (file, _, call) in api_calls {
         let c = call.call();
         let site = Site {
             file,
@@ -78,7 +84,10 @@ pub(super) fn find(
         };
         let name = resolver.resolve(file, &c.func).external_name();
         let str_kw = |k: &str| c.kwarg(k).and_then(Value::as_str).map(str::to_string);
-        if name.as_deref().is_some_and(|n| APIS.contains(&n)) {
+        if name
+            .as_deref()
+            .is_some_and(|n| APIS.contains(&n) || api_subclasses.contains_key(n))
+        {
             let owner = c
                 .param(0, "app")
                 .and_then(|a| owner_of(project, bps, file, a));
@@ -184,12 +193,64 @@ pub(super) fn find(
                 routes.extend(view.routes(&reg, auth_words).unwrap_or_default());
             }
         };
+    // Methods of an Api subclass that hand their first argument on to
+    // `self.add_resource(resource, ...)`: `def add_org_resource(self,
+    // resource, *urls, **kw): urls = [org_scoped_rule(u) for u in urls];
+    // return self.add_resource(resource, *urls, **kw)`. Their uses register
+    // the resource under the rules they are given.
+    let mut wrappers: Vec<&str> = Vec::new();
+    for (_, facts) in project.python() {
+        for f in &facts.functions {
+            let Some(class) = f.method_of.as_deref() else {
+                continue;
+            };
+            if !api_subclasses.contains_key(class) || f.params.len() < 2 {
+                continue;
+            }
+            let hands_on = facts
+                .calls
+                .iter()
+                .filter(|c| facts.scope_within(c.scope, f.scope))
+                .any(|c| {
+                    let c = c.call();
+                    c.last_name() == Some("add_resource")
+                        && c.receiver().and_then(|r| r.reference().cloned()).is_some_and(|r| {
+                            r.attrs.is_empty()
+                                && matches!(&r.root, crate::python::value::Root::Param { func, index: 0, .. } if func.as_str() == f.qualified.as_str())
+                        })
+                        && c.arg(0).and_then(Value::reference).is_some_and(|r| {
+                            r.attrs.is_empty()
+                                && matches!(&r.root, crate::python::value::Root::Param { func, index: 1, .. } if func.as_str() == f.qualified.as_str())
+                        })
+                });
+            if hands_on && f.name.as_str() != "add_resource" {
+                wrappers.push(f.name.as_str());
+            }
+        }
+    }
+    let mut calls = project.calls_named(&["add_resource"]);
+    if !wrappers.is_empty() {
+        for (file, facts) in project.python() {
+            for call in &facts.calls {
+                if call
+                    .call()
+                    .last_name()
+                    .is_some_and(|n| wrappers.contains(&n))
+                {
+                    calls.push((file, facts, call));
+                }
+            }
+        }
+    }
     // api.add_resource(Cls, "/a", "/b", ...)
-    for (file, _, call) in project.calls_named(&["add_resource"]) {
+    for (file, _, call) in calls {
         let c = call.call();
         let Some(recv) = c.receiver().and_then(|r| site_of(project, file, &r)) else {
             continue;
         };
+        if c.last_name() != Some("add_resource") && !mounts.iter().any(|m| m.site == recv) {
+            continue;
+        }
         let Some(Target::Class(q)) = c.arg(0).map(|a| resolver.resolve(file, a).target) else {
             continue;
         };

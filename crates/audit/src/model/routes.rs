@@ -626,6 +626,12 @@ pub(super) fn rule_text(project: &Project, file: FileId, v: &Value) -> String {
 
 fn rule_parts(project: &Project, file: FileId, v: &Value, out: &mut String, depth: usize) {
     use crate::python::value::{BinOp, Kind};
+    if let (Kind::Call(c), true) = (&v.kind, depth < MAX_RULE_HOPS) {
+        if let Some(arg) = passed_through(project, file, c) {
+            rule_parts(project, file, arg, out, depth + 1);
+            return;
+        }
+    }
     match &v.kind {
         Kind::Str(s) => out.push_str(s),
         Kind::BinOp(BinOp::Add, a, b) if depth < MAX_RULE_HOPS => {
@@ -658,6 +664,40 @@ fn rule_parts(project: &Project, file: FileId, v: &Value, out: &mut String, dept
             }
         },
     }
+}
+
+/// The argument a project helper hands back unchanged in one of its returns:
+/// `org_scoped_rule("/login")` with `def org_scoped_rule(rule): if
+/// settings.MULTI_ORG: return "/<org_slug>" + rule; return rule`. The rule as
+/// written is the route under the default settings; a prefix the helper adds
+/// in other deployments is not guessed.
+fn passed_through<'a>(
+    project: &Project,
+    file: FileId,
+    c: &'a crate::python::value::Call,
+) -> Option<&'a Value> {
+    use crate::python::value::Root;
+    let resolver = project.resolver();
+    let Target::Function(q) = resolver.resolve(file, &c.func).target else {
+        return None;
+    };
+    let (_, f) = resolver.function(&q)?;
+    if f.method_of.is_some() {
+        return None;
+    }
+    let index = f.returns.iter().find_map(|r| {
+        let r = r.reference()?;
+        match &r.root {
+            Root::Param { func, index, .. }
+                if r.attrs.is_empty() && func.as_str() == f.qualified.as_str() =>
+            {
+                Some(*index as usize)
+            }
+            _ => None,
+        }
+    })?;
+    let param = f.params.get(index)?;
+    c.param(index, &param.name)
 }
 
 /// What a module-level name, a class attribute or a settings field stands

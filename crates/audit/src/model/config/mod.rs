@@ -356,11 +356,16 @@ fn resolve_app(
         let r = resolver.resolve(file, &c.func);
         let attrs = match r.target {
             Target::Object(site) if project.app_at(site) == Some(app) => r.attrs,
-            Target::Unknown => match unresolved_app_param(project, &c.func) {
+            Target::Unknown => match unresolved_app_param(project, &c.func)
+                .or_else(|| self_of_app_class(project, app, &c.func))
+            {
                 Some(attrs) => attrs,
                 None => continue,
             },
-            _ => continue,
+            _ => match self_of_app_class(project, app, &c.func) {
+                Some(attrs) => attrs,
+                None => continue,
+            },
         };
         let kind = match attrs
             .iter()
@@ -797,6 +802,30 @@ fn unresolved_app_param(project: &Project, v: &Value) -> Option<Vec<String>> {
         })
         .is_some_and(|n| n == "flask.Flask" || n == "flask.app.Flask");
     (annotated || APP_PARAM_NAMES.contains(&name.as_str()))
+        .then(|| r.attrs.iter().map(Name::to_string).collect())
+}
+
+/// `self.config.from_object(...)` in a method of the app's own Flask
+/// subclass (`class Redash(Flask): def __init__(self): ...
+/// self.config.from_object("redash.settings")`): the app configures itself
+/// when it is created. Its attribute path (`["config", "from_object"]`).
+fn self_of_app_class(project: &Project, app: AppId, v: &Value) -> Option<Vec<String>> {
+    let r = v.reference()?;
+    let crate::python::value::Root::Param {
+        func,
+        index: 0,
+        name,
+    } = &r.root
+    else {
+        return None;
+    };
+    if name.as_str() != "self" {
+        return None;
+    }
+    let resolver = project.resolver();
+    let class = resolver.class_of(Target::Object(project.apps.get(app)?.site))?;
+    let (_, method) = resolver.function(func)?;
+    (method.method_of.as_deref() == Some(class.as_str()))
         .then(|| r.attrs.iter().map(Name::to_string).collect())
 }
 
