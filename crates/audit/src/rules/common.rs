@@ -783,3 +783,27 @@ pub fn resolves_to(project: &Project, file: FileId, v: &Value, names: &[&str]) -
         _ => false,
     }
 }
+
+/// The lower-case words of an identifier: split at anything but ASCII letters
+/// and digits and at lower-to-upper case changes (`confirm_email`,
+/// `confirm-email`, `ConfirmEmail`, `api.get_token`).
+pub fn identifier_words(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if !c.is_ascii_alphanumeric() {
+            out.push(std::mem::take(&mut cur));
+            prev_lower = false;
+            continue;
+        }
+        if c.is_ascii_uppercase() && prev_lower {
+            out.push(std::mem::take(&mut cur));
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        cur.push(c.to_ascii_lowercase());
+    }
+    out.push(cur);
+    out.retain(|w| !w.is_empty());
+    out
+}

@@ -59,7 +59,8 @@ pub fn declares_json(headers: &HeaderMap) -> bool {
                 .is_some_and(|s| s.eq_ignore_ascii_case("+json"))
 }
 
-fn has_body(headers: &HeaderMap) -> bool {
+/// Whether the request carries a body (chunked, or a length above 0).
+pub fn has_body(headers: &HeaderMap) -> bool {
     if headers.contains_key(header::TRANSFER_ENCODING) {
         return true;
     }

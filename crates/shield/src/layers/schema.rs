@@ -24,14 +24,14 @@
 
 use std::{path::Path, sync::Arc};
 
-use http::{request, HeaderMap, Method, StatusCode};
+use http::{request, Method, StatusCode};
 use serde_json::{Map, Value};
 
 use crate::{
     config::{ConfigError, SchemaMode, SchemaSettings},
     context::{BodyView, Context},
     layer::{Flow, RequestLayer},
-    layers::json_body::declares_json,
+    layers::json_body::{declares_json, has_body},
     reply::Rejection,
     route::RouteSet,
 };
@@ -76,17 +76,6 @@ fn bodiless(m: &Method) -> bool {
         *m,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::CONNECT
     )
-}
-
-fn has_body(headers: &HeaderMap) -> bool {
-    if headers.contains_key(http::header::TRANSFER_ENCODING) {
-        return true;
-    }
-    headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .is_some_and(|n| n > 0)
 }
 
 fn read_json(path: &Path, key: &str) -> Result<Value, ConfigError> {

@@ -100,21 +100,7 @@ fn words(text: &str) -> Vec<String> {
         if segment.starts_with('<') || segment.starts_with('{') {
             continue;
         }
-        let mut cur = String::new();
-        let mut prev_lower = false;
-        for c in segment.chars() {
-            if !c.is_ascii_alphanumeric() {
-                out.push(std::mem::take(&mut cur));
-                prev_lower = false;
-                continue;
-            }
-            if c.is_ascii_uppercase() && prev_lower {
-                out.push(std::mem::take(&mut cur));
-            }
-            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-            cur.push(c.to_ascii_lowercase());
-        }
-        out.push(cur);
+        out.extend(crate::rules::common::identifier_words(segment));
     }
     out.retain(|w| !w.is_empty());
     let pairs: Vec<String> = out

@@ -182,24 +182,7 @@ const AUTH_CALLS: &[&str] = &[
 ];
 
 pub(super) fn words(name: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut prev_lower = false;
-    for c in name.chars() {
-        if c == '_' || c == '-' || c == '.' {
-            out.push(std::mem::take(&mut cur));
-            prev_lower = false;
-            continue;
-        }
-        if c.is_ascii_uppercase() && prev_lower {
-            out.push(std::mem::take(&mut cur));
-        }
-        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-        cur.push(c.to_ascii_lowercase());
-    }
-    out.push(cur);
-    out.retain(|w| !w.is_empty());
-    out
+    crate::rules::common::identifier_words(name)
 }
 
 fn words_say_auth(w: &[String]) -> bool {
