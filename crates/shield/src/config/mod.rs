@@ -379,8 +379,8 @@ impl Default for JsonBodySettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SchemaSettings {
-    /// An OpenAPI 3.0 or 3.1 document in JSON (FastAPI's `/openapi.json`, the
-    /// output of apispec or flask-smorest): each operation's `application/json`
+    /// An OpenAPI 3.0 or 3.1 document in JSON, or YAML when named `.yaml`/`.yml`
+    /// (FastAPI's `/openapi.json`, the output of apispec or flask-smorest): each operation's `application/json`
     /// request body schema is enforced on its route. Read at start and on reload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub openapi: Option<std::path::PathBuf>,

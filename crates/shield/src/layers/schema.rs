@@ -2,7 +2,7 @@
 //! them (`[shield.schema]`).
 //!
 //! Schemas come from schema files named per route, then from an OpenAPI 3.0/3.1
-//! document (each operation's `application/json` request body). The first entry
+//! document, JSON or YAML by its file name (each operation's `application/json` request body). The first entry
 //! whose routes match the request decides:
 //!
 //! - a request without a body, where the entry requires one: 422;
@@ -78,17 +78,75 @@ fn bodiless(m: &Method) -> bool {
     )
 }
 
+fn read_text(path: &Path, key: &str) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(key, format!("cannot read {}: {e}", path.display())))
+}
+
 fn read_json(path: &Path, key: &str) -> Result<Value, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::new(key, format!("cannot read {}: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| {
-        ConfigError::new(
-            key,
-            format!(
-                "{} is not JSON: {e} (YAML documents: convert them to JSON)",
-                path.display()
-            ),
-        )
+    serde_json::from_str(&read_text(path, key)?)
+        .map_err(|e| ConfigError::new(key, format!("{} is not JSON: {e}", path.display())))
+}
+
+/// An OpenAPI document: JSON, or YAML when the file is named `.yaml`/`.yml`.
+fn read_document(path: &Path, key: &str) -> Result<Value, ConfigError> {
+    let yaml = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    if !yaml {
+        return read_json(path, key);
+    }
+    let text = read_text(path, key)?;
+    let bad = |why: String| ConfigError::new(key, format!("{}: {why}", path.display()));
+    let docs =
+        yaml_rust2::YamlLoader::load_from_str(&text).map_err(|e| bad(format!("not YAML: {e}")))?;
+    let [doc] = docs.as_slice() else {
+        return Err(bad(format!("{} YAML documents, expected one", docs.len())));
+    };
+    yaml_to_json(doc, 0).map_err(bad)
+}
+
+/// A YAML value as JSON (string keys; numbers, booleans and null as such).
+fn yaml_to_json(y: &yaml_rust2::Yaml, depth: usize) -> Result<Value, String> {
+    use yaml_rust2::Yaml;
+    if depth > 256 {
+        return Err("nested too deeply".into());
+    }
+    Ok(match y {
+        Yaml::Null => Value::Null,
+        Yaml::Boolean(b) => Value::Bool(*b),
+        Yaml::Integer(i) => Value::from(*i),
+        Yaml::Real(r) => r
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| format!("`{r}` is not a JSON number"))?,
+        Yaml::String(s) => Value::String(s.clone()),
+        Yaml::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| yaml_to_json(i, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        Yaml::Hash(h) => {
+            let mut m = Map::new();
+            for (k, v) in h {
+                let key = match k {
+                    Yaml::String(s) => s.clone(),
+                    Yaml::Integer(i) => i.to_string(),
+                    Yaml::Boolean(b) => b.to_string(),
+                    Yaml::Real(r) => r.clone(),
+                    _ => return Err("a mapping key that is not a string".into()),
+                };
+                m.insert(key, yaml_to_json(v, depth + 1)?);
+            }
+            Value::Object(m)
+        }
+        Yaml::Alias(_) | Yaml::BadValue => {
+            return Err("an alias or a value YAML cannot read".into())
+        }
     })
 }
 
@@ -134,10 +192,16 @@ impl SchemaCheck {
         }
         if let Some(path) = &cfg.openapi {
             let key = "shield.schema.openapi";
-            let doc = read_json(path, key)?;
+            let doc = read_document(path, key)?;
             let (ops, skipped) = openapi_entries(doc, &path.display().to_string(), key)?;
             for s in skipped {
                 eprintln!("flaskguard shield: warning: {key}: {s}");
+            }
+            if ops.is_empty() {
+                eprintln!(
+                    "flaskguard shield: warning: {key}: {} has no operation with a JSON request body; nothing is checked from it",
+                    path.display()
+                );
             }
             entries.extend(ops);
         }
@@ -752,6 +816,55 @@ mod tests {
         assert!(SchemaCheck::new(&SchemaSettings::default(), 1)
             .unwrap()
             .is_none());
+    }
+
+    #[test]
+    fn a_yaml_document_reads_like_its_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = dir.path().join("openapi.yaml");
+        std::fs::write(
+            &yaml,
+            "openapi: 3.0.3\npaths:\n  /items/{id}:\n    put:\n      requestBody:\n        required: true\n        content:\n          application/json:\n            schema:\n              type: object\n              required: [name]\n              properties:\n                name: {type: string}\n                price: {type: number, minimum: 0.5, nullable: true}\n",
+        )
+        .unwrap();
+        let cfg = SchemaSettings {
+            openapi: Some(yaml.clone()),
+            ..SchemaSettings::default()
+        };
+        let l = SchemaCheck::new(&cfg, 1 << 20).unwrap().unwrap();
+        let json = Some("application/json");
+        assert_eq!(
+            check(
+                &l,
+                "PUT",
+                "/items/3",
+                json,
+                br#"{"name": "a", "price": null}"#
+            )
+            .0,
+            None
+        );
+        assert_eq!(
+            check(
+                &l,
+                "PUT",
+                "/items/3",
+                json,
+                br#"{"name": "a", "price": 0.1}"#
+            )
+            .0,
+            Some(422)
+        );
+        assert_eq!(check(&l, "PUT", "/items/3", json, br#"{}"#).0, Some(422));
+        for bad in [
+            "a: [1\n",
+            "--- {a: 1}\n--- {b: 2}\n",
+            "openapi: 3.0.0\n? [a, b]\n: 1\n",
+        ] {
+            std::fs::write(&yaml, bad).unwrap();
+            let e = SchemaCheck::new(&cfg, 1 << 20).unwrap_err();
+            assert_eq!(e.key, "shield.schema.openapi", "{bad}");
+        }
     }
 
     #[test]
