@@ -275,6 +275,9 @@ enum DebugOn {
     /// and every non-empty string is true, whatever it says and whatever a
     /// deploy file sets.
     EnvString { var: String, default: String },
+    /// `debug=os.getenv("DEBUG")` with `DEBUG=0` in a deploy file: the
+    /// string is the flag, and the value meant as off is true.
+    EnvStringSet { var: String, value: String },
 }
 
 impl DebugOn {
@@ -288,6 +291,9 @@ impl DebugOn {
             }
             DebugOn::EnvDefault { var } => {
                 format!(" by default (the default of {var} is on, used whenever the variable is not set, and no deploy file sets it)")
+            }
+            DebugOn::EnvStringSet { var, value } => {
+                format!(" (the flag is the string read from {var}, which a deploy file sets to \"{value}\", and Python reads every non-empty string as true: the value meant as off turns debug on)")
             }
             DebugOn::EnvString { var, default } => {
                 format!(" (the flag is the string read from {var}, and Python reads every non-empty string as true: the default \"{default}\", and \"0\" or \"False\" set in the environment, turn debug on)")
@@ -304,7 +310,7 @@ impl DebugOn {
             DebugOn::EnvDefault { var } => format!(
                 "Default {var} to off (`os.getenv(\"{var}\", \"False\") == \"True\"`) and turn it on only in development."
             ),
-            DebugOn::EnvString { var, .. } => format!(
+            DebugOn::EnvString { var, .. } | DebugOn::EnvStringSet { var, .. } => format!(
                 "Compare the string instead of using it as the flag: `os.getenv(\"{var}\", \"False\") == \"True\"`."
             ),
         }
@@ -325,6 +331,9 @@ fn debug_on(project: &Project, file: FileId, v: &Value) -> Option<DebugOn> {
     }
     if let Some((var, default)) = string_flag(v) {
         return Some(DebugOn::EnvString { var, default });
+    }
+    if let Some((var, value)) = string_flag_set_off(project, v) {
+        return Some(DebugOn::EnvStringSet { var, value });
     }
     if let Some(var) = env_default_on(project, v) {
         let set_in_deploy = project.deploy.env.iter().any(|e| e.name == var);
@@ -425,6 +434,33 @@ fn string_flag(v: &Value) -> Option<(String, String)> {
         return None;
     }
     Some((lookup.var?, s.to_string()))
+}
+
+/// An environment read without a default used as the flag itself, whose
+/// variable a deploy file sets to a non-empty value spelling off (`"0"`,
+/// `"False"`): true all the same.
+fn string_flag_set_off(project: &Project, v: &Value) -> Option<(String, String)> {
+    let lookup = env_lookup(v)?;
+    if lookup.default.is_some() {
+        return None;
+    }
+    let var = lookup.var?;
+    let value = project
+        .deploy
+        .env
+        .iter()
+        .find(|e| e.name == var && reads_off(&e.value))?
+        .value
+        .clone();
+    Some((var, value))
+}
+
+/// Whether a non-empty string spells an off switch (`"0"`, `"False"`, `"no"`).
+fn reads_off(s: &str) -> bool {
+    matches!(
+        s.trim().to_ascii_lowercase().as_str(),
+        "0" | "false" | "f" | "no" | "n" | "off"
+    )
 }
 
 /// Whether a string spells an on switch (`"1"`, `"True"`, `"yes"`, `"on"`).
