@@ -247,9 +247,9 @@ pub fn development_command(project: &Project, cmd: &CommandFact) -> bool {
 pub fn build(project: &mut Project) {
     let d = &project.deploy;
     let mut dep = Deployment::default();
-    // Dockerfiles, compose files and Procfiles named for development or
-    // tests say nothing about production: neither their worker counts nor
-    // the proxies they run.
+    // Dockerfiles, compose files, Procfiles and gunicorn settings files named
+    // for development or tests say nothing about production: neither their
+    // worker counts nor the proxies they run.
     let dev_file = |file| development_file(project, file);
     let consider = |w: WorkerCount, span: Span, src: WorkerSource, dep: &mut Deployment| {
         if dep
@@ -302,7 +302,7 @@ pub fn build(project: &mut Project) {
             _ => {}
         }
     }
-    for conf in &d.gunicorn {
+    for conf in d.gunicorn.iter().filter(|c| !dev_file(c.file)) {
         dep.gunicorn = true;
         if let Some((v, span)) = &conf.workers {
             if let Some(w) = workers_of_value(v) {

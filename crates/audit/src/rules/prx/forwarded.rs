@@ -156,11 +156,17 @@ fn conf_strings(
 }
 
 /// The first gunicorn.conf.py that sets a setting.
-fn conf_setting(
-    confs: &[GunicornConf],
+/// The first gunicorn settings file that sets a key, leaving out files named
+/// for development or tests (`gunicorn.dev.conf.py`).
+fn conf_setting<'a>(
+    project: &Project,
+    confs: &'a [GunicornConf],
     pick: fn(&GunicornConf) -> &Option<(Value, Span)>,
-) -> Option<&(Value, Span)> {
-    confs.iter().find_map(|c| pick(c).as_ref())
+) -> Option<&'a (Value, Span)> {
+    confs
+        .iter()
+        .filter(|c| !crate::model::development_file(project, c.file))
+        .find_map(|c| pick(c).as_ref())
 }
 
 fn gunicorn_trust(
@@ -176,7 +182,9 @@ fn gunicorn_trust(
             span: cmd.span,
         });
     }
-    if let Some((v, span)) = conf_setting(&project.deploy.gunicorn, |c| &c.forwarded_allow_ips) {
+    if let Some((v, span)) = conf_setting(project, &project.deploy.gunicorn, |c| {
+        &c.forwarded_allow_ips
+    }) {
         let (strs, span, via) = conf_strings(project, v, *span, cmd)?;
         let value = strs.join(",");
         let how = match via {
@@ -221,7 +229,7 @@ fn gunicorn_listen(
             _ => None,
         });
     }
-    if let Some((v, span)) = conf_setting(&project.deploy.gunicorn, |c| &c.bind) {
+    if let Some((v, span)) = conf_setting(project, &project.deploy.gunicorn, |c| &c.bind) {
         let (strs, span, _) = conf_strings(project, v, *span, cmd)?;
         return strs.iter().find_map(|b| match reach_of(b, &lookup) {
             Reach::Network(addr) => Some(Setting {
