@@ -4,6 +4,10 @@
 //! - Under `preset = "html"` the page's own inline script and style run with the
 //!   nonce shield writes into their tags, while an injected inline event handler
 //!   (`<img onerror>`, through the app's reflected-XSS bug) is blocked by the CSP.
+//! - Under `preset = "html"` an app's own policy (a Flask-Talisman-style
+//!   `'unsafe-inline'` page with an inline handler) is kept and its handler
+//!   runs; with `override_upstream = true` shield's replaces it and it does not.
+//!   Shield's own policy lets `style` attributes apply.
 //! - With `csp_nonce_header`, the app writes the nonce itself: an injected
 //!   `<script>` element gets none and does not run, the app's own script does.
 //! - CSRF (CSR001) judged on the headers Chromium really sends: a form the app's
@@ -118,6 +122,10 @@ fn html_preset_in_a_real_browser_scripts_styles_and_injected_handlers() {
         page.contains("app script ran, color rgb(1, 2, 3)"),
         "the page's own script and style must run under the nonce policy:\n{page}"
     );
+    assert!(
+        page.contains("style attribute rgb(4, 5, 6)"),
+        "style attributes apply under the html policy:\n{page}"
+    );
     // An inline event handler injected through the app's bug: the CSP has no
     // 'unsafe-inline' (nonce only), so the browser does not run it.
     let injected = greeting(
@@ -132,6 +140,34 @@ fn html_preset_in_a_real_browser_scripts_styles_and_injected_handlers() {
     assert!(
         !page.contains("data-hit=\"injected\""),
         "an injected event handler ran:\n{page}"
+    );
+}
+
+#[test]
+fn the_apps_own_policy_is_kept_under_the_html_preset_in_a_real_browser() {
+    let Some(chromium) = testkit::chromium() else {
+        return;
+    };
+    let Some(app) = PagesApp::start(None) else {
+        return;
+    };
+    let mut cfg = settings_for(&format!("http://{}", app.server.addr));
+    cfg.headers.preset = Preset::Html;
+    let shield = TestShield::start(cfg.clone());
+    let page = dom(&chromium, &format!("http://{}/own-policy", shield.addr));
+    assert!(
+        page.contains("app handler ran"),
+        "the app's own policy allows its inline handler:\n{page}"
+    );
+    drop(shield);
+    // Told to override, shield's nonce policy replaces the app's: the handler
+    // is blocked (what kept pages working above).
+    cfg.headers.override_upstream = Some(true);
+    let shield = TestShield::start(cfg);
+    let page = dom(&chromium, &format!("http://{}/own-policy", shield.addr));
+    assert!(
+        page.contains("app handler did not run"),
+        "an inline handler ran under shield's nonce policy:\n{page}"
     );
 }
 

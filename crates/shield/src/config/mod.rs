@@ -688,7 +688,7 @@ impl Settings {
         let h = &mut s.headers;
         h.content_security_policy.get_or_insert_with(|| {
             if html {
-                "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; \
+                "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; \
                  object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
                     .into()
             } else {
@@ -711,7 +711,9 @@ impl Settings {
             .get_or_insert_with(|| "same-origin".into());
         h.cross_origin_resource_policy
             .get_or_insert_with(|| "same-origin".into());
-        h.override_upstream.get_or_insert(true);
+        // A page's own policy knows its inline handlers, styles and hosts; an
+        // API's headers are shield's to set.
+        h.override_upstream.get_or_insert(!html);
         h.remove
             .get_or_insert_with(|| vec!["Server".into(), "X-Powered-By".into()]);
         s.errors.html_errors.get_or_insert(if html {

@@ -79,6 +79,7 @@ pub struct SecurityHeaders {
     api: bool,
     warned_html: std::sync::Arc<std::sync::atomic::AtomicBool>,
     warned_compressed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    warned_kept: std::sync::Arc<std::sync::atomic::AtomicBool>,
     override_upstream: bool,
     remove: Vec<HeaderName>,
     /// `[[shield.headers.routes]]`: (routes, policy, nonce injected), tried in order.
@@ -312,6 +313,7 @@ impl SecurityHeaders {
             nonce_from_request,
             warned_html: Default::default(),
             warned_compressed: Default::default(),
+            warned_kept: Default::default(),
             override_upstream: h.override_upstream.unwrap_or(true),
             remove,
             routes,
@@ -358,6 +360,23 @@ impl ResponseLayer for SecurityHeaders {
         if csp.without_nonce.is_empty() {
             return;
         }
+        if !self.override_upstream
+            && (h.contains_key(header::CONTENT_SECURITY_POLICY) || h.contains_key(&CSP_REPORT_ONLY))
+        {
+            // The app's own policy fits its pages (inline handlers, styles,
+            // hosts it loads from): it is kept, and its tags get no nonce.
+            if is_html(h) {
+                warn_once(
+                    &self.warned_kept,
+                    format_args!(
+                        "{} {} sends its own Content-Security-Policy, which shield keeps (shield.headers.override_upstream is false, the html preset's default); `flaskguard scan` grades it, and override_upstream = true puts shield's policy in its place",
+                        cx.method,
+                        cx.path()
+                    ),
+                );
+            }
+            return;
+        }
         let mut policy = None;
         if self.nonce_from_request {
             if let Some(n) = cx.upstream_nonce.as_deref() {
@@ -394,14 +413,9 @@ impl ResponseLayer for SecurityHeaders {
             );
         }
         let v = policy.unwrap_or_else(|| csp.without_nonce.clone());
-        if self.override_upstream
-            || !(h.contains_key(header::CONTENT_SECURITY_POLICY)
-                || h.contains_key(&CSP_REPORT_ONLY))
-        {
-            h.remove(header::CONTENT_SECURITY_POLICY);
-            h.remove(&CSP_REPORT_ONLY);
-            h.insert(self.csp_name.clone(), v);
-        }
+        h.remove(header::CONTENT_SECURITY_POLICY);
+        h.remove(&CSP_REPORT_ONLY);
+        h.insert(self.csp_name.clone(), v);
     }
 }
 
@@ -514,6 +528,62 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(e.key, "shield.headers.csp_nonce_header");
+    }
+
+    #[test]
+    fn the_apps_own_headers_win_under_html_and_lose_under_api() {
+        use std::sync::atomic::Ordering;
+        let apply = |l: &SecurityHeaders| {
+            let (mut head, _) = Response::builder()
+                .header("content-type", "text/html; charset=utf-8")
+                .header(
+                    "content-security-policy",
+                    "default-src 'self'; script-src 'self' 'unsafe-inline'",
+                )
+                .header("x-frame-options", "SAMEORIGIN")
+                .body(())
+                .unwrap()
+                .into_parts();
+            let mut cx = Context::for_test(Method::GET);
+            l.apply(&mut head, &mut cx);
+            (head.headers, cx)
+        };
+        // html: the app wrote its policy for its own pages; nothing is rewritten.
+        let l = layer(|h| h.preset = Preset::Html).unwrap();
+        let (h, cx) = apply(&l);
+        assert_eq!(
+            h["content-security-policy"],
+            "default-src 'self'; script-src 'self' 'unsafe-inline'"
+        );
+        assert_eq!(h["x-frame-options"], "SAMEORIGIN");
+        assert_eq!(h["x-content-type-options"], "nosniff", "missing ones added");
+        assert!(cx.nonce.is_none(), "no nonce for a policy that is not ours");
+        assert!(l.warned_kept.load(Ordering::Relaxed));
+        // A page without a policy of its own gets shield's, inline styles allowed.
+        let (h, cx) = run(&l, false, "text/html");
+        let n = cx.nonce.unwrap();
+        assert_eq!(
+            h["content-security-policy"],
+            format!("default-src 'self'; script-src 'self' 'nonce-{n}'; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'").as_str()
+        );
+        // Asked to: shield's values replace the app's under html too.
+        let l = layer(|h| {
+            h.preset = Preset::Html;
+            h.override_upstream = Some(true);
+        })
+        .unwrap();
+        let (h, cx) = apply(&l);
+        assert!(cx.nonce.is_some());
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert!(!l.warned_kept.load(Ordering::Relaxed));
+        // api: shield's values replace the app's.
+        let l = layer(|_| {}).unwrap();
+        let (h, _) = apply(&l);
+        assert_eq!(
+            h["content-security-policy"],
+            "default-src 'none'; frame-ancestors 'none'"
+        );
+        assert_eq!(h["x-frame-options"], "DENY");
     }
 
     #[test]

@@ -25,9 +25,13 @@ PAGE = """<!doctype html>
   <p id="styled">styled</p>
   <p id="greeting">{{ greeting|safe }}</p>
   <p id="out">app script did not run</p>
+  <p id="attr" style="color: rgb(4, 5, 6)">attr</p>
+  <p id="attr-out">-</p>
   <script{% if nonce %} nonce="{{ nonce }}"{% endif %}>
     var color = getComputedStyle(document.getElementById("styled")).color;
     document.getElementById("out").textContent = "app script ran, color " + color;
+    var attr = getComputedStyle(document.getElementById("attr")).color;
+    document.getElementById("attr-out").textContent = "style attribute " + attr;
   </script>
 </body>
 </html>"""
@@ -41,6 +45,17 @@ FORM = """<!doctype html>
 </html>"""
 
 
+# A page written for a policy of the app's own, as Flask-Talisman apps send:
+# inline event handlers and style attributes allowed.
+OWN_POLICY = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'"
+OWN = """<!doctype html>
+<html>
+<body onload="document.getElementById('out').textContent = 'app handler ran'">
+  <p id="out">app handler did not run</p>
+</body>
+</html>"""
+
+
 def nonce():
     """The nonce shield handed over, when the app writes its own."""
     return request.headers.get(NONCE_HEADER, "") if NONCE_HEADER else ""
@@ -50,6 +65,11 @@ def nonce():
 def page():
     greeting = request.args.get("greeting", "hello")
     return render_template_string(PAGE, greeting=greeting, nonce=nonce())
+
+
+@app.get("/own-policy")
+def own_policy():
+    return OWN, 200, {"Content-Security-Policy": OWN_POLICY}
 
 
 @app.get("/form")
