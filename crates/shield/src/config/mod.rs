@@ -688,7 +688,7 @@ impl Settings {
         let h = &mut s.headers;
         h.content_security_policy.get_or_insert_with(|| {
             if html {
-                "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; \
+                "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
                  object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
                     .into()
             } else {

@@ -185,6 +185,27 @@ pub fn validate(settings: &Settings) -> Result<Validated, ConfigError> {
             "shield.allowed_hosts is not set: every Host is allowed (PRX002); list your host names to block Host header attacks".into(),
         );
     }
+    let eff = s.effective();
+    let policies = std::iter::once((
+        "shield.headers.content_security_policy".to_string(),
+        eff.headers
+            .content_security_policy
+            .clone()
+            .unwrap_or_default(),
+    ))
+    .chain(eff.headers.routes.iter().enumerate().map(|(i, r)| {
+        (
+            format!("shield.headers.routes[{i}].content_security_policy"),
+            r.content_security_policy.clone(),
+        )
+    }));
+    for (key, policy) in policies {
+        if crate::layers::headers::allows_eval(&policy) {
+            warnings.push(format!(
+                "{key} allows 'unsafe-eval': the page's own scripts may run strings as code (some template libraries need it, e.g. underscore's _.template), so an injection into such a string runs; drop it when the pages work without it"
+            ));
+        }
+    }
     if s.headers.preset == Preset::Api && s.headers.csp_nonce == Some(true) {
         warnings.push(
             "shield.headers.csp_nonce is on under the api preset: only HTML responses get nonces"
@@ -211,6 +232,37 @@ mod tests {
         let v = validate(&Settings::default()).unwrap();
         assert_eq!(v.listen.to_string(), "127.0.0.1:8080");
         assert!(v.warnings[0].contains("allowed_hosts"));
+    }
+
+    #[test]
+    fn unsafe_eval_is_allowed_with_a_warning() {
+        let mut s = Settings::default();
+        s.headers.content_security_policy =
+            Some("default-src 'self'; script-src 'self' 'unsafe-eval'".into());
+        let v = validate(&s).unwrap();
+        assert!(
+            v.warnings
+                .iter()
+                .any(|w| w.contains("shield.headers.content_security_policy allows 'unsafe-eval'")),
+            "{:?}",
+            v.warnings
+        );
+        // In default-src it counts only without a script-src of its own.
+        s.headers.content_security_policy =
+            Some("default-src 'self' 'unsafe-eval'; script-src 'self'".into());
+        let v = validate(&s).unwrap();
+        assert!(!v.warnings.iter().any(|w| w.contains("unsafe-eval")));
+        // It builds; sources that let any script run are still refused.
+        let layer =
+            |s: &Settings| crate::layers::headers::SecurityHeaders::new(&s.effective().headers);
+        s.headers.content_security_policy =
+            Some("default-src 'self'; script-src 'self' 'unsafe-eval'".into());
+        assert!(layer(&s).is_ok());
+        s.headers.content_security_policy = Some("script-src 'self' https:".into());
+        assert_eq!(
+            layer(&s).unwrap_err().key,
+            "shield.headers.content_security_policy"
+        );
     }
 
     #[test]

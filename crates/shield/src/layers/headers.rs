@@ -118,8 +118,7 @@ fn check_csp(policy: &str) -> Result<(), String> {
         if name == "script-src" || (name == "default-src" && !policy.contains("script-src")) {
             for s in &srcs {
                 let l = s.to_ascii_lowercase();
-                if l == "*" || l == "'unsafe-eval'" || l == "http:" || l == "https:" || l == "data:"
-                {
+                if l == "*" || l == "http:" || l == "https:" || l == "data:" {
                     return Err(format!("`{name} {s}` lets any script run; remove it"));
                 }
                 if l == "'unsafe-inline'"
@@ -133,6 +132,22 @@ fn check_csp(policy: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Whether a policy lets the page's scripts run strings as code
+/// (`'unsafe-eval'` in script-src, or in default-src without a script-src).
+pub fn allows_eval(policy: &str) -> bool {
+    let has_script_src = policy.split(';').any(|d| {
+        d.split_whitespace()
+            .next()
+            .is_some_and(|n| n.eq_ignore_ascii_case("script-src"))
+    });
+    policy.split(';').any(|d| {
+        let mut words = d.split_whitespace();
+        let name = words.next().unwrap_or("").to_ascii_lowercase();
+        (name == "script-src" || (name == "default-src" && !has_script_src))
+            && words.any(|w| w.eq_ignore_ascii_case("'unsafe-eval'"))
+    })
 }
 
 impl SecurityHeaders {
@@ -564,7 +579,7 @@ mod tests {
         let n = cx.nonce.unwrap();
         assert_eq!(
             h["content-security-policy"],
-            format!("default-src 'self'; script-src 'self' 'nonce-{n}'; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'").as_str()
+            format!("default-src 'self'; script-src 'self' 'nonce-{n}'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'").as_str()
         );
         // Asked to: shield's values replace the app's under html too.
         let l = layer(|h| {
