@@ -186,7 +186,8 @@ impl AuditLog {
             method: cx.method.as_str(),
             path: cx.uri.path(),
             status,
-            duration_ms: cx.started.elapsed().as_secs_f64() * 1000.0,
+            // Microsecond precision: 25.54, not 25.539908999999998.
+            duration_ms: cx.started.elapsed().as_micros() as f64 / 1000.0,
         };
         if let Ok(line) = serde_json::to_vec(&a) {
             sink.send(line);

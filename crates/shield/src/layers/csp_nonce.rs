@@ -76,20 +76,52 @@ impl std::fmt::Debug for NonceBody {
     }
 }
 
+/// Elements a nonce policy blocks whatever shield writes: inline event handlers
+/// as apps write them (not `onerror`/`onload`, the injections' favourites) and
+/// `javascript:` links.
+const INLINE_HANDLERS: &str =
+    "[onclick], [onchange], [onsubmit], [oninput], [onkeyup], [onkeydown], \
+     [onkeypress], [onmouseover], [onmouseout], [onfocus], [onblur], a[href^=\"javascript:\"]";
+
+/// Says once, on stderr, that a page carries inline handlers the policy blocks.
+#[derive(Debug, Clone)]
+pub struct InlineHandlerWarning {
+    pub warned: Arc<std::sync::atomic::AtomicBool>,
+    /// `GET /settings`: the first page seen with them.
+    pub route: String,
+}
+
 impl NonceBody {
-    pub fn new(inner: ResBody, nonce: String, placeholder: Option<String>) -> NonceBody {
+    pub fn new(
+        inner: ResBody,
+        nonce: String,
+        placeholder: Option<String>,
+        inline_warning: Option<InlineHandlerWarning>,
+    ) -> NonceBody {
         let out = Sink::default();
-        let settings = Settings {
-            element_content_handlers: vec![element!("script, style", move |el| {
-                let give = match &placeholder {
-                    None => true,
-                    Some(p) => el.get_attribute("nonce").as_deref() == Some(p.as_str()),
-                };
-                if give {
-                    el.set_attribute("nonce", &nonce)?;
+        let mut handlers = vec![element!("script, style", move |el| {
+            let give = match &placeholder {
+                None => true,
+                Some(p) => el.get_attribute("nonce").as_deref() == Some(p.as_str()),
+            };
+            if give {
+                el.set_attribute("nonce", &nonce)?;
+            }
+            Ok(())
+        })];
+        if let Some(w) = inline_warning {
+            handlers.push(element!(INLINE_HANDLERS, move |_el| {
+                if !w.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    eprintln!(
+                        "flaskguard shield: warning: {} has inline event handlers (onclick=\"…\") or javascript: links, which a nonce policy blocks: no nonce can reach them. Move them into scripts (addEventListener), or set shield.headers.csp_report_only = true while you do",
+                        w.route
+                    );
                 }
                 Ok(())
-            })],
+            }));
+        }
+        let settings = Settings {
+            element_content_handlers: handlers,
             ..Settings::new_send()
         };
         let rewriter = HtmlRewriter::new(settings, out.clone());
@@ -163,6 +195,7 @@ mod tests {
             ResBody::full(Bytes::from_static(html.as_bytes())),
             "N0NCE".into(),
             placeholder.map(String::from),
+            None,
         );
         let out = body.collect().await.unwrap().to_bytes();
         String::from_utf8(out.to_vec()).unwrap()
@@ -188,6 +221,36 @@ mod tests {
             out,
             r#"<script nonce="N0NCE">ok()</script><script>evil()</script>"#
         );
+    }
+
+    #[tokio::test]
+    async fn notices_inline_handlers_the_policy_blocks() {
+        use std::sync::atomic::Ordering;
+        let seen = |html: &'static str| async move {
+            let w = InlineHandlerWarning {
+                warned: Default::default(),
+                route: "GET /settings".into(),
+            };
+            let flag = w.warned.clone();
+            let body = NonceBody::new(
+                ResBody::full(Bytes::from_static(html.as_bytes())),
+                "N0NCE".into(),
+                None,
+                Some(w),
+            );
+            let out = body.collect().await.unwrap().to_bytes();
+            assert!(
+                String::from_utf8_lossy(&out).contains("N0NCE"),
+                "still rewritten"
+            );
+            flag.load(Ordering::Relaxed)
+        };
+        assert!(seen(r#"<script>a()</script><button onclick="save()">Save</button>"#).await);
+        assert!(seen(r#"<script>a()</script><a href="javascript:void(0)">x</a>"#).await);
+        assert!(seen(r#"<script>a()</script><select onChange="go()"></select>"#).await);
+        // Not for pages without them, nor for the injections' favourite handlers.
+        assert!(!seen(r#"<script>a()</script><a href="/x">x</a><p data-onclick="y">"#).await);
+        assert!(!seen(r#"<script>a()</script><img src=x onerror="steal()">"#).await);
     }
 
     #[test]

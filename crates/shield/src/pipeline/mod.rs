@@ -100,6 +100,8 @@ pub struct Pipeline {
     spill: Option<Arc<Spill>>,
     upstreams: Vec<Upstream>,
     nonce_placeholder: Option<String>,
+    /// Set once a page with inline event handlers was seen (warned about once).
+    warned_inline_handlers: Arc<std::sync::atomic::AtomicBool>,
     /// Ask the upstream for uncompressed bodies (needed to rewrite HTML).
     identity_upstream: bool,
     /// Routes whose own CSP carries a nonce (`[[shield.headers.routes]]`): asked
@@ -241,6 +243,7 @@ impl Pipeline {
             body_pace,
             upstreams,
             nonce_placeholder: s.headers.csp_nonce_placeholder.clone(),
+            warned_inline_handlers: Default::default(),
             identity_upstream: nonce,
             nonce_routes,
             nonce_header,
@@ -600,10 +603,18 @@ impl Pipeline {
                 head.headers.remove(header::CONTENT_LENGTH);
             } else if !matches!(body, ResBody::Empty) {
                 head.headers.remove(header::CONTENT_LENGTH);
+                let inline_warning = (!self
+                    .warned_inline_handlers
+                    .load(std::sync::atomic::Ordering::Relaxed))
+                .then(|| layers::csp_nonce::InlineHandlerWarning {
+                    warned: self.warned_inline_handlers.clone(),
+                    route: format!("{} {}", cx.method, cx.path()),
+                });
                 body = ResBody::Html(Box::new(NonceBody::new(
                     body,
                     nonce,
                     self.nonce_placeholder.clone(),
+                    inline_warning,
                 )));
             }
         }
