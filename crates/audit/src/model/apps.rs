@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::{config::AppConfig, App, AppKind, Project};
+use super::{config::AppConfig, App, AppId, AppKind, Project};
 use crate::{
     python::{
         facts::{CallFact, PyFacts},
@@ -69,8 +69,10 @@ pub fn find_apps(project: &mut Project) {
         let Some(kind) = kind else {
             continue;
         };
-        // `OAuth(Flask(__name__))`, `DispatcherMiddleware(Flask("dummy"), ...)`:
-        // an app made only to be handed to another object serves nothing itself.
+        // `OAuth(Flask(__name__))`, `DispatcherMiddleware(Flask("dummy"), ...)`,
+        // `Request({"app": FastAPI(), ...})`: an app made only to be handed to
+        // another object, or put in a literal handed to one, serves nothing
+        // itself.
         if is_argument(facts, call.range()) {
             continue;
         }
@@ -94,9 +96,57 @@ pub fn find_apps(project: &mut Project) {
             config: AppConfig::default(),
             extensions: Vec::new(),
             json_errors,
+            mounted_in: None,
         });
     }
     project.apps = apps;
+}
+
+/// Marks the apps mounted into another app of the project with Starlette's
+/// `parent.mount(path, app)` (or `parent.mount(path, WSGIMiddleware(app))`).
+pub fn find_mounts(project: &mut Project) {
+    if project.apps.len() < 2 {
+        return;
+    }
+    let mut mounted: Vec<(AppId, AppId)> = Vec::new();
+    for (file, _, call) in project.calls_named(&["mount"]) {
+        let call = call.call();
+        let Some(recv) = call.receiver() else {
+            continue;
+        };
+        let Some(parent) = project.app_of(file, &recv, false) else {
+            continue;
+        };
+        let Some(mut sub) = call.param(1, "app") else {
+            continue;
+        };
+        // A WSGI app (Flask) mounted through `WSGIMiddleware(flask_app)`.
+        if let Some(inner) = sub.as_call().filter(|c| {
+            c.last_name() == Some("WSGIMiddleware")
+                || project
+                    .resolver()
+                    .resolve(file, &c.func)
+                    .external_name()
+                    .is_some_and(|n| n.ends_with(".WSGIMiddleware"))
+        }) {
+            match inner.param(0, "app") {
+                Some(v) => sub = v,
+                None => continue,
+            }
+        }
+        if let Some(child) = project.app_of(file, sub, false) {
+            if child != parent {
+                mounted.push((child, parent));
+            }
+        }
+    }
+    for (child, parent) in mounted {
+        // Mounted into an app that is itself mounted into it: keep both.
+        if project.apps[parent].mounted_in == Some(child) {
+            continue;
+        }
+        project.apps[child].mounted_in.get_or_insert(parent);
+    }
 }
 
 /// Project classes derived, directly or through other project classes, from
@@ -178,7 +228,8 @@ pub(super) fn add_calls_of<'p, K>(
     calls.dedup_by_key(|(file, _, call)| (*file, call.range().start()));
 }
 
-/// Whether the call at `range` is written directly as an argument of another call.
+/// Whether the call at `range` is written as an argument of another call, or
+/// inside one (an item of a dict, list or tuple literal passed to it).
 fn is_argument(facts: &PyFacts, range: ruff_text_size::TextRange) -> bool {
     // A name bound to the app carries the app's own range where it is used, so
     // the argument must also lie inside the outer call.
@@ -186,7 +237,10 @@ fn is_argument(facts: &PyFacts, range: ruff_text_size::TextRange) -> bool {
         let call = c.call();
         c.range() != range
             && c.range().contains_range(range)
-            && (call.args.iter().any(|a| a.range == range)
-                || call.kwargs.iter().any(|(_, v)| v.range == range))
+            && (call.args.iter().any(|a| a.range.contains_range(range))
+                || call
+                    .kwargs
+                    .iter()
+                    .any(|(_, v)| v.range.contains_range(range)))
     })
 }

@@ -49,6 +49,8 @@ pub const INDEXED_NAMES: &[&str] = &[
     "CookieTransport",
     "init_app",
     "add_middleware",
+    // Starlette's `app.mount("/sub", sub_app)`
+    "mount",
     // connexion's `app.add_api("openapi.yaml")`
     "add_api",
     // blueprints and routers

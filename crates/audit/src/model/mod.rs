@@ -95,6 +95,11 @@ pub struct App {
     /// The framework answers HTTP errors in JSON itself: APIFlask's
     /// `APIFlask(...)` does unless `json_errors=False`.
     pub json_errors: bool,
+    /// The app of the project this one is mounted into with Starlette's
+    /// `parent.mount("/sub", app)`: the parent's middleware (host checks,
+    /// headers, limits) wraps its requests, and the app-level absence
+    /// findings belong to the parent.
+    pub mounted_in: Option<AppId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,6 +210,7 @@ impl Project {
             root: root.map(std::path::Path::to_path_buf),
         };
         apps::find_apps(&mut project);
+        apps::find_mounts(&mut project);
         extensions::find_extensions(&mut project);
         config::resolve_configs(&mut project, production_override);
         routes::find_blueprints_and_routes(&mut project);

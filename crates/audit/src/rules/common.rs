@@ -133,6 +133,33 @@ pub fn names_a_secret(var: &str) -> bool {
         .any(|w| upper.contains(w))
 }
 
+/// Whether a class is a registry of key or variable names, not settings:
+/// every attribute holds an upper-case name, nearly all the name they stand
+/// for, alone or prefixed (`SECRET_KEY = "SECRET_KEY"`, `PEPPER =
+/// "APP_PEPPER"`), and the code reads the real values with them
+/// (`os.environ.get(Keys.SECRET_KEY)`).
+pub fn names_keys(class: &crate::python::facts::ClassFact) -> bool {
+    let upper = |s: &str| {
+        s.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    };
+    let mut own = 0;
+    for a in &class.attrs {
+        let Some(v) = a.value.as_str() else {
+            return false;
+        };
+        if !upper(v) || !upper(&a.name) {
+            return false;
+        }
+        let name = a.name.as_str();
+        if v == name || v.strip_suffix(name).is_some_and(|p| p.ends_with('_')) {
+            own += 1;
+        }
+    }
+    class.attrs.len() >= 3 && own * 5 >= class.attrs.len() * 4
+}
+
 /// Whether a class or module name says it is for development or tests only.
 pub fn is_dev_or_test_name(dotted: &str) -> bool {
     let last = dotted
@@ -306,7 +333,7 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
     }
     for (file, facts) in project.python() {
         for class in &facts.classes {
-            if is_dev_or_test_name(&class.qualified) {
+            if is_dev_or_test_name(&class.qualified) || names_keys(class) {
                 continue;
             }
             let mut settings = None;

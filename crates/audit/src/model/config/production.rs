@@ -81,6 +81,24 @@ fn choose_at(
         }
     }
     let (vf, v) = resolver.deref(file, v);
+    // `config_module or os.environ.get("APP_CONFIG", "app.config")`: the
+    // first operand that is set in production; a factory parameter nothing
+    // passes (None) and a variable without a default may be unset, and then
+    // the next one decides.
+    if let Kind::Or(operands) = &v.kind {
+        for op in operands.iter() {
+            if let Some(choice) = choose_at(project, vf, op, call, override_name, depth + 1) {
+                return Some(choice);
+            }
+            let may_be_unset = omitted_param(project, op)
+                .is_some_and(|(_, d)| d.truthy() == Some(false))
+                || env_lookup(op).is_some_and(|l| l.default.is_none());
+            if !may_be_unset {
+                return None;
+            }
+        }
+        return None;
+    }
     if let Some(s) = v.as_str() {
         return by_name(
             project,

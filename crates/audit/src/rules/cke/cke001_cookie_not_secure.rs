@@ -74,9 +74,10 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let cfg = &app.config;
         match cfg.get("SESSION_COOKIE_SECURE") {
             Some(e) if e.via != ConfigVia::Extension(ExtKind::Talisman) => {
-                if entry_value(project, e).truthy() == Some(false) {
+                let v = entry_value(project, e);
+                if v.truthy() == Some(false) {
                     out.push(ctx.with_production(
-                        ctx.finding(RULE.code, RULE.name, e.span, "`SESSION_COOKIE_SECURE` is False in production: the session cookie is also sent over plain HTTP")
+                        ctx.finding(RULE.code, RULE.name, e.span, format!("`SESSION_COOKIE_SECURE` is {} in production: the session cookie is also sent over plain HTTP", off_word(v)))
                             .with_fix("Set SESSION_COOKIE_SECURE = True in the production config (override it in the development config only)."),
                         app,
                     ));
@@ -109,9 +110,10 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         };
         match cfg.get("REMEMBER_COOKIE_SECURE") {
             Some(e) => {
-                if entry_value(project, e).truthy() == Some(false) {
+                let v = entry_value(project, e);
+                if v.truthy() == Some(false) {
                     out.push(ctx.with_production(
-                        ctx.finding(RULE.code, RULE.name, e.span, "`REMEMBER_COOKIE_SECURE` is False: Flask-Login's remember-me cookie is also sent over plain HTTP")
+                        ctx.finding(RULE.code, RULE.name, e.span, format!("`REMEMBER_COOKIE_SECURE` is {}: Flask-Login's remember-me cookie is also sent over plain HTTP", off_word(v)))
                             .with_fix("Set REMEMBER_COOKIE_SECURE = True in the production config.")
                             .with_related(ctx.at(remember_at), "the remember-me cookie is requested here"),
                         app,
@@ -180,4 +182,12 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         );
     }
     out
+}
+
+/// How an off value reads in a message: `None` as written, else False.
+fn off_word(v: &crate::python::value::Value) -> &'static str {
+    match v.kind {
+        crate::python::value::Kind::None => "None (off)",
+        _ => "False",
+    }
 }

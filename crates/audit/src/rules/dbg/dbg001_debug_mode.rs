@@ -229,8 +229,13 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         if ext.app.is_none() && !wraps_wsgi_app {
             continue;
         }
-        if project.guard_in_production(ext.app, ext.site.file, call.guard) == Some(false) {
-            continue;
+        match project.guard_in_production(ext.app, ext.site.file, call.guard) {
+            Some(false) => continue,
+            // `if debug:` / `if app.debug:` on a flag whose production value
+            // is not known: the wrapper follows the debug setting, which is
+            // judged where it is set.
+            None if under_debug_flag(project, ext.site.file, call.guard) => continue,
+            _ => {}
         }
         let message = match ext.bool_opt("evalex") {
             Some(true) => "the app is wrapped in Werkzeug's `DebuggedApplication(evalex=True)`: an interactive console for anyone who triggers an error",
@@ -258,6 +263,38 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         out.push(f);
     }
     out
+}
+
+/// Whether an `if` around a fact tests a debug flag itself: `if debug:`,
+/// `if app.debug:`, `if config["debug"]:`, `if settings.get("DEBUG"):`,
+/// `if is_debug():`
+/// (alone or in an `and`; not negated).
+fn under_debug_flag(project: &Project, file: FileId, guard: crate::python::facts::GuardId) -> bool {
+    fn names_debug(v: &Value) -> bool {
+        let says = |n: &str| n.to_ascii_lowercase().contains("debug");
+        match &v.kind {
+            Kind::Ref(r) => says(r.last_name()),
+            Kind::Attr(_, n) => says(n),
+            Kind::Subscript(_, k) => k.as_str().is_some_and(says),
+            // `config.get("debug")`, `options.getboolean("debug")`, `is_debug()`.
+            Kind::Call(c) => {
+                c.callee_name().is_some_and(says)
+                    || c.arg(0).and_then(Value::as_str).is_some_and(says)
+            }
+            Kind::And(vs) => vs.iter().any(names_debug),
+            _ => false,
+        }
+    }
+    project
+        .py
+        .get(file as usize)
+        .and_then(Option::as_ref)
+        .is_some_and(|facts| {
+            facts
+                .guards_of(guard)
+                .iter()
+                .any(|g| !g.negated && names_debug(&g.test))
+        })
 }
 
 /// Why a debug flag is on.

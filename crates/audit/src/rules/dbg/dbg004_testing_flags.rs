@@ -3,7 +3,7 @@
 use report::Finding;
 
 use crate::{
-    model::AppKind,
+    model::{index::Target, AppId, AppKind, Project},
     rules::{Rule, RuleContext},
 };
 
@@ -17,7 +17,8 @@ pub const RULE: Rule = Rule {
 const DOC: &str = r#"## What it does
 Finds `TESTING = True` or `PROPAGATE_EXCEPTIONS = True` in the configuration
 production uses (class attributes through inheritance, `config.update`,
-`config[...] =`).
+`config[...] =`). `PROPAGATE_EXCEPTIONS` is not reported when the app has
+an app-wide `errorhandler(Exception)`: every exception reaches it first.
 
 ## Why is this bad?
 `PROPAGATE_EXCEPTIONS` makes unhandled exceptions escape Flask's error
@@ -40,6 +41,24 @@ class ProductionConfig(Config):
 and report errors to a tracker from a logging handler or `got_request_exception`.
 "#;
 
+/// Whether the app has an app-wide handler for `Exception` (or
+/// `BaseException`): registered on it, or with a blueprint's
+/// `app_errorhandler`, or anywhere when the project has one app.
+fn handles_every_exception(project: &Project, app: AppId) -> bool {
+    let resolver = project.resolver();
+    project.error_handlers.iter().any(|h| {
+        h.app_wide
+            && (h.app == Some(app) || (h.app.is_none() && project.apps.len() == 1))
+            && match resolver.resolve(h.file, &h.key).target {
+                Target::External(q) => matches!(
+                    q.as_str(),
+                    "Exception" | "BaseException" | "builtins.Exception" | "builtins.BaseException"
+                ),
+                _ => false,
+            }
+    })
+}
+
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let mut out = Vec::new();
     for app in ctx.project.apps.iter().filter(|a| a.kind == AppKind::Flask) {
@@ -51,6 +70,11 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             else {
                 continue;
             };
+            // An app-wide `@app.errorhandler(Exception)` answers every
+            // exception before Flask looks at PROPAGATE_EXCEPTIONS.
+            if key == "PROPAGATE_EXCEPTIONS" && handles_every_exception(ctx.project, app.id) {
+                continue;
+            }
             let why = if key == "TESTING" {
                 "turns off the safeguards of extensions and error handling"
             } else {

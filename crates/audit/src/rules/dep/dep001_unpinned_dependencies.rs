@@ -17,7 +17,8 @@ pub const RULE: Rule = Rule {
 };
 
 const DOC: &str = r#"## What it does
-Reports, one finding per line:
+Reports, one finding per file (at its first unpinned line, naming them all;
+a VCS URL gets a finding of its own):
 
 - lines of `requirements*.txt` files (and the files they include with `-r`)
   that do not pin one version with `==` or `===`: bare names, ranges (`>=`,
@@ -61,26 +62,101 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
     let installs = Installs::of(project);
     let mut out = Vec::new();
-    for r in &project.deploy.requirements {
-        if !installs.unpinned_in_production(r) {
-            continue;
-        }
-        out.push(finding(ctx, r, None));
-    }
+    let loose: Vec<&Requirement> = project
+        .deploy
+        .requirements
+        .iter()
+        .filter(|r| installs.unpinned_in_production(r))
+        .collect();
+    report_by_file(ctx, &loose, None, &mut out);
     for p in &project.deploy.pyprojects {
         if project.file(p.file).is_none_or(|f| f.is_test)
             || pyproject_is_locked(project, &installs, p.file)
         {
             continue;
         }
-        for r in &p.deps {
-            if r.is_fixed() || r.group.as_deref().is_some_and(is_dev_name) {
-                continue;
-            }
-            out.push(finding(ctx, r, Some("and no lock file pins it")));
-        }
+        let loose: Vec<&Requirement> = p
+            .deps
+            .iter()
+            .filter(|r| !r.is_fixed() && !r.group.as_deref().is_some_and(is_dev_name))
+            .collect();
+        report_by_file(ctx, &loose, Some("and no lock file pins it"), &mut out);
     }
     out
+}
+
+/// One finding per VCS line, and one per file for the version ranges and
+/// bare names (at the first, naming them all), so a file of twenty ranges is
+/// one thing to fix rather than twenty.
+fn report_by_file(
+    ctx: &RuleContext,
+    loose: &[&Requirement],
+    extra: Option<&str>,
+    out: &mut Vec<Finding>,
+) {
+    let mut files: Vec<crate::source::FileId> = Vec::new();
+    for r in loose {
+        if matches!(r.source, ReqSource::Vcs { .. }) {
+            out.push(finding(ctx, r, extra));
+        } else if !files.contains(&r.span.file) {
+            files.push(r.span.file);
+        }
+    }
+    for file in files {
+        let group: Vec<&Requirement> = loose
+            .iter()
+            .copied()
+            .filter(|r| r.span.file == file && !matches!(r.source, ReqSource::Vcs { .. }))
+            .collect();
+        match group.as_slice() {
+            [] => {}
+            [one] => out.push(finding(ctx, one, extra)),
+            [first, ..] => out.push(grouped(ctx, &group, first, extra)),
+        }
+    }
+}
+
+/// The written form of a requirement: name and specifier.
+fn written(r: &Requirement) -> String {
+    let sep = if r.spec.starts_with('^') || (r.spec.starts_with('~') && !r.spec.starts_with("~=")) {
+        " "
+    } else {
+        ""
+    };
+    format!("{}{sep}{}", r.name, r.spec)
+}
+
+fn grouped(
+    ctx: &RuleContext,
+    group: &[&Requirement],
+    first: &Requirement,
+    extra: Option<&str>,
+) -> Finding {
+    const SHOWN: usize = 8;
+    let mut names: Vec<String> = group
+        .iter()
+        .take(SHOWN)
+        .map(|r| format!("`{}`", written(r)))
+        .collect();
+    if group.len() > SHOWN {
+        names.push(format!("and {} more", group.len() - SHOWN));
+    }
+    let what = format!(
+        "{} dependencies are not pinned to one version ({}): each install may get different releases",
+        group.len(),
+        names.join(", ")
+    );
+    let message = match extra {
+        Some(e) => format!("{what} {e}"),
+        None => what,
+    };
+    let fix = match extra {
+        Some(_) => "Commit a lock file (`uv lock`, `poetry lock`, `pdm lock`) and install from it, or compile a pinned requirements file from pyproject.toml.",
+        None => "Pin exact versions with `==` (compile the file with `pip-compile --generate-hashes` or `uv pip compile`), or pin them in a constraints file.",
+    };
+    ctx.finding(RULE.code, RULE.name, first.span, message)
+        .with_fix(fix)
+        .with_evidence(ctx.snippet(first.span))
 }
 
 fn finding(ctx: &RuleContext, r: &Requirement, extra: Option<&str>) -> Finding {
@@ -94,18 +170,11 @@ fn finding(ctx: &RuleContext, r: &Requirement, extra: Option<&str>) -> Finding {
             "`{}` is not pinned: each install gets the newest release",
             r.name
         ),
-        _ => {
-            // Poetry's `^3.4` / `~3.4` read better apart from the name.
-            let sep = if r.spec.starts_with('^') || (r.spec.starts_with('~') && !r.spec.starts_with("~=")) {
-                " "
-            } else {
-                ""
-            };
-            format!(
-                "`{}{sep}{}` is not pinned to one version: each install may get a different release",
-                r.name, r.spec
-            )
-        }
+        // Poetry's `^3.4` / `~3.4` read better apart from the name.
+        _ => format!(
+            "`{}` is not pinned to one version: each install may get a different release",
+            written(r)
+        ),
     };
     let message = match extra {
         Some(e) => format!("{what} {e}"),

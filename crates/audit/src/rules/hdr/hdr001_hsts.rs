@@ -120,7 +120,8 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     if elsewhere {
         return out;
     }
-    for app in &project.apps {
+    // A sub-app mounted into another is covered by (or reported with) its parent.
+    for app in project.apps.iter().filter(|a| a.mounted_in.is_none()) {
         if talisman_covers(project, app) {
             continue;
         }

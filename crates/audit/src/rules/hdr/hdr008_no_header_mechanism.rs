@@ -58,7 +58,8 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     project
         .apps
         .iter()
-        .filter(|app| !talisman_covers(project, app))
+        // A sub-app mounted into another is covered by (or reported with) its parent.
+        .filter(|app| app.mounted_in.is_none() && !talisman_covers(project, app))
         .map(|app| {
             let fix = match app.kind {
                 AppKind::Flask => "Initialise flask-talisman, or set the security headers in one @app.after_request hook (or at the proxy, with its config in the repository).",

@@ -16,7 +16,9 @@ const DOC: &str = r#"## What it does
 Finds a string literal used as a signing secret:
 - the Flask secret key: assigned to `SECRET_KEY` in a config class production
   loads (base classes included) or in any config class not named for
-  development or tests, `app.secret_key = "..."`,
+  development or tests (nor a class that only lists the names of keys or
+  variables, `SECRET_KEY = "SECRET_KEY"`, `PEPPER = "APP_PEPPER"`, unless
+  an app loads it), `app.secret_key = "..."`,
   `app.config["SECRET_KEY"] = "..."`, `config.update(SECRET_KEY=...)`,
   `from_mapping`, a constant imported from another module;
 - the JWT signing key the same ways: flask-jwt-extended's `JWT_SECRET_KEY`

@@ -135,11 +135,41 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         {
             continue;
         }
+        // The same through a constant (`os.environ.get("APP_SECRET_KEY") or
+        // DEFAULT_SECRET_KEY`, the constant imported from another module).
+        let named_literal = fallback_operand(pydantic::unwrap_secret(v))
+            .map(|d| project.resolver().deref(file, d).1)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty());
+        if matches!(fallback, Some(Fallback::Other))
+            && named_literal.is_some_and(|l| startup::refuses_fallback(project, l))
+        {
+            continue;
+        }
+        let fallback = match fallback {
+            Some(Fallback::Other) if named_literal.is_some() => Some(Fallback::Literal),
+            f => f,
+        };
+        // `os.getenv("JWT_SECRET_KEY", os.getenv("APP_SECRET_KEY"))`: another
+        // variable, fine when that one is required or checked at startup.
+        let other_variable = fallback_operand(pydantic::unwrap_secret(v))
+            .and_then(env_lookup)
+            .filter(|l| l.default.is_none())
+            .filter(|_| matches!(fallback, Some(Fallback::Other)));
+        if let Some(l) = &other_variable {
+            if l.required || (l.var.is_some() && startup::checks_key(project, l.var.as_deref())) {
+                continue;
+            }
+        }
+        let other_variable = other_variable.and_then(|l| l.var);
         let message = match fallback {
             Some(Fallback::Literal) if spread_default.is_some() => format!("{what} is a value written in the source, used whenever {} does not set the key, instead of refusing to start", spread_default.map_or("", |o| o.describe())),
             Some(Fallback::Literal) if site.is_settings_default() => format!("{what} defaults to a value written in the source, used whenever {unset}, instead of refusing to start"),
             Some(Fallback::Literal) => format!("{what} falls back to a value written in the source when {unset}, instead of refusing to start"),
-            Some(Fallback::Other) => format!("{what} falls back to another value when {unset}, instead of refusing to start"),
+            Some(Fallback::Other) => match &other_variable {
+                Some(var) => format!("{what} falls back to the variable {var} when {unset}, and nothing stops the app from starting when {var} is not set either"),
+                None => format!("{what} falls back to another value when {unset}, instead of refusing to start"),
+            },
             Some(Fallback::Random) => format!("{what} falls back to a random key made at start when {unset}, instead of refusing to start: each worker and each restart signs with a key of its own, so sessions and tokens stop verifying"),
             None => {
                 // Read without a default: fine when the app checks it at
@@ -281,6 +311,18 @@ fn unset_branch(
         _ => fallback_of(taken).or(Some(Fallback::Other)),
     };
     Some((var, fallback))
+}
+
+/// What a lookup falls back to: the default of `os.environ.get(VAR,
+/// default)`, or the last operand of `os.environ.get(VAR) or default`.
+fn fallback_operand(v: &Value) -> Option<&Value> {
+    if let Some(l) = env_lookup(v) {
+        return l.default;
+    }
+    match &v.kind {
+        Kind::Or(items) if items.len() > 1 && env_lookup(&items[0]).is_some() => items.last(),
+        _ => None,
+    }
 }
 
 fn fallback_of(v: &Value) -> Option<Fallback> {

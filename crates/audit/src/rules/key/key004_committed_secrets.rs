@@ -66,7 +66,10 @@ not: interpolations and template markers (`${DB_PASSWORD}`, `$DB_PASSWORD`,
 values. Example env files (`.env.example`), test code, URLs to
 `localhost` and usage lines that show a URL's format
 (`mysql://user:password@host:port/dbname[?key=value...]`: a port or host
-that is a word) are not reported either.
+that is a word) are not reported either, nor are strings documented as
+examples: the value of a key or argument named for one, or inside a list,
+dict or call that is (`"connection_examples": [{"connection_string":
+"db://demo:demo@..."}]`, `Field(examples=[...])`).
 
 ## Why is this bad?
 Anything committed is copied to every clone, fork, CI runner and backup, and
@@ -409,7 +412,13 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     }
     // Literals in source code.
     for (file, facts) in project.python() {
+        let text = project.source(file).map_or("", |f| f.text());
         for s in &facts.strings {
+            // Documentation: `"connection_examples": [{"connection_string":
+            // "db://demo:demo@..."}]`, `Field(examples=[...])`.
+            if in_example(text, usize::from(s.range.start())) {
+                continue;
+            }
             let (what, weak) = if let Some(p) = url_password(&s.value) {
                 (
                     "a connection URL with a password",
@@ -434,6 +443,67 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// Whether the string starting at `at` is the value of a key or argument
+/// named as an example (`examples=`, `"sample_uri":`), or sits in a list,
+/// dict or call that is (`"connection_examples": [{...}]`), up to three
+/// levels out. Read from the text: brackets inside strings may mislead it,
+/// within a bounded window.
+fn in_example(text: &str, at: usize) -> bool {
+    const WINDOW: usize = 1500;
+    let Some(before) = text.get(..at) else {
+        return false;
+    };
+    let mut from = at.saturating_sub(WINDOW);
+    while !before.is_char_boundary(from) {
+        from += 1;
+    }
+    let before = &before[from..];
+    let names_example = |key: &str| {
+        let key = key.to_ascii_lowercase();
+        ["example", "sample", "placeholder"]
+            .iter()
+            .any(|w| key.contains(w))
+    };
+    // The name just before a position: back to the last separator.
+    let key_before = |end: usize| -> &str {
+        let seg = &before[..end];
+        let cut = seg
+            .rfind(['\n', ',', '{', '[', '(', ';'])
+            .map_or(0, |i| i + 1);
+        let key = seg[cut..].trim_end();
+        // Only a key (`"name":`) or a keyword / assignment (`name=`).
+        if key.ends_with(':') || key.ends_with('=') {
+            key
+        } else {
+            ""
+        }
+    };
+    if names_example(key_before(before.len())) {
+        return true;
+    }
+    let mut depth = 0usize;
+    let mut levels = 0;
+    for (i, c) in before.char_indices().rev() {
+        match c {
+            ')' | ']' | '}' => depth += 1,
+            '(' | '[' | '{' if depth > 0 => depth -= 1,
+            '(' | '[' | '{' => {
+                let key = key_before(i);
+                // `Field(examples=...)`: the call's own name does not count.
+                if names_example(key) {
+                    return true;
+                }
+                levels += 1;
+                if levels == 3 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The password of `scheme://user:password@host`, when it is a value: not an

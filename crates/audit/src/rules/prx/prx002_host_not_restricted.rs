@@ -36,6 +36,11 @@ requests for any `Host`:
   of the project's own named for hosts, such as `HostValidationMiddleware`), or
   with `allowed_hosts=["*"]`.
 
+An app mounted into another app of the project (`parent.mount("/sub",
+sub_app)`, also through `WSGIMiddleware`) is served through the parent's
+middleware: it is judged with the parent, not reported itself (nor by
+HDR001, HDR008, RL001).
+
 An nginx conf in the repository with a catch-all `default_server` that
 refuses unknown names (`return 444`) counts as a restriction. Configuration
 that cannot be read statically keeps the rule silent.
@@ -205,7 +210,8 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     let flask_3_1 = declared_at_least(project, "flask", &FLASK_3_1);
     let hook = host_check_hook(project);
     let mut out = Vec::new();
-    for app in &project.apps {
+    // A sub-app mounted into another is covered by (or reported with) its parent.
+    for app in project.apps.iter().filter(|a| a.mounted_in.is_none()) {
         if app.kind == AppKind::FastApi {
             let trusted: Vec<_> = project
                 .extensions_of(app.id, ExtKind::TrustedHost)

@@ -3,7 +3,7 @@
 use report::Finding;
 
 use crate::{
-    model::Project,
+    model::{ExtKind, Project},
     rules::{Rule, RuleContext},
 };
 
@@ -19,7 +19,10 @@ Reports an app (at its `Flask(...)` / `FastAPI(...)` line) when the project
 initialises no rate limiter — neither flask-limiter, slowapi nor Quart's
 quart-rate-limiter, and no route takes fastapi-limiter's
 `Depends(RateLimiter(...))` — no proxy in front limits requests (nginx
-`limit_req`), and no limiter of the project's own is in use.
+`limit_req`), and no limiter of the project's own is in use. Flask-AppBuilder
+makes a flask-limiter `Limiter` itself: an app under it counts as limited when
+its config turns on `AUTH_RATE_LIMITED` or sets `RATELIMIT_DEFAULT` /
+`RATELIMIT_APPLICATION` (and `RATELIMIT_ENABLED` is not off).
 
 A limiter of the project's own is a decorator (or decorator factory) on a
 view, or a `before_request` hook, whose body keys a counter by the client —
@@ -46,7 +49,48 @@ limiter = Limiter(get_remote_address, app=app, default_limits=["200 per hour"],
 "#;
 
 fn has_limiter(project: &Project) -> bool {
-    project.extensions.iter().any(|e| e.kind.limits_requests())
+    project.extensions.iter().any(|e| e.kind.limits_requests()) || appbuilder_limits(project)
+}
+
+/// Flask-AppBuilder makes a flask-limiter `Limiter` for the app at init: it
+/// limits the login views when `AUTH_RATE_LIMITED` is on, and every request
+/// under flask-limiter's own `RATELIMIT_DEFAULT` / `RATELIMIT_APPLICATION`,
+/// unless `RATELIMIT_ENABLED` is off.
+fn appbuilder_limits(project: &Project) -> bool {
+    let resolver = project.resolver();
+    project
+        .extensions
+        .iter()
+        .filter(|e| e.kind == ExtKind::LoginManager)
+        .filter(|e| {
+            resolver.call(e.site).is_some_and(|c| {
+                resolver
+                    .resolve(e.site.file, &c.call().func)
+                    .external_name()
+                    .is_some_and(|n| n.starts_with("flask_appbuilder."))
+            })
+        })
+        .any(|e| {
+            // `appbuilder.init_app(self.app, ...)`: an app we cannot name,
+            // one of the project's.
+            match e.app {
+                Some(a) => project.apps.get(a).is_some_and(limited),
+                None => project.apps.iter().any(limited),
+            }
+        })
+}
+
+fn limited(app: &crate::model::App) -> bool {
+    let cfg = &app.config;
+    let enabled = cfg
+        .get("RATELIMIT_ENABLED")
+        .is_none_or(|v| v.value.truthy() != Some(false));
+    let limits = cfg
+        .get("AUTH_RATE_LIMITED")
+        .is_some_and(|v| v.value.truthy() != Some(false))
+        || cfg.get("RATELIMIT_DEFAULT").is_some()
+        || cfg.get("RATELIMIT_APPLICATION").is_some();
+    enabled && limits
 }
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {
@@ -63,6 +107,8 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     project
         .apps
         .iter()
+        // A sub-app mounted into another is covered by (or reported with) its parent.
+        .filter(|app| app.mounted_in.is_none())
         .map(|app| {
             ctx.finding(RULE.code, RULE.name, app.span, "the app has no rate limiting: no limiter extension (flask-limiter, slowapi, quart-rate-limiter, fastapi-limiter) and no limits at a proxy")
                 .with_fix("Add flask-limiter (slowapi for FastAPI) with default limits and shared (Redis) storage, and stricter limits on login and mutation routes.")
