@@ -4,12 +4,12 @@
 use rustc_hash::FxHashSet as HashSet;
 
 use ruff_python_ast::{self as ast, Expr, Stmt};
-use ruff_text_size::TextRange;
+use ruff_text_size::{Ranged, TextRange};
 
 use super::{
     facts::{
         AssignFact, ClassAttr, ExceptFact, Guard, GuardId, PyFacts, RaiseFact, RaiseKind, Scope,
-        ScopeKind,
+        ScopeKind, TryFact,
     },
     scope::{Frame, Scopes},
     value::{Kind, Value},
@@ -313,9 +313,13 @@ impl Collector {
             }
             Stmt::Try(t) => {
                 self.stmts(&t.body);
+                let mut catches = Vec::with_capacity(t.handlers.len());
+                let mut returns = Vec::with_capacity(t.handlers.len());
                 for handler in &t.handlers {
                     let ast::ExceptHandler::ExceptHandler(h) = handler;
                     let ty = h.type_.as_ref().map(|ty| self.eval(ty));
+                    catches.push(ty.clone());
+                    returns.push(has_return(&h.body));
                     if let Some(name) = &h.name {
                         // `except E as e:` binds `e` to the caught exception: a
                         // local whose value is not tracked, but recognisable.
@@ -336,6 +340,15 @@ impl Collector {
                         });
                     }
                     self.stmts(&h.body);
+                }
+                if let (Some(first), Some(last)) = (t.body.first(), t.body.last()) {
+                    let scope = self.scopes.current().scope;
+                    self.facts.tries.push(TryFact {
+                        scope,
+                        body: TextRange::new(first.range().start(), last.range().end()),
+                        catches,
+                        returns,
+                    });
                 }
                 self.stmts(&t.orelse);
                 self.stmts(&t.finalbody);
@@ -477,4 +490,29 @@ fn is_class_var(annotation: &Expr) -> bool {
         Expr::Attribute(a) => a.attr.as_str() == "ClassVar",
         _ => false,
     }
+}
+
+/// Whether statements contain a `return` (not counting nested functions and
+/// classes).
+fn has_return(body: &[Stmt]) -> bool {
+    body.iter().any(|s| match s {
+        Stmt::Return(_) => true,
+        Stmt::If(i) => {
+            has_return(&i.body) || i.elif_else_clauses.iter().any(|c| has_return(&c.body))
+        }
+        Stmt::For(f) => has_return(&f.body) || has_return(&f.orelse),
+        Stmt::While(w) => has_return(&w.body) || has_return(&w.orelse),
+        Stmt::With(w) => has_return(&w.body),
+        Stmt::Try(t) => {
+            has_return(&t.body)
+                || has_return(&t.orelse)
+                || has_return(&t.finalbody)
+                || t.handlers.iter().any(|h| {
+                    let ast::ExceptHandler::ExceptHandler(h) = h;
+                    has_return(&h.body)
+                })
+        }
+        Stmt::Match(m) => m.cases.iter().any(|c| has_return(&c.body)),
+        _ => false,
+    })
 }

@@ -240,6 +240,21 @@ pub struct ExceptFact {
     pub range: TextRange,
 }
 
+/// A `try:` statement: the exceptions its handlers catch, for the calls in
+/// its body.
+#[derive(Debug, Clone)]
+pub struct TryFact {
+    pub scope: ScopeId,
+    /// The `try:` body (not its handlers, `else` or `finally`).
+    pub body: TextRange,
+    /// Each handler's exception type (or tuple of types); None for a bare
+    /// `except:`.
+    pub catches: Vec<Option<Value>>,
+    /// For each handler, whether its body has a `return` (it answers rather
+    /// than only logging and re-raising).
+    pub returns: Vec<bool>,
+}
+
 /// A module-level binding (`app = Flask(__name__)`, `SECRET = "x"`), so other
 /// modules can resolve `from orders import app`.
 #[derive(Debug, Clone)]
@@ -300,6 +315,7 @@ pub struct PyFacts {
     pub imports: Vec<ImportFact>,
     pub strings: Vec<StrLit>,
     pub excepts: Vec<ExceptFact>,
+    pub tries: Vec<TryFact>,
     pub request_reads: Vec<RequestRead>,
 }
 
@@ -321,6 +337,7 @@ impl PyFacts {
             imports,
             strings,
             excepts,
+            tries,
             request_reads,
         } = self;
         scopes.shrink_to_fit();
@@ -334,6 +351,7 @@ impl PyFacts {
         imports.shrink_to_fit();
         strings.shrink_to_fit();
         excepts.shrink_to_fit();
+        tries.shrink_to_fit();
         request_reads.shrink_to_fit();
     }
 

@@ -376,3 +376,16 @@ if os.getenv("F", "fallback"):
     assert_eq!(unset("e_other"), None);
     assert_eq!(unset("f_always"), None);
 }
+
+#[test]
+fn try_statements_record_their_body_and_answering_handlers() {
+    let src = "def view():\n    try:\n        data = load()\n        use(data)\n    except KeyError:\n        log()\n        raise\n    except (ValueError, TypeError):\n        if x:\n            return 'bad'\n    except:\n        pass\n";
+    let f = facts(src);
+    assert_eq!(f.tries.len(), 1);
+    let t = &f.tries[0];
+    let body = &src[usize::from(t.body.start())..usize::from(t.body.end())];
+    assert_eq!(body, "data = load()\n        use(data)");
+    assert_eq!(t.catches.len(), 3);
+    assert!(t.catches[2].is_none());
+    assert_eq!(t.returns, [false, true, false]);
+}

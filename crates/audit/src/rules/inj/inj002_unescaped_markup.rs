@@ -46,6 +46,8 @@ Finds places where Jinja's escaping is switched off for data users control:
 
 Silent: `|safe` on values the view builds from literals and constants, on
 values passed through a sanitiser (`bleach.clean`, `nh3.clean`, `escape`),
+on values escaped by a filter before `safe` (`{{ data|tojson|safe }}`,
+`{{ name|e|safe }}`),
 on variables no view passes (context processors, macros' arguments: the
 audit cannot tell), and `Markup("<b>{}</b>").format(name)`, which escapes its
 arguments.
@@ -320,6 +322,15 @@ fn in_templates(ctx: &RuleContext, out: &mut Vec<Finding>) {
                 Tag::Output { expr, start, end } => {
                     let (base, filters) = jinja::filters(expr);
                     if !filters.contains(&"safe") {
+                        continue;
+                    }
+                    // `{{ data|tojson|safe }}`, `{{ name|e|safe }}`: escaped
+                    // before `safe` (Flask's `tojson` escapes `<`, `>`, `&`
+                    // and `'`); `safe` only stops a second escaping.
+                    let escaped_first = filters.iter().take_while(|f| **f != "safe").any(|f| {
+                        matches!(*f, "tojson" | "e" | "escape" | "forceescape" | "urlencode")
+                    });
+                    if escaped_first {
                         continue;
                     }
                     let Some(roots) = jinja::roots(base) else {

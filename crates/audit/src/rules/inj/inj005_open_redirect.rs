@@ -98,7 +98,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         let Some(origin) = request_origin(project, file, target, Sink::Redirect) else {
             continue;
         };
-        if host_pinned(target) {
+        if host_pinned(target) || same_site(target, 0) {
             continue;
         }
         let check = validation(project, file, facts, call.scope);
@@ -131,10 +131,14 @@ fn host_pinned(target: &Value) -> bool {
     let prefix = match parts.first() {
         Some(Piece::Lit(prefix)) => prefix,
         // `f"{url_for('dashboard')}?{request.query_string}"`
-        Some(Piece::Val { value, .. }) => {
-            return value.as_call().and_then(|c| c.callee_name()) == Some("url_for");
-        }
-        None => return false,
+        Some(Piece::Val { value, .. }) if same_site(value, 0) => return true,
+        // `f"{request.script_root}/app/{lang}/"`: the prefix the app is
+        // mounted under (the server's `SCRIPT_NAME`), then a literal path.
+        Some(Piece::Val { value, .. }) if is_script_root(value) => match parts.get(1) {
+            Some(Piece::Lit(prefix)) => prefix,
+            _ => return false,
+        },
+        _ => return false,
     };
     if let Some(rest) = prefix
         .strip_prefix("https://")
@@ -144,6 +148,40 @@ fn host_pinned(target: &Value) -> bool {
     }
     let mut chars = prefix.chars();
     chars.next() == Some('/') && chars.next().is_some_and(|c| c != '/' && c != '\\')
+}
+
+/// A URL this site builds for one of its own endpoints: `url_for(...)`
+/// (request data in its arguments only fills in the path and query string),
+/// or a choice between such URLs.
+fn same_site(v: &Value, depth: usize) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    match &v.kind {
+        Kind::Call(c) => {
+            c.callee_name() == Some("url_for")
+                && c.func_name().is_none_or(|n| {
+                    matches!(
+                        n.as_str(),
+                        "url_for" | "flask.url_for" | "flask.helpers.url_for" | "quart.url_for"
+                    )
+                })
+        }
+        Kind::Cond(parts) => same_site(&parts[1], depth + 1) && same_site(&parts[2], depth + 1),
+        Kind::Or(parts) => !parts.is_empty() && parts.iter().all(|p| same_site(p, depth + 1)),
+        _ => false,
+    }
+}
+
+/// `request.script_root` (Flask) / `request.root_path`: where the app is
+/// mounted, set by the server rather than the client's URL.
+fn is_script_root(v: &Value) -> bool {
+    v.qualified().is_some_and(|q| {
+        matches!(
+            q.as_str(),
+            "flask.request.script_root" | "quart.request.script_root"
+        )
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

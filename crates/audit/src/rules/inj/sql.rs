@@ -267,6 +267,17 @@ pub fn uncontrolled(v: &Value, numeric_param: &dyn Fn(&Ref) -> bool, depth: usiz
             {
                 return false;
             }
+            // `db.placeholder("created_at")`, `dialect.timestamp_placeholder("t")`:
+            // the database layer's bind-parameter syntax, given only literals.
+            if c.callee_name()
+                .is_some_and(|l| l.to_ascii_lowercase().ends_with("placeholder"))
+                && c.args
+                    .iter()
+                    .chain(c.kwargs.iter().map(|(_, a)| a))
+                    .all(|a| a.as_str().is_some())
+            {
+                return false;
+            }
             // `max(1, n)`, `min(limit, 100)`: a number whenever a number goes in.
             if matches!(name.as_deref(), Some("max" | "min"))
                 && c.args
@@ -378,6 +389,18 @@ mod tests {
         assert_eq!(
             f("f\"SELECT * FROM u WHERE id IN ({','.join('?' * len(x))})\""),
             0
+        );
+        // The database layer's placeholder for a named parameter.
+        assert_eq!(
+            f("f\"DELETE FROM u WHERE seen < {t.timestamp_placeholder('cutoff')}\""),
+            0
+        );
+        assert_eq!(f("f\"SELECT * FROM u WHERE e = {t.placeholder('e')}\""), 0);
+        // Not a placeholder when fed anything but literals.
+        assert_eq!(f("f\"SELECT * FROM u WHERE e = {t.placeholder(x)}\""), 1);
+        assert_eq!(
+            f("f\"SELECT * FROM u WHERE e = '{t.get_placeholder_text()}x'\""),
+            1
         );
     }
 

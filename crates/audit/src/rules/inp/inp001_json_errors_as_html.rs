@@ -8,12 +8,13 @@ use report::Finding;
 use crate::{
     model::{AppId, AppKind, ErrorHandler, Project},
     python::{
-        facts::{PyFacts, ScopeId},
+        facts::{PyFacts, ScopeId, TryFact},
         value::{Kind, Value},
     },
     rules::{dep::pinned_version, Rule, RuleContext},
-    source::Span,
+    source::{FileId, Span},
 };
+use ruff_text_size::TextRange;
 
 pub const RULE: Rule = Rule {
     code: "INP001",
@@ -29,6 +30,13 @@ the call. Werkzeug raises 400 Bad Request for a malformed body and, since
 Werkzeug 2.3 (Flask 2.3), 415 Unsupported Media Type when the content type
 is not JSON (`get_json(force=True)` skips that check); Werkzeug 2.2 raised 400
 for both. Without a handler Flask renders both as an HTML page.
+
+A read inside a `try:` whose `except` catches `BadRequest` (and
+`UnsupportedMediaType` where 415 applies), `HTTPException`, `Exception` or
+everything, and returns an answer (rather than re-raising or calling `abort`),
+is answered by the view itself and is not reported; so is a read in
+a view whose decorator wraps the call in such a `try:` (a project decorator, or
+Flask-AppBuilder's `@safe`, which answers `BadRequest` with a JSON 400).
 
 A handler counts when it is registered for 400 / `BadRequest` (and 415 /
 `UnsupportedMediaType` where the pinned Werkzeug or Flask is 2.3 or later),
@@ -132,6 +140,131 @@ fn renders_html(project: &Project, h: &ErrorHandler) -> bool {
         }
     };
     !f.returns.is_empty() && f.returns.iter().all(html)
+}
+
+/// What catching these exception types covers, as a coverage.
+fn caught(project: &Project, file: FileId, t: &TryFact) -> Coverage {
+    let mut c = Coverage::default();
+    // Handlers that log and re-raise (or `abort(400)`) leave the answer to
+    // Flask's error pages.
+    let answering = t
+        .catches
+        .iter()
+        .zip(&t.returns)
+        .filter(|(_, r)| **r)
+        .map(|(ty, _)| ty);
+    for ty in answering {
+        let Some(ty) = ty else {
+            // A bare `except:`.
+            c.bad_request = true;
+            c.unsupported = true;
+            continue;
+        };
+        let items: Vec<&Value> = match &ty.kind {
+            Kind::Tuple(items) | Kind::List(items) => items.iter().collect(),
+            _ => vec![ty],
+        };
+        for item in items {
+            let (b, u) = exception_covers(project, file, item);
+            c.bad_request |= b;
+            c.unsupported |= u;
+        }
+    }
+    c
+}
+
+/// Whether catching an exception class catches the 400 / 415 Werkzeug raises:
+/// (400, 415). A class of the project (even one deriving from `BadRequest`)
+/// does not: an `except` for a subclass lets the base class through.
+fn exception_covers(project: &Project, file: FileId, ty: &Value) -> (bool, bool) {
+    let r = project.resolver().resolve(file, ty);
+    let name = match &r.target {
+        crate::model::index::Target::External(_) => r.external_name(),
+        crate::model::index::Target::Unknown => Some(ty.render()),
+        _ => None,
+    };
+    let Some(name) = name else {
+        return (false, false);
+    };
+    match name.rsplit('.').next().unwrap_or(&name) {
+        "BadRequest" => (true, false),
+        "UnsupportedMediaType" => (false, true),
+        "HTTPException" | "Exception" | "BaseException" => (true, true),
+        _ => (false, false),
+    }
+}
+
+/// What the `try:` blocks around a read, in the same function, catch.
+fn caught_around(
+    project: &Project,
+    file: FileId,
+    facts: &PyFacts,
+    scope: ScopeId,
+    range: TextRange,
+) -> Coverage {
+    let func = facts.function_of(scope).map(|f| f.qualified.as_str());
+    let mut c = Coverage::default();
+    for t in facts.tries.iter().filter(|t| {
+        t.body.contains_range(range)
+            && facts.function_of(t.scope).map(|f| f.qualified.as_str()) == func
+    }) {
+        let k = caught(project, file, t);
+        c.bad_request |= k.bad_request;
+        c.unsupported |= k.unsupported;
+    }
+    c
+}
+
+/// Decorators that run the view inside a `try:` answering `BadRequest`
+/// (and every other exception) themselves.
+const CATCHING_DECORATORS: &[&str] = &["flask_appbuilder.api.safe"];
+
+/// What the decorators of the view around a read catch: a decorator defined
+/// in the project whose body has a `try:` catching them, or a known one.
+fn caught_by_decorators(
+    project: &Project,
+    file: FileId,
+    facts: &PyFacts,
+    scope: ScopeId,
+) -> Coverage {
+    let mut c = Coverage::default();
+    let Some(view) = facts.function_of(scope) else {
+        return c;
+    };
+    let resolver = project.resolver();
+    for d in &view.decorators {
+        let callee = d.as_call().map_or(d, |call| &call.func);
+        let r = resolver.resolve(file, callee);
+        if r.external_name()
+            .is_some_and(|n| CATCHING_DECORATORS.contains(&n.as_str()))
+        {
+            c.bad_request = true;
+            c.unsupported = true;
+            continue;
+        }
+        let crate::model::index::Target::Function(q) = &r.target else {
+            continue;
+        };
+        if !r.attrs.is_empty() {
+            continue;
+        }
+        let Some((dfile, dfunc)) = resolver.function(q) else {
+            continue;
+        };
+        let Some(dfacts) = resolver.facts(dfile) else {
+            continue;
+        };
+        for t in dfacts
+            .tries
+            .iter()
+            .filter(|t| dfunc.def_range.contains_range(t.body))
+        {
+            let k = caught(project, dfile, t);
+            c.bad_request |= k.bad_request;
+            c.unsupported |= k.unsupported;
+        }
+    }
+    c
 }
 
 /// Whether the installed Werkzeug answers a non-JSON content type with 415.
@@ -287,7 +420,20 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             Some(a) => vec![a],
             None => flask_apps.clone(),
         };
-        let covs: Vec<Coverage> = apps.iter().map(|&a| coverage(project, a)).collect();
+        let range = TextRange::new(span.start.into(), span.end.into());
+        let mut local = caught_around(project, span.file, facts, scope, range);
+        let deco = caught_by_decorators(project, span.file, facts, scope);
+        local.bad_request |= deco.bad_request;
+        local.unsupported |= deco.unsupported;
+        let covs: Vec<Coverage> = apps
+            .iter()
+            .map(|&a| {
+                let mut c = coverage(project, a);
+                c.bad_request |= local.bad_request;
+                c.unsupported |= local.unsupported;
+                c
+            })
+            .collect();
         if covs.iter().any(|c| c.unknown) {
             continue;
         }

@@ -37,9 +37,12 @@ A view counts as validated when it:
   `@accepts`;
 - calls a validator: marshmallow `Schema().load(...)`/`validate`, pydantic
   `Model(**data)`/`model_validate`/`parse_obj`/`TypeAdapter(...).validate_python`,
+  openapi-core `unmarshal_request`/`validate_request`,
   WTForms/Flask-WTF forms (`LoginForm()`, `validate_on_submit()`), jsonschema
   `validate(...)`, webargs `parser.parse(...)`, flask-restful
   `parser.parse_args()`, cerberus `Validator(...).validate(...)`;
+- has a decorator defined in the project that calls one of these validators
+  before the view runs (`@validate_openapi_request("createOrder")`);
 - or is a FastAPI endpoint that takes a pydantic model (FastAPI validates it
   before the call; no raw reads, nothing to report).
 
@@ -115,6 +118,9 @@ const VALIDATING_CALLS: &[&str] = &[
     "is_valid",
     "iter_errors",
     "conform",
+    // openapi-core: `spec.unmarshal_request(FlaskOpenAPIRequest(request))`.
+    "unmarshal_request",
+    "validate_request",
 ];
 
 /// Modules whose `load`/`loads` parse without validating.
@@ -224,6 +230,32 @@ fn validated(
     }) {
         return true;
     }
+    if calls_validator(project, file, facts, view) {
+        return true;
+    }
+    // A decorator of the project that validates the body before calling the
+    // view (`@validate_openapi_request("createOrder")`, `@check_payload`).
+    let resolver = project.resolver();
+    route.decorators.iter().any(|d| {
+        let callee = d.value.as_call().map_or(&d.value, |c| &c.func);
+        let r = resolver.resolve(d.span.file, callee);
+        let Target::Function(q) = &r.target else {
+            return false;
+        };
+        if !r.attrs.is_empty() || q == &route.function {
+            return false;
+        }
+        let Some((dfile, dfunc)) = resolver.function(q) else {
+            return false;
+        };
+        resolver
+            .facts(dfile)
+            .is_some_and(|dfacts| calls_validator(project, dfile, dfacts, dfunc))
+    })
+}
+
+/// Whether a function (or a function nested in it) calls a validator.
+fn calls_validator(project: &Project, file: FileId, facts: &PyFacts, view: &FunctionFact) -> bool {
     let resolver = project.resolver();
     facts
         .calls

@@ -36,7 +36,8 @@ Silent: `send_from_directory(DIR, name)` (Werkzeug's `safe_join` answers 404 for
 paths that leave `DIR`), names passed through `secure_filename`,
 `os.path.basename` or `safe_join`, views that check containment
 (`is_relative_to`, `commonpath`, `startswith` on the resolved path, a `".."`
-test), and route variables without the `path` converter (they cannot hold a
+test, or a membership test of the request value in a literal list of names),
+and route variables without the `path` converter (they cannot hold a
 `/`).
 
 ## Why is this bad?
@@ -143,7 +144,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             let Some(origin) = request_origin(project, file, path, Sink::Path) else {
                 continue;
             };
-            if checks_containment(project, file, facts, call.scope) {
+            if checks_containment(project, file, facts, call.scope, path) {
                 continue;
             }
             let span = Span::new(file, call.range());
@@ -212,8 +213,55 @@ fn is_file_object(v: &Value) -> bool {
     }
 }
 
+/// Whether every request value a path is built from (through f-strings, `+`
+/// and `os.path.join`) is one of the `allowed` values (as written).
+fn parts_allowed(
+    v: &Value,
+    allowed: &[String],
+    fed: &dyn Fn(&Value) -> bool,
+    depth: usize,
+) -> bool {
+    if depth > 16 {
+        return false;
+    }
+    if !fed(v) || allowed.contains(&v.render()) {
+        return true;
+    }
+    let d = depth + 1;
+    match &v.kind {
+        Kind::FString(parts) => parts.iter().all(|p| parts_allowed(p, allowed, fed, d)),
+        Kind::BinOp(_, a, b) => {
+            parts_allowed(a, allowed, fed, d) && parts_allowed(b, allowed, fed, d)
+        }
+        Kind::Call(c) if c.callee_name() == Some("join") => {
+            c.kwargs.is_empty() && c.args.iter().all(|a| parts_allowed(a, allowed, fed, d))
+        }
+        _ => false,
+    }
+}
+
+/// A literal list, tuple or set of plain names (no `/`, no `..`).
+fn literal_names(v: &Value) -> bool {
+    match &v.kind {
+        Kind::List(items) | Kind::Tuple(items) | Kind::Set(items) => {
+            !items.is_empty()
+                && items.iter().all(|i| {
+                    i.as_str()
+                        .is_some_and(|s| !s.contains('/') && !s.contains('\\') && !s.contains(".."))
+                })
+        }
+        _ => false,
+    }
+}
+
 /// Whether the view checks that a path stays inside a directory.
-fn checks_containment(project: &Project, file: FileId, facts: &PyFacts, scope: ScopeId) -> bool {
+fn checks_containment(
+    project: &Project,
+    file: FileId,
+    facts: &PyFacts,
+    scope: ScopeId,
+    path: &Value,
+) -> bool {
     let Some(func) = facts.function_of(scope) else {
         return false;
     };
@@ -230,6 +278,29 @@ fn checks_containment(project: &Project, file: FileId, facts: &PyFacts, scope: S
             _ => false,
         }
     });
+    // `if kind not in ("thumbs", "covers"): abort(404)`: the request value is
+    // one of a few literal names. Every request value the path is built from
+    // must be checked so.
+    let mut allowed: Vec<String> = Vec::new();
+    for g in facts
+        .guards
+        .iter()
+        .filter(|g| g.scope != 0 && within(g.scope))
+    {
+        g.test.walk(&mut |v| {
+            if let Kind::Compare(left, rest) = &v.kind {
+                let listed = rest.iter().any(|(op, right)| {
+                    matches!(op, CmpOp::In | CmpOp::NotIn) && literal_names(right)
+                });
+                if listed && fed(left) {
+                    allowed.push(left.render());
+                }
+            }
+        });
+    }
+    if !allowed.is_empty() && parts_allowed(path, &allowed, &fed, 0) {
+        return true;
+    }
     by_call
         || facts
             .guards
