@@ -9,7 +9,10 @@ use crate::{
     source::Span,
 };
 
-use super::{get_writes::get_write, hook_check::checks_csrf};
+use super::{
+    get_writes::{credential_in_path, get_write},
+    hook_check::checks_csrf,
+};
 
 pub const RULE: Rule = Rule {
     code: "CSR001",
@@ -256,6 +259,11 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                     .all(|a| a.contains("jwt") || a.contains("token"))
             {
                 // Token-authenticated endpoints do not ride on the cookie.
+                continue;
+            }
+            // The URL carries the credential (`/kobo/<auth_token>/...`,
+            // `/hooks/<secret>`): a cross-site request cannot know it.
+            if credential_in_path(&r.display_path()) {
                 continue;
             }
             out.push(
