@@ -12,6 +12,7 @@
 //! cannot be known statically is `None`/unknown, and rules stay silent on it.
 
 mod admin_views;
+mod fab_views;
 pub(crate) mod apps;
 mod auth;
 mod blueprint_discovery;

@@ -142,6 +142,8 @@ pub(super) const AUTH_WORDS: &[&str] = &[
     "role",
     "permission",
     "admin_required",
+    // `@user_required`: any signed-in user (also `@staff_user_required`)
+    "user_required",
     "current_user",
     "verify_token",
     "fresh_jwt_required",
@@ -502,6 +504,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
     super::class_views::find_decorated(project, &bps, AUTH_WORDS, &mut routes);
     super::resources::find(project, &bps, AUTH_WORDS, &mut routes);
     super::admin_views::find(project, AUTH_WORDS, &mut routes);
+    super::fab_views::find(project, AUTH_WORDS, &mut routes);
     super::fastapi_users::find(project, &bps, &mut routes);
     super::extension_views::find(project, &mut routes);
     super::openapi_routes::find(project, &limiter_sites, &csrf_sites, &mut routes);

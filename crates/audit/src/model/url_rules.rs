@@ -85,13 +85,36 @@ pub(super) fn find(
         let Some(rule) = c.param(0, "rule") else {
             continue;
         };
-        let rule = super::routes::rule_text(project, file, rule);
-        let rule = rule.as_str();
         // `view_func=None` is no view, as when it is left out.
-        let mut view = c
+        let view = c
             .param(2, "view_func")
             .filter(|v| !matches!(v.kind, crate::python::value::Kind::None));
-        let mut vfile = file;
+        // In a loop over a table (`for rule, view in PAGES:`): one route
+        // per row.
+        let cases = match loop_rows(project, file, &[Some(rule), view]).filter(|rows| {
+            // Rows whose rule is itself unknown (a loop over names another
+            // loop binds) add nothing but copies.
+            rows.iter().all(|row| {
+                row.first()
+                    .copied()
+                    .flatten()
+                    .is_some_and(|(_, v)| !matches!(v.kind, crate::python::value::Kind::Unknown))
+            })
+        }) {
+            Some(rows) => rows
+                .into_iter()
+                .filter_map(|row| match row.as_slice() {
+                    [Some(r), v] => Some((*r, *v)),
+                    _ => None,
+                })
+                .collect(),
+            None => vec![((file, rule), view.map(|v| (file, v)))],
+        };
+        for ((rfile, rule), view) in cases {
+        let rule = super::routes::rule_text(project, rfile, rule);
+        let rule = rule.as_str();
+        let mut vfile = view.map_or(file, |(f, _)| f);
+        let mut view = view.map(|(_, v)| v);
         // A name bound to the view (`user_view = UserAPI.as_view("users")`),
         // and `limiter.limit("5/minute")(login)`: the view is the wrapped
         // function (`model::limits` reads the wrappers).
@@ -257,7 +280,53 @@ pub(super) fn find(
             unregistered: false,
             provided_by: None,
         });
+        }
     }
+}
+
+/// The values several arguments take in each round of the `for` loop that
+/// binds one of them, when it runs over a literal table (written in place or
+/// a module constant): per row, each argument's value (a loop name of the
+/// same loop takes its item of the row; other arguments stay as they are),
+/// with the file it is written in. None when no argument is a loop name, or
+/// the table cannot be read.
+pub(super) fn loop_rows<'p>(
+    project: &'p Project,
+    file: crate::source::FileId,
+    args: &[Option<&'p Value>],
+) -> Option<Vec<Vec<Option<(crate::source::FileId, &'p Value)>>>> {
+    let resolver = project.resolver();
+    let facts = resolver.facts(file)?;
+    let lp = args.iter().flatten().find_map(|v| facts.loop_of(v))?;
+    let (tfile, table) = resolver.deref(file, &lp.iter);
+    let rows = table.as_seq()?;
+    let same_loop = |v: &Value| {
+        facts
+            .loop_of(v)
+            .filter(|l| l.iter.range == lp.iter.range && l.scope == lp.scope)
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    'rows: for row in rows {
+        let mut vals = Vec::with_capacity(args.len());
+        for a in args {
+            vals.push(match a {
+                None => None,
+                Some(v) => match same_loop(v) {
+                    None => Some((file, *v)),
+                    Some(l) => match l.position {
+                        None => Some((tfile, row)),
+                        // A row that is not a tuple of the target's size.
+                        Some(i) => match row.as_seq().and_then(|items| items.get(i)) {
+                            Some(item) => Some((tfile, item)),
+                            None => continue 'rows,
+                        },
+                    },
+                },
+            });
+        }
+        out.push(vals);
+    }
+    Some(out)
 }
 
 /// The view function attached to an endpoint of the app or blueprint created

@@ -8,7 +8,8 @@ use ruff_text_size::TextRange;
 
 use super::{
     facts::{
-        AssignFact, ClassAttr, ExceptFact, Guard, GuardId, PyFacts, RaiseFact, RaiseKind, Scope,
+        AssignFact, ClassAttr, ExceptFact, Guard, GuardId, LoopFact, PyFacts, RaiseFact, RaiseKind,
+        Scope,
         ScopeKind,
     },
     scope::{Frame, Scopes},
@@ -294,6 +295,27 @@ impl Collector {
             Stmt::For(f) => {
                 let iter = self.eval(&f.iter);
                 self.bind_unknown(&f.target, iter.tainted);
+                let scope = self.scopes.current().scope;
+                let mut names: Vec<(TextRange, Option<usize>)> = Vec::new();
+                match f.target.as_ref() {
+                    Expr::Name(n) => names.push((n.range, None)),
+                    Expr::Tuple(t) => {
+                        for (i, e) in t.elts.iter().enumerate() {
+                            if let Expr::Name(n) = e {
+                                names.push((n.range, Some(i)));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                for (target, position) in names {
+                    self.facts.loops.push(LoopFact {
+                        scope,
+                        target,
+                        position,
+                        iter: iter.clone(),
+                    });
+                }
                 self.stmts(&f.body);
                 self.stmts(&f.orelse);
             }

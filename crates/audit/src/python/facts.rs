@@ -3,7 +3,7 @@
 
 use ruff_text_size::TextRange;
 
-use super::value::{Call, Name, Value};
+use super::value::{Call, Kind, Name, Value};
 
 /// Index into [`PyFacts::scopes`]; 0 is the module.
 pub type ScopeId = u32;
@@ -301,9 +301,30 @@ pub struct PyFacts {
     pub strings: Vec<StrLit>,
     pub excepts: Vec<ExceptFact>,
     pub request_reads: Vec<RequestRead>,
+    pub loops: Vec<LoopFact>,
+}
+
+/// A name a `for` statement binds: `for rule in RULES:` (position None), or
+/// one name of a tuple target (`for rule, view in TABLE:`, its position).
+/// A use of the name in the body evaluates to an unknown value whose range is
+/// `target` (the name in the `for` line), which finds this fact again.
+#[derive(Debug, Clone)]
+pub struct LoopFact {
+    pub scope: ScopeId,
+    pub target: TextRange,
+    pub position: Option<usize>,
+    pub iter: Value,
 }
 
 impl PyFacts {
+    /// The loop that binds a value, when it is a `for` statement's name.
+    pub fn loop_of(&self, v: &Value) -> Option<&LoopFact> {
+        if !matches!(v.kind, Kind::Unknown) {
+            return None;
+        }
+        self.loops.iter().find(|l| l.target == v.range)
+    }
+
     /// Drops the spare capacity of every list: the facts of all files are kept
     /// for the whole run, and growth by doubling leaves up to half unused.
     pub fn shrink_to_fit(&mut self) {
@@ -322,6 +343,7 @@ impl PyFacts {
             strings,
             excepts,
             request_reads,
+            loops,
         } = self;
         scopes.shrink_to_fit();
         guards.shrink_to_fit();
@@ -335,6 +357,7 @@ impl PyFacts {
         strings.shrink_to_fit();
         excepts.shrink_to_fit();
         request_reads.shrink_to_fit();
+        loops.shrink_to_fit();
     }
 
     /// The guards of a fact, innermost first.

@@ -159,6 +159,29 @@ const CREDENTIAL_PARAMS: &[&str] = &[
     "hmac",
 ];
 
+/// Words of OAuth and SSO returns (checked by their `state`, posted by the
+/// identity provider): a CSRF token of the app cannot be part of them.
+const OAUTH_WORDS: &[&str] = &[
+    "callback",
+    "oauth",
+    "oauth2",
+    "authorize",
+    "authorized",
+    "authorization",
+    "acs",
+    "saml",
+];
+
+/// Whether a route is exempt from CSRF protection for a reason of its own:
+/// it signs the visitor out (a forged request only does that), or it is an
+/// OAuth/SSO return the identity provider posts. Logins stay reported: a
+/// forged login signs the visitor into the attacker's account.
+pub(super) fn exempt_by_nature(r: &Route) -> bool {
+    let mut w = words(r.view_name());
+    w.extend(words(&r.display_path().to_ascii_lowercase()));
+    has_word(&w, LOGOUT_WORDS) || has_word(&w, OAUTH_WORDS)
+}
+
 /// Whether a path parameter holds a credential (see [`CREDENTIAL_PARAMS`]).
 pub(super) fn credential_in_path(path: &str) -> bool {
     path.split('/')
@@ -449,7 +472,7 @@ fn write_call(
 
 #[cfg(test)]
 mod tests {
-    use super::{credential_in_path, has_word, words, LINK_WORDS, LOGOUT_WORDS};
+    use super::{credential_in_path, has_word, words, LINK_WORDS, LOGOUT_WORDS, OAUTH_WORDS};
 
     #[test]
     fn words_are_whole() {
@@ -461,6 +484,8 @@ mod tests {
         assert!(!has_word(&words("/reconfirmed-orders"), LINK_WORDS));
         assert!(!has_word(&words("/<confirm_token>"), LINK_WORDS));
         assert!(credential_in_path("/kobo/<auth_token>/v1/tags"));
+        assert!(has_word(&words("/saml/acs"), OAUTH_WORDS));
+        assert!(!has_word(&words("/login"), OAUTH_WORDS));
         assert!(credential_in_path("/hooks/<secret>"));
         assert!(credential_in_path("/feeds/<string:api_key>/items"));
         assert!(credential_in_path("/items/{accessKey}"));
