@@ -58,10 +58,8 @@ PAGES = ("/about", "/help")
 "#;
 
 fn routes() -> Vec<Route> {
-    let (_d, out) = common::audit_files(&[
-        ("forum/__init__.py", VIEWS),
-        ("forum/helpers.py", HELPERS),
-    ]);
+    let (_d, out) =
+        common::audit_files(&[("forum/__init__.py", VIEWS), ("forum/helpers.py", HELPERS)]);
     out.project.routes
 }
 

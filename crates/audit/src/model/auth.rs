@@ -312,7 +312,7 @@ pub(super) fn named_for_auth(project: &Project, file: FileId, dep: &Value) -> bo
 
 fn has_auth_word(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    AUTH_WORDS.iter().any(|w| lower.contains(w))
+    AUTH_WORDS.iter().any(|w| lower.contains(w)) && !lower.contains("anonymous")
 }
 
 /// `before_request` guards that refuse anonymous callers, and router, app and

@@ -58,8 +58,18 @@ const MODEL_VIEW_ROUTES: &[BuiltinRoute] = &[
     ("add", "/add", &["GET", "POST"], HAS_ACCESS),
     ("edit", "/edit/<pk>", &["GET", "POST"], HAS_ACCESS),
     ("delete", "/delete/<pk>", &["GET", "POST"], HAS_ACCESS),
-    ("download", "/download/<string:filename>", &["GET"], HAS_ACCESS),
-    ("action", "/action/<string:name>/<pk>", &["GET", "POST"], HAS_ACCESS),
+    (
+        "download",
+        "/download/<string:filename>",
+        &["GET"],
+        HAS_ACCESS,
+    ),
+    (
+        "action",
+        "/action/<string:name>/<pk>",
+        &["GET", "POST"],
+        HAS_ACCESS,
+    ),
     ("action_post", "/action_post", &["POST"], HAS_ACCESS),
 ];
 
@@ -135,7 +145,9 @@ fn appbuilders(project: &Project) -> Vec<AppBuilder> {
                 resolver
                     .resolve(e.site.file, &c.call().func)
                     .external_name()
-                    .is_some_and(|n| n.starts_with("flask_appbuilder.") && n.ends_with("AppBuilder"))
+                    .is_some_and(|n| {
+                        n.starts_with("flask_appbuilder.") && n.ends_with("AppBuilder")
+                    })
             })
         })
         .map(|e| AppBuilder {
@@ -242,14 +254,17 @@ fn view_routes(
     let route_base = match route_base {
         Some(base) => base,
         None if family.is_api() => {
-            let (Some(version), Some(resource)) = (text_attr("version"), text_attr("resource_name"))
+            let (Some(version), Some(resource)) =
+                (text_attr("version"), text_attr("resource_name"))
             else {
                 return;
             };
             format!(
                 "/api/{}/{}",
                 version.unwrap_or_else(|| "v1".to_string()),
-                resource.unwrap_or_else(|| lower.clone()).to_ascii_lowercase()
+                resource
+                    .unwrap_or_else(|| lower.clone())
+                    .to_ascii_lowercase()
             )
         }
         None => format!("/{lower}"),
@@ -322,9 +337,8 @@ fn view_routes(
                     },
                     None => "/".to_string(),
                 };
-                let methods =
-                    super::routes::literal_methods(c.and_then(|c| c.param(1, "methods")))
-                        .unwrap_or_else(|| vec!["GET".to_string()]);
+                let methods = super::routes::literal_methods(c.and_then(|c| c.param(1, "methods")))
+                    .unwrap_or_else(|| vec!["GET".to_string()]);
                 rules.push((rule, methods));
                 continue;
             }

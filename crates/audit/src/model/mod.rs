@@ -12,7 +12,6 @@
 //! cannot be known statically is `None`/unknown, and rules stay silent on it.
 
 mod admin_views;
-mod fab_views;
 pub(crate) mod apps;
 mod auth;
 mod blueprint_discovery;
@@ -24,6 +23,7 @@ pub mod cors;
 mod deployment;
 mod extension_views;
 mod extensions;
+mod fab_views;
 mod fastapi_users;
 pub mod flow;
 pub mod headers;

@@ -133,7 +133,9 @@ pub struct ErrorHandler {
     pub app_wide: bool,
 }
 
-/// Words in a decorator or dependency name that mean "requires authentication".
+/// Words in a decorator or dependency name that mean "requires authentication"
+/// (not in a name that says `anonymous`: Flask-Security's
+/// `@anonymous_user_required` lets only signed-out callers in).
 pub(super) const AUTH_WORDS: &[&str] = &[
     "login_required",
     "auth",
@@ -167,7 +169,7 @@ pub(super) fn auth_decorator(
         .next()
         .unwrap_or(&name)
         .to_ascii_lowercase();
-    auth_words.iter().any(|w| last.contains(w)).then_some(name)
+    (auth_words.iter().any(|w| last.contains(w)) && !last.contains("anonymous")).then_some(name)
 }
 
 /// fastapi-limiter's `Depends(RateLimiter(times=5, seconds=60))`, as `5 per 60
@@ -323,7 +325,7 @@ impl<'a> ViewDecorators<'a> {
                 .next()
                 .unwrap_or(&name)
                 .to_ascii_lowercase();
-            if AUTH_WORDS.iter().any(|w| last.contains(w)) {
+            if AUTH_WORDS.iter().any(|w| last.contains(w)) && !last.contains("anonymous") {
                 out.auth.push((name.clone(), Some(span)));
             }
             out.decorators.push(Decorator {

@@ -9,8 +9,7 @@ use ruff_text_size::TextRange;
 use super::{
     facts::{
         AssignFact, ClassAttr, ExceptFact, Guard, GuardId, LoopFact, PyFacts, RaiseFact, RaiseKind,
-        Scope,
-        ScopeKind,
+        Scope, ScopeKind,
     },
     scope::{Frame, Scopes},
     value::{Kind, Value},
@@ -296,22 +295,23 @@ impl Collector {
                 let iter = self.eval(&f.iter);
                 self.bind_unknown(&f.target, iter.tainted);
                 let scope = self.scopes.current().scope;
-                let mut names: Vec<(TextRange, Option<usize>)> = Vec::new();
+                let mut names: Vec<(&ast::ExprName, Option<usize>)> = Vec::new();
                 match f.target.as_ref() {
-                    Expr::Name(n) => names.push((n.range, None)),
+                    Expr::Name(n) => names.push((n, None)),
                     Expr::Tuple(t) => {
                         for (i, e) in t.elts.iter().enumerate() {
                             if let Expr::Name(n) = e {
-                                names.push((n.range, Some(i)));
+                                names.push((n, Some(i)));
                             }
                         }
                     }
                     _ => {}
                 }
-                for (target, position) in names {
+                for (n, position) in names {
                     self.facts.loops.push(LoopFact {
                         scope,
-                        target,
+                        name: n.id.as_str().into(),
+                        target: n.range,
                         position,
                         iter: iter.clone(),
                     });

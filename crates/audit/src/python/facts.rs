@@ -306,11 +306,14 @@ pub struct PyFacts {
 
 /// A name a `for` statement binds: `for rule in RULES:` (position None), or
 /// one name of a tuple target (`for rule, view in TABLE:`, its position).
-/// A use of the name in the body evaluates to an unknown value whose range is
-/// `target` (the name in the `for` line), which finds this fact again.
+/// A use of the name in a function's body evaluates to an unknown value whose
+/// range is `target` (the name in the `for` line), which finds this fact
+/// again; at module level, to the module global of that name.
 #[derive(Debug, Clone)]
 pub struct LoopFact {
     pub scope: ScopeId,
+    /// The name bound; at module level a use of it reads the module global.
+    pub name: Name,
     pub target: TextRange,
     pub position: Option<usize>,
     pub iter: Value,
@@ -319,10 +322,20 @@ pub struct LoopFact {
 impl PyFacts {
     /// The loop that binds a value, when it is a `for` statement's name.
     pub fn loop_of(&self, v: &Value) -> Option<&LoopFact> {
-        if !matches!(v.kind, Kind::Unknown) {
-            return None;
+        match &v.kind {
+            Kind::Unknown => self.loops.iter().find(|l| l.target == v.range),
+            // A loop of the module binds a module global.
+            Kind::Ref(r) if r.attrs.is_empty() => match &r.root {
+                super::value::Root::Global(q) => {
+                    let name = q.strip_prefix(self.module.as_str())?.strip_prefix('.')?;
+                    self.loops
+                        .iter()
+                        .find(|l| l.scope == 0 && l.name.as_str() == name)
+                }
+                _ => None,
+            },
+            _ => None,
         }
-        self.loops.iter().find(|l| l.target == v.range)
     }
 
     /// Drops the spare capacity of every list: the facts of all files are kept

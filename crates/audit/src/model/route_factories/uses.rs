@@ -158,12 +158,11 @@ impl Factories {
                     // The view, when it can be named (not in a loop over a
                     // table of views).
                     let view_arg = usage.param(f.file, ffn, vi, &vparam.name);
-                    let view = view_arg.and_then(|(vfile, v)| {
-                        match resolver.resolve(vfile, v).target {
+                    let view =
+                        view_arg.and_then(|(vfile, v)| match resolver.resolve(vfile, v).target {
                             Target::Function(q) => resolver.function(&q),
                             _ => None,
-                        }
-                    });
+                        });
                     // A class-based view (`Settings.as_view("settings")`):
                     // each of its HTTP methods is a view of its own.
                     let class_view = view_arg.and_then(|(vfile, v)| {
@@ -177,7 +176,9 @@ impl Factories {
                             .param(0, "name")
                             .and_then(Value::as_str)
                             .map(str::to_string)
-                            .unwrap_or_else(|| q.rsplit('.').next().unwrap_or_default().to_string());
+                            .unwrap_or_else(|| {
+                                q.rsplit('.').next().unwrap_or_default().to_string()
+                            });
                         Some((crate::model::class_views::ClassView::of(project, &q)?, name))
                     });
                     // The view's own decorators all wrap what is registered.

@@ -190,9 +190,28 @@ pub(super) fn words(name: &str) -> Vec<String> {
 /// anything else is the thing registered (`register_skills`,
 /// `bulk_register_device`), not a person signing up.
 const REGISTERED_IDENTITIES: &[&str] = &[
-    "user", "users", "account", "accounts", "member", "members", "me", "customer", "customers",
-    "person", "new", "self", "view", "page", "form", "handler", "api", "endpoint", "route", "post",
-    "get", "submit",
+    "user",
+    "users",
+    "account",
+    "accounts",
+    "member",
+    "members",
+    "me",
+    "customer",
+    "customers",
+    "person",
+    "new",
+    "self",
+    "view",
+    "page",
+    "form",
+    "handler",
+    "api",
+    "endpoint",
+    "route",
+    "post",
+    "get",
+    "submit",
 ];
 
 /// Whether view-name words register an account: a registration word that
