@@ -519,7 +519,8 @@ pub(super) fn find(project: &Project, auth_words: &[&str], routes: &mut Vec<Rout
     }
 }
 
-/// Whether a method is a Flask-Admin view: decorated with `@expose(...)`.
+/// Whether a method is a Flask-Admin or Flask-AppBuilder view: decorated with
+/// `@expose(...)`.
 pub(super) fn is_exposed(project: &Project, file: FileId, f: &FunctionFact) -> bool {
     if f.decorators.is_empty() {
         return false;
@@ -530,6 +531,9 @@ pub(super) fn is_exposed(project: &Project, file: FileId, f: &FunctionFact) -> b
         resolver
             .resolve(file, callee)
             .external_name()
-            .is_some_and(|n| n.starts_with("flask_admin.") && n.ends_with(".expose"))
+            .is_some_and(|n| {
+                (n.starts_with("flask_admin.") && n.ends_with(".expose"))
+                    || super::fab_views::is_fab_expose(&n)
+            })
     })
 }

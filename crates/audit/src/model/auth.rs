@@ -312,7 +312,7 @@ pub(super) fn named_for_auth(project: &Project, file: FileId, dep: &Value) -> bo
 
 fn has_auth_word(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    AUTH_WORDS.iter().any(|w| lower.contains(w))
+    AUTH_WORDS.iter().any(|w| lower.contains(w)) && !lower.contains("anonymous")
 }
 
 /// `before_request` guards that refuse anonymous callers, and router, app and
@@ -348,7 +348,7 @@ fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<Guard> {
                 recv.attrs.pop();
                 let recv = Value::new(d.range, Kind::Ref(Box::new(recv)));
                 if let Some(scope) = scope_of(file, &recv, hook == "before_app_request") {
-                    if !checks_csrf(&f.name) && refuses(project, &f.qualified, memo) {
+                    if !checks_csrf(&f.name) && hook_refuses(project, &f.qualified, memo) {
                         out.push((scope, format!("before_request {}", f.name), None));
                     }
                 }
@@ -396,7 +396,7 @@ fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<Guard> {
         };
         if let Target::Function(q) = resolver.resolve(file, func).target {
             let short = q.rsplit('.').next().unwrap_or(&q).to_string();
-            if !checks_csrf(&short) && refuses(project, &q, memo) {
+            if !checks_csrf(&short) && hook_refuses(project, &q, memo) {
                 out.push((scope, format!("before_request {short}"), None));
             }
         }
@@ -563,6 +563,43 @@ fn blueprint_chain(project: &Project, b: Option<BlueprintId>) -> Vec<BlueprintId
 
 /// Whether the project function `q` (nested functions included) refuses
 /// anonymous callers.
+/// Whether a `before_request` hook refuses anonymous callers: by its body
+/// (see [`refuses`]), or by a decorator it wears (`@admin_required` on the
+/// hook: named for authentication, or a project decorator that refuses),
+/// which runs before the hook's body on every request it guards.
+fn hook_refuses(project: &Project, q: &str, memo: &mut FxHashMap<String, bool>) -> bool {
+    if refuses(project, q, memo) {
+        return true;
+    }
+    let resolver = project.resolver();
+    let Some((file, f)) = resolver.function(q) else {
+        return false;
+    };
+    let registers = |d: &Value| {
+        d.as_call()
+            .map_or(d, |c| &c.func)
+            .reference()
+            .is_some_and(|r| matches!(r.last_name(), "before_request" | "before_app_request"))
+    };
+    // Only what is below the registration (`@bp.before_request`) wraps the
+    // registered hook.
+    let below = f
+        .decorators
+        .iter()
+        .rposition(registers)
+        .map_or(0, |i| i + 1);
+    f.decorators[below..].iter().any(|d| {
+        let callee = d.as_call().map_or(d, |c| &c.func);
+        if super::routes::auth_decorator(&resolver, file, d, AUTH_WORDS).is_some() {
+            return true;
+        }
+        match resolver.resolve(file, callee).target {
+            Target::Function(g) => g != q && refuses(project, &g, memo),
+            _ => false,
+        }
+    })
+}
+
 pub(super) fn refuses(project: &Project, q: &str, memo: &mut FxHashMap<String, bool>) -> bool {
     if let Some(&known) = memo.get(q) {
         return known;

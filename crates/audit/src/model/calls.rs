@@ -63,6 +63,8 @@ pub const INDEXED_NAMES: &[&str] = &[
     "Admin",
     "add_view",
     "add_views",
+    // Flask-AppBuilder's `appbuilder.add_view_no_menu(View)` (`add_api` above)
+    "add_view_no_menu",
     // configuration
     "from_object",
     "update",

@@ -23,6 +23,7 @@ pub mod cors;
 mod deployment;
 mod extension_views;
 mod extensions;
+mod fab_views;
 mod fastapi_users;
 pub mod flow;
 pub mod headers;

@@ -133,7 +133,9 @@ pub struct ErrorHandler {
     pub app_wide: bool,
 }
 
-/// Words in a decorator or dependency name that mean "requires authentication".
+/// Words in a decorator or dependency name that mean "requires authentication"
+/// (not in a name that says `anonymous`: Flask-Security's
+/// `@anonymous_user_required` lets only signed-out callers in).
 pub(super) const AUTH_WORDS: &[&str] = &[
     "login_required",
     "auth",
@@ -142,6 +144,8 @@ pub(super) const AUTH_WORDS: &[&str] = &[
     "role",
     "permission",
     "admin_required",
+    // `@user_required`: any signed-in user (also `@staff_user_required`)
+    "user_required",
     "current_user",
     "verify_token",
     "fresh_jwt_required",
@@ -165,7 +169,7 @@ pub(super) fn auth_decorator(
         .next()
         .unwrap_or(&name)
         .to_ascii_lowercase();
-    auth_words.iter().any(|w| last.contains(w)).then_some(name)
+    (auth_words.iter().any(|w| last.contains(w)) && !last.contains("anonymous")).then_some(name)
 }
 
 /// fastapi-limiter's `Depends(RateLimiter(times=5, seconds=60))`, as `5 per 60
@@ -321,7 +325,7 @@ impl<'a> ViewDecorators<'a> {
                 .next()
                 .unwrap_or(&name)
                 .to_ascii_lowercase();
-            if AUTH_WORDS.iter().any(|w| last.contains(w)) {
+            if AUTH_WORDS.iter().any(|w| last.contains(w)) && !last.contains("anonymous") {
                 out.auth.push((name.clone(), Some(span)));
             }
             out.decorators.push(Decorator {
@@ -502,6 +506,7 @@ pub fn find_blueprints_and_routes(project: &mut Project) {
     super::class_views::find_decorated(project, &bps, AUTH_WORDS, &mut routes);
     super::resources::find(project, &bps, AUTH_WORDS, &mut routes);
     super::admin_views::find(project, AUTH_WORDS, &mut routes);
+    super::fab_views::find(project, AUTH_WORDS, &mut routes);
     super::fastapi_users::find(project, &bps, &mut routes);
     super::extension_views::find(project, &mut routes);
     super::openapi_routes::find(project, &limiter_sites, &csrf_sites, &mut routes);

@@ -8,8 +8,8 @@ use ruff_text_size::{Ranged, TextRange};
 
 use super::{
     facts::{
-        AssignFact, ClassAttr, ExceptFact, Guard, GuardId, PyFacts, RaiseFact, RaiseKind, Scope,
-        ScopeKind, TryFact,
+        AssignFact, ClassAttr, ExceptFact, Guard, GuardId, LoopFact, PyFacts, RaiseFact, RaiseKind,
+        Scope, ScopeKind, TryFact,
     },
     scope::{Frame, Scopes},
     value::{Kind, Value},
@@ -294,6 +294,28 @@ impl Collector {
             Stmt::For(f) => {
                 let iter = self.eval(&f.iter);
                 self.bind_unknown(&f.target, iter.tainted);
+                let scope = self.scopes.current().scope;
+                let mut names: Vec<(&ast::ExprName, Option<usize>)> = Vec::new();
+                match f.target.as_ref() {
+                    Expr::Name(n) => names.push((n, None)),
+                    Expr::Tuple(t) => {
+                        for (i, e) in t.elts.iter().enumerate() {
+                            if let Expr::Name(n) = e {
+                                names.push((n, Some(i)));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                for (n, position) in names {
+                    self.facts.loops.push(LoopFact {
+                        scope,
+                        name: n.id.as_str().into(),
+                        target: n.range,
+                        position,
+                        iter: iter.clone(),
+                    });
+                }
                 self.stmts(&f.body);
                 self.stmts(&f.orelse);
             }

@@ -3,7 +3,7 @@
 
 use ruff_text_size::TextRange;
 
-use super::value::{Call, Name, Value};
+use super::value::{Call, Kind, Name, Value};
 
 /// Index into [`PyFacts::scopes`]; 0 is the module.
 pub type ScopeId = u32;
@@ -317,9 +317,43 @@ pub struct PyFacts {
     pub excepts: Vec<ExceptFact>,
     pub tries: Vec<TryFact>,
     pub request_reads: Vec<RequestRead>,
+    pub loops: Vec<LoopFact>,
+}
+
+/// A name a `for` statement binds: `for rule in RULES:` (position None), or
+/// one name of a tuple target (`for rule, view in TABLE:`, its position).
+/// A use of the name in a function's body evaluates to an unknown value whose
+/// range is `target` (the name in the `for` line), which finds this fact
+/// again; at module level, to the module global of that name.
+#[derive(Debug, Clone)]
+pub struct LoopFact {
+    pub scope: ScopeId,
+    /// The name bound; at module level a use of it reads the module global.
+    pub name: Name,
+    pub target: TextRange,
+    pub position: Option<usize>,
+    pub iter: Value,
 }
 
 impl PyFacts {
+    /// The loop that binds a value, when it is a `for` statement's name.
+    pub fn loop_of(&self, v: &Value) -> Option<&LoopFact> {
+        match &v.kind {
+            Kind::Unknown => self.loops.iter().find(|l| l.target == v.range),
+            // A loop of the module binds a module global.
+            Kind::Ref(r) if r.attrs.is_empty() => match &r.root {
+                super::value::Root::Global(q) => {
+                    let name = q.strip_prefix(self.module.as_str())?.strip_prefix('.')?;
+                    self.loops
+                        .iter()
+                        .find(|l| l.scope == 0 && l.name.as_str() == name)
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Drops the spare capacity of every list: the facts of all files are kept
     /// for the whole run, and growth by doubling leaves up to half unused.
     pub fn shrink_to_fit(&mut self) {
@@ -339,6 +373,7 @@ impl PyFacts {
             excepts,
             tries,
             request_reads,
+            loops,
         } = self;
         scopes.shrink_to_fit();
         guards.shrink_to_fit();
@@ -353,6 +388,7 @@ impl PyFacts {
         excepts.shrink_to_fit();
         tries.shrink_to_fit();
         request_reads.shrink_to_fit();
+        loops.shrink_to_fit();
     }
 
     /// The guards of a fact, innermost first.

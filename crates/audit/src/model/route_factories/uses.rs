@@ -8,7 +8,11 @@ use super::{
     wrapper_auth, Factories, Factory, Recv, View,
 };
 use crate::{
-    model::{index::Target, routes::ViewDecorators, Blueprint, Parent, Project, Route},
+    model::{
+        index::Target,
+        routes::{ViewDecorators, AUTH_WORDS},
+        Blueprint, Parent, Project, Route,
+    },
     python::{
         facts::FunctionFact,
         value::{Root, Site, Value},
@@ -67,10 +71,10 @@ impl Factories {
                             skip: skip_of(ffn, instance.is_some()),
                             instance,
                         };
-                        if let Some(route) =
+                        if let Some(found) =
                             self.route(project, bps, f, ffn, &usage, Some((file, u)), d, &decos)
                         {
-                            routes.push(route);
+                            routes.extend(found);
                         }
                     }
                 }
@@ -113,7 +117,7 @@ impl Factories {
                         skip: skip_of(ffn, false),
                         instance: None,
                     };
-                    let Some(mut route) = self.route(
+                    let Some(found) = self.route(
                         project,
                         bps,
                         f,
@@ -125,8 +129,7 @@ impl Factories {
                     ) else {
                         continue;
                     };
-                    route.file = file;
-                    routes.push(route);
+                    routes.extend(found.into_iter().map(|r| Route { file, ..r }));
                 }
             }
         }
@@ -154,12 +157,30 @@ impl Factories {
                     };
                     // The view, when it can be named (not in a loop over a
                     // table of views).
-                    let view = usage
-                        .param(f.file, ffn, vi, &vparam.name)
-                        .and_then(|(vfile, v)| match resolver.resolve(vfile, v).target {
+                    let view_arg = usage.param(f.file, ffn, vi, &vparam.name);
+                    let view =
+                        view_arg.and_then(|(vfile, v)| match resolver.resolve(vfile, v).target {
                             Target::Function(q) => resolver.function(&q),
                             _ => None,
                         });
+                    // A class-based view (`Settings.as_view("settings")`):
+                    // each of its HTTP methods is a view of its own.
+                    let class_view = view_arg.and_then(|(vfile, v)| {
+                        let (vfile, v) = resolver.deref(vfile, v);
+                        let av = v.as_call().filter(|c| c.last_name() == Some("as_view"))?;
+                        let Target::Class(q) = resolver.resolve(vfile, &av.receiver()?).target
+                        else {
+                            return None;
+                        };
+                        let name = av
+                            .param(0, "name")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                            .unwrap_or_else(|| {
+                                q.rsplit('.').next().unwrap_or_default().to_string()
+                            });
+                        Some((crate::model::class_views::ClassView::of(project, &q)?, name))
+                    });
                     // The view's own decorators all wrap what is registered.
                     let decos = match view {
                         Some((ufile, u)) => ViewDecorators::of(
@@ -171,30 +192,54 @@ impl Factories {
                         ),
                         None => ViewDecorators::of(project, cfile, &[], limiter_sites, csrf_sites),
                     };
-                    let Some(mut route) =
+                    let Some(found) =
                         self.route(project, bps, f, ffn, &usage, view, &cf.value, &decos)
                     else {
                         continue;
                     };
                     // Judged here, as the view's decorators are not where
                     // the route is registered.
-                    route.auth = view
+                    let auth: Vec<String> = view
                         .into_iter()
                         .flat_map(|(ufile, u)| u.decorators.iter().map(move |d| (ufile, d)))
                         .filter_map(|(ufile, d)| wrapper_auth(project, ufile, d, &mut memo))
                         .chain(f.auth.iter().cloned())
                         .collect();
-                    route.decorators.clear();
-                    route.file = cfile;
-                    routes.push(route);
+                    for mut route in found {
+                        if let Some((cv, name)) = &class_view {
+                            let endpoint = crate::model::url_rules::qualified_endpoint(
+                                bps,
+                                route.blueprint,
+                                name,
+                            );
+                            let reg = crate::model::class_views::Registration {
+                                app: route.app,
+                                blueprint: route.blueprint,
+                                rule: &route.rule,
+                                endpoint: &endpoint,
+                                methods: None,
+                                span: route.span,
+                                resource: false,
+                            };
+                            if let Some(views) = cv.routes(&reg, AUTH_WORDS) {
+                                routes.extend(views);
+                                continue;
+                            }
+                        }
+                        route.auth = auth.clone();
+                        route.decorators.clear();
+                        route.file = cfile;
+                        routes.push(route);
+                    }
                 }
             }
         }
         self.used.extend(used);
     }
 
-    /// The route one use of a factory declares; None when what it registers
-    /// on, its rule or its methods cannot be read.
+    /// The routes one use of a factory declares (one, or one per rule of a
+    /// list the factory loops over); None when what it registers on, its
+    /// rule or its methods cannot be read.
     #[allow(clippy::too_many_arguments)]
     fn route(
         &self,
@@ -206,7 +251,7 @@ impl Factories {
         view: Option<(FileId, &FunctionFact)>,
         at: &Value,
         decos: &ViewDecorators,
-    ) -> Option<Route> {
+    ) -> Option<Vec<Route>> {
         let c = f.call.as_call()?;
         let owner = match &f.recv {
             Recv::Fixed(p) => *p,
@@ -226,7 +271,24 @@ impl Factories {
             Some(v) => usage.bind(f.file, ffn, v),
             None => usage.positional(f.file, ffn, c, 0),
         };
-        let rule = bound_rule(project, usage, f.file, ffn, rule_arg?)?;
+        let rule_arg = rule_arg?;
+        // `for rule in rules: bp.add_url_rule(rule, ...)` over a parameter:
+        // one route per rule of the list the use passes.
+        let looped = facts
+            .and_then(|fx| fx.loop_of(rule_arg.1).filter(|_| rule_arg.0 == f.file))
+            .filter(|l| l.position.is_none())
+            .and_then(|l| usage.bind(f.file, ffn, &l.iter))
+            .filter(|(vf, v)| *vf != f.file || !mentions_locals(v));
+        let rules: Vec<String> = match looped {
+            Some((lf, list)) => {
+                let (lf, list) = project.resolver().deref(lf, list);
+                list.as_seq()?
+                    .iter()
+                    .map(|item| super::super::routes::rule_text(project, lf, item))
+                    .collect()
+            }
+            None => vec![bound_rule(project, usage, f.file, ffn, rule_arg)?],
+        };
         let methods = match f.method.as_str() {
             "route" | "api_route" | "add_url_rule" => {
                 match usage.keyword(f.file, ffn, facts, c, "methods") {
@@ -260,11 +322,11 @@ impl Factories {
             .map(|(n, _)| n.clone())
             .chain(f.auth.iter().cloned())
             .collect();
-        Some(Route {
+        let route = Route {
             app,
             blueprint,
             methods,
-            rule,
+            rule: String::new(),
             path: None,
             endpoint: crate::model::url_rules::qualified_endpoint(bps, blueprint, &endpoint_name),
             function: view
@@ -281,7 +343,16 @@ impl Factories {
             auth,
             unregistered: false,
             provided_by: None,
-        })
+        };
+        Some(
+            rules
+                .into_iter()
+                .map(|rule| Route {
+                    rule,
+                    ..route.clone()
+                })
+                .collect(),
+        )
     }
 }
 

@@ -32,7 +32,13 @@ review (information level; also in `flaskguard audit --routes`, AUTH column
   `verify_jwt_in_request` or `login_manager.unauthorized()`, redirects to a
   login page);
 - a `before_request` (or `before_app_request`) guard of its blueprint, a parent
-  blueprint or the app that does the same;
+  blueprint or the app that does the same, in its body or by a decorator the
+  hook wears below its registration (`@bp.before_request` over
+  `@admin_required`);
+- for a Flask-AppBuilder view or API (`appbuilder.add_view(...)`,
+  `add_view_no_menu(...)`, `add_api(...)`: its `@expose` methods, and the
+  CRUD views of a `ModelView` or `ModelRestApi`), `@protect()`,
+  `@has_access` or `@has_access_api`;
 - for a Flask-Admin view (its `@expose` methods and a model view's create,
   edit, delete and action views), an `is_accessible` (or `_handle_view`)
   override of the view class or a base class that does more than
@@ -72,7 +78,9 @@ sign-up, token and refresh endpoints, password reset, e-mail confirmation,
 webhooks and OAuth callbacks (by path or function name), and views that log a
 user in, check a password or issue a token whatever they are called
 (`login_user`, `check_password_hash`, `create_access_token`... as RL003 reads
-them: a home page that takes the login form is the login).
+them: a home page that takes the login form is the login), and views that
+only answer a redirect (`return redirect(url_for("api.add_user"), code=307)`,
+an old URL kept for clients): they change nothing themselves.
 
 An authentication decorator placed *above* the route decorator is reported
 as **high**: `@app.route` registers the function it receives, so the check
@@ -155,6 +163,38 @@ pub fn unauthenticated(project: &Project, route: &Route) -> bool {
         // A view that logs users in or checks a password is the login,
         // whatever its name (a home page with the login form).
         && auth_reason(project, route).is_none()
+        && !only_redirects(project, route)
+}
+
+/// Whether a view does nothing but answer a redirect (`return
+/// redirect(url_for("api.add_user"), code=307)`, a deprecated alias of
+/// another endpoint): it changes nothing itself, and the endpoint it sends
+/// the caller to is judged on its own.
+fn only_redirects(project: &Project, route: &Route) -> bool {
+    let resolver = project.resolver();
+    let Some((file, f)) = resolver.function(&route.function) else {
+        return false;
+    };
+    let Some(facts) = resolver.facts(file) else {
+        return false;
+    };
+    let redirect = |n: Option<&str>| matches!(n, Some("redirect" | "RedirectResponse"));
+    !f.returns.is_empty()
+        && f.returns
+            .iter()
+            .all(|v| redirect(v.as_call().and_then(|c| c.last_name())))
+        && facts
+            .calls
+            .iter()
+            .filter(|c| facts.scope_within(c.scope, f.scope))
+            .all(|c| {
+                let n = c.call().last_name();
+                redirect(n) || n == Some("url_for")
+            })
+        && !facts
+            .assigns
+            .iter()
+            .any(|a| facts.scope_within(a.scope, f.scope))
 }
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {

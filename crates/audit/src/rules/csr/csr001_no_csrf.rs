@@ -9,7 +9,10 @@ use crate::{
     source::Span,
 };
 
-use super::{get_writes::get_write, hook_check::checks_csrf};
+use super::{
+    get_writes::{credential_in_path, exempt_by_nature, get_write},
+    hook_check::checks_csrf,
+};
 
 pub const RULE: Rule = Rule {
     code: "CSR001",
@@ -33,7 +36,10 @@ credentials of their own), reports:
   Flask-Admin's `SecureForm` as a form base), and no
   hand-written check in a `before_request` hook (at the `Flask(...)` line);
 - `WTF_CSRF_ENABLED = False` in the production config;
-- `@csrf.exempt` on a state-changing route;
+- `@csrf.exempt` on a state-changing route (not one whose path carries a
+  credential of its own, `/sync/<device_token>/...` or `/hooks/<secret>`:
+  a cross-site request cannot know it; nor a logout, nor an OAuth or SAML
+  return the identity provider posts, `/oauth/callback`, `/saml/acs`);
 - a route that answers only GET yet writes: its view (or a project function
   it calls, up to two calls deep) commits a database session or connection
   (`db.session.commit()`, `conn.commit()`), writes a MongoDB collection
@@ -256,6 +262,11 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                     .all(|a| a.contains("jwt") || a.contains("token"))
             {
                 // Token-authenticated endpoints do not ride on the cookie.
+                continue;
+            }
+            // The URL carries the credential (`/kobo/<auth_token>/...`,
+            // `/hooks/<secret>`): a cross-site request cannot know it.
+            if credential_in_path(&r.display_path()) || exempt_by_nature(r) {
                 continue;
             }
             out.push(

@@ -145,6 +145,61 @@ fn capability_url(path: &str) -> bool {
         .any(|name| SECRET_PARAMS.iter().any(|w| name.contains(w)))
 }
 
+/// Words of path parameters that hold a credential on their own
+/// (`/kobo/<auth_token>/...`, `/hooks/<secret>`, `/<api_key>/feed`): the URL
+/// itself authenticates the request, and a cross-site request cannot forge
+/// it. Stricter than [`SECRET_PARAMS`]: a bare `<key>` or `<code>` is often
+/// an ordinary identifier (a setting's key, a country code).
+const CREDENTIAL_PARAMS: &[&str] = &[
+    "token",
+    "secret",
+    "signature",
+    "apikey",
+    "accesskey",
+    "hmac",
+];
+
+/// Words of OAuth and SSO returns (checked by their `state`, posted by the
+/// identity provider): a CSRF token of the app cannot be part of them.
+const OAUTH_WORDS: &[&str] = &[
+    "callback",
+    "oauth",
+    "oauth2",
+    "authorize",
+    "authorized",
+    "authorization",
+    "acs",
+    "saml",
+];
+
+/// Whether a route is exempt from CSRF protection for a reason of its own:
+/// it signs the visitor out (a forged request only does that), or it is an
+/// OAuth/SSO return the identity provider posts. Logins stay reported: a
+/// forged login signs the visitor into the attacker's account.
+pub(super) fn exempt_by_nature(r: &Route) -> bool {
+    let mut w = words(r.view_name());
+    w.extend(words(&r.display_path().to_ascii_lowercase()));
+    has_word(&w, LOGOUT_WORDS) || has_word(&w, OAUTH_WORDS)
+}
+
+/// Whether a path parameter holds a credential (see [`CREDENTIAL_PARAMS`]).
+pub(super) fn credential_in_path(path: &str) -> bool {
+    path.split('/')
+        .filter_map(|s| {
+            s.strip_prefix('<')
+                .and_then(|s| s.strip_suffix('>'))
+                .or_else(|| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        })
+        .map(|p| {
+            p.rsplit(':')
+                .next()
+                .unwrap_or(p)
+                .to_ascii_lowercase()
+                .replace(['_', '-'], "")
+        })
+        .any(|name| CREDENTIAL_PARAMS.iter().any(|w| name.contains(w)))
+}
+
 /// The first write a GET-only view of a cookie-authenticated app makes, when
 /// the route is one a forged request could abuse: not a logout or sign-in
 /// flow (OAuth callback), not a capability URL (a secret in the path, or an
@@ -417,7 +472,7 @@ fn write_call(
 
 #[cfg(test)]
 mod tests {
-    use super::{has_word, words, LINK_WORDS, LOGOUT_WORDS};
+    use super::{credential_in_path, has_word, words, LINK_WORDS, LOGOUT_WORDS, OAUTH_WORDS};
 
     #[test]
     fn words_are_whole() {
@@ -428,6 +483,15 @@ mod tests {
         assert!(has_word(&words("ConfirmEmail"), LINK_WORDS));
         assert!(!has_word(&words("/reconfirmed-orders"), LINK_WORDS));
         assert!(!has_word(&words("/<confirm_token>"), LINK_WORDS));
+        assert!(credential_in_path("/kobo/<auth_token>/v1/tags"));
+        assert!(has_word(&words("/saml/acs"), OAUTH_WORDS));
+        assert!(!has_word(&words("/login"), OAUTH_WORDS));
+        assert!(credential_in_path("/hooks/<secret>"));
+        assert!(credential_in_path("/feeds/<string:api_key>/items"));
+        assert!(credential_in_path("/items/{accessKey}"));
+        assert!(!credential_in_path("/settings/<key>"));
+        assert!(!credential_in_path("/countries/<code>/edit"));
+        assert!(!credential_in_path("/tokens/<int:id>"));
         assert!(has_word(&words("log_out"), LOGOUT_WORDS));
         assert!(has_word(&words("/account/sign-out"), LOGOUT_WORDS));
         assert!(!has_word(&words("/catalogue/outlet"), LOGOUT_WORDS));

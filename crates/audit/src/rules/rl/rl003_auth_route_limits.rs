@@ -31,6 +31,12 @@ routes of fastapi-users routers (`include_router(fastapi_users.get_auth_router(
 backend), prefix="/auth/jwt")`) count too; their finding is on the
 `include_router` call.
 
+A view name registers an account only when what it registers is one
+(`register`, `register_user`, `register_account`): `register_plugins` or
+`bulk_register_devices` registers things, not people. A path that ends with
+one token by its id (`/tokens/<int:id>/`) manages that token; it does not
+issue tokens.
+
 A registration or sign-up route (`register`, `signup`, `register_user`)
 that requires a signed-in user (`@login_required`, `@roles_required("admin")`,
 a guard, an authenticating dependency, a Flask-Admin view's `is_accessible`;

@@ -185,8 +185,50 @@ pub(super) fn words(name: &str) -> Vec<String> {
     crate::rules::common::identifier_words(name)
 }
 
+/// Words that may follow `register` in a view name and keep it an account's
+/// registration (`register_user`, `register_account`, `register_view`):
+/// anything else is the thing registered (`register_skills`,
+/// `bulk_register_device`), not a person signing up.
+const REGISTERED_IDENTITIES: &[&str] = &[
+    "user",
+    "users",
+    "account",
+    "accounts",
+    "member",
+    "members",
+    "me",
+    "customer",
+    "customers",
+    "person",
+    "new",
+    "self",
+    "view",
+    "page",
+    "form",
+    "handler",
+    "api",
+    "endpoint",
+    "route",
+    "post",
+    "get",
+    "submit",
+];
+
+/// Whether view-name words register an account: a registration word that
+/// registers nothing else (see [`REGISTERED_IDENTITIES`]).
+fn words_register_account(w: &[String]) -> bool {
+    w.iter().enumerate().any(|(i, x)| {
+        REGISTRATION_WORDS.contains(&x.as_str())
+            && (x != "register"
+                || w.get(i + 1).is_none_or(|next| {
+                    REGISTERED_IDENTITIES.contains(&next.as_str())
+                        || AUTH_STEPS.contains(&next.as_str())
+                }))
+    })
+}
+
 fn words_say_auth(w: &[String]) -> bool {
-    w.iter().any(|x| REGISTRATION_WORDS.contains(&x.as_str()))
+    words_register_account(w)
         || w.windows(2).any(|p| p[0] == "sign" && p[1] == "up")
         || words_say_sign_in(w)
 }
@@ -281,7 +323,16 @@ pub fn auth_reason(project: &Project, route: &Route) -> Option<String> {
     let token_object = name_words.windows(2).any(|p| {
         TOKEN_OBJECT_VERBS.contains(&p[0].as_str()) && matches!(p[1].as_str(), "token" | "tokens")
     });
+    // `/tokens/<int:id>/`: one token the caller manages, not the endpoint
+    // that issues them.
+    let one_token = {
+        let raw: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        matches!(raw.as_slice(), [.., t, p]
+            if (p.starts_with('<') || p.starts_with('{'))
+                && matches!(t.to_ascii_lowercase().as_str(), "token" | "tokens"))
+    };
     let token = !token_object
+        && !one_token
         && match static_segments.as_slice() {
             [.., last] if TOKEN_SEGMENTS.contains(&last.as_str()) => true,
             [.., t, r] => TOKEN_SEGMENTS.contains(&t.as_str()) && r.as_str() == "refresh",
