@@ -266,7 +266,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             }
             // The URL carries the credential (`/kobo/<auth_token>/...`,
             // `/hooks/<secret>`): a cross-site request cannot know it.
-            if credential_in_path(&r.display_path()) || exempt_by_nature(r) {
+            if credential_in_path(r.display_path()) || exempt_by_nature(r) {
                 continue;
             }
             out.push(
