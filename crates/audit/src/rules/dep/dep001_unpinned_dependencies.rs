@@ -103,10 +103,17 @@ fn report_by_file(
         }
     }
     for file in files {
+        // A line silenced on its own (`# flaskguard: ignore[DEP001]`) leaves the
+        // group: the finding, placed on the first line left, must not take the
+        // others down with it, nor name what was accepted.
+        let source = ctx.project.source(file);
         let group: Vec<&Requirement> = loose
             .iter()
             .copied()
             .filter(|r| r.span.file == file && !matches!(r.source, ReqSource::Vcs { .. }))
+            .filter(|r| {
+                !source.is_some_and(|s| s.suppressed(s.line_of(r.span.start.into()), RULE.code))
+            })
             .collect();
         match group.as_slice() {
             [] => {}
