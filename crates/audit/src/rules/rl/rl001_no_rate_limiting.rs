@@ -56,7 +56,7 @@ fn has_limiter(project: &Project) -> bool {
 /// limits the login views when `AUTH_RATE_LIMITED` is on, and every request
 /// under flask-limiter's own `RATELIMIT_DEFAULT` / `RATELIMIT_APPLICATION`,
 /// unless `RATELIMIT_ENABLED` is off.
-fn appbuilder_limits(project: &Project) -> bool {
+pub(super) fn appbuilder_limits(project: &Project) -> bool {
     let resolver = project.resolver();
     project
         .extensions

@@ -102,6 +102,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     let hooks = HookLimits::of(project);
     let custom = ctx.custom_limits();
     let has_limiter = project.extensions.iter().any(|e| e.kind.limits_requests())
+        || super::rl001_no_rate_limiting::appbuilder_limits(project)
         || project.routes.iter().any(|r| !r.limits.is_empty())
         || custom.in_use(project);
     let defaults = default_limits(project);
