@@ -454,10 +454,29 @@ fn html_preset_nonces_and_generic_pages() {
             .contains(&nonce),
         "nonce reused"
     );
-    let r = http_get(s.addr, "/html-500", &[]).unwrap();
+    // A sanitised error page: a generic page for a browser, JSON for an API
+    // client (curl's `*/*`, or no Accept at all).
+    let browser = [("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")];
+    let r = http_get(s.addr, "/html-500", &browser).unwrap();
     assert_eq!(r.status, 500);
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    assert!(
+        r.text().contains("<h1>500 Internal Server Error</h1>"),
+        "{}",
+        r.text()
+    );
     assert!(!r.text().contains("Traceback"));
+    for accept in [&[("Accept", "*/*")][..], &[]] {
+        let r = http_get(s.addr, "/html-500", accept).unwrap();
+        assert_eq!(r.status, 500);
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/json"),
+            "{accept:?}"
+        );
+        assert_eq!(json(&r.body)["error"]["status"], 500);
+        assert!(!r.text().contains("Traceback"));
+    }
     // Pages were asked uncompressed (to be rewritten); shield gzips them for a
     // client that accepts it, nonces included.
     let h = json(

@@ -550,7 +550,8 @@ impl Default for CookiesSettings {
 pub enum HtmlErrors {
     /// A JSON error with the same status.
     Json,
-    /// A plain generic HTML page with the same status.
+    /// A plain generic HTML page with the same status, for a client that asks for
+    /// HTML (a browser); the JSON error for any other.
     Page,
     /// Passed through (5xx with tracebacks are still replaced).
     Keep,

@@ -2,7 +2,8 @@
 //!
 //! - A 5xx carrying HTML, a Python traceback, a file path with a line number, SQL
 //!   driver errors or Werkzeug debugger markers becomes a generic error with a
-//!   request id (JSON, or a plain page under `html_errors = "page"`).
+//!   request id (JSON, or a plain page under `html_errors = "page"` when the client
+//!   asked for HTML: `Accept` names `text/html`, as a browser's navigation does).
 //! - Under the api preset every HTML error page (4xx included) becomes a JSON error
 //!   with the same status, and so does any other 5xx that is not JSON (uvicorn's
 //!   plain-text `Internal Server Error`), so API clients see one error shape.
@@ -173,7 +174,10 @@ impl ErrorSanitizer {
         } else {
             status
         };
-        let resp = self.replacement(head, new_status, cx.request_id, head_only);
+        // The generic page is for browsers; an API client (curl's `*/*`, `fetch`,
+        // `Accept: application/json`) gets the JSON error even under `page`.
+        let page = self.html == HtmlErrors::Page && cx.wants_html;
+        let resp = self.replacement(head, new_status, cx.request_id, head_only, page);
         (
             resp,
             Some(Sanitized {
@@ -190,6 +194,7 @@ impl ErrorSanitizer {
         status: StatusCode,
         id: RequestId,
         head_only: bool,
+        page: bool,
     ) -> Response<ResBody> {
         for h in [
             header::CONTENT_TYPE,
@@ -202,7 +207,7 @@ impl ErrorSanitizer {
             head.headers.remove(h);
         }
         head.status = status;
-        let (ct, body) = if self.html == HtmlErrors::Page {
+        let (ct, body) = if page {
             ("text/html; charset=utf-8", generic_page(status, id))
         } else {
             let message = if status.is_server_error() {
