@@ -176,6 +176,48 @@ fn check_config_reads_the_seal_keys_file() {
     );
 }
 
+/// Paths in the file are relative to the file's directory, not to wherever
+/// shield is started (the test runs from the crate's directory).
+#[test]
+fn check_config_reads_files_relative_to_the_config_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf");
+    std::fs::create_dir_all(conf.join("schemas")).unwrap();
+    let keys = conf.join("seal-keys");
+    std::fs::write(&keys, "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n").unwrap();
+    std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(
+        conf.join("schemas/order.json"),
+        r#"{"type": "object", "required": ["sku"]}"#,
+    )
+    .unwrap();
+    let toml = "[shield]\nupstream = \"unix:run/app.sock\"\n\
+                [shield.seal]\ncookies = [\"session\"]\nkeys_env = \"FLASKGUARD_TEST_NO_SUCH_VAR\"\nkeys_file = \"seal-keys\"\n\
+                [shield.audit_log]\npath = \"logs/audit.log\"\n\
+                [[shield.schema.routes]]\nroutes = [\"POST /api/orders\"]\nschema = \"schemas/order.json\"\n";
+    let (code, out, err) = check(&conf, toml);
+    assert_eq!(code, 0, "{err}");
+    for (key, rel) in [
+        ("keys_file", "seal-keys"),
+        ("schema", "schemas/order.json"),
+        ("path", "logs/audit.log"),
+    ] {
+        let line = format!("{key} = {:?}", conf.join(rel).display().to_string());
+        assert!(out.contains(&line), "missing {line}:\n{out}");
+    }
+    let line = format!(
+        "upstream = \"unix:{}\"",
+        conf.join("run/app.sock").display()
+    );
+    assert!(out.contains(&line), "missing {line}:\n{out}");
+    // A missing file is named with the path it was looked for at.
+    std::fs::remove_file(conf.join("schemas/order.json")).unwrap();
+    let (code, _, err) = check(&conf, toml);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("schemas/order.json"), "{err}");
+}
+
 struct Running {
     proc: Proc,
     addr: SocketAddr,

@@ -25,8 +25,16 @@ impl Source {
         let mut settings = match &self.file {
             Some(path) => {
                 let cfg = ConfigFile::load(path).map_err(|e| e.to_string())?;
-                cfg.section::<Settings>("shield")
-                    .map_err(|e| e.to_string())?
+                let mut s = cfg
+                    .section::<Settings>("shield")
+                    .map_err(|e| e.to_string())?;
+                // Paths in the file are relative to the file, not to the
+                // directory shield happens to be started from.
+                let abs = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+                if let Some(dir) = abs.parent() {
+                    s.resolve_paths(dir);
+                }
+                s
             }
             None => Settings::default(),
         };

@@ -681,6 +681,49 @@ pub struct AdminSettings {
 }
 
 impl Settings {
+    /// Makes the relative file paths of a config file relative to the file's
+    /// directory rather than to wherever shield was started: TLS `cert`/`key`,
+    /// `limits.spill_dir`, `schema.openapi` and each `schema.routes` file,
+    /// `seal.keys_file`, the audit and access log files (not `-`) and a `unix:`
+    /// upstream. Absolute paths, and values given as flags, are left alone.
+    pub fn resolve_paths(&mut self, base: &std::path::Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() && !p.as_os_str().is_empty() {
+                *p = base.join(&*p);
+            }
+        };
+        let fix_str = |p: &mut String| {
+            if p != "-" && !p.is_empty() && std::path::Path::new(p.as_str()).is_relative() {
+                *p = base.join(p.as_str()).display().to_string();
+            }
+        };
+        if let Some(p) = &mut self.tls.cert {
+            fix(p);
+        }
+        if let Some(p) = &mut self.tls.key {
+            fix(p);
+        }
+        if let Some(p) = &mut self.limits.spill_dir {
+            fix(p);
+        }
+        if let Some(p) = &mut self.schema.openapi {
+            fix(p);
+        }
+        for r in &mut self.schema.routes {
+            fix(&mut r.schema);
+        }
+        if let Some(p) = &mut self.seal.keys_file {
+            fix(p);
+        }
+        fix_str(&mut self.audit_log.path);
+        fix_str(&mut self.access_log.path);
+        if let Some(sock) = self.upstream.strip_prefix("unix:") {
+            if !sock.is_empty() && std::path::Path::new(sock).is_relative() {
+                self.upstream = format!("unix:{}", base.join(sock).display());
+            }
+        }
+    }
+
     /// The settings with every preset-dependent default filled in, as printed by
     /// `--check-config`.
     pub fn effective(&self) -> Settings {
