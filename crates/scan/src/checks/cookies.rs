@@ -232,24 +232,46 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// Every cookie set during the scan, first occurrence per name, deletions skipped.
+/// Every cookie set during the scan, first occurrence per name, deletions skipped,
+/// and so are cookies that only echo the request: a name and value both taken
+/// from a query parameter the scan sent (a "set this cookie" endpoint fed the
+/// scan's own probe parameters is not one of the app's cookies).
 pub fn all(obs: &Observations) -> Vec<SetCookie> {
     let mut out: Vec<SetCookie> = Vec::new();
     for (e, resp) in obs.answered() {
         let date = resp.header("date").and_then(parse_http_date);
+        let url = e.url();
+        let sent: Vec<(String, String)> = url::Url::parse(&url)
+            .map(|u| u.query_pairs().into_owned().collect())
+            .unwrap_or_default();
         for raw in resp.headers_all("set-cookie") {
             let Some(mut c) = SetCookie::parse(raw) else {
                 continue;
             };
-            c.url = e.url();
+            c.url = url.clone();
             c.date = date;
-            if c.is_deletion() || out.iter().any(|o| o.name == c.name) {
+            if c.is_deletion()
+                || out.iter().any(|o| o.name == c.name)
+                || echoes_query(&c, &sent)
+            {
                 continue;
             }
             out.push(c);
         }
     }
     out
+}
+
+/// The cookie is `name=value` of one of the request's own query parameters (the
+/// value as sent, or percent-encoded as the app may store it).
+fn echoes_query(c: &SetCookie, sent: &[(String, String)]) -> bool {
+    let decoded: String = url::form_urlencoded::parse(c.value.as_bytes())
+        .next()
+        .map(|(k, v)| if v.is_empty() { k } else { v })
+        .map(|s| s.into_owned())
+        .unwrap_or_default();
+    sent.iter()
+        .any(|(k, v)| k == &c.name && !v.is_empty() && (c.value == *v || decoded == *v))
 }
 
 fn hsts_protects(obs: &Observations) -> bool {

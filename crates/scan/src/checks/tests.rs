@@ -151,6 +151,52 @@ fn cookie_flags_are_judged_not_the_scan_transport() {
     assert!(names(&obs).contains(&"cookies-without-secure-flag-but-protected-by-hsts"));
 }
 
+/// A "set this cookie" endpoint fed the scan's own query parameters (the
+/// open-redirect probe's `next=…&url=…`) sets cookies named and valued by the
+/// scan: they are not the app's cookies. A cookie of the app's own on the same
+/// answer still counts.
+#[test]
+fn cookies_that_echo_the_scans_own_query_are_not_the_apps() {
+    let probe = "/cookies/set?next=https%3A%2F%2Fevil.example%2Fx&url=https%3A%2F%2Fevil.example%2Fx";
+    let echo = response(
+        302,
+        &[
+            ("set-cookie", "next=https://evil.example/x; Path=/"),
+            ("set-cookie", "url=https%3A%2F%2Fevil.example%2Fx; Path=/"),
+        ],
+        "",
+    );
+    let page = response(200, &[("content-type", "application/json")], "{}");
+    let obs = observations(
+        "http://127.0.0.1:5000/",
+        vec![("main", "/", page.clone()), ("redirect", probe, echo)],
+    );
+    let n = names(&obs);
+    assert!(n.contains(&"cookies-not-found"), "{n:?}");
+    // The app's own cookie on that answer, and a cookie whose value is not the
+    // one sent, are judged.
+    let mixed = response(
+        302,
+        &[
+            ("set-cookie", "next=https://evil.example/x; Path=/"),
+            ("set-cookie", "url=/home; Path=/"),
+            ("set-cookie", "session=abc; HttpOnly; SameSite=Lax"),
+        ],
+        "",
+    );
+    let obs = observations(
+        "http://127.0.0.1:5000/",
+        vec![("main", "/", page), ("redirect", probe, mixed)],
+    );
+    let v = run_all(&obs);
+    let details: Vec<String> = v
+        .iter()
+        .filter(|v| v.spec.control == "CKE001" && v.spec.severity.is_some())
+        .filter_map(|v| v.detail.clone())
+        .collect();
+    assert_eq!(details, ["cookie `url`", "cookie `session`"], "{details:?}");
+}
+
 #[test]
 fn deprecated_headers_are_never_required_and_products_are_not_versions() {
     let obs = observations(
