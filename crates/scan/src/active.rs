@@ -211,9 +211,10 @@ async fn login_burst(client: &Client, obs: &mut Observations, path: &str) {
         let req = login_request(obs, path, i, form, token.as_ref());
         let result = client.fetch(&req).await;
         let status = result.as_ref().map(|r| r.status).unwrap_or(0);
-        if i == 0 && matches!(status, 400 | 415) {
-            // The endpoint wants a form, not JSON: start over with a form body,
-            // carrying the token its page hands every visitor.
+        if i == 0 && matches!(status, 400 | 415 | 422) {
+            // The endpoint wants a form, not JSON (FastAPI answers 422 when its
+            // form fields are missing): start over with a form body, carrying the
+            // token its page hands every visitor.
             form = true;
             token = login_form(client, obs, path).await;
         }

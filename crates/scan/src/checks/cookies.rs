@@ -250,10 +250,7 @@ pub fn all(obs: &Observations) -> Vec<SetCookie> {
             };
             c.url = url.clone();
             c.date = date;
-            if c.is_deletion()
-                || out.iter().any(|o| o.name == c.name)
-                || echoes_query(&c, &sent)
-            {
+            if c.is_deletion() || out.iter().any(|o| o.name == c.name) || echoes_query(&c, &sent) {
                 continue;
             }
             out.push(c);

@@ -143,13 +143,14 @@ fn login_limit(obs: &Observations, v: &mut Verdicts) {
         if statuses.len() < BURST && !fact.starts_with("limited") {
             continue;
         }
-        let csrf_refused = obs.with_prefix(&format!("burst:{path}:")).all(|e| {
-            e.response().is_some_and(|r| {
-                matches!(r.status, 400 | 403 | 419)
-                    && r.text().to_ascii_lowercase().contains("csrf")
-            })
-        });
-        if csrf_refused && !fact.starts_with("limited") {
+        // Nor did one where no answer shows a password being compared: a CSRF
+        // refusal, a validation error (422), a login that is not set up (`400 No
+        // auth_callback defined`), a server error.
+        let compared = obs
+            .with_prefix(&format!("burst:{path}:"))
+            .filter_map(|e| e.response())
+            .any(|r| login_was_tried(r.status, &r.text()));
+        if !compared && !fact.starts_with("limited") {
             continue;
         }
         if fact.starts_with("limited") {
@@ -169,6 +170,40 @@ fn login_limit(obs: &Observations, v: &mut Verdicts) {
                 summarise(&statuses)
             ));
         }
+    }
+}
+
+/// Whether a login answer shows that the credentials were checked and refused:
+/// 401/403 (not a CSRF refusal), a page or redirect back to the form (200, 30x),
+/// or a 400 that speaks of the credentials. A 400 about something else, 404/405,
+/// 415, 422 and 5xx tested nothing.
+fn login_was_tried(status: u16, body: &str) -> bool {
+    let lower = body.to_ascii_lowercase();
+    let csrf = lower.contains("csrf");
+    match status {
+        401 | 403 => !csrf,
+        200..=299 | 301..=303 | 307 | 308 => !csrf,
+        400 => {
+            !csrf
+                && [
+                    "invalid",
+                    "incorrect",
+                    "wrong",
+                    "credential",
+                    "password",
+                    "unauthori",
+                    "denied",
+                    "failed",
+                    "not match",
+                    "mismatch",
+                    "unknown user",
+                    "no such user",
+                    "not found",
+                ]
+                .iter()
+                .any(|w| lower.contains(w))
+        }
+        _ => false,
     }
 }
 

@@ -157,7 +157,8 @@ fn cookie_flags_are_judged_not_the_scan_transport() {
 /// answer still counts.
 #[test]
 fn cookies_that_echo_the_scans_own_query_are_not_the_apps() {
-    let probe = "/cookies/set?next=https%3A%2F%2Fevil.example%2Fx&url=https%3A%2F%2Fevil.example%2Fx";
+    let probe =
+        "/cookies/set?next=https%3A%2F%2Fevil.example%2Fx&url=https%3A%2F%2Fevil.example%2Fx";
     let echo = response(
         302,
         &[
@@ -818,4 +819,45 @@ fn one_debugger_is_one_critical_finding() {
             )
         ]
     );
+}
+
+/// RL003 needs a burst in which the credentials were compared: a login that is
+/// not set up (`400 No auth_callback defined`), a validation error or a CSRF
+/// refusal tested nothing; 401s, a form shown again, or a 400 about the
+/// credentials did.
+#[test]
+fn a_login_burst_counts_only_when_passwords_were_compared() {
+    let burst = |status: u16, body: &str| {
+        let mut obs = observations(
+            "http://127.0.0.1:5000/",
+            vec![(
+                "main",
+                "/",
+                response(200, &[("content-type", "application/json")], "{}"),
+            )],
+        );
+        obs.active = true;
+        obs.discovery.login_paths.insert("/login".into());
+        obs.facts
+            .insert("burst:/login".into(), "not limited; statuses [..]".into());
+        for i in 0..crate::active::BURST {
+            obs.exchanges.push(Exchange {
+                key: format!("burst:/login:{i}"),
+                request: HttpRequest::new(&obs.target.endpoint, "POST", "/login"),
+                result: Ok(response(
+                    status,
+                    &[("content-type", "application/json")],
+                    body,
+                )),
+            });
+        }
+        names(&obs).contains(&"login-not-rate-limited")
+    };
+    assert!(!burst(400, r#"{"detail":"No auth_callback defined"}"#));
+    assert!(!burst(422, r#"{"detail":[{"msg":"Field required"}]}"#));
+    assert!(!burst(400, "The CSRF token is missing."));
+    assert!(!burst(500, "Internal Server Error"));
+    assert!(burst(401, r#"{"error":"unauthorized"}"#));
+    assert!(burst(400, r#"{"message":"Invalid email or password"}"#));
+    assert!(burst(200, "<form>Wrong password</form>"));
 }
