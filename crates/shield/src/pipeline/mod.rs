@@ -102,6 +102,8 @@ pub struct Pipeline {
     nonce_placeholder: Option<String>,
     /// Set once a page with inline event handlers was seen (warned about once).
     warned_inline_handlers: Arc<std::sync::atomic::AtomicBool>,
+    /// Said once: a page loads a file from another site its policy blocks.
+    warned_off_site: Arc<std::sync::atomic::AtomicBool>,
     /// Ask the upstream for uncompressed bodies (needed to rewrite HTML).
     identity_upstream: bool,
     /// Routes whose own CSP carries a nonce (`[[shield.headers.routes]]`): asked
@@ -244,6 +246,7 @@ impl Pipeline {
             upstreams,
             nonce_placeholder: s.headers.csp_nonce_placeholder.clone(),
             warned_inline_handlers: Default::default(),
+            warned_off_site: Default::default(),
             identity_upstream: nonce,
             nonce_routes,
             nonce_header,
@@ -610,11 +613,28 @@ impl Pipeline {
                     warned: self.warned_inline_handlers.clone(),
                     route: format!("{} {}", cx.method, cx.path()),
                 });
+                let off_site_warning = (!self
+                    .warned_off_site
+                    .load(std::sync::atomic::Ordering::Relaxed))
+                .then(|| {
+                    let policy = head
+                        .headers
+                        .get(header::CONTENT_SECURITY_POLICY)
+                        .and_then(|v| v.to_str().ok())?;
+                    Some(layers::csp_nonce::OffSiteWarning {
+                        warned: self.warned_off_site.clone(),
+                        route: format!("{} {}", cx.method, cx.path()),
+                        policy: policy.to_string(),
+                        host: cx.host.clone().unwrap_or_default(),
+                    })
+                })
+                .flatten();
                 body = ResBody::Html(Box::new(NonceBody::new(
                     body,
                     nonce,
                     self.nonce_placeholder.clone(),
                     inline_warning,
+                    off_site_warning,
                 )));
             }
         }
