@@ -260,6 +260,10 @@ impl Client {
         &self.credentials.cookies
     }
 
+    pub fn given_headers(&self) -> &[(String, String)] {
+        &self.credentials.headers
+    }
+
     pub fn limits(&self) -> Limits {
         self.limits
     }

@@ -69,6 +69,7 @@ pub async fn scan_target(
     let target = upgraded.as_ref().unwrap_or(entry);
     let mut obs = Observations::new(target.clone(), options.active);
     obs.given_cookies = client.given_cookies().to_vec();
+    obs.given_headers = client.given_headers().to_vec();
     let token = plan::random_token();
     let first = plan::first_round(target, &token, &options.login_paths);
     obs.exchanges = run(client, first).await;

@@ -100,6 +100,9 @@ pub struct Observations {
     /// Cookies the user gave the scan (`--cookie`), sent with every request but
     /// anonymous probes: a session the site sets only after login.
     pub given_cookies: Vec<(String, String)>,
+    /// Headers the user gave the scan (`--header`); read by checks that test a
+    /// credential offline (a JWT's secret), never shown in a report.
+    pub given_headers: Vec<(String, String)>,
 }
 
 impl Observations {
@@ -116,6 +119,7 @@ impl Observations {
             facts: BTreeMap::new(),
             session_keys: None,
             given_cookies: Vec::new(),
+            given_headers: Vec::new(),
         }
     }
 

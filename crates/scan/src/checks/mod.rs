@@ -21,6 +21,7 @@ pub mod files;
 pub mod headers;
 pub mod hsts;
 pub mod inputs;
+pub mod jwt;
 pub mod probes;
 pub mod session;
 pub mod transport;
@@ -219,6 +220,7 @@ pub fn registry() -> Vec<&'static CheckDef> {
         disclosure::CHECKS,
         cookies::CHECKS,
         session::CHECKS,
+        jwt::CHECKS,
         debug::CHECKS,
         files::CHECKS,
         cors::CHECKS,
