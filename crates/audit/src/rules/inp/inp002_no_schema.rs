@@ -6,8 +6,8 @@ use report::Finding;
 use crate::{
     model::{index::Target, is_restx_payload, restx_object, Decorator, Project, Route},
     python::{
-        facts::{FunctionFact, PyFacts},
-        value::{Kind, Value},
+        facts::{FunctionFact, PyFacts, RaiseKind},
+        value::{Kind, Root, Value},
     },
     rules::{Rule, RuleContext},
     source::{FileId, Span},
@@ -43,6 +43,11 @@ A view counts as validated when it:
   `parser.parse_args()`, cerberus `Validator(...).validate(...)`;
 - has a decorator defined in the project that calls one of these validators
   before the view runs (`@validate_openapi_request("createOrder")`);
+- checks the types of body values by hand (`isinstance(body.get("days"),
+  int)`) and answers an error (`raise`, `abort(...)`, `return ..., 400`), or
+  hands the whole body to a project function or class method that does so or
+  calls a validator (`Reminder.from_json(request.json)` raising `ValueError`
+  for a field of the wrong type);
 - or is a FastAPI endpoint that takes a pydantic model (FastAPI validates it
   before the call; no raw reads, nothing to report).
 
@@ -233,6 +238,12 @@ fn validated(
     if calls_validator(project, file, facts, view) {
         return true;
     }
+    if checks_by_hand(facts, view, &|v: &Value| from_body(v, &request_body_ref, 0)) {
+        return true;
+    }
+    if body_given_to_validating_helper(project, file, facts, view) {
+        return true;
+    }
     // A decorator of the project that validates the body before calling the
     // view (`@validate_openapi_request("createOrder")`, `@check_payload`).
     let resolver = project.resolver();
@@ -288,6 +299,148 @@ fn calls_validator(project: &Project, file: FileId, facts: &PyFacts, view: &Func
                     .is_some_and(|n| {
                         n == "jsonschema.validate" || n.starts_with("pydantic.TypeAdapter")
                     })
+        })
+}
+
+/// Whether a function checks the type of input values by hand and answers
+/// an error: an `isinstance(x, ...)` of a value `input` says is input, and a
+/// `raise`, an `abort(...)` or a `return ..., 4xx` in the function.
+fn checks_by_hand(facts: &PyFacts, func: &FunctionFact, input: &dyn Fn(&Value) -> bool) -> bool {
+    let within = |s| facts.scope_within(s, func.scope);
+    let type_check = facts.calls.iter().filter(|c| within(c.scope)).any(|c| {
+        let call = c.call();
+        call.func_name().as_deref() == Some("isinstance") && call.arg(0).is_some_and(input)
+    });
+    if !type_check {
+        return false;
+    }
+    let raises = facts
+        .raises
+        .iter()
+        .any(|r| r.kind == RaiseKind::Raise && within(r.scope));
+    let aborts = facts
+        .calls
+        .iter()
+        .filter(|c| within(c.scope))
+        .any(|c| c.call().last_name() == Some("abort"));
+    let client_error = func.returns.iter().any(|r| {
+        r.as_seq().is_some_and(|items| {
+            items
+                .get(1)
+                .is_some_and(|s| matches!(s.kind, Kind::Int(400..=499)))
+        })
+    });
+    raises || aborts || client_error
+}
+
+/// The whole request body: `request.json`, `request.form`, `request.get_json()`.
+fn is_whole_body(v: &Value) -> bool {
+    let body = |q: &str| body_path(q).is_some_and(|rest| rest.is_empty());
+    match &v.kind {
+        Kind::Call(c) => c.func_name().is_some_and(|q| body(&q)),
+        Kind::Ref(_) => v.qualified().is_some_and(|q| body(&q)),
+        _ => false,
+    }
+}
+
+/// What follows the body in a dotted request name (`""` for `request.json`,
+/// `".get"` for `request.form.get`).
+fn body_path(q: &str) -> Option<&str> {
+    crate::python::REQUEST_OBJECTS.iter().find_map(|o| {
+        let rest = q.strip_prefix(o)?;
+        [".json", ".form", ".get_json"]
+            .iter()
+            .find_map(|b| rest.strip_prefix(b))
+            .filter(|r| r.is_empty() || r.starts_with('.'))
+    })
+}
+
+/// A value of the body itself: the body, a field of it (`body["n"]`,
+/// `request.json.get("n")`, `request.get_json()["items"]`). `root` says
+/// whether a reference is the body (or in it).
+fn from_body(v: &Value, root: &dyn Fn(&Value) -> bool, depth: usize) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    match &v.kind {
+        Kind::Ref(_) => root(v),
+        Kind::Subscript(base, _) => from_body(base, root, depth + 1),
+        // `request.get_json(silent=True) or {}`
+        Kind::Or(parts) => parts.iter().any(|p| from_body(p, root, depth + 1)),
+        Kind::Call(c) => {
+            if root(&c.func) {
+                return true;
+            }
+            match &c.func.kind {
+                Kind::Attr(base, m) if matches!(m.as_str(), "get" | "pop" | "getlist") => {
+                    from_body(base, root, depth + 1)
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// A reference into the request body (`request.json`, `request.form.get`).
+fn request_body_ref(v: &Value) -> bool {
+    v.qualified().is_some_and(|q| body_path(&q).is_some())
+}
+
+/// Whether the view hands the whole body to a project function (or a class's
+/// method: `Alert.parse(request.json)`) that validates it: calls a validator,
+/// or checks its types by hand and answers an error (see [`checks_by_hand`]).
+fn body_given_to_validating_helper(
+    project: &Project,
+    file: FileId,
+    facts: &PyFacts,
+    view: &FunctionFact,
+) -> bool {
+    let resolver = project.resolver();
+    facts
+        .calls
+        .iter()
+        .filter(|c| facts.scope_within(c.scope, view.scope))
+        .any(|c| {
+            let call = c.call();
+            let Some(pos) = call.args.iter().position(is_whole_body) else {
+                return false;
+            };
+            let r = resolver.resolve(file, &call.func);
+            let q = match (&r.target, r.attrs.as_slice()) {
+                (Target::Function(q), []) => q.clone(),
+                (Target::Class(q), [m]) => format!("{q}.{m}"),
+                _ => return false,
+            };
+            let Some((hfile, helper)) = resolver.function(&q) else {
+                return false;
+            };
+            if helper.qualified == view.qualified {
+                return false;
+            }
+            let Some(hfacts) = resolver.facts(hfile) else {
+                return false;
+            };
+            // `self` / `cls` come first in methods (not in static methods).
+            let skip = usize::from(
+                helper.method_of.is_some()
+                    && helper
+                        .params
+                        .first()
+                        .is_some_and(|p| matches!(p.name.as_str(), "self" | "cls")),
+            );
+            let Some(param) = helper.params.get(pos + skip) else {
+                return false;
+            };
+            let param_ref = |v: &Value| {
+                v.reference().is_some_and(|r| {
+                    matches!(&r.root, Root::Param { func, name, .. }
+                        if *func == helper.qualified && *name == param.name)
+                })
+            };
+            let is_param = |v: &Value| from_body(v, &param_ref, 0);
+            calls_validator(project, hfile, hfacts, helper)
+                || checks_by_hand(hfacts, helper, &is_param)
         })
 }
 
