@@ -238,7 +238,7 @@ fn validated(
     if calls_validator(project, file, facts, view) {
         return true;
     }
-    if checks_by_hand(facts, view, &|v: &Value| from_body(v, &request_body_ref, 0)) {
+    if checks_by_hand(facts, view, &request_body_rest) {
         return true;
     }
     if body_given_to_validating_helper(project, file, facts, view) {
@@ -302,35 +302,80 @@ fn calls_validator(project: &Project, file: FileId, facts: &PyFacts, view: &Func
         })
 }
 
-/// Whether a function checks the type of input values by hand and answers
-/// an error: an `isinstance(x, ...)` of a value `input` says is input, and a
-/// `raise`, an `abort(...)` or a `return ..., 4xx` in the function.
-fn checks_by_hand(facts: &PyFacts, func: &FunctionFact, input: &dyn Fn(&Value) -> bool) -> bool {
+/// Whether a function checks the type of input fields by hand and answers
+/// an error when the check fails: a `raise`, an `abort(...)` or a `return
+/// ..., 4xx` under an `if` whose test is an `isinstance(...)` of a field of
+/// the body (`body_rest` says where a reference points into the body).
+fn checks_by_hand(facts: &PyFacts, func: &FunctionFact, body_rest: BodyRest) -> bool {
     let within = |s| facts.scope_within(s, func.scope);
-    let type_check = facts.calls.iter().filter(|c| within(c.scope)).any(|c| {
-        let call = c.call();
-        call.func_name().as_deref() == Some("isinstance") && call.arg(0).is_some_and(input)
-    });
-    if !type_check {
-        return false;
-    }
+    let checked = |guard| {
+        facts
+            .guards_of(guard)
+            .iter()
+            .any(|g| type_check_failed(&g.test, g.negated, body_rest, 0))
+    };
     let raises = facts
         .raises
         .iter()
-        .any(|r| r.kind == RaiseKind::Raise && within(r.scope));
+        .filter(|r| r.kind == RaiseKind::Raise && within(r.scope))
+        .any(|r| checked(r.guard));
     let aborts = facts
         .calls
         .iter()
-        .filter(|c| within(c.scope))
-        .any(|c| c.call().last_name() == Some("abort"));
-    let client_error = func.returns.iter().any(|r| {
+        .filter(|c| within(c.scope) && c.call().last_name() == Some("abort"))
+        .any(|c| checked(c.guard));
+    let client_errors = func.returns.iter().enumerate().any(|(i, r)| {
         r.as_seq().is_some_and(|items| {
             items
                 .get(1)
                 .is_some_and(|s| matches!(s.kind, Kind::Int(400..=499)))
-        })
+        }) && checked(func.return_guards.get(i).copied().unwrap_or(0))
     });
-    raises || aborts || client_error
+    raises || aborts || client_errors
+}
+
+/// Whether a test, when it holds (`negated`: when it fails), says a field of
+/// the body has the wrong type: `not isinstance(body["n"], int)`, also
+/// inside `or` / `and`, or the `else` of `isinstance(...)`.
+fn type_check_failed(test: &Value, negated: bool, body_rest: BodyRest, depth: usize) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    match &test.kind {
+        Kind::Not(inner) => type_check_failed(inner, !negated, body_rest, depth + 1),
+        Kind::Or(parts) | Kind::And(parts) => parts
+            .iter()
+            .any(|p| type_check_failed(p, negated, body_rest, depth + 1)),
+        Kind::Call(c) => {
+            negated
+                && c.func_name().as_deref() == Some("isinstance")
+                && c.arg(0).is_some_and(|a| field_of(a, body_rest, 0))
+        }
+        _ => false,
+    }
+}
+
+/// Where a reference points into the request body: the attributes after the
+/// body (`[]` for the body itself, `["get"]` for `request.json.get`), or None
+/// when it is not the body.
+type BodyRest<'a> = &'a dyn Fn(&crate::python::value::Ref) -> Option<Vec<String>>;
+
+/// [`BodyRest`] for the request: `request.json`, `request.form`,
+/// `request.get_json()` (and what a call of it made).
+fn request_body_rest(r: &crate::python::value::Ref) -> Option<Vec<String>> {
+    let split = |rest: &str| -> Vec<String> {
+        rest.split('.')
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    match &r.root {
+        Root::Obj { ctor, .. } => body_path(ctor)
+            .filter(|rest| rest.is_empty())
+            .map(|_| r.attrs.iter().map(|a| a.to_string()).collect()),
+        Root::Global(_) => body_path(&r.qualified()?).map(split),
+        _ => None,
+    }
 }
 
 /// The whole request body: `request.json`, `request.form`, `request.get_json()`.
@@ -355,36 +400,46 @@ fn body_path(q: &str) -> Option<&str> {
     })
 }
 
-/// A value of the body itself: the body, a field of it (`body["n"]`,
-/// `request.json.get("n")`, `request.get_json()["items"]`). `root` says
-/// whether a reference is the body (or in it).
-fn from_body(v: &Value, root: &dyn Fn(&Value) -> bool, depth: usize) -> bool {
+const FIELD_METHODS: &[&str] = &["get", "pop", "getlist"];
+
+/// The body or a value in it (`body["n"]`, `request.json.get("n")`).
+fn from_body(v: &Value, body_rest: BodyRest, depth: usize) -> bool {
     if depth > 8 {
         return false;
     }
     match &v.kind {
-        Kind::Ref(_) => root(v),
-        Kind::Subscript(base, _) => from_body(base, root, depth + 1),
-        // `request.get_json(silent=True) or {}`
-        Kind::Or(parts) => parts.iter().any(|p| from_body(p, root, depth + 1)),
-        Kind::Call(c) => {
-            if root(&c.func) {
-                return true;
-            }
-            match &c.func.kind {
-                Kind::Attr(base, m) if matches!(m.as_str(), "get" | "pop" | "getlist") => {
-                    from_body(base, root, depth + 1)
-                }
-                _ => false,
-            }
-        }
-        _ => false,
+        Kind::Ref(r) => body_rest(r).is_some(),
+        Kind::Or(parts) => parts.iter().any(|p| from_body(p, body_rest, depth + 1)),
+        Kind::Call(c) if matches!(c.func.kind, Kind::Ref(_)) => c
+            .func_ref()
+            .and_then(body_rest)
+            .is_some_and(|rest| rest.is_empty() || rest.iter().all(|a| a == "get_json") || field_method(&rest)),
+        _ => field_of(v, body_rest, depth),
     }
 }
 
-/// A reference into the request body (`request.json`, `request.form.get`).
-fn request_body_ref(v: &Value) -> bool {
-    v.qualified().is_some_and(|q| body_path(&q).is_some())
+fn field_method(rest: &[String]) -> bool {
+    rest.last().is_some_and(|m| FIELD_METHODS.contains(&m.as_str()))
+}
+
+/// A field of the body, not the body itself: `body["days"]`,
+/// `request.json.get("days")`, `data.get("days")`.
+fn field_of(v: &Value, body_rest: BodyRest, depth: usize) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    match &v.kind {
+        Kind::Subscript(base, _) => from_body(base, body_rest, depth + 1),
+        Kind::Or(parts) => parts.iter().any(|p| field_of(p, body_rest, depth + 1)),
+        Kind::Call(c) => match &c.func.kind {
+            Kind::Attr(base, m) if FIELD_METHODS.contains(&m.as_str()) => {
+                from_body(base, body_rest, depth + 1)
+            }
+            Kind::Ref(r) => body_rest(r).is_some_and(|rest| field_method(&rest)),
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// Whether the view hands the whole body to a project function (or a class's
@@ -432,15 +487,13 @@ fn body_given_to_validating_helper(
             let Some(param) = helper.params.get(pos + skip) else {
                 return false;
             };
-            let param_ref = |v: &Value| {
-                v.reference().is_some_and(|r| {
-                    matches!(&r.root, Root::Param { func, name, .. }
-                        if *func == helper.qualified && *name == param.name)
-                })
+            let param_rest = |r: &crate::python::value::Ref| -> Option<Vec<String>> {
+                matches!(&r.root, Root::Param { func, name, .. }
+                    if *func == helper.qualified && *name == param.name)
+                .then(|| r.attrs.iter().map(|a| a.to_string()).collect())
             };
-            let is_param = |v: &Value| from_body(v, &param_ref, 0);
             calls_validator(project, hfile, hfacts, helper)
-                || checks_by_hand(hfacts, helper, &is_param)
+                || checks_by_hand(hfacts, helper, &param_rest)
         })
 }
 
