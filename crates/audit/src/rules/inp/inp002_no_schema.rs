@@ -43,11 +43,12 @@ A view counts as validated when it:
   `parser.parse_args()`, cerberus `Validator(...).validate(...)`;
 - has a decorator defined in the project that calls one of these validators
   before the view runs (`@validate_openapi_request("createOrder")`);
-- checks the types of body values by hand (`isinstance(body.get("days"),
-  int)`) and answers an error (`raise`, `abort(...)`, `return ..., 400`), or
-  hands the whole body to a project function or class method that does so or
-  calls a validator (`Reminder.from_json(request.json)` raising `ValueError`
-  for a field of the wrong type);
+- checks the types of body fields by hand and answers an error when a check
+  fails (`if not isinstance(body.get("days"), int): return ..., 400`, or a
+  `raise` / `abort(...)` there), or hands the whole body to a project function
+  or class method that does so or calls a validator
+  (`Reminder.from_json(request.json)` raising `ValueError` for a field of the
+  wrong type). Checking only that the body is a dict is not enough;
 - or is a FastAPI endpoint that takes a pydantic model (FastAPI validates it
   before the call; no raw reads, nothing to report).
 
