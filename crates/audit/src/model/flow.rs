@@ -328,22 +328,6 @@ pub fn converter<'a>(rule: &'a str, name: &str) -> Option<&'a str> {
     None
 }
 
-#[cfg(test)]
-mod tests {
-    use super::converter;
-
-    #[test]
-    fn converters_of_flask_and_fastapi_rules() {
-        assert_eq!(converter("/f/<path:name>", "name"), Some("path"));
-        assert_eq!(converter("/f/<name>", "name"), Some("string"));
-        assert_eq!(converter("/f/<int:id>/<slug>", "slug"), Some("string"));
-        assert_eq!(converter("/f/<any(css,js):folder>", "folder"), Some("any"));
-        assert_eq!(converter("/f/{name:path}", "name"), Some("path"));
-        assert_eq!(converter("/f/{name}", "name"), Some("string"));
-        assert_eq!(converter("/f", "name"), None);
-    }
-}
-
 /// Whether an annotation admits only a closed set of values: an `Enum` class
 /// (of the project, deriving from `enum.Enum` or its kin), optionally in
 /// `Optional[...]`, `X | None` or `Annotated[X, ...]`.
@@ -411,4 +395,20 @@ fn is_enum_class(project: &Project, class: &str, depth: usize) -> bool {
             _ => false,
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::converter;
+
+    #[test]
+    fn converters_of_flask_and_fastapi_rules() {
+        assert_eq!(converter("/f/<path:name>", "name"), Some("path"));
+        assert_eq!(converter("/f/<name>", "name"), Some("string"));
+        assert_eq!(converter("/f/<int:id>/<slug>", "slug"), Some("string"));
+        assert_eq!(converter("/f/<any(css,js):folder>", "folder"), Some("any"));
+        assert_eq!(converter("/f/{name:path}", "name"), Some("path"));
+        assert_eq!(converter("/f/{name}", "name"), Some("string"));
+        assert_eq!(converter("/f", "name"), None);
+    }
 }

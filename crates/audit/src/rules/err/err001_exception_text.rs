@@ -419,9 +419,10 @@ fn narrowed(project: &Project, file: FileId, facts: &PyFacts, guard: GuardId, e:
         if call.func_name().as_deref() != Some("isinstance") {
             return false;
         }
-        let is_e = call.arg(0).and_then(Value::reference).is_some_and(|r| {
-            r.attrs.is_empty() && matches!(&r.root, Root::Local(n) if n == e)
-        });
+        let is_e = call
+            .arg(0)
+            .and_then(Value::reference)
+            .is_some_and(|r| r.attrs.is_empty() && matches!(&r.root, Root::Local(n) if n == e));
         is_e && call
             .arg(1)
             .is_some_and(|t| !reveals_internals(project, file, t))

@@ -223,8 +223,25 @@ fn loads_non_html_templates(
 ) -> bool {
     use crate::python::value::Root;
     const OTHER: &[&str] = &[
-        ".py", ".sql", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".sh", ".txt", ".md", ".rst",
-        ".tex", ".json", ".ts", ".js", ".go", ".rs", ".dockerfile", ".conf",
+        ".py",
+        ".sql",
+        ".yaml",
+        ".yml",
+        ".toml",
+        ".ini",
+        ".cfg",
+        ".sh",
+        ".txt",
+        ".md",
+        ".rst",
+        ".tex",
+        ".json",
+        ".ts",
+        ".js",
+        ".go",
+        ".rs",
+        ".dockerfile",
+        ".conf",
     ];
     let start: u32 = env.value.range.start().into();
     let mut loads = 0;

@@ -411,9 +411,15 @@ mod tests {
             f("f\"INSERT INTO t VALUES ({', '.join(['%s'] * x.width)})\""),
             0
         );
-        assert_eq!(f("f\"SELECT * FROM u WHERE id IN ({','.join('?' * x)})\""), 0);
+        assert_eq!(
+            f("f\"SELECT * FROM u WHERE id IN ({','.join('?' * x)})\""),
+            0
+        );
         // A parameter repeated is still the parameter.
-        assert_eq!(f("f\"SELECT * FROM u WHERE id IN ({','.join([x] * 3)})\""), 1);
+        assert_eq!(
+            f("f\"SELECT * FROM u WHERE id IN ({','.join([x] * 3)})\""),
+            1
+        );
         // The database layer's placeholder for a named parameter.
         assert_eq!(
             f("f\"DELETE FROM u WHERE seen < {t.timestamp_placeholder('cutoff')}\""),

@@ -411,16 +411,18 @@ fn from_body(v: &Value, body_rest: BodyRest, depth: usize) -> bool {
     match &v.kind {
         Kind::Ref(r) => body_rest(r).is_some(),
         Kind::Or(parts) => parts.iter().any(|p| from_body(p, body_rest, depth + 1)),
-        Kind::Call(c) if matches!(c.func.kind, Kind::Ref(_)) => c
-            .func_ref()
-            .and_then(body_rest)
-            .is_some_and(|rest| rest.is_empty() || rest.iter().all(|a| a == "get_json") || field_method(&rest)),
+        Kind::Call(c) if matches!(c.func.kind, Kind::Ref(_)) => {
+            c.func_ref().and_then(body_rest).is_some_and(|rest| {
+                rest.is_empty() || rest.iter().all(|a| a == "get_json") || field_method(&rest)
+            })
+        }
         _ => field_of(v, body_rest, depth),
     }
 }
 
 fn field_method(rest: &[String]) -> bool {
-    rest.last().is_some_and(|m| FIELD_METHODS.contains(&m.as_str()))
+    rest.last()
+        .is_some_and(|m| FIELD_METHODS.contains(&m.as_str()))
 }
 
 /// A field of the body, not the body itself: `body["days"]`,

@@ -287,7 +287,9 @@ fn containment_helper(project: &Project, file: FileId, call: &crate::python::val
         r.walk(&mut |v| {
             if let Kind::Compare(_, rest) = &v.kind {
                 found |= rest.iter().any(|(op, right)| {
-                    let parents = right.reference().is_some_and(|r| r.last_name() == "parents")
+                    let parents = right
+                        .reference()
+                        .is_some_and(|r| r.last_name() == "parents")
                         || matches!(&right.kind, Kind::Attr(_, a) if a.as_str() == "parents");
                     matches!(op, CmpOp::In | CmpOp::NotIn) && parents
                 });
