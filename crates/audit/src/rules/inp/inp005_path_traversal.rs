@@ -38,7 +38,7 @@ paths that leave `DIR`), names passed through `secure_filename`,
 (`is_relative_to`, `commonpath`, `startswith` on the resolved path, a `".."`
 test, a project helper given the path that does one of these or tests
 `base in path.parents`, or a membership test of the request value in a
-literal list of names), route variables without the `path` converter (they
+literal list of names, a module-level collection or `os.listdir(...)`), route variables without the `path` converter (they
 cannot hold a `/`), FastAPI parameters typed with an `Enum` class (FastAPI
 accepts only its values), and Starlette's `request.user` / `request.auth`
 (set by the authentication middleware, not sent by the client).
@@ -300,6 +300,22 @@ fn containment_helper(project: &Project, file: FileId, call: &crate::python::val
     calls || parents
 }
 
+/// A collection of names the server holds: a module-level constant
+/// (`ALLOWED_FILES`, `STATIC_NAMES = get_static_names()`) or a directory
+/// listing (`os.listdir(BASE)`).
+fn server_names(v: &Value) -> bool {
+    match &v.kind {
+        Kind::Ref(r) => matches!(r.root, Root::Global(_)),
+        Kind::Call(c) => {
+            c.func_name()
+                .is_some_and(|n| matches!(n.as_str(), "os.listdir" | "set" | "frozenset"))
+                && (c.func_name().as_deref() == Some("os.listdir")
+                    || c.args.first().is_some_and(server_names))
+        }
+        _ => false,
+    }
+}
+
 /// Whether the view checks that a path stays inside a directory.
 fn checks_containment(
     project: &Project,
@@ -341,7 +357,8 @@ fn checks_containment(
         g.test.walk(&mut |v| {
             if let Kind::Compare(left, rest) = &v.kind {
                 let listed = rest.iter().any(|(op, right)| {
-                    matches!(op, CmpOp::In | CmpOp::NotIn) && literal_names(right)
+                    matches!(op, CmpOp::In | CmpOp::NotIn)
+                        && (literal_names(right) || server_names(right) && !fed(right))
                 });
                 if listed && fed(left) {
                     allowed.push(left.render());
