@@ -158,6 +158,27 @@ impl Flow for ProjectFlow<'_> {
                 .any(|rule| converter(rule, name).is_none_or(|c| c == "path"))
     }
 
+    fn closed_param(&mut self, r: &Ref) -> bool {
+        let Root::Param { func, index, .. } = &r.root else {
+            return false;
+        };
+        if !self.step() {
+            return false;
+        }
+        let resolver = self.project.resolver();
+        let Some((file, f)) = resolver.function(func) else {
+            return false;
+        };
+        let Some(annotation) = f
+            .params
+            .get(*index as usize)
+            .and_then(|p| p.annotation.as_deref())
+        else {
+            return false;
+        };
+        closed_annotation(self.project, file, annotation, 0)
+    }
+
     fn param(&mut self, r: &Ref) -> bool {
         let Root::Param { func, index, name } = &r.root else {
             return false;
@@ -305,6 +326,75 @@ pub fn converter<'a>(rule: &'a str, name: &str) -> Option<&'a str> {
         }
     }
     None
+}
+
+/// Whether an annotation admits only a closed set of values: an `Enum` class
+/// (of the project, deriving from `enum.Enum` or its kin), optionally in
+/// `Optional[...]`, `X | None` or `Annotated[X, ...]`.
+fn closed_annotation(project: &Project, file: FileId, a: &Value, depth: usize) -> bool {
+    use crate::python::value::{BinOp, Kind};
+    if depth > 6 {
+        return false;
+    }
+    match &a.kind {
+        Kind::BinOp(BinOp::Other, l, r) => {
+            let none = |v: &Value| matches!(v.kind, Kind::None);
+            (none(l) || closed_annotation(project, file, l, depth + 1))
+                && (none(r) || closed_annotation(project, file, r, depth + 1))
+                && !(none(l) && none(r))
+        }
+        Kind::Subscript(base, inner) => {
+            let outer = base.qualified().unwrap_or_default();
+            let items: Vec<&Value> = match inner.as_seq() {
+                Some(items) => items.iter().collect(),
+                None => vec![inner.as_ref()],
+            };
+            match outer.rsplit('.').next().unwrap_or("") {
+                "Optional" => items
+                    .first()
+                    .is_some_and(|v| closed_annotation(project, file, v, depth + 1)),
+                "Annotated" => items
+                    .first()
+                    .is_some_and(|v| closed_annotation(project, file, v, depth + 1)),
+                _ => false,
+            }
+        }
+        Kind::Ref(_) => {
+            let r = project.resolver().resolve(file, a);
+            match (&r.target, r.attrs.is_empty()) {
+                (Target::Class(q), true) => is_enum_class(project, q, 0),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Whether a project class derives (within a few levels) from `enum.Enum`,
+/// `IntEnum`, `StrEnum`, `Flag` or `IntFlag`.
+fn is_enum_class(project: &Project, class: &str, depth: usize) -> bool {
+    if depth > 4 {
+        return false;
+    }
+    let resolver = project.resolver();
+    let Some((file, c)) = resolver.class(class) else {
+        return false;
+    };
+    c.bases.iter().any(|b| {
+        let r = resolver.resolve(file, b);
+        match (&r.target, r.external_name()) {
+            (_, Some(n))
+                if matches!(
+                    n.as_str(),
+                    "enum.Enum" | "enum.IntEnum" | "enum.StrEnum" | "enum.Flag" | "enum.IntFlag"
+                ) =>
+            {
+                true
+            }
+            (Target::Class(q), _) => is_enum_class(project, q, depth + 1),
+            _ => false,
+        }
+    })
 }
 
 #[cfg(test)]

@@ -163,14 +163,17 @@ impl Index {
                 {
                     continue;
                 }
-                if let Some(name) = c.call().func_name() {
-                    let canonical = ix.canonical(&name, 0);
-                    if let Some((key, _)) = ix.functions.get_key_value(canonical.as_str()) {
-                        callers
-                            .entry(key.clone())
-                            .or_default()
-                            .push((file as FileId, i));
-                    }
+                let key = c
+                    .call()
+                    .func_name()
+                    .map(|name| ix.canonical(&name, 0))
+                    .filter(|q| ix.functions.contains_key(q.as_str()))
+                    .or_else(|| ix.instance_method(py, c.call()));
+                if let Some((key, _)) = key.and_then(|k| ix.functions.get_key_value(k.as_str())) {
+                    callers
+                        .entry(key.clone())
+                        .or_default()
+                        .push((file as FileId, i));
                 }
             }
         }
@@ -293,6 +296,45 @@ impl Index {
 
     pub fn call_at(&self, site: Site) -> Option<usize> {
         self.calls.get(&site).copied()
+    }
+
+    /// The project method a call of a method on an instance of a project
+    /// class calls: `handlers.register(app)` where `handlers =
+    /// ErrorHandlers()` (a local or a module global) calls
+    /// `ErrorHandlers.register`. Only methods the class itself defines.
+    fn instance_method(
+        &self,
+        py: &[Option<PyFacts>],
+        call: &crate::python::value::Call,
+    ) -> Option<String> {
+        let r = call.func_ref()?;
+        // A global root carries the dotted name with its attributes or apart.
+        let (root, method): (Option<&str>, &str) = match (&r.root, r.attrs.as_slice()) {
+            (Root::Global(q), []) => {
+                let (recv, method) = q.rsplit_once('.')?;
+                (Some(recv), method)
+            }
+            (Root::Global(q), [method]) => (Some(q.as_str()), method.as_str()),
+            (Root::Obj { ctor, .. }, [method]) => {
+                return self.method_of_class(ctor, method);
+            }
+            _ => return None,
+        };
+        let recv = self.canonical(root?, 0);
+        let &(gfile, gi) = self.globals.get(&recv)?;
+        let binding = py.get(gfile as usize)?.as_ref()?.globals.get(gi)?;
+        let ctor = binding.value.as_call()?.func_name()?;
+        self.method_of_class(&ctor, method)
+    }
+
+    /// `Class.method` when `ctor` names a project class defining `method`.
+    fn method_of_class(&self, ctor: &str, method: &str) -> Option<String> {
+        let class = self.canonical(ctor, 0);
+        if !self.classes.contains_key(class.as_str()) {
+            return None;
+        }
+        let q = format!("{class}.{method}");
+        self.functions.contains_key(q.as_str()).then_some(q)
     }
 
     pub fn callers(&self, function: &str) -> &[(FileId, usize)] {

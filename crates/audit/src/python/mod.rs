@@ -26,6 +26,7 @@ pub use collect::{is_request_type, is_route_decorator, ROUTE_METHODS};
 pub use defs::NUMERIC_CONVERTERS;
 pub use eval::object_ctor;
 pub use facts::PyFacts;
+pub use scope::REQUEST_OBJECTS;
 
 use ruff_python_ast::{
     token::{TokenKind, Tokens},

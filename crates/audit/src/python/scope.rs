@@ -191,6 +191,10 @@ pub const SERVER_ATTRS: &[&str] = &[
     "app",
     "state",
     "scope",
+    // Starlette's authenticated user and credentials (set by the
+    // authentication middleware), and the `request.user` apps set in hooks.
+    "user",
+    "auth",
 ];
 
 /// Whether a dotted global is the request (or request data in it).

@@ -187,6 +187,12 @@ pub trait Flow {
     fn route_param(&mut self, _r: &Ref, _sink: Sink) -> bool {
         true
     }
+    /// A parameter of a route handler whose values are a closed set the
+    /// framework checks (a FastAPI parameter annotated with an `Enum` class
+    /// of the project): it carries no text the client picks.
+    fn closed_param(&mut self, _r: &Ref) -> bool {
+        false
+    }
     /// An object a call created (`f = request.files.get("f")` read as `f.filename`),
     /// flagged `tainted` by the collector: whether it is request data.
     fn object(&mut self, _site: Site, _ctor: &str, tainted: bool) -> bool {
@@ -244,6 +250,7 @@ fn derived_at(v: &Value, sink: Sink, flow: &mut dyn Flow, depth: usize) -> bool 
         Kind::Ref(r) if maybe_body(v.tainted, r) && flow.body_attr(r) => true,
         Kind::Ref(r) => match &r.root {
             Root::Param { .. } if !v.tainted => flow.param(r),
+            Root::Param { .. } if flow.closed_param(r) => false,
             Root::Param { .. } if r.attrs.is_empty() => flow.route_param(r, sink),
             Root::Obj { site, ctor } => flow.object(*site, ctor, v.tainted),
             Root::Global(_) if sink == Sink::Redirect && is_own_url(r) => false,

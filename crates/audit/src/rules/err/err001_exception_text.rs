@@ -39,7 +39,9 @@ FastAPI's `@app.exception_handler`) return and reports:
   `except Exception as e:` (also `OSError`, and database, cache and HTTP
   client errors: `sqlite3`, `sqlalchemy`, `psycopg`, `pymongo`, `redis`,
   `requests`...). Views that catch narrower exceptions (`ValueError`,
-  `KeyError`) usually answer with input errors and are not reported.
+  `KeyError`) usually answer with input errors and are not reported, and so
+  are answers given only under `if isinstance(e, QuotaExceeded):` inside a
+  broad `except` (the same narrowing, written as a test).
 
 Handlers for HTTP errors (`404`, `NotFound`, `HTTPException`, FastAPI's
 `HTTPException`, validation errors) and for the project's own exception
@@ -373,15 +375,17 @@ fn view_leaks(ctx: &RuleContext, seen: &mut std::collections::HashSet<Span>) -> 
             .calls
             .iter()
             .filter(|c| c.scope == func.scope && !debug_only(facts, c.guard))
-            .filter_map(|c| error_message(project, file, c.call()));
+            .filter_map(|c| error_message(project, file, c.call()).map(|m| (m, c.guard)));
         let returns = func
             .returns
             .iter()
             .enumerate()
-            .filter(|(i, _)| !debug_only(facts, func.return_guards.get(*i).copied().unwrap_or(0)))
-            .map(|(_, r)| r);
-        for r in returns.chain(errors) {
-            for e in excepts.iter().filter(|e| e.range.contains_range(r.range)) {
+            .map(|(i, r)| (r, func.return_guards.get(i).copied().unwrap_or(0)))
+            .filter(|(_, g)| !debug_only(facts, *g));
+        for (r, guard) in returns.chain(errors) {
+            for e in excepts.iter().filter(|e| {
+                e.range.contains_range(r.range) && !narrowed(project, file, facts, guard, &e.name)
+            }) {
                 let mut found = Vec::new();
                 let exc = local_matcher(&e.name);
                 leaks(r, file, &exc, &e.name, HandlerKind::Exception, &mut found);
@@ -398,6 +402,31 @@ fn view_leaks(ctx: &RuleContext, seen: &mut std::collections::HashSet<Span>) -> 
         }
     }
     out
+}
+
+/// Whether a statement runs only when the caught exception `e` is of a type
+/// meant for clients (`if isinstance(e, QuotaExceeded):` around it, inside
+/// `except Exception as e:`): the view answers that type as if it had caught
+/// it alone.
+fn narrowed(project: &Project, file: FileId, facts: &PyFacts, guard: GuardId, e: &str) -> bool {
+    facts.guards_of(guard).iter().any(|g| {
+        if g.negated {
+            return false;
+        }
+        let Some(call) = g.test.as_call() else {
+            return false;
+        };
+        if call.func_name().as_deref() != Some("isinstance") {
+            return false;
+        }
+        let is_e = call
+            .arg(0)
+            .and_then(Value::reference)
+            .is_some_and(|r| r.attrs.is_empty() && matches!(&r.root, Root::Local(n) if n == e));
+        is_e && call
+            .arg(1)
+            .is_some_and(|t| !reveals_internals(project, file, t))
+    })
 }
 
 /// The client-facing message of an HTTP error a view raises or aborts with:

@@ -42,7 +42,9 @@ passed to a DB-API cursor or connection (`execute`, `executemany`,
 
 Values made safe (`int()`, `float()`, `uuid.UUID()`, `len()`, a lookup in a
 constant mapping), identifiers from constants (`FROM {TABLE}`), numbers
-(`%d`), placeholders built from literals (`",".join("?" * len(ids))`) and
+(`%d`), placeholders built from literals (`",".join("?" * len(ids))`,
+`", ".join(["%s"] * width)`), parameters that every call in the project
+gives a literal or a module constant (`copy_column(conn, "users", "email")`) and
 parameterized queries (a literal SQL string and a parameters tuple or mapping)
 are silent.
 
@@ -196,10 +198,12 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         }
         // Parameters of route handlers that are not request text are numbers
         // (`<int:id>`, `id: int`).
+        // Parameters every caller in the project gives a literal or a module
+        // constant (`_backfill(conn, "users", "email")`) are controlled too.
         let route_param = |r: &Ref| match &r.root {
             Root::Param { func, .. } => project.routes.iter().any(|rt| &rt.function == func),
             _ => false,
-        };
+        } || constant_param(project, r);
         let loose = uncontrolled_values(&built, &route_param);
         let Some(first) = loose.first() else { continue };
         let message = format!(
@@ -218,6 +222,62 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         );
     }
     out
+}
+
+/// Whether a parameter gets a literal or a module constant from every call
+/// of its function in the project (and there is at least one), or its
+/// literal default where a call leaves it out.
+fn constant_param(project: &crate::model::Project, r: &Ref) -> bool {
+    let Root::Param { func, index, name } = &r.root else {
+        return false;
+    };
+    if !r.attrs.is_empty() {
+        return false;
+    }
+    let resolver = project.resolver();
+    let Some((_, fact)) = resolver.function(func) else {
+        return false;
+    };
+    let index = *index as usize;
+    let Some(param) = fact.params.get(index) else {
+        return false;
+    };
+    let constant = |v: &Value| match &v.kind {
+        crate::python::value::Kind::Str(_)
+        | crate::python::value::Kind::Int(_)
+        | crate::python::value::Kind::Float(_)
+        | crate::python::value::Kind::Bool(_) => true,
+        crate::python::value::Kind::Ref(r) => {
+            matches!(r.root, Root::Global(_))
+                && !r.qualified().is_some_and(|q| {
+                    crate::python::REQUEST_OBJECTS
+                        .iter()
+                        .any(|o| q.starts_with(o))
+                })
+        }
+        _ => false,
+    };
+    let skip_self = usize::from(fact.method_of.is_some());
+    let callers = project.index.callers(func);
+    if callers.is_empty() || callers.len() > 64 {
+        return false;
+    }
+    callers.iter().all(|&(cfile, ci)| {
+        let Some(call) = resolver.facts(cfile).and_then(|f| f.calls.get(ci)) else {
+            return false;
+        };
+        let c = call.call();
+        if c.spread {
+            return false;
+        }
+        let arg = c
+            .kwarg(name)
+            .or_else(|| index.checked_sub(skip_self).and_then(|i| c.args.get(i)));
+        match arg {
+            Some(a) => constant(a),
+            None => param.default.as_deref().is_some_and(constant),
+        }
+    })
 }
 
 fn finish(

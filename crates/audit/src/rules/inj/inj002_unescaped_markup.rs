@@ -41,7 +41,8 @@ Finds places where Jinja's escaping is switched off for data users control:
 - `Markup(...)` (markupsafe, flask, jinja2) built from request data, e.g.
   `Markup(f"<b>{request.args['name']}</b>")`;
 - `jinja2.Environment(autoescape=False)` (unless it renders LaTeX, SQL, YAML or
-  text: custom delimiters or a loader path that says so) and
+  text: custom delimiters, a loader path that says so, or templates it loads
+  named as code or config, like `get_template("models.py.jinja")`) and
   `app.jinja_env.autoescape = False`.
 
 Silent: `|safe` on values the view builds from literals and constants, on
@@ -136,14 +137,14 @@ fn markup_in_code(ctx: &RuleContext, out: &mut Vec<Finding>) {
 
 fn autoescape_off_in_code(ctx: &RuleContext, out: &mut Vec<Finding>) {
     let project = ctx.project;
-    for (file, _, call) in project.calls_named(&["Environment"]) {
+    for (file, facts, call) in project.calls_named(&["Environment"]) {
         if !callee(project, file, call).is_some_and(|n| ENVIRONMENTS.contains(&n.as_str())) {
             continue;
         }
         let Some(opt) = call.call().kwarg("autoescape") else {
             continue;
         };
-        if renders_other_than_html(&call.value) {
+        if renders_other_than_html(&call.value) || loads_non_html_templates(file, facts, call) {
             continue;
         }
         if opt.truthy() == Some(false) {
@@ -209,6 +210,109 @@ fn renders_other_than_html(env: &Value) -> bool {
         }
     });
     custom_syntax || other
+}
+
+/// Whether every template the Environment created by `env` loads (its
+/// `from_string(...)` / `get_template(...)` calls in the same file) is named
+/// as something other than HTML: `sdk.py.jinja`, `query.sql.j2`,
+/// `values.yaml.jinja` (code or config the project generates).
+fn loads_non_html_templates(
+    file: crate::source::FileId,
+    facts: &crate::python::PyFacts,
+    env: &crate::python::facts::CallFact,
+) -> bool {
+    use crate::python::value::Root;
+    const OTHER: &[&str] = &[
+        ".py",
+        ".sql",
+        ".yaml",
+        ".yml",
+        ".toml",
+        ".ini",
+        ".cfg",
+        ".sh",
+        ".txt",
+        ".md",
+        ".rst",
+        ".tex",
+        ".json",
+        ".ts",
+        ".js",
+        ".go",
+        ".rs",
+        ".dockerfile",
+        ".conf",
+    ];
+    let start: u32 = env.value.range.start().into();
+    let mut loads = 0;
+    let mut other = 0;
+    for c in &facts.calls {
+        let call = c.call();
+        let Some(r) = call.func_ref() else { continue };
+        let Root::Obj { site, .. } = &r.root else {
+            continue;
+        };
+        if site.file != file
+            || site.offset != start
+            || !matches!(
+                r.attrs.as_slice(),
+                [m] if matches!(m.as_str(), "from_string" | "get_template" | "select_template")
+            )
+        {
+            continue;
+        }
+        loads += 1;
+        let mut strings = Vec::new();
+        for a in &call.args {
+            literal_strings(file, facts, a, 0, &mut strings);
+        }
+        let named = strings.iter().any(|s| {
+            let l = s.to_ascii_lowercase();
+            let stem = l
+                .strip_suffix(".jinja2")
+                .or_else(|| l.strip_suffix(".jinja"))
+                .or_else(|| l.strip_suffix(".j2"))
+                .unwrap_or(&l);
+            OTHER.iter().any(|e| stem.ends_with(e))
+        });
+        other += usize::from(named);
+    }
+    loads > 0 && loads == other
+}
+
+/// The string literals a value is built from, also in the calls that made
+/// the objects it uses (`files(pkg).joinpath("sdk.py.jinja").read_text()`),
+/// within one file and a few steps.
+fn literal_strings<'a>(
+    file: crate::source::FileId,
+    facts: &'a crate::python::PyFacts,
+    v: &'a Value,
+    depth: usize,
+    out: &mut Vec<&'a str>,
+) {
+    use crate::python::value::{Kind, Root};
+    if depth > 4 {
+        return;
+    }
+    v.walk(&mut |x| {
+        if let Some(s) = x.as_str() {
+            out.push(s);
+        }
+        if let Kind::Ref(r) = &x.kind {
+            if let Root::Obj { site, .. } = &r.root {
+                if site.file != file {
+                    return;
+                }
+                if let Some(c) = facts
+                    .calls
+                    .iter()
+                    .find(|c| u32::from(c.value.range.start()) == site.offset)
+                {
+                    literal_strings(file, facts, &c.value, depth + 1, out);
+                }
+            }
+        }
+    });
 }
 
 /// What a template variable is bound to inside the template itself.

@@ -36,7 +36,8 @@ These count as validation and keep the rule silent: passing the target through
 parsing it in the view (`urlparse(next).netloc`, `urlsplit`, Werkzeug's
 `url_parse`); comparing it with an allow-list (`if next in ALLOWED:`);
 `startswith` with a full origin or a `//` check. A target whose start pins the host (`"/orders/" + id`,
-`f"https://app.example.com/{path}"`, `url_for(...) + "?" + query`) is silent, and so are `request.referrer` (also read as
+`f"https://app.example.com/{path}"`, `url_for(...) + "?" + query`, Starlette's
+`str(request.url_for("login")) + "?" + query` and `app.url_path_for(...)`) is silent, and so are `request.referrer` (also read as
 `request.headers.get("Referer")`) and the request's own URL.
 `startswith("/")` alone is not validation: `//evil.example` passes it.
 
@@ -158,15 +159,24 @@ fn same_site(v: &Value, depth: usize) -> bool {
         return false;
     }
     match &v.kind {
-        Kind::Call(c) => {
-            c.callee_name() == Some("url_for")
-                && c.func_name().is_none_or(|n| {
-                    matches!(
-                        n.as_str(),
-                        "url_for" | "flask.url_for" | "flask.helpers.url_for" | "quart.url_for"
-                    )
-                })
+        // `str(request.url_for("login"))`: Starlette's URL object as text.
+        Kind::Call(c) if c.func_name().as_deref() == Some("str") && c.args.len() == 1 => {
+            same_site(&c.args[0], depth + 1)
         }
+        Kind::Call(c) => match c.callee_name() {
+            // Flask's `url_for`, Starlette's `request.url_for(name)` (a URL
+            // on the host the request came to).
+            Some("url_for") => c.func_name().is_none_or(|n| {
+                matches!(
+                    n.as_str(),
+                    "url_for" | "flask.url_for" | "flask.helpers.url_for" | "quart.url_for"
+                )
+            }),
+            // Starlette's `app.url_path_for(name)` / `request.app.url_path_for`:
+            // a path of the app.
+            Some("url_path_for") => true,
+            _ => false,
+        },
         Kind::Cond(parts) => same_site(&parts[1], depth + 1) && same_site(&parts[2], depth + 1),
         Kind::Or(parts) => !parts.is_empty() && parts.iter().all(|p| same_site(p, depth + 1)),
         _ => false,

@@ -301,6 +301,11 @@ pub fn uncontrolled(v: &Value, numeric_param: &dyn Fn(&Ref) -> bool, depth: usiz
         | Kind::Set(parts)
         | Kind::Or(parts)
         | Kind::And(parts) => parts.iter().any(|p| uncontrolled(p, d)),
+        // `["%s"] * len(cols)`, `"?" * n`: copies of a literal; the count
+        // can only be a number.
+        Kind::BinOp(BinOp::Mult, a, b) if literal_text_or_list(a) || literal_text_or_list(b) => {
+            false
+        }
         Kind::BinOp(_, a, b) => uncontrolled(a, d) || uncontrolled(b, d),
         Kind::Cond(parts) => uncontrolled(&parts[1], d) || uncontrolled(&parts[2], d),
         Kind::Subscript(base, _) | Kind::Attr(base, _) => uncontrolled(base, d),
@@ -308,6 +313,17 @@ pub fn uncontrolled(v: &Value, numeric_param: &dyn Fn(&Ref) -> bool, depth: usiz
         // Comprehensions, loop variables, values too big to keep: the audit
         // knows nothing of them, so it says nothing (precision first).
         Kind::Unknown => false,
+        _ => false,
+    }
+}
+
+/// A string literal, or a list or tuple of string literals.
+fn literal_text_or_list(v: &Value) -> bool {
+    match &v.kind {
+        Kind::Str(_) => true,
+        Kind::List(items) | Kind::Tuple(items) => {
+            !items.is_empty() && items.iter().all(|i| matches!(i.kind, Kind::Str(_)))
+        }
         _ => false,
     }
 }
@@ -389,6 +405,20 @@ mod tests {
         assert_eq!(
             f("f\"SELECT * FROM u WHERE id IN ({','.join('?' * len(x))})\""),
             0
+        );
+        // Copies of a literal placeholder, counted by a parameter.
+        assert_eq!(
+            f("f\"INSERT INTO t VALUES ({', '.join(['%s'] * x.width)})\""),
+            0
+        );
+        assert_eq!(
+            f("f\"SELECT * FROM u WHERE id IN ({','.join('?' * x)})\""),
+            0
+        );
+        // A parameter repeated is still the parameter.
+        assert_eq!(
+            f("f\"SELECT * FROM u WHERE id IN ({','.join([x] * 3)})\""),
+            1
         );
         // The database layer's placeholder for a named parameter.
         assert_eq!(

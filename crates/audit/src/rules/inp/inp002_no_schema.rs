@@ -6,8 +6,8 @@ use report::Finding;
 use crate::{
     model::{index::Target, is_restx_payload, restx_object, Decorator, Project, Route},
     python::{
-        facts::{FunctionFact, PyFacts},
-        value::{Kind, Value},
+        facts::{FunctionFact, PyFacts, RaiseKind},
+        value::{Kind, Root, Value},
     },
     rules::{Rule, RuleContext},
     source::{FileId, Span},
@@ -43,6 +43,12 @@ A view counts as validated when it:
   `parser.parse_args()`, cerberus `Validator(...).validate(...)`;
 - has a decorator defined in the project that calls one of these validators
   before the view runs (`@validate_openapi_request("createOrder")`);
+- checks the types of body fields by hand and answers an error when a check
+  fails (`if not isinstance(body.get("days"), int): return ..., 400`, or a
+  `raise` / `abort(...)` there), or hands the whole body to a project function
+  or class method that does so or calls a validator
+  (`Reminder.from_json(request.json)` raising `ValueError` for a field of the
+  wrong type). Checking only that the body is a dict is not enough;
 - or is a FastAPI endpoint that takes a pydantic model (FastAPI validates it
   before the call; no raw reads, nothing to report).
 
@@ -233,6 +239,12 @@ fn validated(
     if calls_validator(project, file, facts, view) {
         return true;
     }
+    if checks_by_hand(facts, view, &request_body_rest) {
+        return true;
+    }
+    if body_given_to_validating_helper(project, file, facts, view) {
+        return true;
+    }
     // A decorator of the project that validates the body before calling the
     // view (`@validate_openapi_request("createOrder")`, `@check_payload`).
     let resolver = project.resolver();
@@ -288,6 +300,203 @@ fn calls_validator(project: &Project, file: FileId, facts: &PyFacts, view: &Func
                     .is_some_and(|n| {
                         n == "jsonschema.validate" || n.starts_with("pydantic.TypeAdapter")
                     })
+        })
+}
+
+/// Whether a function checks the type of input fields by hand and answers
+/// an error when the check fails: a `raise`, an `abort(...)` or a `return
+/// ..., 4xx` under an `if` whose test is an `isinstance(...)` of a field of
+/// the body (`body_rest` says where a reference points into the body).
+fn checks_by_hand(facts: &PyFacts, func: &FunctionFact, body_rest: BodyRest) -> bool {
+    let within = |s| facts.scope_within(s, func.scope);
+    let checked = |guard| {
+        facts
+            .guards_of(guard)
+            .iter()
+            .any(|g| type_check_failed(&g.test, g.negated, body_rest, 0))
+    };
+    let raises = facts
+        .raises
+        .iter()
+        .filter(|r| r.kind == RaiseKind::Raise && within(r.scope))
+        .any(|r| checked(r.guard));
+    let aborts = facts
+        .calls
+        .iter()
+        .filter(|c| within(c.scope) && c.call().last_name() == Some("abort"))
+        .any(|c| checked(c.guard));
+    let client_errors = func.returns.iter().enumerate().any(|(i, r)| {
+        r.as_seq().is_some_and(|items| {
+            items
+                .get(1)
+                .is_some_and(|s| matches!(s.kind, Kind::Int(400..=499)))
+        }) && checked(func.return_guards.get(i).copied().unwrap_or(0))
+    });
+    raises || aborts || client_errors
+}
+
+/// Whether a test, when it holds (`negated`: when it fails), says a field of
+/// the body has the wrong type: `not isinstance(body["n"], int)`, also
+/// inside `or` / `and`, or the `else` of `isinstance(...)`.
+fn type_check_failed(test: &Value, negated: bool, body_rest: BodyRest, depth: usize) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    match &test.kind {
+        Kind::Not(inner) => type_check_failed(inner, !negated, body_rest, depth + 1),
+        Kind::Or(parts) | Kind::And(parts) => parts
+            .iter()
+            .any(|p| type_check_failed(p, negated, body_rest, depth + 1)),
+        Kind::Call(c) => {
+            negated
+                && c.func_name().as_deref() == Some("isinstance")
+                && c.arg(0).is_some_and(|a| field_of(a, body_rest, 0))
+        }
+        _ => false,
+    }
+}
+
+/// Where a reference points into the request body: the attributes after the
+/// body (`[]` for the body itself, `["get"]` for `request.json.get`), or None
+/// when it is not the body.
+type BodyRest<'a> = &'a dyn Fn(&crate::python::value::Ref) -> Option<Vec<String>>;
+
+/// [`BodyRest`] for the request: `request.json`, `request.form`,
+/// `request.get_json()` (and what a call of it made).
+fn request_body_rest(r: &crate::python::value::Ref) -> Option<Vec<String>> {
+    let split = |rest: &str| -> Vec<String> {
+        rest.split('.')
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    match &r.root {
+        Root::Obj { ctor, .. } => body_path(ctor)
+            .filter(|rest| rest.is_empty())
+            .map(|_| r.attrs.iter().map(|a| a.to_string()).collect()),
+        Root::Global(_) => body_path(&r.qualified()?).map(split),
+        _ => None,
+    }
+}
+
+/// The whole request body: `request.json`, `request.form`, `request.get_json()`.
+fn is_whole_body(v: &Value) -> bool {
+    let body = |q: &str| body_path(q).is_some_and(|rest| rest.is_empty());
+    match &v.kind {
+        Kind::Call(c) => c.func_name().is_some_and(|q| body(&q)),
+        Kind::Ref(_) => v.qualified().is_some_and(|q| body(&q)),
+        _ => false,
+    }
+}
+
+/// What follows the body in a dotted request name (`""` for `request.json`,
+/// `".get"` for `request.form.get`).
+fn body_path(q: &str) -> Option<&str> {
+    crate::python::REQUEST_OBJECTS.iter().find_map(|o| {
+        let rest = q.strip_prefix(o)?;
+        [".json", ".form", ".get_json"]
+            .iter()
+            .find_map(|b| rest.strip_prefix(b))
+            .filter(|r| r.is_empty() || r.starts_with('.'))
+    })
+}
+
+const FIELD_METHODS: &[&str] = &["get", "pop", "getlist"];
+
+/// The body or a value in it (`body["n"]`, `request.json.get("n")`).
+fn from_body(v: &Value, body_rest: BodyRest, depth: usize) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    match &v.kind {
+        Kind::Ref(r) => body_rest(r).is_some(),
+        Kind::Or(parts) => parts.iter().any(|p| from_body(p, body_rest, depth + 1)),
+        Kind::Call(c) if matches!(c.func.kind, Kind::Ref(_)) => {
+            c.func_ref().and_then(body_rest).is_some_and(|rest| {
+                rest.is_empty() || rest.iter().all(|a| a == "get_json") || field_method(&rest)
+            })
+        }
+        _ => field_of(v, body_rest, depth),
+    }
+}
+
+fn field_method(rest: &[String]) -> bool {
+    rest.last()
+        .is_some_and(|m| FIELD_METHODS.contains(&m.as_str()))
+}
+
+/// A field of the body, not the body itself: `body["days"]`,
+/// `request.json.get("days")`, `data.get("days")`.
+fn field_of(v: &Value, body_rest: BodyRest, depth: usize) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    match &v.kind {
+        Kind::Subscript(base, _) => from_body(base, body_rest, depth + 1),
+        Kind::Or(parts) => parts.iter().any(|p| field_of(p, body_rest, depth + 1)),
+        Kind::Call(c) => match &c.func.kind {
+            Kind::Attr(base, m) if FIELD_METHODS.contains(&m.as_str()) => {
+                from_body(base, body_rest, depth + 1)
+            }
+            Kind::Ref(r) => body_rest(r).is_some_and(|rest| field_method(&rest)),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Whether the view hands the whole body to a project function (or a class's
+/// method: `Alert.parse(request.json)`) that validates it: calls a validator,
+/// or checks its types by hand and answers an error (see [`checks_by_hand`]).
+fn body_given_to_validating_helper(
+    project: &Project,
+    file: FileId,
+    facts: &PyFacts,
+    view: &FunctionFact,
+) -> bool {
+    let resolver = project.resolver();
+    facts
+        .calls
+        .iter()
+        .filter(|c| facts.scope_within(c.scope, view.scope))
+        .any(|c| {
+            let call = c.call();
+            let Some(pos) = call.args.iter().position(is_whole_body) else {
+                return false;
+            };
+            let r = resolver.resolve(file, &call.func);
+            let q = match (&r.target, r.attrs.as_slice()) {
+                (Target::Function(q), []) => q.clone(),
+                (Target::Class(q), [m]) => format!("{q}.{m}"),
+                _ => return false,
+            };
+            let Some((hfile, helper)) = resolver.function(&q) else {
+                return false;
+            };
+            if helper.qualified == view.qualified {
+                return false;
+            }
+            let Some(hfacts) = resolver.facts(hfile) else {
+                return false;
+            };
+            // `self` / `cls` come first in methods (not in static methods).
+            let skip = usize::from(
+                helper.method_of.is_some()
+                    && helper
+                        .params
+                        .first()
+                        .is_some_and(|p| matches!(p.name.as_str(), "self" | "cls")),
+            );
+            let Some(param) = helper.params.get(pos + skip) else {
+                return false;
+            };
+            let param_rest = |r: &crate::python::value::Ref| -> Option<Vec<String>> {
+                matches!(&r.root, Root::Param { func, name, .. }
+                    if *func == helper.qualified && *name == param.name)
+                .then(|| r.attrs.iter().map(|a| a.to_string()).collect())
+            };
+            calls_validator(project, hfile, hfacts, helper)
+                || checks_by_hand(hfacts, helper, &param_rest)
         })
 }
 

@@ -36,9 +36,12 @@ Silent: `send_from_directory(DIR, name)` (Werkzeug's `safe_join` answers 404 for
 paths that leave `DIR`), names passed through `secure_filename`,
 `os.path.basename` or `safe_join`, views that check containment
 (`is_relative_to`, `commonpath`, `startswith` on the resolved path, a `".."`
-test, or a membership test of the request value in a literal list of names),
-and route variables without the `path` converter (they cannot hold a
-`/`).
+test, a project helper given the path that does one of these or tests
+`base in path.parents`, or a membership test of the request value in a
+literal list of names, a module-level collection or `os.listdir(...)`), route variables without the `path` converter (they
+cannot hold a `/`), FastAPI parameters typed with an `Enum` class (FastAPI
+accepts only its values), and Starlette's `request.user` / `request.auth`
+(set by the authentication middleware, not sent by the client).
 
 ## Why is this bad?
 `os.path.join(BASE, name)` accepts `../../etc/passwd` and drops `BASE` when
@@ -254,6 +257,65 @@ fn literal_names(v: &Value) -> bool {
     }
 }
 
+/// Whether a call is of a project function that checks a path stays inside a
+/// directory: it calls `is_relative_to` / `relative_to` / `commonpath` /
+/// `commonprefix`, or tests membership in a path's `.parents`.
+fn containment_helper(project: &Project, file: FileId, call: &crate::python::value::Call) -> bool {
+    let resolver = project.resolver();
+    let r = resolver.resolve(file, &call.func);
+    let (crate::model::index::Target::Function(q), true) = (&r.target, r.attrs.is_empty()) else {
+        return false;
+    };
+    let Some((hfile, helper)) = resolver.function(q) else {
+        return false;
+    };
+    let Some(hfacts) = resolver.facts(hfile) else {
+        return false;
+    };
+    let calls = hfacts
+        .calls
+        .iter()
+        .filter(|c| hfacts.scope_within(c.scope, helper.scope))
+        .any(|c| {
+            matches!(
+                c.call().callee_name(),
+                Some("is_relative_to" | "relative_to" | "commonpath" | "commonprefix")
+            )
+        });
+    let parents = helper.returns.iter().any(|r| {
+        let mut found = false;
+        r.walk(&mut |v| {
+            if let Kind::Compare(_, rest) = &v.kind {
+                found |= rest.iter().any(|(op, right)| {
+                    let parents = right
+                        .reference()
+                        .is_some_and(|r| r.last_name() == "parents")
+                        || matches!(&right.kind, Kind::Attr(_, a) if a.as_str() == "parents");
+                    matches!(op, CmpOp::In | CmpOp::NotIn) && parents
+                });
+            }
+        });
+        found
+    });
+    calls || parents
+}
+
+/// A collection of names the server holds: a module-level constant
+/// (`ALLOWED_FILES`, `STATIC_NAMES = get_static_names()`) or a directory
+/// listing (`os.listdir(BASE)`).
+fn server_names(v: &Value) -> bool {
+    match &v.kind {
+        Kind::Ref(r) => matches!(r.root, Root::Global(_)),
+        Kind::Call(c) => {
+            c.func_name()
+                .is_some_and(|n| matches!(n.as_str(), "os.listdir" | "set" | "frozenset"))
+                && (c.func_name().as_deref() == Some("os.listdir")
+                    || c.args.first().is_some_and(server_names))
+        }
+        _ => false,
+    }
+}
+
 /// Whether the view checks that a path stays inside a directory.
 fn checks_containment(
     project: &Project,
@@ -275,7 +337,12 @@ fn checks_containment(
                 Kind::Attr(base, _) => fed(base),
                 _ => call.receiver().is_some_and(|r| fed(&r)),
             },
-            _ => false,
+            // `if not is_path_inside(path, BASE): abort(400)`: a project
+            // helper given the path that checks containment itself.
+            _ => {
+                (call.args.iter().any(&fed) || call.kwargs.iter().any(|(_, a)| fed(a)))
+                    && containment_helper(project, file, call)
+            }
         }
     });
     // `if kind not in ("thumbs", "covers"): abort(404)`: the request value is
@@ -290,7 +357,8 @@ fn checks_containment(
         g.test.walk(&mut |v| {
             if let Kind::Compare(left, rest) = &v.kind {
                 let listed = rest.iter().any(|(op, right)| {
-                    matches!(op, CmpOp::In | CmpOp::NotIn) && literal_names(right)
+                    matches!(op, CmpOp::In | CmpOp::NotIn)
+                        && (literal_names(right) || server_names(right) && !fed(right))
                 });
                 if listed && fed(left) {
                     allowed.push(left.render());
