@@ -432,11 +432,24 @@ fn resolve_app(
         };
         // A helper that configures an app the audit cannot tell (`def
         // configure(app): app.config.update(...)` in a project with several
-        // apps, called from a method): it may load any key into this one.
-        let kind = if unattributed {
-            OpKind::Unattributed
-        } else {
-            kind
+        // apps, called from a method): a load it cannot read may put any key
+        // into this one. Keys the source spells out (an extension's
+        // `app.config.setdefault("EXT_OPTION", ...)`, `update(EXT_X=1)`)
+        // are left to the app they belong to, unknown.
+        let kind = match kind {
+            OpKind::Set(..) if unattributed => continue,
+            OpKind::Update(args, kwargs, _)
+                if unattributed
+                    && kwargs.iter().all(|(k, _)| k.is_some())
+                    && args.iter().all(|a| {
+                        a.as_dict()
+                            .is_some_and(|items| items.iter().all(|(k, _)| k.is_some()))
+                    }) =>
+            {
+                continue
+            }
+            _ if unattributed => OpKind::Unattributed,
+            kind => kind,
         };
         ops.push(Op {
             file,
