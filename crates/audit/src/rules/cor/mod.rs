@@ -218,7 +218,7 @@ pub fn with_same_policy(
         if n == 1 { "" } else { "s" }
     ));
     for span in s.also.iter().take(SHOWN) {
-        f = f.with_related(ctx.at(*span), "the same policy");
+        f = f.with_related(ctx.at(*span), "the same policy on another view");
     }
     f
 }
