@@ -171,7 +171,8 @@ pub struct Discovered {
     pub kind: FileKind,
     /// Hidden by a .gitignore (found anyway because it is a `.env` file).
     pub gitignored: bool,
-    /// Test code: under tests/, test_*.py, *_test.py, conftest.py.
+    /// Test code: under tests/, test_*.py, *_test.py, conftest.py, and pytest
+    /// plugins (pytest_*.py).
     pub is_test: bool,
 }
 
@@ -254,6 +255,9 @@ pub fn is_test_path(rel: &str) -> bool {
             let stem = part.strip_suffix(".py").unwrap_or(part);
             return part.ends_with(".py")
                 && (stem.starts_with("test_")
+                    // A pytest plugin module (`pytest_<name>.py`, its
+                    // fixtures and hooks).
+                    || stem.starts_with("pytest_")
                     || stem.ends_with("_test")
                     || stem == "conftest"
                     || stem == "tests");
@@ -514,6 +518,8 @@ mod tests {
         assert!(is_test_path("test_app.py"));
         assert!(is_test_path("orders/app_test.py"));
         assert!(is_test_path("conftest.py"));
+        assert!(is_test_path("ledger/pytest_ledger.py"));
+        assert!(!is_test_path("ledger/pytest.py"));
         assert!(!is_test_path("orders/testimonials.py"));
         assert!(!is_test_path("tests.txt"));
         assert!(!is_test_path("orders/contest.py"));

@@ -55,7 +55,7 @@ pub struct AuditConfig {
     pub per_file_ignores: BTreeMap<String, Vec<String>>,
     /// An OSV advisory export (file or directory) for DEP002.
     pub advisories: Option<PathBuf>,
-    /// Audit test code (tests/, test_*.py, *_test.py, conftest.py) too.
+    /// Audit test code (tests/, test_*.py, *_test.py, conftest.py, pytest_*.py) too.
     pub include_tests: bool,
     /// The config class to treat as production, by simple or dotted name.
     pub production_config: Option<String>,

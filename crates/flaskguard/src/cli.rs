@@ -228,7 +228,7 @@ pub struct AuditArgs {
     /// Glob patterns to exclude on top of the default list; comma-separated.
     #[arg(long, value_name = "GLOBS", value_delimiter = ',')]
     pub extend_exclude: Option<Vec<String>>,
-    /// Audit test code too (tests/, test_*.py, *_test.py, conftest.py).
+    /// Audit test code too (tests/, test_*.py, *_test.py, conftest.py, pytest_*.py).
     #[arg(long)]
     pub include_tests: bool,
 }

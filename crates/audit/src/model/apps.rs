@@ -97,9 +97,44 @@ pub fn find_apps(project: &mut Project) {
             extensions: Vec::new(),
             json_errors,
             mounted_in: None,
+            same_as: None,
         });
     }
+    mark_rebound(project, &mut apps);
     project.apps = apps;
+}
+
+/// Marks an app bound to the same module-level name as an earlier one of
+/// the same file (`if debug: app = FastAPI(debug=True)` / `else: app =
+/// FastAPI(docs_url=None)`): the name resolves to the first, which gets the
+/// routes and middleware; the later one is the same app made another way.
+fn mark_rebound(project: &Project, apps: &mut [App]) {
+    let mut bound: Vec<(FileId, String, AppId)> = Vec::new();
+    for app in apps.iter_mut() {
+        let Some(facts) = project
+            .py
+            .get(app.site.file as usize)
+            .and_then(Option::as_ref)
+        else {
+            continue;
+        };
+        let name = facts.assigns.iter().find_map(|a| {
+            let r = a.target.reference()?;
+            (a.scope == 0
+                && a.value.range == app.span.range()
+                && r.attrs.is_empty()
+                && matches!(r.root, crate::python::value::Root::Global(_)))
+            .then(|| format!("{:?}", r.root))
+        });
+        let Some(name) = name else { continue };
+        match bound
+            .iter()
+            .find(|(f, n, _)| *f == app.site.file && *n == name)
+        {
+            Some(&(_, _, first)) => app.same_as = Some(first),
+            None => bound.push((app.site.file, name, app.id)),
+        }
+    }
 }
 
 /// Marks the apps mounted into another app of the project with Starlette's
@@ -152,7 +187,7 @@ pub fn find_mounts(project: &mut Project) {
 /// Project classes derived, directly or through other project classes, from
 /// one of `roots` (dotted names of library classes): dotted name -> what the
 /// root says (`class SupersetApp(Flask)`, `class IndicoBlueprint(Blueprint)`).
-pub(super) fn derived_classes<K: Copy>(
+pub(crate) fn derived_classes<K: Copy>(
     project: &Project,
     roots: &[(&str, K)],
 ) -> HashMap<String, K> {

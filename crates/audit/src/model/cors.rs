@@ -96,13 +96,22 @@ fn classify(list: Vec<String>) -> Origins {
 /// for other kinds.
 pub fn policy(project: &Project, ext: &Extension) -> Option<CorsPolicy> {
     match ext.kind {
-        ExtKind::Cors => Some(flask_cors(project, ext)),
+        ExtKind::Cors => Some(flask_cors(project, ext, false)),
         ExtKind::CorsMiddleware => Some(middleware(project, ext)),
         _ => None,
     }
 }
 
-fn flask_cors(project: &Project, ext: &Extension) -> CorsPolicy {
+/// The policy of a flask-cors `@cross_origin(...)` decorator on a view of
+/// `ext.app`: its keywords, then the app's `CORS_*` config keys, which the
+/// decorator reads on every request (read from flask-cors's source:
+/// `get_cors_options(current_app, options)` in the wrapped view), so any
+/// config the app ends up with counts, wherever it is loaded.
+pub fn decorator_policy(project: &Project, ext: &Extension) -> CorsPolicy {
+    flask_cors(project, ext, true)
+}
+
+fn flask_cors(project: &Project, ext: &Extension, per_request: bool) -> CorsPolicy {
     let config = ext.app.and_then(|a| project.apps.get(a)).map(|a| &a.config);
     // A keyword, else the app's CORS_<NAME> config key. A keyword wins over
     // the config; a config value that a file loaded after it may replace
@@ -130,7 +139,14 @@ fn flask_cors(project: &Project, ext: &Extension) -> CorsPolicy {
             offset: init.start,
         })
         .map(|c| c.scope);
-    let unknown_config = ext.opaque || config.is_some_and(|c| c.open_at(init, init_scope));
+    let unknown_config = ext.opaque
+        || config.is_some_and(|c| {
+            if per_request {
+                c.incomplete
+            } else {
+                c.open_at(init, init_scope)
+            }
+        });
     let (origins, origins_span) = match option("origins") {
         Some((v, span)) => (strings(&v).map_or(Origins::Unknown, classify), Some(span)),
         None => match ext.opt("resources") {
@@ -147,6 +163,7 @@ fn flask_cors(project: &Project, ext: &Extension) -> CorsPolicy {
     };
     let (allow_headers, allow_headers_span) = match option("allow_headers") {
         Some((v, span)) => (strings(&v), Some(span)),
+        None if unknown_config => (None, None),
         None => (Some(vec!["*".into()]), None),
     };
     CorsPolicy {

@@ -101,6 +101,11 @@ pub struct App {
     /// headers, limits) wraps its requests, and the app-level absence
     /// findings belong to the parent.
     pub mounted_in: Option<AppId>,
+    /// An earlier app bound to the same module-level name (`if debug: app =
+    /// FastAPI(debug=True)` / `else: app = FastAPI()`): the name, and with
+    /// it every use of the app, refers to that one; this one is the same
+    /// app made another way.
+    pub same_as: Option<AppId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,6 +282,112 @@ impl Project {
     /// The app an object (site) is, if any.
     pub fn app_at(&self, site: Site) -> Option<AppId> {
         self.apps.iter().find(|a| a.site == site).map(|a| a.id)
+    }
+
+    /// The apps that answer requests on their own, for the app-level absence
+    /// findings: not mounted into another app of the project, not another
+    /// binding of an earlier app's name ([`App::same_as`]), and not a
+    /// module-level app that nothing uses (no route, blueprint or mounted app
+    /// of its own, no code that touches it, no module that imports it: a
+    /// leftover `app = Flask(__name__)` in a helper module).
+    pub fn standalone_apps(&self) -> impl Iterator<Item = &App> + '_ {
+        self.apps
+            .iter()
+            .filter(move |a| a.mounted_in.is_none() && a.same_as.is_none() && !self.unused_app(a))
+    }
+
+    /// A module-level app that serves nothing and that no code uses.
+    fn unused_app(&self, app: &App) -> bool {
+        if app.factory.is_some()
+            || self.routes.iter().any(|r| r.app == Some(app.id))
+            || self.apps.iter().any(|a| a.mounted_in == Some(app.id))
+            || self.blueprints.iter().any(|b| {
+                b.registrations
+                    .iter()
+                    .any(|r| r.parent == Parent::App(app.id))
+            })
+            || !app.extensions.is_empty()
+            || self.extensions.iter().any(|e| e.app == Some(app.id))
+            || !app.config.entries.is_empty()
+            || app.config.incomplete
+            // Only beside an app that serves routes: a project of bare apps
+            // is judged as it is.
+            || !self
+                .routes
+                .iter()
+                .any(|r| r.app.is_some_and(|a| a != app.id))
+        {
+            return false;
+        }
+        let file = app.site.file;
+        let Some(facts) = self.py.get(file as usize).and_then(Option::as_ref) else {
+            return false;
+        };
+        // The name it is bound to.
+        let Some(name) = facts.assigns.iter().find_map(|a| {
+            let r = a.target.reference()?;
+            (a.scope == 0 && a.value.range == app.span.range() && r.attrs.is_empty())
+                .then(|| r.qualified())
+                .flatten()
+        }) else {
+            return false;
+        };
+        let module = facts.module.as_str();
+        // Its own file, and the files that import it, its module or a
+        // package above it.
+        let reaches = |imp: &crate::python::facts::ImportFact| {
+            let q = imp.qualified.as_str();
+            q == name || module == q || module.starts_with(&format!("{q}."))
+        };
+        let resolver = self.resolver();
+        let touches = |f: FileId, v: &crate::python::value::Value| matches!(resolver.resolve(f, v).target, Target::Object(site) if site == app.site);
+        for (f, other) in self.python() {
+            // Imported by name: handed to a server or a dispatcher.
+            if f != file
+                && other
+                    .imports
+                    .iter()
+                    .any(|imp| imp.qualified.as_str() == name)
+            {
+                return false;
+            }
+            if f != file && !other.imports.iter().any(reaches) {
+                continue;
+            }
+            for call in &other.calls {
+                let c = call.call();
+                if f == file && call.range() == app.span.range() {
+                    continue;
+                }
+                let used = c.receiver().is_some_and(|r| touches(f, &r))
+                    || c.args.iter().any(|a| touches(f, a))
+                    || c.kwargs.iter().any(|(_, v)| touches(f, v));
+                if used {
+                    return false;
+                }
+            }
+            // `@app.after_request`, `@app.errorhandler(404)`.
+            if other
+                .functions
+                .iter()
+                .any(|func| func.decorators.iter().any(|d| touches(f, d)))
+            {
+                return false;
+            }
+            for a in &other.assigns {
+                let target_is_app = a.target.reference().is_some_and(|r| {
+                    r.attrs.is_empty() && r.qualified().as_deref() == Some(name.as_str())
+                });
+                let target_base = match &a.target.kind {
+                    crate::python::value::Kind::Subscript(base, _) => base.as_ref(),
+                    _ => &a.target,
+                };
+                if !target_is_app && (touches(f, &a.value) || touches(f, target_base)) {
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     /// The app a value in `file` refers to: resolved when possible; when the

@@ -160,6 +160,15 @@ pub fn names_keys(class: &crate::python::facts::ClassFact) -> bool {
     class.attrs.len() >= 3 && own * 5 >= class.attrs.len() * 4
 }
 
+/// Python's enum classes: a class derived from one holds named constants.
+const ENUM_ROOTS: &[(&str, ())] = &[
+    ("enum.Enum", ()),
+    ("enum.StrEnum", ()),
+    ("enum.IntEnum", ()),
+    ("enum.Flag", ()),
+    ("enum.IntFlag", ()),
+];
+
 /// Whether a class or module name says it is for development or tests only.
 pub fn is_dev_or_test_name(dotted: &str) -> bool {
     let last = dotted
@@ -331,9 +340,15 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
             }
         }
     }
+    // Enum members are constants (`SECRET_KEY = "secret-key"` names an
+    // option), never config.
+    let enums = crate::model::apps::derived_classes(project, ENUM_ROOTS);
     for (file, facts) in project.python() {
         for class in &facts.classes {
-            if is_dev_or_test_name(&class.qualified) || names_keys(class) {
+            if is_dev_or_test_name(&class.qualified)
+                || names_keys(class)
+                || enums.contains_key(class.qualified.as_str())
+            {
                 continue;
             }
             let mut settings = None;
@@ -387,7 +402,8 @@ pub fn secret_key_entries(project: &Project) -> Vec<(Option<AppId>, SecretSite<'
         .collect();
     for (file, facts) in project.python() {
         for class in &facts.classes {
-            if is_dev_or_test_name(&class.qualified) {
+            if is_dev_or_test_name(&class.qualified) || enums.contains_key(class.qualified.as_str())
+            {
                 continue;
             }
             for &key in SIGNING_ATTRS {

@@ -213,6 +213,9 @@ enum OpKind<'a> {
     EnvVarFile(String, bool),
     /// A config file load whose file cannot be told.
     Opaque(OverriderKind),
+    /// A config operation on an app parameter that may be this app or
+    /// another one: it may set any key.
+    Unattributed,
 }
 
 /// Whether a `silent=` argument is literally true: Flask then skips a missing
@@ -354,13 +357,20 @@ fn resolve_app(
             continue;
         }
         let r = resolver.resolve(file, &c.func);
+        let mut unattributed = false;
         let attrs = match r.target {
             Target::Object(site) if project.app_at(site) == Some(app) => r.attrs,
-            Target::Unknown => match unresolved_app_param(project, &c.func)
-                .or_else(|| self_of_app_class(project, app, &c.func))
-            {
-                Some(attrs) => attrs,
-                None => continue,
+            Target::Unknown => match app_param(project, app, &c.func) {
+                Some(ParamApp::This(attrs)) => attrs,
+                Some(ParamApp::Maybe(attrs)) => {
+                    unattributed = true;
+                    attrs
+                }
+                Some(ParamApp::Other) => continue,
+                None => match self_of_app_class(project, app, &c.func) {
+                    Some(attrs) => attrs,
+                    None => continue,
+                },
             },
             _ => match self_of_app_class(project, app, &c.func) {
                 Some(attrs) => attrs,
@@ -420,6 +430,27 @@ fn resolve_app(
             },
             _ => continue,
         };
+        // A helper that configures an app the audit cannot tell (`def
+        // configure(app): app.config.update(...)` in a project with several
+        // apps, called from a method): a load it cannot read may put any key
+        // into this one. Keys the source spells out (an extension's
+        // `app.config.setdefault("EXT_OPTION", ...)`, `update(EXT_X=1)`)
+        // are left to the app they belong to, unknown.
+        let kind = match kind {
+            OpKind::Set(..) if unattributed => continue,
+            OpKind::Update(args, kwargs, _)
+                if unattributed
+                    && kwargs.iter().all(|(k, _)| k.is_some())
+                    && args.iter().all(|a| {
+                        a.as_dict()
+                            .is_some_and(|items| items.iter().all(|(k, _)| k.is_some()))
+                    }) =>
+            {
+                continue
+            }
+            _ if unattributed => OpKind::Unattributed,
+            kind => kind,
+        };
         ops.push(Op {
             file,
             offset: call.range().start().into(),
@@ -438,9 +469,9 @@ fn resolve_app(
         let r = resolver.resolve(file, base);
         let attrs = match r.target {
             Target::Object(site) if project.app_at(site) == Some(app) => r.attrs,
-            Target::Unknown => match unresolved_app_param(project, base) {
-                Some(attrs) => attrs,
-                None => continue,
+            Target::Unknown => match app_param(project, app, base) {
+                Some(ParamApp::This(attrs)) => attrs,
+                _ => continue,
             },
             _ => continue,
         };
@@ -626,6 +657,7 @@ fn resolve_app(
                     overridable_before(&mut cfg, before, op.span, OverriderKind::EnvVar);
                 }
             }
+            OpKind::Unattributed => cfg.incomplete = true,
             OpKind::Opaque(kind) => {
                 cfg.incomplete = true;
                 let before = cfg.entries.len();
@@ -780,14 +812,63 @@ fn update_mapping<'a>(
 /// Parameter names that hold the app in setup helpers (`def configure(app):`).
 const APP_PARAM_NAMES: &[&str] = &["app", "application", "flask_app", "_app"];
 
-/// With a single app in the project, a receiver rooted at a parameter that
-/// nothing resolves (`self._setup(app)` calls, callbacks) but that is named
-/// or annotated as the app is taken to be it, as extensions initialised that
-/// way are: its attribute path (`["config", "update"]`).
-fn unresolved_app_param(project: &Project, v: &Value) -> Option<Vec<String>> {
-    if project.apps.len() != 1 {
-        return None;
+/// Which app a receiver rooted at an app parameter (`def configure(app):
+/// app.config.update(...)`) is.
+enum ParamApp {
+    /// This app, with the attribute path (`["config", "update"]`).
+    This(Vec<String>),
+    /// Perhaps this app: no call of the function tells.
+    Maybe(Vec<String>),
+    /// Another app: every call of the function passes another one.
+    Other,
+}
+
+/// A receiver rooted at a parameter that nothing resolves but that is named
+/// or annotated as the app: with a single app in the project it is taken to
+/// be it (`self._setup(app)` calls, callbacks), as extensions initialised
+/// that way are; with several, it is this app when a call of the function
+/// passes it, another when every call passes another, and unknown otherwise.
+fn app_param(project: &Project, app: AppId, v: &Value) -> Option<ParamApp> {
+    let attrs = unresolved_app_param(project, v)?;
+    if project.apps.len() == 1 {
+        return Some(ParamApp::This(attrs));
     }
+    let crate::python::value::Root::Param { func, index, name } = &v.reference()?.root else {
+        return None;
+    };
+    let resolver = project.resolver();
+    let Some((_, fact)) = resolver.function(func) else {
+        return Some(ParamApp::Maybe(attrs));
+    };
+    let skip_self = usize::from(fact.method_of.is_some());
+    let mut passed = Vec::new();
+    for &(cfile, ci) in project.index.callers(func) {
+        let Some(c) = resolver.facts(cfile).and_then(|p| p.calls.get(ci)) else {
+            continue;
+        };
+        let c = c.call();
+        let arg = c.kwarg(name).or_else(|| {
+            (*index as usize)
+                .checked_sub(skip_self)
+                .and_then(|i| c.args.get(i))
+        });
+        match arg {
+            Some(a) => passed.push(project.app_of(cfile, a, false)),
+            None => passed.push(None),
+        }
+    }
+    Some(if passed.contains(&Some(app)) {
+        ParamApp::This(attrs)
+    } else if !passed.is_empty() && passed.iter().all(Option::is_some) {
+        ParamApp::Other
+    } else {
+        ParamApp::Maybe(attrs)
+    })
+}
+
+/// A receiver rooted at a parameter named or annotated as the app: its
+/// attribute path (`["config", "update"]`).
+fn unresolved_app_param(project: &Project, v: &Value) -> Option<Vec<String>> {
     let r = v.reference()?;
     let crate::python::value::Root::Param { func, index, name } = &r.root else {
         return None;

@@ -29,6 +29,8 @@ Reports, for the production configuration of a Flask app:
   debug off is not reported; with debug on, Talisman leaves it alone;
 - `REMEMBER_COOKIE_SECURE = False`, or unset (Flask-Login's default is `False`)
   when `login_user(..., remember=...)` asks for the remember-me cookie;
+- `JWT_COOKIE_SECURE = False`, or unset (flask-jwt-extended's default is
+  `False`), when `JWT_TOKEN_LOCATION` puts the tokens in cookies;
 
 and elsewhere:
 - `response.set_cookie(...)` of a session or login cookie (a name such as
@@ -63,6 +65,48 @@ REMEMBER_COOKIE_SECURE = True
 resp.set_cookie("refresh_token", token, secure=True, httponly=True, samesite="Lax")
 ```
 "#;
+
+/// flask-jwt-extended's cookies: with `"cookies"` in `JWT_TOKEN_LOCATION`,
+/// the access and refresh tokens travel in cookies whose `Secure` flag is
+/// `JWT_COOKIE_SECURE` (default False).
+fn jwt_cookies(ctx: &RuleContext, app: &crate::model::App, out: &mut Vec<Finding>) {
+    let project = ctx.project;
+    let cfg = &app.config;
+    let Some(location) = cfg
+        .get("JWT_TOKEN_LOCATION")
+        .filter(|e| e.overridable.is_none())
+    else {
+        return;
+    };
+    let v = entry_value(project, location);
+    let in_cookies = match v.as_str() {
+        Some(s) => s == "cookies",
+        None => v
+            .as_seq()
+            .is_some_and(|items| items.iter().any(|i| i.as_str() == Some("cookies"))),
+    };
+    if !in_cookies {
+        return;
+    }
+    let (span, message) = match cfg.get("JWT_COOKIE_SECURE") {
+        Some(e) => {
+            let v = entry_value(project, e);
+            if v.truthy() != Some(false) {
+                return;
+            }
+            (e.span, format!("`JWT_COOKIE_SECURE` is {}: flask-jwt-extended's token cookies are also sent over plain HTTP", off_word(v)))
+        }
+        None if cfg.incomplete => return,
+        None => (location.span, "`JWT_COOKIE_SECURE` is not set (flask-jwt-extended's default is False): with `JWT_TOKEN_LOCATION` holding \"cookies\", the token cookies are also sent over plain HTTP".to_string()),
+    };
+    out.push(
+        ctx.with_production(
+            ctx.finding(RULE.code, RULE.name, span, message)
+                .with_fix("Set JWT_COOKIE_SECURE = True in the production config."),
+            app,
+        ),
+    );
+}
 
 fn check(ctx: &RuleContext) -> Vec<Finding> {
     let project = ctx.project;
@@ -105,6 +149,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 }
             }
         }
+        jwt_cookies(ctx, app, &mut out);
         let Some(remember_at) = remember.filter(|_| login_manager_covers(project, app.id)) else {
             continue;
         };

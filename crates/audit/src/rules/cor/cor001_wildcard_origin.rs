@@ -2,7 +2,7 @@
 
 use report::Finding;
 
-use super::{allows_any_origin, catch_all_pattern, origins_span, sources};
+use super::{allows_any_origin, catch_all_pattern, origins_span, sources, with_same_policy};
 use crate::rules::{Rule, RuleContext};
 
 pub const RULE: Rule = Rule {
@@ -28,7 +28,13 @@ class declares `allowed_hosts: List[str] = ["*"]`); when an env, Dockerfile
 or compose file sets that variable (`ALLOWED_HOSTS`, or with a prefix,
 `APP_ALLOWED_HOSTS`) the origins are unknown and nothing is reported.
 
-A bare `CORS()` that is never initialised is not reported.
+A bare `CORS()` that is never initialised is not reported. flask-cors's
+`@cross_origin` reads the `CORS_*` keys of the app serving the view on every
+request, so the app's config counts wherever it is loaded (`CORS(app)` reads
+it once, at init); when that config cannot be read whole, the origins are
+unknown and nothing is reported. Decorators with the same policy, written the
+same way, are reported once (here and by COR002 / COR003), at the first, with
+the count and the first few others.
 
 ## Why is this bad?
 Every website a user visits can call the API from their browser and read the
@@ -58,8 +64,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 (None, None) => "flask-cors with no `origins` allows every origin (`*` is its default): any website can read the API's responses".to_string(),
                 (None, Some(_)) => format!("{} allows every origin (`*`): any website can read the API's responses", s.library()),
             };
-            ctx.finding(RULE.code, RULE.name, origins_span(&s), message)
-                .with_fix("List the origins that may call the API: origins=[\"https://app.example.com\"] (allow_origins=[...] for CORSMiddleware).")
+            let f = ctx.finding(RULE.code, RULE.name, origins_span(&s), message)
+                .with_fix("List the origins that may call the API: origins=[\"https://app.example.com\"] (allow_origins=[...] for CORSMiddleware).");
+            with_same_policy(ctx, f, &s)
         })
         .collect()
 }

@@ -2,7 +2,7 @@
 
 use report::Finding;
 
-use super::{allows_any_origin, catch_all_pattern, origins_span, sources};
+use super::{allows_any_origin, catch_all_pattern, origins_span, sources, with_same_policy};
 use crate::rules::{Rule, RuleContext};
 
 pub const RULE: Rule = Rule {
@@ -60,7 +60,7 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             if let Some(c) = s.policy.credentials_span {
                 f = f.with_related(ctx.at(c), "credentials are allowed here");
             }
-            f
+            with_same_policy(ctx, f, &s)
         })
         .collect()
 }

@@ -4,7 +4,7 @@
 use checklist::Severity;
 use report::Finding;
 
-use super::{is_anchored_at_end, is_catch_all, sources, unescaped_dot, Source};
+use super::{is_anchored_at_end, is_catch_all, sources, unescaped_dot, with_same_policy, Source};
 use crate::{
     model::{cors::Origins, ExtKind},
     rules::{Rule, RuleContext},
@@ -65,16 +65,14 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
                 continue; // COR001 / COR002
             }
             if !s.anchored_at_end() && !is_anchored_at_end(p) {
-                out.push(
-                    ctx.finding(RULE.code, RULE.name, at, format!("the origin pattern `{p}` is not anchored with `$`: flask-cors matches it with re.match, so any origin that merely starts with a match (`…example.com.attacker.test`) passes"))
-                        .with_fix("End the pattern with `$` (and escape its dots), or list exact origins."),
-                );
+                let f = ctx.finding(RULE.code, RULE.name, at, format!("the origin pattern `{p}` is not anchored with `$`: flask-cors matches it with re.match, so any origin that merely starts with a match (`…example.com.attacker.test`) passes"))
+                    .with_fix("End the pattern with `$` (and escape its dots), or list exact origins.");
+                out.push(with_same_policy(ctx, f, &s));
             }
             if unescaped_dot(p) {
-                out.push(
-                    ctx.finding(RULE.code, RULE.name, at, format!("the origin pattern `{p}` has an unescaped `.`, which matches any character: look-alike hosts such as `evilexample.com` pass"))
-                        .with_fix("Escape literal dots as `\\.` (and anchor the pattern with `^...$`)."),
-                );
+                let f = ctx.finding(RULE.code, RULE.name, at, format!("the origin pattern `{p}` has an unescaped `.`, which matches any character: look-alike hosts such as `evilexample.com` pass"))
+                    .with_fix("Escape literal dots as `\\.` (and anchor the pattern with `^...$`).");
+                out.push(with_same_policy(ctx, f, &s));
             }
         }
         if s.policy.credentials != Some(true) {
@@ -91,11 +89,11 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             None if s.kind == ExtKind::Cors => (s.span, Severity::Low, "flask-cors allows any request header by default (`allow_headers=\"*\"`), here together with credentials".to_string()),
             None => continue,
         };
-        out.push(
-            ctx.finding(RULE.code, RULE.name, span, message)
-                .with_severity(severity)
-                .with_fix("List the headers the frontend sends: allow_headers=[\"Content-Type\", \"X-CSRFToken\"]."),
-        );
+        let f = ctx
+            .finding(RULE.code, RULE.name, span, message)
+            .with_severity(severity)
+            .with_fix("List the headers the frontend sends: allow_headers=[\"Content-Type\", \"X-CSRFToken\"].");
+        out.push(with_same_policy(ctx, f, &s));
     }
     out
 }

@@ -23,6 +23,9 @@ pub struct Source {
     /// The extension's constructor, the middleware registration or the decorator.
     pub span: Span,
     pub policy: CorsPolicy,
+    /// Other `@cross_origin` decorators with the same policy, written the
+    /// same way (reported once, at the first).
+    pub also: Vec<Span>,
 }
 
 impl Source {
@@ -68,11 +71,14 @@ pub fn sources(project: &Project) -> Vec<Source> {
                     .filter(|_| e.kind == ExtKind::CorsMiddleware)
                     .unwrap_or(e.span),
                 policy: cors::policy(project, e)?,
+                also: Vec::new(),
             })
         })
         .collect();
-    // @cross_origin(...) on a view: the same options, no app config.
+    // @cross_origin(...) on a view: the same options, then the config of the
+    // app that serves the view, read on every request.
     let resolver = project.resolver();
+    let mut decorated: Vec<Source> = Vec::new();
     for (file, _, call) in project.calls_named(&["cross_origin"]) {
         let c = call.call();
         let name = resolver.resolve(file, &c.func).external_name();
@@ -94,28 +100,127 @@ pub fn sources(project: &Project) -> Vec<Source> {
                 })
             })
             .collect();
-        let ext = Extension {
+        let span = Span::new(file, call.range());
+        let mut ext = Extension {
             id: usize::MAX,
             kind: ExtKind::Cors,
             site: Site {
                 file,
                 offset: call.range().start().into(),
             },
-            span: Span::new(file, call.range()),
+            span,
             app: None,
             init: None,
             options,
             opaque: c.spread || !c.args.is_empty(),
         };
-        if let Some(policy) = cors::policy(project, &ext) {
-            out.push(Source {
-                kind: ExtKind::Cors,
-                span: ext.span,
-                policy,
+        // The apps that may serve the view: the route's, else every Flask
+        // app of the project. They must agree on the origins and the
+        // credentials, else those are unknown.
+        let apps = decorator_apps(project, span);
+        let mut policy: Option<CorsPolicy> = None;
+        for app in apps.iter().map(Some).chain(apps.is_empty().then_some(None)) {
+            ext.app = app.copied();
+            let p = cors::decorator_policy(project, &ext);
+            policy = Some(match policy {
+                None => p,
+                Some(mut q) => {
+                    if q.origins != p.origins {
+                        q.origins = Origins::Unknown;
+                    }
+                    if q.credentials != p.credentials {
+                        q.credentials = None;
+                    }
+                    if q.allow_headers != p.allow_headers {
+                        q.allow_headers = None;
+                    }
+                    q
+                }
             });
         }
+        let Some(policy) = policy else { continue };
+        // The same policy written the same way on another view: one source.
+        // Each option written on the decorator, set by the config, or the
+        // library default: where it comes from shapes the findings.
+        let shape = |p: &CorsPolicy, at: Span| {
+            let within = |s: Option<Span>| {
+                s.map(|s| s.file == at.file && s.start >= at.start && s.end <= at.end)
+            };
+            (
+                within(p.origins_span),
+                within(p.credentials_span),
+                within(p.allow_headers_span),
+            )
+        };
+        let same = decorated.iter_mut().find(|s| {
+            s.policy.origins == policy.origins
+                && s.policy.credentials == policy.credentials
+                && s.policy.allow_headers == policy.allow_headers
+                && shape(&s.policy, s.span) == shape(&policy, span)
+        });
+        match same {
+            Some(s) => s.also.push(span),
+            None => decorated.push(Source {
+                kind: ExtKind::Cors,
+                span,
+                policy,
+                also: Vec::new(),
+            }),
+        }
     }
+    out.extend(decorated);
     out
+}
+
+/// The Flask apps whose config a `@cross_origin` at `span` reads: the app of
+/// the route it decorates when known, else every Flask app of the project
+/// not mounted into another.
+fn decorator_apps(project: &Project, span: Span) -> Vec<crate::model::AppId> {
+    let routed: Vec<_> = project
+        .routes
+        .iter()
+        .filter(|r| {
+            r.file == span.file
+                && r.decorators
+                    .iter()
+                    .any(|d| d.span.start <= span.start && span.end <= d.span.end)
+        })
+        .collect();
+    let mut apps: Vec<_> = routed.iter().filter_map(|r| r.app).collect();
+    if apps.is_empty() || routed.iter().any(|r| r.app.is_none()) {
+        apps.extend(
+            project
+                .apps
+                .iter()
+                .filter(|a| a.kind == crate::model::AppKind::Flask && a.mounted_in.is_none())
+                .map(|a| a.id),
+        );
+    }
+    apps.sort_unstable();
+    apps.dedup();
+    apps
+}
+
+/// Adds the other views a decorator source stands for to its finding: the
+/// first few as related locations, the count in the message.
+pub fn with_same_policy(
+    ctx: &crate::rules::RuleContext,
+    mut f: report::Finding,
+    s: &Source,
+) -> report::Finding {
+    const SHOWN: usize = 5;
+    if s.also.is_empty() {
+        return f;
+    }
+    let n = s.also.len();
+    f.message.push_str(&format!(
+        " (the same `@cross_origin` policy is on {n} more view{})",
+        if n == 1 { "" } else { "s" }
+    ));
+    for span in s.also.iter().take(SHOWN) {
+        f = f.with_related(ctx.at(*span), "the same policy on another view");
+    }
+    f
 }
 
 /// Whether a policy answers every origin: `*`, or a pattern that matches any

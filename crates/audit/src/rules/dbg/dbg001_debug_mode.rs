@@ -35,7 +35,9 @@ is unset (`os.getenv("DEBUG", "True") == "True"`, also after `.lower()`;
 is true —, `int(os.getenv("DEBUG", "1"))`, `debug=os.environ.get("DEBUG",
 True)`) when no deploy file sets the variable. Flags that stay off when the environment sets nothing
 (`os.getenv("DEBUG", "False") == "True"`, `os.getenv("FLASK_DEBUG") == "1"`,
-`debug: bool = False`) are fine.
+`debug: bool = False`) are fine, and so is an app made with `debug=True`
+only under a debug flag (`if in_debug_mode(): app = FastAPI(debug=True)`):
+the flag is judged where it is set.
 `DEBUG: True` followed by a `**mapping` spread the audit cannot read
 (`update({"DEBUG": True, **os.environ})`) is reported as on unless that
 mapping turns it off.
@@ -185,6 +187,14 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
         else {
             continue;
         };
+        // `if in_debug_mode(): app = FastAPI(debug=True)`: made only when a
+        // debug flag is on (or never in production), judged where the flag
+        // is set.
+        match project.guard_in_production(Some(app.id), app.site.file, call.guard) {
+            Some(false) => continue,
+            None if under_debug_flag(project, app.site.file, call.guard) => continue,
+            _ => {}
+        }
         let mut f = ctx
             .finding(
                 RULE.code,

@@ -120,8 +120,10 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     if elsewhere {
         return out;
     }
-    // A sub-app mounted into another is covered by (or reported with) its parent.
-    for app in project.apps.iter().filter(|a| a.mounted_in.is_none()) {
+    // A sub-app mounted into another is covered by (or reported with) its
+    // parent; an app that serves nothing, or another binding of an app's
+    // name, is not reported.
+    for app in project.standalone_apps() {
         if talisman_covers(project, app) {
             continue;
         }

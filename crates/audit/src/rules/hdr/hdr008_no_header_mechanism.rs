@@ -55,11 +55,12 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     if other_header_mechanism(project).is_some() {
         return Vec::new();
     }
+    // A sub-app mounted into another is covered by (or reported with) its
+    // parent; an app that serves nothing, or another binding of an app's
+    // name, is not reported.
     project
-        .apps
-        .iter()
-        // A sub-app mounted into another is covered by (or reported with) its parent.
-        .filter(|app| app.mounted_in.is_none() && !talisman_covers(project, app))
+        .standalone_apps()
+        .filter(|app| !talisman_covers(project, app))
         .map(|app| {
             let fix = match app.kind {
                 AppKind::Flask => "Initialise flask-talisman, or set the security headers in one @app.after_request hook (or at the proxy, with its config in the repository).",

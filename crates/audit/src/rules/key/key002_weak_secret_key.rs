@@ -72,8 +72,9 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
             continue;
         };
         // A weak fallback the app refuses to run with (`if SECRET_KEY ==
-        // "dev" and not app.debug: raise ...`) never signs in production.
-        if (lit.fallback || site.is_settings_default())
+        // "dev" and not app.debug: raise ...`) never signs in production;
+        // so is a default that a config file loaded after it may replace.
+        if (lit.fallback || site.is_settings_default() || site.overridable().is_some())
             && super::startup::refuses_fallback(project, lit.value)
         {
             continue;

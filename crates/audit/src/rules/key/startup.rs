@@ -53,10 +53,49 @@ fn mentions_literal(project: &Project, file: FileId, v: &Value, literal: &str) -
     hit
 }
 
+fn is_exit(c: &crate::python::value::Call) -> bool {
+    c.func_name()
+        .is_some_and(|n| n == "sys.exit" || n == "exit" || n == "os._exit")
+}
+
+/// Project functions that always stop the process: a `sys.exit()` or a
+/// `raise` in their body outside any `if` (`def fatal_error(msg):
+/// print(msg); sys.exit(1)`).
+fn exiting_functions(project: &Project) -> std::collections::HashSet<String> {
+    let mut out = std::collections::HashSet::new();
+    for (_, facts) in app_code(project) {
+        let stops = facts
+            .calls
+            .iter()
+            .filter(|c| is_exit(c.call()))
+            .map(|c| (c.scope, c.guard))
+            .chain(
+                facts
+                    .raises
+                    .iter()
+                    .filter(|r| r.kind == RaiseKind::Raise)
+                    .map(|r| (r.scope, r.guard)),
+            );
+        // A function body starts with no guard of its own.
+        for (scope, guard) in stops.filter(|&(scope, guard)| scope != 0 && guard == 0) {
+            let _ = guard;
+            if let Some(f) = facts.functions.iter().find(|f| f.scope == scope) {
+                out.insert(f.qualified.to_string());
+            }
+        }
+    }
+    out
+}
+
 /// The conditions under which the project refuses to start: each `raise`
-/// and `assert` (with the asserted test), and each `sys.exit()`, with the
-/// tests around it.
-fn checks<'a>(facts: &'a PyFacts) -> impl Iterator<Item = Vec<&'a Value>> + 'a {
+/// and `assert` (with the asserted test), and each `sys.exit()` or call of
+/// a project function that always exits, with the tests around it.
+fn checks<'a>(
+    project: &'a Project,
+    file: FileId,
+    facts: &'a PyFacts,
+    exiting: &'a std::collections::HashSet<String>,
+) -> impl Iterator<Item = Vec<&'a Value>> + 'a {
     let tests = |guard| {
         facts
             .guards_of(guard)
@@ -74,10 +113,13 @@ fn checks<'a>(facts: &'a PyFacts) -> impl Iterator<Item = Vec<&'a Value>> + 'a {
     let exits = facts
         .calls
         .iter()
-        .filter(|c| {
-            c.call()
-                .func_name()
-                .is_some_and(|n| n == "sys.exit" || n == "exit")
+        .filter(move |c| {
+            is_exit(c.call())
+                || (!exiting.is_empty()
+                    && matches!(
+                        project.resolver().resolve(file, &c.call().func).target,
+                        crate::model::index::Target::Function(q) if exiting.contains(&q)
+                    ))
         })
         .map(move |c| tests(c.guard));
     raises.chain(exits)
@@ -105,8 +147,10 @@ pub fn checks_key(project: &Project, variable: Option<&str>) -> bool {
         v.walk(&mut |x| hit |= x.as_str() == Some(var));
         hit
     };
-    app_code(project).any(|(_, facts)| {
-        checks(facts).any(|t| t.iter().any(|v| mentions_key(v) || mentions_variable(v)))
+    let exiting = exiting_functions(project);
+    app_code(project).any(|(file, facts)| {
+        checks(project, file, facts, &exiting)
+            .any(|t| t.iter().any(|v| mentions_key(v) || mentions_variable(v)))
     })
 }
 
@@ -115,8 +159,9 @@ pub fn checks_key(project: &Project, variable: Option<&str>) -> bool {
 /// (`if app.config["SECRET_KEY"] == "dev" and not app.debug: raise ...`,
 /// `assert SECRET_KEY not in WEAK_KEYS`).
 pub fn refuses_fallback(project: &Project, literal: &str) -> bool {
+    let exiting = exiting_functions(project);
     app_code(project).any(|(file, facts)| {
-        checks(facts).any(|t| {
+        checks(project, file, facts, &exiting).any(|t| {
             t.iter().any(|v| mentions_key(v))
                 && t.iter()
                     .any(|v| mentions_literal(project, file, v, literal))

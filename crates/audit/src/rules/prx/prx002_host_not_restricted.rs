@@ -39,7 +39,13 @@ requests for any `Host`:
 An app mounted into another app of the project (`parent.mount("/sub",
 sub_app)`, also through `WSGIMiddleware`) is served through the parent's
 middleware: it is judged with the parent, not reported itself (nor by
-HDR001, HDR008, RL001).
+HDR001, HDR008, RL001). Nor are, by these rules, a module-level app that
+nothing uses beside an app that serves routes (no route, blueprint,
+extension or config of its own, no code that touches it, no module that
+imports it: a leftover `app = Flask(__name__)` in a helper module), and a
+second binding of an app's module-level name (`if debug: app =
+FastAPI(debug=True)` / `else: app = FastAPI()`), which is the same app made
+another way.
 
 An nginx conf in the repository with a catch-all `default_server` that
 refuses unknown names (`return 444`) counts as a restriction. Configuration
@@ -210,8 +216,10 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     let flask_3_1 = declared_at_least(project, "flask", &FLASK_3_1);
     let hook = host_check_hook(project);
     let mut out = Vec::new();
-    // A sub-app mounted into another is covered by (or reported with) its parent.
-    for app in project.apps.iter().filter(|a| a.mounted_in.is_none()) {
+    // A sub-app mounted into another is covered by (or reported with) its
+    // parent; an app that serves nothing, or another binding of an app's
+    // name, is not reported.
+    for app in project.standalone_apps() {
         if app.kind == AppKind::FastApi {
             let trusted: Vec<_> = project
                 .extensions_of(app.id, ExtKind::TrustedHost)

@@ -22,7 +22,10 @@ quart-rate-limiter, and no route takes fastapi-limiter's
 `limit_req`), and no limiter of the project's own is in use. Flask-AppBuilder
 makes a flask-limiter `Limiter` itself: an app under it counts as limited when
 its config turns on `AUTH_RATE_LIMITED` or sets `RATELIMIT_DEFAULT` /
-`RATELIMIT_APPLICATION` (and `RATELIMIT_ENABLED` is not off).
+`RATELIMIT_APPLICATION` (and `RATELIMIT_ENABLED` is not off). Apps that do
+not answer requests on their own are left out, as for PRX002: one mounted
+into another app, a module-level app nothing uses, a second binding of an
+app's name.
 
 A limiter of the project's own is a decorator (or decorator factory) on a
 view, or a `before_request` hook, whose body keys a counter by the client —
@@ -104,11 +107,11 @@ fn check(ctx: &RuleContext) -> Vec<Finding> {
     {
         return Vec::new();
     }
+    // A sub-app mounted into another is covered by (or reported with) its
+    // parent; an app that serves nothing, or another binding of an app's
+    // name, is not reported.
     project
-        .apps
-        .iter()
-        // A sub-app mounted into another is covered by (or reported with) its parent.
-        .filter(|app| app.mounted_in.is_none())
+        .standalone_apps()
         .map(|app| {
             ctx.finding(RULE.code, RULE.name, app.span, "the app has no rate limiting: no limiter extension (flask-limiter, slowapi, quart-rate-limiter, fastapi-limiter) and no limits at a proxy")
                 .with_fix("Add flask-limiter (slowapi for FastAPI) with default limits and shared (Redis) storage, and stricter limits on login and mutation routes.")
