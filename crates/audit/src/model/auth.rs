@@ -439,6 +439,31 @@ fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<Guard> {
             add_deps(Scope::Blueprint(b.id), deps_of(site), &mut out);
         }
     }
+    // `parent.include_router(router, dependencies=[...])` on a parent the
+    // model cannot name (an app handed to a method): the dependencies run
+    // before each of the router's routes all the same.
+    for (file, _, call) in project.calls_named(&["include_router"]) {
+        let c = call.call();
+        let Some(child) = c.param(0, "router") else {
+            continue;
+        };
+        let r = resolver.resolve(file, child);
+        let (Target::Object(site), true) = (r.target, r.attrs.is_empty()) else {
+            continue;
+        };
+        let Some(b) = project
+            .blueprints
+            .iter()
+            .find(|b| b.site == site && b.kind == BlueprintKind::Router && b.registered_elsewhere)
+        else {
+            continue;
+        };
+        let at = Site {
+            file,
+            offset: call.range().start().into(),
+        };
+        add_deps(Scope::Blueprint(b.id), deps_of(at), &mut out);
+    }
     for app in &project.apps {
         add_deps(Scope::App(app.id), deps_of(app.site), &mut out);
     }
@@ -845,14 +870,22 @@ fn denies(v: &Value) -> bool {
                             | "needs_refresh"
                     )
             }
+            // The endpoint may be built: `url_for(bp_name + ".login")`,
+            // `url_for(f"{prefix}.login")`.
             Kind::Call(c) => {
                 c.last_name() == Some("url_for")
-                    && c.arg(0).and_then(Value::as_str).is_some_and(|e| {
-                        let e = e.to_ascii_lowercase();
-                        e.contains("login")
-                            || e.contains("signin")
-                            || e.contains("sign_in")
-                            || e.contains("authenticate")
+                    && c.arg(0).is_some_and(|a| {
+                        let mut login = false;
+                        a.walk(&mut |p| {
+                            if let Kind::Str(e) = &p.kind {
+                                let e = e.to_ascii_lowercase();
+                                login |= e.contains("login")
+                                    || e.contains("signin")
+                                    || e.contains("sign_in")
+                                    || e.contains("authenticate");
+                            }
+                        });
+                        login
                     })
             }
             _ => false,
@@ -908,7 +941,10 @@ redirect(url_for("index"))
             .filter(|c| !matches!(c.call().last_name(), Some("url_for" | "HTTPException")))
             .map(|c| denies(&c.value))
             .collect();
-        assert_eq!(top, [true, true, true, true, false, false]);
+        assert_eq!(
+            top,
+            [true, true, true, true, true, true, false, false, false]
+        );
         assert!(facts
             .raises
             .iter()

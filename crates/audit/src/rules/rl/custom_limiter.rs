@@ -30,6 +30,16 @@ pub struct CustomLimiter {
     pub storage: Storage,
 }
 
+/// Whether a fact of a function's body runs whatever the request: under no
+/// `if` of the function itself.
+fn unconditional(
+    facts: &PyFacts,
+    view: &FunctionFact,
+    guard: crate::python::facts::GuardId,
+) -> bool {
+    facts.guards_of(guard).iter().all(|g| g.scope != view.scope)
+}
+
 /// The project's own limiters, and the hooks among them.
 #[derive(Debug, Default)]
 pub struct CustomLimits<'a> {
@@ -49,6 +59,10 @@ const CLIENT_KEYS: &[&str] = &[
     "current_user",
     "user_id",
     "get_jwt_identity",
+    // The key function of a Flask-Limiter / slowapi limiter
+    // (`limiter._key_func(request)`): the client's address, or what the
+    // project keys by.
+    "key_func",
 ];
 
 /// Last names of helpers that return the client's address (`get_ip`,
@@ -352,12 +366,33 @@ impl<'a> CustomLimits<'a> {
             };
             self.limiters.iter().find(|l| l.qualified == q)
         });
-        by_decorator.or_else(|| {
-            let hook = self.hooks.iter().find(|h| h.covers(route))?;
-            self.limiters
-                .iter()
-                .find(|l| l.qualified == hook.func.qualified.as_str())
-        })
+        by_decorator
+            .or_else(|| {
+                let hook = self.hooks.iter().find(|h| h.covers(route))?;
+                self.limiters
+                    .iter()
+                    .find(|l| l.qualified == hook.func.qualified.as_str())
+            })
+            .or_else(|| self.called_by_view(project, route))
+    }
+
+    /// A limiter the view calls itself before anything else can return
+    /// (`check_rate_limit(request)` at the top of its body, not under an
+    /// `if`).
+    fn called_by_view(&self, project: &Project, route: &Route) -> Option<&CustomLimiter> {
+        let resolver = project.resolver();
+        let (file, view) = resolver.function(&route.function)?;
+        let facts = resolver.facts(file)?;
+        facts
+            .calls
+            .iter()
+            .filter(|c| c.scope == view.scope && unconditional(facts, view, c.guard))
+            .find_map(|c| {
+                let Target::Function(q) = resolver.resolve(file, &c.call().func).target else {
+                    return None;
+                };
+                self.limiters.iter().find(|l| l.qualified == q)
+            })
     }
 
     /// Limiters in use whose counters stay in one process.
