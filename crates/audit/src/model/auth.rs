@@ -930,8 +930,11 @@ raise HTTPException(status_code=status.HTTP_403_FORBIDDEN)
 redirect(url_for("auth.login", next=request.url))
 verify_jwt_in_request()
 current_app.login_manager.needs_refresh()
+redirect(url_for(settings.blueprint + ".login"))
+redirect(url_for(f"{settings.blueprint}.sign_in"))
 abort(404)
 redirect(url_for("index"))
+redirect(url_for(settings.blueprint + ".index"))
 "#;
         let facts = analyze(0, src, "m", false).unwrap();
         let top: Vec<bool> = facts
