@@ -75,8 +75,9 @@ method name) authenticate it. A view that itself answers 401/403 in a branch
 
 Routes that are public by design are left out: login, logout, registration,
 sign-up, token and refresh endpoints, password reset, e-mail confirmation,
-webhooks and OAuth callbacks (by path or function name), and views that log a
-user in, check a password or issue a token whatever they are called
+webhooks, OAuth callbacks and SAML assertion endpoints (by path or function
+name), and views that log a user in, check a password or issue a token
+whatever they are called
 (`login_user`, `check_password_hash`, `create_access_token`... as RL003 reads
 them: a home page that takes the login form is the login), and views that
 only answer a redirect (`return redirect(url_for("api.add_user"), code=307)`,
@@ -133,6 +134,8 @@ const PUBLIC: &[&str] = &[
     "webhook",
     "callback",
     "oauth",
+    // SAML assertions the identity provider posts back (`/saml/acs`, `/saml/sso`)
+    "saml",
     "authorize",
     "csrf",
     "health",

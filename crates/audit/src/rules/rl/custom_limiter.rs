@@ -65,6 +65,10 @@ const CLIENT_KEYS: &[&str] = &[
     "key_func",
 ];
 
+/// Attributes that name the account a request is for: the signed-in user
+/// (`request.user`), or the account field of a login form (`form.email`).
+const ACCOUNT_ATTRS: &[&str] = &["user", "email", "username"];
+
 /// Last names of helpers that return the client's address (`get_ip`,
 /// `client_ip`, `get_client_ip_address`).
 fn names_an_address(name: &str) -> bool {
@@ -91,6 +95,11 @@ fn mentions_client(v: &Value) -> bool {
                     let lower = p.to_ascii_lowercase();
                     CLIENT_KEYS.iter().any(|k| lower.contains(k))
                 }) || names_an_address(r.last_name())
+                    // The signed-in user or the account a form names
+                    // (`request.user`, `form.email`).
+                    || r.attrs
+                        .iter()
+                        .any(|a| ACCOUNT_ATTRS.contains(&a.as_str()))
             }
             Kind::Str(s) => {
                 let lower = s.to_ascii_lowercase();
@@ -378,7 +387,7 @@ impl<'a> CustomLimits<'a> {
 
     /// A limiter the view calls itself before anything else can return
     /// (`check_rate_limit(request)` at the top of its body, not under an
-    /// `if`).
+    /// `if`), or one of its FastAPI dependencies.
     fn called_by_view(&self, project: &Project, route: &Route) -> Option<&CustomLimiter> {
         let resolver = project.resolver();
         let (file, view) = resolver.function(&route.function)?;
@@ -392,6 +401,29 @@ impl<'a> CustomLimits<'a> {
                     return None;
                 };
                 self.limiters.iter().find(|l| l.qualified == q)
+            })
+            .or_else(|| {
+                // A FastAPI dependency of the view: `Depends(check_budget)`,
+                // `Depends(AttemptLimiter(requests=5, window=3600))`.
+                view.params
+                    .iter()
+                    .filter_map(|p| p.default.as_deref())
+                    .filter_map(Value::as_call)
+                    .filter(|d| d.func_name().is_some_and(|n| n.ends_with("Depends")))
+                    .filter_map(|d| d.param(0, "dependency"))
+                    .find_map(|dep| {
+                        let q = match dep.as_call() {
+                            Some(made) => match resolver.resolve(file, &made.func).target {
+                                Target::Class(c) => format!("{c}.__call__"),
+                                _ => return None,
+                            },
+                            None => match resolver.resolve(file, dep).target {
+                                Target::Function(q) => q,
+                                _ => return None,
+                            },
+                        };
+                        self.limiters.iter().find(|l| l.qualified == q)
+                    })
             })
     }
 
