@@ -100,6 +100,10 @@ fn mentions_client(v: &Value) -> bool {
                     || r.attrs
                         .iter()
                         .any(|a| ACCOUNT_ATTRS.contains(&a.as_str()))
+                    // Starlette's client address: `request.client.host`.
+                    || r.attrs
+                        .windows(2)
+                        .any(|w| w[0].as_str() == "client" && w[1].as_str() == "host")
             }
             Kind::Str(s) => {
                 let lower = s.to_ascii_lowercase();
@@ -383,6 +387,24 @@ impl<'a> CustomLimits<'a> {
                     .find(|l| l.qualified == hook.func.qualified.as_str())
             })
             .or_else(|| self.called_by_view(project, route))
+            .or_else(|| self.route_class_of(project, route))
+    }
+
+    /// A FastAPI router made with `APIRouter(route_class=LimitedRoute)`
+    /// whose route class wraps every handler in a limiter (its
+    /// `get_route_handler` counts the client and answers 429).
+    fn route_class_of(&self, project: &Project, route: &Route) -> Option<&CustomLimiter> {
+        let resolver = project.resolver();
+        let bp = project.blueprints.get(route.blueprint?)?;
+        let call = resolver.call(bp.site)?;
+        let class = call.call().kwarg("route_class")?;
+        let Target::Class(q) = resolver.resolve(bp.site.file, class).target else {
+            return None;
+        };
+        let prefix = format!("{q}.");
+        self.limiters
+            .iter()
+            .find(|l| l.qualified.starts_with(&prefix))
     }
 
     /// A limiter the view calls itself before anything else can return
@@ -391,17 +413,8 @@ impl<'a> CustomLimits<'a> {
     fn called_by_view(&self, project: &Project, route: &Route) -> Option<&CustomLimiter> {
         let resolver = project.resolver();
         let (file, view) = resolver.function(&route.function)?;
-        let facts = resolver.facts(file)?;
-        facts
-            .calls
-            .iter()
-            .filter(|c| c.scope == view.scope && unconditional(facts, view, c.guard))
-            .find_map(|c| {
-                let Target::Function(q) = resolver.resolve(file, &c.call().func).target else {
-                    return None;
-                };
-                self.limiters.iter().find(|l| l.qualified == q)
-            })
+        let mut seen = Vec::new();
+        self.called_from(project, &route.function, 0, &mut seen)
             .or_else(|| {
                 // A FastAPI dependency of the view: `Depends(check_budget)`,
                 // `Depends(AttemptLimiter(requests=5, window=3600))`.
@@ -425,6 +438,44 @@ impl<'a> CustomLimits<'a> {
                         self.limiters.iter().find(|l| l.qualified == q)
                     })
             })
+    }
+
+    /// A limiter a function calls whatever the request, itself or through
+    /// the project functions it so calls (a service the view hands the work
+    /// to: `verify_code(...)` that counts the attempts and answers 429), a
+    /// few levels deep.
+    fn called_from(
+        &self,
+        project: &Project,
+        func: &str,
+        depth: usize,
+        seen: &mut Vec<String>,
+    ) -> Option<&CustomLimiter> {
+        if depth > 3 || seen.len() > 64 || seen.iter().any(|s| s == func) {
+            return None;
+        }
+        seen.push(func.to_string());
+        let resolver = project.resolver();
+        let (file, f) = resolver.function(func)?;
+        let facts = resolver.facts(file)?;
+        let callees: Vec<String> = facts
+            .calls
+            .iter()
+            .filter(|c| c.scope == f.scope && unconditional(facts, f, c.guard))
+            .filter_map(|c| match resolver.resolve(file, &c.call().func).target {
+                Target::Function(q) => Some(q),
+                _ => None,
+            })
+            .collect();
+        if let Some(l) = callees
+            .iter()
+            .find_map(|q| self.limiters.iter().find(|l| &l.qualified == q))
+        {
+            return Some(l);
+        }
+        callees
+            .iter()
+            .find_map(|q| self.called_from(project, q, depth + 1, seen))
     }
 
     /// Limiters in use whose counters stay in one process.
