@@ -22,7 +22,8 @@ review (information level; also in `flaskguard audit --routes`, AUTH column
 `NONE`). A route counts as authenticated when it has:
 - a decorator named for it (`login_required`, `jwt_required`,
   `roles_required`, `permission_required`, `auth.login_required`,
-  `admin_required`, `token_required`...), or a project decorator whose body
+  `admin_required`, `token_required`...), Starlette's
+  `@requires("authenticated")` (any scope), or a project decorator whose body
   refuses anonymous callers (answers 401/403, `abort(401)`, raises
   `Unauthorized`/`Forbidden`/`HTTPException(status_code=401)` or an
   exception class of the project whose body or bases say 401/403 — its own
@@ -30,7 +31,7 @@ review (information level; also in `flaskguard audit --routes`, AUTH column
   alike (`ApiError.unauthorized()` / `ApiError.not_found()`) unless the raise
   or the constructor raised says 401/403 — calls
   `verify_jwt_in_request` or `login_manager.unauthorized()`, redirects to a
-  login page);
+  login page, also one whose endpoint is built: `url_for(bp_name + ".login")`);
 - a `before_request` (or `before_app_request`) guard of its blueprint, a parent
   blueprint or the app that does the same, in its body or by a decorator the
   hook wears below its registration (`@bp.before_request` over
@@ -49,7 +50,8 @@ review (information level; also in `flaskguard audit --routes`, AUTH column
   `get_current_superuser(user=Depends(get_current_user))` does — through
   defaults, `Annotated[User, Depends(...)]` and type aliases of it, a few
   levels deep), on the endpoint's parameters, its `dependencies=[...]`, its
-  router, `include_router(..., dependencies=...)` or the app. A project
+  router, `include_router(..., dependencies=...)` (also on an app the model
+  cannot name, one handed to a method) or the app. A project
   dependency is named for authentication by its own name, not by the package
   it sits in: `app.auth.dependencies.valid_signup` is judged by its body.
 
