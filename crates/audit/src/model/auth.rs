@@ -401,6 +401,53 @@ fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<Guard> {
             }
         }
     }
+    // Starlette/FastAPI HTTP middleware of the app that refuses anonymous
+    // callers: `@app.middleware("http")` on a function, or
+    // `app.add_middleware(Cls)` of a class whose `dispatch` does. Only one
+    // added whatever the configuration (not under an `if` of the function
+    // that adds it: an opt-in setting leaves the app open by default).
+    for (file, facts) in project.python() {
+        for f in &facts.functions {
+            let registered = f.decorators.iter().find_map(|d| {
+                let c = d.as_call()?;
+                (c.last_name() == Some("middleware")
+                    && c.arg(0).and_then(Value::as_str) == Some("http"))
+                .then(|| c.receiver())
+                .flatten()
+            });
+            let Some(recv) = registered else { continue };
+            if !unconditional_def(facts, f.guard, f.parent) {
+                continue;
+            }
+            if let Some(Scope::App(app)) = scope_of(file, &recv, false) {
+                if middleware_authenticates(project, &f.qualified, &f.name, memo) {
+                    out.push((Scope::App(app), format!("middleware {}", f.name), None));
+                }
+            }
+        }
+    }
+    for (file, facts, call) in project.calls_named(&["add_middleware"]) {
+        let c = call.call();
+        let (Some(recv), Some(class)) = (c.receiver(), c.param(0, "middleware_class")) else {
+            continue;
+        };
+        if !unconditional_def(facts, call.guard, call.scope) {
+            continue;
+        }
+        let Some(Scope::App(app)) = scope_of(file, &recv, false) else {
+            continue;
+        };
+        let Target::Class(q) = resolver.resolve(file, class).target else {
+            continue;
+        };
+        let short = q.rsplit('.').next().unwrap_or(&q).to_string();
+        if ["dispatch", "__call__"]
+            .iter()
+            .any(|m| middleware_authenticates(project, &format!("{q}.{m}"), &short, memo))
+        {
+            out.push((Scope::App(app), format!("middleware {short}"), None));
+        }
+    }
     // FastAPI: APIRouter(dependencies=[...]), include_router(..., dependencies=[...]),
     // FastAPI(dependencies=[...]).
     let deps_of = |site: Site| -> Vec<(FileId, &Value)> {
@@ -468,6 +515,70 @@ fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<Guard> {
         add_deps(Scope::App(app.id), deps_of(app.site), &mut out);
     }
     out
+}
+
+/// Whether an HTTP middleware refuses anonymous callers: it answers 401
+/// (`status_code=401`, `HTTP_401_UNAUTHORIZED`), or it refuses (401/403)
+/// and is named for authentication (`AuthMiddleware`, `require_api_key`). A
+/// middleware that answers 403 for other reasons (file uploads on the wrong
+/// path, a blocked country) authenticates nobody.
+fn middleware_authenticates(
+    project: &Project,
+    func: &str,
+    name: &str,
+    memo: &mut FxHashMap<String, bool>,
+) -> bool {
+    if !refuses(project, func, memo) {
+        return false;
+    }
+    let lower = name.to_ascii_lowercase();
+    if has_auth_word(&lower) || lower.contains("key") || lower.contains("credential") {
+        return true;
+    }
+    let resolver = project.resolver();
+    let Some((file, f)) = resolver.function(func) else {
+        return false;
+    };
+    let Some(facts) = resolver.facts(file) else {
+        return false;
+    };
+    let within = |s: u32| facts.scope_within(s, f.scope);
+    let says_401 = |v: &Value| {
+        let mut found = false;
+        v.walk(&mut |x| {
+            found |= match &x.kind {
+                Kind::Int(401) => true,
+                Kind::Ref(r) => {
+                    let upper = r.last_name().to_ascii_uppercase();
+                    upper.contains("UNAUTHORIZED") || upper.contains("NOTAUTHENTICATED")
+                }
+                _ => false,
+            };
+        });
+        found
+    };
+    facts
+        .calls
+        .iter()
+        .filter(|c| within(c.scope))
+        .any(|c| says_401(&c.value))
+        || facts
+            .raises
+            .iter()
+            .filter(|r| within(r.scope))
+            .filter_map(|r| r.value.as_ref())
+            .any(says_401)
+        || facts
+            .functions
+            .iter()
+            .filter(|g| within(g.scope))
+            .any(|g| g.returns.iter().any(says_401))
+}
+
+/// Whether a statement under `guard` in `scope` runs whatever the
+/// configuration: under no `if` of its own scope.
+fn unconditional_def(facts: &PyFacts, guard: u32, scope: u32) -> bool {
+    facts.guards_of(guard).iter().all(|g| g.scope != scope)
 }
 
 /// `dependencies=[...]` that a project subclass of `APIRouter` (or of

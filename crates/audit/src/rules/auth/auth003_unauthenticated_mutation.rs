@@ -32,6 +32,11 @@ review (information level; also in `flaskguard audit --routes`, AUTH column
   or the constructor raised says 401/403 — calls
   `verify_jwt_in_request` or `login_manager.unauthorized()`, redirects to a
   login page, also one whose endpoint is built: `url_for(bp_name + ".login")`);
+- an HTTP middleware of the app (`@app.middleware("http")`, or
+  `app.add_middleware(Cls)` whose `dispatch` does it) that answers 401, or
+  refuses (401/403) and is named for authentication (`AuthMiddleware`,
+  `require_api_key`), added whatever the configuration: one added under an
+  `if` (an opt-in setting) leaves the app open by default;
 - a `before_request` (or `before_app_request`) guard of its blueprint, a parent
   blueprint or the app that does the same, in its body or by a decorator the
   hook wears below its registration (`@bp.before_request` over
