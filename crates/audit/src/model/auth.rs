@@ -405,7 +405,8 @@ fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<Guard> {
     // callers: `@app.middleware("http")` on a function, or
     // `app.add_middleware(Cls)` of a class whose `dispatch` does. Only one
     // added whatever the configuration (not under an `if` of the function
-    // that adds it: an opt-in setting leaves the app open by default).
+    // that adds it: an opt-in setting leaves the app open by default), where
+    // the app is made or named, not in a helper handed the app.
     for (file, facts) in project.python() {
         for f in &facts.functions {
             let registered = f.decorators.iter().find_map(|d| {
@@ -416,7 +417,7 @@ fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<Guard> {
                 .flatten()
             });
             let Some(recv) = registered else { continue };
-            if !unconditional_def(facts, f.guard, f.parent) {
+            if !unconditional_def(facts, f.guard, f.parent) || handed_in(&recv) {
                 continue;
             }
             if let Some(Scope::App(app)) = scope_of(file, &recv, false) {
@@ -431,7 +432,7 @@ fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<Guard> {
         let (Some(recv), Some(class)) = (c.receiver(), c.param(0, "middleware_class")) else {
             continue;
         };
-        if !unconditional_def(facts, call.guard, call.scope) {
+        if !unconditional_def(facts, call.guard, call.scope) || handed_in(&recv) {
             continue;
         }
         let Some(Scope::App(app)) = scope_of(file, &recv, false) else {
@@ -573,6 +574,15 @@ fn middleware_authenticates(
             .iter()
             .filter(|g| within(g.scope))
             .any(|g| g.returns.iter().any(says_401))
+}
+
+/// Whether a middleware is added to an app a function is handed (`def
+/// add_auth(app): app.add_middleware(...)`): whether its callers run it
+/// for every deployment (an auth plugin's app factory, an opt-in flag)
+/// cannot be told, so it does not count.
+fn handed_in(recv: &Value) -> bool {
+    recv.reference()
+        .is_none_or(|r| matches!(r.root, crate::python::value::Root::Param { .. }))
 }
 
 /// Whether a statement under `guard` in `scope` runs whatever the
