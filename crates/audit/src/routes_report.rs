@@ -47,13 +47,16 @@ pub fn rows(project: &Project) -> Vec<RouteRow> {
                 .collect();
             if limits.is_empty() {
                 if let Some(l) = custom.limiter_of(project, r) {
-                    limits.push(
-                        l.qualified
-                            .rsplit('.')
-                            .next()
-                            .unwrap_or(&l.qualified)
-                            .to_string(),
-                    );
+                    // `check_budget`; a method with its class
+                    // (`AttemptLimiter.__call__`, `LimitedRoute.get_route_handler`).
+                    let mut parts = l.qualified.rsplit('.');
+                    let name = parts.next().unwrap_or(&l.qualified);
+                    limits.push(match parts.next() {
+                        Some(class) if class.starts_with(|c: char| c.is_ascii_uppercase()) => {
+                            format!("{class}.{name}")
+                        }
+                        _ => name.to_string(),
+                    });
                 }
             }
             if r.limit_exempt {

@@ -221,3 +221,54 @@ def old():
     assert_eq!(p.routes[0].display_path(), "/items");
     assert_eq!(p.routes[0].app, None);
 }
+
+#[test]
+fn blueprints_registered_from_a_list_of_module_names() {
+    let app = r#"import importlib
+
+from flask import Flask
+
+# Imported one by one, in this order.
+SECTIONS = ["billing", "reports"]
+
+
+def create_app():
+    app = Flask(__name__)
+    for section in SECTIONS:
+        module = importlib.import_module(f"ledger.sections.{section}")
+        app.register_blueprint(module.blueprint, url_prefix="/api")
+    return app
+"#;
+    let section = |name: &str| {
+        format!(
+            r#"from flask import Blueprint
+
+blueprint = Blueprint("{name}", __name__)
+
+
+@blueprint.post("/{name}")
+def add():
+    return ""
+"#
+        )
+    };
+    let (billing, reports, drafts) = (section("billing"), section("reports"), section("drafts"));
+    let (_d, outcome) = common::audit_files(&[
+        ("ledger/__init__.py", app),
+        ("ledger/sections/__init__.py", ""),
+        ("ledger/sections/billing.py", &billing),
+        ("ledger/sections/reports/__init__.py", &reports),
+        ("ledger/sections/drafts.py", &drafts),
+    ]);
+    let p = outcome.project;
+    let mut served: Vec<_> = p.routes.iter().map(|r| r.display_path()).collect();
+    served.sort();
+    assert_eq!(served, ["/api/billing", "/api/reports"]);
+    assert!(p.routes.iter().all(|r| r.app.is_some()));
+    let unregistered: Vec<_> = p
+        .unregistered_routes
+        .iter()
+        .map(|r| r.display_path())
+        .collect();
+    assert_eq!(unregistered, ["/drafts"], "not in the list");
+}

@@ -401,6 +401,54 @@ fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<Guard> {
             }
         }
     }
+    // Starlette/FastAPI HTTP middleware of the app that refuses anonymous
+    // callers: `@app.middleware("http")` on a function, or
+    // `app.add_middleware(Cls)` of a class whose `dispatch` does. Only one
+    // added whatever the configuration (not under an `if` of the function
+    // that adds it: an opt-in setting leaves the app open by default), where
+    // the app is made or named, not in a helper handed the app.
+    for (file, facts) in project.python() {
+        for f in &facts.functions {
+            let registered = f.decorators.iter().find_map(|d| {
+                let c = d.as_call()?;
+                (c.last_name() == Some("middleware")
+                    && c.arg(0).and_then(Value::as_str) == Some("http"))
+                .then(|| c.receiver())
+                .flatten()
+            });
+            let Some(recv) = registered else { continue };
+            if !unconditional_def(facts, f.guard, f.parent) || handed_in(&recv) {
+                continue;
+            }
+            if let Some(Scope::App(app)) = scope_of(file, &recv, false) {
+                if middleware_authenticates(project, &f.qualified, &f.name, memo) {
+                    out.push((Scope::App(app), format!("middleware {}", f.name), None));
+                }
+            }
+        }
+    }
+    for (file, facts, call) in project.calls_named(&["add_middleware"]) {
+        let c = call.call();
+        let (Some(recv), Some(class)) = (c.receiver(), c.param(0, "middleware_class")) else {
+            continue;
+        };
+        if !unconditional_def(facts, call.guard, call.scope) || handed_in(&recv) {
+            continue;
+        }
+        let Some(Scope::App(app)) = scope_of(file, &recv, false) else {
+            continue;
+        };
+        let Target::Class(q) = resolver.resolve(file, class).target else {
+            continue;
+        };
+        let short = q.rsplit('.').next().unwrap_or(&q).to_string();
+        if ["dispatch", "__call__"]
+            .iter()
+            .any(|m| middleware_authenticates(project, &format!("{q}.{m}"), &short, memo))
+        {
+            out.push((Scope::App(app), format!("middleware {short}"), None));
+        }
+    }
     // FastAPI: APIRouter(dependencies=[...]), include_router(..., dependencies=[...]),
     // FastAPI(dependencies=[...]).
     let deps_of = |site: Site| -> Vec<(FileId, &Value)> {
@@ -439,10 +487,108 @@ fn guards(project: &Project, memo: &mut FxHashMap<String, bool>) -> Vec<Guard> {
             add_deps(Scope::Blueprint(b.id), deps_of(site), &mut out);
         }
     }
+    // `parent.include_router(router, dependencies=[...])` on a parent the
+    // model cannot name (an app handed to a method): the dependencies run
+    // before each of the router's routes all the same.
+    for (file, _, call) in project.calls_named(&["include_router"]) {
+        let c = call.call();
+        let Some(child) = c.param(0, "router") else {
+            continue;
+        };
+        let r = resolver.resolve(file, child);
+        let (Target::Object(site), true) = (r.target, r.attrs.is_empty()) else {
+            continue;
+        };
+        let Some(b) = project
+            .blueprints
+            .iter()
+            .find(|b| b.site == site && b.kind == BlueprintKind::Router && b.registered_elsewhere)
+        else {
+            continue;
+        };
+        let at = Site {
+            file,
+            offset: call.range().start().into(),
+        };
+        add_deps(Scope::Blueprint(b.id), deps_of(at), &mut out);
+    }
     for app in &project.apps {
         add_deps(Scope::App(app.id), deps_of(app.site), &mut out);
     }
     out
+}
+
+/// Whether an HTTP middleware refuses anonymous callers: it answers 401
+/// (`status_code=401`, `HTTP_401_UNAUTHORIZED`), or it refuses (401/403)
+/// and is named for authentication (`AuthMiddleware`, `require_api_key`). A
+/// middleware that answers 403 for other reasons (file uploads on the wrong
+/// path, a blocked country) authenticates nobody.
+fn middleware_authenticates(
+    project: &Project,
+    func: &str,
+    name: &str,
+    memo: &mut FxHashMap<String, bool>,
+) -> bool {
+    if !refuses(project, func, memo) {
+        return false;
+    }
+    let lower = name.to_ascii_lowercase();
+    if has_auth_word(&lower) || lower.contains("key") || lower.contains("credential") {
+        return true;
+    }
+    let resolver = project.resolver();
+    let Some((file, f)) = resolver.function(func) else {
+        return false;
+    };
+    let Some(facts) = resolver.facts(file) else {
+        return false;
+    };
+    let within = |s: u32| facts.scope_within(s, f.scope);
+    let says_401 = |v: &Value| {
+        let mut found = false;
+        v.walk(&mut |x| {
+            found |= match &x.kind {
+                Kind::Int(401) => true,
+                Kind::Ref(r) => {
+                    let upper = r.last_name().to_ascii_uppercase();
+                    upper.contains("UNAUTHORIZED") || upper.contains("NOTAUTHENTICATED")
+                }
+                _ => false,
+            };
+        });
+        found
+    };
+    facts
+        .calls
+        .iter()
+        .filter(|c| within(c.scope))
+        .any(|c| says_401(&c.value))
+        || facts
+            .raises
+            .iter()
+            .filter(|r| within(r.scope))
+            .filter_map(|r| r.value.as_ref())
+            .any(says_401)
+        || facts
+            .functions
+            .iter()
+            .filter(|g| within(g.scope))
+            .any(|g| g.returns.iter().any(says_401))
+}
+
+/// Whether a middleware is added to an app a function is handed (`def
+/// add_auth(app): app.add_middleware(...)`): whether its callers run it
+/// for every deployment (an auth plugin's app factory, an opt-in flag)
+/// cannot be told, so it does not count.
+fn handed_in(recv: &Value) -> bool {
+    recv.reference()
+        .is_none_or(|r| matches!(r.root, crate::python::value::Root::Param { .. }))
+}
+
+/// Whether a statement under `guard` in `scope` runs whatever the
+/// configuration: under no `if` of its own scope.
+fn unconditional_def(facts: &PyFacts, guard: u32, scope: u32) -> bool {
+    facts.guards_of(guard).iter().all(|g| g.scope != scope)
 }
 
 /// `dependencies=[...]` that a project subclass of `APIRouter` (or of
@@ -845,14 +991,22 @@ fn denies(v: &Value) -> bool {
                             | "needs_refresh"
                     )
             }
+            // The endpoint may be built: `url_for(bp_name + ".login")`,
+            // `url_for(f"{prefix}.login")`.
             Kind::Call(c) => {
                 c.last_name() == Some("url_for")
-                    && c.arg(0).and_then(Value::as_str).is_some_and(|e| {
-                        let e = e.to_ascii_lowercase();
-                        e.contains("login")
-                            || e.contains("signin")
-                            || e.contains("sign_in")
-                            || e.contains("authenticate")
+                    && c.arg(0).is_some_and(|a| {
+                        let mut login = false;
+                        a.walk(&mut |p| {
+                            if let Kind::Str(e) = &p.kind {
+                                let e = e.to_ascii_lowercase();
+                                login |= e.contains("login")
+                                    || e.contains("signin")
+                                    || e.contains("sign_in")
+                                    || e.contains("authenticate");
+                            }
+                        });
+                        login
                     })
             }
             _ => false,
@@ -897,8 +1051,11 @@ raise HTTPException(status_code=status.HTTP_403_FORBIDDEN)
 redirect(url_for("auth.login", next=request.url))
 verify_jwt_in_request()
 current_app.login_manager.needs_refresh()
+redirect(url_for(settings.blueprint + ".login"))
+redirect(url_for(f"{settings.blueprint}.sign_in"))
 abort(404)
 redirect(url_for("index"))
+redirect(url_for(settings.blueprint + ".index"))
 "#;
         let facts = analyze(0, src, "m", false).unwrap();
         let top: Vec<bool> = facts
@@ -908,7 +1065,10 @@ redirect(url_for("index"))
             .filter(|c| !matches!(c.call().last_name(), Some("url_for" | "HTTPException")))
             .map(|c| denies(&c.value))
             .collect();
-        assert_eq!(top, [true, true, true, true, false, false]);
+        assert_eq!(
+            top,
+            [true, true, true, true, true, true, false, false, false]
+        );
         assert!(facts
             .raises
             .iter()

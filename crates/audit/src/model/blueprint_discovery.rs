@@ -120,14 +120,29 @@ pub(super) fn discovered(
         }
     };
     let import = in_scope().find(|c| is_import(c))?;
-    let listing = in_scope().find_map(|c| listing(project, file, facts, c))?;
-    if !listing.full_names && !imports_children(project, file, import, &listing.package) {
-        return None;
-    }
-    let child_module = |m: &str| {
-        m.strip_prefix(&listing.package)
+    // The modules: those of a listed package, or a list of names the loop
+    // runs over (`for name in BLUEPRINT_MODULES: import_module(f"pkg.{name}")`).
+    let named = in_scope()
+        .all(|c| listing(project, file, facts, c).is_none())
+        .then(|| named_modules(project, file, facts, import))
+        .flatten();
+    let listing = match named {
+        Some(_) => None,
+        None => {
+            let listing = in_scope().find_map(|c| listing(project, file, facts, c))?;
+            if !listing.full_names && !imports_children(project, file, import, &listing.package) {
+                return None;
+            }
+            Some(listing)
+        }
+    };
+    let child_module = |m: &str| match (&named, &listing) {
+        (Some(names), _) => names.iter().any(|n| n == m),
+        (None, Some(listing)) => m
+            .strip_prefix(&listing.package)
             .and_then(|rest| rest.strip_prefix('.'))
-            .is_some_and(|rest| !rest.is_empty() && (listing.recursive || !rest.contains('.')))
+            .is_some_and(|rest| !rest.is_empty() && (listing.recursive || !rest.contains('.'))),
+        (None, None) => false,
     };
     let mut out = Vec::new();
     for b in bps.iter().filter(|b| b.kind == kind) {
@@ -148,6 +163,34 @@ pub(super) fn discovered(
         }
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// The modules an import call in a loop over a literal list of names
+/// imports: `import_module(f"pkg.views.{name}")` or `"pkg.views." + name`
+/// for each `name` of the list (written in place or a module constant).
+fn named_modules(
+    project: &Project,
+    file: FileId,
+    facts: &PyFacts,
+    import: &CallFact,
+) -> Option<Vec<String>> {
+    let c = import.call();
+    let name = c.param(0, "name")?;
+    let mut parts = Vec::new();
+    flatten(name, &mut parts);
+    let [prefix, item] = parts.as_slice() else {
+        return None;
+    };
+    let prefix = prefix.as_str()?;
+    if !prefix.ends_with('.') || prefix.starts_with('.') {
+        return None;
+    }
+    let lp = facts.loop_of(item).filter(|l| l.position.is_none())?;
+    let (_, list) = project.resolver().deref(file, &lp.iter);
+    list.as_seq()?
+        .iter()
+        .map(|n| n.as_str().map(|n| format!("{prefix}{n}")))
+        .collect()
 }
 
 fn is_import_name(n: &str) -> bool {

@@ -241,6 +241,97 @@ fn flask_security(ext: &Extension, config: &AppConfig) -> Option<(Vec<LibView>, 
             });
         }
     }
+    // Flask-Security-Too only (its flags do not exist before): two-factor
+    // codes, one-time sign-in codes and username recovery. The two-factor
+    // setup and rescue views serve only a signed-in user or one who has
+    // just given the password (the login put the state in the session).
+    if on("SECURITY_TWO_FACTOR") {
+        let setup = text("SECURITY_TWO_FACTOR_SETUP_URL", "/tf-setup");
+        let validate = text("SECURITY_TWO_FACTOR_TOKEN_VALIDATION_URL", "/tf-validate");
+        let rescue = text("SECURITY_TWO_FACTOR_RESCUE_URL", "/tf-rescue");
+        if let Some(url) = setup {
+            views.push(LibView {
+                methods: FORM,
+                path: at(&url),
+                endpoint: "two_factor_setup",
+                function: "flask_security.views.two_factor_setup",
+                auth: Some("flask_security (signed in, or mid-login)"),
+                limit: None,
+            });
+            views.push(LibView {
+                methods: &["POST"],
+                path: at(&token(&url)),
+                endpoint: "two_factor_setup_validate",
+                function: "flask_security.views.two_factor_setup_validate",
+                auth: Some("flask_security (signed in, or mid-login)"),
+                limit: None,
+            });
+        }
+        if let Some(url) = validate {
+            views.push(LibView {
+                methods: FORM,
+                path: at(&url),
+                endpoint: "two_factor_token_validation",
+                function: "flask_security.views.two_factor_token_validation",
+                auth: None,
+                limit: None,
+            });
+        }
+        if let Some(url) = rescue {
+            views.push(LibView {
+                methods: FORM,
+                path: at(&url),
+                endpoint: "two_factor_rescue",
+                function: "flask_security.views.two_factor_rescue",
+                auth: Some("flask_security (signed in, or mid-login)"),
+                limit: None,
+            });
+        }
+    }
+    if on("SECURITY_UNIFIED_SIGNIN") {
+        if let Some(url) = text("SECURITY_US_SIGNIN_URL", "/us-signin") {
+            views.push(LibView {
+                methods: FORM,
+                path: at(&url),
+                endpoint: "us_signin",
+                function: "flask_security.views.us_signin",
+                auth: None,
+                limit: None,
+            });
+        }
+        if let Some(url) = text("SECURITY_US_SIGNIN_SEND_CODE_URL", "/us-signin/send-code") {
+            views.push(LibView {
+                methods: &["POST"],
+                path: at(&url),
+                endpoint: "us_signin_send_code",
+                function: "flask_security.views.us_signin_send_code",
+                auth: None,
+                limit: None,
+            });
+        }
+        if let Some(url) = text("SECURITY_US_SETUP_URL", "/us-setup") {
+            views.push(LibView {
+                methods: FORM,
+                path: at(&url),
+                endpoint: "us_setup",
+                function: "flask_security.views.us_setup",
+                auth: Some("flask_security.auth_required"),
+                limit: None,
+            });
+        }
+    }
+    if on("SECURITY_USERNAME_RECOVERY") {
+        if let Some(url) = text("SECURITY_USERNAME_RECOVERY_URL", "/recover-username") {
+            views.push(LibView {
+                methods: FORM,
+                path: at(&url),
+                endpoint: "recover_username",
+                function: "flask_security.views.recover_username",
+                auth: None,
+                limit: None,
+            });
+        }
+    }
     Some((views, blueprint))
 }
 

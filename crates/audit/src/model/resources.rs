@@ -242,7 +242,9 @@ pub(super) fn find(
             }
         }
     }
-    // api.add_resource(Cls, "/a", "/b", ...)
+    // api.add_resource(Cls, "/a", "/b", ...); in a loop over a table, one
+    // registration per row: `for row in ROUTES: api.add_resource(*row)`,
+    // `for cls, rule in ROUTES: api.add_resource(cls, rule)`.
     for (file, _, call) in calls {
         let c = call.call();
         let Some(recv) = c.receiver().and_then(|r| site_of(project, file, &r)) else {
@@ -251,15 +253,18 @@ pub(super) fn find(
         if c.last_name() != Some("add_resource") && !mounts.iter().any(|m| m.site == recv) {
             continue;
         }
-        let Some(Target::Class(q)) = c.arg(0).map(|a| resolver.resolve(file, a).target) else {
-            continue;
-        };
-        let rules: Vec<String> = c.args[1..]
-            .iter()
-            .filter(|a| !matches!(a.kind, crate::python::value::Kind::Unknown))
-            .map(|a| super::routes::rule_text(project, file, a))
-            .collect();
-        add(routes, recv, &q, rules, Span::new(file, call.range()));
+        for (args, span) in resource_args(project, file, c, Span::new(file, call.range())) {
+            let Some(Target::Class(q)) = args.first().map(|(f, a)| resolver.resolve(*f, a).target)
+            else {
+                continue;
+            };
+            let rules: Vec<String> = args[1..]
+                .iter()
+                .filter(|(_, a)| !matches!(a.kind, crate::python::value::Kind::Unknown))
+                .map(|(f, a)| super::routes::rule_text(project, *f, a))
+                .collect();
+            add(routes, recv, &q, rules, span);
+        }
     }
     // @api.resource("/a") / @ns.route("/a") on the class.
     for (file, facts) in project.python() {
@@ -290,6 +295,58 @@ pub(super) fn find(
                 );
             }
         }
+    }
+}
+
+/// The positional arguments of an `add_resource` call, each with the file it
+/// is written in, and where the registration is declared: the call itself,
+/// or per row of the table a loop around it runs over (the row's place).
+#[allow(clippy::type_complexity)]
+fn resource_args<'p>(
+    project: &'p Project,
+    file: FileId,
+    c: &'p crate::python::value::Call,
+    span: Span,
+) -> Vec<(Vec<(FileId, &'p Value)>, Span)> {
+    let resolver = project.resolver();
+    let own = || vec![(c.args.iter().map(|a| (file, a)).collect(), span)];
+    // `add_resource(*row)`: the row is the argument list.
+    if let Some(star) = c.star.as_deref().filter(|s| s.0 == 0 && c.args.len() <= 1) {
+        let Some(lp) = resolver
+            .facts(file)
+            .and_then(|f| f.loop_of(&star.1))
+            .filter(|l| l.position.is_none())
+        else {
+            return own();
+        };
+        let (tfile, table) = resolver.deref(file, &lp.iter);
+        let Some(rows) = table.as_seq() else {
+            return own();
+        };
+        return rows
+            .iter()
+            .filter_map(|row| {
+                let items = row.as_seq()?;
+                Some((
+                    items.iter().map(|a| (tfile, a)).collect(),
+                    Span::new(tfile, row.range),
+                ))
+            })
+            .collect();
+    }
+    if c.star.is_some() {
+        return own();
+    }
+    let args: Vec<Option<&Value>> = c.args.iter().map(Some).collect();
+    match super::url_rules::loop_rows(project, file, &args) {
+        Some(rows) => rows
+            .into_iter()
+            .filter_map(|row| {
+                let args: Vec<(FileId, &Value)> = row.into_iter().flatten().collect();
+                (args.len() == c.args.len()).then_some((args, span))
+            })
+            .collect(),
+        None => own(),
     }
 }
 

@@ -169,7 +169,26 @@ pub(super) fn auth_decorator(
         .next()
         .unwrap_or(&name)
         .to_ascii_lowercase();
-    (auth_words.iter().any(|w| last.contains(w)) && !last.contains("anonymous")).then_some(name)
+    ((auth_words.iter().any(|w| last.contains(w)) && !last.contains("anonymous"))
+        || starlette_requires(&name, d))
+    .then_some(name)
+}
+
+/// Starlette's `@requires("authenticated")` (any scope: the authentication
+/// backend grants scopes only to callers it has signed in); answers 403 (or
+/// redirects) without them. `@requires([])` asks for nothing.
+pub(super) fn starlette_requires(name: &str, d: &Value) -> bool {
+    if name != "starlette.authentication.requires" {
+        return false;
+    }
+    let Some(c) = d.as_call() else { return false };
+    match c.param(0, "scopes") {
+        Some(v) => match v.as_seq() {
+            Some(items) => !items.is_empty(),
+            None => !matches!(v.kind, crate::python::value::Kind::None),
+        },
+        None => false,
+    }
 }
 
 /// fastapi-limiter's `Depends(RateLimiter(times=5, seconds=60))`, as `5 per 60
@@ -325,7 +344,9 @@ impl<'a> ViewDecorators<'a> {
                 .next()
                 .unwrap_or(&name)
                 .to_ascii_lowercase();
-            if AUTH_WORDS.iter().any(|w| last.contains(w)) && !last.contains("anonymous") {
+            if (AUTH_WORDS.iter().any(|w| last.contains(w)) && !last.contains("anonymous"))
+                || starlette_requires(&name, d)
+            {
                 out.auth.push((name.clone(), Some(span)));
             }
             out.decorators.push(Decorator {

@@ -35,82 +35,148 @@ pub(super) fn find(
     handlers: &mut Vec<ErrorHandler>,
 ) {
     let resolver = project.resolver();
-    for (file, _, call) in project.calls_named(&["add_url_rule", "register_error_handler"]) {
+    for (file, facts, call) in project.calls_named(&["add_url_rule", "register_error_handler"]) {
         let c = call.call();
         // Inside a decorator factory: its uses are the routes.
         if factories.registers_at(Span::new(file, call.range())) {
             continue;
         }
         let Some(recv) = c.receiver() else { continue };
-        let r = resolver.resolve(file, &recv);
-        let Target::Object(site) = r.target else {
-            continue;
-        };
-        if !r.attrs.is_empty() {
-            continue;
-        }
-        let owner = match project.app_at(site) {
-            Some(app) => Parent::App(app),
-            None => match bps.iter().find(|b| b.site == site) {
-                Some(b) => Parent::Blueprint(b.id),
-                None => continue,
-            },
-        };
-        let (app, blueprint) = match owner {
-            Parent::App(a) => (Some(a), None),
-            Parent::Blueprint(b) => (None, Some(b)),
-        };
-        let span = Span::new(file, call.range());
         let method = c.last_name().unwrap_or_default();
-        if method == "register_error_handler" {
-            let (Some(key), Some(handler)) = (c.param(0, "code_or_exception"), c.param(1, "f"))
-            else {
-                continue;
-            };
-            let function = resolver
-                .resolve(file, handler)
-                .external_name()
-                .unwrap_or_else(|| handler.render());
-            handlers.push(ErrorHandler {
-                app,
-                blueprint,
-                key: key.clone(),
-                function,
-                file,
-                span,
-                app_wide: app.is_some(),
-            });
-            continue;
-        }
-        let Some(rule) = c.param(0, "rule") else {
-            continue;
-        };
+        let rule = c.param(0, "rule");
         // `view_func=None` is no view, as when it is left out.
         let view = c
             .param(2, "view_func")
             .filter(|v| !matches!(v.kind, crate::python::value::Kind::None));
-        // In a loop over a table (`for rule, view in PAGES:`): one route
-        // per row.
-        let cases = match loop_rows(project, file, &[Some(rule), view]).filter(|rows| {
-            // Rows whose rule is itself unknown (a loop over names another
-            // loop binds) add nothing but copies.
-            rows.iter().all(|row| {
-                row.first()
-                    .copied()
-                    .flatten()
-                    .is_some_and(|(_, v)| !matches!(v.kind, crate::python::value::Kind::Unknown))
-            })
-        }) {
-            Some(rows) => rows
-                .into_iter()
-                .filter_map(|row| match row.as_slice() {
-                    [Some(r), v] => Some((*r, *v)),
-                    _ => None,
-                })
-                .collect(),
-            None => vec![((file, rule), view.map(|v| (file, v)))],
+        // A helper given the app or blueprint and a table of rules and views
+        // registers each row of every table its callers pass.
+        let uses = match (method, rule) {
+            ("add_url_rule", Some(rule)) => table_helper_uses(
+                project, bps, auth_words, file, facts, call, &recv, rule, view,
+            ),
+            _ => None,
         };
-        for ((rfile, rule), view) in cases {
+        let instances = match uses {
+            Some(uses) => uses,
+            None => {
+                let r = resolver.resolve(file, &recv);
+                let Target::Object(site) = r.target else {
+                    continue;
+                };
+                if !r.attrs.is_empty() {
+                    continue;
+                }
+                let owner = match project.app_at(site) {
+                    Some(app) => Parent::App(app),
+                    None => match bps.iter().find(|b| b.site == site) {
+                        Some(b) => Parent::Blueprint(b.id),
+                        None => continue,
+                    },
+                };
+                let span = Span::new(file, call.range());
+                if method == "register_error_handler" {
+                    let (app, blueprint) = match owner {
+                        Parent::App(a) => (Some(a), None),
+                        Parent::Blueprint(b) => (None, Some(b)),
+                    };
+                    let (Some(key), Some(handler)) =
+                        (c.param(0, "code_or_exception"), c.param(1, "f"))
+                    else {
+                        continue;
+                    };
+                    let function = resolver
+                        .resolve(file, handler)
+                        .external_name()
+                        .unwrap_or_else(|| handler.render());
+                    handlers.push(ErrorHandler {
+                        app,
+                        blueprint,
+                        key: key.clone(),
+                        function,
+                        file,
+                        span,
+                        app_wide: app.is_some(),
+                    });
+                    continue;
+                }
+                let Some(rule) = rule else {
+                    continue;
+                };
+                // In a loop over a table (`for rule, view in PAGES:`): one route
+                // per row.
+                let cases = match loop_rows(project, file, &[Some(rule), view]).filter(|rows| {
+                    // Rows whose rule is itself unknown (a loop over names another
+                    // loop binds) add nothing but copies.
+                    rows.iter().all(|row| {
+                        row.first().copied().flatten().is_some_and(|(_, v)| {
+                            !matches!(v.kind, crate::python::value::Kind::Unknown)
+                        })
+                    })
+                }) {
+                    Some(rows) => rows
+                        .into_iter()
+                        .filter_map(|row| match row.as_slice() {
+                            [Some(r), v] => Some((*r, *v, span)),
+                            _ => None,
+                        })
+                        .collect(),
+                    None => vec![((file, rule), view.map(|v| (file, v)), span)],
+                };
+                vec![HelperUse {
+                    site,
+                    owner,
+                    cases,
+                    auth: Vec::new(),
+                }]
+            }
+        };
+        for inst in instances {
+            emit(project, bps, auth_words, file, c, inst, routes);
+        }
+    }
+}
+
+/// One registration of routes on an app or blueprint: per rule, the view and
+/// where the route is declared.
+struct HelperUse<'p> {
+    /// The app or blueprint object.
+    site: crate::python::value::Site,
+    owner: Parent,
+    #[allow(clippy::type_complexity)]
+    cases: Vec<(
+        (crate::source::FileId, &'p Value),
+        Option<(crate::source::FileId, &'p Value)>,
+        Span,
+    )>,
+    /// Authentication the helper wraps around every view (decorators its
+    /// caller hands it).
+    auth: Vec<String>,
+}
+
+/// The routes of one `add_url_rule` call (or of one use of the helper it is
+/// in).
+fn emit<'p>(
+    project: &'p Project,
+    bps: &[Blueprint],
+    auth_words: &[&str],
+    file: crate::source::FileId,
+    c: &'p crate::python::value::Call,
+    inst: HelperUse<'p>,
+    routes: &mut Vec<Route>,
+) {
+    let resolver = project.resolver();
+    let HelperUse {
+        site,
+        owner,
+        cases,
+        auth: helper_auth,
+    } = inst;
+    let (app, blueprint) = match owner {
+        Parent::App(a) => (Some(a), None),
+        Parent::Blueprint(b) => (None, Some(b)),
+    };
+    {
+        for ((rfile, rule), view, span) in cases {
             let rule = super::routes::rule_text(project, rfile, rule);
             let rule = rule.as_str();
             let mut vfile = view.map_or(file, |(f, _)| f);
@@ -176,13 +242,16 @@ pub(super) fn find(
                     resource: false,
                 };
                 if let Some(found) = view.routes(&reg, auth_words) {
-                    routes.extend(found);
+                    routes.extend(found.into_iter().map(|mut r| {
+                        r.auth.extend(helper_auth.iter().cloned());
+                        r
+                    }));
                     continue;
                 }
             }
             let mut def_span = span;
             let mut function = String::new();
-            let mut auth = Vec::new();
+            let mut auth = helper_auth.clone();
             if let Some(view) = view {
                 match as_view {
                     Some(av) => {
@@ -270,7 +339,7 @@ pub(super) fn find(
                 endpoint,
                 function,
                 class: None,
-                file,
+                file: span.file,
                 def_span,
                 span,
                 decorators: Vec::new(),
@@ -387,4 +456,244 @@ fn endpoint_view(
         }
     }
     None
+}
+
+/// Whether a value is the parameter `func` is given at `index`.
+fn param_index(v: &Value, func: &str) -> Option<usize> {
+    let r = v.reference()?;
+    match &r.root {
+        crate::python::value::Root::Param { func: f, index, .. }
+            if f.as_str() == func && r.attrs.is_empty() =>
+        {
+            Some(*index as usize)
+        }
+        _ => None,
+    }
+}
+
+/// The item of the loop `lp`'s rows a value is made from: the loop name
+/// itself, `item.as_view(...)`, `wrap(item)`, or a local of `scope` assigned
+/// one of these (`view = item.as_view(item.__name__)`; `view =
+/// decorator(view)`). Its position in the row (None: the whole row).
+fn loop_item(
+    facts: &crate::python::facts::PyFacts,
+    scope: u32,
+    lp: &crate::python::facts::LoopFact,
+    v: &Value,
+    depth: u32,
+) -> Option<Option<usize>> {
+    use crate::python::value::{Kind, Root};
+    if depth > 6 {
+        return None;
+    }
+    if let Some(l) = facts.loop_of(v) {
+        return (l.iter.range == lp.iter.range && l.scope == lp.scope).then_some(l.position);
+    }
+    match &v.kind {
+        Kind::Call(c) => match &c.func.kind {
+            Kind::Attr(inner, _) => loop_item(facts, scope, lp, inner, depth + 1),
+            _ => c
+                .arg(0)
+                .and_then(|a| loop_item(facts, scope, lp, a, depth + 1)),
+        },
+        Kind::Attr(inner, _) => loop_item(facts, scope, lp, inner, depth + 1),
+        Kind::Ref(r) if r.attrs.is_empty() => {
+            let Root::Local(name) = &r.root else {
+                return None;
+            };
+            facts
+                .assigns
+                .iter()
+                .filter(|a| a.scope == scope)
+                .filter(|a| {
+                    a.target.reference().is_some_and(|t| {
+                        t.attrs.is_empty() && matches!(&t.root, Root::Local(n) if n == name)
+                    })
+                })
+                .find_map(|a| loop_item(facts, scope, lp, &a.value, depth + 1))
+        }
+        _ => None,
+    }
+}
+
+/// The parameter of `func` holding decorators applied to the view in a loop
+/// (`for d in decorators or []: view = d(view)`): the view is a call of the
+/// loop's name, itself or through a local of `scope` assigned so.
+fn decorators_param(
+    facts: &crate::python::facts::PyFacts,
+    scope: u32,
+    func: &str,
+    view: &Value,
+    depth: u32,
+) -> Option<usize> {
+    use crate::python::value::{Kind, Root};
+    if depth > 6 {
+        return None;
+    }
+    match &view.kind {
+        Kind::Call(c) => {
+            if let Some(l) = facts.loop_of(&c.func).filter(|l| l.scope == scope) {
+                let iter = match &l.iter.kind {
+                    // `decorators or []`
+                    Kind::Or(items) => items.first()?,
+                    _ => &l.iter,
+                };
+                if let Some(i) = param_index(iter, func) {
+                    return Some(i);
+                }
+            }
+            c.arg(0)
+                .and_then(|a| decorators_param(facts, scope, func, a, depth + 1))
+        }
+        Kind::Or(items) => items
+            .iter()
+            .find_map(|v| decorators_param(facts, scope, func, v, depth + 1)),
+        Kind::Ref(r) if r.attrs.is_empty() => {
+            let Root::Local(name) = &r.root else {
+                return None;
+            };
+            facts
+                .assigns
+                .iter()
+                .filter(|a| a.scope == scope)
+                .filter(|a| {
+                    a.target.reference().is_some_and(|t| {
+                        t.attrs.is_empty() && matches!(&t.root, Root::Local(n) if n == name)
+                    })
+                })
+                .find_map(|a| decorators_param(facts, scope, func, &a.value, depth + 1))
+        }
+        _ => None,
+    }
+}
+
+/// What a call passes for parameter `index` of `func` (by keyword or
+/// position), else the parameter's default.
+fn passed<'p>(
+    cfile: crate::source::FileId,
+    c: &'p crate::python::value::Call,
+    ffile: crate::source::FileId,
+    func: &'p crate::python::facts::FunctionFact,
+    index: usize,
+) -> Option<(crate::source::FileId, &'p Value)> {
+    let p = func.params.get(index)?;
+    if let Some(v) = c.kwarg(&p.name) {
+        return Some((cfile, v));
+    }
+    if p.kind == crate::python::facts::ParamKind::Positional
+        && c.star.as_ref().is_none_or(|s| s.0 > index)
+    {
+        if let Some(v) = c.args.get(index) {
+            return Some((cfile, v));
+        }
+    }
+    if c.spread {
+        return None;
+    }
+    p.default.as_deref().map(|d| (ffile, d))
+}
+
+/// The uses of a project helper that registers every row of a table it is
+/// given: `def register_api(bp, routes, decorators=None): for rule, resource
+/// in routes: view = resource.as_view(resource.__name__); ...;
+/// bp.add_url_rule(rule, view_func=view)`. Each call of the helper passes
+/// its own blueprint and table (a list written there or imported); every
+/// row is a route declared where the row is written, with the decorators
+/// the call hands the helper around its view. None when the call is not
+/// in such a helper (a module-level function whose rule is an item of a
+/// loop over one of its parameters).
+#[allow(clippy::too_many_arguments)]
+fn table_helper_uses<'p>(
+    project: &'p Project,
+    bps: &[Blueprint],
+    auth_words: &[&str],
+    file: crate::source::FileId,
+    facts: &'p crate::python::facts::PyFacts,
+    call: &'p crate::python::facts::CallFact,
+    recv: &Value,
+    rule: &'p Value,
+    view: Option<&'p Value>,
+) -> Option<Vec<HelperUse<'p>>> {
+    if call.scope == 0 {
+        return None;
+    }
+    let helper = facts.functions.iter().find(|f| f.scope == call.scope)?;
+    if helper.method_of.is_some() || helper.parent != 0 {
+        return None;
+    }
+    let func = helper.qualified.as_str();
+    let lp = facts.loop_of(rule).filter(|l| l.scope == call.scope)?;
+    let table_param = param_index(&lp.iter, func)?;
+    let recv_param = param_index(recv, func);
+    let view_item = view.and_then(|v| loop_item(facts, call.scope, lp, v, 0));
+    let deco_param = view.and_then(|v| decorators_param(facts, call.scope, func, v, 0));
+    let resolver = project.resolver();
+    let mut out = Vec::new();
+    for &(cfile, ci) in project.index.callers(func).iter().take(256) {
+        let Some(cf) = resolver.facts(cfile).and_then(|p| p.calls.get(ci)) else {
+            continue;
+        };
+        let uc = cf.call();
+        let (rfile, rv) = match recv_param {
+            Some(i) => match passed(cfile, uc, file, helper, i) {
+                Some(found) => found,
+                None => continue,
+            },
+            None => (file, recv),
+        };
+        let r = resolver.resolve(rfile, rv);
+        let (Target::Object(site), true) = (r.target, r.attrs.is_empty()) else {
+            continue;
+        };
+        let owner = match project.app_at(site) {
+            Some(app) => Parent::App(app),
+            None => match bps.iter().find(|b| b.site == site) {
+                Some(b) => Parent::Blueprint(b.id),
+                None => continue,
+            },
+        };
+        let Some((tfile, table)) = passed(cfile, uc, file, helper, table_param) else {
+            continue;
+        };
+        let (tfile, table) = resolver.deref(tfile, table);
+        let Some(rows) = table.as_seq() else { continue };
+        let item = |row: &'p Value, pos: Option<usize>| -> Option<&'p Value> {
+            match pos {
+                None => Some(row),
+                Some(i) => row.as_seq()?.get(i),
+            }
+        };
+        let cases = rows
+            .iter()
+            .filter_map(|row| {
+                let r = item(row, lp.position)?;
+                if matches!(r.kind, crate::python::value::Kind::Unknown) {
+                    return None;
+                }
+                let v = match view_item {
+                    Some(pos) => Some((tfile, item(row, pos)?)),
+                    None => view.map(|v| (file, v)),
+                };
+                Some(((tfile, r), v, Span::new(tfile, row.range)))
+            })
+            .collect();
+        let auth = deco_param
+            .and_then(|i| passed(cfile, uc, file, helper, i))
+            .map(|(df, d)| resolver.deref(df, d))
+            .and_then(|(df, d)| Some((df, d.as_seq()?)))
+            .map(|(df, items)| {
+                items
+                    .iter()
+                    .filter_map(|d| super::routes::auth_decorator(&resolver, df, d, auth_words))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(HelperUse {
+            site,
+            owner,
+            cases,
+            auth,
+        });
+    }
+    Some(out)
 }

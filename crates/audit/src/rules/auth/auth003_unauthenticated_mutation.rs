@@ -22,7 +22,8 @@ review (information level; also in `flaskguard audit --routes`, AUTH column
 `NONE`). A route counts as authenticated when it has:
 - a decorator named for it (`login_required`, `jwt_required`,
   `roles_required`, `permission_required`, `auth.login_required`,
-  `admin_required`, `token_required`...), or a project decorator whose body
+  `admin_required`, `token_required`...), Starlette's
+  `@requires("authenticated")` (any scope), or a project decorator whose body
   refuses anonymous callers (answers 401/403, `abort(401)`, raises
   `Unauthorized`/`Forbidden`/`HTTPException(status_code=401)` or an
   exception class of the project whose body or bases say 401/403 — its own
@@ -30,7 +31,12 @@ review (information level; also in `flaskguard audit --routes`, AUTH column
   alike (`ApiError.unauthorized()` / `ApiError.not_found()`) unless the raise
   or the constructor raised says 401/403 — calls
   `verify_jwt_in_request` or `login_manager.unauthorized()`, redirects to a
-  login page);
+  login page, also one whose endpoint is built: `url_for(bp_name + ".login")`);
+- an HTTP middleware of the app (`@app.middleware("http")`, or
+  `app.add_middleware(Cls)` whose `dispatch` does it) that answers 401, or
+  refuses (401/403) and is named for authentication (`AuthMiddleware`,
+  `require_api_key`), added whatever the configuration: one added under an
+  `if` (an opt-in setting) leaves the app open by default;
 - a `before_request` (or `before_app_request`) guard of its blueprint, a parent
   blueprint or the app that does the same, in its body or by a decorator the
   hook wears below its registration (`@bp.before_request` over
@@ -49,7 +55,8 @@ review (information level; also in `flaskguard audit --routes`, AUTH column
   `get_current_superuser(user=Depends(get_current_user))` does — through
   defaults, `Annotated[User, Depends(...)]` and type aliases of it, a few
   levels deep), on the endpoint's parameters, its `dependencies=[...]`, its
-  router, `include_router(..., dependencies=...)` or the app. A project
+  router, `include_router(..., dependencies=...)` (also on an app the model
+  cannot name, one handed to a method) or the app. A project
   dependency is named for authentication by its own name, not by the package
   it sits in: `app.auth.dependencies.valid_signup` is judged by its body.
 
@@ -75,8 +82,9 @@ method name) authenticate it. A view that itself answers 401/403 in a branch
 
 Routes that are public by design are left out: login, logout, registration,
 sign-up, token and refresh endpoints, password reset, e-mail confirmation,
-webhooks and OAuth callbacks (by path or function name), and views that log a
-user in, check a password or issue a token whatever they are called
+webhooks, OAuth callbacks and SAML assertion endpoints (by path or function
+name), and views that log a user in, check a password or issue a token
+whatever they are called
 (`login_user`, `check_password_hash`, `create_access_token`... as RL003 reads
 them: a home page that takes the login form is the login), and views that
 only answer a redirect (`return redirect(url_for("api.add_user"), code=307)`,
@@ -133,6 +141,8 @@ const PUBLIC: &[&str] = &[
     "webhook",
     "callback",
     "oauth",
+    // SAML assertions the identity provider posts back (`/saml/acs`, `/saml/sso`)
+    "saml",
     "authorize",
     "csrf",
     "health",

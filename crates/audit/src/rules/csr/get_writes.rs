@@ -382,10 +382,26 @@ fn first_write(
         let (hfile, helper) = helpers
             .callee(file, c.call())
             .or_else(|| inherited_method(helpers, file, c.call()))?;
+        if lazy_default(helper, c.call()) {
+            return None;
+        }
         first_write(helpers, hfile, helper, depth + 1)
     });
     helpers.seen.pop();
     found
+}
+
+/// A lookup that creates the row when it is missing
+/// (`Profile.get_or_create(user=current_user)`), given nothing from the
+/// request: a forged request only creates what the visitor's own first
+/// visit would. With a request value (`Tag.get_or_create(name=request.args
+/// ["tag"])`) it creates what the forger chose, and stays a write.
+fn lazy_default(helper: &FunctionFact, call: &Call) -> bool {
+    let name = helper.name.to_ascii_lowercase();
+    (name.starts_with("get_or_create") || name.starts_with("first_or_create"))
+        && !call.args.iter().any(|a| a.tainted)
+        && !call.kwargs.iter().any(|(_, v)| v.tainted)
+        && !call.spread
 }
 
 /// A call that writes: `<session or connection>.commit()` with no arguments,

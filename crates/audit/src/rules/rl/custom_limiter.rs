@@ -30,6 +30,16 @@ pub struct CustomLimiter {
     pub storage: Storage,
 }
 
+/// Whether a fact of a function's body runs whatever the request: under no
+/// `if` of the function itself.
+fn unconditional(
+    facts: &PyFacts,
+    view: &FunctionFact,
+    guard: crate::python::facts::GuardId,
+) -> bool {
+    facts.guards_of(guard).iter().all(|g| g.scope != view.scope)
+}
+
 /// The project's own limiters, and the hooks among them.
 #[derive(Debug, Default)]
 pub struct CustomLimits<'a> {
@@ -49,7 +59,15 @@ const CLIENT_KEYS: &[&str] = &[
     "current_user",
     "user_id",
     "get_jwt_identity",
+    // The key function of a Flask-Limiter / slowapi limiter
+    // (`limiter._key_func(request)`): the client's address, or what the
+    // project keys by.
+    "key_func",
 ];
+
+/// Attributes that name the account a request is for: the signed-in user
+/// (`request.user`), or the account field of a login form (`form.email`).
+const ACCOUNT_ATTRS: &[&str] = &["user", "email", "username"];
 
 /// Last names of helpers that return the client's address (`get_ip`,
 /// `client_ip`, `get_client_ip_address`).
@@ -77,6 +95,15 @@ fn mentions_client(v: &Value) -> bool {
                     let lower = p.to_ascii_lowercase();
                     CLIENT_KEYS.iter().any(|k| lower.contains(k))
                 }) || names_an_address(r.last_name())
+                    // The signed-in user or the account a form names
+                    // (`request.user`, `form.email`).
+                    || r.attrs
+                        .iter()
+                        .any(|a| ACCOUNT_ATTRS.contains(&a.as_str()))
+                    // Starlette's client address: `request.client.host`.
+                    || r.attrs
+                        .windows(2)
+                        .any(|w| w[0].as_str() == "client" && w[1].as_str() == "host")
             }
             Kind::Str(s) => {
                 let lower = s.to_ascii_lowercase();
@@ -352,12 +379,103 @@ impl<'a> CustomLimits<'a> {
             };
             self.limiters.iter().find(|l| l.qualified == q)
         });
-        by_decorator.or_else(|| {
-            let hook = self.hooks.iter().find(|h| h.covers(route))?;
-            self.limiters
-                .iter()
-                .find(|l| l.qualified == hook.func.qualified.as_str())
-        })
+        by_decorator
+            .or_else(|| {
+                let hook = self.hooks.iter().find(|h| h.covers(route))?;
+                self.limiters
+                    .iter()
+                    .find(|l| l.qualified == hook.func.qualified.as_str())
+            })
+            .or_else(|| self.called_by_view(project, route))
+            .or_else(|| self.route_class_of(project, route))
+    }
+
+    /// A FastAPI router made with `APIRouter(route_class=LimitedRoute)`
+    /// whose route class wraps every handler in a limiter (its
+    /// `get_route_handler` counts the client and answers 429).
+    fn route_class_of(&self, project: &Project, route: &Route) -> Option<&CustomLimiter> {
+        let resolver = project.resolver();
+        let bp = project.blueprints.get(route.blueprint?)?;
+        let call = resolver.call(bp.site)?;
+        let class = call.call().kwarg("route_class")?;
+        let Target::Class(q) = resolver.resolve(bp.site.file, class).target else {
+            return None;
+        };
+        let prefix = format!("{q}.");
+        self.limiters
+            .iter()
+            .find(|l| l.qualified.starts_with(&prefix))
+    }
+
+    /// A limiter the view calls itself before anything else can return
+    /// (`check_rate_limit(request)` at the top of its body, not under an
+    /// `if`), or one of its FastAPI dependencies.
+    fn called_by_view(&self, project: &Project, route: &Route) -> Option<&CustomLimiter> {
+        let resolver = project.resolver();
+        let (file, view) = resolver.function(&route.function)?;
+        let mut seen = Vec::new();
+        self.called_from(project, &route.function, 0, &mut seen)
+            .or_else(|| {
+                // A FastAPI dependency of the view: `Depends(check_budget)`,
+                // `Depends(AttemptLimiter(requests=5, window=3600))`.
+                view.params
+                    .iter()
+                    .filter_map(|p| p.default.as_deref())
+                    .filter_map(Value::as_call)
+                    .filter(|d| d.func_name().is_some_and(|n| n.ends_with("Depends")))
+                    .filter_map(|d| d.param(0, "dependency"))
+                    .find_map(|dep| {
+                        let q = match dep.as_call() {
+                            Some(made) => match resolver.resolve(file, &made.func).target {
+                                Target::Class(c) => format!("{c}.__call__"),
+                                _ => return None,
+                            },
+                            None => match resolver.resolve(file, dep).target {
+                                Target::Function(q) => q,
+                                _ => return None,
+                            },
+                        };
+                        self.limiters.iter().find(|l| l.qualified == q)
+                    })
+            })
+    }
+
+    /// A limiter a function calls whatever the request, itself or through
+    /// the project functions it so calls (a service the view hands the work
+    /// to: `verify_code(...)` that counts the attempts and answers 429), a
+    /// few levels deep.
+    fn called_from(
+        &self,
+        project: &Project,
+        func: &str,
+        depth: usize,
+        seen: &mut Vec<String>,
+    ) -> Option<&CustomLimiter> {
+        if depth > 3 || seen.len() > 64 || seen.iter().any(|s| s == func) {
+            return None;
+        }
+        seen.push(func.to_string());
+        let resolver = project.resolver();
+        let (file, f) = resolver.function(func)?;
+        let facts = resolver.facts(file)?;
+        let callees: Vec<String> = facts
+            .calls
+            .iter()
+            .filter(|c| c.scope == f.scope && unconditional(facts, f, c.guard))
+            .filter_map(|c| match resolver.resolve(file, &c.call().func).target {
+                Target::Function(q) => Some(q),
+                _ => None,
+            })
+            .collect();
+        if let Some(l) = callees
+            .iter()
+            .find_map(|q| self.limiters.iter().find(|l| &l.qualified == q))
+        {
+            return Some(l);
+        }
+        callees
+            .iter()
+            .find_map(|q| self.called_from(project, q, depth + 1, seen))
     }
 
     /// Limiters in use whose counters stay in one process.

@@ -23,7 +23,8 @@ Finds authentication endpoints — routes taking a body (POST, PUT, PATCH)
 whose path says so (`login`, `signin`/`sign-in`, `logon`, `token`,
 `oauth/token`, `register`, `signup`, `password/reset`, `forgot`...), whose
 view's name says so (`login`, `sign_up`, `LoginView`, `reset_password`,
-`login_for_access_token`), or whose view checks a password, logs a user in or
+`login_for_access_token`, a second-factor check: `verify_totp`,
+`two_factor_token_validation`), or whose view checks a password, logs a user in or
 issues a token (`check_password_hash`, `verify_password`, `bcrypt.checkpw`,
 `login_user`, `create_access_token`) — that have no limit of their own. The
 finding is on the view's `def` line. The login, register and password-reset
@@ -56,8 +57,14 @@ decorator (flask-limiter, or slowapi on FastAPI routes), `limiter.limit(...)`
 applied to the view or to its blueprint by call, a `decorators = [...]` entry
 of a class-based view, a `before_request` hook of the app or blueprint that
 calls the limiter (`limiter.check()`), a limiter of the project's own (a
-decorator or `before_request` hook that counts requests per client address or
-user and answers 429, see RL001), or an nginx `location` matching the path
+function that counts requests per client address — also Starlette's
+`request.client.host` or the limiter's `_key_func` — or per user or account
+field, `request.user`, `form.email`, and answers 429, see RL001) used as a
+decorator, a `before_request` hook, a FastAPI dependency of the view
+(`Depends(AttemptLimiter(...))`), the `route_class` of its `APIRouter`, or
+called by the view before anything can return, itself or through the project
+functions it so calls (`check_rate_limit(request)` at the top of the body),
+or an nginx `location` matching the path
 with its own `limit_req`. The limiter's `default_limits` alone do not
 count: they are sized for ordinary traffic. `@limiter.exempt` on such a route
 is reported too. The route is reported even when the project has no limiter
@@ -66,7 +73,9 @@ at all (RL001 reports that once for the app): this is where it matters most.
 The views an extension registers by itself are judged too: Flask-Security's
 login (and registration and password reset when `SECURITY_REGISTERABLE` and
 `SECURITY_RECOVERABLE` are on, under `SECURITY_URL_PREFIX`, at
-`SECURITY_LOGIN_URL`...) and Flask-AppBuilder's `/login/` (and
+`SECURITY_LOGIN_URL`...; Flask-Security-Too's two-factor code check with
+`SECURITY_TWO_FACTOR`, its one-time-code sign-in with
+`SECURITY_UNIFIED_SIGNIN`) and Flask-AppBuilder's `/login/` (and
 `/register/form` with `AUTH_USER_REGISTRATION`), reported at the
 `Security(...)` / `AppBuilder(...)` call. No decorator of the project reaches
 them, so flask-limiter's `default_limits` (or `RATELIMIT_DEFAULT`) count for

@@ -249,6 +249,20 @@ fn words_say_sign_in(w: &[String]) -> bool {
         || pair("sign", &["in"])
         || pair("log", &["in", "on"])
         || (RECOVERY_WORDS.iter().any(|r| has(r)) && (has("password") || has("pass") || has("pwd")))
+        || checks_second_factor(w)
+}
+
+/// Whether view-name words check a second-factor code
+/// (`two_factor_token_validation`, `verify_totp`, `mfa_verify_code`): a
+/// six-digit code falls to guessing without a limit.
+fn checks_second_factor(w: &[String]) -> bool {
+    let has = |x: &str| w.iter().any(|y| y == x);
+    let factor = w.windows(2).any(|p| p[0] == "two" && p[1] == "factor")
+        || ["mfa", "totp", "otp", "2fa", "tfa"].iter().any(|x| has(x));
+    factor
+        && ["validate", "validation", "verify", "verification", "check"]
+            .iter()
+            .any(|x| has(x))
 }
 
 /// Whether view-name words name signing in itself (`login`, `sign_in`,
