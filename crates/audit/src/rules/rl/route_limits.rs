@@ -150,6 +150,11 @@ const ENDING_WORDS: &[&str] = &[
     "unregister",
     "status",
     "info",
+    // Records of sign-ins (`/login-logs`, `LoginHistoryView`): a list, not a
+    // credential check.
+    "logs",
+    "history",
+    "audit",
 ];
 
 /// Words of view names (split at `_` and case changes) that name one.
