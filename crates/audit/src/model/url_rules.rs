@@ -501,19 +501,29 @@ fn loop_item(
             let Root::Local(name) = &r.root else {
                 return None;
             };
-            facts
-                .assigns
-                .iter()
-                .filter(|a| a.scope == scope)
-                .filter(|a| {
-                    a.target.reference().is_some_and(|t| {
-                        t.attrs.is_empty() && matches!(&t.root, Root::Local(n) if n == name)
-                    })
-                })
-                .find_map(|a| loop_item(facts, scope, lp, &a.value, depth + 1))
+            local_values(facts, scope, name).find_map(|v| loop_item(facts, scope, lp, v, depth + 1))
         }
         _ => None,
     }
+}
+
+/// The values assigned to the plain local `name` in `scope`.
+fn local_values<'a>(
+    facts: &'a crate::python::facts::PyFacts,
+    scope: u32,
+    name: &'a str,
+) -> impl Iterator<Item = &'a Value> + 'a {
+    use crate::python::value::Root;
+    facts
+        .assigns
+        .iter()
+        .filter(move |a| a.scope == scope)
+        .filter(move |a| {
+            a.target.reference().is_some_and(|t| {
+                t.attrs.is_empty() && matches!(&t.root, Root::Local(n) if n == name)
+            })
+        })
+        .map(|a| &a.value)
 }
 
 /// The parameter of `func` holding decorators applied to the view in a loop
@@ -552,16 +562,8 @@ fn decorators_param(
             let Root::Local(name) = &r.root else {
                 return None;
             };
-            facts
-                .assigns
-                .iter()
-                .filter(|a| a.scope == scope)
-                .filter(|a| {
-                    a.target.reference().is_some_and(|t| {
-                        t.attrs.is_empty() && matches!(&t.root, Root::Local(n) if n == name)
-                    })
-                })
-                .find_map(|a| decorators_param(facts, scope, func, &a.value, depth + 1))
+            local_values(facts, scope, name)
+                .find_map(|v| decorators_param(facts, scope, func, v, depth + 1))
         }
         _ => None,
     }
